@@ -1,0 +1,43 @@
+# The README's two commands: `make up` and `make test`. Each installs what is missing first
+# (idempotent, offline but for the package registries), then hands over to the tools.
+SHELL := /bin/bash
+FOUNDRY_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin:$(CURDIR)/node_modules/@foundry-rs/forge-linux-amd64/bin:$(CURDIR)/node_modules/@foundry-rs/cast-linux-amd64/bin
+export PATH := $(FOUNDRY_BIN):$(CURDIR)/.venv/bin:$(HOME)/.local/bin:$(PATH)
+export UV_FROZEN := 1
+
+.PHONY: setup up test bench chaos compile clean
+
+## setup: uv env, npm tooling, the solc shim (each step is a no-op when already done)
+setup: .venv/.synced node_modules/.installed $(HOME)/.solcx/solc-v0.8.30
+
+$(HOME)/.local/bin/uv:
+	command -v uv >/dev/null || python3 -m pip install --user --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(HOME)/.local/bin/uv
+	uv sync --all-groups
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(HOME)/.solcx/solc-v0.8.30: tools/solc-shim/install.sh tools/solc-shim/solc.js node_modules/.installed
+	tools/solc-shim/install.sh
+
+compile: setup
+	uv run ape compile
+
+up: setup
+	uv run pulseledger up
+
+test: setup
+	tools/run-tests.sh
+
+bench: setup
+	tools/run-bench.sh
+
+chaos: setup
+	tools/run-chaos.sh
+
+clean:
+	rm -rf .build contracts/.cache .pulseledger out cache

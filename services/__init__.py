@@ -1,0 +1,1 @@
+"""PulseLedger services: one sub-package per service."""
