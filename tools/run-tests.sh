@@ -11,4 +11,4 @@ if compgen -G "tests/contracts/test_*.py" >/dev/null; then
 fi
 
 step "services: pytest (real local servers, no ape plugin)"
-uv run pytest -p no:ape_test tests --ignore=tests/contracts --ignore=tests/fork -q
+uv run pytest -p no:ape_test tests --ignore=tests/contracts --ignore=tests/fork -m "not chaos" -q
