@@ -5,10 +5,10 @@ FOUNDRY_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin:$(CURDIR
 export PATH := $(FOUNDRY_BIN):$(CURDIR)/.venv/bin:$(HOME)/.local/bin:$(PATH)
 export UV_FROZEN := 1
 
-.PHONY: setup up test bench chaos compile clean
+.PHONY: setup shim up test bench chaos compile clean
 
 ## setup: uv env, npm tooling, the solc shim (each step is a no-op when already done)
-setup: .venv/.synced node_modules/.installed $(HOME)/.solcx/solc-v0.8.30
+setup: .venv/.synced node_modules/.installed shim
 
 $(HOME)/.local/bin/uv:
 	command -v uv >/dev/null || python3 -m pip install --user --quiet uv
@@ -21,8 +21,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-$(HOME)/.solcx/solc-v0.8.30: tools/solc-shim/install.sh tools/solc-shim/solc.js node_modules/.installed
-	tools/solc-shim/install.sh
+# Always re-pointed at this checkout's shim (cheap, idempotent): clones and worktrees come and go.
+shim: node_modules/.installed
+	@tools/solc-shim/install.sh >/dev/null
 
 compile: setup
 	uv run ape compile
