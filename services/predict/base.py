@@ -59,22 +59,32 @@ _HASH_DOMAIN = b"pulseledger/window/v1\x00"
 _NO_RR = 0xFFFFFFFF
 
 
+def _values_bytes(values: Sequence[float]) -> bytes:
+    try:
+        floats = [float(v) for v in values]
+    except (TypeError, ValueError):
+        # Not numbers (the window is answered insufficient_data): fingerprint what was sent.
+        text = repr(list(values)).encode()
+        return struct.pack("<I", 0xFFFFFFFE) + struct.pack("<I", len(text)) + text
+    return struct.pack(f"<I{len(floats)}d", len(floats), *floats)
+
+
 def window_sha256(window: Window) -> str:
     """A stable fingerprint of everything a prediction was computed from.
 
     Binary, not JSON, because it runs once per window on the batch path (100k windows/s budget):
-    domain tag, user id (utf-8, NUL-terminated), start_ms (int64 LE), count + float64 LE heart
-    rates, count (0xFFFFFFFF when absent) + float64 LE RR intervals. NaN hashes as its bit pattern.
+    domain tag, user id (utf-8, NUL-terminated), start_ms (int64 LE), count (uint32) + float64 LE
+    heart rates, then 0xFFFFFFFF when no RR intervals were sent, else count + float64 LE RR
+    intervals. NaN hashes as its bit pattern; non-numeric values hash as their repr under the
+    count 0xFFFFFFFE.
     """
-    hr = [float(v) for v in window.heart_rates]
     digest = hashlib.sha256(_HASH_DOMAIN)
-    digest.update(window.user_id.encode() + b"\x00")
-    digest.update(struct.pack(f"<qI{len(hr)}d", int(window.start_ms), len(hr), *hr))
+    digest.update(window.user_id.encode() + b"\x00" + struct.pack("<q", int(window.start_ms)))
+    digest.update(_values_bytes(window.heart_rates))
     if window.rr_ms is None:
         digest.update(struct.pack("<I", _NO_RR))
     else:
-        rr = [float(v) for v in window.rr_ms]
-        digest.update(struct.pack(f"<I{len(rr)}d", len(rr), *rr))
+        digest.update(_values_bytes(window.rr_ms))
     return digest.hexdigest()
 
 
