@@ -86,16 +86,3 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
         ]
     )
     return features.astype(np.float32)
-
-
-def pad_rows(rows: list[np.ndarray] | list[list[float]], width: int | None = None) -> tuple:
-    """(NaN-padded float64 matrix, counts) from rows of unequal length."""
-    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    width = width or (int(counts.max()) if counts.size else 1)
-    matrix = np.full((len(rows), width), np.nan)
-    if counts.size and counts.sum():
-        flat = np.concatenate([np.asarray(r, dtype=np.float64) for r in rows if len(r)])
-        row_index = np.repeat(np.arange(len(rows)), counts)
-        column_index = np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        matrix[row_index, column_index] = flat
-    return matrix, counts

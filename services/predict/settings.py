@@ -28,3 +28,4 @@ class PredictSettings(BaseSettings):
     sagemaker_endpoint_url: str | None = None  # e.g. a moto server on 127.0.0.1 in tests
     sagemaker_timeout_s: float = 5.0
     sagemaker_max_attempts: int = 2
+    sagemaker_batch_size: int = 500  # windows per invocation (payloads stay far under 6 MB)

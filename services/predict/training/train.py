@@ -3,7 +3,7 @@
 Simulated training people (sinus rhythm with occasional ectopy vs AF model A), features of their
 10-second windows, one small gradient-boosted tree model per input kind (RR intervals, 1 Hz heart
 rate), both exported to ONNX and joined into one graph with two inputs. A quarter of the training
-people (by person, never by window) is held back to set each kind's decision threshold at 99%
+people (by person, never by window) is held back to set each kind's decision threshold at 98.5%
 specificity. Same seed and same library versions give the same bytes.
 """
 
@@ -28,7 +28,7 @@ from services.predict.training.datasets import Cohort, simulate_cohort
 TRAINING_SEED = 20261124
 TRAIN_PERSONS = range(400)  # per class; test people are drawn with another seed
 MODEL_VERSION = "1.0.0"
-CALIBRATION_SPECIFICITY = 0.99
+CALIBRATION_SPECIFICITY = 0.985  # the goal is >= 98% per window; 0.5 point of margin
 KINDS = ("rr", "hr")
 OPSETS = {"": 17, "ai.onnx.ml": 3}
 
@@ -116,7 +116,7 @@ def build(seed: int = TRAINING_SEED) -> tuple[bytes, dict]:
         "inputs": {kind: f"{kind}_features" for kind in KINDS},
         "outputs": {kind: f"{kind}_probabilities" for kind in KINDS},
         "thresholds": thresholds,
-        "threshold_rule": f"{CALIBRATION_SPECIFICITY:.0%} specificity on held-back training people",
+        "threshold_rule": f"{CALIBRATION_SPECIFICITY:.1%} specificity on held-back training people",
         "training_seed": seed,
         "training_people_per_class": len(TRAIN_PERSONS),
         "training_windows": counts,
