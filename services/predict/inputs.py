@@ -8,6 +8,7 @@ reason, never a guess. Bounds are physiological (25-240 bpm) and sized for a 10-
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import struct
 import sys
@@ -67,6 +68,15 @@ def _fill(rows: list, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if fits.all() and counts.size and (counts == counts[0]).all() and counts[0] > 0:
         try:
             matrix[:, : counts[0]] = np.asarray(rows, dtype=np.float64)  # common: equal lengths
+            return matrix, counts, exact
+        except (TypeError, ValueError):
+            pass
+    elif fits.all() and counts.size:
+        try:  # unequal lengths: one flat pass, then scatter into the padded matrix
+            flat = np.fromiter(itertools.chain.from_iterable(rows), np.float64, int(counts.sum()))
+            row_index = np.repeat(np.arange(len(rows)), counts)
+            column_index = np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            matrix[row_index, column_index] = flat
             return matrix, counts, exact
         except (TypeError, ValueError):
             pass

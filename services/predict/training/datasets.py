@@ -23,7 +23,9 @@ COHORT_LABELS = {
     "frequent_ectopy": 0,  # stress set, no goal: 6-20 ectopic beats per minute
     "af_cohen": 1,  # AF model A (training)
     "af_corino": 1,  # AF model B (out-of-family test only)
+    "paroxysmal_af": 1,  # sinus with one 30-60 s episode of AF model A (alert policy test only)
 }
+PAROXYSM_SECONDS = (30, 60)
 _COHORT_IDS = {name: i for i, name in enumerate(COHORT_LABELS)}
 
 
@@ -56,6 +58,8 @@ def simulate_person_rr(cohort: str, rng: np.random.Generator) -> np.ndarray:
     if cohort == "af_corino":
         return sim.corino_af_rr(duration, sim.draw_corino_params(rng), rng)
     rr = sim.sinus_rr(duration, sim.draw_sinus_params(rng), rng)
+    if cohort == "paroxysmal_af":
+        return _with_af_episode(rr, rng)
     if cohort == "frequent_ectopy":
         burden = sim.EctopyParams(float(rng.uniform(6, 20)), float(rng.uniform(0, 1)))
     elif rng.random() < 0.4:
@@ -63,6 +67,15 @@ def simulate_person_rr(cohort: str, rng: np.random.Generator) -> np.ndarray:
     else:
         burden = sim.EctopyParams(0.0, 0.0)
     return sim.add_ectopy(rr, burden, rng)
+
+
+def _with_af_episode(sinus_rr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    episode = rng.uniform(*PAROXYSM_SECONDS)
+    start = rng.uniform(20, PERSON_SECONDS - episode)
+    ends = np.cumsum(sinus_rr) / 1000
+    before, after = np.searchsorted(ends, [start, start + episode])
+    af = sim.cohen_af_rr(episode, sim.draw_cohen_params(rng), rng)
+    return np.concatenate([sinus_rr[:before], af, sinus_rr[after:]])
 
 
 def simulate_cohort(cohort: str, persons: range, seed: int) -> Cohort:
