@@ -124,20 +124,29 @@ def _recording_windows(recording: Recording, with_rr: bool) -> list[Window]:
 
 
 def real_data_figures(predictor: OnnxPredictor) -> dict:
+    """Per-recording specificity, and alerts of the default policy (each recording one person)."""
     out: dict[str, float] = {}
+    k, n = ALERT_SETTINGS[0]
     for kind in ("rr", "hr"):
-        normal_ok = normal_total = 0
+        normal_ok = normal_total = normal_alerts = 0
         for recording in all_recordings():
-            predictions = predictor.predict_batch(_recording_windows(recording, kind == "rr"))
+            windows = _recording_windows(recording, kind == "rr")
+            predictions = predictor.predict_batch(windows)
+            policy = KOfNAlertPolicy(k, n)
+            alerts = sum(
+                policy.observe(w.user_id, w.start_ms, p) is not None
+                for w, p in zip(windows, predictions, strict=True)
+            )
             judged = [p for p in predictions if p.status != "insufficient_data"]
             alarms = sum(p.status == "irregular" for p in judged)
             if recording.kind == "ectopy":
                 out[f"ectopy_mitbih208_{kind}_false_alarm_rate"] = alarms / max(len(judged), 1)
                 out[f"ectopy_mitbih208_{kind}_windows"] = len(judged)
-                out[f"ectopy_mitbih208_{kind}_insufficient_windows"] = len(predictions) - len(
-                    judged
-                )
+                insufficient = len(predictions) - len(judged)
+                out[f"ectopy_mitbih208_{kind}_insufficient_windows"] = insufficient
+                out[f"ectopy_mitbih208_{kind}_alerts_{k}of{n}"] = alerts
                 continue
+            normal_alerts += alerts
             out[f"real_{recording.name}_{kind}_specificity"] = 1 - alarms / max(len(judged), 1)
             out[f"real_{recording.name}_{kind}_windows"] = len(judged)
             normal_ok += len(judged) - alarms
@@ -147,6 +156,7 @@ def real_data_figures(predictor: OnnxPredictor) -> dict:
         out[f"real_normal_{kind}_specificity_ci_low"] = low
         out[f"real_normal_{kind}_specificity_ci_high"] = high
         out[f"real_normal_{kind}_windows"] = normal_total
+        out[f"real_normal_{kind}_alerts_{k}of{n}"] = normal_alerts
     return out
 
 
