@@ -24,6 +24,7 @@ COHORT_LABELS = {
     "af_cohen": 1,  # AF model A (training)
     "af_corino": 1,  # AF model B (out-of-family test only)
     "paroxysmal_af": 1,  # sinus with one 30-60 s episode of AF model A (alert policy test only)
+    "af_cohen_low_irregularity": 1,  # stress set, no goal: model A with 7-13 summed impulses
 }
 PAROXYSM_SECONDS = (30, 60)
 _COHORT_IDS = {name: i for i, name in enumerate(COHORT_LABELS)}
@@ -55,6 +56,8 @@ def simulate_person_rr(cohort: str, rng: np.random.Generator) -> np.ndarray:
     duration = PERSON_SECONDS + 20
     if cohort == "af_cohen":
         return sim.cohen_af_rr(duration, sim.draw_cohen_params(rng), rng)
+    if cohort == "af_cohen_low_irregularity":
+        return sim.cohen_af_rr(duration, sim.draw_cohen_params(rng, delta_v_mv=(4, 8)), rng)
     if cohort == "af_corino":
         return sim.corino_af_rr(duration, sim.draw_corino_params(rng), rng)
     rr = sim.sinus_rr(duration, sim.draw_sinus_params(rng), rng)
@@ -78,11 +81,12 @@ def _with_af_episode(sinus_rr: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return np.concatenate([sinus_rr[:before], af, sinus_rr[after:]])
 
 
-def simulate_cohort(cohort: str, persons: range, seed: int) -> Cohort:
+def simulate_cohort(cohort: str, persons: range, seed: int, hr_average_beats: int = 1) -> Cohort:
+    """The cohort's people; hr_average_beats > 1 gives the same people seen by an averaging device."""
     person_ids, rr_windows, hr_windows = [], [], []
     for person in persons:
         rng = np.random.default_rng([seed, _COHORT_IDS[cohort], person])
-        rr, hr = windows_from_rr(simulate_person_rr(cohort, rng))
+        rr, hr = windows_from_rr(simulate_person_rr(cohort, rng), hr_average_beats=hr_average_beats)
         rr_windows.extend(rr)
         hr_windows.append(hr)
         person_ids.extend([person] * len(rr))

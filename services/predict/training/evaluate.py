@@ -30,7 +30,9 @@ TEST_PERSONS = {
     "af_corino": 200,
     "frequent_ectopy": 100,
     "paroxysmal_af": 100,  # only for the alert policy figures: its windows have mixed labels
+    "af_cohen_low_irregularity": 100,  # stress set, no goal
 }
+AVERAGING_DEVICE_BEATS = 5  # a device that reports the mean of its last 5 beats each second
 BOOTSTRAP_ROUNDS = 300
 TARGET_SPECIFICITY = 0.98
 
@@ -105,6 +107,18 @@ def discrimination(prefix: str, negative: Scored, positive: Scored, seed: int) -
         low, high = _bootstrap(rng, negative, positive, statistic)
         out[f"{prefix}_{name}_ci_low"], out[f"{prefix}_{name}_ci_high"] = low, high
     return out
+
+
+def averaging_device_figures(predictor: OnnxPredictor) -> dict:
+    """The same held-out people seen by a device whose 1 Hz heart rate averages 5 beats."""
+    scored = {}
+    for name in ("sinus", "af_cohen"):
+        cohort = simulate_cohort(
+            name, range(TEST_PERSONS[name]), TEST_SEED, hr_average_beats=AVERAGING_DEVICE_BEATS
+        )
+        scored[name] = score(predictor, cohort.windows(with_rr=False), cohort.person_ids)
+    figures = discrimination("hr_averaged5", scored["sinus"], scored["af_cohen"], seed=3)
+    return {k: v for k, v in figures.items() if "outoffamily" not in k}
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -207,10 +221,14 @@ def evaluate(predictor: OnnxPredictor) -> dict:
         figures[f"{kind}_paroxysmal_af_windows_flagged_share"] = float(
             scored["paroxysmal_af"].flagged.mean()
         )
+        figures[f"{kind}_low_irregularity_af_sensitivity"] = float(
+            scored["af_cohen_low_irregularity"].flagged.mean()
+        )
         for name, s in scored.items():
             figures[f"{kind}_test_{name}_windows"] = int(s.scores.size)
             figures[f"{kind}_test_{name}_insufficient_windows"] = s.insufficient
         figures[f"{kind}_threshold"] = predictor.thresholds[kind]
+    figures.update(averaging_device_figures(predictor))
     figures.update(real_data_figures(predictor))
     for k, n in ALERT_SETTINGS:
         figures.update(alert_figures(predictor, cohorts, k, n))

@@ -150,11 +150,15 @@ V_REST_MV = -90.0  # Cohen 1983 resting and threshold potentials of the AV-junct
 V_THRESHOLD_MV = -40.0
 
 
-def draw_cohen_params(rng: np.random.Generator) -> CohenParams:
+def draw_cohen_params(
+    rng: np.random.Generator, delta_v_mv: tuple[float, float] = (8, 30)
+) -> CohenParams:
+    # 8-30 mV: 2-7 summed impulses (Hayano 1984 Erlang phases). The "low irregularity" stress set
+    # asks for 4-8 mV (7-13 summed impulses): slower, more regular AF, outside the training range.
     return CohenParams(
         atrial_rate_hz=float(rng.uniform(5, 9)),
         refractory_s=float(rng.uniform(0.25, 0.45)),
-        delta_v_mv=float(rng.uniform(8, 30)),  # 2-7 summed impulses (Hayano 1984 Erlang phases)
+        delta_v_mv=float(rng.uniform(*delta_v_mv)),
         phase4_mv_per_s=float((V_THRESHOLD_MV - V_REST_MV) / rng.uniform(1.2, 2.0)),
     )
 

@@ -13,20 +13,24 @@ WINDOW_S = 10
 
 
 def windows_from_rr(
-    rr_ms: np.ndarray, lead_s: float = WINDOW_S
+    rr_ms: np.ndarray, lead_s: float = WINDOW_S, hr_average_beats: int = 1
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Windows of an unbroken RR series (the first beat at time 0)."""
     beats = np.concatenate([[0.0], np.cumsum(rr_ms) / 1000.0])
-    return windows_from_beats(beats, lead_s=lead_s)
+    return windows_from_beats(beats, lead_s=lead_s, hr_average_beats=hr_average_beats)
 
 
 def windows_from_beats(
-    beat_times_s: np.ndarray, interval_ok: np.ndarray | None = None, lead_s: float = WINDOW_S
+    beat_times_s: np.ndarray,
+    interval_ok: np.ndarray | None = None,
+    lead_s: float = WINDOW_S,
+    hr_average_beats: int = 1,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """(RR intervals per window, heart-rate readings (windows, 10)) for each full window.
 
     interval_ok marks intervals to keep (a detector's rejected beats leave gaps, as on a device).
     lead_s leaves room for a previous beat before the first one-per-second reading.
+    hr_average_beats > 1 imitates a device that reports the mean of its last few beats.
     """
     rr_ms = np.diff(beat_times_s) * 1000.0
     ends = beat_times_s[1:]
@@ -39,6 +43,12 @@ def windows_from_beats(
         ticks = start + np.arange(1, WINDOW_S + 1)
         last = np.searchsorted(ends, ticks, side="right") - 1
         rr_windows.append(rr_ms[inside])
-        hr_windows.append(np.round(60_000 / rr_ms[last]))
+        if hr_average_beats > 1:
+            total = np.concatenate([[0.0], np.cumsum(rr_ms)])
+            first = np.maximum(last + 1 - hr_average_beats, 0)
+            mean_rr = (total[last + 1] - total[first]) / (last + 1 - first)
+        else:
+            mean_rr = rr_ms[last]
+        hr_windows.append(np.round(60_000 / mean_rr))
         start += WINDOW_S
     return rr_windows, np.asarray(hr_windows, dtype=np.float64).reshape(-1, WINDOW_S)
