@@ -172,12 +172,14 @@ def cohen_af_rr(duration_s: float, p: CohenParams, rng: np.random.Generator) -> 
     t = 0.0
     while t < duration_s:
         t += rng.exponential(1 / p.atrial_rate_hz)
-        # Spontaneous (escape) firings before this impulse arrives.
-        while since + (span - potential) / p.phase4_mv_per_s <= t:
-            fire = since + (span - potential) / p.phase4_mv_per_s
+        t_end = min(t, duration_s)
+        # Spontaneous (escape) firings before this impulse arrives (within the simulated time).
+        while (fire := since + (span - potential) / p.phase4_mv_per_s) <= t_end:
             beats.append(fire)
             refractory_end = fire + p.refractory_s
             potential, since = 0.0, refractory_end
+        if t >= duration_s:
+            break
         if t < refractory_end:
             continue  # blocked: the junction is refractory
         potential += p.phase4_mv_per_s * (t - since) + p.delta_v_mv
@@ -220,6 +222,8 @@ def corino_af_rr(duration_s: float, p: CorinoParams, rng: np.random.Generator) -
     t = 0.0
     while t < duration_s:
         t += rng.exponential(1 / p.atrial_rate_hz)
+        if t >= duration_s:
+            break
         if t < refractory_end:
             continue
         if rng.random() > min(1.0, (t - refractory_end) / p.recovery_s):

@@ -89,11 +89,12 @@ def threshold_at_specificity(negative_scores: np.ndarray, specificity: float) ->
     return float(np.quantile(negative_scores, specificity, method="higher"))
 
 
-def build(seed: int = TRAINING_SEED) -> tuple[bytes, dict]:
+def build(seed: int = TRAINING_SEED, persons: range = TRAIN_PERSONS) -> tuple[bytes, dict]:
+    """The ONNX bytes and their metadata; `persons` is smaller only in tests."""
     import skl2onnx
     import sklearn
 
-    cohorts = [simulate_cohort(name, TRAIN_PERSONS, seed) for name in ("sinus", "af_cohen")]
+    cohorts = [simulate_cohort(name, persons, seed) for name in ("sinus", "af_cohen")]
     per_kind, thresholds, counts = {}, {}, {}
     for kind in KINDS:
         data = kind_data(cohorts, kind)
@@ -118,7 +119,7 @@ def build(seed: int = TRAINING_SEED) -> tuple[bytes, dict]:
         "thresholds": thresholds,
         "threshold_rule": f"{CALIBRATION_SPECIFICITY:.1%} specificity on held-back training people",
         "training_seed": seed,
-        "training_people_per_class": len(TRAIN_PERSONS),
+        "training_people_per_class": len(persons),
         "training_windows": counts,
         "classifier": "sklearn GradientBoostingClassifier(n_estimators=150, max_depth=3)",
         "trained_with": {"scikit-learn": sklearn.__version__, "skl2onnx": skl2onnx.__version__},
