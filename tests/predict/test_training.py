@@ -23,9 +23,7 @@ def test_build__same_seed_same_bytes__other_seed_other_bytes():
 
 def test_cohen_model__no_interval_shorter_than_refractory_period():
     rng = np.random.default_rng(1)
-    params = sim.CohenParams(
-        atrial_rate_hz=8, refractory_s=0.35, delta_v_mv=20, phase4_mv_per_s=30
-    )
+    params = sim.CohenParams(atrial_rate_hz=8, refractory_s=0.35, delta_v_mv=20, phase4_mv_per_s=30)
     rr = sim.cohen_af_rr(600, params, rng)
     assert rr.min() >= 350
     assert 0.1 < rr.std() / rr.mean() < 0.5  # irregular, as AF
@@ -33,7 +31,9 @@ def test_cohen_model__no_interval_shorter_than_refractory_period():
 
 def test_cohen_model__no_atrial_input__junctional_escape_rhythm():
     rng = np.random.default_rng(1)
-    params = sim.CohenParams(atrial_rate_hz=1e-9, refractory_s=0.3, delta_v_mv=20, phase4_mv_per_s=25)
+    params = sim.CohenParams(
+        atrial_rate_hz=1e-9, refractory_s=0.3, delta_v_mv=20, phase4_mv_per_s=25
+    )
     rr = sim.cohen_af_rr(30, params, rng)
     # refractory 0.3 s, then 50 mV at 25 mV/s: one beat every 2.3 s, perfectly regular
     assert np.allclose(rr, 2300)
