@@ -71,7 +71,30 @@ def test_policy__replayed_window__ignored():
     assert policy.observe("u", 20_000, IRREGULAR) is not None
 
 
+def test_policy__windows_older_than_max_age__forgotten():
+    policy = KOfNAlertPolicy(k=2, n=3, max_age_ms=60_000)
+    assert policy.observe("u", 0, IRREGULAR) is None
+    assert policy.observe("u", 3_600_000, IRREGULAR) is None  # an hour later: the first is stale
+    alert = policy.observe("u", 3_610_000, IRREGULAR)
+    assert alert is not None and alert.window_count == 2
+
+
+@pytest.mark.parametrize("max_age_ms", [0, -5])
+def test_policy__non_positive_max_age__rejected(max_age_ms):
+    with pytest.raises(ValueError, match="max_age_ms"):
+        KOfNAlertPolicy(k=1, n=1, max_age_ms=max_age_ms)
+
+
 @pytest.mark.parametrize(("k", "n"), [(0, 3), (4, 3), (-1, 1)])
 def test_policy__impossible_k_n__rejected(k, n):
     with pytest.raises(ValueError, match="k-of-n"):
         KOfNAlertPolicy(k=k, n=n)
+
+
+def test_policy__from_settings__uses_configured_k_n_and_age():
+    from services.predict.settings import PredictSettings
+
+    policy = KOfNAlertPolicy.from_settings(
+        PredictSettings(alert_k=2, alert_n=4, alert_max_age_ms=30_000)
+    )
+    assert (policy.k, policy.n, policy.max_age_ms) == (2, 4, 30_000)
