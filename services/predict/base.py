@@ -64,7 +64,10 @@ def _values_bytes(values: Sequence[float]) -> bytes:
         floats = [float(v) for v in values]
     except (TypeError, ValueError):
         # Not numbers (the window is answered insufficient_data): fingerprint what was sent.
-        text = repr(list(values)).encode()
+        try:
+            text = repr(list(values)).encode()
+        except TypeError:  # not even a sequence (None, a number)
+            text = repr(values).encode()
         return struct.pack("<I", 0xFFFFFFFE) + struct.pack("<I", len(text)) + text
     return struct.pack(f"<I{len(floats)}d", len(floats), *floats)
 

@@ -94,15 +94,24 @@ def check_windows(windows: Sequence[Window]) -> CheckedBatch:
     hr_rows = []
     rr_rows = []
     rr_sent = np.zeros(len(windows), dtype=bool)
+    plain = np.ones(len(windows), dtype=bool)  # lists or tuples, hashed straight from the matrix
     for i, w in enumerate(windows):
         hr = w.heart_rates
-        hr_rows.append(hr if isinstance(hr, list | tuple) else _as_float_list(hr))
-        rr = w.rr_ms
-        if rr is not None:
-            rr_sent[i] = True
-            rr_rows.append(rr if isinstance(rr, list | tuple) else _as_float_list(rr))
+        if isinstance(hr, list | tuple):
+            hr_rows.append(hr)
         else:
+            hr_rows.append(_as_float_list(hr) or ())
+            plain[i] = False
+        rr = w.rr_ms
+        if rr is None:
             rr_rows.append(())
+        elif isinstance(rr, list | tuple):
+            rr_sent[i] = True
+            rr_rows.append(rr)
+        else:
+            rr_sent[i] = True
+            rr_rows.append(_as_float_list(rr))
+            plain[i] = False
     hr, hr_counts, hr_exact = _fill(hr_rows, MAX_HR_READINGS)
     rr, rr_counts, rr_exact = _fill(rr_rows, MAX_RR_INTERVALS)
     rr_counts = np.where(rr_sent, rr_counts, -1)
@@ -144,7 +153,7 @@ def check_windows(windows: Sequence[Window]) -> CheckedBatch:
             reasons[i] = f"judged on heart_rates because {rr_problem}"
         else:
             reasons[i] = "; ".join(p for p in (rr_problem, hr_problem) if p)
-    stored_exactly = hr_exact & rr_exact
+    stored_exactly = hr_exact & rr_exact & plain
     return CheckedBatch(hr, hr_counts, rr, rr_counts, use_rr, use_hr, reasons, stored_exactly)
 
 

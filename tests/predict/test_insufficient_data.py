@@ -66,3 +66,10 @@ def test_batch__bad_windows_do_not_disturb_good_ones(predictor):
     batch = predictor.predict_batch([Window("bad", 0, [1e9] * 40, ["?"] * 50), good])
     assert batch[0].status == "insufficient_data"
     assert batch[1] == alone
+
+
+@pytest.mark.parametrize("heart_rates", [None, 60, "sixty"])
+def test_heart_rates_not_a_list__insufficient_data(predictor, heart_rates):
+    prediction = predictor.predict(Window("u", 0, heart_rates))
+    assert prediction.status == "insufficient_data" and prediction.probability is None
+    assert prediction.reason.startswith("heart_rates")

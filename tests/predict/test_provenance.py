@@ -39,6 +39,9 @@ def test_batch_hashes__equal_one_by_one_hashes_for_odd_inputs(predictor):
         Window("x", 1, [math.nan] * 10, ["a"]),
         Window("x", 2, [60] * 13, [1000] * 50),
         Window("y", 3, [], None),
+        Window("z", 4, None, None),
+        Window("z", 5, 60, 1000),
+        Window("z", 6, range(60, 70), (1000.0,) * 10),
     ]
     predictions = predictor.predict_batch(windows)
     assert [p.input_sha256 for p in predictions] == [window_sha256(w) for w in windows]
