@@ -59,9 +59,27 @@ def decode_response(body: bytes) -> list[Prediction]:
         items = payload["predictions"]
         if any(set(item) - _PREDICTION_FIELDS for item in items):
             raise WireFormatError("unknown prediction fields in response")
-        return [Prediction(**item) for item in items]
+        predictions = [Prediction(**item) for item in items]
     except (KeyError, TypeError) as error:
         raise WireFormatError(f"bad prediction in response: {error!r}") from error
+    for prediction in predictions:
+        _check(prediction)
+    return predictions
+
+
+def _check(p: Prediction) -> None:
+    """A reply's predictions must be internally consistent before anyone acts on them."""
+    if p.status == "insufficient_data":
+        ok = p.probability is None and p.input_kind is None and bool(p.reason)
+    else:
+        ok = (
+            p.status in ("regular", "irregular")
+            and p.input_kind in ("rr", "hr")
+            and isinstance(p.probability, float)
+            and 0.0 <= p.probability <= 1.0
+        )
+    if not ok:
+        raise WireFormatError(f"inconsistent prediction in response (status {p.status!r})")
 
 
 def _load(body: bytes) -> dict:

@@ -1,5 +1,7 @@
 """The endpoint's SageMaker hooks, run in-process on the shipped model directory."""
 
+import dataclasses
+
 import pytest
 from predict_samples import IRREGULAR_HR, REGULAR_HR, REGULAR_RR
 
@@ -34,3 +36,20 @@ def test_hooks__wrong_content_type__refused():
 def test_handle__malformed_request__wire_format_error(predictor, body):
     with pytest.raises(wire.WireFormatError):
         handle(predictor, body)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "maybe"},
+        {"probability": 1.5},
+        {"probability": None},
+        {"input_kind": "ecg"},
+        {"status": "insufficient_data"},  # with a probability: a guess dressed as no answer
+    ],
+)
+def test_decode_response__inconsistent_prediction__refused(predictor, change):
+    good = predictor.predict(Window("a", 0, REGULAR_HR))
+    bad = dataclasses.replace(good, **change)
+    with pytest.raises(wire.WireFormatError, match="inconsistent"):
+        wire.decode_response(wire.encode_response([bad]))
