@@ -2,7 +2,12 @@
 
 import click
 
+from services.stack.cli import up
+
 
 @click.group()
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
+
+
+main.add_command(up)
