@@ -11,7 +11,7 @@ import {IRecordRegistry} from "./IRecordRegistry.sol";
 /// @notice Administration on top of the modules: the deployer owns (two-step transfer, OpenZeppelin
 /// `Ownable2Step`), sets and rotates the gateway, and may pause new requests and purchases. Pausing never
 /// stops withdrawals, reclaims, revocations or access logging. No proxy: a new version is a new deployment.
-interface IPulseLedger is IConsentRegistry, IPriceBook, IPurchaseEscrow, IAccessLog, IRecordRegistry {
+interface IPulseLedger is IAccessLog, IPurchaseEscrow, IConsentRegistry, IPriceBook, IRecordRegistry {
     /// @notice The gateway cannot be the zero address.
     error PulseLedgerInvalidGateway(address gateway);
     /// @notice The delivery window must be at least one second.
