@@ -10,6 +10,7 @@ Bad input is answered with status "insufficient_data" and a reason, never with a
 from __future__ import annotations
 
 import hashlib
+import hmac
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,10 +44,11 @@ class Prediction:
     probability: float | None  # None when insufficient_data
     input_kind: InputKind | None  # None when insufficient_data
     model_sha256: str  # sha256 of the ONNX model bytes that answered
-    input_sha256: str  # window_sha256(window): what was asked
+    input_sha256: str  # window_sha256(window[, key]): what was asked
     reason: str | None = None  # why the answer is insufficient_data, or which input was skipped
     threshold: float | None = None  # the decision threshold the probability was compared with
     model_version: str | None = None
+    input_hash: Literal["sha256", "hmac-sha256"] = "sha256"  # how input_sha256 was computed
 
 
 class Predictor(Protocol):
@@ -72,8 +74,8 @@ def _values_bytes(values: Sequence[float]) -> bytes:
     return struct.pack(f"<I{len(floats)}d", len(floats), *floats)
 
 
-def window_sha256(window: Window) -> str:
-    """A stable fingerprint of everything a prediction was computed from.
+def window_message(window: Window) -> bytes:
+    """The bytes a window's fingerprint is computed over.
 
     Binary, not JSON, because it runs once per window on the batch path (100k windows/s budget):
     domain tag, user id (utf-8, NUL-terminated), start_ms (int64 LE), count (uint32) + float64 LE
@@ -81,14 +83,34 @@ def window_sha256(window: Window) -> str:
     intervals. NaN hashes as its bit pattern; non-numeric values hash as their repr under the
     count 0xFFFFFFFE.
     """
-    digest = hashlib.sha256(_HASH_DOMAIN)
-    digest.update(window.user_id.encode() + b"\x00" + struct.pack("<q", int(window.start_ms)))
-    digest.update(_values_bytes(window.heart_rates))
-    if window.rr_ms is None:
-        digest.update(struct.pack("<I", _NO_RR))
-    else:
-        digest.update(_values_bytes(window.rr_ms))
-    return digest.hexdigest()
+    rr = struct.pack("<I", _NO_RR) if window.rr_ms is None else _values_bytes(window.rr_ms)
+    return b"".join(
+        (
+            _HASH_DOMAIN,
+            window.user_id.encode(),
+            b"\x00",
+            struct.pack("<q", int(window.start_ms)),
+            _values_bytes(window.heart_rates),
+            rr,
+        )
+    )
+
+
+def fingerprint(message: bytes, key: bytes | None = None) -> str:
+    """sha256 of the message, or HMAC-SHA256 under `key`.
+
+    A window holds few, predictable numbers: with its user id and start time known, a plain
+    sha256 can be reversed by trying plausible heart rates. Wherever a fingerprint may be seen
+    by others (a shared log, a chain), configure a key (settings.input_hash_key) so it cannot be.
+    """
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def window_sha256(window: Window, key: bytes | None = None) -> str:
+    """A stable fingerprint of everything a prediction was computed from (see window_message)."""
+    return fingerprint(window_message(window), key)
 
 
 def load_predictor(settings: PredictSettings | None = None) -> Predictor:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.predict.base import _HASH_DOMAIN, _NO_RR, Window, window_sha256
+from services.predict.base import _HASH_DOMAIN, _NO_RR, Window, fingerprint, window_sha256
 from services.predict.features import series_features
 
 if sys.byteorder != "little":  # batch_sha256 hashes float64 rows as stored
@@ -167,7 +167,9 @@ def _problem(name, count, low, high, finite, in_range, bounds) -> str | None:
     return None
 
 
-def batch_sha256(windows: Sequence[Window], checked: CheckedBatch) -> list[str]:
+def batch_sha256(
+    windows: Sequence[Window], checked: CheckedBatch, key: bytes | None = None
+) -> list[str]:
     """window_sha256 of every window, from the matrices already built (about 2x faster)."""
     hr_buffer, hr_stride = checked.hr.tobytes(), checked.hr.shape[1] * 8
     rr_buffer, rr_stride = checked.rr.tobytes(), checked.rr.shape[1] * 8
@@ -182,7 +184,7 @@ def batch_sha256(windows: Sequence[Window], checked: CheckedBatch) -> list[str]:
     )
     for i, (window, exact, n_hr, n_rr) in enumerate(rows):
         if not exact:
-            out.append(window_sha256(window))
+            out.append(window_sha256(window, key))
             continue
         hr_at, rr_at = i * hr_stride, i * rr_stride
         rr_part = _NO_RR_BYTES if n_rr < 0 else count(n_rr) + rr_buffer[rr_at : rr_at + 8 * n_rr]
@@ -190,7 +192,7 @@ def batch_sha256(windows: Sequence[Window], checked: CheckedBatch) -> list[str]:
             _HASH_DOMAIN, window.user_id.encode(), b"\x00", head(int(window.start_ms), n_hr),
             hr_buffer[hr_at : hr_at + 8 * n_hr], rr_part,
         ))  # fmt: skip
-        out.append(sha256(message).hexdigest())
+        out.append(sha256(message).hexdigest() if key is None else fingerprint(message, key))
     return out
 
 

@@ -25,7 +25,13 @@ class ModelIntegrityError(RuntimeError):
 
 
 class OnnxPredictor:
-    def __init__(self, model_path: Path, metadata_path: Path, intra_op_threads: int = 1):
+    def __init__(
+        self,
+        model_path: Path,
+        metadata_path: Path,
+        intra_op_threads: int = 1,
+        input_hash_key: bytes | None = None,
+    ):
         model_bytes = Path(model_path).read_bytes()
         metadata = json.loads(Path(metadata_path).read_text())
         digest = hashlib.sha256(model_bytes).hexdigest()
@@ -44,6 +50,8 @@ class OnnxPredictor:
             model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
         )
         self.model_sha256 = digest
+        self._input_hash_key = input_hash_key
+        self._input_hash = "sha256" if input_hash_key is None else "hmac-sha256"
         self.model_version = metadata["model_version"]
         self.thresholds = {kind: float(t) for kind, t in metadata["thresholds"].items()}
         self._inputs = metadata["inputs"]
@@ -51,7 +59,12 @@ class OnnxPredictor:
 
     @classmethod
     def from_settings(cls, settings: PredictSettings) -> OnnxPredictor:
-        return cls(settings.model_path, settings.metadata_path, settings.intra_op_threads)
+        return cls(
+            settings.model_path,
+            settings.metadata_path,
+            settings.intra_op_threads,
+            settings.input_hash_key_bytes(),
+        )
 
     def predict(self, window: Window) -> Prediction:
         return self.predict_batch([window])[0]
@@ -79,14 +92,17 @@ class OnnxPredictor:
         threshold = np.where(checked.use_rr, self.thresholds["rr"], self.thresholds["hr"])
         irregular = (probability >= threshold).tolist()
         kinds = np.where(checked.use_rr, "rr", np.where(checked.use_hr, "hr", "")).tolist()
-        hashes = batch_sha256(windows, checked)
+        hashes = batch_sha256(windows, checked, self._input_hash_key)
         model_sha256, version, reasons = self.model_sha256, self.model_version, checked.reasons
+        how = self._input_hash
         out = []
         for i, (kind, p, t) in enumerate(zip(kinds, probability.tolist(), threshold.tolist())):
             if kind:
                 status = "irregular" if irregular[i] else "regular"
                 out.append(
-                    Prediction(status, p, kind, model_sha256, hashes[i], reasons[i], t, version)
+                    Prediction(
+                        status, p, kind, model_sha256, hashes[i], reasons[i], t, version, how
+                    )
                 )
             else:
                 out.append(
@@ -99,6 +115,7 @@ class OnnxPredictor:
                         reasons[i],
                         None,
                         version,
+                        how,
                     )
                 )
         return out

@@ -7,6 +7,7 @@ Invocations are idempotent, so botocore's bounded retries (a setting) are safe.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 
@@ -15,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.predict import wire
-from services.predict.base import Prediction, Window, window_sha256
+from services.predict.base import Prediction, Window, fingerprint, window_message
 from services.predict.settings import PredictSettings
 
 
@@ -24,10 +25,19 @@ class PredictionBackendError(RuntimeError):
 
 
 class SageMakerPredictor:
-    def __init__(self, client, endpoint_name: str, batch_size: int = 500):
+    def __init__(
+        self,
+        client,
+        endpoint_name: str,
+        batch_size: int = 500,
+        input_hash_key: bytes | None = None,
+    ):
         self._client = client
         self.endpoint_name = endpoint_name
         self.batch_size = batch_size
+        # The endpoint holds no key: it answers plain sha256, which is checked here and then,
+        # with a key configured, replaced by the keyed fingerprint before anyone sees it.
+        self._input_hash_key = input_hash_key
 
     @classmethod
     def from_settings(cls, settings: PredictSettings) -> SageMakerPredictor:
@@ -42,7 +52,12 @@ class SageMakerPredictor:
             endpoint_url=settings.sagemaker_endpoint_url,
             config=config,
         )
-        return cls(client, settings.sagemaker_endpoint_name, settings.sagemaker_batch_size)
+        return cls(
+            client,
+            settings.sagemaker_endpoint_name,
+            settings.sagemaker_batch_size,
+            settings.input_hash_key_bytes(),
+        )
 
     def predict(self, window: Window) -> Prediction:
         return self.predict_batch([window])[0]
@@ -80,10 +95,19 @@ class SageMakerPredictor:
                 f"SageMaker endpoint {self.endpoint_name!r} answered {len(predictions)} "
                 f"predictions for {len(windows)} windows"
             )
+        checked = []
         for window, prediction in zip(windows, predictions, strict=True):
-            if prediction.input_sha256 != window_sha256(window):
+            message = window_message(window)
+            if prediction.input_hash != "sha256" or prediction.input_sha256 != fingerprint(message):
                 raise PredictionBackendError(
                     f"SageMaker endpoint {self.endpoint_name!r} answered for another input "
                     f"(input_sha256 mismatch for user window at {window.start_ms})"
                 )
-        return predictions
+            if self._input_hash_key is not None:
+                prediction = dataclasses.replace(
+                    prediction,
+                    input_sha256=fingerprint(message, self._input_hash_key),
+                    input_hash="hmac-sha256",
+                )
+            checked.append(prediction)
+        return checked

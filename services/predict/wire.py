@@ -78,6 +78,7 @@ def _check(p: Prediction) -> None:
             and isinstance(p.probability, float)
             and 0.0 <= p.probability <= 1.0
         )
+    ok = ok and p.input_hash in ("sha256", "hmac-sha256")
     if not ok:
         raise WireFormatError(f"inconsistent prediction in response (status {p.status!r})")
 

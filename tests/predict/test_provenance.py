@@ -2,11 +2,15 @@
 
 import dataclasses
 import hashlib
+import hmac
 import math
 
+import pytest
 from predict_samples import REGULAR_HR, REGULAR_RR
 
-from services.predict.base import Window, window_sha256
+from services.predict.base import Window, window_message, window_sha256
+from services.predict.onnx_predictor import OnnxPredictor
+from services.predict.settings import PredictSettings
 
 
 def test_prediction__records_model_and_input_hashes(predictor, settings):
@@ -45,3 +49,28 @@ def test_batch_hashes__equal_one_by_one_hashes_for_odd_inputs(predictor):
     ]
     predictions = predictor.predict_batch(windows)
     assert [p.input_sha256 for p in predictions] == [window_sha256(w) for w in windows]
+
+
+KEY_HEX = "00112233445566778899aabbccddeeff"
+
+
+def test_keyed_fingerprint__hmac_not_plain_sha256():
+    keyed = OnnxPredictor.from_settings(PredictSettings(backend="onnx", input_hash_key=KEY_HEX))
+    window = Window("u", 0, REGULAR_HR, REGULAR_RR)
+    prediction, *_ = keyed.predict_batch([window, Window("v", 0, [60])])
+    key = bytes.fromhex(KEY_HEX)
+    assert prediction.input_hash == "hmac-sha256"
+    assert prediction.input_sha256 == hmac.new(key, window_message(window), "sha256").hexdigest()
+    assert prediction.input_sha256 != window_sha256(window)
+    assert keyed.predict(Window("v", 0, [60])).input_sha256 == window_sha256(
+        Window("v", 0, [60]), key
+    )
+
+
+def test_keyed_fingerprint__short_key__refused():
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        PredictSettings(input_hash_key="00ff").input_hash_key_bytes()
+
+
+def test_plain_fingerprint__says_so(predictor):
+    assert predictor.predict(Window("u", 0, REGULAR_HR)).input_hash == "sha256"

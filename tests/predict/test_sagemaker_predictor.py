@@ -104,6 +104,21 @@ def test_sagemaker__same_predictions_as_local_model(sagemaker, moto_url, predict
     assert [p.status for p in predictions[:3]] == ["regular", "irregular", "insufficient_data"]
 
 
+def test_sagemaker__with_key__endpoint_answers_plain_client_returns_keyed(
+    sagemaker, moto_url, predictor
+):
+    settings, _ = sagemaker
+    key_hex = "ab" * 16
+    keyed_remote = load_predictor(
+        PredictSettings(**{**settings.model_dump(), "input_hash_key": key_hex})
+    )
+    keyed_local = load_predictor(PredictSettings(backend="onnx", input_hash_key=key_hex))
+    _queue(moto_url, handle(predictor, wire.encode_request(WINDOWS[:3])))  # endpoint: no key
+    predictions = keyed_remote.predict_batch(WINDOWS[:3])
+    assert predictions == keyed_local.predict_batch(WINDOWS[:3])
+    assert {p.input_hash for p in predictions} == {"hmac-sha256"}
+
+
 def test_sagemaker__reply_for_another_input__refused(sagemaker, moto_url, predictor):
     _, remote = sagemaker
     other = [Window("someone-else", 0, REGULAR_HR)]
