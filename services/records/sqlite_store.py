@@ -668,7 +668,14 @@ def _fetch_sealed(pointer: str, stored: bytes | None, blobs: Any | None) -> byte
         raise RecordErased("bundle ciphertext is gone")
     if blobs is None:
         raise InvalidInput("this bundle lives in a blob store: pass blobs=")
-    return blobs.get(pointer.removeprefix("ipfs://"))
+    from services.blobs.base import BlobNotFound, BlobTampered
+
+    try:
+        return blobs.get(pointer.removeprefix("ipfs://"))
+    except BlobTampered as exc:
+        raise TamperDetected(str(exc)) from None
+    except BlobNotFound as exc:
+        raise RecordNotFound(f"bundle ciphertext missing from the blob store: {exc}") from None
 
 
 def _check_hash(actual: bytes, stored: bytes, expected: bytes | None) -> None:
