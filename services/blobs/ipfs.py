@@ -12,11 +12,16 @@ does (newline-delimited JSON for add, raw bytes for cat, HTTP 500 + JSON error o
 
 from __future__ import annotations
 
+import warnings
+
 import ipfshttpclient
 from ipfshttpclient.exceptions import ErrorResponse
 
 from services.blobs.base import BlobError, BlobNotFound, BlobStore, BlobTampered
 from services.blobs.cid import CHUNK_SIZE, compute_cid, parse_cid
+
+# ipfshttpclient 0.8.0a2 passes urllib3 a parameter it no longer needs, on every request
+warnings.filterwarnings("ignore", message="The 'strict' parameter", category=FutureWarning)
 
 ADD_OPTIONS = {
     "cid-version": 1,
