@@ -13,15 +13,14 @@ does (newline-delimited JSON for add, raw bytes for cat, HTTP 500 + JSON error o
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ipfshttpclient
 from ipfshttpclient.exceptions import ErrorResponse
 
 from services.blobs.base import BlobError, BlobNotFound, BlobStore, BlobTampered
 from services.blobs.cid import CHUNK_SIZE, compute_cid, parse_cid
-
-# ipfshttpclient 0.8.0a2 passes urllib3 a parameter it no longer needs, on every request
-warnings.filterwarnings("ignore", message="The 'strict' parameter", category=FutureWarning)
 
 ADD_OPTIONS = {
     "cid-version": 1,
@@ -41,7 +40,8 @@ class IpfsBlobStore(BlobStore):
 
     def put(self, data: bytes) -> str:
         expected = compute_cid(bytes(data))  # also rejects what we could not verify later
-        answered = self._client.add_bytes(bytes(data), opts=dict(ADD_OPTIONS))
+        with _quiet_urllib3():
+            answered = self._client.add_bytes(bytes(data), opts=dict(ADD_OPTIONS))
         if answered != expected:
             raise BlobError(
                 f"IPFS node answered CID {answered}, expected {expected}: check its import options"
@@ -51,7 +51,8 @@ class IpfsBlobStore(BlobStore):
     def get(self, cid: str) -> bytes:
         cid = parse_cid(cid)
         try:
-            data = self._client.cat(cid)
+            with _quiet_urllib3():
+                data = self._client.cat(cid)
         except ErrorResponse as exc:
             if "not found" in str(exc).lower():
                 raise BlobNotFound(f"no blob {cid}") from None
@@ -69,3 +70,12 @@ class IpfsBlobStore(BlobStore):
 
     def close(self) -> None:
         self._client.close()
+
+
+@contextmanager
+def _quiet_urllib3() -> Iterator[None]:
+    """ipfshttpclient 0.8.0a2 passes urllib3 a `strict` argument it no longer needs, on every
+    request; that FutureWarning says nothing about our use."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The 'strict' parameter", category=FutureWarning)
+        yield
