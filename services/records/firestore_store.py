@@ -618,6 +618,8 @@ class FirestoreRecordStore(RecordStore):
     # ---------------------------------------------------------------- erasure, key rotation
     def erase(self, record_id: str) -> None:
         name, snap = self._locate(record_id)
+        # journal first, outside the record: an import of an older export does not delete it
+        self._col("erasures").document(record_id).set({"at_ms": v.now_ms()})
         self.keys.destroy([snap.get("key_ref")])  # key first: half-done still means unreadable
         if name == "dead_letters":
             snap.reference.update({"ciphertext": None})
@@ -626,6 +628,18 @@ class FirestoreRecordStore(RecordStore):
         update = {"ciphertext": None, "erased_ms": d.get("erased_ms") or v.now_ms()}
         kind = "window_erased" if name == "windows" else "bundle_erased"
         self._commit_change(d["owner"], kind, record_id, ("update", snap.reference, update))
+
+    def reapply_erasures(self) -> int:
+        destroyed = 0
+        for entry in self._col("erasures").stream():
+            try:
+                _, snap = self._locate(entry.id)
+            except RecordNotFound:
+                continue
+            if self.keys.get(snap.get("key_ref")) is not None:
+                destroyed += 1
+            self.erase(entry.id)
+        return destroyed
 
     def rotate_master_key(self, new_master_key: bytes) -> int:
         with self._lock:
