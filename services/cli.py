@@ -2,7 +2,14 @@
 
 import click
 
+from services.blobs.cli import blobs
+from services.records.cli import records
+
 
 @click.group()
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
+
+
+main.add_command(records)
+main.add_command(blobs)

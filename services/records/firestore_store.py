@@ -667,14 +667,15 @@ class FirestoreRecordStore(RecordStore):
     def watch(
         self, owner: str, since: str | None = None, *, stop: threading.Event | None = None
     ) -> Iterator[Change]:
-        """on_snapshot listener → queue → generator. The first snapshot (all existing changes)
-        is filtered by the cursor; after it every added change is yielded, even one whose
-        cursor sorts earlier (a writer with a slower clock), so nothing live is missed."""
+        """on_snapshot listener → queue → generator, yielding changes after `start` once each.
+        The listener may redeliver every document (its initial snapshot, a stream reset), so
+        the cursor filter and the `seen` set apply to every callback. Cursors are writer clock
+        times: keep writers' clocks in sync (NTP) or a change stamped earlier than `start` by
+        a lagging clock is not streamed (it is still listed by `changes_since`)."""
         owner = v.address(owner, "owner")
         stop = stop or threading.Event()
         start = since if since is not None else (self.latest_cursor(owner) or "")
         events: queue.Queue[Change] = queue.Queue()
-        state = {"initial": True}
         seen: set[str] = set()
 
         def on_snapshot(_docs, changes, _read_time) -> None:
@@ -683,10 +684,8 @@ class FirestoreRecordStore(RecordStore):
                 key=lambda d: d["cursor"],
             )
             for d in added:
-                if state["initial"] and d["cursor"] <= start:
-                    continue
-                events.put(self._to_change(owner, d))
-            state["initial"] = False
+                if d["cursor"] > start:
+                    events.put(self._to_change(owner, d))
 
         listener = self._changes(owner).on_snapshot(on_snapshot)
         try:
