@@ -625,6 +625,8 @@ class FirestoreRecordStore(RecordStore):
             snap.reference.update({"ciphertext": None})
             return
         d = snap.to_dict()
+        if d.get("erased_ms") is not None and d.get("ciphertext") is None:
+            return  # already erased: no second event
         update = {"ciphertext": None, "erased_ms": d.get("erased_ms") or v.now_ms()}
         kind = "window_erased" if name == "windows" else "bundle_erased"
         self._commit_change(d["owner"], kind, record_id, ("update", snap.reference, update))

@@ -599,11 +599,14 @@ class SqliteRecordStore(RecordStore):
             args = () if table == "dead_letters" else (v.now_ms(),)
 
             def tx() -> None:
-                self._conn.execute(
-                    f"UPDATE {table} SET ciphertext = NULL{erased_col} WHERE {id_col} = ?",
+                live = "ciphertext IS NOT NULL"
+                if table != "dead_letters":  # bundles on IPFS have no ciphertext here
+                    live = f"({live} OR erased_ms IS NULL)"
+                cur = self._conn.execute(
+                    f"UPDATE {table} SET ciphertext = NULL{erased_col} WHERE {id_col} = ? AND {live}",
                     (*args, record_id),
                 )
-                if table != "dead_letters":
+                if cur.rowcount and table != "dead_letters":  # no second event for a repeat
                     kind = "window_erased" if table == "windows" else "bundle_erased"
                     self._change(owner, kind, record_id)
 
