@@ -502,7 +502,7 @@ class FirestoreRecordStore(RecordStore):
             raise Conflict(f"bundle already at version {old.get('version')}; must be higher")
         [(key_ref, key, wrapped)] = self.envelope.mint(1)
         ad = crypto.associated_data(self.namespace, bundle_id, version, owner)
-        sealed = crypto.seal(key, crypto.pad(bytes(plaintext)), ad)
+        sealed = crypto.seal(key, bytes(plaintext), ad)
         sha = crypto.sha256(sealed)
         if blobs is not None:
             pointer, stored = "ipfs://" + blobs.put(sealed), None
@@ -560,7 +560,7 @@ class FirestoreRecordStore(RecordStore):
         _check_hash(crypto.sha256(sealed), d["ciphertext_sha256"], expected_hash)
         key = self.envelope.load(d["key_ref"])
         ad = crypto.associated_data(self.namespace, snap.id, d["version"], d["owner"])
-        return crypto.unpad(crypto.open_sealed(key, sealed, ad))
+        return crypto.open_sealed(key, sealed, ad)
 
     def record_key(self, record_id: str) -> bytes:
         return self.envelope.load(self._locate(record_id)[1].get("key_ref"))

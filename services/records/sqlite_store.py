@@ -479,7 +479,7 @@ class SqliteRecordStore(RecordStore):
                 raise Conflict(f"bundle already at version {old[0]}; a new version must be higher")
             [(key_ref, key, wrapped)] = self.envelope.mint(1)
             ad = crypto.associated_data(self.namespace, bundle_id, version, owner)
-            sealed = crypto.seal(key, crypto.pad(bytes(plaintext)), ad)
+            sealed = crypto.seal(key, bytes(plaintext), ad)
             sha = crypto.sha256(sealed)
             if blobs is not None:
                 pointer, stored = "ipfs://" + blobs.put(sealed), None
@@ -528,7 +528,7 @@ class SqliteRecordStore(RecordStore):
         _check_hash(crypto.sha256(sealed), bytes(stored_sha), expected_hash)
         key = self.envelope.load(key_ref)
         ad = crypto.associated_data(self.namespace, bundle_id, version, owner)
-        return crypto.unpad(crypto.open_sealed(key, sealed, ad))
+        return crypto.open_sealed(key, sealed, ad)
 
     def record_key(self, record_id: str) -> bytes:
         key_ref = self._key_ref_of(record_id)[1]

@@ -265,13 +265,3 @@ def test_dead_letter__erased_payload_gone_digest_kept(store):
     store.erase(letter)
     [d] = store.dead_letters("reading")
     assert d.payload is None and d.payload_sha256 == hashlib.sha256(b"secret").digest()
-
-
-def test_bundle__ciphertext_size_only_reveals_a_bucket(store):
-    small = store.put_bundle(OWNER, "0x" + "01" * 32, 0, b"x" * 10)
-    larger = store.put_bundle(OWNER, "0x" + "02" * 32, 0, b"x" * 200)
-    from records_support import raw_bundle_size
-
-    assert raw_bundle_size(store, "0x" + "01" * 32) == raw_bundle_size(store, "0x" + "02" * 32)
-    assert store.get_bundle("0x" + "02" * 32, expected_hash=larger.ciphertext_sha256) == b"x" * 200
-    assert small.ciphertext_sha256 != larger.ciphertext_sha256
