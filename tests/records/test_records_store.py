@@ -265,3 +265,19 @@ def test_dead_letter__erased_payload_gone_digest_kept(store):
     store.erase(letter)
     [d] = store.dead_letters("reading")
     assert d.payload is None and d.payload_sha256 == hashlib.sha256(b"secret").digest()
+
+
+def test_sealed_bundle__what_an_ecies_buyer_decrypts(store):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from services.records import RecordErased, TamperDetected
+
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export for a buyer")
+    sealed, ad = store.sealed_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    key = store.record_key(BUNDLE)
+    assert AESGCM(key).decrypt(sealed[:12], sealed[12:], ad) == b"export for a buyer"
+    with pytest.raises(TamperDetected):
+        store.sealed_bundle(BUNDLE, expected_hash=b"\x00" * 32)
+    store.erase(BUNDLE)
+    with pytest.raises(RecordErased):
+        store.sealed_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
