@@ -588,23 +588,29 @@ class FirestoreRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = os.urandom(16).hex()
+        letter_id = v.dead_letter_id(kind, bytes(payload), reason)
+        ref = self._col("dead_letters").document(letter_id)
+        if ref.get().exists:
+            return letter_id  # the same failure, redelivered: kept once
         [(key_ref, key, wrapped)] = self.envelope.mint(1)
         ad = crypto.associated_data(self.namespace, letter_id, 1, DEAD_LETTER_OWNER)
         sealed = crypto.seal(key, bytes(payload), ad)
         if len(sealed) > MAX_INLINE_BUNDLE_BYTES:
             sealed = None  # too big to keep: the digest and the reason still are
         self.keys.put_many([wrapped])
-        self._col("dead_letters").document(letter_id).create(
-            {
-                "kind": kind,
-                "key_ref": key_ref,
-                "ciphertext": sealed,
-                "payload_sha256": crypto.sha256(bytes(payload)),
-                "reason": reason,
-                "at_ms": v.now_ms(),
-            }
-        )
+        try:
+            ref.create(
+                {
+                    "kind": kind,
+                    "key_ref": key_ref,
+                    "ciphertext": sealed,
+                    "payload_sha256": crypto.sha256(bytes(payload)),
+                    "reason": reason,
+                    "at_ms": v.now_ms(),
+                }
+            )
+        except AlreadyExists:  # another writer stored it first
+            self.keys.destroy([key_ref])
         return letter_id
 
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]:

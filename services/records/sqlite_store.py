@@ -571,18 +571,32 @@ class SqliteRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = os.urandom(16).hex()
+        letter_id = v.dead_letter_id(kind, bytes(payload), reason)
         with self._lock:
+            if self._one("SELECT 1 FROM dead_letters WHERE id = ?", (letter_id,)):
+                return letter_id  # the same failure, redelivered: kept once
             [(key_ref, key, wrapped)] = self.envelope.mint(1)
             ad = crypto.associated_data(self.namespace, letter_id, 1, DEAD_LETTER_OWNER)
             sealed = crypto.seal(key, bytes(payload), ad)
             self.keys.put_many([wrapped])
-            self._write(
-                lambda: self._conn.execute(
-                    "INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (letter_id, kind, key_ref, sealed, crypto.sha256(payload), reason, v.now_ms()),
+            inserted = self._write(
+                lambda: (
+                    self._conn.execute(
+                        "INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (
+                            letter_id,
+                            kind,
+                            key_ref,
+                            sealed,
+                            crypto.sha256(payload),
+                            reason,
+                            v.now_ms(),
+                        ),
+                    ).rowcount
                 )
             )
+            if not inserted:  # another process stored it first
+                self.keys.destroy([key_ref])
         return letter_id
 
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]:

@@ -281,3 +281,20 @@ def test_sealed_bundle__what_an_ecies_buyer_decrypts(store):
     store.erase(BUNDLE)
     with pytest.raises(RecordErased):
         store.sealed_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+
+
+def test_device__public_key_as_hex__accepted(store):
+    store.register_device(DEVICE, OWNER, KEY.hex())
+    assert store.get_device(DEVICE).public_key == KEY
+    with pytest.raises(InvalidInput):
+        store.register_device(DEVICE, OWNER, "zz" * 32)
+
+
+def test_dead_letter__same_failure_redelivered__kept_once(store):
+    first = store.dead_letter("reading", b"payload", "bad signature")
+    assert store.dead_letter("reading", b"payload", "bad signature") == first
+    other = store.dead_letter("reading", b"payload", "another reason")
+    assert other != first
+    assert [d.id for d in store.dead_letters("reading")].count(first) == 1
+    assert len(store.dead_letters("reading")) == 2
+    assert len(list(store.keys.scan())) == 2  # no orphan key for the repeat
