@@ -301,6 +301,7 @@ class FirestoreRecordStore(RecordStore):
                         "batch_root": None,
                         "proof": None,
                         "anchored": False,
+                        "pending": True,  # not anchored, not erased: one equality filter
                     },
                 )
             )
@@ -430,10 +431,12 @@ class FirestoreRecordStore(RecordStore):
             batch_data["anchor_tx"] = anchor_tx
         writes = [("set", batch_ref, batch_data)]
         for rid, proof in zip(record_ids, proofs, strict=True):
+            erased = snaps[rid].get("erased_ms") is not None
             update = {
                 "batch_root": root,
                 "proof": b"".join(proof),
                 "anchored": anchor_tx is not None,
+                "pending": anchor_tx is None and not erased,
             }
             writes.append(("update", self._col("windows").document(rid), update))
         for chunk in _chunks(writes, MAX_WRITES_PER_BATCH - 50):
@@ -474,8 +477,7 @@ class FirestoreRecordStore(RecordStore):
     def pending_unbatched(self, limit: int) -> list[WindowRef]:
         q = (
             self._col("windows")
-            .where(filter=FieldFilter("anchored", "==", False))
-            .where(filter=FieldFilter("erased_ms", "==", None))
+            .where(filter=FieldFilter("pending", "==", True))
             .order_by("created_ms")
             .limit(max(0, int(limit)))
         )
@@ -645,6 +647,8 @@ class FirestoreRecordStore(RecordStore):
         if d.get("erased_ms") is not None and d.get("ciphertext") is None:
             return  # already erased: no second event
         update = {"ciphertext": None, "erased_ms": d.get("erased_ms") or v.now_ms()}
+        if name == "windows":
+            update["pending"] = False
         kind = "window_erased" if name == "windows" else "bundle_erased"
         self._commit_change(d["owner"], kind, record_id, ("update", snap.reference, update))
 
