@@ -205,7 +205,8 @@ class RecordStore(ABC):
         `owner` is the patient's 0x address; `public_key` 32 raw bytes (or their hex)."""
 
     @abstractmethod
-    def get_device(self, device_id: str) -> Device | None: ...
+    def get_device(self, device_id: str) -> Device | None:
+        """None for an unknown or malformed device id."""
 
     @abstractmethod
     def devices_of(self, owner: str) -> list[Device]: ...

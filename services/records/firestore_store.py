@@ -224,7 +224,9 @@ class FirestoreRecordStore(RecordStore):
         tx(self._client.transaction())
 
     def get_device(self, device_id: str) -> Device | None:
-        snap = self._col("devices").document(v.device_id(device_id)).get()
+        if not v.is_device_id(device_id):
+            return None  # a malformed id names no device (callers dead-letter the reading)
+        snap = self._col("devices").document(device_id).get()
         return Device(snap.id, snap.get("owner"), snap.get("public_key")) if snap.exists else None
 
     def devices_of(self, owner: str) -> list[Device]:

@@ -194,9 +194,10 @@ class SqliteRecordStore(RecordStore):
         self._write(tx)
 
     def get_device(self, device_id: str) -> Device | None:
+        if not v.is_device_id(device_id):
+            return None  # a malformed id names no device (callers dead-letter the reading)
         row = self._one(
-            "SELECT device_id, owner, public_key FROM devices WHERE device_id = ?",
-            (v.device_id(device_id),),
+            "SELECT device_id, owner, public_key FROM devices WHERE device_id = ?", (device_id,)
         )
         return Device(row[0], row[1], bytes(row[2])) if row else None
 

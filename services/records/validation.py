@@ -42,6 +42,10 @@ def device_id(value: str) -> str:
     return value
 
 
+def is_device_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_DEVICE_ID.match(value))
+
+
 def email(value: str) -> str:
     # never echo the address itself: emails are never logged
     if not isinstance(value, str) or not _EMAIL.match(value.strip()):

@@ -24,6 +24,7 @@ def test_device__register_and_get(store):
     assert (device.device_id, device.owner, device.public_key) == (DEVICE, OWNER, KEY)
     assert store.devices_of(OWNER) == [device]
     assert store.get_device("12D3KooWUnknown") is None
+    assert store.get_device("../../etc") is None and store.get_device("") is None
 
 
 def test_device__same_owner_rekeys__other_owner_conflicts(store):
