@@ -4,6 +4,7 @@ import click
 
 from services.blobs.cli import blobs
 from services.records.cli import records
+from services.stack.cli import up
 
 
 @click.group()
@@ -11,5 +12,6 @@ def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
 
 
+main.add_command(up)
 main.add_command(records)
 main.add_command(blobs)
