@@ -99,6 +99,9 @@ class Ledger:
         """Every event `name` since deployment matching the indexed filters (for FHIR exports)."""
         return self._logs(name, self.deployments.deployment_block, "latest", argument_filters)
 
+    def latest_timestamp(self) -> int:
+        return int(self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"]))
+
     def block_timestamp(self, block_number: int) -> int:
         return int(self._rpc(lambda: self.w3.eth.get_block(block_number)["timestamp"]))
 

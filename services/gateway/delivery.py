@@ -1,0 +1,115 @@
+"""May this buyer have this sellable record now? And deliver it (confirming delivery on-chain once).
+
+A record is served only when, on-chain: the purchase is the buyer's and covers the record (same
+patient, same data class), consent is live (`isAllowed`), the purchase is Paid or Delivered, and
+the buyer's `AccessLogged(buyer, patient, record, purchase)` has the configured confirmations.
+Then the store checks the ciphertext against the registry's `ciphertextHash` before decrypting.
+The first delivery sends `confirmDelivery(purchaseId)` from the gateway's account (escrow release).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from services.gateway.chain import PURCHASE_DELIVERED, PURCHASE_PAID, PURCHASE_REFUNDED
+from services.gateway.context import Gateway
+from services.gateway.errors import Forbidden, Gone, NotFound, Tampered
+from services.gateway.observability import log
+from services.records import RecordErased, RecordNotFound, TamperDetected
+
+ZERO_ADDRESS = "0x" + "00" * 20
+_confirm_locks: dict[int, threading.Lock] = {}
+_confirm_locks_guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Grant:
+    record_id: str  # 0x + 64 hex
+    buyer: str
+    patient: str
+    purchase_id: int
+    data_class: int
+    ciphertext_hash: bytes
+    version: int
+
+
+def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Grant:
+    ledger = gw.ledger
+    record = ledger.get_record(record_id)
+    patient = record.get("patient", ZERO_ADDRESS)
+    if int(patient, 16) == 0:
+        raise NotFound("no record with this id in the registry")
+    if not _active(record):
+        raise Gone("the record was retired from the registry")
+    request_id, data_class = purchase_id >> 8, purchase_id & 0xFF
+    consent = ledger.get_request(request_id)
+    if consent["requester"].lower() != buyer.lower():
+        raise _refuse(gw, "not_your_purchase", "this purchase belongs to another buyer")
+    if consent["patient"].lower() != patient.lower() or data_class != int(record["dataClass"]):
+        raise _refuse(gw, "purchase_does_not_cover_record",
+                      "the purchase does not cover this record (other patient or data class)")
+    if not ledger.is_allowed(patient, buyer, data_class):
+        raise _refuse(gw, "no_consent", "consent is not live for this buyer and data class "
+                      "(not approved, expired, denied or revoked)")
+    status = int(ledger.get_purchase(purchase_id)["status"])
+    if status == PURCHASE_REFUNDED:
+        raise _refuse(gw, "purchase_refunded", "the purchase was refunded")
+    if status not in (PURCHASE_PAID, PURCHASE_DELIVERED):
+        raise _refuse(gw, "not_paid", "the purchase is not paid")
+    if ledger.access_logged(buyer, record_id, purchase_id) is None:
+        raise _refuse(gw, "access_not_logged",
+                      f"no AccessLogged for this record and purchase by you with "
+                      f"{gw.settings.confirmations} confirmation(s): call "
+                      "logAccess(recordId, purchaseId) and wait")
+    return Grant("0x" + record_id.hex(), buyer, patient, purchase_id, data_class,
+                 bytes(record["ciphertextHash"]), int(record.get("version", 1)))
+
+
+def plaintext(gw: Gateway, grant: Grant) -> bytes:
+    """Verify against the registry hash, then decrypt (erased → 410, tampered → nothing)."""
+    try:
+        return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
+                                   blobs=gw.blobs)
+    except RecordErased:
+        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+    except RecordNotFound:
+        raise NotFound("the registry names this record but the store does not hold it")
+    except TamperDetected:
+        log("tamper_detected", record=grant.record_id)
+        raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
+                       "ciphertextHash; nothing is served")
+
+
+def record_key(gw: Gateway, grant: Grant) -> bytes:
+    """The record's data key, after the same integrity check a plaintext delivery does."""
+    plaintext(gw, grant)  # proves the ciphertext matches the registry and the key opens it
+    try:
+        return gw.store.record_key(grant.record_id)
+    except RecordErased:
+        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+
+
+def confirm_first_delivery(gw: Gateway, grant: Grant) -> str | None:
+    """Send confirmDelivery once per purchase; returns its tx hash (None if already delivered)."""
+    with _confirm_locks_guard:
+        lock = _confirm_locks.setdefault(grant.purchase_id, threading.Lock())
+    with lock:
+        if int(gw.ledger.get_purchase(grant.purchase_id)["status"]) != PURCHASE_PAID:
+            return None
+        result = gw.ledger.confirm_delivery(grant.purchase_id)
+    gw.metrics.chain_tx.labels("confirmDelivery").inc()
+    log("delivery_confirmed", purchase=grant.purchase_id, tx=result.tx_hash)
+    return result.tx_hash
+
+
+RECORD_ACTIVE = 1  # RecordStatus: 0 None, 1 Active, 2 Retired
+
+
+def _active(record: dict) -> bool:
+    return int(record["status"]) == RECORD_ACTIVE
+
+
+def _refuse(gw: Gateway, code: str, message: str) -> Forbidden:
+    gw.metrics.refusals.labels(code).inc()
+    return Forbidden(message, code=code)
