@@ -319,6 +319,15 @@ class RecordStore(ABC):
     @abstractmethod
     def bundle_meta(self, bundle_id: str) -> SellableRecord: ...
 
+    def sealed_bundle(
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+    ) -> tuple[bytes, bytes]:
+        """(sealed ciphertext, GCM associated data) of a bundle, verified against `expected_hash`
+        like `get_bundle` but not decrypted: what a programmatic buyer decrypts with the record
+        key the gateway wraps to them (ECIES). Raises `RecordErased` once erased (added for the
+        gateway; backends override it)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot hand out sealed bundles yet")
+
     @abstractmethod
     def record_key(self, record_id: str) -> bytes:
         """The raw 32-byte data key of a window or bundle, for wrapping to a buyer (ECIES).

@@ -526,6 +526,24 @@ class SqliteRecordStore(RecordStore):
         ad = crypto.associated_data(self.namespace, bundle_id, version, owner)
         return crypto.open_sealed(key, sealed, ad)
 
+    def sealed_bundle(
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+    ) -> tuple[bytes, bytes]:
+        bundle_id = v.bytes32_id(bundle_id, "bundle id")
+        row = self._one(
+            "SELECT owner, version, pointer, ciphertext, ciphertext_sha256, erased_ms "
+            "FROM bundles WHERE bundle_id = ?",
+            (bundle_id,),
+        )
+        if row is None:
+            raise RecordNotFound(f"no bundle {bundle_id}")
+        owner, version, pointer, sealed, stored_sha, erased = row
+        if erased:
+            raise RecordErased(f"bundle {bundle_id} was erased")
+        sealed = _fetch_sealed(pointer, sealed, blobs)
+        _check_hash(crypto.sha256(sealed), bytes(stored_sha), expected_hash)
+        return sealed, crypto.associated_data(self.namespace, bundle_id, version, owner)
+
     def record_key(self, record_id: str) -> bytes:
         key_ref = self._key_ref_of(record_id)[1]
         return self.envelope.load(key_ref)
