@@ -81,11 +81,26 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
                        "ciphertextHash; nothing is served")
 
 
-def record_key(gw: Gateway, grant: Grant) -> bytes:
-    """The record's data key, after the same integrity check a plaintext delivery does."""
-    plaintext(gw, grant)  # proves the ciphertext matches the registry and the key opens it
+def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
+    """(sealed ciphertext, associated data), verified against the registry, not decrypted."""
     try:
-        return gw.store.record_key(grant.record_id)
+        return gw.store.sealed_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
+                                      blobs=gw.blobs)
+    except RecordErased:
+        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+    except RecordNotFound:
+        raise NotFound("the registry names this record but the store does not hold it")
+    except TamperDetected:
+        log("tamper_detected", record=grant.record_id)
+        raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
+                       "ciphertextHash; nothing is served")
+
+
+def record_key(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
+    """(data key, associated data), after the integrity check a plaintext delivery does."""
+    _, associated_data = sealed(gw, grant)
+    try:
+        return gw.store.record_key(grant.record_id), associated_data
     except RecordErased:
         raise Gone("this record was erased: its key is destroyed and nobody can read it again")
 

@@ -11,7 +11,7 @@ health data: consents and accesses are already public on-chain.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fhir.resources.R4B.auditevent import AuditEvent
@@ -106,10 +106,10 @@ def audit_event_resource(access: dict[str, Any], *, chain_id: int, contract: str
 def bundle(resources: list[Any]) -> dict[str, Any]:
     """A FHIR collection Bundle as plain JSON, validated as a whole."""
     body = {"resourceType": "Bundle", "type": "collection",
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
             "entry": [{"resource": r.model_dump(mode="json", exclude_none=True)} for r in resources]}
     return Bundle.model_validate(body).model_dump(mode="json", exclude_none=True)
 
 
 def _instant(seconds: int) -> str:
-    return datetime.fromtimestamp(int(seconds), tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(int(seconds), tz=UTC).isoformat(timespec="seconds")

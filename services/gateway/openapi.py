@@ -154,6 +154,16 @@ def openapi_document() -> dict[str, Any]:
                     public_key={"type": "string", "pattern": "^0x([0-9a-fA-F]{2})+$"}))},
                 "responses": {"200": _ok("the record key wrapped with ECIES", {"type": "object"}),
                               **auth_errors, **_error_responses("410", "502")}}},
+            "/records/{record_id}/ciphertext": {"get": {
+                "operationId": "readCiphertext", "security": SECURED,
+                "parameters": [{"name": "record_id", "in": "path", "required": True,
+                                "schema": BYTES32},
+                               {"name": "purchase_id", "in": "query", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {"200": _ok("nonce || ciphertext || tag (AES-256-GCM)",
+                                         {"type": "string", "format": "binary"},
+                                         "application/octet-stream"),
+                              **auth_errors, **_error_responses("410", "502")}}},
             "/relay/consent-decision": {"post": {
                 "operationId": "relayConsentDecision",
                 "requestBody": {"required": True, **_json(_obj(

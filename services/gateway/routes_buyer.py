@@ -51,12 +51,26 @@ def wrapped_key():
                                    serialization.PublicFormat.UncompressedPoint)
     if to_checksum_address(keccak(point[1:])[-20:]) != grant.buyer:
         raise Forbidden("public_key must be the signed-in buyer's own key", code="foreign_key")
-    key = delivery.record_key(gw, grant)
+    key, associated_data = delivery.record_key(gw, grant)
     record_id = bytes.fromhex(grant.record_id[2:])
     wrapped = ecies.wrap(recipient, key, context=record_id)
     tx = delivery.confirm_first_delivery(gw, grant)
     gw.metrics.deliveries.labels("ecies").inc()
     log("record_key_delivered", record=grant.record_id, buyer=grant.buyer, format="ecies")
     return jsonify(record_id=grant.record_id, version=grant.version, format=ECIES_FORMAT,
-                   wrapped_key="0x" + wrapped.hex(), associated_data=grant.record_id,
+                   wrapped_key="0x" + wrapped.hex(),
+                   ecies_associated_data=grant.record_id,
+                   record_associated_data="0x" + associated_data.hex(),
                    ciphertext_sha256="0x" + grant.ciphertext_hash.hex(), delivery_tx=tx)
+
+
+@blueprint.get("/records/<record_id>/ciphertext")
+def read_ciphertext():
+    """The sealed record (nonce || ciphertext || tag) for buyers who hold the wrapped key."""
+    gw = gateway()
+    grant = _grant(request.args.get("purchase_id"))
+    body, associated_data = delivery.sealed(gw, grant)
+    return Response(body, mimetype="application/octet-stream",
+                    headers={"X-PulseLedger-Associated-Data": "0x" + associated_data.hex(),
+                             "X-PulseLedger-Record-Version": str(grant.version),
+                             "Cache-Control": "no-store"})

@@ -111,7 +111,7 @@ def _stream(gw, owner: str, since: str | None):
                 changes.put(change)
                 if stop.is_set():
                     break
-        except Exception as error:  # the store went away: end the stream, the client reconnects
+        except Exception as error:  # noqa: BLE001 - store gone: end the stream, client reconnects
             changes.put(error)
         finally:
             changes.put(None)

@@ -7,6 +7,7 @@ settings (empty = a random secret per process, so sessions end with the process)
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -60,5 +61,5 @@ def _b64(raw: bytes) -> str:
 def _unb64(text: str) -> bytes:
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except Exception:
+    except (binascii.Error, ValueError):
         raise ValueError("not base64url") from None

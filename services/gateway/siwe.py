@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -59,7 +59,7 @@ def build_message(*, domain: str, address: str, uri: str, chain_id: int, nonce: 
                   statement: str | None = None, issued_at: datetime | None = None,
                   expiration_time: datetime | None = None) -> str:
     """The EIP-4361 text a wallet signs (what the dapp and the tests produce)."""
-    issued_at = issued_at or datetime.now(timezone.utc)
+    issued_at = issued_at or datetime.now(UTC)
     lines = [f"{domain} wants you to sign in with your Ethereum account:", address, ""]
     if statement:
         lines.append(statement)
@@ -94,7 +94,7 @@ def recover_signer(text: str, signature: str) -> str:
         raise BadRequest("signature must be 65 bytes of hex (0x + 130 hex digits)")
     try:
         return Account.recover_message(encode_defunct(text=text), signature=signature)
-    except Exception:  # eth_keys raises several types for malformed r/s/v
+    except Exception:  # noqa: BLE001 - eth_keys raises several types for malformed r/s/v
         raise Unauthorized("signature does not recover to an address") from None
 
 
@@ -128,7 +128,7 @@ class NonceBook:
     def _drop_expired(self) -> None:
         now = time.monotonic()
         while self._expiry:
-            nonce, expires = next(iter(self._expiry.items()))
+            _nonce, expires = next(iter(self._expiry.items()))
             if expires >= now:
                 break
             self._expiry.popitem(last=False)
@@ -146,7 +146,7 @@ def verify_sign_in(text: str, signature: str, *, domain: str, uri: str, chain_id
         raise Unauthorized("message version must be 1")
     if message.chain_id != chain_id:
         raise Unauthorized(f"message chain id must be {chain_id}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if (message.issued_at - now).total_seconds() > CLOCK_SKEW_S:
         raise Unauthorized("message issued in the future")
     if message.expiration_time and message.expiration_time <= now:
@@ -164,7 +164,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} is not an RFC 3339 time") from None
     if parsed.tzinfo is None:
@@ -173,4 +173,4 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

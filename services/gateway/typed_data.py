@@ -75,7 +75,7 @@ def recover_typed(typed_data: dict, signature: bytes) -> str:
     try:
         return Account.recover_message(encode_typed_data(full_message=typed_data),
                                        signature=signature)
-    except Exception:  # malformed r/s/v or typed data values
+    except Exception:  # noqa: BLE001 - malformed r/s/v or typed-data values raise several types
         raise Unauthorized("signature does not recover to an address") from None
 
 
