@@ -347,6 +347,11 @@ class RecordStore(ABC):
         """Crypto-shred a window, bundle or dead letter: destroy its key. Idempotent."""
 
     @abstractmethod
+    def reapply_erasures(self) -> int:
+        """Erase again every record in the erasure journal that has a key (after restoring a
+        backup taken before those erasures). Returns how many keys were destroyed."""
+
+    @abstractmethod
     def rotate_master_key(self, new_master_key: bytes) -> int:
         """Re-wrap every record key under `new_master_key` (ciphertexts untouched); returns how
         many keys were re-wrapped. Afterwards the store uses the new key; keep the old one until

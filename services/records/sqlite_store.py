@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -128,6 +130,8 @@ class SqliteRecordStore(RecordStore):
         identity = self.directory / "chain.json"
         if not identity.exists():
             identity.write_text(json.dumps(chain.canonical(), indent=2) + "\n")
+        # ids of erased records, outside every backup: a restore re-applies it (reapply_erasures)
+        self.erasure_journal = self.directory / "erasures.log"
         self.db_path = self.directory / "records.sqlite3"
         self.key_db_path = self.key_directory / "keys.sqlite3"
         self._lock = threading.RLock()
@@ -605,6 +609,7 @@ class SqliteRecordStore(RecordStore):
     def erase(self, record_id: str) -> None:
         with self._lock:
             table, key_ref, owner = self._key_ref_of(record_id)
+            self._journal_erasure(record_id)
             # key first: if we stop half-way, the record is already unreadable
             self.keys.destroy([key_ref])
             id_col = {"windows": "record_id", "bundles": "bundle_id", "dead_letters": "id"}[table]
@@ -622,6 +627,38 @@ class SqliteRecordStore(RecordStore):
 
             self._write(tx)
             checkpoint_truncate(self._conn)
+
+    def _journal_erasure(self, record_id: str) -> None:
+        with open(self.erasure_journal, "a") as journal:
+            journal.write(record_id + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
+
+    def reapply_erasures(self) -> int:
+        if not self.erasure_journal.exists():
+            return 0
+        destroyed = 0
+        with self._lock:
+            for record_id in dict.fromkeys(self.erasure_journal.read_text().split()):
+                try:
+                    _, key_ref, _ = self._key_ref_of(record_id)
+                except RecordNotFound:
+                    continue  # the backup predates the record itself
+                if self.keys.get(key_ref) is not None:
+                    destroyed += 1
+                self.erase(record_id)
+        return destroyed
+
+    def backup(self, records_dest: Path, keys_dest: Path | None = None) -> None:
+        """Consistent online copies (SQLite backup API) of the records and keys databases.
+        Keep the keys copy apart from the records copy (another medium, another access list)."""
+        keys_dest = keys_dest or records_dest
+        records_dest.mkdir(parents=True, exist_ok=True)
+        keys_dest.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            _backup_db(self._conn, records_dest / "records.sqlite3")
+            _backup_db(self.keys._conn, keys_dest / "keys.sqlite3")
+        (records_dest / "chain.json").write_text(json.dumps(self.chain.canonical(), indent=2))
 
     def rotate_master_key(self, new_master_key: bytes) -> int:
         with self._lock:
@@ -663,6 +700,41 @@ class SqliteRecordStore(RecordStore):
             self.keys.close()
 
 
+def _backup_db(source: sqlite3.Connection, path: Path) -> None:
+    path.unlink(missing_ok=True)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+
+
+def restore_sqlite(
+    settings: RecordsSettings,
+    chain: ChainIdentity,
+    records_src: Path,
+    keys_src: Path | None = None,
+) -> int:
+    """Put a backup in place (the store must be closed), then re-apply the erasure journal so
+    records erased after the backup stay erased. Returns how many keys that destroyed."""
+    keys_src = keys_src or records_src
+    namespace = chain.namespace
+    directory = settings.sqlite_dir / namespace
+    key_directory = (settings.sqlite_key_dir or settings.sqlite_dir) / namespace
+    directory.mkdir(parents=True, exist_ok=True)
+    key_directory.mkdir(parents=True, exist_ok=True)
+    for src, dest in ((records_src, directory), (keys_src, key_directory)):
+        name = "records.sqlite3" if dest is directory else "keys.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            (dest / (name + suffix)).unlink(missing_ok=True)
+        shutil.copyfile(src / name, dest / name)
+    store = SqliteRecordStore.from_settings(settings, chain)
+    try:
+        return store.reapply_erasures()
+    finally:
+        store.close()
+
+
 def _cursor(since: str | None) -> int:
     if since is None:
         return 0
@@ -686,7 +758,14 @@ def _fetch_sealed(pointer: str, stored: bytes | None, blobs: Any | None) -> byte
         raise RecordErased("bundle ciphertext is gone")
     if blobs is None:
         raise InvalidInput("this bundle lives in a blob store: pass blobs=")
-    return blobs.get(pointer.removeprefix("ipfs://"))
+    from services.blobs.base import BlobNotFound, BlobTampered
+
+    try:
+        return blobs.get(pointer.removeprefix("ipfs://"))
+    except BlobTampered as exc:
+        raise TamperDetected(str(exc)) from None
+    except BlobNotFound as exc:
+        raise RecordNotFound(f"bundle ciphertext missing from the blob store: {exc}") from None
 
 
 def _check_hash(actual: bytes, stored: bytes, expected: bytes | None) -> None:
