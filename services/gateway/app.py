@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -82,7 +83,10 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log("unexpected_error", kind=type(error).__name__, route=str(request.url_rule))
+        # Where, not what: an exception's message may carry values that must not reach the logs.
+        frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+        log("unexpected_error", kind=type(error).__name__, route=str(request.url_rule),
+            at=f"{frame.filename}:{frame.lineno}" if frame else None)
         return jsonify(error="internal", message="internal error; see the gateway's logs"), 500
 
     return app

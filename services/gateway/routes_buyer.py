@@ -24,7 +24,7 @@ def _grant(purchase_id) -> delivery.Grant:
 
 
 @blueprint.get("/records/<record_id>")
-def read_record():
+def read_record(record_id: str):
     gw = gateway()
     grant = _grant(request.args.get("purchase_id"))
     body = delivery.plaintext(gw, grant)
@@ -38,7 +38,7 @@ def read_record():
 
 
 @blueprint.post("/records/<record_id>/key")
-def wrapped_key():
+def wrapped_key(record_id: str):
     gw = gateway()
     body = validate.json_body()
     grant = _grant(body.get("purchase_id"))
@@ -65,7 +65,7 @@ def wrapped_key():
 
 
 @blueprint.get("/records/<record_id>/ciphertext")
-def read_ciphertext():
+def read_ciphertext(record_id: str):
     """The sealed record (nonce || ciphertext || tag) for buyers who hold the wrapped key."""
     gw = gateway()
     grant = _grant(request.args.get("purchase_id"))

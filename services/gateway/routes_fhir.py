@@ -13,7 +13,7 @@ DECIDED = ("ConsentApproved", "ConsentDenied", "ConsentRevoked")
 
 
 @blueprint.get("/patients/<owner>/fhir/consents")
-def consents():
+def consents(owner: str):
     owner = validate.address(request.view_args["owner"], "owner")
     owner_or_doctor(owner)
     ledger = gateway().ledger
@@ -39,7 +39,7 @@ def consents():
 
 
 @blueprint.get("/patients/<owner>/fhir/audit-events")
-def audit_events():
+def audit_events(owner: str):
     owner = validate.address(request.view_args["owner"], "owner")
     owner_or_doctor(owner)
     ledger = gateway().ledger

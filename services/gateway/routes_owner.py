@@ -53,7 +53,7 @@ def _meta_json(meta) -> dict[str, Any]:
 
 
 @blueprint.get("/patients/<owner>/windows")
-def list_windows():
+def list_windows(owner: str):
     owner = validate.address(request.view_args["owner"], "owner")
     owner_or_doctor(owner)
     since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
@@ -69,7 +69,7 @@ def list_windows():
 
 
 @blueprint.get("/patients/<owner>/windows/<record_id>")
-def get_window():
+def get_window(owner: str, record_id: str):
     owner = validate.address(request.view_args["owner"], "owner")
     record_id = validate.string(request.view_args["record_id"], "record_id", max_length=128,
                                 pattern=RECORD_ID)
@@ -84,7 +84,7 @@ def get_window():
 
 
 @blueprint.get("/patients/<owner>/live")
-def live():
+def live(owner: str):
     """SSE: one `event: <kind>` per change, `id:` its cursor (resume with Last-Event-ID)."""
     owner = validate.address(request.view_args["owner"], "owner")
     owner_or_doctor(owner)
