@@ -73,8 +73,8 @@ class Ledger:
     def nonce_of(self, patient: str) -> int:
         return int(self._call("nonces", patient))
 
-    def batch_anchor(self, root: bytes) -> Any:
-        return self._call("batchAnchor", root)
+    def batch_anchor(self, root: bytes) -> dict[str, Any]:
+        return self._struct("batchAnchor", root)
 
     def head(self) -> int:
         return self._rpc(lambda: self.w3.eth.block_number)

@@ -22,11 +22,8 @@ RECORD_ID = r"[0-9A-Za-z_:.\-]{1,128}"
 
 
 def _anchored(root: bytes) -> bool:
-    """Is this batch root anchored on-chain? (`batchAnchor` is zero/empty when it is not.)"""
-    value = gateway().ledger.batch_anchor(root)
-    if isinstance(value, (tuple, list)):
-        return any(bool(v) for v in value)
-    return bool(value)
+    """Is this batch root anchored on-chain? (`batchAnchor(root).anchoredAt` is 0 when not.)"""
+    return int(gateway().ledger.batch_anchor(root)["anchoredAt"]) != 0
 
 
 def read_window(record_id: str) -> dict[str, Any]:

@@ -136,3 +136,32 @@ def test_live__new_window_arrives_as_a_server_sent_event(client, chain, store):
     lines = dict(line.split(": ", 1) for line in events[0].strip().split("\n"))
     assert lines["event"] == "window_added"
     assert json.loads(lines["data"])["record_id"] == written["ref"].record_id
+
+
+def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client, chain, store):
+    """The read path verifies the batch proof and asks the chain whether the root is anchored."""
+    from services.records import merkle
+
+    patient, custodian = chain.fund(), chain.fund()
+    _, device_id, _ = _register_device(client, patient)
+    anchored = [store.put_window(patient.address.lower(), device_id, 1_700_000_100_000 + i * 10_000,
+                                 {"hr": [60 + i]}) for i in range(3)]
+    unanchored = store.put_window(patient.address.lower(), device_id, 1_700_000_200_000, {"hr": [1]})
+    chain.send(chain.owner, chain.contract.functions.setCustodian(custodian.address, True))
+
+    root, proofs = merkle.build([ref.ciphertext_sha256 for ref in anchored])
+    receipt = chain.send(custodian, chain.contract.functions.anchorBatch(root, len(anchored)))
+    store.record_batch(root, [r.record_id for r in anchored], proofs,
+                       receipt["transactionHash"].to_0x_hex())
+    lonely_root, lonely_proofs = merkle.build([unanchored.ciphertext_sha256])
+    store.record_batch(lonely_root, [unanchored.record_id], lonely_proofs, None)  # never on-chain
+
+    token = sign_in(client, patient)
+    good = client.get(f"/patients/{patient.address}/windows/{anchored[1].record_id}",
+                      headers=bearer(token))
+    assert good.status_code == 200 and good.get_json()["payload"] == {"hr": [61]}
+    assert good.get_json()["batch_root"] == "0x" + root.hex()
+    bad = client.get(f"/patients/{patient.address}/windows/{unanchored.record_id}",
+                     headers=bearer(token))
+    assert bad.status_code == 502
+    assert bad.get_json()["error"] == "tampering_detected"
