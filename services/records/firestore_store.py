@@ -562,6 +562,17 @@ class FirestoreRecordStore(RecordStore):
         ad = crypto.associated_data(self.namespace, snap.id, d["version"], d["owner"])
         return crypto.open_sealed(key, sealed, ad)
 
+    def sealed_bundle(
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+    ) -> tuple[bytes, bytes]:
+        snap = self._bundle(bundle_id)
+        d = snap.to_dict()
+        if d.get("erased_ms") is not None:
+            raise RecordErased(f"bundle {bundle_id} was erased")
+        sealed = _fetch_sealed(d["pointer"], d.get("ciphertext"), blobs)
+        _check_hash(crypto.sha256(sealed), d["ciphertext_sha256"], expected_hash)
+        return sealed, crypto.associated_data(self.namespace, snap.id, d["version"], d["owner"])
+
     def record_key(self, record_id: str) -> bytes:
         return self.envelope.load(self._locate(record_id)[1].get("key_ref"))
 
