@@ -25,6 +25,7 @@ from services.gateway.settings import GatewaySettings
 PURCHASE_PAID, PURCHASE_DELIVERED, PURCHASE_REFUNDED = 1, 2, 3
 CONSENT_STATUS = {0: "none", 1: "pending", 2: "approved", 3: "denied", 4: "revoked"}
 DECISIONS = {"approve": 1, "deny": 2, "revoke": 3}
+ACCESS_LOGGED_TOPIC = Web3.keccak(text="AccessLogged(address,address,bytes32,uint256)").to_0x_hex()
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class ChainReverted(BadRequest):
 class Ledger:
     def __init__(self, settings: GatewaySettings):
         self._settings = settings
-        self.w3 = Web3(Web3.HTTPProvider(settings.rpc_url,
+        # cache_allowed_requests: eth_chainId and friends once, not before every call.
+        self.w3 = Web3(Web3.HTTPProvider(settings.rpc_url, cache_allowed_requests=True,
                                          request_kwargs={"timeout": settings.rpc_timeout_s}))
         self.deployments = load_deployments(settings.deployments)
         self.contract = ledger_contract(self.w3, self.deployments)
@@ -52,6 +54,9 @@ class Ledger:
         self._account = Account.from_key(key) if key else None
         self._send_lock = threading.Lock()
         self._error_names = _custom_error_selectors(self.contract.abi)
+        # ABI lookups by name are slow in web3 7: resolve each function and its outputs once.
+        self._functions = {entry["name"]: self.contract.get_function_by_name(entry["name"])
+                           for entry in self.contract.abi if entry.get("type") == "function"}
 
     @property
     def gateway_address(self) -> str | None:
@@ -79,18 +84,53 @@ class Ledger:
     def head(self) -> int:
         return self._rpc(lambda: self.w3.eth.block_number)
 
+    def buyer_view(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any]:
+        """Everything a buyer check needs in one JSON-RPC batch (one round trip): the record,
+        the consent request, the purchase, isAllowed, the head and the matching AccessLogged
+        logs. Logs are fetched to `latest` and counted only up to head - confirmations + 1."""
+        request_id, data_class = purchase_id >> 8, purchase_id & 0xFF
+        f = self._functions
+
+        def batch():
+            with self.w3.batch_requests() as calls:
+                calls.add(f["getRecord"](record_id))
+                calls.add(f["getRequest"](request_id))
+                calls.add(f["getPurchase"](purchase_id))
+                calls.add(self.w3.eth.get_block_number())
+                calls.add(self.w3.eth.get_logs(self._access_filter(buyer, record_id,
+                                                                    "latest")))
+                return calls.execute()
+
+        record, request, purchase, head, logs = self._rpc(batch)
+        confirmed_to = head - self._settings.confirmations + 1
+        logged = next((log for log in logs
+                       if log["blockNumber"] <= confirmed_to
+                       and int.from_bytes(bytes(log["data"])[:32], "big") == purchase_id), None)
+        return {"record": self._named("getRecord", record),
+                "request": self._named("getRequest", request),
+                "purchase": self._named("getPurchase", purchase),
+                "data_class": data_class, "head": head,
+                "access_logged": logged is not None}
+
+    def _access_filter(self, buyer: str, record_id: bytes, to_block: Any) -> dict[str, Any]:
+        # AccessLogged(address indexed accessor, address indexed patient, bytes32 indexed
+        # recordId, uint256 purchaseId): raw topics, data is the purchase id.
+        start = self.deployments.deployment_block
+        if self._settings.log_lookback_blocks and isinstance(to_block, int):
+            start = max(start, to_block - self._settings.log_lookback_blocks)
+        return {"address": self.contract.address, "fromBlock": start, "toBlock": to_block,
+                "topics": [ACCESS_LOGGED_TOPIC, "0x" + "00" * 12 + buyer[2:].lower(), None,
+                           "0x" + record_id.hex()]}
+
     def access_logged(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any] | None:
         """The AccessLogged event for (buyer, record, purchase) with enough confirmations, if any."""
         confirmed_to = self.head() - self._settings.confirmations + 1
         if confirmed_to < 0:
             return None
-        start = self._settings.log_lookback_blocks
-        start = max(self.deployments.deployment_block, confirmed_to - start) if start else \
-            self.deployments.deployment_block
-        logs = self._logs("AccessLogged", start, confirmed_to,
-                          {"accessor": buyer, "recordId": record_id})
+        logs = self._rpc(lambda: self.w3.eth.get_logs(
+            self._access_filter(buyer, record_id, confirmed_to)))
         for log in logs:
-            if int(log["args"]["purchaseId"]) == purchase_id:
+            if int.from_bytes(bytes(log["data"])[:32], "big") == purchase_id:
                 return {"tx_hash": log["transactionHash"].to_0x_hex(),
                         "block_number": log["blockNumber"]}
         return None
@@ -115,12 +155,14 @@ class Ledger:
 
     # --- plumbing ----------------------------------------------------------------------------
     def _call(self, name: str, *args: Any) -> Any:
-        return self._rpc(lambda: self.contract.get_function_by_name(name)(*args).call())
+        return self._rpc(lambda: self._functions[name](*args).call())
 
     def _struct(self, name: str, *args: Any) -> dict[str, Any]:
         """A struct return value keyed by its ABI component names."""
-        value = self._call(name, *args)
-        outputs = self.contract.get_function_by_name(name).abi["outputs"]
+        return self._named(name, self._call(name, *args))
+
+    def _named(self, name: str, value: Any) -> dict[str, Any]:
+        outputs = self._functions[name].abi["outputs"]
         if len(outputs) == 1 and outputs[0].get("components"):
             return dict(zip([c["name"] for c in outputs[0]["components"]], value, strict=True))
         return dict(zip([o["name"] for o in outputs], value, strict=True))
@@ -133,7 +175,7 @@ class Ledger:
     def _send(self, name: str, *args: Any) -> TxResult:
         if self._account is None:
             raise Unavailable("the gateway has no account configured (gateway_key)")
-        function = self.contract.get_function_by_name(name)(*args)
+        function = self._functions[name](*args)
         sender = self._account.address
         with self._send_lock:  # one nonce sequence for the gateway's account
             try:

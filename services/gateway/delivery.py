@@ -19,8 +19,9 @@ from services.gateway.observability import log
 from services.records import RecordErased, RecordNotFound, TamperDetected
 
 ZERO_ADDRESS = "0x" + "00" * 20
-_confirm_locks: dict[int, threading.Lock] = {}
-_confirm_locks_guard = threading.Lock()
+# Striped locks: two concurrent first reads of one purchase send one confirmDelivery, without a
+# lock per purchase kept forever.
+_confirm_locks = [threading.Lock() for _ in range(64)]
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,18 @@ class Grant:
     data_class: int
     ciphertext_hash: bytes
     version: int
+    delivered: bool  # purchase already Delivered when checked: no confirmDelivery needed
 
 
 def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Grant:
     ledger = gw.ledger
-    record = ledger.get_record(record_id)
-    patient = record.get("patient", ZERO_ADDRESS)
+    view = ledger.buyer_view(buyer, record_id, purchase_id)  # one JSON-RPC batch
+    record, consent, data_class = view["record"], view["request"], view["data_class"]
+    patient = record["patient"]
     if int(patient, 16) == 0:
         raise NotFound("no record with this id in the registry")
     if not _active(record):
         raise Gone("the record was retired from the registry")
-    request_id, data_class = purchase_id >> 8, purchase_id & 0xFF
-    consent = ledger.get_request(request_id)
     if consent["requester"].lower() != buyer.lower():
         raise _refuse(gw, "not_your_purchase", "this purchase belongs to another buyer")
     if consent["patient"].lower() != patient.lower() or data_class != int(record["dataClass"]):
@@ -52,18 +53,19 @@ def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Gr
     if not ledger.is_allowed(patient, buyer, data_class):
         raise _refuse(gw, "no_consent", "consent is not live for this buyer and data class "
                       "(not approved, expired, denied or revoked)")
-    status = int(ledger.get_purchase(purchase_id)["status"])
+    status = int(view["purchase"]["status"])
     if status == PURCHASE_REFUNDED:
         raise _refuse(gw, "purchase_refunded", "the purchase was refunded")
     if status not in (PURCHASE_PAID, PURCHASE_DELIVERED):
         raise _refuse(gw, "not_paid", "the purchase is not paid")
-    if ledger.access_logged(buyer, record_id, purchase_id) is None:
+    if not view["access_logged"]:
         raise _refuse(gw, "access_not_logged",
                       f"no AccessLogged for this record and purchase by you with "
                       f"{gw.settings.confirmations} confirmation(s): call "
                       "logAccess(recordId, purchaseId) and wait")
     return Grant("0x" + record_id.hex(), buyer, patient, purchase_id, data_class,
-                 bytes(record["ciphertextHash"]), int(record.get("version", 1)))
+                 bytes(record["ciphertextHash"]), int(record.get("version", 1)),
+                 delivered=status == PURCHASE_DELIVERED)
 
 
 def plaintext(gw: Gateway, grant: Grant) -> bytes:
@@ -107,9 +109,9 @@ def record_key(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
 
 def confirm_first_delivery(gw: Gateway, grant: Grant) -> str | None:
     """Send confirmDelivery once per purchase; returns its tx hash (None if already delivered)."""
-    with _confirm_locks_guard:
-        lock = _confirm_locks.setdefault(grant.purchase_id, threading.Lock())
-    with lock:
+    if grant.delivered:
+        return None
+    with _confirm_locks[grant.purchase_id % len(_confirm_locks)]:
         if int(gw.ledger.get_purchase(grant.purchase_id)["status"]) != PURCHASE_PAID:
             return None
         result = gw.ledger.confirm_delivery(grant.purchase_id)
