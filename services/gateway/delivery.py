@@ -16,6 +16,7 @@ from services.gateway.chain import PURCHASE_DELIVERED, PURCHASE_PAID, PURCHASE_R
 from services.gateway.context import Gateway
 from services.gateway.errors import Forbidden, Gone, NotFound, Tampered
 from services.gateway.observability import log
+from services.blobs import BlobNotFound, BlobTampered
 from services.records import RecordErased, RecordNotFound, TamperDetected
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -73,11 +74,13 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
     try:
         return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                    blobs=gw.blobs)
+    except BlobNotFound:
+        raise NotFound("the record's ciphertext is not in the blob store")
     except RecordErased:
         raise Gone("this record was erased: its key is destroyed and nobody can read it again")
     except RecordNotFound:
         raise NotFound("the registry names this record but the store does not hold it")
-    except TamperDetected:
+    except (TamperDetected, BlobTampered):
         log("tamper_detected", record=grant.record_id)
         raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
                        "ciphertextHash; nothing is served")
@@ -88,11 +91,13 @@ def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
     try:
         return gw.store.sealed_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                       blobs=gw.blobs)
+    except BlobNotFound:
+        raise NotFound("the record's ciphertext is not in the blob store")
     except RecordErased:
         raise Gone("this record was erased: its key is destroyed and nobody can read it again")
     except RecordNotFound:
         raise NotFound("the registry names this record but the store does not hold it")
-    except TamperDetected:
+    except (TamperDetected, BlobTampered):
         log("tamper_detected", record=grant.record_id)
         raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
                        "ciphertextHash; nothing is served")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.blobs import BlobsSettings
+from services.records import RecordsSettings
 
 
 class GatewaySettings(BaseSettings):
@@ -48,7 +51,7 @@ class GatewaySettings(BaseSettings):
     sse_heartbeat_s: float = 15.0
     sse_max_duration_s: float = 3600.0
 
-    # Record store and blobs (the records service's own settings carry their details).
-    store_backend: str = "sqlite"  # sqlite | firestore
-    store_path: Path = Path(".pulseledger/records.sqlite")
-    blobs_path: Path = Path(".pulseledger/blobs")
+    # Record store and blobs: their own settings classes, read from PULSELEDGER_RECORDS_* and
+    # PULSELEDGER_BLOBS_* (one definition of each store's options for every service using it).
+    records: RecordsSettings = Field(default_factory=RecordsSettings)
+    blobs: BlobsSettings = Field(default_factory=BlobsSettings)

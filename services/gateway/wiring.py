@@ -7,7 +7,8 @@ from flask import Flask
 from services.gateway.app import create_app
 from services.gateway.chain import Ledger
 from services.gateway.settings import GatewaySettings
-from services.records import ChainIdentity, RecordsSettings, open_store
+from services.blobs import open_blob_store
+from services.records import ChainIdentity, open_store
 
 
 def chain_identity(ledger: Ledger) -> ChainIdentity:
@@ -17,18 +18,9 @@ def chain_identity(ledger: Ledger) -> ChainIdentity:
                          {name: c.address for name, c in deployments.contracts.items()})
 
 
-def open_blobs():
-    """The configured blob store for ipfs:// pointers (None when the blobs service is absent)."""
-    try:
-        from services.blobs import open_blobs as open_configured
-    except ImportError:
-        return None
-    return open_configured()
-
-
-def build_app(settings: GatewaySettings | None = None,
-              records: RecordsSettings | None = None) -> Flask:
+def build_app(settings: GatewaySettings | None = None) -> Flask:
     settings = settings or GatewaySettings()
     ledger = Ledger(settings)
-    store = open_store(records or RecordsSettings(), chain_identity(ledger))
-    return create_app(settings, ledger=ledger, store=store, blobs=open_blobs())
+    store = open_store(settings.records, chain_identity(ledger))
+    blobs = open_blob_store(settings.blobs)  # where ipfs:// bundle pointers are fetched from
+    return create_app(settings, ledger=ledger, store=store, blobs=blobs)

@@ -109,8 +109,8 @@ class Sale:
 class Market:
     """Walks one buyer through the on-chain steps, stopping wherever a test wants."""
 
-    def __init__(self, chain: Chain, store):
-        self.chain, self.store = chain, store
+    def __init__(self, chain: Chain, store, blobs=None):
+        self.chain, self.store, self.blobs = chain, store, blobs
 
     def sale(self, *, pay=True, log_access=True, approve=True, data_class=EXPORTS,
              confirm_blocks=CONFIRMATIONS - 1) -> Sale:
@@ -127,7 +127,8 @@ class Market:
             chain.send(patient, ledger.approve(request_id))
         record_id = "0x" + os.urandom(32).hex()
         plaintext = b'{"export": "windows 2026-11", "rows": 42}'
-        bundle = self.store.put_bundle(patient.address.lower(), record_id, data_class, plaintext)
+        bundle = self.store.put_bundle(patient.address.lower(), record_id, data_class, plaintext,
+                                       blobs=self.blobs)
         chain.send(patient, ledger.addRecord(bytes.fromhex(record_id[2:]), patient.address,
                                              data_class, bundle.ciphertext_sha256,
                                              bundle.pointer))
