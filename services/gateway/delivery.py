@@ -12,11 +12,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from services.blobs import BlobNotFound, BlobTampered
 from services.gateway.chain import PURCHASE_DELIVERED, PURCHASE_PAID, PURCHASE_REFUNDED
 from services.gateway.context import Gateway
 from services.gateway.errors import Forbidden, Gone, NotFound, Tampered
 from services.gateway.observability import log
-from services.blobs import BlobNotFound, BlobTampered
 from services.records import RecordErased, RecordNotFound, TamperDetected
 
 ZERO_ADDRESS = "0x" + "00" * 20

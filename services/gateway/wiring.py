@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from services.blobs import open_blob_store
 from services.gateway.app import create_app
 from services.gateway.chain import Ledger
 from services.gateway.settings import GatewaySettings
-from services.blobs import open_blob_store
 from services.records import ChainIdentity, open_store
 
 
