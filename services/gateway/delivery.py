@@ -45,7 +45,7 @@ def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Gr
     if int(patient, 16) == 0:
         raise NotFound("no record with this id in the registry")
     if not _active(record):
-        raise Gone("the record was retired from the registry")
+        raise Gone("the record was retired from the registry", code="retired")
     if consent["requester"].lower() != buyer.lower():
         raise _refuse(gw, "not_your_purchase", "this purchase belongs to another buyer")
     if consent["patient"].lower() != patient.lower() or data_class != int(record["dataClass"]):
