@@ -197,3 +197,21 @@ def test_wrapped_key__someone_elses_public_key__refused(client, market, chain):
     assert bad_point.status_code == 400
 
 
+
+
+def test_read__record_retired_on_chain__410_retired(client, market, chain):
+    sale = market.sale()
+    chain.send(sale.patient, chain.contract.functions.retireRecord(
+        bytes.fromhex(sale.record_id[2:])))
+    response = _read(client, sale, sign_in(client, sale.buyer))
+    assert response.status_code == 410
+    assert response.get_json()["error"] == "retired"
+
+
+def test_read__purchase_for_another_patients_record__refused(client, market):
+    bought, other = market.sale(), market.sale()
+    token = sign_in(client, bought.buyer)
+    response = client.get(f"/records/{other.record_id}",
+                          query_string={"purchase_id": bought.purchase_id}, headers=bearer(token))
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "purchase_does_not_cover_record"
