@@ -2,12 +2,14 @@
 
 import click
 
+from services.gateway.cli import gateway
+from services.stack.cli import up
+
 
 @click.group()
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
 
 
-from services.gateway.cli import gateway  # noqa: E402
-
+main.add_command(up)
 main.add_command(gateway)
