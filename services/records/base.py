@@ -201,10 +201,12 @@ class RecordStore(ABC):
     # ---- onboarding (contact data: stored as is, never logged)
     @abstractmethod
     def register_device(self, device_id: str, owner: str, public_key: bytes) -> None:
-        """Idempotent for the same owner (re-keying allowed); another owner → `Conflict`."""
+        """Idempotent for the same owner (re-keying allowed); another owner → `Conflict`.
+        `owner` is the patient's 0x address; `public_key` 32 raw bytes (or their hex)."""
 
     @abstractmethod
-    def get_device(self, device_id: str) -> Device | None: ...
+    def get_device(self, device_id: str) -> Device | None:
+        """None for an unknown or malformed device id."""
 
     @abstractmethod
     def devices_of(self, owner: str) -> list[Device]: ...
@@ -336,7 +338,8 @@ class RecordStore(ABC):
     # ---- dead letters
     @abstractmethod
     def dead_letter(self, kind: str, payload: bytes, reason: str) -> str:
-        """Keep what could not be processed; payload encrypted at rest. Returns its id."""
+        """Keep what could not be processed; payload encrypted at rest. Returns its id, which is
+        derived from (kind, payload, reason): the same failure redelivered is stored once."""
 
     @abstractmethod
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]: ...

@@ -224,7 +224,9 @@ class FirestoreRecordStore(RecordStore):
         tx(self._client.transaction())
 
     def get_device(self, device_id: str) -> Device | None:
-        snap = self._col("devices").document(v.device_id(device_id)).get()
+        if not v.is_device_id(device_id):
+            return None  # a malformed id names no device (callers dead-letter the reading)
+        snap = self._col("devices").document(device_id).get()
         return Device(snap.id, snap.get("owner"), snap.get("public_key")) if snap.exists else None
 
     def devices_of(self, owner: str) -> list[Device]:
@@ -301,6 +303,7 @@ class FirestoreRecordStore(RecordStore):
                         "batch_root": None,
                         "proof": None,
                         "anchored": False,
+                        "pending": True,  # not anchored, not erased: one equality filter
                     },
                 )
             )
@@ -430,10 +433,12 @@ class FirestoreRecordStore(RecordStore):
             batch_data["anchor_tx"] = anchor_tx
         writes = [("set", batch_ref, batch_data)]
         for rid, proof in zip(record_ids, proofs, strict=True):
+            erased = snaps[rid].get("erased_ms") is not None
             update = {
                 "batch_root": root,
                 "proof": b"".join(proof),
                 "anchored": anchor_tx is not None,
+                "pending": anchor_tx is None and not erased,
             }
             writes.append(("update", self._col("windows").document(rid), update))
         for chunk in _chunks(writes, MAX_WRITES_PER_BATCH - 50):
@@ -474,8 +479,7 @@ class FirestoreRecordStore(RecordStore):
     def pending_unbatched(self, limit: int) -> list[WindowRef]:
         q = (
             self._col("windows")
-            .where(filter=FieldFilter("anchored", "==", False))
-            .where(filter=FieldFilter("erased_ms", "==", None))
+            .where(filter=FieldFilter("pending", "==", True))
             .order_by("created_ms")
             .limit(max(0, int(limit)))
         )
@@ -588,23 +592,29 @@ class FirestoreRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = os.urandom(16).hex()
+        letter_id = v.dead_letter_id(kind, bytes(payload), reason)
+        ref = self._col("dead_letters").document(letter_id)
+        if ref.get().exists:
+            return letter_id  # the same failure, redelivered: kept once
         [(key_ref, key, wrapped)] = self.envelope.mint(1)
         ad = crypto.associated_data(self.namespace, letter_id, 1, DEAD_LETTER_OWNER)
         sealed = crypto.seal(key, bytes(payload), ad)
         if len(sealed) > MAX_INLINE_BUNDLE_BYTES:
             sealed = None  # too big to keep: the digest and the reason still are
         self.keys.put_many([wrapped])
-        self._col("dead_letters").document(letter_id).create(
-            {
-                "kind": kind,
-                "key_ref": key_ref,
-                "ciphertext": sealed,
-                "payload_sha256": crypto.sha256(bytes(payload)),
-                "reason": reason,
-                "at_ms": v.now_ms(),
-            }
-        )
+        try:
+            ref.create(
+                {
+                    "kind": kind,
+                    "key_ref": key_ref,
+                    "ciphertext": sealed,
+                    "payload_sha256": crypto.sha256(bytes(payload)),
+                    "reason": reason,
+                    "at_ms": v.now_ms(),
+                }
+            )
+        except AlreadyExists:  # another writer stored it first
+            self.keys.destroy([key_ref])
         return letter_id
 
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]:
@@ -636,7 +646,11 @@ class FirestoreRecordStore(RecordStore):
             snap.reference.update({"ciphertext": None})
             return
         d = snap.to_dict()
+        if d.get("erased_ms") is not None and d.get("ciphertext") is None:
+            return  # already erased: no second event
         update = {"ciphertext": None, "erased_ms": d.get("erased_ms") or v.now_ms()}
+        if name == "windows":
+            update["pending"] = False
         kind = "window_erased" if name == "windows" else "bundle_erased"
         self._commit_change(d["owner"], kind, record_id, ("update", snap.reference, update))
 
@@ -678,14 +692,15 @@ class FirestoreRecordStore(RecordStore):
     def watch(
         self, owner: str, since: str | None = None, *, stop: threading.Event | None = None
     ) -> Iterator[Change]:
-        """on_snapshot listener → queue → generator. The first snapshot (all existing changes)
-        is filtered by the cursor; after it every added change is yielded, even one whose
-        cursor sorts earlier (a writer with a slower clock), so nothing live is missed."""
+        """on_snapshot listener → queue → generator, yielding changes after `start` once each.
+        The listener may redeliver every document (its initial snapshot, a stream reset), so
+        the cursor filter and the `seen` set apply to every callback. Cursors are writer clock
+        times: keep writers' clocks in sync (NTP) or a change stamped earlier than `start` by
+        a lagging clock is not streamed (it is still listed by `changes_since`)."""
         owner = v.address(owner, "owner")
         stop = stop or threading.Event()
         start = since if since is not None else (self.latest_cursor(owner) or "")
         events: queue.Queue[Change] = queue.Queue()
-        state = {"initial": True}
         seen: set[str] = set()
 
         def on_snapshot(_docs, changes, _read_time) -> None:
@@ -694,10 +709,8 @@ class FirestoreRecordStore(RecordStore):
                 key=lambda d: d["cursor"],
             )
             for d in added:
-                if state["initial"] and d["cursor"] <= start:
-                    continue
-                events.put(self._to_change(owner, d))
-            state["initial"] = False
+                if d["cursor"] > start:
+                    events.put(self._to_change(owner, d))
 
         listener = self._changes(owner).on_snapshot(on_snapshot)
         try:

@@ -194,9 +194,10 @@ class SqliteRecordStore(RecordStore):
         self._write(tx)
 
     def get_device(self, device_id: str) -> Device | None:
+        if not v.is_device_id(device_id):
+            return None  # a malformed id names no device (callers dead-letter the reading)
         row = self._one(
-            "SELECT device_id, owner, public_key FROM devices WHERE device_id = ?",
-            (v.device_id(device_id),),
+            "SELECT device_id, owner, public_key FROM devices WHERE device_id = ?", (device_id,)
         )
         return Device(row[0], row[1], bytes(row[2])) if row else None
 
@@ -571,18 +572,32 @@ class SqliteRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = os.urandom(16).hex()
+        letter_id = v.dead_letter_id(kind, bytes(payload), reason)
         with self._lock:
+            if self._one("SELECT 1 FROM dead_letters WHERE id = ?", (letter_id,)):
+                return letter_id  # the same failure, redelivered: kept once
             [(key_ref, key, wrapped)] = self.envelope.mint(1)
             ad = crypto.associated_data(self.namespace, letter_id, 1, DEAD_LETTER_OWNER)
             sealed = crypto.seal(key, bytes(payload), ad)
             self.keys.put_many([wrapped])
-            self._write(
-                lambda: self._conn.execute(
-                    "INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (letter_id, kind, key_ref, sealed, crypto.sha256(payload), reason, v.now_ms()),
+            inserted = self._write(
+                lambda: (
+                    self._conn.execute(
+                        "INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (
+                            letter_id,
+                            kind,
+                            key_ref,
+                            sealed,
+                            crypto.sha256(payload),
+                            reason,
+                            v.now_ms(),
+                        ),
+                    ).rowcount
                 )
             )
+            if not inserted:  # another process stored it first
+                self.keys.destroy([key_ref])
         return letter_id
 
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]:
@@ -617,11 +632,14 @@ class SqliteRecordStore(RecordStore):
             args = () if table == "dead_letters" else (v.now_ms(),)
 
             def tx() -> None:
-                self._conn.execute(
-                    f"UPDATE {table} SET ciphertext = NULL{erased_col} WHERE {id_col} = ?",
+                live = "ciphertext IS NOT NULL"
+                if table != "dead_letters":  # bundles on IPFS have no ciphertext here
+                    live = f"({live} OR erased_ms IS NULL)"
+                cur = self._conn.execute(
+                    f"UPDATE {table} SET ciphertext = NULL{erased_col} WHERE {id_col} = ? AND {live}",
                     (*args, record_id),
                 )
-                if table != "dead_letters":
+                if cur.rowcount and table != "dead_letters":  # no second event for a repeat
                     kind = "window_erased" if table == "windows" else "bundle_erased"
                     self._change(owner, kind, record_id)
 

@@ -22,7 +22,8 @@ def test_erase__window_then_read__record_erased(store):
     assert store.keys.get(key_ref) is None
     assert store.window_meta(ref.record_id).erased
     assert store.changes_since(OWNER, None)[-1].kind == "window_erased"
-    store.erase(ref.record_id)  # idempotent
+    store.erase(ref.record_id)  # idempotent: no error, no second event
+    assert [c.kind for c in store.changes_since(OWNER, None)].count("window_erased") == 1
 
 
 def test_erase__batch_siblings_still_verify(store):
@@ -76,3 +77,18 @@ def test_erase__sqlite_files_hold_no_copy_of_the_key(tmp_path):
     assert sealed not in after
     assert store.get_window(refs[24].record_id) == window_payload(24)  # neighbours intact
     store.close()
+
+
+def test_erase__bundle_in_blob_store__marked_and_unreadable(store, tmp_path):
+    from services.blobs.local_dir import LocalDirBlobStore
+
+    blobs = LocalDirBlobStore(tmp_path / "blobs")
+    bundle = "0x" + "bf" * 32
+    store.put_bundle(OWNER, bundle, 2, b"export", blobs=blobs)
+    store.erase(bundle)
+    store.erase(bundle)
+    assert store.bundle_meta(bundle).erased
+    with pytest.raises(RecordErased):
+        store.get_bundle(bundle, blobs=blobs)
+    kinds = [c.kind for c in store.changes_since(OWNER, None)]
+    assert kinds == ["bundle_added", "bundle_erased"]  # a repeat adds no second event
