@@ -22,7 +22,7 @@ def test_cli__gunicorn_serves_health_and_nonce(chain, gateway_account, tmp_path)
            "PULSELEDGER_RECORDS_MASTER_KEY_FILE": "",
            "PULSELEDGER_BLOBS_LOCAL_DIR": str(tmp_path / "blobs")}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from services.cli import main; main()", "gateway",
+        [sys.executable, "-c", "from services.gateway.cli import gateway; gateway()",
          "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT)
     try:

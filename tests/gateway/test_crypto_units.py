@@ -43,13 +43,19 @@ def test_sessions__issue_verify_tamper_expire():
             signer.verify(junk)
 
 
-def test_peer_id__matches_libp2p_for_ed25519():
-    """Cross-checked with py-libp2p's own derivation of an Ed25519 peer id."""
-    from libp2p.crypto.ed25519 import Ed25519PublicKey
-    from libp2p.peer.id import ID
+@pytest.mark.parametrize("key_hex, peer_id", [
+    # Vectors printed by py-libp2p 0.8.1 (ID.from_pubkey(Ed25519PublicKey.from_bytes(key))); the
+    # second key is the Ed25519 public key of the libp2p peer-ids specification's test vectors.
+    ("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+     "12D3KooW9pP4Seg3kZYhySpuVjn1RPdQBsUFZKiFxGMGQN5MeL6A"),
+    ("1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e",
+     "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"),
+])
+def test_peer_id__matches_libp2p_for_ed25519(key_hex, peer_id):
+    assert ed25519_peer_id(bytes.fromhex(key_hex)) == peer_id
 
-    key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    expected = ID.from_pubkey(Ed25519PublicKey.from_bytes(key)).to_base58()
-    assert ed25519_peer_id(key) == expected
-    assert expected.startswith("12D3KooW")
+
+def test_peer_id__wrong_key_length__refused():
+    with pytest.raises(ValueError):
+        ed25519_peer_id(ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw) + b"\0")
