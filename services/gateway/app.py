@@ -58,6 +58,21 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
         g.started = now()
 
     @app.after_request
+    def cors(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and origin in settings.cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+            response.headers["Access-Control-Allow-Headers"] = \
+                "Authorization, Content-Type, Last-Event-ID"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Expose-Headers"] = \
+                "X-PulseLedger-Delivery-Tx, X-PulseLedger-Associated-Data, " \
+                "X-PulseLedger-Record-Version"
+            response.vary.add("Origin")
+        return response
+
+    @app.after_request
     def record(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
         elapsed = now() - g.get("started", now())

@@ -13,9 +13,14 @@ import threading
 from dataclasses import dataclass
 
 from services.blobs import BlobNotFound, BlobTampered
-from services.gateway.chain import PURCHASE_DELIVERED, PURCHASE_PAID, PURCHASE_REFUNDED
+from services.gateway.chain import (
+    PURCHASE_DELIVERED,
+    PURCHASE_PAID,
+    PURCHASE_REFUNDED,
+    ChainReverted,
+)
 from services.gateway.context import Gateway
-from services.gateway.errors import Forbidden, Gone, NotFound, Tampered
+from services.gateway.errors import Conflict, Forbidden, Gone, NotFound, Tampered
 from services.gateway.observability import log
 from services.records import RecordErased, RecordNotFound, TamperDetected
 
@@ -113,13 +118,20 @@ def record_key(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
 
 
 def confirm_first_delivery(gw: Gateway, grant: Grant) -> str | None:
-    """Send confirmDelivery once per purchase; returns its tx hash (None if already delivered)."""
+    """Send confirmDelivery once per purchase; returns its tx hash (None if already delivered).
+    Called after the record was verified and decrypted and before anything is sent: the patient
+    is paid for exactly the deliveries that happen."""
     if grant.delivered:
         return None
     with _confirm_locks[grant.purchase_id % len(_confirm_locks)]:
         if int(gw.ledger.get_purchase(grant.purchase_id)["status"]) != PURCHASE_PAID:
             return None
-        result = gw.ledger.confirm_delivery(grant.purchase_id)
+        try:
+            result = gw.ledger.confirm_delivery(grant.purchase_id)
+        except ChainReverted as error:
+            # e.g. the delivery window closed: the buyer may reclaim, so nothing is handed over.
+            raise Conflict(f"delivery cannot be confirmed on-chain, nothing is served: "
+                           f"{error.message}", code="delivery_not_confirmable") from None
     gw.metrics.chain_tx.labels("confirmDelivery").inc()
     log("delivery_confirmed", purchase=grant.purchase_id, tx=result.tx_hash)
     return result.tx_hash

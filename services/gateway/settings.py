@@ -38,6 +38,9 @@ class GatewaySettings(BaseSettings):
     session_ttl_s: int = 3600
     max_nonces: int = 100_000  # outstanding nonces kept; the oldest are dropped beyond this
 
+    # Browser origins (the dapp) allowed to call with credentials; empty = same origin only.
+    cors_origins: list[str] = Field(default_factory=list)
+
     # Input limits.
     max_body_bytes: int = 64 * 1024
     max_list_limit: int = 1000

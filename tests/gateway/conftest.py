@@ -113,14 +113,14 @@ class Market:
         self.chain, self.store, self.blobs = chain, store, blobs
 
     def sale(self, *, pay=True, log_access=True, approve=True, data_class=EXPORTS,
-             confirm_blocks=CONFIRMATIONS - 1) -> Sale:
+             confirm_blocks=CONFIRMATIONS - 1, valid_for_s=3600) -> Sale:
         chain, ledger = self.chain, self.chain.contract.functions
         patient, buyer = chain.fund(), chain.fund()
         chain.send(patient, ledger.setPrice(data_class, PRICE))
         now = chain.now()
         receipt = chain.send(buyer, ledger.requestConsent(
             patient.address, b"research".ljust(32, b"\0"), 1 << data_class, now - 60,
-            now + 3600, os.urandom(32)))
+            now + valid_for_s, os.urandom(32)))
         request_id = self.chain.contract.events.ConsentRequested().process_receipt(
             receipt)[0]["args"]["requestId"]
         if approve:

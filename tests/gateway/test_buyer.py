@@ -215,3 +215,17 @@ def test_read__purchase_for_another_patients_record__refused(client, market):
                           query_string={"purchase_id": bought.purchase_id}, headers=bearer(token))
     assert response.status_code == 403
     assert response.get_json()["error"] == "purchase_does_not_cover_record"
+
+
+def test_read__delivery_window_closed__nothing_served_buyer_can_reclaim(client, market, chain):
+    """confirmDelivery reverts after deliverBy: the gateway hands nothing over (the buyer would
+    otherwise get the data and their money back)."""
+    sale = market.sale(valid_for_s=10 * 24 * 3600)
+    chain.w3.provider.make_request("evm_increaseTime", [3601])  # delivery window is 3600 s
+    chain.mine(1)
+    response = _read(client, sale, sign_in(client, sale.buyer))
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "delivery_not_confirmable"
+    assert "PurchaseEscrowDeliveryWindowClosed" in response.get_json()["message"]
+    assert sale.plaintext not in response.data
+    chain.send(sale.buyer, chain.contract.functions.reclaim(sale.purchase_id))

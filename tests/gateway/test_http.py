@@ -46,3 +46,16 @@ def test_logs__carry_no_emails_keys_or_signatures(client, chain):
     assert "request" in text
     assert "secret@home.example" not in text and token not in text and "2222" not in text
     assert patient.key.hex() not in text
+
+
+def test_cors__only_configured_origins(settings, ledger, store):
+    from services.gateway.app import create_app
+
+    app = create_app(settings.model_copy(update={"cors_origins": ["http://127.0.0.1:5173"]}),
+                     ledger=ledger, store=store)
+    client = app.test_client()
+    allowed = client.options("/auth/nonce", headers={"Origin": "http://127.0.0.1:5173"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:5173"
+    assert allowed.headers["Access-Control-Allow-Credentials"] == "true"
+    other = client.get("/auth/nonce", headers={"Origin": "http://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
