@@ -10,6 +10,11 @@ from tests.gateway.conftest import EXPORTS, bearer, sign_in
 APPROVED = 2
 
 
+def _relay(client, body, ip):
+    """Each test relays from its own client address: the per-IP budget is shared app state."""
+    return client.post("/relay/consent-decision", json=body, environ_base={"REMOTE_ADDR": ip})
+
+
 def _pending_request(chain):
     patient, requester = chain.fund(), chain.fund()
     now = chain.now()
@@ -34,22 +39,21 @@ def _decision(chain, patient, request_id, decision=1, deadline=None):
 def test_relay__patient_signature__submitted_by_the_gateway(client, chain, gateway_account):
     patient, _, request_id = _pending_request(chain)
     body = _decision(chain, patient, request_id)
-    response = client.post("/relay/consent-decision", json=body)
+    response = _relay(client, body, "127.0.1.1")
     assert response.status_code == 200, response.get_json()
     tx = chain.w3.eth.get_transaction(response.get_json()["tx_hash"])
     assert tx["from"] == gateway_account.address
     assert chain.contract.functions.getRequest(request_id).call()[1] == APPROVED
 
-    replay = client.post("/relay/consent-decision", json=body)  # nonce moved on: not the patient's
+    replay = _relay(client, body, "127.0.1.1")  # the nonce moved on: no longer the patient's
     assert replay.status_code == 401
 
 
 def test_relay__wrong_signer_or_expired__refused(client, chain):
     patient, requester, request_id = _pending_request(chain)
-    forged = client.post("/relay/consent-decision", json=_decision(chain, requester, request_id))
+    forged = _relay(client, _decision(chain, requester, request_id), "127.0.1.2")
     assert forged.status_code == 401
-    expired = client.post("/relay/consent-decision",
-                          json=_decision(chain, patient, request_id, deadline=1))
+    expired = _relay(client, _decision(chain, patient, request_id, deadline=1), "127.0.1.2")
     assert expired.status_code == 400
     assert "deadline" in expired.get_json()["message"]
 
