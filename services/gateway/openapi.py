@@ -112,6 +112,15 @@ def openapi_document() -> dict[str, Any]:
                                 "schema": {"type": "string", "enum": ["true", "false"]}}],
                 "responses": {"200": _ok("window metadata (and payloads)", {"type": "object"}),
                               **auth_errors, **_error_responses("410", "502")}}},
+            "/patients/{owner}/alerts": {"get": {
+                "operationId": "listAlerts", "security": SECURED,
+                "parameters": [_owner_param(),
+                               {"name": "since_ms", "in": "query", "schema": UINT},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "responses": {"200": _ok("k-of-n alerts from stored predictions",
+                                         {"type": "object"}),
+                              **auth_errors, **_error_responses("410", "502")}}},
             "/patients/{owner}/windows/{record_id}": {"get": {
                 "operationId": "getWindow", "security": SECURED,
                 "parameters": [_owner_param(),

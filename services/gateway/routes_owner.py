@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from services.gateway import validate
+from services.gateway.alerts import StoredWindow, k_of_n_alerts
 from services.gateway.context import gateway, owner_or_doctor
 from services.gateway.errors import Gone, NotFound, Tampered
 from services.gateway.observability import log
@@ -63,6 +64,28 @@ def list_windows(owner: str):
             item["payload"] = read_window(meta.record_id)
         windows.append(item)
     return jsonify(owner=owner, windows=windows)
+
+
+@blueprint.get("/patients/<owner>/alerts")
+def list_alerts(owner: str):
+    """Alerts (k of the last n readable windows irregular, per device) over a period."""
+    owner = validate.address(owner, "owner")
+    owner_or_doctor(owner)
+    gw = gateway()
+    since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
+    limit = validate.query_uint("limit", default=gw.settings.max_list_limit,
+                                maximum=gw.settings.max_list_limit)
+    windows = []
+    for meta in gw.store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
+        if meta.erased:
+            continue
+        payload = read_window(meta.record_id)
+        prediction = payload.get("prediction") if isinstance(payload, dict) else None
+        windows.append(StoredWindow(meta.record_id, meta.device_id, meta.window_start_ms,
+                                    prediction if isinstance(prediction, dict) else None))
+    alerts = k_of_n_alerts(windows, gw.settings.alert_k, gw.settings.alert_n)
+    return jsonify(owner=owner, k=gw.settings.alert_k, n=gw.settings.alert_n,
+                   windows_examined=len(windows), alerts=alerts)
 
 
 @blueprint.get("/patients/<owner>/windows/<record_id>")

@@ -50,6 +50,11 @@ class GatewaySettings(BaseSettings):
     relay_per_patient: int = 5
     relay_per_ip: int = 20
 
+    # Alerts shown to the owner and doctor: k irregular of a device's last n readable windows
+    # (defaults equal the predict service's PULSELEDGER_PREDICT_ALERT_K / _N).
+    alert_k: int = 5
+    alert_n: int = 6
+
     # Live view (Server-Sent Events).
     sse_heartbeat_s: float = 15.0
     sse_max_duration_s: float = 3600.0

@@ -165,3 +165,25 @@ def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client
                      headers=bearer(token))
     assert bad.status_code == 502
     assert bad.get_json()["error"] == "tampering_detected"
+
+
+def test_alerts__k_of_n_irregular_windows__one_alert_that_says_screen(client, chain, store):
+    patient, stranger = chain.fund(), chain.fund()
+    _, device_id, _ = _register_device(client, patient)
+    statuses = ["irregular", "regular", "insufficient_data", "irregular", "irregular",
+                "irregular", "irregular",  # 5 of the last 6 readable → alert, history restarts
+                "irregular", "regular"]
+    for i, status in enumerate(statuses):
+        store.put_window(patient.address.lower(), device_id, 1_700_001_000_000 + i * 10_000,
+                         {"hr": [90], "prediction": {"status": status}})
+    token = sign_in(client, patient)
+    response = client.get(f"/patients/{patient.address}/alerts", headers=bearer(token))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["windows_examined"] == len(statuses)
+    [alert] = body["alerts"]
+    assert alert["window_start_ms"] == 1_700_001_000_000 + 6 * 10_000
+    assert (alert["irregular_count"], alert["window_count"]) == (5, 6)
+    assert "not a diagnosis" in alert["message"]
+    assert client.get(f"/patients/{patient.address}/alerts",
+                      headers=bearer(sign_in(client, stranger))).status_code == 403
