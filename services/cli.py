@@ -3,6 +3,7 @@
 import click
 
 from services.blobs.cli import blobs
+from services.gateway.cli import gateway
 from services.records.cli import records
 from services.stack.cli import up
 
@@ -15,3 +16,4 @@ def main() -> None:
 main.add_command(up)
 main.add_command(records)
 main.add_command(blobs)
+main.add_command(gateway)
