@@ -2,7 +2,10 @@
 
 import click
 
+from services.blobs.cli import blobs
+from services.gateway.cli import gateway
 from services.predict.cli import model
+from services.records.cli import records
 from services.stack.cli import up
 
 
@@ -12,4 +15,7 @@ def main() -> None:
 
 
 main.add_command(up)
+main.add_command(records)
+main.add_command(blobs)
+main.add_command(gateway)
 main.add_command(model)
