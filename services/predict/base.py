@@ -38,6 +38,10 @@ class Window:
     start_ms: int
     heart_rates: Sequence[float]  # the ~10 one-per-second readings (bpm)
     rr_ms: Sequence[float] | None = None  # beat-to-beat intervals when the device sends them
+    # True when the device's 1 Hz heart rate is an average over several beats (most watches):
+    # the model cannot judge those (model card), so without usable rr_ms the answer is
+    # insufficient_data rather than a falsely reassuring "regular".
+    heart_rates_averaged: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Predictor(Protocol):
 
 _HASH_DOMAIN = b"pulseledger/window/v1\x00"
 _NO_RR = 0xFFFFFFFF
+_AVERAGED_MARK = b"\x01"
 
 
 def _values_bytes(values: Sequence[float]) -> bytes:
@@ -87,7 +92,8 @@ def window_message(window: Window) -> bytes:
     domain tag, user id (utf-8, NUL-terminated), start_ms (int64 LE), count (uint32) + float64 LE
     heart rates, then 0xFFFFFFFF when no RR intervals were sent, else count + float64 LE RR
     intervals, each converted as numpy converts to float64 (None is NaN). Values numpy cannot
-    convert hash as their repr under the count 0xFFFFFFFE.
+    convert hash as their repr under the count 0xFFFFFFFE. A window whose heart rates are marked
+    averaged ends with the byte 0x01 (unmarked windows add nothing, so their bytes never changed).
     """
     rr = struct.pack("<I", _NO_RR) if window.rr_ms is None else _values_bytes(window.rr_ms)
     return b"".join(
@@ -98,6 +104,7 @@ def window_message(window: Window) -> bytes:
             struct.pack("<q", int(window.start_ms)),
             _values_bytes(window.heart_rates),
             rr,
+            _AVERAGED_MARK if window.heart_rates_averaged else b"",
         )
     )
 

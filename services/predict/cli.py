@@ -53,7 +53,8 @@ def evaluate(out: Path | None) -> None:
 def predict(backend: str | None) -> None:
     """Read windows as JSON lines on stdin, write one prediction per line.
 
-    Each line: {"user_id": ..., "start_ms": ..., "heart_rates": [...], "rr_ms": [...] or null}.
+    Each line: {"user_id": ..., "start_ms": ..., "heart_rates": [...], "rr_ms": [...] or null,
+    "heart_rates_averaged": false}.
     """
     from services.predict.base import Window, load_predictor
 
@@ -69,6 +70,7 @@ def predict(backend: str | None) -> None:
                 start_ms=int(fields["start_ms"]),
                 heart_rates=fields["heart_rates"],
                 rr_ms=fields.get("rr_ms"),
+                heart_rates_averaged=bool(fields.get("heart_rates_averaged", False)),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise click.ClickException(f"bad window line: {error}") from error

@@ -31,6 +31,10 @@ HR_MIN_BPM, HR_MAX_BPM = 25.0, 240.0
 MIN_RR_INTERVALS, MAX_RR_INTERVALS = 7, 40
 RR_MIN_MS, RR_MAX_MS = 250.0, 2400.0
 RR_SPAN_MIN_MS, RR_SPAN_MAX_MS = 5_000.0, 15_000.0  # the intervals must cover ~10 s
+AVERAGED_REASON = (
+    "heart_rates: averaged over several beats; this model judges only beat-derived heart rates "
+    "or rr_ms"
+)
 
 
 @dataclass
@@ -95,7 +99,11 @@ def check_windows(windows: Sequence[Window]) -> CheckedBatch:
     rr_rows = []
     rr_sent = np.zeros(len(windows), dtype=bool)
     plain = np.ones(len(windows), dtype=bool)  # lists or tuples, hashed straight from the matrix
+    averaged = np.zeros(len(windows), dtype=bool)
     for i, w in enumerate(windows):
+        if w.heart_rates_averaged:
+            averaged[i] = True
+            plain[i] = False  # rare: hashed by window_sha256, which adds the mark
         hr = w.heart_rates
         if isinstance(hr, list | tuple):
             hr_rows.append(hr)
@@ -132,11 +140,11 @@ def check_windows(windows: Sequence[Window]) -> CheckedBatch:
         span = np.where(rr_present, rr, 0.0).sum(axis=1)
     rr_span_ok = (span >= RR_SPAN_MIN_MS) & (span <= RR_SPAN_MAX_MS)
     use_rr = rr_sent & rr_count_ok & rr_finite & rr_in_range & rr_span_ok
-    use_hr &= ~use_rr
+    use_hr &= ~use_rr & ~averaged
 
     reasons: list[str | None] = [None] * len(windows)
     for i in np.flatnonzero(~use_rr & (rr_sent | ~use_hr)):
-        hr_problem = _problem(
+        hr_problem = AVERAGED_REASON if averaged[i] else _problem(
             "heart_rates", hr_counts[i], MIN_HR_READINGS, MAX_HR_READINGS,
             hr_finite[i], hr_in_range[i], f"{HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm",
         )  # fmt: skip

@@ -31,6 +31,7 @@ def encode_request(windows: Sequence[Window]) -> bytes:
                 "start_ms": w.start_ms,
                 "heart_rates": list(w.heart_rates),
                 "rr_ms": None if w.rr_ms is None else list(w.rr_ms),
+                "heart_rates_averaged": bool(w.heart_rates_averaged),
             }
             for w in windows
         ],
@@ -42,7 +43,13 @@ def decode_request(body: bytes) -> list[Window]:
     payload = _load(body)
     try:
         return [
-            Window(str(w["user_id"]), int(w["start_ms"]), w["heart_rates"], w.get("rr_ms"))
+            Window(
+                str(w["user_id"]),
+                int(w["start_ms"]),
+                w["heart_rates"],
+                w.get("rr_ms"),
+                bool(w.get("heart_rates_averaged", False)),
+            )
             for w in payload["windows"]
         ]
     except (KeyError, TypeError, ValueError) as error:

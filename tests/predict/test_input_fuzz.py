@@ -22,6 +22,7 @@ windows = st.builds(
     start_ms=st.integers(min_value=-(2**62), max_value=2**62),
     heart_rates=st.one_of(readings, st.lists(st.floats(30, 200), min_size=8, max_size=12)),
     rr_ms=st.one_of(st.none(), readings, st.lists(st.floats(300, 1500), min_size=7, max_size=30)),
+    heart_rates_averaged=st.booleans(),
 )
 
 
@@ -39,6 +40,7 @@ def test_any_window__answer_or_reason__batch_equals_single(predictor, batch):
             continue
         assert 0.0 <= prediction.probability <= 1.0
         if prediction.input_kind == "hr":
+            assert not window.heart_rates_averaged
             values = [float(v) for v in window.heart_rates]
             assert 8 <= len(values) <= 12
             assert all(math.isfinite(v) and HR_MIN_BPM <= v <= HR_MAX_BPM for v in values)

@@ -73,3 +73,23 @@ def test_heart_rates_not_a_list__insufficient_data(predictor, heart_rates):
     prediction = predictor.predict(Window("u", 0, heart_rates))
     assert prediction.status == "insufficient_data" and prediction.probability is None
     assert prediction.reason.startswith("heart_rates")
+
+
+def test_averaged_heart_rates_without_rr__insufficient_not_reassuring(predictor):
+    window = Window("u", 0, IRREGULAR_HR_FOR_AVERAGING, heart_rates_averaged=True)
+    prediction = predictor.predict(window)
+    assert prediction.status == "insufficient_data" and prediction.probability is None
+    assert "averaged" in prediction.reason and "rr_ms" in prediction.reason
+
+
+def test_averaged_heart_rates_with_good_rr__judged_on_rr(predictor):
+    window = Window("u", 0, REGULAR_HR, IRREGULAR_RR, heart_rates_averaged=True)
+    prediction = predictor.predict(window)
+    assert (prediction.status, prediction.input_kind, prediction.reason) == (
+        "irregular",
+        "rr",
+        None,
+    )
+
+
+IRREGULAR_HR_FOR_AVERAGING = [72, 75, 70, 78, 74, 71, 77, 73, 76, 72]

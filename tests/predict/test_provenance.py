@@ -30,6 +30,7 @@ def test_input_hash__changes_with_every_field():
         dataclasses.replace(base, rr_ms=[*REGULAR_RR[:-1], 996]),
         dataclasses.replace(base, rr_ms=None),
         dataclasses.replace(base, rr_ms=[]),
+        dataclasses.replace(base, heart_rates_averaged=True),
     ]
     hashes = {window_sha256(w) for w in [base, *variants]}
     assert len(hashes) == 1 + len(variants)
@@ -46,6 +47,8 @@ def test_batch_hashes__equal_one_by_one_hashes_for_odd_inputs(predictor):
         Window("z", 4, None, None),
         Window("z", 5, 60, 1000),
         Window("z", 6, range(60, 70), (1000.0,) * 10),
+        Window("w", 7, REGULAR_HR, REGULAR_RR, heart_rates_averaged=True),
+        Window("w", 8, REGULAR_HR, None, heart_rates_averaged=True),
     ]
     predictions = predictor.predict_batch(windows)
     assert [p.input_sha256 for p in predictions] == [window_sha256(w) for w in windows]

@@ -89,7 +89,7 @@ WINDOWS = [
     Window("b", 0, IRREGULAR_HR),
     Window("c", 0, [60, 61]),
     Window("d", 10_000, IRREGULAR_HR, IRREGULAR_RR),
-    Window("e", 10_000, REGULAR_HR),
+    Window("e", 10_000, REGULAR_HR, heart_rates_averaged=True),
 ]
 
 
