@@ -26,9 +26,8 @@ class PredictSettings(BaseSettings):
     # k-of-n alert policy
     alert_k: int = 5
     alert_n: int = 6
-    alert_max_age_ms: int | None = (
-        600_000  # windows older than 10 min before the newest are dropped
-    )
+    # A user's windows older than this before the newest are dropped (None: keep the last n).
+    alert_max_age_ms: int | None = 600_000
 
     # SageMaker backend
     sagemaker_endpoint_name: str = "pulseledger-irregular-rhythm"
