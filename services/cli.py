@@ -2,7 +2,12 @@
 
 import click
 
+from services.sigv4proxy.cli import proxy
+
 
 @click.group()
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
+
+
+main.add_command(proxy)

@@ -1,0 +1,38 @@
+"""Amazon Managed Blockchain: AWS Signature Version 4 over each request, with credentials from the
+standard AWS chain (environment, shared files, SSO, container or instance role), refreshed by
+botocore as they expire."""
+
+import threading
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+
+class SigV4SigningAuth:
+    def __init__(self, region: str, service: str):
+        self._region = region
+        self._service = service
+        self._credentials = None
+        self._lock = threading.Lock()
+
+    def _resolve(self):
+        # Resolved on first use, inside the worker process, so that refreshers never cross a fork.
+        with self._lock:
+            if self._credentials is None:
+                credentials = botocore.session.get_session().get_credentials()
+                if credentials is None:
+                    raise RuntimeError("no AWS credentials found in the standard chain")
+                self._credentials = credentials
+            return self._credentials
+
+    def headers(self, url: str, body: bytes) -> dict[str, str]:
+        frozen = self._resolve().get_frozen_credentials()
+        request = AWSRequest(
+            method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
+        )
+        SigV4Auth(frozen, self._service, self._region).add_auth(request)
+        return dict(request.headers.items())
+
+    def __repr__(self) -> str:
+        return f"SigV4SigningAuth({self._service}, {self._region})"

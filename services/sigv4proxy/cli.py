@@ -1,0 +1,26 @@
+"""`pulseledger proxy`: serve the JSON-RPC proxy under gunicorn."""
+
+import sys
+
+import click
+
+from .contracts import DeploymentsError, load_write_targets
+from .settings import ProxySettings
+
+
+@click.command("proxy")
+@click.option("--bind", default=None, help="host:port or fd://N (default: settings host/port)")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+@click.option("--threads", type=int, default=None, help="threads per worker")
+def proxy(bind: str | None, workers: int | None, threads: int | None) -> None:
+    """JSON-RPC proxy: allow-listed methods to the configured upstreams (SigV4, header or plain)."""
+    updates = {k: v for k, v in {"workers": workers, "threads": threads}.items() if v is not None}
+    settings = ProxySettings().model_copy(update=updates)
+    try:
+        load_write_targets(settings)  # fail before forking, with a readable message
+    except DeploymentsError as exc:
+        click.echo(f"pulseledger proxy: {exc}", err=True)
+        sys.exit(2)
+    from .server import run
+
+    run(settings, bind or f"{settings.host}:{settings.port}")
