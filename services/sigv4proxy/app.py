@@ -37,7 +37,9 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
     settings = settings or ProxySettings()
     targets = load_write_targets(settings)
     pool = UpstreamPool(settings, targets.chain_id)
-    policy = Policy(settings.allowed_methods, targets, settings.max_log_block_range, pool.head_block)
+    policy = Policy(
+        settings.allowed_methods, targets, settings.max_log_block_range, pool.head_block
+    )
     cors = CorsPolicy(settings.cors_origins)
     limiter = SharedRateLimiter(
         settings.rate_limit_per_second, settings.rate_limit_burst, settings.rate_limit_slots
@@ -57,7 +59,9 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
 
     def refuse(refusal: Refusal, body=None, extra_headers: dict | None = None) -> Response:
         log.info("refused", extra={"status": refusal.http_status, "code": refusal.code})
-        return json_response(body if body is not None else refusal.body(), refusal.http_status, extra_headers)
+        return json_response(
+            body if body is not None else refusal.body(), refusal.http_status, extra_headers
+        )
 
     def client_key() -> str:
         hops = settings.trusted_proxy_hops
@@ -94,7 +98,13 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
                     entries.append(refusal)
             if first is not None:
                 first.batch_body = [
-                    r.body() if r else error_body(INVALID_REQUEST, "not sent: another call in this batch was refused", item.get("id") if isinstance(item, dict) else None)
+                    r.body()
+                    if r
+                    else error_body(
+                        INVALID_REQUEST,
+                        "not sent: another call in this batch was refused",
+                        item.get("id") if isinstance(item, dict) else None,
+                    )
                     for r, item in zip(entries, parsed, strict=True)
                 ]
                 raise first
@@ -133,7 +143,9 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
         except Refusal as refusal:
             return refuse(refusal, getattr(refusal, "batch_body", None))
         except (UpstreamTimeout, UpstreamUnavailable):  # resolving "latest" for eth_getLogs
-            return json_response(error_body(RESOURCE_UNAVAILABLE, "chain head unknown: no upstream answered"), 503)
+            return json_response(
+                error_body(RESOURCE_UNAVAILABLE, "chain head unknown: no upstream answered"), 503
+            )
 
         deadline = started + settings.upstream_timeout_seconds
         forward_body = json.dumps(parsed, separators=(",", ":")).encode()
@@ -141,10 +153,15 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             reply = pool.forward(forward_body, deadline)
         except UpstreamTimeout:
             return json_response(
-                error_body(RESOURCE_UNAVAILABLE, "upstream did not answer within the deadline", _id(parsed)), 504
+                error_body(
+                    RESOURCE_UNAVAILABLE, "upstream did not answer within the deadline", _id(parsed)
+                ),
+                504,
             )
         except UpstreamUnavailable:
-            return json_response(error_body(RESOURCE_UNAVAILABLE, "no upstream available", _id(parsed)), 502)
+            return json_response(
+                error_body(RESOURCE_UNAVAILABLE, "no upstream available", _id(parsed)), 502
+            )
         return json_response(reply.body, reply.status)
 
     @app.route("/", methods=["OPTIONS"])

@@ -33,7 +33,10 @@ class Policy:
     def check(self, call: Call) -> None:
         if call.method not in self._allowed:
             raise Refusal(
-                403, METHOD_NOT_FOUND, f"method {call.method[:64]!r} is not allowed", call.request_id
+                403,
+                METHOD_NOT_FOUND,
+                f"method {call.method[:64]!r} is not allowed",
+                call.request_id,
             )
         if call.method == "eth_getLogs":
             self._check_log_range(call)
@@ -43,11 +46,15 @@ class Policy:
     def _check_log_range(self, call: Call) -> None:
         params = call.params
         if not (isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict)):
-            raise Refusal(400, INVALID_PARAMS, "eth_getLogs takes one filter object", call.request_id)
+            raise Refusal(
+                400, INVALID_PARAMS, "eth_getLogs takes one filter object", call.request_id
+            )
         flt = params[0]
         if "blockHash" in flt:
             if "fromBlock" in flt or "toBlock" in flt:
-                raise Refusal(400, INVALID_PARAMS, "blockHash excludes fromBlock/toBlock", call.request_id)
+                raise Refusal(
+                    400, INVALID_PARAMS, "blockHash excludes fromBlock/toBlock", call.request_id
+                )
             return  # one block
         head = None
         ends = []
@@ -62,7 +69,9 @@ class Policy:
                 try:
                     ends.append(int(value, 16))
                 except ValueError:
-                    raise Refusal(400, INVALID_PARAMS, f"{key} is not a block number", call.request_id) from None
+                    raise Refusal(
+                        400, INVALID_PARAMS, f"{key} is not a block number", call.request_id
+                    ) from None
             else:
                 raise Refusal(400, INVALID_PARAMS, f"{key} is not a block number", call.request_id)
         span = ends[1] - ends[0] + 1
@@ -77,7 +86,12 @@ class Policy:
     def _check_raw_transaction(self, call: Call) -> None:
         params = call.params
         if not (isinstance(params, list) and len(params) == 1):
-            raise Refusal(400, INVALID_PARAMS, "eth_sendRawTransaction takes one raw transaction", call.request_id)
+            raise Refusal(
+                400,
+                INVALID_PARAMS,
+                "eth_sendRawTransaction takes one raw transaction",
+                call.request_id,
+            )
         try:
             target = rawtx.decode(params[0])
         except rawtx.UndecodableTransaction as exc:
@@ -91,5 +105,8 @@ class Policy:
             )
         if target.to is None or target.to not in self._targets.addresses:
             raise Refusal(
-                403, TRANSACTION_REJECTED, "transaction recipient is not an allowed contract", call.request_id
+                403,
+                TRANSACTION_REJECTED,
+                "transaction recipient is not an allowed contract",
+                call.request_id,
             )

@@ -27,7 +27,9 @@ class SharedRateLimiter:
         now = time.monotonic()
         with self._lock:
             tokens, last = _SLOT.unpack_from(self._table, offset)
-            tokens = self._burst if last == 0.0 else min(self._burst, tokens + (now - last) * self._rate)
+            tokens = (
+                self._burst if last == 0.0 else min(self._burst, tokens + (now - last) * self._rate)
+            )
             allowed = tokens >= 1.0
             if allowed:
                 tokens -= 1.0

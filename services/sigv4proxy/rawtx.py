@@ -37,7 +37,7 @@ def decode(raw_hex: str) -> TxTarget:
         raise UndecodableTransaction(f"transaction type {raw[0]} is not accepted")
     try:
         fields = TypedTransaction.from_bytes(raw).as_dict()
-    except Exception:  # eth_account raises several types for malformed envelopes
+    except Exception:  # noqa: BLE001 -- eth_account raises many types for malformed envelopes
         raise UndecodableTransaction("malformed typed transaction") from None
     to = fields.get("to")
     return TxTarget(_address(to), int(fields["chainId"]), raw[0])

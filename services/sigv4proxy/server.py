@@ -51,7 +51,9 @@ def _child_exit(server, worker) -> None:
 def run(settings: ProxySettings, bind: str) -> None:
     # Metrics from every worker are summed from files in this directory (prometheus multiprocess).
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pulseledger-proxy-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix="pulseledger-proxy-metrics-"
+        )
     from . import logs
 
     logs.configure()

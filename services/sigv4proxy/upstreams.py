@@ -162,8 +162,11 @@ class UpstreamPool:
         headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         try:
             headers.update(upstream.auth.headers(upstream.url, body))
-        except Exception as exc:  # no credentials, or a broken credential source
-            log.error("upstream signing failed", extra={"upstream": upstream.name, "error": type(exc).__name__})
+        except Exception as exc:  # noqa: BLE001 -- no credentials, or a broken credential source
+            log.error(
+                "upstream signing failed",
+                extra={"upstream": upstream.name, "error": type(exc).__name__},
+            )
             raise _Failed("signing_failed") from None
         timeout = urllib3.Timeout(
             connect=min(self._settings.connect_timeout_seconds, remaining), read=remaining
@@ -204,7 +207,9 @@ class UpstreamPool:
     # -- health
     def _mark(self, upstream: Upstream, healthy: bool) -> None:
         if upstream.healthy != healthy:
-            log.info("upstream health changed", extra={"upstream": upstream.name, "healthy": healthy})
+            log.info(
+                "upstream health changed", extra={"upstream": upstream.name, "healthy": healthy}
+            )
         upstream.healthy = healthy
         metrics.UPSTREAM_HEALTHY.labels(upstream.name).set(1 if healthy else 0)
 
@@ -220,7 +225,10 @@ class UpstreamPool:
                 chain_id = self._call(upstream, "eth_chainId")
                 upstream.chain_ok = chain_id == self._chain_id
                 if not upstream.chain_ok:
-                    log.error("upstream serves another chain; never used", extra={"upstream": upstream.name})
+                    log.error(
+                        "upstream serves another chain; never used",
+                        extra={"upstream": upstream.name},
+                    )
             upstream.head = self._call(upstream, "eth_blockNumber")
             self._mark(upstream, healthy=bool(upstream.chain_ok))
         except (_Failed, ValueError, KeyError, TypeError):
