@@ -162,6 +162,12 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             return json_response(
                 error_body(RESOURCE_UNAVAILABLE, "no upstream available", _id(parsed)), 502
             )
+        if (
+            reply.status == 200
+            and isinstance(parsed, dict)
+            and parsed["method"] == "eth_blockNumber"
+        ):
+            _observe_head(pool, reply)
         return json_response(reply.body, reply.status)
 
     @app.route("/", methods=["OPTIONS"])
@@ -208,6 +214,13 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
         return response
 
     return app
+
+
+def _observe_head(pool: UpstreamPool, reply) -> None:
+    try:
+        pool.observe_head(int(json.loads(reply.body)["result"], 16))
+    except (ValueError, KeyError, TypeError):
+        pass  # an error answer: nothing learnt
 
 
 def _id(parsed):

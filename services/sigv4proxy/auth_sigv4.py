@@ -4,13 +4,16 @@ botocore as they expire."""
 
 import threading
 
-import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-
 
 class SigV4SigningAuth:
     def __init__(self, region: str, service: str):
+        # botocore costs a quarter of a second to import: only proxies that sign pay for it.
+        import botocore.session
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        self._session_factory = botocore.session.get_session
+        self._signer, self._request = SigV4Auth, AWSRequest
         self._region = region
         self._service = service
         self._credentials = None
@@ -20,7 +23,7 @@ class SigV4SigningAuth:
         # Resolved on first use, inside the worker process, so that refreshers never cross a fork.
         with self._lock:
             if self._credentials is None:
-                credentials = botocore.session.get_session().get_credentials()
+                credentials = self._session_factory().get_credentials()
                 if credentials is None:
                     raise RuntimeError("no AWS credentials found in the standard chain")
                 self._credentials = credentials
@@ -28,10 +31,10 @@ class SigV4SigningAuth:
 
     def headers(self, url: str, body: bytes) -> dict[str, str]:
         frozen = self._resolve().get_frozen_credentials()
-        request = AWSRequest(
+        request = self._request(
             method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
         )
-        SigV4Auth(frozen, self._service, self._region).add_auth(request)
+        self._signer(frozen, self._service, self._region).add_auth(request)
         return dict(request.headers.items())
 
     def __repr__(self) -> str:

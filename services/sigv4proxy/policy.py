@@ -96,6 +96,13 @@ class Policy:
             target = rawtx.decode(params[0])
         except rawtx.UndecodableTransaction as exc:
             raise Refusal(400, INVALID_PARAMS, str(exc), call.request_id) from None
+        if target.tx_type not in rawtx.DECODED_TYPES:
+            raise Refusal(
+                403,
+                TRANSACTION_REJECTED,
+                f"transaction type {target.tx_type} is not accepted",
+                call.request_id,
+            )
         if target.chain_id != self._targets.chain_id:
             raise Refusal(
                 403,

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import rlp
+from hexbytes import HexBytes
 from eth_account.typed_transactions import TypedTransaction
 
 
@@ -17,9 +18,9 @@ class UndecodableTransaction(ValueError):
     pass
 
 
-# Typed envelopes we accept; blob (3) and set-code (4) transactions carry payloads or delegations
-# that the proxy has no business relaying.
-_ACCEPTED_TYPES = {1, 2}
+# Typed envelopes decoded here; the policy accepts only these. Blob (3) and set-code (4)
+# transactions carry payloads or delegations the proxy has no business relaying.
+DECODED_TYPES = {0, 1, 2}
 
 
 def decode(raw_hex: str) -> TxTarget:
@@ -33,10 +34,10 @@ def decode(raw_hex: str) -> TxTarget:
         raise UndecodableTransaction("raw transaction is empty")
     if raw[0] >= 0xC0:
         return _decode_legacy(raw)
-    if raw[0] not in _ACCEPTED_TYPES:
-        raise UndecodableTransaction(f"transaction type {raw[0]} is not accepted")
+    if raw[0] not in DECODED_TYPES:
+        return TxTarget(None, None, raw[0])
     try:
-        fields = TypedTransaction.from_bytes(raw).as_dict()
+        fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
     except Exception:  # noqa: BLE001 -- eth_account raises many types for malformed envelopes
         raise UndecodableTransaction("malformed typed transaction") from None
     to = fields.get("to")

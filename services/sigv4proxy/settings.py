@@ -55,6 +55,8 @@ class ProxySettings(BaseSettings):
     deployments: Path | None = None  # the file `ape run deploy` writes
     allowed_methods: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_METHODS))
     max_log_block_range: int = 2_000  # eth_getLogs: blocks per call, both ends included
+    # A "latest" bound is checked against a head at most this old (else eth_blockNumber is asked).
+    head_cache_seconds: float = 2.0
 
     max_body_bytes: int = 128 * 1024
     max_response_bytes: int = 16 * 1024 * 1024

@@ -85,6 +85,7 @@ class UpstreamPool:
         self._http: urllib3.PoolManager | None = None
         self._start_lock = threading.Lock()
         self._stop = threading.Event()
+        self._head: tuple[int | None, float] = (None, 0.0)
 
     # -- per-process state: created after gunicorn forks, never shared across processes
     def _client(self) -> urllib3.PoolManager:
@@ -230,6 +231,8 @@ class UpstreamPool:
                         extra={"upstream": upstream.name},
                     )
             upstream.head = self._call(upstream, "eth_blockNumber")
+            if upstream is self.upstreams[0] or not self.upstreams[0].healthy:
+                self.observe_head(upstream.head)
             self._mark(upstream, healthy=bool(upstream.chain_ok))
         except (_Failed, ValueError, KeyError, TypeError):
             self._mark(upstream, healthy=False)
@@ -240,14 +243,20 @@ class UpstreamPool:
         reply = self._attempt(self._client(), upstream, body, deadline)
         return int(json.loads(reply.body)["result"], 16)
 
+    def observe_head(self, head: int) -> None:
+        """A chain head just seen (health probe or a forwarded eth_blockNumber answer)."""
+        self._head = (head, time.monotonic())
+
     def head_block(self) -> int:
-        """Latest block number known from the health probes, or asked now when none is known."""
-        heads = [u.head for u in self.upstreams if u.healthy and u.head is not None]
-        if heads:
-            return max(heads)
+        """The latest block number, at most `head_cache_seconds` old; asked upstream otherwise."""
+        head, seen_at = self._head
+        if head is not None and time.monotonic() - seen_at <= self._settings.head_cache_seconds:
+            return head
         body = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
         reply = self.forward(body, time.monotonic() + self._settings.upstream_timeout_seconds)
-        return int(json.loads(reply.body)["result"], 16)
+        head = int(json.loads(reply.body)["result"], 16)
+        self.observe_head(head)
+        return head
 
     def status(self) -> list[dict]:
         self._client()
