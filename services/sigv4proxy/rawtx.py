@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 
 import rlp
-from hexbytes import HexBytes
 from eth_account.typed_transactions import TypedTransaction
+from hexbytes import HexBytes
 
 
 @dataclass(frozen=True)
