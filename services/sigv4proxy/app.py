@@ -117,7 +117,8 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             raise
         count_call(call.method, "allowed")
 
-    @app.post("/")
+    # Flask would answer OPTIONS itself, with no CORS checks: preflight() below owns it.
+    @app.route("/", methods=["POST"], provide_automatic_options=False)
     def rpc():
         started = g.started
         origin = request.headers.get("Origin")

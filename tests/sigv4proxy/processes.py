@@ -82,10 +82,13 @@ class ProxyProcess:
             for k, v in os.environ.items()
             if not k.startswith(("PULSELEDGER_PROXY_", "AWS_", "PROMETHEUS_MULTIPROC_DIR"))
         }
+        metrics_dir = self._dir / "metrics"
+        metrics_dir.mkdir()
         env.update(
             {
                 # Only the credentials a test hands over: no shared files, no instance metadata.
                 "AWS_EC2_METADATA_DISABLED": "true",
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
                 "AWS_CONFIG_FILE": str(self._dir / "no-aws-config"),
                 "AWS_SHARED_CREDENTIALS_FILE": str(self._dir / "no-aws-credentials"),
                 **(extra_env or {}),

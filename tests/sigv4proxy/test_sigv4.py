@@ -51,25 +51,27 @@ def test_verifier__rejects_signature_by_another_secret(signed_upstream):
     assert signed_upstream.rejected[-1] == "signature does not match"
 
 
-def test_unsigned_proxy__upstream_refuses__client_gets_502(start_proxy, signed_upstream):
-    proxy = start_proxy(upstreams=[{"url": signed_upstream.url, "name": "amb", "auth": "none"}])
-    rejected_before = len(signed_upstream.rejected)
-    response = rpc(proxy.url, "eth_chainId")
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == -32002
-    assert signed_upstream.rejected[rejected_before:]
-    assert set(signed_upstream.rejected[rejected_before:]) == {"not signed with AWS4-HMAC-SHA256"}
-
-
-def test_wrong_secret__upstream_refuses__secret_never_echoed(start_proxy, signed_upstream):
+def test_wrong_secret_or_unsigned__upstream_refuses__502__secret_never_echoed(
+    start_proxy, signed_upstream
+):
+    """Two upstreams in front of the same verifier: one signed with a wrong secret, one unsigned.
+    Both are refused there, so the client gets 502, and the wrong secret shows up nowhere."""
     wrong_secret = "wrong/secret/that/must/not/leak/anywhere"
+    since = len(signed_upstream.rejected)
     proxy = start_proxy(
-        upstreams=[{"url": signed_upstream.url, "name": "amb", "auth": "sigv4"}],
+        upstreams=[
+            {"url": signed_upstream.url, "name": "wrong-key", "auth": "sigv4"},
+            {"url": signed_upstream.url, "name": "unsigned", "auth": "none"},
+        ],
         extra_env={**AWS_ENV, "AWS_SECRET_ACCESS_KEY": wrong_secret},
     )
     response = rpc(proxy.url, "eth_blockNumber")
     assert response.status_code == 502
-    assert signed_upstream.rejected[-1] == "signature does not match"
+    assert response.json()["error"]["code"] == -32002
+    assert set(signed_upstream.rejected[since:]) == {
+        "signature does not match",
+        "not signed with AWS4-HMAC-SHA256",
+    }
     health = requests.get(proxy.url + "healthz", timeout=5)
     metrics = requests.get(proxy.url + "metrics", timeout=5)
     proxy.stop()

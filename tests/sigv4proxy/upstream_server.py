@@ -60,6 +60,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(200, b"{}")
         if owner.mode == "redirect":
             return self._reply(307, b"{}", {"Location": owner.redirect_to})
+        if owner.mode == "answer":
+            call = json.loads(body)
+            result = owner.answers.get(call.get("method"))
+            return self._reply(
+                200, json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "result": result}).encode()
+            )
         if owner.mode == "status":
             return self._reply(owner.status, b'{"error":"unavailable"}')
         upstream = requests.post(
@@ -78,7 +84,9 @@ class TestUpstream:
         mode: str = "forward",
         redirect_to: str | None = None,
         status: int = 200,
+        answers: dict | None = None,
     ):
+        self.answers = answers or {}
         self.forward_to, self.sigv4, self.mode = forward_to, sigv4, mode
         self.redirect_to, self.status = redirect_to, status
         self.requests: list[dict] = []  # every request, whatever its method or path
