@@ -2,7 +2,7 @@
 
 Only URLs from settings are ever dialled; nothing from the client's request reaches this module
 but the body. Redirects are not followed. Errors are logged by upstream name and exception class,
-never by message: urllib3 messages carry the URL, and provider URLs carry API keys."""
+never by message: HTTP client messages may carry the URL, and provider URLs carry API keys."""
 
 import json
 import logging
@@ -11,20 +11,19 @@ import threading
 import time
 from dataclasses import dataclass
 
-import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
-
 from . import metrics
 from .auth_header import HeaderAuth
 from .auth_none import NoAuth
 from .auth_sigv4 import SigV4SigningAuth
 from .base import UpstreamAuth
+from .connections import (
+    ConnectFailed,
+    ConnectionLost,
+    KeepAliveConnections,
+    ReadTimedOut,
+    ResponseTooLarge,
+    StaleConnection,
+)
 from .settings import ProxySettings, UpstreamSettings
 
 log = logging.getLogger("pulseledger.proxy")
@@ -82,21 +81,18 @@ class UpstreamPool:
         names = settings.upstream_names()
         self.upstreams = [Upstream(n, c) for n, c in zip(names, settings.upstreams, strict=True)]
         self._pid: int | None = None
-        self._http: urllib3.PoolManager | None = None
+        self._http: KeepAliveConnections | None = None
         self._start_lock = threading.Lock()
         self._stop = threading.Event()
         self._head: tuple[int | None, float] = (None, 0.0)
 
     # -- per-process state: created after gunicorn forks, never shared across processes
-    def _client(self) -> urllib3.PoolManager:
+    def _client(self) -> KeepAliveConnections:
         if self._pid != os.getpid():
             with self._start_lock:
                 if self._pid != os.getpid():
-                    self._http = urllib3.PoolManager(
-                        num_pools=max(4, len(self.upstreams)),
-                        maxsize=self._settings.threads + 2,
-                        block=False,
-                        retries=False,
+                    self._http = KeepAliveConnections(
+                        self._settings.connect_timeout_seconds, self._settings.max_response_bytes
                     )
                     self._stop = threading.Event()
                     threading.Thread(
@@ -147,8 +143,8 @@ class UpstreamPool:
                 raise _Failed("timeout", timed_out=True)
             try:
                 status, data = self._post(http, upstream, body, remaining)
-            except ProtocolError:
-                # Most often a keep-alive connection the upstream closed while idle: once more.
+            except StaleConnection:
+                # A keep-alive connection the upstream closed while idle: once more, on a new one.
                 if fresh_connection_retry:
                     raise _Failed("connection_lost") from None
                 continue
@@ -169,41 +165,16 @@ class UpstreamPool:
                 extra={"upstream": upstream.name, "error": type(exc).__name__},
             )
             raise _Failed("signing_failed") from None
-        timeout = urllib3.Timeout(
-            connect=min(self._settings.connect_timeout_seconds, remaining), read=remaining
-        )
         try:
-            response = http.urlopen(
-                "POST",
-                upstream.url,
-                body=body,
-                headers=headers,
-                redirect=False,
-                retries=False,
-                timeout=timeout,
-                preload_content=False,
-            )
-        except (ConnectTimeoutError, NewConnectionError):
+            return http.post(upstream.url, body, headers, remaining)
+        except ConnectFailed:
             raise _Failed("connect_failed") from None
-        except ReadTimeoutError:
+        except ReadTimedOut:
             raise _Failed("timeout", timed_out=True) from None
-        except ProtocolError:
-            raise
-        except HTTPError:
-            raise _Failed("http_error") from None
-        try:
-            data = response.read(self._settings.max_response_bytes + 1)
-        except ReadTimeoutError:
-            response.close()
-            raise _Failed("timeout", timed_out=True) from None
-        except (ProtocolError, HTTPError):
-            response.close()
+        except ConnectionLost:
             raise _Failed("connection_lost") from None
-        if len(data) > self._settings.max_response_bytes:
-            response.close()
-            raise _Failed("response_too_large")
-        response.release_conn()
-        return response.status, data
+        except ResponseTooLarge:
+            raise _Failed("response_too_large") from None
 
     # -- health
     def _mark(self, upstream: Upstream, healthy: bool) -> None:

@@ -72,19 +72,11 @@ def test_batch_policy_refuse__batches_refused_single_calls_pass(strict_proxy):
     )
 
 
-def test_redirecting_then_stalled_upstream__not_followed__504_within_deadline(start_proxy):
-    """The first upstream redirects (not followed: failover), the second stalls (504 at the
-    deadline). The redirect's target, another loopback server, is never reached."""
-    target = TestUpstream(mode="status", status=200)
-    redirector = TestUpstream(mode="redirect", redirect_to=target.url)
+def test_stalled_upstream__504_within_deadline(start_proxy):
     staller = TestUpstream(mode="stall")
     try:
         proxy = start_proxy(
-            upstreams=[
-                {"url": redirector.url, "name": "redirector"},
-                {"url": staller.url, "name": "staller"},
-            ],
-            upstream_timeout_seconds=0.3,
+            upstreams=[{"url": staller.url, "name": "staller"}], upstream_timeout_seconds=0.3
         )
         response = rpc(proxy.url, "eth_getBalance", ["0x" + "00" * 20, "latest"], request_id=9)
         assert response.status_code == 504
@@ -93,12 +85,24 @@ def test_redirecting_then_stalled_upstream__not_followed__504_within_deadline(st
             "id": 9,
             "error": {"code": -32002, "message": "upstream did not answer within the deadline"},
         }
+    finally:
+        staller.stop()
+
+
+def test_upstream_redirect__not_followed__502(start_proxy):
+    """The redirect's target, another loopback server, is never reached."""
+    target = TestUpstream(mode="status", status=200)
+    redirector = TestUpstream(mode="redirect", redirect_to=target.url)
+    try:
+        proxy = start_proxy(upstreams=[{"url": redirector.url, "name": "redirector"}])
+        response = rpc(proxy.url, "eth_getBalance", ["0x" + "00" * 20, "latest"])
+        assert response.status_code == 502
         assert "eth_getBalance" in redirector.methods()
         assert target.requests == []
         assert target.url not in response.text
     finally:
-        for server in (target, redirector, staller):
-            server.stop()
+        target.stop()
+        redirector.stop()
 
 
 def _wait_health(url, expected: dict[str, bool]):
