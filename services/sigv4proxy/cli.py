@@ -3,6 +3,7 @@
 import sys
 
 import click
+from pydantic import ValidationError
 
 from .contracts import DeploymentsError, load_write_targets
 from .settings import ProxySettings
@@ -15,7 +16,16 @@ from .settings import ProxySettings
 def proxy(bind: str | None, workers: int | None, threads: int | None) -> None:
     """JSON-RPC proxy: allow-listed methods to the configured upstreams (SigV4, header or plain)."""
     updates = {k: v for k, v in {"workers": workers, "threads": threads}.items() if v is not None}
-    settings = ProxySettings().model_copy(update=updates)
+    try:
+        settings = ProxySettings().model_copy(update=updates)
+    except ValidationError as exc:
+        # Locations and reasons only: the rejected values may be upstream URLs with API keys.
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"])
+            click.echo(
+                f"pulseledger proxy: PULSELEDGER_PROXY_{where.upper()}: {error['msg']}", err=True
+            )
+        sys.exit(2)
     try:
         load_write_targets(settings)  # fail before forking, with a readable message
     except DeploymentsError as exc:

@@ -46,7 +46,8 @@ class ProxySettings(BaseSettings):
 
     # Tried in this order; the first healthy one serves. JSON list in the environment.
     upstreams: list[UpstreamSettings] = Field(
-        default_factory=lambda: [UpstreamSettings(url="http://127.0.0.1:8545", name="local")]
+        default_factory=lambda: [UpstreamSettings(url="http://127.0.0.1:8545", name="local")],
+        min_length=1,
     )
     # The chain the proxy serves; taken from the deployments file when unset.
     chain_id: int | None = None
@@ -67,9 +68,11 @@ class ProxySettings(BaseSettings):
         default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"]
     )
 
-    rate_limit_per_second: float = 50.0  # per client, sustained
-    rate_limit_burst: int = 100  # per client, bucket size
-    rate_limit_slots: int = 65_536  # shared table size; colliding clients share a bucket
+    rate_limit_per_second: float = Field(50.0, gt=0)  # per client, sustained
+    rate_limit_burst: int = Field(100, ge=1)  # per client, bucket size
+    rate_limit_slots: int = Field(
+        65_536, ge=1
+    )  # shared table size; colliding clients share a bucket
     trusted_proxy_hops: int = 0  # >0: client = that many hops from the right of X-Forwarded-For
 
     # One client request, all failover attempts included, answers within this deadline (504 after).

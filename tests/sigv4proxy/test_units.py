@@ -107,3 +107,14 @@ def test_cli__proxy_listed_and_bad_configuration_refused(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["proxy"])
     assert result.exit_code == 2
     assert "deployments file" in result.output
+
+
+def test_cli__invalid_setting__reason_shown_secret_url_not(monkeypatch):
+    secret_url = "https://node.example/v3/api-key-that-must-not-print"
+    monkeypatch.setenv(
+        "PULSELEDGER_PROXY_UPSTREAMS", json.dumps([{"url": secret_url, "auth": "bogus"}])
+    )
+    result = CliRunner().invoke(main, ["proxy"])
+    assert result.exit_code == 2
+    assert "PULSELEDGER_PROXY_UPSTREAMS" in result.output
+    assert "api-key-that-must-not-print" not in result.output
