@@ -126,10 +126,13 @@ class ProxyProcess:
     def logs(self) -> str:
         return self.log_path.read_text()
 
+    def signal_stop(self) -> None:
+        """Ask gunicorn to exit (quick shutdown) without waiting; `stop()` reaps it later."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+
     def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown; TERM drains for up to 1 s
+        self.signal_stop()
         try:
             self.proc.wait(15)
         except subprocess.TimeoutExpired:
