@@ -3,6 +3,7 @@
 import click
 
 from services.sigv4proxy.cli import proxy
+from services.stack.cli import up
 
 
 @click.group()
@@ -10,4 +11,5 @@ def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
 
 
+main.add_command(up)
 main.add_command(proxy)
