@@ -69,7 +69,7 @@ def start_proxy(upstream: str, log_dir: Path) -> tuple[subprocess.Popen, str]:
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
     command = [
-        str(Path(sys.executable).parent / "pulseledger"), "proxy", "--bind", f"fd://{listener.fileno()}",
+        sys.executable, "-m", "services.sigv4proxy", "--bind", f"fd://{listener.fileno()}",
         "--workers", str(WORKERS), "--threads", str(THREADS),
     ]  # fmt: skip
     with (log_dir / "proxy.log").open("a") as log:

@@ -12,3 +12,18 @@ EXTRA_ALLOWED_ADDRESS = "0x0000000000000000000000000000000000c0ffee"
 NOT_ALLOWED_ADDRESS = "0x000000000000000000000000000000000badbeef"
 # anvil's third default account: the viem script's sender, so its nonces never race the tests'.
 VIEM_SENDER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+
+
+def deployments_document(chain_id: int, contracts: dict[str, str]) -> dict:
+    """The shape `ape run deploy` writes (services/chain/deployments.py)."""
+    return {
+        "network": "ethereum:local:node",
+        "chain_id": chain_id,
+        "genesis_hash": "0x" + "00" * 32,
+        "deployment_block": 1,
+        "deployer": "0x" + "00" * 20,
+        "contracts": {
+            name: {"address": address, "abi": f"abi/{name}.json", "block": 1, "tx": None}
+            for name, address in contracts.items()
+        },
+    }

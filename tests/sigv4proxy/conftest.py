@@ -3,7 +3,7 @@ import json
 import pytest
 import requests
 
-from .chain import CHAIN_ID, EXTRA_ALLOWED_ADDRESS, LEDGER_ADDRESS
+from .chain import CHAIN_ID, EXTRA_ALLOWED_ADDRESS, LEDGER_ADDRESS, deployments_document
 from .processes import Anvil, ProxyProcess
 from .sigv4_verifier import Credentials
 from .upstream_server import TestUpstream
@@ -32,14 +32,7 @@ def anvil():
 @pytest.fixture(scope="session")
 def deployments_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("deploy") / "deployments.json"
-    path.write_text(
-        json.dumps(
-            {
-                "chain_id": CHAIN_ID,
-                "contracts": {"PulseLedger": {"address": LEDGER_ADDRESS, "block": 1}},
-            }
-        )
-    )
+    path.write_text(json.dumps(deployments_document(CHAIN_ID, {"PulseLedger": LEDGER_ADDRESS})))
     return path
 
 
@@ -77,7 +70,10 @@ def sigv4_proxy(signed_upstream, deployments_file):
         "aws_region": TEST_CREDENTIALS.region,
     }
     proxy = ProxyProcess(
-        base_settings(deployments_file, upstreams=[upstream]), workers=2, extra_env=AWS_ENV
+        base_settings(deployments_file, upstreams=[upstream]),
+        workers=2,
+        extra_env=AWS_ENV,
+        entry_point=True,  # through `pulseledger proxy`, as deployed
     )
     yield proxy
     proxy.stop()

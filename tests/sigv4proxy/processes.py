@@ -68,7 +68,9 @@ class Anvil:
 class ProxyProcess:
     """`pulseledger proxy` under real gunicorn, configured only through its environment."""
 
-    def __init__(self, settings: dict, workers: int = 1, threads: int = 4, extra_env=None):
+    def __init__(
+        self, settings: dict, workers: int = 1, threads: int = 4, extra_env=None, entry_point=False
+    ):
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind(("127.0.0.1", 0))
         listener.listen(256)
@@ -98,9 +100,14 @@ class ProxyProcess:
             env[f"PULSELEDGER_PROXY_{key.upper()}"] = (
                 value if isinstance(value, str) else json.dumps(value)
             )
+        # `pulseledger proxy` itself, or the same command without the other services' imports.
+        program = (
+            [str(Path(sys.executable).parent / "pulseledger"), "proxy"]
+            if entry_point
+            else [sys.executable, "-m", "services.sigv4proxy"]
+        )
         command = [
-            str(Path(sys.executable).parent / "pulseledger"),
-            "proxy",
+            *program,
             "--bind",
             f"fd://{listener.fileno()}",
             "--workers",

@@ -11,11 +11,12 @@ from eth_utils import to_checksum_address
 
 from services.cli import main
 from services.sigv4proxy import rawtx
+from services.sigv4proxy.cli import proxy
 from services.sigv4proxy.contracts import DeploymentsError, load_write_targets
 from services.sigv4proxy.ratelimit import SharedRateLimiter
 from services.sigv4proxy.settings import ProxySettings
 
-from .chain import LEDGER_ADDRESS, SENDER_KEY
+from .chain import LEDGER_ADDRESS, SENDER_KEY, deployments_document
 
 TX = {"to": to_checksum_address(LEDGER_ADDRESS), "value": 1, "gas": 21_000, "nonce": 3}
 
@@ -50,35 +51,33 @@ def _settings(**values) -> ProxySettings:
 
 def test_write_targets__file_and_setting_merged(tmp_path):
     path = tmp_path / "deployments.json"
-    path.write_text(
-        json.dumps(
-            {
-                "chain_id": 1338,
-                "contracts": {
-                    "PulseLedger": {"address": LEDGER_ADDRESS.upper().replace("0X", "0x")}
-                },
-            }
-        )
-    )
+    checksummed = to_checksum_address(LEDGER_ADDRESS)
+    path.write_text(json.dumps(deployments_document(1338, {"PulseLedger": checksummed})))
     targets = load_write_targets(_settings(deployments=path, allowed_contracts=["0x" + "AB" * 20]))
     assert targets.chain_id == 1338
     assert targets.addresses == {LEDGER_ADDRESS, "0x" + "ab" * 20}
 
 
+def _without_chain_id() -> str:
+    document = deployments_document(1, {"PulseLedger": LEDGER_ADDRESS})
+    del document["chain_id"]
+    return json.dumps(document)
+
+
 @pytest.mark.parametrize(
-    ("content", "chain_id"),
+    ("content", "chain_id", "reason"),
     [
-        ("{", None),
-        ('{"contracts": {}}', None),
-        ('{"chain_id": 1, "contracts": {"X": {"address": "0x1"}}}', None),
-        ('{"chain_id": 1}', 2),
+        ("{", None, "cannot read"),
+        (_without_chain_id(), None, "cannot read"),
+        (json.dumps(deployments_document(1, {"PulseLedger": "0x1"})), None, "no valid address"),
+        (json.dumps(deployments_document(1, {"PulseLedger": LEDGER_ADDRESS})), 2, "differs"),
     ],
     ids=["not-json", "no-chain-id", "bad-address", "chain-id-conflict"],
 )
-def test_write_targets__bad_file__error(tmp_path, content, chain_id):
+def test_write_targets__bad_file__error(tmp_path, content, chain_id, reason):
     path = tmp_path / "deployments.json"
     path.write_text(content)
-    with pytest.raises(DeploymentsError):
+    with pytest.raises(DeploymentsError, match=reason):
         load_write_targets(_settings(deployments=path, chain_id=chain_id))
 
 
@@ -101,10 +100,10 @@ def test_rate_limiter__one_budget_across_forked_processes():
 
 
 def test_cli__proxy_listed_and_bad_configuration_refused(tmp_path, monkeypatch):
-    assert "proxy" in CliRunner().invoke(main, ["--help"]).output
+    assert main.commands["proxy"] is proxy
     monkeypatch.delenv("PULSELEDGER_PROXY_CHAIN_ID", raising=False)
     monkeypatch.setenv("PULSELEDGER_PROXY_DEPLOYMENTS", str(tmp_path / "missing.json"))
-    result = CliRunner().invoke(main, ["proxy"])
+    result = CliRunner().invoke(proxy, [])
     assert result.exit_code == 2
     assert "deployments file" in result.output
 
@@ -114,7 +113,7 @@ def test_cli__invalid_setting__reason_shown_secret_url_not(monkeypatch):
     monkeypatch.setenv(
         "PULSELEDGER_PROXY_UPSTREAMS", json.dumps([{"url": secret_url, "auth": "bogus"}])
     )
-    result = CliRunner().invoke(main, ["proxy"])
+    result = CliRunner().invoke(proxy, [])
     assert result.exit_code == 2
     assert "PULSELEDGER_PROXY_UPSTREAMS" in result.output
     assert "api-key-that-must-not-print" not in result.output
