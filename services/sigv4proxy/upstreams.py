@@ -225,7 +225,10 @@ class UpstreamPool:
             return head
         body = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
         reply = self.forward(body, time.monotonic() + self._settings.upstream_timeout_seconds)
-        head = int(json.loads(reply.body)["result"], 16)
+        try:
+            head = int(json.loads(reply.body)["result"], 16)
+        except (ValueError, KeyError, TypeError):  # an error object, or not JSON-RPC at all
+            raise UpstreamUnavailable() from None
         self.observe_head(head)
         return head
 
