@@ -99,7 +99,7 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             if first is not None:
                 first.batch_body = [
                     r.body()
-                    if r
+                    if r is not None
                     else error_body(
                         INVALID_REQUEST,
                         "not sent: another call in this batch was refused",
