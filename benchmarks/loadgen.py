@@ -2,7 +2,7 @@
 interpreter with what it measures. Raw HTTP/1.1 over keep-alive connections (no client library
 overhead). Prints one JSON object.
 
-  python loadgen.py latency URL N       sequential requests on one connection: latencies in ms
+  python loadgen.py latency N URL...    sequential requests, one connection per URL, alternating
   python loadgen.py throughput URL C S  C concurrent connections for S seconds: completed requests
 """
 
@@ -38,20 +38,26 @@ async def _connect(url: str):
     return await asyncio.open_connection(parts.hostname, parts.port)
 
 
-async def latency(url: str, count: int) -> dict:
-    request = _request(url)
-    reader, writer = await _connect(url)
-    samples = []
+async def latency(urls: list[str], count: int) -> dict:
+    """Sequential requests, alternating between the URLs request by request, so that every URL's
+    samples meet the same background load (the machine is shared)."""
+    targets = []
+    for url in urls:
+        reader, writer = await _connect(url)
+        targets.append((_request(url), reader, writer))
+    samples: list[list[float]] = [[] for _ in urls]
     for i in range(count + count // 10):  # the first tenth warms up and is not kept
-        started = time.perf_counter()
-        writer.write(request)
-        status = await _read_response(reader)
-        elapsed = (time.perf_counter() - started) * 1000
-        if status != 200:
-            raise RuntimeError(f"status {status}")
-        if i >= count // 10:
-            samples.append(elapsed)
-    writer.close()
+        for index, (request, reader, writer) in enumerate(targets):
+            started = time.perf_counter()
+            writer.write(request)
+            status = await _read_response(reader)
+            elapsed = (time.perf_counter() - started) * 1000
+            if status != 200:
+                raise RuntimeError(f"status {status}")
+            if i >= count // 10:
+                samples[index].append(elapsed)
+    for _, _, writer in targets:
+        writer.close()
     return {"latencies_ms": samples}
 
 
@@ -79,7 +85,7 @@ async def throughput(url: str, connections: int, seconds: float) -> dict:
 if __name__ == "__main__":
     mode, url, *args = sys.argv[1:]
     if mode == "latency":
-        result = asyncio.run(latency(url, int(args[0])))
+        result = asyncio.run(latency(args, int(url)))
     else:
         result = asyncio.run(throughput(url, int(args[0]), float(args[1])))
     print(json.dumps(result))
