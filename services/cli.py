@@ -2,7 +2,7 @@
 
 import click
 
-from services.sigv4proxy.cli import proxy
+from services.sigv4proxy.cli import proxy, proxy_ws
 from services.stack.cli import up
 
 
@@ -13,3 +13,4 @@ def main() -> None:
 
 main.add_command(up)
 main.add_command(proxy)
+main.add_command(proxy_ws)

@@ -2,5 +2,5 @@
 
 
 class NoAuth:
-    def headers(self, url: str, body: bytes) -> dict[str, str]:
+    def headers(self, url: str, body: bytes, method: str = "POST") -> dict[str, str]:
         return {}

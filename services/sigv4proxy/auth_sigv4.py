@@ -29,11 +29,18 @@ class SigV4SigningAuth:
                 self._credentials = credentials
             return self._credentials
 
-    def headers(self, url: str, body: bytes) -> dict[str, str]:
+    def headers(self, url: str, body: bytes, method: str = "POST") -> dict[str, str]:
         frozen = self._resolve().get_frozen_credentials()
-        request = self._request(
-            method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
+        # A WebSocket handshake is signed as the HTTPS GET it travels in.
+        url = (
+            "https" + url[3:]
+            if url.startswith("wss:")
+            else "http" + url[2:]
+            if url.startswith("ws:")
+            else url
         )
+        content_type = {"Content-Type": "application/json"} if method == "POST" else {}
+        request = self._request(method=method, url=url, data=body, headers=content_type)
         self._signer(frozen, self._service, self._region).add_auth(request)
         return dict(request.headers.items())
 

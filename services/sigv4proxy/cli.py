@@ -34,3 +34,28 @@ def proxy(bind: str | None, workers: int | None, threads: int | None) -> None:
     from .server import run
 
     run(settings, bind or f"{settings.host}:{settings.port}")
+
+
+@click.command("proxy-ws")
+@click.option("--bind", default=None, help="host:port or fd://N (default: settings host/ws_port)")
+def proxy_ws(bind: str | None) -> None:
+    """WebSocket subscriptions (eth_subscribe newHeads/logs) to the configured ws upstreams."""
+    try:
+        settings = ProxySettings()
+        load_write_targets(settings)
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"])
+            click.echo(
+                f"pulseledger proxy-ws: PULSELEDGER_PROXY_{where.upper()}: {error['msg']}", err=True
+            )
+        sys.exit(2)
+    except DeploymentsError as exc:
+        click.echo(f"pulseledger proxy-ws: {exc}", err=True)
+        sys.exit(2)
+    if not settings.ws_upstreams:
+        click.echo("pulseledger proxy-ws: set PULSELEDGER_PROXY_WS_UPSTREAMS", err=True)
+        sys.exit(2)
+    from .ws import run
+
+    run(settings, bind or f"{settings.host}:{settings.ws_port}")

@@ -29,6 +29,12 @@ def configure(level: str = "INFO") -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
+    # websockets logs every refused handshake (a wrong Origin) with a traceback: one JSON line
+    # instead, without the exception text.
+    ws_logger = logging.getLogger("websockets")
+    ws_logger.handlers[:] = [handler]
+    ws_logger.setLevel(logging.WARNING)
+    ws_logger.propagate = False
     # botocore's DEBUG output includes canonical requests and signatures.
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -81,6 +81,22 @@ class ProxySettings(BaseSettings):
     health_interval_seconds: float = 5.0
     health_timeout_seconds: float = 2.0
 
+    # WebSocket subscriptions (`pulseledger proxy-ws`, its own process): ws:// or wss:// upstreams,
+    # tried in order at each client connection.
+    ws_upstreams: list[UpstreamSettings] = Field(default_factory=list)
+    ws_port: int = 8548
+    # Over WebSocket only subscriptions and these calls pass; everything else goes over HTTP.
+    ws_allowed_methods: list[str] = Field(
+        default_factory=lambda: [
+            "eth_subscribe",
+            "eth_unsubscribe",
+            "eth_chainId",
+            "eth_blockNumber",
+        ]
+    )
+    ws_allowed_subscriptions: list[str] = Field(default_factory=lambda: ["newHeads", "logs"])
+    ws_max_subscriptions: int = 32  # per client connection
+
     host: str = "127.0.0.1"
     port: int = 8547
     workers: int = 2
@@ -94,3 +110,6 @@ class ProxySettings(BaseSettings):
 
     def upstream_names(self) -> list[str]:
         return [u.name or f"upstream-{i}" for i, u in enumerate(self.upstreams)]
+
+    def ws_upstream_names(self) -> list[str]:
+        return [u.name or f"ws-upstream-{i}" for i, u in enumerate(self.ws_upstreams)]

@@ -69,7 +69,13 @@ class ProxyProcess:
     """`pulseledger proxy` under real gunicorn, configured only through its environment."""
 
     def __init__(
-        self, settings: dict, workers: int = 1, threads: int = 4, extra_env=None, entry_point=False
+        self,
+        settings: dict,
+        workers: int = 1,
+        threads: int = 4,
+        extra_env=None,
+        entry_point=False,
+        websocket=False,
     ):
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind(("127.0.0.1", 0))
@@ -77,6 +83,7 @@ class ProxyProcess:
         listener.set_inheritable(True)
         self.port = listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/"
         self._dir = Path(tempfile.mkdtemp(prefix="proxy-gunicorn-"))
         self.log_path = self._dir / "proxy.log"
         env = {
@@ -101,20 +108,15 @@ class ProxyProcess:
                 value if isinstance(value, str) else json.dumps(value)
             )
         # `pulseledger proxy` itself, or the same command without the other services' imports.
-        program = (
-            [str(Path(sys.executable).parent / "pulseledger"), "proxy"]
-            if entry_point
-            else [sys.executable, "-m", "services.sigv4proxy"]
-        )
-        command = [
-            *program,
-            "--bind",
-            f"fd://{listener.fileno()}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-        ]
+        if websocket:
+            command = [sys.executable, "-m", "services.sigv4proxy", "ws"]
+        elif entry_point:
+            command = [str(Path(sys.executable).parent / "pulseledger"), "proxy"]
+        else:
+            command = [sys.executable, "-m", "services.sigv4proxy"]
+        command += ["--bind", f"fd://{listener.fileno()}"]
+        if not websocket:
+            command += ["--workers", str(workers), "--threads", str(threads)]
         with self.log_path.open("w") as log:
             self.proc = subprocess.Popen(
                 command, env=env, pass_fds=(listener.fileno(),), stdout=log, stderr=log
