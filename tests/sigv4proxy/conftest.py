@@ -80,9 +80,19 @@ def sigv4_proxy(signed_upstream, deployments_file):
     proxy.cleanup()
 
 
+@pytest.fixture(scope="session")
+def _stopping_proxies():
+    """Proxies told to stop but not yet reaped: their shutdown overlaps the next tests."""
+    stopping: list[ProxyProcess] = []
+    yield stopping
+    for proxy in stopping:
+        proxy.stop()
+        proxy.cleanup()
+
+
 @pytest.fixture
-def start_proxy(deployments_file):
-    """Factory for proxies with their own settings; all stopped when the test ends."""
+def start_proxy(deployments_file, _stopping_proxies):
+    """Factory for proxies with their own settings; all told to stop when the test ends."""
     started = []
 
     def start(workers: int = 1, extra_env=None, **overrides) -> ProxyProcess:
@@ -94,8 +104,8 @@ def start_proxy(deployments_file):
 
     yield start
     for proxy in started:
-        proxy.stop()
-        proxy.cleanup()
+        proxy.signal_stop()
+        _stopping_proxies.append(proxy)
 
 
 def rpc(url: str, method: str, params=None, request_id=1, **kwargs) -> requests.Response:
