@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from .chain import CHAIN_ID
@@ -63,6 +63,17 @@ def test_ws__signed_handshake__failover_past_dead_upstream(ws_proxy, ws_upstream
         assert int(_call(ws, "eth_chainId")["result"], 16) == CHAIN_ID
     assert ws_upstream.verified == verified + 1
     assert "eth_chainId" in ws_upstream.methods()
+
+
+def test_ws__upstream_drops_mid_session__client_closed_1011__reconnect_works(ws_proxy, ws_upstream):
+    with connect(ws_proxy.ws_url, proxy=None) as ws:
+        assert "result" in _call(ws, "eth_blockNumber")
+        ws_upstream.drop_connections()
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd.code == 1011
+    with connect(ws_proxy.ws_url, proxy=None) as ws:
+        assert int(_call(ws, "eth_chainId")["result"], 16) == CHAIN_ID
 
 
 def test_ws__unsigned_handshake__refused_by_verifier(ws_upstream):

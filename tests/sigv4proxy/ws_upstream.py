@@ -23,6 +23,7 @@ class WsTestUpstream:
         self.received: list[str] = []
         self.rejected: list[str] = []
         self.verified = 0
+        self._clients: set = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -48,6 +49,7 @@ class WsTestUpstream:
         return None
 
     async def _relay(self, client):
+        self._clients.add(client)
         async with connect(self.relay_to, proxy=None) as anvil:
 
             async def up():
@@ -76,6 +78,14 @@ class WsTestUpstream:
 
     def _run(self):
         self._loop.run_until_complete(self._main())
+
+    def drop_connections(self) -> None:
+        """Closes every open client connection, as a provider restarting would."""
+
+        async def close_all():
+            await asyncio.gather(*(c.close(1012, "restarting") for c in list(self._clients)))
+
+        asyncio.run_coroutine_threadsafe(close_all(), self._loop).result(10)
 
     def stop(self):
         self._loop.call_soon_threadsafe(self._stop.set)
