@@ -101,12 +101,6 @@ class UpstreamPool:
                     self._pid = os.getpid()
         return self._http
 
-    def start(self) -> None:
-        self._client()
-
-    def stop(self) -> None:
-        self._stop.set()
-
     # -- forwarding
     def forward(self, body: bytes, deadline: float) -> Reply:
         """POST body to the first upstream that answers; raises UpstreamTimeout when the deadline
