@@ -30,7 +30,7 @@ from .jsonrpc import (
 from .policy import Policy
 from .ratelimit import SharedRateLimiter
 from .settings import ProxySettings
-from .upstreams import _auth_for
+from .upstreams import auth_for
 
 log = logging.getLogger("pulseledger.proxy")
 
@@ -52,7 +52,7 @@ class WsGateway:
             settings.rate_limit_per_second, settings.rate_limit_burst, settings.rate_limit_slots
         )
         self._upstreams = [
-            (name, config.url.get_secret_value(), _auth_for(config))
+            (name, config.url.get_secret_value(), auth_for(config))
             for name, config in zip(
                 settings.ws_upstream_names(), settings.ws_upstreams, strict=True
             )
