@@ -1,67 +1,122 @@
-"""`pulseledger up`: bring the system up on embedded defaults and keep it up until Ctrl-C."""
+"""`pulseledger up`: bring the whole system up on embedded defaults, show its live status, and
+stop everything cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.live import Live
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from web3 import Web3
 
-from services.stack.anvil import Anvil
-from services.stack.deploy import deploy_with_ape, reusable_deployment
+from services.stack.anvil import AnvilError
+from services.stack.components import dapp_url, gateway_url
+from services.stack.config import ConfigError, apply_config
+from services.stack.deploy import DeployError
+from services.stack.runner import Stack, StackError
 from services.stack.settings import StackSettings
 
-# The `devnet` network of ape-config.yaml (chain id 31337, block time 1) at this chain's URL.
-DEVNET = "ethereum:devnet:{url}"
+
+class Interrupted(Exception):
+    pass
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Bring everything up, print the status, then stop.")
-def up(once: bool) -> None:
-    """Start the local chain (state kept across restarts), deploy the contracts once, show them."""
+@click.option("--once", is_flag=True, help="Bring everything up, wait until ready, print the "
+                                           "status, then stop.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              default=Path("pulseledger.toml"), show_default=True,
+              help="TOML file: one table per service ([stack], [records], [notify], ...).")
+@click.option("--env-file", type=click.Path(path_type=Path), default=Path(".env"),
+              show_default=True, help="PULSELEDGER_* variables (the real environment wins).")
+def up(once: bool, config_file: Path, env_file: Path) -> None:
+    """Start the chain (or connect to one), deploy once, start every service, show live status."""
+    try:
+        apply_config(config_file, env_file)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
     settings = StackSettings()
     console = Console()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    chain = Anvil(port=settings.chain_port, host=settings.chain_host,
-                  block_time_s=settings.block_time_s, state_file=settings.chain_state_file,
-                  state_interval_s=settings.state_interval_s,
-                  log_file=settings.state_dir / "anvil.log")
-    with console.status("starting the local chain (anvil)"):
-        chain.start()
+    def interrupted() -> None:
+        if stop.is_set():
+            raise Interrupted
+
+    stack = Stack(settings)
+    failure = None
     try:
-        w3 = Web3(Web3.HTTPProvider(chain.url))
-        deployments = reusable_deployment(w3, settings.deployments_file)
-        if deployments is None:
-            with console.status("deploying PulseLedger (ape run deploy)"):
-                deployments = deploy_with_ape(DEVNET.format(url=chain.url),
-                                              settings.deploy_account,
-                                              settings.deployments_file,
-                                              settings.delivery_window_s)
-            verdict = "deployed"
-        else:
-            verdict = "reused"
-        console.print(_status_table(chain.url, w3, deployments, verdict, settings))
-        if not once:
-            console.print("[bold]Up.[/] Ctrl-C stops everything (the chain state is kept).")
-            stop.wait()
+        _bring_up(stack, console, interrupted)
+        links = _links(stack)
+        console.print(_chain_table(stack))
+        if once:
+            console.print(stack.board.table("PulseLedger", links))
+            return
+        console.print(f"[bold]Up.[/] dapp: {links.get('dapp', '(no frontend build)')}  "
+                      f"gateway: {links['gateway']}  outbox: {links['outbox']}")
+        console.print("Ctrl-C stops everything (the chain state is kept).")
+        with Live(stack.board.table("PulseLedger", links), console=console,
+                  refresh_per_second=2) as live:
+            while not stop.wait(settings.status_interval_s):
+                stack.tick()
+                live.update(stack.board.table("PulseLedger", links))
+    except Interrupted:
+        console.print("interrupted")
+    except (StackError, DeployError, AnvilError) as error:
+        failure = error
     finally:
-        with console.status("stopping (saving the chain state)"):
-            chain.stop()
+        with console.status("stopping every component (the chain state is saved)"):
+            stack.stop()
+    if failure is not None:
+        console.print(f"[red]{failure}[/]")
+        raise SystemExit(1)
     console.print("Stopped cleanly.")
 
 
-def _status_table(url, w3, deployments, verdict, settings) -> Table:
-    table = Table(title="PulseLedger", show_header=False)
-    table.add_row("chain", f"{url} (chain id {w3.eth.chain_id}, block {w3.eth.block_number})")
-    table.add_row("chain state", str(settings.chain_state_file))
-    for name, contract in deployments.contracts.items():
-        table.add_row(name, f"{contract.address} ({verdict}, block {contract.block})")
+def _bring_up(stack: Stack, console: Console, interrupted) -> None:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console) as progress:
+        current: list[int] = []
+
+        def step(text: str) -> None:
+            interrupted()
+            if current:
+                progress.update(current[-1], completed=1)
+            current.append(progress.add_task(text, total=1))
+
+        stack.start_chain(step)
+        stack.build_dapp(step)
+        step("starting the services")
+        stack.start_services()
+        step("waiting until every service is healthy")
+        stack.wait_ready(on_tick=interrupted)
+        progress.update(current[-1], completed=1)
+
+
+def _links(stack: Stack) -> dict[str, str]:
+    settings = stack.settings
+    links = {"gateway": gateway_url(settings, stack.ports),
+             "outbox": str(settings.outbox_dir.resolve()),
+             "logs": str(settings.log_dir.resolve())}
+    if any(s.component.name == "dapp" for s in stack.supervisor.states):
+        links = {"dapp": dapp_url(settings, stack.ports), **links}
+    return links
+
+
+def _chain_table(stack: Stack) -> Table:
+    chain, settings = stack.chain, stack.settings
+    table = Table(title="Chain", show_header=False)
+    table.add_row("rpc", chain.endpoint.rpc_url)
+    table.add_row("chain id", str(chain.deployments.chain_id))
+    if chain.endpoint.local:
+        table.add_row("chain state", str(settings.chain_state_file))
+    for name, contract in chain.deployments.contracts.items():
+        table.add_row(name, f"{contract.address} ({chain.verdict}, block {contract.block})")
     table.add_row("deployments file", str(settings.deployments_file))
     return table

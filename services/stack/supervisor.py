@@ -25,6 +25,7 @@ class Component:
     health_url: str | None = None
     metrics_url: str | None = None
     restart: bool = True
+    one_shot: bool = False  # an actor: exit 0 means done (not restarted); a failure is retried
 
 
 @dataclass
@@ -39,6 +40,21 @@ class ComponentState:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def done(self) -> bool:
+        return self.component.one_shot and self.last_exit == 0
+
+    @property
+    def phase(self) -> str:
+        """What the status view shows: running, done, restarting, failed (or not started)."""
+        if self.process is None:
+            return "not started"
+        if self.running:
+            return "running"
+        if self.done:
+            return "done"
+        return "failed" if self.given_up else "restarting"
 
 
 def _die_with_parent() -> None:
@@ -72,10 +88,12 @@ class Supervisor:
         """Restart what died, with exponential backoff and a failure budget."""
         now = time.monotonic()
         for state in self.states:
-            if state.running or state.given_up or state.process is None:
+            if state.running or state.given_up or state.done or state.process is None:
                 continue
             if state.last_exit is None:
                 state.last_exit = state.process.returncode
+                if state.done:
+                    continue
                 if not state.component.restart or state.restarts >= self.max_restarts:
                     state.given_up = True
                     continue
@@ -89,8 +107,9 @@ class Supervisor:
     def stop(self) -> None:
         """SIGTERM in reverse start order, then SIGKILL whatever outlives the timeout."""
         for state in reversed(self.states):
-            if state.running:
-                os.killpg(state.process.pid, signal.SIGTERM)
+            if state.process is not None:
+                # The whole group, even if its leader already died: its children must go too.
+                _signal_group(state.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout_s
         for state in reversed(self.states):
             if state.process is None:
@@ -98,5 +117,13 @@ class Supervisor:
             try:
                 state.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(state.process.pid, signal.SIGKILL)
+                _signal_group(state.process.pid, signal.SIGKILL)
                 state.process.wait()
+            _signal_group(state.process.pid, signal.SIGKILL)  # stragglers of an exited leader
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,124 @@
+"""The demo's actors, run by `pulseledger up` as one-shot components:
+
+    python -m services.stack.actors onboard     # patients onboard their wearables via the gateway
+    python -m services.stack.actors request     # a requester asks patient 0 for access
+
+Both are idempotent across restarts (the gateway's registrations are; the request is made once per
+deployment, remembered in the state file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import requests
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.chain.connection import ledger_contract
+from services.chain.deployments import load_deployments
+from services.stack import demo_people
+from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
+from services.stack.gateway_client import GatewayClient
+from services.stack.wallet import fund_on_dev_chain, send
+
+EXPORTS = 2
+DEMO_PRICE_WEI = 10**15
+PURPOSE_RESEARCH = b"research".ljust(32, b"\0")
+
+
+class DemoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSELEDGER_DEMO_", extra="ignore")
+
+    gateway_url: str = "http://127.0.0.1:8600"
+    rpc_url: str = "http://127.0.0.1:8545"
+    deployments: Path = Path(".pulseledger/deployments.json")
+    seed: str = "pulseledger-demo"
+    users: int = 4
+    local_chain: bool = True  # fund demo accounts with anvil_setBalance
+    state_file: Path = Path(".pulseledger/demo.json")
+    wait_s: float = 60.0
+
+
+def _wait_for_gateway(settings: DemoSettings) -> None:
+    deadline = time.monotonic() + settings.wait_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(settings.gateway_url + "/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the gateway did not become healthy in time")
+
+
+def _ledger(settings: DemoSettings):
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(settings.rpc_url))
+    deployments = load_deployments(settings.deployments)
+    return w3, ledger_contract(w3, deployments), deployments
+
+
+def onboard(settings: DemoSettings) -> None:
+    """Each patient registers their wearable, sets a contact address and links the doctor; the
+    first patient also sets a price for exports, so the requester has something to buy."""
+    _wait_for_gateway(settings)
+    client = GatewayClient(settings.gateway_url)
+    doctor, doctor_email = demo_people.doctor(settings.seed)
+    people = demo_people.patients(settings.seed, settings.users)
+    for patient in people:
+        client.register_device(patient.account, patient.device_key)
+        client.set_contacts(patient.account, [patient.email])
+        client.link_doctor(patient.account, doctor.address, doctor_email)
+    w3, ledger, _ = _ledger(settings)
+    first = people[0].account
+    if settings.local_chain:
+        fund_on_dev_chain(w3, first.address)
+    if ledger.functions.priceOf(first.address, EXPORTS).call() != DEMO_PRICE_WEI:
+        send(w3, first, ledger.functions.setPrice(EXPORTS, DEMO_PRICE_WEI))
+    print(f"onboarded {len(people)} patients", flush=True)
+
+
+def request_access(settings: DemoSettings) -> None:
+    w3, ledger, deployments = _ledger(settings)
+    state = _read_state(settings.state_file)
+    key = f"request@{deployments.address()}"
+    if key in state:
+        print(f"consent request {state[key]} already open", flush=True)
+        return
+    requester = dev_account(REQUESTER_INDEX)
+    patient = demo_people.patients(settings.seed, 1)[0].account
+    now = w3.eth.get_block("latest")["timestamp"]
+    receipt = send(w3, requester, ledger.functions.requestConsent(
+        patient.address, PURPOSE_RESEARCH, 1 << EXPORTS, now, now + 30 * 24 * 3600,
+        os.urandom(32)))
+    request_id = ledger.events.ConsentRequested().process_receipt(receipt)[0]["args"]["requestId"]
+    state[key] = request_id
+    _write_state(settings.state_file, state)
+    print(f"consent request {request_id} opened", flush=True)
+
+
+def _read_state(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_state(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state))
+    os.replace(temporary, path)
+
+
+ACTIONS = {"onboard": onboard, "request": request_access}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ACTIONS:
+        raise SystemExit(f"usage: python -m services.stack.actors {{{','.join(ACTIONS)}}}")
+    ACTIONS[sys.argv[1]](DemoSettings())

@@ -1,0 +1,147 @@
+"""The one place that turns settings into the processes of the system.
+
+`pulseledger up` and the whole-story test both call `build_components`, so the test proves the
+wiring `up` runs. The chain (anvil + deploy-once) comes first and is not a component: everything
+below needs its RPC URL and deployments file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.stack.anvil import free_port
+from services.stack.dev_accounts import CUSTODIAN_INDEX, GATEWAY_INDEX, dev_account
+from services.stack.settings import StackSettings
+from services.stack.supervisor import Component
+
+PYTHON = [sys.executable, "-m"]
+
+
+@dataclass(frozen=True)
+class ChainEndpoint:
+    rpc_url: str
+    deployments_file: Path
+    local: bool  # anvil we started: its dev keys may be used
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int
+    dapp: int
+    proxy: int
+
+    @classmethod
+    def pick(cls, settings: StackSettings) -> "Ports":
+        """Settings' ports; 0 means any free one (tests run beside each other)."""
+        return cls(*(port or free_port() for port in
+                     (settings.gateway_port, settings.dapp_port, settings.proxy_port)))
+
+
+def _default(env: dict[str, str], name: str, value) -> None:
+    """Set unless the user's environment or config already chose it."""
+    if name not in os.environ:
+        env[name] = value if isinstance(value, str) else json.dumps(value)
+
+
+def shared_env(settings: StackSettings, chain: ChainEndpoint) -> dict[str, str]:
+    """Embedded defaults every service agrees on: one data directory, one chain."""
+    state = settings.state_dir.resolve()
+    env: dict[str, str] = {"PYTHONUNBUFFERED": "1"}
+    _default(env, "PULSELEDGER_RECORDS_SQLITE_DIR", str(state / "records"))
+    _default(env, "PULSELEDGER_RECORDS_MASTER_KEY_FILE", str(state / "records-master.key"))
+    _default(env, "PULSELEDGER_BLOBS_LOCAL_DIR", str(state / "blobs"))
+    _default(env, "PULSELEDGER_NOTIFY_OUTBOX_DIR", str(settings.outbox_dir.resolve()))
+    _default(env, "PULSELEDGER_CHAIN_RPC_URL", chain.rpc_url)
+    _default(env, "PULSELEDGER_CHAIN_DEPLOYMENTS", str(chain.deployments_file.resolve()))
+    return env
+
+
+def gateway_url(settings: StackSettings, ports: Ports) -> str:
+    return f"http://{settings.host}:{ports.gateway}"
+
+
+def dapp_url(settings: StackSettings, ports: Ports) -> str:
+    return f"http://{settings.host}:{ports.dapp}"
+
+
+def gateway_key(settings: StackSettings, chain: ChainEndpoint) -> str | None:
+    if settings.gateway_key is not None:
+        return settings.gateway_key.get_secret_value()
+    return dev_account(GATEWAY_INDEX).key.to_0x_hex() if chain.local else None
+
+
+def custodian_key(settings: StackSettings, chain: ChainEndpoint) -> str | None:
+    if settings.custodian_key is not None:
+        return settings.custodian_key.get_secret_value()
+    return dev_account(CUSTODIAN_INDEX).key.to_0x_hex() if chain.local else None
+
+
+def build_components(settings: StackSettings, chain: ChainEndpoint,
+                     ports: Ports) -> list[Component]:
+    shared = shared_env(settings, chain)
+    components = [_gateway(settings, chain, ports, shared)]
+    if settings.proxy:
+        components.append(_proxy(settings, chain, ports, shared))
+    dist = settings.dapp_dist.resolve()
+    if settings.serve_dapp and (dist / "index.html").exists():
+        components.append(Component(
+            "dapp", PYTHON + ["services.stack.static_server", str(dist), str(ports.dapp)],
+            env=shared, health_url=dapp_url(settings, ports) + "/healthz"))
+    components += _actors(settings, chain, ports, shared)
+    return components
+
+
+def _gateway(settings, chain, ports, shared) -> Component:
+    url = gateway_url(settings, ports)
+    env = dict(shared)
+    _default(env, "PULSELEDGER_GATEWAY_RPC_URL", chain.rpc_url)
+    _default(env, "PULSELEDGER_GATEWAY_DEPLOYMENTS", str(chain.deployments_file.resolve()))
+    _default(env, "PULSELEDGER_GATEWAY_DOMAIN", f"{settings.host}:{ports.gateway}")
+    _default(env, "PULSELEDGER_GATEWAY_URI", url)
+    _default(env, "PULSELEDGER_GATEWAY_CORS_ORIGINS", [dapp_url(settings, ports)])
+    key = gateway_key(settings, chain)
+    if key is not None:
+        _default(env, "PULSELEDGER_GATEWAY_GATEWAY_KEY", key)
+    return Component("gateway", PYTHON + ["services", "gateway", "--host", settings.host,
+                                          "--port", str(ports.gateway)],
+                     env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
+
+
+def _proxy(settings, chain, ports, shared) -> Component:
+    url = f"http://{settings.host}:{ports.proxy}"
+    env = dict(shared)
+    _default(env, "PULSELEDGER_PROXY_DEPLOYMENTS", str(chain.deployments_file.resolve()))
+    _default(env, "PULSELEDGER_PROXY_UPSTREAMS", [{"url": chain.rpc_url, "name": "chain"}])
+    _default(env, "PULSELEDGER_PROXY_CORS_ORIGINS", [dapp_url(settings, ports)])
+    return Component("proxy", PYTHON + ["services", "proxy", "--bind",
+                                        f"{settings.host}:{ports.proxy}"],
+                     env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
+
+
+def _actor_env(settings, chain, ports, shared) -> dict[str, str]:
+    env = dict(shared)
+    env.update({"PULSELEDGER_DEMO_GATEWAY_URL": gateway_url(settings, ports),
+                "PULSELEDGER_DEMO_RPC_URL": chain.rpc_url,
+                "PULSELEDGER_DEMO_DEPLOYMENTS": str(chain.deployments_file.resolve()),
+                "PULSELEDGER_DEMO_SEED": settings.demo_seed,
+                "PULSELEDGER_DEMO_USERS": str(settings.simulate_users),
+                "PULSELEDGER_DEMO_LOCAL_CHAIN": "true" if chain.local else "false",
+                "PULSELEDGER_DEMO_STATE_FILE": str((settings.state_dir / "demo.json").resolve())})
+    return env
+
+
+def _actors(settings, chain, ports, shared) -> list[Component]:
+    """One-shot actors: they act, then exit 0 (restarted only if they fail)."""
+    env = _actor_env(settings, chain, ports, shared)
+    actors = []
+    if settings.simulate:
+        actors.append(Component("onboarding", PYTHON + ["services.stack.actors", "onboard"],
+                                env=env, one_shot=True))
+    if settings.demo_requester:
+        actors.append(Component("requester", PYTHON + ["services.stack.actors", "request"],
+                                env=env, one_shot=True))
+    return actors

@@ -1,0 +1,150 @@
+"""The whole local system as one object: chain (anvil or a given RPC), deploy-once, then the
+supervised components from `build_components`. `pulseledger up` drives it with a live view; the
+whole-story test drives it directly, so both run the same wiring."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from services.chain.deployments import Deployments
+from services.stack.anvil import Anvil, free_port
+from services.stack.binaries import REPO_ROOT
+from services.stack.components import ChainEndpoint, Ports, build_components, custodian_key
+from services.stack.deploy import DeployError, deploy_with_ape, reusable_deployment
+from services.stack.settings import StackSettings
+from services.stack.status import ChainEvents, StatusBoard
+from services.stack.supervisor import Supervisor
+
+# The `devnet` network of ape-config.yaml (chain id 31337, block time 1) at this chain's URL.
+DEVNET = "ethereum:devnet:{url}"
+
+Step = Callable[[str], None]  # announces a step that takes time (the CLI shows a progress bar)
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class ChainUp:
+    endpoint: ChainEndpoint
+    deployments: Deployments
+    verdict: str  # deployed | reused | given
+
+
+class Stack:
+    def __init__(self, settings: StackSettings):
+        self.settings = settings
+        self.anvil: Anvil | None = None
+        self.chain: ChainUp | None = None
+        self.ports: Ports | None = None
+        self.supervisor: Supervisor | None = None
+        self.board: StatusBoard | None = None
+
+    # -- chain --------------------------------------------------------------------------------
+    def start_chain(self, step: Step = lambda _: None) -> ChainUp:
+        settings = self.settings
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        if settings.local_chain:
+            step("starting the local chain (anvil)")
+            self.anvil = Anvil(port=settings.chain_port or free_port(), host=settings.chain_host,
+                               block_time_s=settings.block_time_s,
+                               state_file=settings.chain_state_file,
+                               state_interval_s=settings.state_interval_s,
+                               log_file=settings.state_dir / "anvil.log").start()
+            url = self.anvil.url
+        else:
+            url = settings.rpc_url
+        w3 = Web3(Web3.HTTPProvider(url))
+        endpoint = ChainEndpoint(url, settings.deployments_file, settings.local_chain)
+        deployments = reusable_deployment(w3, settings.deployments_file)
+        verdict = "reused"
+        if deployments is None:
+            if not settings.local_chain and not settings.deploy_on_rpc:
+                raise StackError(f"no deployment for {url} in {settings.deployments_file}: run "
+                                 "`ape run deploy` or set PULSELEDGER_STACK_DEPLOY_ON_RPC=true")
+            step("compiling and deploying PulseLedger (ape run deploy)")
+            network = DEVNET.format(url=url) if settings.local_chain else settings.deploy_network
+            custodian = custodian_key(settings, endpoint)
+            custodians = [w3.eth.account.from_key(custodian).address] if custodian else []
+            deployments = deploy_with_ape(network, settings.deploy_account,
+                                          settings.deployments_file, settings.delivery_window_s,
+                                          custodians)
+            verdict = "deployed"
+        elif not settings.local_chain:
+            verdict = "given"
+        self.chain = ChainUp(endpoint, deployments, verdict)
+        return self.chain
+
+    # -- dapp ---------------------------------------------------------------------------------
+    def build_dapp(self, step: Step = lambda _: None) -> None:
+        """The dapp's own `npm run build` when its static build is missing."""
+        frontend = REPO_ROOT / "frontend"
+        dist = self.settings.dapp_dist if self.settings.dapp_dist.is_absolute() \
+            else REPO_ROOT / self.settings.dapp_dist
+        if not self.settings.serve_dapp or (dist / "index.html").exists() \
+                or not (frontend / "package.json").exists():
+            return
+        step("building the dapp (npm run build)")
+        result = subprocess.run(["npm", "run", "build"], cwd=frontend, capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            raise StackError(f"dapp build failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
+
+    # -- services -----------------------------------------------------------------------------
+    def start_services(self) -> Supervisor:
+        settings = self.settings
+        self.ports = Ports.pick(settings)
+        components = build_components(settings, self.chain.endpoint, self.ports)
+        self.supervisor = Supervisor(components, settings.log_dir,
+                                     max_restarts=settings.max_restarts,
+                                     backoff_s=settings.restart_backoff_s,
+                                     stop_timeout_s=settings.stop_timeout_s)
+        self.supervisor.start()
+        w3 = Web3(Web3.HTTPProvider(self.chain.endpoint.rpc_url))
+        events = ChainEvents(w3, self.chain.deployments.address(),
+                             self.chain.deployments.deployment_block)
+        self.board = StatusBoard(self.supervisor, settings.http_timeout_s, events)
+        return self.supervisor
+
+    def tick(self) -> None:
+        self.supervisor.poll()
+        self.board.refresh()
+
+    def wait_ready(self, on_tick: Callable[[], None] = lambda: None) -> None:
+        deadline = time.monotonic() + self.settings.ready_timeout_s
+        while True:
+            self.tick()
+            on_tick()
+            if self.board.ready():
+                return
+            failed = [s.component.name for s in self.supervisor.states if s.phase == "failed"]
+            if failed:
+                raise StackError(f"failed: {', '.join(failed)} (logs in {self.settings.log_dir})")
+            if time.monotonic() > deadline:
+                waiting = [s.component.name for s in self.supervisor.states
+                           if s.phase not in ("running", "done")
+                           or not self.board.status.health.get(s.component.name, True)]
+                raise StackError(f"not ready within {self.settings.ready_timeout_s} s: "
+                                 f"{', '.join(waiting)} (logs in {self.settings.log_dir})")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        if self.anvil is not None:
+            self.anvil.stop()  # SIGTERM: anvil writes its state file
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+__all__ = ["Stack", "StackError", "DeployError"]

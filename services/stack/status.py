@@ -1,0 +1,146 @@
+"""The live status view: each component's phase, /healthz and Prometheus /metrics, and the chain's
+event count, rendered as a rich table.
+
+Counters come from the services' own /metrics (summed over components); on-chain events are counted
+from the contract's logs (incrementally, from the deployment block).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+from rich.table import Table
+
+from services.stack.supervisor import Supervisor
+
+# What the status view shows → the Prometheus samples (any component) that count it.
+COUNTERS: dict[str, tuple[str, ...]] = {
+    "readings": ("pulseledger_peers_readings_accepted_total",),
+    "windows": ("pulseledger_peers_windows_stored_total",),
+    "predictions": ("pulseledger_peers_predictions_total",),
+    "alerts": ("pulseledger_peers_alerts_sent_total",),
+}
+
+
+def read_metrics(url: str, timeout_s: float) -> dict[str, float]:
+    """Sample name → value, summed over labels."""
+    text = requests.get(url, timeout=timeout_s).text
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
+def probe_health(url: str, timeout_s: float) -> bool:
+    try:
+        return requests.get(url, timeout=timeout_s).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@dataclass
+class ChainEvents:
+    """Counts the contract's logs without re-reading the whole chain every second."""
+
+    w3: object
+    address: str
+    from_block: int
+    count: int = 0
+
+    def refresh(self) -> int:
+        head = self.w3.eth.block_number
+        if head >= self.from_block:
+            logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": self.from_block,
+                                         "toBlock": head})
+            self.count += len(logs)
+            self.from_block = head + 1
+        return self.count
+
+
+@dataclass
+class Status:
+    health: dict[str, bool] = field(default_factory=dict)
+    counters: dict[str, float] = field(default_factory=dict)
+    readings_per_s: float = 0.0
+    chain_events: int | None = None
+    head: int | None = None
+
+
+class StatusBoard:
+    def __init__(self, supervisor: Supervisor, timeout_s: float, chain_events: ChainEvents | None):
+        self.supervisor = supervisor
+        self.timeout_s = timeout_s
+        self.chain_events = chain_events
+        self._last_readings: tuple[float, float] | None = None
+        self.status = Status()
+
+    def refresh(self) -> Status:
+        status = Status()
+        samples: dict[str, float] = {}
+        for state in self.supervisor.states:
+            component = state.component
+            if component.health_url:
+                status.health[component.name] = state.running and probe_health(
+                    component.health_url, self.timeout_s)
+            if component.metrics_url and state.running:
+                try:
+                    for name, value in read_metrics(component.metrics_url, self.timeout_s).items():
+                        samples[name] = samples.get(name, 0.0) + value
+                except (requests.RequestException, ValueError):
+                    pass
+        for shown, names in COUNTERS.items():
+            status.counters[shown] = sum(samples.get(name, 0.0) for name in names)
+        now = time.monotonic()
+        readings = status.counters["readings"]
+        if self._last_readings is not None and now > self._last_readings[0]:
+            status.readings_per_s = max(0.0, (readings - self._last_readings[1])
+                                        / (now - self._last_readings[0]))
+        self._last_readings = (now, readings)
+        if self.chain_events is not None:
+            try:
+                status.chain_events = self.chain_events.refresh()
+                status.head = self.chain_events.from_block - 1
+            except Exception:  # noqa: BLE001 - a chain hiccup must not stop the view
+                status.chain_events = self.chain_events.count
+        self.status = status
+        return status
+
+    def ready(self) -> bool:
+        """Every long-running component up and healthy; one-shot actors done."""
+        for state in self.supervisor.states:
+            if state.component.one_shot:
+                if not state.done:
+                    return False
+            elif not state.running or not self.status.health.get(state.component.name, True):
+                return False
+        return True
+
+    def table(self, title: str, links: dict[str, str]) -> Table:
+        table = Table(title=title, expand=False)
+        table.add_column("component")
+        table.add_column("state")
+        table.add_column("restarts", justify="right")
+        table.add_column("health")
+        for state in self.supervisor.states:
+            phase = state.phase
+            colour = {"running": "green", "done": "cyan", "restarting": "yellow",
+                      "failed": "red"}.get(phase, "white")
+            healthy = self.status.health.get(state.component.name)
+            health = "—" if healthy is None else ("[green]ok[/]" if healthy else "[red]down[/]")
+            table.add_row(state.component.name, f"[{colour}]{phase}[/]", str(state.restarts),
+                          health)
+        counters = self.status.counters
+        table.add_section()
+        table.add_row("readings/s", f"{self.status.readings_per_s:.1f}", "", "")
+        for shown in ("readings", "windows", "predictions", "alerts"):
+            table.add_row(shown, f"{counters.get(shown, 0):.0f}", "", "")
+        events = "—" if self.status.chain_events is None else str(self.status.chain_events)
+        table.add_row("on-chain events", events, "", "")
+        table.add_section()
+        for label, value in links.items():
+            table.add_row(label, value, "", "")
+        return table
