@@ -1,33 +1,15 @@
 """`pulseledger up` on a real anvil: deploys once, and a restart reuses the chain and the contracts."""
 
 import json
-import os
-import subprocess
-import sys
 
-import pytest
-
-from services.stack.anvil import free_port
+from tests.stack.conftest import run_up
 
 
-def run_up(state_dir, port):
-    env = dict(os.environ, PULSELEDGER_STACK_STATE_DIR=str(state_dir),
-               PULSELEDGER_STACK_CHAIN_PORT=str(port), COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "services", "up", "--once"], env=env,
-                          capture_output=True, text=True, timeout=180)
-
-
-@pytest.fixture
-def state_dir(tmp_path):
-    return tmp_path / "state"
-
-
-def test_up__first_run_then_restart__deploys_once_and_reuses(state_dir):
-    port = free_port()
-    first = run_up(state_dir, port)
-    assert first.returncode == 0, first.stdout + first.stderr
-    address = json.loads((state_dir / "deployments.json").read_text())["contracts"]["PulseLedger"]["address"]
+def test_up__first_run_then_restart__deploys_once_and_reuses(deployed_state, copy_of_deployed):
+    source, _, first = deployed_state
+    address = json.loads((source / "deployments.json").read_text())["contracts"]["PulseLedger"]["address"]
     assert "deployed" in first.stdout and address in first.stdout
+    state_dir, port = copy_of_deployed
     assert (state_dir / "chain" / "anvil-state.json").exists()
 
     second = run_up(state_dir, port)
@@ -38,12 +20,27 @@ def test_up__first_run_then_restart__deploys_once_and_reuses(state_dir):
     assert again == address
 
 
-def test_up__chain_state_lost__deploys_afresh(state_dir):
-    port = free_port()
-    assert run_up(state_dir, port).returncode == 0
+def test_up__first_run__every_component_reported(deployed_state):
+    _, _, first = deployed_state
+    for component in ("gateway", "onboarding", "requester"):
+        assert component in first.stdout
+    assert "on-chain events" in first.stdout and "outbox" in first.stdout
+    assert "failed" not in first.stdout
+
+
+def test_up__demo_actors_ran_once__state_remembers_the_request(deployed_state):
+    source, _, _ = deployed_state
+    state = json.loads((source / "demo.json").read_text())
+    assert len(state) == 1 and next(iter(state.values())) >= 1
+    assert "onboarded 4 patients" in (source / "logs" / "onboarding.log").read_text()
+
+
+def test_up__chain_state_lost__deploys_afresh(copy_of_deployed):
+    state_dir, port = copy_of_deployed
     (state_dir / "chain" / "anvil-state.json").unlink()
 
-    result = run_up(state_dir, port)
+    result = run_up(state_dir, port, PULSELEDGER_STACK_SIMULATE="false",
+                    PULSELEDGER_STACK_DEMO_REQUESTER="false")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deployed" in result.stdout

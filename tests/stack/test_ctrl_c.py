@@ -1,0 +1,66 @@
+"""Ctrl-C on a running `pulseledger up`: every process it started is gone afterwards."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.stack.conftest import up_env
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_up__sigint_after_ready__nothing_left_running(copy_of_deployed):
+    state_dir, port = copy_of_deployed
+    process = subprocess.Popen([sys.executable, "-m", "services", "up"],
+                               env=up_env(state_dir, port), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        output = []
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("Up."):
+                break
+        assert any(line.startswith("Up.") for line in output), "".join(output)
+        started = descendants(process.pid)
+        assert len(started) >= 2  # anvil and the gateway at least
+
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+
+        assert process.returncode == 0, "".join(output) + rest
+        assert "Stopped cleanly." in rest
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(alive(pid) for pid in started):
+            time.sleep(0.1)
+        assert [pid for pid in started if alive(pid)] == []
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
