@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.chain.deployments import load_deployments
 from services.stack.anvil import free_port
 from services.stack.dev_accounts import CUSTODIAN_INDEX, GATEWAY_INDEX, dev_account
 from services.stack.settings import StackSettings
@@ -57,6 +58,13 @@ def shared_env(settings: StackSettings, chain: ChainEndpoint) -> dict[str, str]:
     _default(env, "PULSELEDGER_NOTIFY_OUTBOX_DIR", str(settings.outbox_dir.resolve()))
     _default(env, "PULSELEDGER_CHAIN_RPC_URL", chain.rpc_url)
     _default(env, "PULSELEDGER_CHAIN_DEPLOYMENTS", str(chain.deployments_file.resolve()))
+    # The record store's namespace follows the deployment (as the gateway's does), so a
+    # `pulseledger records …` command run with this environment sees the same records.
+    deployments = load_deployments(chain.deployments_file)
+    _default(env, "PULSELEDGER_RECORDS_CHAIN_ID", str(deployments.chain_id))
+    _default(env, "PULSELEDGER_RECORDS_GENESIS_HASH", deployments.genesis_hash)
+    _default(env, "PULSELEDGER_RECORDS_CONTRACTS",
+             {name: c.address for name, c in deployments.contracts.items()})
     return env
 
 

@@ -1,0 +1,178 @@
+"""The whole story, as users drive it, on the stack `pulseledger up` builds (same chain start,
+deploy-once and component builder; embedded defaults, real local servers: anvil, the gateway under
+gunicorn, the SQLite record store):
+
+patients onboard their wearables through the gateway (the `onboarding` actor) and a requester asks
+patient 0 for access (the `requester` actor) → the patient approves by EIP-712 signature, relayed by
+the gateway → the patient offers an export → the requester pays, logs access and reads it through
+the gateway → the patient sees the access (events and the gateway's FHIR audit trail) and withdraws
+the payment → revokes → the next read is refused → the patient erases the record and its key is
+gone. Then no canary value (heart rates, emails, device ids) is anywhere on the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from unittest import mock
+
+import pytest
+from web3 import Web3
+
+from services.chain.connection import ledger_contract
+from services.chain.eip712 import Decision
+from services.records import RecordErased, RecordsSettings, open_store
+from services.stack import demo_people
+from services.stack.components import gateway_url, shared_env
+from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
+from services.stack.gateway_client import GatewayClient
+from services.stack.runner import Stack
+from services.stack.settings import StackSettings
+from services.stack.wallet import send
+from tests.e2e.canaries import chain_haystacks, leaks
+
+EXPORTS = 2
+SEED = "whole-story"
+USERS = 3
+HEART_RATES = [71.93847, 118.20461, 64.55219]  # distinctive floats: canaries
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    settings = StackSettings(
+        state_dir=tmp_path_factory.mktemp("story") / "state", chain_port=0, gateway_port=0,
+        dapp_port=0, proxy_port=0, block_time_s=0, serve_dapp=False, demo_seed=SEED,
+        simulate_users=USERS, ready_timeout_s=90, stop_timeout_s=5, max_restarts=2)
+    with Stack(settings) as stack:
+        stack.start_chain()
+        stack.start_services()
+        stack.wait_ready()
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def story() -> dict:
+    return {}
+
+
+def _store(stack):
+    """The record store as the services see it (same environment, same chain namespace)."""
+    env = shared_env(stack.settings, stack.chain.endpoint)
+    with mock.patch.dict(os.environ, env):
+        settings = RecordsSettings()
+    return open_store(settings, settings.chain_identity()), env
+
+
+def test_whole_story(stack, story):
+    w3 = Web3(Web3.HTTPProvider(stack.chain.endpoint.rpc_url))
+    ledger = ledger_contract(w3, stack.chain.deployments)
+    chain_id, contract = w3.eth.chain_id, ledger.address
+    gateway = GatewayClient(gateway_url(stack.settings, stack.ports))
+    people = demo_people.patients(SEED, USERS)
+    patient, requester = people[0].account, dev_account(REQUESTER_INDEX)
+    doctor, _ = demo_people.doctor(SEED)
+    store, env = _store(stack)
+    story.update(w3=w3, emails=[p.email for p in people] + [demo_people.doctor(SEED)[1]])
+
+    # Onboarded through the gateway by the `onboarding` actor: devices, contacts, doctor.
+    device_ids = []
+    for person in people:
+        device = store.get_device(demo_people_device_id(person))
+        assert device is not None and device.owner == person.account.address.lower()
+        assert store.get_contacts(person.account.address.lower()) == [person.email]
+        assert store.get_doctor(person.account.address.lower()).address == doctor.address.lower()
+        device_ids.append(device.device_id)
+    story["device_ids"] = device_ids
+
+    # The `requester` actor asked patient 0; the patient approves by signature, the gateway pays.
+    demo_state = json.loads((stack.settings.state_dir / "demo.json").read_text())
+    request_id = demo_state[f"request@{contract}"]
+    opened = ledger.functions.getRequest(request_id).call()  # (patient, status, ..., requester)
+    assert (opened[0], opened[5]) == (patient.address, requester.address)
+    assert not ledger.functions.isAllowed(patient.address, requester.address, EXPORTS).call()
+    deadline = w3.eth.get_block("latest")["timestamp"] + 600
+    relayed = gateway.relay_decision(
+        patient, chain_id=chain_id, contract=contract, request_id=request_id,
+        decision=Decision.APPROVE, nonce=ledger.functions.nonces(patient.address).call(),
+        deadline=deadline)
+    assert relayed["tx_hash"]
+    assert ledger.functions.isAllowed(patient.address, requester.address, EXPORTS).call()
+
+    # The patient offers an export of their readings (encrypted in the store, hash on-chain).
+    export = json.dumps({"device": device_ids[0], "heart_rates": HEART_RATES}).encode()
+    record_id = "0x" + os.urandom(32).hex()
+    bundle = store.put_bundle(patient.address.lower(), record_id, EXPORTS, export)
+    send(w3, patient, ledger.functions.addRecord(bytes.fromhex(record_id[2:]), patient.address,
+                                                 EXPORTS, bundle.ciphertext_sha256,
+                                                 bundle.pointer))
+
+    # The requester pays exactly the price, logs the access and reads through the gateway.
+    price = ledger.functions.priceOf(patient.address, EXPORTS).call()
+    assert price > 0
+    receipt = send(w3, requester, ledger.functions.purchase(request_id, EXPORTS, price),
+                   value=price)
+    purchase_id = ledger.events.PurchasePaid().process_receipt(receipt)[0]["args"]["purchaseId"]
+    send(w3, requester, ledger.functions.logAccess(bytes.fromhex(record_id[2:]), purchase_id))
+    buyer_token = gateway.sign_in(requester)
+    read = gateway.read_record(buyer_token, record_id, purchase_id)
+    assert read.status_code == 200, read.text
+    assert read.content == export
+    assert read.headers.get("X-PulseLedger-Delivery-Tx")
+
+    # The patient sees the access: on-chain events and the gateway's audit trail.
+    accesses = ledger.events.AccessLogged().get_logs(
+        from_block=stack.chain.deployments.deployment_block,
+        argument_filters={"patient": patient.address})
+    assert [(a["args"]["accessor"], "0x" + a["args"]["recordId"].hex()) for a in accesses] == [
+        (requester.address, record_id)]
+    patient_token = gateway.sign_in(patient)
+    audit = gateway.get(f"/patients/{patient.address}/fhir/audit-events", patient_token)
+    assert audit.status_code == 200, audit.text
+    assert record_id[2:] in audit.text.lower() and requester.address.lower() in audit.text.lower()
+
+    # Delivery confirmed by the gateway credited the patient, who withdraws.
+    assert ledger.functions.creditOf(patient.address).call() == price
+    before = w3.eth.get_balance(patient.address)
+    receipt = send(w3, patient, ledger.functions.withdraw())
+    gas_paid = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert w3.eth.get_balance(patient.address) == before + price - gas_paid
+    assert ledger.functions.creditOf(patient.address).call() == 0
+
+    # The patient revokes (signed, relayed); further access is refused.
+    gateway.relay_decision(
+        patient, chain_id=chain_id, contract=contract, request_id=request_id,
+        decision=Decision.REVOKE, nonce=ledger.functions.nonces(patient.address).call(),
+        deadline=deadline)
+    assert not ledger.functions.isAllowed(patient.address, requester.address, EXPORTS).call()
+    refused = gateway.read_record(buyer_token, record_id, purchase_id)
+    assert refused.status_code == 403 and refused.json()["error"] == "no_consent"
+
+    # The patient erases the record (`pulseledger records erase`): the key is destroyed.
+    erased = subprocess.run([sys.executable, "-m", "services", "records", "erase", record_id],
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert erased.returncode == 0, erased.stdout + erased.stderr
+    with pytest.raises(RecordErased):
+        store.get_bundle(record_id)
+    with pytest.raises(RecordErased):
+        store.record_key(record_id)
+    store.close()
+    story.update(done=True, record_id=record_id)
+
+
+def demo_people_device_id(person) -> str:
+    from services.gateway.peer_id import ed25519_peer_id
+
+    return ed25519_peer_id(person.device_key)
+
+
+def test_canaries__no_health_value_email_or_device_id_on_chain(stack, story):
+    assert story.get("done"), "the story did not complete"
+    haystacks = chain_haystacks(story["w3"])
+    assert all(haystacks.values())  # there is something to search in each
+    canaries = HEART_RATES + story["emails"] + story["device_ids"]
+    assert leaks(haystacks, canaries) == []
+    # The search itself works: the record id is public, and is found in calldata and events.
+    found = {where for where, _ in leaks(haystacks, [story["record_id"][2:]])}
+    assert {"calldata", "events"} <= found
