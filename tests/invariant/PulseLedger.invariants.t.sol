@@ -62,10 +62,10 @@ contract PulseLedgerInvariants {
     function invariant_solvency() public view {
         uint256 owed = _sumCredits();
         uint256 held;
-        uint256 n = handler.purchaseCount();
-        for (uint256 i; i < n; ++i) {
-            uint256 purchaseId = handler.purchaseIds(i);
-            if (ledger.purchaseStatus(purchaseId) == 1) held += ledger.purchaseAmount(purchaseId);
+        uint256[] memory purchaseIds = handler.purchaseIdList();
+        for (uint256 i; i < purchaseIds.length; ++i) {
+            (uint8 status, uint256 amount) = ledger.purchaseStatusAndAmount(purchaseIds[i]);
+            if (status == 1) held += amount;
         }
         require(address(ledger).balance >= owed + held, "insolvent: balance < credits owed + escrow held");
     }
@@ -91,13 +91,13 @@ contract PulseLedgerInvariants {
     /// @notice A purchase settles at most once: delivered or refunded, never both, never twice,
     /// and its on-chain status and amount are what the handler saw happen.
     function invariant_purchaseSettlesAtMostOnce() public view {
-        uint256 n = handler.purchaseCount();
-        for (uint256 i; i < n; ++i) {
-            uint256 purchaseId = handler.purchaseIds(i);
-            Ghosts.GhostPurchase memory p = handler.ghostPurchase(purchaseId);
+        uint256[] memory purchaseIds = handler.purchaseIdList();
+        for (uint256 i; i < purchaseIds.length; ++i) {
+            Ghosts.GhostPurchase memory p = handler.ghostPurchase(purchaseIds[i]);
+            (uint8 status, uint256 amount) = ledger.purchaseStatusAndAmount(purchaseIds[i]);
             require(p.settlements <= 1, "a purchase settled more than once");
-            require(ledger.purchaseStatus(purchaseId) == p.status, "purchase status drifted");
-            require(ledger.purchaseAmount(purchaseId) == p.amount, "purchase amount drifted");
+            require(status == p.status, "purchase status drifted");
+            require(amount == p.amount, "purchase amount drifted");
         }
         _requireNone(Ghosts.Kind.Settlement);
     }
@@ -111,11 +111,12 @@ contract PulseLedgerInvariants {
         vm.warp(handler.ghostNow()); // judge isAllowed at the handler's clock, whatever forge kept
         address[3] memory patients = handler.patientList();
         address[3] memory requesters = handler.requesterList();
+        Ghosts.GhostRequest[] memory requests = _ghostRequests();
         for (uint256 p; p < 3; ++p) {
             for (uint256 q; q < 3; ++q) {
                 for (uint8 c; c < 3; ++c) {
                     if (ledger.isAllowed(patients[p], requesters[q], c)) {
-                        require(_hasLiveConsent(patients[p], requesters[q], c), "isAllowed without live approved consent");
+                        require(_hasLiveConsent(requests, patients[p], requesters[q], c), "isAllowed without live approved consent");
                     }
                 }
             }
@@ -127,9 +128,9 @@ contract PulseLedgerInvariants {
     /// moved only with an accepted signature, every price is the patient's last setPrice.
     function invariant_onlyPatientChangesConsentAndPrices() public view {
         _requireNone(Ghosts.Kind.Consent);
-        uint256 n = handler.requestCount();
-        for (uint256 i; i < n; ++i) {
-            uint256 requestId = handler.requestIds(i);
+        uint256[] memory requestIds = handler.requestIdList();
+        for (uint256 i; i < requestIds.length; ++i) {
+            uint256 requestId = requestIds[i];
             require(
                 ledger.requestStatus(requestId) == handler.ghostRequest(requestId).status,
                 "consent status changed without the patient"
@@ -173,11 +174,22 @@ contract PulseLedgerInvariants {
         owed += ledger.creditOf(handler.payee()) + ledger.creditOf(handler.outsider()) + ledger.creditOf(handler.gateway());
     }
 
-    function _hasLiveConsent(address patient, address requester, uint8 dataClass) internal view returns (bool) {
-        uint256 n = handler.requestCount();
+    function _ghostRequests() internal view returns (Ghosts.GhostRequest[] memory requests) {
+        uint256[] memory requestIds = handler.requestIdList();
+        requests = new Ghosts.GhostRequest[](requestIds.length);
+        for (uint256 i; i < requestIds.length; ++i) {
+            requests[i] = handler.ghostRequest(requestIds[i]);
+        }
+    }
+
+    function _hasLiveConsent(Ghosts.GhostRequest[] memory requests, address patient, address requester, uint8 dataClass)
+        internal
+        view
+        returns (bool)
+    {
         uint256 now_ = block.timestamp;
-        for (uint256 i; i < n; ++i) {
-            Ghosts.GhostRequest memory r = handler.ghostRequest(handler.requestIds(i));
+        for (uint256 i; i < requests.length; ++i) {
+            Ghosts.GhostRequest memory r = requests[i];
             if (
                 r.patient == patient && r.requester == requester && r.status == 2 && (r.dataClasses >> dataClass) & 1 == 1
                     && now_ >= r.validFrom && now_ <= r.validUntil

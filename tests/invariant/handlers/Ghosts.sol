@@ -126,6 +126,15 @@ abstract contract Ghosts {
         return purchaseIds.length;
     }
 
+    /// @dev Whole lists in one call: the invariants run after every call, loops of getters add up.
+    function requestIdList() external view returns (uint256[] memory) {
+        return requestIds;
+    }
+
+    function purchaseIdList() external view returns (uint256[] memory) {
+        return purchaseIds;
+    }
+
     function ghostRequest(uint256 requestId) external view returns (GhostRequest memory) {
         return _requests[requestId];
     }
