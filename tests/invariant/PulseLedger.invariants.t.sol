@@ -31,7 +31,7 @@ contract PulseLedgerInvariants {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory selectors) {
-        bytes4[] memory actions = new bytes4[](20);
+        bytes4[] memory actions = new bytes4[](22);
         actions[0] = PulseLedgerHandler.warp.selector;
         actions[1] = PulseLedgerHandler.forceEth.selector;
         actions[2] = PulseLedgerHandler.togglePause.selector;
@@ -53,6 +53,8 @@ contract PulseLedgerInvariants {
         // The money paths are where most bugs hide: give them a second ticket in the draw.
         actions[18] = PulseLedgerHandler.purchase.selector;
         actions[19] = PulseLedgerHandler.logAccess.selector;
+        actions[20] = PulseLedgerHandler.warpToEdge.selector;
+        actions[21] = PulseLedgerHandler.revokePurchased.selector;
         selectors = new FuzzSelector[](1);
         selectors[0] = FuzzSelector(address(handler), actions);
     }

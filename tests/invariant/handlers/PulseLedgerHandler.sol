@@ -17,7 +17,8 @@ import {Ghosts} from "./Ghosts.sol";
 contract PulseLedgerHandler is Ghosts {
     using LedgerViews for PulseLedger;
 
-    uint40 public constant DELIVERY_WINDOW = 1 days;
+    // Short, so that deliveries, refunds after the window and expiries all happen within one run.
+    uint40 public constant DELIVERY_WINDOW = 3 hours;
     uint256 internal constant MAX_REQUESTS = 40; // bounds the invariants' loops, not the variety
     uint256 internal constant MAX_RECORDS = 30;
     uint256 internal constant MAX_PRICE = 5 ether;
@@ -122,6 +123,26 @@ contract PulseLedgerHandler is Ghosts {
         ++stats.warps;
     }
 
+    /// @notice Jumps to within a minute of an edge (a purchase's deliverBy, a consent's validFrom
+    /// or validUntil), where off-by-one bugs live; only forward, the clock never goes back.
+    function warpToEdge(uint256 targetSeed, uint256 offsetSeed) external {
+        uint256 edge;
+        uint256 pick = targetSeed % 3;
+        if (pick == 0 && purchaseIds.length > 0) {
+            edge = _purchases[purchaseIds[(targetSeed >> 8) % purchaseIds.length]].deliverBy;
+        } else {
+            GhostRequest storage r = _requests[requestIds[(targetSeed >> 8) % requestIds.length]];
+            edge = pick == 1 ? r.validFrom : r.validUntil;
+        }
+        uint256 target = edge + (offsetSeed % 121) - 60; // edge - 60 s .. edge + 60 s; edges are far above 60
+        if (target > ghostNow) {
+            ghostNow = target;
+            ++stats.warps;
+        }
+        vm.warp(ghostNow);
+        vm.roll(block.number + 1);
+    }
+
     /// @notice Forces ETH into the ledger without calling it (selfdestruct), as anyone can.
     function forceEth(uint256 amountSeed) external {
         _sync();
@@ -132,13 +153,16 @@ contract PulseLedgerHandler is Ghosts {
         ++stats.forced;
     }
 
-    /// @notice The owner's emergency brake: pauses rarely, unpauses at once.
+    /// @notice The owner's emergency brake: pauses one time in eight and stays paused for a
+    /// toggle or two (about a sixth of the calls run paused), so that withdrawals, deliveries
+    /// and refunds meet a paused ledger.
     function togglePause(uint256 seed) external {
         _sync();
         if (ghostPaused) {
+            if (seed % 3 == 0) return;
             ledger.unpause();
             ghostPaused = false;
-        } else if (seed % 4 == 0) {
+        } else if (seed % 8 == 0) {
             ledger.pause();
             ghostPaused = true;
         }
@@ -186,6 +210,21 @@ contract PulseLedgerHandler is Ghosts {
         uint256 requestId = _pickRequest(requestSeed, decision == DECIDE_REVOKE ? APPROVED : PENDING);
         if (_tryDecide(_requests[requestId].patient, requestId, decision)) {
             _requests[requestId].status = _statusAfter(decision);
+            ++stats.decisions;
+        } else {
+            ++stats.rejected;
+        }
+        _expectRequestStatus(requestId);
+    }
+
+    /// @notice The patient revokes the consent behind a purchase still in escrow: the case where
+    /// the buyer may reclaim at once and the gateway may no longer confirm.
+    function revokePurchased(uint256 purchaseSeed) external {
+        _sync();
+        if (purchaseIds.length == 0) return;
+        uint256 requestId = _pickPurchase(purchaseSeed, true) >> 8;
+        if (_tryDecide(_requests[requestId].patient, requestId, DECIDE_REVOKE)) {
+            _requests[requestId].status = REVOKED;
             ++stats.decisions;
         } else {
             ++stats.rejected;
@@ -376,6 +415,10 @@ contract PulseLedgerHandler is Ghosts {
     function withdraw(uint256 actorSeed, uint256 modeSeed) external {
         _sync();
         address account = _creditor(actorSeed);
+        // Mostly someone who is owed something (if anyone is), else anyone.
+        for (uint256 i; i < 6 && actorSeed % 4 != 0 && ghostCredits[account] == 0; ++i) {
+            account = _creditor(actorSeed % 6 + i + 1);
+        }
         bool toPayee = modeSeed % 2 == 0;
         address recipient = toPayee ? payee : account;
         uint256 credit = ledger.creditOf(account);
