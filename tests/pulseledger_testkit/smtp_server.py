@@ -6,7 +6,8 @@ import email
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from email.message import Message
+from email import policy
+from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
@@ -17,7 +18,7 @@ from pulseledger_testkit.ports import free_port
 class Received:
     mail_from: str
     rcpt_tos: list[str]
-    message: Message
+    message: EmailMessage
 
     @property
     def message_id(self) -> str:
@@ -33,7 +34,7 @@ class CapturingHandler:
     async def handle_DATA(self, server, session, envelope):
         if self.refuse_with:
             return self.refuse_with
-        parsed = email.message_from_bytes(envelope.content)
+        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"
