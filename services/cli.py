@@ -6,3 +6,12 @@ import click
 @click.group()
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
+
+
+def _register() -> None:
+    from services.listeners.cli import listen
+
+    main.add_command(listen)
+
+
+_register()

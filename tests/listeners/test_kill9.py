@@ -62,7 +62,10 @@ def wait_caught_up(state_file, target_block, deadline_s=60):
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if state_file.exists():
-            cursor, unsettled = read_state(state_file)
+            try:
+                cursor, unsettled = read_state(state_file)
+            except sqlite3.OperationalError:  # the daemon is still creating its tables
+                cursor, unsettled = None, None
             if cursor == target_block and unsettled == 0:
                 return
         time.sleep(0.05)
