@@ -17,7 +17,7 @@ class ListenerSettings(BaseSettings):
     # Following the chain
     confirmations: int = 3  # a block is acted on once this many blocks are built on top of it
     start_block: int | None = None  # default: the deployment block in the deployments file
-    poll_interval_s: float = 1.0
+    poll_interval_s: float = 0.25
     max_blocks_per_query: int = 2000
     reorg_window_blocks: int = 256  # block hashes kept to find where a deep reorg forked
 

@@ -1,0 +1,148 @@
+"""Listener benchmarks -> benchmarks/listeners.json (flat: metric -> number, unit in the name).
+
+- email latency: from the moment the block that gives an event its confirmation depth is mined
+  to the moment the SMTP server accepted the email (relay daemon running with default settings,
+  real anvil, real aiosmtpd, same clock);
+- backfill: a fresh relay catching up over 10,000 blocks full of events (ingest: fetch, decode,
+  fold, queue the emails, checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from pulseledger_testkit.anvil import Anvil  # noqa: E402
+from pulseledger_testkit.ledger import EVENT_SOURCE, DictContacts, deploy_event_source  # noqa: E402
+from pulseledger_testkit.smtp_server import CapturingHandler, SmtpServer  # noqa: E402
+from pulseledger_testkit.solidity import compile_contract  # noqa: E402
+
+from services.chain.settings import ChainSettings  # noqa: E402
+from services.listeners.daemon import build  # noqa: E402
+from services.listeners.events import idempotency_key  # noqa: E402
+from services.listeners.settings import ListenerSettings  # noqa: E402
+from services.notify import NotifySettings, message_id_for, open_notifier  # noqa: E402
+
+LATENCY_SAMPLES = 100
+BACKFILL_BLOCKS = 10_000
+EVENTS_PER_TX = 10
+BLOCKS_PER_TX = 20
+
+
+class TimedHandler(CapturingHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.accepted_at: dict[str, float] = {}
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)
+        with self.lock:
+            self.accepted_at.setdefault(self.received[-1].message_id, time.monotonic())
+        return reply
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_latency(artifact: dict, workdir: Path) -> dict[str, float]:
+    anvil = Anvil().start()
+    smtp = SmtpServer()
+    smtp.handler = TimedHandler()
+    smtp.start()
+    try:
+        ledger = deploy_event_source(anvil.url, artifact, workdir / "latency")
+        settings = ListenerSettings(state_dir=workdir / "latency-state")  # defaults otherwise
+        daemon = build("relay", settings,
+                       ChainSettings(rpc_url=anvil.url, deployments=ledger.deployments_file),
+                       notifier=open_notifier(NotifySettings(backend="smtp", smtp_port=smtp.port)),
+                       contacts=DictContacts(ledger.contacts()))
+        runner = threading.Thread(target=daemon.run, daemon=True)
+        runner.start()
+        c = ledger.contract.functions
+        latencies = []
+        for index in range(LATENCY_SAMPLES):
+            tx = ledger.transact(c.requestConsent(ledger.patients[index % 3], 1, 1, 2**39),
+                                 ledger.requesters[index % 3])
+            anvil.mine(settings.confirmations - 1)  # one short of the confirmation depth
+            time.sleep(0.05)  # let a poll see the unconfirmed state
+            message_id = message_id_for(idempotency_key(ledger.chain_id, tx, 0))
+            confirmed_at = time.monotonic()
+            anvil.mine(1)  # this block gives the event its confirmation depth
+            deadline = time.monotonic() + 10
+            while message_id not in smtp.handler.accepted_at:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("email never arrived")
+                time.sleep(0.002)
+            latencies.append((smtp.handler.accepted_at[message_id] - confirmed_at) * 1000)
+        daemon.stop.set()
+        runner.join(timeout=10)
+        daemon.close()
+        return {
+            "email_latency_p50_ms": round(statistics.median(latencies), 1),
+            "email_latency_p99_ms": round(percentile(latencies, 0.99), 1),
+            "email_latency_max_ms": round(max(latencies), 1),
+            "email_latency_samples": len(latencies),
+            "poll_interval_s": settings.poll_interval_s,
+        }
+    finally:
+        smtp.stop()
+        anvil.stop()
+
+
+def bench_backfill(artifact: dict, workdir: Path) -> dict[str, float]:
+    anvil = Anvil().start()
+    try:
+        ledger = deploy_event_source(anvil.url, artifact, workdir / "backfill")
+        c = ledger.contract.functions
+        start = ledger.w3.eth.block_number
+        while ledger.w3.eth.block_number - start < BACKFILL_BLOCKS + 3:  # + confirmation depth
+            ledger.transact(c.logAccesses(ledger.patients[0], 256, EVENTS_PER_TX),
+                            ledger.requesters[0])
+            anvil.mine(BLOCKS_PER_TX - 1)
+        settings = ListenerSettings(state_dir=workdir / "backfill-state")
+        daemon = build("relay", settings,
+                       ChainSettings(rpc_url=anvil.url, deployments=ledger.deployments_file),
+                       notifier=open_notifier(NotifySettings(outbox_dir=workdir / "outbox")),
+                       contacts=DictContacts(ledger.contacts()))
+        unit = daemon.units[0]
+        target = ledger.w3.eth.block_number - settings.confirmations
+        began = time.perf_counter()
+        while unit.store.cursor() is None or unit.store.cursor().block_number < target:
+            unit.runner.poll()
+        elapsed = time.perf_counter() - began
+        blocks = target - (ledger.deployment_block - 1)
+        events = len(unit.store.handled_positions())
+        daemon.close()
+        return {
+            "backfill_blocks": blocks,
+            "backfill_events": events,
+            "backfill_s": round(elapsed, 3),
+            "backfill_blocks_per_s": round(blocks / elapsed, 1),
+            "backfill_events_per_s": round(events / elapsed, 1),
+        }
+    finally:
+        anvil.stop()
+
+
+def main() -> None:
+    artifact = compile_contract(EVENT_SOURCE, "EventSource")
+    with tempfile.TemporaryDirectory() as folder:
+        results = {**bench_latency(artifact, Path(folder)), **bench_backfill(artifact, Path(folder))}
+    out = ROOT / "benchmarks" / "listeners.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
