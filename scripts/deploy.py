@@ -39,7 +39,7 @@ ONE_WEEK_S = 7 * 24 * 3600
 def cli(network, account, gateway, delivery_window, custodians, output):
     output = output or Path("deployments") / f"{network.name}.json"
     ledger = account.deploy(project.PulseLedger, gateway or account.address, delivery_window)
-    receipt = ledger.receipt
+    receipt = chain.get_receipt(ledger.txn_hash)
     for custodian in custodians:
         ledger.setCustodian(custodian, True, sender=account)
 

@@ -2,16 +2,14 @@
 
 import click
 
+from services.listeners.cli import listen
+from services.stack.cli import up
+
 
 @click.group()
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
 
 
-def _register() -> None:
-    from services.listeners.cli import listen
-
-    main.add_command(listen)
-
-
-_register()
+main.add_command(up)
+main.add_command(listen)

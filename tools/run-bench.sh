@@ -7,3 +7,4 @@ for bench in benchmarks/bench_*.py; do
   printf '\n== %s\n' "$bench"
   uv run python "$bench"
 done
+uv run python tools/render_benchmarks.py

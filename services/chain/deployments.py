@@ -3,7 +3,7 @@
 Shape (JSON):
     {"network": "ethereum:local:node", "chain_id": 31337, "genesis_hash": "0x..",
      "deployment_block": 3, "deployer": "0x..",
-     "contracts": {"PulseLedger": {"address": "0x..", "abi": "../.build/PulseLedger.json",
+     "contracts": {"PulseLedger": {"address": "0x..", "abi": "abi/PulseLedger.json",
                                     "block": 3, "tx": "0x.."}}}
 ABI locations are relative to the deployments file, so the file stays valid in any checkout.
 """
