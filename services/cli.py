@@ -2,7 +2,9 @@
 
 import click
 
+from services.blobs.cli import blobs
 from services.listeners.cli import listen
+from services.records.cli import records
 from services.stack.cli import up
 
 
@@ -12,4 +14,6 @@ def main() -> None:
 
 
 main.add_command(up)
+main.add_command(records)
+main.add_command(blobs)
 main.add_command(listen)
