@@ -21,16 +21,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from pulseledger_testkit.anvil import Anvil  # noqa: E402
-from pulseledger_testkit.ledger import EVENT_SOURCE, DictContacts, deploy_event_source  # noqa: E402
-from pulseledger_testkit.smtp_server import CapturingHandler, SmtpServer  # noqa: E402
-from pulseledger_testkit.solidity import compile_contract  # noqa: E402
+from pulseledger_testkit.anvil import Anvil
+from pulseledger_testkit.ledger import (
+    EVENT_SOURCE,
+    deploy_event_source,
+    onboard_contacts,
+)
+from pulseledger_testkit.smtp_server import CapturingHandler, SmtpServer
+from pulseledger_testkit.solidity import compile_contract
 
-from services.chain.settings import ChainSettings  # noqa: E402
-from services.listeners.daemon import build  # noqa: E402
-from services.listeners.events import idempotency_key  # noqa: E402
-from services.listeners.settings import ListenerSettings  # noqa: E402
-from services.notify import NotifySettings, message_id_for, open_notifier  # noqa: E402
+from services.chain.settings import ChainSettings
+from services.listeners.daemon import build
+from services.listeners.events import idempotency_key
+from services.listeners.settings import ListenerSettings
+from services.notify import NotifySettings, message_id_for, open_notifier
 
 LATENCY_SAMPLES = 100
 BACKFILL_BLOCKS = 10_000
@@ -66,7 +70,7 @@ def bench_latency(artifact: dict, workdir: Path) -> dict[str, float]:
         daemon = build("relay", settings,
                        ChainSettings(rpc_url=anvil.url, deployments=ledger.deployments_file),
                        notifier=open_notifier(NotifySettings(backend="smtp", smtp_port=smtp.port)),
-                       contacts=DictContacts(ledger.contacts()))
+                       contacts=onboard_contacts(ledger, workdir / "latency"))
         runner = threading.Thread(target=daemon.run, daemon=True)
         runner.start()
         c = ledger.contract.functions
@@ -114,7 +118,7 @@ def bench_backfill(artifact: dict, workdir: Path) -> dict[str, float]:
         daemon = build("relay", settings,
                        ChainSettings(rpc_url=anvil.url, deployments=ledger.deployments_file),
                        notifier=open_notifier(NotifySettings(outbox_dir=workdir / "outbox")),
-                       contacts=DictContacts(ledger.contacts()))
+                       contacts=onboard_contacts(ledger, workdir / "backfill"))
         unit = daemon.units[0]
         target = ledger.w3.eth.block_number - settings.confirmations
         began = time.perf_counter()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from services.chain.deployments import Deployments
+
+if TYPE_CHECKING:
+    from services.records import RecordsSettings
 
 
 class ContactDirectory(Protocol):
@@ -10,8 +15,12 @@ class ContactDirectory(Protocol):
         """Email addresses for a patient, requester or buyer address (lower-case 0x-hex)."""
 
 
-def open_contacts(chain_id: int, genesis_hash: str, contracts: dict[str, str]) -> ContactDirectory:
-    """The record store of this chain (services.records): patients' and requesters' contacts."""
+def open_contacts(deployments: Deployments,
+                  settings: RecordsSettings | None = None) -> ContactDirectory:
+    """The record store of this deployment (services.records), in the namespace the gateway
+    writes onboarding data to: chain id, genesis hash and every deployed contract's address."""
     from services.records import ChainIdentity, RecordsSettings, open_store
 
-    return open_store(RecordsSettings(), ChainIdentity(chain_id, genesis_hash, contracts))
+    identity = ChainIdentity(deployments.chain_id, deployments.genesis_hash,
+                             {name: c.address for name, c in deployments.contracts.items()})
+    return open_store(settings or RecordsSettings(), identity)

@@ -91,6 +91,9 @@ class Daemon:
         for unit in self.units:
             if unit.deliverer is not None:
                 unit.deliverer.notifier.close()
+                close_contacts = getattr(unit.deliverer.contacts, "close", None)
+                if close_contacts is not None:
+                    close_contacts()
             unit.store.close()
 
 
@@ -131,8 +134,7 @@ def build(which: str, settings: ListenerSettings | None = None,
         if name == "relay":
             deliverer = Deliverer(
                 store, notifier or open_notifier(NotifySettings()),
-                contacts or open_contacts(chain_id, deployments.genesis_hash,
-                                          {"PulseLedger": address.lower()}),
+                contacts or open_contacts(deployments),
                 backoff=Backoff(settings.retry_initial_s, settings.retry_multiplier,
                                 settings.retry_max_s),
                 max_attempts=settings.max_attempts, batch=settings.delivery_batch,

@@ -6,7 +6,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pytest
 from pulseledger_testkit.anvil import Anvil
-from pulseledger_testkit.ledger import EVENT_SOURCE, DictContacts, deploy_event_source
+from pulseledger_testkit.ledger import EVENT_SOURCE, deploy_event_source, onboard_contacts
 from pulseledger_testkit.smtp_server import SmtpServer
 from pulseledger_testkit.solidity import compile_contract
 
@@ -29,8 +29,11 @@ def ledger(anvil, event_source_artifact, tmp_path):
 
 
 @pytest.fixture
-def contacts(ledger):
-    return DictContacts(ledger.contacts())
+def contacts(ledger, tmp_path):
+    """The real record store (SQLite backend) with every test person onboarded."""
+    store = onboard_contacts(ledger, tmp_path)
+    yield store
+    store.close()
 
 
 @pytest.fixture

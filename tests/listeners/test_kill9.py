@@ -3,7 +3,6 @@ After every restart the daemon catches up; at the end the handled (tx hash, log 
 the chain's logs, every email arrived, and a Message-ID arrived twice only where the daemon itself
 recorded that the kill fell inside the send window (the effect's in_doubt count)."""
 
-import json
 import os
 import random
 import signal
@@ -15,15 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
+from pulseledger_testkit.ledger import onboard_contacts, records_env
 
 from services.notify import message_id_for
 
-HARNESS = Path(__file__).with_name("run_daemon.py")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def daemon_env(ledger, anvil, smtp_server, state_dir):
+def daemon_env(ledger, anvil, smtp_server, state_dir, records_folder):
     env = dict(os.environ)
+    env.update(records_env(records_folder))
     env.update({
         "PULSELEDGER_CHAIN_RPC_URL": anvil.url,
         "PULSELEDGER_CHAIN_DEPLOYMENTS": str(ledger.deployments_file),
@@ -42,8 +42,9 @@ def daemon_env(ledger, anvil, smtp_server, state_dir):
     return env
 
 
-def spawn(env, contacts_file, log_file):
-    return subprocess.Popen([sys.executable, str(HARNESS), "relay", str(contacts_file)], env=env,
+def spawn(env, log_file):
+    """The daemon exactly as `pulseledger listen relay --no-supervise` runs it."""
+    return subprocess.Popen([sys.executable, "-m", "services.listeners.daemon", "relay"], env=env,
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file)
 
 
@@ -76,9 +77,8 @@ def run_kill_matrix(kills, seed, ledger, anvil, smtp_server, tmp_path):
     rng = random.Random(seed)
     state_dir = tmp_path / "state"
     state_file = state_dir / "relay.sqlite"
-    contacts_file = tmp_path / "contacts.json"
-    contacts_file.write_text(json.dumps(ledger.contacts()))
-    env = daemon_env(ledger, anvil, smtp_server, state_dir)
+    onboard_contacts(ledger, tmp_path).close()
+    env = daemon_env(ledger, anvil, smtp_server, state_dir, tmp_path)
     stop = threading.Event()
     producer_rng = random.Random(seed + 1)
 
@@ -92,7 +92,7 @@ def run_kill_matrix(kills, seed, ledger, anvil, smtp_server, tmp_path):
     log_file = open(tmp_path / "daemon.log", "ab")  # noqa: SIM115 - closed below
     try:
         for _ in range(kills):
-            process = spawn(env, contacts_file, log_file)
+            process = spawn(env, log_file)
             started = time.monotonic()
             while not state_file.exists() and time.monotonic() - started < 10:
                 time.sleep(0.01)
@@ -102,7 +102,7 @@ def run_kill_matrix(kills, seed, ledger, anvil, smtp_server, tmp_path):
         stop.set()
         producer.join()
         anvil.mine(3)
-        process = spawn(env, contacts_file, log_file)
+        process = spawn(env, log_file)
         wait_caught_up(state_file, ledger.w3.eth.block_number - 3)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0, "no clean shutdown on SIGTERM"

@@ -41,10 +41,11 @@ def test_relay__consent_flow__each_email_once_to_the_right_person(ledger, anvil,
 
 
 def test_relay__unknown_recipient__dead_letter_with_reason(ledger, anvil, smtp_server, tmp_path):
-    from pulseledger_testkit.ledger import DictContacts
+    from pulseledger_testkit.ledger import onboard_contacts
 
     c = ledger.contract.functions
-    daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", DictContacts({}),
+    nobody_onboarded = onboard_contacts(ledger, tmp_path, only=[])
+    daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", nobody_onboarded,
                           smtp_notifier(smtp_server.port))
     ledger.transact(c.requestConsent(ledger.patients[0], 1, 1, 2**39), ledger.requesters[0])
     anvil.mine(3)

@@ -2,25 +2,24 @@
 after node_down_after_s with exit 75, the supervisor restarts it with backoff until the node is
 back, nothing is lost, and SIGTERM to the supervisor stops both cleanly."""
 
-import json
 import signal
 import subprocess
 import sys
 import time
 
 from pulseledger_testkit.fault_proxy import FaultProxy
+from pulseledger_testkit.ledger import onboard_contacts
 
 from services.notify import message_id_for
 
-from .test_kill9 import HARNESS, REPO, daemon_env, wait_caught_up
+from .test_kill9 import REPO, daemon_env, wait_caught_up
 
 
 def test_supervisor__node_gone_then_back__restarted_and_caught_up(ledger, anvil, smtp_server,
                                                                   tmp_path):
     proxy = FaultProxy(anvil.url).start()
-    contacts_file = tmp_path / "contacts.json"
-    contacts_file.write_text(json.dumps(ledger.contacts()))
-    env = daemon_env(ledger, anvil, smtp_server, tmp_path / "state")
+    onboard_contacts(ledger, tmp_path).close()
+    env = daemon_env(ledger, anvil, smtp_server, tmp_path / "state", tmp_path)
     env.update({"PULSELEDGER_CHAIN_RPC_URL": proxy.url,
                 "PULSELEDGER_LISTENERS_NODE_DOWN_AFTER_S": "0.3",
                 "PULSELEDGER_LISTENERS_RPC_RETRY_INITIAL_S": "0.05",
@@ -29,7 +28,7 @@ def test_supervisor__node_gone_then_back__restarted_and_caught_up(ledger, anvil,
     log_path = tmp_path / "supervisor.log"
     with open(log_path, "wb") as log_file:
         supervisor = subprocess.Popen(
-            [sys.executable, str(HARNESS), "supervise", "relay", str(contacts_file)],
+            [sys.executable, "-m", "services", "listen", "relay"],  # = `pulseledger listen relay`
             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file)
         try:
             state_file = tmp_path / "state" / "relay.sqlite"

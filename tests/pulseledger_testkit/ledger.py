@@ -10,7 +10,13 @@ from pathlib import Path
 from eth_utils import to_hex
 from web3 import Web3
 
-from services.chain.deployments import ContractDeployment, Deployments, write_deployments
+from services.chain.deployments import (
+    ContractDeployment,
+    Deployments,
+    load_deployments,
+    write_deployments,
+)
+from services.listeners.contacts import open_contacts
 from services.listeners.events import idempotency_key
 
 EVENT_SOURCE = Path(__file__).resolve().parents[1] / "listeners/contracts/EventSource.sol"
@@ -101,16 +107,22 @@ def deploy_event_source(rpc_url: str, artifact: dict, folder: Path) -> TestLedge
                       deployment_block=receipt["blockNumber"])
 
 
-class DictContacts:
-    """Contact directory for the tests until the record store lands on this branch: the same
-    get_contacts(owner) the record store offers, from a dict (or a JSON file for subprocesses)."""
+def records_env(folder: Path) -> dict[str, str]:
+    """Record-store settings (SQLite backend) as the environment a daemon subprocess reads."""
+    return {"PULSELEDGER_RECORDS_BACKEND": "sqlite",
+            "PULSELEDGER_RECORDS_SQLITE_DIR": str(folder / "records"),
+            "PULSELEDGER_RECORDS_MASTER_KEY_FILE": str(folder / "records-master.key")}
 
-    def __init__(self, mapping: dict[str, list[str]]) -> None:
-        self.mapping = {k.lower(): list(v) for k, v in mapping.items()}
 
-    @classmethod
-    def from_file(cls, path: Path) -> DictContacts:
-        return cls(json.loads(Path(path).read_text()))
+def onboard_contacts(ledger: TestLedger, folder: Path, only: list[str] | None = None):
+    """A real record store (SQLite) for this deployment with every person's contact email set,
+    as onboarding through the gateway does; returns the open store."""
+    from services.records import RecordsSettings
 
-    def get_contacts(self, owner: str) -> list[str]:
-        return list(self.mapping.get(owner.lower(), []))
+    settings = RecordsSettings(backend="sqlite", sqlite_dir=folder / "records",
+                               master_key_file=folder / "records-master.key")
+    store = open_contacts(load_deployments(ledger.deployments_file), settings)
+    for address, emails in ledger.contacts().items():
+        if only is None or address in only:
+            store.set_contacts(address, emails)
+    return store
