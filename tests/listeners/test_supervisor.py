@@ -41,7 +41,7 @@ def test_supervisor__node_gone_then_back__restarted_and_caught_up(ledger, anvil,
             ledger.transact(c.requestConsent(ledger.patients[1], 1, 1, 2**39), ledger.requesters[1])
             anvil.mine(3)
             deadline = time.monotonic() + 30
-            while b"restart 2" not in log_path.read_bytes():
+            while b"restart 1" not in log_path.read_bytes():
                 assert time.monotonic() < deadline, "the supervisor never restarted the daemon"
                 assert supervisor.poll() is None, "the supervisor died with the daemon"
                 time.sleep(0.05)
