@@ -1,118 +1,150 @@
-"""The relay end to end in-process: real anvil, real SMTP server, polls driven by the test."""
+"""The relay end to end in-process against the real PulseLedger on anvil and a real SMTP server,
+contacts from the real record store; polls are driven by the test."""
+
+import pytest
+from pulseledger_testkit.flows import HEART_RATE, PREDICTIONS, Flow
 
 from services.listeners.state import DEAD, SENT
 from services.notify import message_id_for
 
 from .harness import build_daemon, smtp_notifier
 
+SUBJECT_REFUND = "PulseLedger: You can reclaim a payment"
 
-def test_relay__consent_flow__each_email_once_to_the_right_person(ledger, anvil, contacts,
-                                                                   smtp_server, tmp_path):
-    c = ledger.contract.functions
-    patient, requester = ledger.patients[0], ledger.requesters[0]
-    daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
+
+@pytest.fixture
+def relay(pulse, anvil, pulse_contacts, smtp_server, tmp_path):
+    daemon = build_daemon("relay", pulse, anvil.url, tmp_path / "state", pulse_contacts,
                           smtp_notifier(smtp_server.port))
-    ledger.transact(c.requestConsent(patient, 1, 1, 2**39), requester)
-    ledger.transact(c.approve(1, requester), patient)
-    ledger.transact(c.purchase(1, patient, 0, 2**39), requester, value=10**15)
-    ledger.transact(c.logAccess(patient, b"\x01" * 32, 256), requester)
-    ledger.transact(c.setPrice(0, 5), patient)
-    daemon.step()
-    # One block per transaction: only the first two have 3 blocks on top of them yet.
-    assert [item.message["Subject"] for item in smtp_server.received] == [
-        "PulseLedger: New data access request", "PulseLedger: Your access request was approved"]
-    anvil.mine(3)
-    daemon.step()
-    daemon.step()  # a second poll finds nothing new: no email twice
-    received = smtp_server.received
-    by_subject = {item.message["Subject"]: item.rcpt_tos for item in received}
-    assert by_subject == {
-        "PulseLedger: New data access request": ["patient0@example.org"],
-        "PulseLedger: Your access request was approved": ["requester0@example.org"],
-        "PulseLedger: Your data was purchased": ["patient0@example.org"],
-        "PulseLedger: Your record was accessed": ["patient0@example.org"],
-    }
-    assert sorted(item.message_id for item in received) == sorted(
-        message_id_for(key) for key in ledger.emailing_keys())
-    unit = daemon.units[0]
-    assert unit.store.handled_positions() == ledger.log_keys()
-    assert {row.status for row in unit.store.effects()} == {SENT}
+    yield daemon
     daemon.close()
 
 
-def test_relay__unknown_recipient__dead_letter_with_reason(ledger, anvil, smtp_server, tmp_path):
+def subjects_to(smtp_server):
+    return sorted((item.message["Subject"], tuple(item.rcpt_tos)) for item in smtp_server.received)
+
+
+def test_relay__consent_purchase_access__each_email_once_to_the_right_person(
+        pulse, anvil, relay, smtp_server):
+    flow = Flow(pulse)
+    patient, requester = pulse.patients[0], pulse.requesters[0]
+    request_id = flow.request(patient, requester)
+    flow.pulse.transact(flow.c.approve(request_id), patient)
+    relay.step()
+    # One block per transaction: neither block has 3 blocks on top of it yet.
+    assert smtp_server.received == []
+    purchase_id = flow.buy(patient, requester, request_id)
+    flow.pulse.transact(flow.c.addRecord(b"\x09" * 32, patient, HEART_RATE, b"\x0a" * 32,
+                                         "records://ns/bundles/x"), patient)
+    flow.pulse.transact(flow.c.logAccess(b"\x09" * 32, purchase_id), requester)
+    anvil.mine(3)
+    relay.step()
+    relay.step()  # a second poll finds nothing new: no email twice
+    assert subjects_to(smtp_server) == sorted([
+        ("PulseLedger: New data access request", ("patient0@example.org",)),
+        ("PulseLedger: Your access request was approved", ("requester0@example.org",)),
+        ("PulseLedger: Your data was purchased", ("patient0@example.org",)),
+        ("PulseLedger: Your record was accessed", ("patient0@example.org",)),
+    ])
+    assert sorted(item.message_id for item in smtp_server.received) == sorted(
+        message_id_for(key) for key in pulse.emailing_keys())
+    store = relay.units[0].store
+    assert store.handled_positions() == pulse.log_keys()
+    assert {row.status for row in store.effects()} == {SENT}
+    body = next(item for item in smtp_server.received
+                if item.message["Subject"].endswith("purchased")).message
+    text = body.get_body(("plain",)).get_content()
+    assert "0.001 ETH" in text and "heart-rate windows" in text
+
+
+def test_relay__denied__requester_told(pulse, anvil, relay, smtp_server):
+    flow = Flow(pulse)
+    request_id = flow.request(pulse.patients[1], pulse.requesters[1])
+    pulse.transact(flow.c.deny(request_id), pulse.patients[1])
+    anvil.mine(3)
+    relay.step()
+    assert ("PulseLedger: Your access request was denied", ("requester1@example.org",)) in \
+        subjects_to(smtp_server)
+
+
+def test_relay__unknown_recipient__dead_letter_with_reason(pulse, anvil, smtp_server, tmp_path):
     from pulseledger_testkit.ledger import onboard_contacts
 
-    c = ledger.contract.functions
-    nobody_onboarded = onboard_contacts(ledger, tmp_path, only=[])
-    daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", nobody_onboarded,
+    nobody_onboarded = onboard_contacts(pulse, tmp_path / "empty", only=[])
+    daemon = build_daemon("relay", pulse, anvil.url, tmp_path / "state", nobody_onboarded,
                           smtp_notifier(smtp_server.port))
-    ledger.transact(c.requestConsent(ledger.patients[0], 1, 1, 2**39), ledger.requesters[0])
+    Flow(pulse).request(pulse.patients[0], pulse.requesters[0])
     anvil.mine(3)
     daemon.step()
     [row] = daemon.units[0].store.effects()
     assert row.status == DEAD and "no contact email" in row.last_error
     assert smtp_server.received == []
     daemon.close()
+    nobody_onboarded.close()
 
 
-def test_relay__revoked_while_paid__buyer_told_refund_claimable(ledger, anvil, contacts,
-                                                                smtp_server, tmp_path):
-    c = ledger.contract.functions
-    patient, buyer = ledger.patients[1], ledger.requesters[2]
-    daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
-                          smtp_notifier(smtp_server.port))
-    ledger.transact(c.requestConsent(patient, 1, 1, 2**39), buyer)
-    ledger.transact(c.purchase(1, patient, 0, 2**39), buyer, value=10**15)
-    ledger.transact(c.revoke(1, buyer), patient)
+def test_relay__revoked_while_paid__buyer_told_refund_claimable(pulse, anvil, relay, smtp_server):
+    flow = Flow(pulse)
+    patient, buyer = pulse.patients[1], pulse.requesters[2]
+    request_id = flow.request(patient, buyer)
+    pulse.transact(flow.c.approve(request_id), patient)
+    purchase_id = flow.buy(patient, buyer, request_id)
+    pulse.transact(flow.c.revoke(request_id), patient)
     anvil.mine(3)
-    daemon.step()
-    refunds = [item for item in smtp_server.received
-               if item.message["Subject"] == "PulseLedger: You can reclaim a payment"]
+    relay.step()
+    refunds = [item for item in smtp_server.received if item.message["Subject"] == SUBJECT_REFUND]
     assert [item.rcpt_tos for item in refunds] == [["requester2@example.org"]]
-    assert "revoked" in refunds[0].message.get_body(("plain",)).get_content()
-    daemon.close()
-
-
-def test_relay__deliver_by_passed__buyer_told_once(ledger, anvil, contacts, smtp_server, tmp_path):
-    c = ledger.contract.functions
-    patient, buyer = ledger.patients[0], ledger.requesters[1]
-    now = ledger.w3.eth.get_block("latest")["timestamp"]
-    daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
-                          smtp_notifier(smtp_server.port))
-    ledger.transact(c.requestConsent(patient, 1, 1, 2**39), buyer)
-    ledger.transact(c.purchase(1, patient, 0, now + 100), buyer, value=10**15)
-    ledger.transact(c.purchase(1, patient, 1, now + 100), buyer, value=10**15)
-    ledger.transact(c.confirmDelivery((1 << 8) | 1, patient, 10**15), patient)
+    text = refunds[0].message.get_body(("plain",)).get_content()
+    assert "revoked" in text and f"#{purchase_id}" in text
+    pulse.transact(flow.c.reclaim(purchase_id), buyer)  # the email told the truth
     anvil.mine(3)
-    daemon.step()
-    subjects = [item.message["Subject"] for item in smtp_server.received]
-    assert "PulseLedger: You can reclaim a payment" not in subjects
-    anvil.rpc("evm_increaseTime", 200)
+    relay.step()
+    assert len([i for i in smtp_server.received if i.message["Subject"] == SUBJECT_REFUND]) == 1
+
+
+def test_relay__deliver_by_passed__buyer_told_once(pulse, anvil, relay, smtp_server):
+    flow = Flow(pulse)
+    patient, buyer = pulse.patients[0], pulse.requesters[1]
+    request_id = flow.request(patient, buyer)
+    pulse.transact(flow.c.approve(request_id), patient)
+    late = flow.buy(patient, buyer, request_id, HEART_RATE)
+    delivered = flow.buy(patient, buyer, request_id, PREDICTIONS)
+    pulse.transact(flow.c.confirmDelivery(delivered), flow.gateway)
+    anvil.mine(3)
+    relay.step()
+    assert SUBJECT_REFUND not in [item.message["Subject"] for item in smtp_server.received]
+    anvil.rpc("evm_increaseTime", 3600 + 60)  # past the delivery window
     anvil.mine(4)
-    daemon.step()
+    relay.step()
     anvil.mine(2)
-    daemon.step()
-    refunds = [item for item in smtp_server.received
-               if item.message["Subject"] == "PulseLedger: You can reclaim a payment"]
+    relay.step()
+    refunds = [item for item in smtp_server.received if item.message["Subject"] == SUBJECT_REFUND]
     assert len(refunds) == 1  # only the undelivered purchase, and only once
-    assert f"#{1 << 8}" in refunds[0].message.get_body(("plain",)).get_content()
-    daemon.close()
+    assert f"#{late}" in refunds[0].message.get_body(("plain",)).get_content()
+    pulse.transact(flow.c.reclaim(late), buyer)  # and it really is reclaimable
 
 
-def test_relay__digest_mode__one_email_for_many_accesses(ledger, anvil, contacts, smtp_server,
-                                                        tmp_path):
-    c = ledger.contract.functions
-    patient, buyer = ledger.patients[2], ledger.requesters[0]
-    daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
+def test_relay__digest_mode__one_email_for_many_accesses(pulse, anvil, pulse_contacts,
+                                                        smtp_server, tmp_path):
+    flow = Flow(pulse)
+    patient, buyer = pulse.patients[2], pulse.requesters[0]
+    daemon = build_daemon("relay", pulse, anvil.url, tmp_path / "state", pulse_contacts,
                           smtp_notifier(smtp_server.port), access_notifications="digest",
                           digest_interval_s=0)
+    request_id = flow.request(patient, buyer)
+    pulse.transact(flow.c.approve(request_id), patient)
+    purchase_id = flow.buy(patient, buyer, request_id)
     for index in range(4):
-        ledger.transact(c.logAccess(patient, bytes([index]) * 32, 256), buyer)
+        record = bytes([index + 1]) * 32
+        pulse.transact(flow.c.addRecord(record, patient, HEART_RATE, record, f"ipfs://r{index}"),
+                       patient)
+        pulse.transact(flow.c.logAccess(record, purchase_id), buyer)
     anvil.mine(3)
     daemon.step()
     daemon.step()
-    [digest] = smtp_server.received
-    assert digest.message["Subject"] == "PulseLedger: 4 accesses to your records"
-    assert digest.rcpt_tos == ["patient2@example.org"]
+    digests = [item for item in smtp_server.received if "accesses" in item.message["Subject"]]
+    assert [(d.message["Subject"], d.rcpt_tos) for d in digests] == [
+        ("PulseLedger: 4 accesses to your records", ["patient2@example.org"])]
+    assert not [item for item in smtp_server.received
+                if item.message["Subject"] == "PulseLedger: Your record was accessed"]
     daemon.close()

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eth_utils import to_hex
+from eth_utils import event_abi_to_log_topic, to_hex
 from web3 import Web3
 
 from services.chain.deployments import (
@@ -19,6 +19,8 @@ from services.chain.deployments import (
 from services.listeners.contacts import open_contacts
 from services.listeners.events import idempotency_key
 
+EMAILING_EVENTS = {"ConsentRequested", "ConsentApproved", "ConsentDenied", "PurchasePaid",
+                   "AccessLogged"}
 EVENT_SOURCE = Path(__file__).resolve().parents[1] / "listeners/contracts/EventSource.sol"
 
 
@@ -74,21 +76,37 @@ class TestLedger:
         return {(to_hex(log["transactionHash"]), log["logIndex"]) for log in self.logs()}
 
     def emailing_keys(self) -> set[str]:
-        """Idempotency keys of the logs the relay must email about (all but price changes and
-        events that only update state)."""
-        silent = {self.contract.events[name]().topic for name in
-                  ("PriceSet", "DeliveryConfirmed", "PurchaseRefunded", "ConsentRevoked")}
+        """Idempotency keys of the logs the relay emails about by themselves (refund notices are
+        derived and keyed apart)."""
+        emailing = {to_hex(event_abi_to_log_topic(entry)) for entry in self.contract.abi
+                    if entry.get("type") == "event" and entry["name"] in EMAILING_EVENTS}
         return {idempotency_key(self.chain_id, to_hex(log["transactionHash"]), log["logIndex"])
-                for log in self.logs() if to_hex(log["topics"][0]) not in
-                {to_hex(t) if isinstance(t, bytes) else t for t in silent}}
+                for log in self.logs() if to_hex(log["topics"][0]) in emailing}
 
 
 def deploy_event_source(rpc_url: str, artifact: dict, folder: Path) -> TestLedger:
+    """The test event source (PulseLedger's event signatures, emitted on demand)."""
+    return deploy_contract(rpc_url, artifact, folder)
+
+
+def deploy_pulseledger(rpc_url: str, folder: Path, delivery_window_s: int = 3600) -> TestLedger:
+    """The real PulseLedger from `ape compile`'s output; account 0 deploys and is the gateway."""
+    from services.chain.artifacts import load_artifact
+
+    compiled = load_artifact("PulseLedger")
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
+    gateway = w3.eth.accounts[0]
+    return deploy_contract(rpc_url, {"abi": compiled.abi, "bytecode": compiled.bytecode}, folder,
+                           gateway, delivery_window_s)
+
+
+def deploy_contract(rpc_url: str, artifact: dict, folder: Path, *args) -> TestLedger:
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
     accounts = w3.eth.accounts
     deployer = accounts[0]
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    receipt = w3.eth.wait_for_transaction_receipt(factory.constructor().transact({"from": deployer}))
+    receipt = w3.eth.wait_for_transaction_receipt(
+        factory.constructor(*args).transact({"from": deployer}))
     abi_file = folder / "abi" / "PulseLedger.json"
     abi_file.parent.mkdir(parents=True, exist_ok=True)
     abi_file.write_text(json.dumps({"abi": artifact["abi"]}))
