@@ -9,18 +9,10 @@ import subprocess
 import pytest
 from pulseledger_testkit.anvil import Anvil
 from pulseledger_testkit.ledger import (
-    EVENT_SOURCE,
-    deploy_event_source,
     deploy_pulseledger,
     onboard_contacts,
 )
 from pulseledger_testkit.smtp_server import SmtpServer
-from pulseledger_testkit.solidity import compile_contract
-
-
-@pytest.fixture(scope="session")
-def event_source_artifact():
-    return compile_contract(EVENT_SOURCE, "EventSource")
 
 
 @pytest.fixture
@@ -28,19 +20,6 @@ def anvil():
     node = Anvil().start()
     yield node
     node.stop()
-
-
-@pytest.fixture
-def ledger(anvil, event_source_artifact, tmp_path):
-    return deploy_event_source(anvil.url, event_source_artifact, tmp_path / "chain")
-
-
-@pytest.fixture
-def contacts(ledger, tmp_path):
-    """The real record store (SQLite backend) with every test person onboarded."""
-    store = onboard_contacts(ledger, tmp_path)
-    yield store
-    store.close()
 
 
 @pytest.fixture

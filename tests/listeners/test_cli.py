@@ -3,6 +3,7 @@
 import json
 
 from click.testing import CliRunner
+from pulseledger_testkit.flows import Flow
 
 from services.cli import main
 from services.listeners.cli import listen
@@ -17,21 +18,21 @@ def test_cli__listen_group_is_wired_into_pulseledger():
         assert command in result.output
 
 
-def test_cli__status_dead_letters_requeue(ledger, anvil, contacts, tmp_path, monkeypatch):
+def test_cli__status_dead_letters_requeue(pulse, anvil, pulse_contacts, tmp_path, monkeypatch):
+    ledger, contacts = pulse, pulse_contacts
     from pulseledger_testkit.ports import free_port
 
     state = tmp_path / "state"
     daemon = build_daemon("relay", ledger, anvil.url, state, contacts, smtp_notifier(free_port()),
                           max_attempts=1)
-    ledger.transact(ledger.contract.functions.requestConsent(ledger.patients[0], 1, 1, 2**39),
-                    ledger.requesters[0])
+    Flow(ledger).request(ledger.patients[0], ledger.requesters[0])
     anvil.mine(3)
     daemon.step()
     daemon.close()
     monkeypatch.setenv("PULSELEDGER_LISTENERS_STATE_DIR", str(state))
     runner = CliRunner()
     status = json.loads(runner.invoke(listen, ["status", "relay"]).output)
-    assert status["events"] == 1 and status["effects"] == {"dead": 1}
+    assert status["events"] == len(ledger.log_keys()) and status["effects"] == {"dead": 1}
     assert status["cursor"]["block"] == ledger.w3.eth.block_number - 3
     [letter] = [json.loads(line) for line in
                 runner.invoke(listen, ["dead-letters"]).output.splitlines()]

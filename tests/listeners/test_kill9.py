@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pulseledger_testkit.flows import RandomTraffic
 from pulseledger_testkit.ledger import onboard_contacts, records_env
 
 from services.notify import message_id_for
@@ -80,11 +81,12 @@ def run_kill_matrix(kills, seed, ledger, anvil, smtp_server, tmp_path):
     onboard_contacts(ledger, tmp_path).close()
     env = daemon_env(ledger, anvil, smtp_server, state_dir, tmp_path)
     stop = threading.Event()
-    producer_rng = random.Random(seed + 1)
+    traffic = RandomTraffic(ledger, random.Random(seed + 1))
+    producer_rng = random.Random(seed + 2)
 
     def produce():
         while not stop.is_set():
-            ledger.random_event(producer_rng)
+            traffic.step()
             stop.wait(producer_rng.uniform(0.0, 0.03))
 
     producer = threading.Thread(target=produce, daemon=True)
@@ -116,8 +118,9 @@ def run_kill_matrix(kills, seed, ledger, anvil, smtp_server, tmp_path):
 
 
 @pytest.mark.parametrize("kills", [10, pytest.param(50, marks=pytest.mark.chaos)])
-def test_kill9__handled_set_equals_chain_logs_and_every_email_arrived(kills, ledger, anvil,
+def test_kill9__handled_set_equals_chain_logs_and_every_email_arrived(kills, pulse, anvil,
                                                                       smtp_server, tmp_path):
+    ledger = pulse
     state_file = run_kill_matrix(kills, seed=kills, ledger=ledger, anvil=anvil,
                                  smtp_server=smtp_server, tmp_path=tmp_path)
     db = sqlite3.connect(state_file)

@@ -3,6 +3,7 @@ lost (a dead letter is requeued and delivered once the server is back)."""
 
 import boto3
 import pytest
+from pulseledger_testkit.flows import Flow
 from pulseledger_testkit.moto_server import MotoServer
 from pulseledger_testkit.ports import free_port
 
@@ -28,15 +29,15 @@ def _drive_until_settled(daemon, steps=200):
     raise AssertionError("effects did not settle")
 
 
-def test_smtp_down__retried_then_dead_lettered__requeued_after_recovery(ledger, anvil, contacts,
+def test_smtp_down__retried_then_dead_lettered__requeued_after_recovery(pulse, anvil, pulse_contacts,
                                                                        smtp_server, tmp_path):
+    ledger, contacts = pulse, pulse_contacts
     port = smtp_server.port
     smtp_server.stop()
     daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
                           smtp_notifier(port), max_attempts=3)
-    c = ledger.contract.functions
     for patient in ledger.patients:
-        ledger.transact(c.requestConsent(patient, 1, 1, 2**39), ledger.requesters[0])
+        Flow(ledger).request(patient, ledger.requesters[0])
     anvil.mine(3)
     _drive_until_settled(daemon)
     store = daemon.units[0].store
@@ -52,14 +53,14 @@ def test_smtp_down__retried_then_dead_lettered__requeued_after_recovery(ledger, 
     daemon.close()
 
 
-def test_smtp_back_before_budget__delivered_without_dead_letter(ledger, anvil, contacts,
+def test_smtp_back_before_budget__delivered_without_dead_letter(pulse, anvil, pulse_contacts,
                                                                 smtp_server, tmp_path):
+    ledger, contacts = pulse, pulse_contacts
     port = smtp_server.port
     smtp_server.stop()
     daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
                           smtp_notifier(port), max_attempts=1000)
-    ledger.transact(ledger.contract.functions.requestConsent(ledger.patients[0], 1, 1, 2**39),
-                    ledger.requesters[0])
+    Flow(ledger).request(ledger.patients[0], ledger.requesters[0])
     anvil.mine(3)
     store = daemon.units[0].store
     daemon.step()
@@ -79,8 +80,9 @@ def aws_credentials(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
-def test_ses_down__dead_lettered__delivered_by_ses_after_requeue(ledger, anvil, contacts, tmp_path,
+def test_ses_down__dead_lettered__delivered_by_ses_after_requeue(pulse, anvil, pulse_contacts, tmp_path,
                                                                 aws_credentials):
+    ledger, contacts = pulse, pulse_contacts
     """SES through moto in server mode: first an endpoint where nothing listens, then moto."""
     sender = "notifications@pulseledger.test"
     moto = MotoServer()
@@ -88,8 +90,7 @@ def test_ses_down__dead_lettered__delivered_by_ses_after_requeue(ledger, anvil, 
                               sender=sender, ses_timeout_s=2)
     daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
                           open_notifier(settings), max_attempts=2)
-    ledger.transact(ledger.contract.functions.requestConsent(ledger.patients[0], 1, 1, 2**39),
-                    ledger.requesters[0])
+    Flow(ledger).request(ledger.patients[0], ledger.requesters[0])
     anvil.mine(3)
     _drive_until_settled(daemon)
     store = daemon.units[0].store
@@ -109,12 +110,12 @@ def test_ses_down__dead_lettered__delivered_by_ses_after_requeue(ledger, anvil, 
         daemon.close()
 
 
-def test_smtp_rejects__dead_lettered_at_once(ledger, anvil, contacts, smtp_server, tmp_path):
+def test_smtp_rejects__dead_lettered_at_once(pulse, anvil, pulse_contacts, smtp_server, tmp_path):
+    ledger, contacts = pulse, pulse_contacts
     smtp_server.handler.refuse_with = "554 5.7.1 policy"
     daemon = build_daemon("relay", ledger, anvil.url, tmp_path / "state", contacts,
                           smtp_notifier(smtp_server.port), max_attempts=5)
-    ledger.transact(ledger.contract.functions.requestConsent(ledger.patients[0], 1, 1, 2**39),
-                    ledger.requesters[0])
+    Flow(ledger).request(ledger.patients[0], ledger.requesters[0])
     anvil.mine(3)
     _drive_until_settled(daemon)
     [row] = daemon.units[0].store.effects()

@@ -5,6 +5,7 @@ block whose events were not recorded, and once the faults stop everything arrive
 import random
 
 from pulseledger_testkit.fault_proxy import FaultProxy
+from pulseledger_testkit.flows import RandomTraffic
 
 from services.listeners.chain import ChainUnavailable
 from services.notify import message_id_for
@@ -12,18 +13,19 @@ from services.notify import message_id_for
 from .harness import build_daemon, smtp_notifier
 
 
-def test_rpc_faults__cursor_never_passes_an_unprocessed_block(ledger, anvil, contacts,
+def test_rpc_faults__cursor_never_passes_an_unprocessed_block(pulse, anvil, pulse_contacts,
                                                               smtp_server, tmp_path):
+    ledger, contacts = pulse, pulse_contacts
     proxy = FaultProxy(anvil.url, fault_rate=0.0, seed=7, hang_s=0.4).start()
     try:
         daemon = build_daemon("relay", ledger, proxy.url, tmp_path / "state", contacts,
                               smtp_notifier(smtp_server.port), max_blocks_per_query=3)
         proxy.fault_rate = 0.3  # build() read the chain cleanly; from now on reads meet faults
         store = daemon.units[0].store
-        rng = random.Random(11)
+        traffic = RandomTraffic(ledger, random.Random(11))
         faults_seen = 0
         for _ in range(40):
-            ledger.random_event(rng)
+            traffic.step()
             try:
                 daemon.step()
             except ChainUnavailable:

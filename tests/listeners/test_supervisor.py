@@ -8,6 +8,7 @@ import sys
 import time
 
 from pulseledger_testkit.fault_proxy import FaultProxy
+from pulseledger_testkit.flows import Flow
 from pulseledger_testkit.ledger import onboard_contacts
 
 from services.notify import message_id_for
@@ -15,8 +16,9 @@ from services.notify import message_id_for
 from .test_kill9 import REPO, daemon_env, wait_caught_up
 
 
-def test_supervisor__node_gone_then_back__restarted_and_caught_up(ledger, anvil, smtp_server,
+def test_supervisor__node_gone_then_back__restarted_and_caught_up(pulse, anvil, smtp_server,
                                                                   tmp_path):
+    ledger = pulse
     proxy = FaultProxy(anvil.url).start()
     onboard_contacts(ledger, tmp_path).close()
     env = daemon_env(ledger, anvil, smtp_server, tmp_path / "state", tmp_path)
@@ -32,13 +34,12 @@ def test_supervisor__node_gone_then_back__restarted_and_caught_up(ledger, anvil,
             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file)
         try:
             state_file = tmp_path / "state" / "relay.sqlite"
-            c = ledger.contract.functions
-            ledger.transact(c.requestConsent(ledger.patients[0], 1, 1, 2**39), ledger.requesters[0])
+            Flow(ledger).request(ledger.patients[0], ledger.requesters[0])
             anvil.mine(3)
             wait_caught_up(state_file, ledger.w3.eth.block_number - 3)
 
             proxy.down = True  # the node disappears
-            ledger.transact(c.requestConsent(ledger.patients[1], 1, 1, 2**39), ledger.requesters[1])
+            Flow(ledger).request(ledger.patients[1], ledger.requesters[1])
             anvil.mine(3)
             deadline = time.monotonic() + 30
             while b"restart 1" not in log_path.read_bytes():
