@@ -114,12 +114,12 @@ def bench_backfill(artifact: dict, workdir: Path) -> dict[str, float]:
     try:
         ledger = deploy_event_source(anvil.url, artifact, workdir / "backfill")
         c = ledger.contract.functions
-        start = ledger.w3.eth.block_number
-        while ledger.w3.eth.block_number - start < BACKFILL_BLOCKS + 3:  # + confirmation depth
+        for _ in range(BACKFILL_BLOCKS // BLOCKS_PER_TX):
             ledger.transact(c.logAccesses(ledger.patients[0], 256, EVENTS_PER_TX),
                             ledger.requesters[0])
             anvil.mine(BLOCKS_PER_TX - 1)
         settings = ListenerSettings(state_dir=workdir / "backfill-state")
+        anvil.mine(settings.confirmations)  # so that the last filled block is confirmed
         daemon = build("relay", settings,
                        ChainSettings(rpc_url=anvil.url, deployments=ledger.deployments_file),
                        notifier=open_notifier(NotifySettings(outbox_dir=workdir / "outbox")),
