@@ -162,6 +162,7 @@ def run_daemon(which: str, contacts: ContactDirectory | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    log.info("ready: following the chain (%s)", which)
     try:
         daemon.run()
     except NodeDown as error:

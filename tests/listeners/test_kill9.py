@@ -74,6 +74,15 @@ def wait_caught_up(state_file, target_block, deadline_s=60):
     raise AssertionError(f"daemon did not catch up to block {target_block}")
 
 
+def wait_ready(log_path, starts, deadline_s=30):
+    """Until the daemon started for the `starts`-th time says it follows the chain (so that the
+    kill falls into its work, not into Python's imports)."""
+    deadline = time.monotonic() + deadline_s
+    while log_path.read_bytes().count(b"ready: following the chain") < starts:
+        assert time.monotonic() < deadline, "the daemon did not start"
+        time.sleep(0.01)
+
+
 def run_kill_matrix(kills, seed, ledger, anvil, smtp_server, tmp_path):
     rng = random.Random(seed)
     state_dir = tmp_path / "state"
@@ -91,14 +100,12 @@ def run_kill_matrix(kills, seed, ledger, anvil, smtp_server, tmp_path):
 
     producer = threading.Thread(target=produce, daemon=True)
     producer.start()
-    log_file = open(tmp_path / "daemon.log", "ab")  # noqa: SIM115 - closed below
+    log_file = open(tmp_path / "daemon.log", "ab", buffering=0)  # noqa: SIM115 - closed below
     try:
-        for _ in range(kills):
+        for round_number in range(1, kills + 1):
             process = spawn(env, log_file)
-            started = time.monotonic()
-            while not state_file.exists() and time.monotonic() - started < 10:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 1.2))  # a random point of its work
+            wait_ready(tmp_path / "daemon.log", round_number)
+            time.sleep(rng.uniform(0.0, 0.8))  # a random point of its work
             process.send_signal(signal.SIGKILL)
             process.wait()
         stop.set()
