@@ -8,6 +8,8 @@ from typing import Any
 from eth_utils import to_hex
 from web3.contract import Contract
 
+UNDECODABLE = "Undecodable"
+
 
 @dataclass(frozen=True)
 class ChainEvent:
@@ -56,8 +58,12 @@ class LogDecoder:
         if event is None:
             name, args = "Unknown", {"topic0": topic0}
         else:
-            decoded = event.process_log(log)
-            name, args = decoded["event"], {k: plain(v) for k, v in decoded["args"].items()}
+            try:
+                decoded = event.process_log(log)
+                name, args = decoded["event"], {k: plain(v) for k, v in decoded["args"].items()}
+            except Exception as error:  # noqa: BLE001 - a log that does not fit its ABI
+                name, args = UNDECODABLE, {"topic0": topic0, "error": f"{type(error).__name__}: "
+                                                                       f"{str(error)[:300]}"}
         return ChainEvent(
             chain_id=self.chain_id,
             name=name,

@@ -7,12 +7,13 @@ nothing moved are the range's events, their effects and the new cursor committed
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 
 from services.listeners.chain import ChainReader, ChainUnavailable
-from services.listeners.events import LogDecoder
+from services.listeners.events import UNDECODABLE, ChainEvent, LogDecoder
 from services.listeners.handler import Handler
-from services.listeners.state import ORPHANED, SENDING, SENT, Cursor, StateStore
+from services.listeners.state import ORPHANED, SENDING, SENT, Cursor, Effect, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class Runner:
         if cursor is None:
             return 0
         canonical = self.chain.block(cursor.block_number)
+        if canonical is None and head < cursor.block_number:
+            # A node behind us (another replica, or a chain rolled back and not re-grown yet):
+            # wait until it reaches our cursor, then compare hashes.
+            raise ChainMoved(f"node head {head} is behind the cursor {cursor.block_number}")
         if canonical is None or canonical.hash != cursor.block_hash:
             cursor = self.roll_back_to_fork_point(cursor)
         taken = 0
@@ -82,7 +87,7 @@ class Runner:
         with self.store.transaction() as tx:
             for event in events:
                 if self.store.record_event(tx, event):
-                    for effect in self.handler.apply(tx, event):
+                    for effect in self._apply_safely(tx, event, now):
                         self.store.enqueue(tx, effect, now)
                 self.store.add_checkpoint(tx, event.block_number, event.block_hash)
             for effect in self.handler.on_confirmed(tx, last.number, last.timestamp):
@@ -93,6 +98,27 @@ class Runner:
         if events:
             log.info("blocks %d..%d: %d events", cursor.block_number + 1, to_block, len(events))
         return new_cursor
+
+    def _apply_safely(self, tx, event: ChainEvent, now: float) -> list[Effect]:
+        """Fold one event; an event that cannot be folded (undecodable log, a handler error) is
+        dead-lettered with its error instead of stopping the daemon on it forever."""
+        if event.name == UNDECODABLE:
+            self.store.dead_letter_event(tx, event, event.args["error"], now)
+            log.error("event %s dead-lettered: its log does not match the ABI", event.key)
+            return []
+        tx.execute("SAVEPOINT apply_event")
+        try:
+            effects = self.handler.apply(tx, event)
+        except sqlite3.Error:
+            raise  # our storage failed, not the event: stop and retry the whole range later
+        except Exception as error:  # noqa: BLE001 - isolate one bad event, keep the rest
+            tx.execute("ROLLBACK TO apply_event")
+            tx.execute("RELEASE apply_event")
+            self.store.dead_letter_event(tx, event, f"{type(error).__name__}: {error}", now)
+            log.error("event %s dead-lettered: %s", event.key, type(error).__name__)
+            return []
+        tx.execute("RELEASE apply_event")
+        return effects
 
     # -- deep reorgs ----------------------------------------------------------------------------
     def roll_back_to_fork_point(self, cursor: Cursor) -> Cursor:
@@ -125,7 +151,7 @@ class Runner:
             tx.execute("DELETE FROM checkpoints WHERE block_number > ?", (fork_point.block_number,))
             self.handler.reset(tx)
             for event in self.store.events(tx):
-                self.handler.apply(tx, event)  # effects of these exist already (by key)
+                self._apply_safely(tx, event, time.time())  # their effects exist already (by key)
             self.store.set_cursor(tx, fork_point)
             self.store.log_incident(tx, "deep_reorg", {
                 "cursor_block": cursor.block_number,

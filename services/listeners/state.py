@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS incidents (
 # held (waiting for a digest) -> grouped; orphaned (its event left the chain before it was sent).
 PENDING, SENDING, SENT, DEAD, HELD, GROUPED, ORPHANED = (
     "pending", "sending", "sent", "dead", "held", "grouped", "orphaned")
+# A dead letter for an event the daemon could not fold (bad input or a bug): kept with its error,
+# the cursor moves on. Not requeued with the emails: fix the cause, then replay (docs/listeners.md).
+UNPROCESSABLE = "unprocessable_event"
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,17 @@ class StateStore:
     def requeue_dead(self, now: float) -> int:
         with self.transaction() as tx:
             return tx.execute("UPDATE effects SET status = ?, attempts = 0, next_attempt_at = ? "
-                              "WHERE status = ?", (PENDING, now, DEAD)).rowcount
+                              "WHERE status = ? AND kind != ?",
+                              (PENDING, now, DEAD, UNPROCESSABLE)).rowcount
+
+    @staticmethod
+    def dead_letter_event(tx: sqlite3.Connection, event: ChainEvent, error: str,
+                          now: float) -> None:
+        tx.execute(
+            "INSERT OR REPLACE INTO effects (key, event_key, kind, payload, status, attempts, "
+            "next_attempt_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            (f"{event.key}:unprocessable", event.key, UNPROCESSABLE,
+             json.dumps({"name": event.name, "block": event.block_number}), DEAD, now, error, now))
 
     # -- incidents ----------------------------------------------------------------------------
     @staticmethod

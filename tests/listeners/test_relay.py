@@ -148,3 +148,67 @@ def test_relay__digest_mode__one_email_for_many_accesses(pulse, anvil, pulse_con
     assert not [item for item in smtp_server.received
                 if item.message["Subject"] == "PulseLedger: Your record was accessed"]
     daemon.close()
+
+
+def test_relay__log_not_matching_the_abi__dead_lettered_and_the_rest_flows(
+        pulse, anvil, pulse_contacts, smtp_server, tmp_path):
+    """Bad input: the ABI in the deployments file disagrees with the chain about one event
+    (ConsentRequested's requestId not indexed). Those logs are dead-lettered with the decoding
+    error; the cursor moves on and the other events are emailed."""
+    import json
+
+    from services.listeners.state import UNPROCESSABLE
+
+    abi_file = pulse.deployments_file.parent / "abi" / "PulseLedger.json"
+    document = json.loads(abi_file.read_text())
+    for entry in document["abi"]:
+        if entry.get("type") == "event" and entry["name"] == "ConsentRequested":
+            entry["inputs"][0]["indexed"] = False
+    abi_file.write_text(json.dumps(document))
+    daemon = build_daemon("relay", pulse, anvil.url, tmp_path / "state", pulse_contacts,
+                          smtp_notifier(smtp_server.port))
+    flow = Flow(pulse)
+    request_id = flow.request(pulse.patients[0], pulse.requesters[0])
+    pulse.transact(flow.c.approve(request_id), pulse.patients[0])
+    anvil.mine(3)
+    daemon.step()
+    store = daemon.units[0].store
+    [dead] = store.effects(DEAD)
+    assert dead.kind == UNPROCESSABLE
+    assert dead.last_error.startswith("LogTopicError")  # the decoding error, for the operator
+    assert store.cursor().block_number == pulse.w3.eth.block_number - 3
+    assert store.handled_positions() == pulse.log_keys()
+    assert [item.message["Subject"] for item in smtp_server.received] == [
+        "PulseLedger: Your access request was approved"]
+    assert store.requeue_dead(now=0) == 0  # not an email: fixing the ABI and replaying is
+    daemon.close()
+
+
+def test_relay__handler_fails_on_one_event__dead_lettered_and_the_rest_flows(
+        pulse, anvil, pulse_contacts, smtp_server, tmp_path, monkeypatch):
+    """A handler bug on one event must not stop the daemon on it forever."""
+    from services.listeners.relay import RelayHandler
+    from services.listeners.state import UNPROCESSABLE
+
+    original = RelayHandler.apply
+
+    def fails_on_approvals(self, tx, event):
+        if event.name == "ConsentApproved":
+            raise RuntimeError("handler bug")
+        return original(self, tx, event)
+
+    monkeypatch.setattr(RelayHandler, "apply", fails_on_approvals)
+    daemon = build_daemon("relay", pulse, anvil.url, tmp_path / "state", pulse_contacts,
+                          smtp_notifier(smtp_server.port))
+    flow = Flow(pulse)
+    request_id = flow.request(pulse.patients[0], pulse.requesters[0])
+    pulse.transact(flow.c.approve(request_id), pulse.patients[0])
+    anvil.mine(3)
+    daemon.step()
+    store = daemon.units[0].store
+    [dead] = store.effects(DEAD)
+    assert dead.kind == UNPROCESSABLE and dead.last_error == "RuntimeError: handler bug"
+    assert [item.message["Subject"] for item in smtp_server.received] == [
+        "PulseLedger: New data access request"]
+    assert store.cursor().block_number == pulse.w3.eth.block_number - 3
+    daemon.close()
