@@ -23,6 +23,7 @@ from services.listeners.relay import RelayHandler
 from services.listeners.runner import Runner
 from services.listeners.settings import ListenerSettings
 from services.listeners.state import StateMismatch, StateStore
+from services.listeners.status import StatusServer
 from services.listeners.updater import UpdaterHandler
 from services.notify import Notifier, NotifySettings, open_notifier
 
@@ -53,6 +54,9 @@ class Daemon:
         self.units = units
         self.settings = settings
         self.stop = threading.Event()
+        self.rpc_faults = 0
+        self.last_good_poll: float | None = None  # monotonic time, for /healthz
+        self.status_server: StatusServer | None = None
 
     def step(self) -> None:
         """One poll of every unit, then due deliveries. Raises ChainUnavailable on RPC faults
@@ -78,7 +82,9 @@ class Daemon:
             try:
                 self.step()
                 failing_since, rpc_delay = None, s.rpc_retry_initial_s
+                self.last_good_poll = time.monotonic()
             except ChainUnavailable as error:
+                self.rpc_faults += 1
                 now = time.monotonic()
                 failing_since = failing_since or now
                 log.warning("rpc fault (%s); retrying in %.2fs", type(error).__name__, rpc_delay)
@@ -87,7 +93,14 @@ class Daemon:
                 wait, rpc_delay = rpc_delay, min(s.rpc_retry_max_s, rpc_delay * 2)
             self.stop.wait(wait)
 
+    def serve_status(self, port: int) -> int:
+        """Start /healthz and /metrics on 127.0.0.1:port (0: a free port); returns the port."""
+        self.status_server = StatusServer(self, port).start()
+        return self.status_server.port
+
     def close(self) -> None:
+        if self.status_server is not None:
+            self.status_server.stop()
         for unit in self.units:
             if unit.deliverer is not None:
                 unit.deliverer.notifier.close()
@@ -162,6 +175,9 @@ def run_daemon(which: str, contacts: ContactDirectory | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if daemon.settings.status_port is not None:
+        port = daemon.serve_status(daemon.settings.status_port)
+        log.info("status on http://127.0.0.1:%d (/healthz, /metrics)", port)
     log.info("ready: following the chain (%s)", which)
     try:
         daemon.run()

@@ -40,6 +40,7 @@ class Deliverer:
         self.dapp_url = dapp_url
         self.digest_interval_s = digest_interval_s
         self.clock = clock
+        self.outcomes = {"sent": 0, "retry": 0, "dead": 0}  # read by the metrics endpoint
         recovered = store.recover_in_doubt()
         if recovered:
             log.warning("%d emails were in the send window at the last crash: resending them "
@@ -63,12 +64,14 @@ class Deliverer:
             self._retry_or_bury(row.key, row.attempts + 1, str(error))
             return 0
         except Exception as error:  # noqa: BLE001 - a bad payload: retrying cannot fix it
+            self.outcomes["dead"] += 1
             self.store.mark_dead(row.key, f"cannot compose: {type(error).__name__}: {error}")
             return 0
         self.store.mark_sending(row.key)
         try:
             self.notifier.send(email)
         except NotifierRejected as error:
+            self.outcomes["dead"] += 1
             self.store.mark_dead(row.key, f"rejected: {error}")
             log.warning("effect %s dead-lettered: rejected by the mail system", row.key)
             return 0
@@ -76,13 +79,16 @@ class Deliverer:
             self._retry_or_bury(row.key, row.attempts + 1, f"{type(error).__name__}: {error}")
             return 0
         self.store.mark_sent(row.key, self.clock())
+        self.outcomes["sent"] += 1
         return 1
 
     def _retry_or_bury(self, key: str, attempts: int, error: str) -> None:
         if attempts >= self.max_attempts:
+            self.outcomes["dead"] += 1
             self.store.mark_dead(key, f"gave up after {attempts} attempts: {error}")
             log.warning("effect %s dead-lettered after %d attempts", key, attempts)
         else:
+            self.outcomes["retry"] += 1
             with self.store.transaction() as tx:
                 tx.execute("UPDATE effects SET attempts = ? WHERE key = ?", (attempts, key))
             self.store.mark_retry(key, error, self.clock() + self.backoff.delay(attempts))

@@ -34,12 +34,18 @@ class Runner:
         self.start_block = start_block
         self.max_blocks_per_query = max_blocks_per_query
         self.reorg_window_blocks = reorg_window_blocks
+        # read by the status endpoint (metrics); only this thread writes them
+        self.last_head = 0
+        self.events_handled = 0
+        self.deep_reorgs = 0
+        self.unprocessable = 0
         handler.create_tables(store.db)
 
     # -- one poll -------------------------------------------------------------------------------
     def poll(self) -> int:
         """Process every confirmed block not processed yet; return how many blocks were taken."""
         head = self.chain.head()
+        self.last_head = head
         target = head - self.confirmations
         cursor = self._cursor_or_genesis()
         if cursor is None:
@@ -95,6 +101,7 @@ class Runner:
             new_cursor = Cursor(last.number, last.hash)
             self.store.set_cursor(tx, new_cursor)
             self.store.prune_checkpoints(tx, last.number - self.reorg_window_blocks)
+        self.events_handled += len(events)
         if events:
             log.info("blocks %d..%d: %d events", cursor.block_number + 1, to_block, len(events))
         return new_cursor
@@ -104,6 +111,7 @@ class Runner:
         dead-lettered with its error instead of stopping the daemon on it forever."""
         if event.name == UNDECODABLE:
             self.store.dead_letter_event(tx, event, event.args["error"], now)
+            self.unprocessable += 1
             log.error("event %s dead-lettered: its log does not match the ABI", event.key)
             return []
         tx.execute("SAVEPOINT apply_event")
@@ -115,6 +123,7 @@ class Runner:
             tx.execute("ROLLBACK TO apply_event")
             tx.execute("RELEASE apply_event")
             self.store.dead_letter_event(tx, event, f"{type(error).__name__}: {error}", now)
+            self.unprocessable += 1
             log.error("event %s dead-lettered: %s", event.key, type(error).__name__)
             return []
         tx.execute("RELEASE apply_event")
@@ -160,6 +169,7 @@ class Runner:
                 "effects_already_delivered": already_sent,
                 "confirmations": self.confirmations,
             })
+        self.deep_reorgs += 1
         log.warning("deep reorg: cursor %d rolled back to %d (%d events, %d effects delivered)",
                     cursor.block_number, fork_point.block_number, len(keys), len(already_sent))
         return fork_point

@@ -42,6 +42,9 @@ class ListenerSettings(BaseSettings):
     restart_initial_s: float = 1.0
     restart_max_s: float = 60.0
 
+    # /healthz and Prometheus /metrics on 127.0.0.1 (None: off; 0: any free port)
+    status_port: int | None = None
+
     # Links in emails
     dapp_url: str = "http://127.0.0.1:5173"
 
