@@ -98,6 +98,25 @@ def requeue(which: str) -> None:
 
 @listen.command()
 @daemon_argument
+@click.option("--to-block", type=int, required=True, help="Keep what was read up to this block.")
+def rewind(which: str, to_block: int) -> None:
+    """Read the chain again after a block (stop the daemon first). For events dead-lettered as
+    unprocessable, once their cause is fixed; emails already sent are not sent again."""
+    from services.listeners.daemon import build
+
+    daemon = build(which)
+    try:
+        for unit in daemon.units:
+            unit.runner.rewind(to_block)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        daemon.close()
+    click.echo(f"{which}: rewound to block {to_block}; the daemon reads on from there")
+
+
+@listen.command()
+@daemon_argument
 def incidents(which: str) -> None:
     """Deep reorgs and other incidents (JSON lines)."""
     for incident in _store(which).incidents():

@@ -57,6 +57,7 @@ class Daemon:
         self.rpc_faults = 0
         self.last_good_poll: float | None = None  # monotonic time, for /healthz
         self.status_server: StatusServer | None = None
+        self.owns_contacts = False
 
     def step(self) -> None:
         """One poll of every unit, then due deliveries. Raises ChainUnavailable on RPC faults
@@ -104,9 +105,10 @@ class Daemon:
         for unit in self.units:
             if unit.deliverer is not None:
                 unit.deliverer.notifier.close()
-                close_contacts = getattr(unit.deliverer.contacts, "close", None)
-                if close_contacts is not None:
-                    close_contacts()
+                if self.owns_contacts:  # opened by build(), not handed in
+                    close_contacts = getattr(unit.deliverer.contacts, "close", None)
+                    if close_contacts is not None:
+                        close_contacts()
             unit.store.close()
 
 
@@ -153,7 +155,9 @@ def build(which: str, settings: ListenerSettings | None = None,
                 max_attempts=settings.max_attempts, batch=settings.delivery_batch,
                 dapp_url=settings.dapp_url, digest_interval_s=settings.digest_interval_s)
         units.append(Unit(name, runner, store, deliverer))
-    return Daemon(units, settings)
+    daemon = Daemon(units, settings)
+    daemon.owns_contacts = contacts is None
+    return daemon
 
 
 def run_daemon(which: str, contacts: ContactDirectory | None = None) -> int:

@@ -144,32 +144,50 @@ class Runner:
             if block is None:
                 raise ChainMoved("the chain is shorter than the start block")
             fork_point = Cursor(block.number, block.hash)
+        rolled_back, delivered = self._roll_back(fork_point, "deep_reorg", {
+            "cursor_block": cursor.block_number, "fork_point_block": fork_point.block_number,
+            "confirmations": self.confirmations})
+        self.deep_reorgs += 1
+        log.warning("deep reorg: cursor %d rolled back to %d (%d events, %d effects delivered)",
+                    cursor.block_number, fork_point.block_number, rolled_back, delivered)
+        return fork_point
+
+    def rewind(self, block_number: int) -> Cursor:
+        """Operator action: forget everything after this block and read it again (after fixing
+        the cause of unprocessable events, say). Emails already sent are not sent again."""
+        cursor = self.store.cursor()
+        if cursor is None or block_number >= cursor.block_number:
+            raise ValueError(f"block {block_number} is not behind the cursor")
+        if block_number < self.start_block - 1:
+            raise ValueError(f"block {block_number} is before the start block {self.start_block}")
+        block = self.chain.block(block_number)
+        if block is None:
+            raise ChainMoved(f"block {block_number} is not on the chain")
+        target = Cursor(block.number, block.hash)
+        self._roll_back(target, "rewind", {"cursor_block": cursor.block_number,
+                                           "rewound_to_block": block_number})
+        return target
+
+    def _roll_back(self, to: Cursor, kind: str, detail: dict) -> tuple[int, int]:
+        """Delete the events after `to`, cancel their unsent effects (status orphaned; they come
+        back if the events do), refold the derived state from the events that remain, move the
+        cursor and log the incident. One transaction."""
         with self.store.transaction() as tx:
-            orphaned = [dict(row) for row in tx.execute(
-                "SELECT key, block_number, name FROM events WHERE block_number > ?",
-                (fork_point.block_number,))]
-            keys = [row["key"] for row in orphaned]
-            already_sent = [row[0] for row in tx.execute(
+            above = (to.block_number,)
+            rolled_back = tx.execute("SELECT COUNT(*) FROM events WHERE block_number > ?",
+                                     above).fetchone()[0]
+            delivered = [row[0] for row in tx.execute(
                 "SELECT key FROM effects WHERE status IN (?, ?) AND event_key IN "
-                "(SELECT key FROM events WHERE block_number > ?)",
-                (SENT, SENDING, fork_point.block_number))]
+                "(SELECT key FROM events WHERE block_number > ?)", (SENT, SENDING, *above))]
             tx.execute("UPDATE effects SET status = ? WHERE status NOT IN (?, ?) AND event_key IN "
                        "(SELECT key FROM events WHERE block_number > ?)",
-                       (ORPHANED, SENT, SENDING, fork_point.block_number))
-            tx.execute("DELETE FROM events WHERE block_number > ?", (fork_point.block_number,))
-            tx.execute("DELETE FROM checkpoints WHERE block_number > ?", (fork_point.block_number,))
+                       (ORPHANED, SENT, SENDING, *above))
+            tx.execute("DELETE FROM events WHERE block_number > ?", above)
+            tx.execute("DELETE FROM checkpoints WHERE block_number > ?", above)
             self.handler.reset(tx)
             for event in self.store.events(tx):
                 self._apply_safely(tx, event, time.time())  # their effects exist already (by key)
-            self.store.set_cursor(tx, fork_point)
-            self.store.log_incident(tx, "deep_reorg", {
-                "cursor_block": cursor.block_number,
-                "fork_point_block": fork_point.block_number,
-                "rolled_back_events": len(keys),
-                "effects_already_delivered": already_sent,
-                "confirmations": self.confirmations,
-            })
-        self.deep_reorgs += 1
-        log.warning("deep reorg: cursor %d rolled back to %d (%d events, %d effects delivered)",
-                    cursor.block_number, fork_point.block_number, len(keys), len(already_sent))
-        return fork_point
+            self.store.set_cursor(tx, to)
+            self.store.log_incident(tx, kind, {**detail, "rolled_back_events": rolled_back,
+                                               "effects_already_delivered": delivered})
+        return rolled_back, len(delivered)

@@ -150,13 +150,17 @@ def test_relay__digest_mode__one_email_for_many_accesses(pulse, anvil, pulse_con
     daemon.close()
 
 
-def test_relay__log_not_matching_the_abi__dead_lettered_and_the_rest_flows(
-        pulse, anvil, pulse_contacts, smtp_server, tmp_path):
+def test_relay__log_not_matching_the_abi__dead_lettered_then_replayed_after_the_fix(
+        pulse, anvil, pulse_contacts, smtp_server, tmp_path, monkeypatch):
     """Bad input: the ABI in the deployments file disagrees with the chain about one event
     (ConsentRequested's requestId not indexed). Those logs are dead-lettered with the decoding
     error; the cursor moves on and the other events are emailed."""
     import json
 
+    from click.testing import CliRunner
+    from pulseledger_testkit.ledger import records_env
+
+    from services.listeners.cli import listen
     from services.listeners.state import UNPROCESSABLE
 
     abi_file = pulse.deployments_file.parent / "abi" / "PulseLedger.json"
@@ -180,7 +184,26 @@ def test_relay__log_not_matching_the_abi__dead_lettered_and_the_rest_flows(
     assert store.handled_positions() == pulse.log_keys()
     assert [item.message["Subject"] for item in smtp_server.received] == [
         "PulseLedger: Your access request was approved"]
-    assert store.requeue_dead(now=0) == 0  # not an email: fixing the ABI and replaying is
+    assert store.requeue_dead(now=0) == 0  # not an email: fix the ABI, then rewind
+    daemon.close()
+
+    # The operator fixes the ABI and rewinds with the CLI; the event is read again and emailed,
+    # the approval is not emailed twice.
+    abi_file.write_text(json.dumps({"abi": pulse.contract.abi}))
+    for name, value in {**records_env(tmp_path), "PULSELEDGER_CHAIN_RPC_URL": anvil.url,
+                        "PULSELEDGER_CHAIN_DEPLOYMENTS": str(pulse.deployments_file),
+                        "PULSELEDGER_LISTENERS_STATE_DIR": str(tmp_path / "state")}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(listen, ["rewind", "relay", "--to-block",
+                                         str(pulse.deployment_block)])
+    assert result.exit_code == 0, result.output
+    daemon = build_daemon("relay", pulse, anvil.url, tmp_path / "state", pulse_contacts,
+                          smtp_notifier(smtp_server.port))
+    daemon.step()
+    assert sorted(item.message["Subject"] for item in smtp_server.received) == [
+        "PulseLedger: New data access request", "PulseLedger: Your access request was approved"]
+    [incident] = daemon.units[0].store.incidents()
+    assert incident["kind"] == "rewind" and incident["rolled_back_events"] == 2
     daemon.close()
 
 
