@@ -18,6 +18,13 @@ from services.listeners.state import ORPHANED, SENDING, SENT, Cursor, Effect, St
 log = logging.getLogger(__name__)
 
 
+GROW_AFTER_SUCCESSES = 8
+
+
+class LogQueryFailed(ChainUnavailable):
+    """eth_getLogs failed for a range; a narrower range may pass (providers cap them)."""
+
+
 class ChainMoved(ChainUnavailable):
     """The chain changed while a range was being read; read it again on the next poll."""
 
@@ -33,6 +40,10 @@ class Runner:
         self.confirmations = confirmations
         self.start_block = start_block
         self.max_blocks_per_query = max_blocks_per_query
+        # Providers cap eth_getLogs (block span or result count): a failing range is halved
+        # for the next try and grows back after successes.
+        self.blocks_per_query = max_blocks_per_query
+        self._successes = 0
         self.reorg_window_blocks = reorg_window_blocks
         # read by the status endpoint (metrics); only this thread writes them
         self.last_head = 0
@@ -59,9 +70,22 @@ class Runner:
             cursor = self.roll_back_to_fork_point(cursor)
         taken = 0
         while cursor.block_number < target:
-            to_block = min(cursor.block_number + self.max_blocks_per_query, target)
+            to_block = min(cursor.block_number + self.blocks_per_query, target)
+            try:
+                new_cursor = self._take_range(cursor, to_block)
+            except LogQueryFailed:
+                span = to_block - cursor.block_number
+                if span <= 1:
+                    raise  # not the range: the node itself is failing
+                self.blocks_per_query = span // 2
+                self._successes = 0
+                continue
             taken += to_block - cursor.block_number
-            cursor = self._take_range(cursor, to_block)
+            cursor = new_cursor
+            self._successes += 1
+            if self._successes >= GROW_AFTER_SUCCESSES:
+                self.blocks_per_query = min(self.max_blocks_per_query, self.blocks_per_query * 2)
+                self._successes = 0
         return taken
 
     def _cursor_or_genesis(self) -> Cursor | None:
@@ -81,7 +105,10 @@ class Runner:
 
     def _take_range(self, cursor: Cursor, to_block: int) -> Cursor:
         first = self.chain.block(to_block)
-        logs = self.chain.logs(cursor.block_number + 1, to_block)
+        try:
+            logs = self.chain.logs(cursor.block_number + 1, to_block)
+        except ChainUnavailable as error:
+            raise LogQueryFailed(str(error)) from error
         last = self.chain.block(to_block)
         anchor = self.chain.block(cursor.block_number)
         if (first is None or last is None or first.hash != last.hash or anchor is None

@@ -53,3 +53,24 @@ def test_rpc_faults__cursor_never_passes_an_unprocessed_block(pulse, anvil, puls
 def _logs_with_blocks(ledger):
     for log in ledger.logs():
         yield log["transactionHash"].to_0x_hex(), log["logIndex"], log["blockNumber"]
+
+
+def test_rpc_capped_log_ranges__range_halved_until_accepted__backfill_complete(
+        pulse, anvil, pulse_contacts, smtp_server, tmp_path):
+    """Hosted RPCs refuse wide eth_getLogs queries; the runner halves the range and goes on."""
+    proxy = FaultProxy(anvil.url).start()
+    try:
+        traffic = RandomTraffic(pulse, random.Random(5))
+        for _ in range(15):
+            traffic.step()
+            anvil.mine(5)
+        proxy.max_log_range = 8
+        daemon = build_daemon("relay", pulse, proxy.url, tmp_path / "state", pulse_contacts,
+                              smtp_notifier(smtp_server.port), max_blocks_per_query=2000)
+        daemon.step()  # no fault surfaces: the runner narrows the range by itself
+        assert proxy.refused_log_ranges > 0
+        assert daemon.units[0].store.handled_positions() == pulse.log_keys()
+        assert daemon.units[0].store.cursor().block_number == pulse.w3.eth.block_number - 3
+        daemon.close()
+    finally:
+        proxy.stop()

@@ -3,6 +3,7 @@ errors, hangs (client timeouts), dropped connections, truncated and garbage bodi
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import threading
@@ -21,6 +22,8 @@ class FaultProxy:
         self.fault_rate = fault_rate
         self.down = False  # every connection dropped: the node "disappeared"
         self.hang_s = hang_s
+        self.max_log_range: int | None = None  # like hosted RPCs: refuse wider eth_getLogs
+        self.refused_log_ranges = 0
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.injected: dict[str, int] = dict.fromkeys(FAULTS, 0)
@@ -34,6 +37,9 @@ class FaultProxy:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if proxy.log_range_too_wide(body):
+                    return self._reply(200, b'{"jsonrpc":"2.0","id":1,"error":{"code":-32005,'
+                                            b'"message":"query exceeds max block range"}}')
                 fault = proxy.pick_fault()
                 if fault in ("drop", "down"):
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -72,6 +78,20 @@ class FaultProxy:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def log_range_too_wide(self, body: bytes) -> bool:
+        if self.max_log_range is None:
+            return False
+        request = json.loads(body)
+        if request.get("method") != "eth_getLogs":
+            return False
+        query = request["params"][0]
+        span = int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1
+        if span > self.max_log_range:
+            with self.lock:
+                self.refused_log_ranges += 1
+            return True
+        return False
 
     def pick_fault(self) -> str | None:
         with self.lock:
