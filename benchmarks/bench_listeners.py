@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -80,11 +81,13 @@ def bench_latency(workdir: Path) -> dict[str, float]:
         runner = threading.Thread(target=daemon.run, daemon=True)
         runner.start()
         latencies = []
+        jitter = random.Random(1)
         for index in range(LATENCY_SAMPLES):
             flow.request(ledger.patients[index % 3], ledger.requesters[index % 3])
             tx = flow.last_tx
             anvil.mine(settings.confirmations - 1)  # one short of the confirmation depth
-            time.sleep(0.05)  # let a poll see the unconfirmed state
+            # let a poll see the unconfirmed state, then confirm at a random phase of the poll cycle
+            time.sleep(0.05 + jitter.uniform(0, settings.poll_interval_s))
             message_id = message_id_for(idempotency_key(ledger.chain_id, tx, 0))
             confirmed_at = time.monotonic()
             anvil.mine(1)  # this block gives the event its confirmation depth
