@@ -37,7 +37,8 @@ class Bench:
 
     def send(self, call, sender: str, value: int = 0) -> dict:
         tx_hash = call.transact({"from": sender, "value": value})
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        # anvil automines: the receipt exists as soon as the hash is back; poll tightly.
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.005)
         assert receipt.status == 1, f"transaction reverted: {call.fn_name}"
         return receipt
 

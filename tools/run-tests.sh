@@ -5,10 +5,14 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-if compgen -G "tests/contracts/test_*.py" >/dev/null; then
-  step "contracts: ape unit and attack tests on anvil"
-  uv run ape test tests/contracts --network ethereum:local:foundry -q
-fi
+step "contracts: compile"
+uv run ape compile
+
+step "contracts: ape unit and attack tests on anvil"
+uv run ape test tests/contracts --network ethereum:local:foundry -q
+
+step "contracts: fork suite (ape run deploy to an upstream anvil, ape test on a fork of it)"
+tools/run-fork-suite.sh
 
 step "services: pytest (real local servers, no ape plugin)"
 uv run pytest -p no:ape_test tests --ignore=tests/contracts --ignore=tests/fork -m "not chaos" -q

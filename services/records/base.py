@@ -158,7 +158,7 @@ class DeadLetter:
     id: str
     kind: str
     payload: bytes | None  # decrypted on read; None when erased
-    payload_sha256: bytes
+    payload_digest: bytes  # HMAC-SHA256 under a master-derived key, not a bare sha256
     reason: str
     at_ms: int
 
@@ -201,10 +201,12 @@ class RecordStore(ABC):
     # ---- onboarding (contact data: stored as is, never logged)
     @abstractmethod
     def register_device(self, device_id: str, owner: str, public_key: bytes) -> None:
-        """Idempotent for the same owner (re-keying allowed); another owner → `Conflict`."""
+        """Idempotent for the same owner (re-keying allowed); another owner → `Conflict`.
+        `owner` is the patient's 0x address; `public_key` 32 raw bytes (or their hex)."""
 
     @abstractmethod
-    def get_device(self, device_id: str) -> Device | None: ...
+    def get_device(self, device_id: str) -> Device | None:
+        """None for an unknown or malformed device id."""
 
     @abstractmethod
     def devices_of(self, owner: str) -> list[Device]: ...
@@ -319,6 +321,15 @@ class RecordStore(ABC):
     @abstractmethod
     def bundle_meta(self, bundle_id: str) -> SellableRecord: ...
 
+    def sealed_bundle(
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+    ) -> tuple[bytes, bytes]:
+        """(sealed ciphertext, GCM associated data) of a bundle, verified against `expected_hash`
+        like `get_bundle` but not decrypted: what a programmatic buyer decrypts with the record
+        key the gateway wraps to them (ECIES). Raises `RecordErased` once erased (added for the
+        gateway; backends override it)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot hand out sealed bundles yet")
+
     @abstractmethod
     def record_key(self, record_id: str) -> bytes:
         """The raw 32-byte data key of a window or bundle, for wrapping to a buyer (ECIES).
@@ -327,7 +338,8 @@ class RecordStore(ABC):
     # ---- dead letters
     @abstractmethod
     def dead_letter(self, kind: str, payload: bytes, reason: str) -> str:
-        """Keep what could not be processed; payload encrypted at rest. Returns its id."""
+        """Keep what could not be processed; payload encrypted at rest. Returns its id, which is
+        derived from (kind, payload, reason): the same failure redelivered is stored once."""
 
     @abstractmethod
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]: ...

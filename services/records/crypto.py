@@ -9,6 +9,7 @@ another record, version, owner or chain does not decrypt.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -56,6 +57,13 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def keyed_digest(master_key: bytes, label: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256 under a key derived from the master key: a digest of a small payload (a
+    reading) that nobody without the master key can confirm by guessing the payload."""
+    derived = hmac.new(master_key, b"pulseledger/derive/v1\x00" + label, hashlib.sha256).digest()
+    return hmac.new(derived, data, hashlib.sha256).digest()
+
+
 def master_key_id(master_key: bytes) -> str:
     """Public fingerprint of a master key, kept beside each wrapped key (not secret)."""
     return hashlib.sha256(_KEK_ID + master_key).hexdigest()[:16]
@@ -73,32 +81,3 @@ def unwrap_key(master_key: bytes, wrapped: bytes, key_ref: str) -> bytes:
         )
     except InvalidTag:
         raise TamperDetected("wrapped record key failed authentication") from None
-
-
-_PAD_LEN = 4
-_PAD_STEP = 1024 * 1024
-
-
-def padded_size(n: int) -> int:
-    """Size buckets for published ciphertexts: powers of two up to 1 MiB, then whole MiB."""
-    need = n + _PAD_LEN
-    if need <= _PAD_STEP:
-        return max(256, 1 << (need - 1).bit_length())
-    return -(-need // _PAD_STEP) * _PAD_STEP
-
-
-def pad(data: bytes) -> bytes:
-    """Length-prefix and zero-pad, so a bundle's ciphertext size (public on IPFS) only tells
-    its size bucket, not how many windows it holds."""
-    return (
-        len(data).to_bytes(_PAD_LEN, "big")
-        + data
-        + bytes(padded_size(len(data)) - len(data) - _PAD_LEN)
-    )
-
-
-def unpad(padded: bytes) -> bytes:
-    n = int.from_bytes(padded[:_PAD_LEN], "big")
-    if n > len(padded) - _PAD_LEN:
-        raise TamperDetected("padding length out of range")
-    return padded[_PAD_LEN : _PAD_LEN + n]

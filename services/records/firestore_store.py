@@ -224,7 +224,9 @@ class FirestoreRecordStore(RecordStore):
         tx(self._client.transaction())
 
     def get_device(self, device_id: str) -> Device | None:
-        snap = self._col("devices").document(v.device_id(device_id)).get()
+        if not v.is_device_id(device_id):
+            return None  # a malformed id names no device (callers dead-letter the reading)
+        snap = self._col("devices").document(device_id).get()
         return Device(snap.id, snap.get("owner"), snap.get("public_key")) if snap.exists else None
 
     def devices_of(self, owner: str) -> list[Device]:
@@ -301,6 +303,7 @@ class FirestoreRecordStore(RecordStore):
                         "batch_root": None,
                         "proof": None,
                         "anchored": False,
+                        "pending": True,  # not anchored, not erased: one equality filter
                     },
                 )
             )
@@ -430,10 +433,12 @@ class FirestoreRecordStore(RecordStore):
             batch_data["anchor_tx"] = anchor_tx
         writes = [("set", batch_ref, batch_data)]
         for rid, proof in zip(record_ids, proofs, strict=True):
+            erased = snaps[rid].get("erased_ms") is not None
             update = {
                 "batch_root": root,
                 "proof": b"".join(proof),
                 "anchored": anchor_tx is not None,
+                "pending": anchor_tx is None and not erased,
             }
             writes.append(("update", self._col("windows").document(rid), update))
         for chunk in _chunks(writes, MAX_WRITES_PER_BATCH - 50):
@@ -474,8 +479,7 @@ class FirestoreRecordStore(RecordStore):
     def pending_unbatched(self, limit: int) -> list[WindowRef]:
         q = (
             self._col("windows")
-            .where(filter=FieldFilter("anchored", "==", False))
-            .where(filter=FieldFilter("erased_ms", "==", None))
+            .where(filter=FieldFilter("pending", "==", True))
             .order_by("created_ms")
             .limit(max(0, int(limit)))
         )
@@ -502,7 +506,7 @@ class FirestoreRecordStore(RecordStore):
             raise Conflict(f"bundle already at version {old.get('version')}; must be higher")
         [(key_ref, key, wrapped)] = self.envelope.mint(1)
         ad = crypto.associated_data(self.namespace, bundle_id, version, owner)
-        sealed = crypto.seal(key, crypto.pad(bytes(plaintext)), ad)
+        sealed = crypto.seal(key, bytes(plaintext), ad)
         sha = crypto.sha256(sealed)
         if blobs is not None:
             pointer, stored = "ipfs://" + blobs.put(sealed), None
@@ -560,7 +564,18 @@ class FirestoreRecordStore(RecordStore):
         _check_hash(crypto.sha256(sealed), d["ciphertext_sha256"], expected_hash)
         key = self.envelope.load(d["key_ref"])
         ad = crypto.associated_data(self.namespace, snap.id, d["version"], d["owner"])
-        return crypto.unpad(crypto.open_sealed(key, sealed, ad))
+        return crypto.open_sealed(key, sealed, ad)
+
+    def sealed_bundle(
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+    ) -> tuple[bytes, bytes]:
+        snap = self._bundle(bundle_id)
+        d = snap.to_dict()
+        if d.get("erased_ms") is not None:
+            raise RecordErased(f"bundle {bundle_id} was erased")
+        sealed = _fetch_sealed(d["pointer"], d.get("ciphertext"), blobs)
+        _check_hash(crypto.sha256(sealed), d["ciphertext_sha256"], expected_hash)
+        return sealed, crypto.associated_data(self.namespace, snap.id, d["version"], d["owner"])
 
     def record_key(self, record_id: str) -> bytes:
         return self.envelope.load(self._locate(record_id)[1].get("key_ref"))
@@ -577,23 +592,30 @@ class FirestoreRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = os.urandom(16).hex()
+        digest = self.envelope.keyring.digest(b"dead-letter", bytes(payload))
+        letter_id = v.dead_letter_id(kind, digest, reason)
+        ref = self._col("dead_letters").document(letter_id)
+        if ref.get().exists:
+            return letter_id  # the same failure, redelivered: kept once
         [(key_ref, key, wrapped)] = self.envelope.mint(1)
         ad = crypto.associated_data(self.namespace, letter_id, 1, DEAD_LETTER_OWNER)
         sealed = crypto.seal(key, bytes(payload), ad)
         if len(sealed) > MAX_INLINE_BUNDLE_BYTES:
             sealed = None  # too big to keep: the digest and the reason still are
         self.keys.put_many([wrapped])
-        self._col("dead_letters").document(letter_id).create(
-            {
-                "kind": kind,
-                "key_ref": key_ref,
-                "ciphertext": sealed,
-                "payload_sha256": crypto.sha256(bytes(payload)),
-                "reason": reason,
-                "at_ms": v.now_ms(),
-            }
-        )
+        try:
+            ref.create(
+                {
+                    "kind": kind,
+                    "key_ref": key_ref,
+                    "ciphertext": sealed,
+                    "payload_digest": digest,
+                    "reason": reason,
+                    "at_ms": v.now_ms(),
+                }
+            )
+        except AlreadyExists:  # another writer stored it first
+            self.keys.destroy([key_ref])
         return letter_id
 
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]:
@@ -611,7 +633,7 @@ class FirestoreRecordStore(RecordStore):
                 ad = crypto.associated_data(self.namespace, s.id, 1, DEAD_LETTER_OWNER)
                 payload = crypto.open_sealed(key, d["ciphertext"], ad)
             out.append(
-                DeadLetter(s.id, d["kind"], payload, d["payload_sha256"], d["reason"], d["at_ms"])
+                DeadLetter(s.id, d["kind"], payload, d["payload_digest"], d["reason"], d["at_ms"])
             )
         return out
 
@@ -625,7 +647,11 @@ class FirestoreRecordStore(RecordStore):
             snap.reference.update({"ciphertext": None})
             return
         d = snap.to_dict()
+        if d.get("erased_ms") is not None and d.get("ciphertext") is None:
+            return  # already erased: no second event
         update = {"ciphertext": None, "erased_ms": d.get("erased_ms") or v.now_ms()}
+        if name == "windows":
+            update["pending"] = False
         kind = "window_erased" if name == "windows" else "bundle_erased"
         self._commit_change(d["owner"], kind, record_id, ("update", snap.reference, update))
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from services.records.base import RecordsError
 from services.records.keystore import KeyStorage, WrappedKey
 
 _SCHEMA = """
@@ -21,24 +22,32 @@ CREATE TABLE IF NOT EXISTS record_keys (
 );
 """
 
+BUSY_TIMEOUT_MS = 30_000  # writers from other processes wait this long for the lock
+
 
 def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
 
 
-def checkpoint_truncate(conn: sqlite3.Connection) -> None:
-    """Copy the WAL into the database and truncate it to zero bytes (retry while readers hold it)."""
-    for _ in range(50):
+def checkpoint_truncate(conn: sqlite3.Connection, wait_s: float = 5.0) -> None:
+    """Copy the WAL into the database and truncate it to zero bytes, so deleted rows leave no
+    copy in the log. Another process's open read transaction blocks it: SQLite's busy handler
+    waits up to `wait_s` for it to end."""
+    conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+    try:
         busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if not busy:
-            return
-        threading.Event().wait(0.02)
-    raise RuntimeError("WAL checkpoint stayed busy: another process holds a read transaction")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if busy:
+        raise RecordsError(
+            "deleted, but the write-ahead log could not be truncated: another process holds "
+            "a read transaction; the next erase or checkpoint completes it"
+        )
 
 
 class SqliteKeyStorage(KeyStorage):

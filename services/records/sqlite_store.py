@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS doctors (owner TEXT PRIMARY KEY, address TEXT NOT NUL
 CREATE INDEX IF NOT EXISTS doctors_by_address ON doctors(address);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, key_ref TEXT NOT NULL, ciphertext BLOB,
-  payload_sha256 BLOB NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL
+  payload_digest BLOB NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_kind ON dead_letters(kind, at_ms);
 CREATE TABLE IF NOT EXISTS changes (
@@ -194,9 +194,10 @@ class SqliteRecordStore(RecordStore):
         self._write(tx)
 
     def get_device(self, device_id: str) -> Device | None:
+        if not v.is_device_id(device_id):
+            return None  # a malformed id names no device (callers dead-letter the reading)
         row = self._one(
-            "SELECT device_id, owner, public_key FROM devices WHERE device_id = ?",
-            (v.device_id(device_id),),
+            "SELECT device_id, owner, public_key FROM devices WHERE device_id = ?", (device_id,)
         )
         return Device(row[0], row[1], bytes(row[2])) if row else None
 
@@ -479,7 +480,7 @@ class SqliteRecordStore(RecordStore):
                 raise Conflict(f"bundle already at version {old[0]}; a new version must be higher")
             [(key_ref, key, wrapped)] = self.envelope.mint(1)
             ad = crypto.associated_data(self.namespace, bundle_id, version, owner)
-            sealed = crypto.seal(key, crypto.pad(bytes(plaintext)), ad)
+            sealed = crypto.seal(key, bytes(plaintext), ad)
             sha = crypto.sha256(sealed)
             if blobs is not None:
                 pointer, stored = "ipfs://" + blobs.put(sealed), None
@@ -528,7 +529,25 @@ class SqliteRecordStore(RecordStore):
         _check_hash(crypto.sha256(sealed), bytes(stored_sha), expected_hash)
         key = self.envelope.load(key_ref)
         ad = crypto.associated_data(self.namespace, bundle_id, version, owner)
-        return crypto.unpad(crypto.open_sealed(key, sealed, ad))
+        return crypto.open_sealed(key, sealed, ad)
+
+    def sealed_bundle(
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+    ) -> tuple[bytes, bytes]:
+        bundle_id = v.bytes32_id(bundle_id, "bundle id")
+        row = self._one(
+            "SELECT owner, version, pointer, ciphertext, ciphertext_sha256, erased_ms "
+            "FROM bundles WHERE bundle_id = ?",
+            (bundle_id,),
+        )
+        if row is None:
+            raise RecordNotFound(f"no bundle {bundle_id}")
+        owner, version, pointer, sealed, stored_sha, erased = row
+        if erased:
+            raise RecordErased(f"bundle {bundle_id} was erased")
+        sealed = _fetch_sealed(pointer, sealed, blobs)
+        _check_hash(crypto.sha256(sealed), bytes(stored_sha), expected_hash)
+        return sealed, crypto.associated_data(self.namespace, bundle_id, version, owner)
 
     def record_key(self, record_id: str) -> bytes:
         key_ref = self._key_ref_of(record_id)[1]
@@ -553,23 +572,38 @@ class SqliteRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = os.urandom(16).hex()
+        digest = self.envelope.keyring.digest(b"dead-letter", bytes(payload))
+        letter_id = v.dead_letter_id(kind, digest, reason)
         with self._lock:
+            if self._one("SELECT 1 FROM dead_letters WHERE id = ?", (letter_id,)):
+                return letter_id  # the same failure, redelivered: kept once
             [(key_ref, key, wrapped)] = self.envelope.mint(1)
             ad = crypto.associated_data(self.namespace, letter_id, 1, DEAD_LETTER_OWNER)
             sealed = crypto.seal(key, bytes(payload), ad)
             self.keys.put_many([wrapped])
-            self._write(
-                lambda: self._conn.execute(
-                    "INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (letter_id, kind, key_ref, sealed, crypto.sha256(payload), reason, v.now_ms()),
+            inserted = self._write(
+                lambda: (
+                    self._conn.execute(
+                        "INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (
+                            letter_id,
+                            kind,
+                            key_ref,
+                            sealed,
+                            digest,
+                            reason,
+                            v.now_ms(),
+                        ),
+                    ).rowcount
                 )
             )
+            if not inserted:  # another process stored it first
+                self.keys.destroy([key_ref])
         return letter_id
 
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]:
         sql = (
-            "SELECT id, kind, key_ref, ciphertext, payload_sha256, reason, at_ms FROM dead_letters"
+            "SELECT id, kind, key_ref, ciphertext, payload_digest, reason, at_ms FROM dead_letters"
         )
         args: tuple = ()
         if kind is not None:
@@ -599,11 +633,14 @@ class SqliteRecordStore(RecordStore):
             args = () if table == "dead_letters" else (v.now_ms(),)
 
             def tx() -> None:
-                self._conn.execute(
-                    f"UPDATE {table} SET ciphertext = NULL{erased_col} WHERE {id_col} = ?",
+                live = "ciphertext IS NOT NULL"
+                if table != "dead_letters":  # bundles on IPFS have no ciphertext here
+                    live = f"({live} OR erased_ms IS NULL)"
+                cur = self._conn.execute(
+                    f"UPDATE {table} SET ciphertext = NULL{erased_col} WHERE {id_col} = ? AND {live}",
                     (*args, record_id),
                 )
-                if table != "dead_letters":
+                if cur.rowcount and table != "dead_letters":  # no second event for a repeat
                     kind = "window_erased" if table == "windows" else "bundle_erased"
                     self._change(owner, kind, record_id)
 

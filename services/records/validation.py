@@ -42,6 +42,10 @@ def device_id(value: str) -> str:
     return value
 
 
+def is_device_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_DEVICE_ID.match(value))
+
+
 def email(value: str) -> str:
     # never echo the address itself: emails are never logged
     if not isinstance(value, str) or not _EMAIL.match(value.strip()):
@@ -67,10 +71,28 @@ def window_start(value: int) -> int:
     return value
 
 
-def public_key(value: bytes) -> bytes:
+def public_key(value: bytes | str) -> bytes:
+    """32 raw Ed25519 bytes, or the same as 64 hex digits (optionally 0x-prefixed)."""
+    if isinstance(value, str):
+        try:
+            value = bytes.fromhex(value.removeprefix("0x"))
+        except ValueError:
+            raise InvalidInput("public key must be 32 raw Ed25519 bytes or their hex") from None
     if not isinstance(value, bytes | bytearray) or len(value) != 32:
-        raise InvalidInput("public key must be 32 raw Ed25519 bytes")
+        raise InvalidInput("public key must be 32 raw Ed25519 bytes or their hex")
     return bytes(value)
+
+
+def dead_letter_id(kind: str, payload_digest: bytes, reason: str) -> str:
+    """Deterministic: a redelivered message that fails the same way is kept once."""
+    digest = hashlib.sha256(
+        b"pulseledger/dead-letter/v1\x00"
+        + kind.encode()
+        + b"\x00"
+        + payload_digest
+        + reason.encode()
+    )
+    return digest.hexdigest()[:32]
 
 
 def data_class(value: int) -> int:

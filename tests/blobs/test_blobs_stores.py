@@ -78,3 +78,27 @@ def test_open_blob_store__settings(tmp_path, monkeypatch):
         ipfs = open_blob_store(BlobsSettings(backend="ipfs", ipfs_api=kubo.multiaddr))
         assert ipfs.get(ipfs.put(b"abc")) == b"abc"
         ipfs.close()
+
+
+def test_bundle_through_ipfs__registry_pointer_and_hash_round_trip(tmp_path):
+    """The path a sellable record takes: encrypt, add to IPFS, register pointer + hash, read back."""
+    import os
+
+    from services.records import ChainIdentity, TamperDetected
+    from services.records.keystore import Keyring
+    from services.records.sqlite_store import SqliteRecordStore
+
+    store = SqliteRecordStore(tmp_path / "r", ChainIdentity(1, "0x01"), Keyring(os.urandom(32)))
+    bundle, owner = "0x" + "ee" * 32, "0x" + "a1" * 20
+    with FakeKubo() as kubo:
+        blobs = IpfsBlobStore(kubo.multiaddr, timeout_s=10)
+        rec = store.put_bundle(owner, bundle, 2, b"a week of windows", blobs=blobs)
+        assert rec.pointer == "ipfs://" + compute_cid(next(iter(kubo.blocks.values())))
+        assert store.get_bundle(bundle, expected_hash=rec.ciphertext_sha256, blobs=blobs) == (
+            b"a week of windows"
+        )
+        kubo.corrupt_next_cat = True
+        with pytest.raises(TamperDetected):
+            store.get_bundle(bundle, expected_hash=rec.ciphertext_sha256, blobs=blobs)
+        blobs.close()
+    store.close()

@@ -54,12 +54,3 @@ def flip(data: bytes, index: int) -> bytes:
     b = bytearray(data)
     b[index] ^= 0x01
     return bytes(b)
-
-
-def raw_bundle_size(store: RecordStore, bundle_id: str) -> int:
-    if isinstance(store, SqliteRecordStore):
-        row = store._conn.execute(
-            "SELECT length(ciphertext) FROM bundles WHERE bundle_id = ?", (bundle_id,)
-        ).fetchone()
-        return row[0]
-    return len(store._col("bundles").document(bundle_id).get().get("ciphertext"))

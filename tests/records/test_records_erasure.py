@@ -22,7 +22,8 @@ def test_erase__window_then_read__record_erased(store):
     assert store.keys.get(key_ref) is None
     assert store.window_meta(ref.record_id).erased
     assert store.changes_since(OWNER, None)[-1].kind == "window_erased"
-    store.erase(ref.record_id)  # idempotent
+    store.erase(ref.record_id)  # idempotent: no error, no second event
+    assert [c.kind for c in store.changes_since(OWNER, None)].count("window_erased") == 1
 
 
 def test_erase__batch_siblings_still_verify(store):
@@ -75,4 +76,44 @@ def test_erase__sqlite_files_hold_no_copy_of_the_key(tmp_path):
     assert wrapped not in after
     assert sealed not in after
     assert store.get_window(refs[24].record_id) == window_payload(24)  # neighbours intact
+    store.close()
+
+
+def test_erase__bundle_in_blob_store__marked_and_unreadable(store, tmp_path):
+    from services.blobs.local_dir import LocalDirBlobStore
+
+    blobs = LocalDirBlobStore(tmp_path / "blobs")
+    bundle = "0x" + "bf" * 32
+    store.put_bundle(OWNER, bundle, 2, b"export", blobs=blobs)
+    store.erase(bundle)
+    store.erase(bundle)
+    assert store.bundle_meta(bundle).erased
+    with pytest.raises(RecordErased):
+        store.get_bundle(bundle, blobs=blobs)
+    kinds = [c.kind for c in store.changes_since(OWNER, None)]
+    assert kinds == ["bundle_added", "bundle_erased"]  # a repeat adds no second event
+
+
+def test_erase__reader_blocks_wal_truncation__clear_error_then_completes(tmp_path, monkeypatch):
+    """Another process mid-read keeps old WAL frames alive: erase says so instead of claiming
+    success; once the reader is gone, erasing again leaves no copy of the key anywhere."""
+    import sqlite3
+
+    from services.records import RecordsError, sqlite_keys
+
+    monkeypatch.setattr(sqlite_keys.checkpoint_truncate, "__defaults__", (0.2,))
+    store = SqliteRecordStore(tmp_path / "records", fresh_chain(), Keyring(os.urandom(32)))
+    ref = store.put_window(OWNER, DEVICE, 0, window_payload())
+    wrapped = store.keys.get(raw_window(store, ref.record_id)["key_ref"]).wrapped
+    reader = sqlite3.connect(store.key_db_path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM record_keys").fetchone()  # holds a read snapshot
+    with pytest.raises(RecordsError, match="write-ahead log"):
+        store.erase(ref.record_id)
+    with pytest.raises(RecordErased):
+        store.get_window(ref.record_id)  # unreadable already
+    reader.execute("COMMIT")
+    reader.close()
+    store.erase(ref.record_id)
+    assert wrapped not in _all_bytes(store.directory, store.key_directory)
     store.close()

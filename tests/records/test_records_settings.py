@@ -54,3 +54,30 @@ def test_firestore_backend__from_settings(firestore_emulator, tmp_path):
         assert isinstance(store, FirestoreRecordStore)
         store.set_contacts("0x" + "a1" * 20, ["pat@example.org"])
         assert store.get_contacts("0x" + "a1" * 20) == ["pat@example.org"]
+
+
+def test_firestore__keys_in_their_own_database(firestore_emulator, tmp_path):
+    """PULSELEDGER_RECORDS_FIRESTORE_KEY_DATABASE: wrapped keys never sit beside ciphertexts."""
+    from records_support import OWNER, fresh_chain, window_payload
+
+    from services.records.firestore_store import make_client
+
+    settings = RecordsSettings(
+        backend="firestore",
+        firestore_project="pulseledger-keydb-test",
+        firestore_emulator_host=firestore_emulator.host,
+        firestore_key_database="pulseledger-keys",
+        master_key_file=tmp_path / "m.key",
+    )
+    chain = fresh_chain()
+    with open_store(settings, chain) as store:
+        ref = store.put_window(OWNER, "12D3KooWDevice", 0, window_payload())
+        assert store.get_window(ref.record_id) == window_payload()
+        key_ref = store._col("windows").document(ref.record_id).get().get("key_ref")
+    main = make_client("pulseledger-keydb-test", "(default)", firestore_emulator.host)
+    keys = make_client("pulseledger-keydb-test", "pulseledger-keys", firestore_emulator.host)
+    path = f"pulseledger_keys/{chain.namespace}/record_keys/{key_ref}"
+    assert keys.document(path).get().exists
+    assert not main.document(path).get().exists
+    main.close()
+    keys.close()

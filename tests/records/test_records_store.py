@@ -24,6 +24,7 @@ def test_device__register_and_get(store):
     assert (device.device_id, device.owner, device.public_key) == (DEVICE, OWNER, KEY)
     assert store.devices_of(OWNER) == [device]
     assert store.get_device("12D3KooWUnknown") is None
+    assert store.get_device("../../etc") is None and store.get_device("") is None
 
 
 def test_device__same_owner_rekeys__other_owner_conflicts(store):
@@ -264,14 +265,40 @@ def test_dead_letter__erased_payload_gone_digest_kept(store):
     letter = store.dead_letter("reading", b"secret", "bad")
     store.erase(letter)
     [d] = store.dead_letters("reading")
-    assert d.payload is None and d.payload_sha256 == hashlib.sha256(b"secret").digest()
+    assert d.payload is None and len(d.payload_digest) == 32
+    # a keyed digest: guessing the payload and hashing it does not confirm it
+    assert d.payload_digest != hashlib.sha256(b"secret").digest()
+    assert store.dead_letter("reading", b"secret", "bad") == letter  # still recognised
 
 
-def test_bundle__ciphertext_size_only_reveals_a_bucket(store):
-    small = store.put_bundle(OWNER, "0x" + "01" * 32, 0, b"x" * 10)
-    larger = store.put_bundle(OWNER, "0x" + "02" * 32, 0, b"x" * 200)
-    from records_support import raw_bundle_size
+def test_sealed_bundle__what_an_ecies_buyer_decrypts(store):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    assert raw_bundle_size(store, "0x" + "01" * 32) == raw_bundle_size(store, "0x" + "02" * 32)
-    assert store.get_bundle("0x" + "02" * 32, expected_hash=larger.ciphertext_sha256) == b"x" * 200
-    assert small.ciphertext_sha256 != larger.ciphertext_sha256
+    from services.records import RecordErased, TamperDetected
+
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export for a buyer")
+    sealed, ad = store.sealed_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    key = store.record_key(BUNDLE)
+    assert AESGCM(key).decrypt(sealed[:12], sealed[12:], ad) == b"export for a buyer"
+    with pytest.raises(TamperDetected):
+        store.sealed_bundle(BUNDLE, expected_hash=b"\x00" * 32)
+    store.erase(BUNDLE)
+    with pytest.raises(RecordErased):
+        store.sealed_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+
+
+def test_device__public_key_as_hex__accepted(store):
+    store.register_device(DEVICE, OWNER, KEY.hex())
+    assert store.get_device(DEVICE).public_key == KEY
+    with pytest.raises(InvalidInput):
+        store.register_device(DEVICE, OWNER, "zz" * 32)
+
+
+def test_dead_letter__same_failure_redelivered__kept_once(store):
+    first = store.dead_letter("reading", b"payload", "bad signature")
+    assert store.dead_letter("reading", b"payload", "bad signature") == first
+    other = store.dead_letter("reading", b"payload", "another reason")
+    assert other != first
+    assert [d.id for d in store.dead_letters("reading")].count(first) == 1
+    assert len(store.dead_letters("reading")) == 2
+    assert len(list(store.keys.scan())) == 2  # no orphan key for the repeat

@@ -1,0 +1,1 @@
+"""Data gateway: wallet sign-in, onboarding, owner/doctor reads, paid buyer delivery, consent relay."""

@@ -1,0 +1,231 @@
+"""What the gateway asks of and sends to the chain (web3.py on the shared deployments loader).
+
+Reads: consent (`isAllowed`, `getRequest`), purchases, the record registry, AccessLogged events with
+the configured confirmations. Writes, from the gateway's own account: `confirmDelivery` and relayed
+`decideBySig`. Transactions are simulated first so a revert becomes a clear 4xx instead of a
+mined failure.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
+
+from services.chain.connection import ledger_contract
+from services.chain.deployments import load_deployments
+from services.gateway.errors import BadRequest, Unavailable
+from services.gateway.settings import GatewaySettings
+
+PURCHASE_PAID, PURCHASE_DELIVERED, PURCHASE_REFUNDED = 1, 2, 3
+CONSENT_STATUS = {0: "none", 1: "pending", 2: "approved", 3: "denied", 4: "revoked"}
+DECISIONS = {"approve": 1, "deny": 2, "revoke": 3}
+ACCESS_LOGGED_TOPIC = Web3.keccak(text="AccessLogged(address,address,bytes32,uint256)").to_0x_hex()
+
+
+@dataclass(frozen=True)
+class TxResult:
+    tx_hash: str
+    block_number: int
+    status: int
+
+
+class ChainReverted(BadRequest):
+    """The contract refused (simulation reverted): the custom error's name is the reason."""
+
+    code = "chain_reverted"
+
+
+class Ledger:
+    def __init__(self, settings: GatewaySettings):
+        self._settings = settings
+        # cache_allowed_requests: eth_chainId and friends once, not before every call.
+        self.w3 = Web3(Web3.HTTPProvider(settings.rpc_url, cache_allowed_requests=True,
+                                         request_kwargs={"timeout": settings.rpc_timeout_s}))
+        self.deployments = load_deployments(settings.deployments)
+        self.contract = ledger_contract(self.w3, self.deployments)
+        self.chain_id = self.deployments.chain_id
+        key = settings.gateway_key.get_secret_value() if settings.gateway_key else None
+        self._account = Account.from_key(key) if key else None
+        self._send_lock = threading.Lock()
+        self._error_names = _custom_error_selectors(self.contract.abi)
+        # ABI lookups by name are slow in web3 7: resolve each function and its outputs once.
+        self._functions = {entry["name"]: self.contract.get_function_by_name(entry["name"])
+                           for entry in self.contract.abi if entry.get("type") == "function"}
+
+    @property
+    def gateway_address(self) -> str | None:
+        return self._account.address if self._account else None
+
+    # --- reads -------------------------------------------------------------------------------
+    def is_allowed(self, patient: str, requester: str, data_class: int) -> bool:
+        return bool(self._call("isAllowed", patient, requester, data_class))
+
+    def get_request(self, request_id: int) -> dict[str, Any]:
+        return self._struct("getRequest", request_id)
+
+    def get_purchase(self, purchase_id: int) -> dict[str, Any]:
+        return self._struct("getPurchase", purchase_id)
+
+    def get_record(self, record_id: bytes) -> dict[str, Any]:
+        return self._struct("getRecord", record_id)
+
+    def nonce_of(self, patient: str) -> int:
+        return int(self._call("nonces", patient))
+
+    def batch_anchor(self, root: bytes) -> dict[str, Any]:
+        return self._struct("batchAnchor", root)
+
+    def head(self) -> int:
+        return self._rpc(lambda: self.w3.eth.block_number)
+
+    def buyer_view(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any]:
+        """Everything a buyer check needs in one JSON-RPC batch (one round trip): the record,
+        the consent request, the purchase, isAllowed, the head and the matching AccessLogged
+        logs. Logs are fetched to `latest` and counted only up to head - confirmations + 1."""
+        request_id, data_class = purchase_id >> 8, purchase_id & 0xFF
+        f = self._functions
+
+        def batch():
+            with self.w3.batch_requests() as calls:
+                calls.add(f["getRecord"](record_id))
+                calls.add(f["getRequest"](request_id))
+                calls.add(f["getPurchase"](purchase_id))
+                calls.add(self.w3.eth.get_block_number())
+                calls.add(self.w3.eth.get_logs(self._access_filter(buyer, record_id,
+                                                                    "latest")))
+                return calls.execute()
+
+        record, request, purchase, head, logs = self._rpc(batch)
+        confirmed_to = head - self._settings.confirmations + 1
+        logged = next((log for log in logs
+                       if log["blockNumber"] <= confirmed_to
+                       and int.from_bytes(bytes(log["data"])[:32], "big") == purchase_id), None)
+        return {"record": self._named("getRecord", record),
+                "request": self._named("getRequest", request),
+                "purchase": self._named("getPurchase", purchase),
+                "data_class": data_class, "head": head,
+                "access_logged": logged is not None}
+
+    def _access_filter(self, buyer: str, record_id: bytes, to_block: Any) -> dict[str, Any]:
+        # AccessLogged(address indexed accessor, address indexed patient, bytes32 indexed
+        # recordId, uint256 purchaseId): raw topics, data is the purchase id.
+        start = self.deployments.deployment_block
+        if self._settings.log_lookback_blocks and isinstance(to_block, int):
+            start = max(start, to_block - self._settings.log_lookback_blocks)
+        return {"address": self.contract.address, "fromBlock": start, "toBlock": to_block,
+                "topics": [ACCESS_LOGGED_TOPIC, "0x" + "00" * 12 + buyer[2:].lower(), None,
+                           "0x" + record_id.hex()]}
+
+    def access_logged(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any] | None:
+        """The AccessLogged event for (buyer, record, purchase) with enough confirmations, if any."""
+        confirmed_to = self.head() - self._settings.confirmations + 1
+        if confirmed_to < 0:
+            return None
+        logs = self._rpc(lambda: self.w3.eth.get_logs(
+            self._access_filter(buyer, record_id, confirmed_to)))
+        for log in logs:
+            if int.from_bytes(bytes(log["data"])[:32], "big") == purchase_id:
+                return {"tx_hash": log["transactionHash"].to_0x_hex(),
+                        "block_number": log["blockNumber"]}
+        return None
+
+    def events(self, name: str, argument_filters: dict[str, Any]) -> list[Any]:
+        """Every event `name` since deployment matching the indexed filters (for FHIR exports)."""
+        return self._logs(name, self.deployments.deployment_block, "latest", argument_filters)
+
+    def latest_timestamp(self) -> int:
+        return int(self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"]))
+
+    def block_timestamp(self, block_number: int) -> int:
+        return int(self._rpc(lambda: self.w3.eth.get_block(block_number)["timestamp"]))
+
+    # --- writes (gateway account) -----------------------------------------------------------
+    def confirm_delivery(self, purchase_id: int) -> TxResult:
+        return self._send("confirmDelivery", purchase_id)
+
+    def decide_by_sig(self, request_id: int, decision: int, deadline: int,
+                      signature: bytes) -> TxResult:
+        return self._send("decideBySig", request_id, decision, deadline, signature)
+
+    # --- plumbing ----------------------------------------------------------------------------
+    def _call(self, name: str, *args: Any) -> Any:
+        return self._rpc(lambda: self._functions[name](*args).call())
+
+    def _struct(self, name: str, *args: Any) -> dict[str, Any]:
+        """A struct return value keyed by its ABI component names."""
+        return self._named(name, self._call(name, *args))
+
+    def _named(self, name: str, value: Any) -> dict[str, Any]:
+        outputs = self._functions[name].abi["outputs"]
+        if len(outputs) == 1 and outputs[0].get("components"):
+            return dict(zip([c["name"] for c in outputs[0]["components"]], value, strict=True))
+        return dict(zip([o["name"] for o in outputs], value, strict=True))
+
+    def _logs(self, name: str, from_block: int, to_block: Any, filters: dict[str, Any]) -> list[Any]:
+        event = getattr(self.contract.events, name)
+        return self._rpc(lambda: event.get_logs(from_block=from_block, to_block=to_block,
+                                                argument_filters=filters))
+
+    def _send(self, name: str, *args: Any) -> TxResult:
+        if self._account is None:
+            raise Unavailable("the gateway has no account configured (gateway_key)")
+        function = self._functions[name](*args)
+        sender = self._account.address
+        with self._send_lock:  # one nonce sequence for the gateway's account
+            try:
+                function.call({"from": sender})  # simulate: a revert is the caller's problem
+                tx = function.build_transaction({
+                    "from": sender, "chainId": self.chain_id,
+                    "nonce": self.w3.eth.get_transaction_count(sender, "pending"),
+                })
+                signed = self._account.sign_transaction(tx)
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except (ContractCustomError, ContractLogicError) as error:
+                raise ChainReverted(f"{name} would revert: {self._reason(error)}") from None
+            except (Web3Exception, OSError) as error:
+                raise Unavailable(f"chain unavailable: {type(error).__name__}") from None
+        receipt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
+            tx_hash, timeout=self._settings.tx_timeout_s, poll_latency=0.1))
+        result = TxResult(tx_hash.to_0x_hex(), receipt["blockNumber"], receipt["status"])
+        if result.status != 1:
+            raise ChainReverted(f"{name} reverted on-chain in {result.tx_hash}")
+        return result
+
+    def _reason(self, error: Exception) -> str:
+        data = getattr(error, "data", None)
+        if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+            return self._error_names.get(data[:10].lower(), data[:10])
+        return str(getattr(error, "message", None) or error)[:200]
+
+    def _rpc(self, thunk):
+        try:
+            return thunk()
+        except (ContractCustomError, ContractLogicError) as error:
+            raise ChainReverted(f"chain call reverted: {self._reason(error)}") from None
+        except (Web3Exception, OSError, TimeoutError) as error:
+            raise Unavailable(f"chain unavailable: {type(error).__name__}") from None
+
+
+def _custom_error_selectors(abi: list[dict[str, Any]]) -> dict[str, str]:
+    names = {}
+    for entry in abi:
+        if entry.get("type") == "error":
+            signature = f"{entry['name']}({','.join(_type(i) for i in entry.get('inputs', []))})"
+            names[Web3.keccak(text=signature)[:4].to_0x_hex()] = entry["name"]
+    return names
+
+
+def _type(item: dict[str, Any]) -> str:
+    if item["type"].startswith("tuple"):
+        return f"({','.join(_type(c) for c in item['components'])}){item['type'][5:]}"
+    return item["type"]
+
+
+def checksum(address: str) -> str:
+    return to_checksum_address(address)

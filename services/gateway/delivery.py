@@ -1,0 +1,149 @@
+"""May this buyer have this sellable record now? And deliver it (confirming delivery on-chain once).
+
+A record is served only when, on-chain: the purchase is the buyer's and covers the record (same
+patient, same data class), consent is live (`isAllowed`), the purchase is Paid or Delivered, and
+the buyer's `AccessLogged(buyer, patient, record, purchase)` has the configured confirmations.
+Then the store checks the ciphertext against the registry's `ciphertextHash` before decrypting.
+The first delivery sends `confirmDelivery(purchaseId)` from the gateway's account (escrow release).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from services.blobs import BlobNotFound, BlobTampered
+from services.gateway.chain import (
+    PURCHASE_DELIVERED,
+    PURCHASE_PAID,
+    PURCHASE_REFUNDED,
+    ChainReverted,
+)
+from services.gateway.context import Gateway
+from services.gateway.errors import Conflict, Forbidden, Gone, NotFound, Tampered
+from services.gateway.observability import log
+from services.records import RecordErased, RecordNotFound, TamperDetected
+
+ZERO_ADDRESS = "0x" + "00" * 20
+# Striped locks: two concurrent first reads of one purchase send one confirmDelivery, without a
+# lock per purchase kept forever.
+_confirm_locks = [threading.Lock() for _ in range(64)]
+
+
+@dataclass(frozen=True)
+class Grant:
+    record_id: str  # 0x + 64 hex
+    buyer: str
+    patient: str
+    purchase_id: int
+    data_class: int
+    ciphertext_hash: bytes
+    version: int
+    delivered: bool  # purchase already Delivered when checked: no confirmDelivery needed
+
+
+def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Grant:
+    ledger = gw.ledger
+    view = ledger.buyer_view(buyer, record_id, purchase_id)  # one JSON-RPC batch
+    record, consent, data_class = view["record"], view["request"], view["data_class"]
+    patient = record["patient"]
+    if int(patient, 16) == 0:
+        raise NotFound("no record with this id in the registry")
+    if not _active(record):
+        raise Gone("the record was retired from the registry", code="retired")
+    if consent["requester"].lower() != buyer.lower():
+        raise _refuse(gw, "not_your_purchase", "this purchase belongs to another buyer")
+    if consent["patient"].lower() != patient.lower() or data_class != int(record["dataClass"]):
+        raise _refuse(gw, "purchase_does_not_cover_record",
+                      "the purchase does not cover this record (other patient or data class)")
+    if not ledger.is_allowed(patient, buyer, data_class):
+        raise _refuse(gw, "no_consent", "consent is not live for this buyer and data class "
+                      "(not approved, expired, denied or revoked)")
+    status = int(view["purchase"]["status"])
+    if status == PURCHASE_REFUNDED:
+        raise _refuse(gw, "purchase_refunded", "the purchase was refunded")
+    if status not in (PURCHASE_PAID, PURCHASE_DELIVERED):
+        raise _refuse(gw, "not_paid", "the purchase is not paid")
+    if not view["access_logged"]:
+        raise _refuse(gw, "access_not_logged",
+                      f"no AccessLogged for this record and purchase by you with "
+                      f"{gw.settings.confirmations} confirmation(s): call "
+                      "logAccess(recordId, purchaseId) and wait")
+    return Grant("0x" + record_id.hex(), buyer, patient, purchase_id, data_class,
+                 bytes(record["ciphertextHash"]), int(record.get("version", 1)),
+                 delivered=status == PURCHASE_DELIVERED)
+
+
+def plaintext(gw: Gateway, grant: Grant) -> bytes:
+    """Verify against the registry hash, then decrypt (erased → 410, tampered → nothing)."""
+    try:
+        return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
+                                   blobs=gw.blobs)
+    except BlobNotFound:
+        raise NotFound("the record's ciphertext is not in the blob store")
+    except RecordErased:
+        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+    except RecordNotFound:
+        raise NotFound("the registry names this record but the store does not hold it")
+    except (TamperDetected, BlobTampered):
+        log("tamper_detected", record=grant.record_id)
+        raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
+                       "ciphertextHash; nothing is served")
+
+
+def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
+    """(sealed ciphertext, associated data), verified against the registry, not decrypted."""
+    try:
+        return gw.store.sealed_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
+                                      blobs=gw.blobs)
+    except BlobNotFound:
+        raise NotFound("the record's ciphertext is not in the blob store")
+    except RecordErased:
+        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+    except RecordNotFound:
+        raise NotFound("the registry names this record but the store does not hold it")
+    except (TamperDetected, BlobTampered):
+        log("tamper_detected", record=grant.record_id)
+        raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
+                       "ciphertextHash; nothing is served")
+
+
+def record_key(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
+    """(data key, associated data), after the integrity check a plaintext delivery does."""
+    _, associated_data = sealed(gw, grant)
+    try:
+        return gw.store.record_key(grant.record_id), associated_data
+    except RecordErased:
+        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+
+
+def confirm_first_delivery(gw: Gateway, grant: Grant) -> str | None:
+    """Send confirmDelivery once per purchase; returns its tx hash (None if already delivered).
+    Called after the record was verified and decrypted and before anything is sent: the patient
+    is paid for exactly the deliveries that happen."""
+    if grant.delivered:
+        return None
+    with _confirm_locks[grant.purchase_id % len(_confirm_locks)]:
+        if int(gw.ledger.get_purchase(grant.purchase_id)["status"]) != PURCHASE_PAID:
+            return None
+        try:
+            result = gw.ledger.confirm_delivery(grant.purchase_id)
+        except ChainReverted as error:
+            # e.g. the delivery window closed: the buyer may reclaim, so nothing is handed over.
+            raise Conflict(f"delivery cannot be confirmed on-chain, nothing is served: "
+                           f"{error.message}", code="delivery_not_confirmable") from None
+    gw.metrics.chain_tx.labels("confirmDelivery").inc()
+    log("delivery_confirmed", purchase=grant.purchase_id, tx=result.tx_hash)
+    return result.tx_hash
+
+
+RECORD_ACTIVE = 1  # RecordStatus: 0 None, 1 Active, 2 Retired
+
+
+def _active(record: dict) -> bool:
+    return int(record["status"]) == RECORD_ACTIVE
+
+
+def _refuse(gw: Gateway, code: str, message: str) -> Forbidden:
+    gw.metrics.refusals.labels(code).inc()
+    return Forbidden(message, code=code)

@@ -1,0 +1,61 @@
+"""Prometheus metrics and structured (JSON) logs.
+
+Logs carry the route template, status, duration and the signed-in address at most: never bodies,
+keys, signatures, emails or health values (an address is a public pseudonym already on-chain).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+LOGGER_NAME = "pulseledger.gateway"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("gateway_requests_total", "HTTP requests by route and status",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("gateway_request_seconds", "HTTP request latency by route",
+                                 ["route"], registry=self.registry)
+        self.deliveries = Counter("gateway_deliveries_total", "Records delivered to buyers",
+                                  ["format"], registry=self.registry)
+        self.refusals = Counter("gateway_refusals_total", "Buyer requests refused, by reason code",
+                                ["code"], registry=self.registry)
+        self.chain_tx = Counter("gateway_chain_transactions_total",
+                                "Transactions sent from the gateway's account", ["function"],
+                                registry=self.registry)
+        self.sse_streams = Counter("gateway_sse_streams_total", "Live streams opened",
+                                   registry=self.registry)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+                "logger": record.name, "event": record.getMessage()}
+        line.update(getattr(record, "fields", {}))
+        return json.dumps(line, separators=(",", ":"))
+
+
+def configure_logging(level: int = logging.INFO) -> logging.Logger:
+    logger = logging.getLogger(LOGGER_NAME)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+    return logger
+
+
+def log(event: str, **fields: object) -> None:
+    logging.getLogger(LOGGER_NAME).info(event, extra={"fields": fields})
+
+
+def now() -> float:
+    return time.perf_counter()

@@ -1,0 +1,186 @@
+"""The gateway's OpenAPI 3.0 document (served at /openapi.json; the fuzz test runs against it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
+BYTES32 = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
+SIGNATURE = {"type": "string", "pattern": "^0x[0-9a-fA-F]{130}$"}
+NONCE = {"type": "string", "pattern": "^[0-9a-zA-Z]{8,64}$"}
+UINT = {"type": "integer", "minimum": 0}
+ERRORS = {"400", "401", "403", "404", "409", "410", "413", "429", "502", "503"}
+
+
+def _error_responses(*codes: str) -> dict[str, Any]:
+    return {code: {"description": "error with a reason",
+                   "content": {"application/json": {"schema": {"$ref":
+                                                               "#/components/schemas/Error"}}}}
+            for code in codes}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None,
+        media: str = "application/json") -> dict[str, Any]:
+    body: dict[str, Any] = {"description": description}
+    if schema is not None:
+        body["content"] = {media: {"schema": schema}}
+    return body
+
+
+def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _owner_param() -> dict[str, Any]:
+    return {"name": "owner", "in": "path", "required": True, "schema": ADDRESS}
+
+
+SECURED = [{"session": []}]
+
+
+def openapi_document() -> dict[str, Any]:
+    auth_errors = _error_responses("400", "401", "403", "404", "413", "503")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "PulseLedger data gateway", "version": "1.0.0",
+                 "description": "Wallet sign-in (EIP-4361), onboarding, owner/doctor reads, "
+                                "paid buyer delivery, gasless consent relay, FHIR exports. "
+                                "See docs/gateway.md."},
+        "components": {
+            "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": _obj(["error", "message"], error={"type": "string"},
+                                      message={"type": "string"})},
+        },
+        "paths": {
+            "/healthz": {"get": {"operationId": "healthz", "responses": {
+                "200": _ok("chain reachable", {"type": "object"}),
+                **_error_responses("503")}}},
+            "/metrics": {"get": {"operationId": "metrics", "responses": {
+                "200": _ok("Prometheus text format", {"type": "string"}, "text/plain")}}},
+            "/auth/nonce": {"get": {"operationId": "nonce", "responses": {"200": _ok(
+                "a single-use nonce and the values the EIP-4361 message must carry",
+                _obj(["nonce"], nonce=NONCE, expires_in_s=UINT, domain={"type": "string"},
+                     uri={"type": "string"}, chain_id=UINT, statement={"type": "string"}))}}},
+            "/auth/sign-in": {"post": {
+                "operationId": "signIn",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["message", "signature"], message={"type": "string", "maxLength": 4096},
+                    signature=SIGNATURE))},
+                "responses": {"200": _ok("session token", _obj(
+                    ["token", "address"], token={"type": "string"}, address=ADDRESS,
+                    expires_at=UINT)), **_error_responses("400", "401", "413")}}},
+            "/auth/session": {"get": {"operationId": "session", "security": SECURED,
+                                      "responses": {"200": _ok("who is signed in", _obj(
+                                          ["address"], address=ADDRESS)),
+                                          **_error_responses("401")}}},
+            "/onboarding/device": {"post": {
+                "operationId": "registerDevice",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["owner", "device_id", "public_key", "nonce", "signature"], owner=ADDRESS,
+                    device_id={"type": "string", "maxLength": 128}, public_key=BYTES32,
+                    nonce=NONCE, signature=SIGNATURE))},
+                "responses": {"201": _ok("registered", {"type": "object"}),
+                              **_error_responses("400", "401", "409", "413")}}},
+            "/onboarding/contacts": {"post": {
+                "operationId": "setContacts",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["owner", "emails", "nonce", "signature"], owner=ADDRESS,
+                    emails={"type": "array", "maxItems": 10,
+                            "items": {"type": "string", "format": "email"}},
+                    nonce=NONCE, signature=SIGNATURE))},
+                "responses": {"200": _ok("stored", {"type": "object"}),
+                              **_error_responses("400", "401", "413")}}},
+            "/onboarding/doctor": {"post": {
+                "operationId": "linkDoctor",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["owner", "doctor", "doctor_email", "nonce", "signature"], owner=ADDRESS,
+                    doctor=ADDRESS, doctor_email={"type": "string", "format": "email"},
+                    nonce=NONCE, signature=SIGNATURE))},
+                "responses": {"200": _ok("linked", {"type": "object"}),
+                              **_error_responses("400", "401", "413")}}},
+            "/patients/{owner}/windows": {"get": {
+                "operationId": "listWindows", "security": SECURED,
+                "parameters": [_owner_param(),
+                               {"name": "since_ms", "in": "query", "schema": UINT},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                               {"name": "payload", "in": "query",
+                                "schema": {"type": "string", "enum": ["true", "false"]}}],
+                "responses": {"200": _ok("window metadata (and payloads)", {"type": "object"}),
+                              **auth_errors, **_error_responses("410", "502")}}},
+            "/patients/{owner}/alerts": {"get": {
+                "operationId": "listAlerts", "security": SECURED,
+                "parameters": [_owner_param(),
+                               {"name": "since_ms", "in": "query", "schema": UINT},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "responses": {"200": _ok("k-of-n alerts from stored predictions",
+                                         {"type": "object"}),
+                              **auth_errors, **_error_responses("410", "502")}}},
+            "/patients/{owner}/windows/{record_id}": {"get": {
+                "operationId": "getWindow", "security": SECURED,
+                "parameters": [_owner_param(),
+                               {"name": "record_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "maxLength": 128}}],
+                "responses": {"200": _ok("one window: readings and prediction",
+                                         {"type": "object"}),
+                              **auth_errors, **_error_responses("410", "502")}}},
+            "/patients/{owner}/live": {"get": {
+                "operationId": "live", "security": SECURED, "parameters": [_owner_param()],
+                "responses": {"200": _ok("Server-Sent Events: one event per change",
+                                         {"type": "string"}, "text/event-stream"),
+                              **auth_errors}}},
+            "/patients/{owner}/fhir/consents": {"get": {
+                "operationId": "fhirConsents", "security": SECURED,
+                "parameters": [_owner_param()],
+                "responses": {"200": _ok("FHIR R4 Bundle of Consent", {"type": "object"}),
+                              **auth_errors}}},
+            "/patients/{owner}/fhir/audit-events": {"get": {
+                "operationId": "fhirAuditEvents", "security": SECURED,
+                "parameters": [_owner_param()],
+                "responses": {"200": _ok("FHIR R4 Bundle of AuditEvent", {"type": "object"}),
+                              **auth_errors}}},
+            "/records/{record_id}": {"get": {
+                "operationId": "readRecord", "security": SECURED,
+                "parameters": [{"name": "record_id", "in": "path", "required": True,
+                                "schema": BYTES32},
+                               {"name": "purchase_id", "in": "query", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {"200": _ok("the record's plaintext", {"type": "string",
+                                                                    "format": "binary"},
+                                         "application/octet-stream"),
+                              **auth_errors, **_error_responses("410", "502")}}},
+            "/records/{record_id}/key": {"post": {
+                "operationId": "wrappedKey", "security": SECURED,
+                "parameters": [{"name": "record_id", "in": "path", "required": True,
+                                "schema": BYTES32}],
+                "requestBody": {"required": True, **_json(_obj(
+                    ["purchase_id", "public_key"], purchase_id={"type": "integer", "minimum": 1},
+                    public_key={"type": "string", "pattern": "^0x([0-9a-fA-F]{2})+$"}))},
+                "responses": {"200": _ok("the record key wrapped with ECIES", {"type": "object"}),
+                              **auth_errors, **_error_responses("410", "502")}}},
+            "/records/{record_id}/ciphertext": {"get": {
+                "operationId": "readCiphertext", "security": SECURED,
+                "parameters": [{"name": "record_id", "in": "path", "required": True,
+                                "schema": BYTES32},
+                               {"name": "purchase_id", "in": "query", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {"200": _ok("nonce || ciphertext || tag (AES-256-GCM)",
+                                         {"type": "string", "format": "binary"},
+                                         "application/octet-stream"),
+                              **auth_errors, **_error_responses("410", "502")}}},
+            "/relay/consent-decision": {"post": {
+                "operationId": "relayConsentDecision",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["request_id", "decision", "deadline", "signature"],
+                    request_id={"type": "integer", "minimum": 1},
+                    decision={"type": "string", "enum": ["approve", "deny", "revoke"]},
+                    deadline=UINT, signature=SIGNATURE))},
+                "responses": {"200": _ok("submitted and mined", {"type": "object"}),
+                              **_error_responses("400", "401", "404", "413", "429", "503")}}},
+        },
+    }

@@ -1,0 +1,76 @@
+"""Buyers read sellable records: plaintext over the signed-in session (the dapp), or the record key
+wrapped to their secp256k1 public key with ECIES (programmatic buyers)."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import serialization
+from eth_utils import keccak, to_checksum_address
+from flask import Blueprint, Response, jsonify, request
+
+from services.gateway import delivery, ecies, validate
+from services.gateway.context import gateway, signed_in
+from services.gateway.errors import BadRequest, Forbidden
+from services.gateway.observability import log
+
+blueprint = Blueprint("buyer", __name__)
+ECIES_FORMAT = "ecies-secp256k1-hkdf-sha256-aes256gcm-v1"
+
+
+def _grant(purchase_id) -> delivery.Grant:
+    record_id = validate.bytes32(request.view_args["record_id"], "record_id")
+    purchase_id = validate.uint(purchase_id, "purchase_id", minimum=1)
+    buyer = signed_in()
+    return delivery.authorise(gateway(), buyer, record_id, purchase_id)
+
+
+@blueprint.get("/records/<record_id>")
+def read_record(record_id: str):
+    gw = gateway()
+    grant = _grant(request.args.get("purchase_id"))
+    body = delivery.plaintext(gw, grant)
+    tx = delivery.confirm_first_delivery(gw, grant)
+    gw.metrics.deliveries.labels("plaintext").inc()
+    log("record_delivered", record=grant.record_id, buyer=grant.buyer, format="plaintext")
+    headers = {"X-PulseLedger-Record-Version": str(grant.version), "Cache-Control": "no-store"}
+    if tx:
+        headers["X-PulseLedger-Delivery-Tx"] = tx
+    return Response(body, mimetype="application/octet-stream", headers=headers)
+
+
+@blueprint.post("/records/<record_id>/key")
+def wrapped_key(record_id: str):
+    gw = gateway()
+    body = validate.json_body()
+    grant = _grant(body.get("purchase_id"))
+    raw = validate.hex_bytes(body.get("public_key"), "public_key", lengths=(33, 64, 65))
+    try:
+        recipient = ecies.public_key_from_bytes(raw)
+    except ValueError:
+        raise BadRequest("public_key is not a point on secp256k1") from None
+    point = recipient.public_bytes(serialization.Encoding.X962,
+                                   serialization.PublicFormat.UncompressedPoint)
+    if to_checksum_address(keccak(point[1:])[-20:]) != grant.buyer:
+        raise Forbidden("public_key must be the signed-in buyer's own key", code="foreign_key")
+    key, associated_data = delivery.record_key(gw, grant)
+    record_id = bytes.fromhex(grant.record_id[2:])
+    wrapped = ecies.wrap(recipient, key, context=record_id)
+    tx = delivery.confirm_first_delivery(gw, grant)
+    gw.metrics.deliveries.labels("ecies").inc()
+    log("record_key_delivered", record=grant.record_id, buyer=grant.buyer, format="ecies")
+    return jsonify(record_id=grant.record_id, version=grant.version, format=ECIES_FORMAT,
+                   wrapped_key="0x" + wrapped.hex(),
+                   ecies_associated_data=grant.record_id,
+                   record_associated_data="0x" + associated_data.hex(),
+                   ciphertext_sha256="0x" + grant.ciphertext_hash.hex(), delivery_tx=tx)
+
+
+@blueprint.get("/records/<record_id>/ciphertext")
+def read_ciphertext(record_id: str):
+    """The sealed record (nonce || ciphertext || tag) for buyers who hold the wrapped key."""
+    gw = gateway()
+    grant = _grant(request.args.get("purchase_id"))
+    body, associated_data = delivery.sealed(gw, grant)
+    return Response(body, mimetype="application/octet-stream",
+                    headers={"X-PulseLedger-Associated-Data": "0x" + associated_data.hex(),
+                             "X-PulseLedger-Record-Version": str(grant.version),
+                             "Cache-Control": "no-store"})

@@ -1,0 +1,83 @@
+"""Onboarding, each request signed by the patient's wallet (EIP-712, gateway-issued nonce)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from services.gateway import validate
+from services.gateway.context import gateway
+from services.gateway.errors import BadRequest, Conflict, Unauthorized
+from services.gateway.observability import log
+from services.gateway.peer_id import ed25519_peer_id
+from services.gateway.typed_data import onboarding_typed_data, recover_typed
+from services.records import Conflict as StoreConflict
+from services.records import InvalidInput
+
+blueprint = Blueprint("onboarding", __name__)
+
+
+def _signed(primary_type: str, body: dict[str, Any], message: dict[str, Any]) -> str:
+    """Check the owner's EIP-712 signature over `message`, then burn its nonce."""
+    gw = gateway()
+    signature = validate.hex_bytes(body.get("signature"), "signature", lengths=(65,))
+    typed = onboarding_typed_data(primary_type, message, gw.ledger.chain_id)
+    if recover_typed(typed, signature) != message["owner"]:
+        raise Unauthorized(f"{primary_type} must be signed by the owner's wallet")
+    gw.nonces.consume(message["nonce"])
+    return message["owner"]
+
+
+def _nonce(body: dict[str, Any]) -> str:
+    return validate.string(body.get("nonce"), "nonce", max_length=64, pattern=r"[0-9a-zA-Z]{8,64}")
+
+
+@blueprint.post("/onboarding/device")
+def register_device():
+    body = validate.json_body()
+    owner = validate.address(body.get("owner"), "owner")
+    public_key = validate.bytes32(body.get("public_key"), "public_key")
+    device_id = validate.string(body.get("device_id"), "device_id", max_length=128)
+    if device_id != ed25519_peer_id(public_key):
+        raise BadRequest("device_id must be the libp2p peer id of public_key (Ed25519)")
+    _signed("RegisterDevice", body, {"owner": owner, "deviceId": device_id,
+                                     "publicKey": public_key, "nonce": _nonce(body)})
+    try:
+        gateway().store.register_device(device_id, owner.lower(), public_key)
+    except StoreConflict:
+        raise Conflict("this device is registered to another owner") from None
+    except InvalidInput as error:
+        raise BadRequest(str(error)) from None
+    log("device_registered", owner=owner)
+    return jsonify(owner=owner, device_id=device_id), 201
+
+
+@blueprint.post("/onboarding/contacts")
+def set_contacts():
+    body = validate.json_body()
+    owner = validate.address(body.get("owner"), "owner")
+    emails = validate.emails(body.get("emails"))
+    _signed("SetContacts", body, {"owner": owner, "emails": emails, "nonce": _nonce(body)})
+    try:
+        gateway().store.set_contacts(owner.lower(), emails)
+    except InvalidInput as error:
+        raise BadRequest(str(error)) from None
+    log("contacts_set", owner=owner, count=len(emails))
+    return jsonify(owner=owner, contacts=len(emails))
+
+
+@blueprint.post("/onboarding/doctor")
+def link_doctor():
+    body = validate.json_body()
+    owner = validate.address(body.get("owner"), "owner")
+    doctor = validate.address(body.get("doctor"), "doctor")
+    doctor_email = validate.email(body.get("doctor_email"), "doctor_email")
+    _signed("LinkDoctor", body, {"owner": owner, "doctor": doctor, "doctorEmail": doctor_email,
+                                 "nonce": _nonce(body)})
+    try:
+        gateway().store.link_doctor(owner.lower(), doctor.lower(), doctor_email)
+    except InvalidInput as error:
+        raise BadRequest(str(error)) from None
+    log("doctor_linked", owner=owner, doctor=doctor)
+    return jsonify(owner=owner, doctor=doctor)

@@ -1,0 +1,155 @@
+"""The patient and their linked doctor read the patient's windows (readings + predictions and the
+alerts they carry) and follow them live over Server-Sent Events fed by the store's watch stream."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from services.gateway import validate
+from services.gateway.alerts import StoredWindow, k_of_n_alerts
+from services.gateway.context import gateway, owner_or_doctor
+from services.gateway.errors import Gone, NotFound, Tampered
+from services.gateway.observability import log
+from services.records import NotAnchored, RecordErased, RecordNotFound, TamperDetected
+
+blueprint = Blueprint("owner", __name__)
+RECORD_ID = r"[0-9A-Za-z_:.\-]{1,128}"
+
+
+def _anchored(root: bytes) -> bool:
+    """Is this batch root anchored on-chain? (`batchAnchor(root).anchoredAt` is 0 when not.)"""
+    return int(gateway().ledger.batch_anchor(root)["anchoredAt"]) != 0
+
+
+def read_window(record_id: str) -> dict[str, Any]:
+    store = gateway().store
+    try:
+        meta = store.window_meta(record_id)
+        check = _anchored if meta.batch_root is not None else None
+        return store.get_window(record_id, anchor_check=check)
+    except RecordNotFound:
+        raise NotFound("no such window record") from None
+    except RecordErased:
+        raise Gone("this record was erased: its key is destroyed") from None
+    except (TamperDetected, NotAnchored):
+        raise Tampered("tampering detected: the record does not match its anchor; "
+                       "nothing is served") from None
+
+
+def _meta_json(meta) -> dict[str, Any]:
+    return {"record_id": meta.record_id, "device_id": meta.device_id,
+            "window_start_ms": meta.window_start_ms, "created_ms": meta.created_ms,
+            "ciphertext_sha256": "0x" + meta.ciphertext_sha256.hex(),
+            "batch_root": "0x" + meta.batch_root.hex() if meta.batch_root else None,
+            "erased": meta.erased}
+
+
+@blueprint.get("/patients/<owner>/windows")
+def list_windows(owner: str):
+    owner = validate.address(request.view_args["owner"], "owner")
+    owner_or_doctor(owner)
+    since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
+    limit = validate.query_uint("limit", default=100, maximum=gateway().settings.max_list_limit)
+    with_payload = request.args.get("payload", "false") == "true"
+    windows = []
+    for meta in gateway().store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
+        item = _meta_json(meta)
+        if with_payload and not meta.erased:
+            item["payload"] = read_window(meta.record_id)
+        windows.append(item)
+    return jsonify(owner=owner, windows=windows)
+
+
+@blueprint.get("/patients/<owner>/alerts")
+def list_alerts(owner: str):
+    """Alerts (k of the last n readable windows irregular, per device) over a period."""
+    owner = validate.address(owner, "owner")
+    owner_or_doctor(owner)
+    gw = gateway()
+    since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
+    limit = validate.query_uint("limit", default=gw.settings.max_list_limit,
+                                maximum=gw.settings.max_list_limit)
+    windows = []
+    for meta in gw.store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
+        if meta.erased:
+            continue
+        payload = read_window(meta.record_id)
+        prediction = payload.get("prediction") if isinstance(payload, dict) else None
+        windows.append(StoredWindow(meta.record_id, meta.device_id, meta.window_start_ms,
+                                    prediction if isinstance(prediction, dict) else None))
+    alerts = k_of_n_alerts(windows, gw.settings.alert_k, gw.settings.alert_n)
+    return jsonify(owner=owner, k=gw.settings.alert_k, n=gw.settings.alert_n,
+                   windows_examined=len(windows), alerts=alerts)
+
+
+@blueprint.get("/patients/<owner>/windows/<record_id>")
+def get_window(owner: str, record_id: str):
+    owner = validate.address(request.view_args["owner"], "owner")
+    record_id = validate.string(request.view_args["record_id"], "record_id", max_length=128,
+                                pattern=RECORD_ID)
+    owner_or_doctor(owner)
+    try:
+        meta = gateway().store.window_meta(record_id)
+    except RecordNotFound:
+        raise NotFound("no such window record") from None
+    if meta.owner.lower() != owner.lower():
+        raise NotFound("no such window record for this patient")
+    return jsonify(**_meta_json(meta), payload=read_window(record_id))
+
+
+@blueprint.get("/patients/<owner>/live")
+def live(owner: str):
+    """SSE: one `event: <kind>` per change, `id:` its cursor (resume with Last-Event-ID)."""
+    owner = validate.address(request.view_args["owner"], "owner")
+    owner_or_doctor(owner)
+    gw = gateway()
+    since = request.headers.get("Last-Event-ID") or request.args.get("since") or None
+    if since is not None:
+        since = validate.string(since, "since", max_length=128, pattern=r"[0-9A-Za-z_:.\-]+")
+    else:
+        since = gw.store.latest_cursor(owner.lower())
+    gw.metrics.sse_streams.inc()
+    log("live_opened", reader=request.remote_addr)
+    return Response(stream_with_context(_stream(gw, owner.lower(), since)),
+                    mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _stream(gw, owner: str, since: str | None):
+    changes: queue.Queue = queue.Queue(maxsize=1000)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for change in gw.store.watch(owner, since, stop=stop):
+                changes.put(change)
+                if stop.is_set():
+                    break
+        except Exception as error:  # noqa: BLE001 - store gone: end the stream, client reconnects
+            changes.put(error)
+        finally:
+            changes.put(None)
+
+    threading.Thread(target=pump, name="sse-watch", daemon=True).start()
+    deadline = time.monotonic() + gw.settings.sse_max_duration_s
+    try:
+        yield "retry: 2000\n\n"
+        while time.monotonic() < deadline:
+            try:
+                change = changes.get(timeout=gw.settings.sse_heartbeat_s)
+            except queue.Empty:
+                yield ": heartbeat\n\n"
+                continue
+            if change is None or isinstance(change, Exception):
+                break
+            data = json.dumps({"kind": change.kind, "record_id": change.record_id,
+                               "at_ms": change.at_ms})
+            yield f"id: {change.cursor}\nevent: {change.kind}\ndata: {data}\n\n"
+    finally:
+        stop.set()

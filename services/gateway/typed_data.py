@@ -1,0 +1,85 @@
+"""EIP-712 messages a wallet signs: onboarding requests (off-chain) and consent decisions (on-chain).
+
+Onboarding domain: {name: "PulseLedger Gateway", version: "1", chainId} (no verifying contract:
+the gateway checks these). Each message carries a gateway-issued single-use nonce (GET
+/auth/nonce), so a captured request cannot be replayed.
+Consent decisions use the contract's domain {name: "PulseLedger", version: "1", chainId,
+verifyingContract} and type ConsentDecision(uint256 requestId,uint8 decision,uint256 nonce,
+uint256 deadline), nonce = the contract's `nonces(patient)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+from services.gateway.errors import BadRequest, Unauthorized
+
+ONBOARDING_TYPES: dict[str, list[dict[str, str]]] = {
+    "RegisterDevice": [
+        {"name": "owner", "type": "address"},
+        {"name": "deviceId", "type": "string"},
+        {"name": "publicKey", "type": "bytes32"},
+        {"name": "nonce", "type": "string"},
+    ],
+    "SetContacts": [
+        {"name": "owner", "type": "address"},
+        {"name": "emails", "type": "string[]"},
+        {"name": "nonce", "type": "string"},
+    ],
+    "LinkDoctor": [
+        {"name": "owner", "type": "address"},
+        {"name": "doctor", "type": "address"},
+        {"name": "doctorEmail", "type": "string"},
+        {"name": "nonce", "type": "string"},
+    ],
+}
+CONSENT_DECISION_TYPES = {"ConsentDecision": [
+    {"name": "requestId", "type": "uint256"},
+    {"name": "decision", "type": "uint8"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]}
+_DOMAIN_TYPE = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}]
+
+
+def onboarding_typed_data(primary_type: str, message: dict[str, Any], chain_id: int) -> dict:
+    return {
+        "types": {"EIP712Domain": _DOMAIN_TYPE, primary_type: ONBOARDING_TYPES[primary_type]},
+        "primaryType": primary_type,
+        "domain": {"name": "PulseLedger Gateway", "version": "1", "chainId": chain_id},
+        "message": message,
+    }
+
+
+def consent_decision_typed_data(*, request_id: int, decision: int, nonce: int, deadline: int,
+                                chain_id: int, contract: str) -> dict:
+    return {
+        "types": {"EIP712Domain": _DOMAIN_TYPE + [{"name": "verifyingContract",
+                                                   "type": "address"}],
+                  **CONSENT_DECISION_TYPES},
+        "primaryType": "ConsentDecision",
+        "domain": {"name": "PulseLedger", "version": "1", "chainId": chain_id,
+                   "verifyingContract": contract},
+        "message": {"requestId": request_id, "decision": decision, "nonce": nonce,
+                    "deadline": deadline},
+    }
+
+
+def recover_typed(typed_data: dict, signature: bytes) -> str:
+    if len(signature) != 65:
+        raise BadRequest("signature must be 65 bytes")
+    try:
+        return Account.recover_message(encode_typed_data(full_message=typed_data),
+                                       signature=signature)
+    except Exception:  # noqa: BLE001 - malformed r/s/v or typed-data values raise several types
+        raise Unauthorized("signature does not recover to an address") from None
+
+
+def sign_typed(typed_data: dict, private_key: bytes | str) -> bytes:
+    """What a wallet does (eth_signTypedData_v4); used by tests, the benchmark and scripts."""
+    return Account.sign_message(encode_typed_data(full_message=typed_data),
+                                private_key=private_key).signature

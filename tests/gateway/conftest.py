@@ -1,0 +1,149 @@
+"""Fixtures: one real anvil with PulseLedger (session), a real SQLite record store, the gateway app
+with its own account, and a `market` that walks a buyer through consent, payment and logging."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from pydantic import SecretStr
+
+from services.gateway.app import create_app
+from services.gateway.chain import Ledger
+from services.gateway.settings import GatewaySettings
+from services.gateway.siwe import build_message
+from services.gateway.wiring import chain_identity
+from services.records import RecordsSettings, open_store
+from tests.gateway.chain_helpers import Chain, deploy, start_anvil
+
+EXPORTS = 2
+PRICE = 10**15
+CONFIRMATIONS = 2
+DOMAIN, URI = "gateway.test", "http://gateway.test"
+
+
+@pytest.fixture(scope="session")
+def anvil_url():
+    process, url = start_anvil()
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def gateway_account():
+    return Account.create()
+
+
+@pytest.fixture(scope="session")
+def chain(anvil_url, gateway_account, tmp_path_factory) -> Chain:
+    chain = deploy(anvil_url, gateway_account.address, tmp_path_factory.mktemp("chain"))
+    chain.w3.provider.make_request("anvil_setBalance", [gateway_account.address, hex(10**21)])
+    return chain
+
+
+@pytest.fixture(scope="session")
+def settings(chain, gateway_account) -> GatewaySettings:
+    return GatewaySettings(
+        rpc_url=chain.url, deployments=chain.deployments, confirmations=CONFIRMATIONS,
+        gateway_key=SecretStr(gateway_account.key.to_0x_hex()),
+        session_secret=SecretStr("test-session-secret"), domain=DOMAIN, uri=URI,
+        relay_per_patient=3, relay_per_ip=6, relay_window_s=3600, tx_timeout_s=10,
+        sse_heartbeat_s=0.2, sse_max_duration_s=5, max_body_bytes=8 * 1024)
+
+
+@pytest.fixture(scope="session")
+def ledger(settings) -> Ledger:
+    return Ledger(settings)
+
+
+@pytest.fixture(scope="session")
+def store(ledger, tmp_path_factory):
+    records = RecordsSettings(
+        sqlite_dir=tmp_path_factory.mktemp("records"), master_key_file=None,
+        master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()), create_master_key=False,
+        watch_poll_interval_s=0.05)
+    store = open_store(records, chain_identity(ledger))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def app(settings, ledger, store):
+    return create_app(settings, ledger=ledger, store=store)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def sign_in(client, account) -> str:
+    nonce = client.get("/auth/nonce").get_json()["nonce"]
+    text = build_message(domain=DOMAIN, address=account.address, uri=URI, chain_id=31337,
+                         nonce=nonce, statement="Sign in to PulseLedger.")
+    signature = account.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
+    response = client.post("/auth/sign-in", json={"message": text, "signature": signature})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Sale:
+    patient: object
+    buyer: object
+    request_id: int
+    purchase_id: int | None
+    record_id: str
+    plaintext: bytes
+
+
+class Market:
+    """Walks one buyer through the on-chain steps, stopping wherever a test wants."""
+
+    def __init__(self, chain: Chain, store, blobs=None):
+        self.chain, self.store, self.blobs = chain, store, blobs
+
+    def sale(self, *, pay=True, log_access=True, approve=True, data_class=EXPORTS,
+             confirm_blocks=CONFIRMATIONS - 1, valid_for_s=3600) -> Sale:
+        chain, ledger = self.chain, self.chain.contract.functions
+        patient, buyer = chain.fund(), chain.fund()
+        chain.send(patient, ledger.setPrice(data_class, PRICE))
+        now = chain.now()
+        receipt = chain.send(buyer, ledger.requestConsent(
+            patient.address, b"research".ljust(32, b"\0"), 1 << data_class, now - 60,
+            now + valid_for_s, os.urandom(32)))
+        request_id = self.chain.contract.events.ConsentRequested().process_receipt(
+            receipt)[0]["args"]["requestId"]
+        if approve:
+            chain.send(patient, ledger.approve(request_id))
+        record_id = "0x" + os.urandom(32).hex()
+        plaintext = b'{"export": "windows 2026-11", "rows": 42}'
+        bundle = self.store.put_bundle(patient.address.lower(), record_id, data_class, plaintext,
+                                       blobs=self.blobs)
+        chain.send(patient, ledger.addRecord(bytes.fromhex(record_id[2:]), patient.address,
+                                             data_class, bundle.ciphertext_sha256,
+                                             bundle.pointer))
+        purchase_id = None
+        if pay:
+            receipt = chain.send(buyer, ledger.purchase(request_id, data_class, PRICE),
+                                 value=PRICE)
+            purchase_id = self.chain.contract.events.PurchasePaid().process_receipt(
+                receipt)[0]["args"]["purchaseId"]
+            if log_access:
+                chain.send(buyer, ledger.logAccess(bytes.fromhex(record_id[2:]), purchase_id))
+        chain.mine(confirm_blocks)
+        return Sale(patient, buyer, request_id, purchase_id, record_id, plaintext)
+
+
+@pytest.fixture(scope="session")
+def market(chain, store) -> Market:
+    return Market(chain, store)

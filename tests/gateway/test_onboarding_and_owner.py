@@ -1,0 +1,189 @@
+"""Wallet-signed onboarding (device, contacts, doctor), then the patient and their doctor read the
+patient's windows and follow them live over Server-Sent Events (real SQLite store)."""
+
+import json
+import threading
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from services.gateway.peer_id import ed25519_peer_id
+from services.gateway.typed_data import onboarding_typed_data, sign_typed
+from tests.gateway.conftest import bearer, sign_in
+
+CHAIN_ID = 31337
+
+
+def _device_key() -> bytes:
+    return ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _signed_body(client, signer, primary, message, body):
+    nonce = client.get("/auth/nonce").get_json()["nonce"]
+    message = {**message, "nonce": nonce}
+    signature = sign_typed(onboarding_typed_data(primary, message, CHAIN_ID), signer.key)
+    return {**body, "nonce": nonce, "signature": signature.to_0x_hex()}
+
+
+def _register_device(client, patient, signer=None):
+    key = _device_key()
+    device_id = ed25519_peer_id(key)
+    body = _signed_body(client, signer or patient, "RegisterDevice",
+                        {"owner": patient.address, "deviceId": device_id, "publicKey": key},
+                        {"owner": patient.address, "device_id": device_id,
+                         "public_key": "0x" + key.hex()})
+    return client.post("/onboarding/device", json=body), device_id, body
+
+
+def _link_doctor(client, patient, doctor):
+    body = _signed_body(client, patient, "LinkDoctor",
+                        {"owner": patient.address, "doctor": doctor.address,
+                         "doctorEmail": "dr@clinic.example"},
+                        {"owner": patient.address, "doctor": doctor.address,
+                         "doctor_email": "dr@clinic.example"})
+    return client.post("/onboarding/doctor", json=body)
+
+
+def test_onboarding__signed_requests__stored(client, chain, store):
+    patient, doctor = chain.fund(), chain.fund()
+    response, device_id, _ = _register_device(client, patient)
+    assert response.status_code == 201, response.get_json()
+    assert store.get_device(device_id).owner == patient.address.lower()
+
+    emails = ["me@home.example", "backup@home.example"]
+    contacts = _signed_body(client, patient, "SetContacts",
+                            {"owner": patient.address, "emails": emails},
+                            {"owner": patient.address, "emails": emails})
+    assert client.post("/onboarding/contacts", json=contacts).status_code == 200
+    assert store.get_contacts(patient.address.lower()) == emails
+
+    assert _link_doctor(client, patient, doctor).status_code == 200
+    assert store.get_doctor(patient.address.lower()).address == doctor.address.lower()
+
+
+def test_onboarding__replayed_or_foreign_signature__refused(client, chain, store):
+    patient, intruder = chain.fund(), chain.fund()
+    response, _, body = _register_device(client, patient)
+    assert response.status_code == 201
+    replay = client.post("/onboarding/device", json=body)
+    assert replay.status_code == 401
+    assert "nonce" in replay.get_json()["message"]
+
+    forged, device_id, _ = _register_device(client, patient, signer=intruder)
+    assert forged.status_code == 401
+    assert store.get_device(device_id) is None
+
+    key = _device_key()
+    wrong_peer = client.post("/onboarding/device", json={
+        "owner": patient.address, "device_id": ed25519_peer_id(_device_key()),
+        "public_key": "0x" + key.hex(), "nonce": "abcdefgh12345678", "signature": "0x" + "11" * 65})
+    assert wrong_peer.status_code == 400
+    assert "peer id" in wrong_peer.get_json()["message"]
+
+
+def test_windows__owner_and_doctor_read__stranger_refused(client, chain, store):
+    patient, doctor, stranger = chain.fund(), chain.fund(), chain.fund()
+    _, device_id, _ = _register_device(client, patient)
+    assert _link_doctor(client, patient, doctor).status_code == 200
+    payload = {"hr": [71, 72, 74], "prediction": {"irregular": False, "score": 0.03}}
+    ref = store.put_window(patient.address.lower(), device_id, 1_700_000_000_000, payload)
+
+    for reader in (patient, doctor):
+        token = sign_in(client, reader)
+        listing = client.get(f"/patients/{patient.address}/windows",
+                             query_string={"payload": "true"}, headers=bearer(token))
+        assert listing.status_code == 200, listing.get_json()
+        [window] = listing.get_json()["windows"]
+        assert window["record_id"] == ref.record_id and window["payload"] == payload
+        one = client.get(f"/patients/{patient.address}/windows/{ref.record_id}",
+                         headers=bearer(token))
+        assert one.get_json()["payload"] == payload
+
+    refused = client.get(f"/patients/{patient.address}/windows",
+                         headers=bearer(sign_in(client, stranger)))
+    assert refused.status_code == 403
+
+
+def test_live__new_window_arrives_as_a_server_sent_event(client, chain, store):
+    patient = chain.fund()
+    _, device_id, _ = _register_device(client, patient)
+    token = sign_in(client, patient)
+    response = client.get(f"/patients/{patient.address}/live", headers=bearer(token),
+                          buffered=False)
+    assert response.status_code == 200
+    assert response.mimetype == "text/event-stream"
+    stream = response.response  # the generator the server writes from
+
+    written = {}
+
+    def write_after_subscribing():
+        written["ref"] = store.put_window(patient.address.lower(), device_id, 1_700_000_010_000,
+                                          {"hr": [80], "prediction": {"irregular": True}})
+
+    events = []
+    writer = threading.Thread(target=write_after_subscribing)
+    for chunk in stream:
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        if text.startswith("retry:"):
+            writer.start()
+            continue
+        if text.startswith("id:"):
+            events.append(text)
+            break
+    writer.join()
+    response.close()
+    lines = dict(line.split(": ", 1) for line in events[0].strip().split("\n"))
+    assert lines["event"] == "window_added"
+    assert json.loads(lines["data"])["record_id"] == written["ref"].record_id
+
+
+def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client, chain, store):
+    """The read path verifies the batch proof and asks the chain whether the root is anchored."""
+    from services.records import merkle
+
+    patient, custodian = chain.fund(), chain.fund()
+    _, device_id, _ = _register_device(client, patient)
+    anchored = [store.put_window(patient.address.lower(), device_id, 1_700_000_100_000 + i * 10_000,
+                                 {"hr": [60 + i]}) for i in range(3)]
+    unanchored = store.put_window(patient.address.lower(), device_id, 1_700_000_200_000, {"hr": [1]})
+    chain.send(chain.owner, chain.contract.functions.setCustodian(custodian.address, True))
+
+    root, proofs = merkle.build([ref.ciphertext_sha256 for ref in anchored])
+    receipt = chain.send(custodian, chain.contract.functions.anchorBatch(root, len(anchored)))
+    store.record_batch(root, [r.record_id for r in anchored], proofs,
+                       receipt["transactionHash"].to_0x_hex())
+    lonely_root, lonely_proofs = merkle.build([unanchored.ciphertext_sha256])
+    store.record_batch(lonely_root, [unanchored.record_id], lonely_proofs, None)  # never on-chain
+
+    token = sign_in(client, patient)
+    good = client.get(f"/patients/{patient.address}/windows/{anchored[1].record_id}",
+                      headers=bearer(token))
+    assert good.status_code == 200 and good.get_json()["payload"] == {"hr": [61]}
+    assert good.get_json()["batch_root"] == "0x" + root.hex()
+    bad = client.get(f"/patients/{patient.address}/windows/{unanchored.record_id}",
+                     headers=bearer(token))
+    assert bad.status_code == 502
+    assert bad.get_json()["error"] == "tampering_detected"
+
+
+def test_alerts__k_of_n_irregular_windows__one_alert_that_says_screen(client, chain, store):
+    patient, stranger = chain.fund(), chain.fund()
+    _, device_id, _ = _register_device(client, patient)
+    statuses = ["irregular", "regular", "insufficient_data", "irregular", "irregular",
+                "irregular", "irregular",  # 5 of the last 6 readable → alert, history restarts
+                "irregular", "regular"]
+    for i, status in enumerate(statuses):
+        store.put_window(patient.address.lower(), device_id, 1_700_001_000_000 + i * 10_000,
+                         {"hr": [90], "prediction": {"status": status}})
+    token = sign_in(client, patient)
+    response = client.get(f"/patients/{patient.address}/alerts", headers=bearer(token))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["windows_examined"] == len(statuses)
+    [alert] = body["alerts"]
+    assert alert["window_start_ms"] == 1_700_001_000_000 + 6 * 10_000
+    assert (alert["irregular_count"], alert["window_count"]) == (5, 6)
+    assert "not a diagnosis" in alert["message"]
+    assert client.get(f"/patients/{patient.address}/alerts",
+                      headers=bearer(sign_in(client, stranger))).status_code == 403
