@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import requests
-
 from pulseledger_testkit.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from eth_utils import event_abi_to_log_topic, to_hex
@@ -33,8 +32,6 @@ class TestLedger:
     requesters: list[str]
     chain_id: int
     deployment_block: int
-    next_request: int = 1
-    requests: list[tuple[int, str, str]] = field(default_factory=list)  # (id, patient, requester)
 
     def contacts(self) -> dict[str, list[str]]:
         people = {**{p: f"patient{i}" for i, p in enumerate(self.patients)},
@@ -45,28 +42,6 @@ class TestLedger:
         tx_hash = function.transact({"from": sender, "value": value, "gas": 3_000_000})
         self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
         return to_hex(tx_hash)
-
-    # -- one random business event (used by the chaos tests) ------------------------------------
-    def random_event(self, rng: random.Random) -> None:
-        c = self.contract.functions
-        if not self.requests or rng.random() < 0.35:
-            patient, requester = rng.choice(self.patients), rng.choice(self.requesters)
-            self.transact(c.requestConsent(patient, 3, 1, 2**39), requester)
-            self.requests.append((self.next_request, patient, requester))
-            self.next_request += 1
-            return
-        request_id, patient, requester = rng.choice(self.requests)
-        choice = rng.random()
-        if choice < 0.3:
-            self.transact(c.approve(request_id, requester), patient)
-        elif choice < 0.45:
-            self.transact(c.deny(request_id, requester), patient)
-        elif choice < 0.65:
-            self.transact(c.purchase(request_id, patient, 0, 2**39), requester, value=10**15)
-        elif choice < 0.9:
-            self.transact(c.logAccess(patient, rng.randbytes(32), (request_id << 8)), requester)
-        else:
-            self.transact(c.setPrice(0, 10**15), patient)
 
     def logs(self) -> list[dict]:
         return self.w3.eth.get_logs({"address": self.contract.address,

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import requests
-
 from pulseledger_testkit.ports import free_port, wait_for_port
 
 

@@ -10,7 +10,6 @@ from email import policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
-
 from pulseledger_testkit.ports import free_port
 
 
