@@ -14,7 +14,7 @@ from .test_kill9 import REPO, daemon_env, wait_ready
 
 def run(env, which="all", timeout=60):
     return subprocess.run([sys.executable, "-m", "services.listeners.daemon", which], env=env,
-                          cwd=REPO, capture_output=True, timeout=timeout)
+                          cwd=REPO, capture_output=True, timeout=timeout, check=False)
 
 
 def test_daemon__sigterm__both_daemons_stop_cleanly(pulse, anvil, smtp_server, tmp_path):
