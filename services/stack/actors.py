@@ -28,6 +28,7 @@ from services.stack.wallet import fund_on_dev_chain, send
 EXPORTS = 2
 DEMO_PRICE_WEI = 10**15
 PURPOSE_RESEARCH = b"research".ljust(32, b"\0")
+REQUESTER_EMAIL = "requester@demo.pulseledger.invalid"
 
 
 class DemoSettings(BaseSettings):
@@ -91,6 +92,8 @@ def request_access(settings: DemoSettings) -> None:
         print(f"consent request {state[key]} already open", flush=True)
         return
     requester = dev_account(REQUESTER_INDEX)
+    _wait_for_gateway(settings)  # the requester's contact address, for the relay's emails
+    GatewayClient(settings.gateway_url).set_contacts(requester, [REQUESTER_EMAIL])
     patient = demo_people.patients(settings.seed, 1)[0].account
     now = w3.eth.get_block("latest")["timestamp"]
     receipt = send(w3, requester, ledger.functions.requestConsent(

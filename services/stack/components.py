@@ -34,12 +34,14 @@ class Ports:
     gateway: int
     dapp: int
     proxy: int
+    listeners: int
 
     @classmethod
     def pick(cls, settings: StackSettings) -> "Ports":
         """Settings' ports; 0 means any free one (tests run beside each other)."""
         return cls(*(port or free_port() for port in
-                     (settings.gateway_port, settings.dapp_port, settings.proxy_port)))
+                     (settings.gateway_port, settings.dapp_port, settings.proxy_port,
+                      settings.listeners_port)))
 
 
 def _default(env: dict[str, str], name: str, value) -> None:
@@ -92,6 +94,8 @@ def build_components(settings: StackSettings, chain: ChainEndpoint,
                      ports: Ports) -> list[Component]:
     shared = shared_env(settings, chain)
     components = [_gateway(settings, chain, ports, shared)]
+    if settings.listeners:
+        components.append(_listeners(settings, chain, ports, shared))
     if settings.proxy:
         components.append(_proxy(settings, chain, ports, shared))
     dist = settings.dapp_dist.resolve()
@@ -116,6 +120,22 @@ def _gateway(settings, chain, ports, shared) -> Component:
         _default(env, "PULSELEDGER_GATEWAY_GATEWAY_KEY", key)
     return Component("gateway", PYTHON + ["services", "gateway", "--host", settings.host,
                                           "--port", str(ports.gateway)],
+                     env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
+
+
+def _listeners(settings, chain, ports, shared) -> Component:
+    """The notification relay and the record-store updater, one process (`listen all`); our
+    supervisor restarts it, so its own supervision is off. Their cursors belong to one deployment
+    (they refuse another's), so each deployment gets its own state folder."""
+    env = dict(shared)
+    deployments = load_deployments(chain.deployments_file)
+    folder = f"{deployments.genesis_hash[2:10]}-{deployments.address()[2:10].lower()}"
+    _default(env, "PULSELEDGER_LISTENERS_STATE_DIR",
+             str((settings.state_dir / "listeners" / folder).resolve()))
+    _default(env, "PULSELEDGER_LISTENERS_STATUS_PORT", str(ports.listeners))
+    _default(env, "PULSELEDGER_LISTENERS_DAPP_URL", dapp_url(settings, ports))
+    url = f"http://127.0.0.1:{ports.listeners}"
+    return Component("listeners", PYTHON + ["services", "listen", "all", "--no-supervise"],
                      env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
 
 

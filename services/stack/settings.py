@@ -40,6 +40,8 @@ class StackSettings(BaseSettings):
     dapp_dist: Path = Path("frontend/dist")
     serve_dapp: bool = True
     proxy: bool = False  # start `pulseledger proxy` (upstreams: PULSELEDGER_PROXY_*)
+    listeners: bool = True  # notification relay + updater (mail: PULSELEDGER_NOTIFY_*)
+    listeners_port: int = 8601  # their /healthz and /metrics
     proxy_port: int = 8645
 
     # Demo actors: simulated wearables onboarded through the gateway, and a requester

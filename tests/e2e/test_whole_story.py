@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from unittest import mock
 
 import pytest
@@ -31,6 +32,8 @@ from services.stack.gateway_client import GatewayClient
 from services.stack.runner import Stack
 from services.stack.settings import StackSettings
 from services.stack.wallet import send
+from pulseledger_testkit.smtp_server import SmtpServer
+from services.stack.actors import REQUESTER_EMAIL
 from tests.e2e.canaries import chain_haystacks, leaks
 
 EXPORTS = 2
@@ -40,12 +43,24 @@ HEART_RATES = [71.93847, 118.20461, 64.55219]  # distinctive floats: canaries
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, smtp):
+    mail_and_listeners = {
+        "PULSELEDGER_NOTIFY_BACKEND": "smtp", "PULSELEDGER_NOTIFY_SMTP_HOST": "127.0.0.1",
+        "PULSELEDGER_NOTIFY_SMTP_PORT": str(smtp.port), "PULSELEDGER_NOTIFY_SMTP_TIMEOUT_S": "5",
+        "PULSELEDGER_LISTENERS_CONFIRMATIONS": "1", "PULSELEDGER_LISTENERS_POLL_INTERVAL_S": "0.1"}
     settings = StackSettings(
         state_dir=tmp_path_factory.mktemp("story") / "state", chain_port=0, gateway_port=0,
         dapp_port=0, proxy_port=0, block_time_s=0, serve_dapp=False, demo_seed=SEED,
-        simulate_users=USERS, ready_timeout_s=90, stop_timeout_s=5, max_restarts=2)
-    with Stack(settings) as stack:
+        simulate_users=USERS, listeners_port=0, ready_timeout_s=90, stop_timeout_s=5,
+        max_restarts=2)
+    with mock.patch.dict(os.environ, mail_and_listeners), Stack(settings) as stack:
         stack.start_chain()
         stack.start_services()
         stack.wait_ready()
@@ -65,7 +80,20 @@ def _store(stack):
     return open_store(settings, settings.chain_identity()), env
 
 
-def test_whole_story(stack, story):
+def mailbox(smtp, address: str) -> list[str]:
+    return [item.message["Subject"] for item in smtp.received if address in item.rcpt_tos]
+
+
+def wait_for_mail(smtp, w3, address: str, subject: str, timeout_s: float = 30.0) -> None:
+    """The relay acts on confirmed blocks: the chain moves on (a block per poll) while we wait."""
+    deadline = time.monotonic() + timeout_s
+    while not any(got.endswith(subject) for got in mailbox(smtp, address)):
+        assert time.monotonic() < deadline, f"no {subject!r} for {address}: {mailbox(smtp, address)}"
+        w3.provider.make_request("evm_mine", [])
+        time.sleep(0.2)
+
+
+def test_whole_story(stack, story, smtp):
     w3 = Web3(Web3.HTTPProvider(stack.chain.endpoint.rpc_url))
     ledger = ledger_contract(w3, stack.chain.deployments)
     chain_id, contract = w3.eth.chain_id, ledger.address
@@ -158,7 +186,15 @@ def test_whole_story(stack, story):
     with pytest.raises(RecordErased):
         store.record_key(record_id)
     store.close()
-    story.update(done=True, record_id=record_id)
+
+    # The relay mailed each step to whom it concerns, from the contacts set at onboarding.
+    patient_email = people[0].email
+    for subject in ("New data access request", "Your data was purchased",
+                    "Your record was accessed"):
+        wait_for_mail(smtp, w3, patient_email, subject)
+    wait_for_mail(smtp, w3, REQUESTER_EMAIL, "Your access request was approved")
+    story.update(done=True, record_id=record_id,
+                 mail=[item.message.as_string() for item in smtp.received])
 
 
 def demo_people_device_id(person) -> str:
@@ -173,6 +209,8 @@ def test_canaries__no_health_value_email_or_device_id_on_chain(stack, story):
     assert all(haystacks.values())  # there is something to search in each
     canaries = HEART_RATES + story["emails"] + story["device_ids"]
     assert leaks(haystacks, canaries) == []
+    mail = "\n".join(story["mail"]).lower()
+    assert [rate for rate in HEART_RATES if repr(rate) in mail] == []
     # The search itself works: the record id is public, and is found in calldata and events.
     found = {where for where, _ in leaks(haystacks, [story["record_id"][2:]])}
     assert {"calldata", "events"} <= found

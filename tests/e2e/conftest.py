@@ -1,0 +1,5 @@
+import sys
+from pathlib import Path
+
+# The shared real-server helpers live in tests/pulseledger_testkit (a site package already owns `tests`).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
