@@ -1,0 +1,101 @@
+// Heart-rate windows, predictions and alerts from the gateway (signed in with the wallet), kept
+// live by the gateway's change stream: a new window appears without a reload.
+import { useCallback, useEffect, useState } from 'react';
+import { useDapp } from '../context';
+import { HeartChart } from '../components/HeartChart';
+import { describeError } from '../lib/errors';
+import type { Alert, Window } from '../lib/gateway';
+
+export function useGatewaySignIn() {
+  const { wallet, gateway } = useDapp();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [, bump] = useState(0);
+  const signIn = useCallback(async () => {
+    if (!wallet.client || !wallet.account) return false;
+    setBusy(true);
+    setError(null);
+    try {
+      await gateway.signIn(wallet.account, (message) => wallet.client!.signMessage({ account: wallet.account!, message }));
+      bump((n) => n + 1);
+      return true;
+    } catch (caught) {
+      setError(describeError(caught));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, [wallet, gateway]);
+  return { signedIn: gateway.signedInAs(wallet.account), signIn, error, busy };
+}
+
+export function HeartPanel() {
+  const { wallet, gateway } = useDapp();
+  const session = useGatewaySignIn();
+  const [windows, setWindows] = useState<Window[]>([]);
+  const [alerts, setAlerts] = useState<Alert[]>([]);
+  const [live, setLive] = useState<'off' | 'on' | 'lost'>('off');
+  const [error, setError] = useState<string | null>(null);
+  const me = wallet.account;
+
+  const refresh = useCallback(async () => {
+    if (!me) return;
+    try {
+      const [w, a] = await Promise.all([gateway.windows(me), gateway.alerts(me)]);
+      setWindows(w);
+      setAlerts(a);
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  }, [gateway, me]);
+
+  useEffect(() => {
+    if (!session.signedIn || !me) return;
+    void refresh();
+    const abort = new AbortController();
+    setLive('on');
+    gateway.live(me, () => void refresh(), abort.signal).then(
+      () => !abort.signal.aborted && setLive('lost'),
+      () => !abort.signal.aborted && setLive('lost'),
+    );
+    return () => abort.abort();
+  }, [session.signedIn, me, gateway, refresh]);
+
+  return (
+    <section className="card wide" aria-labelledby="heart-title">
+      <h2 id="heart-title">Heart rate, predictions and alerts</h2>
+      {!session.signedIn ? (
+        <>
+          <p>Your windows are encrypted in the record store; sign in to the gateway with your wallet to read them.</p>
+          <button className="btn" onClick={session.signIn} disabled={!wallet.client || session.busy}>Sign in to read my heart data</button>
+        </>
+      ) : (
+        <>
+          <p role="status" data-testid="live-state">{live === 'on' ? 'Live: new windows appear as they arrive.' : live === 'lost' ? 'Live stream closed; figures may be stale.' : ''}</p>
+          <HeartChart windows={windows} />
+          <table data-testid="windows">
+            <thead><tr><th scope="col">Window start (UTC)</th><th scope="col">Device</th><th scope="col">Mean bpm</th><th scope="col">Prediction</th></tr></thead>
+            <tbody>
+              {windows.map((w) => {
+                const hr = w.payload?.hr ?? [];
+                return (
+                  <tr key={w.record_id}>
+                    <td>{new Date(w.window_start_ms).toISOString().slice(0, 19).replace('T', ' ')}</td>
+                    <td>{w.device_id.slice(0, 12)}…</td>
+                    <td>{hr.length ? Math.round(hr.reduce((s, v) => s + v, 0) / hr.length) : '—'}</td>
+                    <td>{w.erased ? 'erased' : (w.payload?.prediction?.status ?? 'none')}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          <h3>Alerts</h3>
+          {alerts.length === 0 ? <p data-testid="alerts">No alerts.</p> : (
+            <ul data-testid="alerts" className="list">{alerts.map((a) => <li key={a.record_id} className="alert">{a.message}</li>)}</ul>
+          )}
+        </>
+      )}
+      {(session.error || error) && <p className="tx tx-failed" role="alert">{session.error ?? error}</p>}
+    </section>
+  );
+}
