@@ -20,7 +20,7 @@ export function HeartChart({ windows }: { windows: Window[] }) {
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Heart rate over ${series.length} windows, ${Math.min(...values)} to ${Math.max(...values)} bpm`}>
+      <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label={`Heart rate over ${series.length} windows, ${Math.min(...values)} to ${Math.max(...values)} bpm`}>
         {bands.map(({ w, x, width: bandWidth }) => (
           <rect key={w.record_id} x={x} y={0} width={Math.max(bandWidth, 2)} height={height} className={w.payload?.prediction?.status === 'irregular' ? 'band-irregular' : 'band'} />
         ))}

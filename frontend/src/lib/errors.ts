@@ -6,10 +6,11 @@ import { CONSENT_STATUS, PURCHASE_STATUS, formatEth } from './domain';
 
 /** Hand-written sentences for the errors people meet in the dapp; others are spelled out from their name. */
 const SENTENCES: Record<string, (args: readonly unknown[]) => string> = {
-  PurchaseEscrowWrongPrice: ([expected, actual]) =>
-    `The price changed or the amount is wrong: the patient asks ${formatEth(actual as bigint)}, you offered ${formatEth(expected as bigint)}.`,
-  PurchaseEscrowWrongValue: ([expected, actual]) =>
-    `The amount sent (${formatEth(actual as bigint)}) does not equal the expected price (${formatEth(expected as bigint)}).`,
+  // Argument order as the contract reverts: (the patient's price, what the buyer offered / sent).
+  PurchaseEscrowWrongPrice: ([price, offered]) =>
+    `The price changed or the amount is wrong: the patient asks ${formatEth(price as bigint)}, you offered ${formatEth(offered as bigint)}.`,
+  PurchaseEscrowWrongValue: ([price, sent]) =>
+    `The amount sent (${formatEth(sent as bigint)}) does not equal the price (${formatEth(price as bigint)}).`,
   PurchaseEscrowNotForSale: ([, dataClass]) => `The patient has not put data class ${String(dataClass)} up for sale (price 0).`,
   PurchaseEscrowConsentNotApproved: ([requestId, status]) =>
     `Consent request #${String(requestId)} is ${CONSENT_STATUS[Number(status)] ?? status}, not Approved: you cannot buy under it.`,

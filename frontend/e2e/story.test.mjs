@@ -1,0 +1,150 @@
+// The whole story in a real browser against a real chain and gateway: request, approve, purchase,
+// access, read, revoke, refused afterwards — and the failure paths (rejected signature, wrong
+// price, revoked consent). E2E_TRANSPORT=sigv4-proxy sends the dapp's reads through the proxy.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { privateKeyToAccount } from 'viem/accounts';
+import { expectCount, expectText, launch } from './browser.mjs';
+import { repoDir, serveDist, startStack } from './stack.mjs';
+import { attachWallet } from './wallet.mjs';
+import { startProxy } from './proxy.mjs';
+
+const TRANSPORT = process.env.E2E_TRANSPORT ?? 'direct';
+const ARTIFACTS = join(repoDir, 'test-artifacts', 'dapp', TRANSPORT);
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let web, stack, proxy, browser, patient, buyer, patientWallet, buyerWallet, config;
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+async function openApp(key) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  // Wallets start on Ethereum mainnet's id so the wrong-network state is exercised on connect.
+  const wallet = await attachWallet(context, { key, rpcUrl: config.walletRpcUrl, chainId: config.chainId, startChainId: 1 });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+  await page.goto(web.origin);
+  return { page, wallet };
+}
+
+before(async () => {
+  let current = null;
+  web = await serveDist(() => current);
+  stack = await startStack(web.origin, join(ARTIFACTS, 'stack.log'));
+  const info = stack.info;
+  let rpcUrl = info.rpcUrl;
+  if (TRANSPORT === 'sigv4-proxy') {
+    proxy = await startProxy(info.rpcUrl, web.origin);
+    rpcUrl = proxy.url;
+  }
+  config = { ...info, walletRpcUrl: rpcUrl };
+  current = { chainId: info.chainId, chainName: 'PulseLedger e2e (anvil)', rpcUrl, transport: TRANSPORT, gatewayUrl: info.gatewayUrl,
+    contract: info.contract, deploymentBlock: info.deploymentBlock, pollIntervalMs: 250 };
+  browser = await launch();
+  ({ page: patient, wallet: patientWallet } = await openApp(info.keys.patient));
+  ({ page: buyer, wallet: buyerWallet } = await openApp(info.keys.buyer));
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await proxy?.stop();
+  web?.server.close();
+});
+
+test('connect: wallet found over EIP-6963, wrong network detected, switched', async () => {
+  for (const page of [patient, buyer]) {
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+    await expectText(page.getByTestId('wallet-status'), /Wrong network \(chain 1\)/);
+    if (page === patient) await shot(page, '00-wrong-network');
+    await page.getByRole('button', { name: 'Switch network' }).click();
+    await expectText(page.getByTestId('wallet-status'), new RegExp(`chain ${config.chainId}`));
+  }
+  assert.ok(patientWallet.state.requests.includes('wallet_switchEthereumChain'));
+});
+
+test('patient sets a price; the requester finds the patient and sees it', async () => {
+  await patient.getByLabel(/^Exports/).fill('0.001');
+  await patient.getByRole('button', { name: 'Set price' }).nth(2).click();
+  await expectText(patient.getByTestId('price-status'), /Confirmed: Price of Exports set to 0.001 ETH/);
+  await buyer.getByRole('tab', { name: 'Requester' }).click();
+  await buyer.getByLabel('Patient address').fill(privateKeyToAccount(config.keys.patient).address);
+  await expectText(buyer.getByTestId('patient-prices'), /Exports: 0.001 ETH/);
+});
+
+test('requester asks for access; the request appears for the patient without a reload', async () => {
+  await buyer.getByLabel('Purpose of use').fill('arrhythmia study');
+  await buyer.getByRole('button', { name: 'Request access' }).click();
+  await expectText(buyer.getByTestId('request-status'), /Request sent/);
+  await expectText(buyer.getByTestId('my-request-1'), /Pending/);
+  await expectText(patient.getByTestId('request-1'), /arrhythmia study[\s\S]*Exports[\s\S]*Requester/);
+  await shot(patient, '01-patient-incoming-request');
+});
+
+test('a rejected signature is reported and changes nothing', async () => {
+  await patient.getByLabel(/Decide by signature/).check();
+  patientWallet.state.rejectNext = true;
+  await patient.getByRole('button', { name: 'Approve #1' }).click();
+  await expectText(patient.getByTestId('decision-status'), /You rejected the request in your wallet/);
+  assert.equal(await patient.getByTestId('request-1').getAttribute('data-status'), 'Pending');
+});
+
+test('patient approves by gasless signature relayed by the gateway; the requester sees it live', async () => {
+  await patient.getByRole('button', { name: 'Approve #1' }).click();
+  await expectText(patient.getByTestId('decision-status'), /approve relayed by the gateway/);
+  await expectText(buyer.getByTestId('my-request-1'), /Approved/);
+});
+
+test('paying the wrong price is refused with the contract error in words', async () => {
+  const amount = buyer.getByLabel(/Exports: price 0.001 ETH/);
+  await amount.fill('0.002');
+  await buyer.getByRole('button', { name: 'Buy Exports' }).click();
+  await expectText(buyer.getByTestId('buy-status-1-2'), /the patient asks 0.001 ETH, you offered 0.002 ETH/);
+  await shot(buyer, '02-requester-wrong-price');
+});
+
+test('requester buys at the shown price, logs access and reads the record through the gateway', async () => {
+  await buyer.getByLabel(/Exports: price 0.001 ETH/).fill('0.001');
+  await buyer.getByRole('button', { name: 'Buy Exports' }).click();
+  await expectText(buyer.getByTestId('my-request-1'), /paid, awaiting first read/);
+  await buyer.getByRole('button', { name: 'Log access and read' }).click();
+  await expectText(buyer.getByTestId('record-content'), new RegExp(config.exportText.replace(/[{}"]/g, '.')));
+  const download = buyer.getByRole('link', { name: 'Download export' });
+  assert.match(await download.getAttribute('href'), /^blob:/);
+  await shot(buyer, '03-requester-record-read');
+});
+
+test('patient sees the access in the history and the escrow released, live', async () => {
+  await expectCount(patient.getByTestId('access-history').locator('tbody tr'), 1);
+  await expectText(patient.getByTestId('credit'), /0.001 ETH/);
+});
+
+test('patient reads heart-rate windows, predictions and alerts; a new window arrives live', async () => {
+  await patient.getByRole('button', { name: 'Sign in to read my heart data' }).click();
+  await expectCount(patient.getByTestId('windows').locator('tbody tr'), 8);
+  await expectText(patient.getByTestId('alerts'), /5 of the last 6 readable windows looked irregular/);
+  await expectText(patient.getByTestId('live-state'), /Live/);
+  await stack.command('window');
+  await expectCount(patient.getByTestId('windows').locator('tbody tr'), 9);
+  await shot(patient, '04-patient-dashboard');
+});
+
+test('patient revokes; the gateway and the contract refuse the requester afterwards', async () => {
+  await patient.getByLabel(/Decide by signature/).uncheck();
+  await patient.getByRole('button', { name: 'Revoke #1' }).click();
+  await expectText(patient.getByTestId('decision-status'), /Request #1 revoked/);
+  await expectText(buyer.getByTestId('my-request-1'), /Revoked/);
+  await buyer.getByRole('button', { name: 'Read again' }).click();
+  await expectText(buyer.getByTestId(/^read-status-/), /Gateway refused \(403 no_consent\)/);
+  await buyer.getByRole('button', { name: 'Log access and read' }).click();
+  await expectText(buyer.getByTestId(/^read-status-/), /Access refused: consent request #1 is Revoked/);
+  await shot(buyer, '05-requester-refused-after-revoke');
+});
+
+test('patient withdraws the escrow credit', async () => {
+  await patient.getByRole('button', { name: 'Withdraw' }).click();
+  await expectText(patient.getByTestId('withdraw-status'), /Withdrawn/);
+  await expectText(patient.getByTestId('credit'), /^0 ETH$/);
+  await shot(patient, '06-patient-after-withdraw');
+});
