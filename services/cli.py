@@ -5,6 +5,7 @@ import click
 from services.blobs.cli import blobs
 from services.gateway.cli import gateway
 from services.records.cli import records
+from services.sigv4proxy.cli import proxy, proxy_ws
 from services.stack.cli import up
 
 
@@ -17,3 +18,5 @@ main.add_command(up)
 main.add_command(records)
 main.add_command(blobs)
 main.add_command(gateway)
+main.add_command(proxy)
+main.add_command(proxy_ws)

@@ -1,0 +1,6 @@
+"""A plain RPC (a local node, a keyless endpoint): nothing to add."""
+
+
+class NoAuth:
+    def headers(self, url: str, body: bytes, method: str = "POST") -> dict[str, str]:
+        return {}

@@ -1,0 +1,48 @@
+"""Amazon Managed Blockchain: AWS Signature Version 4 over each request, with credentials from the
+standard AWS chain (environment, shared files, SSO, container or instance role), refreshed by
+botocore as they expire."""
+
+import threading
+
+
+class SigV4SigningAuth:
+    def __init__(self, region: str, service: str):
+        # botocore costs a quarter of a second to import: only proxies that sign pay for it.
+        import botocore.session
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        self._session_factory = botocore.session.get_session
+        self._signer, self._request = SigV4Auth, AWSRequest
+        self._region = region
+        self._service = service
+        self._credentials = None
+        self._lock = threading.Lock()
+
+    def _resolve(self):
+        # Resolved on first use, inside the worker process, so that refreshers never cross a fork.
+        with self._lock:
+            if self._credentials is None:
+                credentials = self._session_factory().get_credentials()
+                if credentials is None:
+                    raise RuntimeError("no AWS credentials found in the standard chain")
+                self._credentials = credentials
+            return self._credentials
+
+    def headers(self, url: str, body: bytes, method: str = "POST") -> dict[str, str]:
+        frozen = self._resolve().get_frozen_credentials()
+        # A WebSocket handshake is signed as the HTTPS GET it travels in.
+        url = (
+            "https" + url[3:]
+            if url.startswith("wss:")
+            else "http" + url[2:]
+            if url.startswith("ws:")
+            else url
+        )
+        content_type = {"Content-Type": "application/json"} if method == "POST" else {}
+        request = self._request(method=method, url=url, data=body, headers=content_type)
+        self._signer(frozen, self._service, self._region).add_auth(request)
+        return dict(request.headers.items())
+
+    def __repr__(self) -> str:
+        return f"SigV4SigningAuth({self._service}, {self._region})"

@@ -1,0 +1,60 @@
+"""gunicorn, tuned for a small JSON-RPC proxy: threaded workers (the work is mostly waiting on
+the upstream), keep-alive to clients, the app preloaded so that the rate-limit table is shared."""
+
+import os
+import tempfile
+
+from gunicorn.app.base import BaseApplication
+
+from .settings import ProxySettings
+
+
+class ProxyServer(BaseApplication):
+    def __init__(self, settings: ProxySettings, bind: str):
+        self._settings = settings
+        self._bind = bind
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self._settings
+        options = {
+            "bind": [self._bind],
+            "workers": s.workers,
+            "worker_class": "gthread",
+            "threads": s.threads,
+            "keepalive": s.keepalive_seconds,
+            "preload_app": True,
+            # A worker is killed only well after every request's own deadline has passed.
+            "timeout": int(s.upstream_timeout_seconds * 3) + 30,
+            "graceful_timeout": 10,
+            "accesslog": None,  # access lines would carry client addresses; metrics count instead
+            "errorlog": "-",
+            "loglevel": "warning",
+            "proc_name": "pulseledger-proxy",
+            "child_exit": _child_exit,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from .app import create_app  # imported after PROMETHEUS_MULTIPROC_DIR is set
+
+        return create_app(self._settings)
+
+
+def _child_exit(server, worker) -> None:
+    from . import metrics
+
+    metrics.worker_exited(worker.pid)
+
+
+def run(settings: ProxySettings, bind: str) -> None:
+    # Metrics from every worker are summed from files in this directory (prometheus multiprocess).
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix="pulseledger-proxy-metrics-"
+        )
+    from . import logs
+
+    logs.configure()
+    ProxyServer(settings, bind).run()

@@ -1,0 +1,85 @@
+"""The proxy dials only its configured upstreams: nothing in the request (Host, forwarding headers,
+an absolute request target, the path) and no redirect from an upstream can send it elsewhere.
+A second loopback server plays the attacker's target and must never be reached."""
+
+import socket
+
+import pytest
+import requests
+
+from .chain import CHAIN_ID
+from .conftest import rpc
+from .upstream_server import TestUpstream
+
+
+@pytest.fixture(scope="module")
+def target():
+    server = TestUpstream(mode="status", status=200)
+    yield server
+    server.stop()
+
+
+def _target_host(target) -> str:
+    return target.url.removeprefix("http://").rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Host",
+        "X-Forwarded-Host",
+        "X-Forwarded-Server",
+        "X-Original-URL",
+        "X-Rewrite-URL",
+        "Forwarded",
+    ],
+)
+def test_request_headers__cannot_redirect_upstream(sigv4_proxy, target, header):
+    value = _target_host(target)
+    value = f"host={value}" if header == "Forwarded" else value
+    value = target.url if header in ("X-Original-URL", "X-Rewrite-URL") else value
+    response = rpc(sigv4_proxy.url, "eth_chainId", headers={header: value})
+    assert response.status_code == 200
+    assert int(response.json()["result"], 16) == CHAIN_ID  # anvil answered, through the upstream
+    assert target.requests == []
+
+
+def _raw_http(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_absolute_request_target__still_goes_to_the_configured_upstream(sigv4_proxy, target):
+    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    request = (
+        f"POST {target.url} HTTP/1.1\r\nHost: {_target_host(target)}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    reply = _raw_http(sigv4_proxy.port, request)
+    assert reply.startswith(b"HTTP/1.1 200")
+    assert b'"result":"0x7a69"' in reply
+    assert target.requests == []
+
+
+@pytest.mark.parametrize("path", ["//{host}/", "/http://{host}/", "/{host}"])
+def test_path_naming_another_host__404(sigv4_proxy, target, path):
+    url = sigv4_proxy.url.rstrip("/") + path.format(host=_target_host(target))
+    response = requests.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=5
+    )
+    assert response.status_code == 404
+    assert target.requests == []
+
+
+def test_connect_method__refused(sigv4_proxy, target):
+    request = f"CONNECT {_target_host(target)} HTTP/1.1\r\nHost: {_target_host(target)}\r\nConnection: close\r\n\r\n"
+    reply = _raw_http(sigv4_proxy.port, request.encode())
+    assert reply.split(b" ")[1][:1] == b"4"
+    assert target.requests == []

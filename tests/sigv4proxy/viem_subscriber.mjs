@@ -1,0 +1,44 @@
+// A dapp-style subscriber: viem's webSocket transport through the WebSocket proxy, watching new
+// blocks by eth_subscribe("newHeads") while anvil mines them (mined directly: the test's job).
+// Usage: node viem_subscriber.mjs <wsProxyUrl> <anvilHttpUrl>   → one JSON line
+import { createPublicClient, webSocket } from "viem";
+import { foundry } from "viem/chains";
+
+const [wsUrl, anvilUrl] = process.argv.slice(2);
+const client = createPublicClient({ chain: foundry, transport: webSocket(wsUrl, { retryCount: 0 }) });
+const mine = () =>
+  fetch(anvilUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_mine", params: [] }),
+  });
+
+const seen = [];
+await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`only saw ${seen}`)), 15000);
+  const unwatch = client.watchBlockNumber({
+    emitOnBegin: false,
+    poll: false, // a real eth_subscribe, not polling
+    onBlockNumber: (n) => {
+      seen.push(Number(n));
+      if (seen.length === 3) {
+        unwatch();
+        clearTimeout(timer);
+        resolve();
+      } else {
+        mine();
+      }
+    },
+    onError: reject,
+  });
+  setTimeout(mine, 300); // give the subscription time to be set up, then start the chain moving
+});
+
+let denied = null;
+try {
+  await client.request({ method: "eth_getBalance", params: ["0x0000000000000000000000000000000000000000", "latest"] });
+} catch (error) {
+  denied = { name: error.name, code: error.code ?? null };
+}
+console.log(JSON.stringify({ seen, denied }));
+process.exit(0);
