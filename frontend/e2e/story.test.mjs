@@ -2,7 +2,7 @@
 // access, read, revoke, refused afterwards — and the failure paths (rejected signature, wrong
 // price, revoked consent). E2E_TRANSPORT=sigv4-proxy sends the dapp's reads through the proxy.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -35,7 +35,7 @@ before(async () => {
   const info = stack.info;
   let rpcUrl = info.rpcUrl;
   if (TRANSPORT === 'sigv4-proxy') {
-    proxy = await startProxy(info.rpcUrl, web.origin);
+    proxy = await startProxy(info.rpcUrl, web.origin, info.deployments, createWriteStream(join(ARTIFACTS, 'proxy.log')));
     rpcUrl = proxy.url;
   }
   config = { ...info, walletRpcUrl: rpcUrl };
@@ -48,8 +48,8 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await stack?.stop();
   await proxy?.stop();
+  await stack?.stop();
   web?.server.close();
 });
 
@@ -148,3 +148,17 @@ test('patient withdraws the escrow credit', async () => {
   await expectText(patient.getByTestId('credit'), /^0 ETH$/);
   await shot(patient, '06-patient-after-withdraw');
 });
+
+if (TRANSPORT === 'sigv4-proxy') {
+  test('the dapp and the wallet really went through the proxy', async () => {
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    writeFileSync(join(ARTIFACTS, 'proxy-metrics.txt'), metrics);
+    const calls = (method) => [...metrics.matchAll(new RegExp(`pulseledger_proxy_calls_total\\{[^}]*method="${method}"[^}]*\\} ([0-9.e+]+)`, 'g'))]
+      .reduce((sum, match) => sum + Number(match[1]), 0);
+    assert.ok(calls('eth_getLogs') > 0, 'no eth_getLogs through the proxy');
+    assert.ok(calls('eth_call') > 0, 'no eth_call through the proxy');
+    // setPrice, requestConsent, purchase, logAccess, revoke, withdraw (the approval was relayed by the gateway).
+    assert.equal(calls('eth_sendRawTransaction'), 6, 'the wallet transactions did not all go through the proxy');
+    await shot(buyer, '07-requester-through-proxy');
+  });
+}

@@ -96,7 +96,7 @@ def main() -> None:
             "rpcUrl": rpc_url, "gatewayUrl": f"http://127.0.0.1:{server.server_port}",
             "chainId": chain.w3.eth.chain_id, "contract": chain.contract.address,
             "deploymentBlock": json.loads(chain.deployments.read_text())["deployment_block"],
-            "recordId": record_id, "exportText": EXPORT_PLAINTEXT.decode(),
+            "deployments": str(chain.deployments), "recordId": record_id, "exportText": EXPORT_PLAINTEXT.decode(),
             "keys": {"patient": patient.key.to_0x_hex(), "buyer": buyer.key.to_0x_hex(),
                      "other": other.key.to_0x_hex()},
         }), flush=True)

@@ -24,13 +24,18 @@ export function useLedgerEvents(client: PublicClient, config: AppConfig): Ledger
     const poll = async () => {
       try {
         const head = await client.getBlockNumber({ cacheTime: 0 });
-        if (head >= nextBlock.current) {
-          const logs = (await client.getContractEvents({
-            address: config.contract!, abi: pulseLedgerAbi, fromBlock: nextBlock.current, toBlock: head, strict: true,
+        const span = BigInt(Math.max(1, config.logRangeBlocks));
+        let logs: LedgerEvent[] = [];
+        while (head >= nextBlock.current && !stopped) {
+          const toBlock = nextBlock.current + span - 1n < head ? nextBlock.current + span - 1n : head;
+          const chunk = (await client.getContractEvents({
+            address: config.contract!, abi: pulseLedgerAbi, fromBlock: nextBlock.current, toBlock, strict: true,
           })) as unknown as LedgerEvent[];
-          nextBlock.current = head + 1n;
-          if (!stopped) setState((previous) => ({ events: logs.length ? [...previous.events, ...logs] : previous.events, head, error: null }));
+          logs = logs.concat(chunk);
+          nextBlock.current = toBlock + 1n;
         }
+        const found = logs;
+        if (!stopped) setState((previous) => ({ events: found.length ? [...previous.events, ...found] : previous.events, head, error: null }));
       } catch (caught) {
         if (!stopped) setState((previous) => ({ ...previous, error: `Could not read the chain: ${describeError(caught)}` }));
       }

@@ -17,6 +17,8 @@ export interface AppConfig {
   deploymentBlock: number;
   /** How often logs and views are polled (ms); tests set it small. */
   pollIntervalMs: number;
+  /** Blocks per eth_getLogs call (the proxy refuses ranges over its MAX_LOG_BLOCK_RANGE, 2000). */
+  logRangeBlocks: number;
 }
 
 const env = import.meta.env ?? {};
@@ -30,6 +32,7 @@ export const defaultConfig: AppConfig = {
   contract: generatedDeployment?.address ?? null,
   deploymentBlock: generatedDeployment?.deploymentBlock ?? 0,
   pollIntervalMs: Number(env.VITE_POLL_INTERVAL_MS ?? 2000),
+  logRangeBlocks: 2000,
 };
 
 export function mergeConfig(base: AppConfig, override: Partial<AppConfig> | null | undefined): AppConfig {
@@ -64,7 +67,8 @@ export function chainOf(config: AppConfig): Chain {
 export function publicClientOf(config: AppConfig): PublicClient {
   return createPublicClient({
     chain: chainOf(config),
-    transport: http(config.rpcUrl, { batch: true, retryCount: 1 }),
+    // Batches stay within the proxy's MAX_BATCH_SIZE (20).
+    transport: http(config.rpcUrl, { batch: { batchSize: 20 }, retryCount: 1 }),
     pollingInterval: config.pollIntervalMs,
   }) as PublicClient;
 }
