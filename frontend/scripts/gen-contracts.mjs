@@ -1,7 +1,8 @@
 // Writes typed contract modules for the dapp from the ape build output and the deployments file:
 //   src/contracts/PulseLedger.ts  — the ABI `as const`, so viem infers every argument and event type
 //   src/contracts/deployments.ts  — chain id, address and deployment block (null when not deployed)
-// Usage: node scripts/gen-contracts.mjs [--build ../.build/__local__.json] [--deployments ../.pulseledger/deployments.json]
+// Usage: node scripts/gen-contracts.mjs [--build ../.build/__local__.json] [--deployments ../.pulseledger/deployments.json | none]
+// `--deployments none` writes no address (what is committed: the runtime config.json supplies it).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +52,7 @@ writeFileSync(
 );
 
 let deployment = null;
-if (existsSync(deploymentsFile)) {
+if (args.deployments !== 'none' && existsSync(deploymentsFile)) {
   const file = JSON.parse(readFileSync(deploymentsFile, 'utf8'));
   const entry = file?.contracts?.PulseLedger;
   if (!entry?.address) fail(`${deploymentsFile} has no contracts.PulseLedger.address`);
