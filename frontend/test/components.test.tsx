@@ -20,7 +20,7 @@ describe('HeartChart', () => {
   it('labels the chart with its range and shades irregular windows', () => {
     const { container } = render(<HeartChart windows={[
       { record_id: 'a', device_id: 'd', window_start_ms: 1, erased: false, payload: { hr: [60, 70], prediction: { status: 'regular' } } },
-      { record_id: 'b', device_id: 'd', window_start_ms: 2, erased: false, payload: { hr: [90, 80], prediction: { status: 'irregular' } } },
+      { record_id: 'b', device_id: 'd', window_start_ms: 2, erased: false, payload: { readings: [{ bpm: 90 }, { bpm: 80 }], prediction: { status: 'irregular' } } },
       { record_id: 'c', device_id: 'd', window_start_ms: 3, erased: true },
     ]} />);
     expect(screen.getByRole('img').getAttribute('aria-label')).toBe('Heart rate over 2 windows, 60 to 90 bpm');

@@ -42,9 +42,12 @@ def window_payload(index: int) -> dict:
     irregular, so the gateway's 5-of-6 rule raises one alert over the first eight."""
     irregular = index >= 2
     base = 70 + (index % 3) * 4
-    hr = [base + ((i * 7 + index) % 9) - (12 if irregular and i % 2 else 0) for i in range(12)]
-    return {"hr": hr, "prediction": {"status": "irregular" if irregular else "regular",
-                                     "score": 0.81 if irregular else 0.07}}
+    readings = [{"t_ms": 5_000 * i,
+                 "bpm": base + ((i * 7 + index) % 9) - (12 if irregular and i % 2 else 0)}
+                for i in range(12)]
+    return {"readings": readings,
+            "prediction": {"status": "irregular" if irregular else "regular",
+                           "irregular_probability": 0.81 if irregular else 0.07}}
 
 
 def main() -> None:

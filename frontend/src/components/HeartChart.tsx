@@ -1,10 +1,10 @@
-import type { Window } from '../lib/gateway';
+import { heartRates, type Window } from '../lib/gateway';
 
 /** Heart rate of recent windows as one SVG line; irregular windows are shaded. Small on purpose: no chart library. */
 export function HeartChart({ windows }: { windows: Window[] }) {
-  const series = windows.filter((w) => Array.isArray(w.payload?.hr) && w.payload!.hr!.length > 0);
+  const series = windows.map((w) => ({ w, hr: heartRates(w.payload) })).filter((s) => s.hr.length > 0);
   if (series.length === 0) return <p>No heart-rate windows yet.</p>;
-  const values = series.flatMap((w) => w.payload!.hr!);
+  const values = series.flatMap((s) => s.hr);
   const low = Math.min(...values) - 5;
   const high = Math.max(...values) + 5;
   const width = 600;
@@ -12,10 +12,10 @@ export function HeartChart({ windows }: { windows: Window[] }) {
   const step = width / Math.max(values.length - 1, 1);
   const y = (v: number) => height - ((v - low) / (high - low || 1)) * height;
   let index = 0;
-  const bands = series.map((w) => {
+  const bands = series.map(({ w, hr }) => {
     const start = index;
-    index += w.payload!.hr!.length;
-    return { w, x: start * step, width: (w.payload!.hr!.length - 1) * step };
+    index += hr.length;
+    return { w, x: start * step, width: (hr.length - 1) * step };
   });
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   return (

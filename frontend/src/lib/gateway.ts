@@ -5,7 +5,18 @@ import { GatewayError } from './errors';
 import type { Address } from './config';
 
 export interface Window { record_id: string; device_id: string; window_start_ms: number; erased: boolean; payload?: WindowPayload }
-export interface WindowPayload { hr?: number[]; prediction?: { status?: string; score?: number; [key: string]: unknown } }
+export interface WindowPayload {
+  readings?: { t_ms?: number; bpm?: number; rr_ms?: number[] }[];
+  hr?: number[];
+  prediction?: { status?: string; [key: string]: unknown };
+}
+
+/** Beats per minute of a window: the peers store `readings[].bpm` (docs/records.md); a bare `hr` list is read too. */
+export function heartRates(payload: WindowPayload | undefined): number[] {
+  if (!payload) return [];
+  if (Array.isArray(payload.readings)) return payload.readings.map((r) => r?.bpm).filter((v): v is number => typeof v === 'number');
+  return Array.isArray(payload.hr) ? payload.hr.filter((v) => typeof v === 'number') : [];
+}
 export interface Alert { device_id: string; record_id: string; window_start_ms: number; message: string }
 export interface LiveEvent { id: string; event: string; data: { kind?: string; record_id?: string; at_ms?: number } }
 export type PersonalSign = (message: string) => Promise<Hex>;

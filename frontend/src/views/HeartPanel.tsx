@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { useDapp } from '../context';
 import { HeartChart } from '../components/HeartChart';
 import { describeError } from '../lib/errors';
-import type { Alert, Window } from '../lib/gateway';
+import { heartRates, type Alert, type Window } from '../lib/gateway';
 
 export function useGatewaySignIn() {
   const { wallet, gateway } = useDapp();
@@ -77,7 +77,7 @@ export function HeartPanel() {
             <thead><tr><th scope="col">Window start (UTC)</th><th scope="col">Device</th><th scope="col">Mean bpm</th><th scope="col">Prediction</th></tr></thead>
             <tbody>
               {windows.map((w) => {
-                const hr = w.payload?.hr ?? [];
+                const hr = heartRates(w.payload);
                 return (
                   <tr key={w.record_id}>
                     <td>{new Date(w.window_start_ms).toISOString().slice(0, 19).replace('T', ' ')}</td>
