@@ -65,8 +65,9 @@ test('connect: wallet found over EIP-6963, wrong network detected, switched', as
 });
 
 test('patient sets a price; the requester finds the patient and sees it', async () => {
+  // Keyboard only: type the price and submit the form with Enter.
   await patient.getByLabel(/^Exports/).fill('0.001');
-  await patient.getByRole('button', { name: 'Set price' }).nth(2).click();
+  await patient.getByLabel(/^Exports/).press('Enter');
   await expectText(patient.getByTestId('price-status'), /Confirmed: Price of Exports set to 0.001 ETH/);
   await buyer.getByRole('tab', { name: 'Requester' }).click();
   await buyer.getByLabel('Patient address').fill(privateKeyToAccount(config.keys.patient).address);
@@ -132,7 +133,8 @@ test('patient reads heart-rate windows, predictions and alerts; a new window arr
 
 test('patient revokes; the gateway and the contract refuse the requester afterwards', async () => {
   await patient.getByLabel(/Decide by signature/).uncheck();
-  await patient.getByRole('button', { name: 'Revoke #1' }).click();
+  await patient.getByRole('button', { name: 'Revoke #1' }).focus();
+  await patient.keyboard.press('Enter'); // buttons work from the keyboard
   await expectText(patient.getByTestId('decision-status'), /Request #1 revoked/);
   await expectText(buyer.getByTestId('my-request-1'), /Revoked/);
   await buyer.getByRole('button', { name: 'Read again' }).click();
@@ -147,6 +149,10 @@ test('patient withdraws the escrow credit', async () => {
   await expectText(patient.getByTestId('withdraw-status'), /Withdrawn/);
   await expectText(patient.getByTestId('credit'), /^0 ETH$/);
   await shot(patient, '06-patient-after-withdraw');
+  await patient.setViewportSize({ width: 390, height: 844 }); // a phone: cards stack in one column
+  const widths = await patient.locator('.card').evaluateAll((cards) => cards.map((c) => Math.round(c.getBoundingClientRect().width)));
+  assert.ok(widths.every((w) => w <= 390), `cards wider than the screen: ${widths}`);
+  await shot(patient, '07-patient-phone');
 });
 
 if (TRANSPORT === 'sigv4-proxy') {
@@ -159,6 +165,6 @@ if (TRANSPORT === 'sigv4-proxy') {
     assert.ok(calls('eth_call') > 0, 'no eth_call through the proxy');
     // setPrice, requestConsent, purchase, logAccess, revoke, withdraw (the approval was relayed by the gateway).
     assert.equal(calls('eth_sendRawTransaction'), 6, 'the wallet transactions did not all go through the proxy');
-    await shot(buyer, '07-requester-through-proxy');
+    await shot(buyer, '08-requester-through-proxy');
   });
 }
