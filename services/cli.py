@@ -1,22 +1,36 @@
-"""The `pulseledger` command: one entry point; each service contributes its sub-commands."""
+"""The `pulseledger` command: one entry point; each service contributes its sub-commands.
+
+Sub-commands are imported only when used, so `pulseledger proxy` does not pay for web3 and ape.
+"""
+
+import importlib
 
 import click
 
-from services.blobs.cli import blobs
-from services.gateway.cli import gateway
-from services.records.cli import records
-from services.sigv4proxy.cli import proxy, proxy_ws
-from services.stack.cli import up
+# command name -> "module:attribute" of its click command or group
+COMMANDS = {
+    "up": "services.stack.cli:up",
+    "records": "services.records.cli:records",
+    "blobs": "services.blobs.cli:blobs",
+    "gateway": "services.gateway.cli:gateway",
+    "model": "services.predict.cli:model",
+    "proxy": "services.sigv4proxy.cli:proxy",
+    "proxy-ws": "services.sigv4proxy.cli:proxy_ws",
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup)
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
-
-
-main.add_command(up)
-main.add_command(records)
-main.add_command(blobs)
-main.add_command(gateway)
-main.add_command(proxy)
-main.add_command(proxy_ws)

@@ -14,5 +14,8 @@ uv run ape test tests/contracts --network ethereum:local:foundry -q
 step "contracts: fork suite (ape run deploy to an upstream anvil, ape test on a fork of it)"
 tools/run-fork-suite.sh
 
+step "contracts: forge invariants (light profile) and slither"
+tools/run-forge-and-slither.sh
+
 step "services: pytest (real local servers, no ape plugin)"
 uv run pytest -p no:ape_test tests --ignore=tests/contracts --ignore=tests/fork -m "not chaos" -q

@@ -158,7 +158,7 @@ class DeadLetter:
     id: str
     kind: str
     payload: bytes | None  # decrypted on read; None when erased
-    payload_sha256: bytes
+    payload_digest: bytes  # HMAC-SHA256 under a master-derived key, not a bare sha256
     reason: str
     at_ms: int
 

@@ -9,6 +9,7 @@ another record, version, owner or chain does not decrypt.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -54,6 +55,13 @@ def open_sealed(key: bytes, sealed: bytes, ad: bytes) -> bytes:
 
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
+
+
+def keyed_digest(master_key: bytes, label: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256 under a key derived from the master key: a digest of a small payload (a
+    reading) that nobody without the master key can confirm by guessing the payload."""
+    derived = hmac.new(master_key, b"pulseledger/derive/v1\x00" + label, hashlib.sha256).digest()
+    return hmac.new(derived, data, hashlib.sha256).digest()
 
 
 def master_key_id(master_key: bytes) -> str:

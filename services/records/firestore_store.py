@@ -592,7 +592,8 @@ class FirestoreRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = v.dead_letter_id(kind, bytes(payload), reason)
+        digest = self.envelope.keyring.digest(b"dead-letter", bytes(payload))
+        letter_id = v.dead_letter_id(kind, digest, reason)
         ref = self._col("dead_letters").document(letter_id)
         if ref.get().exists:
             return letter_id  # the same failure, redelivered: kept once
@@ -608,7 +609,7 @@ class FirestoreRecordStore(RecordStore):
                     "kind": kind,
                     "key_ref": key_ref,
                     "ciphertext": sealed,
-                    "payload_sha256": crypto.sha256(bytes(payload)),
+                    "payload_digest": digest,
                     "reason": reason,
                     "at_ms": v.now_ms(),
                 }
@@ -632,7 +633,7 @@ class FirestoreRecordStore(RecordStore):
                 ad = crypto.associated_data(self.namespace, s.id, 1, DEAD_LETTER_OWNER)
                 payload = crypto.open_sealed(key, d["ciphertext"], ad)
             out.append(
-                DeadLetter(s.id, d["kind"], payload, d["payload_sha256"], d["reason"], d["at_ms"])
+                DeadLetter(s.id, d["kind"], payload, d["payload_digest"], d["reason"], d["at_ms"])
             )
         return out
 

@@ -62,6 +62,10 @@ class Keyring:
         self.current_id = crypto.master_key_id(key)
         self._by_id[self.current_id] = key
 
+    def digest(self, label: bytes, data: bytes) -> bytes:
+        """Keyed digest under the current master key (see crypto.keyed_digest)."""
+        return crypto.keyed_digest(self._by_id[self.current_id], label, data)
+
     def wrap(self, key_ref: str, data_key: bytes) -> WrappedKey:
         wrapped = crypto.wrap_key(self._by_id[self.current_id], data_key, key_ref)
         return WrappedKey(key_ref, self.current_id, wrapped)

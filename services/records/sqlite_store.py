@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS doctors (owner TEXT PRIMARY KEY, address TEXT NOT NUL
 CREATE INDEX IF NOT EXISTS doctors_by_address ON doctors(address);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, key_ref TEXT NOT NULL, ciphertext BLOB,
-  payload_sha256 BLOB NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL
+  payload_digest BLOB NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_kind ON dead_letters(kind, at_ms);
 CREATE TABLE IF NOT EXISTS changes (
@@ -572,7 +572,8 @@ class SqliteRecordStore(RecordStore):
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
-        letter_id = v.dead_letter_id(kind, bytes(payload), reason)
+        digest = self.envelope.keyring.digest(b"dead-letter", bytes(payload))
+        letter_id = v.dead_letter_id(kind, digest, reason)
         with self._lock:
             if self._one("SELECT 1 FROM dead_letters WHERE id = ?", (letter_id,)):
                 return letter_id  # the same failure, redelivered: kept once
@@ -589,7 +590,7 @@ class SqliteRecordStore(RecordStore):
                             kind,
                             key_ref,
                             sealed,
-                            crypto.sha256(payload),
+                            digest,
                             reason,
                             v.now_ms(),
                         ),
@@ -602,7 +603,7 @@ class SqliteRecordStore(RecordStore):
 
     def dead_letters(self, kind: str | None = None) -> list[DeadLetter]:
         sql = (
-            "SELECT id, kind, key_ref, ciphertext, payload_sha256, reason, at_ms FROM dead_letters"
+            "SELECT id, kind, key_ref, ciphertext, payload_digest, reason, at_ms FROM dead_letters"
         )
         args: tuple = ()
         if kind is not None:

@@ -83,13 +83,13 @@ def public_key(value: bytes | str) -> bytes:
     return bytes(value)
 
 
-def dead_letter_id(kind: str, payload: bytes, reason: str) -> str:
+def dead_letter_id(kind: str, payload_digest: bytes, reason: str) -> str:
     """Deterministic: a redelivered message that fails the same way is kept once."""
     digest = hashlib.sha256(
         b"pulseledger/dead-letter/v1\x00"
         + kind.encode()
         + b"\x00"
-        + hashlib.sha256(payload).digest()
+        + payload_digest
         + reason.encode()
     )
     return digest.hexdigest()[:32]

@@ -12,6 +12,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import metrics
+from .admission import Admission
 from .contracts import load_write_targets
 from .cors import CorsPolicy
 from .jsonrpc import (
@@ -22,7 +23,6 @@ from .jsonrpc import (
     Refusal,
     error_body,
     parse,
-    validate_call,
 )
 from .policy import Policy
 from .ratelimit import SharedRateLimiter
@@ -46,6 +46,11 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
     )
     allowed_methods = frozenset(settings.allowed_methods)
 
+    def count_call(method: str, outcome: str) -> None:
+        metrics.CALLS.labels(method if method in allowed_methods else "not_allowed", outcome).inc()
+
+    admission = Admission(policy, settings.batch_policy, settings.max_batch_size, count_call)
+
     app = Flask(__name__)
     app.extensions["pulseledger_proxy_pool"] = pool
 
@@ -57,11 +62,9 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             response.headers.update(extra_headers)
         return response
 
-    def refuse(refusal: Refusal, body=None, extra_headers: dict | None = None) -> Response:
+    def refuse(refusal: Refusal, extra_headers: dict | None = None) -> Response:
         log.info("refused", extra={"status": refusal.http_status, "code": refusal.code})
-        return json_response(
-            body if body is not None else refusal.body(), refusal.http_status, extra_headers
-        )
+        return json_response(refusal.body(), refusal.http_status, extra_headers)
 
     def client_key() -> str:
         hops = settings.trusted_proxy_hops
@@ -70,52 +73,6 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             if len(forwarded) >= hops and forwarded[-hops]:
                 return forwarded[-hops]
         return request.remote_addr or "unknown"
-
-    def count_call(method: str, outcome: str) -> None:
-        metrics.CALLS.labels(method if method in allowed_methods else "not_allowed", outcome).inc()
-
-    def check_all(parsed) -> None:
-        """Raises Refusal (with a batch body attached when needed) if anything must not pass."""
-        if isinstance(parsed, list):
-            if settings.batch_policy == "refuse":
-                raise Refusal(400, INVALID_REQUEST, "batch requests are not accepted by this proxy")
-            if not parsed:
-                raise Refusal(400, INVALID_REQUEST, "empty batch")
-            if len(parsed) > settings.max_batch_size:
-                raise Refusal(400, LIMIT_EXCEEDED, f"batch larger than {settings.max_batch_size}")
-            first: Refusal | None = None
-            entries = []
-            for item in parsed:
-                try:
-                    call = validate_call(item)
-                    policy.check(call)
-                    count_call(call.method, "allowed")
-                    entries.append(None)
-                except Refusal as refusal:
-                    if isinstance(item, dict) and isinstance(item.get("method"), str):
-                        count_call(item["method"], "refused")
-                    first = first or refusal
-                    entries.append(refusal)
-            if first is not None:
-                first.batch_body = [
-                    r.body()
-                    if r is not None
-                    else error_body(
-                        INVALID_REQUEST,
-                        "not sent: another call in this batch was refused",
-                        item.get("id") if isinstance(item, dict) else None,
-                    )
-                    for r, item in zip(entries, parsed, strict=True)
-                ]
-                raise first
-            return
-        call = validate_call(parsed)
-        try:
-            policy.check(call)
-        except Refusal:
-            count_call(call.method, "refused")
-            raise
-        count_call(call.method, "allowed")
 
     # Flask would answer OPTIONS itself, with no CORS checks: preflight() below owns it.
     @app.route("/", methods=["POST"], provide_automatic_options=False)
@@ -140,9 +97,9 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             if len(raw) > limit:
                 raise Refusal(413, LIMIT_EXCEEDED, f"body larger than {limit} bytes")
             parsed = parse(raw)
-            check_all(parsed)
+            admission.check(parsed)
         except Refusal as refusal:
-            return refuse(refusal, getattr(refusal, "batch_body", None))
+            return refuse(refusal)
         except (UpstreamTimeout, UpstreamUnavailable):  # resolving "latest" for eth_getLogs
             return json_response(
                 error_body(RESOURCE_UNAVAILABLE, "chain head unknown: no upstream answered"), 503

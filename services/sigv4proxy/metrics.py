@@ -18,7 +18,8 @@ REQUESTS = Counter(
 )
 CALLS = Counter(
     "pulseledger_proxy_calls_total",
-    "JSON-RPC calls checked, by method (refused methods counted as 'not_allowed')",
+    "JSON-RPC calls checked, by method ('not_allowed' for methods off the list; 'invalid' for "
+    "other refusals over WebSocket)",
     ["method", "outcome"],
 )
 UPSTREAM_ATTEMPTS = Counter(
@@ -31,6 +32,11 @@ UPSTREAM_HEALTHY = Gauge(
     "1 when the last health probe of the upstream succeeded",
     ["upstream"],
     multiprocess_mode="livemax",
+)
+WS_CONNECTIONS = Counter(
+    "pulseledger_proxy_ws_connections_total",
+    "WebSocket client connections, by upstream reached (or 'none')",
+    ["upstream"],
 )
 REQUEST_SECONDS = Histogram(
     "pulseledger_proxy_request_seconds",

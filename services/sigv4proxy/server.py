@@ -2,6 +2,7 @@
 the upstream), keep-alive to clients, the app preloaded so that the rate-limit table is shared."""
 
 import os
+import shutil
 import tempfile
 
 from gunicorn.app.base import BaseApplication
@@ -50,11 +51,16 @@ def _child_exit(server, worker) -> None:
 
 def run(settings: ProxySettings, bind: str) -> None:
     # Metrics from every worker are summed from files in this directory (prometheus multiprocess).
+    created = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-            prefix="pulseledger-proxy-metrics-"
-        )
+        created = tempfile.mkdtemp(prefix="pulseledger-proxy-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
     from . import logs
 
     logs.configure()
-    ProxyServer(settings, bind).run()
+    master = os.getpid()
+    try:
+        ProxyServer(settings, bind).run()  # returns, or raises SystemExit, when gunicorn stops
+    finally:
+        if created and os.getpid() == master:  # workers leave through here too: only the master
+            shutil.rmtree(created, ignore_errors=True)

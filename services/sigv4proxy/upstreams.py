@@ -51,7 +51,7 @@ class Upstream:
     def __init__(self, name: str, config: UpstreamSettings):
         self.name = name
         self.url = config.url.get_secret_value()
-        self.auth: UpstreamAuth = _auth_for(config)
+        self.auth: UpstreamAuth = auth_for(config)
         self.healthy = True  # optimistic until the first probe says otherwise
         self.chain_ok: bool | None = None
         self.head: int | None = None
@@ -60,7 +60,7 @@ class Upstream:
         return f"Upstream({self.name})"
 
 
-def _auth_for(config: UpstreamSettings) -> UpstreamAuth:
+def auth_for(config: UpstreamSettings) -> UpstreamAuth:
     if config.auth == "sigv4":
         return SigV4SigningAuth(config.aws_region, config.aws_service)
     if config.auth == "header":
@@ -100,12 +100,6 @@ class UpstreamPool:
                     ).start()
                     self._pid = os.getpid()
         return self._http
-
-    def start(self) -> None:
-        self._client()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     # -- forwarding
     def forward(self, body: bytes, deadline: float) -> Reply:

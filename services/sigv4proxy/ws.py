@@ -17,11 +17,13 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from . import metrics
 from .contracts import load_write_targets
 from .jsonrpc import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     LIMIT_EXCEEDED,
+    METHOD_NOT_FOUND,
     Refusal,
     error_body,
     parse,
@@ -30,9 +32,14 @@ from .jsonrpc import (
 from .policy import Policy
 from .ratelimit import SharedRateLimiter
 from .settings import ProxySettings
-from .upstreams import _auth_for
+from .upstreams import auth_for
 
 log = logging.getLogger("pulseledger.proxy")
+
+
+def _refused_label(refusal: Refusal) -> str:
+    # The method label stays bounded: names off the allow-list are never used as label values.
+    return "not_allowed" if refusal.code == METHOD_NOT_FOUND else "invalid"
 
 
 def _no_head() -> int:
@@ -52,7 +59,7 @@ class WsGateway:
             settings.rate_limit_per_second, settings.rate_limit_burst, settings.rate_limit_slots
         )
         self._upstreams = [
-            (name, config.url.get_secret_value(), _auth_for(config))
+            (name, config.url.get_secret_value(), auth_for(config))
             for name, config in zip(
                 settings.ws_upstream_names(), settings.ws_upstreams, strict=True
             )
@@ -99,6 +106,7 @@ class WsGateway:
     async def handle(self, client) -> None:
         client_key = client.remote_address[0] if client.remote_address else "unknown"
         name, upstream = await self._open_upstream()
+        metrics.WS_CONNECTIONS.labels(name or "none").inc()
         if upstream is None:
             await client.close(1011, "no upstream available")
             return
@@ -113,8 +121,10 @@ class WsGateway:
                     parsed, subscriptions = self._check(message, subscriptions)
                 except Refusal as refusal:
                     log.info("refused", extra={"status": refusal.http_status, "code": refusal.code})
+                    metrics.CALLS.labels(_refused_label(refusal), "refused").inc()
                     await client.send(json.dumps(refusal.body()))
                     continue
+                metrics.CALLS.labels(parsed["method"], "allowed").inc()
                 await upstream.send(json.dumps(parsed, separators=(",", ":")))
 
         async def upstream_to_client():
@@ -136,9 +146,13 @@ class WsGateway:
         await upstream.close()
 
 
-def _healthz(connection, request):
+def _plain_http(connection, request):
+    """GET /healthz and /metrics on the WebSocket port; anything else goes on to the handshake."""
     if request.path == "/healthz":
         return connection.respond(200, "ok\n")
+    if request.path == "/metrics":
+        data, _ = metrics.render()
+        return connection.respond(200, data.decode())
     return None
 
 
@@ -153,7 +167,7 @@ async def serve_forever(settings: ProxySettings, listener: socket.socket) -> Non
         sock=listener,
         origins=[None, *(o.rstrip("/") for o in settings.cors_origins)],
         max_size=settings.max_body_bytes,
-        process_request=_healthz,
+        process_request=_plain_http,
     ):
         await stop.wait()
 

@@ -100,7 +100,7 @@ def test_rate_limiter__one_budget_across_forked_processes():
 
 
 def test_cli__proxy_listed_and_bad_configuration_refused(tmp_path, monkeypatch):
-    assert main.commands["proxy"] is proxy
+    assert main.get_command(None, "proxy") is proxy
     monkeypatch.delenv("PULSELEDGER_PROXY_CHAIN_ID", raising=False)
     monkeypatch.setenv("PULSELEDGER_PROXY_DEPLOYMENTS", str(tmp_path / "missing.json"))
     result = CliRunner().invoke(proxy, [])

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -127,3 +128,13 @@ def test_ws__viem_watches_new_heads_through_proxy(ws_proxy, ws_upstream, anvil):
     assert out["seen"] == list(range(out["seen"][0], out["seen"][0] + 3))
     assert out["denied"] == {"name": "MethodNotFoundRpcError", "code": -32601}
     assert "eth_subscribe" in ws_upstream.methods()
+
+
+def test_ws__healthz_and_metrics(ws_proxy):
+    with connect(ws_proxy.ws_url, proxy=None) as ws:
+        _call(ws, "eth_chainId")
+    assert requests.get(ws_proxy.url + "healthz", timeout=5).status_code == 200
+    text = requests.get(ws_proxy.url + "metrics", timeout=5).text
+    assert 'pulseledger_proxy_ws_connections_total{upstream="amb-ws"}' in text
+    assert 'pulseledger_proxy_calls_total{method="eth_chainId",outcome="allowed"}' in text
+    assert TEST_CREDENTIALS.secret_key not in text

@@ -1,0 +1,142 @@
+"""The prediction interface every backend implements and every caller (the peers) codes against.
+
+A Window is one user's aligned 10-second slice: the ~10 one-per-second heart-rate readings every
+device sends, and the beat-to-beat (RR) intervals when the device has them. A Prediction always
+says which input it used, which model answered (sha256 of the ONNX bytes) and what it was asked
+(sha256 of the window, see `window_sha256`), so each output can be traced later (provenance).
+Bad input is answered with status "insufficient_data" and a reason, never with a guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from services.predict.settings import PredictSettings
+
+Status = Literal["regular", "irregular", "insufficient_data"]
+InputKind = Literal["rr", "hr"]
+
+SCREEN_NOT_DIAGNOSIS = (
+    "This is a screen for an irregular rhythm, not a diagnosis: "
+    "please confirm with a clinician and an ECG."
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One user's aligned 10-second window."""
+
+    user_id: str
+    start_ms: int
+    heart_rates: Sequence[float]  # the ~10 one-per-second readings (bpm)
+    rr_ms: Sequence[float] | None = None  # beat-to-beat intervals when the device sends them
+    # True when the device's 1 Hz heart rate is an average over several beats (most watches):
+    # the model cannot judge those (model card), so without usable rr_ms the answer is
+    # insufficient_data rather than a falsely reassuring "regular".
+    heart_rates_averaged: bool = False
+
+
+@dataclass(frozen=True)
+class Prediction:
+    status: Status
+    probability: float | None  # None when insufficient_data
+    input_kind: InputKind | None  # None when insufficient_data
+    model_sha256: str  # sha256 of the ONNX model bytes that answered
+    input_sha256: str  # window_sha256(window[, key]): what was asked
+    reason: str | None = None  # why the answer is insufficient_data, or which input was skipped
+    threshold: float | None = None  # the decision threshold the probability was compared with
+    model_version: str | None = None
+    input_hash: Literal["sha256", "hmac-sha256"] = "sha256"  # how input_sha256 was computed
+
+
+class Predictor(Protocol):
+    def predict(self, window: Window) -> Prediction: ...
+
+    def predict_batch(self, windows: Sequence[Window]) -> list[Prediction]: ...
+
+
+_HASH_DOMAIN = b"pulseledger/window/v1\x00"
+_NO_RR = 0xFFFFFFFF
+_AVERAGED_MARK = b"\x01"
+
+
+def _values_bytes(values: Sequence[float]) -> bytes:
+    # numpy's float64 conversion is the canonical one, the same the batch path applies
+    # (None becomes NaN, "72" becomes 72.0), so both paths fingerprint identical bytes.
+    try:
+        array = np.asarray(values, dtype="<f8")
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.ndim != 1:
+        # Not a list of numbers (the window is answered insufficient_data): fingerprint its repr.
+        try:
+            text = repr(list(values)).encode()
+        except TypeError:  # not even a sequence (None, a number)
+            text = repr(values).encode()
+        return struct.pack("<I", 0xFFFFFFFE) + struct.pack("<I", len(text)) + text
+    return struct.pack("<I", array.size) + array.tobytes()
+
+
+def window_message(window: Window) -> bytes:
+    """The bytes a window's fingerprint is computed over.
+
+    Binary, not JSON, because it runs once per window on the batch path (100k windows/s budget):
+    domain tag, user id (utf-8, NUL-terminated), start_ms (int64 LE), count (uint32) + float64 LE
+    heart rates, then 0xFFFFFFFF when no RR intervals were sent, else count + float64 LE RR
+    intervals, each converted as numpy converts to float64 (None is NaN). Values numpy cannot
+    convert hash as their repr under the count 0xFFFFFFFE. A window whose heart rates are marked
+    averaged ends with the byte 0x01 (unmarked windows add nothing, so their bytes never changed).
+    """
+    rr = struct.pack("<I", _NO_RR) if window.rr_ms is None else _values_bytes(window.rr_ms)
+    return b"".join(
+        (
+            _HASH_DOMAIN,
+            window.user_id.encode(),
+            b"\x00",
+            struct.pack("<q", int(window.start_ms)),
+            _values_bytes(window.heart_rates),
+            rr,
+            _AVERAGED_MARK if window.heart_rates_averaged else b"",
+        )
+    )
+
+
+def fingerprint(message: bytes, key: bytes | None = None) -> str:
+    """sha256 of the message, or HMAC-SHA256 under `key`.
+
+    A window holds few, predictable numbers: with its user id and start time known, a plain
+    sha256 can be reversed by trying plausible heart rates. Wherever a fingerprint may be seen
+    by others (a shared log, a chain), configure a key (settings.input_hash_key) so it cannot be.
+    """
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def window_sha256(window: Window, key: bytes | None = None) -> str:
+    """A stable fingerprint of everything a prediction was computed from (see window_message)."""
+    return fingerprint(window_message(window), key)
+
+
+def load_predictor(settings: PredictSettings | None = None) -> Predictor:
+    """The predictor the settings ask for; the embedded default is the shipped local ONNX model."""
+    from services.predict.settings import PredictSettings
+
+    settings = settings or PredictSettings()
+    if settings.backend == "onnx":
+        from services.predict.onnx_predictor import OnnxPredictor
+
+        return OnnxPredictor.from_settings(settings)
+    if settings.backend == "sagemaker":
+        from services.predict.sagemaker_predictor import SageMakerPredictor
+
+        return SageMakerPredictor.from_settings(settings)
+    raise ValueError(f"unknown prediction backend {settings.backend!r}")
