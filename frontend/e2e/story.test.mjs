@@ -131,6 +131,17 @@ test('patient reads heart-rate windows, predictions and alerts; a new window arr
   await shot(patient, '04-patient-dashboard');
 });
 
+test('patient downloads consents and access log as FHIR bundles', async () => {
+  for (const [kind, resource] of [['consents', 'Consent'], ['audit-events', 'AuditEvent']]) {
+    await patient.getByRole('button', { name: `Prepare ${kind === 'consents' ? 'consents' : 'access log'} export` }).click();
+    const href = await patient.getByTestId(`fhir-${kind}`).getAttribute('href');
+    const bundle = await patient.evaluate((url) => fetch(url).then((r) => r.json()), href);
+    assert.equal(bundle.resourceType, 'Bundle');
+    assert.equal(bundle.entry.length, 1);
+    assert.equal(bundle.entry[0].resource.resourceType, resource);
+  }
+});
+
 test('patient revokes; the gateway and the contract refuse the requester afterwards', async () => {
   await patient.getByLabel(/Decide by signature/).uncheck();
   await patient.getByRole('button', { name: 'Revoke #1' }).focus();
@@ -144,15 +155,35 @@ test('patient revokes; the gateway and the contract refuse the requester afterwa
   await shot(buyer, '05-requester-refused-after-revoke');
 });
 
+test('paid but revoked before delivery: access refused, the requester reclaims the payment', async () => {
+  await buyer.getByLabel('Purpose of use').fill('second look');
+  await buyer.getByRole('button', { name: 'Request access' }).click();
+  await expectText(patient.getByTestId('request-2'), /second look/);
+  await patient.getByRole('button', { name: 'Approve #2' }).click(); // by transaction this time
+  await expectText(patient.getByTestId('decision-status'), /Request #2 approved/);
+  await expectText(buyer.getByTestId('my-request-2'), /Approved/);
+  await buyer.getByTestId('my-request-2').getByRole('button', { name: 'Buy Exports' }).click();
+  await expectText(buyer.getByTestId('my-request-2'), /paid, awaiting first read/);
+  await patient.getByRole('button', { name: 'Revoke #2' }).click();
+  await expectText(buyer.getByTestId('my-request-2'), /Revoked/);
+  await buyer.getByTestId('my-request-2').getByRole('button', { name: 'Log access and read' }).click();
+  await expectText(buyer.getByTestId('my-request-2').getByTestId(/^read-status-/), /Access refused: consent request #2 is Revoked/);
+  await buyer.getByRole('button', { name: 'Reclaim payment for #2' }).click();
+  await expectText(buyer.getByTestId('reclaim-status-2'), /Payment reclaimed/);
+  await expectText(buyer.getByTestId('my-request-2'), /Exports: refunded/);
+  await expectText(buyer.getByTestId('credit'), /^0.001 ETH$/);
+  await shot(buyer, '06-requester-reclaimed');
+});
+
 test('patient withdraws the escrow credit', async () => {
   await patient.getByRole('button', { name: 'Withdraw' }).click();
   await expectText(patient.getByTestId('withdraw-status'), /Withdrawn/);
   await expectText(patient.getByTestId('credit'), /^0 ETH$/);
-  await shot(patient, '06-patient-after-withdraw');
+  await shot(patient, '07-patient-after-withdraw');
   await patient.setViewportSize({ width: 390, height: 844 }); // a phone: cards stack in one column
   const widths = await patient.locator('.card').evaluateAll((cards) => cards.map((c) => Math.round(c.getBoundingClientRect().width)));
   assert.ok(widths.every((w) => w <= 390), `cards wider than the screen: ${widths}`);
-  await shot(patient, '07-patient-phone');
+  await shot(patient, '08-patient-phone');
 });
 
 if (TRANSPORT === 'sigv4-proxy') {
@@ -163,8 +194,9 @@ if (TRANSPORT === 'sigv4-proxy') {
       .reduce((sum, match) => sum + Number(match[1]), 0);
     assert.ok(calls('eth_getLogs') > 0, 'no eth_getLogs through the proxy');
     assert.ok(calls('eth_call') > 0, 'no eth_call through the proxy');
-    // setPrice, requestConsent, purchase, logAccess, revoke, withdraw (the approval was relayed by the gateway).
-    assert.equal(calls('eth_sendRawTransaction'), 6, 'the wallet transactions did not all go through the proxy');
-    await shot(buyer, '08-requester-through-proxy');
+    // Wallet transactions: setPrice, requestConsent ×2, approve #2, purchase ×2, logAccess, revoke ×2,
+    // reclaim, withdraw (approval #1 was relayed by the gateway, which talks to anvil itself).
+    assert.equal(calls('eth_sendRawTransaction'), 11, 'the wallet transactions did not all go through the proxy');
+    await shot(buyer, '09-requester-through-proxy');
   });
 }

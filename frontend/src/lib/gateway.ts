@@ -67,6 +67,11 @@ export class GatewayClient {
     return this.json<{ alerts: Alert[] }>(`/patients/${owner}/alerts`).then((r) => r.alerts);
   }
 
+  /** FHIR R4 (validated as R4B) Bundle of the patient's consents or of the accesses to their records. */
+  async fhirExport(owner: Address, kind: 'consents' | 'audit-events'): Promise<string> {
+    return (await this.request(`/patients/${owner}/fhir/${kind}`)).text();
+  }
+
   relayDecision(body: { request_id: string; decision: 'approve' | 'deny' | 'revoke'; deadline: string; signature: Hex }) {
     return this.json<{ tx_hash: Hex; block_number: number }>('/relay/consent-decision', { method: 'POST', body: JSON.stringify(body) });
   }

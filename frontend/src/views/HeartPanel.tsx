@@ -89,6 +89,7 @@ export function HeartPanel() {
               })}
             </tbody>
           </table>
+          <FhirDownloads />
           <h3>Alerts</h3>
           {alerts.length === 0 ? <p data-testid="alerts">No alerts.</p> : (
             <ul data-testid="alerts" className="list">{alerts.map((a) => <li key={a.record_id} className="alert">{a.message}</li>)}</ul>
@@ -97,5 +98,33 @@ export function HeartPanel() {
       )}
       {(session.error || error) && <p className="tx tx-failed" role="alert">{session.error ?? error}</p>}
     </section>
+  );
+}
+
+/** The patient's consents and access log as FHIR Bundles from the gateway, offered as downloads. */
+function FhirDownloads() {
+  const { wallet, gateway } = useDapp();
+  const [links, setLinks] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const fetchBundle = async (kind: 'consents' | 'audit-events') => {
+    if (!wallet.account) return;
+    try {
+      const text = await gateway.fhirExport(wallet.account, kind);
+      setLinks((previous) => ({ ...previous, [kind]: URL.createObjectURL(new Blob([text], { type: 'application/fhir+json' })) }));
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  };
+  return (
+    <div className="row">
+      <h3>Exports (FHIR)</h3>
+      {(['consents', 'audit-events'] as const).map((kind) => (
+        <span key={kind}>
+          <button className="btn btn-flat" onClick={() => fetchBundle(kind)}>Prepare {kind === 'consents' ? 'consents' : 'access log'} export</button>
+          {links[kind] && <a className="btn" data-testid={`fhir-${kind}`} href={links[kind]} download={`pulseledger-${kind}.fhir.json`}>Download {kind === 'consents' ? 'consents' : 'access log'}</a>}
+        </span>
+      ))}
+      {error && <p className="tx tx-failed" role="alert">{error}</p>}
+    </div>
   );
 }

@@ -144,7 +144,7 @@ function Prices() {
   );
 }
 
-function Escrow() {
+export function Escrow() {
   const { config, publicClient, wallet, write } = useDapp();
   const tx = useTx(publicClient);
   const me = wallet.account;

@@ -11,6 +11,7 @@ import { purchases, recordsOf, requestsByRequester, type ConsentRequest } from '
 import { bytes32ToPurpose, DATA_CLASSES, dataClassesOf, formatEth, formatPeriod, maskOf, purchaseIdOf, purposeToBytes32, shortAddress } from '../lib/domain';
 import { describeError } from '../lib/errors';
 import { useGatewaySignIn } from './HeartPanel';
+import { Escrow } from './PatientView';
 
 export function RequesterView() {
   const { ledger, wallet } = useDapp();
@@ -18,6 +19,7 @@ export function RequesterView() {
   return (
     <div className="grid">
       <RequestForm />
+      <Escrow />
       <section className="card wide" aria-labelledby="mine-title">
         <h2 id="mine-title">My requests</h2>
         {mine.length === 0 ? <p>You have not requested access yet.</p> : (
@@ -138,11 +140,20 @@ function Buy({ request, dataClass }: { request: ConsentRequest; dataClass: numbe
 }
 
 function Purchased({ request, dataClass, refunded, delivered }: { request: ConsentRequest; dataClass: number; refunded: boolean; delivered: boolean }) {
-  const { ledger } = useDapp();
+  const { ledger, publicClient, write } = useDapp();
+  const tx = useTx(publicClient);
   const records = recordsOf(ledger.events, request.patient).filter((r) => r.dataClass === dataClass && !r.retired);
+  // Undelivered and the consent withdrawn: the contract lets the buyer take the payment back.
+  const reclaimable = !delivered && !refunded && (request.status === 'Revoked' || request.status === 'Denied');
   return (
     <div className="purchased">
       <p>{DATA_CLASSES[dataClass]}: {refunded ? 'refunded' : delivered ? 'paid, delivered' : 'paid, awaiting first read'}</p>
+      {reclaimable && (
+        <button className="btn btn-warn" disabled={!write} onClick={() => write && tx.run(() => write('reclaim', [purchaseIdOf(request.id, dataClass)]), () => 'Payment reclaimed: it is in your escrow credit.')}>
+          Reclaim payment for #{request.id.toString()}
+        </button>
+      )}
+      <TxStatus state={tx.state} testId={`reclaim-status-${request.id}`} />
       {records.length === 0 ? <p>The patient has no {DATA_CLASSES[dataClass].toLowerCase()} record yet.</p>
         : records.map((r) => <ReadRecord key={r.recordId} recordId={r.recordId} purchaseId={purchaseIdOf(request.id, dataClass)} />)}
     </div>
