@@ -55,6 +55,13 @@ describe('gateway client', () => {
       .toBe(`gw.test wants you to sign in with your Ethereum account:\n${account.address}\n\nSign in to PulseLedger.\n\nURI: http://gw.test\nVersion: 1\nChain ID: 31337\nNonce: abcdef0123456789\nIssued At: 2026-11-24T14:00:00.000Z`);
   });
 
+  it('leaves the statement line out when the gateway has none', () => {
+    const text = siweMessage({ domain: 'gw.test', address: account.address, statement: '', uri: 'http://gw.test', chainId: 1, nonce: 'abcdef0123456789', issuedAt: new Date(0) });
+    expect(text.split('\n').slice(1, 4)).toEqual([account.address, '', '']);
+    expect(text).toContain('\n\nURI: http://gw.test\n');
+    expect(text).not.toContain('\n\n\n\n');
+  });
+
   it('signs in with personal_sign and then sends the bearer token', async () => {
     const client = new GatewayClient(base);
     expect(client.signedInAs(account.address)).toBe(false);

@@ -26,7 +26,7 @@ export function siweMessage(fields: { domain: string; address: Address; statemen
     `${fields.domain} wants you to sign in with your Ethereum account:`,
     getAddress(fields.address),
     '',
-    fields.statement,
+    ...(fields.statement ? [fields.statement] : []), // EIP-4361: the statement line is optional
     '',
     `URI: ${fields.uri}`,
     'Version: 1',
