@@ -70,7 +70,10 @@ test('patient sets a price; the requester finds the patient and sees it', async 
   await patient.getByLabel(/^Exports/).press('Enter');
   await expectText(patient.getByTestId('price-status'), /Confirmed: Price of Exports set to 0.001 ETH/);
   await buyer.getByRole('tab', { name: 'Requester' }).click();
-  await buyer.getByLabel('Patient address').fill(privateKeyToAccount(config.keys.patient).address);
+  const patientAddress = privateKeyToAccount(config.keys.patient).address;
+  await expectText(buyer.getByTestId('datasets'), /0 *0 *1/); // the patient's one export record
+  await buyer.getByRole('button', { name: `Choose patient ${patientAddress}` }).click();
+  assert.equal(await buyer.getByLabel('Patient address').inputValue(), patientAddress);
   await expectText(buyer.getByTestId('patient-prices'), /Exports: 0.001 ETH/);
 });
 

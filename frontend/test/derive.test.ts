@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../src/hooks/useLedgerEvents';
-import { accessHistory, consentRequests, purchases, recordsOf, requestsByRequester, requestsForPatient } from '../src/lib/derive';
+import { accessHistory, consentRequests, datasets, purchases, recordsOf, requestsByRequester, requestsForPatient } from '../src/lib/derive';
 
 const P = '0x1111111111111111111111111111111111111111';
 const R = '0x2222222222222222222222222222222222222222';
@@ -50,5 +50,15 @@ describe('derivations from the event list', () => {
       ev('RecordRetired', { recordId: '0xbb', patient: P }),
     ];
     expect(recordsOf(events, P).map((r) => [r.recordId, r.version, r.retired])).toEqual([['0xaa', 2, false], ['0xbb', 1, true]]);
+  });
+
+  it('lists patients with active records per data class as datasets', () => {
+    const events = [
+      ev('RecordAdded', { recordId: '0xaa', patient: P, dataClass: 2, version: 1 }),
+      ev('RecordAdded', { recordId: '0xbb', patient: P, dataClass: 0, version: 1 }),
+      ev('RecordAdded', { recordId: '0xcc', patient: R, dataClass: 2, version: 1 }),
+      ev('RecordRetired', { recordId: '0xcc', patient: R }),
+    ];
+    expect(datasets(events)).toEqual([{ patient: P, counts: [1, 0, 1] }]);
   });
 });

@@ -74,3 +74,28 @@ export function recordsOf(events: LedgerEvent[], patient: string | null): Record
   }
   return [...byId.values()];
 }
+
+export interface Dataset { patient: Address; counts: number[] }
+
+/** Patients with active records on-chain, with how many per data class (what a requester can ask for). */
+export function datasets(events: LedgerEvent[]): Dataset[] {
+  const byPatient = new Map<string, { patient: Address; records: Map<string, { dataClass: number; retired: boolean }> }>();
+  for (const { eventName, args: a } of events) {
+    if (eventName === 'RecordAdded' || eventName === 'RecordUpdated') {
+      const key = (a.patient as string).toLowerCase();
+      const entry = byPatient.get(key) ?? { patient: a.patient as Address, records: new Map() };
+      entry.records.set(a.recordId as string, { dataClass: Number(a.dataClass), retired: false });
+      byPatient.set(key, entry);
+    } else if (eventName === 'RecordRetired') {
+      const record = byPatient.get((a.patient as string).toLowerCase())?.records.get(a.recordId as string);
+      if (record) record.retired = true;
+    }
+  }
+  return [...byPatient.values()]
+    .map(({ patient, records }) => {
+      const counts = [0, 0, 0];
+      for (const record of records.values()) if (!record.retired && record.dataClass < counts.length) counts[record.dataClass] += 1;
+      return { patient, counts };
+    })
+    .filter((d) => d.counts.some((n) => n > 0));
+}

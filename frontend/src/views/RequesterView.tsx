@@ -7,7 +7,7 @@ import { useDapp } from '../context';
 import { useRead } from '../hooks/useRead';
 import { useTx } from '../hooks/useTx';
 import { TxStatus } from '../components/TxStatus';
-import { purchases, recordsOf, requestsByRequester, type ConsentRequest } from '../lib/derive';
+import { datasets, purchases, recordsOf, requestsByRequester, type ConsentRequest } from '../lib/derive';
 import { bytes32ToPurpose, DATA_CLASSES, dataClassesOf, formatEth, formatPeriod, maskOf, purchaseIdOf, purposeToBytes32, shortAddress } from '../lib/domain';
 import { describeError } from '../lib/errors';
 import { useGatewaySignIn } from './HeartPanel';
@@ -31,7 +31,8 @@ export function RequesterView() {
 }
 
 function RequestForm() {
-  const { config, publicClient, write } = useDapp();
+  const { config, publicClient, write, ledger } = useDapp();
+  const available = datasets(ledger.events);
   const tx = useTx(publicClient);
   const [patient, setPatient] = useState('');
   const [purpose, setPurpose] = useState('cardiology research');
@@ -66,6 +67,21 @@ function RequestForm() {
   return (
     <section className="card" aria-labelledby="request-title">
       <h2 id="request-title">Find a patient and request access</h2>
+      <h3>Datasets on-chain</h3>
+      {available.length === 0 ? <p>No patient has registered records yet.</p> : (
+        <table data-testid="datasets">
+          <thead><tr><th scope="col">Patient</th>{DATA_CLASSES.map((name) => <th key={name} scope="col">{name}</th>)}<th scope="col"><span className="sr-only">Choose</span></th></tr></thead>
+          <tbody>
+            {available.map((d) => (
+              <tr key={d.patient}>
+                <td title={d.patient}>{shortAddress(d.patient)}</td>
+                {d.counts.map((n, c) => <td key={c}>{n}</td>)}
+                <td><button type="button" className="btn btn-flat" onClick={() => setPatient(d.patient)} aria-label={`Choose patient ${d.patient}`}>Choose</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <form onSubmit={(e) => { e.preventDefault(); void submit(); }}>
         <label htmlFor="patient">Patient address</label>
         <input id="patient" value={patient} onChange={(e) => setPatient(e.target.value.trim())} placeholder="0x…" aria-invalid={patient !== '' && !valid} />
