@@ -178,6 +178,17 @@ test('paid but revoked before delivery: access refused, the requester reclaims t
   await shot(buyer, '06-requester-reclaimed');
 });
 
+test('patient denies a request by gasless signature; the requester cannot buy under it', async () => {
+  await buyer.getByLabel('Purpose of use').fill('denied study');
+  await buyer.getByRole('button', { name: 'Request access' }).click();
+  await expectText(patient.getByTestId('request-3'), /denied study/);
+  await patient.getByLabel(/Decide by signature/).check();
+  await patient.getByRole('button', { name: 'Deny #3' }).click();
+  await expectText(patient.getByTestId('decision-status'), /deny relayed by the gateway/);
+  await expectText(buyer.getByTestId('my-request-3'), /Denied/);
+  assert.equal(await buyer.getByTestId('my-request-3').getByRole('button', { name: 'Buy Exports' }).isDisabled(), true);
+});
+
 test('patient withdraws the escrow credit', async () => {
   await patient.getByRole('button', { name: 'Withdraw' }).click();
   await expectText(patient.getByTestId('withdraw-status'), /Withdrawn/);
@@ -197,9 +208,9 @@ if (TRANSPORT === 'sigv4-proxy') {
       .reduce((sum, match) => sum + Number(match[1]), 0);
     assert.ok(calls('eth_getLogs') > 0, 'no eth_getLogs through the proxy');
     assert.ok(calls('eth_call') > 0, 'no eth_call through the proxy');
-    // Wallet transactions: setPrice, requestConsent ×2, approve #2, purchase ×2, logAccess, revoke ×2,
-    // reclaim, withdraw (approval #1 was relayed by the gateway, which talks to anvil itself).
-    assert.equal(calls('eth_sendRawTransaction'), 11, 'the wallet transactions did not all go through the proxy');
+    // Wallet transactions: setPrice, requestConsent ×3, approve #2, purchase ×2, logAccess, revoke ×2,
+    // reclaim, withdraw (approve #1 and deny #3 were relayed by the gateway, which talks to anvil itself).
+    assert.equal(calls('eth_sendRawTransaction'), 12, 'the wallet transactions did not all go through the proxy');
     await shot(buyer, '09-requester-through-proxy');
   });
 }
