@@ -2,7 +2,7 @@
 // access, read, revoke, refused afterwards — and the failure paths (rejected signature, wrong
 // price, revoked consent). E2E_TRANSPORT=sigv4-proxy sends the dapp's reads through the proxy.
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -129,6 +129,12 @@ test('patient reads heart-rate windows, predictions and alerts; a new window arr
   await expectCount(patient.getByTestId('windows').locator('tbody tr'), 8);
   await expectText(patient.getByTestId('alerts'), /5 of the last 6 readable windows looked irregular/);
   await expectText(patient.getByTestId('live-state'), /Live/);
+  // The stack's gateway ends each stream after 2 s: wait until the dapp has reconnected at least
+  // once, so the new window has to come through a resumed stream.
+  const opened = () => (readFileSync(join(ARTIFACTS, 'stack.log'), 'utf8').match(/"event": ?"live_opened"/g) ?? []).length;
+  const deadline = Date.now() + 30000;
+  while (opened() < 2 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 200));
+  assert.ok(opened() >= 2, 'the dapp did not reopen the live stream after the gateway closed it');
   await stack.command('window');
   await expectCount(patient.getByTestId('windows').locator('tbody tr'), 9);
   await shot(patient, '04-patient-dashboard');

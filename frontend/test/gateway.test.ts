@@ -11,7 +11,7 @@ import { GatewayClient, parseSseBlock, siweMessage } from '../src/lib/gateway';
 const account = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 let server: Server;
 let base = '';
-const seen: { auth?: string; signedMessage?: string; verified?: boolean } = {};
+const seen: { auth?: string; signedMessage?: string; verified?: boolean; lastEventId?: string } = {};
 
 const body = (request: IncomingMessage) => new Promise<string>((ok) => {
   let text = '';
@@ -32,6 +32,7 @@ beforeAll(async () => {
     if (request.url?.startsWith('/patients/')) {
       seen.auth = request.headers.authorization;
       if (request.url.endsWith('/live')) {
+        seen.lastEventId = request.headers['last-event-id'] as string | undefined;
         response.writeHead(200, { 'Content-Type': 'text/event-stream' });
         response.write(': heartbeat\n\n');
         response.write('id: 7\nevent: window_added\ndata: {"kind": "window_added", "record_id": "w1"}\n\n');
@@ -86,6 +87,9 @@ describe('gateway client', () => {
     const events: string[] = [];
     await client.live(account.address, (event) => events.push(`${event.id}:${event.event}:${event.data.record_id}`), new AbortController().signal);
     expect(events).toEqual(['7:window_added:w1', '8:window_anchored:w1']);
+    expect(seen.lastEventId).toBeUndefined();
+    await client.live(account.address, () => {}, new AbortController().signal, '8');
+    expect(seen.lastEventId).toBe('8');
   });
 
   it('parses SSE blocks, ignoring comments and bad JSON', () => {

@@ -69,7 +69,8 @@ def main() -> None:
             gateway_key=SecretStr(gateway_account.key.to_0x_hex()),
             session_secret=SecretStr(base64.b64encode(os.urandom(24)).decode()),
             domain="127.0.0.1", uri="http://127.0.0.1", cors_origins=options.cors_origin,
-            relay_per_patient=20, relay_per_ip=50, tx_timeout_s=10, sse_heartbeat_s=1)
+            relay_per_patient=20, relay_per_ip=50, tx_timeout_s=10, sse_heartbeat_s=0.5,
+            sse_max_duration_s=2)  # short streams, so the e2e sees the dapp reconnect
         ledger = Ledger(settings)
         records = RecordsSettings(
             sqlite_dir=workdir / "records", master_key_file=None,

@@ -82,8 +82,10 @@ export class GatewayClient {
   }
 
   /** Server-Sent Events read with fetch (an EventSource cannot send the bearer token). */
-  async live(owner: Address, onEvent: (event: LiveEvent) => void, signal: AbortSignal): Promise<void> {
-    const response = await this.request(`/patients/${owner}/live`, { signal, headers: { Accept: 'text/event-stream' } });
+  async live(owner: Address, onEvent: (event: LiveEvent) => void, signal: AbortSignal, lastEventId?: string): Promise<void> {
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (lastEventId) headers['Last-Event-ID'] = lastEventId; // resume where the last stream stopped
+    const response = await this.request(`/patients/${owner}/live`, { signal, headers });
     if (!response.body) throw new Error('the live stream has no body');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';

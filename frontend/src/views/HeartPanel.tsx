@@ -53,11 +53,24 @@ export function HeartPanel() {
     if (!session.signedIn || !me) return;
     void refresh();
     const abort = new AbortController();
-    setLive('on');
-    gateway.live(me, () => void refresh(), abort.signal).then(
-      () => !abort.signal.aborted && setLive('lost'),
-      () => !abort.signal.aborted && setLive('lost'),
-    );
+    // The gateway ends a stream after SSE_MAX_DURATION_S (or on restart): reconnect, resuming from
+    // the last event id, backing off while it stays unreachable; refresh once to catch up.
+    const follow = async () => {
+      let lastId: string | undefined;
+      let backoffMs = 500;
+      while (!abort.signal.aborted) {
+        try {
+          setLive('on');
+          await gateway.live(me, (event) => { lastId = event.id || lastId; backoffMs = 500; void refresh(); }, abort.signal, lastId);
+        } catch { /* dropped: retry below */ }
+        if (abort.signal.aborted) return;
+        setLive('lost');
+        await new Promise((ok) => setTimeout(ok, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 30000);
+        void refresh();
+      }
+    };
+    void follow();
     return () => abort.abort();
   }, [session.signedIn, me, gateway, refresh]);
 
@@ -71,7 +84,7 @@ export function HeartPanel() {
         </>
       ) : (
         <>
-          <p role="status" data-testid="live-state">{live === 'on' ? 'Live: new windows appear as they arrive.' : live === 'lost' ? 'Live stream closed; figures may be stale.' : ''}</p>
+          <p role="status" data-testid="live-state">{live === 'on' ? 'Live: new windows appear as they arrive.' : live === 'lost' ? 'Live stream interrupted; reconnecting…' : ''}</p>
           <HeartChart windows={windows} />
           <table data-testid="windows">
             <thead><tr><th scope="col">Window start (UTC)</th><th scope="col">Device</th><th scope="col">Mean bpm</th><th scope="col">Prediction</th></tr></thead>
