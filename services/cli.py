@@ -16,6 +16,7 @@ COMMANDS = {
     "model": "services.predict.cli:model",
     "proxy": "services.sigv4proxy.cli:proxy",
     "proxy-ws": "services.sigv4proxy.cli:proxy_ws",
+    "listen": "services.listeners.cli:listen",
 }
 
 

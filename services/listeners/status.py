@@ -1,0 +1,118 @@
+"""/healthz and Prometheus /metrics for the listener daemons, on 127.0.0.1, in a thread.
+
+Values are read from the daemon's own counters at scrape time; nothing here writes state."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+if TYPE_CHECKING:
+    from services.listeners.daemon import Daemon
+
+
+def read_snapshot(path) -> tuple[int | None, dict[str, int]]:
+    """Cursor and effects by status, through a read-only connection of the scrape's own."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        row = db.execute("SELECT block_number FROM cursor").fetchone()
+        counts = dict(db.execute("SELECT status, COUNT(*) FROM effects GROUP BY status"))
+        return (row[0] if row else None), counts
+    finally:
+        db.close()
+
+
+class DaemonCollector:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def collect(self):
+        prefix = "pulseledger_listener"
+        cursor = GaugeMetricFamily(f"{prefix}_cursor_block", "Last processed block", labels=["daemon"])
+        head = GaugeMetricFamily(f"{prefix}_head_block", "Chain head at the last poll",
+                                 labels=["daemon"])
+        events = CounterMetricFamily(f"{prefix}_events", "Events handled since start",
+                                     labels=["daemon"])
+        reorgs = CounterMetricFamily(f"{prefix}_deep_reorgs", "Reorgs deeper than the "
+                                     "confirmation depth", labels=["daemon"])
+        unprocessable = CounterMetricFamily(f"{prefix}_unprocessable_events", "Events "
+                                            "dead-lettered", labels=["daemon"])
+        emails = CounterMetricFamily(f"{prefix}_emails", "Email attempts by outcome",
+                                     labels=["daemon", "outcome"])
+        queued = GaugeMetricFamily(f"{prefix}_effects", "Effects by status", labels=["daemon",
+                                                                                      "status"])
+        for unit in self.daemon.units:
+            block, counts = read_snapshot(unit.store.path)
+            cursor.add_metric([unit.name], block if block is not None else -1)
+            head.add_metric([unit.name], unit.runner.last_head)
+            events.add_metric([unit.name], unit.runner.events_handled)
+            reorgs.add_metric([unit.name], unit.runner.deep_reorgs)
+            unprocessable.add_metric([unit.name], unit.runner.unprocessable)
+            if unit.deliverer is not None:
+                for outcome, count in unit.deliverer.outcomes.items():
+                    emails.add_metric([unit.name, outcome], count)
+                for status, count in counts.items():
+                    queued.add_metric([unit.name, status], count)
+        faults = CounterMetricFamily(f"{prefix}_rpc_faults", "RPC faults seen")
+        faults.add_metric([], self.daemon.rpc_faults)
+        yield from (cursor, head, events, reorgs, unprocessable, emails, queued, faults)
+
+
+def health(daemon: Daemon) -> tuple[int, dict]:
+    age = time.monotonic() - daemon.last_good_poll if daemon.last_good_poll else None
+    healthy = age is not None and age < daemon.settings.node_down_after_s
+    body = {"status": "ok" if healthy else "degraded", "last_good_poll_age_s": age,
+            "daemons": {}}
+    for unit in daemon.units:
+        block, _ = read_snapshot(unit.store.path)
+        body["daemons"][unit.name] = {
+            "cursor_block": block,
+            "lag_blocks": unit.runner.last_head - block if block is not None else None,
+        }
+    return (200 if healthy else 503), body
+
+
+class StatusServer:
+    def __init__(self, daemon: Daemon, port: int) -> None:
+        registry = CollectorRegistry()
+        registry.register(DaemonCollector(daemon))
+        lock = threading.Lock()  # one scrape at a time is plenty
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # access logs are noise here
+                pass
+
+            def do_GET(self):
+                with lock:
+                    if self.path == "/healthz":
+                        status, body = health(daemon)
+                        payload, kind = json.dumps(body).encode(), "application/json"
+                    elif self.path == "/metrics":
+                        status, payload, kind = 200, generate_latest(registry), CONTENT_TYPE_LATEST
+                    else:
+                        status, payload, kind = 404, b"not found", "text/plain"
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> StatusServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
