@@ -19,3 +19,6 @@ tools/run-forge-and-slither.sh
 
 step "services: pytest (real local servers, no ape plugin)"
 uv run pytest -p no:ape_test tests --ignore=tests/contracts --ignore=tests/fork -m "not chaos" -q
+
+step "dapp: build, vitest, end-to-end in Chromium (direct and through the RPC proxy)"
+tools/run-dapp-tests.sh

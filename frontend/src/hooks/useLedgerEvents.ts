@@ -1,0 +1,52 @@
+// Every PulseLedger event since the deployment block, kept current by polling new logs: the views
+// derive request status, purchases and access history from this one list, so nothing needs a reload.
+import { useEffect, useRef, useState } from 'react';
+import type { Log, PublicClient } from 'viem';
+import { pulseLedgerAbi } from '../contracts/PulseLedger';
+import type { AppConfig } from '../lib/config';
+import { describeError } from '../lib/errors';
+
+export type LedgerEvent = Log<bigint, number, false, undefined, true, typeof pulseLedgerAbi> & {
+  eventName: string;
+  args: Record<string, unknown>;
+};
+
+export interface LedgerEvents { events: LedgerEvent[]; head: bigint; error: string | null }
+
+export function useLedgerEvents(client: PublicClient, config: AppConfig): LedgerEvents {
+  const [state, setState] = useState<LedgerEvents>({ events: [], head: 0n, error: null });
+  const nextBlock = useRef<bigint>(BigInt(config.deploymentBlock));
+
+  useEffect(() => {
+    if (!config.contract) return;
+    let stopped = false;
+    nextBlock.current = BigInt(config.deploymentBlock);
+    const poll = async () => {
+      try {
+        const head = await client.getBlockNumber({ cacheTime: 0 });
+        const span = BigInt(Math.max(1, config.logRangeBlocks));
+        let logs: LedgerEvent[] = [];
+        while (head >= nextBlock.current && !stopped) {
+          const toBlock = nextBlock.current + span - 1n < head ? nextBlock.current + span - 1n : head;
+          const chunk = (await client.getContractEvents({
+            address: config.contract!, abi: pulseLedgerAbi, fromBlock: nextBlock.current, toBlock, strict: true,
+          })) as unknown as LedgerEvent[];
+          logs = logs.concat(chunk);
+          nextBlock.current = toBlock + 1n;
+        }
+        const found = logs;
+        if (!stopped) setState((previous) => ({ events: found.length ? [...previous.events, ...found] : previous.events, head, error: null }));
+      } catch (caught) {
+        if (!stopped) setState((previous) => ({ ...previous, error: `Could not read the chain: ${describeError(caught)}` }));
+      }
+      if (!stopped) timer = setTimeout(poll, config.pollIntervalMs);
+    };
+    let timer = setTimeout(poll, 0);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [client, config]);
+
+  return state;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { LedgerEvent } from '../src/hooks/useLedgerEvents';
+import { accessHistory, consentRequests, datasets, purchases, recordsOf, requestsByRequester, requestsForPatient } from '../src/lib/derive';
+
+const P = '0x1111111111111111111111111111111111111111';
+const R = '0x2222222222222222222222222222222222222222';
+let block = 0n;
+const ev = (eventName: string, args: Record<string, unknown>) => ({ eventName, args, blockNumber: ++block, transactionHash: `0x${block.toString(16).padStart(64, '0')}` }) as unknown as LedgerEvent;
+const requested = (id: bigint) => ev('ConsentRequested', { requestId: id, patient: P, requester: R, purposeOfUse: '0x00', dataClasses: 4, validFrom: 1, validUntil: 2 });
+
+describe('derivations from the event list', () => {
+  it('applies decisions in chain order: the last one wins', () => {
+    const events = [requested(1n), requested(2n), ev('ConsentApproved', { requestId: 1n }), ev('ConsentDenied', { requestId: 2n }), ev('ConsentRevoked', { requestId: 1n })];
+    const byId = Object.fromEntries(consentRequests(events).map((r) => [r.id.toString(), r.status]));
+    expect(byId).toEqual({ '1': 'Revoked', '2': 'Denied' });
+  });
+
+  it('filters by patient and by requester, case-insensitively', () => {
+    const events = [requested(1n)];
+    expect(requestsForPatient(events, P.toUpperCase().replace('0X', '0x'))).toHaveLength(1);
+    expect(requestsByRequester(events, R)).toHaveLength(1);
+    expect(requestsForPatient(events, R)).toHaveLength(0);
+    expect(requestsForPatient(events, null)).toHaveLength(0);
+  });
+
+  it('tracks purchases through delivery and refund', () => {
+    const events = [
+      ev('PurchasePaid', { purchaseId: 258n, patient: P, buyer: R, requestId: 1n, dataClass: 2, amount: 5n }),
+      ev('PurchasePaid', { purchaseId: 514n, patient: P, buyer: R, requestId: 2n, dataClass: 2, amount: 5n }),
+      ev('DeliveryConfirmed', { purchaseId: 258n, patient: P, amount: 5n }),
+      ev('PurchaseRefunded', { purchaseId: 514n, buyer: R, amount: 5n }),
+    ];
+    expect(purchases(events).map((p) => [p.purchaseId, p.delivered, p.refunded])).toEqual([[258n, true, false], [514n, false, true]]);
+  });
+
+  it('lists accesses newest first, only the patient’s', () => {
+    const events = [
+      ev('AccessLogged', { accessor: R, patient: P, recordId: '0xaa', purchaseId: 258n }),
+      ev('AccessLogged', { accessor: R, patient: R, recordId: '0xbb', purchaseId: 1n }),
+      ev('AccessLogged', { accessor: R, patient: P, recordId: '0xcc', purchaseId: 258n }),
+    ];
+    expect(accessHistory(events, P).map((a) => a.recordId)).toEqual(['0xcc', '0xaa']);
+  });
+
+  it('keeps records current through updates and retirement', () => {
+    const events = [
+      ev('RecordAdded', { recordId: '0xaa', patient: P, dataClass: 2, version: 1 }),
+      ev('RecordUpdated', { recordId: '0xaa', patient: P, dataClass: 2, version: 2 }),
+      ev('RecordAdded', { recordId: '0xbb', patient: P, dataClass: 2, version: 1 }),
+      ev('RecordRetired', { recordId: '0xbb', patient: P }),
+    ];
+    expect(recordsOf(events, P).map((r) => [r.recordId, r.version, r.retired])).toEqual([['0xaa', 2, false], ['0xbb', 1, true]]);
+  });
+
+  it('lists patients with active records per data class as datasets', () => {
+    const events = [
+      ev('RecordAdded', { recordId: '0xaa', patient: P, dataClass: 2, version: 1 }),
+      ev('RecordAdded', { recordId: '0xbb', patient: P, dataClass: 0, version: 1 }),
+      ev('RecordAdded', { recordId: '0xcc', patient: R, dataClass: 2, version: 1 }),
+      ev('RecordRetired', { recordId: '0xcc', patient: R }),
+    ];
+    expect(datasets(events)).toEqual([{ patient: P, counts: [1, 0, 1] }]);
+  });
+});

@@ -1,0 +1,126 @@
+"""The dapp's end-to-end stack: a real anvil with PulseLedger deployed, a SQLite record store with a
+patient's heart-rate windows and one sellable export, and the real gateway (Flask app served by
+werkzeug on a free 127.0.0.1 port, with its own account for relays and deliveries).
+
+The Node e2e runner (frontend/e2e/run.mjs) starts this as a child process and reads one JSON line
+from stdout. Commands on stdin: `window` stores one more window (to see the live stream), `mine N`
+mines blocks; end of stdin shuts everything down (the gateway, the store, anvil).
+
+    uv run python -m tests.dapp.stack --cors-origin http://127.0.0.1:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from eth_account import Account
+from pydantic import SecretStr
+from werkzeug.serving import make_server
+
+from services.gateway.app import create_app
+from services.gateway.chain import Ledger
+from services.gateway.peer_id import ed25519_peer_id
+from services.gateway.settings import GatewaySettings
+from services.gateway.wiring import chain_identity
+from services.records import RecordsSettings, open_store
+from tests.gateway.chain_helpers import deploy, start_anvil
+
+EXPORTS = 2
+EXPORT_PLAINTEXT = b'{"export": "heart-rate windows, November 2026", "windows": 8, "mean_bpm": 72}'
+
+
+def window_payload(index: int) -> dict:
+    """Synthetic readings (no real person's data). Windows from the third on are predicted
+    irregular, so the gateway's 5-of-6 rule raises one alert over the first eight."""
+    irregular = index >= 2
+    base = 70 + (index % 3) * 4
+    readings = [{"t_ms": 5_000 * i,
+                 "bpm": base + ((i * 7 + index) % 9) - (12 if irregular and i % 2 else 0)}
+                for i in range(12)]
+    return {"readings": readings,
+            "prediction": {"status": "irregular" if irregular else "regular",
+                           "irregular_probability": 0.81 if irregular else 0.07}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cors-origin", action="append", default=[])
+    parser.add_argument("--confirmations", type=int, default=1)
+    options = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="pulseledger-dapp-e2e-"))
+    anvil, rpc_url = start_anvil()
+    try:
+        gateway_account = Account.create()
+        chain = deploy(rpc_url, gateway_account.address, workdir)
+        chain.w3.provider.make_request("anvil_setBalance", [gateway_account.address, hex(10**21)])
+        patient, buyer, other = chain.fund(), chain.fund(), chain.fund()
+
+        settings = GatewaySettings(
+            rpc_url=rpc_url, deployments=chain.deployments, confirmations=options.confirmations,
+            gateway_key=SecretStr(gateway_account.key.to_0x_hex()),
+            session_secret=SecretStr(base64.b64encode(os.urandom(24)).decode()),
+            domain="127.0.0.1", uri="http://127.0.0.1", cors_origins=options.cors_origin,
+            relay_per_patient=20, relay_per_ip=50, tx_timeout_s=10, sse_heartbeat_s=0.5,
+            sse_max_duration_s=2)  # short streams, so the e2e sees the dapp reconnect
+        ledger = Ledger(settings)
+        records = RecordsSettings(
+            sqlite_dir=workdir / "records", master_key_file=None,
+            master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+            create_master_key=False, watch_poll_interval_s=0.1)
+        store = open_store(records, chain_identity(ledger))
+
+        device_key = os.urandom(32)  # stands in for an Ed25519 public key: only its peer id is used
+        device_id = ed25519_peer_id(device_key)
+        store.register_device(device_id, patient.address.lower(), device_key)
+        start_ms = int(time.time() * 1000) - 8 * 60_000
+        for index in range(8):
+            store.put_window(patient.address.lower(), device_id, start_ms + index * 60_000,
+                             window_payload(index))
+
+        record_id = "0x" + os.urandom(32).hex()
+        bundle = store.put_bundle(patient.address.lower(), record_id, EXPORTS, EXPORT_PLAINTEXT)
+        chain.send(patient, chain.contract.functions.addRecord(
+            bytes.fromhex(record_id[2:]), patient.address, EXPORTS, bundle.ciphertext_sha256,
+            bundle.pointer))
+
+        app = create_app(settings, ledger=ledger, store=store)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+        print(json.dumps({
+            "rpcUrl": rpc_url, "gatewayUrl": f"http://127.0.0.1:{server.server_port}",
+            "chainId": chain.w3.eth.chain_id, "contract": chain.contract.address,
+            "deploymentBlock": json.loads(chain.deployments.read_text())["deployment_block"],
+            "deployments": str(chain.deployments), "recordId": record_id, "exportText": EXPORT_PLAINTEXT.decode(),
+            "keys": {"patient": patient.key.to_0x_hex(), "buyer": buyer.key.to_0x_hex(),
+                     "other": other.key.to_0x_hex()},
+        }), flush=True)
+
+        next_window = 8
+        for line in sys.stdin:
+            command = line.split()
+            if command[:1] == ["window"]:
+                store.put_window(patient.address.lower(), device_id,
+                                 start_ms + next_window * 60_000, window_payload(next_window))
+                next_window += 1
+            elif command[:1] == ["mine"]:
+                chain.mine(int(command[1]) if len(command) > 1 else 1)
+            print(json.dumps({"done": command[0] if command else ""}), flush=True)
+        server.shutdown()
+        store.close()
+    finally:
+        anvil.terminate()
+        anvil.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
