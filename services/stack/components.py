@@ -15,6 +15,7 @@ from pathlib import Path
 
 from services.chain.deployments import load_deployments
 from services.stack.anvil import free_port
+from services.stack.binaries import REPO_ROOT
 from services.stack.dev_accounts import CUSTODIAN_INDEX, GATEWAY_INDEX, dev_account
 from services.stack.settings import StackSettings
 from services.stack.supervisor import Component
@@ -98,11 +99,9 @@ def build_components(settings: StackSettings, chain: ChainEndpoint,
         components.append(_listeners(settings, chain, ports, shared))
     if settings.proxy:
         components.append(_proxy(settings, chain, ports, shared))
-    dist = settings.dapp_dist.resolve()
+    dist = dapp_dist(settings)
     if settings.serve_dapp and (dist / "index.html").exists():
-        components.append(Component(
-            "dapp", PYTHON + ["services.stack.static_server", str(dist), str(ports.dapp)],
-            env=shared, health_url=dapp_url(settings, ports) + "/healthz"))
+        components.append(_dapp(settings, chain, ports, shared, dist))
     components += _actors(settings, chain, ports, shared)
     return components
 
@@ -121,6 +120,33 @@ def _gateway(settings, chain, ports, shared) -> Component:
     return Component("gateway", PYTHON + ["services", "gateway", "--host", settings.host,
                                           "--port", str(ports.gateway)],
                      env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
+
+
+def dapp_dist(settings: StackSettings) -> Path:
+    dist = settings.dapp_dist
+    return dist if dist.is_absolute() else REPO_ROOT / dist
+
+
+def dapp_config(settings: StackSettings, chain: ChainEndpoint, ports: Ports) -> dict:
+    """The dapp's runtime /config.json (frontend/src/lib/config.ts): this chain, this gateway."""
+    deployments = load_deployments(chain.deployments_file)
+    via_proxy = settings.proxy
+    return {"chainId": deployments.chain_id,
+            "chainName": "PulseLedger local (anvil)" if chain.local else f"chain {deployments.chain_id}",
+            "rpcUrl": f"http://{settings.host}:{ports.proxy}" if via_proxy else chain.rpc_url,
+            "transport": "sigv4-proxy" if via_proxy else "direct",
+            "gatewayUrl": gateway_url(settings, ports),
+            "contract": deployments.address(), "deploymentBlock": deployments.deployment_block,
+            "pollIntervalMs": 1000}
+
+
+def _dapp(settings, chain, ports, shared, dist: Path) -> Component:
+    config = (settings.state_dir / "dapp-config.json").resolve()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps(dapp_config(settings, chain, ports), indent=1))
+    return Component("dapp", PYTHON + ["services.stack.static_server", str(dist), str(ports.dapp),
+                                       str(config)],
+                     env=shared, health_url=dapp_url(settings, ports) + "/healthz")
 
 
 def _listeners(settings, chain, ports, shared) -> Component:

@@ -14,7 +14,13 @@ from web3 import Web3
 from services.chain.deployments import Deployments
 from services.stack.anvil import Anvil, free_port
 from services.stack.binaries import REPO_ROOT
-from services.stack.components import ChainEndpoint, Ports, build_components, custodian_key
+from services.stack.components import (
+    ChainEndpoint,
+    Ports,
+    build_components,
+    custodian_key,
+    dapp_dist,
+)
 from services.stack.deploy import DeployError, deploy_with_ape, reusable_deployment
 from services.stack.settings import StackSettings
 from services.stack.status import ChainEvents, StatusBoard
@@ -83,18 +89,24 @@ class Stack:
 
     # -- dapp ---------------------------------------------------------------------------------
     def build_dapp(self, step: Step = lambda _: None) -> None:
-        """The dapp's own `npm run build` when its static build is missing."""
+        """The dapp's own `npm ci` and `npm run build` when its static build is missing."""
         frontend = REPO_ROOT / "frontend"
-        dist = self.settings.dapp_dist if self.settings.dapp_dist.is_absolute() \
-            else REPO_ROOT / self.settings.dapp_dist
+        dist = dapp_dist(self.settings)
         if not self.settings.serve_dapp or (dist / "index.html").exists() \
                 or not (frontend / "package.json").exists():
             return
+        if not (frontend / "node_modules").exists():
+            step("installing the dapp's packages (npm ci)")
+            self._npm(frontend, "ci", "--no-audit", "--no-fund")
         step("building the dapp (npm run build)")
-        result = subprocess.run(["npm", "run", "build"], cwd=frontend, capture_output=True,
-                                text=True)
+        self._npm(frontend, "run", "build")
+
+    @staticmethod
+    def _npm(frontend, *args: str) -> None:
+        result = subprocess.run(["npm", *args], cwd=frontend, capture_output=True, text=True)
         if result.returncode != 0:
-            raise StackError(f"dapp build failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
+            raise StackError(f"`npm {' '.join(args)}` failed in {frontend}:\n"
+                             f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
 
     # -- services -----------------------------------------------------------------------------
     def start_services(self) -> Supervisor:

@@ -1,11 +1,16 @@
-"""Ctrl-C on a running `pulseledger up`: every process it started is gone afterwards."""
+"""A running `pulseledger up` serves the dapp configured for its chain and gateway; Ctrl-C stops it
+and every process it started is gone afterwards."""
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import requests
 
 from tests.stack.conftest import up_env
 
@@ -50,6 +55,13 @@ def test_up__sigint_after_ready__nothing_left_running(copy_of_deployed):
         assert any(line.startswith("Up.") for line in output), "".join(output)
         started = descendants(process.pid)
         assert len(started) >= 2  # anvil and the gateway at least
+        ready_line = next(line for line in output if line.startswith("Up."))
+        dapp = re.search(r"dapp: (http://127\.0\.0\.1:\d+)", ready_line).group(1)
+        assert "<div id=\"root\"" in requests.get(dapp + "/", timeout=5).text
+        config = requests.get(dapp + "/config.json", timeout=5).json()
+        deployed = json.loads((state_dir / "deployments.json").read_text())
+        assert config["contract"] == deployed["contracts"]["PulseLedger"]["address"]
+        assert requests.get(config["gatewayUrl"] + "/healthz", timeout=5).status_code == 200
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
