@@ -1,0 +1,116 @@
+"""One peer process (or one of several peers in a test): a libp2p host, the gossipsub control
+plane, the RPC data plane, and the roles it was given."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.tools.anyio_service import background_trio_service
+
+from services.ingest.settings import IngestSettings
+from services.peers import backends
+from services.peers.assignment import ranked
+from services.peers.host import listen_addr, make_host
+from services.peers.identity import load_or_create_key_pair
+from services.peers.membership import Membership, make_gossipsub
+from services.peers.rpc import PeerUnavailable, RemoteError, Rpc
+from services.peers.settings import PeersSettings
+
+log = logging.getLogger(__name__)
+
+
+class NoPeerForRole(Exception):
+    pass
+
+
+class PeerNode:
+    def __init__(self, settings: PeersSettings, ingest_settings: IngestSettings | None = None,
+                 *, store=None, queue=None, predictor=None, notifier=None, anchor=None):
+        self.settings = settings
+        self.ingest_settings = ingest_settings or IngestSettings()
+        self.store = store or backends.open_record_store(settings)
+        self._queue, self._predictor, self._notifier = queue, predictor, notifier
+        self._anchor = anchor
+        self.roles: dict[str, object] = {}
+        self.ready = trio.Event()
+        self._cancel = trio.CancelScope()
+        self.address: str = ""
+
+    @property
+    def peer_id(self) -> str:
+        return self.rpc.self_id
+
+    def _build_roles(self) -> None:
+        from services.peers.roles.aggregation import AggregationRole
+        from services.peers.roles.master import MasterRole
+        from services.peers.roles.notification import NotificationRole
+        from services.peers.roles.prediction import PredictionRole
+        from services.peers.roles.storage import StorageRole
+
+        wanted = set(self.settings.roles)
+        if "master" in wanted:
+            if self._queue is None:
+                from services.ingest.queues.factory import open_queue
+
+                self._queue = open_queue(self.ingest_settings)
+            self.roles["master"] = MasterRole(self, self._queue, self.ingest_settings)
+        if "aggregation" in wanted:
+            self.roles["aggregation"] = AggregationRole(self)
+        if "prediction" in wanted:
+            self.roles["prediction"] = PredictionRole(
+                self, self._predictor or backends.open_predictor(self.settings))
+        if "storage" in wanted:
+            anchor = self._anchor if self._anchor is not None else backends.open_anchor(self.settings)
+            self.roles["storage"] = StorageRole(self, anchor)
+        if "notification" in wanted:
+            self.roles["notification"] = NotificationRole(
+                self, self._notifier or backends.open_notifier(self.settings))
+
+    async def call_role(self, role: str, op: str, body: dict) -> dict:
+        """Call `op` on a live peer with `role`: ourselves first, then others in a stable order
+        (spread by our own id); a peer that does not acknowledge is skipped and suspected."""
+        candidates = self.membership.live(role)
+        if not candidates:
+            raise NoPeerForRole(role)
+        order = ranked(self.rpc.self_id, candidates)
+        if self.rpc.self_id in order:
+            order.remove(self.rpc.self_id)
+            order.insert(0, self.rpc.self_id)
+        last_error: Exception | None = None
+        for peer in order:
+            try:
+                return await self.rpc.call(peer, op, body)
+            except PeerUnavailable as exc:
+                self.membership.mark_dead(peer)
+                last_error = exc
+            except RemoteError as exc:
+                last_error = exc
+        raise last_error or NoPeerForRole(role)
+
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        settings = self.settings
+        key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
+        host = make_host(key_pair)
+        with self._cancel:
+            async with host.run([listen_addr(settings.listen_host, settings.listen_port)]):
+                gossipsub = make_gossipsub()
+                pubsub = Pubsub(host, gossipsub)
+                async with background_trio_service(pubsub), background_trio_service(gossipsub):
+                    await pubsub.wait_until_ready()
+                    self.host = host
+                    self.rpc = Rpc(host, settings.rpc_timeout_s)
+                    self.membership = Membership(host, pubsub, settings.roles, settings)
+                    self._build_roles()
+                    self.address = str(host.get_addrs()[0])
+                    async with trio.open_nursery() as nursery:
+                        await nursery.start(self.membership.run)
+                        for role in self.roles.values():
+                            nursery.start_soon(role.run)
+                        self.ready.set()
+                        task_status.started(self)
+                        log.info("peer %s up with roles %s", self.peer_id[-8:], ",".join(self.roles))
+
+    def stop(self) -> None:
+        self._cancel.cancel()

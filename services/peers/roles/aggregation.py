@@ -1,0 +1,214 @@
+"""Aggregation: per-user 10-second windows (aligned, device time), replicated to a second
+aggregator, closed when the user's watermark passes end + grace (or the user falls silent), then
+sent through prediction, storage and notification, each acknowledged. A window is marked
+`closing` on both aggregators before it leaves, and `closed` once stored and notified; a closing
+window is retried (by whichever aggregator is primary then) until it is closed — every step
+downstream is idempotent on (device, window), so retrying never stores twice."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+
+import trio
+
+from services.ingest.reading import canonical
+from services.peers.assignment import primary_and_replica
+from services.peers.rpc import PeerUnavailable
+from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
+
+log = logging.getLogger(__name__)
+CLOSE_BATCH_MAX = 4000
+
+
+class AggregationRole:
+    name = "aggregation"
+
+    def __init__(self, node):
+        self.node = node
+        settings = node.settings
+        self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
+                                   settings.window_ms)
+        self._replicated_to: dict[str, str] = {}
+        self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
+        self.close_latencies_s: list[float] = []
+        self.closed_windows = 0
+        node.rpc.register("agg.ingest", self.handle_ingest)
+        node.rpc.register("agg.merge", self.handle_merge)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _aggregators(self) -> list[str]:
+        return self.node.membership.live("aggregation")
+
+    def _replica_groups(self, devices) -> dict[str, list[str]]:
+        """device lists per peer (other than us) that must hold a copy."""
+        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        groups: dict[str, list[str]] = defaultdict(list)
+        for device in set(devices):
+            for peer in primary_and_replica(device, aggregators):
+                if peer is not None and peer != me:
+                    groups[peer].append(device)
+        return groups
+
+    async def _replicate(self, groups: dict[str, dict]) -> None:
+        """Send each peer its payload; raise if any does not acknowledge."""
+        failures = []
+
+        async def one(peer: str, payload: dict) -> None:
+            try:
+                await self.node.rpc.call(peer, "agg.merge", payload)
+            except Exception as exc:
+                if isinstance(exc, PeerUnavailable):
+                    self.node.membership.mark_dead(peer)
+                failures.append(peer)
+
+        async with trio.open_nursery() as nursery:
+            for peer, payload in groups.items():
+                nursery.start_soon(one, peer, payload)
+        if failures:
+            raise PeerUnavailable(f"replication to {len(failures)} aggregator(s) failed")
+
+    # -- data plane ---------------------------------------------------------------------------
+    async def handle_ingest(self, body: dict, caller: str) -> dict:
+        readings = body["readings"]
+        outcomes = self.windows.ingest(readings)
+        for reading in readings:
+            self._touched[reading["userId"]] += 1
+        counts: dict[str, int] = defaultdict(int)
+        keep = []
+        for reading, outcome in zip(readings, outcomes):
+            counts[outcome] += 1
+            if outcome in ("late", "replay"):
+                reason = "late" if outcome == "late" else "replay: seq seen with other content"
+                self.node.store.dead_letter("reading", canonical(reading), reason)
+            else:
+                keep.append(reading)  # duplicates too: the replica may have missed them
+        if keep:
+            by_peer = self._replica_groups(r["userId"] for r in keep)
+            payloads = {}
+            for peer, devices in by_peer.items():
+                wanted = set(devices)
+                payloads[peer] = WindowStore.rows_for(
+                    [r for r in keep if r["userId"] in wanted], self.windows.window_ms)
+            await self._replicate(payloads)
+        return dict(counts)
+
+    async def handle_merge(self, body: dict, caller: str) -> dict:
+        self.windows.merge(body)
+        for row in body.get("devices", []):
+            self._touched[row[0]] += 1
+        return {"merged": len(body.get("readings", []))}
+
+    # -- loops --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._close_loop)
+            nursery.start_soon(self._rebalance_loop)
+            nursery.start_soon(self._purge_loop)
+
+    async def _close_loop(self) -> None:
+        settings = self.node.settings
+        while True:
+            await trio.sleep(settings.close_tick_s)
+            me, aggregators = self.node.rpc.self_id, self._aggregators()
+            due = [(d, w, s) for d, w, s in self.windows.due(settings.grace_ms,
+                                                             settings.idle_close_s)
+                   if primary_and_replica(d, aggregators)[0] == me]
+            if not due:
+                continue
+            try:
+                await self.close(due[:CLOSE_BATCH_MAX])
+            except Exception as exc:  # the windows stay `closing`; the next tick retries
+                log.info("closing windows failed, will retry: %s", str(exc)[:160])
+
+    async def close(self, due: list[tuple]) -> None:
+        node = self.node
+        started = time.monotonic()
+        opening = [(d, w) for d, w, s in due if s == OPEN]
+        if opening:
+            self.windows.mark(opening, CLOSING)
+        everything = [(d, w) for d, w, _ in due]
+        marks = self._marks_payloads(everything, CLOSING)
+        await self._replicate(marks)
+
+        windows = []
+        for device, window_start in everything:
+            readings = self.windows.window_readings(device, window_start)
+            windows.append({"device_id": device, "window_start_ms": window_start,
+                            "readings": readings})
+        predictions = await node.call_role("prediction", "predict.windows", {"windows": windows})
+        items = [dict(w, prediction=p) for w, p in zip(windows, predictions["predictions"])]
+        await node.call_role("storage", "store.windows",
+                             {"items": items, "window_ms": self.windows.window_ms})
+        stored_at = time.monotonic()
+        await node.call_role("notification", "notify.predictions", {"items": [
+            {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
+             "prediction": i["prediction"]} for i in items]})
+        self.windows.mark(everything, CLOSED)
+        try:
+            await self._replicate(self._marks_payloads(everything, CLOSED))
+        except PeerUnavailable:
+            pass  # the replica still has `closing`: a takeover would redo idempotent steps
+        self.closed_windows += len(everything)
+        self.close_latencies_s.extend([stored_at - started] * len(everything))
+
+    def _marks_payloads(self, windows: list[tuple[str, int]], state: int) -> dict[str, dict]:
+        by_peer = self._replica_groups(d for d, _ in windows)
+        payloads = {}
+        for peer, devices in by_peer.items():
+            wanted = set(devices)
+            chosen = [(d, w) for d, w in windows if d in wanted]
+            payloads[peer] = {"windows": [[d, w, state] for d, w in chosen],
+                              "devices": [[d, NEVER, w] for d, w in chosen]}
+        return payloads
+
+    async def _rebalance_loop(self) -> None:
+        """Hand state to the aggregators that own it now; keep our replica complete."""
+        while True:
+            await trio.sleep(self.node.settings.rebalance_interval_s)
+            try:
+                await self.rebalance()
+            except Exception as exc:
+                log.info("rebalance incomplete, will retry: %s", type(exc).__name__)
+
+    async def rebalance(self) -> None:
+        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        moving: dict[str, list[str]] = defaultdict(list)
+        leaving: list[str] = []
+        for device in self.windows.devices():
+            primary, replica = primary_and_replica(device, aggregators)
+            if me not in (primary, replica):
+                leaving.append(device)
+                for peer in (primary, replica):
+                    if peer is not None:
+                        moving[peer].append(device)
+            elif me == primary and replica is not None and self._replicated_to.get(device) != replica:
+                moving[replica].append(device)
+            elif me == replica and self._replicated_to.get(device) != primary:
+                moving[primary].append(device)  # a new primary may lack what we hold
+        if not moving:
+            return
+        versions = {d: self._touched[d] for d in leaving}
+        failures = set()
+        for peer, devices in moving.items():
+            try:
+                await self.node.rpc.call(peer, "agg.merge", self.windows.export(devices))
+                for device in devices:
+                    if device not in leaving:
+                        self._replicated_to[device] = peer
+            except Exception:
+                self.node.membership.mark_dead(peer)
+                failures.update(devices)
+        # A device written to while we were handing it over stays until the next round.
+        done_leaving = [d for d in leaving
+                        if d not in failures and self._touched[d] == versions[d]]
+        if done_leaving:
+            self.windows.drop(done_leaving)
+            for device in done_leaving:
+                self._replicated_to.pop(device, None)
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await trio.sleep(30)
+            self.windows.purge(self.node.settings.dedupe_retention_s)

@@ -1,0 +1,30 @@
+"""Prediction: runs the predictor on a batch of closed windows. Stateless, so any live prediction
+peer will do and a retry elsewhere gives the same answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from services.peers.interim_predict import Window
+
+
+def to_window(item: dict) -> Window:
+    readings = item["readings"]
+    return Window(item["device_id"], item["window_start_ms"],
+                  tuple(r["heartrate"] for r in readings),
+                  tuple(x for r in readings for x in r["rr"]))
+
+
+class PredictionRole:
+    name = "prediction"
+
+    def __init__(self, node, predictor):
+        self.predictor = predictor
+        node.rpc.register("predict.windows", self.handle)
+
+    async def handle(self, body: dict, caller: str) -> dict:
+        windows = [to_window(item) for item in body["windows"]]
+        return {"predictions": [asdict(p) for p in self.predictor.predict_batch(windows)]}
+
+    async def run(self) -> None:
+        return None

@@ -1,0 +1,68 @@
+"""Peer settings (env prefix PULSELEDGER_PEERS_). Every timeout and grace period is here, so
+tests set them small."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ALL_ROLES = ("master", "aggregation", "prediction", "storage", "notification")
+
+
+class PeersSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSELEDGER_PEERS_")
+
+    data_dir: Path = Path(".pulseledger")
+    name: str = "node"  # identity file name under data_dir/keys: one identity per peer
+    roles: tuple[str, ...] = ALL_ROLES
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0
+    bootstrap: tuple[str, ...] = ()  # multiaddrs of any live peers, /ip4/../tcp/../p2p/<id>
+
+    # Control plane (gossipsub): presence every interval; a peer silent for timeout is gone.
+    presence_interval_s: float = 1.0
+    presence_timeout_s: float = 4.0
+    reconnect_interval_s: float = 1.0
+    rpc_timeout_s: float = 10.0
+
+    # Windows: aligned to window_ms by device time; close when the user's watermark (latest
+    # device timestamp) passes end + grace, or when the user has been silent for idle_close_s.
+    window_ms: int = 10_000
+    grace_ms: int = 3_000
+    idle_close_s: float = 15.0
+    close_tick_s: float = 0.2
+    rebalance_interval_s: float = 1.0
+    dedupe_retention_s: float = 3_600.0
+
+    # Master: how many queue messages one pull takes, and how long to wait when it is empty.
+    master_batch: int = 500
+    master_idle_poll_s: float = 0.05
+    master_concurrency: int = 2
+
+    # Storage: batch anchoring.
+    anchor_interval_s: float = 5.0
+    anchor_batch_max: int = 4096
+    chain_rpc_url: str = ""
+    ledger_address: str = ""
+    custodian_private_key: str = ""  # never logged
+
+    # Notification: alert policy (k of the last n windows irregular), until branch ml lands.
+    alert_k: int = 1
+    alert_n: int = 1
+
+    @property
+    def record_store_path(self) -> Path:
+        return self.data_dir / "records.db"
+
+    @property
+    def notify_ledger_path(self) -> Path:
+        return self.data_dir / "notify-ledger.db"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
