@@ -32,3 +32,11 @@ class IngestSettings(BaseSettings):
     # Timestamp sanity: device clocks may run a little ahead; old readings are not accepted.
     max_future_skew_ms: int = 60_000
     max_age_ms: int = 86_400_000
+
+
+def ingest_settings_for(data_dir: Path) -> IngestSettings:
+    """Settings from the environment; the local queue lives in data_dir unless set explicitly."""
+    settings = IngestSettings()
+    if "queue_path" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"queue_path": Path(data_dir) / "queue.db"})
+    return settings

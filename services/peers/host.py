@@ -17,7 +17,9 @@ def noise_only(key_pair: KeyPair) -> dict:
 
 def make_host(key_pair: KeyPair):
     return new_host(key_pair=key_pair, sec_opt=noise_only(key_pair), muxer_preference="YAMUX",
-                    enable_mDNS=False, enable_upnp=False)
+                    enable_mDNS=False, enable_upnp=False,
+                    # advertise only what we listen on, never ports others observed us dial from
+                    disable_identify_address_discovery=True)
 
 
 def listen_addr(host: str, port: int) -> multiaddr.Multiaddr:

@@ -20,6 +20,7 @@ from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStor
 
 log = logging.getLogger(__name__)
 CLOSE_BATCH_MAX = 4000
+_UNSYNCED = object()
 
 
 class AggregationRole:
@@ -31,11 +32,13 @@ class AggregationRole:
         self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
                                    settings.window_ms)
         self._replicated_to: dict[str, str] = {}
+        self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
         self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
         self.close_latencies_s: list[float] = []
         self.closed_windows = 0
         node.rpc.register("agg.ingest", self.handle_ingest)
         node.rpc.register("agg.merge", self.handle_merge)
+        node.rpc.register("agg.sync", self.handle_sync)
 
     # -- helpers ------------------------------------------------------------------------------
     def _aggregators(self) -> list[str]:
@@ -112,9 +115,11 @@ class AggregationRole:
         while True:
             await trio.sleep(settings.close_tick_s)
             me, aggregators = self.node.rpc.self_id, self._aggregators()
-            due = [(d, w, s) for d, w, s in self.windows.due(settings.grace_ms,
-                                                             settings.idle_close_s)
-                   if primary_and_replica(d, aggregators)[0] == me]
+            due = []
+            for d, w, s in self.windows.due(settings.grace_ms, settings.idle_close_s):
+                primary, replica = primary_and_replica(d, aggregators)
+                if primary == me and self._synced.get(d, _UNSYNCED) == replica:
+                    due.append((d, w, s))
             if not due:
                 continue
             try:
@@ -173,8 +178,12 @@ class AggregationRole:
                 log.info("rebalance incomplete, will retry: %s", type(exc).__name__)
 
     async def rebalance(self) -> None:
+        """Hand over devices we no longer own; as primary, sync both ways with our replica
+        before closing any of a device's windows (a primary back from the dead must first learn
+        what its replica accepted meanwhile, or it would store a window short of readings)."""
         me, aggregators = self.node.rpc.self_id, self._aggregators()
         moving: dict[str, list[str]] = defaultdict(list)
+        syncing: dict[str, list[str]] = defaultdict(list)
         leaving: list[str] = []
         for device in self.windows.devices():
             primary, replica = primary_and_replica(device, aggregators)
@@ -183,12 +192,13 @@ class AggregationRole:
                 for peer in (primary, replica):
                     if peer is not None:
                         moving[peer].append(device)
-            elif me == primary and replica is not None and self._replicated_to.get(device) != replica:
-                moving[replica].append(device)
-            elif me == replica and self._replicated_to.get(device) != primary:
-                moving[primary].append(device)  # a new primary may lack what we hold
-        if not moving:
-            return
+            elif me == primary:
+                if replica is None:
+                    self._synced[device] = None
+                elif self._synced.get(device, _UNSYNCED) != replica:
+                    syncing[replica].append(device)
+            elif self._replicated_to.get(device) != primary:
+                moving[primary].append(device)  # a new primary may not know this device yet
         versions = {d: self._touched[d] for d in leaving}
         failures = set()
         for peer, devices in moving.items():
@@ -200,6 +210,15 @@ class AggregationRole:
             except Exception:
                 self.node.membership.mark_dead(peer)
                 failures.update(devices)
+        for peer, devices in syncing.items():
+            try:
+                theirs = await self.node.rpc.call(peer, "agg.sync",
+                                                  self.windows.export(devices))
+                self.windows.merge(theirs)
+                for device in devices:
+                    self._synced[device] = peer
+            except Exception:
+                self.node.membership.mark_dead(peer)
         # A device written to while we were handing it over stays until the next round.
         done_leaving = [d for d in leaving
                         if d not in failures and self._touched[d] == versions[d]]
@@ -207,6 +226,14 @@ class AggregationRole:
             self.windows.drop(done_leaving)
             for device in done_leaving:
                 self._replicated_to.pop(device, None)
+                self._synced.pop(device, None)
+
+    async def handle_sync(self, body: dict, caller: str) -> dict:
+        """The primary's half of a two-way sync: take its state, give back ours."""
+        devices = sorted({row[0] for row in body.get("devices", [])})
+        ours = self.windows.export(devices)
+        await self.handle_merge(body, caller)
+        return ours
 
     async def _purge_loop(self) -> None:
         while True:
