@@ -2,18 +2,19 @@
 
 import click
 
+from services.blobs.cli import blobs
+from services.ingest.cli import simulate
+from services.peers.cli import peer, peers
+from services.records.cli import records
+
 
 @click.group()
 def main() -> None:
     """PulseLedger: patient-controlled heart-health monitoring and data sharing."""
 
 
-def _register() -> None:
-    from services.ingest.cli import simulate
-    from services.peers.cli import peer, peers
-
-    for command in (simulate, peer, peers):
-        main.add_command(command)
-
-
-_register()
+main.add_command(records)
+main.add_command(blobs)
+main.add_command(simulate)
+main.add_command(peer)
+main.add_command(peers)

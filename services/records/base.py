@@ -1,0 +1,373 @@
+"""The record store: one small interface, the dataclasses it speaks, and the errors it raises.
+
+Every backend (SQLite file, Firestore) implements `RecordStore`. What it keeps:
+
+- window records: one 10-second window (readings + prediction) of one patient, encrypted as one
+  unit with its own AES-256-GCM key; idempotent on (device_id, window_start_ms);
+- batches: the Merkle root (anchored on-chain by storage peers) and each member's inclusion proof;
+- sellable records: bundles registered on-chain (pointer + sha256 of the ciphertext);
+- onboarding data: devices, contact emails, a linked doctor (contact data, never logged);
+- dead letters: what could not be processed, with the reason (payload kept encrypted);
+- a change stream per owner, for live views.
+
+Integrity: the sha256 of each ciphertext is the anchored value. Reads take the anchor from the
+caller (`expected_root` for windows, `expected_hash` for bundles): the chain check belongs to the
+gateway. A mismatch raises `TamperDetected` and nothing is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from threading import Event
+from typing import Any, Self
+
+# --------------------------------------------------------------------------------------- errors
+
+
+class RecordsError(Exception):
+    """Base class of every error the record store raises on purpose."""
+
+
+class InvalidInput(RecordsError, ValueError):
+    """The caller passed something malformed (bad address, empty id, ...); nothing was stored."""
+
+
+class RecordNotFound(RecordsError, KeyError):
+    """No record with that id in this chain's namespace."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "record not found"
+
+
+class RecordErased(RecordsError):
+    """The record's key was destroyed (crypto-shredding): nobody can decrypt it again (HTTP 410)."""
+
+
+class TamperDetected(RecordsError):
+    """Ciphertext, nonce, tag, associated data or proof does not match its anchor; nothing served."""
+
+
+class NotAnchored(RecordsError):
+    """An anchor was required but the record has none yet (window not in a batch)."""
+
+
+class Conflict(RecordsError):
+    """The write contradicts what is stored (a device owned by someone else, a batch re-rooted...)."""
+
+
+# ------------------------------------------------------------------------------ chain identity
+
+
+@dataclass(frozen=True)
+class ChainIdentity:
+    """Which chain a store belongs to. Another identity means another, fresh namespace."""
+
+    chain_id: int
+    genesis_hash: str
+    contracts: dict[str, str] = field(default_factory=dict)
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "chain_id": int(self.chain_id),
+            "genesis_hash": self.genesis_hash.lower(),
+            "contracts": {k: v.lower() for k, v in sorted(self.contracts.items())},
+        }
+
+    @property
+    def namespace(self) -> str:
+        """A short stable name safe for directories and Firestore ids: `c<chain id>-<16 hex>`."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":")).encode()
+        return f"c{int(self.chain_id)}-{hashlib.sha256(blob).hexdigest()[:16]}"
+
+
+# --------------------------------------------------------------------------------- dataclasses
+
+
+@dataclass(frozen=True)
+class Device:
+    device_id: str  # libp2p-style peer id
+    owner: str  # patient address, lower-case 0x-hex
+    public_key: bytes  # raw Ed25519 public key (32 bytes)
+
+
+@dataclass(frozen=True)
+class Doctor:
+    address: str  # lower-case 0x-hex
+    email: str
+
+
+@dataclass(frozen=True)
+class WindowRef:
+    record_id: str
+    ciphertext_sha256: bytes  # 32 bytes: the Merkle leaf material
+    created: bool  # False when the window already existed and nothing was stored
+
+
+@dataclass(frozen=True)
+class WindowInput:
+    """One window for `put_windows` (the batch form of `put_window`)."""
+
+    owner: str
+    device_id: str
+    window_start_ms: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WindowMeta:
+    """What can be listed without decrypting anything."""
+
+    record_id: str
+    owner: str
+    device_id: str
+    window_start_ms: int
+    ciphertext_sha256: bytes
+    created_ms: int
+    batch_root: bytes | None  # the anchored batch it belongs to, if any
+    erased: bool
+
+
+@dataclass(frozen=True)
+class Batch:
+    root: bytes
+    record_ids: tuple[str, ...]
+    anchor_tx: str | None  # None: built but not (yet) anchored on-chain
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class SellableRecord:
+    """A bundle registered on-chain: `recordId`, `pointer`, `ciphertextHash`, data class, version."""
+
+    bundle_id: str  # 0x + 64 hex (bytes32 recordId)
+    owner: str
+    pointer: str  # "ipfs://<cid>" or "records://<namespace>/bundles/<bundle id>"
+    ciphertext_sha256: bytes
+    data_class: int
+    version: int
+    created_ms: int
+    erased: bool = False
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    kind: str
+    payload: bytes | None  # decrypted on read; None when erased
+    payload_sha256: bytes
+    reason: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event of an owner's change stream. `cursor` resumes the stream after this event."""
+
+    cursor: str
+    owner: str
+    kind: str  # see CHANGE_KINDS
+    record_id: str | None
+    at_ms: int
+
+
+CHANGE_KINDS = (
+    "window_added",
+    "window_erased",
+    "window_anchored",
+    "bundle_added",
+    "bundle_erased",
+    "device_registered",
+    "contacts_set",
+    "doctor_linked",
+)
+
+# A check the gateway passes in: given a batch root, is it anchored on-chain (with enough
+# confirmations)? The store calls it after the proof checks out; False → TamperDetected.
+AnchorCheck = Callable[[bytes], bool]
+
+
+# ---------------------------------------------------------------------------------- interface
+
+
+class RecordStore(ABC):
+    """One chain's record store. Safe to share between threads. Close it when done."""
+
+    chain: ChainIdentity
+
+    # ---- onboarding (contact data: stored as is, never logged)
+    @abstractmethod
+    def register_device(self, device_id: str, owner: str, public_key: bytes) -> None:
+        """Idempotent for the same owner (re-keying allowed); another owner → `Conflict`."""
+
+    @abstractmethod
+    def get_device(self, device_id: str) -> Device | None: ...
+
+    @abstractmethod
+    def devices_of(self, owner: str) -> list[Device]: ...
+
+    @abstractmethod
+    def set_contacts(self, owner: str, emails: list[str]) -> None:
+        """Replaces the owner's contact list."""
+
+    @abstractmethod
+    def get_contacts(self, owner: str) -> list[str]: ...
+
+    @abstractmethod
+    def link_doctor(self, owner: str, doctor_address: str, doctor_email: str) -> None: ...
+
+    @abstractmethod
+    def get_doctor(self, owner: str) -> Doctor | None: ...
+
+    @abstractmethod
+    def patients_of_doctor(self, doctor_address: str) -> list[str]: ...
+
+    # ---- window records
+    @abstractmethod
+    def put_window(
+        self, owner: str, device_id: str, window_start_ms: int, payload: dict[str, Any]
+    ) -> WindowRef:
+        """Encrypt `payload` (readings + prediction) as one record.
+
+        Idempotent on (device_id, window_start_ms): a second put returns the existing ref with
+        `created=False` and stores nothing, even under concurrent writers.
+        """
+
+    @abstractmethod
+    def put_windows(self, windows: Sequence[WindowInput]) -> list[WindowRef]:
+        """Batch form of `put_window` (one transaction per backend batch); same idempotency."""
+
+    @abstractmethod
+    def get_window(
+        self,
+        record_id: str,
+        *,
+        expected_root: bytes | None = None,
+        anchor_check: AnchorCheck | None = None,
+    ) -> dict[str, Any]:
+        """Verify, then decrypt. Always checks the stored sha256 and the GCM tag.
+
+        `expected_root`: the record must be in that batch and its proof must lead there.
+        `anchor_check`: called with the record's batch root; must return True.
+        Either one given and the record not batched → `NotAnchored`.
+        Raises `RecordNotFound`, `RecordErased`, `TamperDetected`, `NotAnchored`.
+        """
+
+    @abstractmethod
+    def window_meta(self, record_id: str) -> WindowMeta: ...
+
+    @abstractmethod
+    def list_windows(
+        self, owner: str, since_ms: int | None = None, limit: int = 100
+    ) -> list[WindowMeta]:
+        """The owner's windows by window_start_ms ascending, from `since_ms` (inclusive)."""
+
+    # ---- batches (Merkle roots anchored on-chain via anchorBatch(root, leafCount))
+    @abstractmethod
+    def record_batch(
+        self,
+        root: bytes,
+        record_ids: list[str],
+        proofs: list[list[bytes]],
+        anchor_tx: str | None,
+    ) -> None:
+        """Store a batch and each member's proof (checked against `root` first: `InvalidInput`).
+
+        A record already in an anchored batch cannot move to another root (`Conflict`). Calling
+        again with the same root and a tx hash marks it anchored.
+        """
+
+    @abstractmethod
+    def mark_batch_anchored(self, root: bytes, anchor_tx: str) -> None: ...
+
+    @abstractmethod
+    def get_batch(self, root: bytes) -> Batch | None: ...
+
+    @abstractmethod
+    def proof_of(self, record_id: str) -> tuple[bytes, list[bytes]] | None:
+        """(root, proof) of the record's batch, or None if not batched."""
+
+    @abstractmethod
+    def pending_unbatched(self, limit: int) -> list[WindowRef]:
+        """Windows not yet in an anchored batch, oldest first (refs carry created=False)."""
+
+    # ---- sellable records (bundles registered on-chain)
+    @abstractmethod
+    def put_bundle(
+        self,
+        owner: str,
+        bundle_id: str,
+        data_class: int,
+        plaintext: bytes,
+        *,
+        version: int = 1,
+        blobs: Any | None = None,
+    ) -> SellableRecord:
+        """Encrypt a bundle with its own key. The ciphertext goes to `blobs` (a BlobStore:
+        pointer `ipfs://<cid>`) or into this store (pointer `records://...`). Register the returned
+        pointer and `ciphertext_sha256` on-chain. A new version re-encrypts under a new key."""
+
+    @abstractmethod
+    def get_bundle(
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+    ) -> bytes:
+        """Verify against `expected_hash` (the registry's ciphertextHash), then decrypt."""
+
+    @abstractmethod
+    def bundle_meta(self, bundle_id: str) -> SellableRecord: ...
+
+    @abstractmethod
+    def record_key(self, record_id: str) -> bytes:
+        """The raw 32-byte data key of a window or bundle, for wrapping to a buyer (ECIES).
+        Raises `RecordErased` after erasure. Never log it."""
+
+    # ---- dead letters
+    @abstractmethod
+    def dead_letter(self, kind: str, payload: bytes, reason: str) -> str:
+        """Keep what could not be processed; payload encrypted at rest. Returns its id."""
+
+    @abstractmethod
+    def dead_letters(self, kind: str | None = None) -> list[DeadLetter]: ...
+
+    # ---- erasure, key management
+    @abstractmethod
+    def erase(self, record_id: str) -> None:
+        """Crypto-shred a window, bundle or dead letter: destroy its key. Idempotent."""
+
+    @abstractmethod
+    def reapply_erasures(self) -> int:
+        """Erase again every record in the erasure journal that has a key (after restoring a
+        backup taken before those erasures). Returns how many keys were destroyed."""
+
+    @abstractmethod
+    def rotate_master_key(self, new_master_key: bytes) -> int:
+        """Re-wrap every record key under `new_master_key` (ciphertexts untouched); returns how
+        many keys were re-wrapped. Afterwards the store uses the new key; keep the old one until
+        your settings point at the new one."""
+
+    # ---- change stream
+    @abstractmethod
+    def changes_since(self, owner: str, since: str | None, limit: int = 100) -> list[Change]:
+        """Non-blocking: changes after cursor `since` (None: from the beginning)."""
+
+    @abstractmethod
+    def latest_cursor(self, owner: str) -> str | None: ...
+
+    @abstractmethod
+    def watch(
+        self, owner: str, since: str | None = None, *, stop: Event | None = None
+    ) -> Iterator[Change]:
+        """Blocking stream of the owner's changes after `since` (None: only new ones). Ends when
+        `stop` is set or the generator is closed."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

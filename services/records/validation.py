@@ -1,0 +1,131 @@
+"""Input checks and encodings shared by every backend (bad input → `InvalidInput`, nothing stored)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from typing import Any
+
+from services.records import merkle
+from services.records.base import AnchorCheck, InvalidInput, NotAnchored, TamperDetected
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]+$")
+_KIND = re.compile(r"^[a-z0-9_.-]{1,64}$")
+MAX_WINDOW_PAYLOAD_BYTES = 256 * 1024
+MAX_REASON_CHARS = 2000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def address(value: str, what: str = "address") -> str:
+    if not isinstance(value, str) or not _ADDRESS.match(value):
+        raise InvalidInput(f"{what} must be a 0x-prefixed 20-byte hex address")
+    return value.lower()
+
+
+def bytes32_id(value: str, what: str = "id") -> str:
+    if not isinstance(value, str) or not _BYTES32.match(value):
+        raise InvalidInput(f"{what} must be 0x followed by 64 hex digits")
+    return value.lower()
+
+
+def device_id(value: str) -> str:
+    if not isinstance(value, str) or not _DEVICE_ID.match(value):
+        raise InvalidInput("device id must be 1-128 characters of [A-Za-z0-9._:-]")
+    return value
+
+
+def email(value: str) -> str:
+    # never echo the address itself: emails are never logged
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()):
+        raise InvalidInput("malformed email address")
+    return value.strip()
+
+
+def kind(value: str) -> str:
+    if not isinstance(value, str) or not _KIND.match(value):
+        raise InvalidInput("kind must be 1-64 characters of [a-z0-9_.-]")
+    return value
+
+
+def reason(value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("a dead letter needs a reason")
+    return value[:MAX_REASON_CHARS]
+
+
+def window_start(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("window_start_ms must be a non-negative integer (ms since epoch)")
+    return value
+
+
+def public_key(value: bytes) -> bytes:
+    if not isinstance(value, bytes | bytearray) or len(value) != 32:
+        raise InvalidInput("public key must be 32 raw Ed25519 bytes")
+    return bytes(value)
+
+
+def data_class(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 8:
+        raise InvalidInput("data class is a bit index 0..7")
+    return value
+
+
+def version(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**32:
+        raise InvalidInput("version must be an integer >= 1 (uint32)")
+    return value
+
+
+def encode_payload(payload: dict[str, Any]) -> bytes:
+    if not isinstance(payload, dict):
+        raise InvalidInput("window payload must be a JSON object")
+    try:
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"window payload is not JSON-serialisable: {type(exc).__name__}"
+        ) from None
+    data = blob.encode()
+    if len(data) > MAX_WINDOW_PAYLOAD_BYTES:
+        raise InvalidInput("window payload larger than 256 KiB")
+    return data
+
+
+def decode_payload(data: bytes) -> dict[str, Any]:
+    return json.loads(data)
+
+
+def window_record_id(namespace: str, device: str, start_ms: int) -> str:
+    """Deterministic, opaque: the same window always maps to the same record (idempotency)."""
+    h = hashlib.sha256(
+        b"pulseledger/window/v1\x00" + f"{namespace}\x00{device}\x00{start_ms}".encode()
+    )
+    return "0x" + h.hexdigest()
+
+
+def check_window_anchor(
+    actual_sha256: bytes,
+    batch_root: bytes | None,
+    proof: list[bytes] | None,
+    expected_root: bytes | None,
+    anchor_check: AnchorCheck | None,
+) -> None:
+    """Raise unless the ciphertext's hash leads to the expected/anchored root."""
+    if expected_root is None and anchor_check is None:
+        return
+    if batch_root is None or proof is None:
+        raise NotAnchored("window is not in a batch yet")
+    root = expected_root if expected_root is not None else batch_root
+    if not merkle.verify(actual_sha256, proof, root):
+        raise TamperDetected("inclusion proof does not lead to the anchored root")
+    if anchor_check is not None and not anchor_check(root):
+        raise TamperDetected("batch root is not anchored on-chain")

@@ -1,0 +1,267 @@
+"""The record store's contract, run against SQLite and the Firestore emulator."""
+
+import os
+
+import pytest
+from records_support import DEVICE, DOCTOR, OTHER, OWNER, window_payload
+
+from services.records import (
+    Conflict,
+    InvalidInput,
+    NotAnchored,
+    RecordNotFound,
+    WindowInput,
+    merkle,
+)
+
+KEY = os.urandom(32)
+
+
+# ------------------------------------------------------------------------------- onboarding
+def test_device__register_and_get(store):
+    store.register_device(DEVICE, OWNER, KEY)
+    device = store.get_device(DEVICE)
+    assert (device.device_id, device.owner, device.public_key) == (DEVICE, OWNER, KEY)
+    assert store.devices_of(OWNER) == [device]
+    assert store.get_device("12D3KooWUnknown") is None
+
+
+def test_device__same_owner_rekeys__other_owner_conflicts(store):
+    store.register_device(DEVICE, OWNER.upper().replace("0X", "0x"), KEY)
+    new_key = os.urandom(32)
+    store.register_device(DEVICE, OWNER, new_key)
+    assert store.get_device(DEVICE).public_key == new_key
+    with pytest.raises(Conflict):
+        store.register_device(DEVICE, OTHER, KEY)
+    assert store.get_device(DEVICE).owner == OWNER
+
+
+@pytest.mark.parametrize(
+    "device_id, owner, key",
+    [
+        ("", OWNER, KEY),
+        ("bad id with spaces", OWNER, KEY),
+        (DEVICE, "0x123", KEY),
+        (DEVICE, OWNER, b"short"),
+    ],
+)
+def test_device__bad_input__rejected_and_nothing_stored(store, device_id, owner, key):
+    with pytest.raises(InvalidInput):
+        store.register_device(device_id, owner, key)
+    assert store.devices_of(OWNER) == []
+
+
+def test_contacts__replace_dedupe_and_validate(store):
+    assert store.get_contacts(OWNER) == []
+    store.set_contacts(OWNER, ["pat@example.org", "pat@example.org", "kin@example.org"])
+    assert store.get_contacts(OWNER) == ["pat@example.org", "kin@example.org"]
+    store.set_contacts(OWNER, ["new@example.org"])
+    assert store.get_contacts(OWNER) == ["new@example.org"]
+    with pytest.raises(InvalidInput) as err:
+        store.set_contacts(OWNER, ["not-an-email"])
+    assert "not-an-email" not in str(err.value)  # emails never echoed into errors/logs
+    assert store.get_contacts(OWNER) == ["new@example.org"]
+
+
+def test_doctor__link_and_reverse_lookup(store):
+    assert store.get_doctor(OWNER) is None
+    store.link_doctor(OWNER, DOCTOR, "dr@example.org")
+    store.link_doctor(OTHER, DOCTOR, "dr@example.org")
+    doctor = store.get_doctor(OWNER)
+    assert (doctor.address, doctor.email) == (DOCTOR, "dr@example.org")
+    assert store.patients_of_doctor(DOCTOR) == sorted([OWNER, OTHER])
+
+
+# ---------------------------------------------------------------------------------- windows
+def test_window__put_then_get__round_trips(store):
+    ref = store.put_window(OWNER, DEVICE, 1_700_000_000_000, window_payload(3))
+    assert ref.created and len(ref.ciphertext_sha256) == 32 and ref.record_id.startswith("0x")
+    assert store.get_window(ref.record_id) == window_payload(3)
+    meta = store.window_meta(ref.record_id)
+    assert (meta.owner, meta.device_id, meta.window_start_ms) == (OWNER, DEVICE, 1_700_000_000_000)
+    assert meta.ciphertext_sha256 == ref.ciphertext_sha256 and not meta.erased
+
+
+def test_window__second_put__returns_existing_and_stores_nothing(store):
+    first = store.put_window(OWNER, DEVICE, 10_000, window_payload(1))
+    second = store.put_window(OWNER, DEVICE, 10_000, window_payload(2))
+    assert not second.created
+    assert (second.record_id, second.ciphertext_sha256) == (
+        first.record_id,
+        first.ciphertext_sha256,
+    )
+    assert store.get_window(first.record_id) == window_payload(1)
+    assert len(store.list_windows(OWNER)) == 1
+    assert [c.kind for c in store.changes_since(OWNER, None)] == ["window_added"]
+
+
+def test_window__ciphertext_is_not_plaintext(store):
+    from records_support import raw_window
+
+    ref = store.put_window(OWNER, DEVICE, 0, {"marker": "PLAINTEXT-MARKER-123"})
+    assert b"PLAINTEXT-MARKER-123" not in bytes(raw_window(store, ref.record_id)["ciphertext"])
+
+
+def test_put_windows__batch_with_duplicates_and_existing(store):
+    store.put_window(OWNER, DEVICE, 0, window_payload(0))
+    inputs = [WindowInput(OWNER, DEVICE, 10_000 * i, window_payload(i)) for i in range(5)]
+    inputs.append(WindowInput(OWNER, DEVICE, 10_000, window_payload(99)))  # duplicate in batch
+    refs = store.put_windows(inputs)
+    assert [r.created for r in refs] == [False, True, True, True, True, False]
+    assert refs[5].record_id == refs[1].record_id
+    assert store.get_window(refs[1].record_id) == window_payload(1)
+    assert len(store.list_windows(OWNER)) == 5
+
+
+def test_put_windows__bad_item__rejects_whole_call(store):
+    inputs = [WindowInput(OWNER, DEVICE, 0, window_payload()), WindowInput(OWNER, DEVICE, -5, {})]
+    with pytest.raises(InvalidInput):
+        store.put_windows(inputs)
+    assert store.list_windows(OWNER) == []
+
+
+@pytest.mark.parametrize("payload", [{"x": float("nan")}, {"x": object()}, ["not", "a", "dict"]])
+def test_window__unserialisable_payload__rejected(store, payload):
+    with pytest.raises(InvalidInput):
+        store.put_window(OWNER, DEVICE, 0, payload)
+
+
+def test_list_windows__per_owner_ordered_since_and_limit(store):
+    for i in (3, 1, 2):
+        store.put_window(OWNER, DEVICE, i * 10_000, window_payload(i))
+    store.put_window(OTHER, "12D3KooWOther", 15_000, window_payload())
+    starts = [m.window_start_ms for m in store.list_windows(OWNER)]
+    assert starts == [10_000, 20_000, 30_000]
+    assert [m.window_start_ms for m in store.list_windows(OWNER, since_ms=20_000)] == [
+        20_000,
+        30_000,
+    ]
+    assert len(store.list_windows(OWNER, limit=1)) == 1
+
+
+def test_get_window__unknown__not_found(store):
+    with pytest.raises(RecordNotFound):
+        store.get_window("0x" + "00" * 32)
+
+
+# ---------------------------------------------------------------------------------- batches
+def _batch(store, n=5):
+    refs = store.put_windows(
+        [WindowInput(OWNER, DEVICE, 10_000 * i, window_payload(i)) for i in range(n)]
+    )
+    root, proofs = merkle.build([r.ciphertext_sha256 for r in refs])
+    return refs, root, proofs
+
+
+def test_batch__anchored_root_verifies_reads(store):
+    refs, root, proofs = _batch(store)
+    assert {r.record_id for r in store.pending_unbatched(100)} == {r.record_id for r in refs}
+    store.record_batch(root, [r.record_id for r in refs], proofs, "0x" + "ab" * 32)
+    assert store.pending_unbatched(100) == []
+    for i, ref in enumerate(refs):
+        assert store.get_window(ref.record_id, expected_root=root) == window_payload(i)
+        assert store.get_window(ref.record_id, anchor_check=lambda r: r == root) == window_payload(
+            i
+        )
+        assert store.proof_of(ref.record_id) == (root, proofs[i])
+        assert store.window_meta(ref.record_id).batch_root == root
+    batch = store.get_batch(root)
+    assert batch.record_ids == tuple(r.record_id for r in refs) and batch.anchor_tx
+
+
+def test_batch__unanchored_then_marked(store):
+    refs, root, proofs = _batch(store, 3)
+    store.record_batch(root, [r.record_id for r in refs], proofs, None)
+    assert len(store.pending_unbatched(100)) == 3  # built, not anchored yet
+    assert store.get_batch(root).anchor_tx is None
+    store.mark_batch_anchored(root, "0x" + "cd" * 32)
+    assert store.pending_unbatched(100) == []
+    assert store.get_batch(root).anchor_tx == "0x" + "cd" * 32
+    assert store.get_window(refs[0].record_id, expected_root=root) == window_payload(0)
+
+
+def test_batch__wrong_proof__rejected_on_write(store):
+    refs, root, proofs = _batch(store, 4)
+    with pytest.raises(InvalidInput):
+        store.record_batch(root, [r.record_id for r in refs], [proofs[1], *proofs[1:]], "0x1")
+    with pytest.raises(InvalidInput):
+        store.record_batch(root, ["0x" + "00" * 32], [proofs[0]], "0x1")
+    assert len(store.pending_unbatched(100)) == 4
+
+
+def test_batch__anchored_record_cannot_move(store):
+    refs, root, proofs = _batch(store, 2)
+    store.record_batch(root, [r.record_id for r in refs], proofs, "0x1")
+    other_root, other_proofs = merkle.build([refs[0].ciphertext_sha256])
+    with pytest.raises(Conflict):
+        store.record_batch(other_root, [refs[0].record_id], other_proofs, "0x2")
+
+
+def test_anchor_required_but_unbatched__not_anchored(store):
+    ref = store.put_window(OWNER, DEVICE, 0, window_payload())
+    with pytest.raises(NotAnchored):
+        store.get_window(ref.record_id, expected_root=b"\x00" * 32)
+    assert store.proof_of(ref.record_id) is None
+
+
+# ---------------------------------------------------------------------------------- bundles
+BUNDLE = "0x" + "be" * 32
+
+
+def test_bundle__inline__round_trip_and_meta(store):
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export bytes", version=1)
+    assert rec.pointer.startswith("records://") and len(rec.ciphertext_sha256) == 32
+    assert store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256) == b"export bytes"
+    assert store.bundle_meta(BUNDLE) == rec
+    assert [c.kind for c in store.changes_since(OWNER, None)] == ["bundle_added"]
+
+
+def test_bundle__in_blob_store(store, tmp_path):
+    from services.blobs.local_dir import LocalDirBlobStore
+
+    blobs = LocalDirBlobStore(tmp_path / "blobs")
+    rec = store.put_bundle(OWNER, BUNDLE, 0, b"windows of a week", blobs=blobs)
+    assert rec.pointer.startswith("ipfs://bafkrei")
+    assert store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256, blobs=blobs) == (
+        b"windows of a week"
+    )
+
+
+def test_bundle__new_version__new_key_old_version_refused(store):
+    v1 = store.put_bundle(OWNER, BUNDLE, 2, b"v1")
+    key1 = store.record_key(BUNDLE)
+    v2 = store.put_bundle(OWNER, BUNDLE, 2, b"v2", version=2)
+    assert v2.ciphertext_sha256 != v1.ciphertext_sha256 and store.record_key(BUNDLE) != key1
+    assert store.get_bundle(BUNDLE, expected_hash=v2.ciphertext_sha256) == b"v2"
+    with pytest.raises(Conflict):
+        store.put_bundle(OWNER, BUNDLE, 2, b"again", version=2)
+
+
+@pytest.mark.parametrize("bundle_id, data_class", [("0x12", 0), (BUNDLE, 9), (BUNDLE, -1)])
+def test_bundle__bad_input__rejected(store, bundle_id, data_class):
+    with pytest.raises(InvalidInput):
+        store.put_bundle(OWNER, bundle_id, data_class, b"x")
+
+
+# ----------------------------------------------------------------------------- dead letters
+def test_dead_letters__kept_encrypted_listed_by_kind(store):
+    first = store.dead_letter("reading", b'{"bpm": 300}', "bpm out of range")
+    store.dead_letter("window", b"\x00\x01", "no device registered")
+    letters = store.dead_letters("reading")
+    assert [(d.id, d.payload, d.reason) for d in letters] == [
+        (first, b'{"bpm": 300}', "bpm out of range")
+    ]
+    assert len(store.dead_letters()) == 2
+    with pytest.raises(InvalidInput):
+        store.dead_letter("reading", b"x", "")
+    with pytest.raises(InvalidInput):
+        store.dead_letter("Bad Kind!", b"x", "why")
+
+
+def test_dead_letter__erased_payload_gone_digest_kept(store):
+    import hashlib
+
+    letter = store.dead_letter("reading", b"secret", "bad")
+    store.erase(letter)
+    [d] = store.dead_letters("reading")
+    assert d.payload is None and d.payload_sha256 == hashlib.sha256(b"secret").digest()
