@@ -5,6 +5,7 @@ import click
 from services.blobs.cli import blobs
 from services.ingest.cli import simulate
 from services.peers.cli import peer, peers
+from services.predict.cli import model
 from services.records.cli import records
 
 
@@ -18,3 +19,4 @@ main.add_command(blobs)
 main.add_command(simulate)
 main.add_command(peer)
 main.add_command(peers)
+main.add_command(model)

@@ -1,0 +1,105 @@
+"""Irregular-rhythm model: evaluation figures, rebuild determinism, size and speed.
+
+Writes benchmarks/model.json (flat: metric -> number, unit in the name). Speed is measured on one
+core: the process is pinned to one CPU and onnxruntime to one thread, features included.
+Run: uv run python benchmarks/bench_model.py   (or `make bench`)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+from services.predict.onnx_predictor import OnnxPredictor
+from services.predict.settings import PredictSettings
+from services.predict.training.datasets import simulate_cohort
+from services.predict.training.evaluate import evaluate
+from services.predict.training.train import build
+
+GOALS = {  # from issue 6
+    "rr_sensitivity_at_98spec": 0.95,
+    "hr_sensitivity_at_98spec": 0.85,
+    "real_normal_rr_specificity": 0.98,
+    "real_normal_hr_specificity": 0.98,
+}
+# Judged on CPU time of the one pinned core: the shared 2-core machine's wall clock measures the
+# other engineers' load as much as this code (the load average is recorded next to the figures).
+SPEED_GOALS = {"batch_windows_per_cpu_s": 100_000}  # and one window < 1 ms
+
+
+def speed(predictor: OnnxPredictor) -> dict:
+    cohorts = [simulate_cohort(name, range(40), seed=99) for name in ("sinus", "af_cohen")]
+    rr_windows = [w for c in cohorts for w in c.windows(with_rr=True)]
+    hr_windows = [w for c in cohorts for w in c.windows(with_rr=False)]
+    mixed = (rr_windows + hr_windows) * (100_000 // (len(rr_windows) + len(hr_windows)) + 1)
+    mixed = mixed[:100_000]
+
+    def rate(windows, rounds=5):
+        """(windows per wall-clock second, windows per CPU second of this process), medians."""
+        predictor.predict_batch(windows[:1000])
+        wall, cpu = [], []
+        for _ in range(rounds):
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            predictor.predict_batch(windows)
+            wall.append(time.perf_counter() - wall_start)
+            cpu.append(time.process_time() - cpu_start)
+        return len(windows) / statistics.median(wall), len(windows) / statistics.median(cpu)
+
+    single_wall, single_cpu = [], []
+    for window in mixed[:3000]:
+        wall_start, cpu_start = time.perf_counter_ns(), time.process_time_ns()
+        predictor.predict(window)
+        single_cpu.append((time.process_time_ns() - cpu_start) / 1000)
+        single_wall.append((time.perf_counter_ns() - wall_start) / 1000)
+    single_wall.sort()
+    figures = {"machine_load_avg_1min": os.getloadavg()[0], "machine_cpus": os.cpu_count()}
+    for name, windows in (
+        ("batch", mixed),
+        ("batch_rr", (rr_windows * 5)[:50_000]),
+        ("batch_hr", (hr_windows * 5)[:50_000]),
+    ):
+        figures[f"{name}_windows_per_s"], figures[f"{name}_windows_per_cpu_s"] = rate(windows)
+    figures["single_window_latency_us_p50"] = single_wall[len(single_wall) // 2]
+    figures["single_window_latency_us_p99"] = single_wall[int(len(single_wall) * 0.99)]
+    figures["single_window_cpu_us_mean"] = statistics.fmean(single_cpu)
+    return figures
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    settings = PredictSettings(backend="onnx", intra_op_threads=1)
+    predictor = OnnxPredictor.from_settings(settings)
+    shipped = settings.model_path.read_bytes()
+
+    figures: dict[str, float] = {"model_size_bytes": len(shipped)}
+    rebuilt, _ = build()
+    figures["model_rebuild_sha256_matches"] = int(
+        hashlib.sha256(rebuilt).hexdigest() == hashlib.sha256(shipped).hexdigest()
+    )
+    figures.update(evaluate(predictor))
+    figures.update(speed(predictor))
+    for name, goal in {**GOALS, **SPEED_GOALS}.items():
+        figures[f"goal_{name}_met"] = int(figures[name] >= goal)
+    figures["goal_single_window_under_1ms_met"] = int(
+        figures["single_window_latency_us_p50"] < 1000
+        and figures["single_window_cpu_us_mean"] < 1000
+    )
+    rounded = {k: v if isinstance(v, int) else round(float(v), 6) for k, v in figures.items()}
+    out = Path(__file__).with_name("model.json")
+    out.write_text(json.dumps(rounded, indent=2) + "\n")
+    print(
+        json.dumps(
+            {k: v for k, v in figures.items() if "goal" in k or "per_s" in k or "us_" in k},
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Windows → checked interval matrices, with a clear reason for every window that cannot be judged.
+
+A window is judged on its RR intervals when they are present and usable, otherwise on its
+one-per-second heart rates; when neither is usable the answer is "insufficient_data" with the
+reason, never a guess. Bounds are physiological (25-240 bpm) and sized for a 10-second window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import struct
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.predict.base import _HASH_DOMAIN, _NO_RR, Window, window_sha256
+from services.predict.features import series_features
+
+if sys.byteorder != "little":  # batch_sha256 hashes float64 rows as stored
+    raise ImportError("services.predict.inputs assumes a little-endian machine")
+_NO_RR_BYTES = struct.pack("<I", _NO_RR)
+_START_AND_COUNT = struct.Struct("<qI")
+_COUNT = struct.Struct("<I")
+
+MIN_HR_READINGS, MAX_HR_READINGS = 8, 12
+HR_MIN_BPM, HR_MAX_BPM = 25.0, 240.0
+MIN_RR_INTERVALS, MAX_RR_INTERVALS = 7, 40
+RR_MIN_MS, RR_MAX_MS = 250.0, 2400.0
+RR_SPAN_MIN_MS, RR_SPAN_MAX_MS = 5_000.0, 15_000.0  # the intervals must cover ~10 s
+
+
+@dataclass
+class CheckedBatch:
+    hr: np.ndarray  # (windows, MAX_HR_READINGS) bpm, NaN-padded
+    hr_counts: np.ndarray
+    rr: np.ndarray  # (windows, MAX_RR_INTERVALS) ms, NaN-padded
+    rr_counts: np.ndarray  # -1 where the device sent no RR intervals
+    use_rr: np.ndarray  # bool: judged on RR intervals
+    use_hr: np.ndarray  # bool: judged on heart rates
+    reasons: list[str | None]  # why insufficient, or which input was skipped; None when clean
+    stored_exactly: np.ndarray  # bool: every value sent is in the matrices as sent (for hashing)
+
+
+def _as_float_list(values: Sequence[float] | None) -> list[float] | None:
+    if values is None:
+        return None
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError):
+        # Not numbers: NaN of the same length fails the checks below with a clear reason.
+        return [math.nan] * (len(values) if hasattr(values, "__len__") else 1)
+
+
+def _fill(rows: list, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(NaN-padded matrix, counts, stored exactly) from rows of numbers of any length.
+
+    The matrix is as wide as the longest row that fits under `width`: narrower rows sort faster.
+    """
+    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    fitting = counts[counts <= width]
+    matrix = np.full((len(rows), max(int(fitting.max()) if fitting.size else 1, 3)), np.nan)
+    fits = counts <= width
+    exact = fits.copy()
+    if fits.all() and counts.size and (counts == counts[0]).all() and counts[0] > 0:
+        try:
+            matrix[:, : counts[0]] = np.asarray(rows, dtype=np.float64)  # common: equal lengths
+            return matrix, counts, exact
+        except (TypeError, ValueError):
+            pass
+    elif fits.all() and counts.size:
+        try:  # unequal lengths: one flat pass, then scatter into the padded matrix
+            flat = np.fromiter(itertools.chain.from_iterable(rows), np.float64, int(counts.sum()))
+            row_index = np.repeat(np.arange(len(rows)), counts)
+            column_index = np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            matrix[row_index, column_index] = flat
+            return matrix, counts, exact
+        except (TypeError, ValueError):
+            pass
+    for i, row in enumerate(rows):
+        if fits[i] and len(row):
+            try:
+                matrix[i, : len(row)] = row
+            except (TypeError, ValueError):
+                matrix[i, : len(row)] = _as_float_list(row)
+                exact[i] = False
+    return matrix, counts, exact
+
+
+def check_windows(windows: Sequence[Window]) -> CheckedBatch:
+    hr_rows = []
+    rr_rows = []
+    rr_sent = np.zeros(len(windows), dtype=bool)
+    for i, w in enumerate(windows):
+        hr = w.heart_rates
+        hr_rows.append(hr if isinstance(hr, list | tuple) else _as_float_list(hr))
+        rr = w.rr_ms
+        if rr is not None:
+            rr_sent[i] = True
+            rr_rows.append(rr if isinstance(rr, list | tuple) else _as_float_list(rr))
+        else:
+            rr_rows.append(())
+    hr, hr_counts, hr_exact = _fill(hr_rows, MAX_HR_READINGS)
+    rr, rr_counts, rr_exact = _fill(rr_rows, MAX_RR_INTERVALS)
+    rr_counts = np.where(rr_sent, rr_counts, -1)
+
+    hr_present = ~np.isnan(hr)
+    hr_count_ok = (hr_counts >= MIN_HR_READINGS) & (hr_counts <= MAX_HR_READINGS)
+    # NaN padding beyond the count is expected; a NaN inside the count is a bad reading.
+    hr_finite = hr_present.sum(axis=1) == hr_counts
+    with np.errstate(invalid="ignore"):
+        hr_in_range = ~(((hr < HR_MIN_BPM) | (hr > HR_MAX_BPM)) & hr_present).any(axis=1)
+    use_hr = hr_count_ok & hr_finite & hr_in_range
+
+    rr_present = ~np.isnan(rr)
+    rr_count_ok = (rr_counts >= MIN_RR_INTERVALS) & (rr_counts <= MAX_RR_INTERVALS)
+    rr_finite = rr_present.sum(axis=1) == rr_counts
+    with np.errstate(invalid="ignore"):
+        rr_in_range = ~(((rr < RR_MIN_MS) | (rr > RR_MAX_MS)) & rr_present).any(axis=1)
+        span = np.where(rr_present, rr, 0.0).sum(axis=1)
+    rr_span_ok = (span >= RR_SPAN_MIN_MS) & (span <= RR_SPAN_MAX_MS)
+    use_rr = rr_sent & rr_count_ok & rr_finite & rr_in_range & rr_span_ok
+    use_hr &= ~use_rr
+
+    reasons: list[str | None] = [None] * len(windows)
+    for i in np.flatnonzero(~use_rr & (rr_sent | ~use_hr)):
+        hr_problem = _problem(
+            "heart_rates", hr_counts[i], MIN_HR_READINGS, MAX_HR_READINGS,
+            hr_finite[i], hr_in_range[i], f"{HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm",
+        )  # fmt: skip
+        rr_problem = None
+        if rr_sent[i]:
+            rr_problem = _problem(
+                "rr_ms", rr_counts[i], MIN_RR_INTERVALS, MAX_RR_INTERVALS,
+                rr_finite[i], rr_in_range[i], f"{RR_MIN_MS:g}-{RR_MAX_MS:g} ms",
+            ) or (None if rr_span_ok[i] else (
+                f"rr_ms: the intervals cover {span[i] / 1000:.1f} s, expected "
+                f"{RR_SPAN_MIN_MS / 1000:g}-{RR_SPAN_MAX_MS / 1000:g} s"
+            ))  # fmt: skip
+        if use_hr[i]:
+            reasons[i] = f"judged on heart_rates because {rr_problem}"
+        else:
+            reasons[i] = "; ".join(p for p in (rr_problem, hr_problem) if p)
+    stored_exactly = hr_exact & rr_exact
+    return CheckedBatch(hr, hr_counts, rr, rr_counts, use_rr, use_hr, reasons, stored_exactly)
+
+
+def _problem(name, count, low, high, finite, in_range, bounds) -> str | None:
+    if not low <= count <= high:
+        return f"{name}: {count} values, need {low}-{high}"
+    if not finite:
+        return f"{name}: contains a missing or non-numeric value (NaN)"
+    if not in_range:
+        return f"{name}: a value is outside {bounds}"
+    return None
+
+
+def batch_sha256(windows: Sequence[Window], checked: CheckedBatch) -> list[str]:
+    """window_sha256 of every window, from the matrices already built (about 2x faster)."""
+    hr_buffer, hr_stride = checked.hr.tobytes(), checked.hr.shape[1] * 8
+    rr_buffer, rr_stride = checked.rr.tobytes(), checked.rr.shape[1] * 8
+    sha256, head, count = hashlib.sha256, _START_AND_COUNT.pack, _COUNT.pack
+    out = []
+    rows = zip(
+        windows,
+        checked.stored_exactly.tolist(),
+        checked.hr_counts.tolist(),
+        checked.rr_counts.tolist(),
+        strict=True,
+    )
+    for i, (window, exact, n_hr, n_rr) in enumerate(rows):
+        if not exact:
+            out.append(window_sha256(window))
+            continue
+        hr_at, rr_at = i * hr_stride, i * rr_stride
+        rr_part = _NO_RR_BYTES if n_rr < 0 else count(n_rr) + rr_buffer[rr_at : rr_at + 8 * n_rr]
+        message = b"".join((
+            _HASH_DOMAIN, window.user_id.encode(), b"\x00", head(int(window.start_ms), n_hr),
+            hr_buffer[hr_at : hr_at + 8 * n_hr], rr_part,
+        ))  # fmt: skip
+        out.append(sha256(message).hexdigest())
+    return out
+
+
+def features_of(checked: CheckedBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows for the windows judged on RR intervals, and for those judged on heart rates."""
+    rr = series_features(checked.rr[checked.use_rr], checked.rr_counts[checked.use_rr])
+    hr = series_features(60_000 / checked.hr[checked.use_hr], checked.hr_counts[checked.use_hr])
+    return rr, hr

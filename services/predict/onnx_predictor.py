@@ -1,0 +1,104 @@
+"""The embedded default backend: the shipped ONNX model, run in-process by onnxruntime.
+
+The model's bytes are checked against the sha256 recorded next to them before the first answer,
+so a prediction's model_sha256 always names the bytes that produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from services.predict.base import Prediction, Window
+from services.predict.features import FEATURE_NAMES
+from services.predict.inputs import CheckedBatch, batch_sha256, check_windows, features_of
+from services.predict.settings import PredictSettings
+
+
+class ModelIntegrityError(RuntimeError):
+    """The model file does not match its recorded hash or feature list."""
+
+
+class OnnxPredictor:
+    def __init__(self, model_path: Path, metadata_path: Path, intra_op_threads: int = 1):
+        model_bytes = Path(model_path).read_bytes()
+        metadata = json.loads(Path(metadata_path).read_text())
+        digest = hashlib.sha256(model_bytes).hexdigest()
+        if digest != metadata["sha256"]:
+            raise ModelIntegrityError(
+                f"{model_path} has sha256 {digest}, its metadata records {metadata['sha256']}"
+            )
+        if tuple(metadata["feature_names"]) != FEATURE_NAMES:
+            raise ModelIntegrityError(
+                "the model was trained on other features than this code computes"
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.model_sha256 = digest
+        self.model_version = metadata["model_version"]
+        self.thresholds = {kind: float(t) for kind, t in metadata["thresholds"].items()}
+        self._inputs = metadata["inputs"]
+        self._outputs = [metadata["outputs"]["rr"], metadata["outputs"]["hr"]]
+
+    @classmethod
+    def from_settings(cls, settings: PredictSettings) -> OnnxPredictor:
+        return cls(settings.model_path, settings.metadata_path, settings.intra_op_threads)
+
+    def predict(self, window: Window) -> Prediction:
+        return self.predict_batch([window])[0]
+
+    def predict_batch(self, windows: Sequence[Window]) -> list[Prediction]:
+        if not windows:
+            return []
+        checked = check_windows(windows)
+        rr_probability, hr_probability = self.probabilities(checked)
+        return self._predictions(windows, checked, rr_probability, hr_probability)
+
+    def probabilities(self, checked: CheckedBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Probability of an irregular rhythm for the RR-judged and the HR-judged windows."""
+        rr_features, hr_features = features_of(checked)
+        rr_out, hr_out = self._session.run(
+            self._outputs,
+            {self._inputs["rr"]: rr_features, self._inputs["hr"]: hr_features},
+        )
+        return rr_out[:, 1].astype(np.float64), hr_out[:, 1].astype(np.float64)
+
+    def _predictions(self, windows, checked, rr_probability, hr_probability) -> list[Prediction]:
+        probability = np.full(len(windows), np.nan)
+        probability[checked.use_rr] = rr_probability
+        probability[checked.use_hr] = hr_probability
+        threshold = np.where(checked.use_rr, self.thresholds["rr"], self.thresholds["hr"])
+        irregular = (probability >= threshold).tolist()
+        kinds = np.where(checked.use_rr, "rr", np.where(checked.use_hr, "hr", "")).tolist()
+        hashes = batch_sha256(windows, checked)
+        model_sha256, version, reasons = self.model_sha256, self.model_version, checked.reasons
+        out = []
+        for i, (kind, p, t) in enumerate(zip(kinds, probability.tolist(), threshold.tolist())):
+            if kind:
+                status = "irregular" if irregular[i] else "regular"
+                out.append(
+                    Prediction(status, p, kind, model_sha256, hashes[i], reasons[i], t, version)
+                )
+            else:
+                out.append(
+                    Prediction(
+                        "insufficient_data",
+                        None,
+                        None,
+                        model_sha256,
+                        hashes[i],
+                        reasons[i],
+                        None,
+                        version,
+                    )
+                )
+        return out

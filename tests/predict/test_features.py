@@ -1,0 +1,59 @@
+"""Features on inputs whose answers are known by hand."""
+
+import numpy as np
+import pytest
+
+from services.predict.features import FEATURE_NAMES, series_features
+
+
+def _features(*rows):
+    width = max(len(r) for r in rows)
+    matrix = np.full((len(rows), width), np.nan)
+    for i, row in enumerate(rows):
+        matrix[i, : len(row)] = row
+    counts = np.array([len(r) for r in rows])
+    return [dict(zip(FEATURE_NAMES, f, strict=True)) for f in series_features(matrix, counts)]
+
+
+def test_features__constant_series__no_irregularity():
+    (f,) = _features([800.0] * 10)
+    assert all(v == 0 for v in f.values())
+
+
+def test_features__against_numpy_reference():
+    x = np.array([800, 900, 700, 1000, 750, 950, 820, 880], dtype=float)
+    (f,) = _features(x)
+    d = np.diff(x)
+    assert f["cv"] == pytest.approx(x.std() / x.mean(), rel=1e-6)
+    assert f["nrmssd"] == pytest.approx(np.sqrt(np.mean(d**2)) / x.mean(), rel=1e-6)
+    assert f["median_abs_diff"] == pytest.approx(np.median(np.abs(d)) / np.median(x), rel=1e-6)
+    assert f["turning_point_ratio"] == pytest.approx(6 / 6)  # every interior point turns
+    far = np.abs(x - np.median(x)) > 0.1 * np.median(x)
+    assert f["share_far_from_median"] == pytest.approx(far.mean())
+    assert f["share_big_diff"] == pytest.approx((np.abs(d) > 0.1 * np.median(x)).mean())
+    kept = np.sort(np.abs(x - np.median(x)))[:-2]
+    assert f["trimmed_dispersion"] == pytest.approx(kept.mean() / np.median(x), rel=1e-6)
+    kept_diffs = np.sort(np.abs(d))[:-3]
+    assert f["trimmed_abs_diff"] == pytest.approx(kept_diffs.mean() / np.median(x), rel=1e-6)
+
+
+def test_features__one_premature_beat__trimmed_features_ignore_it():
+    sinus = [1000.0] * 10
+    with_pvc = [1000.0] * 4 + [600.0, 1400.0] + [1000.0] * 4  # full compensatory pause
+    (clean, pvc) = _features(sinus, with_pvc)
+    assert pvc["cv"] > 0.1 and pvc["nrmssd"] > 0.2  # plain dispersion sees the ectopic beat
+    assert pvc["trimmed_dispersion"] == clean["trimmed_dispersion"] == 0
+    assert pvc["trimmed_abs_diff"] == clean["trimmed_abs_diff"] == 0
+
+
+def test_features__padding_does_not_leak_between_rows():
+    short = [900.0, 1000.0, 950.0, 1050.0, 980.0, 1020.0, 940.0]
+    alone = _features(short)[0]
+    padded = _features(short, [700.0] * 12)[0]
+    assert alone == pytest.approx(padded)
+
+
+def test_features__scale_free():
+    x = [800.0, 900.0, 700.0, 1000.0, 750.0, 950.0, 820.0, 880.0]
+    slow, fast = _features(x, [v / 2 for v in x])
+    assert slow == pytest.approx(fast, rel=1e-5)

@@ -1,0 +1,75 @@
+"""The shipped model loads, answers, and is the file its metadata records."""
+
+import hashlib
+import json
+import shutil
+
+import pytest
+from predict_samples import IRREGULAR_HR, IRREGULAR_RR, REGULAR_HR, REGULAR_RR
+
+from services.predict.base import Window, load_predictor
+from services.predict.features import FEATURE_NAMES
+from services.predict.onnx_predictor import ModelIntegrityError, OnnxPredictor
+
+
+def test_shipped_model__matches_recorded_sha256(settings):
+    metadata = json.loads(settings.metadata_path.read_text())
+    assert hashlib.sha256(settings.model_path.read_bytes()).hexdigest() == metadata["sha256"]
+    assert metadata["feature_names"] == list(FEATURE_NAMES)
+    assert set(metadata["thresholds"]) == {"rr", "hr"}
+    assert isinstance(metadata["training_seed"], int)
+
+
+def test_load_predictor__default__is_the_local_onnx_model(monkeypatch, settings):
+    monkeypatch.delenv("PULSELEDGER_PREDICT_BACKEND", raising=False)
+    predictor = load_predictor()
+    assert isinstance(predictor, OnnxPredictor)
+    assert predictor.model_sha256 == json.loads(settings.metadata_path.read_text())["sha256"]
+
+
+@pytest.mark.parametrize(
+    ("rr", "hr", "kind", "status"),
+    [
+        (REGULAR_RR, REGULAR_HR, "rr", "regular"),
+        (None, REGULAR_HR, "hr", "regular"),
+        (IRREGULAR_RR, IRREGULAR_HR, "rr", "irregular"),
+        (None, IRREGULAR_HR, "hr", "irregular"),
+    ],
+)
+def test_predict__clear_cases__answers_with_input_kind(predictor, rr, hr, kind, status):
+    prediction = predictor.predict(Window("u", 0, hr, rr))
+    assert (prediction.status, prediction.input_kind) == (status, kind)
+    assert 0.0 <= prediction.probability <= 1.0
+    assert prediction.threshold == predictor.thresholds[kind]
+    assert (prediction.probability >= prediction.threshold) == (status == "irregular")
+
+
+def test_predict_batch__same_answers_as_one_by_one(predictor):
+    windows = [
+        Window("a", 0, REGULAR_HR, REGULAR_RR),
+        Window("b", 0, IRREGULAR_HR),
+        Window("c", 0, [60, 61]),
+        Window("d", 10_000, IRREGULAR_HR, IRREGULAR_RR),
+    ]
+    assert predictor.predict_batch(windows) == [predictor.predict(w) for w in windows]
+    assert predictor.predict_batch([]) == []
+
+
+def test_tampered_model__refused(tmp_path, settings):
+    model = tmp_path / "model.onnx"
+    metadata = tmp_path / "model.json"
+    shutil.copy(settings.metadata_path, metadata)
+    data = bytearray(settings.model_path.read_bytes())
+    data[-1] ^= 0x01
+    model.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        OnnxPredictor(model, metadata)
+
+
+def test_model_with_other_features__refused(tmp_path, settings):
+    metadata = json.loads(settings.metadata_path.read_text())
+    metadata["feature_names"] = metadata["feature_names"][::-1]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(metadata))
+    with pytest.raises(ModelIntegrityError, match="features"):
+        OnnxPredictor(settings.model_path, path)
