@@ -4,6 +4,7 @@ import click
 
 from services.blobs.cli import blobs
 from services.ingest.cli import simulate
+from services.listeners.cli import listen
 from services.peers.cli import peer, peers
 from services.predict.cli import model
 from services.records.cli import records
@@ -20,3 +21,4 @@ main.add_command(simulate)
 main.add_command(peer)
 main.add_command(peers)
 main.add_command(model)
+main.add_command(listen)

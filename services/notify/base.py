@@ -1,0 +1,48 @@
+"""The notifier interface every backend implements, and the stable Message-ID rule."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+MESSAGE_ID_DOMAIN = "pulseledger.invalid"
+
+
+@dataclass(frozen=True)
+class Email:
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None
+    message_id: str
+
+
+class NotifierError(Exception):
+    """Base class: the email was not accepted."""
+
+
+class NotifierUnavailable(NotifierError):
+    """Transient: the server could not be reached or deferred the message; retry later."""
+
+
+class NotifierRejected(NotifierError):
+    """Permanent: the server refused the message itself; retrying the same message will not help."""
+
+
+class Notifier(ABC):
+    """Hands one email to a mail system. Returns only once the system has accepted it."""
+
+    @abstractmethod
+    def send(self, email: Email) -> None:
+        """Raise NotifierUnavailable (transient) or NotifierRejected (permanent) on failure."""
+
+    def close(self) -> None:
+        """Release connections; the notifier may be used again afterwards."""
+
+
+def message_id_for(idempotency_key: str) -> str:
+    """A stable RFC 5322 Message-ID: the same key always yields the same id, so a resend made
+    after a crash in the send window is recognisable as a duplicate by the receiver."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return f"<{digest}@{MESSAGE_ID_DOMAIN}>"

@@ -1,0 +1,43 @@
+import email
+
+import pytest
+
+from services.notify import Email, NotifierRejected, NotifySettings, message_id_for, open_notifier
+
+
+def make_email(key="k1", html="<p>Hello</p>"):
+    return Email(to=("patient@example.org",), subject="A request", text="Hello",
+                 html=html, message_id=message_id_for(key))
+
+
+def test_outbox__send__writes_one_eml_with_both_bodies(tmp_path):
+    notifier = open_notifier(NotifySettings(outbox_dir=tmp_path))
+    notifier.send(make_email())
+    files = list(tmp_path.glob("*.eml"))
+    assert len(files) == 1
+    parsed = email.message_from_bytes(files[0].read_bytes())
+    assert parsed["Message-ID"] == message_id_for("k1")
+    assert parsed["To"] == "patient@example.org"
+    kinds = {part.get_content_type() for part in parsed.walk()}
+    assert {"text/plain", "text/html"} <= kinds
+
+
+def test_outbox__same_message_twice__one_file(tmp_path):
+    notifier = open_notifier(NotifySettings(outbox_dir=tmp_path))
+    notifier.send(make_email())
+    notifier.send(make_email())
+    assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+def test_outbox__text_only__no_html_part(tmp_path):
+    notifier = open_notifier(NotifySettings(outbox_dir=tmp_path))
+    notifier.send(make_email(html=None))
+    parsed = email.message_from_bytes(next(tmp_path.glob("*.eml")).read_bytes())
+    assert parsed.get_content_type() == "text/plain"
+
+
+def test_outbox__no_recipient__rejected(tmp_path):
+    notifier = open_notifier(NotifySettings(outbox_dir=tmp_path))
+    with pytest.raises(NotifierRejected):
+        notifier.send(Email(to=(), subject="s", text="t", html=None, message_id=message_id_for("x")))
+    assert not list(tmp_path.glob("*.eml"))
