@@ -29,6 +29,7 @@ class SimulatedDevice:
     key: DeviceKey
     irregular: bool
     model: HeartModel
+    owner: str  # the patient's address (0x...), to whom onboarding registers the device
     seq: int = 0
 
     @property
@@ -44,14 +45,20 @@ def make_fleet(count: int, irregular_fraction: float = 0.1, seed: str = "pulsele
         key = DeviceKey.from_seed(hashlib.sha256(f"{seed}/device/{index}".encode()).digest())
         rng = random.Random(f"{seed}/{index}")
         irregular = index < irregular_count
-        fleet.append(SimulatedDevice(index, key, irregular, HeartModel(rng, irregular), start_seq))
+        owner = "0x" + hashlib.sha256(f"{seed}/patient/{index}".encode()).hexdigest()[:40]
+        fleet.append(SimulatedDevice(index, key, irregular, HeartModel(rng, irregular), owner,
+                                     start_seq))
     return fleet
 
 
-def onboard(fleet: list[SimulatedDevice], store, owner_for=lambda d: f"patient-{d.index}") -> None:
-    """Register each device to its patient (idempotent in the record store)."""
+def onboard(fleet: list[SimulatedDevice], store, contacts: bool = True) -> None:
+    """Register each device to its patient (idempotent in the record store), with a contact
+    address and a linked doctor on a reserved test domain (so alerts have somewhere to go)."""
     for device in fleet:
-        store.register_device(device.user_id, owner_for(device), device.key.public_bytes.hex())
+        store.register_device(device.user_id, device.owner, device.key.public_bytes)
+        if contacts:
+            store.set_contacts(device.owner, [f"patient{device.index}@example.test"])
+            store.link_doctor(device.owner, "0x" + "d0" * 20, "doctor@example.test")
 
 
 def load_replay(path: Path) -> dict[int, list[tuple[float, list[int]]]]:

@@ -66,7 +66,8 @@ class PeerNode:
             self.roles["storage"] = StorageRole(self, anchor)
         if "notification" in wanted:
             self.roles["notification"] = NotificationRole(
-                self, self._notifier or backends.open_notifier(self.settings))
+                self, self._notifier or backends.open_notifier(self.settings),
+                backends.open_alert_policy(self.settings))
 
     async def call_role(self, role: str, op: str, body: dict) -> dict:
         """Call `op` on a live peer with `role`: ourselves first, then others in a stable order
@@ -88,6 +89,31 @@ class PeerNode:
             except RemoteError as exc:
                 last_error = exc
         raise last_error or NoPeerForRole(role)
+
+    async def call_role_by_key(self, role: str, op: str, items: list[dict], key) -> None:
+        """Send each item to the live `role` peer closest to key(item) (falling back to the
+        next closest), so one peer sees all of a key's items while it lives."""
+        groups: dict[str, list[dict]] = {}
+        candidates = self.membership.live(role)
+        if not candidates:
+            raise NoPeerForRole(role)
+        for item in items:
+            groups.setdefault(ranked(key(item), candidates)[0], []).append(item)
+        for first, group in groups.items():
+            order = [first] + [p for p in ranked(key(group[0]), candidates) if p != first]
+            last_error: Exception | None = None
+            for peer in order:
+                try:
+                    await self.rpc.call(peer, op, {"items": group})
+                    last_error = None
+                    break
+                except PeerUnavailable as exc:
+                    self.membership.mark_dead(peer)
+                    last_error = exc
+                except RemoteError as exc:
+                    last_error = exc
+            if last_error is not None:
+                raise last_error
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         settings = self.settings

@@ -47,21 +47,14 @@ class PeersSettings(BaseSettings):
     ledger_address: str = ""
     custodian_private_key: str = ""  # never logged
 
-    # Notification: alert policy (k of the last n windows irregular), until branch ml lands.
-    alert_k: int = 1
-    alert_n: int = 1
-
-    @property
-    def record_store_path(self) -> Path:
-        return self.data_dir / "records.db"
+    # Notification: alert when k of a user's last n windows are irregular (default: the predict
+    # service's PULSELEDGER_PREDICT_ALERT_K / _N).
+    alert_k: int | None = None
+    alert_n: int | None = None
 
     @property
     def notify_ledger_path(self) -> Path:
         return self.data_dir / "notify-ledger.db"
-
-    @property
-    def outbox_dir(self) -> Path:
-        return self.data_dir / "outbox"
 
     @property
     def keys_dir(self) -> Path:

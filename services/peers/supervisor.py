@@ -32,6 +32,7 @@ class _Child:
     backoff_s: float = 0.2
     next_start: float = 0.0
     started_at: float = 0.0
+    launched: bool = False  # poll() restarts only what start() launched
 
 
 def addr_dir(data_dir: Path) -> Path:
@@ -76,6 +77,7 @@ class Supervisor:
         child.process = subprocess.Popen(self._command(child.spec), env=env, stdout=output,
                                          stderr=subprocess.STDOUT)
         child.started_at = time.monotonic()
+        child.launched = True
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Start the first peer, wait until it has an address, then the rest bootstrap from it."""
@@ -100,6 +102,8 @@ class Supervisor:
         """Restart children that exited (with backoff); call this periodically."""
         now = time.monotonic()
         for child in self.children.values():
+            if not child.launched:
+                continue
             if child.process is not None and child.process.poll() is None:
                 if now - child.started_at > 30:
                     child.backoff_s = 0.2  # it stayed up: forgive earlier crashes

@@ -1,12 +1,13 @@
 import pytest
 
 from services.ingest.settings import IngestSettings
-from services.peers.interim_records import InterimRecordStore
+from services.peers.backends import records_settings
+from services.records import open_store
 
 
 @pytest.fixture
 def store(tmp_path):
-    store = InterimRecordStore(tmp_path / "records.db")
+    store = open_store(records_settings(tmp_path))
     yield store
     store.close()
 

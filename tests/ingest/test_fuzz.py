@@ -11,7 +11,8 @@ from services.ingest.device_identity import DeviceKey
 from services.ingest.reading import Reading, b64, canonical, sign_batch
 from services.ingest.settings import IngestSettings
 from services.ingest.validation import validate_message
-from services.peers.interim_records import InterimRecordStore
+from services.peers.backends import records_settings
+from services.records import open_store
 
 KEY = DeviceKey.from_seed(b"\x01" * 32)
 STRANGER = DeviceKey.from_seed(b"\x02" * 32)
@@ -27,10 +28,16 @@ field_values = st.one_of(st.integers(-(2**70), 2**70), st.floats(), st.text(), s
                          st.lists(st.integers(-5000, 5000), max_size=20), st.booleans())
 
 
+_STORES = {}
+
+
 def _store(tmp_path_factory):
-    store = InterimRecordStore(tmp_path_factory.mktemp("fuzz") / "records.db")
-    store.register_device(KEY.user_id, "patient-fuzz", KEY.public_bytes.hex())
-    return store
+    """One store per test function (devices are only read by validation)."""
+    if "store" not in _STORES:
+        store = open_store(records_settings(tmp_path_factory.mktemp("fuzz")))
+        store.register_device(KEY.user_id, "0x" + "22" * 20, KEY.public_bytes)
+        _STORES["store"] = store
+    return _STORES["store"]
 
 
 def _assert_sound(verdict, raw):

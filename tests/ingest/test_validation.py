@@ -11,7 +11,7 @@ from services.ingest.validation import validate_message
 @pytest.fixture
 def device(store):
     key = DeviceKey.generate()
-    store.register_device(key.user_id, "patient-1", key.public_bytes.hex())
+    store.register_device(key.user_id, "0x" + "11" * 20, key.public_bytes)
     return key
 
 

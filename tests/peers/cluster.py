@@ -10,10 +10,9 @@ from pathlib import Path
 
 from services.ingest.queues.local import LocalQueue
 from services.ingest.simulator import make_fleet, onboard, run
-from services.peers.interim_records import InterimRecordStore
 from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
 
-from .helpers import FAST, stored_keys
+from .helpers import FAST, stored_keys, open_test_store
 
 # Realtime deadlines: a reading held up by a kill (lock expiry, rpc timeout, presence timeout)
 # must still arrive before its window closes, so grace and idle-close exceed those delays.
@@ -38,7 +37,8 @@ class Cluster:
         self.data_dir = data_dir
         self.supervisor = Supervisor(data_dir, list(specs), cluster_env(settings),
                                      log_dir=data_dir / "logs")
-        self.store = InterimRecordStore(data_dir / "records.db")
+        self.store = open_test_store(data_dir)  # creates the master key before any peer starts
+        self.owners: list[str] = []
         self.queue = LocalQueue(data_dir / "queue.db")
         self.recoveries: dict[str, float] = {}
 
@@ -56,6 +56,7 @@ class Cluster:
         """Start a realtime fleet in a thread; returns (thread, expected keys)."""
         fleet = make_fleet(users, irregular_fraction=0.2, seed=f"cluster-{self.data_dir.name}")
         onboard(fleet, self.store)
+        self.owners += [d.owner for d in fleet]
         sink = LocalQueue(self.data_dir / "queue.db")
         thread = threading.Thread(target=run, args=(sink, fleet, seconds, batch_size, True),
                                   daemon=True)
@@ -79,7 +80,7 @@ class Cluster:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             self.supervisor.poll()
-            if set(stored_keys(self.store)) >= expected and self.queue.depth() == 0:
+            if set(stored_keys(self.store, self.owners)) >= expected and self.queue.depth() == 0:
                 return True
             time.sleep(0.25)
         return False

@@ -9,15 +9,17 @@ from collections import Counter
 from pathlib import Path
 
 from services.ingest.device_identity import DeviceKey
-from services.ingest.reading import Reading, b64, canonical, sign_batch, sign_reading
+from services.ingest.reading import Reading, b64, canonical, sign_reading
 from services.ingest.settings import IngestSettings
 from services.ingest.simulator import make_fleet, onboard, signed_messages
-from services.peers.interim_records import InterimRecordStore
+from services.peers.backends import records_settings
 from services.peers.settings import PeersSettings
+from services.records import open_store
 
 FAST = dict(presence_interval_s=0.25, presence_timeout_s=2.0, reconnect_interval_s=0.25,
             rpc_timeout_s=3.0, grace_ms=2_000, idle_close_s=1.5, close_tick_s=0.1,
-            rebalance_interval_s=0.25, anchor_interval_s=0.5, master_idle_poll_s=0.02)
+            rebalance_interval_s=0.25, anchor_interval_s=0.5, master_idle_poll_s=0.02,
+            alert_k=1, alert_n=1)
 
 
 def peer_settings(data_dir: Path, name: str, roles, bootstrap=(), **overrides) -> PeersSettings:
@@ -29,18 +31,19 @@ def ingest_settings(data_dir: Path, **overrides) -> IngestSettings:
     return IngestSettings(queue_path=data_dir / "queue.db", **{"lock_s": 2.0, **overrides})
 
 
+def open_test_store(data_dir: Path):
+    return open_store(records_settings(data_dir))
+
+
 class Workload:
-    """Valid readings (some duplicated as redeliveries) and invalid messages of every kind."""
+    """Valid readings (some delivered twice) and invalid messages of every kind."""
 
     def __init__(self, data_dir: Path, devices: int = 6, seconds: int = 25, batch_size: int = 5,
-                 start_ms: int | None = None, seed: str = "test"):
-        self.store = InterimRecordStore(data_dir / "records.db")
+                 seed: str = "test"):
+        self.store = open_test_store(data_dir)
         self.fleet = make_fleet(devices, irregular_fraction=0.34, seed=seed)
         onboard(self.fleet, self.store)
-        for device in self.fleet:
-            self.store.set_contacts(f"patient-{device.index}", [f"p{device.index}@example.test"],
-                                    "doctor@example.test")
-        start_ms = start_ms if start_ms is not None else int(time.time() * 1000) - seconds * 1000
+        start_ms = int(time.time() * 1000) - seconds * 1000
         self.valid_messages: list[bytes] = []
         for _, messages in signed_messages(self.fleet, seconds, start_ms, batch_size):
             self.valid_messages += messages
@@ -54,8 +57,7 @@ class Workload:
     def _invalid(self, start_ms: int) -> list[bytes]:
         device = self.fleet[0]
         stranger = DeviceKey.from_seed(b"\x09" * 32)
-        good = Reading(device.user_id, 70.0, start_ms + 500, 10_000_001, (850,))
-        body = good.to_json()
+        body = Reading(device.user_id, 70.0, start_ms + 500, 10_000_001, (850,)).to_json()
         replay = Reading(device.user_id, 99.0, start_ms + 1500, 1, (600,))  # seq 1 exists
         return [
             b"{broken",
@@ -68,17 +70,25 @@ class Workload:
         ]
 
     def all_messages(self) -> list[bytes]:
-        # Every valid message twice: the second copy is a redelivery and must be stored once.
+        # The first ten valid messages twice: redeliveries, to be stored once.
         return self.valid_messages + self.invalid_messages + self.valid_messages[:10]
 
 
-def stored_keys(store: InterimRecordStore) -> Counter:
+def stored_windows(store, owners) -> list[dict]:
+    out = []
+    for owner in owners:
+        for meta in store.list_windows(owner, limit=100_000):
+            out.append(store.get_window(meta.record_id))
+    return out
+
+
+def stored_keys(store, owners) -> Counter:
     counted = Counter()
-    for device, _, payload in store.windows():
+    for payload in stored_windows(store, owners):
         for reading in payload["readings"]:
-            counted[(device, reading["seq"])] += 1
+            counted[(payload["device_id"], reading["seq"])] += 1
     return counted
 
 
-def dead_letter_reasons(store: InterimRecordStore) -> list[str]:
-    return [d.reason for d in store.dead_letters("reading")]
+def dead_letter_reasons(store, kind: str = "reading") -> list[str]:
+    return [d.reason for d in store.dead_letters(kind)]

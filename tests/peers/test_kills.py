@@ -15,7 +15,7 @@ from .helpers import stored_keys
 
 def _assert_exactly_once(cluster: Cluster, expected: set) -> None:
     time.sleep(1.0)  # a duplicate still in flight would land now
-    counted = stored_keys(cluster.store)
+    counted = stored_keys(cluster.store, cluster.owners)
     assert set(counted) == expected
     assert max(counted.values()) == 1
     assert [d.reason for d in cluster.store.dead_letters("reading")] == []

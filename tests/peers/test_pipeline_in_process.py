@@ -4,10 +4,9 @@ every valid reading is stored exactly once, every invalid one is dead-lettered w
 import trio
 
 from services.ingest.queues.local import LocalQueue
-from services.peers.interim_records import InterimRecordStore
 from services.peers.node import PeerNode
 from .helpers import (Workload, dead_letter_reasons, ingest_settings, peer_settings,
-                                 stored_keys)
+                      stored_keys, stored_windows)
 
 EXPECTED_REASONS = sorted(["malformed: not JSON", "unsigned", "signature", "unknown device",
                            "range: heartrate", "timestamp: too old",
@@ -26,7 +25,8 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
     workload = Workload(tmp_path)
     queue = LocalQueue(tmp_path / "queue.db")
     queue.send(workload.all_messages())
-    store = InterimRecordStore(tmp_path / "records.db")
+    store = workload.store
+    owners = [d.owner for d in workload.fleet]
 
     async def main():
         async with trio.open_nursery() as nursery:
@@ -40,19 +40,19 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
             await nursery.start(second.run)
             await nursery.start(third.run)
             done = await wait_for(
-                lambda: queue.depth() == 0 and set(stored_keys(store)) == workload.valid_keys
+                lambda: queue.depth() == 0 and set(stored_keys(store, owners)) == workload.valid_keys
                 and len(dead_letter_reasons(store)) >= len(EXPECTED_REASONS), 60)
             await trio.sleep(1.0)  # anything still in flight would show up as a duplicate now
             nursery.cancel_scope.cancel()
         return done
 
     assert trio.run(main)
-    counted = stored_keys(store)
+    counted = stored_keys(store, owners)
     assert set(counted) == workload.valid_keys
     assert max(counted.values()) == 1
     assert sorted(dead_letter_reasons(store)) == EXPECTED_REASONS
-    windows = store.windows()
     irregular = {d.user_id for d in workload.fleet if d.irregular}
-    flagged = {device for device, _, p in windows if p["prediction"]["status"] == "irregular"}
+    flagged = {p["device_id"] for p in stored_windows(store, owners)
+               if p["prediction"]["status"] == "irregular"}
     assert flagged and flagged <= irregular
     assert len(list((tmp_path / "outbox").glob("*.eml"))) >= len(flagged)

@@ -147,9 +147,9 @@ class AggregationRole:
         await node.call_role("storage", "store.windows",
                              {"items": items, "window_ms": self.windows.window_ms})
         stored_at = time.monotonic()
-        await node.call_role("notification", "notify.predictions", {"items": [
+        await node.call_role_by_key("notification", "notify.predictions", [
             {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
-             "prediction": i["prediction"]} for i in items]})
+             "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"])
         self.windows.mark(everything, CLOSED)
         try:
             await self._replicate(self._marks_payloads(everything, CLOSED))

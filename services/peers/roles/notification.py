@@ -1,13 +1,15 @@
-"""Notification: applies the k-of-n alert policy to each stored prediction and emails the patient
-and their linked doctor, at most once per (user, window): a ledger of sent keys, and a message id
-derived from the key so a resend after a crash between send and ledger is the same email."""
+"""Notification: applies the k-of-n alert policy (services/predict) to each stored prediction and
+emails the patient and their linked doctor (services/notify), at most once per (user, window): a
+ledger of sent keys, and a Message-ID derived from the key, so a resend after a crash between
+send and ledger is recognisably the same email. Aggregators send each user's predictions to the
+notification peer closest to that user, so one peer holds a user's k-of-n history."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from services.peers.interim_notify import Email, NotifierRejected, message_id_for
-from services.peers.interim_predict import KOfNAlertPolicy, Prediction
+from services.notify import Email, NotifierRejected, message_id_for
+from services.predict import Prediction
 
 
 class SentLedger:
@@ -28,28 +30,26 @@ class SentLedger:
         return self._db.execute("SELECT COUNT(*) FROM sent").fetchone()[0]
 
 
-def alert_email(recipients: tuple[str, ...], window_start_ms: int, key: str) -> Email:
-    text = ("PulseLedger noticed an irregular heart rhythm in a 10-second window "
-            f"(window starting {window_start_ms} ms since epoch).\n\n"
-            "This is a screen, not a diagnosis: please talk to your doctor.")
-    return Email(recipients, "PulseLedger: irregular rhythm noticed", text,
-                 f"<p>{text}</p>".replace("\n\n", "</p><p>"), message_id_for(key))
+def alert_email(recipients: tuple[str, ...], alert, key: str) -> Email:
+    text = ("PulseLedger noticed an irregular heart rhythm.\n\n" + alert.message)
+    html = "".join(f"<p>{part}</p>" for part in text.split("\n\n"))
+    return Email(recipients, "PulseLedger: irregular rhythm noticed", text, html,
+                 message_id_for(key))
 
 
 class NotificationRole:
     name = "notification"
 
-    def __init__(self, node, notifier):
+    def __init__(self, node, notifier, policy):
         self.node = node
         self.notifier = notifier
-        settings = node.settings
-        self.policy = KOfNAlertPolicy(settings.alert_k, settings.alert_n)
-        self.ledger = SentLedger(settings.notify_ledger_path)
+        self.policy = policy
+        self.ledger = SentLedger(node.settings.notify_ledger_path)
+        self.sent = 0
         node.rpc.register("notify.predictions", self.handle)
 
     async def handle(self, body: dict, caller: str) -> dict:
         store = self.node.store
-        sent = 0
         for item in body["items"]:
             prediction = Prediction(**item["prediction"])
             alert = self.policy.observe(item["device_id"], item["window_start_ms"], prediction)
@@ -59,18 +59,21 @@ class NotificationRole:
             if self.ledger.was_sent(key):
                 continue
             device = store.get_device(item["device_id"])
-            owner = device.owner if device else ""
-            recipients = tuple(store.get_contacts(owner) or ())
-            doctor = store.get_doctor(owner)
-            if doctor:
-                recipients += (doctor,)
+            recipients: tuple[str, ...] = ()
+            if device is not None:
+                recipients = tuple(store.get_contacts(device.owner))
+                doctor = store.get_doctor(device.owner)
+                if doctor is not None:
+                    recipients += (doctor.email,)
             try:
-                self.notifier.send(alert_email(recipients, item["window_start_ms"], key))
-                sent += 1
+                if not recipients:
+                    raise NotifierRejected("no contact address for the patient or a doctor")
+                self.notifier.send(alert_email(recipients, alert, key))
+                self.sent += 1
             except NotifierRejected as exc:  # permanent: park it with the reason, go on
                 store.dead_letter("alert", key.encode(), f"rejected: {exc}")
             self.ledger.mark_sent(key)  # NotifierUnavailable propagates: the caller retries
-        return {"sent": sent}
+        return {"sent": self.sent}
 
     async def run(self) -> None:
         return None

@@ -1,18 +1,18 @@
-"""Prediction: runs the predictor on a batch of closed windows. Stateless, so any live prediction
-peer will do and a retry elsewhere gives the same answer."""
+"""Prediction: runs the predictor (services/predict) on a batch of closed windows. Stateless, so
+any live prediction peer will do and a retry elsewhere gives the same answer."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from services.peers.interim_predict import Window
+from services.predict import Window
 
 
 def to_window(item: dict) -> Window:
     readings = item["readings"]
+    rr = [x for r in readings for x in r["rr"]]
     return Window(item["device_id"], item["window_start_ms"],
-                  tuple(r["heartrate"] for r in readings),
-                  tuple(x for r in readings for x in r["rr"]))
+                  [r["heartrate"] for r in readings], rr or None)
 
 
 class PredictionRole:
