@@ -3,7 +3,9 @@ plane, the RPC data plane, and the roles it was given."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 
 import trio
 from libp2p.pubsub.pubsub import Pubsub
@@ -134,9 +136,27 @@ class PeerNode:
                         await nursery.start(self.membership.run)
                         for role in self.roles.values():
                             nursery.start_soon(role.run)
+                        nursery.start_soon(self._write_metrics)
                         self.ready.set()
                         task_status.started(self)
                         log.info("peer %s up with roles %s", self.peer_id[-8:], ",".join(self.roles))
+
+    def metrics(self) -> dict:
+        out = {"live_peers": len(self.membership.live())}
+        for role in self.roles.values():
+            out.update(role.metrics())
+        return out
+
+    async def _write_metrics(self) -> None:
+        """Counters for status pages and benchmarks (no health values, no ids of patients)."""
+        folder = self.settings.metrics_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{self.settings.name}.json"
+        while True:
+            temporary = target.with_suffix(".tmp")
+            temporary.write_text(json.dumps({"peer_id": self.peer_id, **self.metrics()}))
+            os.replace(temporary, target)
+            await trio.sleep(1.0)
 
     def stop(self) -> None:
         self._cancel.cancel()

@@ -32,6 +32,7 @@ class PeersSettings(BaseSettings):
     grace_ms: int = 3_000
     idle_close_s: float = 15.0
     close_tick_s: float = 0.2
+    close_batch_max: int = 1000  # windows per close round: smaller rounds, lower latency
     rebalance_interval_s: float = 1.0
     dedupe_retention_s: float = 3_600.0
 
@@ -51,6 +52,14 @@ class PeersSettings(BaseSettings):
     # service's PULSELEDGER_PREDICT_ALERT_K / _N).
     alert_k: int | None = None
     alert_n: int | None = None
+
+    # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
+    # latency_log it also appends each window's due → stored latency (ms) to <name>-latency.txt.
+    latency_log: bool = False
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.data_dir / "metrics"
 
     @property
     def notify_ledger_path(self) -> Path:

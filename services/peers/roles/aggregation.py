@@ -19,7 +19,6 @@ from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
 
 log = logging.getLogger(__name__)
-CLOSE_BATCH_MAX = 4000
 _UNSYNCED = object()
 
 
@@ -34,8 +33,12 @@ class AggregationRole:
         self._replicated_to: dict[str, str] = {}
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
         self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
-        self.close_latencies_s: list[float] = []
         self.closed_windows = 0
+        self._first_due: dict[tuple[str, int], float] = {}
+        self._latency_file = None
+        if settings.latency_log:
+            settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+            self._latency_file = open(settings.metrics_dir / f"{settings.name}-latency.txt", "a")
         node.rpc.register("agg.ingest", self.handle_ingest)
         node.rpc.register("agg.merge", self.handle_merge)
         node.rpc.register("agg.sync", self.handle_sync)
@@ -116,20 +119,21 @@ class AggregationRole:
             await trio.sleep(settings.close_tick_s)
             me, aggregators = self.node.rpc.self_id, self._aggregators()
             due = []
+            now = time.monotonic()
             for d, w, s in self.windows.due(settings.grace_ms, settings.idle_close_s):
                 primary, replica = primary_and_replica(d, aggregators)
                 if primary == me and self._synced.get(d, _UNSYNCED) == replica:
                     due.append((d, w, s))
+                    self._first_due.setdefault((d, w), now)  # latency counts from here
             if not due:
                 continue
             try:
-                await self.close(due[:CLOSE_BATCH_MAX])
+                await self.close(due[:settings.close_batch_max])
             except Exception as exc:  # the windows stay `closing`; the next tick retries
                 log.info("closing windows failed, will retry: %s", str(exc)[:160])
 
     async def close(self, due: list[tuple]) -> None:
         node = self.node
-        started = time.monotonic()
         opening = [(d, w) for d, w, s in due if s == OPEN]
         if opening:
             self.windows.mark(opening, CLOSING)
@@ -156,7 +160,13 @@ class AggregationRole:
         except PeerUnavailable:
             pass  # the replica still has `closing`: a takeover would redo idempotent steps
         self.closed_windows += len(everything)
-        self.close_latencies_s.extend([stored_at - started] * len(everything))
+        latencies = [stored_at - self._first_due.pop(key, stored_at) for key in everything]
+        if self._latency_file is not None:
+            self._latency_file.write("".join(f"{x * 1000:.1f}\n" for x in latencies))
+            self._latency_file.flush()
+
+    def metrics(self) -> dict:
+        return {"aggregation_closed_windows": self.closed_windows}
 
     def _marks_payloads(self, windows: list[tuple[str, int]], state: int) -> dict[str, dict]:
         by_peer = self._replica_groups(d for d, _ in windows)

@@ -47,6 +47,9 @@ class MasterRole:
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
         self.completed = 0
 
+    def metrics(self) -> dict:
+        return {"master_completed_messages": self.completed}
+
     async def _queue_op(self, fn, *args):
         async with self._queue_lock:
             return await trio.to_thread.run_sync(fn, *args)

@@ -75,5 +75,8 @@ class NotificationRole:
             self.ledger.mark_sent(key)  # NotifierUnavailable propagates: the caller retries
         return {"sent": self.sent}
 
+    def metrics(self) -> dict:
+        return {"notification_emails_sent": self.sent}
+
     async def run(self) -> None:
         return None

@@ -20,11 +20,16 @@ class PredictionRole:
 
     def __init__(self, node, predictor):
         self.predictor = predictor
+        self.predicted = 0
         node.rpc.register("predict.windows", self.handle)
 
     async def handle(self, body: dict, caller: str) -> dict:
         windows = [to_window(item) for item in body["windows"]]
+        self.predicted += len(windows)
         return {"predictions": [asdict(p) for p in self.predictor.predict_batch(windows)]}
+
+    def metrics(self) -> dict:
+        return {"prediction_windows": self.predicted}
 
     async def run(self) -> None:
         return None

@@ -44,6 +44,10 @@ class StorageRole:
         self.stored += sum(ref.created for ref in refs)
         return {"record_ids": [ref.record_id for ref in refs]}
 
+    def metrics(self) -> dict:
+        return {"storage_windows_created": self.stored,
+                "storage_batches_anchored": self.anchored_batches}
+
     async def run(self) -> None:
         while True:
             await trio.sleep(self.node.settings.anchor_interval_s)

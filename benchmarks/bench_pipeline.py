@@ -1,0 +1,229 @@
+"""Pipeline benchmark → benchmarks/pipeline.json (flat: metric → number, unit in the name).
+
+1. all-in-one: one process with all five roles drains a queue pre-filled with DEVICES devices ×
+   SECONDS s of batch-signed readings (10 readings a signature, as a wearable sends them);
+   readings/s from the first pull to the last window stored, the same to queue drained, readings
+   lost or duplicated (every stored window decrypted and counted), due → stored latency.
+2. separate: the same with every role in its own process (two masters, two aggregators, one
+   prediction, one storage, one notification peer), under the supervisor.
+3. kills: a realtime fleet runs while each kind of peer of (2) is killed -9 in turn; how long the
+   supervisor takes to have it serving again, and whether any reading was lost or doubled.
+
+Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_KILL_DEVICES) so a quick run
+is possible; the committed JSON says which sizes it was made with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import trio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services.ingest.queues.local import LocalQueue  # noqa: E402
+from services.ingest.settings import IngestSettings  # noqa: E402
+from services.ingest.simulator import make_fleet, onboard, run, signed_messages  # noqa: E402
+from services.peers.backends import records_settings  # noqa: E402
+from services.peers.node import PeerNode  # noqa: E402
+from services.peers.settings import ALL_ROLES, PeersSettings  # noqa: E402
+from services.peers.supervisor import PeerSpec, Supervisor, addr_dir  # noqa: E402
+from services.records import open_store  # noqa: E402
+
+DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
+KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
+BATCH = 10
+TUNING = dict(presence_interval_s=0.5, presence_timeout_s=4.0, reconnect_interval_s=0.5,
+              grace_ms=2_000, idle_close_s=3.0, close_tick_s=0.1, rebalance_interval_s=0.5,
+              master_batch=500, master_concurrency=2, latency_log=True, rpc_timeout_s=30.0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def prefill(data_dir: Path, devices: int, seconds: int, seed: str):
+    store = open_store(records_settings(data_dir))
+    fleet = make_fleet(devices, irregular_fraction=0.1, seed=seed)
+    onboard(fleet, store)
+    queue = LocalQueue(data_dir / "queue.db")
+    start_ms = int(time.time() * 1000) - seconds * 1000
+    windows = set()
+    for second, messages in signed_messages(fleet, seconds, start_ms, BATCH):
+        queue.send(messages)
+        ts = start_ms + second * 1000
+        windows.update((d.user_id, ts - ts % 10_000) for d in fleet)
+    queue.close()
+    return store, fleet, len(windows)
+
+
+def count_stored(store, fleet) -> Counter:
+    counted: Counter = Counter()
+    for device in fleet:
+        for meta in store.list_windows(device.owner, limit=1_000_000):
+            payload = store.get_window(meta.record_id)
+            for reading in payload["readings"]:
+                counted[(payload["device_id"], reading["seq"])] += 1
+    return counted
+
+
+def latencies(data_dir: Path) -> list[float]:
+    out = []
+    for path in (data_dir / "metrics").glob("*-latency.txt"):
+        out += [float(x) for x in path.read_text().split()]
+    return out
+
+
+def windows_stored(data_dir: Path) -> int:
+    total = 0
+    for path in (data_dir / "metrics").glob("*.json"):
+        try:
+            total += json.loads(path.read_text()).get("storage_windows_created", 0)
+        except ValueError:
+            pass
+    return total
+
+
+def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drained: float,
+           t_stored: float, data_dir: Path) -> dict:
+    counted = count_stored(store, fleet)
+    lat = latencies(data_dir)
+    return {
+        f"{prefix}_readings": expected_readings,
+        f"{prefix}_readings_per_s": round(expected_readings / (t_stored - t0), 1),
+        f"{prefix}_queue_drain_readings_per_s": round(expected_readings / (t_drained - t0), 1),
+        f"{prefix}_readings_lost": expected_readings - len(counted),
+        f"{prefix}_readings_duplicated": sum(c - 1 for c in counted.values() if c > 1),
+        f"{prefix}_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
+        f"{prefix}_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
+    }
+
+
+def bench_all_in_one(data_dir: Path) -> dict:
+    store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-all")
+    settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING)
+    ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=60)
+    queue = LocalQueue(data_dir / "queue.db")
+    marks = {}
+
+    async def main():
+        node = PeerNode(settings, ingest)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(node.run)
+            marks["t0"] = time.monotonic()
+            while node.roles["storage"].stored < expected_windows:
+                if "drained" not in marks and queue.depth() == 0:
+                    marks["drained"] = time.monotonic()
+                await trio.sleep(0.05)
+            marks["stored"] = time.monotonic()
+            marks.setdefault("drained", marks["stored"])
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"], marks["drained"],
+                  marks["stored"], data_dir)
+
+
+SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",)),
+            PeerSpec("aggregation-1", ("aggregation",)),
+            PeerSpec("aggregation-2", ("aggregation",)),
+            PeerSpec("prediction-1", ("prediction",)), PeerSpec("storage-1", ("storage",)),
+            PeerSpec("notification-1", ("notification",))]
+
+
+def _env() -> dict:
+    env = {f"PULSELEDGER_PEERS_{k.upper()}": str(v) for k, v in TUNING.items()}
+    env["PULSELEDGER_INGEST_LOCK_S"] = "60"
+    return env
+
+
+def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
+    store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-separate")
+    queue = LocalQueue(data_dir / "queue.db")
+    # The masters start last, so the clock starts when the whole network can take readings.
+    order = SEPARATE[2:] + SEPARATE[:2]
+    supervisor = Supervisor(data_dir, order, _env(), log_dir=data_dir / "logs")
+    supervisor.start(timeout_s=300)
+    assert supervisor.wait_ready(300), "peers did not start"
+    t0 = time.monotonic()
+    drained = None
+    while windows_stored(data_dir) < expected_windows:
+        supervisor.poll()
+        if drained is None and queue.depth() == 0:
+            drained = time.monotonic()
+        time.sleep(0.1)
+    stored = time.monotonic()
+    out = result("separate", store, fleet, DEVICES * SECONDS, t0, drained or stored, stored,
+                 data_dir)
+    return out, supervisor
+
+
+def bench_kills(data_dir: Path, supervisor: Supervisor) -> dict:
+    """A realtime fleet runs; each kind of peer is killed -9 in turn and must come back."""
+    store = open_store(records_settings(data_dir))
+    fleet = make_fleet(KILL_DEVICES, irregular_fraction=0.1, seed="bench-kills")
+    onboard(fleet, store)
+    seconds = 40
+    sink = LocalQueue(data_dir / "queue.db")
+    feeder = threading.Thread(target=run, args=(sink, fleet, seconds, 1, True), daemon=True)
+    feeder.start()
+    out = {}
+    for name in ("aggregation-1", "master-1", "prediction-1", "storage-1", "notification-1"):
+        time.sleep(4.0)
+        started = time.monotonic()
+        (addr_dir(data_dir) / f"{name}.addr").unlink(missing_ok=True)
+        supervisor.kill(name, signal.SIGKILL)
+        while not (addr_dir(data_dir) / f"{name}.addr").exists():
+            supervisor.poll()
+            time.sleep(0.05)
+        out[f"recovery_{name.split('-')[0]}_restart_s"] = round(time.monotonic() - started, 2)
+    feeder.join()
+    expected = {(d.user_id, s) for d in fleet for s in range(1, seconds + 1)}
+    deadline = time.monotonic() + 300
+    counted: Counter = Counter()
+    while time.monotonic() < deadline:
+        supervisor.poll()
+        counted = count_stored(store, fleet)
+        if set(counted) >= expected:
+            break
+        time.sleep(2.0)
+    out["kills_readings"] = len(expected)
+    out["kills_readings_lost"] = len(expected - set(counted))
+    out["kills_readings_duplicated"] = sum(c - 1 for c in counted.values() if c > 1)
+    return out
+
+
+def main() -> None:
+    figures: dict[str, float] = {"devices": DEVICES, "seconds": SECONDS,
+                                 "readings_per_signature": BATCH, "cpu_cores": os.cpu_count()}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    supervisor = None
+    try:
+        figures.update(bench_all_in_one(workdir / "all"))
+        print(json.dumps(figures), flush=True)
+        separate, supervisor = bench_separate(workdir / "separate")
+        figures.update(separate)
+        print(json.dumps(figures), flush=True)
+        figures.update(bench_kills(workdir / "separate", supervisor))
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    (ROOT / "benchmarks" / "pipeline.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
