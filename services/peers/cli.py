@@ -66,8 +66,11 @@ def peers() -> None:
               help="One process per role (plus a second master and aggregator), or one process.")
 def up(data_dir: Path, separate: bool) -> None:
     """Start the peers and restart any that dies, until Ctrl-C."""
+    from services.peers.backends import open_record_store
     from services.peers.supervisor import PeerSpec, Supervisor
 
+    # Create the record store (and its master key) once, before peers race to do it.
+    open_record_store(PeersSettings(data_dir=data_dir)).close()
     if separate:
         specs = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",)),
                  PeerSpec("aggregation-1", ("aggregation",)),
