@@ -24,6 +24,11 @@ KILL_TEST_SETTINGS = {**FAST, "grace_ms": 6_000, "idle_close_s": 7.0, "rpc_timeo
 SERVICE_ROLES = ("master", "prediction", "storage", "notification")
 SPECS = [PeerSpec("p1", SERVICE_ROLES), PeerSpec("p2", SERVICE_ROLES),
          PeerSpec("a1", ("aggregation",)), PeerSpec("a2", ("aggregation",))]
+# Every kind of peer in its own process, two of each (prediction rides with the masters).
+MATRIX = [PeerSpec("a1", ("aggregation",)), PeerSpec("a2", ("aggregation",)),
+          PeerSpec("s1", ("storage",)), PeerSpec("s2", ("storage",)),
+          PeerSpec("n1", ("notification",)), PeerSpec("n2", ("notification",)),
+          PeerSpec("m1", ("master", "prediction")), PeerSpec("m2", ("master", "prediction"))]
 # The cheapest cluster that still has two of every role: two processes with all five roles.
 # Killing one kills a master, an aggregator mid-window, a prediction, a storage and a
 # notification peer at once; the other must carry on alone until the supervisor restarts it.
