@@ -27,10 +27,14 @@ class PeersSettings(BaseSettings):
     rpc_timeout_s: float = 10.0
 
     # Windows: aligned to window_ms by device time; close when the user's watermark (latest
-    # device timestamp) passes end + grace, or when the user has been silent for idle_close_s.
+    # device timestamp) passes end + grace, or when the user has fallen idle_close_s behind the
+    # other users (device time), or when the aggregator has received nothing for quiet_flush_s
+    # (wall time: the stream stopped). A device that sends batches of b seconds needs
+    # grace + idle_close above b.
     window_ms: int = 10_000
     grace_ms: int = 3_000
     idle_close_s: float = 15.0
+    quiet_flush_s: float = 5.0
     close_tick_s: float = 0.2
     close_batch_max: int = 1000  # windows per close round: smaller rounds, lower latency
     rebalance_interval_s: float = 1.0

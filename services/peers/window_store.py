@@ -149,15 +149,27 @@ class WindowStore:
         db.execute("COMMIT")
 
     # -- closing ------------------------------------------------------------------------------
-    def due(self, grace_ms: int, idle_close_s: float, now: float | None = None) -> list[tuple]:
-        """(device, window_start, state) of windows to close now, and of closings to retry."""
-        now = time.time() if now is None else now
+    def due(self, grace_ms: int, idle_close_ms: int, flush: bool = False) -> list[tuple]:
+        """(device, window_start, state) of windows to close now, and of closings to retry.
+
+        A window is due when its user's watermark (latest device time) passes end + grace, or
+        when the user has fallen silent: the watermark of everyone else on this aggregator has
+        moved idle_close_ms beyond that. Both are device time, so a backlog drained at any speed
+        closes windows the same way. `flush` (this aggregator received nothing for a while:
+        the stream has stopped) makes every open window due."""
+        if flush:
+            return self._db.execute(
+                "SELECT device, window_start, state FROM windows WHERE state IN (?, ?) "
+                "ORDER BY device, window_start", (OPEN, CLOSING)).fetchall()
+        (overall,) = self._db.execute("SELECT max(max_ts) FROM devices").fetchone()
+        overall = NEVER if overall is None else overall
         return self._db.execute(
             "SELECT w.device, w.window_start, w.state FROM windows w JOIN devices d "
             "ON d.device = w.device WHERE w.state = ? OR (w.state = ? AND "
-            "(d.max_ts >= w.window_start + ? OR d.last_update <= ?)) "
+            "(d.max_ts >= w.window_start + ? OR ? >= w.window_start + ?)) "
             "ORDER BY w.device, w.window_start",
-            (CLOSING, OPEN, self.window_ms + grace_ms, now - idle_close_s)).fetchall()
+            (CLOSING, OPEN, self.window_ms + grace_ms, overall,
+             self.window_ms + grace_ms + idle_close_ms)).fetchall()
 
     def mark(self, windows: list[tuple[str, int]], state: int, now: float | None = None) -> None:
         now = time.time() if now is None else now

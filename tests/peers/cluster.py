@@ -16,7 +16,8 @@ from .helpers import FAST, stored_keys, open_test_store
 
 # Realtime deadlines: a reading held up by a kill (lock expiry, rpc timeout, presence timeout)
 # must still arrive before its window closes, so grace and idle-close exceed those delays.
-KILL_TEST_SETTINGS = {**FAST, "grace_ms": 6_000, "idle_close_s": 7.0, "rpc_timeout_s": 2.0}
+KILL_TEST_SETTINGS = {**FAST, "grace_ms": 6_000, "idle_close_s": 7.0, "quiet_flush_s": 7.0,
+                      "rpc_timeout_s": 2.0}
 
 # Two of everything, in four processes (each py-libp2p process costs ≈2 s of CPU to start and
 # the machine has two cores): killing p1 kills a master, a prediction, a storage and a

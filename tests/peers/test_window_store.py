@@ -21,14 +21,23 @@ def test_closing_mark__later_readings_for_that_window_are_late(tmp_path):
     assert [r["seq"] for r in store.window_readings("dev", 0)] == [1]
 
 
-def test_due__watermark_past_end_plus_grace_or_idle(tmp_path):
+def test_due__watermark_past_end_plus_grace(tmp_path):
     store = WindowStore(tmp_path / "w.db", 10_000)
-    store.ingest([reading(1, 1_000), reading(2, 12_000)], now=100.0)
-    assert store.due(grace_ms=3_000, idle_close_s=60, now=101.0) == []
-    store.ingest([reading(3, 13_000)], now=102.0)
-    assert store.due(grace_ms=3_000, idle_close_s=60, now=103.0) == [("dev", 0, 0)]
-    assert store.due(grace_ms=3_000, idle_close_s=1, now=200.0) == [("dev", 0, 0),
-                                                                   ("dev", 10_000, 0)]
+    store.ingest([reading(1, 1_000), reading(2, 12_000)])
+    assert store.due(grace_ms=3_000, idle_close_ms=60_000) == []
+    store.ingest([reading(3, 13_000)])
+    assert store.due(grace_ms=3_000, idle_close_ms=60_000) == [("dev", 0, 0)]
+
+
+def test_due__a_silent_user_closes_when_the_others_move_on__or_on_flush(tmp_path):
+    store = WindowStore(tmp_path / "w.db", 10_000)
+    store.ingest([reading(1, 1_000, device="quiet")])
+    store.ingest([reading(1, 14_000, device="busy")])
+    assert store.due(grace_ms=3_000, idle_close_ms=5_000) == []
+    store.ingest([reading(2, 18_000, device="busy")])
+    assert store.due(grace_ms=3_000, idle_close_ms=5_000) == [("quiet", 0, 0)]
+    assert store.due(grace_ms=3_000, idle_close_ms=5_000, flush=True) == [
+        ("busy", 10_000, 0), ("quiet", 0, 0)]
 
 
 def test_merge__is_idempotent_and_keeps_the_furthest_state(tmp_path):

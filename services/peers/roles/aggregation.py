@@ -34,6 +34,7 @@ class AggregationRole:
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
         self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
         self.closed_windows = 0
+        self._last_input = time.monotonic()  # wall clock of the last reading or merge
         self._first_due: dict[tuple[str, int], float] = {}
         self._latency_file = None
         if settings.latency_log:
@@ -79,6 +80,7 @@ class AggregationRole:
     async def handle_ingest(self, body: dict, caller: str) -> dict:
         readings = body["readings"]
         outcomes = self.windows.ingest(readings)
+        self._last_input = time.monotonic()
         for reading in readings:
             self._touched[reading["userId"]] += 1
         counts: dict[str, int] = defaultdict(int)
@@ -102,6 +104,8 @@ class AggregationRole:
 
     async def handle_merge(self, body: dict, caller: str) -> dict:
         self.windows.merge(body)
+        if body.get("readings"):
+            self._last_input = time.monotonic()
         for row in body.get("devices", []):
             self._touched[row[0]] += 1
         return {"merged": len(body.get("readings", []))}
@@ -120,7 +124,9 @@ class AggregationRole:
             me, aggregators = self.node.rpc.self_id, self._aggregators()
             due = []
             now = time.monotonic()
-            for d, w, s in self.windows.due(settings.grace_ms, settings.idle_close_s):
+            quiet = now - self._last_input >= settings.quiet_flush_s
+            for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
+                                            flush=quiet):
                 primary, replica = primary_and_replica(d, aggregators)
                 if primary == me and self._synced.get(d, _UNSYNCED) == replica:
                     due.append((d, w, s))
