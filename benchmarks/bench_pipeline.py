@@ -31,20 +31,20 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.ingest.queues.local import LocalQueue  # noqa: E402
-from services.ingest.settings import IngestSettings  # noqa: E402
-from services.ingest.simulator import make_fleet, onboard, run, signed_messages  # noqa: E402
-from services.peers.backends import records_settings  # noqa: E402
-from services.peers.node import PeerNode  # noqa: E402
-from services.peers.settings import ALL_ROLES, PeersSettings  # noqa: E402
-from services.peers.supervisor import PeerSpec, Supervisor, addr_dir  # noqa: E402
-from services.records import open_store  # noqa: E402
+from services.ingest.queues.local import LocalQueue
+from services.ingest.settings import IngestSettings
+from services.ingest.simulator import make_fleet, onboard, run, signed_messages
+from services.peers.backends import records_settings
+from services.peers.node import PeerNode
+from services.peers.settings import ALL_ROLES, PeersSettings
+from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
+from services.records import open_store
 
 DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
 BATCH = 10
-TUNING = dict(presence_interval_s=0.5, presence_timeout_s=4.0, reconnect_interval_s=0.5,
+TUNING = dict(presence_interval_s=0.5, presence_timeout_s=4.0, reconnect_interval_s=0.5,  # noqa: C408
               grace_ms=2_000, idle_close_s=12.0, quiet_flush_s=2.0, close_tick_s=0.1, rebalance_interval_s=0.5,
               master_batch=500, master_concurrency=2, latency_log=True, rpc_timeout_s=30.0)
 

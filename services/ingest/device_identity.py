@@ -54,6 +54,6 @@ class DeviceKey:
 def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
-    except Exception:  # InvalidSignature or a malformed key: both mean "not signed by this device"
+    except Exception:  # InvalidSignature or a malformed key: both mean "not signed by this device"  # noqa: BLE001
         return False
     return True

@@ -36,7 +36,7 @@ class HeartModel:
         while self.next_beat_ms < end:
             interval = self._next_rr()
             self.next_beat_ms += interval
-            rr.append(int(round(interval)))
+            rr.append(round(interval))
         self.clock_ms = end
         self.mean_hr = min(180, max(45, self.mean_hr + self.rng.gauss(0, 0.3)))
         heartrate = 60_000 / (sum(rr) / len(rr)) if rr else self.mean_hr

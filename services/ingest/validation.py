@@ -100,7 +100,7 @@ def _envelope(raw: bytes) -> tuple[list, object, bytes] | str:
         return "unsigned"
     try:
         signature = unb64(message["sig"])
-    except Exception:
+    except Exception:  # noqa: BLE001
         return "signature: not base64url"
     if set(message) == {"reading", "sig"}:
         return [message["reading"]], message["reading"], signature
@@ -141,7 +141,7 @@ def validate_message(
     public_key = public_key_bytes(device)
     try:
         signed_bytes = canonical(signed)
-    except Exception:  # rfc8785 refuses values JSON allowed (e.g. integers beyond 2**53)
+    except Exception:  # rfc8785 refuses values JSON allowed (e.g. integers beyond 2**53)  # noqa: BLE001
         verdict.rejects.append(Reject(raw, "malformed: not canonicalizable"))
         return verdict
     if peer_id_for(public_key) != user_id or not verify(public_key, signature, signed_bytes):

@@ -18,10 +18,9 @@ def _settings(**overrides) -> PeersSettings:
 
 
 async def _serve(settings: PeersSettings) -> None:
+    from services.ingest.settings import ingest_settings_for
     from services.peers.node import PeerNode
     from services.peers.supervisor import addr_dir
-
-    from services.ingest.settings import ingest_settings_for
 
     node = PeerNode(settings, ingest_settings_for(settings.data_dir))
     async with trio.open_nursery() as nursery:

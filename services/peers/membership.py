@@ -109,7 +109,7 @@ class Membership:
                     "addrs": list(self._own_addrs())}
             try:
                 await self.pubsub.publish(TOPIC, json.dumps(note).encode())
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 log.debug("presence publish failed: %s", type(exc).__name__)
             await trio.sleep(self.settings.presence_interval_s)
 
@@ -138,5 +138,5 @@ class Membership:
         with trio.move_on_after(max(2.0, self.settings.reconnect_interval_s * 3)):
             try:
                 await self.host.connect(info)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 log.debug("dial %s failed: %s", info.peer_id.to_base58()[-8:], type(exc).__name__)

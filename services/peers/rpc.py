@@ -75,7 +75,7 @@ class Rpc:
             return {"ok": False, "error": f"no handler for {request.get('op')!r}"}
         try:
             return {"ok": True, "body": await handler(request.get("body") or {}, caller)}
-        except Exception as exc:  # the caller retries; the error text never carries payloads
+        except Exception as exc:  # the caller retries; the error text never carries payloads  # noqa: BLE001
             log.warning("rpc op %s failed: %s", request.get("op"), type(exc).__name__)
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
@@ -85,13 +85,13 @@ class Rpc:
             while True:
                 request = await read_frame(stream)
                 await write_frame(stream, await self._dispatch(request, caller))
-        except Exception:
+        except Exception:  # noqa: BLE001, S110
             pass  # the caller hung up or died; it will retry on a new stream
         finally:
             with trio.CancelScope(shield=True):
                 try:
                     await stream.reset()
-                except Exception:
+                except Exception:  # noqa: BLE001, S110
                     pass
 
     async def call(self, peer_id: str, op: str, body: dict) -> dict:
@@ -115,13 +115,13 @@ class Rpc:
                         self._streams[peer_id] = stream
                     await write_frame(stream, request)
                     return await read_frame(stream)
-            except (Exception, trio.TooSlowError) as exc:
+            except (Exception, trio.TooSlowError) as exc:  # noqa: BLE001
                 self._streams.pop(peer_id, None)
                 if stream is not None:
                     with trio.CancelScope(shield=True):
                         try:
                             await stream.reset()
-                        except Exception:
+                        except Exception:  # noqa: BLE001, S110
                             pass
                 raise PeerUnavailable(f"{peer_id[-8:]}: {type(exc).__name__}") from None
 

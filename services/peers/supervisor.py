@@ -73,7 +73,7 @@ class Supervisor:
         output = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(self.log_dir / f"{child.spec.name}.log", "ab")
+            output = open(self.log_dir / f"{child.spec.name}.log", "ab")  # noqa: SIM115
         child.process = subprocess.Popen(self._command(child.spec), env=env, stdout=output,
                                          stderr=subprocess.STDOUT)
         child.started_at = time.monotonic()

@@ -21,7 +21,7 @@ readings = st.fixed_dictionaries(
 def _reference(value):
     try:
         return rfc8785.dumps(value)
-    except Exception:
+    except Exception:  # noqa: BLE001
         return None
 
 

@@ -4,7 +4,8 @@ was not signed by its registered device with in-range values, and rejects with a
 import json
 import time
 
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from services.ingest.device_identity import DeviceKey
@@ -68,7 +69,7 @@ def test_mutated_reading__signed_or_not__is_judged_soundly(tmp_path_factory, fie
         key = KEY if signer == "device" else STRANGER
         try:
             raw = json.dumps({"reading": body, "sig": b64(key.sign(canonical(body)))}).encode()
-        except Exception:  # not canonicalizable (NaN, huge int): send it with a garbage signature
+        except Exception:  # not canonicalizable (NaN, huge int): send it with a garbage signature  # noqa: BLE001
             raw = json.dumps({"reading": body, "sig": "AAAA"}).encode()
     verdict = validate_message(raw, _store(tmp_path_factory), SETTINGS, NOW)
     _assert_sound(verdict, raw)

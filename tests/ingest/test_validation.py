@@ -20,7 +20,8 @@ def now_ms():
 
 
 def reading(key, seq=1, **overrides):
-    fields = dict(user_id=key.user_id, heartrate=72.0, ts_ms=now_ms(), seq=seq, rr=(830, 840))
+    fields = {"user_id": key.user_id, "heartrate": 72.0, "ts_ms": now_ms(), "seq": seq,
+              "rr": (830, 840)}
     fields.update(overrides)
     return Reading(**fields)
 

@@ -12,7 +12,7 @@ from services.ingest.queues.local import LocalQueue
 from services.ingest.simulator import make_fleet, onboard, run
 from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
 
-from .helpers import FAST, stored_keys, open_test_store
+from .helpers import FAST, open_test_store, stored_keys
 
 # Realtime deadlines: a reading held up by a kill (lock expiry, rpc timeout, presence timeout)
 # must still arrive before its window closes, so grace and idle-close exceed those delays.

@@ -16,10 +16,12 @@ from services.peers.backends import records_settings
 from services.peers.settings import PeersSettings
 from services.records import open_store
 
-FAST = dict(presence_interval_s=0.25, presence_timeout_s=2.0, reconnect_interval_s=0.25,
-            rpc_timeout_s=3.0, grace_ms=2_000, idle_close_s=6.0, quiet_flush_s=1.5, close_tick_s=0.1,
-            rebalance_interval_s=0.25, anchor_interval_s=0.5, master_idle_poll_s=0.02,
-            alert_k=1, alert_n=1)
+FAST = {
+    "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,
+    "rpc_timeout_s": 3.0, "grace_ms": 2_000, "idle_close_s": 6.0, "quiet_flush_s": 1.5,
+    "close_tick_s": 0.1, "rebalance_interval_s": 0.25, "anchor_interval_s": 0.5,
+    "master_idle_poll_s": 0.02, "alert_k": 1, "alert_n": 1,
+}
 
 
 def peer_settings(data_dir: Path, name: str, roles, bootstrap=(), **overrides) -> PeersSettings:

@@ -12,15 +12,15 @@ import pytest
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pulseledger_testkit.anvil import Anvil  # noqa: E402
-from pulseledger_testkit.solidity import compile_contract  # noqa: E402
-from web3 import Web3  # noqa: E402
+from pulseledger_testkit.anvil import Anvil
+from pulseledger_testkit.solidity import compile_contract
+from web3 import Web3
 
-from services.peers.anchoring import Web3BatchAnchor  # noqa: E402
-from services.peers.roles.storage import StorageRole  # noqa: E402
-from services.records import WindowInput, merkle  # noqa: E402
+from services.peers.anchoring import Web3BatchAnchor
+from services.peers.roles.storage import StorageRole
+from services.records import WindowInput, merkle
 
-from .helpers import open_test_store  # noqa: E402
+from .helpers import open_test_store
 
 # anvil's first default account (a public test key, funded on every anvil)
 CUSTODIAN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

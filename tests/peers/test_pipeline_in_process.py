@@ -5,8 +5,15 @@ import trio
 
 from services.ingest.queues.local import LocalQueue
 from services.peers.node import PeerNode
-from .helpers import (Workload, dead_letter_reasons, ingest_settings, peer_settings,
-                      stored_keys, stored_windows)
+
+from .helpers import (
+    Workload,
+    dead_letter_reasons,
+    ingest_settings,
+    peer_settings,
+    stored_keys,
+    stored_windows,
+)
 
 EXPECTED_REASONS = sorted(["malformed: not JSON", "unsigned", "signature", "unknown device",
                            "range: heartrate", "timestamp: too old",

@@ -39,7 +39,7 @@ class AggregationRole:
         self._latency_file = None
         if settings.latency_log:
             settings.metrics_dir.mkdir(parents=True, exist_ok=True)
-            self._latency_file = open(settings.metrics_dir / f"{settings.name}-latency.txt", "a")
+            self._latency_file = open(settings.metrics_dir / f"{settings.name}-latency.txt", "a")  # noqa: SIM115
         node.rpc.register("agg.ingest", self.handle_ingest)
         node.rpc.register("agg.merge", self.handle_merge)
         node.rpc.register("agg.sync", self.handle_sync)
@@ -65,7 +65,7 @@ class AggregationRole:
         async def one(peer: str, payload: dict) -> None:
             try:
                 await self.node.rpc.call(peer, "agg.merge", payload)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 if isinstance(exc, PeerUnavailable):
                     self.node.membership.mark_dead(peer)
                 failures.append(peer)
@@ -135,7 +135,7 @@ class AggregationRole:
                 continue
             try:
                 await self.close(due[:settings.close_batch_max])
-            except Exception as exc:  # the windows stay `closing`; the next tick retries
+            except Exception as exc:  # the windows stay `closing`; the next tick retries  # noqa: BLE001
                 log.info("closing windows failed, will retry: %s", str(exc)[:160])
 
     async def close(self, due: list[tuple]) -> None:
@@ -190,7 +190,7 @@ class AggregationRole:
             await trio.sleep(self.node.settings.rebalance_interval_s)
             try:
                 await self.rebalance()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 log.info("rebalance incomplete, will retry: %s", type(exc).__name__)
 
     async def rebalance(self) -> None:
@@ -223,7 +223,7 @@ class AggregationRole:
                 for device in devices:
                     if device not in leaving:
                         self._replicated_to[device] = peer
-            except Exception:
+            except Exception:  # noqa: BLE001
                 self.node.membership.mark_dead(peer)
                 failures.update(devices)
         for peer, devices in syncing.items():
@@ -233,7 +233,7 @@ class AggregationRole:
                 self.windows.merge(theirs)
                 for device in devices:
                     self._synced[device] = peer
-            except Exception:
+            except Exception:  # noqa: BLE001
                 self.node.membership.mark_dead(peer)
         # A device written to while we were handing it over stays until the next round.
         done_leaving = [d for d in leaving

@@ -71,7 +71,7 @@ class MasterRole:
                 continue
             try:
                 done, failed = await self.process(messages)
-            except Exception as exc:  # never lose a message to a bug: give it back
+            except Exception as exc:  # never lose a message to a bug: give it back  # noqa: BLE001
                 log.warning("master batch failed: %s", type(exc).__name__)
                 done, failed = [], messages
             if done:

@@ -10,8 +10,7 @@ import logging
 import trio
 
 from services.peers.assignment import ranked
-from services.records import WindowInput
-from services.records import merkle
+from services.records import WindowInput, merkle
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class StorageRole:
                 continue
             try:
                 await self.anchor_pending()
-            except Exception as exc:  # the records stay unbatched; the next round retries
+            except Exception as exc:  # the records stay unbatched; the next round retries  # noqa: BLE001
                 log.warning("anchoring failed: %s", type(exc).__name__)
 
     async def anchor_pending(self) -> int:
