@@ -39,6 +39,7 @@ class PeerNode:
         self.ready = trio.Event()
         self._cancel = trio.CancelScope()
         self.address: str = ""
+        self.status = None
 
     @property
     def peer_id(self) -> str:
@@ -118,6 +119,13 @@ class PeerNode:
                 raise last_error
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self._run(task_status)
+        finally:
+            if self.status is not None:
+                self.status.stop()
+
+    async def _run(self, task_status) -> None:
         settings = self.settings
         key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
         host = make_host(key_pair)
@@ -132,6 +140,10 @@ class PeerNode:
                     self.membership = Membership(host, pubsub, settings.roles, settings)
                     self._build_roles()
                     self.address = str(host.get_addrs()[0])
+                    if settings.status_port is not None:
+                        from services.peers.status import StatusServer
+
+                        self.status = StatusServer(self, settings.status_port).start()
                     async with trio.open_nursery() as nursery:
                         await nursery.start(self.membership.run)
                         for role in self.roles.values():
@@ -142,7 +154,7 @@ class PeerNode:
                         log.info("peer %s up with roles %s", self.peer_id[-8:], ",".join(self.roles))
 
     def metrics(self) -> dict:
-        out = {"live_peers": len(self.membership.live())}
+        out = {"live_peers": len(self.membership.live()) if hasattr(self, "membership") else 0}
         for role in self.roles.values():
             out.update(role.metrics())
         return out

@@ -60,6 +60,7 @@ class PeersSettings(BaseSettings):
     # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
     # latency_log it also appends each window's due → stored latency (ms) to <name>-latency.txt.
     latency_log: bool = False
+    status_port: int | None = None  # /healthz and /metrics on 127.0.0.1 (0: any free port)
 
     @property
     def metrics_dir(self) -> Path:

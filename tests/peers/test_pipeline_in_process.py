@@ -1,6 +1,7 @@
 """Counted end-to-end over real libp2p hosts on 127.0.0.1, several peers in one process:
 every valid reading is stored exactly once, every invalid one is dead-lettered with its reason."""
 
+import requests
 import trio
 
 from services.ingest.queues.local import LocalQueue
@@ -38,7 +39,7 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
     async def main():
         async with trio.open_nursery() as nursery:
             first = PeerNode(peer_settings(tmp_path, "a", ["master", "prediction", "storage",
-                                                           "notification"]),
+                                                           "notification"], status_port=0),
                              ingest_settings(tmp_path))
             await nursery.start(first.run)
             second = PeerNode(peer_settings(tmp_path, "b", ["aggregation", "master"],
@@ -50,7 +51,13 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
                 lambda: queue.depth() == 0 and set(stored_keys(store, owners)) == workload.valid_keys
                 and len(dead_letter_reasons(store)) >= len(EXPECTED_REASONS), 60)
             await trio.sleep(1.0)  # anything still in flight would show up as a duplicate now
+            base = f"http://127.0.0.1:{first.status.port}"
+            health = await trio.to_thread.run_sync(requests.get, f"{base}/healthz")
+            metrics = await trio.to_thread.run_sync(requests.get, f"{base}/metrics")
             nursery.cancel_scope.cancel()
+        assert health.status_code == 200
+        assert "pulseledger_peers_storage_windows_created" in metrics.text
+        assert "pulseledger_peers_live_peers 3" in metrics.text
         return done
 
     assert trio.run(main)
