@@ -44,7 +44,7 @@ DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
 BATCH = 10
-TUNING = dict(presence_interval_s=0.5, presence_timeout_s=4.0, reconnect_interval_s=0.5,  # noqa: C408
+TUNING = dict(presence_interval_s=0.5, presence_timeout_s=10.0, reconnect_interval_s=0.5,  # noqa: C408
               grace_ms=2_000, idle_close_s=12.0, quiet_flush_s=2.0, close_tick_s=0.1, rebalance_interval_s=0.5,
               master_batch=500, master_concurrency=2, latency_log=True, rpc_timeout_s=30.0)
 

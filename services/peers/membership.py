@@ -58,9 +58,12 @@ class Membership:
 
     # -- queries ------------------------------------------------------------------------------
     def live(self, role: str | None = None) -> list[str]:
+        """Peers heard from recently, and always ourselves: a peer whose event loop was busy
+        past the timeout must not conclude that it is itself dead."""
         cutoff = time.monotonic() - self.settings.presence_timeout_s
         return sorted(p.peer_id for p in self.peers.values()
-                      if p.last_seen >= cutoff and (role is None or role in p.roles))
+                      if (p.last_seen >= cutoff or p.peer_id == self.self_id)
+                      and (role is None or role in p.roles))
 
     def mark_dead(self, peer_id: str) -> None:
         """An RPC failure is a stronger signal than silence: stop routing there until it speaks."""

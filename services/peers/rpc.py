@@ -96,6 +96,7 @@ class Rpc:
 
     async def call(self, peer_id: str, op: str, body: dict) -> dict:
         if peer_id == self.self_id:
+            await trio.lowlevel.checkpoint()  # a local call must still let other tasks run
             reply = await self._dispatch({"op": op, "body": body}, self.self_id)
         else:
             reply = await self._remote(peer_id, {"op": op, "body": body})

@@ -204,10 +204,12 @@ class AggregationRole:
         for device in self.windows.devices():
             primary, replica = primary_and_replica(device, aggregators)
             if me not in (primary, replica):
+                targets = [p for p in (primary, replica) if p is not None]
+                if not targets:
+                    continue  # nobody to hand it to: keep it
                 leaving.append(device)
-                for peer in (primary, replica):
-                    if peer is not None:
-                        moving[peer].append(device)
+                for peer in targets:
+                    moving[peer].append(device)
             elif me == primary:
                 if replica is None:
                     self._synced[device] = None
