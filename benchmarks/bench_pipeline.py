@@ -4,6 +4,8 @@
    SECONDS s of batch-signed readings (10 readings a signature, as a wearable sends them);
    readings/s from the first pull to the last window stored, the same to queue drained, readings
    lost or duplicated (every stored window decrypted and counted), due → stored latency.
+   Then, on the same running peer, a paced phase: PACED_DEVICES wearables at 1 Hz in real time
+   (each reading signed), the latency a live stream sees.
 2. separate: the same with every role in its own process (two masters, two aggregators, one
    prediction, one storage, one notification peer), under the supervisor.
 3. kills: a realtime fleet runs while each kind of peer of (2) is killed -9 in turn; how long the
@@ -43,9 +45,14 @@ from services.records import open_store
 DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
+PACED_DEVICES = int(os.environ.get("BENCH_PACED_DEVICES", "1000"))
+PACED_SECONDS = int(os.environ.get("BENCH_PACED_SECONDS", "40"))
 BATCH = 10
+# Deadlines for surviving kills (docs/peers.md): a killed master's locked messages come back
+# after LOCK_S, so grace (device time) must exceed it plus the restart and the RPC timeouts.
+LOCK_S = 10
 TUNING = dict(presence_interval_s=0.5, presence_timeout_s=10.0, reconnect_interval_s=0.5,  # noqa: C408
-              grace_ms=2_000, idle_close_s=12.0, quiet_flush_s=2.0, close_tick_s=0.1, rebalance_interval_s=0.5,
+              grace_ms=15_000, idle_close_s=20.0, quiet_flush_s=5.0, close_tick_s=0.1, rebalance_interval_s=0.5,
               master_batch=500, master_concurrency=2, latency_log=True, rpc_timeout_s=30.0)
 
 
@@ -79,11 +86,52 @@ def count_stored(store, fleet) -> Counter:
     return counted
 
 
-def latencies(data_dir: Path) -> list[float]:
+def latencies(data_dir: Path, skip: dict | None = None) -> list[float]:
+    """Every window's due → stored latency (ms); `skip` = line counts to leave out per file."""
     out = []
     for path in (data_dir / "metrics").glob("*-latency.txt"):
-        out += [float(x) for x in path.read_text().split()]
+        out += [float(x) for x in path.read_text().split()[(skip or {}).get(path.name, 0):]]
     return out
+
+
+def latency_marks(data_dir: Path) -> dict:
+    return {path.name: len(path.read_text().split())
+            for path in (data_dir / "metrics").glob("*-latency.txt")}
+
+
+def paced(prefix: str, data_dir: Path, store, wait_stored, poll=lambda: None) -> dict:
+    """A realtime fleet for PACED_SECONDS; latency of the windows it produces, readings lost."""
+    fleet = make_fleet(PACED_DEVICES, irregular_fraction=0.1, seed=f"{prefix}-paced")
+    onboard(fleet, store)
+    marks = latency_marks(data_dir)
+    sink = LocalQueue(data_dir / "queue.db")
+    feeder = threading.Thread(target=run, args=(sink, fleet, PACED_SECONDS, 1, True), daemon=True)
+    feeder.start()
+    while feeder.is_alive():
+        poll()
+        time.sleep(0.2)
+    expected = {(d.user_id, s) for d in fleet for s in range(1, PACED_SECONDS + 1)}
+    counted = wait_stored(fleet, expected)
+    lat = latencies(data_dir, marks)
+    return {
+        f"{prefix}_paced_readings_per_s": PACED_DEVICES,
+        f"{prefix}_paced_readings_lost": len(expected - set(counted)),
+        f"{prefix}_paced_readings_duplicated": sum(c - 1 for c in counted.values() if c > 1),
+        f"{prefix}_paced_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
+        f"{prefix}_paced_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
+    }
+
+
+def wait_counted(store, fleet, expected: set, timeout_s: float = 300, poll=lambda: None):
+    deadline = time.monotonic() + timeout_s
+    counted: Counter = Counter()
+    while time.monotonic() < deadline:
+        poll()
+        counted = count_stored(store, fleet)
+        if set(counted) >= expected:
+            break
+        time.sleep(2.0)
+    return counted
 
 
 def windows_stored(data_dir: Path) -> int:
@@ -114,7 +162,7 @@ def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drain
 def bench_all_in_one(data_dir: Path) -> dict:
     store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-all")
     settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING)
-    ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=60)
+    ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=LOCK_S)
     queue = LocalQueue(data_dir / "queue.db")
     marks = {}
 
@@ -129,11 +177,15 @@ def bench_all_in_one(data_dir: Path) -> dict:
                 await trio.sleep(0.05)
             marks["stored"] = time.monotonic()
             marks.setdefault("drained", marks["stored"])
+            marks["figures"] = result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"],
+                                      marks["drained"], marks["stored"], data_dir)
+            marks["figures"].update(await trio.to_thread.run_sync(
+                paced, "all_in_one", data_dir, store,
+                lambda f, e: wait_counted(store, f, e)))
             nursery.cancel_scope.cancel()
 
     trio.run(main)
-    return result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"], marks["drained"],
-                  marks["stored"], data_dir)
+    return marks["figures"]
 
 
 SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",)),
@@ -145,7 +197,7 @@ SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",))
 
 def _env() -> dict:
     env = {f"PULSELEDGER_PEERS_{k.upper()}": str(v) for k, v in TUNING.items()}
-    env["PULSELEDGER_INGEST_LOCK_S"] = "60"
+    env["PULSELEDGER_INGEST_LOCK_S"] = str(LOCK_S)
     return env
 
 
@@ -167,6 +219,9 @@ def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
     stored = time.monotonic()
     out = result("separate", store, fleet, DEVICES * SECONDS, t0, drained or stored, stored,
                  data_dir)
+    out.update(paced("separate", data_dir, store,
+                     lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
+                     poll=supervisor.poll))
     return out, supervisor
 
 
@@ -191,14 +246,7 @@ def bench_kills(data_dir: Path, supervisor: Supervisor) -> dict:
         out[f"recovery_{name.split('-')[0]}_restart_s"] = round(time.monotonic() - started, 2)
     feeder.join()
     expected = {(d.user_id, s) for d in fleet for s in range(1, seconds + 1)}
-    deadline = time.monotonic() + 300
-    counted: Counter = Counter()
-    while time.monotonic() < deadline:
-        supervisor.poll()
-        counted = count_stored(store, fleet)
-        if set(counted) >= expected:
-            break
-        time.sleep(2.0)
+    counted = wait_counted(store, fleet, expected, poll=supervisor.poll)
     out["kills_readings"] = len(expected)
     out["kills_readings_lost"] = len(expected - set(counted))
     out["kills_readings_duplicated"] = sum(c - 1 for c in counted.values() if c > 1)

@@ -25,7 +25,7 @@ def _reference(value):
         return None
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(value=values)
 def test_fast_path__agrees_with_rfc8785_or_declines(value):
     fast = _fast(value)
@@ -33,7 +33,7 @@ def test_fast_path__agrees_with_rfc8785_or_declines(value):
         assert fast.encode() == _reference(value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(batch=st.lists(readings, min_size=1, max_size=10))
 def test_readings_and_batches__take_the_fast_path_and_agree(batch):
     assert _fast(batch) is not None
