@@ -43,6 +43,7 @@ class PeerRecord:
     roles: tuple[str, ...]
     addrs: tuple[str, ...]
     last_seen: float = field(default_factory=time.monotonic)
+    queue_busy: bool = False  # a master that pulled readings recently: the stream goes on
 
 
 class Membership:
@@ -54,6 +55,7 @@ class Membership:
         self.self_id = host.get_id().to_base58()
         self.peers: dict[str, PeerRecord] = {}
         self.changed = trio.Event()  # set (and replaced) whenever the live set changes
+        self.queue_busy = lambda: False  # a master role replaces this
         self._last_live: frozenset[str] = frozenset()
 
     # -- queries ------------------------------------------------------------------------------
@@ -64,6 +66,11 @@ class Membership:
         return sorted(p.peer_id for p in self.peers.values()
                       if (p.last_seen >= cutoff or p.peer_id == self.self_id)
                       and (role is None or role in p.roles))
+
+    def any_queue_busy(self) -> bool:
+        """Does any live master still pull readings? Then the stream has not stopped."""
+        live = set(self.live("master"))
+        return any(p.queue_busy for p in self.peers.values() if p.peer_id in live)
 
     def mark_dead(self, peer_id: str) -> None:
         """An RPC failure is a stronger signal than silence: stop routing there until it speaks."""
@@ -101,15 +108,17 @@ class Membership:
                 note = json.loads(message.data)
                 if note["peer_id"] == self.self_id:
                     continue  # gossipsub hands a node its own publishes
-                self._note(PeerRecord(note["peer_id"], tuple(note["roles"]), tuple(note["addrs"])))
+                self._note(PeerRecord(note["peer_id"], tuple(note["roles"]), tuple(note["addrs"]),
+                                      queue_busy=bool(note.get("queue_busy"))))
             except (ValueError, KeyError, TypeError):
                 continue  # a malformed note from someone: ignore, presence is best effort
 
     async def _announce(self) -> None:
         while True:
-            self._note(PeerRecord(self.self_id, self.roles, self._own_addrs()))
+            busy = self.queue_busy()
+            self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy))
             note = {"peer_id": self.self_id, "roles": list(self.roles),
-                    "addrs": list(self._own_addrs())}
+                    "addrs": list(self._own_addrs()), "queue_busy": busy}
             try:
                 await self.pubsub.publish(TOPIC, json.dumps(note).encode())
             except Exception as exc:  # noqa: BLE001

@@ -124,7 +124,10 @@ class AggregationRole:
             me, aggregators = self.node.rpc.self_id, self._aggregators()
             due = []
             now = time.monotonic()
-            quiet = now - self._last_input >= settings.quiet_flush_s
+            # The stream stopped: nothing came in for a while and no master is pulling readings.
+            # (Silence alone is not enough: masters stalled on another aggregator send nothing.)
+            quiet = (now - self._last_input >= settings.quiet_flush_s
+                     and not self.node.membership.any_queue_busy())
             for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
                                             flush=quiet):
                 primary, replica = primary_and_replica(d, aggregators)

@@ -46,6 +46,11 @@ class MasterRole:
         self.devices = _DeviceCache(node.store)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
         self.completed = 0
+        self._last_pulled = 0.0  # monotonic time of the last non-empty receive
+        node.membership.queue_busy = self.busy
+
+    def busy(self) -> bool:
+        return time.monotonic() - self._last_pulled < self.node.settings.quiet_flush_s
 
     def metrics(self) -> dict:
         return {"master_completed_messages": self.completed}
@@ -66,6 +71,8 @@ class MasterRole:
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
             messages = await self._queue_op(self.queue.receive, settings.master_batch)
+            if messages:
+                self._last_pulled = time.monotonic()
             if not messages:
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
