@@ -89,28 +89,47 @@ class MasterRole:
                 await trio.sleep(settings.master_idle_poll_s)
 
     async def process(self, messages):
+        """Validate, dead-letter what is invalid, then route until every valid reading is
+        acknowledged — retrying with a fresh view of the aggregators (backing off) for up to
+        half the lock, so a transient failure does not cost the message a delivery (abandoning
+        does, and max_delivery_count would soon park good readings as poison)."""
         node = self.node
         now_ms = int(time.time() * 1000)
-        by_aggregator: dict[str, list[dict]] = defaultdict(list)
-        message_targets: list[set[str]] = []
-        aggregators = node.membership.live("aggregation")
+        pending: list[list[dict]] = []
         for message in messages:
             verdict = validate_message(message.body, self.devices, self.ingest_settings, now_ms)
             for reject in verdict.rejects:
                 node.store.dead_letter("reading", reject.payload, reject.reason)
-            targets = set()
-            for reading in verdict.valid:
-                primary, _ = primary_and_replica(reading.user_id, aggregators)
-                by_aggregator[primary].append(reading.to_json())
-                targets.add(primary)
-            message_targets.append(targets)
+            pending.append([reading.to_json() for reading in verdict.valid])
 
-        acked: set[str] = set()
+        deadline = time.monotonic() + self.ingest_settings.lock_s / 2
+        backoff = 0.1
+        while any(pending):
+            await self._route_once(pending)
+            if not any(pending) or time.monotonic() + backoff > deadline:
+                break
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+        done = [m for m, rest in zip(messages, pending) if not rest]
+        failed = [m for m, rest in zip(messages, pending) if rest]
+        return done, failed
+
+    async def _route_once(self, pending: list[list[dict]]) -> None:
+        """One attempt: send each pending reading to its primary; drop what is acknowledged."""
+        node = self.node
+        aggregators = node.membership.live("aggregation")
+        if not aggregators:
+            return
+        by_aggregator: dict[str, list[dict]] = defaultdict(list)
+        for readings in pending:
+            for reading in readings:
+                by_aggregator[primary_and_replica(reading["userId"], aggregators)[0]].append(reading)
+        acked: set[int] = set()
 
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
                 await node.rpc.call(aggregator, "agg.ingest", {"readings": readings})
-                acked.add(aggregator)
+                acked.update(id(r) for r in readings)
             except PeerUnavailable:
                 node.membership.mark_dead(aggregator)
             except RemoteError as exc:
@@ -119,6 +138,5 @@ class MasterRole:
         async with trio.open_nursery() as nursery:
             for aggregator, readings in by_aggregator.items():
                 nursery.start_soon(send, aggregator, readings)
-        done = [m for m, t in zip(messages, message_targets) if t <= acked]
-        failed = [m for m, t in zip(messages, message_targets) if not t <= acked]
-        return done, failed
+        for readings in pending:
+            readings[:] = [r for r in readings if id(r) not in acked]
