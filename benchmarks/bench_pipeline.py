@@ -253,7 +253,30 @@ def bench_kills(data_dir: Path, supervisor: Supervisor) -> dict:
     return out
 
 
+def kills_only() -> None:
+    """BENCH_ONLY=kills: rerun phase 3 on a fresh separate cluster, keep the other figures."""
+    path = ROOT / "benchmarks" / "pipeline.json"
+    figures = json.loads(path.read_text())
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    data_dir = workdir / "separate"
+    open_store(records_settings(data_dir)).close()
+    supervisor = Supervisor(data_dir, SEPARATE[2:] + SEPARATE[:2], _env(),
+                            log_dir=data_dir / "logs")
+    try:
+        supervisor.start(timeout_s=300)
+        assert supervisor.wait_ready(300), "peers did not start"
+        figures.update(bench_kills(data_dir, supervisor))
+    finally:
+        supervisor.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
 def main() -> None:
+    if os.environ.get("BENCH_ONLY") == "kills":
+        kills_only()
+        return
     figures: dict[str, float] = {"devices": DEVICES, "seconds": SECONDS,
                                  "readings_per_signature": BATCH, "cpu_cores": os.cpu_count()}
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))

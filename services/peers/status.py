@@ -22,7 +22,7 @@ class StatusServer:
         node_ref = node
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 if self.path == "/healthz":
                     ready = node_ref.ready.is_set()
                     body, code = (b"ok\n", 200) if ready else (b"starting\n", 503)

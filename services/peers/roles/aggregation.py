@@ -79,6 +79,7 @@ class AggregationRole:
     # -- data plane ---------------------------------------------------------------------------
     async def handle_ingest(self, body: dict, caller: str) -> dict:
         readings = body["readings"]
+        await self._sync_before_accepting({r["userId"] for r in readings})
         outcomes = self.windows.ingest(readings)
         self._last_input = time.monotonic()
         for reading in readings:
@@ -248,6 +249,28 @@ class AggregationRole:
             for device in done_leaving:
                 self._replicated_to.pop(device, None)
                 self._synced.pop(device, None)
+
+    async def _sync_before_accepting(self, devices: set[str]) -> None:
+        """As primary, learn what our replica holds before accepting a user's readings: back
+        from a crash, the replica may have closed windows meanwhile, and a reading we accepted
+        into one of those would be acknowledged, then never stored."""
+        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        by_replica: dict[str, list[str]] = defaultdict(list)
+        for device in devices:
+            primary, replica = primary_and_replica(device, aggregators)
+            if primary == me and replica is not None \
+                    and self._synced.get(device, _UNSYNCED) != replica:
+                by_replica[replica].append(device)
+        for replica, wanted in by_replica.items():
+            try:
+                theirs = await self.node.rpc.call(replica, "agg.sync",
+                                                  self.windows.export(wanted))
+            except PeerUnavailable:
+                self.node.membership.mark_dead(replica)
+                raise
+            self.windows.merge(theirs)
+            for device in wanted:
+                self._synced[device] = replica
 
     async def handle_sync(self, body: dict, caller: str) -> dict:
         """The primary's half of a two-way sync: take its state, give back ours."""
