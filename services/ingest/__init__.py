@@ -1,0 +1,1 @@
+"""Ingest: signed wearable readings, their validation, and the queues that carry them."""

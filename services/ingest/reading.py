@@ -1,0 +1,108 @@
+"""The reading schema, its RFC 8785 canonical form, and the signed envelopes devices send.
+
+A queue message is one JSON object, either
+  {"reading": {...}, "sig": "<base64url Ed25519 signature over canonical(reading)>"}
+or, batch-signed (one signature for many readings of one device),
+  {"batch": [{...}, ...], "sig": "<base64url signature over canonical(batch list)>"}.
+A reading is {"userId": str, "heartrate": number, "ts_ms": int, "seq": int, "rr"?: [int, ...]}.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+import rfc8785
+
+from services.ingest.device_identity import DeviceKey
+
+READING_FIELDS = {"userId", "heartrate", "ts_ms", "seq", "rr"}
+REQUIRED_FIELDS = {"userId", "heartrate", "ts_ms", "seq"}
+
+
+@dataclass(frozen=True)
+class Reading:
+    user_id: str
+    heartrate: float
+    ts_ms: int
+    seq: int
+    rr: tuple[int, ...] = ()
+
+    def to_json(self) -> dict:
+        body = {"userId": self.user_id, "heartrate": self.heartrate, "ts_ms": self.ts_ms,
+                "seq": self.seq}
+        if self.rr:
+            body["rr"] = list(self.rr)
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict) -> Reading:
+        return cls(body["userId"], body["heartrate"], body["ts_ms"], body["seq"],
+                   tuple(body.get("rr") or ()))
+
+
+def canonical(value: object) -> bytes:
+    """RFC 8785 canonical JSON. Readings and batches of readings take a fast path (about 10x
+    faster than the general encoder, which costs ≈50–150 µs a reading); anything the fast path
+    is not sure about goes to the `rfc8785` package. A test checks both agree."""
+    fast = _fast(value)
+    return fast.encode() if fast is not None else rfc8785.dumps(value)
+
+
+_SAFE_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+_MAX_SAFE_INT = 2**53 - 1
+
+
+def _fast(value: object) -> str | None:
+    """Canonical text for the shapes readings have, or None when unsure."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value) if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT else None
+    if isinstance(value, float):
+        # Python's repr and ECMAScript's Number#toString agree (shortest round-trip digits)
+        # where neither uses an exponent; integral floats print without ".0" in ECMAScript.
+        if value == 0:
+            return "0"
+        if not 1e-4 <= abs(value) < 1e16:
+            return None
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, str):
+        return f'"{value}"' if _SAFE_CHARS.issuperset(value) else None
+    if isinstance(value, list):
+        parts = [_fast(item) for item in value]
+        return None if None in parts else "[" + ",".join(parts) + "]"
+    if isinstance(value, dict):
+        keys = list(value)
+        # ASCII keys sort the same by UTF-16 code units (RFC 8785) and by code points.
+        if not all(isinstance(k, str) and _SAFE_CHARS.issuperset(k) for k in keys):
+            return None
+        parts = []
+        for key in sorted(keys):
+            encoded = _fast(value[key])
+            if encoded is None:
+                return None
+            parts.append(f'"{key}":{encoded}')
+        return "{" + ",".join(parts) + "}"
+    return None
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_reading(key: DeviceKey, reading: Reading) -> bytes:
+    body = reading.to_json()
+    return json.dumps({"reading": body, "sig": b64(key.sign(canonical(body)))}).encode()
+
+
+def sign_batch(key: DeviceKey, readings: list[Reading]) -> bytes:
+    bodies = [r.to_json() for r in readings]
+    return json.dumps({"batch": bodies, "sig": b64(key.sign(canonical(bodies)))}).encode()

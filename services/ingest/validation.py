@@ -1,0 +1,160 @@
+"""Validation of one queue message: envelope, schema, ranges, signature, known device, timestamps.
+
+Never raises: anything wrong becomes a `Reject` with a reason, destined for the dead-letter store.
+Replays (a seq seen before with other content) are judged by the user's aggregator, the only place
+that sees all of a user's readings; within one message a repeated seq is rejected here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.ingest.device_identity import peer_id_for, verify
+from services.ingest.reading import READING_FIELDS, REQUIRED_FIELDS, Reading, canonical, unb64
+from services.ingest.settings import IngestSettings
+
+MAX_SEQ = 2**63 - 1
+
+
+class DeviceDirectory(Protocol):
+    """What validation needs from the record store: the registered device, or None."""
+
+    def get_device(self, device_id: str): ...
+
+
+@dataclass(frozen=True)
+class Reject:
+    payload: bytes
+    reason: str
+
+
+@dataclass
+class Verdict:
+    valid: list[Reading] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def public_key_bytes(device) -> bytes:
+    key = device.public_key
+    return bytes.fromhex(key.removeprefix("0x")) if isinstance(key, str) else bytes(key)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def schema_problem(body: object) -> str | None:
+    if not isinstance(body, dict):
+        return "schema: reading is not an object"
+    missing = REQUIRED_FIELDS - body.keys()
+    if missing:
+        return f"schema: missing {sorted(missing)}"
+    extra = body.keys() - READING_FIELDS
+    if extra:
+        return f"schema: unknown fields {sorted(extra)}"
+    if not isinstance(body["userId"], str) or not body["userId"]:
+        return "schema: userId must be a non-empty string"
+    if not _is_number(body["heartrate"]):
+        return "schema: heartrate must be a number"
+    if not _is_int(body["ts_ms"]) or not _is_int(body["seq"]):
+        return "schema: ts_ms and seq must be integers"
+    rr = body.get("rr")
+    if rr is not None and (not isinstance(rr, list) or not all(_is_int(x) for x in rr)):
+        return "schema: rr must be a list of integers"
+    return None
+
+
+def range_problem(body: dict, settings: IngestSettings, now_ms: int) -> str | None:
+    if not settings.heartrate_min <= body["heartrate"] <= settings.heartrate_max:
+        return "range: heartrate"
+    if not 0 <= body["seq"] <= MAX_SEQ:
+        return "range: seq"
+    rr = body.get("rr") or []
+    if len(rr) > settings.rr_max_count or any(
+        not settings.rr_min_ms <= x <= settings.rr_max_ms for x in rr
+    ):
+        return "range: rr"
+    if body["ts_ms"] > now_ms + settings.max_future_skew_ms:
+        return "timestamp: in the future"
+    if body["ts_ms"] < now_ms - settings.max_age_ms:
+        return "timestamp: too old"
+    return None
+
+
+def _envelope(raw: bytes) -> tuple[list, object, bytes] | str:
+    """(reading bodies, signed value, signature) or a reason."""
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return "malformed: not JSON"
+    if not isinstance(message, dict):
+        return "malformed: not an object"
+    if "sig" not in message:
+        return "unsigned"
+    try:
+        signature = unb64(message["sig"])
+    except Exception:  # noqa: BLE001
+        return "signature: not base64url"
+    if set(message) == {"reading", "sig"}:
+        return [message["reading"]], message["reading"], signature
+    if set(message) == {"batch", "sig"} and isinstance(message["batch"], list):
+        return message["batch"], message["batch"], signature
+    return "malformed: expected {reading, sig} or {batch, sig}"
+
+
+def validate_message(
+    raw: bytes, devices: DeviceDirectory, settings: IngestSettings, now_ms: int
+) -> Verdict:
+    verdict = Verdict()
+    envelope = _envelope(raw)
+    if isinstance(envelope, str):
+        verdict.rejects.append(Reject(raw, envelope))
+        return verdict
+    bodies, signed, signature = envelope
+    if not bodies or len(bodies) > settings.batch_max_readings:
+        verdict.rejects.append(Reject(raw, "malformed: batch size"))
+        return verdict
+    problems = [schema_problem(body) for body in bodies]
+    if any(problems):
+        # The signature covers the whole batch: one bad reading makes the message unreadable.
+        verdict.rejects.append(Reject(raw, next(p for p in problems if p)))
+        return verdict
+    user_ids = {body["userId"] for body in bodies}
+    if len(user_ids) != 1:
+        verdict.rejects.append(Reject(raw, "malformed: batch mixes devices"))
+        return verdict
+    user_id = user_ids.pop()
+    try:
+        device = devices.get_device(user_id)
+    except KeyError:
+        device = None
+    if device is None:
+        verdict.rejects.append(Reject(raw, "unknown device"))
+        return verdict
+    public_key = public_key_bytes(device)
+    try:
+        signed_bytes = canonical(signed)
+    except Exception:  # rfc8785 refuses values JSON allowed (e.g. integers beyond 2**53)  # noqa: BLE001
+        verdict.rejects.append(Reject(raw, "malformed: not canonicalizable"))
+        return verdict
+    if peer_id_for(public_key) != user_id or not verify(public_key, signature, signed_bytes):
+        verdict.rejects.append(Reject(raw, "signature"))
+        return verdict
+    seen_seqs: set[int] = set()
+    for body in bodies:
+        problem = range_problem(body, settings, now_ms)
+        if problem is None and body["seq"] in seen_seqs:
+            problem = "replay: seq repeated in one message"
+        if problem:
+            verdict.rejects.append(Reject(canonical(body), problem))
+            continue
+        seen_seqs.add(body["seq"])
+        verdict.valid.append(Reading.from_json(body))
+    return verdict

@@ -1,0 +1,62 @@
+"""Batch anchoring: the Merkle root (services/records/merkle.py) of a batch of window records'
+ciphertext hashes goes on-chain through `BatchAnchor` — the ledger's
+`anchorBatch(bytes32 root, uint32 leafCount)`, called by a registered custodian."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class BatchAnchor(Protocol):
+    def anchor_batch(self, root: bytes, leaf_count: int) -> str:
+        """Put the root on-chain (once); return the hash of the transaction that did."""
+
+
+ANCHOR_ABI = [
+    {"type": "function", "name": "anchorBatch", "stateMutability": "nonpayable", "outputs": [],
+     "inputs": [{"name": "root", "type": "bytes32"}, {"name": "leafCount", "type": "uint32"}]},
+    {"type": "event", "name": "BatchAnchored", "anonymous": False, "inputs": [
+        {"name": "root", "type": "bytes32", "indexed": True},
+        {"name": "custodian", "type": "address", "indexed": True},
+        {"name": "leafCount", "type": "uint32", "indexed": False}]},
+]
+
+
+class Web3BatchAnchor:
+    """anchorBatch through web3.py with the custodian's key (never logged).
+
+    The contract refuses a root anchored before (RecordRegistryBatchAlreadyAnchored), and a
+    storage peer can die between the transaction and noting it: so look for the root's
+    BatchAnchored event first, and if it is there, that transaction is the answer."""
+
+    def __init__(self, rpc_url: str, contract_address: str, private_key: str,
+                 receipt_timeout_s: float = 30.0):
+        from web3 import Web3
+
+        self.web3 = Web3(Web3.HTTPProvider(rpc_url))
+        self.account = self.web3.eth.account.from_key(private_key)
+        self.contract = self.web3.eth.contract(
+            address=Web3.to_checksum_address(contract_address), abi=ANCHOR_ABI)
+        self.receipt_timeout_s = receipt_timeout_s
+
+    def existing_anchor_tx(self, root: bytes) -> str | None:
+        event = self.contract.events.BatchAnchored()
+        logs = event.get_logs(from_block=0, argument_filters={"root": root})
+        return ("0x" + bytes(logs[0]["transactionHash"]).hex()) if logs else None
+
+    def anchor_batch(self, root: bytes, leaf_count: int) -> str:
+        existing = self.existing_anchor_tx(root)
+        if existing is not None:
+            return existing
+        call = self.contract.functions.anchorBatch(root, leaf_count)
+        tx = call.build_transaction({
+            "from": self.account.address,
+            "nonce": self.web3.eth.get_transaction_count(self.account.address, "pending"),
+        })
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.web3.eth.wait_for_transaction_receipt(tx_hash,
+                                                             timeout=self.receipt_timeout_s)
+        if receipt.status != 1:
+            raise RuntimeError("anchorBatch reverted")
+        return "0x" + bytes(tx_hash).hex()

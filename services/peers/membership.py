@@ -1,0 +1,154 @@
+"""The control plane: who is alive, with which roles, at which address.
+
+Every peer publishes a presence note on a gossipsub topic each `presence_interval_s` (gossipsub
+v1.1, heartbeat 1 s, spam protection off: presence from many peers would trip its 10 msg/s/topic
+limit). The subscription is drained at once into a table (its channel holds only 32 and drops
+silently when full). A peer not heard from for `presence_timeout_s` is gone. We also note our own
+presence directly, and ignore our own publishes coming back.
+
+Our reconnect loop dials every known peer we are not connected to (libp2p does not redial by
+itself, and its bootstrap module takes ≈60 s), and the bootstrap addresses while we know nobody:
+any live peer can be a bootstrap address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import multiaddr
+import trio
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, GossipSub
+from libp2p.pubsub.pubsub import Pubsub
+
+TOPIC = "pulseledger/presence/1"
+log = logging.getLogger(__name__)
+
+
+def make_gossipsub() -> GossipSub:
+    return GossipSub(
+        [PROTOCOL_ID_V11], degree=6, degree_low=4, degree_high=12,
+        heartbeat_interval=1, spam_protection_enabled=False,
+        eclipse_protection_enabled=False,  # every peer here shares one IP (loopback)
+    )
+
+
+@dataclass
+class PeerRecord:
+    peer_id: str
+    roles: tuple[str, ...]
+    addrs: tuple[str, ...]
+    last_seen: float = field(default_factory=time.monotonic)
+    queue_busy: bool = False  # a master that pulled readings recently: the stream goes on
+
+
+class Membership:
+    def __init__(self, host, pubsub: Pubsub, roles: tuple[str, ...], settings):
+        self.host = host
+        self.pubsub = pubsub
+        self.roles = tuple(roles)
+        self.settings = settings
+        self.self_id = host.get_id().to_base58()
+        self.peers: dict[str, PeerRecord] = {}
+        self.changed = trio.Event()  # set (and replaced) whenever the live set changes
+        self.queue_busy = lambda: False  # a master role replaces this
+        self._last_live: frozenset[str] = frozenset()
+
+    # -- queries ------------------------------------------------------------------------------
+    def live(self, role: str | None = None) -> list[str]:
+        """Peers heard from recently, and always ourselves: a peer whose event loop was busy
+        past the timeout must not conclude that it is itself dead."""
+        cutoff = time.monotonic() - self.settings.presence_timeout_s
+        return sorted(p.peer_id for p in self.peers.values()
+                      if (p.last_seen >= cutoff or p.peer_id == self.self_id)
+                      and (role is None or role in p.roles))
+
+    def any_queue_busy(self) -> bool:
+        """Does any live master still pull readings? Then the stream has not stopped."""
+        live = set(self.live("master"))
+        return any(p.queue_busy for p in self.peers.values() if p.peer_id in live)
+
+    def mark_dead(self, peer_id: str) -> None:
+        """An RPC failure is a stronger signal than silence: stop routing there until it speaks."""
+        if peer_id != self.self_id and peer_id in self.peers:
+            self.peers[peer_id].last_seen = 0.0
+
+    def _note(self, record: PeerRecord) -> None:
+        self.peers[record.peer_id] = record
+        self._check_changed()
+
+    def _check_changed(self) -> None:
+        live = frozenset(self.live())
+        if live != self._last_live:
+            self._last_live = live
+            self.changed.set()
+            self.changed = trio.Event()
+
+    def _own_addrs(self) -> tuple[str, ...]:
+        return tuple(str(a) for a in self.host.get_addrs())
+
+    # -- loops ----------------------------------------------------------------------------------
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        subscription = await self.pubsub.subscribe(TOPIC)
+        self._note(PeerRecord(self.self_id, self.roles, self._own_addrs()))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._drain, subscription)
+            nursery.start_soon(self._announce)
+            nursery.start_soon(self._reconnect)
+            task_status.started()
+
+    async def _drain(self, subscription) -> None:
+        while True:
+            message = await subscription.get()
+            try:
+                note = json.loads(message.data)
+                if note["peer_id"] == self.self_id:
+                    continue  # gossipsub hands a node its own publishes
+                self._note(PeerRecord(note["peer_id"], tuple(note["roles"]), tuple(note["addrs"]),
+                                      queue_busy=bool(note.get("queue_busy"))))
+            except (ValueError, KeyError, TypeError):
+                continue  # a malformed note from someone: ignore, presence is best effort
+
+    async def _announce(self) -> None:
+        while True:
+            busy = self.queue_busy()
+            self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy))
+            note = {"peer_id": self.self_id, "roles": list(self.roles),
+                    "addrs": list(self._own_addrs()), "queue_busy": busy}
+            try:
+                await self.pubsub.publish(TOPIC, json.dumps(note).encode())
+            except Exception as exc:  # noqa: BLE001
+                log.debug("presence publish failed: %s", type(exc).__name__)
+            await trio.sleep(self.settings.presence_interval_s)
+
+    async def _reconnect(self) -> None:
+        while True:
+            self._check_changed()
+            connected = {p.to_base58() for p in self.host.get_connected_peers()}
+            targets: list[PeerInfo] = []
+            for record in list(self.peers.values()):
+                if record.peer_id == self.self_id or record.peer_id in connected:
+                    continue
+                addrs = [multiaddr.Multiaddr(a) for a in record.addrs]
+                if addrs:
+                    targets.append(PeerInfo(ID.from_base58(record.peer_id), addrs))
+            if len(connected) == 0:
+                for address in self.settings.bootstrap:
+                    info = info_from_p2p_addr(multiaddr.Multiaddr(address))
+                    if info.peer_id.to_base58() != self.self_id:
+                        targets.append(info)
+            async with trio.open_nursery() as nursery:
+                for info in targets:
+                    nursery.start_soon(self._dial, info)
+            await trio.sleep(self.settings.reconnect_interval_s)
+
+    async def _dial(self, info: PeerInfo) -> None:
+        with trio.move_on_after(max(2.0, self.settings.reconnect_interval_s * 3)):
+            try:
+                await self.host.connect(info)
+            except Exception as exc:  # noqa: BLE001
+                log.debug("dial %s failed: %s", info.peer_id.to_base58()[-8:], type(exc).__name__)

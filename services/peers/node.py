@@ -1,0 +1,174 @@
+"""One peer process (or one of several peers in a test): a libp2p host, the gossipsub control
+plane, the RPC data plane, and the roles it was given."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import trio
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.tools.anyio_service import background_trio_service
+
+from services.ingest.settings import IngestSettings
+from services.peers import backends
+from services.peers.assignment import ranked
+from services.peers.host import listen_addr, make_host
+from services.peers.identity import load_or_create_key_pair
+from services.peers.membership import Membership, make_gossipsub
+from services.peers.rpc import PeerUnavailable, RemoteError, Rpc
+from services.peers.settings import PeersSettings
+
+log = logging.getLogger(__name__)
+
+
+class NoPeerForRole(Exception):
+    pass
+
+
+class PeerNode:
+    def __init__(self, settings: PeersSettings, ingest_settings: IngestSettings | None = None,
+                 *, store=None, queue=None, predictor=None, notifier=None, anchor=None):
+        self.settings = settings
+        self.ingest_settings = ingest_settings or IngestSettings()
+        self.store = store or backends.open_record_store(settings)
+        self._queue, self._predictor, self._notifier = queue, predictor, notifier
+        self._anchor = anchor
+        self.roles: dict[str, object] = {}
+        self.ready = trio.Event()
+        self._cancel = trio.CancelScope()
+        self.address: str = ""
+        self.status = None
+
+    @property
+    def peer_id(self) -> str:
+        return self.rpc.self_id
+
+    def _build_roles(self) -> None:
+        from services.peers.roles.aggregation import AggregationRole
+        from services.peers.roles.master import MasterRole
+        from services.peers.roles.notification import NotificationRole
+        from services.peers.roles.prediction import PredictionRole
+        from services.peers.roles.storage import StorageRole
+
+        wanted = set(self.settings.roles)
+        if "master" in wanted:
+            if self._queue is None:
+                from services.ingest.queues.factory import open_queue
+
+                self._queue = open_queue(self.ingest_settings)
+            self.roles["master"] = MasterRole(self, self._queue, self.ingest_settings)
+        if "aggregation" in wanted:
+            self.roles["aggregation"] = AggregationRole(self)
+        if "prediction" in wanted:
+            self.roles["prediction"] = PredictionRole(
+                self, self._predictor or backends.open_predictor(self.settings))
+        if "storage" in wanted:
+            anchor = self._anchor if self._anchor is not None else backends.open_anchor(self.settings)
+            self.roles["storage"] = StorageRole(self, anchor)
+        if "notification" in wanted:
+            self.roles["notification"] = NotificationRole(
+                self, self._notifier or backends.open_notifier(self.settings),
+                backends.open_alert_policy(self.settings))
+
+    async def call_role(self, role: str, op: str, body: dict) -> dict:
+        """Call `op` on a live peer with `role`: ourselves first, then others in a stable order
+        (spread by our own id); a peer that does not acknowledge is skipped and suspected."""
+        candidates = self.membership.live(role)
+        if not candidates:
+            raise NoPeerForRole(role)
+        order = ranked(self.rpc.self_id, candidates)
+        if self.rpc.self_id in order:
+            order.remove(self.rpc.self_id)
+            order.insert(0, self.rpc.self_id)
+        last_error: Exception | None = None
+        for peer in order:
+            try:
+                return await self.rpc.call(peer, op, body)
+            except PeerUnavailable as exc:
+                self.membership.mark_dead(peer)
+                last_error = exc
+            except RemoteError as exc:
+                last_error = exc
+        raise last_error or NoPeerForRole(role)
+
+    async def call_role_by_key(self, role: str, op: str, items: list[dict], key) -> None:
+        """Send each item to the live `role` peer closest to key(item) (falling back to the
+        next closest), so one peer sees all of a key's items while it lives."""
+        groups: dict[str, list[dict]] = {}
+        candidates = self.membership.live(role)
+        if not candidates:
+            raise NoPeerForRole(role)
+        for item in items:
+            groups.setdefault(ranked(key(item), candidates)[0], []).append(item)
+        for first, group in groups.items():
+            order = [first] + [p for p in ranked(key(group[0]), candidates) if p != first]
+            last_error: Exception | None = None
+            for peer in order:
+                try:
+                    await self.rpc.call(peer, op, {"items": group})
+                    last_error = None
+                    break
+                except PeerUnavailable as exc:
+                    self.membership.mark_dead(peer)
+                    last_error = exc
+                except RemoteError as exc:
+                    last_error = exc
+            if last_error is not None:
+                raise last_error
+
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self._run(task_status)
+        finally:
+            if self.status is not None:
+                self.status.stop()
+
+    async def _run(self, task_status) -> None:
+        settings = self.settings
+        key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
+        host = make_host(key_pair)
+        with self._cancel:
+            async with host.run([listen_addr(settings.listen_host, settings.listen_port)]):
+                gossipsub = make_gossipsub()
+                pubsub = Pubsub(host, gossipsub)
+                async with background_trio_service(pubsub), background_trio_service(gossipsub):
+                    await pubsub.wait_until_ready()
+                    self.host = host
+                    self.rpc = Rpc(host, settings.rpc_timeout_s)
+                    self.membership = Membership(host, pubsub, settings.roles, settings)
+                    self._build_roles()
+                    self.address = str(host.get_addrs()[0])
+                    if settings.status_port is not None:
+                        from services.peers.status import StatusServer
+
+                        self.status = StatusServer(self, settings.status_port).start()
+                    async with trio.open_nursery() as nursery:
+                        await nursery.start(self.membership.run)
+                        for role in self.roles.values():
+                            nursery.start_soon(role.run)
+                        nursery.start_soon(self._write_metrics)
+                        self.ready.set()
+                        task_status.started(self)
+                        log.info("peer %s up with roles %s", self.peer_id[-8:], ",".join(self.roles))
+
+    def metrics(self) -> dict:
+        out = {"live_peers": len(self.membership.live()) if hasattr(self, "membership") else 0}
+        for role in self.roles.values():
+            out.update(role.metrics())
+        return out
+
+    async def _write_metrics(self) -> None:
+        """Counters for status pages and benchmarks (no health values, no ids of patients)."""
+        folder = self.settings.metrics_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{self.settings.name}.json"
+        while True:
+            temporary = target.with_suffix(".tmp")
+            temporary.write_text(json.dumps({"peer_id": self.peer_id, **self.metrics()}))
+            os.replace(temporary, target)
+            await trio.sleep(1.0)
+
+    def stop(self) -> None:
+        self._cancel.cancel()

@@ -1,0 +1,285 @@
+"""Aggregation: per-user 10-second windows (aligned, device time), replicated to a second
+aggregator, closed when the user's watermark passes end + grace (or the user falls silent), then
+sent through prediction, storage and notification, each acknowledged. A window is marked
+`closing` on both aggregators before it leaves, and `closed` once stored and notified; a closing
+window is retried (by whichever aggregator is primary then) until it is closed — every step
+downstream is idempotent on (device, window), so retrying never stores twice."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+
+import trio
+
+from services.ingest.reading import canonical
+from services.peers.assignment import primary_and_replica
+from services.peers.rpc import PeerUnavailable
+from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
+
+log = logging.getLogger(__name__)
+_UNSYNCED = object()
+
+
+class AggregationRole:
+    name = "aggregation"
+
+    def __init__(self, node):
+        self.node = node
+        settings = node.settings
+        self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
+                                   settings.window_ms)
+        self._replicated_to: dict[str, str] = {}
+        self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
+        self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
+        self.closed_windows = 0
+        self._last_input = time.monotonic()  # wall clock of the last reading or merge
+        self._first_due: dict[tuple[str, int], float] = {}
+        self._latency_file = None
+        if settings.latency_log:
+            settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+            self._latency_file = open(settings.metrics_dir / f"{settings.name}-latency.txt", "a")  # noqa: SIM115
+        node.rpc.register("agg.ingest", self.handle_ingest)
+        node.rpc.register("agg.merge", self.handle_merge)
+        node.rpc.register("agg.sync", self.handle_sync)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _aggregators(self) -> list[str]:
+        return self.node.membership.live("aggregation")
+
+    def _replica_groups(self, devices) -> dict[str, list[str]]:
+        """device lists per peer (other than us) that must hold a copy."""
+        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        groups: dict[str, list[str]] = defaultdict(list)
+        for device in set(devices):
+            for peer in primary_and_replica(device, aggregators):
+                if peer is not None and peer != me:
+                    groups[peer].append(device)
+        return groups
+
+    async def _replicate(self, groups: dict[str, dict]) -> None:
+        """Send each peer its payload; raise if any does not acknowledge."""
+        failures = []
+
+        async def one(peer: str, payload: dict) -> None:
+            try:
+                await self.node.rpc.call(peer, "agg.merge", payload)
+            except Exception as exc:  # noqa: BLE001
+                if isinstance(exc, PeerUnavailable):
+                    self.node.membership.mark_dead(peer)
+                failures.append(peer)
+
+        async with trio.open_nursery() as nursery:
+            for peer, payload in groups.items():
+                nursery.start_soon(one, peer, payload)
+        if failures:
+            raise PeerUnavailable(f"replication to {len(failures)} aggregator(s) failed")
+
+    # -- data plane ---------------------------------------------------------------------------
+    async def handle_ingest(self, body: dict, caller: str) -> dict:
+        readings = body["readings"]
+        await self._sync_before_accepting({r["userId"] for r in readings})
+        outcomes = self.windows.ingest(readings)
+        self._last_input = time.monotonic()
+        for reading in readings:
+            self._touched[reading["userId"]] += 1
+        counts: dict[str, int] = defaultdict(int)
+        keep = []
+        for reading, outcome in zip(readings, outcomes):
+            counts[outcome] += 1
+            if outcome in ("late", "replay"):
+                reason = "late" if outcome == "late" else "replay: seq seen with other content"
+                self.node.store.dead_letter("reading", canonical(reading), reason)
+            else:
+                keep.append(reading)  # duplicates too: the replica may have missed them
+        if keep:
+            by_peer = self._replica_groups(r["userId"] for r in keep)
+            payloads = {}
+            for peer, devices in by_peer.items():
+                wanted = set(devices)
+                payloads[peer] = WindowStore.rows_for(
+                    [r for r in keep if r["userId"] in wanted], self.windows.window_ms)
+            await self._replicate(payloads)
+        return dict(counts)
+
+    async def handle_merge(self, body: dict, caller: str) -> dict:
+        self.windows.merge(body)
+        if body.get("readings"):
+            self._last_input = time.monotonic()
+        for row in body.get("devices", []):
+            self._touched[row[0]] += 1
+        return {"merged": len(body.get("readings", []))}
+
+    # -- loops --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._close_loop)
+            nursery.start_soon(self._rebalance_loop)
+            nursery.start_soon(self._purge_loop)
+
+    async def _close_loop(self) -> None:
+        settings = self.node.settings
+        while True:
+            await trio.sleep(settings.close_tick_s)
+            me, aggregators = self.node.rpc.self_id, self._aggregators()
+            due = []
+            now = time.monotonic()
+            # The stream stopped: nothing came in for a while and no master is pulling readings.
+            # (Silence alone is not enough: masters stalled on another aggregator send nothing.)
+            quiet = (now - self._last_input >= settings.quiet_flush_s
+                     and not self.node.membership.any_queue_busy())
+            for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
+                                            flush=quiet):
+                primary, replica = primary_and_replica(d, aggregators)
+                if primary == me and self._synced.get(d, _UNSYNCED) == replica:
+                    due.append((d, w, s))
+                    self._first_due.setdefault((d, w), now)  # latency counts from here
+            if not due:
+                continue
+            try:
+                await self.close(due[:settings.close_batch_max])
+            except Exception as exc:  # the windows stay `closing`; the next tick retries  # noqa: BLE001
+                log.info("closing windows failed, will retry: %s", str(exc)[:160])
+
+    async def close(self, due: list[tuple]) -> None:
+        node = self.node
+        opening = [(d, w) for d, w, s in due if s == OPEN]
+        if opening:
+            self.windows.mark(opening, CLOSING)
+        everything = [(d, w) for d, w, _ in due]
+        marks = self._marks_payloads(everything, CLOSING)
+        await self._replicate(marks)
+
+        windows = []
+        for device, window_start in everything:
+            readings = self.windows.window_readings(device, window_start)
+            windows.append({"device_id": device, "window_start_ms": window_start,
+                            "readings": readings})
+        predictions = await node.call_role("prediction", "predict.windows", {"windows": windows})
+        items = [dict(w, prediction=p) for w, p in zip(windows, predictions["predictions"])]
+        await node.call_role("storage", "store.windows",
+                             {"items": items, "window_ms": self.windows.window_ms})
+        stored_at = time.monotonic()
+        await node.call_role_by_key("notification", "notify.predictions", [
+            {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
+             "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"])
+        self.windows.mark(everything, CLOSED)
+        try:
+            await self._replicate(self._marks_payloads(everything, CLOSED))
+        except PeerUnavailable:
+            pass  # the replica still has `closing`: a takeover would redo idempotent steps
+        self.closed_windows += len(everything)
+        latencies = [stored_at - self._first_due.pop(key, stored_at) for key in everything]
+        if self._latency_file is not None:
+            self._latency_file.write("".join(f"{x * 1000:.1f}\n" for x in latencies))
+            self._latency_file.flush()
+
+    def metrics(self) -> dict:
+        return {"aggregation_closed_windows": self.closed_windows}
+
+    def _marks_payloads(self, windows: list[tuple[str, int]], state: int) -> dict[str, dict]:
+        by_peer = self._replica_groups(d for d, _ in windows)
+        payloads = {}
+        for peer, devices in by_peer.items():
+            wanted = set(devices)
+            chosen = [(d, w) for d, w in windows if d in wanted]
+            payloads[peer] = {"windows": [[d, w, state] for d, w in chosen],
+                              "devices": [[d, NEVER, w] for d, w in chosen]}
+        return payloads
+
+    async def _rebalance_loop(self) -> None:
+        """Hand state to the aggregators that own it now; keep our replica complete."""
+        while True:
+            await trio.sleep(self.node.settings.rebalance_interval_s)
+            try:
+                await self.rebalance()
+            except Exception as exc:  # noqa: BLE001
+                log.info("rebalance incomplete, will retry: %s", type(exc).__name__)
+
+    async def rebalance(self) -> None:
+        """Hand over devices we no longer own; as primary, sync both ways with our replica
+        before closing any of a device's windows (a primary back from the dead must first learn
+        what its replica accepted meanwhile, or it would store a window short of readings)."""
+        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        moving: dict[str, list[str]] = defaultdict(list)
+        syncing: dict[str, list[str]] = defaultdict(list)
+        leaving: list[str] = []
+        for device in self.windows.devices():
+            primary, replica = primary_and_replica(device, aggregators)
+            if me not in (primary, replica):
+                targets = [p for p in (primary, replica) if p is not None]
+                if not targets:
+                    continue  # nobody to hand it to: keep it
+                leaving.append(device)
+                for peer in targets:
+                    moving[peer].append(device)
+            elif me == primary:
+                if replica is None:
+                    self._synced[device] = None
+                elif self._synced.get(device, _UNSYNCED) != replica:
+                    syncing[replica].append(device)
+            elif self._replicated_to.get(device) != primary:
+                moving[primary].append(device)  # a new primary may not know this device yet
+        versions = {d: self._touched[d] for d in leaving}
+        failures = set()
+        for peer, devices in moving.items():
+            try:
+                await self.node.rpc.call(peer, "agg.merge", self.windows.export(devices))
+                for device in devices:
+                    if device not in leaving:
+                        self._replicated_to[device] = peer
+            except Exception:  # noqa: BLE001
+                self.node.membership.mark_dead(peer)
+                failures.update(devices)
+        for peer, devices in syncing.items():
+            try:
+                theirs = await self.node.rpc.call(peer, "agg.sync",
+                                                  self.windows.export(devices))
+                self.windows.merge(theirs)
+                for device in devices:
+                    self._synced[device] = peer
+            except Exception:  # noqa: BLE001
+                self.node.membership.mark_dead(peer)
+        # A device written to while we were handing it over stays until the next round.
+        done_leaving = [d for d in leaving
+                        if d not in failures and self._touched[d] == versions[d]]
+        if done_leaving:
+            self.windows.drop(done_leaving)
+            for device in done_leaving:
+                self._replicated_to.pop(device, None)
+                self._synced.pop(device, None)
+
+    async def _sync_before_accepting(self, devices: set[str]) -> None:
+        """As primary, learn what our replica holds before accepting a user's readings: back
+        from a crash, the replica may have closed windows meanwhile, and a reading we accepted
+        into one of those would be acknowledged, then never stored."""
+        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        by_replica: dict[str, list[str]] = defaultdict(list)
+        for device in devices:
+            primary, replica = primary_and_replica(device, aggregators)
+            if primary == me and replica is not None \
+                    and self._synced.get(device, _UNSYNCED) != replica:
+                by_replica[replica].append(device)
+        for replica, wanted in by_replica.items():
+            try:
+                theirs = await self.node.rpc.call(replica, "agg.sync",
+                                                  self.windows.export(wanted))
+            except PeerUnavailable:
+                self.node.membership.mark_dead(replica)
+                raise
+            self.windows.merge(theirs)
+            for device in wanted:
+                self._synced[device] = replica
+
+    async def handle_sync(self, body: dict, caller: str) -> dict:
+        """The primary's half of a two-way sync: take its state, give back ours."""
+        devices = sorted({row[0] for row in body.get("devices", [])})
+        ours = self.windows.export(devices)
+        await self.handle_merge(body, caller)
+        return ours
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await trio.sleep(30)
+            self.windows.purge(self.node.settings.dedupe_retention_s)

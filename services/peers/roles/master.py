@@ -1,0 +1,142 @@
+"""Master: pulls readings from the queue (competing with other masters), validates them, routes
+each user's readings to its aggregator, and completes a queue message only once every reading in
+it is acknowledged — durably stored in the aggregator's replicated window state — or
+dead-lettered with its reason. Anything not acknowledged is abandoned and comes back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+
+import trio
+
+from services.ingest.validation import validate_message
+from services.peers.assignment import primary_and_replica
+from services.peers.rpc import PeerUnavailable, RemoteError
+
+log = logging.getLogger(__name__)
+
+
+class _DeviceCache:
+    """Device lookups hit the record store once per device per ttl, not once per message."""
+
+    def __init__(self, store, ttl_s: float = 30.0):
+        self.store, self.ttl_s = store, ttl_s
+        self._cache: dict[str, tuple[float, object]] = {}
+
+    def get_device(self, device_id: str):
+        now = time.monotonic()
+        hit = self._cache.get(device_id)
+        if hit and now - hit[0] < self.ttl_s:
+            return hit[1]
+        device = self.store.get_device(device_id)
+        if device is not None:
+            self._cache[device_id] = (now, device)
+        return device
+
+
+class MasterRole:
+    name = "master"
+
+    def __init__(self, node, queue, ingest_settings):
+        self.node = node
+        self.queue = queue
+        self.ingest_settings = ingest_settings
+        self.devices = _DeviceCache(node.store)
+        self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
+        self.completed = 0
+        self._last_pulled = 0.0  # monotonic time of the last non-empty receive
+        node.membership.queue_busy = self.busy
+
+    def busy(self) -> bool:
+        return time.monotonic() - self._last_pulled < self.node.settings.quiet_flush_s
+
+    def metrics(self) -> dict:
+        return {"master_completed_messages": self.completed}
+
+    async def _queue_op(self, fn, *args):
+        async with self._queue_lock:
+            return await trio.to_thread.run_sync(fn, *args)
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            for _ in range(self.node.settings.master_concurrency):
+                nursery.start_soon(self._loop)
+
+    async def _loop(self) -> None:
+        settings = self.node.settings
+        while True:
+            if not self.node.membership.live("aggregation"):
+                await trio.sleep(settings.master_idle_poll_s)
+                continue
+            messages = await self._queue_op(self.queue.receive, settings.master_batch)
+            if messages:
+                self._last_pulled = time.monotonic()
+            if not messages:
+                await trio.sleep(settings.master_idle_poll_s)
+                continue
+            try:
+                done, failed = await self.process(messages)
+            except Exception as exc:  # never lose a message to a bug: give it back  # noqa: BLE001
+                log.warning("master batch failed: %s", type(exc).__name__)
+                done, failed = [], messages
+            if done:
+                await self._queue_op(self.queue.complete, done)
+                self.completed += len(done)
+            if failed:
+                await self._queue_op(self.queue.abandon, failed)
+                await trio.sleep(settings.master_idle_poll_s)
+
+    async def process(self, messages):
+        """Validate, dead-letter what is invalid, then route until every valid reading is
+        acknowledged — retrying with a fresh view of the aggregators (backing off) for up to
+        half the lock, so a transient failure does not cost the message a delivery (abandoning
+        does, and max_delivery_count would soon park good readings as poison)."""
+        node = self.node
+        now_ms = int(time.time() * 1000)
+        pending: list[list[dict]] = []
+        for message in messages:
+            verdict = validate_message(message.body, self.devices, self.ingest_settings, now_ms)
+            for reject in verdict.rejects:
+                node.store.dead_letter("reading", reject.payload, reject.reason)
+            pending.append([reading.to_json() for reading in verdict.valid])
+
+        deadline = time.monotonic() + self.ingest_settings.lock_s / 2
+        backoff = 0.1
+        while any(pending):
+            await self._route_once(pending)
+            if not any(pending) or time.monotonic() + backoff > deadline:
+                break
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+        done = [m for m, rest in zip(messages, pending) if not rest]
+        failed = [m for m, rest in zip(messages, pending) if rest]
+        return done, failed
+
+    async def _route_once(self, pending: list[list[dict]]) -> None:
+        """One attempt: send each pending reading to its primary; drop what is acknowledged."""
+        node = self.node
+        aggregators = node.membership.live("aggregation")
+        if not aggregators:
+            return
+        by_aggregator: dict[str, list[dict]] = defaultdict(list)
+        for readings in pending:
+            for reading in readings:
+                by_aggregator[primary_and_replica(reading["userId"], aggregators)[0]].append(reading)
+        acked: set[int] = set()
+
+        async def send(aggregator: str, readings: list[dict]) -> None:
+            try:
+                await node.rpc.call(aggregator, "agg.ingest", {"readings": readings})
+                acked.update(id(r) for r in readings)
+            except PeerUnavailable:
+                node.membership.mark_dead(aggregator)
+            except RemoteError as exc:
+                log.info("aggregator refused a batch: %s", str(exc)[:120])
+
+        async with trio.open_nursery() as nursery:
+            for aggregator, readings in by_aggregator.items():
+                nursery.start_soon(send, aggregator, readings)
+        for readings in pending:
+            readings[:] = [r for r in readings if id(r) not in acked]

@@ -1,0 +1,35 @@
+"""Prediction: runs the predictor (services/predict) on a batch of closed windows. Stateless, so
+any live prediction peer will do and a retry elsewhere gives the same answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from services.predict import Window
+
+
+def to_window(item: dict) -> Window:
+    readings = item["readings"]
+    rr = [x for r in readings for x in r["rr"]]
+    return Window(item["device_id"], item["window_start_ms"],
+                  [r["heartrate"] for r in readings], rr or None)
+
+
+class PredictionRole:
+    name = "prediction"
+
+    def __init__(self, node, predictor):
+        self.predictor = predictor
+        self.predicted = 0
+        node.rpc.register("predict.windows", self.handle)
+
+    async def handle(self, body: dict, caller: str) -> dict:
+        windows = [to_window(item) for item in body["windows"]]
+        self.predicted += len(windows)
+        return {"predictions": [asdict(p) for p in self.predictor.predict_batch(windows)]}
+
+    def metrics(self) -> dict:
+        return {"prediction_windows": self.predicted}
+
+    async def run(self) -> None:
+        return None

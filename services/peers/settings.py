@@ -1,0 +1,75 @@
+"""Peer settings (env prefix PULSELEDGER_PEERS_). Every timeout and grace period is here, so
+tests set them small."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ALL_ROLES = ("master", "aggregation", "prediction", "storage", "notification")
+
+
+class PeersSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSELEDGER_PEERS_")
+
+    data_dir: Path = Path(".pulseledger")
+    name: str = "node"  # identity file name under data_dir/keys: one identity per peer
+    roles: tuple[str, ...] = ALL_ROLES
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0
+    bootstrap: tuple[str, ...] = ()  # multiaddrs of any live peers, /ip4/../tcp/../p2p/<id>
+
+    # Control plane (gossipsub): presence every interval; a peer silent for timeout is gone.
+    presence_interval_s: float = 1.0
+    presence_timeout_s: float = 4.0
+    reconnect_interval_s: float = 1.0
+    rpc_timeout_s: float = 10.0
+
+    # Windows: aligned to window_ms by device time; close when the user's watermark (latest
+    # device timestamp) passes end + grace, or when the user has fallen idle_close_s behind the
+    # other users (device time), or when the aggregator has received nothing for quiet_flush_s
+    # (wall time: the stream stopped). A device that sends batches of b seconds needs
+    # grace + idle_close above b.
+    window_ms: int = 10_000
+    grace_ms: int = 3_000
+    idle_close_s: float = 15.0
+    quiet_flush_s: float = 5.0
+    close_tick_s: float = 0.2
+    close_batch_max: int = 1000  # windows per close round: smaller rounds, lower latency
+    rebalance_interval_s: float = 1.0
+    dedupe_retention_s: float = 3_600.0
+
+    # Master: how many queue messages one pull takes, and how long to wait when it is empty.
+    master_batch: int = 500
+    master_idle_poll_s: float = 0.05
+    master_concurrency: int = 2
+
+    # Storage: batch anchoring.
+    anchor_interval_s: float = 5.0
+    anchor_batch_max: int = 4096
+    chain_rpc_url: str = ""
+    ledger_address: str = ""
+    custodian_private_key: str = ""  # never logged
+
+    # Notification: alert when k of a user's last n windows are irregular (default: the predict
+    # service's PULSELEDGER_PREDICT_ALERT_K / _N).
+    alert_k: int | None = None
+    alert_n: int | None = None
+
+    # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
+    # latency_log it also appends each window's due → stored latency (ms) to <name>-latency.txt.
+    latency_log: bool = False
+    status_port: int | None = None  # /healthz and /metrics on 127.0.0.1 (0: any free port)
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.data_dir / "metrics"
+
+    @property
+    def notify_ledger_path(self) -> Path:
+        return self.data_dir / "notify-ledger.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"

@@ -1,0 +1,212 @@
+"""An aggregator's durable window state (SQLite in its data dir), replicated to a second one.
+
+A reading is keyed by (device, seq) with a digest of its content: the same key and digest again
+is a redelivery (acknowledged, not stored twice), the same key with other content is a replay.
+A window moves open → closing → closed. `closing` is written (and replicated) before the window
+is sent on, and it moves the device's `closed_through` mark, so a reading for that window that
+arrives later is "late", never silently added to a window that was already stored. All writes for
+one call happen in one transaction; no transaction is ever held across an await.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+OPEN, CLOSING, CLOSED = 0, 1, 2
+NEVER = -(2**62)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER, hr REAL, rr TEXT, digest TEXT,
+    PRIMARY KEY (device, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
+CREATE TABLE IF NOT EXISTS windows (
+    device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
+    PRIMARY KEY (device, window_start)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS windows_state ON windows (state);
+CREATE TABLE IF NOT EXISTS devices (
+    device TEXT PRIMARY KEY, max_ts INTEGER, closed_through INTEGER, last_update REAL);
+"""
+
+
+def digest_of(reading: dict) -> str:
+    material = json.dumps([reading["heartrate"], reading["ts_ms"], reading.get("rr") or []])
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+class WindowStore:
+    def __init__(self, path: Path, window_ms: int):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.window_ms = window_ms
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def window_of(self, ts_ms: int) -> int:
+        return ts_ms - ts_ms % self.window_ms
+
+    # -- ingest -------------------------------------------------------------------------------
+    def ingest(self, readings: list[dict], now: float | None = None) -> list[str]:
+        """Outcome per reading: accepted | duplicate | replay | late."""
+        now = time.time() if now is None else now
+        db = self._db
+        outcomes = []
+        devices: dict[str, list] = {}
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for reading in readings:
+                device, seq, ts = reading["userId"], reading["seq"], reading["ts_ms"]
+                digest = digest_of(reading)
+                row = db.execute("SELECT digest FROM readings WHERE device = ? AND seq = ?",
+                                 (device, seq)).fetchone()
+                if row is not None:
+                    outcomes.append("duplicate" if row[0] == digest else "replay")
+                    continue
+                if device not in devices:
+                    found = db.execute("SELECT max_ts, closed_through FROM devices WHERE device = ?",
+                                       (device,)).fetchone()
+                    devices[device] = list(found) if found else [NEVER, NEVER]
+                window = self.window_of(ts)
+                if window <= devices[device][1]:
+                    outcomes.append("late")
+                    continue
+                db.execute("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (device, seq, window, ts, reading["heartrate"],
+                            json.dumps(reading.get("rr") or []), digest))
+                db.execute("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)",
+                           (device, window, OPEN))
+                devices[device][0] = max(devices[device][0], ts)
+                outcomes.append("accepted")
+            db.executemany(
+                "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
+                "max_ts = max(max_ts, excluded.max_ts), last_update = excluded.last_update",
+                [(d, v[0], v[1], now) for d, v in devices.items()])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    # -- replication and hand-over ------------------------------------------------------------
+    def export(self, devices: list[str]) -> dict:
+        """Everything about these devices, as `merge` takes it."""
+        state: dict = {"readings": [], "windows": [], "devices": []}
+        for device in devices:
+            state["readings"] += [list(r) for r in self._db.execute(
+                "SELECT device, seq, window_start, ts, hr, rr, digest FROM readings "
+                "WHERE device = ?", (device,))]
+            state["windows"] += [list(r) for r in self._db.execute(
+                "SELECT device, window_start, state FROM windows WHERE device = ?", (device,))]
+            state["devices"] += [list(r) for r in self._db.execute(
+                "SELECT device, max_ts, closed_through FROM devices WHERE device = ?", (device,))]
+        return state
+
+    @staticmethod
+    def rows_for(readings: list[dict], window_ms: int) -> dict:
+        """The replication payload for freshly accepted readings."""
+        rows, windows, devices = [], set(), {}
+        for r in readings:
+            window = r["ts_ms"] - r["ts_ms"] % window_ms
+            rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"],
+                         json.dumps(r.get("rr") or []), digest_of(r)])
+            windows.add((r["userId"], window))
+            devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
+        return {"readings": rows, "windows": [[d, w, OPEN] for d, w in windows],
+                "devices": [[d, ts, NEVER] for d, ts in devices.items()]}
+
+    def merge(self, state: dict, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [tuple(r) for r in state.get("readings", [])])
+            db.executemany(
+                "INSERT INTO windows VALUES (?, ?, ?, NULL) ON CONFLICT (device, window_start) "
+                "DO UPDATE SET state = max(state, excluded.state)",
+                [tuple(w) for w in state.get("windows", [])])
+            db.executemany(
+                "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
+                "max_ts = max(max_ts, excluded.max_ts), "
+                "closed_through = max(closed_through, excluded.closed_through), "
+                "last_update = max(last_update, excluded.last_update)",
+                [(d, m, c, now) for d, m, c in state.get("devices", [])])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def drop(self, devices: list[str]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        for table in ("readings", "windows", "devices"):
+            db.executemany(f"DELETE FROM {table} WHERE device = ?", [(d,) for d in devices])
+        db.execute("COMMIT")
+
+    # -- closing ------------------------------------------------------------------------------
+    def due(self, grace_ms: int, idle_close_ms: int, flush: bool = False) -> list[tuple]:
+        """(device, window_start, state) of windows to close now, and of closings to retry.
+
+        A window is due when its user's watermark (latest device time) passes end + grace, or
+        when the user has fallen silent: the watermark of everyone else on this aggregator has
+        moved idle_close_ms beyond that. Both are device time, so a backlog drained at any speed
+        closes windows the same way. `flush` (this aggregator received nothing for a while:
+        the stream has stopped) makes every open window due."""
+        if flush:
+            return self._db.execute(
+                "SELECT device, window_start, state FROM windows WHERE state IN (?, ?) "
+                "ORDER BY device, window_start", (OPEN, CLOSING)).fetchall()
+        (overall,) = self._db.execute("SELECT max(max_ts) FROM devices").fetchone()
+        overall = NEVER if overall is None else overall
+        return self._db.execute(
+            "SELECT w.device, w.window_start, w.state FROM windows w JOIN devices d "
+            "ON d.device = w.device WHERE w.state = ? OR (w.state = ? AND "
+            "(d.max_ts >= w.window_start + ? OR ? >= w.window_start + ?)) "
+            "ORDER BY w.device, w.window_start",
+            (CLOSING, OPEN, self.window_ms + grace_ms, overall,
+             self.window_ms + grace_ms + idle_close_ms)).fetchall()
+
+    def mark(self, windows: list[tuple[str, int]], state: int, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT INTO windows VALUES (?, ?, ?, ?) ON CONFLICT (device, window_start) "
+                "DO UPDATE SET state = max(state, excluded.state), closed_at = excluded.closed_at",
+                [(d, w, state, now) for d, w in windows])
+            db.executemany(
+                "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
+                "closed_through = max(closed_through, excluded.closed_through)",
+                [(d, NEVER, w, now) for d, w in windows])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def window_readings(self, device: str, window_start: int) -> list[dict]:
+        return [{"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr)}
+                for s, t, h, rr in self._db.execute(
+                    "SELECT seq, ts, hr, rr FROM readings WHERE device = ? AND window_start = ? "
+                    "ORDER BY ts, seq", (device, window_start))]
+
+    def devices(self) -> list[str]:
+        return [d for (d,) in self._db.execute("SELECT device FROM devices")]
+
+    def purge(self, retention_s: float, now: float | None = None) -> None:
+        """Forget closed windows after the retention: a redelivery later than that is 'late'."""
+        cutoff = (time.time() if now is None else now) - retention_s
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("DELETE FROM readings WHERE (device, window_start) IN (SELECT device, "
+                   "window_start FROM windows WHERE state = ? AND closed_at < ?)", (CLOSED, cutoff))
+        db.execute("DELETE FROM windows WHERE state = ? AND closed_at < ?", (CLOSED, cutoff))
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,41 @@
+"""The fast canonical encoder must agree with the rfc8785 package on everything it accepts."""
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.ingest.reading import _fast, canonical
+
+scalars = (st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False)
+           | st.text(max_size=12) | st.booleans() | st.none())
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5)
+                      | st.dictionaries(st.text(max_size=6), inner, max_size=5), max_leaves=15)
+readings = st.fixed_dictionaries(
+    {"userId": st.text(alphabet="123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
+                       min_size=1, max_size=52),
+     "heartrate": st.floats(20, 260) | st.integers(0, 300),
+     "ts_ms": st.integers(0, 2**45), "seq": st.integers(0, 2**53 - 1)},
+    optional={"rr": st.lists(st.integers(0, 5000), max_size=16)})
+
+
+def _reference(value):
+    try:
+        return rfc8785.dumps(value)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=values)
+def test_fast_path__agrees_with_rfc8785_or_declines(value):
+    fast = _fast(value)
+    if fast is not None:
+        assert fast.encode() == _reference(value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=st.lists(readings, min_size=1, max_size=10))
+def test_readings_and_batches__take_the_fast_path_and_agree(batch):
+    assert _fast(batch) is not None
+    assert canonical(batch) == rfc8785.dumps(batch)
+    assert canonical(batch[0]) == rfc8785.dumps(batch[0])

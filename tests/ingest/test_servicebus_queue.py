@@ -1,0 +1,99 @@
+"""The Service Bus adapter, tested at the SDK boundary.
+
+Service Bus has no emulator that runs here (it needs Docker). `FakeReceiver` implements the SDK's
+receiver methods the adapter calls, with the SDK's peek-lock rules (a settled or lock-expired
+message cannot be settled again: `MessageLockLostError`), and gives back objects carrying the
+fields of `ServiceBusReceivedMessage` that the adapter reads.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from azure.servicebus.exceptions import MessageLockLostError
+
+from services.ingest.queues.base import LockLost
+from services.ingest.queues.servicebus import ServiceBusQueue
+
+
+@dataclass
+class FakeMessage:
+    message_id: str
+    payload: bytes
+    delivery_count: int
+    lock_token: str
+
+    @property
+    def body(self):  # the SDK yields the AMQP body as sections of bytes
+        return iter([self.payload[:3], self.payload[3:]])
+
+
+class FakeReceiver:
+    def __init__(self, bodies):
+        self.available = list(bodies)
+        self.locked: dict[str, FakeMessage] = {}
+        self.completed, self.abandoned, self.dead = [], [], []
+        self.counter = 0
+
+    def receive_messages(self, max_message_count=1, max_wait_time=None):
+        out = []
+        while self.available and len(out) < max_message_count:
+            body, count = self.available.pop(0) if isinstance(self.available[0], tuple) else (
+                self.available.pop(0), 0)
+            self.counter += 1
+            message = FakeMessage(f"m{body!r}", body, count + 1, f"lock-{self.counter}")
+            self.locked[message.lock_token] = message
+            out.append(message)
+        return out
+
+    def _settle(self, message):
+        if self.locked.pop(message.lock_token, None) is None:
+            raise MessageLockLostError(message="lock lost")
+
+    def complete_message(self, message):
+        self._settle(message)
+        self.completed.append(message.payload)
+
+    def abandon_message(self, message):
+        self._settle(message)
+        self.abandoned.append(message.payload)
+        self.available.append((message.payload, message.delivery_count))
+
+    def dead_letter_message(self, message, reason=None, error_description=None):
+        self._settle(message)
+        self.dead.append((message.payload, reason))
+
+    def expire_all_locks(self):
+        self.locked.clear()
+
+    def close(self):
+        pass
+
+
+def test_receive__joins_body_sections_and_keeps_delivery_count():
+    queue = ServiceBusQueue(FakeReceiver([b"hello world"]))
+    [message] = queue.receive(10)
+    assert message.body == b"hello world"
+    assert message.delivery_count == 1
+
+
+def test_complete_abandon_dead_letter__settle_through_the_sdk():
+    receiver = FakeReceiver([b"one", b"two", b"three"])
+    queue = ServiceBusQueue(receiver)
+    one, two, three = queue.receive(3)
+    queue.complete([one])
+    queue.abandon([two])
+    queue.dead_letter(three, "unknown device")
+    assert receiver.completed == [b"one"]
+    assert receiver.abandoned == [b"two"]
+    assert receiver.dead == [(b"three", "unknown device")]
+    [again] = queue.receive(1)
+    assert again.body == b"two" and again.delivery_count == 2
+
+
+def test_complete__after_lock_expiry__raises_lock_lost():
+    receiver = FakeReceiver([b"one"])
+    queue = ServiceBusQueue(receiver)
+    messages = queue.receive(1)
+    receiver.expire_all_locks()
+    with pytest.raises(LockLost):
+        queue.complete(messages)

@@ -1,0 +1,47 @@
+import json
+import statistics
+import time
+
+from services.ingest.queues.local import LocalQueue
+from services.ingest.simulator import load_replay, make_fleet, onboard, run
+
+
+def test_fleet__deterministic_keys_and_irregular_users_vary_more():
+    fleet, again = make_fleet(10, 0.3, seed="s"), make_fleet(10, 0.3, seed="s")
+    assert [d.user_id for d in fleet] == [d.user_id for d in again]
+    assert [d.irregular for d in fleet].count(True) == 3
+
+    def rr_cv(device):
+        rr = [x for _ in range(60) for x in device.model.second()[1]]
+        return statistics.pstdev(rr) / statistics.fmean(rr)
+
+    irregular = [rr_cv(d) for d in fleet if d.irregular]
+    regular = [rr_cv(d) for d in fleet if not d.irregular]
+    assert min(irregular) > max(regular)
+
+
+def test_run__fast_mode_writes_every_reading_signed_and_validatable(tmp_path, store, settings):
+    from services.ingest.validation import validate_message
+
+    fleet = make_fleet(4, 0.25, seed="run")
+    onboard(fleet, store)
+    queue = LocalQueue(tmp_path / "q.db")
+    assert run(queue, fleet, 12, batch_size=5, realtime=False) == 48
+    messages = queue.receive(1000)
+    now_ms = time.time_ns() // 10**6
+    readings = [r for m in messages
+                for r in validate_message(m.body, store, settings, now_ms).valid]
+    assert len(readings) == 48
+    assert {(r.user_id, r.seq) for r in readings} == {(d.user_id, s) for d in fleet
+                                                       for s in range(1, 13)}
+
+
+def test_replay__file_values_replace_the_model(tmp_path):
+    path = tmp_path / "replay.jsonl"
+    path.write_text("\n".join(json.dumps({"device": 0, "heartrate": 61.0 + i, "rr": [980]})
+                              for i in range(3)))
+    fleet = make_fleet(2, 0.0, seed="replay")
+    queue = LocalQueue(tmp_path / "q.db")
+    run(queue, fleet, 3, realtime=False, replay=load_replay(path))
+    bodies = [json.loads(m.body)["reading"] for m in queue.receive(100)]
+    assert sorted({b["heartrate"] for b in bodies}) == [61.0, 62.0, 63.0]

@@ -1,0 +1,91 @@
+import json
+import time
+
+import pytest
+
+from services.ingest.device_identity import DeviceKey, peer_id_for
+from services.ingest.reading import Reading, b64, canonical, sign_batch, sign_reading
+from services.ingest.validation import validate_message
+
+
+@pytest.fixture
+def device(store):
+    key = DeviceKey.generate()
+    store.register_device(key.user_id, "0x" + "11" * 20, key.public_bytes)
+    return key
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def reading(key, seq=1, **overrides):
+    fields = {"user_id": key.user_id, "heartrate": 72.0, "ts_ms": now_ms(), "seq": seq,
+              "rr": (830, 840)}
+    fields.update(overrides)
+    return Reading(**fields)
+
+
+def test_peer_id__matches_libp2p():
+    from libp2p.crypto.ed25519 import Ed25519PublicKey
+    from libp2p.peer.id import ID
+
+    key = DeviceKey.generate()
+    assert peer_id_for(key.public_bytes) == ID.from_pubkey(
+        Ed25519PublicKey.from_bytes(key.public_bytes)).to_base58()
+
+
+def test_valid_single_and_batch__pass(device, store, settings):
+    single = validate_message(sign_reading(device, reading(device)), store, settings, now_ms())
+    batch = validate_message(sign_batch(device, [reading(device, s) for s in range(2, 12)]),
+                             store, settings, now_ms())
+    assert len(single.valid) == 1 and not single.rejects
+    assert len(batch.valid) == 10 and not batch.rejects
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda m: m.replace(b'"sig"', b'"nosig"'), "unsigned"),
+    (lambda m: b"{not json", "malformed: not JSON"),
+    (lambda m: m.replace(b"72.0", b"73.0"), "signature"),
+])
+def test_tampered_messages__are_rejected_with_reason(device, store, settings, mutate, reason):
+    verdict = validate_message(mutate(sign_reading(device, reading(device))), store, settings,
+                               now_ms())
+    assert not verdict.valid
+    assert [r.reason for r in verdict.rejects] == [reason]
+
+
+def test_wrong_key__signature_rejected(device, store, settings):
+    other = DeviceKey.generate()
+    body = reading(device).to_json()
+    forged = json.dumps({"reading": body, "sig": b64(other.sign(canonical(body)))}).encode()
+    assert [r.reason for r in validate_message(forged, store, settings, now_ms()).rejects] == [
+        "signature"]
+
+
+def test_unknown_device__rejected(store, settings):
+    stranger = DeviceKey.generate()
+    verdict = validate_message(sign_reading(stranger, reading(stranger)), store, settings,
+                               now_ms())
+    assert [r.reason for r in verdict.rejects] == ["unknown device"]
+
+
+@pytest.mark.parametrize("overrides, reason", [
+    ({"heartrate": 400.0}, "range: heartrate"),
+    ({"heartrate": 5.0}, "range: heartrate"),
+    ({"rr": (10,)}, "range: rr"),
+    ({"ts_ms": 10**13 * 9}, "timestamp: in the future"),
+    ({"ts_ms": 1000}, "timestamp: too old"),
+])
+def test_out_of_range__rejected_per_reading(device, store, settings, overrides, reason):
+    good, bad = reading(device, 1), reading(device, 2, **overrides)
+    verdict = validate_message(sign_batch(device, [good, bad]), store, settings, now_ms())
+    assert verdict.valid == [good]
+    assert [r.reason for r in verdict.rejects] == [reason]
+
+
+def test_repeated_seq_in_one_batch__rejected_as_replay(device, store, settings):
+    verdict = validate_message(sign_batch(device, [reading(device, 5), reading(device, 5)]),
+                               store, settings, now_ms())
+    assert len(verdict.valid) == 1
+    assert [r.reason for r in verdict.rejects] == ["replay: seq repeated in one message"]
