@@ -46,6 +46,7 @@ class MasterRole:
         self.devices = _DeviceCache(node.store)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
         self.completed = 0
+        self.readings_accepted = 0  # valid readings its aggregators acknowledged (status view)
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
         node.membership.queue_busy = self.busy
 
@@ -53,7 +54,8 @@ class MasterRole:
         return time.monotonic() - self._last_pulled < self.node.settings.quiet_flush_s
 
     def metrics(self) -> dict:
-        return {"master_completed_messages": self.completed}
+        return {"master_completed_messages": self.completed,
+                "master_readings_accepted": self.readings_accepted}
 
     async def _queue_op(self, fn, *args):
         async with self._queue_lock:
@@ -102,6 +104,7 @@ class MasterRole:
                 node.store.dead_letter("reading", reject.payload, reject.reason)
             pending.append([reading.to_json() for reading in verdict.valid])
 
+        valid_counts = [len(readings) for readings in pending]
         deadline = time.monotonic() + self.ingest_settings.lock_s / 2
         backoff = 0.1
         while any(pending):
@@ -111,6 +114,7 @@ class MasterRole:
             await trio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
         done = [m for m, rest in zip(messages, pending) if not rest]
+        self.readings_accepted += sum(n for n, rest in zip(valid_counts, pending) if not rest)
         failed = [m for m, rest in zip(messages, pending) if rest]
         return done, failed
 
