@@ -2,6 +2,7 @@
 
     python -m services.stack.actors onboard     # patients onboard their wearables via the gateway
     python -m services.stack.actors request     # a requester asks patient 0 for access
+    python -m services.stack.actors stream      # their wearables stream signed readings
 
 Both are idempotent across restarts (the gateway's registrations are; the request is made once per
 deployment, remembered in the state file).
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.chain.connection import ledger_contract
 from services.chain.deployments import load_deployments
+from services.gateway.peer_id import ed25519_peer_id
 from services.stack import demo_people
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.gateway_client import GatewayClient
@@ -42,6 +44,12 @@ class DemoSettings(BaseSettings):
     local_chain: bool = True  # fund demo accounts with anvil_setBalance
     state_file: Path = Path(".pulseledger/demo.json")
     wait_s: float = 60.0
+    # Wearables
+    irregular_users: int = 1
+    seconds: int = 3600
+    batch: int = 1
+    fast: bool = False
+    peers_dir: Path = Path(".pulseledger/peers")
 
 
 def _wait_for_gateway(settings: DemoSettings) -> None:
@@ -84,6 +92,39 @@ def onboard(settings: DemoSettings) -> None:
     print(f"onboarded {len(people)} patients", flush=True)
 
 
+def stream(settings: DemoSettings) -> None:
+    """The demo patients' wearables: signed readings into the ingest queue, 1 Hz each (or, with
+    `fast`, `seconds` of past readings at once). Devices are onboarded by `onboard` through the
+    gateway first; the keys are the simulator's own derivation from the same seed."""
+    from services.ingest.queues.factory import open_queue
+    from services.ingest.settings import ingest_settings_for
+    from services.ingest.simulator import make_fleet, run
+
+    onboarded = _wait_for_devices(settings)
+    fleet = make_fleet(settings.users, settings.irregular_users / max(1, settings.users),
+                       settings.seed)
+    queue = open_queue(ingest_settings_for(settings.peers_dir))
+    try:
+        written = run(queue, fleet, settings.seconds, settings.batch, realtime=not settings.fast)
+    finally:
+        queue.close()
+    print(f"streamed {written} readings from {len(fleet)} wearables ({onboarded})", flush=True)
+
+
+def _wait_for_devices(settings: DemoSettings) -> str:
+    """Readings from a device nobody registered are dead-lettered: wait for the onboarding."""
+    from services.records import RecordsSettings, open_store
+
+    deadline = time.monotonic() + settings.wait_s
+    last = ed25519_peer_id(demo_people.patients(settings.seed, settings.users)[-1].device_key)
+    with open_store(RecordsSettings()) as store:
+        while store.get_device(last) is None:
+            if time.monotonic() > deadline:
+                raise SystemExit("the demo devices were not onboarded in time")
+            time.sleep(0.5)
+    return "devices onboarded"
+
+
 def request_access(settings: DemoSettings) -> None:
     w3, ledger, deployments = _ledger(settings)
     state = _read_state(settings.state_file)
@@ -119,7 +160,7 @@ def _write_state(path: Path, state: dict) -> None:
     os.replace(temporary, path)
 
 
-ACTIONS = {"onboard": onboard, "request": request_access}
+ACTIONS = {"onboard": onboard, "request": request_access, "stream": stream}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in ACTIONS:

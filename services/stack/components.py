@@ -36,13 +36,14 @@ class Ports:
     dapp: int
     proxy: int
     listeners: int
+    peers: int
 
     @classmethod
     def pick(cls, settings: StackSettings) -> "Ports":
         """Settings' ports; 0 means any free one (tests run beside each other)."""
         return cls(*(port or free_port() for port in
                      (settings.gateway_port, settings.dapp_port, settings.proxy_port,
-                      settings.listeners_port)))
+                      settings.listeners_port, settings.peers_port)))
 
 
 def _default(env: dict[str, str], name: str, value) -> None:
@@ -59,6 +60,7 @@ def shared_env(settings: StackSettings, chain: ChainEndpoint) -> dict[str, str]:
     _default(env, "PULSELEDGER_RECORDS_MASTER_KEY_FILE", str(state / "records-master.key"))
     _default(env, "PULSELEDGER_BLOBS_LOCAL_DIR", str(state / "blobs"))
     _default(env, "PULSELEDGER_NOTIFY_OUTBOX_DIR", str(settings.outbox_dir.resolve()))
+    _default(env, "PULSELEDGER_INGEST_QUEUE_PATH", str(peers_dir(settings) / "queue.db"))
     _default(env, "PULSELEDGER_CHAIN_RPC_URL", chain.rpc_url)
     _default(env, "PULSELEDGER_CHAIN_DEPLOYMENTS", str(chain.deployments_file.resolve()))
     # The record store's namespace follows the deployment (as the gateway's does), so a
@@ -69,6 +71,10 @@ def shared_env(settings: StackSettings, chain: ChainEndpoint) -> dict[str, str]:
     _default(env, "PULSELEDGER_RECORDS_CONTRACTS",
              {name: c.address for name, c in deployments.contracts.items()})
     return env
+
+
+def peers_dir(settings: StackSettings) -> Path:
+    return (settings.state_dir / "peers").resolve()
 
 
 def gateway_url(settings: StackSettings, ports: Ports) -> str:
@@ -95,6 +101,8 @@ def build_components(settings: StackSettings, chain: ChainEndpoint,
                      ports: Ports) -> list[Component]:
     shared = shared_env(settings, chain)
     components = [_gateway(settings, chain, ports, shared)]
+    if settings.peers:
+        components.append(_peers(settings, chain, ports, shared))
     if settings.listeners:
         components.append(_listeners(settings, chain, ports, shared))
     if settings.proxy:
@@ -149,6 +157,23 @@ def _dapp(settings, chain, ports, shared, dist: Path) -> Component:
                      env=shared, health_url=dapp_url(settings, ports) + "/healthz")
 
 
+def _peers(settings, chain, ports, shared) -> Component:
+    """Every role (master, aggregation, prediction, storage, notification) in one peer process;
+    storage anchors batch roots as the custodian registered at deploy time."""
+    env = dict(shared)
+    _default(env, "PULSELEDGER_PEERS_STATUS_PORT", str(ports.peers))
+    _default(env, "PULSELEDGER_PEERS_CHAIN_RPC_URL", chain.rpc_url)
+    _default(env, "PULSELEDGER_PEERS_LEDGER_ADDRESS",
+             load_deployments(chain.deployments_file).address())
+    key = custodian_key(settings, chain)
+    if key is not None:
+        _default(env, "PULSELEDGER_PEERS_CUSTODIAN_PRIVATE_KEY", key)
+    url = f"http://127.0.0.1:{ports.peers}"
+    return Component("peers", PYTHON + ["services", "peer", "--data-dir", str(peers_dir(settings)),
+                                        "--name", "node-1"],
+                     env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
+
+
 def _listeners(settings, chain, ports, shared) -> Component:
     """The notification relay and the record-store updater, one process (`listen all`); our
     supervisor restarts it, so its own supervision is off. Their cursors belong to one deployment
@@ -184,6 +209,11 @@ def _actor_env(settings, chain, ports, shared) -> dict[str, str]:
                 "PULSELEDGER_DEMO_SEED": settings.demo_seed,
                 "PULSELEDGER_DEMO_USERS": str(settings.simulate_users),
                 "PULSELEDGER_DEMO_LOCAL_CHAIN": "true" if chain.local else "false",
+                "PULSELEDGER_DEMO_IRREGULAR_USERS": str(settings.simulate_irregular_users),
+                "PULSELEDGER_DEMO_SECONDS": str(settings.simulate_seconds),
+                "PULSELEDGER_DEMO_BATCH": str(settings.simulate_batch),
+                "PULSELEDGER_DEMO_FAST": "true" if settings.simulate_fast else "false",
+                "PULSELEDGER_DEMO_PEERS_DIR": str(peers_dir(settings)),
                 "PULSELEDGER_DEMO_STATE_FILE": str((settings.state_dir / "demo.json").resolve())})
     return env
 
@@ -195,6 +225,10 @@ def _actors(settings, chain, ports, shared) -> list[Component]:
     if settings.simulate:
         actors.append(Component("onboarding", PYTHON + ["services.stack.actors", "onboard"],
                                 env=env, one_shot=True))
+    if settings.simulate and settings.peers:
+        # Streams for the whole simulated duration, then is done.
+        actors.append(Component("wearables", PYTHON + ["services.stack.actors", "stream"],
+                                env=env, one_shot=True, await_done=False))
     if settings.demo_requester:
         actors.append(Component("requester", PYTHON + ["services.stack.actors", "request"],
                                 env=env, one_shot=True))

@@ -44,11 +44,17 @@ class StackSettings(BaseSettings):
     listeners_port: int = 8601  # their /healthz and /metrics
     proxy_port: int = 8645
 
+    # The peer pipeline (every role in one process by default)
+    peers: bool = True
+    peers_port: int = 8602  # its /healthz and /metrics
+
     # Demo actors: simulated wearables onboarded through the gateway, and a requester
     simulate: bool = True
     simulate_users: int = 4
     simulate_irregular_users: int = 1
-    simulate_seconds: int = 3600
+    simulate_seconds: int = 3600  # of 1 Hz readings per wearable
+    simulate_batch: int = 1  # readings per signed message
+    simulate_fast: bool = False  # the same readings at once, timestamps in the past (tests)
     demo_requester: bool = True
     demo_seed: str = "pulseledger-demo"
 

@@ -18,10 +18,10 @@ from services.stack.supervisor import Supervisor
 
 # What the status view shows → the Prometheus samples (any component) that count it.
 COUNTERS: dict[str, tuple[str, ...]] = {
-    "readings": ("pulseledger_peers_readings_accepted_total",),
-    "windows": ("pulseledger_peers_windows_stored_total",),
-    "predictions": ("pulseledger_peers_predictions_total",),
-    "alerts": ("pulseledger_peers_alerts_sent_total",),
+    "readings": ("pulseledger_peers_master_readings_accepted",),
+    "windows": ("pulseledger_peers_storage_windows_created",),
+    "predictions": ("pulseledger_peers_prediction_windows",),
+    "alerts": ("pulseledger_peers_notification_emails_sent",),
 }
 
 
@@ -113,7 +113,7 @@ class StatusBoard:
         """Every long-running component up and healthy; one-shot actors done."""
         for state in self.supervisor.states:
             if state.component.one_shot:
-                if not state.done:
+                if not (state.done or (state.running and not state.component.await_done)):
                     return False
             elif not state.running or not self.status.health.get(state.component.name, True):
                 return False

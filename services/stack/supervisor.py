@@ -26,6 +26,7 @@ class Component:
     metrics_url: str | None = None
     restart: bool = True
     one_shot: bool = False  # an actor: exit 0 means done (not restarted); a failure is retried
+    await_done: bool = True  # one-shot: the system is ready only once it is done (else: started)
 
 
 @dataclass

@@ -1,9 +1,12 @@
 """The whole story, as users drive it, on the stack `pulseledger up` builds (same chain start,
 deploy-once and component builder; embedded defaults, real local servers: anvil, the gateway under
-gunicorn, the SQLite record store):
+gunicorn, the peers over libp2p, the listeners, the SQLite record store, aiosmtpd as the mail
+server):
 
-patients onboard their wearables through the gateway (the `onboarding` actor) and a requester asks
-patient 0 for access (the `requester` actor) → the patient approves by EIP-712 signature, relayed by
+patients onboard their wearables through the gateway (the `onboarding` actor), the wearables
+stream signed readings (patient 0's rhythm is irregular), the peers store windows, screen them and
+mail patient 0 and their doctor an alert; a requester asks patient 0 for access (the `requester`
+actor) → the patient approves by EIP-712 signature, relayed by
 the gateway → the patient offers an export → the requester pays, logs access and reads it through
 the gateway → the patient sees the access (events and the gateway's FHIR audit trail) and withdraws
 the payment → revokes → the next read is refused → the patient erases the record and its key is
@@ -27,7 +30,7 @@ from services.chain.eip712 import Decision
 from services.records import RecordErased, RecordsSettings, open_store
 from services.stack import demo_people
 from services.stack.components import gateway_url, shared_env
-from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
+from services.stack.dev_accounts import CUSTODIAN_INDEX, REQUESTER_INDEX, dev_account
 from services.stack.gateway_client import GatewayClient
 from services.stack.runner import Stack
 from services.stack.settings import StackSettings
@@ -39,7 +42,9 @@ from tests.e2e.canaries import chain_haystacks, leaks
 EXPORTS = 2
 SEED = "whole-story"
 USERS = 3
-HEART_RATES = [71.93847, 118.20461, 64.55219]  # distinctive floats: canaries
+HEART_RATES = [71.93847, 118.20461, 64.55219]  # distinctive floats in the export: canaries
+STREAM_S = 80  # of 1 Hz readings per wearable: 8 windows of 10 s
+ALERT_K, ALERT_N = 3, 4
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +59,17 @@ def stack(tmp_path_factory, smtp):
     mail_and_listeners = {
         "PULSELEDGER_NOTIFY_BACKEND": "smtp", "PULSELEDGER_NOTIFY_SMTP_HOST": "127.0.0.1",
         "PULSELEDGER_NOTIFY_SMTP_PORT": str(smtp.port), "PULSELEDGER_NOTIFY_SMTP_TIMEOUT_S": "5",
-        "PULSELEDGER_LISTENERS_CONFIRMATIONS": "1", "PULSELEDGER_LISTENERS_POLL_INTERVAL_S": "0.1"}
+        "PULSELEDGER_LISTENERS_CONFIRMATIONS": "1", "PULSELEDGER_LISTENERS_POLL_INTERVAL_S": "0.1",
+        # Small deadlines: windows close as soon as the (fast) stream stops; alert on 3 of 4.
+        "PULSELEDGER_PEERS_QUIET_FLUSH_S": "1", "PULSELEDGER_PEERS_ANCHOR_INTERVAL_S": "1",
+        "PULSELEDGER_PREDICT_ALERT_K": str(ALERT_K), "PULSELEDGER_PREDICT_ALERT_N": str(ALERT_N),
+        "PULSELEDGER_GATEWAY_ALERT_K": str(ALERT_K), "PULSELEDGER_GATEWAY_ALERT_N": str(ALERT_N)}
     settings = StackSettings(
         state_dir=tmp_path_factory.mktemp("story") / "state", chain_port=0, gateway_port=0,
         dapp_port=0, proxy_port=0, block_time_s=0, serve_dapp=False, demo_seed=SEED,
-        simulate_users=USERS, listeners_port=0, ready_timeout_s=90, stop_timeout_s=5,
+        simulate_users=USERS, simulate_irregular_users=1, simulate_fast=True,
+        simulate_seconds=STREAM_S, listeners_port=0, peers_port=0, ready_timeout_s=90,
+        stop_timeout_s=5,
         max_restarts=2)
     with mock.patch.dict(os.environ, mail_and_listeners), Stack(settings) as stack:
         stack.start_chain()
@@ -114,6 +125,36 @@ def test_whole_story(stack, story, smtp):
         device_ids.append(device.device_id)
     story["device_ids"] = device_ids
 
+    # The wearables streamed; patient 0's (irregular rhythm) alert reaches them and their doctor.
+    doctor_email = demo_people.doctor(SEED)[1]
+    wait_for_mail(smtp, w3, people[0].email, "irregular rhythm noticed", timeout_s=60)
+    wait_for_mail(smtp, w3, doctor_email, "irregular rhythm noticed", timeout_s=10)
+    assert not any("irregular" in subject for person in people[1:]
+                   for subject in mailbox(smtp, person.email))
+    patient_token = gateway.sign_in(patient)
+    windows = gateway.get(f"/patients/{patient.address}/windows", patient_token,
+                          params={"payload": "true", "limit": 100})
+    assert windows.status_code == 200, windows.text
+    stored = windows.json()["windows"]
+    assert stored and all(w["payload"]["device_id"] == device_ids[0] for w in stored)
+    streamed = {r["heartrate"] for w in stored for r in w["payload"]["readings"]}
+    story["streamed_heart_rates"] = sorted(rate for rate in streamed if rate != int(rate))[:20]
+    # The storage peer anchors the windows' Merkle root as the custodian; an anchored window is
+    # served with its proof checked against the chain.
+    custodian = dev_account(CUSTODIAN_INDEX).address
+    deadline = time.monotonic() + 30
+    while not ledger.events.BatchAnchored().get_logs(
+            from_block=0, argument_filters={"custodian": custodian}):
+        assert time.monotonic() < deadline, "no batch root anchored"
+        time.sleep(0.3)
+    one = gateway.get(f"/patients/{patient.address}/windows/{stored[0]['record_id']}",
+                      patient_token)
+    assert one.status_code == 200, one.text
+    alerts = gateway.get(f"/patients/{patient.address}/alerts", patient_token)
+    assert alerts.status_code == 200 and alerts.json()["alerts"], alerts.text
+    doctor_view = gateway.get(f"/patients/{patient.address}/alerts", gateway.sign_in(doctor))
+    assert doctor_view.status_code == 200 and doctor_view.json()["alerts"]
+
     # The `requester` actor asked patient 0; the patient approves by signature, the gateway pays.
     demo_state = json.loads((stack.settings.state_dir / "demo.json").read_text())
     request_id = demo_state[f"request@{contract}"]
@@ -155,7 +196,6 @@ def test_whole_story(stack, story, smtp):
         argument_filters={"patient": patient.address})
     assert [(a["args"]["accessor"], "0x" + a["args"]["recordId"].hex()) for a in accesses] == [
         (requester.address, record_id)]
-    patient_token = gateway.sign_in(patient)
     audit = gateway.get(f"/patients/{patient.address}/fhir/audit-events", patient_token)
     assert audit.status_code == 200, audit.text
     assert record_id[2:] in audit.text.lower() and requester.address.lower() in audit.text.lower()
@@ -207,7 +247,9 @@ def test_canaries__no_health_value_email_or_device_id_on_chain(stack, story):
     assert story.get("done"), "the story did not complete"
     haystacks = chain_haystacks(story["w3"])
     assert all(haystacks.values())  # there is something to search in each
-    canaries = HEART_RATES + story["emails"] + story["device_ids"]
+    assert story["streamed_heart_rates"]
+    canaries = (HEART_RATES + story["streamed_heart_rates"] + story["emails"]
+                + story["device_ids"])
     assert leaks(haystacks, canaries) == []
     mail = "\n".join(story["mail"]).lower()
     assert [rate for rate in HEART_RATES if repr(rate) in mail] == []
