@@ -101,8 +101,10 @@ def stream(settings: DemoSettings) -> None:
     from services.ingest.simulator import make_fleet, run
 
     onboarded = _wait_for_devices(settings)
+    # Sequence numbers carry on across restarts (a seq seen before with other readings would be
+    # a replay): start from the clock in milliseconds, which runs far ahead of any device's count.
     fleet = make_fleet(settings.users, settings.irregular_users / max(1, settings.users),
-                       settings.seed)
+                       settings.seed, start_seq=int(time.time() * 1000))
     queue = open_queue(ingest_settings_for(settings.peers_dir))
     try:
         written = run(queue, fleet, settings.seconds, settings.batch, realtime=not settings.fast)

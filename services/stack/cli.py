@@ -57,15 +57,15 @@ def up(once: bool, config_file: Path, env_file: Path) -> None:
         console.print(_chain_table(stack))
         if once:
             console.print(stack.board.table("PulseLedger", links))
-            return
-        console.print(f"[bold]Up.[/] dapp: {links.get('dapp', '(no frontend build)')}  "
-                      f"gateway: {links['gateway']}  outbox: {links['outbox']}")
-        console.print("Ctrl-C stops everything (the chain state is kept).")
-        with Live(stack.board.table("PulseLedger", links), console=console,
-                  refresh_per_second=2) as live:
-            while not stop.wait(settings.status_interval_s):
-                stack.tick()
-                live.update(stack.board.table("PulseLedger", links))
+        else:
+            console.print(f"[bold]Up.[/] dapp: {links.get('dapp', '(no frontend build)')}  "
+                          f"gateway: {links['gateway']}  outbox: {links['outbox']}")
+            console.print("Ctrl-C stops everything (the chain state is kept).")
+            with Live(stack.board.table("PulseLedger", links), console=console,
+                      refresh_per_second=2) as live:
+                while not stop.wait(settings.status_interval_s):
+                    stack.tick()
+                    live.update(stack.board.table("PulseLedger", links))
     except Interrupted:
         console.print("interrupted")
     except (StackError, DeployError, AnvilError) as error:

@@ -22,10 +22,12 @@ def test_up__first_run_then_restart__deploys_once_and_reuses(deployed_state, cop
 
 def test_up__first_run__every_component_reported(deployed_state):
     _, _, first = deployed_state
-    for component in ("gateway", "onboarding", "requester"):
+    for component in ("gateway", "peers", "listeners", "dapp", "onboarding", "wearables",
+                      "requester"):
         assert component in first.stdout
     assert "on-chain events" in first.stdout and "outbox" in first.stdout
     assert "failed" not in first.stdout
+    assert "Stopped cleanly." in first.stdout
 
 
 def test_up__demo_actors_ran_once__state_remembers_the_request(deployed_state):
