@@ -39,7 +39,7 @@ class Ports:
     peers: int
 
     @classmethod
-    def pick(cls, settings: StackSettings) -> "Ports":
+    def pick(cls, settings: StackSettings) -> Ports:
         """Settings' ports; 0 means any free one (tests run beside each other)."""
         return cls(*(port or free_port() for port in
                      (settings.gateway_port, settings.dapp_port, settings.proxy_port,

@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Self
 
 from web3 import Web3
 
@@ -103,7 +104,8 @@ class Stack:
 
     @staticmethod
     def _npm(frontend, *args: str) -> None:
-        result = subprocess.run(["npm", *args], cwd=frontend, capture_output=True, text=True)
+        result = subprocess.run(["npm", *args], cwd=frontend, capture_output=True, text=True,
+                                check=False)
         if result.returncode != 0:
             raise StackError(f"`npm {' '.join(args)}` failed in {frontend}:\n"
                              f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
@@ -152,11 +154,11 @@ class Stack:
         if self.anvil is not None:
             self.anvil.stop()  # SIGTERM: anvil writes its state file
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-__all__ = ["Stack", "StackError", "DeployError"]
+__all__ = ["DeployError", "Stack", "StackError"]

@@ -27,7 +27,7 @@ class DappHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         route = self.path.split("?", 1)[0]
         if route == "/healthz":
             self._json(b'{"status": "ok"}')

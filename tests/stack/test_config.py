@@ -50,7 +50,7 @@ def test_toml__not_a_table_or_broken__clear_error(tmp_path):
 
 
 def test_readme_cloud_example__parses_into_each_services_settings(tmp_path):
-    example = re.search(r"```toml\n(.*?)```", README.read_text(), re.S).group(1)
+    example = re.search(r"```toml\n(.*?)```", README.read_text(), re.DOTALL).group(1)
     config = tmp_path / "pulseledger.toml"
     config.write_text(example)
     env = toml_to_env(config)
