@@ -1,4 +1,8 @@
-"""Render every benchmarks/*.json into the README between the benchmark markers (run by make bench)."""
+"""Render benchmarks/*.json into the README between the benchmark markers (run by make bench).
+
+First the headline figures beside the goals the issues set, then every recorded figure per file,
+folded. Values always come from the JSON files: nothing here is a result.
+"""
 
 import json
 import re
@@ -7,14 +11,50 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
+# file stem -> [(metric, goal as the issue states it)]
+HEADLINES = {
+    "gas": [("purchase_gas", "≤ 75,000"), ("log_access_gas", "≤ 35,000"),
+            ("approve_gas", "≤ 55,000"), ("approve_by_signature_gas", "≤ 65,000"),
+            ("withdraw_gas", "≤ 35,000"), ("revoke_1_grants_gas", "= 1,000 grants ±5%"),
+            ("revoke_1000_grants_gas", "= 1 grant ±5%"), ("purchase_1_grants_gas", "= 1,000 grants ±5%"),
+            ("purchase_1000_grants_gas", "= 1 grant ±5%")],
+    "records": [("records_sqlite_write_per_s", "≥ 2,000"), ("records_sqlite_read_p50_ms", "< 5"),
+                ("records_firestore_write_per_s", ""), ("records_firestore_read_p50_ms", "")],
+    "gateway": [("gateway_authorised_read_per_s", ""), ("gateway_authorised_read_p99_ms", "")],
+    "listeners": [("email_latency_p99_ms", "< 1,000"), ("backfill_s", "< 30 (10,000 blocks)"),
+                  ("backfill_blocks_per_s", "")],
+    "pipeline": [("all_in_one_readings_per_s", "≥ 10,000"), ("all_in_one_readings_lost", "0"),
+                 ("separate_readings_per_s", "≥ 2,000"), ("separate_readings_lost", "0"),
+                 ("all_in_one_paced_due_to_stored_p99_ms", "< 1,000"),
+                 ("kills_readings_lost", "0"), ("kills_readings_duplicated", "0")],
+    "model": [("rr_sensitivity_at_98spec", "≥ 0.95"), ("hr_sensitivity_at_98spec", "≥ 0.85"),
+              ("real_normal_rr_specificity", "≥ 0.98"), ("real_normal_hr_specificity", "≥ 0.98"),
+              ("batch_windows_per_cpu_s", "≥ 100,000 (one core)"),
+              ("batch_windows_per_s", "≥ 100,000 (one core)"),
+              ("single_window_latency_us_p50", "< 1,000")],
+    "proxy": [("static_added_p50_ms", "< 2"), ("static_proxied_requests_per_s", "≥ 1,000"),
+              ("anvil_proxied_requests_per_s", "")],
+    "dapp": [("dapp_js_gzip_kb", "≤ 250"), ("dapp_tti_median_ms", "")],
+    "up": [("up_cold_start_s", "< 60"), ("up_warm_start_s", "")],
+}
+
 
 def render() -> str:
-    sections = []
-    for path in sorted((ROOT / "benchmarks").glob("*.json")):
-        figures = json.loads(path.read_text())
+    files = {path.stem: json.loads(path.read_text())
+             for path in sorted((ROOT / "benchmarks").glob("*.json"))}
+    if not files:
+        return "_No benchmark recorded yet: run `make bench`._"
+    headline_rows = [
+        f"| {stem} | `{metric}` | {_format(files[stem][metric])} | {goal} |"
+        for stem, metrics in HEADLINES.items() if stem in files
+        for metric, goal in metrics if metric in files[stem]
+    ]
+    parts = ["| area | metric | value | goal |\n|---|---|---|---|\n" + "\n".join(headline_rows)]
+    for stem, figures in files.items():
         rows = "\n".join(f"| `{name}` | {_format(value)} |" for name, value in figures.items())
-        sections.append(f"**{path.stem}** (`benchmarks/{path.name}`)\n\n| metric | value |\n|---|---|\n{rows}")
-    return "\n\n".join(sections) or "_No benchmark recorded yet: run `make bench`._"
+        parts.append(f"<details><summary>every figure in <code>benchmarks/{stem}.json</code>"
+                     f"</summary>\n\n| metric | value |\n|---|---|\n{rows}\n\n</details>")
+    return "\n\n".join(parts)
 
 
 def _format(value) -> str:
