@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,6 +18,8 @@ from services.ingest.reading import READING_FIELDS, REQUIRED_FIELDS, Reading, ca
 from services.ingest.settings import IngestSettings
 
 MAX_SEQ = 2**63 - 1
+# A libp2p Ed25519 peer id in base58btc ("12D3KooW..." is 52 characters).
+_PEER_ID = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{40,60}$")
 
 
 class DeviceDirectory(Protocol):
@@ -59,8 +62,8 @@ def schema_problem(body: object) -> str | None:
     extra = body.keys() - READING_FIELDS
     if extra:
         return f"schema: unknown fields {sorted(extra)}"
-    if not isinstance(body["userId"], str) or not body["userId"]:
-        return "schema: userId must be a non-empty string"
+    if not isinstance(body["userId"], str) or not _PEER_ID.match(body["userId"]):
+        return "schema: userId must be a libp2p peer id"
     if not _is_number(body["heartrate"]):
         return "schema: heartrate must be a number"
     if not _is_int(body["ts_ms"]) or not _is_int(body["seq"]):
@@ -131,10 +134,7 @@ def validate_message(
         verdict.rejects.append(Reject(raw, "malformed: batch mixes devices"))
         return verdict
     user_id = user_ids.pop()
-    try:
-        device = devices.get_device(user_id)
-    except KeyError:
-        device = None
+    device = devices.get_device(user_id)  # a store outage raises: the message is retried
     if device is None:
         verdict.rejects.append(Reject(raw, "unknown device"))
         return verdict

@@ -72,6 +72,14 @@ class Membership:
         live = set(self.live("master"))
         return any(p.queue_busy for p in self.peers.values() if p.peer_id in live)
 
+    def seen(self, peer_id: str) -> None:
+        """A peer we know just called us: it is alive now (e.g. a restarted aggregator that
+        syncs with us must stop being treated as dead before its first presence note)."""
+        record = self.peers.get(peer_id)
+        if record is not None and record.last_seen < time.monotonic():
+            record.last_seen = time.monotonic()
+            self._check_changed()
+
     def mark_dead(self, peer_id: str) -> None:
         """An RPC failure is a stronger signal than silence: stop routing there until it speaks."""
         if peer_id != self.self_id and peer_id in self.peers:

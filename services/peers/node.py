@@ -138,6 +138,7 @@ class PeerNode:
                     self.host = host
                     self.rpc = Rpc(host, settings.rpc_timeout_s)
                     self.membership = Membership(host, pubsub, settings.roles, settings)
+                    self.rpc.on_peer_seen = self.membership.seen
                     self._build_roles()
                     self.address = str(host.get_addrs()[0])
                     if settings.status_port is not None:

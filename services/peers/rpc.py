@@ -62,6 +62,7 @@ class Rpc:
         self.timeout_s = timeout_s
         self.self_id = host.get_id().to_base58()
         self.handlers: dict[str, Handler] = {}
+        self.on_peer_seen: Callable[[str], None] = lambda peer_id: None
         self._streams: dict[str, object] = {}
         self._locks: dict[str, trio.Lock] = {}
         host.set_stream_handler(PROTOCOL, self._serve)
@@ -84,6 +85,7 @@ class Rpc:
         try:
             while True:
                 request = await read_frame(stream)
+                self.on_peer_seen(caller)  # a request is proof of life, sooner than presence
                 await write_frame(stream, await self._dispatch(request, caller))
         except Exception:  # noqa: BLE001, S110
             pass  # the caller hung up or died; it will retry on a new stream

@@ -58,3 +58,16 @@ def test_dead_letter__keeps_the_reason(tmp_path):
     queue.dead_letter(queue.receive(1)[0], "malformed")
     assert queue.dead_lettered() == [(b"x", "malformed")]
     assert queue.depth() == 0
+
+
+def test_renew__keeps_a_slow_consumers_messages_from_others(tmp_path):
+    slow = LocalQueue(tmp_path / "q.db", lock_s=0.2)
+    other = LocalQueue(tmp_path / "q.db", lock_s=30)
+    slow.send([b"a"])
+    held = slow.receive(1)
+    for _ in range(3):
+        time.sleep(0.1)
+        slow.renew(held)
+    assert other.receive(1) == []
+    slow.complete(held)
+    assert slow.depth() == 0

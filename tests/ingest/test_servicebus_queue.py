@@ -97,3 +97,12 @@ def test_complete__after_lock_expiry__raises_lock_lost():
     receiver.expire_all_locks()
     with pytest.raises(LockLost):
         queue.complete(messages)
+
+
+def test_renew__calls_the_sdk_for_held_messages():
+    receiver = FakeReceiver([b"one"])
+    renewed = []
+    receiver.renew_message_lock = lambda message, **kw: renewed.append(message.payload)
+    queue = ServiceBusQueue(receiver)
+    queue.renew(queue.receive(1))
+    assert renewed == [b"one"]

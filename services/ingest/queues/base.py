@@ -27,6 +27,9 @@ class QueueSource(Protocol):
 
     def abandon(self, messages: list[QueueMessage]) -> None: ...
 
+    def renew(self, messages: list[QueueMessage]) -> None:
+        """Extend the locks of messages still being worked on (only while still held)."""
+
     def dead_letter(self, message: QueueMessage, reason: str) -> None: ...
 
     def close(self) -> None: ...

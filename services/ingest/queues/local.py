@@ -75,6 +75,13 @@ class LocalQueue:
                 [(int(m.message_id), m.lock_token) for m in messages],
             )
 
+    def renew(self, messages: list[QueueMessage]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE messages SET locked_until = ? WHERE id = ? AND lock_token = ?",
+                [(time.time() + self.lock_s, int(m.message_id), m.lock_token) for m in messages],
+            )
+
     def abandon(self, messages: list[QueueMessage]) -> None:
         with self._transaction():
             self._db.executemany(

@@ -55,6 +55,12 @@ class ServiceBusQueue:
     def abandon(self, messages: list[QueueMessage]) -> None:
         self._settle(messages, self._receiver.abandon_message)
 
+    def renew(self, messages: list[QueueMessage]) -> None:
+        for message in messages:
+            sdk_message = self._held.get(message.lock_token)
+            if sdk_message is not None:
+                self._receiver.renew_message_lock(sdk_message)
+
     def dead_letter(self, message: QueueMessage, reason: str) -> None:
         self._settle([message], lambda m: self._receiver.dead_letter_message(
             m, reason=reason[:200], error_description=reason))

@@ -79,7 +79,10 @@ class MasterRole:
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
             try:
-                done, failed = await self.process(messages)
+                async with trio.open_nursery() as renewing:
+                    renewing.start_soon(self._keep_locked, messages)
+                    done, failed = await self.process(messages)
+                    renewing.cancel_scope.cancel()
             except Exception as exc:  # never lose a message to a bug: give it back  # noqa: BLE001
                 log.warning("master batch failed: %s", type(exc).__name__)
                 done, failed = [], messages
@@ -89,6 +92,15 @@ class MasterRole:
             if failed:
                 await self._queue_op(self.queue.abandon, failed)
                 await trio.sleep(settings.master_idle_poll_s)
+
+    async def _keep_locked(self, messages) -> None:
+        """Renew the batch's locks while we work on it: on a slow machine a batch can take
+        longer than the lock, and an expired lock hands the batch to another master — over and
+        over, until the queue parks good readings as poison (max delivery count)."""
+        interval = max(0.05, self.ingest_settings.lock_s / 3)
+        while True:
+            await trio.sleep(interval)
+            await self._queue_op(self.queue.renew, messages)
 
     async def process(self, messages):
         """Validate, dead-letter what is invalid, then route until every valid reading is
