@@ -35,6 +35,7 @@ shim: node_modules/.installed
 
 compile: setup
 	uv run ape compile
+	rm -rf contracts/.cache  # see tools/run-tests.sh: it hides our sources from ape past 500 files
 
 up: setup
 	uv run pulseledger up

@@ -7,6 +7,10 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "contracts: compile"
 uv run ape compile
+# ape copies the whole OpenZeppelin package (500+ files) into contracts/.cache while compiling, and
+# its source listing stops at 500 files: left there, it hides contracts/interfaces and
+# contracts/test from `project.<Name>`. The compiled manifest in .build is all the tests need.
+rm -rf contracts/.cache
 
 step "contracts: ape unit and attack tests on anvil"
 uv run ape test tests/contracts --network ethereum:local:foundry -q
