@@ -9,6 +9,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from services.chain.eip712 import consent_decision_typed_data
+
 HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = 0, 1, 2
 ALL_DATA_CLASSES = 0b111
 # ConsentStatus, PurchaseStatus, RecordStatus, ConsentDecision as in the interfaces.
@@ -159,35 +161,14 @@ def sign_decision(ledger, chain, now):
 
     def sign(signer, request_id, decision, *, deadline=None, nonce=None, chain_id=None, verifying_contract=None):
         deadline = now() + 3600 if deadline is None else deadline
-        message = {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "ConsentDecision": [
-                    {"name": "requestId", "type": "uint256"},
-                    {"name": "decision", "type": "uint8"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "ConsentDecision",
-            "domain": {
-                "name": "PulseLedger",
-                "version": "1",
-                "chainId": chain.chain_id if chain_id is None else chain_id,
-                "verifyingContract": verifying_contract or ledger.address,
-            },
-            "message": {
-                "requestId": request_id,
-                "decision": decision,
-                "nonce": ledger.nonces(signer.address) if nonce is None else nonce,
-                "deadline": deadline,
-            },
-        }
+        message = consent_decision_typed_data(
+            chain_id=chain.chain_id if chain_id is None else chain_id,
+            verifying_contract=verifying_contract or ledger.address,
+            request_id=request_id,
+            decision=decision,
+            nonce=ledger.nonces(signer.address) if nonce is None else nonce,
+            deadline=deadline,
+        )
         signed = Account.sign_message(encode_typed_data(full_message=message), signer.private_key)
         return signed.signature, deadline
 
