@@ -58,7 +58,8 @@ class PeersSettings(BaseSettings):
     alert_n: int | None = None
 
     # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
-    # latency_log it also appends each window's due → stored latency (ms) to <name>-latency.txt.
+    # latency_log it also appends "<wall time it fell due> <due → stored ms>" per window to
+    # <name>-latency.txt.
     latency_log: bool = False
     status_port: int | None = None  # /healthz and /metrics on 127.0.0.1 (0: any free port)
 
