@@ -74,7 +74,11 @@ class Directory:
         key = user_key(user_id)
         order = [p for p in self.table.find_local_closest_peers(key, self.table.size())
                  if p in self._live]
-        if self._outside_table:
+        if len(order) != len(self._live) - len(self._outside_table):
+            # the table lost a live peer behind our back (the library's stale-peer check
+            # removes from a bucket directly): rank every live aggregator until sync re-adds it
+            order = sort_peer_ids_by_distance(key, list(self._live))
+        elif self._outside_table:
             order = sort_peer_ids_by_distance(key, order + self._outside_table)
         return [self._names[p] for p in order]
 
@@ -123,6 +127,7 @@ class Directory:
             if not addrs or not await self.table.add_peer(
                     PeerInfo(ID.from_base58(name), addrs), skip_server_mode_check=True):
                 missing = True
+        live = set(self.membership.live("aggregation"))  # it may have moved while we added
         for name, peer in in_table.items():
             if name not in live and name in self.membership.peers:
                 self.table.remove_peer(peer)

@@ -130,6 +130,12 @@ def test_assignment__same_everywhere__moves_only_what_it_must(tmp_path):
             rest = ["a1", "a2", "a4", "m"]
             results["rejoined"] = await wait_for(lambda: agreed(rest, ["a1", "a2", "a4"]), 15)
             results["after_join"] = assignments(rest)
+            # the library's stale-peer check removes from a bucket directly, unseen by the cache
+            master_table, a1 = nodes["m"].directory.table, ID.from_base58(first.peer_id)
+            master_table.find_bucket(a1).remove_peer(a1)
+            results["behind_our_back"] = {  # ranked(): the uncached path
+                u: tuple(nodes["m"].directory.ranked(u)[:2]) for u in USERS}
+            results["readded"] = await wait_for(lambda: master_table.peer_in_table(a1), 5)
             nursery.cancel_scope.cancel()
         return results
 
@@ -156,3 +162,4 @@ def test_assignment__same_everywhere__moves_only_what_it_must(tmp_path):
     moved = {u for u in USERS if joined[u] != after[u]}
     assert moved and all(ids["a4"] in joined[u] for u in moved)
     assert all(joined[u] == after[u] for u in USERS if ids["a4"] not in joined[u])
+    assert r["behind_our_back"] == joined and r["readded"]
