@@ -25,6 +25,9 @@ class PeersSettings(BaseSettings):
     presence_timeout_s: float = 4.0
     reconnect_interval_s: float = 1.0
     rpc_timeout_s: float = 10.0
+    # Aggregator DHT: a network lookup this often (and at start, and when the table lacks a
+    # live aggregator); it discovers aggregators we have no address of yet.
+    dht_lookup_interval_s: float = 30.0
 
     # Windows: aligned to window_ms by device time; close when the user's watermark (latest
     # device timestamp) passes end + grace, or when the user has fallen idle_close_s behind the

@@ -14,7 +14,6 @@ from collections import defaultdict
 import trio
 
 from services.ingest.reading import canonical
-from services.peers.assignment import primary_and_replica
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
 
@@ -52,15 +51,12 @@ class AggregationRole:
         node.rpc.register("agg.sync", self.handle_sync)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _aggregators(self) -> list[str]:
-        return self.node.membership.live("aggregation")
-
     def _replica_groups(self, devices) -> dict[str, list[str]]:
         """device lists per peer (other than us) that must hold a copy."""
-        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        me, assign = self.node.rpc.self_id, self.node.directory.primary_and_replica
         groups: dict[str, list[str]] = defaultdict(list)
         for device in set(devices):
-            for peer in primary_and_replica(device, aggregators):
+            for peer in assign(device):
                 if peer is not None and peer != me:
                     groups[peer].append(device)
         return groups
@@ -139,7 +135,7 @@ class AggregationRole:
                 await trio.lowlevel.checkpoint()  # more is due: next round at once
             else:
                 await trio.sleep(settings.close_tick_s)
-            me, aggregators = self.node.rpc.self_id, self._aggregators()
+            me = self.node.rpc.self_id
             due = []
             now = time.monotonic()
             # The stream stopped: nothing came in for a while and no master is pulling readings.
@@ -148,7 +144,7 @@ class AggregationRole:
                      and not self.node.membership.any_queue_busy())
             for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
                                             flush=quiet):
-                primary, replica = primary_and_replica(d, aggregators)
+                primary, replica = self.node.directory.primary_and_replica(d)
                 if primary == me and self._synced.get(d, _UNSYNCED) == replica:
                     due.append((d, w, s))
                     self._first_due.setdefault((d, w), now)  # latency counts from here
@@ -225,7 +221,7 @@ class AggregationRole:
         """Hand over devices we no longer own; as primary, sync both ways with our replica
         before closing any of a device's windows (a primary back from the dead must first learn
         what its replica accepted meanwhile, or it would store a window short of readings)."""
-        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        me, aggregators = self.node.rpc.self_id, self.node.membership.live("aggregation")
         now = time.monotonic()
         if aggregators != self._rebalanced_for or now >= self._next_full_rebalance:
             candidates = self.windows.devices()
@@ -238,7 +234,7 @@ class AggregationRole:
         syncing: dict[str, list[str]] = defaultdict(list)
         leaving: list[str] = []
         for device in candidates:
-            primary, replica = primary_and_replica(device, aggregators)
+            primary, replica = self.node.directory.primary_and_replica(device)
             if me not in (primary, replica):
                 targets = [p for p in (primary, replica) if p is not None]
                 if not targets:
@@ -288,10 +284,10 @@ class AggregationRole:
         """As primary, learn what our replica holds before accepting a user's readings: back
         from a crash, the replica may have closed windows meanwhile, and a reading we accepted
         into one of those would be acknowledged, then never stored."""
-        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        me = self.node.rpc.self_id
         by_replica: dict[str, list[str]] = defaultdict(list)
         for device in devices:
-            primary, replica = primary_and_replica(device, aggregators)
+            primary, replica = self.node.directory.primary_and_replica(device)
             if primary == me and replica is not None \
                     and self._synced.get(device, _UNSYNCED) != replica:
                 by_replica[replica].append(device)
