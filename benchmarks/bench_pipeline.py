@@ -140,6 +140,8 @@ def live(prefix: str, data_dir: Path, store, devices: int, accepted, wait_stored
             rate_marks["until"] = (now, accepted())
         time.sleep(0.25)
     streamed_s = time.time() - begin
+    if "until" not in rate_marks:
+        raise RuntimeError("the feeder stopped before the end of the stream (see its error)")
     (t_from, n_from), (t_until, n_until) = rate_marks["from"], rate_marks["until"]
     expected = {(d.user_id, s) for d in fleet for s in range(1, SECONDS + 1)}
     counted = wait_stored(fleet, expected)

@@ -10,6 +10,7 @@ message another master now owns.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +26,8 @@ CREATE TABLE IF NOT EXISTS messages (
     locked_until REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (locked_until, id);
+-- Poison check on every receive: only the few messages delivered many times, not the backlog.
+CREATE INDEX IF NOT EXISTS messages_poison ON messages (delivery_count, locked_until);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY,
     body BLOB NOT NULL,
@@ -43,6 +46,10 @@ class LocalQueue:
         self.max_delivery_count = max_delivery_count
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
+        # One connection, usable from several threads (a feeder and a monitor, say): each
+        # operation holds this lock, so no statement runs inside another thread's transaction
+        # (a read left open there makes the next BEGIN IMMEDIATE fail at once in WAL mode).
+        self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -117,27 +124,38 @@ class LocalQueue:
 
     # -- inspection (tests, status, benchmarks) -----------------------------------------------
     def depth(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM messages").fetchall()[0][0]
 
     def dead_lettered(self) -> list[tuple[bytes, str]]:
-        return [(bytes(b), r) for b, r in
-                self._db.execute("SELECT body, reason FROM dead_letters ORDER BY id")]
+        with self._lock:
+            return [(bytes(b), r) for b, r in
+                    self._db.execute("SELECT body, reason FROM dead_letters ORDER BY id")]
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def _transaction(self):
-        return _Immediate(self._db)
+        return _Immediate(self._db, self._lock)
 
 
 class _Immediate:
     """BEGIN IMMEDIATE takes the write lock up front, so two receivers never race a read."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock):
+        self.db, self.lock = db, lock
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        self.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
