@@ -71,3 +71,43 @@ def test_renew__keeps_a_slow_consumers_messages_from_others(tmp_path):
     assert other.receive(1) == []
     slow.complete(held)
     assert slow.depth() == 0
+
+
+def test_one_queue_object__shared_by_a_feeder_and_a_monitor_thread__while_a_master_consumes(tmp_path):
+    """A sender thread and a depth-polling thread share one LocalQueue while another connection
+    receives and completes: every send must land (a statement of one thread running inside the
+    other's transaction made BEGIN IMMEDIATE fail with 'database is locked' at once)."""
+    import threading
+
+    shared = LocalQueue(tmp_path / "q.db")
+    consumer = LocalQueue(tmp_path / "q.db")
+    errors, done = [], threading.Event()
+
+    def feed():
+        try:
+            for i in range(1000):
+                shared.send([f"m{i}-{j}".encode() for j in range(5)])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            done.set()
+
+    def monitor():
+        try:
+            while not done.is_set():
+                shared.depth()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    consumed = 0
+    threads = [threading.Thread(target=feed), threading.Thread(target=monitor)]
+    for thread in threads:
+        thread.start()
+    while not done.is_set() or shared.depth():
+        batch = consumer.receive(50)
+        consumer.complete(batch)
+        consumed += len(batch)
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert consumed == 5000
