@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS windows_state ON windows (state);
 CREATE INDEX IF NOT EXISTS windows_state_start ON windows (state, window_start);
 CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, max_ts INTEGER, closed_through INTEGER, last_update REAL);
+CREATE INDEX IF NOT EXISTS devices_max_ts ON devices (max_ts);  -- the overall watermark, each tick
 -- Per-call scratch tables: a batch looks its keys up in one join, not one query per reading.
 CREATE TEMP TABLE IF NOT EXISTS incoming (
     device TEXT, seq INTEGER, PRIMARY KEY (device, seq)) WITHOUT ROWID;
@@ -77,7 +78,7 @@ class WindowStore:
             db.executemany("INSERT OR IGNORE INTO temp.incoming VALUES (?, ?)",
                            [(r["userId"], r["seq"]) for r in readings])
             known = {(d, q): digest for d, q, digest in db.execute(
-                "SELECT r.device, r.seq, r.digest FROM temp.incoming i JOIN readings r "
+                "SELECT r.device, r.seq, r.digest FROM temp.incoming i CROSS JOIN readings r "
                 "ON r.device = i.device AND r.seq = i.seq")}
             devices = {d: [m, c] for d, m, c in db.execute(
                 "SELECT device, max_ts, closed_through FROM devices "
@@ -225,10 +226,13 @@ class WindowStore:
         try:
             db.execute("DELETE FROM temp.wanted")
             db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
+            # CROSS JOIN keeps the wanted windows outside and INDEXED BY makes each a range
+            # lookup; left to itself the planner scans every reading stored to honour the ORDER BY.
             for d, w, s, t, h, rr in db.execute(
                     "SELECT r.device, r.window_start, r.seq, r.ts, r.hr, r.rr FROM temp.wanted x "
-                    "JOIN readings r ON r.device = x.device AND r.window_start = x.window_start "
-                    "ORDER BY r.device, r.window_start, r.ts, r.seq"):
+                    "CROSS JOIN readings r INDEXED BY readings_window "
+                    "ON r.device = x.device AND r.window_start = x.window_start "
+                    "ORDER BY x.device, x.window_start, r.ts, r.seq"):
                 out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr)})
         finally:
             db.execute("COMMIT")
