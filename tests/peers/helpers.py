@@ -15,6 +15,7 @@ from services.ingest.simulator import make_fleet, onboard, signed_messages
 from services.peers.backends import records_settings
 from services.peers.settings import PeersSettings
 from services.records import open_store
+from services.records.window_payload import validate_window_payload
 
 FAST = {
     "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,
@@ -80,7 +81,8 @@ def stored_windows(store, owners) -> list[dict]:
     out = []
     for owner in owners:
         for meta in store.list_windows(owner, limit=100_000):
-            out.append(store.get_window(meta.record_id))
+            # every window the pipeline stores is in the one record format (docs/records.md)
+            out.append(validate_window_payload(store.get_window(meta.record_id)))
     return out
 
 

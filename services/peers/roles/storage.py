@@ -10,7 +10,8 @@ import logging
 import trio
 
 from services.peers.assignment import ranked
-from services.records import WindowInput, merkle
+from services.records import InvalidInput, WindowInput, merkle
+from services.records.window_payload import build_window_payload
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,13 @@ class StorageRole:
             if device is None:  # validated at ingest, unregistered since: park it, go on
                 store.dead_letter("window", json.dumps(item).encode(), "device no longer registered")
                 continue
-            payload = {"device_id": item["device_id"], "window_start_ms": item["window_start_ms"],
-                       "window_ms": body.get("window_ms"), "readings": item["readings"],
-                       "prediction": item["prediction"]}
+            try:  # the one window record format (docs/records.md), checked before it is stored
+                payload = build_window_payload(item["device_id"], item["window_start_ms"],
+                                               body.get("window_ms"), item["readings"],
+                                               item["prediction"])
+            except InvalidInput as exc:  # a bug upstream, not a reason to stop: park it, go on
+                store.dead_letter("window", json.dumps(item).encode(), str(exc))
+                continue
             inputs.append(WindowInput(device.owner, item["device_id"], item["window_start_ms"],
                                       payload))
         refs = store.put_windows(inputs) if inputs else []
