@@ -41,7 +41,8 @@ def open_alert_policy(settings: PeersSettings):
     from services.predict.settings import PredictSettings
 
     predict = PredictSettings()
-    return KOfNAlertPolicy(settings.alert_k or predict.alert_k, settings.alert_n or predict.alert_n)
+    return KOfNAlertPolicy(settings.alert_k or predict.alert_k, settings.alert_n or predict.alert_n,
+                           predict.alert_max_age_ms)
 
 
 def open_notifier(settings: PeersSettings):

@@ -56,6 +56,9 @@ class PeersSettings(BaseSettings):
     # service's PULSELEDGER_PREDICT_ALERT_K / _N).
     alert_k: int | None = None
     alert_n: int | None = None
+    # A notification peer new to a user (or with a hole in its history) replays the user's
+    # stored predictions from at most this far before the window at hand; 0: never.
+    alert_catchup_ms: int = 3_600_000
 
     # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
     # latency_log it also appends each window's due → stored latency (ms) to <name>-latency.txt.
