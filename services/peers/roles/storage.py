@@ -9,6 +9,7 @@ import logging
 
 import trio
 
+from services.peers.anchoring import DeploymentMismatch
 from services.peers.assignment import ranked
 from services.records import InvalidInput, WindowInput, merkle
 from services.records.window_payload import build_window_payload
@@ -60,6 +61,8 @@ class StorageRole:
                 continue
             try:
                 await self.anchor_pending()
+            except DeploymentMismatch as exc:  # the operator has to act: say what is wrong
+                log.error("anchoring refused: %s", exc)
             except Exception as exc:  # the records stay unbatched; the next round retries  # noqa: BLE001
                 log.warning("anchoring failed: %s", type(exc).__name__)
 
