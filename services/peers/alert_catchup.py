@@ -10,6 +10,7 @@ those windows were delivered to, and alerted by, the previous owner.
 from __future__ import annotations
 
 from services.records import RecordsError
+from services.records.window_payload import PREDICTION_STATUSES
 
 PAGE = 500
 
@@ -37,7 +38,7 @@ def stored_statuses(store, device_id: str, after_ms: int, before_ms: int) -> lis
                 continue
             prediction = payload.get("prediction") if isinstance(payload, dict) else None
             status = prediction.get("status") if isinstance(prediction, dict) else None
-            if isinstance(status, str):
+            if status in PREDICTION_STATUSES:
                 out.append((meta.window_start_ms, status))
         if len(page) < PAGE or page[-1].window_start_ms == since:
             return out  # the end, or a page of one start only (the owner's other devices)
