@@ -12,6 +12,7 @@ import signal
 import time
 from dataclasses import asdict
 
+import pytest
 import trio
 
 from services.ingest.simulator import make_fleet, onboard
@@ -130,19 +131,22 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
         store.close()
 
 
-def test_new_notification_owner__rebuilds_history_from_stored_predictions(tmp_path):
-    """A notification peer that has never seen the user (the previous owner died) gets window 3;
-    windows 0-2 (irregular, regular, irregular) are only in the record store. It replays them
-    without alerting for them, and alerts on window 3: 3 of the last 4 irregular."""
+@pytest.mark.parametrize("case", ["new owner", "hole"])
+def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, case):
+    """k = 3 of n = 4; windows 0-2 are irregular, regular, irregular; window 3 is irregular.
+    "new owner": a notification peer that has never seen the user (the previous owner died) gets
+    window 3, windows 0-2 are only in the record store. "hole": it saw window 0 itself, then
+    windows 1-2 went to another peer (it was presumed dead) and are only in the record store.
+    Either way it replays what it missed without alerting for it, and alerts on window 3."""
     store = open_test_store(tmp_path)
-    [device] = make_fleet(1, irregular_fraction=1.0, seed="notification-catchup")
+    [device] = make_fleet(1, irregular_fraction=1.0, seed=f"notification-catchup-{case}")
     onboard([device], store)
     for index, status in enumerate(["irregular", "regular", "irregular"]):
         start = START + index * WINDOW_MS
         store.put_window(device.owner, device.user_id, start,
                          sample_payload(index, device_id=device.user_id, window_start_ms=start,
                                         status=status))
-    fresh = tmp_path / "new-owner"  # its own ledger and outbox: it knows nothing of the user
+    fresh = tmp_path / "owner"  # its own ledger and outbox
 
     async def main():
         async with trio.open_nursery() as nursery:
@@ -151,16 +155,17 @@ def test_new_notification_owner__rebuilds_history_from_stored_predictions(tmp_pa
             await nursery.start(owner.run)
             caller = PeerNode(peer_settings(tmp_path, "caller", [], [owner.address]), store=store)
             await nursery.start(caller.run)
+            if case == "hole":
+                await notify(caller, device.user_id, 0, "irregular")
             await notify(caller, device.user_id, 3, "irregular")
             nursery.cancel_scope.cancel()
         return owner.roles["notification"].replayed
 
-    assert trio.run(main) == 3
+    assert trio.run(main) == (3 if case == "new owner" else 2)
     emails = list((fresh / "outbox").glob("*.eml"))
     assert len(emails) == 1 and outbox_has_alert(fresh / "outbox", device.user_id,
                                                  START + 3 * WINDOW_MS)
     store.close()
-
 
 
 def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path):
