@@ -50,8 +50,7 @@ def open_alert_policy(settings: PeersSettings):
     from services.predict.settings import PredictSettings
 
     predict = PredictSettings()
-    return KOfNAlertPolicy(settings.alert_k or predict.alert_k, settings.alert_n or predict.alert_n,
-                           predict.alert_max_age_ms)
+    return KOfNAlertPolicy(settings.alert_k or predict.alert_k, settings.alert_n or predict.alert_n)
 
 
 def open_notifier(settings: PeersSettings):
