@@ -35,7 +35,8 @@ def ingest_settings(data_dir: Path, **overrides) -> IngestSettings:
 
 
 def open_test_store(data_dir: Path):
-    return open_store(records_settings(data_dir))
+    """The store the peers with this data_dir open (same deployments-file lookup)."""
+    return open_store(records_settings(data_dir, PeersSettings(data_dir=data_dir).deployments_path()))
 
 
 class Workload:
