@@ -1,18 +1,29 @@
 """Pipeline benchmark → benchmarks/pipeline.json (flat: metric → number, unit in the name).
 
-1. all-in-one: one process with all five roles drains a queue pre-filled with DEVICES devices ×
-   SECONDS s of batch-signed readings (10 readings a signature, as a wearable sends them);
-   readings/s from the first pull to the last window stored, the same to queue drained, readings
-   lost or duplicated (every stored window decrypted and counted), due → stored latency.
-   Then, on the same running peer, a paced phase: PACED_DEVICES wearables at 1 Hz in real time
-   (each reading signed), the latency a live stream sees.
-2. separate: the same with every role in its own process (two masters, two aggregators, one
-   prediction, one storage, one notification peer), under the supervisor.
+Devices are a staggered fleet (services/ingest/simulator.py): each reads at its own millisecond
+and sends its batch of 10 signed readings in its own second, as unsynchronised wearables do.
+
+1. all-in-one, one process with all five roles:
+   - live: DEVICES wearables at 1 Hz in real time for SECONDS s (pre-signed, then fed to the
+     queue on their timestamps): readings/s accepted while they stream, the deepest the queue
+     got, readings lost or duplicated once everything is stored (every window decrypted and
+     counted), and due → stored latency of every window that fell due while the stream ran
+     (after it stops, the last windows of every device fall due at once: that is not what a
+     running system sees, and is left out);
+   - backlog: the same fleet size × SECONDS s pre-filled into the queue and drained as fast as
+     the peer can: readings/s from the first pull to the last window stored (capacity), the
+     queue alone drained, lost/duplicated, due → stored latency of all windows (in a backlog,
+     windows fall due as fast as readings are ingested, so this measures queueing more than
+     the pipeline).
+2. separate: every role in its own process (two masters, two aggregators, one prediction, one
+   storage, one notification peer) under the supervisor: the same live phase (SEPARATE_DEVICES)
+   and backlog phase.
 3. kills: a realtime fleet runs while each kind of peer of (2) is killed -9 in turn; how long the
    supervisor takes to have it serving again, and whether any reading was lost or doubled.
 
-Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_KILL_DEVICES) so a quick run
-is possible; the committed JSON says which sizes it was made with.
+Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_SEPARATE_DEVICES,
+BENCH_KILL_DEVICES) so a quick run is possible; the committed JSON says which sizes it was made
+with. BENCH_ONLY=kills reruns phase 3 and keeps the other figures.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.ingest.queues.local import LocalQueue
 from services.ingest.settings import IngestSettings
-from services.ingest.simulator import make_fleet, onboard, run, signed_messages
+from services.ingest.simulator import make_fleet, onboard, run, send_paced, signed_messages
 from services.peers.backends import records_settings
 from services.peers.node import PeerNode
 from services.peers.settings import ALL_ROLES, PeersSettings
@@ -45,8 +56,7 @@ from services.records import open_store
 DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
-PACED_DEVICES = int(os.environ.get("BENCH_PACED_DEVICES", "1000"))
-PACED_SECONDS = int(os.environ.get("BENCH_PACED_SECONDS", "40"))
+SEPARATE_DEVICES = int(os.environ.get("BENCH_SEPARATE_DEVICES", "4000"))
 BATCH = 10
 # Deadlines for surviving kills (docs/peers.md): a killed master's locked messages come back
 # after LOCK_S, so grace (device time) must exceed it plus the restart and the RPC timeouts.
@@ -70,8 +80,9 @@ def prefill(data_dir: Path, devices: int, seconds: int, seed: str):
     windows = set()
     for second, messages in signed_messages(fleet, seconds, start_ms, BATCH):
         queue.send(messages)
-        ts = start_ms + second * 1000
-        windows.update((d.user_id, ts - ts % 10_000) for d in fleet)
+        for d in fleet:
+            ts = start_ms + second * 1000 + d.phase_ms
+            windows.add((d.user_id, ts - ts % 10_000))
     queue.close()
     return store, fleet, len(windows)
 
@@ -86,39 +97,86 @@ def count_stored(store, fleet) -> Counter:
     return counted
 
 
-def latencies(data_dir: Path, skip: dict | None = None) -> list[float]:
-    """Every window's due → stored latency (ms); `skip` = line counts to leave out per file."""
+def latencies(data_dir: Path, due_from: float = 0.0, due_until: float = float("inf")) -> list[float]:
+    """Due → stored latency (ms) of the windows that fell due in [due_from, due_until) (wall
+    clock); each aggregator logs "<due wall time> <ms>" lines."""
     out = []
     for path in (data_dir / "metrics").glob("*-latency.txt"):
-        out += [float(x) for x in path.read_text().split()[(skip or {}).get(path.name, 0):]]
+        for line in path.read_text().splitlines():
+            due, ms = line.split()
+            if due_from <= float(due) < due_until:
+                out.append(float(ms))
     return out
 
 
-def latency_marks(data_dir: Path) -> dict:
-    return {path.name: len(path.read_text().split())
-            for path in (data_dir / "metrics").glob("*-latency.txt")}
-
-
-def paced(prefix: str, data_dir: Path, store, wait_stored, poll=lambda: None) -> dict:
-    """A realtime fleet for PACED_SECONDS; latency of the windows it produces, readings lost."""
-    fleet = make_fleet(PACED_DEVICES, irregular_fraction=0.1, seed=f"{prefix}-paced")
+def live(prefix: str, data_dir: Path, store, devices: int, accepted, wait_stored,
+         poll=lambda: None) -> dict:
+    """DEVICES wearables streaming in real time for SECONDS s; see the module docstring.
+    `accepted()` reads how many readings the masters have had acknowledged so far."""
+    fleet = make_fleet(devices, irregular_fraction=0.1, seed=f"{prefix}-live")
     onboard(fleet, store)
-    marks = latency_marks(data_dir)
     sink = LocalQueue(data_dir / "queue.db")
-    feeder = threading.Thread(target=run, args=(sink, fleet, PACED_SECONDS, 1, True), daemon=True)
+    # Sign everything first (the wearables' work, not the pipeline's), starting at a second
+    # that signing will have reached, then send each second's messages at their time.
+    begin = time.time() + 5 + devices * SECONDS / 40_000
+    per_second = list(signed_messages(fleet, SECONDS, int(begin * 1000), BATCH))
+    begin = max(begin, time.time())
+    feeder = threading.Thread(target=send_paced, args=(sink, per_second, begin), daemon=True)
+    time.sleep(max(0.0, begin - time.time()))
     feeder.start()
+    # Sustained rate: once every device has sent its first (shorter) batch, until the last
+    # second (when every device sends what it still holds at once).
+    steady_from, steady_until = begin + BATCH + 2, begin + SECONDS - 1
+    rate_marks: dict[str, tuple[float, int]] = {}
+    deepest = 0
     while feeder.is_alive():
         poll()
-        time.sleep(0.2)
-    expected = {(d.user_id, s) for d in fleet for s in range(1, PACED_SECONDS + 1)}
+        now = time.time()
+        if now < steady_until:
+            deepest = max(deepest, sink.depth())
+        if now >= steady_from and "from" not in rate_marks:
+            rate_marks["from"] = (now, accepted())
+        if now >= steady_until and "until" not in rate_marks:
+            rate_marks["until"] = (now, accepted())
+        time.sleep(0.25)
+    streamed_s = time.time() - begin
+    (t_from, n_from), (t_until, n_until) = rate_marks["from"], rate_marks["until"]
+    expected = {(d.user_id, s) for d in fleet for s in range(1, SECONDS + 1)}
     counted = wait_stored(fleet, expected)
-    lat = latencies(data_dir, marks)
+    lat = latencies(data_dir, begin, begin + streamed_s)
     return {
-        f"{prefix}_paced_readings_per_s": PACED_DEVICES,
-        f"{prefix}_paced_readings_lost": len(expected - set(counted)),
-        f"{prefix}_paced_readings_duplicated": sum(c - 1 for c in counted.values() if c > 1),
-        f"{prefix}_paced_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
-        f"{prefix}_paced_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
+        f"{prefix}_live_devices": devices,
+        f"{prefix}_live_readings_per_s": round((n_until - n_from) / (t_until - t_from), 1),
+        f"{prefix}_live_queue_depth_max_messages": deepest,
+        **outcome(f"{prefix}_live", store, expected, counted),
+        f"{prefix}_live_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
+        f"{prefix}_live_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
+        f"{prefix}_live_windows_timed": len(lat),
+    }
+
+
+def dead_lettered(store, expected: set) -> set:
+    """Expected readings the pipeline parked with a reason (e.g. late: held up past the grace
+    period) — not stored, but not lost either: each is in the dead-letter store."""
+    parked = set()
+    for letter in store.dead_letters("reading"):
+        try:
+            body = json.loads(letter.payload)
+            key = (body["userId"], body["seq"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if key in expected:
+            parked.add(key)
+    return parked
+
+
+def outcome(prefix: str, store, expected: set, counted: Counter) -> dict:
+    """Readings stored, duplicated, parked with a reason, and lost (neither stored nor parked)."""
+    parked = dead_lettered(store, expected - set(counted))
+    return {
+        f"{prefix}_readings_lost": len(expected - set(counted) - parked),
+        f"{prefix}_readings_dead_lettered": len(parked),
+        f"{prefix}_readings_duplicated": sum(c - 1 for c in counted.values() if c > 1),
     }
 
 
@@ -145,17 +203,18 @@ def windows_stored(data_dir: Path) -> int:
 
 
 def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drained: float,
-           t_stored: float, data_dir: Path) -> dict:
+           t_stored: float, data_dir: Path, due_from: float) -> dict:
     counted = count_stored(store, fleet)
-    lat = latencies(data_dir)
+    lat = latencies(data_dir, due_from)
+    expected = {(d.user_id, s) for d in fleet for s in range(1, SECONDS + 1)}
+    assert len(expected) == expected_readings
     return {
-        f"{prefix}_readings": expected_readings,
-        f"{prefix}_readings_per_s": round(expected_readings / (t_stored - t0), 1),
-        f"{prefix}_queue_drain_readings_per_s": round(expected_readings / (t_drained - t0), 1),
-        f"{prefix}_readings_lost": expected_readings - len(counted),
-        f"{prefix}_readings_duplicated": sum(c - 1 for c in counted.values() if c > 1),
-        f"{prefix}_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
-        f"{prefix}_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
+        f"{prefix}_backlog_readings": expected_readings,
+        f"{prefix}_backlog_readings_per_s": round(expected_readings / (t_stored - t0), 1),
+        f"{prefix}_backlog_queue_drain_readings_per_s": round(expected_readings / (t_drained - t0), 1),
+        **outcome(f"{prefix}_backlog", store, expected, counted),
+        f"{prefix}_backlog_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
+        f"{prefix}_backlog_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
     }
 
 
@@ -170,7 +229,7 @@ def bench_all_in_one(data_dir: Path) -> dict:
         node = PeerNode(settings, ingest)
         async with trio.open_nursery() as nursery:
             await nursery.start(node.run)
-            marks["t0"] = time.monotonic()
+            marks["t0"], due_from = time.monotonic(), time.time()
             while node.roles["storage"].stored < expected_windows:
                 if "drained" not in marks and queue.depth() == 0:
                     marks["drained"] = time.monotonic()
@@ -178,9 +237,10 @@ def bench_all_in_one(data_dir: Path) -> dict:
             marks["stored"] = time.monotonic()
             marks.setdefault("drained", marks["stored"])
             marks["figures"] = result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"],
-                                      marks["drained"], marks["stored"], data_dir)
+                                      marks["drained"], marks["stored"], data_dir, due_from)
             marks["figures"].update(await trio.to_thread.run_sync(
-                paced, "all_in_one", data_dir, store,
+                live, "all_in_one", data_dir, store, DEVICES,
+                lambda: node.roles["master"].readings_accepted,
                 lambda f, e: wait_counted(store, f, e)))
             nursery.cancel_scope.cancel()
 
@@ -201,6 +261,16 @@ def _env() -> dict:
     return env
 
 
+def masters_accepted(data_dir: Path) -> int:
+    total = 0
+    for path in (data_dir / "metrics").glob("master-*.json"):
+        try:
+            total += json.loads(path.read_text()).get("master_readings_accepted", 0)
+        except ValueError:
+            pass  # being replaced this instant
+    return total
+
+
 def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
     store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-separate")
     queue = LocalQueue(data_dir / "queue.db")
@@ -209,7 +279,7 @@ def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
     supervisor = Supervisor(data_dir, order, _env(), log_dir=data_dir / "logs")
     supervisor.start(timeout_s=300)
     assert supervisor.wait_ready(300), "peers did not start"
-    t0 = time.monotonic()
+    t0, due_from = time.monotonic(), time.time()
     drained = None
     while windows_stored(data_dir) < expected_windows:
         supervisor.poll()
@@ -218,10 +288,11 @@ def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
         time.sleep(0.1)
     stored = time.monotonic()
     out = result("separate", store, fleet, DEVICES * SECONDS, t0, drained or stored, stored,
-                 data_dir)
-    out.update(paced("separate", data_dir, store,
-                     lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
-                     poll=supervisor.poll))
+                 data_dir, due_from)
+    out.update(live("separate", data_dir, store, SEPARATE_DEVICES,
+                    lambda: masters_accepted(data_dir),
+                    lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
+                    poll=supervisor.poll))
     return out, supervisor
 
 
@@ -248,8 +319,7 @@ def bench_kills(data_dir: Path, supervisor: Supervisor) -> dict:
     expected = {(d.user_id, s) for d in fleet for s in range(1, seconds + 1)}
     counted = wait_counted(store, fleet, expected, poll=supervisor.poll)
     out["kills_readings"] = len(expected)
-    out["kills_readings_lost"] = len(expected - set(counted))
-    out["kills_readings_duplicated"] = sum(c - 1 for c in counted.values() if c > 1)
+    out.update(outcome("kills", store, expected, counted))
     return out
 
 

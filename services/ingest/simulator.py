@@ -6,6 +6,11 @@ one or in batches (`batch_size` readings per signature), and written to a queue 
 (`realtime=True`) each device emits one reading a second; otherwise the same timestamps are
 produced as fast as possible (the benchmark's pre-filled queue). A replay file (JSON lines of
 {"device": i, "heartrate": x, "rr": [...]}) replaces the heart model.
+
+Real wearables are not synchronised: each reads at its own millisecond within the second, and a
+batching device sends its batch at its own second within the batch period. A staggered fleet
+(the default) draws both per device, so windows fall due spread over time as they do in the field;
+`stagger=False` gives the worst case, every device reading and sending at the same instant.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ class SimulatedDevice:
     model: HeartModel
     owner: str  # the patient's address (0x...), to whom onboarding registers the device
     seq: int = 0
+    phase_ms: int = 0  # when within each second this device reads
+    batch_phase: int = 0  # which second of the batch period it sends its batch in
+
+    def sends_batch_after(self, second: int, batch_size: int) -> bool:
+        return (second + self.batch_phase) % batch_size == batch_size - 1
 
     @property
     def user_id(self) -> str:
@@ -38,7 +48,7 @@ class SimulatedDevice:
 
 
 def make_fleet(count: int, irregular_fraction: float = 0.1, seed: str = "pulseledger",
-               start_seq: int = 0) -> list[SimulatedDevice]:
+               start_seq: int = 0, stagger: bool = True) -> list[SimulatedDevice]:
     fleet = []
     irregular_count = round(count * irregular_fraction)
     for index in range(count):
@@ -46,8 +56,10 @@ def make_fleet(count: int, irregular_fraction: float = 0.1, seed: str = "pulsele
         rng = random.Random(f"{seed}/{index}")
         irregular = index < irregular_count
         owner = "0x" + hashlib.sha256(f"{seed}/patient/{index}".encode()).hexdigest()[:40]
+        phases = random.Random(f"{seed}/{index}/phase")
         fleet.append(SimulatedDevice(index, key, irregular, HeartModel(rng, irregular), owner,
-                                     start_seq))
+                                     start_seq, phases.randrange(1000) if stagger else 0,
+                                     phases.randrange(1 << 30) if stagger else 0))
     return fleet
 
 
@@ -83,23 +95,27 @@ def readings_for_second(fleet: list[SimulatedDevice], ts_ms: int,
         else:
             heartrate, rr = device.model.second()
         device.seq += 1
-        out.append((device, Reading(device.user_id, heartrate, ts_ms, device.seq, tuple(rr))))
+        out.append((device, Reading(device.user_id, heartrate, ts_ms + device.phase_ms,
+                                    device.seq, tuple(rr))))
     return out
 
 
 def signed_messages(fleet: list[SimulatedDevice], seconds: int, start_ms: int,
                     batch_size: int = 1, replay: dict | None = None) -> Iterator[tuple[int, list[bytes]]]:
-    """Yield (second, messages due that second); a batch goes out when it is full."""
+    """Yield (second, messages due that second), in the order the devices read; a device sends
+    its batch in its own second of the batch period (the first and last batch may be short)."""
     pending: dict[int, list[Reading]] = {}
     for second in range(seconds):
         due = []
-        for device, reading in readings_for_second(fleet, start_ms + second * 1000, replay):
+        readings = readings_for_second(fleet, start_ms + second * 1000, replay)
+        readings.sort(key=lambda pair: pair[1].ts_ms)
+        for device, reading in readings:
             if batch_size <= 1:
                 due.append(sign_reading(device.key, reading))
                 continue
             batch = pending.setdefault(device.index, [])
             batch.append(reading)
-            if len(batch) >= batch_size:
+            if device.sends_batch_after(second, batch_size):
                 due.append(sign_batch(device.key, batch))
                 pending[device.index] = []
         if second == seconds - 1:
@@ -109,18 +125,30 @@ def signed_messages(fleet: list[SimulatedDevice], seconds: int, start_ms: int,
         yield second, due
 
 
+def send_paced(sink, per_second: Iterator[tuple[int, list[bytes]]], begin: float) -> None:
+    """Send each second's messages in real time from `begin` (wall clock): in tenths of the
+    second, each after its readings were taken (the messages are in reading order)."""
+    for second, messages in per_second:
+        for tenth in range(10):
+            part = messages[len(messages) * tenth // 10:len(messages) * (tenth + 1) // 10]
+            time.sleep(max(0.0, begin + second + (tenth + 1) / 10 - time.time()))
+            if part:
+                sink.send(part)
+
+
 def run(sink, fleet: list[SimulatedDevice], seconds: int, batch_size: int = 1,
         realtime: bool = True, replay: dict | None = None, start_ms: int | None = None) -> int:
     """Write the fleet's readings to the sink; returns how many readings were written."""
     begin = time.time()
     if start_ms is None:
         start_ms = int(begin * 1000) if realtime else int(begin * 1000) - seconds * 1000
-    written = 0
-    for second, messages in signed_messages(fleet, seconds, start_ms, batch_size, replay):
-        if realtime:
-            time.sleep(max(0.0, begin + second - time.time()))
-        if messages:
-            sink.send(messages)
-        written += len(fleet) if replay is None else sum(
-            1 for d in fleet if replay.get(d.index % max(1, len(replay))))
-    return written
+    messages = signed_messages(fleet, seconds, start_ms, batch_size, replay)
+    if realtime:
+        send_paced(sink, messages, begin)
+    else:
+        for _, due in messages:
+            if due:
+                sink.send(due)
+    if replay is None:
+        return len(fleet) * seconds
+    return seconds * sum(1 for d in fleet if replay.get(d.index % max(1, len(replay))))

@@ -55,6 +55,7 @@ class Membership:
         self.self_id = host.get_id().to_base58()
         self.peers: dict[str, PeerRecord] = {}
         self.changed = trio.Event()  # set (and replaced) whenever the live set changes
+        self.version = 0  # bumped whenever the live set changes: caches key on it
         self.queue_busy = lambda: False  # a master role replaces this
         self._last_live: frozenset[str] = frozenset()
 
@@ -84,6 +85,7 @@ class Membership:
         """An RPC failure is a stronger signal than silence: stop routing there until it speaks."""
         if peer_id != self.self_id and peer_id in self.peers:
             self.peers[peer_id].last_seen = 0.0
+            self._check_changed()
 
     def _note(self, record: PeerRecord) -> None:
         self.peers[record.peer_id] = record
@@ -93,6 +95,7 @@ class Membership:
         live = frozenset(self.live())
         if live != self._last_live:
             self._last_live = live
+            self.version += 1
             self.changed.set()
             self.changed = trio.Event()
 

@@ -13,7 +13,9 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from services.ingest.settings import IngestSettings
 from services.peers import backends
+from services.peers.aggregator_dht import make_aggregator_dht
 from services.peers.assignment import ranked
+from services.peers.directory import Directory
 from services.peers.host import listen_addr, make_host
 from services.peers.identity import load_or_create_key_pair
 from services.peers.membership import Membership, make_gossipsub
@@ -139,14 +141,19 @@ class PeerNode:
                     self.rpc = Rpc(host, settings.rpc_timeout_s)
                     self.membership = Membership(host, pubsub, settings.roles, settings)
                     self.rpc.on_peer_seen = self.membership.seen
+                    aggregator = "aggregation" in settings.roles
+                    dht = make_aggregator_dht(host, server=aggregator)
+                    self.directory = Directory(host, dht, self.membership, settings,
+                                               aggregator=aggregator)
                     self._build_roles()
                     self.address = str(host.get_addrs()[0])
                     if settings.status_port is not None:
                         from services.peers.status import StatusServer
 
                         self.status = StatusServer(self, settings.status_port).start()
-                    async with trio.open_nursery() as nursery:
+                    async with background_trio_service(dht), trio.open_nursery() as nursery:
                         await nursery.start(self.membership.run)
+                        await nursery.start(self.directory.run)
                         for role in self.roles.values():
                             nursery.start_soon(role.run)
                         nursery.start_soon(self._write_metrics)
@@ -156,6 +163,8 @@ class PeerNode:
 
     def metrics(self) -> dict:
         out = {"live_peers": len(self.membership.live()) if hasattr(self, "membership") else 0}
+        if hasattr(self, "directory"):
+            out.update(self.directory.metrics())
         for role in self.roles.values():
             out.update(role.metrics())
         return out

@@ -25,6 +25,9 @@ class PeersSettings(BaseSettings):
     presence_timeout_s: float = 4.0
     reconnect_interval_s: float = 1.0
     rpc_timeout_s: float = 10.0
+    # Aggregator DHT: a network lookup this often (and at start, and when the table lacks a
+    # live aggregator); it discovers aggregators we have no address of yet.
+    dht_lookup_interval_s: float = 30.0
 
     # Windows: aligned to window_ms by device time; close when the user's watermark (latest
     # device timestamp) passes end + grace, or when the user has fallen idle_close_s behind the
@@ -66,7 +69,8 @@ class PeersSettings(BaseSettings):
     alert_catchup_ms: int = 3_600_000
 
     # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
-    # latency_log it also appends each window's due → stored latency (ms) to <name>-latency.txt.
+    # latency_log it also appends "<wall time it fell due> <due → stored ms>" per window to
+    # <name>-latency.txt.
     latency_log: bool = False
     status_port: int | None = None  # /healthz and /metrics on 127.0.0.1 (0: any free port)
 

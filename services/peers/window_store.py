@@ -28,13 +28,26 @@ CREATE TABLE IF NOT EXISTS windows (
     device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
     PRIMARY KEY (device, window_start)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS windows_state ON windows (state);
+CREATE INDEX IF NOT EXISTS windows_state_start ON windows (state, window_start);
 CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, max_ts INTEGER, closed_through INTEGER, last_update REAL);
+-- Per-call scratch tables: a batch looks its keys up in one join, not one query per reading.
+CREATE TEMP TABLE IF NOT EXISTS incoming (
+    device TEXT, seq INTEGER, PRIMARY KEY (device, seq)) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS wanted (
+    device TEXT, window_start INTEGER, PRIMARY KEY (device, window_start)) WITHOUT ROWID;
 """
 
 
+def rr_text(reading: dict) -> str:
+    """The RR list as stored: what json.dumps writes for a list of ints, built directly."""
+    return "[" + ", ".join(map(str, reading.get("rr") or ())) + "]"
+
+
 def digest_of(reading: dict) -> str:
-    material = json.dumps([reading["heartrate"], reading["ts_ms"], reading.get("rr") or []])
+    # The text json.dumps([heartrate, ts_ms, rr]) gives for validated readings (numbers print
+    # with repr, as json does), built without the encoder: this runs for every reading.
+    material = f"[{reading['heartrate']!r}, {reading['ts_ms']!r}, {rr_text(reading)}]"
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -52,36 +65,44 @@ class WindowStore:
 
     # -- ingest -------------------------------------------------------------------------------
     def ingest(self, readings: list[dict], now: float | None = None) -> list[str]:
-        """Outcome per reading: accepted | duplicate | replay | late."""
+        """Outcome per reading: accepted | duplicate | replay | late. Readings are judged in
+        order (a second copy in the same call is a duplicate of the first); the whole call is
+        one transaction with a handful of statements, whatever its size."""
         now = time.time() if now is None else now
         db = self._db
         outcomes = []
-        devices: dict[str, list] = {}
         db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("DELETE FROM temp.incoming")
+            db.executemany("INSERT OR IGNORE INTO temp.incoming VALUES (?, ?)",
+                           [(r["userId"], r["seq"]) for r in readings])
+            known = {(d, q): digest for d, q, digest in db.execute(
+                "SELECT r.device, r.seq, r.digest FROM temp.incoming i JOIN readings r "
+                "ON r.device = i.device AND r.seq = i.seq")}
+            devices = {d: [m, c] for d, m, c in db.execute(
+                "SELECT device, max_ts, closed_through FROM devices "
+                "WHERE device IN (SELECT device FROM temp.incoming)")}
+            rows, windows = [], set()
             for reading in readings:
                 device, seq, ts = reading["userId"], reading["seq"], reading["ts_ms"]
                 digest = digest_of(reading)
-                row = db.execute("SELECT digest FROM readings WHERE device = ? AND seq = ?",
-                                 (device, seq)).fetchone()
-                if row is not None:
-                    outcomes.append("duplicate" if row[0] == digest else "replay")
+                seen = known.get((device, seq))
+                if seen is not None:
+                    outcomes.append("duplicate" if seen == digest else "replay")
                     continue
-                if device not in devices:
-                    found = db.execute("SELECT max_ts, closed_through FROM devices WHERE device = ?",
-                                       (device,)).fetchone()
-                    devices[device] = list(found) if found else [NEVER, NEVER]
+                marks = devices.setdefault(device, [NEVER, NEVER])
                 window = self.window_of(ts)
-                if window <= devices[device][1]:
+                if window <= marks[1]:
                     outcomes.append("late")
                     continue
-                db.execute("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (device, seq, window, ts, reading["heartrate"],
-                            json.dumps(reading.get("rr") or []), digest))
-                db.execute("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)",
-                           (device, window, OPEN))
-                devices[device][0] = max(devices[device][0], ts)
+                known[(device, seq)] = digest
+                rows.append((device, seq, window, ts, reading["heartrate"], rr_text(reading),
+                             digest))
+                windows.add((device, window, OPEN))
+                marks[0] = max(marks[0], ts)
                 outcomes.append("accepted")
+            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)", windows)
             db.executemany(
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
                 "max_ts = max(max_ts, excluded.max_ts), last_update = excluded.last_update",
@@ -112,8 +133,8 @@ class WindowStore:
         rows, windows, devices = [], set(), {}
         for r in readings:
             window = r["ts_ms"] - r["ts_ms"] % window_ms
-            rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"],
-                         json.dumps(r.get("rr") or []), digest_of(r)])
+            rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"], rr_text(r),
+                         digest_of(r)])
             windows.add((r["userId"], window))
             devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
         return {"readings": rows, "windows": [[d, w, OPEN] for d, w in windows],
@@ -163,12 +184,16 @@ class WindowStore:
                 "ORDER BY device, window_start", (OPEN, CLOSING)).fetchall()
         (overall,) = self._db.execute("SELECT max(max_ts) FROM devices").fetchone()
         overall = NEVER if overall is None else overall
+        # No device is past the latest watermark: only windows that ended at least `grace`
+        # before it can be due, and the (state, window_start) index finds just those — the
+        # open windows still filling are never read.
+        horizon = overall - self.window_ms - grace_ms
         return self._db.execute(
             "SELECT w.device, w.window_start, w.state FROM windows w JOIN devices d "
-            "ON d.device = w.device WHERE w.state = ? OR (w.state = ? AND "
-            "(d.max_ts >= w.window_start + ? OR ? >= w.window_start + ?)) "
+            "ON d.device = w.device WHERE w.state = ? OR (w.state = ? AND w.window_start <= ? "
+            "AND (d.max_ts >= w.window_start + ? OR ? >= w.window_start + ?)) "
             "ORDER BY w.device, w.window_start",
-            (CLOSING, OPEN, self.window_ms + grace_ms, overall,
+            (CLOSING, OPEN, horizon, self.window_ms + grace_ms, overall,
              self.window_ms + grace_ms + idle_close_ms)).fetchall()
 
     def mark(self, windows: list[tuple[str, int]], state: int, now: float | None = None) -> None:
@@ -190,10 +215,24 @@ class WindowStore:
             raise
 
     def window_readings(self, device: str, window_start: int) -> list[dict]:
-        return [{"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr)}
-                for s, t, h, rr in self._db.execute(
-                    "SELECT seq, ts, hr, rr FROM readings WHERE device = ? AND window_start = ? "
-                    "ORDER BY ts, seq", (device, window_start))]
+        return self.readings_of([(device, window_start)])[(device, window_start)]
+
+    def readings_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
+        """Each window's readings in device-time order, for many windows in one query."""
+        out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.execute("DELETE FROM temp.wanted")
+            db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
+            for d, w, s, t, h, rr in db.execute(
+                    "SELECT r.device, r.window_start, r.seq, r.ts, r.hr, r.rr FROM temp.wanted x "
+                    "JOIN readings r ON r.device = x.device AND r.window_start = x.window_start "
+                    "ORDER BY r.device, r.window_start, r.ts, r.seq"):
+                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr)})
+        finally:
+            db.execute("COMMIT")
+        return out
 
     def devices(self) -> list[str]:
         return [d for (d,) in self._db.execute("SELECT device FROM devices")]

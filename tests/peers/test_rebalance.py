@@ -17,6 +17,7 @@ def test_rebalance__no_live_aggregator__keeps_state(tmp_path):
         settings=PeersSettings(data_dir=tmp_path, name="a"),
         rpc=SimpleNamespace(self_id="me", register=lambda op, handler: None),
         membership=SimpleNamespace(live=lambda role=None: [], mark_dead=lambda peer: None),
+        directory=SimpleNamespace(primary_and_replica=lambda user: (None, None)),  # none live
     )
     role = AggregationRole(node)
     role.windows.ingest([{"userId": "dev", "seq": 1, "ts_ms": 1_000, "heartrate": 70.0}])

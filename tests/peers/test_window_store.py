@@ -65,3 +65,19 @@ def test_assignment__deterministic_and_moves_only_what_it_must():
         primary, replica = before[user]
         remaining = [a for a in three if a != primary]
         assert ranked(user, remaining)[0] == replica
+
+
+def test_digest__is_the_json_form_it_always_was():
+    """Digests are persisted in aggregators' stores: building the text by hand (faster) must
+    give exactly what json.dumps gave, or a redelivery after an upgrade would look like a replay."""
+    import hashlib
+    import json
+
+    from services.peers.window_store import digest_of, rr_text
+
+    for reading in ({"heartrate": 72.3, "ts_ms": 1_700_000_000_123, "rr": [812, 830]},
+                    {"heartrate": 72.0, "ts_ms": 5, "rr": []}, {"heartrate": 61, "ts_ms": 0},
+                    {"heartrate": 1e-05, "ts_ms": 2**53 - 1, "rr": [3000]}):
+        material = json.dumps([reading["heartrate"], reading["ts_ms"], reading.get("rr") or []])
+        assert digest_of(reading) == hashlib.sha256(material.encode()).hexdigest()[:32]
+        assert rr_text(reading) == json.dumps(reading.get("rr") or [])

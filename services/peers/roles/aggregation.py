@@ -14,7 +14,6 @@ from collections import defaultdict
 import trio
 
 from services.ingest.reading import canonical
-from services.peers.assignment import primary_and_replica
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
 
@@ -33,9 +32,16 @@ class AggregationRole:
         self._replicated_to: dict[str, str] = {}
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
         self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
+        # Rebalancing looks at every device only when the live set changed (or now and then);
+        # otherwise only at devices written to since the last round.
+        self._fresh: set[str] = set()
+        self._rebalanced_for: list[str] | None = None
+        self._next_full_rebalance = 0.0
         self.closed_windows = 0
         self._last_input = time.monotonic()  # wall clock of the last reading or merge
         self._first_due: dict[tuple[str, int], float] = {}
+        self._due_backlog = 0  # windows due beyond what the current close round takes
+        self._round_done = trio.Event()  # set (and replaced) after every close round
         self._latency_file = None
         if settings.latency_log:
             settings.metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -45,15 +51,12 @@ class AggregationRole:
         node.rpc.register("agg.sync", self.handle_sync)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _aggregators(self) -> list[str]:
-        return self.node.membership.live("aggregation")
-
     def _replica_groups(self, devices) -> dict[str, list[str]]:
         """device lists per peer (other than us) that must hold a copy."""
-        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        me, assign = self.node.rpc.self_id, self.node.directory.primary_and_replica
         groups: dict[str, list[str]] = defaultdict(list)
         for device in set(devices):
-            for peer in primary_and_replica(device, aggregators):
+            for peer in assign(device):
                 if peer is not None and peer != me:
                     groups[peer].append(device)
         return groups
@@ -79,11 +82,17 @@ class AggregationRole:
     # -- data plane ---------------------------------------------------------------------------
     async def handle_ingest(self, body: dict, caller: str) -> dict:
         readings = body["readings"]
+        if self._due_backlog:
+            # Backpressure: windows that fell due wait to be closed. Closing comes first (its
+            # latency is what users see); ingest takes one batch per close round meanwhile, and
+            # the masters slow down with it. Readings are safe in the queue until then.
+            await self._round_done.wait()
         await self._sync_before_accepting({r["userId"] for r in readings})
         outcomes = self.windows.ingest(readings)
         self._last_input = time.monotonic()
         for reading in readings:
             self._touched[reading["userId"]] += 1
+        self._fresh.update(r["userId"] for r in readings)
         counts: dict[str, int] = defaultdict(int)
         keep = []
         for reading, outcome in zip(readings, outcomes):
@@ -109,6 +118,7 @@ class AggregationRole:
             self._last_input = time.monotonic()
         for row in body.get("devices", []):
             self._touched[row[0]] += 1
+            self._fresh.add(row[0])
         return {"merged": len(body.get("readings", []))}
 
     # -- loops --------------------------------------------------------------------------------
@@ -121,8 +131,11 @@ class AggregationRole:
     async def _close_loop(self) -> None:
         settings = self.node.settings
         while True:
-            await trio.sleep(settings.close_tick_s)
-            me, aggregators = self.node.rpc.self_id, self._aggregators()
+            if self._due_backlog:
+                await trio.lowlevel.checkpoint()  # more is due: next round at once
+            else:
+                await trio.sleep(settings.close_tick_s)
+            me = self.node.rpc.self_id
             due = []
             now = time.monotonic()
             # The stream stopped: nothing came in for a while and no master is pulling readings.
@@ -131,16 +144,21 @@ class AggregationRole:
                      and not self.node.membership.any_queue_busy())
             for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
                                             flush=quiet):
-                primary, replica = primary_and_replica(d, aggregators)
+                primary, replica = self.node.directory.primary_and_replica(d)
                 if primary == me and self._synced.get(d, _UNSYNCED) == replica:
                     due.append((d, w, s))
                     self._first_due.setdefault((d, w), now)  # latency counts from here
+            self._due_backlog = max(0, len(due) - settings.close_batch_max)
             if not due:
                 continue
             try:
                 await self.close(due[:settings.close_batch_max])
             except Exception as exc:  # the windows stay `closing`; the next tick retries  # noqa: BLE001
                 log.info("closing windows failed, will retry: %s", str(exc)[:160])
+                self._due_backlog = 0  # retry after a tick, not in a busy loop
+            finally:
+                self._round_done.set()
+                self._round_done = trio.Event()
 
     async def close(self, due: list[tuple]) -> None:
         node = self.node
@@ -151,11 +169,10 @@ class AggregationRole:
         marks = self._marks_payloads(everything, CLOSING)
         await self._replicate(marks)
 
-        windows = []
-        for device, window_start in everything:
-            readings = self.windows.window_readings(device, window_start)
-            windows.append({"device_id": device, "window_start_ms": window_start,
-                            "readings": readings})
+        readings = self.windows.readings_of(everything)
+        windows = [{"device_id": device, "window_start_ms": window_start,
+                    "readings": readings[(device, window_start)]}
+                   for device, window_start in everything]
         predictions = await node.call_role("prediction", "predict.windows", {"windows": windows})
         items = [dict(w, prediction=p) for w, p in zip(windows, predictions["predictions"])]
         await node.call_role("storage", "store.windows",
@@ -171,8 +188,10 @@ class AggregationRole:
             pass  # the replica still has `closing`: a takeover would redo idempotent steps
         self.closed_windows += len(everything)
         latencies = [stored_at - self._first_due.pop(key, stored_at) for key in everything]
-        if self._latency_file is not None:
-            self._latency_file.write("".join(f"{x * 1000:.1f}\n" for x in latencies))
+        if self._latency_file is not None:  # "<wall clock when due> <due → stored ms>" lines
+            wall = time.time() - (time.monotonic() - stored_at)
+            self._latency_file.write("".join(f"{wall - x:.3f} {x * 1000:.1f}\n"
+                                             for x in latencies))
             self._latency_file.flush()
 
     def metrics(self) -> dict:
@@ -195,18 +214,27 @@ class AggregationRole:
             try:
                 await self.rebalance()
             except Exception as exc:  # noqa: BLE001
+                self._rebalanced_for = None  # look at everything next round
                 log.info("rebalance incomplete, will retry: %s", type(exc).__name__)
 
     async def rebalance(self) -> None:
         """Hand over devices we no longer own; as primary, sync both ways with our replica
         before closing any of a device's windows (a primary back from the dead must first learn
         what its replica accepted meanwhile, or it would store a window short of readings)."""
-        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        me, aggregators = self.node.rpc.self_id, self.node.membership.live("aggregation")
+        now = time.monotonic()
+        if aggregators != self._rebalanced_for or now >= self._next_full_rebalance:
+            candidates = self.windows.devices()
+            self._rebalanced_for = aggregators
+            self._next_full_rebalance = now + 10 * self.node.settings.rebalance_interval_s
+        else:
+            candidates = list(self._fresh)
+        self._fresh = set()
         moving: dict[str, list[str]] = defaultdict(list)
         syncing: dict[str, list[str]] = defaultdict(list)
         leaving: list[str] = []
-        for device in self.windows.devices():
-            primary, replica = primary_and_replica(device, aggregators)
+        for device in candidates:
+            primary, replica = self.node.directory.primary_and_replica(device)
             if me not in (primary, replica):
                 targets = [p for p in (primary, replica) if p is not None]
                 if not targets:
@@ -232,6 +260,7 @@ class AggregationRole:
             except Exception:  # noqa: BLE001
                 self.node.membership.mark_dead(peer)
                 failures.update(devices)
+                self._rebalanced_for = None
         for peer, devices in syncing.items():
             try:
                 theirs = await self.node.rpc.call(peer, "agg.sync",
@@ -241,6 +270,7 @@ class AggregationRole:
                     self._synced[device] = peer
             except Exception:  # noqa: BLE001
                 self.node.membership.mark_dead(peer)
+                self._rebalanced_for = None
         # A device written to while we were handing it over stays until the next round.
         done_leaving = [d for d in leaving
                         if d not in failures and self._touched[d] == versions[d]]
@@ -254,10 +284,10 @@ class AggregationRole:
         """As primary, learn what our replica holds before accepting a user's readings: back
         from a crash, the replica may have closed windows meanwhile, and a reading we accepted
         into one of those would be acknowledged, then never stored."""
-        me, aggregators = self.node.rpc.self_id, self._aggregators()
+        me = self.node.rpc.self_id
         by_replica: dict[str, list[str]] = defaultdict(list)
         for device in devices:
-            primary, replica = primary_and_replica(device, aggregators)
+            primary, replica = self.node.directory.primary_and_replica(device)
             if primary == me and replica is not None \
                     and self._synced.get(device, _UNSYNCED) != replica:
                 by_replica[replica].append(device)

@@ -12,7 +12,6 @@ from collections import defaultdict
 import trio
 
 from services.ingest.validation import validate_message
-from services.peers.assignment import primary_and_replica
 from services.peers.rpc import PeerUnavailable, RemoteError
 
 log = logging.getLogger(__name__)
@@ -137,9 +136,12 @@ class MasterRole:
         if not aggregators:
             return
         by_aggregator: dict[str, list[dict]] = defaultdict(list)
+        assign = node.directory.primary_and_replica
         for readings in pending:
             for reading in readings:
-                by_aggregator[primary_and_replica(reading["userId"], aggregators)[0]].append(reading)
+                primary = assign(reading["userId"])[0]
+                if primary is not None:  # none live right now: stays pending, retried
+                    by_aggregator[primary].append(reading)
         acked: set[int] = set()
 
         async def send(aggregator: str, readings: list[dict]) -> None:

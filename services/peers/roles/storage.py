@@ -11,7 +11,7 @@ import trio
 
 from services.peers.anchoring import DeploymentMismatch
 from services.peers.assignment import ranked
-from services.records import InvalidInput, WindowInput, merkle
+from services.records import InvalidInput, RecordErased, WindowInput, merkle
 from services.records.window_payload import build_window_payload
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ class StorageRole:
         self.anchor = anchor
         self.stored = 0
         self.anchored_batches = 0
+        self.reconciled = 0  # readings found missing from a window stored before (split brain)
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
         node.rpc.register("store.windows", self.handle)
 
@@ -45,13 +46,38 @@ class StorageRole:
                 continue
             inputs.append(WindowInput(device.owner, item["device_id"], item["window_start_ms"],
                                       payload))
-        refs = store.put_windows(inputs) if inputs else []
+        # In a worker thread: SQLite and AES release the GIL for much of the write, so a peer
+        # with several roles goes on ingesting on the other core meanwhile.
+        refs = await trio.to_thread.run_sync(store.put_windows, inputs) if inputs else []
         self.stored += sum(ref.created for ref in refs)
+        repeats = [(ref, w) for ref, w in zip(refs, inputs) if not ref.created]
+        if repeats:
+            await trio.to_thread.run_sync(self._reconcile, repeats)
         return {"record_ids": [ref.record_id for ref in refs]}
+
+    def _reconcile(self, repeats: list) -> None:
+        """A window written before is kept as it was (first write wins). Usually the second
+        write is a retry with the same readings; but if two aggregators each closed the window
+        (a split brain: each believed the other dead), the second may hold readings the stored
+        record lacks. Those are dead-lettered with the reason, never silently dropped."""
+        store = self.node.store
+        for ref, window in repeats:
+            try:
+                stored = store.get_window(ref.record_id)
+            except RecordErased:
+                continue  # the patient erased it: nothing to add back
+            have = {r["seq"] for r in stored.get("readings", [])}
+            for reading in window.payload["readings"]:
+                if reading["seq"] not in have:
+                    self.reconciled += 1
+                    store.dead_letter("reading", json.dumps(
+                        {"userId": window.device_id, **reading}, sort_keys=True).encode(),
+                        "late: its window was stored by another aggregator without it")
 
     def metrics(self) -> dict:
         return {"storage_windows_created": self.stored,
-                "storage_batches_anchored": self.anchored_batches}
+                "storage_batches_anchored": self.anchored_batches,
+                "storage_readings_reconciled": self.reconciled}
 
     async def run(self) -> None:
         while True:

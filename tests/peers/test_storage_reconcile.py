@@ -1,0 +1,50 @@
+"""Split brain at the storage step: two aggregators that each closed the same window (each
+believed the other dead) send it with different readings. The record store keeps the first
+write; the storage role must dead-letter the readings the second had that the record lacks —
+never drop them silently. Real record store (SQLite), the role driven directly."""
+
+import json
+from types import SimpleNamespace
+
+import trio
+
+from services.peers.roles.storage import StorageRole
+
+from .helpers import open_test_store
+
+DEVICE = "12D3KooWGBZEYDcyEeAytmwvStxhcTVqnjKjdsPCTpqCNeqYk7gv"
+OWNER = "0x" + "ab" * 20
+
+
+def reading(seq: int) -> dict:
+    return {"seq": seq, "ts_ms": 1_700_000_000_000 + seq * 1000, "heartrate": 70.0 + seq,
+            "rr": [850]}
+
+
+def item(seqs) -> dict:
+    return {"device_id": DEVICE, "window_start_ms": 1_700_000_000_000,
+            "readings": [reading(s) for s in seqs], "prediction": {"status": "regular"}}
+
+
+def test_second_write_with_more_readings__extra_ones_dead_lettered(tmp_path):
+    store = open_test_store(tmp_path)
+    store.register_device(DEVICE, OWNER, b"\x01" * 32)
+    node = SimpleNamespace(store=store, settings=None,
+                           rpc=SimpleNamespace(register=lambda op, handler: None))
+    role = StorageRole(node)
+
+    async def both_sides():
+        first = await role.handle({"items": [item([1, 2, 3])], "window_ms": 10_000}, "a1")
+        again = await role.handle({"items": [item([1, 2, 3])], "window_ms": 10_000}, "a1")
+        other = await role.handle({"items": [item([1, 2, 3, 4, 5])], "window_ms": 10_000}, "a2")
+        return first, again, other
+
+    first, again, other = trio.run(both_sides)
+    assert first["record_ids"] == again["record_ids"] == other["record_ids"]
+    stored = store.get_window(first["record_ids"][0])
+    assert [r["seq"] for r in stored["readings"]] == [1, 2, 3]  # first write wins
+    letters = store.dead_letters("reading")
+    assert sorted(json.loads(d.payload)["seq"] for d in letters) == [4, 5]
+    assert {d.reason for d in letters} == {
+        "late: its window was stored by another aggregator without it"}
+    assert role.reconciled == 2  # the plain retry (same readings) reconciled nothing
