@@ -27,30 +27,28 @@ from services.records.firestore_emulator import start_emulator
 from services.records.firestore_store import FirestoreRecordStore, make_client
 from services.records.keystore import Keyring
 from services.records.sqlite_store import SqliteRecordStore
+from services.records.window_payload import build_window_payload, reading
 
 OUT = Path(__file__).with_name("records.json")
 OWNER = "0x" + "a1" * 20
 BATCH = 500
 
 
-def payload(i: int) -> dict:
-    """A 10-second window as the peers store it: readings (1 Hz bpm + beat intervals) + prediction."""
+def payload(i: int, device: str) -> dict:
+    """A 10-second window in the window record format the peers store
+    (services/records/window_payload.py): 1 Hz readings with beat intervals + prediction."""
     rng = random.Random(i)
-    return {
-        "readings": [
-            {
-                "t_ms": 1000 * k,
-                "bpm": rng.randint(55, 110),
-                "rr_ms": [rng.randint(500, 1100) for _ in range(2)],
-            }
-            for k in range(10)
-        ],
-        "prediction": {"irregular_probability": round(rng.random(), 4), "model": "hr-screen-v1"},
-    }
+    start = 10_000 * i
+    readings = [reading(k, start + 1000 * k, float(rng.randint(55, 110)),
+                        [float(rng.randint(500, 1100)) for _ in range(2)]) for k in range(10)]
+    probability = round(rng.random(), 4)
+    return build_window_payload(device, start, 10_000, readings, {
+        "status": "irregular" if probability >= 0.5 else "regular", "probability": probability,
+        "input_kind": "rr", "model_sha256": "0" * 64, "input_sha256": "0" * 64})
 
 
 def windows(n: int, device: str) -> list[WindowInput]:
-    return [WindowInput(OWNER, device, 10_000 * i, payload(i)) for i in range(n)]
+    return [WindowInput(OWNER, device, 10_000 * i, payload(i, device)) for i in range(n)]
 
 
 def measure(store, prefix: str, n_batch: int, n_single: int, n_reads: int) -> dict[str, float]:

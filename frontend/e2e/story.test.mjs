@@ -127,6 +127,8 @@ test('patient sees the access in the history and the escrow released, live', asy
 test('patient reads heart-rate windows, predictions and alerts; a new window arrives live', async () => {
   await patient.getByRole('button', { name: 'Sign in to read my heart data' }).click();
   await expectCount(patient.getByTestId('windows').locator('tbody tr'), 8);
+  // Windows in the peers' record format (services/records/window_payload.py): 10 readings each.
+  await expectText(patient.locator('figure.chart figcaption'), /^80 readings in 8 windows/);
   await expectText(patient.getByTestId('alerts'), /5 of the last 6 readable windows looked irregular/);
   await expectText(patient.getByTestId('live-state'), /Live/);
   // The stack's gateway ends each stream after 2 s: wait until the dapp has reconnected at least
@@ -137,6 +139,7 @@ test('patient reads heart-rate windows, predictions and alerts; a new window arr
   assert.ok(opened() >= 2, 'the dapp did not reopen the live stream after the gateway closed it');
   await stack.command('window');
   await expectCount(patient.getByTestId('windows').locator('tbody tr'), 9);
+  await expectText(patient.locator('figure.chart figcaption'), /^90 readings in 9 windows/);
   await shot(patient, '04-patient-dashboard');
 });
 

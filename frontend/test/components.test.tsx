@@ -2,6 +2,9 @@ import { act, render, renderHook, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { PublicClient } from 'viem';
 import { HeartChart } from '../src/components/HeartChart';
+import type { WindowPayload } from '../src/lib/gateway';
+// Built by services/records/window_payload.py (a Python test checks it equals the builder's output).
+import fixture from './fixtures/window-payload.json';
 import { TxStatus } from '../src/components/TxStatus';
 import { useTx } from '../src/hooks/useTx';
 
@@ -17,15 +20,17 @@ describe('TxStatus', () => {
 });
 
 describe('HeartChart', () => {
-  it('labels the chart with its range and shades irregular windows', () => {
+  it('draws the windows the storage peers write: range label, one point a reading, irregular shaded', () => {
+    const [regular, irregular] = fixture.windows as WindowPayload[];
     const { container } = render(<HeartChart windows={[
-      { record_id: 'a', device_id: 'd', window_start_ms: 1, erased: false, payload: { hr: [60, 70], prediction: { status: 'regular' } } },
-      { record_id: 'b', device_id: 'd', window_start_ms: 2, erased: false, payload: { readings: [{ bpm: 90 }, { bpm: 80 }], prediction: { status: 'irregular' } } },
+      { record_id: 'a', device_id: regular.device_id, window_start_ms: regular.window_start_ms, erased: false, payload: regular },
+      { record_id: 'b', device_id: irregular.device_id, window_start_ms: irregular.window_start_ms, erased: false, payload: irregular },
       { record_id: 'c', device_id: 'd', window_start_ms: 3, erased: true },
     ]} />);
-    expect(screen.getByRole('img').getAttribute('aria-label')).toBe('Heart rate over 2 windows, 60 to 90 bpm');
+    const all = [...regular.readings, ...irregular.readings].map((r) => r.heartrate);
+    expect(screen.getByRole('img').getAttribute('aria-label')).toBe(`Heart rate over 2 windows, ${Math.min(...all)} to ${Math.max(...all)} bpm`);
     expect(container.querySelectorAll('rect.band-irregular')).toHaveLength(1);
-    expect(container.querySelector('polyline')!.getAttribute('points')!.split(' ')).toHaveLength(4);
+    expect(container.querySelector('polyline')!.getAttribute('points')!.split(' ')).toHaveLength(all.length);
   });
 
   it('says so when there is nothing to draw', () => {

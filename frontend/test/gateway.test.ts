@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateKeyToAccount } from 'viem/accounts';
 import { verifyMessage } from 'viem';
 import { GatewayError } from '../src/lib/errors';
-import { GatewayClient, parseSseBlock, siweMessage } from '../src/lib/gateway';
+import { GatewayClient, heartRates, parseSseBlock, siweMessage, type WindowPayload } from '../src/lib/gateway';
+// Built by services/records/window_payload.py (a Python test checks it equals the builder's output).
+import fixture from './fixtures/window-payload.json';
+
+const stored = fixture.windows as WindowPayload[];
 
 const account = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 let server: Server;
@@ -39,7 +43,7 @@ beforeAll(async () => {
         response.end('id: 8\nevent: window_anchored\ndata: {"kind": "window_anchored", "record_id": "w1"}\n\n');
         return;
       }
-      return json(200, { windows: [{ record_id: 'w1', device_id: 'd', window_start_ms: 1, erased: false, payload: { hr: [70] } }] });
+      return json(200, { windows: [{ record_id: 'w1', device_id: 'd', window_start_ms: 1, erased: false, payload: stored[0] }] });
     }
     return json(403, { error: 'no_consent', message: 'consent is not in force' });
   });
@@ -49,6 +53,19 @@ beforeAll(async () => {
 });
 
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+
+describe('heartRates', () => {
+  it('reads readings[].heartrate of windows in the format the storage peers write', () => {
+    expect(heartRates(stored[0])).toEqual([70, 77, 75, 73, 71, 78, 76, 74, 72, 70]);
+    expect(heartRates(stored[1])).toHaveLength(10);
+    expect(heartRates(stored[1]).every((bpm) => bpm > 30 && bpm < 200)).toBe(true);
+  });
+
+  it('draws nothing for a missing payload or a shape that is not the window format', () => {
+    expect(heartRates(undefined)).toEqual([]);
+    expect(heartRates({ readings: [{ bpm: 70 }], hr: [70] } as unknown as WindowPayload)).toEqual([]);
+  });
+});
 
 describe('gateway client', () => {
   it('builds the EIP-4361 text the gateway parses', () => {
@@ -71,7 +88,7 @@ describe('gateway client', () => {
     expect(seen.signedMessage).toMatch(/^gw\.test wants you to sign in/);
     expect(client.signedInAs(account.address)).toBe(true);
     const windows = await client.windows(account.address);
-    expect(windows[0].payload?.hr).toEqual([70]);
+    expect(heartRates(windows[0].payload)).toEqual(stored[0].readings.map((r) => r.heartrate));
     expect(seen.auth).toBe('Bearer tok-123');
   });
 

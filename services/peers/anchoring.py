@@ -7,6 +7,10 @@ from __future__ import annotations
 from typing import Protocol
 
 
+class DeploymentMismatch(RuntimeError):
+    """The chain behind the RPC is not the one the deployments file describes."""
+
+
 class BatchAnchor(Protocol):
     def anchor_batch(self, root: bytes, leaf_count: int) -> str:
         """Put the root on-chain (once); return the hash of the transaction that did."""
@@ -30,7 +34,7 @@ class Web3BatchAnchor:
     BatchAnchored event first, and if it is there, that transaction is the answer."""
 
     def __init__(self, rpc_url: str, contract_address: str, private_key: str,
-                 receipt_timeout_s: float = 30.0):
+                 receipt_timeout_s: float = 30.0, expected_chain_id: int | None = None):
         from web3 import Web3
 
         self.web3 = Web3(Web3.HTTPProvider(rpc_url))
@@ -38,6 +42,22 @@ class Web3BatchAnchor:
         self.contract = self.web3.eth.contract(
             address=Web3.to_checksum_address(contract_address), abi=ANCHOR_ABI)
         self.receipt_timeout_s = receipt_timeout_s
+        self.expected_chain_id = expected_chain_id
+        self._checked = expected_chain_id is None
+
+    def check_deployment(self) -> None:
+        """A deployments file from another chain (a restarted anvil, another network) would
+        send anchorBatch to an address with no contract: the transaction succeeds and anchors
+        nothing. Refuse that before the first transaction."""
+        chain_id = self.web3.eth.chain_id
+        if chain_id != self.expected_chain_id:
+            raise DeploymentMismatch(f"the deployments file is for chain {self.expected_chain_id}"
+                                     f", the RPC serves chain {chain_id}")
+        if not self.web3.eth.get_code(self.contract.address):
+            raise DeploymentMismatch(f"no contract at {self.contract.address} on this chain: "
+                                     "the deployments file is stale (redeploy, or set "
+                                     "PULSELEDGER_PEERS_DEPLOYMENTS_FILE)")
+        self._checked = True
 
     def existing_anchor_tx(self, root: bytes) -> str | None:
         event = self.contract.events.BatchAnchored()
@@ -45,6 +65,8 @@ class Web3BatchAnchor:
         return ("0x" + bytes(logs[0]["transactionHash"]).hex()) if logs else None
 
     def anchor_batch(self, root: bytes, leaf_count: int) -> str:
+        if not self._checked:
+            self.check_deployment()
         existing = self.existing_anchor_tx(root)
         if existing is not None:
             return existing

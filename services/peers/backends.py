@@ -9,25 +9,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.chain.deployments import load_deployments
 from services.peers.settings import PeersSettings
 
 
-def records_settings(data_dir: Path):
+def records_settings(data_dir: Path, deployments_file: Path | None = None):
+    """The record store's settings, with the peers' embedded defaults; with a deployments file,
+    the store's chain namespace follows that deployment (as the gateway's does), unless
+    PULSELEDGER_RECORDS_CHAIN_ID / _GENESIS_HASH / _CONTRACTS say otherwise."""
     from services.records import RecordsSettings
 
     settings = RecordsSettings()
-    defaults = {}
+    defaults: dict = {}
     if "sqlite_dir" not in settings.model_fields_set:
         defaults["sqlite_dir"] = Path(data_dir) / "records"
     if "master_key_file" not in settings.model_fields_set:
         defaults["master_key_file"] = Path(data_dir) / "records-master.key"
+    chain_fields = {"chain_id", "genesis_hash", "contracts"}
+    if deployments_file is not None and not chain_fields & settings.model_fields_set:
+        deployments = load_deployments(deployments_file)
+        defaults.update(chain_id=deployments.chain_id, genesis_hash=deployments.genesis_hash,
+                        contracts={n: c.address for n, c in deployments.contracts.items()})
     return settings.model_copy(update=defaults)
 
 
 def open_record_store(settings: PeersSettings):
     from services.records import open_store
 
-    return open_store(records_settings(settings.data_dir))
+    return open_store(records_settings(settings.data_dir, settings.deployments_path()))
 
 
 def open_predictor(settings: PeersSettings):
@@ -54,9 +63,22 @@ def open_notifier(settings: PeersSettings):
 
 
 def open_anchor(settings: PeersSettings):
-    if not (settings.chain_rpc_url and settings.ledger_address and settings.custodian_private_key):
-        return None  # batches are still built and proofs kept; the root is not put on-chain
+    """The custodian's batch anchor, or None (no key, or no ledger known): then no batches are
+    built. Explicit chain_rpc_url / ledger_address win over the deployments file and
+    PULSELEDGER_CHAIN_RPC_URL; an anchor found through the deployments file also checks, before
+    its first transaction, that the RPC serves that deployment's chain and has code there."""
+    if not settings.custodian_private_key:
+        return None
+    from services.chain.settings import ChainSettings
     from services.peers.anchoring import Web3BatchAnchor
 
-    return Web3BatchAnchor(settings.chain_rpc_url, settings.ledger_address,
-                           settings.custodian_private_key)
+    address, chain_id = settings.ledger_address, None
+    if not address:
+        path = settings.deployments_path()
+        if path is None:
+            return None
+        deployments = load_deployments(path)
+        address, chain_id = deployments.address("PulseLedger"), deployments.chain_id
+    rpc_url = settings.chain_rpc_url or ChainSettings().rpc_url
+    return Web3BatchAnchor(rpc_url, address, settings.custodian_private_key,
+                           expected_chain_id=chain_id)

@@ -51,14 +51,22 @@ class PeersSettings(BaseSettings):
     # Storage: batch anchoring.
     anchor_interval_s: float = 5.0
     anchor_batch_max: int = 4096
+    # Where the ledger is: explicit settings win; otherwise the ledger address (and the record
+    # store's chain namespace) come from the deployments file `ape run deploy` wrote, and the
+    # RPC URL from PULSELEDGER_CHAIN_RPC_URL. Anchoring is on when a custodian key is set and
+    # a ledger is known.
     chain_rpc_url: str = ""
     ledger_address: str = ""
     custodian_private_key: str = ""  # never logged
+    deployments_file: Path | None = None  # default: see deployments_path()
 
     # Notification: alert when k of a user's last n windows are irregular (default: the predict
     # service's PULSELEDGER_PREDICT_ALERT_K / _N).
     alert_k: int | None = None
     alert_n: int | None = None
+    # A notification peer new to a user (or with a hole in its history) replays the user's
+    # stored predictions from at most this far before the window at hand; 0: never.
+    alert_catchup_ms: int = 3_600_000
 
     # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
     # latency_log it also appends "<wall time it fell due> <due → stored ms>" per window to
@@ -77,3 +85,21 @@ class PeersSettings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
+
+    def deployments_path(self) -> Path | None:
+        """The deployments file to read: `deployments_file`, else PULSELEDGER_CHAIN_DEPLOYMENTS,
+        else the first that exists of data_dir/deployments.json (a standalone peer beside
+        `ape run deploy`'s default .pulseledger/deployments.json) and data_dir/../deployments.json
+        (the stack: state_dir/deployments.json, peers in state_dir/peers). None: no ledger known."""
+        if self.deployments_file is not None:
+            return self.deployments_file
+        from services.chain.settings import ChainSettings
+
+        chain = ChainSettings()
+        if "deployments" in chain.model_fields_set:
+            return chain.deployments
+        for candidate in (self.data_dir / "deployments.json",
+                          self.data_dir.parent / "deployments.json"):
+            if candidate.is_file():
+                return candidate
+        return None

@@ -31,23 +31,19 @@ from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
 from services.records import RecordsSettings, open_store
+from services.records.window_payload import sample_payload
 from tests.gateway.chain_helpers import deploy, start_anvil
 
 EXPORTS = 2
 EXPORT_PLAINTEXT = b'{"export": "heart-rate windows, November 2026", "windows": 8, "mean_bpm": 72}'
 
 
-def window_payload(index: int) -> dict:
-    """Synthetic readings (no real person's data). Windows from the third on are predicted
-    irregular, so the gateway's 5-of-6 rule raises one alert over the first eight."""
-    irregular = index >= 2
-    base = 70 + (index % 3) * 4
-    readings = [{"t_ms": 5_000 * i,
-                 "bpm": base + ((i * 7 + index) % 9) - (12 if irregular and i % 2 else 0)}
-                for i in range(12)]
-    return {"readings": readings,
-            "prediction": {"status": "irregular" if irregular else "regular",
-                           "irregular_probability": 0.81 if irregular else 0.07}}
+def window_payload(device_id: str, start_ms: int, index: int) -> dict:
+    """Synthetic readings (no real person's data) in the peers' window record format. Windows
+    from the third on are predicted irregular, so the gateway's 5-of-6 rule raises one alert over
+    the first eight."""
+    return sample_payload(index, device_id=device_id, window_start_ms=start_ms,
+                          irregular=index >= 2)
 
 
 def main() -> None:
@@ -83,8 +79,9 @@ def main() -> None:
         store.register_device(device_id, patient.address.lower(), device_key)
         start_ms = int(time.time() * 1000) - 8 * 60_000
         for index in range(8):
-            store.put_window(patient.address.lower(), device_id, start_ms + index * 60_000,
-                             window_payload(index))
+            start = start_ms + index * 60_000
+            store.put_window(patient.address.lower(), device_id, start,
+                             window_payload(device_id, start, index))
 
         record_id = "0x" + os.urandom(32).hex()
         bundle = store.put_bundle(patient.address.lower(), record_id, EXPORTS, EXPORT_PLAINTEXT)
@@ -109,8 +106,9 @@ def main() -> None:
         for line in sys.stdin:
             command = line.split()
             if command[:1] == ["window"]:
-                store.put_window(patient.address.lower(), device_id,
-                                 start_ms + next_window * 60_000, window_payload(next_window))
+                start = start_ms + next_window * 60_000
+                store.put_window(patient.address.lower(), device_id, start,
+                                 window_payload(device_id, start, next_window))
                 next_window += 1
             elif command[:1] == ["mine"]:
                 chain.mine(int(command[1]) if len(command) > 1 else 1)

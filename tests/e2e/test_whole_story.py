@@ -29,6 +29,7 @@ from web3 import Web3
 from services.chain.connection import ledger_contract
 from services.chain.eip712 import Decision
 from services.records import RecordErased, RecordsSettings, open_store
+from services.records.window_payload import validate_window_payload
 from services.stack import demo_people
 from services.stack.actors import REQUESTER_EMAIL
 from services.stack.components import gateway_url, shared_env
@@ -137,6 +138,8 @@ def test_whole_story(stack, story, smtp):
     assert windows.status_code == 200, windows.text
     stored = windows.json()["windows"]
     assert stored and all(w["payload"]["device_id"] == device_ids[0] for w in stored)
+    for window in stored:  # the one window record format the dapp reads (docs/records.md)
+        validate_window_payload(window["payload"])
     streamed = {r["heartrate"] for w in stored for r in w["payload"]["readings"]}
     story["streamed_heart_rates"] = sorted(rate for rate in streamed if rate != int(rate))[:20]
     # The storage peer anchors the windows' Merkle root as the custodian; an anchored window is

@@ -14,6 +14,7 @@ from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.wiring import chain_identity
 from services.records import RecordsSettings, open_store
 from services.records.firestore_emulator import start_emulator
+from services.records.window_payload import sample_payload
 from tests.gateway.conftest import Market, bearer, sign_in
 
 
@@ -41,13 +42,14 @@ def test_firestore__owner_reads_window(firestore_client, firestore_store, chain)
     patient = chain.fund()
     device_id = ed25519_peer_id(os.urandom(32))
     firestore_store.register_device(device_id, patient.address.lower(), os.urandom(32))
+    payload = sample_payload(0, device_id=device_id, window_start_ms=1_700_000_000_000)
     ref = firestore_store.put_window(patient.address.lower(), device_id, 1_700_000_000_000,
-                                     {"hr": [70, 71], "prediction": {"irregular": False}})
+                                     payload)
     token = sign_in(firestore_client, patient)
     response = firestore_client.get(f"/patients/{patient.address}/windows/{ref.record_id}",
                                     headers=bearer(token))
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["payload"]["hr"] == [70, 71]
+    assert response.get_json()["payload"] == payload
 
 
 def test_firestore__buyer_reads_plaintext_and_wrapped_key(firestore_client, firestore_store,

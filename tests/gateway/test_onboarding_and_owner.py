@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.typed_data import onboarding_typed_data, sign_typed
+from services.records.window_payload import sample_payload
 from tests.gateway.conftest import bearer, sign_in
 
 CHAIN_ID = 31337
@@ -86,7 +87,7 @@ def test_windows__owner_and_doctor_read__stranger_refused(client, chain, store):
     patient, doctor, stranger = chain.fund(), chain.fund(), chain.fund()
     _, device_id, _ = _register_device(client, patient)
     assert _link_doctor(client, patient, doctor).status_code == 200
-    payload = {"hr": [71, 72, 74], "prediction": {"irregular": False, "score": 0.03}}
+    payload = sample_payload(0, device_id=device_id, window_start_ms=1_700_000_000_000)
     ref = store.put_window(patient.address.lower(), device_id, 1_700_000_000_000, payload)
 
     for reader in (patient, doctor):
@@ -118,8 +119,10 @@ def test_live__new_window_arrives_as_a_server_sent_event(client, chain, store):
     written = {}
 
     def write_after_subscribing():
-        written["ref"] = store.put_window(patient.address.lower(), device_id, 1_700_000_010_000,
-                                          {"hr": [80], "prediction": {"irregular": True}})
+        written["ref"] = store.put_window(
+            patient.address.lower(), device_id, 1_700_000_010_000,
+            sample_payload(1, device_id=device_id, window_start_ms=1_700_000_010_000,
+                           irregular=True))
 
     events = []
     writer = threading.Thread(target=write_after_subscribing)
@@ -144,9 +147,13 @@ def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client
 
     patient, custodian = chain.fund(), chain.fund()
     _, device_id, _ = _register_device(client, patient)
-    anchored = [store.put_window(patient.address.lower(), device_id, 1_700_000_100_000 + i * 10_000,
-                                 {"hr": [60 + i]}) for i in range(3)]
-    unanchored = store.put_window(patient.address.lower(), device_id, 1_700_000_200_000, {"hr": [1]})
+    payloads = [sample_payload(i, device_id=device_id, window_start_ms=1_700_000_100_000 + i * 10_000)
+                for i in range(3)]
+    anchored = [store.put_window(patient.address.lower(), device_id, p["window_start_ms"], p)
+                for p in payloads]
+    unanchored = store.put_window(patient.address.lower(), device_id, 1_700_000_200_000,
+                                  sample_payload(9, device_id=device_id,
+                                                 window_start_ms=1_700_000_200_000))
     chain.send(chain.owner, chain.contract.functions.setCustodian(custodian.address, True))
 
     root, proofs = merkle.build([ref.ciphertext_sha256 for ref in anchored])
@@ -159,7 +166,7 @@ def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client
     token = sign_in(client, patient)
     good = client.get(f"/patients/{patient.address}/windows/{anchored[1].record_id}",
                       headers=bearer(token))
-    assert good.status_code == 200 and good.get_json()["payload"] == {"hr": [61]}
+    assert good.status_code == 200 and good.get_json()["payload"] == payloads[1]
     assert good.get_json()["batch_root"] == "0x" + root.hex()
     bad = client.get(f"/patients/{patient.address}/windows/{unanchored.record_id}",
                      headers=bearer(token))
@@ -174,8 +181,10 @@ def test_alerts__k_of_n_irregular_windows__one_alert_that_says_screen(client, ch
                 "irregular", "irregular",  # 5 of the last 6 readable → alert, history restarts
                 "irregular", "regular"]
     for i, status in enumerate(statuses):
-        store.put_window(patient.address.lower(), device_id, 1_700_001_000_000 + i * 10_000,
-                         {"hr": [90], "prediction": {"status": status}})
+        start = 1_700_001_000_000 + i * 10_000
+        store.put_window(patient.address.lower(), device_id, start,
+                         sample_payload(i, device_id=device_id, window_start_ms=start,
+                                        status=status))
     token = sign_in(client, patient)
     response = client.get(f"/patients/{patient.address}/alerts", headers=bearer(token))
     assert response.status_code == 200, response.get_json()

@@ -15,6 +15,7 @@ from services.ingest.simulator import make_fleet, onboard, signed_messages
 from services.peers.backends import records_settings
 from services.peers.settings import PeersSettings
 from services.records import open_store
+from services.records.window_payload import validate_window_payload
 
 FAST = {
     "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,
@@ -34,7 +35,8 @@ def ingest_settings(data_dir: Path, **overrides) -> IngestSettings:
 
 
 def open_test_store(data_dir: Path):
-    return open_store(records_settings(data_dir))
+    """The store the peers with this data_dir open (same deployments-file lookup)."""
+    return open_store(records_settings(data_dir, PeersSettings(data_dir=data_dir).deployments_path()))
 
 
 class Workload:
@@ -80,7 +82,8 @@ def stored_windows(store, owners) -> list[dict]:
     out = []
     for owner in owners:
         for meta in store.list_windows(owner, limit=100_000):
-            out.append(store.get_window(meta.record_id))
+            # every window the pipeline stores is in the one record format (docs/records.md)
+            out.append(validate_window_payload(store.get_window(meta.record_id)))
     return out
 
 

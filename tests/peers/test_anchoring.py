@@ -16,11 +16,15 @@ from pulseledger_testkit.anvil import Anvil
 from pulseledger_testkit.solidity import compile_contract
 from web3 import Web3
 
-from services.peers.anchoring import Web3BatchAnchor
+from services.chain.deployments import ContractDeployment, Deployments, write_deployments
+from services.peers.anchoring import DeploymentMismatch, Web3BatchAnchor
+from services.peers.backends import open_anchor, records_settings
+from services.peers.node import PeerNode
 from services.peers.roles.storage import StorageRole
-from services.records import WindowInput, merkle
+from services.records import ChainIdentity, WindowInput, merkle, open_store
+from services.records.window_payload import sample_payload
 
-from .helpers import open_test_store
+from .helpers import open_test_store, peer_settings
 
 # anvil's first default account (a public test key, funded on every anvil)
 CUSTODIAN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -59,7 +63,9 @@ def test_anchor_pending__root_on_chain_and_proofs_kept(tmp_path, chain):
     store = open_test_store(tmp_path)
     owner = "0x" + "33" * 20
     store.register_device("dev-1", owner, b"\x01" * 32)
-    refs = store.put_windows([WindowInput(owner, "dev-1", 10_000 * i, {"readings": [i]})
+    refs = store.put_windows([WindowInput(owner, "dev-1", 10_000 * i,
+                                          sample_payload(i, device_id="dev-1",
+                                                         window_start_ms=10_000 * i))
                               for i in range(5)])
     anchor = Web3BatchAnchor(chain.url, chain.contract.address, CUSTODIAN_KEY)
     role = StorageRole(_Node(store), anchor)
@@ -77,3 +83,85 @@ def test_anchor_pending__root_on_chain_and_proofs_kept(tmp_path, chain):
     # A storage peer that died after the transaction retries with the same root: no revert,
     # the same transaction comes back.
     assert anchor.anchor_batch(root, 5) == batch.anchor_tx
+
+
+def _write_deployments(path: Path, w3: Web3, address: str, chain_id: int | None = None) -> Path:
+    """What `ape run deploy` writes (services/chain/deployments.py), for the probe contract."""
+    write_deployments(Deployments(
+        network="ethereum:local:node", chain_id=chain_id or w3.eth.chain_id,
+        genesis_hash=w3.eth.get_block(0)["hash"].to_0x_hex(), deployment_block=1,
+        deployer="0x" + "00" * 20,
+        contracts={"PulseLedger": ContractDeployment(address, "abi/PulseLedger.json", 1)}), path)
+    return path
+
+
+def test_standalone_peer__anchors_against_the_deployments_file(tmp_path, chain, monkeypatch):
+    """A storage peer given only a custodian key and PULSELEDGER_CHAIN_RPC_URL (as `pulseledger
+    peer` would be) finds the ledger in data_dir/../deployments.json — the stack's layout — and
+    its record store takes that deployment's namespace, the one the gateway reads."""
+    monkeypatch.delenv("PULSELEDGER_CHAIN_DEPLOYMENTS", raising=False)
+    monkeypatch.setenv("PULSELEDGER_CHAIN_RPC_URL", chain.url)
+    w3 = Web3(Web3.HTTPProvider(chain.url))
+    deployments = _write_deployments(tmp_path / "deployments.json", w3, chain.contract.address)
+    data_dir = tmp_path / "peers"
+    settings = peer_settings(data_dir, "s1", ["storage"], custodian_private_key=CUSTODIAN_KEY)
+    assert settings.deployments_path() == deployments
+
+    store = open_store(records_settings(data_dir, deployments))
+    assert store.chain == ChainIdentity(w3.eth.chain_id, w3.eth.get_block(0)["hash"].to_0x_hex(),
+                                        {"PulseLedger": chain.contract.address})
+    owner = "0x" + "44" * 20
+    store.register_device("dev-2", owner, b"\x02" * 32)
+    refs = store.put_windows([WindowInput(owner, "dev-2", 10_000 * i,
+                                          sample_payload(i, device_id="dev-2",
+                                                         window_start_ms=10_000 * i))
+                              for i in range(3)])
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            peer = PeerNode(settings)
+            await nursery.start(peer.run)
+            with trio.fail_after(60):
+                while store.pending_unbatched(10) or store.proof_of(refs[0].record_id) is None:
+                    await trio.sleep(0.2)
+                root, _ = store.proof_of(refs[0].record_id)
+                while store.get_batch(root).anchor_tx is None:
+                    await trio.sleep(0.2)
+            nursery.cancel_scope.cancel()
+            return root
+
+    root = trio.run(main)
+    assert chain.contract.functions.batchAnchor(root).call()[1] == 3
+    store.close()
+
+
+def test_explicit_ledger_address__wins_over_the_deployments_file(tmp_path, chain, monkeypatch):
+    monkeypatch.delenv("PULSELEDGER_CHAIN_DEPLOYMENTS", raising=False)
+    w3 = Web3(Web3.HTTPProvider(chain.url))
+    other = "0x" + "77" * 20
+    _write_deployments(tmp_path / "deployments.json", w3, chain.contract.address)
+    settings = peer_settings(tmp_path / "peers", "s1", ["storage"], chain_rpc_url=chain.url,
+                             custodian_private_key=CUSTODIAN_KEY, ledger_address=other)
+    assert open_anchor(settings).contract.address == Web3.to_checksum_address(other)
+    from_file = open_anchor(settings.model_copy(update={"ledger_address": ""}))
+    assert from_file.contract.address == chain.contract.address
+    assert open_anchor(settings.model_copy(update={"custodian_private_key": ""})) is None
+
+
+@pytest.mark.parametrize("stale", ["other chain", "no contract"])
+def test_stale_deployments_file__refused_before_any_transaction(tmp_path, chain, stale):
+    """A deployments file from another chain, or naming an address without code, would make
+    anchorBatch a transaction that succeeds and anchors nothing: refused, nothing sent."""
+    w3 = Web3(Web3.HTTPProvider(chain.url))
+    address = chain.contract.address if stale == "other chain" else "0x" + "77" * 20
+    deployments = _write_deployments(tmp_path / "deployments.json", w3, address,
+                                     chain_id=999 if stale == "other chain" else None)
+    settings = peer_settings(tmp_path / "peers", "s1", ["storage"], chain_rpc_url=chain.url,
+                             custodian_private_key=CUSTODIAN_KEY, deployments_file=deployments)
+    anchor = open_anchor(settings)
+    sender = anchor.account.address
+    nonce = w3.eth.get_transaction_count(sender)
+    with pytest.raises(DeploymentMismatch, match="chain 999" if stale == "other chain"
+                       else "no contract"):
+        anchor.anchor_batch(b"\x05" * 32, 1)
+    assert w3.eth.get_transaction_count(sender) == nonce

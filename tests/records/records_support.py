@@ -7,6 +7,7 @@ import os
 
 from services.records import ChainIdentity, RecordStore
 from services.records.sqlite_store import SqliteRecordStore
+from services.records.window_payload import sample_payload
 
 OWNER = "0x" + "a1" * 20
 OTHER = "0x" + "b2" * 20
@@ -21,10 +22,8 @@ def fresh_chain() -> ChainIdentity:
 
 
 def window_payload(i: int = 0) -> dict:
-    return {
-        "readings": [{"t_ms": 1000 * k, "bpm": 60 + (i + k) % 40} for k in range(10)],
-        "prediction": {"irregular_probability": 0.01 * (i % 100), "model": "hr-screen-v1"},
-    }
+    """A window in the record format (the store itself takes any JSON object)."""
+    return sample_payload(i, device_id=DEVICE, window_start_ms=10_000 * i)
 
 
 # ------------------------------------------------------------------ raw access, for tampering

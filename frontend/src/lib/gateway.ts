@@ -5,17 +5,20 @@ import { GatewayError } from './errors';
 import type { Address } from './config';
 
 export interface Window { record_id: string; device_id: string; window_start_ms: number; erased: boolean; payload?: WindowPayload }
+/** A window record's payload, as services/records/window_payload.py defines and storage peers write it (docs/records.md). */
 export interface WindowPayload {
-  readings?: { t_ms?: number; bpm?: number; rr_ms?: number[] }[];
-  hr?: number[];
-  prediction?: { status?: string; [key: string]: unknown };
+  device_id: string;
+  window_start_ms: number;
+  window_ms: number;
+  readings: WindowReading[];
+  prediction: { status: 'regular' | 'irregular' | 'insufficient_data'; [key: string]: unknown };
 }
+export interface WindowReading { seq: number; ts_ms: number; heartrate: number; rr: number[] }
 
-/** Beats per minute of a window: the peers store `readings[].bpm` (docs/records.md); a bare `hr` list is read too. */
+/** Beats per minute of a window's readings, in reading order (`readings[].heartrate`). */
 export function heartRates(payload: WindowPayload | undefined): number[] {
-  if (!payload) return [];
-  if (Array.isArray(payload.readings)) return payload.readings.map((r) => r?.bpm).filter((v): v is number => typeof v === 'number');
-  return Array.isArray(payload.hr) ? payload.hr.filter((v) => typeof v === 'number') : [];
+  if (!payload || !Array.isArray(payload.readings)) return [];
+  return payload.readings.map((r) => r?.heartrate).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 }
 export interface Alert { device_id: string; record_id: string; window_start_ms: number; message: string }
 export interface LiveEvent { id: string; event: string; data: { kind?: string; record_id?: string; at_ms?: number } }

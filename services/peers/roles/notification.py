@@ -2,13 +2,17 @@
 emails the patient and their linked doctor (services/notify), at most once per (user, window): a
 ledger of sent keys, and a Message-ID derived from the key, so a resend after a crash between
 send and ledger is recognisably the same email. Aggregators send each user's predictions to the
-notification peer closest to that user, so one peer holds a user's k-of-n history."""
+notification peer closest to that user, so one peer holds a user's k-of-n history: on disk
+(services/peers/alert_history.py), written before a batch is acknowledged and read back on start;
+a peer new to a user first replays the user's stored predictions (services/peers/alert_catchup.py)."""
 
 from __future__ import annotations
 
 import sqlite3
 
 from services.notify import Email, NotifierRejected, message_id_for
+from services.peers.alert_catchup import stored_statuses
+from services.peers.alert_history import AlertHistory
 from services.predict import Prediction
 
 
@@ -45,38 +49,79 @@ class NotificationRole:
         self.notifier = notifier
         self.policy = policy
         self.ledger = SentLedger(node.settings.notify_ledger_path)
+        self.history = AlertHistory(node.settings.notify_ledger_path)
+        for user, (last_start, recent) in self.history.load_all().items():
+            policy.restore(user, last_start, recent)
         self.sent = 0
+        self.replayed = 0
         node.rpc.register("notify.predictions", self.handle)
 
     async def handle(self, body: dict, caller: str) -> dict:
-        store = self.node.store
-        for item in body["items"]:
-            prediction = Prediction(**item["prediction"])
-            alert = self.policy.observe(item["device_id"], item["window_start_ms"], prediction)
-            if alert is None:
-                continue
-            key = f"alert/{item['device_id']}/{item['window_start_ms']}"
-            if self.ledger.was_sent(key):
-                continue
-            device = store.get_device(item["device_id"])
-            recipients: tuple[str, ...] = ()
-            if device is not None:
-                recipients = tuple(store.get_contacts(device.owner))
-                doctor = store.get_doctor(device.owner)
-                if doctor is not None:
-                    recipients += (doctor.email,)
-            try:
-                if not recipients:
-                    raise NotifierRejected("no contact address for the patient or a doctor")
-                self.notifier.send(alert_email(recipients, alert, key))
-                self.sent += 1
-            except NotifierRejected as exc:  # permanent: park it with the reason, go on
-                store.dead_letter("alert", key.encode(), f"rejected: {exc}")
-            self.ledger.mark_sent(key)  # NotifierUnavailable propagates: the caller retries
+        # Oldest first per user: the policy ignores a window older than one it has seen.
+        items = sorted(body["items"], key=lambda i: (i["device_id"], i["window_start_ms"]))
+        before: dict[str, tuple] = {}  # each user's history as it was, to undo a failed batch
+        try:
+            for item in items:
+                user = item["device_id"]
+                if user not in before:
+                    before[user] = self.policy.state(user)
+                    self._catch_up(user, item["window_start_ms"])
+                await self._observe(item)
+            self.history.save({user: self.policy.state(user) for user in before})
+        except BaseException:
+            # Not acknowledged: the caller retries the batch, which must then meet the history
+            # as it was (or an alert whose email failed would be skipped as already seen).
+            for user, state in before.items():
+                self.policy.restore(user, *state)
+            raise
         return {"sent": self.sent}
 
+    def _catch_up(self, user: str, window_start_ms: int) -> None:
+        """Replay the user's stored predictions this peer has not seen (it is new to the user,
+        or there is a hole since the last window it saw), without alerting for them."""
+        settings = self.node.settings
+        if settings.alert_catchup_ms <= 0:
+            return
+        last_start, _ = self.policy.state(user)
+        horizon = window_start_ms - settings.alert_catchup_ms
+        if last_start is None:
+            after = horizon
+        elif window_start_ms - last_start > settings.window_ms:
+            after = max(last_start, horizon)
+        else:
+            return
+        for start, status in stored_statuses(self.node.store, user, after, window_start_ms):
+            self.policy.observe(user, start, Prediction(status, None, None, "", ""))
+            self.replayed += 1
+
+    async def _observe(self, item: dict) -> None:
+        store = self.node.store
+        prediction = Prediction(**item["prediction"])
+        alert = self.policy.observe(item["device_id"], item["window_start_ms"], prediction)
+        if alert is None:
+            return
+        key = f"alert/{item['device_id']}/{item['window_start_ms']}"
+        if self.ledger.was_sent(key):
+            return
+        device = store.get_device(item["device_id"])
+        recipients: tuple[str, ...] = ()
+        if device is not None:
+            recipients = tuple(store.get_contacts(device.owner))
+            doctor = store.get_doctor(device.owner)
+            if doctor is not None:
+                recipients += (doctor.email,)
+        try:
+            if not recipients:
+                raise NotifierRejected("no contact address for the patient or a doctor")
+            self.notifier.send(alert_email(recipients, alert, key))
+            self.sent += 1
+        except NotifierRejected as exc:  # permanent: park it with the reason, go on
+            store.dead_letter("alert", key.encode(), f"rejected: {exc}")
+        self.ledger.mark_sent(key)  # NotifierUnavailable propagates: the caller retries
+
     def metrics(self) -> dict:
-        return {"notification_emails_sent": self.sent}
+        return {"notification_emails_sent": self.sent,
+                "notification_predictions_replayed": self.replayed}
 
     async def run(self) -> None:
         return None

@@ -9,8 +9,10 @@ import logging
 
 import trio
 
+from services.peers.anchoring import DeploymentMismatch
 from services.peers.assignment import ranked
-from services.records import RecordErased, WindowInput, merkle
+from services.records import InvalidInput, RecordErased, WindowInput, merkle
+from services.records.window_payload import build_window_payload
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,13 @@ class StorageRole:
             if device is None:  # validated at ingest, unregistered since: park it, go on
                 store.dead_letter("window", json.dumps(item).encode(), "device no longer registered")
                 continue
-            payload = {"device_id": item["device_id"], "window_start_ms": item["window_start_ms"],
-                       "window_ms": body.get("window_ms"), "readings": item["readings"],
-                       "prediction": item["prediction"]}
+            try:  # the one window record format (docs/records.md), checked before it is stored
+                payload = build_window_payload(item["device_id"], item["window_start_ms"],
+                                               body.get("window_ms"), item["readings"],
+                                               item["prediction"])
+            except InvalidInput as exc:  # a bug upstream, not a reason to stop: park it, go on
+                store.dead_letter("window", json.dumps(item).encode(), str(exc))
+                continue
             inputs.append(WindowInput(device.owner, item["device_id"], item["window_start_ms"],
                                       payload))
         # In a worker thread: SQLite and AES release the GIL for much of the write, so a peer
@@ -81,6 +87,8 @@ class StorageRole:
                 continue
             try:
                 await self.anchor_pending()
+            except DeploymentMismatch as exc:  # the operator has to act: say what is wrong
+                log.error("anchoring refused: %s", exc)
             except Exception as exc:  # the records stay unbatched; the next round retries  # noqa: BLE001
                 log.warning("anchoring failed: %s", type(exc).__name__)
 
