@@ -17,12 +17,16 @@ from services.ingest.settings import ingest_settings_for
 @click.option("--batch", "batch_size", default=1, show_default=True,
               help="Readings per signature (1 = each reading signed).")
 @click.option("--fast", is_flag=True, help="Do not wait: emit the same timestamps at once.")
+@click.option("--aligned", is_flag=True,
+              help="Every device reads and sends at the same instant (the worst case for the "
+                   "aggregators) instead of each at its own millisecond and batch second.")
 @click.option("--replay", type=click.Path(exists=True, path_type=Path),
               help='JSON lines {"device": i, "heartrate": x, "rr": [...]} instead of the model.')
 @click.option("--seed", default="pulseledger", show_default=True, help="Device keys derive from it.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path(".pulseledger"),
               show_default=True, help="Where the record store is (devices are onboarded there).")
-def simulate(users, seconds, irregular_fraction, batch_size, fast, replay, seed, data_dir) -> None:
+def simulate(users, seconds, irregular_fraction, batch_size, fast, aligned, replay, seed,
+             data_dir) -> None:
     """Onboard N simulated devices and stream their signed readings into the queue."""
     from services.ingest.queues.factory import open_queue
     from services.ingest.simulator import load_replay, make_fleet, onboard, run
@@ -31,7 +35,7 @@ def simulate(users, seconds, irregular_fraction, batch_size, fast, replay, seed,
 
     settings = ingest_settings_for(data_dir)
     store = open_record_store(PeersSettings(data_dir=data_dir))
-    fleet = make_fleet(users, irregular_fraction, seed)
+    fleet = make_fleet(users, irregular_fraction, seed, stagger=not aligned)
     onboard(fleet, store)
     queue = open_queue(settings)
     try:

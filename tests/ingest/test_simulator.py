@@ -45,3 +45,36 @@ def test_replay__file_values_replace_the_model(tmp_path):
     run(queue, fleet, 3, realtime=False, replay=load_replay(path))
     bodies = [json.loads(m.body)["reading"] for m in queue.receive(100)]
     assert sorted({b["heartrate"] for b in bodies}) == [61.0, 62.0, 63.0]
+
+
+def test_staggered_fleet__devices_read_and_send_at_their_own_times__aligned_fleet_together():
+    from services.ingest.simulator import signed_messages
+
+    def send_seconds(fleet):
+        """For each device, the seconds in which it sent a batch (batches of 5 over 20 s)."""
+        out = {}
+        for second, messages in signed_messages(fleet, 20, 1_700_000_000_000, 5):
+            for raw in messages:
+                out.setdefault(json.loads(raw)["batch"][0]["userId"], []).append(second)
+        return out
+
+    staggered, aligned = make_fleet(40, seed="st"), make_fleet(40, seed="st", stagger=False)
+    assert len({d.phase_ms for d in staggered}) > 30 and {d.phase_ms for d in aligned} == {0}
+    assert len({tuple(s) for s in send_seconds(staggered).values()}) > 1
+    assert {tuple(s) for s in send_seconds(aligned).values()} == {(4, 9, 14, 19)}
+
+
+def test_simulate_cli__aligned_flag__every_reading_on_the_second(tmp_path):
+    from click.testing import CliRunner
+
+    from services.ingest.cli import simulate
+
+    for flag, expect_aligned in (("--aligned", True), (None, False)):
+        data_dir = tmp_path / (flag or "staggered")
+        args = ["--users", "6", "--seconds", "3", "--fast", "--data-dir", str(data_dir)]
+        result = CliRunner().invoke(simulate, args + ([flag] if flag else []))
+        assert result.exit_code == 0, result.output
+        queue = LocalQueue(data_dir / "queue.db")
+        stamps = [json.loads(m.body)["reading"]["ts_ms"] for m in queue.receive(100)]
+        assert len(stamps) == 18
+        assert (len({ts % 1000 for ts in stamps}) == 1) is expect_aligned
