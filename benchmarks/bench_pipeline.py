@@ -175,6 +175,10 @@ def dead_lettered(store, expected: set) -> set:
 def outcome(prefix: str, store, expected: set, counted: Counter) -> dict:
     """Readings stored, duplicated, parked with a reason, and lost (neither stored nor parked)."""
     parked = dead_lettered(store, expected - set(counted))
+    if parked:  # the reasons go to the log: the JSON keeps numbers only
+        reasons = Counter(d.reason for d in store.dead_letters("reading"))
+        print(f"{prefix}: {len(parked)} readings dead-lettered; reasons {dict(reasons)}",
+              flush=True)
     return {
         f"{prefix}_readings_lost": len(expected - set(counted) - parked),
         f"{prefix}_readings_dead_lettered": len(parked),

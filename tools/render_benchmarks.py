@@ -31,6 +31,8 @@ HEADLINES = {
                  ("separate_live_due_to_stored_p99_ms", "< 1,000"),
                  ("separate_backlog_readings_per_s", "≥ 2,000"),
                  ("kills_readings_lost", "0"), ("kills_readings_duplicated", "0")],
+    "directory": [("directory_route_cached_us", "a few µs a reading"),
+                  ("directory_lookup_p50_ms", "")],
     "model": [("rr_sensitivity_at_98spec", "≥ 0.95"), ("hr_sensitivity_at_98spec", "≥ 0.85"),
               ("real_normal_rr_specificity", "≥ 0.98"), ("real_normal_hr_specificity", "≥ 0.98"),
               ("batch_windows_per_cpu_s", "≥ 100,000 (one core)"),

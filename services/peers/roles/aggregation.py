@@ -42,6 +42,7 @@ class AggregationRole:
         self._first_due: dict[tuple[str, int], float] = {}
         self._due_backlog = 0  # windows due beyond what the current close round takes
         self._round_done = trio.Event()  # set (and replaced) after every close round
+        self._closing_round = False
         self._latency_file = None
         if settings.latency_log:
             settings.metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -82,11 +83,15 @@ class AggregationRole:
     # -- data plane ---------------------------------------------------------------------------
     async def handle_ingest(self, body: dict, caller: str) -> dict:
         readings = body["readings"]
-        if self._due_backlog:
-            # Backpressure: windows that fell due wait to be closed. Closing comes first (its
-            # latency is what users see); ingest takes one batch per close round meanwhile, and
-            # the masters slow down with it. Readings are safe in the queue until then.
-            await self._round_done.wait()
+        if self._due_backlog or self._closing_round:
+            # Backpressure: windows that fell due are being (or wait to be) closed. Closing
+            # comes first — its latency is what users see, and a round is short — so ingest
+            # waits for the round, one batch per round while a backlog lasts, and the masters
+            # slow down with it (readings are safe in the queue meanwhile). The wait is capped
+            # well inside the caller's RPC timeout: a slow round must not make the masters
+            # think this aggregator is dead.
+            with trio.move_on_after(min(1.0, self.node.settings.rpc_timeout_s / 4)):
+                await self._round_done.wait()
         await self._sync_before_accepting({r["userId"] for r in readings})
         outcomes = self.windows.ingest(readings)
         self._last_input = time.monotonic()
@@ -151,12 +156,14 @@ class AggregationRole:
             self._due_backlog = max(0, len(due) - settings.close_batch_max)
             if not due:
                 continue
+            self._closing_round = True
             try:
                 await self.close(due[:settings.close_batch_max])
             except Exception as exc:  # the windows stay `closing`; the next tick retries  # noqa: BLE001
                 log.info("closing windows failed, will retry: %s", str(exc)[:160])
                 self._due_backlog = 0  # retry after a tick, not in a busy loop
             finally:
+                self._closing_round = False
                 self._round_done.set()
                 self._round_done = trio.Event()
 
