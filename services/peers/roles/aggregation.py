@@ -83,15 +83,7 @@ class AggregationRole:
     # -- data plane ---------------------------------------------------------------------------
     async def handle_ingest(self, body: dict, caller: str) -> dict:
         readings = body["readings"]
-        if self._due_backlog or self._closing_round:
-            # Backpressure: windows that fell due are being (or wait to be) closed. Closing
-            # comes first — its latency is what users see, and a round is short — so ingest
-            # waits for the round, one batch per round while a backlog lasts, and the masters
-            # slow down with it (readings are safe in the queue meanwhile). The wait is capped
-            # well inside the caller's RPC timeout: a slow round must not make the masters
-            # think this aggregator is dead.
-            with trio.move_on_after(min(1.0, self.node.settings.rpc_timeout_s / 4)):
-                await self._round_done.wait()
+        await self.yield_to_closing()
         await self._sync_before_accepting({r["userId"] for r in readings})
         outcomes = self.windows.ingest(readings)
         self._last_input = time.monotonic()
@@ -116,6 +108,18 @@ class AggregationRole:
                     [r for r in keep if r["userId"] in wanted], self.windows.window_ms)
             await self._replicate(payloads)
         return dict(counts)
+
+    async def yield_to_closing(self) -> None:
+        """Backpressure: while windows that fell due are being (or wait to be) closed, wait for
+        the round. Closing comes first — its latency is what users see, and a round is short —
+        so ingest takes one batch per round while a backlog lasts, and the masters slow down
+        with it (readings are safe in the queue meanwhile). A master in the same process asks
+        too before it pulls and validates more, so the round has the CPU to itself. The wait is
+        capped well inside the RPC timeout: a slow round must not make masters think this
+        aggregator is dead."""
+        if self._due_backlog or self._closing_round:
+            with trio.move_on_after(min(1.0, self.node.settings.rpc_timeout_s / 4)):
+                await self._round_done.wait()
 
     async def handle_merge(self, body: dict, caller: str) -> dict:
         self.windows.merge(body)

@@ -71,6 +71,9 @@ class MasterRole:
             if not self.node.membership.live("aggregation"):
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
+            local_aggregator = self.node.roles.get("aggregation")
+            if local_aggregator is not None:  # several roles in one process: closing first
+                await local_aggregator.yield_to_closing()
             messages = await self._queue_op(self.queue.receive, settings.master_batch)
             if messages:
                 self._last_pulled = time.monotonic()
