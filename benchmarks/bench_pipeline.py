@@ -126,7 +126,7 @@ def live(prefix: str, data_dir: Path, store, devices: int, accepted, wait_stored
     feeder.start()
     # Sustained rate: once every device has sent its first (shorter) batch, until the last
     # second (when every device sends what it still holds at once).
-    steady_from, steady_until = begin + BATCH + 2, begin + SECONDS - 1
+    steady_from, steady_until = begin + min(BATCH + 2, SECONDS // 3), begin + SECONDS - 1
     rate_marks: dict[str, tuple[float, int]] = {}
     deepest = 0
     while feeder.is_alive():
@@ -198,13 +198,14 @@ def wait_counted(store, fleet, expected: set, timeout_s: float = 300, poll=lambd
     return counted
 
 
-def windows_stored(data_dir: Path) -> int:
+def metric_total(data_dir: Path, metric: str, peers: str = "*") -> int:
+    """A counter summed over the peers' metrics files (data_dir/metrics/<peer>.json)."""
     total = 0
-    for path in (data_dir / "metrics").glob("*.json"):
+    for path in (data_dir / "metrics").glob(f"{peers}.json"):
         try:
-            total += json.loads(path.read_text()).get("storage_windows_created", 0)
+            total += json.loads(path.read_text()).get(metric, 0)
         except ValueError:
-            pass
+            pass  # being replaced this instant
     return total
 
 
@@ -267,16 +268,6 @@ def _env() -> dict:
     return env
 
 
-def masters_accepted(data_dir: Path) -> int:
-    total = 0
-    for path in (data_dir / "metrics").glob("master-*.json"):
-        try:
-            total += json.loads(path.read_text()).get("master_readings_accepted", 0)
-        except ValueError:
-            pass  # being replaced this instant
-    return total
-
-
 def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
     store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-separate")
     queue = LocalQueue(data_dir / "queue.db")
@@ -287,7 +278,7 @@ def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
     assert supervisor.wait_ready(300), "peers did not start"
     t0, due_from = time.monotonic(), time.time()
     drained = None
-    while windows_stored(data_dir) < expected_windows:
+    while metric_total(data_dir, "storage_windows_created") < expected_windows:
         supervisor.poll()
         if drained is None and queue.depth() == 0:
             drained = time.monotonic()
@@ -296,7 +287,7 @@ def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
     out = result("separate", store, fleet, DEVICES * SECONDS, t0, drained or stored, stored,
                  data_dir, due_from)
     out.update(live("separate", data_dir, store, SEPARATE_DEVICES,
-                    lambda: masters_accepted(data_dir),
+                    lambda: metric_total(data_dir, "master_readings_accepted", "master-*"),
                     lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
                     poll=supervisor.poll))
     return out, supervisor

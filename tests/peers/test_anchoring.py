@@ -59,14 +59,18 @@ class _Node:
         self.rpc = SimpleNamespace(register=lambda op, handler: None)
 
 
+def _stored_windows(store, owner: str, device: str, count: int):
+    """`count` window records of one registered device, ten seconds apart."""
+    store.register_device(device, owner, b"\x01" * 32)
+    return store.put_windows([WindowInput(owner, device, 10_000 * i,
+                                          sample_payload(i, device_id=device,
+                                                         window_start_ms=10_000 * i))
+                              for i in range(count)])
+
+
 def test_anchor_pending__root_on_chain_and_proofs_kept(tmp_path, chain):
     store = open_test_store(tmp_path)
-    owner = "0x" + "33" * 20
-    store.register_device("dev-1", owner, b"\x01" * 32)
-    refs = store.put_windows([WindowInput(owner, "dev-1", 10_000 * i,
-                                          sample_payload(i, device_id="dev-1",
-                                                         window_start_ms=10_000 * i))
-                              for i in range(5)])
+    refs = _stored_windows(store, "0x" + "33" * 20, "dev-1", 5)
     anchor = Web3BatchAnchor(chain.url, chain.contract.address, CUSTODIAN_KEY)
     role = StorageRole(_Node(store), anchor)
 
@@ -110,12 +114,7 @@ def test_standalone_peer__anchors_against_the_deployments_file(tmp_path, chain, 
     store = open_store(records_settings(data_dir, deployments))
     assert store.chain == ChainIdentity(w3.eth.chain_id, w3.eth.get_block(0)["hash"].to_0x_hex(),
                                         {"PulseLedger": chain.contract.address})
-    owner = "0x" + "44" * 20
-    store.register_device("dev-2", owner, b"\x02" * 32)
-    refs = store.put_windows([WindowInput(owner, "dev-2", 10_000 * i,
-                                          sample_payload(i, device_id="dev-2",
-                                                         window_start_ms=10_000 * i))
-                              for i in range(3)])
+    refs = _stored_windows(store, "0x" + "44" * 20, "dev-2", 3)
 
     async def main():
         async with trio.open_nursery() as nursery:
