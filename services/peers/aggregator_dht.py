@@ -15,6 +15,10 @@ py-libp2p 0.8.1 traps this module works around (all silent):
   included: each refusal is a 7-line ERROR from the host. We skip peers that identify says do
   not serve our protocol.
 - Each lookup logs WARNINGs for streams the other side closed: noise, silenced.
+- A server adds a querying peer to its table only if its peerstore already holds the peer's
+  addresses, and it checks before reading the query (whose signed record carries them). On a
+  fresh connection identify often has not delivered them yet, so a joining aggregator's first
+  lookup left it out of the answers the next peer got: we wait (bounded) for identify instead.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from __future__ import annotations
 import hashlib
 import logging
 
+import trio
 from libp2p.custom_types import TProtocol
 from libp2p.kad_dht import common, kad_dht, peer_routing, provider_store, value_store
 from libp2p.kad_dht.kad_dht import DHTMode, KadDHT
 from libp2p.kad_dht.peer_routing import PeerRouting
 from libp2p.kad_dht.routing_table import RoutingTable
 from libp2p.peer.peerinfo import PeerInfo
+from libp2p.peer.peerstore import PeerStoreError
 
 PROTOCOL_ID = TProtocol("/pulseledger/aggregators/kad/1.0.0")
 _LIBRARY_PROTOCOL = TProtocol("/ipfs/kad/1.0.0")
@@ -67,6 +73,26 @@ class CountingRoutingTable(RoutingTable):
         return removed
 
 
+class IdentifiedPeersDHT(KadDHT):
+    """The library's DHT, but a peer that opens a DHT stream to us before identify has told us
+    its addresses is added once identify has (see the module docstring), not skipped."""
+
+    IDENTIFY_WAIT_S = 2.0
+    _POLL_S = 0.01
+
+    async def add_peer(self, peer_id, *, skip_server_mode_check: bool = False) -> bool:
+        with trio.move_on_after(self.IDENTIFY_WAIT_S):
+            while not self._known_addrs(peer_id):
+                await trio.sleep(self._POLL_S)
+        return await super().add_peer(peer_id, skip_server_mode_check=skip_server_mode_check)
+
+    def _known_addrs(self, peer_id) -> bool:
+        try:
+            return bool(self.host.get_peerstore().addrs(peer_id))
+        except PeerStoreError:  # not heard of yet, or its record expired
+            return False
+
+
 class ServersOnlyPeerRouting(PeerRouting):
     """The library's lookup, minus queries to peers identify already showed are no DHT
     servers (the library would query them, fail, log an ERROR and drop them)."""
@@ -87,7 +113,7 @@ def make_aggregator_dht(host, *, server: bool) -> KadDHT:
     subnet-diversity cap."""
     _speak_our_protocol()
     logging.getLogger("libp2p.kad_dht").setLevel(logging.ERROR)  # per-lookup WARNING noise
-    dht = KadDHT(host, DHTMode.SERVER if server else DHTMode.CLIENT, enable_random_walk=False,
+    dht = IdentifiedPeersDHT(host, DHTMode.SERVER if server else DHTMode.CLIENT, enable_random_walk=False,
                  protocol_prefix=TProtocol("/pulseledger/aggregators"),
                  enable_providers=False, enable_values=False, max_peers_per_subnet=0)
     dht.routing_table = CountingRoutingTable(host.get_id(), host, max_peers_per_subnet=0)
