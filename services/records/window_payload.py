@@ -104,6 +104,11 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
+    kind = type(value)  # exact types first: a storage peer checks ~10,000 of these a second
+    if kind is float:
+        return math.isfinite(value)
+    if kind is int:
+        return True
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
