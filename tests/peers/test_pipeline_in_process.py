@@ -57,6 +57,9 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
             nursery.cancel_scope.cancel()
         assert health.status_code == 200
         assert "pulseledger_peers_storage_windows_created" in metrics.text
+        # the one storage peer counts each valid reading once, as the store holds them
+        assert f"pulseledger_peers_storage_readings_stored {len(workload.valid_keys)}\n" \
+            in metrics.text
         assert "pulseledger_peers_live_peers 3" in metrics.text
         return done
 

@@ -24,6 +24,7 @@ class StorageRole:
         self.node = node
         self.anchor = anchor
         self.stored = 0
+        self.readings_stored = 0  # readings in the windows this peer created
         self.anchored_batches = 0
         self.reconciled = 0  # readings found missing from a window stored before (split brain)
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
@@ -50,6 +51,8 @@ class StorageRole:
         # with several roles goes on ingesting on the other core meanwhile.
         refs = await trio.to_thread.run_sync(store.put_windows, inputs) if inputs else []
         self.stored += sum(ref.created for ref in refs)
+        self.readings_stored += sum(len(window.payload["readings"])
+                                    for ref, window in zip(refs, inputs) if ref.created)
         repeats = [(ref, w) for ref, w in zip(refs, inputs) if not ref.created]
         if repeats:
             await trio.to_thread.run_sync(self._reconcile, repeats)
@@ -76,6 +79,7 @@ class StorageRole:
 
     def metrics(self) -> dict:
         return {"storage_windows_created": self.stored,
+                "storage_readings_stored": self.readings_stored,
                 "storage_batches_anchored": self.anchored_batches,
                 "storage_readings_reconciled": self.reconciled}
 
