@@ -74,7 +74,7 @@ def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
     block = f"{START}\n{render()}\n{END}"
-    text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL)
     readme.write_text(text)
 
 

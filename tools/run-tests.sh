@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "python: lint (ruff, the rules in pyproject.toml)"
+uv run ruff check services tests benchmarks tools scripts
+
 step "contracts: compile"
 uv run ape compile
 # ape copies the whole OpenZeppelin package (500+ files) into contracts/.cache while compiling, and

@@ -7,6 +7,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import requests
 
@@ -39,7 +40,7 @@ class Anvil:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, ready_timeout_s: float = 20.0) -> "Anvil":
+    def start(self, ready_timeout_s: float = 20.0) -> Anvil:
         args = [foundry_binary("anvil"), "--host", self.host, "--port", str(self.port)]
         if self.block_time_s:
             args += ["--block-time", str(self.block_time_s)]
@@ -51,8 +52,12 @@ class Anvil:
             if self.state_interval_s:
                 args += ["--state-interval", str(self.state_interval_s)]
         args += self.extra_args
-        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        if self.log_file:
+            with open(self.log_file, "ab") as log:  # the child keeps its own descriptor
+                self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        else:
+            self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.STDOUT)
         self._wait_ready(ready_timeout_s)
         return self
 
@@ -81,7 +86,7 @@ class Anvil:
             self._process.kill()
             self._process.wait()
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Self:
         return self.start() if self._process is None else self
 
     def __exit__(self, *exc) -> None:

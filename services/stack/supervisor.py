@@ -58,9 +58,11 @@ class ComponentState:
         return "failed" if self.given_up else "restarting"
 
 
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)  # loaded here: no dlopen in a forked child
+
+
 def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Supervisor:
@@ -79,11 +81,13 @@ class Supervisor:
 
     def _spawn(self, state: ComponentState) -> None:
         component = state.component
-        log = open(self.log_dir / f"{component.name}.log", "ab")
-        state.process = subprocess.Popen(
-            component.command, env={**os.environ, **component.env}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
-        log.close()
+        with open(self.log_dir / f"{component.name}.log", "ab") as log:
+            # preexec_fn runs between fork and exec, where only async-signal-safe work is safe
+            # in a process with threads: ours is one prctl call into an already loaded libc.
+            state.process = subprocess.Popen(
+                component.command, env={**os.environ, **component.env}, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent)  # noqa: PLW1509
 
     def poll(self) -> None:
         """Restart what died, with exponential backoff and a failure budget."""

@@ -1,7 +1,6 @@
 """Access log: every read of a registered record by a buyer is checked and emitted, and changes nothing."""
 
 import ape
-
 from conftest import DELIVERY_WINDOW, EXPORTS, HEART_RATE_WINDOWS, NONE, REFUNDED, RETIRED, REVOKED
 
 

@@ -2,7 +2,6 @@
 stops money or consent from leaving."""
 
 import ape
-
 from conftest import DELIVERY_WINDOW, HEART_RATE_WINDOWS, PRICE
 
 ZERO_ADDRESS = "0x" + "00" * 20

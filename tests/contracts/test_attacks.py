@@ -5,10 +5,9 @@ from contextlib import contextmanager
 
 import ape
 import pytest
+from conftest import HEART_RATE_WINDOWS, NONE, PRICE
 from eth_abi import encode
 from eth_utils import keccak
-
-from conftest import HEART_RATE_WINDOWS, NONE, PRICE
 
 
 @pytest.fixture(scope="session")

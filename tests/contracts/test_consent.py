@@ -2,7 +2,6 @@
 
 import ape
 import pytest
-
 from conftest import (
     ALL_DATA_CLASSES,
     APPROVED,

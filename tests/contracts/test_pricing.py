@@ -2,7 +2,6 @@
 
 import ape
 import pytest
-
 from conftest import EXPORTS, HEART_RATE_WINDOWS, PRICE
 
 UINT96_MAX = 2**96 - 1

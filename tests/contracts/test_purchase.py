@@ -2,7 +2,6 @@
 
 import ape
 import pytest
-
 from conftest import (
     APPROVED,
     DELIVERED,

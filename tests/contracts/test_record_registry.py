@@ -5,7 +5,6 @@ import secrets
 
 import ape
 import pytest
-
 from conftest import ACTIVE, EXPORTS, HEART_RATE_WINDOWS, NONE, RETIRED
 
 ZERO32 = b"\0" * 32

@@ -66,8 +66,8 @@ def test_supervisor__stop__leaves_nothing_running(tmp_path):
 
 def test_supervisor__ignores_sigterm_child__is_killed_after_timeout(tmp_path):
     stubborn = [sys.executable, "-c",
-                "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                "print('ready', flush=True); time.sleep(60)"]
+                ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                 "print('ready', flush=True); time.sleep(60)")]
     supervisor = Supervisor([Component("stubborn", stubborn)], tmp_path, stop_timeout_s=0.5)
     supervisor.start()
     # signal only once the child has installed its handler
