@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import trio
+
 from services.ingest.device_identity import DeviceKey
 from services.ingest.reading import Reading, b64, canonical, sign_reading
 from services.ingest.settings import IngestSettings
@@ -23,6 +25,15 @@ FAST = {
     "close_tick_s": 0.1, "rebalance_interval_s": 0.25, "anchor_interval_s": 0.5,
     "master_idle_poll_s": 0.02, "alert_k": 1, "alert_n": 1,
 }
+
+
+async def wait_for(predicate, timeout_s: float, poll_s: float = 0.1) -> bool:
+    """Poll until the predicate holds; False if it did not within timeout_s."""
+    with trio.move_on_after(timeout_s):
+        while not predicate():
+            await trio.sleep(poll_s)
+        return True
+    return False
 
 
 def peer_settings(data_dir: Path, name: str, roles, bootstrap=(), **overrides) -> PeersSettings:

@@ -21,7 +21,7 @@ from services.peers.host import listen_addr, make_host
 from services.peers.membership import Membership
 from services.peers.node import PeerNode
 
-from .helpers import peer_settings
+from .helpers import peer_settings, wait_for
 
 USERS = [f"user-{i}" for i in range(200)]
 
@@ -34,14 +34,6 @@ def expected_pair(user: str, aggregators) -> tuple[str, str]:
     target = _digest(hashlib.sha256(user.encode()).digest())
     order = sorted(aggregators, key=lambda a: _digest(ID.from_base58(a).to_bytes()) ^ target)
     return order[0], order[1]
-
-
-async def wait_for(predicate, timeout_s: float, poll_s: float = 0.1) -> bool:
-    with trio.move_on_after(timeout_s):
-        while not predicate():
-            await trio.sleep(poll_s)
-        return True
-    return False
 
 
 @pytest.mark.parametrize("identify_delay_s", [0.0, 0.3], ids=["identify-prompt", "identify-slow"])

@@ -14,19 +14,12 @@ from .helpers import (
     peer_settings,
     stored_keys,
     stored_windows,
+    wait_for,
 )
 
 EXPECTED_REASONS = sorted(["malformed: not JSON", "unsigned", "signature", "unknown device",
                            "range: heartrate", "timestamp: too old",
                            "replay: seq seen with other content"])
-
-
-async def wait_for(predicate, timeout_s: float, poll_s: float = 0.2) -> bool:
-    with trio.move_on_after(timeout_s):
-        while not predicate():
-            await trio.sleep(poll_s)
-        return True
-    return False
 
 
 def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
@@ -49,7 +42,7 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
             await nursery.start(third.run)
             done = await wait_for(
                 lambda: queue.depth() == 0 and set(stored_keys(store, owners)) == workload.valid_keys
-                and len(dead_letter_reasons(store)) >= len(EXPECTED_REASONS), 60)
+                and len(dead_letter_reasons(store)) >= len(EXPECTED_REASONS), 60, poll_s=0.2)
             await trio.sleep(1.0)  # anything still in flight would show up as a duplicate now
             base = f"http://127.0.0.1:{first.status.port}"
             health = await trio.to_thread.run_sync(requests.get, f"{base}/healthz")
