@@ -54,17 +54,6 @@ _SAFE_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 _MAX_SAFE_INT = 2**53 - 1
 
 
-_SAFE_KEYS: set[str] = set()  # keys seen to be plain ASCII: a reading has the same few
-
-
-def _safe_key(key: object) -> bool:
-    if not (isinstance(key, str) and _SAFE_CHARS.issuperset(key)):
-        return False
-    if len(_SAFE_KEYS) < 256:  # bounded: keys come from the network
-        _SAFE_KEYS.add(key)
-    return True
-
-
 def _fast(value: object) -> str | None:
     """Canonical text for the shapes readings have, or None when unsure."""
     if isinstance(value, bool) or value is None:
@@ -84,16 +73,12 @@ def _fast(value: object) -> str | None:
     if isinstance(value, str):
         return f'"{value}"' if _SAFE_CHARS.issuperset(value) else None
     if isinstance(value, list):
-        if value and all(type(item) is int for item in value):  # rr: a reading's bulk
-            if -_MAX_SAFE_INT <= min(value) and max(value) <= _MAX_SAFE_INT:
-                return "[" + ",".join(map(str, value)) + "]"
-            return None
         parts = [_fast(item) for item in value]
         return None if None in parts else "[" + ",".join(parts) + "]"
     if isinstance(value, dict):
         keys = list(value)
         # ASCII keys sort the same by UTF-16 code units (RFC 8785) and by code points.
-        if not all(k in _SAFE_KEYS or _safe_key(k) for k in keys):
+        if not all(isinstance(k, str) and _SAFE_CHARS.issuperset(k) for k in keys):
             return None
         parts = []
         for key in sorted(keys):
