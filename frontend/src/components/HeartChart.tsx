@@ -11,7 +11,7 @@ export interface Episode { startMs: number; endMs: number; label: string }
 interface Props { windows: Window[]; alerts: Alert[]; fromMs: number; toMs: number; episodes?: Episode[] }
 
 const HEIGHT = 240;
-const M = { left: 44, right: 12, top: 14, bottom: 30 };
+const M = { left: 44, right: 12, top: 24, bottom: 30 };
 const GAP_MS = 5000; // readings arrive at 1 Hz: a longer silence is a gap in wear, not a flat line
 const RESULT_CLASS: Record<string, string> = { irregular: 'band-irregular', regular: 'band-regular', insufficient_data: 'band-insufficient' };
 
@@ -69,7 +69,7 @@ export function HeartChart({ windows, alerts, fromMs, toMs, episodes = [] }: Pro
             <g key={v}><line className="grid" x1={M.left} x2={M.left + plotW} y1={y(v)} y2={y(v)} />
               <text x={M.left - 6} y={y(v) + 4} textAnchor="end">{v}</text></g>
           ))}
-          <text x={4} y={M.top - 4} className="axis-title">bpm</text>
+          <text x={4} y={12} className="axis-title">bpm</text>
         </g>
       </svg>
       <figcaption>{summary}</figcaption>

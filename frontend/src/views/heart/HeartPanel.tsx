@@ -83,14 +83,14 @@ function WindowsTable({ windows }: { windows: Window[] }) {
     <section aria-labelledby="windows-title">
       <h3 id="windows-title">Windows</h3>
       <table data-testid="windows">
-        <thead><tr><th scope="col">Start (UTC)</th><th scope="col">Device</th><th scope="col">Mean bpm</th><th scope="col">Screening</th></tr></thead>
+        <thead><tr><th scope="col">Start (UTC)</th><th scope="col" className="hide-narrow">Device</th><th scope="col">Mean bpm</th><th scope="col">Screening</th></tr></thead>
         <tbody>
           {rows.map((w) => {
             const hr = heartRates(w.payload);
             return (
               <tr key={w.record_id} data-result={w.erased ? 'erased' : w.payload?.prediction?.status}>
                 <td>{formatTime(w.window_start_ms, true)}</td>
-                <td title={w.device_id}>{w.device_id.slice(0, 12)}…</td>
+                <td className="hide-narrow" title={w.device_id}>{w.device_id.slice(0, 12)}…</td>
                 <td>{hr.length ? Math.round(hr.reduce((s, v) => s + v, 0) / hr.length) : '—'}</td>
                 <td>{w.erased ? 'erased' : (w.payload?.prediction?.status ?? 'none').replace('_', ' ')}</td>
               </tr>

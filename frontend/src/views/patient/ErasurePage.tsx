@@ -41,7 +41,7 @@ function EraseAndRetire() {
     try {
       const answer = await eraseMyRecords(gateway, { client: wallet.client, account: wallet.account, chainId: config.chainId });
       setResult(answer);
-      erase.set('confirmed', `Keys destroyed: ${answer.windows_erased} heart-rate windows and ${answer.bundles_erased} exports can never be decrypted again${answer.windows_already_erased ? ` (${answer.windows_already_erased} windows were erased before)` : ''}.`);
+      erase.set('confirmed', `Keys destroyed: ${answer.windows_erased} heart-rate window${answer.windows_erased === 1 ? '' : 's'} and ${answer.bundles_erased} export${answer.bundles_erased === 1 ? '' : 's'} can never be decrypted again${answer.windows_already_erased ? ` (${answer.windows_already_erased} windows were erased before)` : ''}.`);
     } catch (caught) {
       erase.fail(describeError(caught));
     }
