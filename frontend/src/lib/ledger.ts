@@ -2,7 +2,7 @@
 // arguments of the wrong shape, fail `tsc`, not the user. Writes are simulated first (a revert is
 // decoded before the wallet opens), then handed to the wallet; reads return the ABI's types.
 import type {
-  ContractFunctionArgs, ContractFunctionName, ContractFunctionReturnType, Hash, PublicClient, WalletClient,
+  ContractFunctionArgs, ContractFunctionName, ContractFunctionReturnType, Hash, PublicClient, ReadContractParameters, WalletClient,
 } from 'viem';
 import { pulseLedgerAbi } from '../contracts/PulseLedger';
 import type { Address } from './config';
@@ -36,6 +36,6 @@ export function writerFor(publicClient: PublicClient, walletClient: WalletClient
 }
 
 export function readerFor(publicClient: PublicClient, contract: Address): Reader {
-  return (functionName, args) =>
-    publicClient.readContract({ address: contract, abi: pulseLedgerAbi, functionName, args } as Parameters<PublicClient['readContract']>[0]) as never;
+  return <N extends ReadName>(functionName: N, args: ReadArgs<N>) =>
+    publicClient.readContract({ address: contract, abi: pulseLedgerAbi, functionName, args } as ReadContractParameters<LedgerAbi, N, ReadArgs<N>>) as Promise<ReadResult<N>>;
 }
