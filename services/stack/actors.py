@@ -3,6 +3,7 @@
     python -m services.stack.actors onboard     # patients onboard their wearables via the gateway
     python -m services.stack.actors request     # a requester asks patient 0 for access
     python -m services.stack.actors stream      # their wearables stream signed readings
+    python -m services.stack.actors spare       # one more wearable, streaming once someone pairs it
 
 Both are idempotent across restarts (the gateway's registrations are; the request is made once per
 deployment, remembered in the state file).
@@ -113,6 +114,30 @@ def stream(settings: DemoSettings) -> None:
     print(f"streamed {written} readings from {len(fleet)} wearables ({onboarded})", flush=True)
 
 
+def spare(settings: DemoSettings) -> None:
+    """A wearable nobody has paired: a developer pairs it in the dapp as a new patient (`up`
+    prints its pairing link). It waits, sending nothing (an unpaired device's readings would only
+    be dead-lettered), and streams 1 Hz readings from the moment the gateway has it registered."""
+    from services.ingest.queues.factory import open_queue
+    from services.ingest.settings import ingest_settings_for
+    from services.ingest.simulator import make_fleet, run
+    from services.records import RecordsSettings, open_store
+
+    device = make_fleet(settings.users + 1, 0.0, settings.seed,
+                        start_seq=int(time.time() * 1000))[-1]
+    print(f"spare wearable {device.user_id} waits to be paired", flush=True)
+    with open_store(RecordsSettings()) as store:
+        while (paired := store.get_device(device.user_id)) is None:
+            time.sleep(1.0)
+    print(f"spare wearable paired to {paired.owner[:10]}…; streaming", flush=True)
+    queue = open_queue(ingest_settings_for(settings.peers_dir))
+    try:
+        written = run(queue, [device], settings.seconds, settings.batch, realtime=True)
+    finally:
+        queue.close()
+    print(f"streamed {written} readings from the spare wearable", flush=True)
+
+
 def _wait_for_devices(settings: DemoSettings) -> str:
     """Readings from a device nobody registered are dead-lettered: wait for the onboarding."""
     from services.records import RecordsSettings, open_store
@@ -162,7 +187,7 @@ def _write_state(path: Path, state: dict) -> None:
     os.replace(temporary, path)
 
 
-ACTIONS = {"onboard": onboard, "request": request_access, "stream": stream}
+ACTIONS = {"onboard": onboard, "request": request_access, "stream": stream, "spare": spare}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in ACTIONS:

@@ -14,10 +14,11 @@ from rich.live import Live
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.notify.links import pairing_link
 from services.stack.anvil import AnvilError
 from services.stack.components import dapp_url, gateway_url
 from services.stack.config import ConfigError, apply_config
-from services.stack.demo_accounts import demo_accounts
+from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.deploy import DeployError
 from services.stack.runner import Stack, StackError
 from services.stack.settings import StackSettings
@@ -155,5 +156,10 @@ def _people_lines(stack: Stack, links: dict[str, str]) -> list[str]:
     for account in demo_accounts(stack.settings, local, dapp):
         key = f"  key {account.key}" if account.key else ""
         lines.append(f"  {account.who:<10} {account.address}{key}  {account.note}")
-    lines.append(f"  a new patient: any fresh wallet, then {dapp}/#/onboarding")
+    spare = spare_wearable(stack.settings)
+    if spare:
+        lines.append(f"  a new patient: any fresh wallet, then pair the spare wearable {spare} at "
+                     f"{pairing_link(dapp, spare)} (it streams once paired)")
+    else:
+        lines.append(f"  a new patient: any fresh wallet, then {dapp}/#/onboarding")
     return lines

@@ -45,3 +45,12 @@ def demo_accounts(settings: StackSettings, local_chain: bool, dapp_url: str) -> 
         accounts.append(DemoAccount("requester", requester.address, key(requester),
                                     f"asked patient 0 for exports: {dapp_url.rstrip('/')}/#/research"))
     return accounts
+
+
+def spare_wearable(settings: StackSettings) -> str | None:
+    """The peer id of the wearable `up` keeps unpaired for a new patient (services.stack.actors
+    `spare`: the simulator's key of index `simulate_users`), or None when nothing streams."""
+    if not (settings.simulate and settings.peers):
+        return None
+    return ed25519_peer_id(demo_people.device_public_key(settings.demo_seed,
+                                                         settings.simulate_users))

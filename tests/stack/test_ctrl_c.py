@@ -69,6 +69,8 @@ def test_up__sigint_after_ready__nothing_left_running(copy_of_deployed):
         patient = next(line for line in output if line.strip().startswith("patient 0"))
         assert re.search(r"0x[0-9a-fA-F]{40}  key 0x[0-9a-f]{64}", patient), patient
         assert any(line.strip().startswith("requester") for line in output)
+        assert any("pair the spare wearable 12D3KooW" in line and "/#/onboarding?device=12D3KooW"
+                   in line for line in output)
         statuses = []
         for line in process.stdout:
             output.append(line)

@@ -3,8 +3,9 @@ demo people a developer can act as (keys only on the local chain)."""
 
 from types import SimpleNamespace
 
+from services.ingest.simulator import make_fleet
 from services.stack import demo_people
-from services.stack.demo_accounts import demo_accounts
+from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.settings import StackSettings
 from services.stack.status import Status, StatusBoard
@@ -54,3 +55,42 @@ def test_demo_accounts__other_chain__no_keys_and_only_who_was_started():
     accounts = demo_accounts(settings, False, "https://dapp.example")
     assert [a.who for a in accounts] == ["requester"]
     assert all(a.key is None for a in accounts)
+
+
+def test_spare_wearable__the_simulators_next_device__only_when_wearables_stream():
+    settings = StackSettings(simulate_users=3)
+    assert spare_wearable(settings) == make_fleet(4, 0.0, settings.demo_seed)[-1].user_id
+    assert spare_wearable(settings) not in {d.user_id for d in make_fleet(3, 0.0, settings.demo_seed)}
+    assert spare_wearable(StackSettings(peers=False)) is None
+
+
+def test_spare_wearable__sends_nothing_until_paired__then_streams(tmp_path, monkeypatch):
+    """The `spare` actor against a real SQLite store and local queue: silent while unpaired (its
+    readings would only be dead-lettered), streaming once the device is registered."""
+    import base64
+    import os
+    import threading
+    import time
+
+    from services.ingest.queues.local import LocalQueue
+    from services.records import RecordsSettings, open_store
+    from services.stack.actors import DemoSettings, spare
+
+    monkeypatch.setenv("PULSELEDGER_RECORDS_SQLITE_DIR", str(tmp_path / "records"))
+    monkeypatch.setenv("PULSELEDGER_RECORDS_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("PULSELEDGER_RECORDS_MASTER_KEY_FILE", "")
+    monkeypatch.delenv("PULSELEDGER_INGEST_QUEUE_PATH", raising=False)
+    settings = DemoSettings(users=2, seconds=2, peers_dir=tmp_path / "peers")
+    peer = spare_wearable(StackSettings(simulate_users=2, demo_seed=settings.seed))
+    actor = threading.Thread(target=spare, args=(settings,), daemon=True)
+    actor.start()
+    time.sleep(1.5)  # the actor is polling the store by now; nothing may be queued yet
+    queue_path = tmp_path / "peers" / "queue.db"
+    assert not queue_path.exists() or LocalQueue(queue_path).depth() == 0
+
+    with open_store(RecordsSettings()) as store:
+        store.register_device(peer, "0x" + "ab" * 20, os.urandom(32))
+    actor.join(timeout=30)
+
+    assert not actor.is_alive()
+    assert LocalQueue(queue_path).depth() == 2  # one signed reading a second, for `seconds`
