@@ -10,8 +10,8 @@ export interface Episode { startMs: number; endMs: number; label: string }
 
 interface Props { windows: Window[]; alerts: Alert[]; fromMs: number; toMs: number; episodes?: Episode[] }
 
-const HEIGHT = 240;
-const M = { left: 44, right: 12, top: 24, bottom: 30 };
+const HEIGHT = 246;
+const M = { left: 44, right: 12, top: 24, bottom: 36 };
 const GAP_MS = 5000; // readings arrive at 1 Hz: a longer silence is a gap in wear, not a flat line
 const RESULT_CLASS: Record<string, string> = { irregular: 'band-irregular', regular: 'band-regular', insufficient_data: 'band-insufficient' };
 
@@ -64,7 +64,7 @@ export function HeartChart({ windows, alerts, fromMs, toMs, episodes = [] }: Pro
             <g key={t}><line x1={x(t)} x2={x(t)} y1={M.top + plotH} y2={M.top + plotH + 4} />
               <text x={x(t)} y={M.top + plotH + 16} textAnchor="middle">{timeLabel(t, time.step)}</text></g>
           ))}
-          <text x={M.left + plotW} y={HEIGHT - 2} textAnchor="end" className="axis-title">time (UTC)</text>
+          <text x={M.left + plotW} y={HEIGHT - 3} textAnchor="end" className="axis-title">time (UTC)</text>
           {bpm.ticks.map((v) => (
             <g key={v}><line className="grid" x1={M.left} x2={M.left + plotW} y1={y(v)} y2={y(v)} />
               <text x={M.left - 6} y={y(v) + 4} textAnchor="end">{v}</text></g>
