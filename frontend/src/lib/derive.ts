@@ -22,7 +22,8 @@ export interface RecordRow {
   retired: boolean; block: bigint;
 }
 
-const same = (a: string, b: string | null) => b !== null && a.toLowerCase() === b.toLowerCase();
+/** Addresses compare case-insensitively (checksummed or not); no wallet (`null`) matches nobody. */
+export const same = (a: string, b: string | null) => b !== null && a.toLowerCase() === b.toLowerCase();
 
 export function consentRequests(events: readonly LedgerEvent[]): ConsentRequest[] {
   const byId = new Map<bigint, ConsentRequest>();

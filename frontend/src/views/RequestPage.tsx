@@ -1,11 +1,9 @@
 // `#/requests/N`, the address both emails about a request link to: the patient gets the decision,
 // the requester their request with its purchases; anyone else is told whose it is.
 import { useDapp } from '../context';
-import { consentRequests } from '../lib/derive';
+import { consentRequests, same } from '../lib/derive';
 import { Decisions } from './patient/RequestsPage';
 import { RequestCard } from './researcher/RequestCard';
-
-const same = (a: string, b: string | null) => b !== null && a.toLowerCase() === b.toLowerCase();
 
 export function RequestPage({ id }: { id: bigint }) {
   const { ledger, wallet } = useDapp();

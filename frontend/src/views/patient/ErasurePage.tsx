@@ -6,7 +6,7 @@ import { useDapp } from '../../context';
 import { SignInGate } from '../../components/SignInGate';
 import { TxStatus } from '../../components/TxStatus';
 import { useTx } from '../../hooks/useTx';
-import { accessHistory, purchases, recordsOf, requestsForPatient } from '../../lib/derive';
+import { accessHistory, purchases, recordsOf, requestsForPatient, same } from '../../lib/derive';
 import { DATA_CLASSES, shortAddress } from '../../lib/domain';
 import { describeError } from '../../lib/errors';
 import { eraseMyRecords, type ErasureResult } from '../../lib/gatewayPatients';
@@ -84,7 +84,7 @@ function OnChainRemains() {
   const me = wallet.account;
   const records = recordsOf(ledger.events, me);
   const requests = requestsForPatient(ledger.events, me).length;
-  const bought = purchases(ledger.events).filter((p) => me && p.patient.toLowerCase() === me.toLowerCase()).length;
+  const bought = purchases(ledger.events).filter((p) => same(p.patient, me)).length;
   const accesses = accessHistory(ledger.events, me).length;
   return (
     <section className="card wide" aria-labelledby="remains-title">

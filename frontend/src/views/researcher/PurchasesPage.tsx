@@ -1,11 +1,9 @@
 // The researcher's purchases, and one purchase on its own page (where a refund email links).
 import { useDapp } from '../../context';
-import { consentRequests, purchases } from '../../lib/derive';
+import { consentRequests, same, purchases } from '../../lib/derive';
 import { DATA_CLASSES, formatEth, shortAddress } from '../../lib/domain';
 import { hrefOf } from '../../lib/routes';
 import { Purchased } from './RequestCard';
-
-const same = (a: string, b: string | null) => b !== null && a.toLowerCase() === b.toLowerCase();
 
 export function PurchasesPage() {
   const { ledger, wallet } = useDapp();
