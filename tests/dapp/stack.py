@@ -6,7 +6,7 @@ The patient has linked a doctor; a spare wearable (its peer id printed, as the s
 is not paired with anyone yet, for a new patient to pair in the dapp. With `--market` a requester
 has also asked the patient for exports, been approved and paid, so every email has a real page.
 
-The Node e2e runner (frontend/e2e/stack.mjs) starts this as a child process and reads one JSON
+The Node e2e harness (frontend/e2e/stack.mjs) starts this as a child process and reads one JSON
 line from stdout. Commands on stdin, each answered with one JSON line: `window` stores one more
 window for the patient (to see the live stream), `spare-window` one for the spare wearable (under
 whoever paired it), `links DAPP_URL` renders every email the story sends and answers their links,
