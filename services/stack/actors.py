@@ -2,8 +2,8 @@
 
     python -m services.stack.actors onboard     # patients onboard their wearables via the gateway
     python -m services.stack.actors request     # a requester asks patient 0 for access
-    python -m services.stack.actors stream      # their wearables stream signed readings
-    python -m services.stack.actors spare       # one more wearable, streaming once someone pairs it
+    python -m services.stack.actors stream      # their wearables stream signed readings (and a
+                                                # spare one, once a new patient pairs it)
 
 Both are idempotent across restarts (the gateway's registrations are; the request is made once per
 deployment, remembered in the state file).
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -102,6 +103,8 @@ def stream(settings: DemoSettings) -> None:
     from services.ingest.simulator import make_fleet, run
 
     onboarded = _wait_for_devices(settings)
+    # The spare wearable waits for a new patient in its own thread (one process fewer to start).
+    threading.Thread(target=spare, args=(settings,), name="spare-wearable", daemon=True).start()
     # Sequence numbers carry on across restarts (a seq seen before with other readings would be
     # a replay): start from the clock in milliseconds, which runs far ahead of any device's count.
     fleet = make_fleet(settings.users, settings.irregular_users / max(1, settings.users),

@@ -230,9 +230,6 @@ def _actors(settings, chain, ports, shared) -> list[Component]:
         # Streams for the whole simulated duration, then is done.
         actors.append(Component("wearables", PYTHON + ["services.stack.actors", "stream"],
                                 env=env, one_shot=True, await_done=False))
-        # For a developer to act as a new patient: pairs in the dapp, then it streams.
-        actors.append(Component("spare-wearable", PYTHON + ["services.stack.actors", "spare"],
-                                env=env, one_shot=True, await_done=False))
     if settings.demo_requester:
         actors.append(Component("requester", PYTHON + ["services.stack.actors", "request"],
                                 env=env, one_shot=True))

@@ -34,7 +34,7 @@ def _build(tmp_path, deployments, local=True, **overrides):
 def test_defaults__every_part_of_the_system(tmp_path, deployments):
     components, _ = _build(tmp_path, deployments)
     assert list(components) == ["gateway", "peers", "listeners", "dapp", "onboarding",
-                                "wearables", "spare-wearable", "requester"]
+                                "wearables", "requester"]
     assert all(c.health_url for c in components.values() if not c.one_shot)
     peers = components["peers"].env
     assert peers["PULSELEDGER_PEERS_LEDGER_ADDRESS"] == "0x" + "22" * 20
