@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The dapp's tests (frontend/): install from the lock file if needed, generate the typed ABI, type-check
-# and build, Vitest unit tests, then the end-to-end story in Debian's Chromium twice: directly against
-# anvil and through the RPC proxy in pass-through mode. Screenshots and logs: test-artifacts/dapp/.
+# and build, Vitest unit tests, then end to end in Debian's Chromium: the patient–researcher story
+# twice (directly against anvil, and through the RPC proxy in pass-through mode), then each role on
+# its own (a new patient onboarding, a doctor following an alert link, every email link, erasure).
+# Screenshots and logs: test-artifacts/dapp/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,9 @@ step "dapp: vitest"
 npx vitest run
 
 for transport in direct sigv4-proxy; do
-  step "dapp: e2e in Chromium ($transport)"
+  step "dapp: e2e story in Chromium ($transport)"
   E2E_TRANSPORT=$transport node --test --test-reporter=spec e2e/story.test.mjs
 done
+
+step "dapp: e2e per role in Chromium"
+node --test --test-reporter=spec e2e/roles.test.mjs

@@ -17,6 +17,8 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 let web, stack, proxy, browser, patient, buyer, patientWallet, buyerWallet, config;
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+/** Follows an address as a person would (a link, a bookmark): the hash changes, no reload. */
+const go = (page, hash) => page.evaluate((h) => { window.location.hash = h; }, hash);
 
 async function openApp(key) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
@@ -65,11 +67,14 @@ test('connect: wallet found over EIP-6963, wrong network detected, switched', as
 });
 
 test('patient sets a price; the requester finds the patient and sees it', async () => {
+  await go(patient, '#/data-classes');
+  await expectText(patient.getByTestId('data-class-0'), /beats per minute/); // what a class contains, in words
   // Keyboard only: type the price and submit the form with Enter.
   await patient.getByLabel(/^Exports/).fill('0.001');
   await patient.getByLabel(/^Exports/).press('Enter');
   await expectText(patient.getByTestId('price-status'), /Confirmed: Price of Exports set to 0.001 ETH/);
-  await buyer.getByRole('tab', { name: 'Requester' }).click();
+  await buyer.getByRole('link', { name: 'Researcher' }).click();
+  assert.equal(await buyer.evaluate(() => window.location.hash), '#/research');
   const patientAddress = privateKeyToAccount(config.keys.patient).address;
   await expectText(buyer.getByTestId('datasets'), /0 *0 *1/); // the patient's one export record
   await buyer.getByRole('button', { name: `Choose patient ${patientAddress}` }).click();
@@ -82,6 +87,7 @@ test('requester asks for access; the request appears for the patient without a r
   await buyer.getByRole('button', { name: 'Request access' }).click();
   await expectText(buyer.getByTestId('request-status'), /Request sent/);
   await expectText(buyer.getByTestId('my-request-1'), /Pending/);
+  await go(patient, '#/requests');
   await expectText(patient.getByTestId('request-1'), /arrhythmia study[\s\S]*Exports[\s\S]*Requester/);
   await shot(patient, '01-patient-incoming-request');
 });
@@ -120,11 +126,16 @@ test('requester buys at the shown price, logs access and reads the record throug
 });
 
 test('patient sees the access in the history and the escrow released, live', async () => {
+  await go(patient, '#/access');
   await expectCount(patient.getByTestId('access-history').locator('tbody tr'), 1);
+  await go(patient, '#/earnings');
   await expectText(patient.getByTestId('credit'), /0.001 ETH/);
+  await expectText(patient.getByTestId('earnings'), /#258[\s\S]*Exports[\s\S]*0.001 ETH[\s\S]*credited to you/);
+  await expectText(patient.getByTestId('earnings-totals'), /Credited to you\s*0.001 ETH/);
 });
 
 test('patient reads heart-rate windows, predictions and alerts; a new window arrives live', async () => {
+  await go(patient, '#/heart');
   await patient.getByRole('button', { name: 'Sign in to read my heart data' }).click();
   await expectCount(patient.getByTestId('windows').locator('tbody tr'), 8);
   // Windows in the peers' record format (services/records/window_payload.py): 10 readings each.
@@ -143,7 +154,13 @@ test('patient reads heart-rate windows, predictions and alerts; a new window arr
   await shot(patient, '04-patient-dashboard');
 });
 
-test('patient downloads consents and access log as FHIR bundles', async () => {
+test('patient reads the consent history in plain words and downloads it as FHIR bundles', async () => {
+  await go(patient, '#/consents');
+  const history = patient.getByTestId('consent-history');
+  await expectText(history, /asked for your exports for “arrhythmia study”/);
+  await expectText(history, /You approved request #1/);
+  await expectText(history, /paid 0.001 ETH for your exports \(purchase #258\)/);
+  await expectText(history, /The gateway delivered purchase #258: 0.001 ETH credited to you/);
   for (const [kind, resource] of [['consents', 'Consent'], ['audit-events', 'AuditEvent']]) {
     await patient.getByRole('button', { name: `Prepare ${kind === 'consents' ? 'consents' : 'access log'} export` }).click();
     const href = await patient.getByTestId(`fhir-${kind}`).getAttribute('href');
@@ -155,6 +172,7 @@ test('patient downloads consents and access log as FHIR bundles', async () => {
 });
 
 test('patient revokes; the gateway and the contract refuse the requester afterwards', async () => {
+  await go(patient, '#/requests');
   await patient.getByLabel(/Decide by signature/).uncheck();
   await patient.getByRole('button', { name: 'Revoke #1' }).focus();
   await patient.keyboard.press('Enter'); // buttons work from the keyboard
@@ -187,10 +205,14 @@ test('paid but revoked before delivery: access refused, the requester reclaims t
   await shot(buyer, '06-requester-reclaimed');
 });
 
-test('patient denies a request by gasless signature; the requester cannot buy under it', async () => {
+test('patient is warned about a class not for sale, denies by gasless signature; the requester cannot buy', async () => {
   await buyer.getByLabel('Purpose of use').fill('denied study');
+  await buyer.getByLabel('Heart-rate windows').check(); // not for sale: the patient set no price
   await buyer.getByRole('button', { name: 'Request access' }).click();
   await expectText(patient.getByTestId('request-3'), /denied study/);
+  await expectText(patient.getByTestId('not-for-sale-3'), /You have not put Heart-rate windows up for sale \(price 0\)\. Approving still consents/);
+  assert.equal(await patient.getByTestId('not-for-sale-1').count(), 0); // exports are for sale
+  await shot(patient, '06b-patient-not-for-sale-warning');
   await patient.getByLabel(/Decide by signature/).check();
   await patient.getByRole('button', { name: 'Deny #3' }).click();
   await expectText(patient.getByTestId('decision-status'), /deny relayed by the gateway/);
@@ -199,6 +221,7 @@ test('patient denies a request by gasless signature; the requester cannot buy un
 });
 
 test('patient withdraws the escrow credit', async () => {
+  await go(patient, '#/earnings');
   await patient.getByRole('button', { name: 'Withdraw' }).click();
   await expectText(patient.getByTestId('withdraw-status'), /Withdrawn/);
   await expectText(patient.getByTestId('credit'), /^0 ETH$/);

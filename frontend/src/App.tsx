@@ -1,33 +1,82 @@
-import { useState } from 'react';
+// The shell: app bar with the wallet, the role navigation, and the page the address names.
+import type { ReactNode } from 'react';
 import { useDapp } from './context';
+import { RoleNav } from './components/RoleNav';
 import { WalletBar } from './components/WalletBar';
-import { PatientView } from './views/PatientView';
-import { RequesterView } from './views/RequesterView';
+import { useRoute } from './hooks/useRoute';
+import type { LedgerEvent } from './lib/events';
+import { consentRequests } from './lib/derive';
+import { ROLE_OF, type Role, type Route } from './lib/routes';
+import { Home } from './views/Home';
+import { RequestPage } from './views/RequestPage';
+import { DoctorPage } from './views/doctor/DoctorPage';
+import { PatientPage } from './views/doctor/PatientPage';
+import { AccessPage } from './views/patient/AccessPage';
+import { ConsentsPage } from './views/patient/ConsentsPage';
+import { DataClassesPage } from './views/patient/DataClassesPage';
+import { EarningsPage } from './views/patient/EarningsPage';
+import { ErasurePage } from './views/patient/ErasurePage';
+import { HeartPage } from './views/patient/HeartPage';
+import { OnboardingPage } from './views/patient/OnboardingPage';
+import { RequestsPage } from './views/patient/RequestsPage';
+import { DatasetsPage } from './views/researcher/DatasetsPage';
+import { PurchasePage, PurchasesPage } from './views/researcher/PurchasesPage';
+import { ResearchPage } from './views/researcher/ResearchPage';
 
-type Role = 'patient' | 'requester';
+/** The role whose navigation shows: the route's own, or for shared addresses the connected wallet's part in them. */
+export function roleFor(route: Route, account: string | null, events: readonly LedgerEvent[]): Role | null {
+  const fixed = ROLE_OF[route.name];
+  if (fixed || !account) return fixed;
+  const me = account.toLowerCase();
+  if (route.name === 'patient') return route.address.toLowerCase() === me ? 'patient' : 'doctor';
+  if (route.name === 'request') {
+    const request = consentRequests(events).find((r) => r.id === route.id);
+    return request?.requester.toLowerCase() === me ? 'researcher' : 'patient';
+  }
+  return null;
+}
+
+function page(route: Route): ReactNode {
+  switch (route.name) {
+    case 'home': return <Home />;
+    case 'heart': return <HeartPage at={route.at} />;
+    case 'onboarding': return <OnboardingPage device={route.device} />;
+    case 'requests': return <RequestsPage />;
+    case 'request': return <RequestPage id={route.id} />;
+    case 'earnings': return <EarningsPage />;
+    case 'access': return <AccessPage />;
+    case 'consents': return <ConsentsPage />;
+    case 'data-classes': return <DataClassesPage />;
+    case 'erasure': return <ErasurePage />;
+    case 'research': return <ResearchPage patient={route.patient} />;
+    case 'purchases': return <PurchasesPage />;
+    case 'purchase': return <PurchasePage id={route.id} />;
+    case 'datasets': return <DatasetsPage />;
+    case 'doctor': return <DoctorPage />;
+    case 'patient': return <PatientPage address={route.address} at={route.at} />;
+    case 'not-found': return <section className="card"><h2>Page not found</h2><p>Nothing lives at “#/{route.path}”. <a href="#/">Start here</a>.</p></section>;
+  }
+}
 
 export function App() {
   const { wallet, ledger, config } = useDapp();
-  const [role, setRole] = useState<Role>('patient');
+  const route = useRoute();
+  const role = roleFor(route, wallet.account, ledger.events);
+  // The start page and unknown addresses need no wallet; every other page acts for the wallet.
+  const needsWallet = route.name !== 'home' && route.name !== 'not-found';
   return (
     <>
       <header className="appbar">
-        <h1>PulseLedger</h1>
+        <a className="brand" href="#/"><h1>PulseLedger</h1></a>
         <WalletBar />
       </header>
-      <nav className="tabs" role="tablist" aria-label="View">
-        {(['patient', 'requester'] as const).map((r) => (
-          <button key={r} role="tab" id={`tab-${r}`} aria-selected={role === r} aria-controls="view" className={role === r ? 'tab active' : 'tab'} onClick={() => setRole(r)}>
-            {r === 'patient' ? 'Patient' : 'Requester'}
-          </button>
-        ))}
-      </nav>
-      <main id="view" role="tabpanel" aria-labelledby={`tab-${role}`}>
+      <RoleNav route={route} role={role} />
+      <main id="view" data-route={route.name}>
         {!config.contract && <p className="tx tx-failed" role="alert">No PulseLedger deployment is configured: run `pulseledger up`, then `npm run gen`, or serve a config.json.</p>}
         {ledger.error && <p className="tx tx-failed" role="alert">{ledger.error}</p>}
-        {wallet.status !== 'ready' ? (
-          <p className="card">Connect a wallet on {config.chainName} to see your {role === 'patient' ? 'requests, prices and heart data' : 'requests and purchases'}.</p>
-        ) : role === 'patient' ? <PatientView /> : <RequesterView />}
+        {needsWallet && wallet.status !== 'ready'
+          ? <p className="card" data-testid="connect-first">Connect a wallet on {config.chainName} to continue: this page acts for your wallet’s address.</p>
+          : page(route)}
       </main>
     </>
   );

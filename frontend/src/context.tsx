@@ -5,7 +5,7 @@ import { useLedgerEvents, type LedgerEvents } from './hooks/useLedgerEvents';
 import { useWallet, type WalletState } from './hooks/useWallet';
 import { publicClientOf, type AppConfig } from './lib/config';
 import { GatewayClient } from './lib/gateway';
-import { writerFor, type Writer } from './lib/ledger';
+import { readerFor, writerFor, type Reader, type Writer } from './lib/ledger';
 
 export interface Dapp {
   config: AppConfig;
@@ -14,6 +14,8 @@ export interface Dapp {
   gateway: GatewayClient;
   ledger: LedgerEvents;
   write: Writer | null;
+  /** Typed view calls on PulseLedger; null until a deployment is configured. */
+  read: Reader | null;
 }
 
 const DappContext = createContext<Dapp | null>(null);
@@ -27,7 +29,8 @@ export function DappProvider({ config, children }: { config: AppConfig; children
     () => (wallet.client && wallet.status === 'ready' && config.contract ? writerFor(publicClient, wallet.client, config.contract) : null),
     [wallet.client, wallet.status, publicClient, config],
   );
-  return <DappContext.Provider value={{ config, publicClient, wallet, gateway, ledger, write }}>{children}</DappContext.Provider>;
+  const read = useMemo(() => (config.contract ? readerFor(publicClient, config.contract) : null), [publicClient, config]);
+  return <DappContext.Provider value={{ config, publicClient, wallet, gateway, ledger, write, read }}>{children}</DappContext.Provider>;
 }
 
 export function useDapp(): Dapp {

@@ -20,22 +20,41 @@ describe('TxStatus', () => {
 });
 
 describe('HeartChart', () => {
-  it('draws the windows the storage peers write: range label, one point a reading, irregular shaded', () => {
-    const [regular, irregular] = fixture.windows as WindowPayload[];
-    const { container } = render(<HeartChart windows={[
-      { record_id: 'a', device_id: regular.device_id, window_start_ms: regular.window_start_ms, erased: false, payload: regular },
-      { record_id: 'b', device_id: irregular.device_id, window_start_ms: irregular.window_start_ms, erased: false, payload: irregular },
-      { record_id: 'c', device_id: 'd', window_start_ms: 3, erased: true },
-    ]} />);
+  const [regular, irregular] = fixture.windows as WindowPayload[];
+  const windows = [
+    { record_id: 'a', device_id: regular.device_id, window_start_ms: regular.window_start_ms, erased: false, payload: regular },
+    { record_id: 'b', device_id: irregular.device_id, window_start_ms: irregular.window_start_ms, erased: false, payload: irregular },
+    { record_id: 'c', device_id: 'd', window_start_ms: 3, erased: true },
+  ];
+  const fromMs = Math.min(regular.window_start_ms, irregular.window_start_ms);
+  const toMs = Math.max(regular.window_start_ms, irregular.window_start_ms) + 10_000;
+
+  it('draws the windows the storage peers write: time and bpm axes, one point a reading, windows shaded by result', () => {
+    const alert = { device_id: irregular.device_id, record_id: 'b', window_start_ms: irregular.window_start_ms, message: 'screen' };
+    const { container } = render(<HeartChart windows={windows} alerts={[alert]} fromMs={fromMs} toMs={toMs} />);
     const all = [...regular.readings, ...irregular.readings].map((r) => r.heartrate);
-    expect(screen.getByRole('img').getAttribute('aria-label')).toBe(`Heart rate over 2 windows, ${Math.min(...all)} to ${Math.max(...all)} bpm`);
+    const label = screen.getByRole('img').getAttribute('aria-label')!;
+    expect(label).toMatch(new RegExp(`^${all.length} readings in 2 windows, .* heart rate ${Math.min(...all)}–${Math.max(...all)} bpm; 1 windows screened irregular; 1 alert\\.$`));
     expect(container.querySelectorAll('rect.band-irregular')).toHaveLength(1);
-    expect(container.querySelector('polyline')!.getAttribute('points')!.split(' ')).toHaveLength(all.length);
+    expect(container.querySelectorAll('rect.band-regular')).toHaveLength(1);
+    const points = [...container.querySelectorAll('polyline.hr-line')].flatMap((line) => line.getAttribute('points')!.split(' '));
+    expect(points).toHaveLength(all.length);
+    const ticks = [...container.querySelectorAll('.axis text')].map((t) => t.textContent);
+    expect(ticks).toContain('bpm');
+    expect(ticks).toContain('time (UTC)');
+    expect(ticks.some((t) => /^\d\d:\d\d(:\d\d)?$/.test(t ?? ''))).toBe(true);
+    expect(container.querySelectorAll('[data-testid=alert-mark]')).toHaveLength(1);
+  });
+
+  it('breaks the line where the readings stop (a gap in wear is not bridged)', () => {
+    const later = { ...regular, window_start_ms: regular.window_start_ms + 600_000, readings: regular.readings.map((r) => ({ ...r, ts_ms: r.ts_ms + 600_000 })) };
+    const { container } = render(<HeartChart windows={[windows[0], { ...windows[0], record_id: 'z', window_start_ms: later.window_start_ms, payload: later }]} alerts={[]} fromMs={fromMs} toMs={later.window_start_ms + 10_000} />);
+    expect(container.querySelectorAll('polyline.hr-line')).toHaveLength(2);
   });
 
   it('says so when there is nothing to draw', () => {
-    render(<HeartChart windows={[]} />);
-    expect(screen.getByText('No heart-rate windows yet.')).toBeTruthy();
+    render(<HeartChart windows={[]} alerts={[]} fromMs={0} toMs={60_000} />);
+    expect(screen.getByText(/^No heart-rate readings between/)).toBeTruthy();
   });
 });
 

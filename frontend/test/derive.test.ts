@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../src/hooks/useLedgerEvents';
-import { accessHistory, consentRequests, datasets, purchases, recordsOf, requestsByRequester, requestsForPatient } from '../src/lib/derive';
+import { accessHistory, consentRequests, datasets, earningsOf, historyOf, purchases, recordsOf, requestsByRequester, requestsForPatient } from '../src/lib/derive';
 
 const P = '0x1111111111111111111111111111111111111111';
 const R = '0x2222222222222222222222222222222222222222';
@@ -60,5 +60,27 @@ describe('derivations from the event list', () => {
       ev('RecordRetired', { recordId: '0xcc', patient: R }),
     ];
     expect(datasets(events)).toEqual([{ patient: P, counts: [1, 0, 1] }]);
+  });
+});
+
+describe('earnings and history', () => {
+  const paid = (id: bigint, amount: bigint) => ev('PurchasePaid', { purchaseId: id, patient: P, buyer: R, requestId: id >> 8n, dataClass: 2, amount, deliverBy: 9 });
+  const events = [
+    requested(1n), ev('ConsentApproved', { requestId: 1n, patient: P, requester: R }),
+    paid(258n, 5n), ev('DeliveryConfirmed', { purchaseId: 258n, patient: P, amount: 5n }),
+    paid(514n, 7n), paid(770n, 11n), ev('PurchaseRefunded', { purchaseId: 770n, buyer: R, amount: 11n }),
+    ev('AccessLogged', { accessor: R, patient: P, recordId: `0x${'ab'.repeat(32)}`, purchaseId: 258n }),
+    ev('Withdrawn', { account: P, to: P, amount: 5n }), ev('Withdrawn', { account: R, to: R, amount: 11n }),
+  ];
+
+  it('sums what was credited, what waits in escrow, what was refunded and withdrawn', () => {
+    const earnings = earningsOf(events, P);
+    expect([earnings.credited, earnings.awaiting, earnings.refunded, earnings.withdrawn]).toEqual([5n, 7n, 11n, 5n]);
+    expect(earnings.rows.map((r) => r.purchaseId)).toEqual([770n, 514n, 258n]);
+    expect(earningsOf(events, R).rows).toHaveLength(0);
+  });
+
+  it('tells the patient’s history newest first, each kind once per event', () => {
+    expect(historyOf(events, P).map((i) => i.kind)).toEqual(['withdrawn', 'accessed', 'refunded', 'paid', 'paid', 'delivered', 'paid', 'approved', 'requested']);
   });
 });

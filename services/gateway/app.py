@@ -12,9 +12,12 @@ from werkzeug.exceptions import HTTPException
 from services.gateway import (
     routes_auth,
     routes_buyer,
+    routes_doctor,
+    routes_erasure,
     routes_fhir,
     routes_onboarding,
     routes_owner,
+    routes_profile,
     routes_relay,
 )
 from services.gateway.context import Gateway, gateway
@@ -34,7 +37,7 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
     context = Gateway(settings=settings, ledger=ledger, store=store, blobs=blobs)
     app.extensions["pulseledger_gateway"] = context
     for module in (routes_auth, routes_onboarding, routes_owner, routes_buyer, routes_relay,
-                   routes_fhir):
+                   routes_fhir, routes_doctor, routes_profile, routes_erasure):
         app.register_blueprint(module.blueprint)
 
     @app.get("/healthz")

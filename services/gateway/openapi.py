@@ -43,6 +43,8 @@ SECURED = [{"session": []}]
 
 
 def openapi_document() -> dict[str, Any]:
+    from services.gateway.openapi_patients import patient_paths  # it imports this module's parts
+
     auth_errors = _error_responses("400", "401", "403", "404", "413", "503")
     return {
         "openapi": "3.0.3",
@@ -182,5 +184,6 @@ def openapi_document() -> dict[str, Any]:
                     deadline=UINT, signature=SIGNATURE))},
                 "responses": {"200": _ok("submitted and mined", {"type": "object"}),
                               **_error_responses("400", "401", "404", "413", "429", "503")}}},
+            **patient_paths(),
         },
     }

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.notify.links import access_link, earnings_link, purchase_link, request_link
+
 DATA_CLASSES = {0: "heart-rate windows", 1: "predictions and alerts", 2: "exports"}
 FOOTER = "You receive this because your address is registered with PulseLedger."
 
@@ -47,32 +49,33 @@ def render(kind: str, payload: dict[str, Any], dapp_url: str) -> tuple[str, list
         return "New data access request", [
             (f"{p['requester']} asks to access your {data_classes(p['dataClasses'])} "
             f"from {when(p['validFrom'])} to {when(p['validUntil'])} (request #{p['requestId']})."),
-            f"Approve or deny it in the app: {dapp_url}/#/requests/{p['requestId']}",
+            f"Approve or deny it in the app: {request_link(dapp_url, p['requestId'])}",
         ]
     if kind in ("consent_approved", "consent_denied"):
         verdict = "approved" if kind == "consent_approved" else "denied"
         return f"Your access request was {verdict}", [
             f"Patient {p['patient']} {verdict} your request #{p['requestId']}.",
-            f"Details: {dapp_url}/#/requests/{p['requestId']}",
+            f"Details: {request_link(dapp_url, p['requestId'])}",
         ]
     if kind == "purchase_paid":
         return "Your data was purchased", [
             (f"{p['buyer']} paid {ether(p['amount'])} for your {data_class(p['dataClass'])} "
             f"(purchase #{p['purchaseId']}). It is credited to you once delivery is confirmed."),
-            f"Earnings: {dapp_url}/#/earnings",
+            f"Earnings: {earnings_link(dapp_url)}",
         ]
     if kind == "record_accessed":
-        return "Your record was accessed", [_access_line(p), f"Access history: {dapp_url}/#/access"]
+        return "Your record was accessed", [_access_line(p),
+                                            f"Access history: {access_link(dapp_url)}"]
     if kind == "access_digest":
         items = p["items"]
         return f"{len(items)} accesses to your records", [
-            *(_access_line(item) for item in items), f"Access history: {dapp_url}/#/access"]
+            *(_access_line(item) for item in items), f"Access history: {access_link(dapp_url)}"]
     if kind == "refund_claimable":
         reason = ("the patient revoked the consent" if p["reason"] == "revoked"
                   else f"delivery was not confirmed by {when(p['deliverBy'])}")
         return "You can reclaim a payment", [
             f"Purchase #{p['purchaseId']} ({ether(p['amount'])}) can be reclaimed: {reason}.",
-            f"Reclaim it in the app: {dapp_url}/#/purchases/{p['purchaseId']}",
+            f"Reclaim it in the app: {purchase_link(dapp_url, p['purchaseId'])}",
         ]
     raise UnknownMessageKind(kind)
 

@@ -67,6 +67,8 @@ class PeersSettings(BaseSettings):
     # A notification peer new to a user (or with a hole in its history) replays the user's
     # stored predictions from at most this far before the window at hand; 0: never.
     alert_catchup_ms: int = 3_600_000
+    # Where alert emails link to (the patient's heart data around the alert; services/notify/links.py).
+    dapp_url: str = "http://127.0.0.1:5173"
 
     # Status: each peer writes its counters to data_dir/metrics/<name>.json every second; with
     # latency_log it also appends "<wall time it fell due> <due → stored ms>" per window to

@@ -2,7 +2,8 @@
 
     python -m services.stack.actors onboard     # patients onboard their wearables via the gateway
     python -m services.stack.actors request     # a requester asks patient 0 for access
-    python -m services.stack.actors stream      # their wearables stream signed readings
+    python -m services.stack.actors stream      # their wearables stream signed readings (and a
+                                                # spare one, once a new patient pairs it)
 
 Both are idempotent across restarts (the gateway's registrations are; the request is made once per
 deployment, remembered in the state file).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +103,8 @@ def stream(settings: DemoSettings) -> None:
     from services.ingest.simulator import make_fleet, run
 
     onboarded = _wait_for_devices(settings)
+    # The spare wearable waits for a new patient in its own thread (one process fewer to start).
+    threading.Thread(target=spare, args=(settings,), name="spare-wearable", daemon=True).start()
     # Sequence numbers carry on across restarts (a seq seen before with other readings would be
     # a replay): start from the clock in milliseconds, which runs far ahead of any device's count.
     fleet = make_fleet(settings.users, settings.irregular_users / max(1, settings.users),
@@ -111,6 +115,30 @@ def stream(settings: DemoSettings) -> None:
     finally:
         queue.close()
     print(f"streamed {written} readings from {len(fleet)} wearables ({onboarded})", flush=True)
+
+
+def spare(settings: DemoSettings) -> None:
+    """A wearable nobody has paired: a developer pairs it in the dapp as a new patient (`up`
+    prints its pairing link). It waits, sending nothing (an unpaired device's readings would only
+    be dead-lettered), and streams 1 Hz readings from the moment the gateway has it registered."""
+    from services.ingest.queues.factory import open_queue
+    from services.ingest.settings import ingest_settings_for
+    from services.ingest.simulator import make_fleet, run
+    from services.records import RecordsSettings, open_store
+
+    device = make_fleet(settings.users + 1, 0.0, settings.seed,
+                        start_seq=int(time.time() * 1000))[-1]
+    print(f"spare wearable {device.user_id} waits to be paired", flush=True)
+    with open_store(RecordsSettings()) as store:
+        while (paired := store.get_device(device.user_id)) is None:
+            time.sleep(1.0)
+    print(f"spare wearable paired to {paired.owner[:10]}…; streaming", flush=True)
+    queue = open_queue(ingest_settings_for(settings.peers_dir))
+    try:
+        written = run(queue, [device], settings.seconds, settings.batch, realtime=True)
+    finally:
+        queue.close()
+    print(f"streamed {written} readings from the spare wearable", flush=True)
 
 
 def _wait_for_devices(settings: DemoSettings) -> str:
@@ -162,7 +190,7 @@ def _write_state(path: Path, state: dict) -> None:
     os.replace(temporary, path)
 
 
-ACTIONS = {"onboard": onboard, "request": request_access, "stream": stream}
+ACTIONS = {"onboard": onboard, "request": request_access, "stream": stream, "spare": spare}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in ACTIONS:

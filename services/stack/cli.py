@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -13,9 +14,11 @@ from rich.live import Live
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.notify.links import pairing_link
 from services.stack.anvil import AnvilError
 from services.stack.components import dapp_url, gateway_url
 from services.stack.config import ConfigError, apply_config
+from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.deploy import DeployError
 from services.stack.runner import Stack, StackError
 from services.stack.settings import StackSettings
@@ -52,20 +55,28 @@ def up(once: bool, config_file: Path, env_file: Path) -> None:
     stack = Stack(settings)
     failure = None
     try:
+        started = time.monotonic()
         _bring_up(stack, console, interrupted)
         links = _links(stack)
         console.print(_chain_table(stack))
+        for line in _people_lines(stack, links):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         if once:
             console.print(stack.board.table("PulseLedger", links))
         else:
             console.print(f"[bold]Up.[/] dapp: {links.get('dapp', '(no frontend build)')}  "
                           f"gateway: {links['gateway']}  outbox: {links['outbox']}")
             console.print("Ctrl-C stops everything (the chain state is kept).")
-            with Live(stack.board.table("PulseLedger", links), console=console,
-                      refresh_per_second=2) as live:
-                while not stop.wait(settings.status_interval_s):
+            if console.is_terminal:
+                with Live(stack.board.table("PulseLedger", links), console=console,
+                          refresh_per_second=2) as live:
+                    while not stop.wait(settings.status_interval_s):
+                        stack.tick()
+                        live.update(stack.board.table("PulseLedger", links))
+            else:  # a pipe, a log file, CI: a plain line every few seconds, nothing redrawn
+                while not stop.wait(settings.plain_status_interval_s):
                     stack.tick()
-                    live.update(stack.board.table("PulseLedger", links))
+                    print(stack.board.line(time.monotonic() - started), flush=True)
     except Interrupted:
         console.print("interrupted")
     except (StackError, DeployError, AnvilError) as error:
@@ -80,6 +91,18 @@ def up(once: bool, config_file: Path, env_file: Path) -> None:
 
 
 def _bring_up(stack: Stack, console: Console, interrupted) -> None:
+    if not console.is_terminal:  # no progress bars to redraw: one line per step
+        def step(text: str) -> None:
+            interrupted()
+            print(f"… {text}", flush=True)
+
+        stack.start_chain(step)
+        stack.build_dapp(step)
+        step("starting the services")
+        stack.start_services()
+        step("waiting until every service is healthy")
+        stack.wait_ready(on_tick=interrupted)
+        return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console) as progress:
         current: list[int] = []
@@ -120,3 +143,23 @@ def _chain_table(stack: Stack) -> Table:
         table.add_row(name, f"{contract.address} ({chain.verdict}, block {contract.block})")
     table.add_row("deployments file", str(settings.deployments_file))
     return table
+
+
+def _people_lines(stack: Stack, links: dict[str, str]) -> list[str]:
+    """Whom to act as in the dapp. One line each (a wrapped table would break the keys a
+    developer copies): import a key into a browser wallet to act as that person."""
+    local = stack.chain.endpoint.local
+    dapp = links.get("dapp", "the dapp").rstrip("/")
+    lines = ["Demo people" + (" (public test keys of this local chain: import one into a browser "
+                              "wallet to act as that person; never use them elsewhere):"
+                              if local else " (keys are not shown off the local chain):")]
+    for account in demo_accounts(stack.settings, local, dapp):
+        key = f"  key {account.key}" if account.key else ""
+        lines.append(f"  {account.who:<10} {account.address}{key}  {account.note}")
+    spare = spare_wearable(stack.settings)
+    if spare:
+        lines.append(f"  a new patient: any fresh wallet, then pair the spare wearable {spare} at "
+                     f"{pairing_link(dapp, spare)} (it streams once paired)")
+    else:
+        lines.append(f"  a new patient: any fresh wallet, then {dapp}/#/onboarding")
+    return lines

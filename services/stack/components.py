@@ -163,6 +163,7 @@ def _peers(settings, chain, ports, shared) -> Component:
     env = dict(shared)
     _default(env, "PULSELEDGER_PEERS_STATUS_PORT", str(ports.peers))
     _default(env, "PULSELEDGER_PEERS_CHAIN_RPC_URL", chain.rpc_url)
+    _default(env, "PULSELEDGER_PEERS_DAPP_URL", dapp_url(settings, ports))
     _default(env, "PULSELEDGER_PEERS_LEDGER_ADDRESS",
              load_deployments(chain.deployments_file).address())
     key = custodian_key(settings, chain)

@@ -61,6 +61,7 @@ class StackSettings(BaseSettings):
     # Supervision and status
     ready_timeout_s: float = 60.0
     status_interval_s: float = 1.0
+    plain_status_interval_s: float = 5.0  # one status line this often when stdout is not a terminal
     http_timeout_s: float = 2.0
     max_restarts: int = 5
     restart_backoff_s: float = 0.5

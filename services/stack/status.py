@@ -119,6 +119,26 @@ class StatusBoard:
                 return False
         return True
 
+    def line(self, elapsed_s: float) -> str:
+        """The status as one plain line, for output that is not a terminal (logs, pipes, CI)."""
+        parts = []
+        for state in self.supervisor.states:
+            healthy = self.status.health.get(state.component.name)
+            parts.append(f"{state.component.name} {state.phase}"
+                         + (" (down)" if healthy is False and state.running else "")
+                         + (f" ({state.restarts} restarts)" if state.restarts else ""))
+        counters = self.status.counters
+        figures = [(f"readings {counters.get('readings', 0):.0f} "
+                    f"({self.status.readings_per_s:.1f}/s)"),
+                   *(f"{name} {counters.get(name, 0):.0f}"
+                     for name in ("windows", "predictions", "alerts"))]
+        if self.status.chain_events is not None:
+            figures.append(f"on-chain events {self.status.chain_events}"
+                           + (f" (head {self.status.head})" if self.status.head else ""))
+        minutes, seconds = divmod(int(elapsed_s), 60)
+        return (f"status +{minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d} | "
+                f"{', '.join(parts)} | {', '.join(figures)}")
+
     def table(self, title: str, links: dict[str, str]) -> Table:
         table = Table(title=title, expand=False)
         table.add_column("component")

@@ -2,11 +2,17 @@
 patient's heart-rate windows and one sellable export, and the real gateway (Flask app served by
 werkzeug on a free 127.0.0.1 port, with its own account for relays and deliveries).
 
-The Node e2e runner (frontend/e2e/run.mjs) starts this as a child process and reads one JSON line
-from stdout. Commands on stdin: `window` stores one more window (to see the live stream), `mine N`
-mines blocks; end of stdin shuts everything down (the gateway, the store, anvil).
+The patient has linked a doctor; a spare wearable (its peer id printed, as the simulator shows it)
+is not paired with anyone yet, for a new patient to pair in the dapp. With `--market` a requester
+has also asked the patient for exports, been approved and paid, so every email has a real page.
 
-    uv run python -m tests.dapp.stack --cors-origin http://127.0.0.1:PORT
+The Node e2e harness (frontend/e2e/stack.mjs) starts this as a child process and reads one JSON
+line from stdout. Commands on stdin, each answered with one JSON line: `window` stores one more
+window for the patient (to see the live stream), `spare-window` one for the spare wearable (under
+whoever paired it), `links DAPP_URL` renders every email the story sends and answers their links,
+`mine N` mines blocks; end of stdin shuts everything down (the gateway, the store, anvil).
+
+    uv run python -m tests.dapp.stack --cors-origin http://127.0.0.1:PORT [--market]
 """
 
 from __future__ import annotations
@@ -15,26 +21,35 @@ import argparse
 import base64
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from eth_account import Account
 from pydantic import SecretStr
 from werkzeug.serving import make_server
 
+from services.gateway.alerts import StoredWindow, k_of_n_alerts
 from services.gateway.app import create_app
 from services.gateway.chain import Ledger
 from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
+from services.listeners.messages import render
+from services.notify.links import patient_link
+from services.peers.roles.notification import alert_email
 from services.records import RecordsSettings, open_store
 from services.records.window_payload import sample_payload
 from tests.gateway.chain_helpers import deploy, start_anvil
 
 EXPORTS = 2
+PRICE = 10**15
+DOCTOR_EMAIL = "doctor@clinic.invalid"
+LINK = re.compile(r"https?://\S+")
 EXPORT_PLAINTEXT = b'{"export": "heart-rate windows, November 2026", "windows": 8, "mean_bpm": 72}'
 
 
@@ -46,10 +61,57 @@ def window_payload(device_id: str, start_ms: int, index: int) -> dict:
                           irregular=index >= 2)
 
 
+def _market(chain, patient, buyer) -> int:
+    """Request #1: the buyer asks for exports, the patient approves, the buyer pays."""
+    functions = chain.contract.functions
+    chain.send(patient, functions.setPrice(EXPORTS, PRICE))
+    now = chain.now()
+    chain.send(buyer, functions.requestConsent(patient.address, b"research".ljust(32, b"\0"),
+                                               1 << EXPORTS, now - 60, now + 30 * 86400,
+                                               os.urandom(32)))
+    chain.send(patient, functions.approve(1))
+    chain.send(buyer, functions.purchase(1, EXPORTS, PRICE), value=PRICE)
+    return (1 << 8) | EXPORTS
+
+
+def email_links(dapp_url: str, store, patient: str, buyer: str,
+                purchase_id: int | None) -> list[dict]:
+    """Every email of the story rendered by the real message code, with whom it goes to and the
+    links it carries: the relay's (services/listeners/messages.py) and the alert email."""
+    emails = []
+    if purchase_id is not None:
+        access = {"accessor": buyer, "recordId": "0x" + "00" * 32, "purchaseId": purchase_id,
+                  "blockNumber": 1}
+        for kind, to, payload in [
+            ("consent_requested", "patient", {"requester": buyer, "dataClasses": 1 << EXPORTS,
+                                              "validFrom": 0, "validUntil": 1, "requestId": 1}),
+            ("consent_approved", "buyer", {"patient": patient, "requestId": 1}),
+            ("purchase_paid", "patient", {"buyer": buyer, "amount": PRICE,
+                                          "dataClass": EXPORTS, "purchaseId": purchase_id}),
+            ("record_accessed", "patient", access),
+            ("refund_claimable", "buyer", {"purchaseId": purchase_id, "amount": PRICE,
+                                           "reason": "revoked"}),
+        ]:
+            _, paragraphs = render(kind, payload, dapp_url)
+            emails.append({"kind": kind, "to": to, "links": LINK.findall("\n".join(paragraphs))})
+    windows = [StoredWindow(meta.record_id, meta.device_id, meta.window_start_ms,
+                            store.get_window(meta.record_id)["prediction"])
+               for meta in store.list_windows(patient.lower(), limit=1000) if not meta.erased]
+    for alert in k_of_n_alerts(windows, 5, 6):
+        email = alert_email(("patient@example.invalid", DOCTOR_EMAIL),
+                            SimpleNamespace(message=alert["message"]), "alert",
+                            patient_link(dapp_url, patient, alert["window_start_ms"]))
+        emails.append({"kind": "alert", "to": "patient and doctor", "links": LINK.findall(email.text),
+                       "at": alert["window_start_ms"]})
+    return emails
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cors-origin", action="append", default=[])
     parser.add_argument("--confirmations", type=int, default=1)
+    parser.add_argument("--market", action="store_true",
+                        help="a requester asks for exports, is approved and pays (request #1)")
     options = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="pulseledger-dapp-e2e-"))
@@ -58,7 +120,8 @@ def main() -> None:
         gateway_account = Account.create()
         chain = deploy(rpc_url, gateway_account.address, workdir)
         chain.w3.provider.make_request("anvil_setBalance", [gateway_account.address, hex(10**21)])
-        patient, buyer, other = chain.fund(), chain.fund(), chain.fund()
+        patient, buyer, other, doctor = chain.fund(), chain.fund(), chain.fund(), chain.fund()
+        newcomer = Account.create()  # unfunded: onboarding costs no gas
 
         settings = GatewaySettings(
             rpc_url=rpc_url, deployments=chain.deployments, confirmations=options.confirmations,
@@ -77,6 +140,8 @@ def main() -> None:
         device_key = os.urandom(32)  # stands in for an Ed25519 public key: only its peer id is used
         device_id = ed25519_peer_id(device_key)
         store.register_device(device_id, patient.address.lower(), device_key)
+        store.link_doctor(patient.address.lower(), doctor.address.lower(), DOCTOR_EMAIL)
+        spare_id = ed25519_peer_id(os.urandom(32))  # a wearable nobody has paired yet
         start_ms = int(time.time() * 1000) - 8 * 60_000
         for index in range(8):
             start = start_ms + index * 60_000
@@ -89,6 +154,8 @@ def main() -> None:
             bytes.fromhex(record_id[2:]), patient.address, EXPORTS, bundle.ciphertext_sha256,
             bundle.pointer))
 
+        purchase_id = _market(chain, patient, buyer) if options.market else None
+
         app = create_app(settings, ledger=ledger, store=store)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -99,7 +166,10 @@ def main() -> None:
             "deploymentBlock": json.loads(chain.deployments.read_text())["deployment_block"],
             "deployments": str(chain.deployments), "recordId": record_id, "exportText": EXPORT_PLAINTEXT.decode(),
             "keys": {"patient": patient.key.to_0x_hex(), "buyer": buyer.key.to_0x_hex(),
-                     "other": other.key.to_0x_hex()},
+                     "other": other.key.to_0x_hex(), "doctor": doctor.key.to_0x_hex(),
+                     "newcomer": newcomer.key.to_0x_hex()},
+            "doctor": doctor.address, "doctorEmail": DOCTOR_EMAIL, "spareDevice": spare_id,
+            "purchaseId": purchase_id,
         }), flush=True)
 
         next_window = 8
@@ -110,8 +180,20 @@ def main() -> None:
                 store.put_window(patient.address.lower(), device_id, start,
                                  window_payload(device_id, start, next_window))
                 next_window += 1
+            elif command[:1] == ["spare-window"]:
+                device = store.get_device(spare_id)
+                if device is None:
+                    print(json.dumps({"error": "the spare wearable is not paired"}), flush=True)
+                    continue
+                start = int(time.time() * 1000) - 30_000
+                store.put_window(device.owner, spare_id, start, window_payload(spare_id, start, 0))
             elif command[:1] == ["mine"]:
                 chain.mine(int(command[1]) if len(command) > 1 else 1)
+            elif command[:1] == ["links"]:
+                links = email_links(command[1], store, patient.address, buyer.address,
+                                    purchase_id)
+                print(json.dumps({"done": "links", "links": links}), flush=True)
+                continue
             print(json.dumps({"done": command[0] if command else ""}), flush=True)
         server.shutdown()
         store.close()

@@ -1,4 +1,5 @@
-"""A running `pulseledger up` serves the dapp configured for its chain and gateway; Ctrl-C stops it
+"""A running `pulseledger up` serves the dapp configured for its chain and gateway, and with its
+output piped prints the demo people and a plain status line every few seconds; Ctrl-C stops it
 and every process it started is gone afterwards."""
 
 import json
@@ -44,7 +45,9 @@ def alive(pid: int) -> bool:
 def test_up__sigint_after_ready__nothing_left_running(copy_of_deployed):
     state_dir, port = copy_of_deployed
     process = subprocess.Popen([sys.executable, "-m", "services", "up"],
-                               env=up_env(state_dir, port), stdout=subprocess.PIPE,
+                               env=up_env(state_dir, port,
+                                          PULSELEDGER_STACK_PLAIN_STATUS_INTERVAL_S="0.5"),
+                               stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
         output = []
@@ -62,6 +65,21 @@ def test_up__sigint_after_ready__nothing_left_running(copy_of_deployed):
         deployed = json.loads((state_dir / "deployments.json").read_text())
         assert config["contract"] == deployed["contracts"]["PulseLedger"]["address"]
         assert requests.get(config["gatewayUrl"] + "/healthz", timeout=5).status_code == 200
+        # Piped, not a terminal: the demo people were printed, then plain status lines follow.
+        patient = next(line for line in output if line.strip().startswith("patient 0"))
+        assert re.search(r"0x[0-9a-fA-F]{40}  key 0x[0-9a-f]{64}", patient), patient
+        assert any(line.strip().startswith("requester") for line in output)
+        assert any("pair the spare wearable 12D3KooW" in line and "/#/onboarding?device=12D3KooW"
+                   in line for line in output)
+        statuses = []
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("status +"):
+                statuses.append(line)
+            if len(statuses) == 2:
+                break
+        assert len(statuses) == 2, "".join(output)
+        assert "gateway running" in statuses[-1] and "on-chain events" in statuses[-1]
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)

@@ -1,15 +1,13 @@
 // Every PulseLedger event since the deployment block, kept current by polling new logs: the views
 // derive request status, purchases and access history from this one list, so nothing needs a reload.
 import { useEffect, useRef, useState } from 'react';
-import type { Log, PublicClient } from 'viem';
+import type { PublicClient } from 'viem';
 import { pulseLedgerAbi } from '../contracts/PulseLedger';
 import type { AppConfig } from '../lib/config';
 import { describeError } from '../lib/errors';
+import type { LedgerEvent } from '../lib/events';
 
-export type LedgerEvent = Log<bigint, number, false, undefined, true, typeof pulseLedgerAbi> & {
-  eventName: string;
-  args: Record<string, unknown>;
-};
+export type { LedgerEvent };
 
 export interface LedgerEvents { events: LedgerEvent[]; head: bigint; error: string | null }
 
@@ -28,9 +26,9 @@ export function useLedgerEvents(client: PublicClient, config: AppConfig): Ledger
         let logs: LedgerEvent[] = [];
         while (head >= nextBlock.current && !stopped) {
           const toBlock = nextBlock.current + span - 1n < head ? nextBlock.current + span - 1n : head;
-          const chunk = (await client.getContractEvents({
+          const chunk: LedgerEvent[] = await client.getContractEvents({
             address: config.contract!, abi: pulseLedgerAbi, fromBlock: nextBlock.current, toBlock, strict: true,
-          })) as unknown as LedgerEvent[];
+          });
           logs = logs.concat(chunk);
           nextBlock.current = toBlock + 1n;
         }

@@ -1,8 +1,9 @@
-// Pure derivations from the event list: consent requests with their current status, purchases and
-// the access history. Events are applied in chain order, so the last decision wins.
+// Pure derivations from the event list (typed by the ABI, lib/events.ts): consent requests with
+// their current status, purchases, earnings, access history, records and datasets, and a patient's
+// history in chain order. Events are applied in chain order, so the last decision wins.
 import type { Hex } from 'viem';
-import type { LedgerEvent } from '../hooks/useLedgerEvents';
 import type { Address } from './config';
+import type { LedgerEvent } from './events';
 
 export type Status = 'Pending' | 'Approved' | 'Denied' | 'Revoked';
 
@@ -11,91 +12,172 @@ export interface ConsentRequest {
   validFrom: number; validUntil: number; status: Status; block: bigint;
 }
 
-export interface PurchaseRow { purchaseId: bigint; requestId: bigint; dataClass: number; amount: bigint; buyer: Address; patient: Address; delivered: boolean; refunded: boolean }
+export interface PurchaseRow {
+  purchaseId: bigint; requestId: bigint; dataClass: number; amount: bigint; buyer: Address; patient: Address;
+  deliverBy: number; delivered: boolean; refunded: boolean; block: bigint;
+}
 export interface AccessRow { accessor: Address; patient: Address; recordId: Hex; purchaseId: bigint; block: bigint; tx: Hex }
-export interface RecordRow { recordId: Hex; patient: Address; dataClass: number; version: number; retired: boolean }
+export interface RecordRow {
+  recordId: Hex; patient: Address; dataClass: number; version: number; ciphertextHash: Hex; pointer: string;
+  retired: boolean; block: bigint;
+}
 
-const DECIDED: Record<string, Status | undefined> = { ConsentApproved: 'Approved', ConsentDenied: 'Denied', ConsentRevoked: 'Revoked' };
-const same = (a: unknown, b: string | null) => typeof a === 'string' && b !== null && a.toLowerCase() === b.toLowerCase();
+/** Addresses compare case-insensitively (checksummed or not); no wallet (`null`) matches nobody. */
+export const same = (a: string, b: string | null) => b !== null && a.toLowerCase() === b.toLowerCase();
 
-export function consentRequests(events: LedgerEvent[]): ConsentRequest[] {
+export function consentRequests(events: readonly LedgerEvent[]): ConsentRequest[] {
   const byId = new Map<bigint, ConsentRequest>();
   for (const event of events) {
-    const a = event.args;
     if (event.eventName === 'ConsentRequested') {
-      byId.set(a.requestId as bigint, {
-        id: a.requestId as bigint, patient: a.patient as Address, requester: a.requester as Address,
-        purpose: a.purposeOfUse as Hex, dataClasses: Number(a.dataClasses), validFrom: Number(a.validFrom),
-        validUntil: Number(a.validUntil), status: 'Pending', block: event.blockNumber,
+      const a = event.args;
+      byId.set(a.requestId, {
+        id: a.requestId, patient: a.patient, requester: a.requester, purpose: a.purposeOfUse,
+        dataClasses: a.dataClasses, validFrom: a.validFrom, validUntil: a.validUntil, status: 'Pending', block: event.blockNumber,
       });
+    } else if (event.eventName === 'ConsentApproved' || event.eventName === 'ConsentDenied' || event.eventName === 'ConsentRevoked') {
+      const request = byId.get(event.args.requestId);
+      if (request) request.status = event.eventName === 'ConsentApproved' ? 'Approved' : event.eventName === 'ConsentDenied' ? 'Denied' : 'Revoked';
     }
-    const next = DECIDED[event.eventName];
-    const request = next && byId.get(a.requestId as bigint);
-    if (request && next) request.status = next;
   }
   return [...byId.values()].sort((x, y) => Number(y.id - x.id));
 }
 
-export function requestsForPatient(events: LedgerEvent[], patient: string | null) {
+export function requestsForPatient(events: readonly LedgerEvent[], patient: string | null) {
   return consentRequests(events).filter((r) => same(r.patient, patient));
 }
 
-export function requestsByRequester(events: LedgerEvent[], requester: string | null) {
+export function requestsByRequester(events: readonly LedgerEvent[], requester: string | null) {
   return consentRequests(events).filter((r) => same(r.requester, requester));
 }
 
-export function purchases(events: LedgerEvent[]): PurchaseRow[] {
+export function purchases(events: readonly LedgerEvent[]): PurchaseRow[] {
   const byId = new Map<bigint, PurchaseRow>();
-  for (const { eventName, args: a } of events) {
-    if (eventName === 'PurchasePaid') {
-      byId.set(a.purchaseId as bigint, {
-        purchaseId: a.purchaseId as bigint, requestId: a.requestId as bigint, dataClass: Number(a.dataClass),
-        amount: a.amount as bigint, buyer: a.buyer as Address, patient: a.patient as Address, delivered: false, refunded: false,
+  for (const event of events) {
+    if (event.eventName === 'PurchasePaid') {
+      const a = event.args;
+      byId.set(a.purchaseId, {
+        purchaseId: a.purchaseId, requestId: a.requestId, dataClass: a.dataClass, amount: a.amount, buyer: a.buyer,
+        patient: a.patient, deliverBy: a.deliverBy, delivered: false, refunded: false, block: event.blockNumber,
       });
-    } else if (eventName === 'DeliveryConfirmed' && byId.has(a.purchaseId as bigint)) byId.get(a.purchaseId as bigint)!.delivered = true;
-    else if (eventName === 'PurchaseRefunded' && byId.has(a.purchaseId as bigint)) byId.get(a.purchaseId as bigint)!.refunded = true;
+    } else if (event.eventName === 'DeliveryConfirmed') {
+      const row = byId.get(event.args.purchaseId);
+      if (row) row.delivered = true;
+    } else if (event.eventName === 'PurchaseRefunded') {
+      const row = byId.get(event.args.purchaseId);
+      if (row) row.refunded = true;
+    }
   }
   return [...byId.values()];
 }
 
-export function accessHistory(events: LedgerEvent[], patient: string | null): AccessRow[] {
-  return events
-    .filter((e) => e.eventName === 'AccessLogged' && same(e.args.patient, patient))
-    .map((e) => ({ accessor: e.args.accessor as Address, patient: e.args.patient as Address, recordId: e.args.recordId as Hex, purchaseId: e.args.purchaseId as bigint, block: e.blockNumber, tx: e.transactionHash }))
-    .reverse();
+export interface Earnings { rows: PurchaseRow[]; credited: bigint; awaiting: bigint; refunded: bigint; withdrawn: bigint }
+
+/** What a patient earned, purchase by purchase: credited once the gateway confirmed delivery. */
+export function earningsOf(events: readonly LedgerEvent[], patient: string | null): Earnings {
+  const rows = purchases(events).filter((p) => same(p.patient, patient)).reverse();
+  const sum = (pick: (p: PurchaseRow) => boolean) => rows.filter(pick).reduce((total, p) => total + p.amount, 0n);
+  let withdrawn = 0n;
+  for (const event of events) if (event.eventName === 'Withdrawn' && same(event.args.account, patient)) withdrawn += event.args.amount;
+  return {
+    rows, withdrawn, credited: sum((p) => p.delivered), refunded: sum((p) => p.refunded),
+    awaiting: sum((p) => !p.delivered && !p.refunded),
+  };
 }
 
-export function recordsOf(events: LedgerEvent[], patient: string | null): RecordRow[] {
+export function accessHistory(events: readonly LedgerEvent[], patient: string | null): AccessRow[] {
+  const rows: AccessRow[] = [];
+  for (const e of events) {
+    if (e.eventName === 'AccessLogged' && same(e.args.patient, patient)) {
+      rows.push({ accessor: e.args.accessor, patient: e.args.patient, recordId: e.args.recordId, purchaseId: e.args.purchaseId, block: e.blockNumber, tx: e.transactionHash });
+    }
+  }
+  return rows.reverse();
+}
+
+function recordsById(events: readonly LedgerEvent[]): Map<string, RecordRow> {
   const byId = new Map<string, RecordRow>();
-  for (const { eventName, args: a } of events) {
-    if ((eventName === 'RecordAdded' || eventName === 'RecordUpdated') && same(a.patient, patient)) {
-      byId.set(a.recordId as string, { recordId: a.recordId as Hex, patient: a.patient as Address, dataClass: Number(a.dataClass), version: Number(a.version), retired: false });
-    } else if (eventName === 'RecordRetired' && byId.has(a.recordId as string)) byId.get(a.recordId as string)!.retired = true;
+  for (const event of events) {
+    if (event.eventName === 'RecordAdded' || event.eventName === 'RecordUpdated') {
+      const a = event.args;
+      byId.set(a.recordId, {
+        recordId: a.recordId, patient: a.patient, dataClass: a.dataClass, version: a.version,
+        ciphertextHash: a.ciphertextHash, pointer: a.pointer, retired: false, block: event.blockNumber,
+      });
+    } else if (event.eventName === 'RecordRetired') {
+      const record = byId.get(event.args.recordId);
+      if (record) record.retired = true;
+    }
   }
-  return [...byId.values()];
+  return byId;
+}
+
+export function recordsOf(events: readonly LedgerEvent[], patient: string | null): RecordRow[] {
+  return [...recordsById(events).values()].filter((r) => same(r.patient, patient));
 }
 
 export interface Dataset { patient: Address; counts: number[] }
 
 /** Patients with active records on-chain, with how many per data class (what a requester can ask for). */
-export function datasets(events: LedgerEvent[]): Dataset[] {
-  const byPatient = new Map<string, { patient: Address; records: Map<string, { dataClass: number; retired: boolean }> }>();
-  for (const { eventName, args: a } of events) {
-    if (eventName === 'RecordAdded' || eventName === 'RecordUpdated') {
-      const key = (a.patient as string).toLowerCase();
-      const entry = byPatient.get(key) ?? { patient: a.patient as Address, records: new Map() };
-      entry.records.set(a.recordId as string, { dataClass: Number(a.dataClass), retired: false });
-      byPatient.set(key, entry);
-    } else if (eventName === 'RecordRetired') {
-      const record = byPatient.get((a.patient as string).toLowerCase())?.records.get(a.recordId as string);
-      if (record) record.retired = true;
+export function datasets(events: readonly LedgerEvent[], classCount = 3): Dataset[] {
+  const byPatient = new Map<string, Dataset>();
+  for (const record of recordsById(events).values()) {
+    if (record.retired || record.dataClass >= classCount) continue;
+    const key = record.patient.toLowerCase();
+    const entry = byPatient.get(key) ?? { patient: record.patient, counts: Array<number>(classCount).fill(0) };
+    entry.counts[record.dataClass] += 1;
+    byPatient.set(key, entry);
+  }
+  return [...byPatient.values()];
+}
+
+/** One thing that happened to a patient's consents, payments and records, for the plain-words history. */
+export type HistoryItem =
+  | { kind: 'requested'; block: bigint; request: ConsentRequest }
+  | { kind: 'approved' | 'denied' | 'revoked'; block: bigint; requestId: bigint; requester: Address }
+  | { kind: 'paid'; block: bigint; purchase: PurchaseRow }
+  | { kind: 'delivered'; block: bigint; purchaseId: bigint; amount: bigint }
+  | { kind: 'refunded'; block: bigint; purchaseId: bigint; amount: bigint }
+  | { kind: 'accessed'; block: bigint; access: AccessRow }
+  | { kind: 'withdrawn'; block: bigint; amount: bigint };
+
+export function historyOf(events: readonly LedgerEvent[], patient: string | null): HistoryItem[] {
+  const requests = new Map(consentRequests(events).map((r) => [r.id, r]));
+  const bought = new Map(purchases(events).map((p) => [p.purchaseId, p]));
+  const items: HistoryItem[] = [];
+  for (const e of events) {
+    const block = e.blockNumber;
+    switch (e.eventName) {
+      case 'ConsentRequested':
+        if (same(e.args.patient, patient)) items.push({ kind: 'requested', block, request: requests.get(e.args.requestId)! });
+        break;
+      case 'ConsentApproved': case 'ConsentDenied': case 'ConsentRevoked':
+        if (same(e.args.patient, patient)) {
+          const kind = e.eventName === 'ConsentApproved' ? 'approved' : e.eventName === 'ConsentDenied' ? 'denied' : 'revoked';
+          items.push({ kind, block, requestId: e.args.requestId, requester: e.args.requester });
+        }
+        break;
+      case 'PurchasePaid':
+        if (same(e.args.patient, patient)) items.push({ kind: 'paid', block, purchase: bought.get(e.args.purchaseId)! });
+        break;
+      case 'DeliveryConfirmed':
+        if (same(e.args.patient, patient)) items.push({ kind: 'delivered', block, purchaseId: e.args.purchaseId, amount: e.args.amount });
+        break;
+      case 'PurchaseRefunded': {
+        const purchase = bought.get(e.args.purchaseId);
+        if (purchase && same(purchase.patient, patient)) items.push({ kind: 'refunded', block, purchaseId: e.args.purchaseId, amount: e.args.amount });
+        break;
+      }
+      case 'AccessLogged':
+        if (same(e.args.patient, patient)) {
+          items.push({ kind: 'accessed', block, access: { accessor: e.args.accessor, patient: e.args.patient, recordId: e.args.recordId, purchaseId: e.args.purchaseId, block, tx: e.transactionHash } });
+        }
+        break;
+      case 'Withdrawn':
+        if (same(e.args.account, patient)) items.push({ kind: 'withdrawn', block, amount: e.args.amount });
+        break;
+      default:
+        break;
     }
   }
-  return [...byPatient.values()]
-    .map(({ patient, records }) => {
-      const counts = [0, 0, 0];
-      for (const record of records.values()) if (!record.retired && record.dataClass < counts.length) counts[record.dataClass] += 1;
-      return { patient, counts };
-    })
-    .filter((d) => d.counts.some((n) => n > 0));
+  return items.reverse();
 }

@@ -2,6 +2,13 @@
 import { formatEther, hexToString, stringToHex, type Hex } from 'viem';
 
 export const DATA_CLASSES = ['Heart-rate windows', 'Predictions and alerts', 'Exports'] as const;
+
+/** What a buyer of each data class receives, in words a patient can weigh before selling it. */
+export const DATA_CLASS_CONTENTS: readonly string[] = [
+  'Every 10-second window your wearable recorded: the time of each reading, your heart rate in beats per minute and, when the device measures them, the intervals between beats.',
+  'The screening result of each window (regular, irregular, or too little data to judge) and the alerts raised when several windows in a row looked irregular. A screen, not a diagnosis.',
+  'Files you or your storage provider published for sale, e.g. a month of windows as one document: what the file holds is described where it is offered.',
+];
 export const CONSENT_STATUS = ['None', 'Pending', 'Approved', 'Denied', 'Revoked'] as const;
 export const PURCHASE_STATUS = ['None', 'Paid', 'Delivered', 'Refunded'] as const;
 export const DECISION = { approve: 1, deny: 2, revoke: 3 } as const;
@@ -36,6 +43,12 @@ export function purchaseIdOf(requestId: bigint, dataClass: number): bigint {
 
 export function formatEth(wei: bigint): string {
   return `${formatEther(wei)} ETH`;
+}
+
+/** A moment as a person reads it, in UTC so every reader (and every screenshot) agrees. */
+export function formatTime(ms: number, withSeconds = false): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, withSeconds ? 19 : 16)} UTC`;
 }
 
 export function formatPeriod(from: number, until: number): string {

@@ -124,7 +124,7 @@ export class GatewayClient {
     return response;
   }
 
-  private async json<T>(path: string, init: RequestInit = {}): Promise<T> {
+  async json<T>(path: string, init: RequestInit = {}): Promise<T> {
     return (await (await this.request(path, init)).json()) as T;
   }
 }

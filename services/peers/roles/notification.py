@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from services.notify import Email, NotifierRejected, message_id_for
+from services.notify.links import patient_link
 from services.peers.alert_catchup import stored_statuses
 from services.peers.alert_history import AlertHistory
 from services.predict import Prediction
@@ -34,8 +35,10 @@ class SentLedger:
         return self._db.execute("SELECT COUNT(*) FROM sent").fetchone()[0]
 
 
-def alert_email(recipients: tuple[str, ...], alert, key: str) -> Email:
+def alert_email(recipients: tuple[str, ...], alert, key: str, link: str | None = None) -> Email:
     text = ("PulseLedger noticed an irregular heart rhythm.\n\n" + alert.message)
+    if link:  # the patient opens their own page there, their linked doctor the patient's
+        text += f"\n\nSee the windows around it: {link}"
     html = "".join(f"<p>{part}</p>" for part in text.split("\n\n"))
     return Email(recipients, "PulseLedger: irregular rhythm noticed", text, html,
                  message_id_for(key))
@@ -113,7 +116,8 @@ class NotificationRole:
         try:
             if not recipients:
                 raise NotifierRejected("no contact address for the patient or a doctor")
-            self.notifier.send(alert_email(recipients, alert, key))
+            link = patient_link(self.node.settings.dapp_url, device.owner, item["window_start_ms"])
+            self.notifier.send(alert_email(recipients, alert, key, link))
             self.sent += 1
         except NotifierRejected as exc:  # permanent: park it with the reason, go on
             store.dead_letter("alert", key.encode(), f"rejected: {exc}")

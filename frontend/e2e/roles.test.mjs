@@ -1,0 +1,169 @@
+// Each person of the story in a real browser, against a real chain and gateway: a new patient
+// onboarding from nothing, a doctor following an alert link, every link in every email opening
+// the page it names, and a patient erasing their data.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { privateKeyToAccount } from 'viem/accounts';
+import { expectCount, expectText, launch } from './browser.mjs';
+import { repoDir, serveDist, startStack } from './stack.mjs';
+import { attachWallet } from './wallet.mjs';
+
+const ARTIFACTS = join(repoDir, 'test-artifacts', 'dapp', 'roles');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let web, stack, browser, info, emails;
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+const addressOf = (who) => privateKeyToAccount(info.keys[who]).address;
+
+/** A fresh browser profile with `who`'s wallet, opened at `url`, connected on the right chain. */
+async function openAs(who, url, viewport = { width: 1200, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const wallet = await attachWallet(context, { key: info.keys[who], rpcUrl: info.rpcUrl, chainId: info.chainId });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`page error (${who}): ${error.message}`));
+  await page.goto(url);
+  await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await expectText(page.getByTestId('wallet-status'), new RegExp(`chain ${info.chainId}`));
+  return { page, wallet, context };
+}
+
+before(async () => {
+  let config = null;
+  web = await serveDist(() => config);
+  stack = await startStack(web.origin, join(ARTIFACTS, 'stack.log'), ['--market']);
+  info = stack.info;
+  config = { chainId: info.chainId, chainName: 'PulseLedger e2e (anvil)', rpcUrl: info.rpcUrl, transport: 'direct',
+    gatewayUrl: info.gatewayUrl, contract: info.contract, deploymentBlock: info.deploymentBlock, pollIntervalMs: 250 };
+  browser = await launch();
+  emails = (await stack.command(`links ${web.origin}/`)).links;
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  web?.server.close();
+});
+
+test('a new patient onboards from nothing: pairs the wearable from its QR link, adds contacts, links a doctor', async () => {
+  // The wearable's QR code carries the dapp's onboarding address with its peer id.
+  const { page, wallet, context } = await openAs('newcomer', `${web.origin}/#/onboarding?device=${info.spareDevice}`);
+  await expectText(page.getByTestId('onboarding-steps'), /○ Pair your wearable[\s\S]*○ Where to send alerts[\s\S]*○ Your doctor/);
+  await page.getByRole('button', { name: 'Sign in to start' }).click();
+  assert.equal(await page.getByLabel(/peer id/).inputValue(), info.spareDevice);
+  // The same id as text and as a QR code of the pairing link, to compare with the device.
+  const qr = page.getByTestId('qr');
+  assert.equal(await qr.getAttribute('data-text'), `${web.origin}/#/onboarding?device=${info.spareDevice}`);
+  await qr.locator('svg').waitFor();
+  await page.getByRole('button', { name: 'Pair this wearable' }).click();
+  await expectText(page.getByTestId('device-status'), /paired: its readings are now stored for you/);
+  await expectText(page.getByTestId('paired-devices'), new RegExp(info.spareDevice));
+  await shot(page, '10-new-patient-paired');
+
+  await page.getByLabel(/Your email addresses/).fill('not-an-email');
+  await page.getByRole('button', { name: 'Save contacts' }).click();
+  await expectText(page.getByTestId('contacts-status'), /“not-an-email” is not an email address/);
+  await page.getByLabel(/Your email addresses/).fill('me@home.invalid, backup@home.invalid');
+  await page.getByRole('button', { name: 'Save contacts' }).click();
+  await expectText(page.getByTestId('contacts-status'), /go to 2 addresses/);
+
+  await page.getByLabel('Doctor’s wallet address').fill(info.doctor);
+  await page.getByLabel('Doctor’s email address').fill(info.doctorEmail);
+  await page.getByRole('button', { name: 'Link doctor' }).click();
+  await expectText(page.getByTestId('doctor-status'), /Linked/);
+  await expectText(page.getByTestId('onboarding-steps'), /✓ Pair your wearable[\s\S]*✓ Where to send alerts[\s\S]*✓ Your doctor/);
+  await expectText(page.getByTestId('onboarding-done'), /All set/);
+  // Every step was a signature: no transaction, no gas (the newcomer holds no ether).
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_sendTransaction').length, 0);
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 3);
+  await shot(page, '11-new-patient-onboarded');
+
+  // The wearable's first window now arrives on the new patient's heart page, live.
+  await page.getByRole('link', { name: 'your heart page' }).click();
+  await expectText(page.getByTestId('live-state'), /Live/);
+  await stack.command('spare-window');
+  await expectCount(page.getByTestId('windows').locator('tbody tr'), 1);
+  await context.close();
+});
+
+test('a doctor follows an alert link to the patient’s windows around the alert; a stranger is refused', async () => {
+  const alert = emails.find((e) => e.kind === 'alert');
+  assert.ok(alert, 'the seeded windows raise one alert');
+  const [link] = alert.links;
+  assert.equal(link, `${web.origin}/#/patients/${addressOf('patient')}?at=${alert.at}`);
+
+  const { page, context } = await openAs('doctor', link);
+  assert.equal(await page.getByRole('link', { name: 'Doctor' }).getAttribute('aria-current'), 'true');
+  await page.getByRole('button', { name: 'Sign in as doctor' }).click();
+  await expectText(page.locator('h2#patient-title'), new RegExp(`Patient ${addressOf('patient')}`));
+  await expectText(page.locator('figure.chart figcaption'), /^80 readings in 8 windows, .*; 6 windows screened irregular; 1 alert\./);
+  const when = new Date(alert.at).toISOString().replace('T', ' ').slice(0, 19);
+  await expectText(page.getByTestId('alerts'), new RegExp(`${when} UTC — 5 of the last 6 readable windows looked irregular`));
+  await expectCount(page.getByTestId('alert-mark'), 1);
+  await expectText(page.getByTestId('windows-page'), /Windows 1–8 of 8/);
+  await shot(page, '12-doctor-alert-link');
+  await page.setViewportSize({ width: 390, height: 844 }); // readable on a phone: drawn at its width
+  const chart = await page.locator('figure.chart svg').evaluate((svg) => ({ width: svg.getBoundingClientRect().width, font: getComputedStyle(svg.querySelector('.axis text')).fontSize }));
+  assert.ok(chart.width <= 390, `chart ${chart.width}px wide on a 390px screen`);
+  assert.equal(chart.font, '11px'); // labels keep their size instead of shrinking with the drawing
+  await shot(page, '13-doctor-phone');
+
+  // The doctor's own list: the seeded patient and the newcomer who linked them in the first test.
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await page.getByRole('link', { name: 'All my patients' }).click();
+  await expectCount(page.getByTestId('doctor-patients').locator('li'), 2);
+  await expectText(page.getByTestId('doctor-patients'), new RegExp(`${addressOf('patient')}[\\s\\S]*${addressOf('newcomer')}|${addressOf('newcomer')}[\\s\\S]*${addressOf('patient')}`));
+  await context.close();
+
+  const stranger = await openAs('other', link);
+  await stranger.page.getByRole('button', { name: 'Sign in as doctor' }).click();
+  await expectText(stranger.page.locator('.heart [role=alert]'), /Gateway refused \(403 forbidden\): only the patient and their linked doctor/);
+  await stranger.context.close();
+});
+
+test('every link in every email opens the page it names, in the role of whoever receives it', async () => {
+  const expected = {
+    consent_requested: ['patient', /Request #1/, /Revoke #1/], // approved already: the patient may revoke
+    consent_approved: ['buyer', /Request #1/, /Purchase #258/],
+    purchase_paid: ['patient', /Earnings/, /#258/],
+    record_accessed: ['patient', /Who read your records/, /No one has accessed your records/],
+    refund_claimable: ['buyer', /Purchase #258/, /Exports: paid, awaiting first read/],
+    alert: ['patient', /Your heart rate, screening and alerts/, /Sign in to read my heart data/],
+  };
+  assert.deepEqual(emails.map((e) => e.kind).sort(), Object.keys(expected).sort());
+  for (const email of emails) {
+    const [who, heading, body] = expected[email.kind];
+    assert.equal(email.links.length, 1, `${email.kind}: ${email.links}`);
+    const { page, context } = await openAs(who, email.links[0]);
+    await expectText(page.locator('main h2').first(), heading);
+    await expectText(page.locator('main'), body);
+    await context.close();
+  }
+});
+
+test('a patient erases their data: keys destroyed, records retired on-chain, what remains explained', async () => {
+  const { page, context } = await openAs('patient', `${web.origin}/#/my-data`);
+  await page.getByRole('button', { name: 'Sign in to erase' }).click();
+  const erase = page.getByRole('button', { name: 'Erase my records' });
+  assert.equal(await erase.isDisabled(), true); // not before the patient says they understand
+  await page.getByLabel(/I understand my records can never be read again/).check();
+  await erase.click();
+  await expectText(page.getByTestId('erase-status'), /Keys destroyed: 8 heart-rate windows and 1 export can never be decrypted again/);
+  await page.getByRole('button', { name: 'Retire 1 on-chain record' }).click();
+  await expectText(page.getByTestId('retire-status'), /Retired 1 of 1 on-chain records/);
+  await expectText(page.getByTestId('retire-done'), /No active record of yours remains/);
+  await expectText(page.getByTestId('on-chain-records'), /Exports[\s\S]*retired/);
+  await expectText(page.getByTestId('on-chain-remains'), /1 registered record[\s\S]*1 consent request[\s\S]*1 purchase/);
+  await shot(page, '14-patient-erased');
+
+  await page.getByRole('link', { name: 'Heart' }).click();
+  await expectText(page.getByTestId('windows'), /erased/);
+  await expectText(page.locator('figure.chart figcaption'), /^No heart-rate readings between/);
+
+  // The buyer of request #1 can no longer read the record: it is retired and its key destroyed.
+  const buyer = await openAs('buyer', `${web.origin}/#/purchases/${info.purchaseId}`);
+  await expectText(buyer.page.locator('main'), /The patient has no active exports record/);
+  await buyer.context.close();
+  await context.close();
+});

@@ -1,0 +1,78 @@
+// The gateway calls for onboarding, the patient's profile, the doctor's list, time-ranged heart
+// data and erasure (docs/gateway.md). Every write is an EIP-712 message the wallet signs over a
+// fresh gateway nonce, in the gateway's domain (no verifying contract: the gateway checks it).
+import type { Hex, WalletClient } from 'viem';
+import type { Address } from './config';
+import type { Alert, GatewayClient, Window } from './gateway';
+
+const STRING = 'string' as const;
+export const GATEWAY_TYPES = {
+  RegisterDevice: [{ name: 'owner', type: 'address' }, { name: 'deviceId', type: STRING }, { name: 'publicKey', type: 'bytes32' }, { name: 'nonce', type: STRING }],
+  SetContacts: [{ name: 'owner', type: 'address' }, { name: 'emails', type: 'string[]' }, { name: 'nonce', type: STRING }],
+  LinkDoctor: [{ name: 'owner', type: 'address' }, { name: 'doctor', type: 'address' }, { name: 'doctorEmail', type: STRING }, { name: 'nonce', type: STRING }],
+  EraseRecords: [{ name: 'owner', type: 'address' }, { name: 'statement', type: STRING }, { name: 'nonce', type: STRING }],
+} as const;
+/** Must equal services/gateway/routes_erasure.py STATEMENT: the wallet shows it before signing. */
+export const ERASE_STATEMENT = 'Erase my PulseLedger records: destroy the keys of my heart-rate windows and exports. This cannot be undone.';
+
+export interface Profile { owner: Address; devices: { device_id: string; public_key: Hex }[]; contacts: string[]; doctor: { address: Address; email: string } | null }
+export interface DoctorPatient { address: Address; devices: string[] }
+export interface ErasureResult {
+  owner: Address; windows_erased: number; windows_already_erased: number; bundles_erased: number;
+  on_chain_records: { record_id: Hex; data_class: number; active: boolean; key_destroyed: boolean }[];
+  to_retire: Hex[];
+}
+export interface AlertsAnswer { k: number; n: number; windows_examined: number; alerts: Alert[] }
+
+interface Signer { client: WalletClient; account: Address; chainId: number }
+
+async function signed<P extends keyof typeof GATEWAY_TYPES>(gateway: GatewayClient, signer: Signer, primaryType: P, message: Record<string, unknown>) {
+  const { nonce } = await gateway.json<{ nonce: string }>('/auth/nonce');
+  const full = { ...message, owner: signer.account, nonce };
+  const signature = await signer.client.signTypedData({
+    account: signer.account,
+    domain: { name: 'PulseLedger Gateway', version: '1', chainId: signer.chainId },
+    types: { [primaryType]: GATEWAY_TYPES[primaryType] } as Record<string, readonly { name: string; type: string }[]>,
+    primaryType,
+    message: full,
+  } as Parameters<WalletClient['signTypedData']>[0]);
+  return { nonce, signature };
+}
+
+const post = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(body) });
+
+export async function pairDevice(gateway: GatewayClient, signer: Signer, deviceId: string, publicKey: Hex) {
+  const { nonce, signature } = await signed(gateway, signer, 'RegisterDevice', { deviceId, publicKey });
+  return gateway.json<{ device_id: string }>('/onboarding/device', post({ owner: signer.account, device_id: deviceId, public_key: publicKey, nonce, signature }));
+}
+
+export async function setContacts(gateway: GatewayClient, signer: Signer, emails: string[]) {
+  const { nonce, signature } = await signed(gateway, signer, 'SetContacts', { emails });
+  return gateway.json<{ contacts: number }>('/onboarding/contacts', post({ owner: signer.account, emails, nonce, signature }));
+}
+
+export async function linkDoctor(gateway: GatewayClient, signer: Signer, doctor: Address, doctorEmail: string) {
+  const { nonce, signature } = await signed(gateway, signer, 'LinkDoctor', { doctor, doctorEmail });
+  return gateway.json<{ doctor: Address }>('/onboarding/doctor', post({ owner: signer.account, doctor, doctor_email: doctorEmail, nonce, signature }));
+}
+
+export async function eraseMyRecords(gateway: GatewayClient, signer: Signer) {
+  const { nonce, signature } = await signed(gateway, signer, 'EraseRecords', { statement: ERASE_STATEMENT });
+  return gateway.json<ErasureResult>(`/patients/${signer.account}/erasure`, post({ nonce, signature }));
+}
+
+export const profileOf = (gateway: GatewayClient, owner: Address) => gateway.json<Profile>(`/patients/${owner}/profile`);
+
+export const myPatients = (gateway: GatewayClient) =>
+  gateway.json<{ patients: DoctorPatient[] }>('/doctor/patients').then((r) => r.patients);
+
+/** Windows (with payloads) starting in [fromMs, toMs), oldest first, at most `limit`. */
+export async function windowsBetween(gateway: GatewayClient, owner: Address, fromMs: number, toMs: number, limit: number) {
+  const { windows } = await gateway.json<{ windows: Window[] }>(`/patients/${owner}/windows?payload=true&since_ms=${Math.max(0, Math.floor(fromMs))}&limit=${limit}`);
+  return { windows: windows.filter((w) => w.window_start_ms < toMs), truncated: windows.length >= limit && windows[windows.length - 1].window_start_ms < toMs };
+}
+
+export async function alertsBetween(gateway: GatewayClient, owner: Address, fromMs: number, toMs: number) {
+  const answer = await gateway.json<AlertsAnswer>(`/patients/${owner}/alerts?since_ms=${Math.max(0, Math.floor(fromMs))}`);
+  return { ...answer, alerts: answer.alerts.filter((a) => a.window_start_ms < toMs) };
+}

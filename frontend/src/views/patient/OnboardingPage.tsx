@@ -1,0 +1,164 @@
+// A new patient's way in: pair the wearable by its peer id (typed, pasted, or arriving in the
+// link its QR code carries), add contact emails for alerts, link a doctor (or change doctor).
+// Each step is an EIP-712 message the wallet signs; nothing costs gas.
+import { useState, type FormEvent } from 'react';
+import { getAddress, isAddress } from 'viem';
+import { useDapp } from '../../context';
+import { QrCode } from '../../components/QrCode';
+import { SignInGate } from '../../components/SignInGate';
+import { TxStatus } from '../../components/TxStatus';
+import { useProfile } from '../../hooks/useProfile';
+import { useTx } from '../../hooks/useTx';
+import { useGatewaySession } from '../../hooks/useGatewaySession';
+import { describeError } from '../../lib/errors';
+import { linkDoctor, pairDevice, setContacts, type Profile } from '../../lib/gatewayPatients';
+import { ed25519KeyOfPeerId, pairingLink } from '../../lib/peerId';
+import { hrefOf } from '../../lib/routes';
+
+const EMAIL = /^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$/;
+
+export function OnboardingPage({ device }: { device?: string }) {
+  const session = useGatewaySession();
+  const { profile, error, reload } = useProfile(session.signedIn);
+  const steps = profile ? [profile.devices.length > 0, profile.contacts.length > 0, profile.doctor !== null] : [false, false, false];
+  return (
+    <div className="grid">
+      <section className="card wide" aria-labelledby="onboarding-title">
+        <h2 id="onboarding-title">Set up your account</h2>
+        <ol className="steps" data-testid="onboarding-steps">
+          {['Pair your wearable', 'Where to send alerts', 'Your doctor'].map((label, i) => (
+            <li key={label} data-done={steps[i]}>{steps[i] ? '✓' : '○'} {label}</li>
+          ))}
+        </ol>
+        <SignInGate why="Sign in with your wallet first: each step is a message your wallet signs (no gas, nothing on-chain)." action="Sign in to start">
+          {!profile ? <p role="status">{error ?? 'Reading your account…'}</p> : (
+            <>
+              <DeviceStep profile={profile} initial={device} onDone={reload} />
+              <ContactsStep profile={profile} onDone={reload} />
+              <DoctorStep profile={profile} onDone={reload} />
+              {steps.every(Boolean) && (
+                <p className="tx tx-confirmed" role="status" data-testid="onboarding-done">
+                  All set. Your readings arrive on <a href={hrefOf({ name: 'heart' })}>your heart page</a>; decide who may buy what on <a href={hrefOf({ name: 'data-classes' })}>your data and prices</a>.
+                </p>
+              )}
+            </>
+          )}
+        </SignInGate>
+      </section>
+    </div>
+  );
+}
+
+function useSigner() {
+  const { wallet, config } = useDapp();
+  return wallet.client && wallet.account ? { client: wallet.client, account: wallet.account, chainId: config.chainId } : null;
+}
+
+function DeviceStep({ profile, initial, onDone }: { profile: Profile; initial?: string; onDone: () => void }) {
+  const { gateway, publicClient } = useDapp();
+  const signer = useSigner();
+  const tx = useTx(publicClient);
+  const [peerId, setPeerId] = useState(initial ?? '');
+  const key = ed25519KeyOfPeerId(peerId);
+  const pair = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!signer) return;
+    if (!key) return tx.fail('That is not a wearable’s peer id: it starts with 12D3KooW and is 52 characters long.');
+    tx.set('signing', 'Sign the pairing in your wallet…');
+    try {
+      await pairDevice(gateway, signer, peerId.trim(), key);
+      tx.set('confirmed', `Wearable ${peerId.trim().slice(0, 16)}… paired: its readings are now stored for you.`);
+      onDone();
+    } catch (caught) {
+      tx.fail(describeError(caught));
+    }
+  };
+  return (
+    <section aria-labelledby="device-title" className="step">
+      <h3 id="device-title">1. Pair your wearable</h3>
+      {profile.devices.length > 0 && (
+        <ul className="list" data-testid="paired-devices">
+          {profile.devices.map((d) => <li key={d.device_id}>Paired: <code>{d.device_id}</code></li>)}
+        </ul>
+      )}
+      <form onSubmit={pair}>
+        <label htmlFor="peer-id">The wearable’s peer id (shown by the device or the simulator, as text and as a QR code)</label>
+        <input id="peer-id" value={peerId} onChange={(e) => setPeerId(e.target.value)} placeholder="12D3KooW…" aria-invalid={peerId !== '' && !key} autoComplete="off" spellCheck={false} />
+        {key && <QrCode text={pairingLink(window.location.origin + window.location.pathname, peerId.trim())} label={`QR code of the pairing link for ${peerId.trim()}`} />}
+        <button className="btn" type="submit" disabled={!signer || !key}>{profile.devices.length ? 'Pair another wearable' : 'Pair this wearable'}</button>
+      </form>
+      <TxStatus state={tx.state} testId="device-status" />
+    </section>
+  );
+}
+
+function ContactsStep({ profile, onDone }: { profile: Profile; onDone: () => void }) {
+  const { gateway, publicClient } = useDapp();
+  const signer = useSigner();
+  const tx = useTx(publicClient);
+  const [text, setText] = useState(profile.contacts.join(', '));
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!signer) return;
+    const emails = text.split(/[\s,;]+/).filter(Boolean);
+    const bad = emails.find((e) => !EMAIL.test(e));
+    if (bad) return tx.fail(`“${bad}” is not an email address.`);
+    if (emails.length > 10) return tx.fail('At most 10 addresses.');
+    tx.set('signing', 'Sign the contact list in your wallet…');
+    try {
+      await setContacts(gateway, signer, emails);
+      tx.set('confirmed', emails.length ? `Alerts and notices go to ${emails.length} address${emails.length > 1 ? 'es' : ''}.` : 'No contact address: you will get no emails.');
+      onDone();
+    } catch (caught) {
+      tx.fail(describeError(caught));
+    }
+  };
+  return (
+    <section aria-labelledby="contacts-title" className="step">
+      <h3 id="contacts-title">2. Where to send alerts</h3>
+      <form onSubmit={save}>
+        <label htmlFor="emails">Your email addresses (up to 10, separated by commas). They stay with the gateway, never on-chain.</label>
+        <input id="emails" type="text" inputMode="email" value={text} onChange={(e) => setText(e.target.value)} placeholder="you@example.org" />
+        <button className="btn" type="submit" disabled={!signer}>Save contacts</button>
+      </form>
+      <TxStatus state={tx.state} testId="contacts-status" />
+    </section>
+  );
+}
+
+function DoctorStep({ profile, onDone }: { profile: Profile; onDone: () => void }) {
+  const { gateway, publicClient } = useDapp();
+  const signer = useSigner();
+  const tx = useTx(publicClient);
+  const [address, setAddress] = useState(profile.doctor?.address ?? '');
+  const [email, setEmail] = useState(profile.doctor?.email ?? '');
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!signer) return;
+    if (!isAddress(address)) return tx.fail('Enter your doctor’s wallet address (0x followed by 40 hex digits).');
+    if (!EMAIL.test(email)) return tx.fail('Enter your doctor’s email address.');
+    tx.set('signing', 'Sign the link to your doctor in your wallet…');
+    try {
+      await linkDoctor(gateway, signer, getAddress(address), email);
+      tx.set('confirmed', `Linked: ${getAddress(address).slice(0, 10)}… sees your heart data and gets your alerts${profile.doctor && profile.doctor.address !== getAddress(address) ? '; your former doctor no longer does' : ''}.`);
+      onDone();
+    } catch (caught) {
+      tx.fail(describeError(caught));
+    }
+  };
+  return (
+    <section aria-labelledby="doctor-title" className="step">
+      <h3 id="doctor-title">3. Your doctor</h3>
+      {profile.doctor && <p data-testid="linked-doctor">Linked now: <code>{profile.doctor.address}</code> ({profile.doctor.email})</p>}
+      <form onSubmit={save}>
+        <label htmlFor="doctor-address">Doctor’s wallet address</label>
+        <input id="doctor-address" value={address} onChange={(e) => setAddress(e.target.value.trim())} placeholder="0x…" aria-invalid={address !== '' && !isAddress(address)} />
+        <label htmlFor="doctor-email">Doctor’s email address</label>
+        <input id="doctor-email" value={email} onChange={(e) => setEmail(e.target.value.trim())} placeholder="doctor@clinic.example" />
+        <button className="btn" type="submit" disabled={!signer}>{profile.doctor ? 'Change doctor' : 'Link doctor'}</button>
+      </form>
+      <p className="muted">Your linked doctor can read your windows, screening results and alerts, live. Only one doctor at a time: linking another removes the first.</p>
+      <TxStatus state={tx.state} testId="doctor-status" />
+    </section>
+  );
+}

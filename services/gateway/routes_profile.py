@@ -1,0 +1,29 @@
+"""A patient's onboarding as it stands (paired devices, contact emails, linked doctor), so the
+dapp can show each step's state. Only the patient: contact emails are theirs alone, not the
+doctor's (a doctor reads windows and alerts, see routes_owner)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from services.gateway import validate
+from services.gateway.context import gateway, signed_in
+from services.gateway.errors import Forbidden
+
+blueprint = Blueprint("profile", __name__)
+
+
+@blueprint.get("/patients/<owner>/profile")
+def profile(owner: str):
+    owner = validate.address(owner, "owner")
+    if signed_in() != owner:
+        raise Forbidden("only the patient may read their own onboarding details")
+    store = gateway().store
+    doctor = store.get_doctor(owner.lower())
+    return jsonify(
+        owner=owner,
+        devices=[{"device_id": d.device_id, "public_key": "0x" + d.public_key.hex()}
+                 for d in store.devices_of(owner.lower())],
+        contacts=store.get_contacts(owner.lower()),
+        doctor=None if doctor is None else {"address": validate.address(doctor.address),
+                                            "email": doctor.email})
