@@ -145,6 +145,9 @@ class WindowMeta:
     # an integrity problem found on this window ("tampered", "key_missing"), None when sound:
     # lists show it flagged instead of failing (see docs/records.md, "Failing small and loudly")
     flag: str | None = None
+    # its batch root was anchored on-chain (as the storage peer recorded it): readers then
+    # check the chain; a batch built but not yet anchored is checked like an unbatched window
+    anchored: bool = False
 
 
 @dataclass(frozen=True)

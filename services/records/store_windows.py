@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from services.records.store import Store
 
 META_FIELDS = ("owner", "device_id", "window_start_ms", "ciphertext_sha256", "created_ms",
-               "batch_root", "erased_ms", "flag")
+               "batch_root", "erased_ms", "flag", "anchored")
 # what authenticating a window needs
 SEAL_FIELDS = ("owner", "version", "key_ref", "ciphertext", "ciphertext_sha256", "erased_ms",
                "batch_root", "proof", "anchored", "flag")
@@ -314,7 +314,8 @@ def _refuse_moving(row: Row, root: bytes) -> None:
 def _meta(row: Row) -> WindowMeta:
     return WindowMeta(row["record_id"], row["owner"], row["device_id"], row["window_start_ms"],
                       row["ciphertext_sha256"], row["created_ms"], row.get("batch_root"),
-                      row.get("erased_ms") is not None, row.get("flag"))
+                      row.get("erased_ms") is not None, row.get("flag"),
+                      bool(row.get("anchored")))
 
 
 def _unpack_proof(blob: bytes | None) -> list[bytes] | None:
