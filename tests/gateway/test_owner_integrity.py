@@ -50,8 +50,8 @@ def _flip_ciphertext(store, record_id):
 
 def _failures(client, problem) -> float:
     text = client.get("/metrics").get_data(as_text=True)
-    match = re.search(r'gateway_record_integrity_failures_total\{path="owner",problem="%s"\} '
-                      r"([0-9.]+)" % problem, text)
+    series = f'gateway_record_integrity_failures_total{{path="owner",problem="{problem}"}} '
+    match = re.search(re.escape(series) + r"([0-9.]+)", text)
     return float(match.group(1)) if match else 0.0
 
 
