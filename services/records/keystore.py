@@ -65,6 +65,10 @@ class Keyring:
         self.current_id = crypto.master_key_id(key)
         self._by_id[self.current_id] = key
 
+    def knows(self, kek_id: str) -> bool:
+        """Can this keyring unwrap keys wrapped by the master key with that id?"""
+        return kek_id in self._by_id
+
     def digest(self, label: bytes, data: bytes) -> bytes:
         """Keyed digest under the current master key (see crypto.keyed_digest)."""
         return crypto.keyed_digest(self._by_id[self.current_id], label, data)

@@ -72,10 +72,18 @@ class SqliteKeyStorage(KeyStorage):
                 )
             checkpoint_truncate(self._conn)
 
-    def scan(self) -> Iterator[WrappedKey]:
-        with self._lock:
-            rows = self._conn.execute("SELECT key_ref, kek_id, wrapped FROM record_keys").fetchall()
-        yield from (WrappedKey(*row) for row in rows)
+    def scan(self, page: int = 1000) -> Iterator[WrappedKey]:
+        """Every key, a page at a time (a rotation of millions never holds them all)."""
+        after = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT key_ref, kek_id, wrapped FROM record_keys WHERE key_ref > ? "
+                    "ORDER BY key_ref LIMIT ?", (after, page)).fetchall()
+            yield from (WrappedKey(*row) for row in rows)
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
 
     def close(self) -> None:
         with self._lock:

@@ -174,6 +174,19 @@ class WindowsMixin:
         """Windows with an integrity flag (operators: `pulseledger records info`)."""
         return [_meta(r) for r in self.tables.flagged_windows(max(1, int(limit)), META_FIELDS)]
 
+    def recheck_flagged(self: Store, limit: int = 1000) -> dict[str, str | None]:
+        """Read every flagged window again: {record id: its flag now (None: sound, unflagged)}."""
+        results: dict[str, str | None] = {}
+        for meta in self.flagged_windows(limit):
+            try:
+                self.get_window(meta.record_id)
+                results[meta.record_id] = None
+            except (TamperDetected, KeyMissing) as error:
+                results[meta.record_id] = KEY_MISSING if isinstance(error, KeyMissing) else TAMPERED
+            except RecordErased:
+                results[meta.record_id] = "erased"
+        return results
+
     # --------------------------------------------------------------------------- batches
     def pending_unbatched(self: Store, limit: int) -> list[WindowRef]:
         """Up to `limit` windows waiting for an anchored batch, oldest first, each one
