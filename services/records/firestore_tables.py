@@ -167,11 +167,10 @@ class FirestoreTables(Tables):
 
     def _append_change(self, sink, change: NewChange) -> None:
         cursor = _new_cursor()
-        sink.set(
-            self._changes(change.owner).document(cursor),
-            {"cursor": cursor, "kind": change.kind, "record_id": change.record_id,
-             "at_ms": now_ms()},
-        )
+        data = {"cursor": cursor, "kind": change.kind, "at_ms": now_ms()}
+        if change.record_id is not None:  # absent rather than null, as everywhere
+            data["record_id"] = change.record_id
+        sink.set(self._changes(change.owner).document(cursor), data)
 
     def commit(self, writes: Sequence[Write], changes: Sequence[NewChange] = ()) -> None:
         if len(writes) + len(changes) > MAX_WRITES_PER_BATCH:
