@@ -94,15 +94,18 @@ class _Table:
     blob_key: bool = False  # batches: the logical key is the hex of the BLOB primary key
 
     def encode(self, column: str, value: Any) -> Any:
-        if value is None:
-            return None
+        encoder = self.encoder(column)
+        return value if encoder is None or value is None else encoder(value)
+
+    def encoder(self, column: str) -> Callable[[Any], Any] | None:
+        """How a column's logical value is stored (None: as it is)."""
         if column in self.json_columns:
-            return json.dumps(list(value))
+            return lambda value: json.dumps(list(value))
         if column == "anchored":
-            return int(bool(value))
+            return lambda value: int(bool(value))
         if column == "pending":
-            return 1 if value else None  # NULL keeps the row out of the partial index
-        return value
+            return lambda value: 1 if value else None  # NULL keeps it out of the partial index
+        return None
 
     def decode(self, row: sqlite3.Row | tuple, columns: Sequence[str]) -> Row:
         out: Row = {}
@@ -277,18 +280,19 @@ class SqliteTables(Tables):
         except sqlite3.IntegrityError as error:
             raise RowExists(f"{write.table}/{write.key}: {error}") from None
 
-    def _change(self, change: NewChange) -> None:
-        self._conn.execute(
-            "INSERT INTO changes (owner, kind, record_id, at_ms) VALUES (?, ?, ?, ?)",
-            (change.owner, change.kind, change.record_id, now_ms()),
-        )
+    def _changes(self, changes: Sequence[NewChange]) -> None:
+        if changes:
+            at = now_ms()
+            self._conn.executemany(
+                "INSERT INTO changes (owner, kind, record_id, at_ms) VALUES (?, ?, ?, ?)",
+                [(c.owner, c.kind, c.record_id, at) for c in changes],
+            )
 
     def commit(self, writes: Sequence[Write], changes: Sequence[NewChange] = ()) -> None:
         with self._lock, immediate(self._conn):
             for write in writes:
                 self._write(write)
-            for change in changes:
-                self._change(change)
+            self._changes(changes)
 
     def insert_new(
         self, table: str, rows: Sequence[tuple[str, Row, NewChange | None]]
@@ -302,13 +306,19 @@ class SqliteTables(Tables):
             f"INSERT INTO {spec.name} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING"
         )
+        encoders = [(c, spec.encoder(c)) for c in columns[1:]]
+        changes = []
         with self._lock, immediate(self._conn):
             for key, fields, change in rows:
-                values = [spec.key_value(key), *(spec.encode(c, fields.get(c)) for c in columns[1:])]
+                values = [spec.key_value(key)]
+                for column, encoder in encoders:  # the hot path of put_windows: kept plain
+                    value = fields.get(column)
+                    values.append(value if encoder is None or value is None else encoder(value))
                 if self._conn.execute(sql, values).rowcount == 1:
                     created.add(key)
                     if change is not None:
-                        self._change(change)
+                        changes.append(change)
+            self._changes(changes)
         return created
 
     def transact(self, fn: Callable[[_SqliteTxn], T]) -> T:
@@ -426,7 +436,7 @@ class _SqliteTxn:
         self._tables._write(write)
 
     def change(self, change: NewChange) -> None:
-        self._tables._change(change)
+        self._tables._changes([change])
 
 
 def _seq(cursor: str | None) -> int:
