@@ -366,14 +366,17 @@ class _FirestoreTxn:
         self._tables = tables
         self._transaction = transaction
 
-    def get(self, table: str, key: str) -> Row | None:
-        return self.get_many(table, [key]).get(key)
+    def get(self, table: str, key: str, fields: Sequence[str] | None = None) -> Row | None:
+        return self.get_many(table, [key], fields).get(key)
 
-    def get_many(self, table: str, keys: Sequence[str]) -> dict[str, Row]:
+    def get_many(
+        self, table: str, keys: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, Row]:
         refs = [self._tables._ref(table, k) for k in dict.fromkeys(keys)]
         if not refs:
             return {}
-        snaps = self._tables._client.get_all(refs, transaction=self._transaction)
+        snaps = self._tables._client.get_all(refs, field_paths=self._tables._paths(table, fields),
+                                             transaction=self._transaction)
         return {s.id: self._tables._decode(table, s) for s in snaps if s.exists}
 
     def write(self, write: Write) -> None:

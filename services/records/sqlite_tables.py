@@ -6,6 +6,7 @@ several processes may share the files (SQLite locking, busy timeout)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -107,19 +108,8 @@ class _Table:
             return lambda value: 1 if value else None  # NULL keeps it out of the partial index
         return None
 
-    def decode(self, row: sqlite3.Row | tuple, columns: Sequence[str]) -> Row:
-        out: Row = {}
-        for column, value in zip(columns, row, strict=True):
-            if value is not None and column in self.json_columns:
-                value = json.loads(value)
-            elif column in ("anchored", "pending"):
-                value = bool(value)
-            elif isinstance(value, memoryview):
-                value = bytes(value)
-            out[column] = value
-        if self.blob_key and isinstance(out.get(self.key), bytes):
-            out[self.key] = out[self.key].hex()
-        return out
+    def decode(self, row: tuple, columns: tuple[str, ...]) -> Row:
+        return _decoder(self, columns)(row)
 
     def key_value(self, key: str) -> Any:
         return bytes.fromhex(key) if self.blob_key else key
@@ -162,6 +152,41 @@ _TABLES = {
         ),
     )
 }
+
+
+@functools.cache
+def _decoder(spec: _Table, columns: tuple[str, ...]) -> Callable[[tuple], Row]:
+    """Row tuple → logical row, with the conversions worked out once per column list."""
+    special = []
+    for column in columns:
+        if column in spec.json_columns:
+            special.append((column, lambda v: None if v is None else json.loads(v)))
+        elif column in ("anchored", "pending"):
+            special.append((column, bool))
+    blob_key = spec.blob_key and spec.key in columns
+
+    def decode(row: tuple) -> Row:
+        out = dict(zip(columns, row, strict=True))
+        for column, convert in special:
+            out[column] = convert(out[column])
+        if blob_key:
+            out[spec.key] = out[spec.key].hex()
+        return out
+
+    return decode
+
+
+@functools.cache
+def _statement(spec: _Table, op: str, columns: tuple[str, ...]) -> tuple[str, tuple]:
+    """(SQL, encoders) of one write shape; `columns` excludes the key."""
+    encoders = tuple(spec.encoder(c) for c in columns)
+    if op == "update":
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        return f"UPDATE {spec.name} SET {sets} WHERE {spec.key} = ?", encoders
+    verb = "INSERT" if op == "create" else "INSERT OR REPLACE"
+    names = (spec.key, *columns)
+    return (f"{verb} INTO {spec.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))})"), encoders
 
 
 def _table(name: str) -> _Table:
@@ -262,21 +287,14 @@ class SqliteTables(Tables):
 
     def _write(self, write: Write) -> int:
         spec = _table(write.table)
+        columns = tuple(c for c in write.fields if c != spec.key)
+        sql, encoders = _statement(spec, write.op, columns)
+        values = [v if f is None or v is None else f(v)
+                  for f, v in zip(encoders, (write.fields[c] for c in columns), strict=True)]
         key = spec.key_value(write.key)
-        fields = {c: spec.encode(c, v) for c, v in write.fields.items() if c != spec.key}
-        if write.op == "update":
-            sets = ", ".join(f"{c} = ?" for c in fields)
-            return self._conn.execute(
-                f"UPDATE {spec.name} SET {sets} WHERE {spec.key} = ?", (*fields.values(), key)
-            ).rowcount
-        columns = (spec.key, *fields)
-        verb = "INSERT" if write.op == "create" else "INSERT OR REPLACE"
+        args = (*values, key) if write.op == "update" else (key, *values)
         try:
-            return self._conn.execute(
-                f"{verb} INTO {spec.name} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' * len(columns))})",
-                (key, *fields.values()),
-            ).rowcount
+            return self._conn.execute(sql, args).rowcount
         except sqlite3.IntegrityError as error:
             raise RowExists(f"{write.table}/{write.key}: {error}") from None
 
@@ -426,11 +444,13 @@ class _SqliteTxn:
     def __init__(self, tables: SqliteTables) -> None:
         self._tables = tables
 
-    def get(self, table: str, key: str) -> Row | None:
-        return self._tables.get(table, key)
+    def get(self, table: str, key: str, fields: Sequence[str] | None = None) -> Row | None:
+        return self._tables.get(table, key, fields)
 
-    def get_many(self, table: str, keys: Sequence[str]) -> dict[str, Row]:
-        return self._tables.get_many(table, keys)
+    def get_many(
+        self, table: str, keys: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, Row]:
+        return self._tables.get_many(table, keys, fields)
 
     def write(self, write: Write) -> None:
         self._tables._write(write)

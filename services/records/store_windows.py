@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 META_FIELDS = ("owner", "device_id", "window_start_ms", "ciphertext_sha256", "created_ms",
                "batch_root", "erased_ms", "flag", "anchored")
+# what moving a window into a batch needs to know of it
+BATCHING_FIELDS = ("owner", "batch_root", "anchored", "erased_ms", "flag")
 # what authenticating a window needs
 SEAL_FIELDS = ("owner", "version", "key_ref", "ciphertext", "ciphertext_sha256", "erased_ms",
                "batch_root", "proof", "anchored", "flag")
@@ -297,7 +299,7 @@ def _write_batch_chunk(txn, root: bytes, record_ids: list[str], chunk: list,
     """One transaction: re-check (a concurrent batcher may have anchored a member meanwhile),
     then move the chunk's windows into the batch; the last chunk writes the batch itself."""
     anchored = anchor_tx is not None
-    current = txn.get_many("windows", [rid for rid, _ in chunk])
+    current = txn.get_many("windows", [rid for rid, _ in chunk], BATCHING_FIELDS)
     batch = txn.get("batches", root.hex()) if last else None
     for record_id, _ in chunk:
         if record_id not in current:
