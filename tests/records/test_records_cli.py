@@ -41,6 +41,17 @@ def _services_store(state: Path, chain: ChainIdentity):
                                       master_key_file=state / "records-master.key"), chain)
 
 
+def _deployed(state: Path, windows: int = 2):
+    """A deployment (its file in state/) whose services stored `windows` windows:
+    (chain, refs)."""
+    chain = fresh_chain()
+    _deploy(state / "deployments.json", chain)
+    with _services_store(state, chain) as store:
+        refs = [store.put_window(OWNER, DEVICE, 10_000 * i, window_payload(i))
+                for i in range(windows)]
+    return chain, refs
+
+
 def _run(*args: str):
     return CliRunner().invoke(main, ["records", *args])
 
@@ -89,11 +100,7 @@ def test_two_deployments_files_disagree__stops(workdir, monkeypatch):
 
 def test_info_erase__the_store_up_runs__found_from_its_state_dir(workdir, monkeypatch):
     state = workdir / "state"
-    chain = fresh_chain()
-    _deploy(state / "deployments.json", chain)
-    with _services_store(state, chain) as store:
-        a = store.put_window(OWNER, DEVICE, 0, window_payload(0))
-        b = store.put_window(OWNER, DEVICE, 10_000, window_payload(1))
+    chain, (a, b) = _deployed(state)
     monkeypatch.setenv("PULSELEDGER_STACK_STATE_DIR", str(state))
     key_file = (state / "records-master.key").read_bytes()
 
@@ -133,11 +140,7 @@ def test_erase__no_master_key_configured__still_erases_and_creates_none(workdir,
 
 
 def test_info__wrong_master_key__says_so(workdir, monkeypatch):
-    state = workdir / ".pulseledger"
-    chain = fresh_chain()
-    _deploy(state / "deployments.json", chain)
-    with _services_store(state, chain) as store:
-        store.put_window(OWNER, DEVICE, 0, window_payload(0))
+    _deployed(workdir / ".pulseledger", 1)
     monkeypatch.setenv("PULSELEDGER_RECORDS_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
     result = _run("info")
     assert result.exit_code == 0 and "NOT the key of this store's records" in result.output
@@ -145,11 +148,7 @@ def test_info__wrong_master_key__says_so(workdir, monkeypatch):
 
 def test_rotate_backup_restore_recheck__on_the_services_store(workdir, monkeypatch):
     state = workdir / ".pulseledger"
-    chain = fresh_chain()
-    _deploy(state / "deployments.json", chain)
-    with _services_store(state, chain) as store:
-        a = store.put_window(OWNER, DEVICE, 0, window_payload(0))
-        b = store.put_window(OWNER, DEVICE, 10_000, window_payload(1))
+    chain, (a, b) = _deployed(state)
 
     assert _run("new-master-key", str(workdir / "new.key")).exit_code == 0
     assert _run("new-master-key", str(workdir / "new.key")).exit_code == 1  # never overwritten
