@@ -24,6 +24,8 @@ class StoredWindow:
     device_id: str
     window_start_ms: int
     prediction: dict[str, Any] | None
+    # an integrity problem ("tampered", "key_missing"): no prediction, judged neither way
+    flag: str | None = None
 
 
 def k_of_n_alerts(windows: Iterable[StoredWindow], k: int, n: int) -> list[dict[str, Any]]:
@@ -46,3 +48,11 @@ def k_of_n_alerts(windows: Iterable[StoredWindow], k: int, n: int) -> list[dict[
                                   f"looked irregular. {SCREEN_NOT_DIAGNOSIS}"})
         history.clear()
     return alerts
+
+
+def unreadable_json(window: StoredWindow) -> dict[str, Any]:
+    """How a window that failed its integrity checks is shown beside the alerts."""
+    return {"device_id": window.device_id, "record_id": window.record_id,
+            "window_start_ms": window.window_start_ms, "flag": window.flag,
+            "message": "this window failed its integrity checks and was left out; "
+                       "the operator was alerted"}

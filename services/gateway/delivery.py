@@ -22,7 +22,7 @@ from services.gateway.chain import (
 from services.gateway.context import Gateway
 from services.gateway.errors import Conflict, Forbidden, Gone, NotFound, Tampered
 from services.gateway.observability import log
-from services.records import RecordErased, RecordNotFound, TamperDetected
+from services.records import KeyMissing, RecordErased, RecordNotFound, TamperDetected
 
 ZERO_ADDRESS = "0x" + "00" * 20
 # Striped locks: two concurrent first reads of one purchase send one confirmDelivery, without a
@@ -83,6 +83,8 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
         raise NotFound("the record's ciphertext is not in the blob store")
     except RecordErased:
         raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+    except KeyMissing:
+        raise _key_missing(grant) from None
     except RecordNotFound:
         raise NotFound("the registry names this record but the store does not hold it")
     except (TamperDetected, BlobTampered):
@@ -115,6 +117,15 @@ def record_key(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
         return gw.store.record_key(grant.record_id), associated_data
     except RecordErased:
         raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+    except KeyMissing:
+        raise _key_missing(grant) from None
+
+
+def _key_missing(grant: Grant) -> Tampered:
+    """The key is gone but nobody erased the record (the store alerted): not a 410."""
+    log("record_key_missing", record=grant.record_id)
+    return Tampered("the record's key is missing (not erased): nothing is served; the operator "
+                    "was alerted", code="key_missing")
 
 
 def confirm_first_delivery(gw: Gateway, grant: Grant) -> str | None:

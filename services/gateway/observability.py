@@ -32,6 +32,10 @@ class Metrics:
                                 registry=self.registry)
         self.sse_streams = Counter("gateway_sse_streams_total", "Live streams opened",
                                    registry=self.registry)
+        self.integrity_failures = Counter(
+            "gateway_record_integrity_failures_total",
+            "Records not served because they failed their integrity checks (tampered, key "
+            "missing), by read path", ["path", "problem"], registry=self.registry)
 
 
 class JsonFormatter(logging.Formatter):

@@ -112,17 +112,21 @@ def openapi_document() -> dict[str, Any]:
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
                                {"name": "payload", "in": "query",
                                 "schema": {"type": "string", "enum": ["true", "false"]}}],
-                "responses": {"200": _ok("window metadata (and payloads)", {"type": "object"}),
-                              **auth_errors, **_error_responses("410", "502")}}},
+                "responses": {"200": _ok("window metadata (and payloads); a window that fails its "
+                                         "integrity checks carries `flag` (tampered, key_missing) "
+                                         "and no payload: one bad window never fails the list",
+                                         {"type": "object"}),
+                              **auth_errors}}},
             "/patients/{owner}/alerts": {"get": {
                 "operationId": "listAlerts", "security": SECURED,
                 "parameters": [_owner_param(),
                                {"name": "since_ms", "in": "query", "schema": UINT},
                                {"name": "limit", "in": "query",
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-                "responses": {"200": _ok("k-of-n alerts from stored predictions",
+                "responses": {"200": _ok("k-of-n alerts from stored predictions; windows that "
+                                         "fail their integrity checks are listed under `flagged`",
                                          {"type": "object"}),
-                              **auth_errors, **_error_responses("410", "502")}}},
+                              **auth_errors}}},
             "/patients/{owner}/windows/{record_id}": {"get": {
                 "operationId": "getWindow", "security": SECURED,
                 "parameters": [_owner_param(),

@@ -12,11 +12,17 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from services.gateway import validate
-from services.gateway.alerts import StoredWindow, k_of_n_alerts
+from services.gateway.alerts import StoredWindow, k_of_n_alerts, unreadable_json
 from services.gateway.context import gateway, owner_or_doctor
 from services.gateway.errors import Gone, NotFound, Tampered
 from services.gateway.observability import log
-from services.records import NotAnchored, RecordErased, RecordNotFound, TamperDetected
+from services.records import (
+    KeyMissing,
+    NotAnchored,
+    RecordErased,
+    RecordNotFound,
+    TamperDetected,
+)
 
 blueprint = Blueprint("owner", __name__)
 RECORD_ID = r"[0-9A-Za-z_:.\-]{1,128}"
@@ -31,15 +37,42 @@ def read_window(record_id: str) -> dict[str, Any]:
     store = gateway().store
     try:
         meta = store.window_meta(record_id)
-        check = _anchored if meta.batch_root is not None else None
+        # anchored by the storage peers: the chain must agree. Built but not anchored yet (the
+        # seconds an anchoring takes): the store's own checks, as for an unbatched window.
+        check = _anchored if meta.anchored else None
         return store.get_window(record_id, anchor_check=check)
     except RecordNotFound:
         raise NotFound("no such window record") from None
     except RecordErased:
         raise Gone("this record was erased: its key is destroyed") from None
+    except KeyMissing:
+        _integrity_failure(record_id, "key_missing")
+        raise Tampered("the record's key is missing (not erased): nothing is served; the "
+                       "operator was alerted", code="key_missing") from None
     except (TamperDetected, NotAnchored):
+        _integrity_failure(record_id, "tampered")
         raise Tampered("tampering detected: the record does not match its anchor; "
                        "nothing is served") from None
+
+
+def _integrity_failure(record_id: str, problem: str) -> None:
+    """The alert for the operator: a structured log line with the record id, and a counter
+    (gateway_record_integrity_failures_total) an alerting rule watches."""
+    log("tamper_detected" if problem == "tampered" else "record_key_missing",
+        record=record_id, path="owner")
+    gateway().metrics.integrity_failures.labels("owner", problem).inc()
+
+
+def _read_or_flag(meta) -> tuple[dict[str, Any] | None, str | None]:
+    """(payload, None), or (None, flag) for a window that fails its checks: one bad window costs
+    only itself in a list. A window the store already flagged is not read again here (no alert
+    on every refresh); reading it alone (GET /windows/<id>) checks it afresh."""
+    if meta.flag is not None:
+        return None, meta.flag
+    try:
+        return read_window(meta.record_id), None
+    except Tampered as error:
+        return None, "key_missing" if error.code == "key_missing" else "tampered"
 
 
 def _meta_json(meta) -> dict[str, Any]:
@@ -47,7 +80,7 @@ def _meta_json(meta) -> dict[str, Any]:
             "window_start_ms": meta.window_start_ms, "created_ms": meta.created_ms,
             "ciphertext_sha256": "0x" + meta.ciphertext_sha256.hex(),
             "batch_root": "0x" + meta.batch_root.hex() if meta.batch_root else None,
-            "erased": meta.erased}
+            "erased": meta.erased, "flag": meta.flag}
 
 
 @blueprint.get("/patients/<owner>/windows")
@@ -61,31 +94,42 @@ def list_windows(owner: str):
     for meta in gateway().store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
         item = _meta_json(meta)
         if with_payload and not meta.erased:
-            item["payload"] = read_window(meta.record_id)
+            try:
+                payload, item["flag"] = _read_or_flag(meta)
+            except Gone:  # erased between the listing and the read
+                payload, item["erased"] = None, True
+            if payload is not None:
+                item["payload"] = payload
         windows.append(item)
     return jsonify(owner=owner, windows=windows)
 
 
 @blueprint.get("/patients/<owner>/alerts")
 def list_alerts(owner: str):
-    """Alerts (k of the last n readable windows irregular, per device) over a period."""
+    """Alerts (k of the last n readable windows irregular, per device) over a period; windows
+    that fail their integrity checks are listed under `flagged` and judged neither way."""
     owner = validate.address(owner, "owner")
     owner_or_doctor(owner)
     gw = gateway()
     since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
     limit = validate.query_uint("limit", default=gw.settings.max_list_limit,
                                 maximum=gw.settings.max_list_limit)
-    windows = []
+    windows, flagged = [], []
     for meta in gw.store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
         if meta.erased:
             continue
-        payload = read_window(meta.record_id)
+        try:
+            payload, flag = _read_or_flag(meta)
+        except Gone:
+            continue
         prediction = payload.get("prediction") if isinstance(payload, dict) else None
-        windows.append(StoredWindow(meta.record_id, meta.device_id, meta.window_start_ms,
-                                    prediction if isinstance(prediction, dict) else None))
+        window = StoredWindow(meta.record_id, meta.device_id, meta.window_start_ms,
+                              prediction if isinstance(prediction, dict) else None, flag)
+        (flagged if flag else windows).append(window)
     alerts = k_of_n_alerts(windows, gw.settings.alert_k, gw.settings.alert_n)
     return jsonify(owner=owner, k=gw.settings.alert_k, n=gw.settings.alert_n,
-                   windows_examined=len(windows), alerts=alerts)
+                   windows_examined=len(windows), alerts=alerts,
+                   flagged=[unreadable_json(w) for w in flagged])
 
 
 @blueprint.get("/patients/<owner>/windows/<record_id>")
@@ -100,7 +144,10 @@ def get_window(owner: str, record_id: str):
         raise NotFound("no such window record") from None
     if meta.owner.lower() != owner.lower():
         raise NotFound("no such window record for this patient")
-    return jsonify(**_meta_json(meta), payload=read_window(record_id))
+    payload = read_window(record_id)  # checks the window afresh, flagged or not
+    if meta.flag is not None:  # it read: the store cleared the flag
+        meta = gateway().store.window_meta(record_id)
+    return jsonify(**_meta_json(meta), payload=payload)
 
 
 @blueprint.get("/patients/<owner>/live")

@@ -1,6 +1,7 @@
 """The record store: one small interface, the dataclasses it speaks, and the errors it raises.
 
-Every backend (SQLite file, Firestore) implements `RecordStore`. What it keeps:
+`RecordStore` is implemented once, by `services.records.store.Store`, over a narrow table interface
+per backend (SQLite file, Firestore: `services.records.tables`). What it keeps:
 
 - window records: one 10-second window (readings + prediction) of one patient, encrypted as one
   unit with its own AES-256-GCM key; idempotent on (device_id, window_start_ms);
@@ -12,7 +13,9 @@ Every backend (SQLite file, Firestore) implements `RecordStore`. What it keeps:
 
 Integrity: the sha256 of each ciphertext is the anchored value. Reads take the anchor from the
 caller (`expected_root` for windows, `expected_hash` for bundles): the chain check belongs to the
-gateway. A mismatch raises `TamperDetected` and nothing is returned.
+gateway. A mismatch raises `TamperDetected` and nothing is returned; a key gone without an
+erasure raises `KeyMissing` (not `RecordErased`). Either costs only that record: it is alerted,
+a window is flagged (`WindowMeta.flag`) and lists go on without it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,16 @@ class RecordErased(RecordsError):
 
 class TamperDetected(RecordsError):
     """Ciphertext, nonce, tag, associated data or proof does not match its anchor; nothing served."""
+
+
+class KeyMissing(RecordsError):
+    """The record's key is gone although the erasure journal does not list the record: lost or
+    deleted behind the store's back, not erased (restore the key backup). Nothing served."""
+
+
+class StoreNotFound(RecordsError):
+    """No record store for this chain namespace where the settings point, and the caller asked
+    not to create one (operator commands never open a fresh, empty namespace by accident)."""
 
 
 class NotAnchored(RecordsError):
@@ -129,6 +142,12 @@ class WindowMeta:
     created_ms: int
     batch_root: bytes | None  # the anchored batch it belongs to, if any
     erased: bool
+    # an integrity problem found on this window ("tampered", "key_missing"), None when sound:
+    # lists show it flagged instead of failing (see docs/records.md, "Failing small and loudly")
+    flag: str | None = None
+    # its batch root was anchored on-chain (as the storage peer recorded it): readers then
+    # check the chain; a batch built but not yet anchored is checked like an unbatched window
+    anchored: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +202,7 @@ CHANGE_KINDS = (
     "device_registered",
     "contacts_set",
     "doctor_linked",
+    "window_flagged",
 )
 
 # A check the gateway passes in: given a batch root, is it anchored on-chain (with enough
@@ -294,7 +314,17 @@ class RecordStore(ABC):
 
     @abstractmethod
     def pending_unbatched(self, limit: int) -> list[WindowRef]:
-        """Windows not yet in an anchored batch, oldest first (refs carry created=False)."""
+        """Windows not yet in an anchored batch, oldest first (refs carry created=False). Each
+        is authenticated first: an inauthentic one is flagged and left out (so fewer may come
+        back), a wrong stored hash of an authentic one is repaired."""
+
+    def pending_count(self, limit: int = 1000) -> int:
+        """How many windows wait for an anchored batch, counted up to `limit`, unchecked."""
+        raise NotImplementedError
+
+    def flagged_windows(self, limit: int = 100) -> list[WindowMeta]:
+        """Windows carrying an integrity flag (tampered, key missing)."""
+        raise NotImplementedError
 
     # ---- sellable records (bundles registered on-chain)
     @abstractmethod
@@ -342,7 +372,9 @@ class RecordStore(ABC):
         derived from (kind, payload, reason): the same failure redelivered is stored once."""
 
     @abstractmethod
-    def dead_letters(self, kind: str | None = None) -> list[DeadLetter]: ...
+    def dead_letters(self, kind: str | None = None, limit: int | None = None) -> list[DeadLetter]:
+        """Oldest first (all, or the first `limit`); a letter that cannot be opened is listed
+        without its payload and alerted."""
 
     # ---- erasure, key management
     @abstractmethod

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from services.records import crypto
-from services.records.base import RecordErased, RecordsError
+from services.records.base import RecordsError
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class KeyStorage(ABC):
     @abstractmethod
     def replace_many(self, keys: Iterable[WrappedKey]) -> None: ...
 
+    def close(self) -> None:
+        """Release connections (the Firestore client is closed by its owner)."""
+
 
 class Keyring:
     """The current master key plus older ones still accepted for unwrapping."""
@@ -61,6 +64,10 @@ class Keyring:
             raise RecordsError("master key must be 32 bytes")
         self.current_id = crypto.master_key_id(key)
         self._by_id[self.current_id] = key
+
+    def knows(self, kek_id: str) -> bool:
+        """Can this keyring unwrap keys wrapped by the master key with that id?"""
+        return kek_id in self._by_id
 
     def digest(self, label: bytes, data: bytes) -> bytes:
         """Keyed digest under the current master key (see crypto.keyed_digest)."""
@@ -81,11 +88,21 @@ class Keyring:
 
 
 class Envelope:
-    """Key operations of one store: mint, load, destroy, rotate."""
+    """Key operations of one store: mint, unwrap, rotate. `keyring` may be None for operator
+    commands that need no master key (erasure destroys keys without unwrapping them)."""
 
-    def __init__(self, keyring: Keyring, storage: KeyStorage) -> None:
+    def __init__(self, keyring: Keyring | None, storage: KeyStorage) -> None:
         self.keyring = keyring
         self.storage = storage
+
+    @property
+    def ring(self) -> Keyring:
+        if self.keyring is None:
+            raise RecordsError(
+                "no master key loaded: set PULSELEDGER_RECORDS_MASTER_KEY or _MASTER_KEY_FILE "
+                "to the key the services use"
+            )
+        return self.keyring
 
     @staticmethod
     def new_key_ref() -> str:
@@ -93,26 +110,22 @@ class Envelope:
 
     def mint(self, count: int) -> list[tuple[str, bytes, WrappedKey]]:
         """Fresh (key_ref, data key, wrapped key) triples; persist with `storage.put_many`."""
+        ring = self.ring
         out = []
         for _ in range(count):
             ref, key = self.new_key_ref(), crypto.new_data_key()
-            out.append((ref, key, self.keyring.wrap(ref, key)))
+            out.append((ref, key, ring.wrap(ref, key)))
         return out
-
-    def load(self, key_ref: str) -> bytes:
-        wk = self.storage.get(key_ref)
-        if wk is None:
-            raise RecordErased("record key destroyed: the record was erased")
-        return self.keyring.unwrap(wk)
 
     def rotate(self, new_master_key: bytes) -> int:
         """Re-wrap every key under the new master key; the old one stays accepted meanwhile."""
-        self.keyring._set_current(new_master_key)
+        ring = self.ring
+        ring._set_current(new_master_key)
         count, chunk = 0, []
         for wk in self.storage.scan():
-            if wk.kek_id == self.keyring.current_id:
+            if wk.kek_id == ring.current_id:
                 continue
-            chunk.append(self.keyring.wrap(wk.key_ref, self.keyring.unwrap(wk)))
+            chunk.append(ring.wrap(wk.key_ref, ring.unwrap(wk)))
             if len(chunk) >= 400:
                 self.storage.replace_many(chunk)
                 count += len(chunk)

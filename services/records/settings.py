@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.records.base import ChainIdentity, InvalidInput
+from services.records.keystore import Keyring
 
 
 class RecordsSettings(BaseSettings):
@@ -58,6 +59,15 @@ class RecordsSettings(BaseSettings):
                 raise InvalidInput(f"master key file {path} does not exist")
             write_master_key_file(path, os.urandom(32))
         return decode_master_key(path.read_text())
+
+    def keyring(self, required: bool = True) -> Keyring | None:
+        """The master key (and the previous ones). Not required: None when none is configured
+        or its file is absent — and then no file is created (operator commands)."""
+        if not required and self.master_key is None and (
+            self.master_key_file is None or not self.master_key_file.exists()
+        ):
+            return None
+        return Keyring(self.load_master_key(), self.load_previous_master_keys())
 
     def load_previous_master_keys(self) -> list[bytes]:
         return [decode_master_key(p.read_text()) for p in self.previous_master_key_files]

@@ -126,6 +126,15 @@ def test_read__after_erasure__410_but_buyer_keeps_what_they_read(client, market,
     assert kept == sale.plaintext  # erasure cannot reach copies already delivered
 
 
+def test_read__key_deleted_not_erased__502_key_missing_not_410(client, market, store):
+    sale = market.sale()
+    token = sign_in(client, sale.buyer)
+    store.keys.destroy([store.tables.get("bundles", sale.record_id)["key_ref"]])
+    response = _read(client, sale, token)
+    assert response.status_code == 502 and response.get_json()["error"] == "key_missing"
+    assert sale.plaintext not in response.data
+
+
 def test_read__stored_ciphertext_flipped__tampering_reported_nothing_served(client, market, store):
     sale = market.sale()
     token = sign_in(client, sale.buyer)

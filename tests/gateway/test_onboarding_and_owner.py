@@ -161,7 +161,8 @@ def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client
     store.record_batch(root, [r.record_id for r in anchored], proofs,
                        receipt["transactionHash"].to_0x_hex())
     lonely_root, lonely_proofs = merkle.build([unanchored.ciphertext_sha256])
-    store.record_batch(lonely_root, [unanchored.record_id], lonely_proofs, None)  # never on-chain
+    # the store says anchored, the chain has never seen the root
+    store.record_batch(lonely_root, [unanchored.record_id], lonely_proofs, "0x" + "ee" * 32)
 
     token = sign_in(client, patient)
     good = client.get(f"/patients/{patient.address}/windows/{anchored[1].record_id}",

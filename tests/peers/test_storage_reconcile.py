@@ -48,3 +48,20 @@ def test_second_write_with_more_readings__extra_ones_dead_lettered(tmp_path):
     assert {d.reason for d in letters} == {
         "late: its window was stored by another aggregator without it"}
     assert role.reconciled == 2  # the plain retry (same readings) reconciled nothing
+
+
+def test_repeat_of_a_window_whose_stored_record_is_unreadable__every_reading_kept(tmp_path):
+    """The stored record fails its checks (its key deleted behind the store's back): the repeat
+    cannot be compared with it, so all its readings are dead-lettered, none dropped."""
+    store = open_test_store(tmp_path)
+    store.register_device(DEVICE, OWNER, b"\x01" * 32)
+    node = SimpleNamespace(store=store, settings=None,
+                           rpc=SimpleNamespace(register=lambda op, handler: None))
+    role = StorageRole(node)
+    first = trio.run(role.handle, {"items": [item([1, 2])], "window_ms": 10_000}, "a1")
+    record_id = first["record_ids"][0]
+    store.keys.destroy([store.tables.get("windows", record_id)["key_ref"]])
+    trio.run(role.handle, {"items": [item([1, 2, 3])], "window_ms": 10_000}, "a2")
+    letters = store.dead_letters("reading")
+    assert sorted(json.loads(d.payload)["seq"] for d in letters) == [1, 2, 3]
+    assert {d.reason for d in letters} == {"its window's stored record failed its integrity checks"}

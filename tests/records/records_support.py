@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from services.records import ChainIdentity, RecordStore
-from services.records.sqlite_store import SqliteRecordStore
+from services.records.tables import Write
 from services.records.window_payload import sample_payload
 
 OWNER = "0x" + "a1" * 20
@@ -28,25 +28,14 @@ def window_payload(i: int = 0) -> dict:
 
 # ------------------------------------------------------------------ raw access, for tampering
 def raw_window(store: RecordStore, record_id: str) -> dict:
-    if isinstance(store, SqliteRecordStore):
-        cols = ["owner", "version", "ciphertext", "proof", "key_ref"]
-        row = store._conn.execute(
-            f"SELECT {', '.join(cols)} FROM windows WHERE record_id = ?", (record_id,)
-        ).fetchone()
-        return dict(zip(cols, row, strict=True))
-    return store._col("windows").document(record_id).get().to_dict()
+    """The stored row as the backend keeps it (ciphertext, proof, key_ref, ...)."""
+    return store.tables.get("windows", record_id)
 
 
 def write_raw_window(store: RecordStore, record_id: str, **fields) -> None:
-    """Change stored fields behind the store's back (what an attacker with disk access does)."""
-    if isinstance(store, SqliteRecordStore):
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with store._lock:
-            store._conn.execute(
-                f"UPDATE windows SET {sets} WHERE record_id = ?", (*fields.values(), record_id)
-            )
-    else:
-        store._col("windows").document(record_id).update(fields)
+    """Change stored fields behind the store's back (what an attacker with disk or database
+    access does): straight into the backend's table, past every check of the store."""
+    store.tables.commit([Write("update", "windows", record_id, fields)])
 
 
 def flip(data: bytes, index: int) -> bytes:

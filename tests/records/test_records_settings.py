@@ -73,7 +73,7 @@ def test_firestore__keys_in_their_own_database(firestore_emulator, tmp_path):
     with open_store(settings, chain) as store:
         ref = store.put_window(OWNER, "12D3KooWDevice", 0, window_payload())
         assert store.get_window(ref.record_id) == window_payload()
-        key_ref = store._col("windows").document(ref.record_id).get().get("key_ref")
+        key_ref = store.tables.get("windows", ref.record_id)["key_ref"]
     main = make_client("pulseledger-keydb-test", "(default)", firestore_emulator.host)
     keys = make_client("pulseledger-keydb-test", "pulseledger-keys", firestore_emulator.host)
     path = f"pulseledger_keys/{chain.namespace}/record_keys/{key_ref}"

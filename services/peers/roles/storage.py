@@ -11,7 +11,14 @@ import trio
 
 from services.peers.anchoring import DeploymentMismatch
 from services.peers.assignment import ranked
-from services.records import InvalidInput, RecordErased, WindowInput, merkle
+from services.records import (
+    InvalidInput,
+    KeyMissing,
+    RecordErased,
+    TamperDetected,
+    WindowInput,
+    merkle,
+)
 from services.records.window_payload import build_window_payload
 
 log = logging.getLogger(__name__)
@@ -65,17 +72,20 @@ class StorageRole:
         record lacks. Those are dead-lettered with the reason, never silently dropped."""
         store = self.node.store
         for ref, window in repeats:
+            reason = "late: its window was stored by another aggregator without it"
             try:
                 stored = store.get_window(ref.record_id)
             except RecordErased:
                 continue  # the patient erased it: nothing to add back
+            except (TamperDetected, KeyMissing):  # the store alerted; keep this copy's readings
+                stored = {}
+                reason = "its window's stored record failed its integrity checks"
             have = {r["seq"] for r in stored.get("readings", [])}
             for reading in window.payload["readings"]:
                 if reading["seq"] not in have:
                     self.reconciled += 1
                     store.dead_letter("reading", json.dumps(
-                        {"userId": window.device_id, **reading}, sort_keys=True).encode(),
-                        "late: its window was stored by another aggregator without it")
+                        {"userId": window.device_id, **reading}, sort_keys=True).encode(), reason)
 
     def metrics(self) -> dict:
         return {"storage_windows_created": self.stored,

@@ -1,0 +1,72 @@
+"""Dead letters: what could not be processed, kept encrypted (erasable) with a readable reason and
+a keyed digest (HMAC under a master-derived key: a small payload cannot be confirmed by
+guessing). Idempotent on (kind, payload, reason) per master key. Written once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services.records import crypto
+from services.records import validation as v
+from services.records.base import DeadLetter, InvalidInput, TamperDetected
+from services.records.integrity import KEY_MISSING, TAMPERED, IntegrityAlert
+from services.records.tables import Row
+
+if TYPE_CHECKING:
+    from services.records.keystore import WrappedKey
+    from services.records.store import Store
+
+DEAD_LETTER_OWNER = "dead-letter"  # bound into the associated data in place of an owner
+
+
+class DeadLettersMixin:
+    def dead_letter(self: Store, kind: str, payload: bytes, reason: str) -> str:
+        kind, reason = v.kind(kind), v.reason(reason)
+        if not isinstance(payload, bytes | bytearray):
+            raise InvalidInput("dead-letter payload must be bytes")
+        digest = self.envelope.ring.digest(b"dead-letter", bytes(payload))
+        letter_id = v.dead_letter_id(kind, digest, reason)
+        if self.tables.get("dead_letters", letter_id, ["kind"]) is not None:
+            return letter_id  # the same failure, redelivered: kept once
+        [(key_ref, key, wrapped)] = self.envelope.mint(1)
+        sealed: bytes | None = crypto.seal(key, bytes(payload), _ad(self.namespace, letter_id))
+        limit = self.tables.max_inline_bytes
+        if limit is not None and len(sealed) > limit:
+            sealed = None  # too big for this backend's documents: the digest and reason remain
+        self.keys.put_many([wrapped])
+        fields = {"kind": kind, "key_ref": key_ref, "ciphertext": sealed, "payload_digest": digest,
+                  "reason": reason, "at_ms": v.now_ms()}
+        if not self.tables.insert_new("dead_letters", [(letter_id, fields, None)]):
+            self.keys.destroy([key_ref])  # another writer stored it first
+        return letter_id
+
+    def dead_letters(self: Store, kind: str | None = None, limit: int | None = None) -> list[DeadLetter]:
+        """Oldest first; one that cannot be opened is listed without its payload (and alerted)."""
+        kind = v.kind(kind) if kind is not None else None
+        limit = None if limit is None else max(1, int(limit))
+        rows = self.tables.dead_letter_rows(kind, limit)
+        wrapped = self.keys.get_many([r["key_ref"] for r in rows]) if rows else {}
+        return [DeadLetter(r["id"], r["kind"], self._letter_payload(r, wrapped),
+                           r["payload_digest"], r["reason"], r["at_ms"]) for r in rows]
+
+    def _letter_payload(self: Store, row: Row, wrapped: dict[str, WrappedKey]) -> bytes | None:
+        if row.get("ciphertext") is None:
+            return None  # erased, or too large to have been kept
+        key = wrapped.get(row["key_ref"])
+        if key is None:
+            if not self.tables.is_journaled(row["id"]):
+                self.integrity(IntegrityAlert(row["id"], KEY_MISSING, "the record key is gone "
+                                              "but the erasure journal does not list it",
+                                              "dead_letters"))
+            return None
+        try:
+            return crypto.open_sealed(self.envelope.ring.unwrap(key), bytes(row["ciphertext"]),
+                                      _ad(self.namespace, row["id"]))
+        except TamperDetected:
+            self.integrity(IntegrityAlert(row["id"], TAMPERED, "authentication failed",
+                                          "dead_letters"))
+            return None
+
+
+def _ad(namespace: str, letter_id: str) -> bytes:
+    return crypto.associated_data(namespace, letter_id, 1, DEAD_LETTER_OWNER)
