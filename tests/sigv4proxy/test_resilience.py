@@ -73,7 +73,7 @@ def test_batch_policy_refuse__batches_refused_single_calls_pass(strict_proxy):
 
 
 def test_stalled_upstream__504_within_deadline(start_proxy):
-    staller = TestUpstream(mode="stall")
+    staller = TestUpstream(mode="stall", chain_id=CHAIN_ID)  # verified, then stalls
     try:
         proxy = start_proxy(
             upstreams=[{"url": staller.url, "name": "staller"}], upstream_timeout_seconds=0.3
@@ -85,6 +85,7 @@ def test_stalled_upstream__504_within_deadline(start_proxy):
             "id": 9,
             "error": {"code": -32002, "message": "upstream did not answer within the deadline"},
         }
+        assert 9 in staller.ids()  # the call itself reached it (and stalled there)
     finally:
         staller.stop()
 
@@ -92,7 +93,7 @@ def test_stalled_upstream__504_within_deadline(start_proxy):
 def test_upstream_redirect__not_followed__502(start_proxy):
     """The redirect's target, another loopback server, is never reached."""
     target = TestUpstream(mode="status", status=200)
-    redirector = TestUpstream(mode="redirect", redirect_to=target.url)
+    redirector = TestUpstream(mode="redirect", redirect_to=target.url, chain_id=CHAIN_ID)
     try:
         proxy = start_proxy(upstreams=[{"url": redirector.url, "name": "redirector"}])
         response = rpc(proxy.url, "eth_getBalance", ["0x" + "00" * 20, "latest"])

@@ -39,9 +39,7 @@ class WsTestUpstream:
 
     def _check_signature(self, connection, request):
         url = urlsplit(request.path)
-        reason = verify(
-            self.sigv4, "GET", url.path, url.query, dict(request.headers.raw_items()), b""
-        )
+        reason = verify(self.sigv4, "GET", url.path, url.query, request.headers.raw_items(), b"")
         if reason is not None:
             self.rejected.append(reason)
             return Response(403, "Forbidden", Headers([("Content-Length", "0")]), b"")
