@@ -138,7 +138,7 @@ def mapping(key: Check, entry: Check) -> Check:
 
 
 def tag_or_number(value: Any, where: str) -> None:
-    if value in BLOCK_TAGS:
+    if isinstance(value, str) and value in BLOCK_TAGS:
         return
     if quantity_value(value, 64) is None:
         raise ParamError(where, "not a block number or tag")

@@ -117,7 +117,8 @@ class WsSession:
             or not isinstance(params, dict)
         ):
             return Dropped("not_jsonrpc")
-        if params.get("subscription") not in self.subscriptions:
+        subscription = params.get("subscription")
+        if not isinstance(subscription, str) or subscription not in self.subscriptions:
             return Dropped("unknown_subscription")
         if leaked:
             return Dropped("credential_in_reply")

@@ -1,13 +1,12 @@
 """Rate limits, stalled upstreams, dead upstreams: each with its own proxy under gunicorn and
 deadlines set small. Behaviour is asserted, never time."""
 
-import time
-
 import pytest
 import requests
 
 from .chain import CHAIN_ID
 from .conftest import base_settings, rpc
+from .health import wait_for_upstreams
 from .processes import ProxyProcess
 from .upstream_server import TestUpstream
 
@@ -107,12 +106,7 @@ def test_upstream_redirect__not_followed__502(start_proxy):
 
 
 def _wait_health(url, expected: dict[str, bool]):
-    for _ in range(200):
-        upstreams = requests.get(url + "healthz", timeout=5).json()["upstreams"]
-        if {u["name"]: u["healthy"] for u in upstreams} == expected:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"health never became {expected}: {upstreams}")
+    wait_for_upstreams(url, {name: {"healthy": healthy} for name, healthy in expected.items()})
 
 
 def test_failover__primary_dies__secondary_serves__health_reports_it(start_proxy, anvil):

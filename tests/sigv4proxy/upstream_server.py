@@ -78,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if owner.mode == "status":
             return self._reply(owner.status, b'{"error":"unavailable"}')
+        owner.gate.wait(30)  # open unless a test holds answers back
         upstream = requests.post(
             owner.forward_to, data=body, headers={"Content-Type": "application/json"}, timeout=10
         )
@@ -107,6 +108,8 @@ class TestUpstream:
         self.rejected: list[str] = []
         self.verified = 0
         self.release = threading.Event()
+        self.gate = threading.Event()  # forward mode: answers wait while this is clear
+        self.gate.set()
         self._lock = threading.Lock()
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
