@@ -51,6 +51,16 @@ def test_rate_limit__shared_by_all_workers__429_with_retry_after(strict_proxy):
     assert all(seconds >= 1 for seconds in retry_after)
 
 
+@pytest.mark.parametrize("path", ["nope", "/", "healthz/"])
+def test_rate_limit__applies_before_routing__any_path(strict_proxy, path):
+    client = _as_client(f"198.51.100.{20 + len(path)}")
+    for _ in range(BURST):
+        requests.get(strict_proxy.url + "healthz", headers=client, timeout=5)
+    response = requests.post(strict_proxy.url + path, json={}, headers=client, timeout=5)
+    assert response.status_code == 429
+    assert "Location" not in response.headers
+
+
 def test_rate_limit__per_client(strict_proxy):
     def status(client):
         return rpc(strict_proxy.url, "eth_chainId", headers=_as_client(client)).status_code
