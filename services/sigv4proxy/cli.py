@@ -44,6 +44,15 @@ def _where(loc: tuple) -> str:
     return where
 
 
+def _line(error: dict) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a check across settings: its message starts with the field it names
+        named = re.fullmatch(r"([a-z_]+)((?:\[\d+\])*): (.*)", message, re.DOTALL)
+        if named and named.group(1) in _FIELDS:
+            return f"{_PREFIX}{named.group(1).upper()}{named.group(2)}: {named.group(3)}"
+    return f"{_where(error['loc'])}: {message}"
+
+
 def load_settings(**updates) -> ProxySettings:
     """The settings, or ConfigError with what is wrong where (values never quoted)."""
     try:
@@ -51,14 +60,8 @@ def load_settings(**updates) -> ProxySettings:
         if updates:
             settings = ProxySettings.model_validate({**settings.model_dump(), **updates})
     except ValidationError as exc:
-        raise ConfigError(
-            [
-                f"{_where(error['loc'])}: {error['msg']}"
-                for error in exc.errors(
-                    include_input=False, include_url=False, include_context=False
-                )
-            ]
-        ) from None
+        errors = exc.errors(include_input=False, include_url=False, include_context=False)
+        raise ConfigError([_line(error) for error in errors]) from None
     except SettingsError as exc:
         # pydantic-settings could not even decode the variable (JSON fields): its message names
         # the field; the chained exception may hold the text, so it is dropped.

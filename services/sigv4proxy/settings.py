@@ -214,9 +214,12 @@ class ProxySettings(BaseSettings):
                     upstream.check_url(schemes)
                 except ValueError as exc:
                     raise ValueError(f"{field}[{i}]: {exc}") from None
-        for names in (self.upstream_names(), self.ws_upstream_names()):
+        for field, names in (
+            ("upstreams", self.upstream_names()),
+            ("ws_upstreams", self.ws_upstream_names()),
+        ):
             if len(set(names)) != len(names):
-                raise ValueError("upstream names must be unique (they label metrics and logs)")
+                raise ValueError(f"{field}: names must be unique (they label metrics and logs)")
         return self
 
     def upstream_names(self) -> list[str]:
