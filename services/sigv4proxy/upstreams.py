@@ -45,6 +45,8 @@ log = logging.getLogger("pulseledger.proxy")
 # about the request alone.
 _UPSTREAM_AT_FAULT = {401, 403, 408, 429}
 _CHECK_ID = "pulseledger-proxy-check"  # the id of the proxy's own calls (probes, head lookups)
+_LARGE_REPLY_BYTES = 1 << 20
+_LARGE_REPLIES_AT_ONCE = 2  # per worker
 
 
 class UpstreamTimeout(Exception):
@@ -132,6 +134,7 @@ class UpstreamPool:
         self._pid: int | None = None
         self._http: KeepAliveConnections | None = None
         self._verify_locks: list[threading.Lock] = []
+        self._large_replies = threading.BoundedSemaphore(_LARGE_REPLIES_AT_ONCE)
         self._start_lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -148,6 +151,7 @@ class UpstreamPool:
                 self._settings.connect_timeout_seconds, self._settings.max_response_bytes
             )
             self._verify_locks = [threading.Lock() for _ in self.upstreams]
+            self._large_replies = threading.BoundedSemaphore(_LARGE_REPLIES_AT_ONCE)
             self._stop = threading.Event()
             for upstream in self.upstreams:
                 threading.Thread(
@@ -173,13 +177,14 @@ class UpstreamPool:
             key=lambda u: _tier(states[u.index]),
         )
         timed_out = False
-        for upstream in order:
+        for attempt, upstream in enumerate(order):
             if time.monotonic() >= deadline:
                 timed_out = True
                 break
-            if not self.board.get(upstream.index).verified and not self._verify_first(
-                upstream, deadline
-            ):
+            # After a failed attempt time has passed: read the board again. _verify_first reads
+            # it under its lock too (a check may have just decided).
+            state = states[upstream.index] if attempt == 0 else self.board.get(upstream.index)
+            if not state.verified and not self._verify_first(upstream, deadline):
                 continue
             try:
                 checked = self._attempt(http, upstream, body, sent, deadline)
@@ -221,7 +226,15 @@ class UpstreamPool:
             if time.monotonic() > deadline:
                 raise _Failed("timeout", timed_out=True)
             try:
-                return check_reply(status, data, sent, secrets, self._chain_id)
+                if len(data) <= _LARGE_REPLY_BYTES:
+                    return check_reply(status, data, sent, secrets, self._chain_id)
+                # Parsed, a large answer takes a few times its size: a few at a time per worker.
+                if not self._large_replies.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    raise _Failed("timeout", timed_out=True)
+                try:
+                    return check_reply(status, data, sent, secrets, self._chain_id)
+                finally:
+                    self._large_replies.release()
             except WrongChain as wrong:
                 self._chain_seen(upstream, wrong.seen, started, by_probe=False)
                 raise _Failed(wrong.outcome, at_fault=False) from None
@@ -251,7 +264,8 @@ class UpstreamPool:
         except ConnectionLost:
             raise _Failed("connection_lost") from None
         except ResponseTooLarge:
-            raise _Failed("response_too_large") from None
+            # About the request (a wide eth_getLogs), not the upstream: not marked unhealthy.
+            raise _Failed("response_too_large", at_fault=False) from None
         return status, data, upstream.secrets(auth_headers)
 
     # -- the proxy's own calls (chain id, head, tags)
