@@ -16,7 +16,7 @@ import mmap
 import multiprocessing
 import struct
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 UNVERIFIED, VERIFIED, MISMATCH = 0, 1, 2
 CHAIN_STATE_NAMES = {UNVERIFIED: "unverified", VERIFIED: "verified", MISMATCH: "mismatch"}
@@ -28,17 +28,30 @@ RECOVERY_CHECKS = 3
 _RECORD = struct.Struct("=bbbxxxxxqqdddd")
 
 
-@dataclass(frozen=True)
-class UpstreamState:
+class UpstreamState(NamedTuple):
+    """One record as stored (read on every request: a tuple, no conversions until asked)."""
+
     chain: int
-    healthy: bool
+    healthy_flag: int
     recovery: int
-    seen_chain_id: int | None
-    head: int | None
+    seen_raw: int  # -1: none
+    head_raw: int  # -1: none
     head_at: float
     chain_checked_at: float
     checked_at: float
     probe_due_at: float
+
+    @property
+    def healthy(self) -> bool:
+        return bool(self.healthy_flag)
+
+    @property
+    def seen_chain_id(self) -> int | None:
+        return None if self.seen_raw < 0 else self.seen_raw
+
+    @property
+    def head(self) -> int | None:
+        return None if self.head_raw < 0 else self.head_raw
 
     @property
     def verified(self) -> bool:
@@ -47,36 +60,15 @@ class UpstreamState:
     @property
     def serving(self) -> bool:
         """Chosen first for client requests."""
-        return self.chain == VERIFIED and self.healthy
+        return self.chain == VERIFIED and self.healthy_flag == 1
 
 
-def _unpack(raw: tuple) -> UpstreamState:
-    chain, healthy, recovery, seen, head, head_at, chain_at, checked_at, due = raw
-    return UpstreamState(
-        chain,
-        bool(healthy),
-        recovery,
-        None if seen < 0 else seen,
-        None if head < 0 else head,
-        head_at,
-        chain_at,
-        checked_at,
-        due,
-    )
-
-
-def _pack(state: UpstreamState) -> tuple:
-    return (
-        state.chain,
-        int(state.healthy),
-        state.recovery,
-        -1 if state.seen_chain_id is None else state.seen_chain_id,
-        -1 if state.head is None else state.head,
-        state.head_at,
-        state.chain_checked_at,
-        state.checked_at,
-        state.probe_due_at,
-    )
+# Keyword names callers use -> how they are stored.
+_STORED = {
+    "healthy": ("healthy_flag", int),
+    "seen_chain_id": ("seen_raw", lambda v: -1 if v is None else v),
+    "head": ("head_raw", lambda v: -1 if v is None else v),
+}
 
 
 class UpstreamBoard:
@@ -85,19 +77,22 @@ class UpstreamBoard:
         self.chain_id = chain_id
         self._table = mmap.mmap(-1, count * _RECORD.size)  # MAP_SHARED | MAP_ANONYMOUS
         self._lock = multiprocessing.Lock()
-        fresh = UpstreamState(UNVERIFIED, True, 0, None, None, 0.0, 0.0, 0.0, 0.0)
+        fresh = UpstreamState(UNVERIFIED, 1, 0, -1, -1, 0.0, 0.0, 0.0, 0.0)
         for i in range(count):
             self._write(i, fresh)
 
     def _read(self, i: int) -> UpstreamState:
-        return _unpack(_RECORD.unpack_from(self._table, i * _RECORD.size))
+        return UpstreamState._make(_RECORD.unpack_from(self._table, i * _RECORD.size))
 
     def _write(self, i: int, state: UpstreamState) -> None:
-        _RECORD.pack_into(self._table, i * _RECORD.size, *_pack(state))
+        _RECORD.pack_into(self._table, i * _RECORD.size, *state)
 
     def _update(self, i: int, **changes) -> None:
-        old = self._read(i)
-        self._write(i, UpstreamState(**{**old.__dict__, **changes}))
+        stored = {}
+        for key, value in changes.items():
+            name, encode = _STORED.get(key, (key, None))
+            stored[name] = encode(value) if encode else value
+        self._write(i, self._read(i)._replace(**stored))
 
     def snapshot(self) -> list[UpstreamState]:
         with self._lock:

@@ -28,6 +28,9 @@ class WrongChain(BadReply):
         self.seen = seen
 
 
+_NONE: frozenset = frozenset()
+
+
 @dataclass(frozen=True)
 class Sent:
     """What was forwarded, for matching the answer: request ids in order, batch or not, and the
@@ -40,7 +43,16 @@ class Sent:
 
     @classmethod
     def of(cls, parsed: Any) -> "Sent":
-        calls = parsed if isinstance(parsed, list) else [parsed]
+        if isinstance(parsed, dict):  # the common case, without building sets
+            ids = (parsed["id"],)
+            method = parsed["method"]
+            return cls(
+                ids,
+                False,
+                frozenset(ids) if method == "eth_chainId" else _NONE,
+                frozenset(ids) if method == "eth_blockNumber" else _NONE,
+            )
+        calls = parsed
         return cls(
             ids=tuple(c["id"] for c in calls),
             batch=isinstance(parsed, list),

@@ -194,11 +194,19 @@ class UpstreamPool:
                 continue
             metrics.UPSTREAM_ATTEMPTS.labels(upstream.name, "ok").inc()
             if checked.head is not None:
-                self.board.record_head(upstream.index, checked.head, time.monotonic())
+                self._observe_head(upstream, checked.head, state)
             return Reply(checked.body, upstream.name, checked.head)
         if timed_out or time.monotonic() >= deadline:
             raise UpstreamTimeout()
         raise UpstreamUnavailable()
+
+    def _observe_head(self, upstream: Upstream, head: int, state) -> None:
+        """A head seen in a client's eth_blockNumber answer. Written to the board when it is new
+        or the board's is getting old: clients poll it often, the board is shared and locked."""
+        now = time.monotonic()
+        fresh_enough = self._settings.head_cache_seconds / 4
+        if head != state.head or now - state.head_at > fresh_enough:
+            self.board.record_head(upstream.index, head, now)
 
     def _failed(self, upstream: Upstream, failure: _Failed) -> None:
         metrics.UPSTREAM_ATTEMPTS.labels(upstream.name, failure.outcome).inc()
