@@ -84,16 +84,20 @@ class WsGateway:
         s = self._settings
         return WsSession(self._chain_id, s.ws_max_subscriptions, s.ws_max_in_flight, secrets)
 
-    async def _verified(self, upstream, session: WsSession) -> bool:
-        """Asks the chain id on a freshly opened upstream socket before anything is relayed."""
+    async def _chain_at_connect(self, upstream, session: WsSession) -> ChainAnswer | None:
+        """Asks the chain id on a freshly opened upstream socket before anything is relayed;
+        None when no answer came within HEALTH_TIMEOUT_SECONDS."""
         proxy_id, message = session.chain_check()
         await upstream.send(message)
         deadline = time.monotonic() + self._settings.health_timeout_seconds
         while (remaining := deadline - time.monotonic()) > 0:
-            answer = session.incoming(await asyncio.wait_for(upstream.recv(), remaining))
+            try:
+                answer = session.incoming(await asyncio.wait_for(upstream.recv(), remaining))
+            except TimeoutError:
+                return None
             if isinstance(answer, ChainAnswer) and answer.proxy_id == proxy_id:
-                return answer.ok
-        return False
+                return answer
+        return None
 
     async def _open_upstream(self):
         """(name, socket, session) on the first upstream that connects and serves our chain."""
@@ -109,10 +113,20 @@ class WsGateway:
                     proxy=None,  # only the configured address is ever dialled
                 )
                 session = self._session(url, auth, headers)
-                if await self._verified(upstream, session):
+                answer = await self._chain_at_connect(upstream, session)
+                if answer is not None and answer.ok:
                     return name, upstream, session
-                metrics.CHAIN_MISMATCHES.labels(name).inc()
-                log.error("ws upstream serves another chain: skipped", extra={"upstream": name})
+                if answer is not None and answer.seen is not None:
+                    metrics.CHAIN_MISMATCHES.labels(name).inc()
+                    log.error(
+                        "ws upstream serves another chain: skipped",
+                        extra={"upstream": name, "chain_id": answer.seen},
+                    )
+                else:
+                    log.warning(
+                        "ws upstream attempt failed",
+                        extra={"upstream": name, "outcome": "chain_check_failed"},
+                    )
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as exc:
                 log.warning(
                     "ws upstream attempt failed",
@@ -169,7 +183,8 @@ class WsGateway:
                 elif isinstance(answer, ChainAnswer):
                     waiter = checks.pop(answer.proxy_id, None)
                     if not answer.ok:
-                        raise _UpstreamLost("wrong_chain")
+                        wrong = answer.seen is not None
+                        raise _UpstreamLost("wrong_chain" if wrong else "chain_check_failed")
                     if waiter is not None and not waiter.done():
                         waiter.set_result(True)
                 elif isinstance(answer, Dropped):

@@ -37,6 +37,7 @@ class ToClient:
 @dataclass(frozen=True)
 class ChainAnswer:
     proxy_id: int
+    seen: int | None  # the chain id answered; None: an error or no chain id at all
     ok: bool  # the upstream answered the configured chain id
 
 
@@ -137,16 +138,17 @@ class WsSession:
             clean, _ = sanitised(decoded, (proxy_id,))
         except BadReply:
             if pending.client_id is None:
-                return ChainAnswer(proxy_id, False)
+                return ChainAnswer(proxy_id, None, False)
             withheld = error_body(INTERNAL_ERROR, "upstream answer withheld", pending.client_id)
             return ToClient(json.dumps(withheld))
         result = clean.get("result")
         if pending.method == "eth_chainId" and "result" in clean:
-            ok = quantity_value(result) == self._chain_id
+            seen = quantity_value(result)
+            ok = seen == self._chain_id
             if pending.client_id is None or not ok:
-                return ChainAnswer(proxy_id, ok)
+                return ChainAnswer(proxy_id, seen, ok)
         if pending.client_id is None:
-            return ChainAnswer(proxy_id, False)  # an error answer to the proxy's own check
+            return ChainAnswer(proxy_id, None, False)  # an error answer to the proxy's own check
         if pending.method == "eth_subscribe" and isinstance(result, str):
             self.subscriptions.add(result)
         elif pending.method == "eth_unsubscribe" and result is True:

@@ -82,9 +82,13 @@ def test_notifications__only_for_this_sessions_subscriptions__never_with_a_secre
 def test_chain_checks__answered_to_the_proxy__wrong_chain_from_any_eth_chain_id():
     session = _session()
     proxy_id, message = session.chain_check()
-    assert session.incoming(_answer(message, result=hex(CHAIN))) == ChainAnswer(proxy_id, True)
+    answer = session.incoming(_answer(message, result=hex(CHAIN)))
+    assert answer == ChainAnswer(proxy_id, CHAIN, True)
     proxy_id, message = session.chain_check()
-    assert session.incoming(_answer(message, result="0x4d2")) == ChainAnswer(proxy_id, False)
+    assert session.incoming(_answer(message, result="0x4d2")) == ChainAnswer(proxy_id, 1234, False)
+    proxy_id, message = session.chain_check()
+    failed = session.incoming(_answer(message, error={"code": -32000, "message": "busy"}))
+    assert failed == ChainAnswer(proxy_id, None, False)
     client_call = session.outgoing(Call("eth_chainId", [], 9))
     answer = session.incoming(_answer(client_call, result="0x4d2"))
     assert isinstance(answer, ChainAnswer) and not answer.ok  # never relayed to the client
