@@ -316,9 +316,11 @@ class UpstreamPool:
 
     def _verify_first(self, upstream: Upstream, deadline: float) -> bool:
         """Checks an unverified upstream before a request uses it. One check per upstream at a
-        time in this worker: concurrent requests wait for its outcome instead of racing past."""
+        time in this worker: concurrent requests wait for its outcome instead of racing past it,
+        and do not each check again (one after another) when it failed."""
         lock = self._verify_locks[upstream.index]
-        remaining = deadline - time.monotonic()
+        asked_at = time.monotonic()
+        remaining = deadline - asked_at
         if remaining <= 0 or not lock.acquire(timeout=remaining):
             return False
         try:
@@ -327,6 +329,8 @@ class UpstreamPool:
                 return False
             if state.verified:
                 return True
+            if state.checked_at >= asked_at:
+                return False  # a check decided while this request waited: it failed, move on
             limit = min(deadline, time.monotonic() + self._settings.health_timeout_seconds)
             return self._check_chain(upstream, limit, by_probe=False)
         finally:

@@ -4,6 +4,7 @@ for every worker at once when it answers another. The wrong chain here is a real
 anvil on chain 1234 behind a recording test upstream. Client calls carry their own ids, so each
 test can say exactly which upstream received which call (the proxy's checks use its own id)."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -195,3 +196,41 @@ def test_only_wrong_chain_upstreams__502_and_unhealthy__no_call_forwarded(start_
         assert health.json()["upstreams"][0]["chain"] == "mismatch"
     finally:
         wrong.stop()
+
+
+def test_first_upstream_failing_its_check__waiting_requests_do_not_each_check_again(
+    start_proxy, anvil
+):
+    """A first upstream whose chain check is held, then fails: the concurrent first requests
+    wait for the one check in progress in their worker, then go on to the next upstream. They do
+    not each check it again, one after another (with a silent upstream, each such check would
+    cost its whole timeout and the requests their deadlines)."""
+    released = threading.Event()
+
+    def held_then_busy(headers, call):
+        released.wait(30)
+        return 503, b"busy"
+
+    failing = TestUpstream(mode="reply", reply=held_then_busy)
+    right = TestUpstream(forward_to=anvil.url)
+    right.gate.clear()  # nothing is verified when the requests arrive
+    try:
+        proxy = start_proxy(
+            upstreams=[{"url": failing.url, "name": "failing"}, {"url": right.url, "name": "right"}]
+        )
+        with ThreadPoolExecutor(1) as background:
+            pending = background.submit(_calls, proxy.url, 7000, 8)
+            # The worker's probe and the first request's check are both held there.
+            wait_until(lambda: len(failing.requests) >= 2, "two checks reach the failing node")
+            released.set()
+            right.gate.set()
+            answers = pending.result()
+        assert [a.status_code for a in answers] == [200] * 8
+        assert set(range(7000, 7008)) <= set(right.ids())
+        assert not set(range(7000, 7008)) & set(failing.ids())
+        assert len(failing.requests) <= 3, failing.ids()  # not one check per waiting request
+    finally:
+        released.set()
+        right.gate.set()
+        failing.stop()
+        right.stop()
