@@ -10,7 +10,7 @@ import requests
 
 from .chain import CHAIN_ID
 from .conftest import AWS_ENV, TEST_CREDENTIALS, base_settings, rpc
-from .health import upstreams
+from .health import upstreams, wait_for_upstreams
 from .processes import ProxyProcess
 from .refusals import PROXY_CHECK_ID
 from .sigv4_verifier import Credentials
@@ -86,6 +86,8 @@ def test_aws_400__fails_over__client_gets_the_next_upstreams_answer(start_proxy,
             ],
             extra_env={**AWS_ENV, "AWS_SESSION_TOKEN": SESSION_TOKEN},
         )
+        # Both verified by their probes first, so that the leaky one is first in line.
+        wait_for_upstreams(proxy.url, {"amb": {"healthy": True}, "provider": {"healthy": True}})
         response = rpc(proxy.url, "eth_getBalance", ["0x" + "00" * 20, "latest"], 5100)
         assert response.status_code == 200
         assert set(response.json()) == {"jsonrpc", "id", "result"}
