@@ -107,15 +107,31 @@ def latencies(*urls: str) -> list[tuple[float, float]]:
     return [(statistics.median(s), statistics.quantiles(s, n=100)[98]) for s in per_url]
 
 
-def requests_per_second(url: str, runs: int = 1) -> float:
-    """Median over `runs` runs: the two cores are shared, one run can meet a burst of other work."""
-    rates = []
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (gunicorn's master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0.0
+    for process in [pid, *map(int, children)]:
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def requests_per_second(url: str, runs: int = 1, pid: int | None = None) -> tuple[float, float]:
+    """(requests/s, CPU ms per request of process `pid` and its children), medians over `runs`
+    runs: the two cores are shared, one run can meet a burst of other work. CPU per request
+    depends less on what else runs than requests/s does (though contention inflates it too)."""
+    rates, costs = [], []
     for _ in range(runs):
+        before = cpu_seconds(pid) if pid else 0.0
         result = loadgen("throughput", url, CONNECTIONS, SECONDS)
         if result["failed"]:
             raise RuntimeError(f"{result['failed']} requests failed under load")
         rates.append(result["ok"] / result["seconds"])
-    return statistics.median(rates)
+        if pid:
+            costs.append(1000 * (cpu_seconds(pid) - before) / max(1, result["ok"]))
+    return statistics.median(rates), statistics.median(costs) if costs else 0.0
 
 
 def measure(prefix: str, upstream: str, log_dir: Path) -> dict:
@@ -123,6 +139,7 @@ def measure(prefix: str, upstream: str, log_dir: Path) -> dict:
     try:
         latencies(proxy_url)  # warm up
         (direct_p50, direct_p99), (proxied_p50, proxied_p99) = latencies(upstream, proxy_url)
+        proxied_rate, proxied_cpu_ms = requests_per_second(proxy_url, runs=3, pid=proxy.pid)
         return {
             f"{prefix}_direct_p50_ms": round(direct_p50, 3),
             f"{prefix}_direct_p99_ms": round(direct_p99, 3),
@@ -130,8 +147,9 @@ def measure(prefix: str, upstream: str, log_dir: Path) -> dict:
             f"{prefix}_proxied_p99_ms": round(proxied_p99, 3),
             f"{prefix}_added_p50_ms": round(proxied_p50 - direct_p50, 3),
             f"{prefix}_added_p99_ms": round(proxied_p99 - direct_p99, 3),
-            f"{prefix}_proxied_requests_per_s": round(requests_per_second(proxy_url, runs=3), 1),
-            f"{prefix}_direct_requests_per_s": round(requests_per_second(upstream), 1),
+            f"{prefix}_proxied_requests_per_s": round(proxied_rate, 1),
+            f"{prefix}_proxy_cpu_ms_per_request": round(proxied_cpu_ms, 3),
+            f"{prefix}_direct_requests_per_s": round(requests_per_second(upstream)[0], 1),
         }
     finally:
         stop(proxy)

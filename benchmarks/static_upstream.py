@@ -1,17 +1,32 @@
-"""A static JSON-RPC upstream for benchmarks: answers every POST with the same small result over
-keep-alive connections, as cheaply as Python allows, so that what is measured is the proxy.
+"""A static JSON-RPC upstream for benchmarks: answers every POST with the same small result, under
+the request's own id (the proxy only passes answers to the ids it sent), over keep-alive
+connections, as cheaply as Python allows, so that what is measured is the proxy.
 Run as its own process: prints its port, serves until killed."""
 
 import asyncio
+import re
 import sys
 
-BODY = b'{"jsonrpc":"2.0","id":1,"result":"0x7a69"}'  # 31337: also a valid eth_chainId answer
-RESPONSE = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-    + str(len(BODY)).encode()
-    + b"\r\n\r\n"
-    + BODY
-)
+_ID = re.compile(rb'"id":\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+_CACHE: dict[bytes, bytes] = {}
+
+
+def _response(request_body: bytes) -> bytes:
+    """The HTTP answer for this id: result 0x7a69 (31337, also a valid eth_chainId answer)."""
+    match = _ID.search(request_body)
+    request_id = match.group(1) if match else b"null"
+    response = _CACHE.get(request_id)
+    if response is None:
+        body = b'{"jsonrpc":"2.0","id":' + request_id + b',"result":"0x7a69"}'
+        response = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        if len(_CACHE) < 1024:
+            _CACHE[request_id] = response
+    return response
 
 
 class _Protocol(asyncio.Protocol):
@@ -33,8 +48,9 @@ class _Protocol(asyncio.Protocol):
             end = head_end + 4 + length
             if len(self.buffer) < end:
                 return
+            body = self.buffer[head_end + 4 : end]
             self.buffer = self.buffer[end:]
-            self.transport.write(RESPONSE)
+            self.transport.write(_response(body))
 
 
 async def main() -> None:

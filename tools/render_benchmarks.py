@@ -41,7 +41,7 @@ HEADLINES = {
               ("batch_windows_per_cpu_s", "≥ 100,000 (one core)"),
               ("batch_windows_per_s", "≥ 100,000 (one core)"),
               ("single_window_latency_us_p50", "< 1,000")],
-    "proxy": [("static_added_p50_ms", "< 2"), ("static_proxied_requests_per_s", "≥ 1,000"),
+    "proxy": [("static_added_p50_ms", "< 2"), ("static_proxied_requests_per_s", "≥ 1,500"),
               ("anvil_proxied_requests_per_s", "")],
     "dapp": [("dapp_js_gzip_kb", "≤ 250"), ("dapp_tti_median_ms", "")],
     "up": [("up_cold_start_s", "< 60"), ("up_warm_start_s", "")],

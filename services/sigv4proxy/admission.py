@@ -3,11 +3,12 @@
 A batch is all or nothing: if one call is refused nothing is sent, and the answer carries each
 refused call's reason and, for the others, that they were not sent."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from .jsonrpc import INVALID_REQUEST, LIMIT_EXCEEDED, Refusal, error_body, validate_call
-from .policy import Policy
+from .policy import Policy, ResolveTag
 
 NOT_SENT = "not sent: another call in this batch was refused"
 
@@ -36,34 +37,38 @@ class Admission:
         self._max_batch = max_batch_size
         self._count = count_call  # (method, "allowed" | "refused"), for metrics
 
-    def check(self, parsed: Any) -> None:
+    def check(self, parsed: Any, resolve_tag: ResolveTag) -> None:
         """Returns when everything may be forwarded; raises Refusal (or BatchRefusal) otherwise."""
         if isinstance(parsed, list):
-            self._check_batch(parsed)
+            self._check_batch(parsed, resolve_tag)
         else:
-            self._check_call(parsed)
+            self._check_call(parsed, resolve_tag)
 
-    def _check_call(self, item: Any) -> None:
+    def _check_call(self, item: Any, resolve_tag: ResolveTag) -> None:
         try:
             call = validate_call(item)
-            self._policy.check(call)
+            self._policy.check(call, resolve_tag)
         except Refusal:
             if isinstance(item, dict) and isinstance(item.get("method"), str):
                 self._count(item["method"], "refused")
             raise
         self._count(call.method, "allowed")
 
-    def _check_batch(self, items: list) -> None:
+    def _check_batch(self, items: list, resolve_tag: ResolveTag) -> None:
         if not self._batches_allowed:
             raise Refusal(400, INVALID_REQUEST, "batch requests are not accepted by this proxy")
         if not items:
             raise Refusal(400, INVALID_REQUEST, "empty batch")
         if len(items) > self._max_batch:
             raise Refusal(400, LIMIT_EXCEEDED, f"batch larger than {self._max_batch}")
+        ids = [json.dumps(item.get("id")) for item in items if isinstance(item, dict)]
+        if len(set(ids)) != len(ids):
+            # Answers are matched to calls by id: two calls with one id could not be told apart.
+            raise Refusal(400, INVALID_REQUEST, "two calls in this batch share an id")
         refusals: list[Refusal | None] = []
         for item in items:
             try:
-                self._check_call(item)
+                self._check_call(item, resolve_tag)
                 refusals.append(None)
             except Refusal as refusal:
                 refusals.append(refusal)

@@ -1,8 +1,10 @@
 """The Flask app: POST / takes JSON-RPC, /healthz and /metrics report.
 
-Order of checks, cheapest first, all before any upstream is called: origin, rate limit, content
-type, size, JSON, shape, policy. The body forwarded is the re-encoded parsed request, so the
-upstream sees exactly what was checked (no parser differentials)."""
+Order of checks, cheapest first, all before any upstream is called: origin and rate limit (for
+every request, whatever its path), content type, size, JSON, shape, policy. The body forwarded
+is the re-encoded parsed request, so the upstream sees exactly what was checked (no parser
+differentials). Nothing in a response is built from the request line or its headers: no
+redirect, no Location, ever."""
 
 import json
 import logging
@@ -26,25 +28,26 @@ from .jsonrpc import (
 )
 from .policy import Policy
 from .ratelimit import SharedRateLimiter
+from .replies import Sent
 from .settings import ProxySettings
 from .upstreams import UpstreamPool, UpstreamTimeout, UpstreamUnavailable
 
 log = logging.getLogger("pulseledger.proxy")
 _JSON = "application/json"
+_UTF8 = {"utf-8", "utf8"}
 
 
 def create_app(settings: ProxySettings | None = None) -> Flask:
     settings = settings or ProxySettings()
     targets = load_write_targets(settings)
     pool = UpstreamPool(settings, targets.chain_id)
-    policy = Policy(
-        settings.allowed_methods, targets, settings.max_log_block_range, pool.head_block
-    )
+    policy = Policy(settings.allowed_methods, targets, settings.max_log_block_range)
     cors = CorsPolicy(settings.cors_origins)
     limiter = SharedRateLimiter(
         settings.rate_limit_per_second, settings.rate_limit_burst, settings.rate_limit_slots
     )
     allowed_methods = frozenset(settings.allowed_methods)
+    board_metrics = metrics.BoardCollector(settings.upstream_names(), pool.board)
 
     def count_call(method: str, outcome: str) -> None:
         metrics.CALLS.labels(method if method in allowed_methods else "not_allowed", outcome).inc()
@@ -52,6 +55,11 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
     admission = Admission(policy, settings.batch_policy, settings.max_batch_size, count_call)
 
     app = Flask(__name__)
+    # Werkzeug answers `//` or a missing trailing slash with a 308 to the same path on the
+    # request's Host: a redirect built from a client header. Matching is exact instead.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    app.url_map.redirect_defaults = False
     app.extensions["pulseledger_proxy_pool"] = pool
 
     def json_response(payload, status: int, extra_headers: dict | None = None) -> Response:
@@ -74,22 +82,30 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
                 return forwarded[-hops]
         return request.remote_addr or "unknown"
 
+    @app.before_request
+    def admit_client():
+        """Runs before routing errors are raised, so every path and verb meets these first."""
+        g.started = time.monotonic()
+        if request.method != "OPTIONS" and not cors.allows(request.headers.get("Origin")):
+            return refuse(Refusal(403, INVALID_REQUEST, "origin not allowed"))
+        allowed, retry_after = limiter.allow(client_key())
+        if not allowed:
+            return refuse(
+                Refusal(429, LIMIT_EXCEEDED, "rate limit exceeded"),
+                extra_headers={"Retry-After": str(max(1, round(retry_after)))},
+            )
+        return None
+
     # Flask would answer OPTIONS itself, with no CORS checks: preflight() below owns it.
     @app.route("/", methods=["POST"], provide_automatic_options=False)
     def rpc():
-        started = g.started
-        origin = request.headers.get("Origin")
+        deadline = g.started + settings.upstream_timeout_seconds
         try:
-            if not cors.allows(origin):
-                raise Refusal(403, INVALID_REQUEST, "origin not allowed")
-            allowed, retry_after = limiter.allow(client_key())
-            if not allowed:
-                return refuse(
-                    Refusal(429, LIMIT_EXCEEDED, "rate limit exceeded"),
-                    extra_headers={"Retry-After": str(max(1, round(retry_after)))},
-                )
             if request.mimetype != _JSON:
                 raise Refusal(415, INVALID_REQUEST, "Content-Type must be application/json")
+            charset = request.mimetype_params.get("charset")
+            if charset is not None and charset.lower() not in _UTF8:
+                raise Refusal(415, INVALID_REQUEST, "only UTF-8 bodies are accepted")
             limit = settings.max_body_bytes
             if request.content_length is not None and request.content_length > limit:
                 raise Refusal(413, LIMIT_EXCEEDED, f"body larger than {limit} bytes")
@@ -97,18 +113,17 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             if len(raw) > limit:
                 raise Refusal(413, LIMIT_EXCEEDED, f"body larger than {limit} bytes")
             parsed = parse(raw)
-            admission.check(parsed)
+            admission.check(parsed, lambda tag, fresh: pool.block_number(tag, deadline, fresh))
         except Refusal as refusal:
             return refuse(refusal)
-        except (UpstreamTimeout, UpstreamUnavailable):  # resolving "latest" for eth_getLogs
+        except (UpstreamTimeout, UpstreamUnavailable):  # resolving a tag for eth_getLogs
             return json_response(
                 error_body(RESOURCE_UNAVAILABLE, "chain head unknown: no upstream answered"), 503
             )
 
-        deadline = started + settings.upstream_timeout_seconds
         forward_body = json.dumps(parsed, separators=(",", ":")).encode()
         try:
-            reply = pool.forward(forward_body, deadline)
+            reply = pool.forward(forward_body, Sent.of(parsed), deadline)
         except UpstreamTimeout:
             return json_response(
                 error_body(
@@ -120,13 +135,7 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             return json_response(
                 error_body(RESOURCE_UNAVAILABLE, "no upstream available", _id(parsed)), 502
             )
-        if (
-            reply.status == 200
-            and isinstance(parsed, dict)
-            and parsed["method"] == "eth_blockNumber"
-        ):
-            _observe_head(pool, reply)
-        return json_response(reply.body, reply.status)
+        return json_response(reply.body, 200)
 
     @app.route("/", methods=["OPTIONS"])
     def preflight():
@@ -149,36 +158,33 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
 
     @app.get("/metrics")
     def prometheus():
-        data, content_type = metrics.render()
+        data, content_type = metrics.render(board_metrics)
         return Response(data, content_type=content_type)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return json_response(error_body(INVALID_REQUEST, exc.name), exc.code or 400)
+        status = exc.code or 400
+        if 300 <= status < 400:  # a routing redirect: never sent (see url_map above)
+            status = 404
+        return json_response(
+            error_body(INVALID_REQUEST, "Not Found" if status == 404 else exc.name), status
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.error("unexpected error", extra={"error": type(exc).__name__})
         return json_response(error_body(INTERNAL_ERROR, "internal error"), 500)
 
-    @app.before_request
-    def start_clock() -> None:
-        g.started = time.monotonic()
-
     @app.after_request
     def observe(response: Response) -> Response:
+        if 300 <= response.status_code < 400 or "Location" in response.headers:
+            # Flask hands routing redirects straight back as responses; none may leave.
+            response = json_response(error_body(INVALID_REQUEST, "Not Found"), 404)
         metrics.REQUESTS.labels(str(response.status_code)).inc()
-        metrics.REQUEST_SECONDS.observe(time.monotonic() - g.started)
+        metrics.REQUEST_SECONDS.observe(time.monotonic() - g.get("started", time.monotonic()))
         return response
 
     return app
-
-
-def _observe_head(pool: UpstreamPool, reply) -> None:
-    try:
-        pool.observe_head(int(json.loads(reply.body)["result"], 16))
-    except (ValueError, KeyError, TypeError):
-        pass  # an error answer: nothing learnt
 
 
 def _id(parsed):

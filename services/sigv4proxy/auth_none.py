@@ -4,3 +4,6 @@
 class NoAuth:
     def headers(self, url: str, body: bytes, method: str = "POST") -> dict[str, str]:
         return {}
+
+    def secrets(self, headers: dict[str, str]) -> tuple[str, ...]:
+        return ()

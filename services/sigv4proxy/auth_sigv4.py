@@ -2,7 +2,10 @@
 standard AWS chain (environment, shared files, SSO, container or instance role), refreshed by
 botocore as they expire."""
 
+import re
 import threading
+
+_AUTHORIZATION_PARTS = re.compile(r"Credential=([^/,\s]+)/|Signature=([0-9a-f]+)")
 
 
 class SigV4SigningAuth:
@@ -43,6 +46,20 @@ class SigV4SigningAuth:
         request = self._request(method=method, url=url, data=body, headers=content_type)
         self._signer(frozen, self._service, self._region).add_auth(request)
         return dict(request.headers.items())
+
+    def secrets(self, headers: dict[str, str]) -> tuple[str, ...]:
+        """The access key id, the signature and the session token (the date, region and service
+        in the Authorization header are not secret)."""
+        lower = {name.lower(): value for name, value in headers.items()}
+        found = [
+            part
+            for match in _AUTHORIZATION_PARTS.finditer(lower.get("authorization", ""))
+            for part in match.groups()
+            if part
+        ]
+        if "x-amz-security-token" in lower:
+            found.append(lower["x-amz-security-token"])
+        return tuple(found)
 
     def __repr__(self) -> str:
         return f"SigV4SigningAuth({self._service}, {self._region})"

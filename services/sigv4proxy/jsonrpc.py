@@ -50,15 +50,32 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 parses to inf, which would be re-encoded as `Infinity`: not JSON any more.
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
 def parse(body: bytes) -> Any:
-    """The decoded body; refuses malformed JSON, duplicate keys and NaN/Infinity."""
+    """The decoded body; refuses anything but UTF-8 (json.loads would guess UTF-16 or UTF-32 from
+    the bytes, and a byte-order mark is refused too), malformed JSON, duplicate keys, NaN/Infinity
+    and numbers beyond a double."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(400, PARSE_ERROR, "parse error: body is not UTF-8") from None
     try:
         return json.loads(
-            body, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
+            text,
+            object_pairs_hook=_refuse_duplicate_keys,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
         )
     except _DuplicateKey as exc:
         raise Refusal(400, INVALID_REQUEST, f"duplicate key {str(exc)[:64]!r}") from None
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (ValueError, RecursionError):  # JSONDecodeError (a BOM too) is a ValueError
         raise Refusal(400, PARSE_ERROR, "parse error: body is not valid JSON") from None
 
 

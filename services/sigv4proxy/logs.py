@@ -5,7 +5,18 @@ import json
 import logging
 import sys
 
-_SAFE_FIELDS = ("upstream", "outcome", "healthy", "status", "code", "error", "workers", "bind")
+_SAFE_FIELDS = (
+    "upstream",
+    "outcome",
+    "healthy",
+    "status",
+    "code",
+    "error",
+    "workers",
+    "bind",
+    "chain_id",  # the chain id an upstream answered: public, and what an operator must see
+    "reason",
+)
 
 
 class JsonLineFormatter(logging.Formatter):

@@ -1,5 +1,10 @@
-"""What may pass: allow-listed methods, bounded eth_getLogs, raw transactions only to our
-contracts on our chain. Every refusal happens before any upstream is called."""
+"""What may pass: allow-listed methods with spec-conforming params (params.py), bounded
+eth_getLogs, raw transactions only to our contracts on our chain. Every refusal happens before
+any upstream is called.
+
+eth_getLogs ranges given as tags are resolved here, against a verified upstream, and the filter
+that is forwarded carries the resolved numbers: the upstream cannot read `latest` as a higher
+block than the one the bound was checked against (a lagging proxy head, another upstream)."""
 
 from collections.abc import Callable
 
@@ -13,24 +18,21 @@ from .jsonrpc import (
     Call,
     Refusal,
 )
+from .params import HEAD_TAGS, ParamError, check_params, quantity_value
 
-_HEAD_TAGS = {"latest", "safe", "finalized", "pending"}
+# (head tag, fresh) -> block number, from a verified upstream; fresh: not from the head cache.
+ResolveTag = Callable[[str, bool], int]
 
 
 class Policy:
-    def __init__(
-        self,
-        allowed_methods: list[str],
-        targets: WriteTargets,
-        max_log_block_range: int,
-        head_block: Callable[[], int],
-    ):
+    def __init__(self, allowed_methods: list[str], targets: WriteTargets, max_log_block_range: int):
         self._allowed = frozenset(allowed_methods)
         self._targets = targets
         self._max_range = max_log_block_range
-        self._head_block = head_block  # latest block number, for ranges given as tags
 
-    def check(self, call: Call) -> None:
+    def check(self, call: Call, resolve_tag: ResolveTag) -> None:
+        """Returns when the call may be forwarded (eth_getLogs filters rewritten in place with
+        numbers for tags); raises Refusal otherwise."""
         if call.method not in self._allowed:
             raise Refusal(
                 403,
@@ -38,43 +40,43 @@ class Policy:
                 f"method {call.method[:64]!r} is not allowed",
                 call.request_id,
             )
+        try:
+            check_params(call.method, call.params)
+        except ParamError as exc:
+            raise Refusal(
+                400, INVALID_PARAMS, f"{call.method}: {str(exc)[:200]}", call.request_id
+            ) from None
         if call.method == "eth_getLogs":
-            self._check_log_range(call)
+            self._bound_log_range(call, resolve_tag)
         elif call.method == "eth_sendRawTransaction":
             self._check_raw_transaction(call)
 
-    def _check_log_range(self, call: Call) -> None:
-        params = call.params
-        if not (isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict)):
-            raise Refusal(
-                400, INVALID_PARAMS, "eth_getLogs takes one filter object", call.request_id
-            )
-        flt = params[0]
+    def _bound_log_range(self, call: Call, resolve_tag: ResolveTag) -> None:
+        flt = call.params[0]
         if "blockHash" in flt:
             if "fromBlock" in flt or "toBlock" in flt:
                 raise Refusal(
                     400, INVALID_PARAMS, "blockHash excludes fromBlock/toBlock", call.request_id
                 )
             return  # one block
-        head = None
-        ends = []
+        resolved: dict[str, int] = {}
+        ends = {}
         for key in ("fromBlock", "toBlock"):
-            value = flt.get(key, "latest")
-            if value in _HEAD_TAGS:
-                head = self._head_block() if head is None else head
-                ends.append(head)
-            elif value == "earliest":
-                ends.append(0)
-            elif isinstance(value, str) and value.startswith("0x"):
-                try:
-                    ends.append(int(value, 16))
-                except ValueError:
-                    raise Refusal(
-                        400, INVALID_PARAMS, f"{key} is not a block number", call.request_id
-                    ) from None
+            value = flt.get(key, "latest")  # the spec's default for both ends
+            if value == "earliest":
+                ends[key] = 0
+            elif value in HEAD_TAGS:
+                if value not in resolved:
+                    resolved[value] = resolve_tag(value, False)
+                ends[key] = resolved[value]
             else:
-                raise Refusal(400, INVALID_PARAMS, f"{key} is not a block number", call.request_id)
-        span = ends[1] - ends[0] + 1
+                ends[key] = quantity_value(value, 64)  # params.py has checked its form
+        to_tag = flt.get("toBlock", "latest")
+        if ends["toBlock"] < ends["fromBlock"] and to_tag in HEAD_TAGS:
+            # The client has seen a newer block than the cached head (polling from its last
+            # block + 1): ask the upstream rather than send it an inverted range.
+            ends["toBlock"] = resolve_tag(to_tag, True)
+        span = ends["toBlock"] - ends["fromBlock"] + 1
         if span > self._max_range:
             raise Refusal(
                 400,
@@ -82,18 +84,11 @@ class Policy:
                 f"eth_getLogs range of {span} blocks exceeds {self._max_range}",
                 call.request_id,
             )
+        flt["fromBlock"], flt["toBlock"] = hex(ends["fromBlock"]), hex(ends["toBlock"])
 
     def _check_raw_transaction(self, call: Call) -> None:
-        params = call.params
-        if not (isinstance(params, list) and len(params) == 1):
-            raise Refusal(
-                400,
-                INVALID_PARAMS,
-                "eth_sendRawTransaction takes one raw transaction",
-                call.request_id,
-            )
         try:
-            target = rawtx.decode(params[0])
+            target = rawtx.decode(call.params[0])
         except rawtx.UndecodableTransaction as exc:
             raise Refusal(400, INVALID_PARAMS, str(exc), call.request_id) from None
         if target.tx_type not in rawtx.DECODED_TYPES:

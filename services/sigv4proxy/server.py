@@ -33,6 +33,7 @@ class ProxyServer(BaseApplication):
             "loglevel": "warning",
             "proc_name": "pulseledger-proxy",
             "child_exit": _child_exit,
+            "post_worker_init": _post_worker_init,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -41,6 +42,11 @@ class ProxyServer(BaseApplication):
         from .app import create_app  # imported after PROMETHEUS_MULTIPROC_DIR is set
 
         return create_app(self._settings)
+
+
+def _post_worker_init(worker) -> None:
+    # Chain checks and health probes start with the worker, not with its first request.
+    worker.wsgi.extensions["pulseledger_proxy_pool"].start()
 
 
 def _child_exit(server, worker) -> None:

@@ -2,6 +2,7 @@
 reach: arbitrary addresses are enough, a value transfer to one exercises the whole write path."""
 
 CHAIN_ID = 31337
+OTHER_CHAIN_ID = 1234  # 0x4d2: the chain a wrong upstream serves
 # anvil's first two default accounts (public test keys, funded with 10k ETH on every anvil).
 SENDER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 SENDER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

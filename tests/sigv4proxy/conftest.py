@@ -3,7 +3,13 @@ import json
 import pytest
 import requests
 
-from .chain import CHAIN_ID, EXTRA_ALLOWED_ADDRESS, LEDGER_ADDRESS, deployments_document
+from .chain import (
+    CHAIN_ID,
+    EXTRA_ALLOWED_ADDRESS,
+    LEDGER_ADDRESS,
+    OTHER_CHAIN_ID,
+    deployments_document,
+)
 from .processes import Anvil, ProxyProcess
 from .sigv4_verifier import Credentials
 from .upstream_server import TestUpstream
@@ -25,6 +31,14 @@ MAX_LOG_RANGE = 10
 @pytest.fixture(scope="session")
 def anvil():
     node = Anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def other_chain_anvil():
+    """A node on another chain (1234): what a provider points at after a DNS or config change."""
+    node = Anvil(chain_id=OTHER_CHAIN_ID)
     yield node
     node.stop()
 

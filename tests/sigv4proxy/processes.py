@@ -33,13 +33,13 @@ def _wait(predicate, what: str, proc: subprocess.Popen, log_path: Path, seconds:
 
 
 class Anvil:
-    def __init__(self):
+    def __init__(self, chain_id: int = 31337):
         binary = shutil.which("anvil", path=f"{FOUNDRY_BIN}:{os.environ.get('PATH', '')}")
         self._dir = Path(tempfile.mkdtemp(prefix="proxy-anvil-"))
         self.log_path = self._dir / "anvil.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"],
+            [binary, "--host", "127.0.0.1", "--port", "0", "--chain-id", str(chain_id)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

@@ -85,7 +85,7 @@ def test_allowed_read__forwarded__answered(sigv4_proxy, signed_upstream, method,
     [
         {"fromBlock": "0x0", "toBlock": hex(MAX_LOG_RANGE)},  # one block too many
         {"fromBlock": "0x5", "toBlock": "0x1000"},
-        {"fromBlock": "0x0", "toBlock": "0x" + "f" * 20},
+        {"fromBlock": "0x0", "toBlock": "0x" + "f" * 16},  # the largest block number there is
     ],
 )
 def test_get_logs__range_too_large__refused(sigv4_proxy, signed_upstream, log_filter):
@@ -104,6 +104,7 @@ def test_get_logs__range_too_large__refused(sigv4_proxy, signed_upstream, log_fi
         [{"fromBlock": "yesterday"}],
         [{"fromBlock": 5}],
         [{"blockHash": "0x" + "00" * 32, "fromBlock": "0x0"}],
+        [{"fromBlock": "0x0", "toBlock": "0x" + "f" * 17}],  # beyond 64 bits
     ],
 )
 def test_get_logs__malformed_filter__refused(sigv4_proxy, signed_upstream, params):

@@ -1,13 +1,12 @@
 """Rate limits, stalled upstreams, dead upstreams: each with its own proxy under gunicorn and
 deadlines set small. Behaviour is asserted, never time."""
 
-import time
-
 import pytest
 import requests
 
 from .chain import CHAIN_ID
 from .conftest import base_settings, rpc
+from .health import wait_for_upstreams
 from .processes import ProxyProcess
 from .upstream_server import TestUpstream
 
@@ -52,6 +51,16 @@ def test_rate_limit__shared_by_all_workers__429_with_retry_after(strict_proxy):
     assert all(seconds >= 1 for seconds in retry_after)
 
 
+@pytest.mark.parametrize("path", ["nope", "/", "healthz/"])
+def test_rate_limit__applies_before_routing__any_path(strict_proxy, path):
+    client = _as_client(f"198.51.100.{20 + len(path)}")
+    for _ in range(BURST):
+        requests.get(strict_proxy.url + "healthz", headers=client, timeout=5)
+    response = requests.post(strict_proxy.url + path, json={}, headers=client, timeout=5)
+    assert response.status_code == 429
+    assert "Location" not in response.headers
+
+
 def test_rate_limit__per_client(strict_proxy):
     def status(client):
         return rpc(strict_proxy.url, "eth_chainId", headers=_as_client(client)).status_code
@@ -73,7 +82,7 @@ def test_batch_policy_refuse__batches_refused_single_calls_pass(strict_proxy):
 
 
 def test_stalled_upstream__504_within_deadline(start_proxy):
-    staller = TestUpstream(mode="stall")
+    staller = TestUpstream(mode="stall", chain_id=CHAIN_ID)  # verified, then stalls
     try:
         proxy = start_proxy(
             upstreams=[{"url": staller.url, "name": "staller"}], upstream_timeout_seconds=0.3
@@ -85,6 +94,7 @@ def test_stalled_upstream__504_within_deadline(start_proxy):
             "id": 9,
             "error": {"code": -32002, "message": "upstream did not answer within the deadline"},
         }
+        assert 9 in staller.ids()  # the call itself reached it (and stalled there)
     finally:
         staller.stop()
 
@@ -92,7 +102,7 @@ def test_stalled_upstream__504_within_deadline(start_proxy):
 def test_upstream_redirect__not_followed__502(start_proxy):
     """The redirect's target, another loopback server, is never reached."""
     target = TestUpstream(mode="status", status=200)
-    redirector = TestUpstream(mode="redirect", redirect_to=target.url)
+    redirector = TestUpstream(mode="redirect", redirect_to=target.url, chain_id=CHAIN_ID)
     try:
         proxy = start_proxy(upstreams=[{"url": redirector.url, "name": "redirector"}])
         response = rpc(proxy.url, "eth_getBalance", ["0x" + "00" * 20, "latest"])
@@ -106,12 +116,7 @@ def test_upstream_redirect__not_followed__502(start_proxy):
 
 
 def _wait_health(url, expected: dict[str, bool]):
-    for _ in range(200):
-        upstreams = requests.get(url + "healthz", timeout=5).json()["upstreams"]
-        if {u["name"]: u["healthy"] for u in upstreams} == expected:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"health never became {expected}: {upstreams}")
+    wait_for_upstreams(url, {name: {"healthy": healthy} for name, healthy in expected.items()})
 
 
 def test_failover__primary_dies__secondary_serves__health_reports_it(start_proxy, anvil):

@@ -9,6 +9,7 @@ import requests
 
 from .chain import CHAIN_ID
 from .conftest import rpc
+from .refusals import forwarded_since, mark
 from .upstream_server import TestUpstream
 
 
@@ -19,8 +20,8 @@ def target():
     server.stop()
 
 
-def _target_host(target) -> str:
-    return target.url.removeprefix("http://").rstrip("/")
+def _target_host(server) -> str:
+    return server.url.removeprefix("http://").rstrip("/")
 
 
 @pytest.mark.parametrize(
@@ -83,3 +84,51 @@ def test_connect_method__refused(sigv4_proxy, target):
     reply = _raw_http(sigv4_proxy.port, request.encode())
     assert reply.split(b" ")[1][:1] == b"4"
     assert target.requests == []
+
+
+def _status_and_headers(reply: bytes) -> tuple[int, bytes]:
+    head = reply.split(b"\r\n\r\n", 1)[0]
+    return int(head.split(b" ")[1]), head.lower()
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        "POST http://{host}// HTTP/1.1",
+        "POST http://{host} HTTP/1.1",
+        "POST // HTTP/1.1",
+        "POST //{host}/ HTTP/1.1",
+        "GET http://{host}//healthz HTTP/1.1",
+        "GET //healthz HTTP/1.1",
+        "GET /healthz/ HTTP/1.1",
+        "GET http://{host}//metrics HTTP/1.1",
+    ],
+)
+def test_request_line_and_host__never_a_redirect(sigv4_proxy, target, request_line):
+    """Werkzeug answers `//` with a 308 to the same path on the request's Host: a redirect to
+    wherever the client's Host header says. No response of the proxy carries a Location."""
+    host = _target_host(target)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    request = (
+        f"{request_line.format(host=host)}\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    status, head = _status_and_headers(_raw_http(sigv4_proxy.port, request))
+    assert not 300 <= status < 400
+    assert b"location:" not in head
+    assert target.requests == []
+
+
+@pytest.mark.parametrize("path", ["nope", "/", "/healthz", "rpc/"])
+def test_foreign_origin__refused_before_routing(sigv4_proxy, signed_upstream, path):
+    since = mark(signed_upstream)
+    response = requests.post(
+        sigv4_proxy.url + path,
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+        headers={"Origin": "https://evil.example", "Host": _target_host(signed_upstream)},
+        timeout=5,
+        allow_redirects=False,
+    )
+    assert response.status_code == 403
+    assert "Location" not in response.headers
+    assert forwarded_since(signed_upstream, since) == []

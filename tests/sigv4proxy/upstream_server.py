@@ -1,5 +1,9 @@
-"""A loopback HTTP server playing an RPC provider for the tests: it records every request it gets,
-optionally verifies SigV4 signatures, and then forwards to anvil, stalls, redirects or fails."""
+"""A loopback HTTP server playing an RPC provider for the tests: it records every request it gets
+(path, headers, methods, ids), optionally verifies SigV4 signatures (sigv4_verifier.py, written
+from the AWS specification, not botocore), and then forwards to a node (anvil; switchable while
+running, as a provider's DNS or config change would), stalls, redirects, fails or answers with a
+body of the test's choosing. With `chain_id` set it answers `eth_chainId` itself, so that the
+proxy verifies it and then meets the mode with the calls that matter."""
 
 import json
 import socket
@@ -47,14 +51,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         owner: TestUpstream = self.server.owner
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        owner._record(self, body)
+        call = owner._record(self, body)
         if owner.sigv4 is not None:
             url = urlsplit(self.path)
-            reason = verify(owner.sigv4, "POST", url.path, url.query, dict(self.headers), body)
+            reason = verify(owner.sigv4, "POST", url.path, url.query, self.headers.items(), body)
             if reason is not None:
                 owner.rejected.append(reason)
                 return self._reply(403, json.dumps({"message": reason}).encode())
             owner.verified += 1
+        if owner.chain_id is not None and call.get("method") == "eth_chainId":
+            answer = {"jsonrpc": "2.0", "id": call.get("id"), "result": hex(owner.chain_id)}
+            return self._reply(200, json.dumps(answer).encode())
+        if owner.mode == "reply":  # status and body from the test, which sees the request
+            status, reply = owner.reply(dict(self.headers), call)
+            return self._reply(status, reply)
         if owner.mode == "stall":
             owner.release.wait(30)
             return self._reply(200, b"{}")
@@ -68,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if owner.mode == "status":
             return self._reply(owner.status, b'{"error":"unavailable"}')
+        owner.gate.wait(30)  # open unless a test holds answers back
         upstream = requests.post(
             owner.forward_to, data=body, headers={"Content-Type": "application/json"}, timeout=10
         )
@@ -85,14 +96,20 @@ class TestUpstream:
         redirect_to: str | None = None,
         status: int = 200,
         answers: dict | None = None,
+        chain_id: int | None = None,
+        reply=None,
     ):
         self.answers = answers or {}
+        self.chain_id = chain_id
+        self.reply = reply  # (headers, call) -> (status, body), for mode "reply"
         self.forward_to, self.sigv4, self.mode = forward_to, sigv4, mode
         self.redirect_to, self.status = redirect_to, status
         self.requests: list[dict] = []  # every request, whatever its method or path
         self.rejected: list[str] = []
         self.verified = 0
         self.release = threading.Event()
+        self.gate = threading.Event()  # forward mode: answers wait while this is clear
+        self.gate.set()
         self._lock = threading.Lock()
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -103,21 +120,34 @@ class TestUpstream:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/"
 
-    def _record(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    def _record(self, handler: BaseHTTPRequestHandler, body: bytes) -> dict:
+        """Records the request; returns the call if it is a single one, else {}."""
         try:
             payload = json.loads(body) if body else None
         except ValueError:
             payload = None
         calls = payload if isinstance(payload, list) else [payload] if payload else []
-        methods = [c.get("method") for c in calls if isinstance(c, dict)]
+        calls = [c for c in calls if isinstance(c, dict)]
         with self._lock:
             self.requests.append(
-                {"path": handler.path, "headers": dict(handler.headers), "methods": methods}
+                {
+                    "path": handler.path,
+                    "headers": dict(handler.headers),
+                    "methods": [c.get("method") for c in calls],
+                    "ids": [c.get("id") for c in calls],
+                    "calls": calls,
+                }
             )
+        return payload if isinstance(payload, dict) else {}
 
     def methods(self) -> list[str]:
         with self._lock:
             return [m for r in self.requests for m in r["methods"]]
+
+    def ids(self) -> list:
+        """Every call id received: the tests' own ids tell client calls from the proxy's checks."""
+        with self._lock:
+            return [i for r in self.requests for i in r["ids"]]
 
     def stop(self) -> None:
         """Dies like a crashed provider: the listener and every open connection go away."""

@@ -15,7 +15,13 @@ const mine = () =>
 
 const seen = [];
 await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`only saw ${seen}`)), 15000);
+  // The chain keeps moving until three heads arrived: however long the subscription takes to be
+  // set up (the proxy checks the upstream's chain id first), blocks keep coming after it.
+  const miner = setInterval(mine, 200);
+  const timer = setTimeout(() => {
+    clearInterval(miner);
+    reject(new Error(`only saw ${seen}`));
+  }, 15000);
   const unwatch = client.watchBlockNumber({
     emitOnBegin: false,
     poll: false, // a real eth_subscribe, not polling
@@ -23,15 +29,13 @@ await new Promise((resolve, reject) => {
       seen.push(Number(n));
       if (seen.length === 3) {
         unwatch();
+        clearInterval(miner);
         clearTimeout(timer);
         resolve();
-      } else {
-        mine();
       }
     },
     onError: reject,
   });
-  setTimeout(mine, 300); // give the subscription time to be set up, then start the chain moving
 });
 
 let denied = null;

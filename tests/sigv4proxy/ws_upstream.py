@@ -1,6 +1,8 @@
 """A loopback WebSocket upstream for the tests: verifies the SigV4 signature of the handshake with
-the known test credentials, records every method it receives, and relays to anvil's WebSocket so
-that subscriptions are real."""
+the known test credentials (sigv4_verifier.py), records every call it receives and every
+handshake's headers, and relays to anvil's WebSocket so that subscriptions are real. With
+`chain_id` set (any time) it answers eth_chainId itself: a provider now pointing at another
+chain; `push` sends any message to every connected client, as a misbehaving provider could."""
 
 import asyncio
 import json
@@ -18,9 +20,12 @@ from .sigv4_verifier import Credentials, verify
 class WsTestUpstream:
     __test__ = False
 
-    def __init__(self, relay_to: str, sigv4: Credentials):
+    def __init__(self, relay_to: str, sigv4: Credentials | None = None):
         self.relay_to, self.sigv4 = relay_to, sigv4
+        self.chain_id: int | None = None
         self.received: list[str] = []
+        self.calls: list[dict] = []
+        self.handshakes: list[dict] = []
         self.rejected: list[str] = []
         self.verified = 0
         self._clients: set = set()
@@ -38,10 +43,11 @@ class WsTestUpstream:
         return list(self.received)
 
     def _check_signature(self, connection, request):
+        self.handshakes.append(dict(request.headers.raw_items()))
+        if self.sigv4 is None:
+            return None
         url = urlsplit(request.path)
-        reason = verify(
-            self.sigv4, "GET", url.path, url.query, dict(request.headers.raw_items()), b""
-        )
+        reason = verify(self.sigv4, "GET", url.path, url.query, request.headers.raw_items(), b"")
         if reason is not None:
             self.rejected.append(reason)
             return Response(403, "Forbidden", Headers([("Content-Length", "0")]), b"")
@@ -56,6 +62,11 @@ class WsTestUpstream:
                 async for message in client:
                     call = json.loads(message)
                     self.received.append(call.get("method"))
+                    self.calls.append(call)
+                    if call.get("method") == "eth_chainId" and self.chain_id is not None:
+                        answer = {"jsonrpc": "2.0", "id": call["id"], "result": hex(self.chain_id)}
+                        await client.send(json.dumps(answer))
+                        continue
                     await anvil.send(message)
 
             async def down():
@@ -66,6 +77,7 @@ class WsTestUpstream:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
                 task.cancel()
+        self._clients.discard(client)
 
     async def _main(self):
         async with serve(
@@ -78,6 +90,13 @@ class WsTestUpstream:
 
     def _run(self):
         self._loop.run_until_complete(self._main())
+
+    def push(self, message: str) -> None:
+        async def send_all():
+            clients = list(self._clients)
+            await asyncio.gather(*(c.send(message) for c in clients), return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(send_all(), self._loop).result(10)
 
     def drop_connections(self) -> None:
         """Closes every open client connection, as a provider restarting would."""
