@@ -19,6 +19,7 @@ from services.gateway.siwe import build_message
 from services.gateway.wiring import chain_identity
 from services.records import RecordsSettings, open_store
 from tests.gateway.chain_helpers import Chain, deploy, start_anvil
+from tests.gateway.processes import RedisServer
 
 EXPORTS = 2
 PRICE = 10**15
@@ -32,6 +33,13 @@ def anvil_url():
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +61,11 @@ def settings(chain, gateway_account) -> GatewaySettings:
         gateway_key=SecretStr(gateway_account.key.to_0x_hex()),
         session_secret=SecretStr("test-session-secret"), domain=DOMAIN, uri=URI,
         relay_per_patient=3, relay_per_ip=6, relay_window_s=3600, tx_timeout_s=10,
-        sse_heartbeat_s=0.2, sse_max_duration_s=5, max_body_bytes=8 * 1024)
+        sse_heartbeat_s=0.2, sse_max_duration_s=5, max_body_bytes=8 * 1024,
+        # Every test signs in from the test client's one address: the per-client budgets are
+        # tested on apps of their own (test_abuse.py), not spent here by accident.
+        nonces_per_client=1_000_000, sign_ins_per_client=1_000_000,
+        requests_per_client=1_000_000)
 
 
 @pytest.fixture(scope="session")
