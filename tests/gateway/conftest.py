@@ -94,6 +94,22 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture()
+def app_with(settings, ledger, store):
+    """A gateway app of its own with some settings changed (budgets, bounds), on the same chain
+    and store; closed after the test."""
+    made = []
+
+    def make(state=None, **overrides):
+        made.append(create_app(settings.model_copy(update=overrides), ledger=ledger, store=store,
+                               state=state))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["pulseledger_gateway"].close()
+
+
 def sign_in(client, account) -> str:
     nonce = client.get("/auth/nonce").get_json()["nonce"]
     text = build_message(domain=DOMAIN, address=account.address, uri=URI, chain_id=31337,
