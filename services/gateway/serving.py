@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import uvicorn
+
 from services.gateway.client_address import resolve_client
 from services.gateway.context import CLIENT_KEY
 from services.gateway.disconnect import ENVIRON_KEY, ClientGone
@@ -40,7 +42,6 @@ from services.gateway.settings import GatewaySettings
 LIVE_PATH = re.compile(r"/patients/[^/]+/live")
 LIVE_SPARE_THREADS = 4  # refusals of a full account still get a thread to say why
 SEND_TIMEOUT_S = 30.0  # a client that reads nothing for this long is dropped (slow-read)
-BODY_TIMEOUT_S = 10.0  # a body must arrive within this (slow-body)
 UNLIMITED_PER_CLIENT = frozenset({"health", "live"})
 
 
@@ -140,7 +141,7 @@ class GatewayServer:
             return None
         chunks, size = [], 0
         try:
-            async with asyncio.timeout(BODY_TIMEOUT_S):
+            async with asyncio.timeout(self._settings.body_timeout_s):
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
@@ -156,7 +157,7 @@ class GatewayServer:
                         return b"".join(chunks)
         except TimeoutError:
             await _answer(send, 408, "request_timeout",
-                          f"the body did not arrive within {BODY_TIMEOUT_S:.0f} s")
+                          f"the body did not arrive within {self._settings.body_timeout_s:g} s")
             return None
 
     async def _run(self, pool: Pool, scope: dict, body: bytes, client: str,
@@ -288,22 +289,29 @@ async def _answer(send: Callable, status: int, code: str, message: str,
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(app: Any, settings: GatewaySettings, host: str, port: int, *,
-          on_stop: Callable[[], None]) -> None:
-    """Serve until SIGTERM/SIGINT; `on_stop` runs first (ends live streams, so the graceful
-    shutdown does not wait an hour for them)."""
-    import uvicorn
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]):
+        super().__init__(config)
+        self._on_stop = on_stop
 
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self._on_stop()
+        super().handle_exit(sig, frame)
+
+
+def build_server(app: Any, settings: GatewaySettings, host: str, port: int, *,
+                 on_stop: Callable[[], None]) -> uvicorn.Server:
+    """The server for `app`; on SIGTERM/SIGINT `on_stop` runs first (it ends live streams, so
+    the graceful shutdown does not wait an hour for them)."""
     server_app = GatewayServer(app, settings, app.extensions["pulseledger_gateway"].metrics)
     config = uvicorn.Config(server_app, host=host, port=port, lifespan="on", log_config=None,
                             access_log=False, server_header=False, timeout_keep_alive=5,
                             timeout_graceful_shutdown=10)
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            on_stop()
-            super().handle_exit(sig, frame)
-
     log("serving", host=host, port=port,
         pools={name: pool.threads for name, pool in server_app.pools.items()})
-    Server(config).run()
+    return _Server(config, on_stop)
+
+
+def serve(app: Any, settings: GatewaySettings, host: str, port: int, *,
+          on_stop: Callable[[], None]) -> None:
+    build_server(app, settings, host, port, on_stop=on_stop).run()

@@ -25,6 +25,7 @@ class GatewaySettings(BaseSettings):
     health_threads: int = 2
     queue_depth: int = 32
     per_client_in_flight: int = 8  # concurrent requests of one client address (live excluded)
+    body_timeout_s: float = 10.0  # a request body must arrive within this (408 beyond)
     # Reverse proxies whose X-Forwarded-For is believed (exact addresses); nobody else's is.
     trusted_proxies: list[str] = Field(default_factory=list)
 
