@@ -57,37 +57,39 @@ def _honest_client_is_served(url, chain, app):
     assert read.status_code == 200
 
 
-def test_sixteen_streams_from_one_wallet__refused_beyond_bounds__health_and_sign_in_served(
-        app_with, chain):
-    """Finding 4(a) of issue 14, replayed against the real server."""
-    app = app_with(live_per_account=3)
+def _sixteen_streams_from_one_wallet(app, chain, check) -> None:
+    """Finding 4(a) of issue 14: one wallet opens 16 streams on its own live view; `check`
+    looks at the answers, then an honest client must still be served while they stay open."""
     patient = chain.fund()
     register_device(app.test_client(), patient)
     token = sign_in(app.test_client(), patient)
     with served(app) as (url, _):
         streams = [_open_stream(url, patient.address, token) for _ in range(16)]
-        statuses = [s.status_code for s in streams]
-        assert statuses.count(200) == 3 and statuses.count(429) == 13
+        check(streams)
         _honest_client_is_served(url, chain, app)
         for stream in streams:
             stream.close()
+
+
+def test_sixteen_streams_from_one_wallet__refused_beyond_bounds__health_and_sign_in_served(
+        app_with, chain):
+    def check(streams):
+        statuses = [s.status_code for s in streams]
+        assert statuses.count(200) == 3 and statuses.count(429) == 13
+
+    _sixteen_streams_from_one_wallet(app_with(live_per_account=3), chain, check)
 
 
 def test_live_capacity_full__health_sign_in_and_reads_still_served(app_with, chain):
     """However the bounds are set, streams only ever hold the live pool's threads."""
-    app = app_with(live_per_account=100, live_per_client=100, live_total=4, workers_threads=2,
-                   auth_threads=1, health_threads=1)
-    patient = chain.fund()
-    register_device(app.test_client(), patient)
-    token = sign_in(app.test_client(), patient)
-    with served(app) as (url, _):
-        streams = [_open_stream(url, patient.address, token) for _ in range(16)]
+    def check(streams):
         statuses = [s.status_code for s in streams]
         assert statuses.count(200) == 4 and statuses.count(503) == 12
         assert all(s.json()["error"] == "busy" for s in streams if s.status_code == 503)
-        _honest_client_is_served(url, chain, app)
-        for stream in streams:
-            stream.close()
+
+    _sixteen_streams_from_one_wallet(
+        app_with(live_per_account=100, live_per_client=100, live_total=4, workers_threads=2,
+                 auth_threads=1, health_threads=1), chain, check)
 
 
 def test_client_leaves__its_stream_ends_at_once(app_with, chain):
