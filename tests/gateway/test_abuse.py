@@ -202,3 +202,18 @@ def test_live__a_doctor_replaced_by_the_patient__loses_the_stream(app_with, chai
     assert stream.response.status_code == 200
     assert link_doctor(client, patient, new_doctor).status_code == 200
     assert stream.ended.wait(10), "authorisation is re-checked every heartbeat"
+
+
+def test_client_address__forwarded_for_believed_only_from_a_trusted_proxy(app_with):
+    """Budgets key on the client address: an X-Forwarded-For from anyone but our own proxy is
+    ignored (else one client could spread its requests over invented addresses)."""
+    spoofing = app_with(nonces_per_client=2).test_client()
+    answers = [spoofing.get("/auth/nonce", environ_base=ABUSER,
+                            headers={"X-Forwarded-For": f"127.0.1.{i}"}).status_code
+               for i in range(4)]
+    assert answers == [200, 200, 429, 429]
+    proxied = app_with(nonces_per_client=2, trusted_proxies=["127.0.0.66"]).test_client()
+    answers = [proxied.get("/auth/nonce", environ_base=ABUSER,
+                           headers={"X-Forwarded-For": f"127.0.1.{i % 2}"}).status_code
+               for i in range(6)]
+    assert answers == [200, 200, 200, 200, 429, 429]  # two clients behind the proxy, 2 each

@@ -166,3 +166,31 @@ def test_alerts__k_of_n_irregular_windows__one_alert_that_says_screen(client, ch
     assert "not a diagnosis" in alert["message"]
     assert client.get(f"/patients/{patient.address}/alerts",
                       headers=bearer(sign_in(client, stranger))).status_code == 403
+
+
+def test_windows__another_patients_record_through_my_path__not_found(client, chain, store):
+    """A record id is read only under its owner: naming it under one's own address gains
+    nothing."""
+    victim, intruder = chain.fund(), chain.fund()
+    _, device_id, _ = register_device(client, victim)
+    ref = store.put_window(victim.address.lower(), device_id, 1_700_300_000_000,
+                           sample_payload(0, device_id=device_id,
+                                          window_start_ms=1_700_300_000_000))
+    response = client.get(f"/patients/{intruder.address}/windows/{ref.record_id}",
+                          headers=bearer(sign_in(client, intruder)))
+    assert response.status_code == 404
+    assert "payload" not in response.get_json()
+
+
+def test_onboarding__a_device_registered_to_someone_else__409(client, chain, store):
+    owner, squatter = chain.fund(), chain.fund()
+    response, device_id, body = register_device(client, owner)
+    assert response.status_code == 201
+    key = bytes.fromhex(body["public_key"][2:])
+    taken = signed_body(client, squatter, "RegisterDevice",
+                        {"owner": squatter.address, "deviceId": device_id, "publicKey": key},
+                        {"owner": squatter.address, "device_id": device_id,
+                         "public_key": body["public_key"]})
+    refused = client.post("/onboarding/device", json=taken)
+    assert refused.status_code == 409
+    assert store.get_device(device_id).owner == owner.address.lower()
