@@ -12,7 +12,7 @@ UINT = {"type": "integer", "minimum": 0}
 ERC1271_SIGNATURE = {"type": "string", "pattern": "^0x([0-9a-fA-F]{2})*$", "maxLength": 4098}
 # Any request may meet a spent budget or a full pool (429, 503 Busy); any body a bad body.
 EVERY_OPERATION = ("429", "503")
-EVERY_BODY = ("400", "413", "415")
+EVERY_BODY = ("400", "408", "413", "415")
 
 
 def _error_responses(*codes: str) -> dict[str, Any]:

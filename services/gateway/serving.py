@@ -236,6 +236,8 @@ def _call_wsgi(app: Callable, environ: dict, gone: ClientGone,
         if not gone.is_set():
             emit(b"")
             send({"type": "http.response.body", "body": b"", "more_body": False})
+    except Exception as error:  # noqa: BLE001 - a body that fails half-way: end the response
+        log("response_failed", kind=type(error).__name__, route=environ.get("PATH_INFO"))
     finally:
         close = getattr(result, "close", None)
         if close is not None:

@@ -1,12 +1,11 @@
 """`pulseledger gateway` serves on 127.0.0.1 from environment settings alone; replicated without
 an explicit session secret it refuses to start."""
 
-import subprocess
-import sys
-
 import requests
+from click.testing import CliRunner
 
-from tests.gateway.chain_helpers import REPO
+from services.gateway.cli import gateway
+from tests.gateway.chain_helpers import free_port
 from tests.gateway.processes import GatewayProcess, gateway_env, new_master_key
 
 
@@ -26,11 +25,14 @@ def test_cli__serves_health_and_nonce(chain, gateway_account, tmp_path):
 
 
 def test_cli__replicated_without_a_session_secret__refuses_to_start(chain, gateway_account,
-                                                                     tmp_path, redis_server):
+                                                                     tmp_path, redis_server,
+                                                                     monkeypatch):
+    def serving(*_args, **_kwargs):
+        raise AssertionError("started serving without a session secret")
+
+    monkeypatch.setattr("services.gateway.serving.serve", serving)
     env = gateway_env(chain, gateway_account, tmp_path / "records", new_master_key(),
                       shared_store_url=redis_server.url)
-    result = subprocess.run([sys.executable, "-m", "services", "gateway", "--port", "1"],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
-                            check=False)
-    assert result.returncode != 0
-    assert "SESSION_SECRET must be set" in result.stderr
+    result = CliRunner().invoke(gateway, ["--port", str(free_port())], env=env)
+    assert result.exit_code != 0
+    assert "SESSION_SECRET must be set" in result.output
