@@ -30,9 +30,10 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.shared_state import SharedState
 from services.records import InvalidInput
 
-# Served without the per-client request budget: probes and scrapers must always get through
-# (they run on the health pool, serving.py); sign-in has budgets of its own (routes_auth.py).
-UNBUDGETED_ENDPOINTS = {"healthz", "metrics", "openapi"}
+# Outside the per-client request budget: probes and scrapers must always get through (they run on
+# the health pool, serving.py), the OpenAPI document is a constant, and nonces and sign-in attempts
+# have budgets of their own (routes_auth.py).
+UNBUDGETED_ENDPOINTS = {"healthz", "metrics", "openapi", "auth.nonce", "auth.sign_in"}
 
 
 class GatewayFlask(Flask):
@@ -81,7 +82,7 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
 
     @app.before_request
     def spend_request_budget():
-        if request.endpoint not in UNBUDGETED_ENDPOINTS and request.blueprint != "auth":
+        if request.endpoint not in UNBUDGETED_ENDPOINTS:
             context.budgets.spend(context.limits.requests, client_address())
 
     @app.after_request

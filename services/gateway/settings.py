@@ -60,7 +60,7 @@ class GatewaySettings(BaseSettings):
     budget_window_s: int = 60
     nonces_per_client: int = 60  # GET /auth/nonce
     sign_ins_per_client: int = 60  # POST /auth/sign-in, failed ones too
-    requests_per_client: int = 1200  # every other request but /healthz and /metrics
+    requests_per_client: int = 1200  # every other request but /healthz, /metrics, /openapi.json
 
     # Browser origins (the dapp) allowed to call with credentials; empty = same origin only.
     cors_origins: list[str] = Field(default_factory=list)

@@ -110,12 +110,14 @@ def app_with(settings, ledger, store):
         app.extensions["pulseledger_gateway"].close()
 
 
-def sign_in(client, account) -> str:
-    nonce = client.get("/auth/nonce").get_json()["nonce"]
+def sign_in(client, account, environ: dict | None = None) -> str:
+    environ = environ or {}
+    nonce = client.get("/auth/nonce", environ_base=environ).get_json()["nonce"]
     text = build_message(domain=DOMAIN, address=account.address, uri=URI, chain_id=31337,
                          nonce=nonce, statement="Sign in to PulseLedger.")
     signature = account.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
-    response = client.post("/auth/sign-in", json={"message": text, "signature": signature})
+    response = client.post("/auth/sign-in", json={"message": text, "signature": signature},
+                           environ_base=environ)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["token"]
 
