@@ -5,10 +5,10 @@ FOUNDRY_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin:$(CURDIR
 export PATH := $(FOUNDRY_BIN):$(CURDIR)/.venv/bin:$(HOME)/.local/bin:$(PATH)
 export UV_FROZEN := 1
 
-.PHONY: setup shim chromium up test bench chaos compile clean
+.PHONY: setup shim chromium redis up test bench chaos compile clean
 
 ## setup: uv env, npm tooling, the solc shim (each step is a no-op when already done)
-setup: .venv/.synced node_modules/.installed frontend/node_modules/.installed shim chromium
+setup: .venv/.synced node_modules/.installed frontend/node_modules/.installed shim chromium redis
 
 $(HOME)/.local/bin/uv:
 	command -v uv >/dev/null || python3 -m pip install --user --quiet uv
@@ -28,6 +28,11 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 # Debian's Chromium for the dapp's browser tests (never a browser download of a test tool's own).
 chromium:
 	@[ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# Debian's Redis: the state gateway replicas share (docs/gateway.md); the tests start their own
+# redis-server on a free loopback port. The embedded one-process gateway does not need it.
+redis:
+	@[ -x /usr/bin/redis-server ] || { apt-get update -qq && apt-get install -y -qq redis-server; }
 
 # Always re-pointed at this checkout's shim (cheap, idempotent): clones and worktrees come and go.
 shim: node_modules/.installed

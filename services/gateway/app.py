@@ -15,38 +15,58 @@ from services.gateway import (
     routes_doctor,
     routes_erasure,
     routes_fhir,
+    routes_live,
     routes_onboarding,
     routes_owner,
     routes_profile,
     routes_relay,
 )
-from services.gateway.context import Gateway, gateway
+from services.gateway.context import Gateway, client_address, gateway
 from services.gateway.errors import GatewayError
+from services.gateway.json_input import GatewayRequest, SafeJSONProvider
 from services.gateway.observability import configure_logging, log, now
 from services.gateway.openapi import openapi_document
 from services.gateway.settings import GatewaySettings
+from services.gateway.shared_state import SharedState
 from services.records import InvalidInput
+
+# Outside the per-client request budget: probes and scrapers must always get through (they run on
+# the health pool, serving.py), the OpenAPI document is a constant, and nonces and sign-in attempts
+# have budgets of their own (routes_auth.py).
+UNBUDGETED_ENDPOINTS = {"healthz", "metrics", "openapi", "auth.nonce", "auth.sign_in"}
+
+
+class GatewayFlask(Flask):
+    json_provider_class = SafeJSONProvider  # every body parsed here: 4xx, never a 500
+    request_class = GatewayRequest
 
 
 def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
-               blobs: Any | None = None) -> Flask:
+               blobs: Any | None = None, state: SharedState | None = None) -> Flask:
     configure_logging()
-    app = Flask("pulseledger.gateway")
+    app = GatewayFlask("pulseledger.gateway")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
-    context = Gateway(settings=settings, ledger=ledger, store=store, blobs=blobs)
+    context = Gateway(settings=settings, ledger=ledger, store=store, blobs=blobs, state=state)
     app.extensions["pulseledger_gateway"] = context
-    for module in (routes_auth, routes_onboarding, routes_owner, routes_buyer, routes_relay,
-                   routes_fhir, routes_doctor, routes_profile, routes_erasure):
+    for module in (routes_auth, routes_onboarding, routes_owner, routes_live, routes_buyer,
+                   routes_relay, routes_fhir, routes_doctor, routes_profile, routes_erasure):
         app.register_blueprint(module.blueprint)
 
     @app.get("/healthz")
     def healthz():
+        gw = gateway()
         try:
-            head = gateway().ledger.head()
+            head = gw.ledger.head()
         except GatewayError as error:
             return jsonify(status="degraded", chain=error.message), 503
-        return jsonify(status="ok", chain_id=gateway().ledger.chain_id, head=head)
+        try:
+            gw.state.ping()
+        except GatewayError as error:
+            return jsonify(status="degraded", shared_store=error.message), 503
+        return jsonify(status="ok", chain_id=gw.ledger.chain_id, head=head,
+                       shared_store="redis" if gw.state.shared else "memory",
+                       live_streams=gw.live.open_count())
 
     @app.get("/metrics")
     def metrics():
@@ -59,6 +79,11 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
     @app.before_request
     def start_timer():
         g.started = now()
+
+    @app.before_request
+    def spend_request_budget():
+        if request.endpoint not in UNBUDGETED_ENDPOINTS:
+            context.budgets.spend(context.limits.requests, client_address())
 
     @app.after_request
     def cors(response: Response) -> Response:
@@ -87,7 +112,10 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
 
     @app.errorhandler(GatewayError)
     def gateway_error(error: GatewayError):
-        return jsonify(error=error.code, message=error.message), error.status
+        response = jsonify(error=error.code, message=error.message)
+        if error.retry_after_s is not None:
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response, error.status
 
     @app.errorhandler(InvalidInput)
     def store_rejected(error: InvalidInput):

@@ -1,4 +1,5 @@
-"""Everything a request handler needs, built once per app: chain, store, blobs, auth state."""
+"""Everything a request handler needs, built once per app: chain, store, blobs, shared state and
+what lives in it (nonces, sessions, budgets, live streams), and who the caller is."""
 
 from __future__ import annotations
 
@@ -7,14 +8,44 @@ from typing import Any
 
 from flask import current_app, request
 
+from services.gateway.budgets import Budget, Budgets
+from services.gateway.client_address import resolve_client
 from services.gateway.errors import Forbidden, Unauthorized
+from services.gateway.live_streams import LiveStreams
+from services.gateway.nonces import NonceBook
 from services.gateway.observability import Metrics
-from services.gateway.ratelimit import RateLimiter
-from services.gateway.sessions import SessionSigner
+from services.gateway.sessions import Session, SessionSigner, agree_on_secrets
 from services.gateway.settings import GatewaySettings
-from services.gateway.siwe import NonceBook
+from services.gateway.shared_state import SharedState, open_shared_state
 
 SESSION_COOKIE = "pulseledger_session"
+CLIENT_KEY = "pulseledger.client"  # set by serving.py: the client address it already resolved
+
+
+@dataclass(frozen=True)
+class GatewayBudgets:
+    nonces: Budget
+    sign_ins: Budget
+    requests: Budget
+    relay_per_ip: Budget
+    relay_per_patient: Budget
+    erasures: Budget
+
+    @classmethod
+    def from_settings(cls, s: GatewaySettings) -> GatewayBudgets:
+        return cls(
+            nonces=Budget("nonce", s.nonces_per_client, s.budget_window_s,
+                          "sign-in nonces for this client address"),
+            sign_ins=Budget("sign-in", s.sign_ins_per_client, s.budget_window_s,
+                            "sign-in attempts from this client address"),
+            requests=Budget("requests", s.requests_per_client, s.budget_window_s,
+                            "requests from this client address"),
+            relay_per_ip=Budget("relay-ip", s.relay_per_ip, s.relay_window_s,
+                                "relay requests from this client address"),
+            relay_per_patient=Budget("relay-patient", s.relay_per_patient, s.relay_window_s,
+                                     "relay requests for this patient"),
+            erasures=Budget("erasure", s.erasures_per_patient, 3600,
+                            "erasure requests for this patient"))
 
 
 @dataclass
@@ -23,38 +54,72 @@ class Gateway:
     ledger: Any  # services.gateway.chain.Ledger
     store: Any  # services.records.RecordStore
     blobs: Any | None = None  # services.blobs BlobStore, for ipfs:// pointers
+    state: SharedState | None = None  # default: from settings.shared_store_url
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
-        self.nonces = NonceBook(self.settings.nonce_ttl_s, self.settings.max_nonces)
-        self.sessions = SessionSigner(self.settings.session_secret.get_secret_value().encode(),
-                                      self.settings.session_ttl_s)
-        self.relay_per_patient = RateLimiter(self.settings.relay_per_patient,
-                                             self.settings.relay_window_s, "patient")
-        self.relay_per_ip = RateLimiter(self.settings.relay_per_ip,
-                                        self.settings.relay_window_s, "client address")
+        s = self.settings
+        if self.state is None:
+            self.state = open_shared_state(s.shared_store_url, prefix=s.shared_store_prefix,
+                                           timeout_s=s.shared_store_timeout_s)
+        session_secrets = agree_on_secrets(s.session_secret.get_secret_value().encode(),
+                                           s.session_secret_previous.get_secret_value().encode(),
+                                           self.state)
+        self.nonces = NonceBook(session_secrets, s.nonce_ttl_s, self.state)
+        self.sessions = SessionSigner(session_secrets, s.session_ttl_s, self.state)
+        self.budgets = Budgets(self.state, self.metrics)
+        self.limits = GatewayBudgets.from_settings(s)
+        self.trusted_proxies = frozenset(s.trusted_proxies)
+        self.live = LiveStreams(s, self.state, self.store, self.sessions, self.metrics)
+
+    def close(self) -> None:
+        self.live.close()
 
 
 def gateway() -> Gateway:
     return current_app.extensions["pulseledger_gateway"]
 
 
-def signed_in() -> str:
-    """The address of the caller's session (Bearer token or the session cookie)."""
+def client_address() -> str:
+    """The caller's address for budgets: what serving.py resolved, else the peer (or, behind a
+    trusted proxy, the address it forwarded)."""
+    resolved = request.environ.get(CLIENT_KEY)
+    if resolved:
+        return resolved
+    return resolve_client(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                          gateway().trusted_proxies)
+
+
+def session_token() -> str:
     header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.startswith("Bearer ") else \
+    return header[7:].strip() if header.startswith("Bearer ") else \
         request.cookies.get(SESSION_COOKIE, "")
+
+
+def signed_in_session() -> Session:
+    """The caller's session (Bearer token or the session cookie), valid on every replica."""
+    token = session_token()
     if not token:
         raise Unauthorized("sign in first: no session token (Authorization: Bearer ...)")
     return gateway().sessions.verify(token)
 
 
+def signed_in() -> str:
+    """The address of the caller's session."""
+    return signed_in_session().address
+
+
+def may_read(store: Any, owner: str, caller: str) -> bool:
+    """The patient themself, or the doctor the patient linked."""
+    if caller.lower() == owner.lower():
+        return True
+    doctor = store.get_doctor(owner.lower())
+    return doctor is not None and doctor.address.lower() == caller.lower()
+
+
 def owner_or_doctor(owner: str) -> str:
     """The caller may read `owner`'s data: they are the owner or the owner's linked doctor."""
     caller = signed_in()
-    if caller == owner:
-        return caller
-    doctor = gateway().store.get_doctor(owner.lower())
-    if doctor is not None and doctor.address.lower() == caller.lower():
-        return caller
-    raise Forbidden("only the patient and their linked doctor may read these records")
+    if not may_read(gateway().store, owner, caller):
+        raise Forbidden("only the patient and their linked doctor may read these records")
+    return caller

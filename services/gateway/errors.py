@@ -7,9 +7,11 @@ class GatewayError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 retry_after_s: int | None = None):
         super().__init__(message)
         self.message = message
+        self.retry_after_s = retry_after_s  # sent as Retry-After (429, 503)
         if status is not None:
             self.status = status
         if code is not None:
@@ -52,3 +54,9 @@ class Tampered(GatewayError):
 
 class Unavailable(GatewayError):
     status, code = 503, "unavailable"
+
+
+class Busy(Unavailable):
+    """A capacity pool (live streams, reads, sign-in) is full right now: retry shortly."""
+
+    code = "busy"

@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LOGGER_NAME = "pulseledger.gateway"
 
@@ -36,6 +36,14 @@ class Metrics:
             "gateway_record_integrity_failures_total",
             "Records not served because they failed their integrity checks (tampered, key "
             "missing), by read path", ["path", "problem"], registry=self.registry)
+        self.live_open = Gauge("gateway_live_streams_open", "Live streams open on this replica",
+                               registry=self.registry)
+        self.budget_refusals = Counter("gateway_budget_refusals_total",
+                                       "Requests refused (429) because a budget was spent",
+                                       ["budget"], registry=self.registry)
+        self.shed = Counter("gateway_shed_total", "Requests answered 503/429 by the server "
+                            "before any handler ran, by pool and reason", ["pool", "reason"],
+                            registry=self.registry)
 
 
 class JsonFormatter(logging.Formatter):

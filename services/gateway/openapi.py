@@ -9,7 +9,10 @@ BYTES32 = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
 SIGNATURE = {"type": "string", "pattern": "^0x[0-9a-fA-F]{130}$"}
 NONCE = {"type": "string", "pattern": "^[0-9a-zA-Z]{8,64}$"}
 UINT = {"type": "integer", "minimum": 0}
-ERRORS = {"400", "401", "403", "404", "409", "410", "413", "429", "502", "503"}
+ERC1271_SIGNATURE = {"type": "string", "pattern": "^0x([0-9a-fA-F]{2})*$", "maxLength": 4098}
+# Any request may meet a spent budget or a full pool (429, 503 Busy); any body a bad body.
+EVERY_OPERATION = ("429", "503")
+EVERY_BODY = ("400", "408", "413", "415")
 
 
 def _error_responses(*codes: str) -> dict[str, Any]:
@@ -43,6 +46,15 @@ SECURED = [{"session": []}]
 
 
 def openapi_document() -> dict[str, Any]:
+    document = _document()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            common = EVERY_OPERATION + (EVERY_BODY if "requestBody" in operation else ())
+            operation["responses"] = {**_error_responses(*common), **operation["responses"]}
+    return document
+
+
+def _document() -> dict[str, Any]:
     from services.gateway.openapi_patients import patient_paths  # it imports this module's parts
 
     auth_errors = _error_responses("400", "401", "403", "404", "413", "503")
@@ -71,14 +83,19 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "signIn",
                 "requestBody": {"required": True, **_json(_obj(
                     ["message", "signature"], message={"type": "string", "maxLength": 4096},
-                    signature=SIGNATURE))},
+                    signature=ERC1271_SIGNATURE))},
                 "responses": {"200": _ok("session token", _obj(
                     ["token", "address"], token={"type": "string"}, address=ADDRESS,
                     expires_at=UINT)), **_error_responses("400", "401", "413")}}},
             "/auth/session": {"get": {"operationId": "session", "security": SECURED,
                                       "responses": {"200": _ok("who is signed in", _obj(
-                                          ["address"], address=ADDRESS)),
+                                          ["address"], address=ADDRESS, expires_at=UINT)),
                                           **_error_responses("401")}}},
+            "/auth/sign-out": {"post": {"operationId": "signOut", "security": SECURED,
+                                        "responses": {"200": _ok("this session is revoked on "
+                                                                 "every replica",
+                                                                 {"type": "object"}),
+                                                      **_error_responses("401")}}},
             "/onboarding/device": {"post": {
                 "operationId": "registerDevice",
                 "requestBody": {"required": True, **_json(_obj(

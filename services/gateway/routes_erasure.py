@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from services.gateway import validate
 from services.gateway.context import gateway, signed_in
-from services.gateway.errors import Forbidden, TooManyRequests, Unauthorized
+from services.gateway.errors import Forbidden, Unauthorized
 from services.gateway.observability import log
-from services.gateway.ratelimit import RateLimiter
 from services.gateway.typed_data import recover_typed
 from services.records import RecordNotFound
 
@@ -31,7 +30,6 @@ ERASE_TYPES = [{"name": "owner", "type": "address"}, {"name": "statement", "type
                {"name": "nonce", "type": "string"}]
 RECORD_ACTIVE = 1
 PAGE = 500
-ERASURES_PER_HOUR = 6  # each pages through all the patient's windows: bound what one asks of us
 
 
 def erasure_typed_data(owner: str, nonce: str, chain_id: int) -> dict[str, Any]:
@@ -47,11 +45,6 @@ def erasure_typed_data(owner: str, nonce: str, chain_id: int) -> dict[str, Any]:
     }
 
 
-def _limiter() -> RateLimiter:
-    return current_app.extensions.setdefault(
-        "pulseledger_erasure_limiter", RateLimiter(ERASURES_PER_HOUR, 3600, "patient"))
-
-
 @blueprint.post("/patients/<owner>/erasure")
 def erase_my_records(owner: str):
     owner = validate.address(owner, "owner")
@@ -65,11 +58,9 @@ def erase_my_records(owner: str):
     if recover_typed(erasure_typed_data(owner, nonce, gw.ledger.chain_id), signature) != owner:
         raise Unauthorized("the erasure request must be signed by the patient's wallet")
     gw.nonces.consume(nonce)
-    try:
-        _limiter().hit(owner)
-    except TooManyRequests:
-        raise TooManyRequests("too many erasure requests for this patient: retry in an hour") \
-            from None
+    # Each erasure pages through all the patient's windows: bound what one patient asks of us
+    # (a budget in the shared state, so it holds across replicas).
+    gw.budgets.spend(gw.limits.erasures, owner)
     windows, already = _erase_windows(gw.store, owner.lower())
     bundles, on_chain = _erase_registered_bundles(gw, owner)
     log("records_erased", owner=owner, windows=windows, bundles=bundles)

@@ -1,15 +1,11 @@
 """The patient and their linked doctor read the patient's windows (readings + predictions and the
-alerts they carry) and follow them live over Server-Sent Events fed by the store's watch stream."""
+alerts they carry); the live view is in routes_live.py."""
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
-import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, jsonify, request
 
 from services.gateway import validate
 from services.gateway.alerts import StoredWindow, k_of_n_alerts, unreadable_json
@@ -148,55 +144,3 @@ def get_window(owner: str, record_id: str):
     if meta.flag is not None:  # it read: the store cleared the flag
         meta = gateway().store.window_meta(record_id)
     return jsonify(**_meta_json(meta), payload=payload)
-
-
-@blueprint.get("/patients/<owner>/live")
-def live(owner: str):
-    """SSE: one `event: <kind>` per change, `id:` its cursor (resume with Last-Event-ID)."""
-    owner = validate.address(request.view_args["owner"], "owner")
-    owner_or_doctor(owner)
-    gw = gateway()
-    since = request.headers.get("Last-Event-ID") or request.args.get("since") or None
-    if since is not None:
-        since = validate.string(since, "since", max_length=128, pattern=r"[0-9A-Za-z_:.\-]+")
-    else:
-        since = gw.store.latest_cursor(owner.lower())
-    gw.metrics.sse_streams.inc()
-    log("live_opened", reader=request.remote_addr)
-    return Response(stream_with_context(_stream(gw, owner.lower(), since)),
-                    mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-def _stream(gw, owner: str, since: str | None):
-    changes: queue.Queue = queue.Queue(maxsize=1000)
-    stop = threading.Event()
-
-    def pump() -> None:
-        try:
-            for change in gw.store.watch(owner, since, stop=stop):
-                changes.put(change)
-                if stop.is_set():
-                    break
-        except Exception as error:  # noqa: BLE001 - store gone: end the stream, client reconnects
-            changes.put(error)
-        finally:
-            changes.put(None)
-
-    threading.Thread(target=pump, name="sse-watch", daemon=True).start()
-    deadline = time.monotonic() + gw.settings.sse_max_duration_s
-    try:
-        yield "retry: 2000\n\n"
-        while time.monotonic() < deadline:
-            try:
-                change = changes.get(timeout=gw.settings.sse_heartbeat_s)
-            except queue.Empty:
-                yield ": heartbeat\n\n"
-                continue
-            if change is None or isinstance(change, Exception):
-                break
-            data = json.dumps({"kind": change.kind, "record_id": change.record_id,
-                               "at_ms": change.at_ms})
-            yield f"id: {change.cursor}\nevent: {change.kind}\ndata: {data}\n\n"
-    finally:
-        stop.set()

@@ -3,11 +3,11 @@ gateway's account, rate-limited per client IP and per patient."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from services.gateway import validate
 from services.gateway.chain import DECISIONS
-from services.gateway.context import gateway
+from services.gateway.context import client_address, gateway
 from services.gateway.errors import BadRequest, NotFound, Unauthorized
 from services.gateway.observability import log
 from services.gateway.typed_data import consent_decision_typed_data, recover_typed
@@ -18,7 +18,7 @@ blueprint = Blueprint("relay", __name__)
 @blueprint.post("/relay/consent-decision")
 def relay_decision():
     gw = gateway()
-    gw.relay_per_ip.hit(request.remote_addr or "unknown")
+    gw.budgets.spend(gw.limits.relay_per_ip, client_address())
     body = validate.json_body()
     request_id = validate.uint(body.get("request_id"), "request_id", minimum=1)
     decision = body.get("decision")
@@ -38,7 +38,7 @@ def relay_decision():
     if recover_typed(typed, signature) != patient:
         raise Unauthorized("the signature is not the patient's for this request, decision and "
                            "current nonce")
-    gw.relay_per_patient.hit(patient)
+    gw.budgets.spend(gw.limits.relay_per_patient, patient)
     if deadline < gw.ledger.latest_timestamp():
         raise BadRequest("the signature's deadline has passed")
     result = gw.ledger.decide_by_sig(request_id, decision, deadline, signature)

@@ -17,7 +17,23 @@ class GatewaySettings(BaseSettings):
     # Where it listens (loopback unless an operator says otherwise).
     host: str = "127.0.0.1"
     port: int = 8600
-    workers_threads: int = 16  # one process (nonces and rate limits live in memory), many threads
+    # Capacity, one pool per kind of request so none can starve another (serving.py): reads and
+    # everything else; sign-in (/auth/*); /healthz and /metrics. `QUEUE_DEPTH` requests may wait
+    # for a thread of their pool; beyond that the answer is 503 at once.
+    workers_threads: int = 16
+    auth_threads: int = 4
+    health_threads: int = 2
+    queue_depth: int = 32
+    per_client_in_flight: int = 8  # concurrent requests of one client address (live excluded)
+    body_timeout_s: float = 10.0  # a request body must arrive within this (408 beyond)
+    # Reverse proxies whose X-Forwarded-For is believed (exact addresses); nobody else's is.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # State shared by replicas: nonces spent, sessions signed out, budgets, live-stream leases.
+    # Empty: this process's memory (one gateway process). redis://host:port/db: any number.
+    shared_store_url: str = ""
+    shared_store_prefix: str = "pulseledger:gateway:"
+    shared_store_timeout_s: float = 2.0
 
     # Chain.
     rpc_url: str = "http://127.0.0.1:8545"
@@ -33,10 +49,18 @@ class GatewaySettings(BaseSettings):
     domain: str = "localhost:8600"  # what the message's domain line must say
     uri: str = "http://localhost:8600"  # what its URI line must say
     statement: str = "Sign in to PulseLedger."
-    session_secret: SecretStr = SecretStr("")  # HMAC key for session tokens; empty = random per run
+    # HMAC key of session tokens and nonces. Empty = random per process (one process only: a
+    # replicated gateway refuses to start without it). PREVIOUS: still accepted while rotating.
+    session_secret: SecretStr = SecretStr("")
+    session_secret_previous: SecretStr = SecretStr("")
     nonce_ttl_s: int = 300
     session_ttl_s: int = 3600
-    max_nonces: int = 100_000  # outstanding nonces kept; the oldest are dropped beyond this
+
+    # Budgets per client address, per sliding window, counted across replicas (429 beyond).
+    budget_window_s: int = 60
+    nonces_per_client: int = 60  # GET /auth/nonce
+    sign_ins_per_client: int = 60  # POST /auth/sign-in, failed ones too
+    requests_per_client: int = 1200  # every other request but /healthz, /metrics, /openapi.json
 
     # Browser origins (the dapp) allowed to call with credentials; empty = same origin only.
     cors_origins: list[str] = Field(default_factory=list)
@@ -50,13 +74,21 @@ class GatewaySettings(BaseSettings):
     relay_per_patient: int = 5
     relay_per_ip: int = 20
 
+    # Erasures a patient may ask for per hour (each pages through all their windows).
+    erasures_per_patient: int = 6
+
     # Alerts shown to the owner and doctor: k irregular of a device's last n readable windows
     # (defaults equal the predict service's PULSELEDGER_PREDICT_ALERT_K / _N).
     alert_k: int = 5
     alert_n: int = 6
 
-    # Live view (Server-Sent Events).
+    # Live view (Server-Sent Events): bounds per account and client address (across replicas)
+    # and per replica; a heartbeat comment when idle; lifetimes, then the client reconnects.
+    live_per_account: int = 3
+    live_per_client: int = 8
+    live_total: int = 64
     sse_heartbeat_s: float = 15.0
+    sse_idle_s: float = 600.0
     sse_max_duration_s: float = 3600.0
 
     # Record store and blobs: their own settings classes, read from PULSELEDGER_RECORDS_* and

@@ -19,6 +19,7 @@ from services.gateway.siwe import build_message
 from services.gateway.wiring import chain_identity
 from services.records import RecordsSettings, open_store
 from tests.gateway.chain_helpers import Chain, deploy, start_anvil
+from tests.gateway.processes import RedisServer
 
 EXPORTS = 2
 PRICE = 10**15
@@ -32,6 +33,13 @@ def anvil_url():
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +61,11 @@ def settings(chain, gateway_account) -> GatewaySettings:
         gateway_key=SecretStr(gateway_account.key.to_0x_hex()),
         session_secret=SecretStr("test-session-secret"), domain=DOMAIN, uri=URI,
         relay_per_patient=3, relay_per_ip=6, relay_window_s=3600, tx_timeout_s=10,
-        sse_heartbeat_s=0.2, sse_max_duration_s=5, max_body_bytes=8 * 1024)
+        sse_heartbeat_s=0.2, sse_max_duration_s=5, max_body_bytes=8 * 1024,
+        # Every test signs in from the test client's one address: the per-client budgets are
+        # tested on apps of their own (test_abuse.py), not spent here by accident.
+        nonces_per_client=1_000_000, sign_ins_per_client=1_000_000,
+        requests_per_client=1_000_000)
 
 
 @pytest.fixture(scope="session")
@@ -82,12 +94,30 @@ def client(app):
     return app.test_client()
 
 
-def sign_in(client, account) -> str:
-    nonce = client.get("/auth/nonce").get_json()["nonce"]
+@pytest.fixture()
+def app_with(settings, ledger, store):
+    """A gateway app of its own with some settings changed (budgets, bounds), on the same chain
+    and store; closed after the test."""
+    made = []
+
+    def make(state=None, **overrides):
+        made.append(create_app(settings.model_copy(update=overrides), ledger=ledger, store=store,
+                               state=state))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["pulseledger_gateway"].close()
+
+
+def sign_in(client, account, environ: dict | None = None) -> str:
+    environ = environ or {}
+    nonce = client.get("/auth/nonce", environ_base=environ).get_json()["nonce"]
     text = build_message(domain=DOMAIN, address=account.address, uri=URI, chain_id=31337,
                          nonce=nonce, statement="Sign in to PulseLedger.")
     signature = account.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
-    response = client.post("/auth/sign-in", json={"message": text, "signature": signature})
+    response = client.post("/auth/sign-in", json={"message": text, "signature": signature},
+                           environ_base=environ)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["token"]
 

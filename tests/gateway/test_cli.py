@@ -1,44 +1,38 @@
-"""`pulseledger gateway` serves under gunicorn on 127.0.0.1 from environment settings alone."""
-
-import base64
-import os
-import subprocess
-import sys
-import time
+"""`pulseledger gateway` serves on 127.0.0.1 from environment settings alone; replicated without
+an explicit session secret it refuses to start."""
 
 import requests
+from click.testing import CliRunner
 
-from tests.gateway.chain_helpers import REPO, free_port
+from services.gateway.cli import gateway
+from tests.gateway.chain_helpers import free_port
+from tests.gateway.processes import GatewayProcess, gateway_env, new_master_key
 
 
-def test_cli__gunicorn_serves_health_and_nonce(chain, gateway_account, tmp_path):
-    port = free_port()
-    env = {**os.environ,
-           "PULSELEDGER_GATEWAY_RPC_URL": chain.url,
-           "PULSELEDGER_GATEWAY_DEPLOYMENTS": str(chain.deployments),
-           "PULSELEDGER_GATEWAY_GATEWAY_KEY": gateway_account.key.to_0x_hex(),
-           "PULSELEDGER_RECORDS_SQLITE_DIR": str(tmp_path / "records"),
-           "PULSELEDGER_RECORDS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-           "PULSELEDGER_RECORDS_MASTER_KEY_FILE": "",
-           "PULSELEDGER_BLOBS_LOCAL_DIR": str(tmp_path / "blobs")}
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from services.gateway.cli import gateway; gateway()",
-         "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT)
+def test_cli__serves_health_and_nonce(chain, gateway_account, tmp_path):
+    gateway = GatewayProcess(gateway_env(chain, gateway_account, tmp_path / "records",
+                                         new_master_key()))
     try:
-        health = None
-        for _ in range(300):
-            try:
-                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stdout.read().decode()[-2000:]
-                time.sleep(0.05)
-        assert health is not None and health.status_code == 200
+        health = requests.get(gateway.wait_healthy().url + "/healthz", timeout=5)
+        assert health.status_code == 200
         assert health.json()["chain_id"] == chain.w3.eth.chain_id
-        nonce = requests.get(f"http://127.0.0.1:{port}/auth/nonce", timeout=2).json()
-        assert len(nonce["nonce"]) == 32
+        assert health.json()["shared_store"] == "memory"
+        nonce = requests.get(f"{gateway.url}/auth/nonce", timeout=5).json()
+        assert len(nonce["nonce"]) == 50
     finally:
-        process.terminate()
-        output = process.communicate(timeout=15)[0].decode()
+        output = gateway.stop()
     assert gateway_account.key.to_0x_hex()[2:] not in output  # the key never reaches the logs
+
+
+def test_cli__replicated_without_a_session_secret__refuses_to_start(chain, gateway_account,
+                                                                     tmp_path, redis_server,
+                                                                     monkeypatch):
+    def serving(*_args, **_kwargs):
+        raise AssertionError("started serving without a session secret")
+
+    monkeypatch.setattr("services.gateway.serving.serve", serving)
+    env = gateway_env(chain, gateway_account, tmp_path / "records", new_master_key(),
+                      shared_store_url=redis_server.url)
+    result = CliRunner().invoke(gateway, ["--port", str(free_port())], env=env)
+    assert result.exit_code != 0
+    assert "SESSION_SECRET must be set" in result.output

@@ -154,3 +154,19 @@ def test_erasure__replayed_request__refused(client, chain, store):
     replay = client.post(url, headers=bearer(token), json=body)
     assert replay.status_code == 401
     assert "nonce" in replay.get_json()["message"]
+
+
+def test_erasure__budgeted_per_patient(app_with, chain, store):
+    """Each erasure pages through all the patient's windows: a patient's budget (in the shared
+    state, so it holds across replicas) bounds what one wallet asks of the gateway."""
+    client = app_with(erasures_per_patient=1).test_client()
+    patient, _, _ = _patient_with_windows(chain, store, count=1, start_ms=1_700_500_000_000)
+    token = sign_in(client, patient)
+    url = f"/patients/{patient.address}/erasure"
+    first = client.post(url, headers=bearer(token),
+                        json=_erasure_body(client, patient.address, patient))
+    assert first.status_code == 200
+    again = client.post(url, headers=bearer(token),
+                        json=_erasure_body(client, patient.address, patient))
+    assert again.status_code == 429 and "erasure requests" in again.get_json()["message"]
+    assert int(again.headers["Retry-After"]) > 0

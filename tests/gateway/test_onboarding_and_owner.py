@@ -4,80 +4,49 @@ patient's windows and follow them live over Server-Sent Events (real SQLite stor
 import json
 import threading
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from services.gateway.peer_id import ed25519_peer_id
-from services.gateway.typed_data import onboarding_typed_data, sign_typed
 from services.records.window_payload import sample_payload
 from tests.gateway.conftest import bearer, sign_in
-
-CHAIN_ID = 31337
-
-
-def _device_key() -> bytes:
-    return ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def _signed_body(client, signer, primary, message, body):
-    nonce = client.get("/auth/nonce").get_json()["nonce"]
-    message = {**message, "nonce": nonce}
-    signature = sign_typed(onboarding_typed_data(primary, message, CHAIN_ID), signer.key)
-    return {**body, "nonce": nonce, "signature": signature.to_0x_hex()}
-
-
-def _register_device(client, patient, signer=None):
-    key = _device_key()
-    device_id = ed25519_peer_id(key)
-    body = _signed_body(client, signer or patient, "RegisterDevice",
-                        {"owner": patient.address, "deviceId": device_id, "publicKey": key},
-                        {"owner": patient.address, "device_id": device_id,
-                         "public_key": "0x" + key.hex()})
-    return client.post("/onboarding/device", json=body), device_id, body
-
-
-def _link_doctor(client, patient, doctor):
-    body = _signed_body(client, patient, "LinkDoctor",
-                        {"owner": patient.address, "doctor": doctor.address,
-                         "doctorEmail": "dr@clinic.example"},
-                        {"owner": patient.address, "doctor": doctor.address,
-                         "doctor_email": "dr@clinic.example"})
-    return client.post("/onboarding/doctor", json=body)
+from tests.gateway.onboarding_helpers import (
+    device_key,
+    link_doctor,
+    register_device,
+    signed_body,
+)
 
 
 def test_onboarding__signed_requests__stored(client, chain, store):
     patient, doctor = chain.fund(), chain.fund()
-    response, device_id, _ = _register_device(client, patient)
+    response, device_id, _ = register_device(client, patient)
     assert response.status_code == 201, response.get_json()
     assert store.get_device(device_id).owner == patient.address.lower()
 
     emails = ["me@home.example", "backup@home.example"]
-    contacts = _signed_body(client, patient, "SetContacts",
-                            {"owner": patient.address, "emails": emails},
-                            {"owner": patient.address, "emails": emails})
+    contacts = signed_body(client, patient, "SetContacts",
+                           {"owner": patient.address, "emails": emails},
+                           {"owner": patient.address, "emails": emails})
     assert client.post("/onboarding/contacts", json=contacts).status_code == 200
     assert store.get_contacts(patient.address.lower()) == emails
 
-    assert _link_doctor(client, patient, doctor).status_code == 200
+    assert link_doctor(client, patient, doctor).status_code == 200
     assert store.get_doctor(patient.address.lower()).address == doctor.address.lower()
 
 
 def test_onboarding__replayed_or_foreign_signature__refused(client, chain, store):
     patient, intruder = chain.fund(), chain.fund()
-    response, _, body = _register_device(client, patient)
+    response, _, body = register_device(client, patient)
     assert response.status_code == 201
     replay = client.post("/onboarding/device", json=body)
     assert replay.status_code == 401
     assert "nonce" in replay.get_json()["message"]
 
-    forged, device_id, _ = _register_device(client, patient, signer=intruder)
+    forged, device_id, _ = register_device(client, patient, signer=intruder)
     assert forged.status_code == 401
     assert store.get_device(device_id) is None
 
-    key = _device_key()
+    key = device_key()
     wrong_peer = client.post("/onboarding/device", json={
-        "owner": patient.address, "device_id": ed25519_peer_id(_device_key()),
+        "owner": patient.address, "device_id": ed25519_peer_id(device_key()),
         "public_key": "0x" + key.hex(), "nonce": "abcdefgh12345678", "signature": "0x" + "11" * 65})
     assert wrong_peer.status_code == 400
     assert "peer id" in wrong_peer.get_json()["message"]
@@ -85,8 +54,8 @@ def test_onboarding__replayed_or_foreign_signature__refused(client, chain, store
 
 def test_windows__owner_and_doctor_read__stranger_refused(client, chain, store):
     patient, doctor, stranger = chain.fund(), chain.fund(), chain.fund()
-    _, device_id, _ = _register_device(client, patient)
-    assert _link_doctor(client, patient, doctor).status_code == 200
+    _, device_id, _ = register_device(client, patient)
+    assert link_doctor(client, patient, doctor).status_code == 200
     payload = sample_payload(0, device_id=device_id, window_start_ms=1_700_000_000_000)
     ref = store.put_window(patient.address.lower(), device_id, 1_700_000_000_000, payload)
 
@@ -108,7 +77,7 @@ def test_windows__owner_and_doctor_read__stranger_refused(client, chain, store):
 
 def test_live__new_window_arrives_as_a_server_sent_event(client, chain, store):
     patient = chain.fund()
-    _, device_id, _ = _register_device(client, patient)
+    _, device_id, _ = register_device(client, patient)
     token = sign_in(client, patient)
     response = client.get(f"/patients/{patient.address}/live", headers=bearer(token),
                           buffered=False)
@@ -146,7 +115,7 @@ def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client
     from services.records import merkle
 
     patient, custodian = chain.fund(), chain.fund()
-    _, device_id, _ = _register_device(client, patient)
+    _, device_id, _ = register_device(client, patient)
     payloads = [sample_payload(i, device_id=device_id, window_start_ms=1_700_000_100_000 + i * 10_000)
                 for i in range(3)]
     anchored = [store.put_window(patient.address.lower(), device_id, p["window_start_ms"], p)
@@ -177,7 +146,7 @@ def test_windows__batched__served_only_when_the_root_is_anchored_on_chain(client
 
 def test_alerts__k_of_n_irregular_windows__one_alert_that_says_screen(client, chain, store):
     patient, stranger = chain.fund(), chain.fund()
-    _, device_id, _ = _register_device(client, patient)
+    _, device_id, _ = register_device(client, patient)
     statuses = ["irregular", "regular", "insufficient_data", "irregular", "irregular",
                 "irregular", "irregular",  # 5 of the last 6 readable → alert, history restarts
                 "irregular", "regular"]
@@ -197,3 +166,31 @@ def test_alerts__k_of_n_irregular_windows__one_alert_that_says_screen(client, ch
     assert "not a diagnosis" in alert["message"]
     assert client.get(f"/patients/{patient.address}/alerts",
                       headers=bearer(sign_in(client, stranger))).status_code == 403
+
+
+def test_windows__another_patients_record_through_my_path__not_found(client, chain, store):
+    """A record id is read only under its owner: naming it under one's own address gains
+    nothing."""
+    victim, intruder = chain.fund(), chain.fund()
+    _, device_id, _ = register_device(client, victim)
+    ref = store.put_window(victim.address.lower(), device_id, 1_700_300_000_000,
+                           sample_payload(0, device_id=device_id,
+                                          window_start_ms=1_700_300_000_000))
+    response = client.get(f"/patients/{intruder.address}/windows/{ref.record_id}",
+                          headers=bearer(sign_in(client, intruder)))
+    assert response.status_code == 404
+    assert "payload" not in response.get_json()
+
+
+def test_onboarding__a_device_registered_to_someone_else__409(client, chain, store):
+    owner, squatter = chain.fund(), chain.fund()
+    response, device_id, body = register_device(client, owner)
+    assert response.status_code == 201
+    key = bytes.fromhex(body["public_key"][2:])
+    taken = signed_body(client, squatter, "RegisterDevice",
+                        {"owner": squatter.address, "deviceId": device_id, "publicKey": key},
+                        {"owner": squatter.address, "device_id": device_id,
+                         "public_key": body["public_key"]})
+    refused = client.post("/onboarding/device", json=taken)
+    assert refused.status_code == 409
+    assert store.get_device(device_id).owner == owner.address.lower()

@@ -1,6 +1,7 @@
 // The gateway's HTTP API as the dapp uses it (docs/gateway.md): EIP-4361 sign-in, the patient's
 // windows and alerts, the live change stream, the gasless consent relay and buyer record reads.
-import { getAddress, type Hex } from 'viem';
+import type { Hex } from 'viem';
+import { createSiweMessage } from 'viem/siwe';
 import { GatewayError } from './errors';
 import type { Address } from './config';
 
@@ -24,19 +25,9 @@ export interface Alert { device_id: string; record_id: string; window_start_ms: 
 export interface LiveEvent { id: string; event: string; data: { kind?: string; record_id?: string; at_ms?: number } }
 export type PersonalSign = (message: string) => Promise<Hex>;
 
+/** The EIP-4361 message the wallet signs, built by viem from the values the gateway's nonce answer names. */
 export function siweMessage(fields: { domain: string; address: Address; statement: string; uri: string; chainId: number; nonce: string; issuedAt: Date }): string {
-  return [
-    `${fields.domain} wants you to sign in with your Ethereum account:`,
-    getAddress(fields.address),
-    '',
-    ...(fields.statement ? [fields.statement] : []), // EIP-4361: the statement line is optional
-    '',
-    `URI: ${fields.uri}`,
-    'Version: 1',
-    `Chain ID: ${fields.chainId}`,
-    `Nonce: ${fields.nonce}`,
-    `Issued At: ${fields.issuedAt.toISOString()}`,
-  ].join('\n');
+  return createSiweMessage({ ...fields, statement: fields.statement || undefined, version: '1' });
 }
 
 export class GatewayClient {

@@ -1,0 +1,75 @@
+"""The shared state's contract, on both backends: this process's memory and a real redis-server.
+What the gateway builds on it (nonces, sessions, budgets, stream leases) relies on exactly this."""
+
+import time
+
+import pytest
+
+from services.gateway.errors import Unavailable
+from services.gateway.shared_state import MemoryState, RedisState, open_shared_state
+from tests.gateway.chain_helpers import free_port
+
+
+@pytest.fixture(params=["memory", "redis"])
+def state(request):
+    if request.param == "memory":
+        yield MemoryState()
+        return
+    server = request.getfixturevalue("redis_server")
+    state = RedisState(server.url, prefix=f"test:{time.monotonic_ns()}:", timeout_s=2)
+    yield state
+    state.close()
+
+
+def test_claim__once_until_it_expires(state):
+    assert state.claim("nonce:a", 0.3)
+    assert not state.claim("nonce:a", 0.3)
+    assert state.is_claimed("nonce:a") and not state.is_claimed("nonce:b")
+    time.sleep(0.4)  # the TTL under test, not a wait for a race
+    assert not state.is_claimed("nonce:a")
+    assert state.claim("nonce:a", 0.3)
+
+
+def test_lease__all_groups_or_none(state):
+    limits = {"account:x": 2, "client:y": 3}
+    assert state.acquire_lease("s1", 10, limits) is None
+    assert state.acquire_lease("s2", 10, limits) is None
+    assert state.acquire_lease("s3", 10, limits) == "account:x"
+    assert state.lease_count("client:y") == 2  # s3 took nothing: all or none
+    assert state.acquire_lease("s3", 10, {"account:z": 2, "client:y": 3}) is None
+    assert state.acquire_lease("s4", 10, {"account:w": 2, "client:y": 3}) == "client:y"
+    state.release_lease("s1", list(limits))
+    assert state.lease_count("account:x") == 1
+    assert state.acquire_lease("s5", 10, limits) is None
+
+
+def test_lease__expires_unless_renewed(state):
+    assert state.acquire_lease("gone", 0.3, {"g": 1}) is None
+    assert state.acquire_lease("kept", 0.3, {"h": 1}) is None
+    assert state.acquire_lease("other", 0.3, {"g": 1}) == "g"
+    time.sleep(0.15)
+    assert state.renew_lease("kept", 0.3, ["h"])
+    time.sleep(0.2)  # "gone" (a crashed holder) has expired, "kept" has not
+    assert state.lease_count("g") == 0 and state.lease_count("h") == 1
+    assert not state.renew_lease("gone", 0.3, ["g"])  # a lost lease cannot be renewed
+    assert state.acquire_lease("other", 0.3, {"g": 1}) is None
+
+
+def test_values__get_and_put(state):
+    assert state.get("fingerprint") is None
+    state.put("fingerprint", "abc")
+    assert state.get("fingerprint") == "abc"
+
+
+def test_redis_unreachable__unavailable_not_a_crash():
+    state = open_shared_state(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5)
+    for call in (lambda: state.claim("k", 1), lambda: state.is_claimed("k"), state.ping,
+                 lambda: state.acquire_lease("m", 1, {"g": 1})):
+        with pytest.raises(Unavailable, match="unreachable"):
+            call()
+
+
+def test_open_shared_state__rejects_other_schemes():
+    with pytest.raises(ValueError, match="redis"):
+        open_shared_state("memcached://127.0.0.1:11211")
+    assert isinstance(open_shared_state(""), MemoryState)
