@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.ingest.device_identity import peer_id_for, verify
-from services.ingest.reading import READING_FIELDS, REQUIRED_FIELDS, Reading, canonical, unb64
+from services.ingest.reading import (
+    HR_ONLY_SIGNALS,
+    READING_FIELDS,
+    REQUIRED_FIELDS,
+    SIGNALS,
+    Reading,
+    canonical,
+    unb64,
+)
 from services.ingest.settings import IngestSettings
 
 MAX_SEQ = 2**63 - 1
@@ -71,6 +79,10 @@ def schema_problem(body: object) -> str | None:
     rr = body.get("rr")
     if rr is not None and (not isinstance(rr, list) or not all(_is_int(x) for x in rr)):
         return "schema: rr must be a list of integers"
+    if body["signal"] not in SIGNALS:
+        return "schema: signal must be one of " + ", ".join(SIGNALS)
+    if rr and body["signal"] in HR_ONLY_SIGNALS:
+        return "schema: rr given by a device that declares a heart-rate-only signal"
     return None
 
 

@@ -47,6 +47,8 @@ def _assert_sound(verdict, raw):
         assert reading.user_id == KEY.user_id
         assert SETTINGS.heartrate_min <= reading.heartrate <= SETTINGS.heartrate_max
         assert all(SETTINGS.rr_min_ms <= x <= SETTINGS.rr_max_ms for x in reading.rr)
+        assert reading.signal in ("rr", "hr_instantaneous", "hr_averaged")
+        assert reading.signal == "rr" or not reading.rr
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -58,7 +60,8 @@ def test_arbitrary_bytes__never_raise_never_pass(tmp_path_factory, raw):
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(field=st.sampled_from(["heartrate", "ts_ms", "seq", "rr", "userId", "extra"]),
+@given(field=st.sampled_from(["heartrate", "ts_ms", "seq", "rr", "userId", "signal",
+                              "extra"]),
        value=field_values, signer=st.sampled_from(["device", "stranger", "unsigned"]))
 def test_mutated_reading__signed_or_not__is_judged_soundly(tmp_path_factory, field, value, signer):
     body = Reading(KEY.user_id, 70.0, NOW, 7, (850,)).to_json()

@@ -89,3 +89,44 @@ def test_repeated_seq_in_one_batch__rejected_as_replay(device, store, settings):
                                store, settings, now_ms())
     assert len(verdict.valid) == 1
     assert [r.reason for r in verdict.rejects] == ["replay: seq repeated in one message"]
+
+
+def _signed_bodies(device, bodies) -> bytes:
+    return json.dumps({"batch": bodies, "sig": b64(device.sign(canonical(bodies)))}).encode()
+
+
+@pytest.mark.parametrize("signal", ["rr", "hr_instantaneous", "hr_averaged"])
+def test_signal__each_declared_kind_passes_and_travels_with_the_reading(device, store, settings,
+                                                                        signal):
+    rr = (830, 840) if signal == "rr" else ()
+    verdict = validate_message(sign_batch(device, [reading(device, 1, rr=rr, signal=signal)]),
+                               store, settings, now_ms())
+    assert [r.signal for r in verdict.valid] == [signal]
+
+
+BAD_SIGNAL = "schema: signal must be one of rr, hr_instantaneous, hr_averaged"
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda body: body.pop("signal"), "schema: missing ['signal']"),
+    (lambda body: body.update(signal="ppg"), BAD_SIGNAL),
+    (lambda body: body.update(signal=["rr"]), BAD_SIGNAL),
+    (lambda body: body.update(signal="hr_averaged"),  # intervals from an hr-only device
+     "schema: rr given by a device that declares a heart-rate-only signal"),
+])
+def test_signal__missing_or_invalid__whole_signed_batch_dead_lettered(device, store, settings,
+                                                                      change, reason):
+    """The signature covers the signal: a batch without a valid one is refused whole, even when
+    the device signed it, with the reason."""
+    bodies = [reading(device, s).to_json() for s in (1, 2)]
+    change(bodies[1])
+    verdict = validate_message(_signed_bodies(device, bodies), store, settings, now_ms())
+    assert verdict.valid == []
+    assert [r.reason for r in verdict.rejects] == [reason]
+
+
+def test_signal__changed_after_signing__signature_rejected(device, store, settings):
+    message = sign_reading(device, reading(device, 1, rr=(), signal="hr_averaged"))
+    tampered = message.replace(b'"hr_averaged"', b'"hr_instantaneous"')
+    verdict = validate_message(tampered, store, settings, now_ms())
+    assert [r.reason for r in verdict.rejects] == ["signature"]
