@@ -25,14 +25,17 @@ TEST_SETTINGS = {"TRUSTED_PROXIES": json.dumps(["127.0.0.1"]), "DEPTH_REFRESH_S"
 
 
 class IngestServer:
-    def __init__(self, data_dir: Path, **settings: object):
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, **settings: object):
+        """`settings`: PULSELEDGER_DEVICE_INGEST_* by lower-case name; `env`: anything else
+        (PULSELEDGER_INGEST_* validation limits, say)."""
         self.data_dir = data_dir
         self.store = open_test_store(data_dir)  # creates the master key before the server runs
         self.queue = LocalQueue(data_dir / "queue.db")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **{f"PULSELEDGER_DEVICE_INGEST_{k.upper()}": str(v)
-                                for k, v in {**TEST_SETTINGS, **settings}.items()}}
+        env = {**os.environ, **(env or {}),
+               **{f"PULSELEDGER_DEVICE_INGEST_{k.upper()}": str(v)
+                  for k, v in {**TEST_SETTINGS, **settings}.items()}}
         self.log = (data_dir / "device-ingest.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "services", "devices", "serve", "--port", str(self.port),
