@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.ingest.device_identity import peer_id_for, verify
-from services.ingest.formats import ENVELOPE_FORMATS, FormatProblem, signed_format, signed_readings
+from services.ingest.formats import (
+    ENVELOPE_FORMATS,
+    FormatProblem,
+    readings_in_signed,
+    signed_format,
+)
 from services.ingest.json_types import is_int, is_number
 from services.ingest.reading import (
     HR_ONLY_SIGNALS,
@@ -132,7 +137,7 @@ def _envelope(raw: bytes) -> tuple[list, object, bytes] | str:
     if member == "batch" and not isinstance(value, list):
         return "malformed: batch is not a list"
     try:
-        return signed_readings(value), value, signature
+        return readings_in_signed(value), value, signature
     except FormatProblem as problem:
         return str(problem)
 
@@ -168,6 +173,10 @@ def validate_message(
         signed_bytes = canonical(signed)
     except Exception:  # rfc8785 refuses values JSON allowed (e.g. integers beyond 2**53)  # noqa: BLE001
         verdict.rejects.append(Reject(raw, "malformed: not canonicalizable"))
+        return verdict
+    if len(signed_bytes) > settings.max_signed_bytes:  # it travels with its readings to storage
+        verdict.rejects.append(Reject(raw, "malformed: signed value larger than "
+                                           f"{settings.max_signed_bytes} bytes"))
         return verdict
     if peer_id_for(public_key) != user_id or not verify(public_key, signature, signed_bytes):
         verdict.rejects.append(Reject(raw, "signature"))

@@ -8,7 +8,12 @@ import pytest
 
 from services.ingest.device_identity import DeviceKey
 from services.ingest.reading import Reading, b64, canonical, sign_batch, sign_reading
-from tests.ingest.format_examples import envelope, fhir_observation, omh_heart_rate
+from tests.ingest.format_examples import (
+    envelope,
+    fhir_bundle,
+    fhir_observation,
+    omh_heart_rate,
+)
 
 from .messages import now_ms
 
@@ -73,6 +78,11 @@ WHOLE_MESSAGE = {  # name -> (build(device, stranger), status, error, reason)
                       400, "malformed", "malformed: batch mixes devices"),
     "too many readings": (lambda d, s: sign_batch(d, [_reading(d, i) for i in range(601)]),
                           400, "malformed", "malformed: batch size"),
+    "signed value too large": (
+        lambda d, s: envelope("fhir", fhir_bundle([
+            fhir_observation(d.user_id, now_ms() - 700_000 + i * 1000, rr=(830, 840, 850))
+            for i in range(600)]), d),
+        400, "malformed", "malformed: signed value larger than 524288 bytes"),
     "not canonicalizable": (lambda d, s: json.dumps({"reading": _reading(d, 2**60).to_json(),
                                                      "sig": "AAAA"}).encode(),
                             400, "malformed", "malformed: not canonicalizable"),
@@ -126,6 +136,7 @@ def test_device_registered_under_another_key__refused_as_a_bad_signature(server)
             signer.sign(canonical(_reading(device).to_json())))}).encode()
         answer = server.post(message, client="127.0.5.1")
         assert answer.status_code == 401 and answer.json()["reason"] == "signature"
+        assert (message, "signature") in server.dead_letters()
 
 
 TRANSPORT = {  # name -> (method, path, body, headers, status, error)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from services.ingest.formats import FormatProblem, signed_format, signed_readings
+from services.ingest.formats import FormatProblem, readings_in_signed, signed_format
 from services.ingest.formats.fhir import fhir_readings
 from services.ingest.formats.omh import omh_readings
 from services.ingest.formats.timestamps import to_epoch_ms
@@ -250,7 +250,7 @@ observations = st.builds(
 @hsettings(max_examples=60, deadline=None)
 @given(value=st.one_of(points, observations, st.lists(observations, min_size=1, max_size=4)
                        .map(fhir_bundle)))
-def test_signed_readings__the_same_from_the_canonical_text(value):
+def test_readings_in_signed__the_same_from_the_canonical_text(value):
     """Storage re-reads readings from the canonical text a device signed: it must find exactly
     the readings validation read from the message."""
-    assert signed_readings(json.loads(canonical(value))) == signed_readings(value)
+    assert readings_in_signed(json.loads(canonical(value))) == readings_in_signed(value)

@@ -225,3 +225,19 @@ def test_fhir_signal__rr_components_with_an_hr_only_method__rejected(device, sto
     verdict = validate_message(envelope("fhir", observation, device), store, settings, now_ms())
     assert [r.reason for r in verdict.rejects] == [
         "schema: rr given by a device that declares a heart-rate-only signal"]
+
+
+def test_signed_value__larger_than_the_bound__rejected_whole(device, store):
+    from services.ingest.settings import IngestSettings
+
+    from .format_examples import envelope, fhir_bundle, fhir_observation
+
+    start = now_ms() - 600_000
+    bundle = fhir_bundle([fhir_observation(device.user_id, start + i * 1000, rr=(830, 840))
+                          for i in range(40)])
+    message = envelope("fhir", bundle, device)
+    small = IngestSettings(max_signed_bytes=20_000)
+    verdict = validate_message(message, store, small, now_ms())
+    assert [r.reason for r in verdict.rejects] == [
+        "malformed: signed value larger than 20000 bytes"]
+    assert len(validate_message(message, store, IngestSettings(), now_ms()).valid) == 40

@@ -12,7 +12,7 @@ same way (schema, device, signature, ranges, timestamps, seq repeats, signal).
 The signed value also says its own format (`signed_format`): FHIR resources carry resourceType,
 Open mHealth data points a header and a body, readings neither. So whoever holds only what a
 device signed — a storage peer checking a window against its evidence — reads the same readings
-out of it with `signed_readings`, without the envelope.
+out of it with `readings_in_signed`, without the envelope.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def signed_format(value: object) -> str:
     return "readings"
 
 
-def signed_readings(value: object) -> list[object]:
+def readings_in_signed(value: object) -> list[object]:
     """The reading bodies a signed value holds, in the internal format (not yet judged: the
     caller checks their schema). Raises FormatProblem when a FHIR or Open mHealth value cannot
     be read as readings."""
@@ -47,4 +47,4 @@ def signed_readings(value: object) -> list[object]:
     return list(value) if isinstance(value, list) else [value]
 
 
-__all__ = ["ENVELOPE_FORMATS", "FormatProblem", "signed_format", "signed_readings"]
+__all__ = ["ENVELOPE_FORMATS", "FormatProblem", "readings_in_signed", "signed_format"]
