@@ -55,6 +55,16 @@ class IngestServer:
             time.sleep(0.1)
         raise TimeoutError(f"the endpoint did not come up: {self.logs()[-2000:]}")
 
+    def wait_behind(self, behind: bool, timeout_s: float = 30) -> dict:
+        """Until the endpoint's own depth sample says the queue is (or is not) behind: its
+        sample may be up to DEPTH_REFRESH_S old when the test changes the queue."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            health = requests.get(self.url + "/healthz", timeout=10).json()
+            if health["behind"] is behind or time.monotonic() > deadline:
+                return health
+            time.sleep(0.02)
+
     def logs(self) -> str:
         self.log.flush()
         return (self.data_dir / "device-ingest.log").read_text(errors="replace")

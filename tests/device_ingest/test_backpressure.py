@@ -2,8 +2,6 @@
 than MAX_QUEUE_DEPTH messages, devices get 429 with Retry-After (spread over [base, 2 × base])
 and nothing is queued or kept; once the masters catch up, messages are accepted again."""
 
-import time
-
 import requests
 
 from .messages import now_ms, signed_message
@@ -17,9 +15,7 @@ def test_queue_behind__429_retry_after_then_accepted_once_drained(tmp_path):
     try:
         key = server.device()
         server.queue.send([b"waiting"] * 4)  # what the masters have not pulled yet
-        time.sleep(0.1)  # older than DEPTH_REFRESH_S: the endpoint samples the depth again
-        health = requests.get(server.url + "/healthz", timeout=10).json()
-        assert health == {"status": "ok", "queue_depth": 4, "behind": True}
+        assert server.wait_behind(True) == {"status": "ok", "queue_depth": 4, "behind": True}
         before = len(server.dead_letters())
         waits = set()
         for attempt in range(6):
@@ -31,7 +27,7 @@ def test_queue_behind__429_retry_after_then_accepted_once_drained(tmp_path):
         assert server.queue.depth() == 4 and len(server.dead_letters()) == before
 
         server.queue.complete(server.queue.receive(10))  # the masters catch up
-        time.sleep(0.1)
+        assert server.wait_behind(False)["queue_depth"] == 0
         answer = server.post(signed_message("batch", key, now_ms() - 10_000), client="127.0.8.9")
         assert answer.status_code == 202, answer.text
         assert server.queue.depth() == 1

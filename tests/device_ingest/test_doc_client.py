@@ -94,6 +94,7 @@ def test_doc_client__backpressure__waits_retry_after_then_is_accepted(tmp_path):
         device = Device()
         _pair(server, device)
         server.queue.send([b"behind"] * 3)
+        assert server.wait_behind(True)["behind"]
         endpoint = Endpoint(server.url, max_attempts=30)
         results = []
         sender = threading.Thread(target=lambda: results.append(
