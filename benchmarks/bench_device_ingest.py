@@ -32,9 +32,9 @@ DEVICES = 40
 KINDS = {"single": ("batch", 1), "batch10": ("batch", 10), "batch60": ("batch", 60),
          "omh60": ("omh", 60), "fhir60": ("fhir", 60)}
 MESSAGES_PER_S = {1: 3000, 10: 1500, 60: 250}  # more than the endpoint takes on 2 cores
-ROOMY = {"CLIENT_REQUESTS_PER_S": "1e9", "CLIENT_REQUEST_BURST": "1000000000",
-         "DEVICE_READINGS_PER_S": "1e9", "DEVICE_READING_BURST": "1000000000",
-         "MAX_QUEUE_DEPTH": "1000000000", "DEPTH_REFRESH_S": "5"}
+ROOMY = {"client_requests_per_s": 1e9, "client_request_burst": 10**9,
+         "device_readings_per_s": 1e9, "device_reading_burst": 10**9,
+         "max_queue_depth": 10**9, "depth_refresh_s": 5}
 
 
 # ------------------------------------------------------------------------------ load (child)
@@ -101,29 +101,6 @@ def _messages(kind: str, size: int, keys, start_ms: int, count: int) -> list[byt
     return out
 
 
-def _server(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, **{f"PULSELEDGER_DEVICE_INGEST_{k}": v for k, v in ROOMY.items()}}
-    log = (data_dir / "server.log").open("wb")
-    return subprocess.Popen([sys.executable, "-m", "services", "devices", "serve", "--port",
-                             str(port), "--data-dir", str(data_dir)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-
-
-def _wait_up(url: str, process: subprocess.Popen) -> None:
-    import requests
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the endpoint exited")
-        try:
-            if requests.get(url + "/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise TimeoutError("the endpoint did not come up")
-
-
 def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
 
@@ -132,21 +109,15 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--load":
         print(json.dumps(asyncio.run(_load(int(sys.argv[2]), Path(sys.argv[3])))))
         return
-    from services.ingest.device_identity import DeviceKey
-    from tests.peers.helpers import open_test_store
-    from tests.pulseledger_testkit.ports import free_port
+    from tests.device_ingest.server import IngestServer
 
     results: dict[str, float] = {"load_average_1m": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="bench-device-ingest-") as tmp:
         data_dir = Path(tmp)
-        store = open_test_store(data_dir)
-        keys = [DeviceKey.from_seed(bytes([i + 1]) * 32) for i in range(DEVICES)]
-        for key in keys:
-            store.register_device(key.user_id, "0x" + "11" * 20, key.public_bytes)
-        port = free_port()
-        server = _server(data_dir, port)
+        server = IngestServer(data_dir, **ROOMY)  # the real server, in its own process
+        port = server.port
+        keys = [server.device(bytes([i + 1]) * 32) for i in range(DEVICES)]
         try:
-            _wait_up(f"http://127.0.0.1:{port}", server)
             start_ms = int(time.time() * 1000) - 3_600_000
             # warm up (threads, caches, the first SQLite pages) on messages not counted
             warm = data_dir / "warm.jsonl"
@@ -176,9 +147,7 @@ def main() -> None:
                     n for status, n in run["statuses"].items() if status != "202")
                 print(name, {k: v for k, v in results.items() if name in k}, flush=True)
         finally:
-            server.terminate()
-            server.wait(30)
-            store.close()
+            server.stop()
     out = REPO / "benchmarks" / "device_ingest.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
