@@ -27,7 +27,8 @@ def time_up(state_dir: Path, chain_port: int) -> tuple[float, float]:
     env = dict(os.environ, PULSELEDGER_STACK_STATE_DIR=str(state_dir),
                PULSELEDGER_STACK_CHAIN_PORT=str(chain_port), PULSELEDGER_STACK_GATEWAY_PORT="0",
                PULSELEDGER_STACK_DAPP_PORT="0", PULSELEDGER_STACK_PROXY_PORT="0",
-               PULSELEDGER_STACK_LISTENERS_PORT="0",
+               PULSELEDGER_STACK_LISTENERS_PORT="0", PULSELEDGER_STACK_PEERS_PORT="0",
+               PULSELEDGER_STACK_DEVICES_PORT="0",
                PULSELEDGER_STACK_STATE_INTERVAL_S="1", COLUMNS="200")
     began = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "services", "up"], cwd=REPO, env=env,

@@ -15,6 +15,7 @@ COMMANDS = {
     "gateway": "services.gateway.cli:gateway",
     "model": "services.predict.cli:model",
     "simulate": "services.ingest.cli:simulate",
+    "devices": "services.device_ingest.cli:devices",
     "peer": "services.peers.cli:peer",
     "peers": "services.peers.cli:peers",
     "proxy": "services.sigv4proxy.cli:proxy",

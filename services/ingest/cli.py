@@ -20,12 +20,16 @@ from services.ingest.settings import ingest_settings_for
 @click.option("--aligned", is_flag=True,
               help="Every device reads and sends at the same instant (the worst case for the "
                    "aggregators) instead of each at its own millisecond and batch second.")
+@click.option("--signal", type=click.Choice(["rr", "hr_instantaneous", "hr_averaged"]),
+              default="rr", show_default=True,
+              help="What the devices send: beat-to-beat intervals (rr), or a heart rate only — "
+                   "from the last beat (hr_instantaneous) or averaged over beats (hr_averaged).")
 @click.option("--replay", type=click.Path(exists=True, path_type=Path),
               help='JSON lines {"device": i, "heartrate": x, "rr": [...]} instead of the model.')
 @click.option("--seed", default="pulseledger", show_default=True, help="Device keys derive from it.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=Path(".pulseledger"),
               show_default=True, help="Where the record store is (devices are onboarded there).")
-def simulate(users, seconds, irregular_fraction, batch_size, fast, aligned, replay, seed,
+def simulate(users, seconds, irregular_fraction, batch_size, fast, aligned, signal, replay, seed,
              data_dir) -> None:
     """Onboard N simulated devices and stream their signed readings into the queue."""
     from services.ingest.queues.factory import open_queue
@@ -35,7 +39,7 @@ def simulate(users, seconds, irregular_fraction, batch_size, fast, aligned, repl
 
     settings = ingest_settings_for(data_dir)
     store = open_record_store(PeersSettings(data_dir=data_dir))
-    fleet = make_fleet(users, irregular_fraction, seed, stagger=not aligned)
+    fleet = make_fleet(users, irregular_fraction, seed, stagger=not aligned, signal=signal)
     onboard(fleet, store)
     queue = open_queue(settings)
     try:

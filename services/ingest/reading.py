@@ -4,7 +4,11 @@ A queue message is one JSON object, either
   {"reading": {...}, "sig": "<base64url Ed25519 signature over canonical(reading)>"}
 or, batch-signed (one signature for many readings of one device),
   {"batch": [{...}, ...], "sig": "<base64url signature over canonical(batch list)>"}.
-A reading is {"userId": str, "heartrate": number, "ts_ms": int, "seq": int, "rr"?: [int, ...]}.
+A reading is {"userId": str, "heartrate": number, "ts_ms": int, "seq": int, "rr"?: [int, ...],
+"signal": "rr" | "hr_instantaneous" | "hr_averaged"}. `signal` says what the device sends, so the
+screen knows what it may judge: beat-to-beat intervals ("rr"), a rate derived from the last beat
+("hr_instantaneous", no intervals) or a rate averaged over several beats ("hr_averaged", most
+watches). It is inside the signed value, so no one after the device can change it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,17 @@ import rfc8785
 
 from services.ingest.device_identity import DeviceKey
 
-READING_FIELDS = {"userId", "heartrate", "ts_ms", "seq", "rr"}
-REQUIRED_FIELDS = {"userId", "heartrate", "ts_ms", "seq"}
+READING_FIELDS = {"userId", "heartrate", "ts_ms", "seq", "rr", "signal"}
+REQUIRED_FIELDS = {"userId", "heartrate", "ts_ms", "seq", "signal"}
+# From the most to the least informative; a window whose readings disagree is judged by the
+# least informative one it holds (the model can only be as sure as its weakest input).
+SIGNALS = ("rr", "hr_instantaneous", "hr_averaged")
+HR_ONLY_SIGNALS = frozenset(SIGNALS[1:])
+
+
+def most_conservative(signals) -> str:
+    """The least informative of these signals ("hr_averaged" > "hr_instantaneous" > "rr")."""
+    return SIGNALS[max(SIGNALS.index(s) for s in signals)]
 
 
 @dataclass(frozen=True)
@@ -28,10 +41,11 @@ class Reading:
     ts_ms: int
     seq: int
     rr: tuple[int, ...] = ()
+    signal: str = "rr"
 
     def to_json(self) -> dict:
         body = {"userId": self.user_id, "heartrate": self.heartrate, "ts_ms": self.ts_ms,
-                "seq": self.seq}
+                "seq": self.seq, "signal": self.signal}
         if self.rr:
             body["rr"] = list(self.rr)
         return body
@@ -39,7 +53,7 @@ class Reading:
     @classmethod
     def from_json(cls, body: dict) -> Reading:
         return cls(body["userId"], body["heartrate"], body["ts_ms"], body["seq"],
-                   tuple(body.get("rr") or ()))
+                   tuple(body.get("rr") or ()), body["signal"])
 
 
 def canonical(value: object) -> bytes:

@@ -28,6 +28,10 @@ class IngestSettings(BaseSettings):
     rr_max_ms: int = 3000
     rr_max_count: int = 16
     batch_max_readings: int = 600
+    # What a device signed travels beside its readings as far as storage (which checks it), so
+    # it is bounded: 512 KiB of canonical JSON (600 readings of ours, ~400 FHIR Observations with
+    # RR intervals).
+    max_signed_bytes: int = 512 * 1024
 
     # Timestamp sanity: device clocks may run a little ahead; old readings are not accepted.
     max_future_skew_ms: int = 60_000

@@ -11,6 +11,11 @@ Real wearables are not synchronised: each reads at its own millisecond within th
 batching device sends its batch at its own second within the batch period. A staggered fleet
 (the default) draws both per device, so windows fall due spread over time as they do in the field;
 `stagger=False` gives the worst case, every device reading and sending at the same instant.
+
+Every reading declares the device's `signal`. The heart model yields beat-to-beat intervals, so a
+fleet sends "rr" unless told otherwise; an hr-only fleet ("hr_instantaneous": the rate of the last
+beat, "hr_averaged": the rate averaged over the second's beats, as most watches report) sends no
+intervals at all.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 from services.ingest.device_identity import DeviceKey
 from services.ingest.heart_model import HeartModel
-from services.ingest.reading import Reading, sign_batch, sign_reading
+from services.ingest.reading import SIGNALS, Reading, sign_batch, sign_reading
 
 
 @dataclass
@@ -38,6 +43,7 @@ class SimulatedDevice:
     seq: int = 0
     phase_ms: int = 0  # when within each second this device reads
     batch_phase: int = 0  # which second of the batch period it sends its batch in
+    signal: str = "rr"  # what it sends: intervals, or a heart rate only (reading.SIGNALS)
 
     def sends_batch_after(self, second: int, batch_size: int) -> bool:
         return (second + self.batch_phase) % batch_size == batch_size - 1
@@ -48,7 +54,10 @@ class SimulatedDevice:
 
 
 def make_fleet(count: int, irregular_fraction: float = 0.1, seed: str = "pulseledger",
-               start_seq: int = 0, stagger: bool = True) -> list[SimulatedDevice]:
+               start_seq: int = 0, stagger: bool = True,
+               signal: str = "rr") -> list[SimulatedDevice]:
+    if signal not in SIGNALS:
+        raise ValueError(f"signal must be one of {', '.join(SIGNALS)}")
     fleet = []
     irregular_count = round(count * irregular_fraction)
     for index in range(count):
@@ -59,7 +68,7 @@ def make_fleet(count: int, irregular_fraction: float = 0.1, seed: str = "pulsele
         phases = random.Random(f"{seed}/{index}/phase")
         fleet.append(SimulatedDevice(index, key, irregular, HeartModel(rng, irregular), owner,
                                      start_seq, phases.randrange(1000) if stagger else 0,
-                                     phases.randrange(1 << 30) if stagger else 0))
+                                     phases.randrange(1 << 30) if stagger else 0, signal))
     return fleet
 
 
@@ -94,9 +103,13 @@ def readings_for_second(fleet: list[SimulatedDevice], ts_ms: int,
             heartrate, rr = rows[device.seq % len(rows)]
         else:
             heartrate, rr = device.model.second()
+        if device.signal != "rr":  # an hr-only device: a rate, never the intervals
+            if device.signal == "hr_instantaneous" and rr:
+                heartrate = round(60_000 / rr[-1], 1)
+            rr = []
         device.seq += 1
         out.append((device, Reading(device.user_id, heartrate, ts_ms + device.phase_ms,
-                                    device.seq, tuple(rr))))
+                                    device.seq, tuple(rr), device.signal)))
     return out
 
 

@@ -1,5 +1,10 @@
 """Validation of one queue message: envelope, schema, ranges, signature, known device, timestamps.
 
+The one judgement of a device's message, called by the masters on what they pull from the queue
+and by the device endpoint (services/device_ingest) before it queues anything: a message refused
+at the door would be refused the same way behind it. Every format a device may sign
+(services/ingest/formats) is read into the same reading bodies first, then judged the same way.
+
 Never raises: anything wrong becomes a `Reject` with a reason, destined for the dead-letter store.
 Replays (a seq seen before with other content) are judged by the user's aggregator, the only place
 that sees all of a user's readings; within one message a repeated seq is rejected here.
@@ -8,13 +13,27 @@ that sees all of a user's readings; within one message a repeated seq is rejecte
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.ingest.device_identity import peer_id_for, verify
-from services.ingest.reading import READING_FIELDS, REQUIRED_FIELDS, Reading, canonical, unb64
+from services.ingest.formats import (
+    ENVELOPE_FORMATS,
+    FormatProblem,
+    readings_in_signed,
+    signed_format,
+)
+from services.ingest.json_types import is_int, is_number
+from services.ingest.reading import (
+    HR_ONLY_SIGNALS,
+    READING_FIELDS,
+    REQUIRED_FIELDS,
+    SIGNALS,
+    Reading,
+    canonical,
+    unb64,
+)
 from services.ingest.settings import IngestSettings
 
 MAX_SEQ = 2**63 - 1
@@ -36,6 +55,9 @@ class Reject:
 
 @dataclass
 class Verdict:
+    # The device whose signature checked out ("" until then): an authenticated identity, which
+    # the device endpoint keys its per-device budget on.
+    device: str = ""
     valid: list[Reading] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
@@ -43,14 +65,6 @@ class Verdict:
 def public_key_bytes(device) -> bytes:
     key = device.public_key
     return bytes.fromhex(key.removeprefix("0x")) if isinstance(key, str) else bytes(key)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
 def schema_problem(body: object) -> str | None:
@@ -64,13 +78,17 @@ def schema_problem(body: object) -> str | None:
         return f"schema: unknown fields {sorted(extra)}"
     if not isinstance(body["userId"], str) or not _PEER_ID.match(body["userId"]):
         return "schema: userId must be a libp2p peer id"
-    if not _is_number(body["heartrate"]):
+    if not is_number(body["heartrate"]):
         return "schema: heartrate must be a number"
-    if not _is_int(body["ts_ms"]) or not _is_int(body["seq"]):
+    if not is_int(body["ts_ms"]) or not is_int(body["seq"]):
         return "schema: ts_ms and seq must be integers"
     rr = body.get("rr")
-    if rr is not None and (not isinstance(rr, list) or not all(_is_int(x) for x in rr)):
+    if rr is not None and (not isinstance(rr, list) or not all(is_int(x) for x in rr)):
         return "schema: rr must be a list of integers"
+    if body["signal"] not in SIGNALS:
+        return "schema: signal must be one of " + ", ".join(SIGNALS)
+    if rr and body["signal"] in HR_ONLY_SIGNALS:
+        return "schema: rr given by a device that declares a heart-rate-only signal"
     return None
 
 
@@ -105,11 +123,23 @@ def _envelope(raw: bytes) -> tuple[list, object, bytes] | str:
         signature = unb64(message["sig"])
     except Exception:  # noqa: BLE001
         return "signature: not base64url"
-    if set(message) == {"reading", "sig"}:
-        return [message["reading"]], message["reading"], signature
-    if set(message) == {"batch", "sig"} and isinstance(message["batch"], list):
-        return message["batch"], message["batch"], signature
-    return "malformed: expected {reading, sig} or {batch, sig}"
+    members = set(message) - {"sig"}
+    member = members.pop() if len(members) == 1 else None
+    if member not in ENVELOPE_FORMATS:
+        return "malformed: expected {sig} and one of " + ", ".join(ENVELOPE_FORMATS)
+    value = message[member]
+    # What was signed must say the same format as the envelope, so a signature can never be
+    # read back (downstream, from the signed value alone) as readings of another format.
+    if signed_format(value) != ENVELOPE_FORMATS[member]:
+        return f"malformed: the {member} member does not hold {ENVELOPE_FORMATS[member]}"
+    if member == "reading":
+        return [value], value, signature
+    if member == "batch" and not isinstance(value, list):
+        return "malformed: batch is not a list"
+    try:
+        return readings_in_signed(value), value, signature
+    except FormatProblem as problem:
+        return str(problem)
 
 
 def validate_message(
@@ -144,10 +174,15 @@ def validate_message(
     except Exception:  # rfc8785 refuses values JSON allowed (e.g. integers beyond 2**53)  # noqa: BLE001
         verdict.rejects.append(Reject(raw, "malformed: not canonicalizable"))
         return verdict
+    if len(signed_bytes) > settings.max_signed_bytes:  # it travels with its readings to storage
+        verdict.rejects.append(Reject(raw, "malformed: signed value larger than "
+                                           f"{settings.max_signed_bytes} bytes"))
+        return verdict
     if peer_id_for(public_key) != user_id or not verify(public_key, signature, signed_bytes):
         verdict.rejects.append(Reject(raw, "signature"))
         return verdict
     seen_seqs: set[int] = set()
+    verdict.device = user_id
     for body in bodies:
         problem = range_problem(body, settings, now_ms)
         if problem is None and body["seq"] in seen_seqs:

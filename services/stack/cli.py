@@ -16,7 +16,7 @@ from rich.table import Table
 
 from services.notify.links import pairing_link
 from services.stack.anvil import AnvilError
-from services.stack.components import dapp_url, gateway_url
+from services.stack.components import dapp_url, devices_url, gateway_url
 from services.stack.config import ConfigError, apply_config
 from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.deploy import DeployError
@@ -129,6 +129,8 @@ def _links(stack: Stack) -> dict[str, str]:
              "logs": str(settings.log_dir.resolve())}
     if any(s.component.name == "dapp" for s in stack.supervisor.states):
         links = {"dapp": dapp_url(settings, stack.ports), **links}
+    if any(s.component.name == "devices" for s in stack.supervisor.states):
+        links["devices"] = devices_url(settings, stack.ports) + "/v1/readings"
     return links
 
 

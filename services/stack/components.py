@@ -37,13 +37,14 @@ class Ports:
     proxy: int
     listeners: int
     peers: int
+    devices: int
 
     @classmethod
     def pick(cls, settings: StackSettings) -> Ports:
         """Settings' ports; 0 means any free one (tests run beside each other)."""
         return cls(*(port or free_port() for port in
                      (settings.gateway_port, settings.dapp_port, settings.proxy_port,
-                      settings.listeners_port, settings.peers_port)))
+                      settings.listeners_port, settings.peers_port, settings.devices_port)))
 
 
 def _default(env: dict[str, str], name: str, value) -> None:
@@ -85,6 +86,10 @@ def dapp_url(settings: StackSettings, ports: Ports) -> str:
     return f"http://{settings.host}:{ports.dapp}"
 
 
+def devices_url(settings: StackSettings, ports: Ports) -> str:
+    return f"http://{settings.host}:{ports.devices}"
+
+
 def gateway_key(settings: StackSettings, chain: ChainEndpoint) -> str | None:
     if settings.gateway_key is not None:
         return settings.gateway_key.get_secret_value()
@@ -103,6 +108,8 @@ def build_components(settings: StackSettings, chain: ChainEndpoint,
     components = [_gateway(settings, chain, ports, shared)]
     if settings.peers:
         components.append(_peers(settings, chain, ports, shared))
+    if settings.devices:
+        components.append(_devices(settings, ports, shared))
     if settings.listeners:
         components.append(_listeners(settings, chain, ports, shared))
     if settings.proxy:
@@ -173,6 +180,16 @@ def _peers(settings, chain, ports, shared) -> Component:
     return Component("peers", PYTHON + ["services", "peer", "--data-dir", str(peers_dir(settings)),
                                         "--name", "node-1"],
                      env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
+
+
+def _devices(settings, ports, shared) -> Component:
+    """The device endpoint, in front of the peers' queue (PULSELEDGER_INGEST_QUEUE_PATH) and
+    the shared record store: real devices post signed readings there (docs/devices.md)."""
+    url = devices_url(settings, ports)
+    return Component("devices", PYTHON + ["services", "devices", "serve", "--host", settings.host,
+                                          "--port", str(ports.devices), "--data-dir",
+                                          str(peers_dir(settings))],
+                     env=dict(shared), health_url=url + "/healthz", metrics_url=url + "/metrics")
 
 
 def _listeners(settings, chain, ports, shared) -> Component:

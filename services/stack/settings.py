@@ -47,6 +47,9 @@ class StackSettings(BaseSettings):
     # The peer pipeline (every role in one process by default)
     peers: bool = True
     peers_port: int = 8602  # its /healthz and /metrics
+    # The device endpoint real wearables and phones post signed readings to (docs/devices.md)
+    devices: bool = True
+    devices_port: int = 8603
 
     # Demo actors: simulated wearables onboarded through the gateway, and a requester
     simulate: bool = True

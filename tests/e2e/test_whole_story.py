@@ -69,7 +69,8 @@ def stack(tmp_path_factory, smtp):
         state_dir=tmp_path_factory.mktemp("story") / "state", chain_port=0, gateway_port=0,
         dapp_port=0, proxy_port=0, block_time_s=0, serve_dapp=False, demo_seed=SEED,
         simulate_users=USERS, simulate_irregular_users=1, simulate_fast=True,
-        simulate_seconds=STREAM_S, listeners_port=0, peers_port=0, ready_timeout_s=90,
+        simulate_seconds=STREAM_S, listeners_port=0, peers_port=0, devices_port=0,
+        ready_timeout_s=90,
         stop_timeout_s=5,
         max_restarts=2)
     with mock.patch.dict(os.environ, mail_and_listeners), Stack(settings) as stack:

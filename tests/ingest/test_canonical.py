@@ -14,7 +14,8 @@ readings = st.fixed_dictionaries(
     {"userId": st.text(alphabet="123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
                        min_size=1, max_size=52),
      "heartrate": st.floats(20, 260) | st.integers(0, 300),
-     "ts_ms": st.integers(0, 2**45), "seq": st.integers(0, 2**53 - 1)},
+     "ts_ms": st.integers(0, 2**45), "seq": st.integers(0, 2**53 - 1),
+     "signal": st.sampled_from(["rr", "hr_instantaneous", "hr_averaged"])},
     optional={"rr": st.lists(st.integers(0, 5000), max_size=16)})
 
 

@@ -47,6 +47,8 @@ def _assert_sound(verdict, raw):
         assert reading.user_id == KEY.user_id
         assert SETTINGS.heartrate_min <= reading.heartrate <= SETTINGS.heartrate_max
         assert all(SETTINGS.rr_min_ms <= x <= SETTINGS.rr_max_ms for x in reading.rr)
+        assert reading.signal in ("rr", "hr_instantaneous", "hr_averaged")
+        assert reading.signal == "rr" or not reading.rr
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -58,7 +60,8 @@ def test_arbitrary_bytes__never_raise_never_pass(tmp_path_factory, raw):
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(field=st.sampled_from(["heartrate", "ts_ms", "seq", "rr", "userId", "extra"]),
+@given(field=st.sampled_from(["heartrate", "ts_ms", "seq", "rr", "userId", "signal",
+                              "extra"]),
        value=field_values, signer=st.sampled_from(["device", "stranger", "unsigned"]))
 def test_mutated_reading__signed_or_not__is_judged_soundly(tmp_path_factory, field, value, signer):
     body = Reading(KEY.user_id, 70.0, NOW, 7, (850,)).to_json()
@@ -85,3 +88,40 @@ def test_replayed_seq_within_a_batch__each_seq_passes_once(tmp_path_factory, seq
     verdict = validate_message(sign_batch(KEY, batch), _store(tmp_path_factory), SETTINGS, NOW)
     assert sorted(r.seq for r in verdict.valid) == sorted(set(seqs))
     assert len(verdict.rejects) == len(seqs) - len(set(seqs))
+
+
+def _mutate(value, path: tuple, new):
+    """A copy of a JSON document with the value at `path` (keys/indexes, wrapped) replaced."""
+    if not path or not isinstance(value, dict | list) or not value:
+        return new
+    copy = json.loads(json.dumps(value))
+    keys = list(copy) if isinstance(copy, dict) else list(range(len(copy)))
+    key = keys[path[0] % len(keys)]
+    copy[key] = _mutate(copy[key], path[1:], new)
+    return copy
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(member=st.sampled_from(["omh", "fhir"]), path=st.lists(st.integers(0, 20), max_size=6),
+       new=json_values | field_values, signer=st.sampled_from(["device", "stranger"]))
+def test_mutated_omh_and_fhir__signed__are_judged_soundly(tmp_path_factory, member, path, new,
+                                                         signer):
+    """Any field of an Open mHealth or FHIR document changed to anything, then signed: validation
+    never raises, and passes only sound readings of the signing, registered device."""
+    from .format_examples import fhir_bundle, fhir_observation, omh_heart_rate, omh_rr_interval
+
+    documents = {"omh": [omh_heart_rate(KEY.user_id, NOW), omh_rr_interval(KEY.user_id, NOW + 1)],
+                 "fhir": fhir_bundle([fhir_observation(KEY.user_id, NOW, rr=(850,)),
+                                      fhir_observation(KEY.user_id, NOW + 1000)])}
+    value = _mutate(documents[member], tuple(path), new)
+    key = KEY if signer == "device" else STRANGER
+    try:
+        sig = b64(key.sign(canonical(value)))
+    except Exception:  # not canonicalizable: sent with a garbage signature  # noqa: BLE001
+        sig = "AAAA"
+    raw = json.dumps({member: value, "sig": sig}).encode()
+    verdict = validate_message(raw, _store(tmp_path_factory), SETTINGS, NOW)
+    _assert_sound(verdict, raw)
+    if signer != "device":
+        assert verdict.valid == []
+    assert verdict.valid or verdict.rejects

@@ -106,3 +106,36 @@ def test_renew__calls_the_sdk_for_held_messages():
     queue = ServiceBusQueue(receiver)
     queue.renew(queue.receive(1))
     assert renewed == [b"one"]
+
+
+def test_depth__active_messages_from_the_management_sdk():
+    """The depth the device endpoint's backpressure reads: the queue's active messages, asked of
+    the administration client by queue name (its runtime properties object, faked here)."""
+    asked = []
+
+    class FakeAdmin:
+        def get_queue_runtime_properties(self, name):
+            asked.append(name)
+            return type("QueueRuntimeProperties", (), {"active_message_count": 1234,
+                                                       "dead_letter_message_count": 7})()
+
+        def close(self):
+            asked.append("closed")
+
+    queue = ServiceBusQueue(FakeReceiver([]), admin=FakeAdmin(), queue_name="readings")
+    assert queue.depth() == 1234
+    queue.close()
+    assert asked == ["readings", "closed"]
+
+
+def test_from_connection_string__builds_sender_receiver_and_admin_offline():
+    """The SDK clients are built from the connection string without a network call (they connect
+    on first use), so the wiring is checked here for real."""
+    connection = ("Endpoint=sb://pulseledger-test.servicebus.windows.net/;"
+                  "SharedAccessKeyName=send;SharedAccessKey=c2VjcmV0")
+    queue = ServiceBusQueue.from_connection_string(connection, "readings")
+    from azure.servicebus.management import ServiceBusAdministrationClient
+
+    assert isinstance(queue._admin, ServiceBusAdministrationClient)
+    assert queue._queue_name == "readings"
+    queue.close()

@@ -78,3 +78,34 @@ def test_simulate_cli__aligned_flag__every_reading_on_the_second(tmp_path):
         stamps = [json.loads(m.body)["reading"]["ts_ms"] for m in queue.receive(100)]
         assert len(stamps) == 18
         assert (len({ts % 1000 for ts in stamps}) == 1) is expect_aligned
+
+
+def test_fleet__declares_rr__hr_only_fleets_send_no_intervals():
+    from services.ingest.simulator import signed_messages
+
+    def readings(fleet):
+        out = []
+        for _, messages in signed_messages(fleet, 12, 1_700_000_000_000, 4):
+            out += [r for raw in messages for r in json.loads(raw)["batch"]]
+        return out
+
+    rr_fleet = readings(make_fleet(3, 0.34, seed="sig"))
+    assert {r["signal"] for r in rr_fleet} == {"rr"} and any(r.get("rr") for r in rr_fleet)
+    for signal in ("hr_instantaneous", "hr_averaged"):
+        hr_only = readings(make_fleet(3, 0.34, seed="sig", signal=signal))
+        assert {r["signal"] for r in hr_only} == {signal}
+        assert not any("rr" in r for r in hr_only)
+        assert all(25 <= r["heartrate"] <= 250 for r in hr_only)
+
+
+def test_simulate_cli__signal_option(tmp_path):
+    from click.testing import CliRunner
+
+    from services.ingest.cli import simulate
+
+    args = ["--users", "2", "--seconds", "2", "--fast", "--signal", "hr_averaged",
+            "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(simulate, args)
+    assert result.exit_code == 0, result.output
+    bodies = [json.loads(m.body)["reading"] for m in LocalQueue(tmp_path / "queue.db").receive(10)]
+    assert len(bodies) == 4 and {b["signal"] for b in bodies} == {"hr_averaged"}

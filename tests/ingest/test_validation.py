@@ -89,3 +89,155 @@ def test_repeated_seq_in_one_batch__rejected_as_replay(device, store, settings):
                                store, settings, now_ms())
     assert len(verdict.valid) == 1
     assert [r.reason for r in verdict.rejects] == ["replay: seq repeated in one message"]
+
+
+def _signed_bodies(device, bodies) -> bytes:
+    return json.dumps({"batch": bodies, "sig": b64(device.sign(canonical(bodies)))}).encode()
+
+
+@pytest.mark.parametrize("signal", ["rr", "hr_instantaneous", "hr_averaged"])
+def test_signal__each_declared_kind_passes_and_travels_with_the_reading(device, store, settings,
+                                                                        signal):
+    rr = (830, 840) if signal == "rr" else ()
+    verdict = validate_message(sign_batch(device, [reading(device, 1, rr=rr, signal=signal)]),
+                               store, settings, now_ms())
+    assert [r.signal for r in verdict.valid] == [signal]
+
+
+BAD_SIGNAL = "schema: signal must be one of rr, hr_instantaneous, hr_averaged"
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda body: body.pop("signal"), "schema: missing ['signal']"),
+    (lambda body: body.update(signal="ppg"), BAD_SIGNAL),
+    (lambda body: body.update(signal=["rr"]), BAD_SIGNAL),
+    (lambda body: body.update(signal="hr_averaged"),  # intervals from an hr-only device
+     "schema: rr given by a device that declares a heart-rate-only signal"),
+])
+def test_signal__missing_or_invalid__whole_signed_batch_dead_lettered(device, store, settings,
+                                                                      change, reason):
+    """The signature covers the signal: a batch without a valid one is refused whole, even when
+    the device signed it, with the reason."""
+    bodies = [reading(device, s).to_json() for s in (1, 2)]
+    change(bodies[1])
+    verdict = validate_message(_signed_bodies(device, bodies), store, settings, now_ms())
+    assert verdict.valid == []
+    assert [r.reason for r in verdict.rejects] == [reason]
+
+
+def test_signal__changed_after_signing__signature_rejected(device, store, settings):
+    message = sign_reading(device, reading(device, 1, rr=(), signal="hr_averaged"))
+    tampered = message.replace(b'"hr_averaged"', b'"hr_instantaneous"')
+    verdict = validate_message(tampered, store, settings, now_ms())
+    assert [r.reason for r in verdict.rejects] == ["signature"]
+
+
+# ------------------------------------------------------------- Open mHealth and FHIR, signed
+def _omh_and_fhir(device, ts_ms):
+    from .format_examples import fhir_bundle, fhir_observation, omh_heart_rate, omh_rr_interval
+
+    omh = [omh_heart_rate(device.user_id, ts_ms), omh_rr_interval(device.user_id, ts_ms + 500)]
+    fhir = fhir_bundle([fhir_observation(device.user_id, ts_ms + i * 1000, rr=(830,))
+                        for i in range(3)])
+    return {"omh": omh, "fhir": fhir}
+
+
+@pytest.mark.parametrize("member", ["omh", "fhir"])
+def test_omh_and_fhir__signed_by_the_device__pass_as_readings(device, store, settings, member):
+    from .format_examples import envelope
+
+    value = _omh_and_fhir(device, now_ms() - 5000)[member]
+    verdict = validate_message(envelope(member, value, device), store, settings, now_ms())
+    assert not verdict.rejects and verdict.device == device.user_id
+    assert len(verdict.valid) == (2 if member == "omh" else 3)
+    assert {r.user_id for r in verdict.valid} == {device.user_id}
+
+
+@pytest.mark.parametrize("member", ["omh", "fhir"])
+def test_omh_and_fhir__changed_after_signing__signature_rejected(device, store, settings,
+                                                                  member):
+    from .format_examples import envelope
+
+    message = envelope(member, _omh_and_fhir(device, now_ms() - 5000)[member], device)
+    tampered = message.replace(b'"value": 72', b'"value": 73')
+    assert tampered != message
+    verdict = validate_message(tampered, store, settings, now_ms())
+    assert [r.reason for r in verdict.rejects] == ["signature"] and not verdict.device
+
+
+@pytest.mark.parametrize("member, other", [("omh", "fhir"), ("fhir", "omh"), ("batch", "omh"),
+                                           ("reading", "fhir"), ("omh", "batch")])
+def test_envelope_member__must_name_what_was_signed(device, store, settings, member, other):
+    """A signature over one format is never read as another: the member must say what the signed
+    value itself says it is."""
+    from .format_examples import envelope
+
+    values = _omh_and_fhir(device, now_ms())
+    values["batch"] = [reading(device, 1).to_json()]
+    verdict = validate_message(envelope(member, values[other], device), store, settings,
+                               now_ms())
+    assert not verdict.valid
+    assert verdict.rejects[0].reason.startswith(f"malformed: the {member} member does not hold")
+
+
+def test_omh__points_of_two_devices__rejected_whole(device, store, settings):
+    from .format_examples import envelope, omh_heart_rate
+
+    other = DeviceKey.generate()
+    points = [omh_heart_rate(device.user_id, now_ms()), omh_heart_rate(other.user_id, now_ms())]
+    verdict = validate_message(envelope("omh", points, device), store, settings, now_ms())
+    assert [r.reason for r in verdict.rejects] == ["malformed: batch mixes devices"]
+
+
+def test_fhir__out_of_range_readings__each_dead_lettered_the_rest_pass(device, store, settings):
+    from .format_examples import envelope, fhir_bundle, fhir_observation
+
+    start = now_ms() - 10_000
+    bundle = fhir_bundle([fhir_observation(device.user_id, start, 72),
+                          fhir_observation(device.user_id, start + 1000, 400),
+                          fhir_observation(device.user_id, start + 2000, 70, rr=(100,)),
+                          fhir_observation(device.user_id, start - 2 * 86_400_000, 70),
+                          fhir_observation(device.user_id, start, 75)])
+    verdict = validate_message(envelope("fhir", bundle, device), store, settings, now_ms())
+    assert [r.heartrate for r in verdict.valid] == [72]
+    assert [r.reason for r in verdict.rejects] == [
+        "range: heartrate", "range: rr", "timestamp: too old",
+        "replay: seq repeated in one message"]
+    assert json.loads(verdict.rejects[0].payload)["heartrate"] == 400
+
+
+def test_omh__unreadable_point__whole_message_rejected_with_the_reason(device, store, settings):
+    from .format_examples import envelope, omh_heart_rate
+
+    points = [omh_heart_rate(device.user_id, now_ms()),
+              omh_heart_rate(device.user_id, now_ms(), descriptive_statistic="minimum")]
+    verdict = validate_message(envelope("omh", points, device), store, settings, now_ms())
+    assert not verdict.valid
+    assert [r.reason for r in verdict.rejects] == [
+        ("omh: data point 1: a heart rate 'minimum' is a summary the screen cannot use "
+        "(send single measurements or averages)")]
+
+
+def test_fhir_signal__rr_components_with_an_hr_only_method__rejected(device, store, settings):
+    from .format_examples import envelope, fhir_observation
+
+    observation = fhir_observation(device.user_id, now_ms(), rr=(800,), signal="hr_averaged")
+    verdict = validate_message(envelope("fhir", observation, device), store, settings, now_ms())
+    assert [r.reason for r in verdict.rejects] == [
+        "schema: rr given by a device that declares a heart-rate-only signal"]
+
+
+def test_signed_value__larger_than_the_bound__rejected_whole(device, store):
+    from services.ingest.settings import IngestSettings
+
+    from .format_examples import envelope, fhir_bundle, fhir_observation
+
+    start = now_ms() - 600_000
+    bundle = fhir_bundle([fhir_observation(device.user_id, start + i * 1000, rr=(830, 840))
+                          for i in range(40)])
+    message = envelope("fhir", bundle, device)
+    small = IngestSettings(max_signed_bytes=20_000)
+    verdict = validate_message(message, store, small, now_ms())
+    assert [r.reason for r in verdict.rejects] == [
+        "malformed: signed value larger than 20000 bytes"]
+    assert len(validate_message(message, store, IngestSettings(), now_ms()).valid) == 40

@@ -14,7 +14,8 @@ def up_env(state_dir, port, **extra):
     return dict(os.environ, PULSELEDGER_STACK_STATE_DIR=str(state_dir),
                 PULSELEDGER_STACK_CHAIN_PORT=str(port), PULSELEDGER_STACK_GATEWAY_PORT="0",
                 PULSELEDGER_STACK_DAPP_PORT="0", PULSELEDGER_STACK_PROXY_PORT="0",
-                PULSELEDGER_STACK_LISTENERS_PORT="0",
+                PULSELEDGER_STACK_LISTENERS_PORT="0", PULSELEDGER_STACK_PEERS_PORT="0",
+                PULSELEDGER_STACK_DEVICES_PORT="0",
                 PULSELEDGER_STACK_STATE_INTERVAL_S="1", COLUMNS="200", **extra)
 
 

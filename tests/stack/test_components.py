@@ -9,7 +9,7 @@ from services.stack.components import ChainEndpoint, Ports, build_components
 from services.stack.dev_accounts import GATEWAY_INDEX, dev_account
 from services.stack.settings import StackSettings
 
-PORTS = Ports(gateway=8600, dapp=5173, proxy=8645, listeners=8601, peers=8602)
+PORTS = Ports(gateway=8600, dapp=5173, proxy=8645, listeners=8601, peers=8602, devices=8603)
 
 
 @pytest.fixture
@@ -33,8 +33,8 @@ def _build(tmp_path, deployments, local=True, **overrides):
 
 def test_defaults__every_part_of_the_system(tmp_path, deployments):
     components, _ = _build(tmp_path, deployments)
-    assert list(components) == ["gateway", "peers", "listeners", "dapp", "onboarding",
-                                "wearables", "requester"]
+    assert list(components) == ["gateway", "peers", "devices", "listeners", "dapp",
+                                "onboarding", "wearables", "requester"]
     assert all(c.health_url for c in components.values() if not c.one_shot)
     peers = components["peers"].env
     assert peers["PULSELEDGER_PEERS_LEDGER_ADDRESS"] == "0x" + "22" * 20
@@ -72,5 +72,17 @@ def test_user_choice__wins_over_embedded_defaults(tmp_path, deployments):
 
 def test_switched_off__left_out(tmp_path, deployments):
     components, _ = _build(tmp_path, deployments, peers=False, listeners=False, serve_dapp=False,
-                           simulate=False, demo_requester=False)
+                           simulate=False, demo_requester=False, devices=False)
     assert list(components) == ["gateway"]
+
+
+def test_devices__endpoint_in_front_of_the_peers_queue_and_store(tmp_path, deployments):
+    components, _ = _build(tmp_path, deployments)
+    devices, peers = components["devices"], components["peers"]
+    assert devices.command[-8:-1] == ["devices", "serve", "--host", "127.0.0.1", "--port", "8603",
+                                      "--data-dir"]
+    assert devices.command[-1] == peers.command[peers.command.index("--data-dir") + 1]
+    assert devices.health_url == "http://127.0.0.1:8603/healthz"
+    for name in ("PULSELEDGER_INGEST_QUEUE_PATH", "PULSELEDGER_RECORDS_SQLITE_DIR",
+                 "PULSELEDGER_RECORDS_CHAIN_ID"):
+        assert devices.env[name] == peers.env[name]

@@ -22,8 +22,8 @@ def test_up__first_run_then_restart__deploys_once_and_reuses(deployed_state, cop
 
 def test_up__first_run__every_component_reported(deployed_state):
     _, _, first = deployed_state
-    for component in ("gateway", "peers", "listeners", "dapp", "onboarding", "wearables",
-                      "requester"):
+    for component in ("gateway", "peers", "devices", "listeners", "dapp", "onboarding",
+                      "wearables", "requester"):
         assert component in first.stdout
     assert "on-chain events" in first.stdout and "outbox" in first.stdout
     assert "failed" not in first.stdout

@@ -38,6 +38,9 @@ class QueueSource(Protocol):
 class QueueSink(Protocol):
     def send(self, bodies: list[bytes]) -> None: ...
 
+    def depth(self) -> int:
+        """Messages waiting to be consumed: how far behind the consumers are (backpressure)."""
+
     def close(self) -> None: ...
 
 

@@ -3,7 +3,8 @@
 Service Bus itself cannot run on these machines (no emulator outside Docker): the tests drive this
 adapter at the SDK boundary, with a receiver/sender object that implements the SDK methods used
 here (`receive_messages`, `complete_message`, `abandon_message`, `dead_letter_message`,
-`send_messages`). The entity's own MaxDeliveryCount moves poison messages to its dead-letter
+`send_messages`; for the depth, the administration client's `get_queue_runtime_properties`). The
+entity's own MaxDeliveryCount moves poison messages to its dead-letter
 sub-queue; `dead_letter` here is for messages we judge unprocessable ourselves.
 """
 
@@ -13,10 +14,13 @@ from services.ingest.queues.base import LockLost, QueueMessage
 
 
 class ServiceBusQueue:
-    def __init__(self, receiver, sender=None, max_wait_s: float = 1.0, client=None):
+    def __init__(self, receiver, sender=None, max_wait_s: float = 1.0, client=None, admin=None,
+                 queue_name: str = ""):
         self._receiver = receiver
         self._sender = sender
         self._client = client
+        self._admin = admin
+        self._queue_name = queue_name
         self._max_wait_s = max_wait_s
         self._held: dict[str, object] = {}  # lock token -> the SDK message (needed to settle it)
 
@@ -24,12 +28,21 @@ class ServiceBusQueue:
     def from_connection_string(cls, connection_string: str, queue_name: str,
                                max_wait_s: float = 1.0) -> ServiceBusQueue:
         from azure.servicebus import ServiceBusClient, ServiceBusReceiveMode
+        from azure.servicebus.management import ServiceBusAdministrationClient
 
         client = ServiceBusClient.from_connection_string(connection_string)
         receiver = client.get_queue_receiver(
             queue_name, receive_mode=ServiceBusReceiveMode.PEEK_LOCK, max_wait_time=max_wait_s
         )
-        return cls(receiver, client.get_queue_sender(queue_name), max_wait_s, client)
+        admin = ServiceBusAdministrationClient.from_connection_string(connection_string)
+        return cls(receiver, client.get_queue_sender(queue_name), max_wait_s, client, admin,
+                   queue_name)
+
+    def depth(self) -> int:
+        """Messages waiting for a consumer (active: neither dead-lettered nor scheduled), as the
+        namespace's management endpoint counts them (a little behind: it is sampled)."""
+        return int(self._admin.get_queue_runtime_properties(self._queue_name)
+                   .active_message_count)
 
     def send(self, bodies: list[bytes]) -> None:
         from azure.servicebus import ServiceBusMessage
@@ -82,6 +95,6 @@ class ServiceBusQueue:
             raise LockLost(f"{len(lost)} message lock(s) lost; Service Bus will redeliver them")
 
     def close(self) -> None:
-        for closable in (self._receiver, self._sender, self._client):
+        for closable in (self._receiver, self._sender, self._client, self._admin):
             if closable is not None:
                 closable.close()
