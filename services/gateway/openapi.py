@@ -113,6 +113,16 @@ def _document() -> dict[str, Any]:
                     nonce=NONCE, signature=SIGNATURE))},
                 "responses": {"200": _ok("stored", {"type": "object"}),
                               **_error_responses("400", "401", "413")}}},
+            "/onboarding/profile": {"post": {
+                "operationId": "setProfile",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["owner", "name", "time_zone", "nonce", "signature"], owner=ADDRESS,
+                    name={"type": "string", "maxLength": 80},
+                    time_zone={"type": "string", "maxLength": 64,
+                               "description": "IANA time zone, e.g. Europe/Berlin"},
+                    nonce=NONCE, signature=SIGNATURE))},
+                "responses": {"200": _ok("stored", {"type": "object"}),
+                              **_error_responses("400", "401", "413")}}},
             "/onboarding/doctor": {"post": {
                 "operationId": "linkDoctor",
                 "requestBody": {"required": True, **_json(_obj(
@@ -140,8 +150,22 @@ def _document() -> dict[str, Any]:
                                {"name": "since_ms", "in": "query", "schema": UINT},
                                {"name": "limit", "in": "query",
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-                "responses": {"200": _ok("k-of-n alerts from stored predictions; windows that "
-                                         "fail their integrity checks are listed under `flagged`",
+                "responses": {"200": _ok("notices (episode started, reminder, all-clear, "
+                                         "lapsed) and episodes by the alert rule "
+                                         "(PULSELEDGER_ALERTS_*); windows that fail their "
+                                         "integrity checks are listed under `flagged`",
+                                         {"type": "object"}),
+                              **auth_errors}}},
+            "/patients/{owner}/burden": {"get": {
+                "operationId": "afBurden", "security": SECURED,
+                "parameters": [_owner_param(),
+                               {"name": "since_ms", "in": "query", "schema": UINT},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                               {"name": "tz", "in": "query",
+                                "schema": {"type": "string", "maxLength": 64}}],
+                "responses": {"200": _ok("AF burden per day (share of monitored time screened "
+                                         "irregular) in the patient's time zone",
                                          {"type": "object"}),
                               **auth_errors}}},
             "/patients/{owner}/windows/{record_id}": {"get": {
