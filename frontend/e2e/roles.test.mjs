@@ -67,6 +67,14 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await page.getByLabel(/Your email addresses/).fill('me@home.invalid, backup@home.invalid');
   await page.getByRole('button', { name: 'Save contacts' }).click();
   await expectText(page.getByTestId('contacts-status'), /go to 2 addresses/);
+  // Optional: the name the doctor's emails use and the zone of every time in them.
+  await page.getByLabel(/The name your doctor’s alert emails use/).fill('Ada Newcomer');
+  await page.getByLabel(/Your time zone/).fill('Mars/Olympus');
+  await page.getByRole('button', { name: 'Save name and zone' }).click();
+  await expectText(page.getByTestId('name-status'), /unknown time zone/);
+  await page.getByLabel(/Your time zone/).fill('Europe/Berlin');
+  await page.getByRole('button', { name: 'Save name and zone' }).click();
+  await expectText(page.getByTestId('name-status'), /times in your emails are in Europe\/Berlin; your doctor's emails call you “Ada Newcomer”/);
 
   await page.getByLabel('Doctor’s wallet address').fill(info.doctor);
   await page.getByLabel('Doctor’s email address').fill(info.doctorEmail);
@@ -76,7 +84,7 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('onboarding-done'), /All set/);
   // Every step was a signature: no transaction, no gas (the newcomer holds no ether).
   assert.equal(wallet.state.requests.filter((m) => m === 'eth_sendTransaction').length, 0);
-  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 3);
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 5);
   await shot(page, '11-new-patient-onboarded');
 
   // The wearable's first window now arrives on the new patient's heart page, live.
@@ -84,6 +92,9 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('live-state'), /Live/);
   await stack.command('spare-window');
   await expectCount(page.getByTestId('windows').locator('tbody tr'), 1);
+  // Signing out ends the session: the heart page asks for a sign-in again.
+  await page.getByTestId('sign-out').click();
+  await page.getByRole('button', { name: /Sign in to read my heart data/ }).waitFor();
   await context.close();
 });
 
@@ -98,6 +109,9 @@ test('a doctor follows an alert link to the patient’s windows around the alert
   await page.getByRole('button', { name: 'Sign in as doctor' }).click();
   await expectText(page.locator('h2#patient-title'), new RegExp(`Patient ${addressOf('patient')}`));
   await expectText(page.locator('figure.chart figcaption'), /^80 readings in 8 windows, .*; 6 windows screened irregular; 1 alert\./);
+  // The episode the alert began, still open, and the week's irregular-rhythm burden.
+  await expectText(page.getByTestId('episodes'), /— ongoing/);
+  await expectText(page.getByTestId('burden'), /%/);
   const when = new Date(alert.at).toISOString().replace('T', ' ').slice(0, 19);
   await expectText(page.getByTestId('alerts'), new RegExp(`${when} UTC — 5 of the last 6 readable windows looked irregular`));
   await expectCount(page.getByTestId('alert-mark'), 1);

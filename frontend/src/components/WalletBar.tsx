@@ -1,8 +1,12 @@
+import { useSyncExternalStore } from 'react';
 import { useDapp } from '../context';
 import { shortAddress } from '../lib/domain';
 
 export function WalletBar() {
-  const { wallet, config } = useDapp();
+  const { wallet, config, gateway } = useDapp();
+  const sessionOwner = useSyncExternalStore(gateway.onSessionChange, gateway.sessionOwner);
+  // Signing out ends the gateway session everywhere; a reload then drops every view's data.
+  const signOut = async () => { await gateway.signOut(); window.location.reload(); };
   return (
     <div className="wallet" data-testid="wallet-status" data-status={wallet.status}>
       {wallet.status === 'no-wallet' && (
@@ -23,6 +27,9 @@ export function WalletBar() {
       )}
       {wallet.status === 'ready' && wallet.account && (
         <span className="chip" title={wallet.account} data-testid="account">{shortAddress(wallet.account)} · chain {wallet.chainId}</span>
+      )}
+      {wallet.status === 'ready' && wallet.account && sessionOwner === wallet.account.toLowerCase() && (
+        <button className="btn btn-flat btn-small" onClick={() => void signOut()} data-testid="sign-out">Sign out</button>
       )}
       {wallet.error && <p className="tx tx-failed" role="alert">{wallet.error}</p>}
     </div>

@@ -36,6 +36,19 @@ export function siweMessage(fields: { domain: string; address: Address; statemen
 export class GatewayClient {
   private token: string | null = null;
   private tokenOwner: string | null = null;
+  private readonly sessionListeners = new Set<() => void>();
+
+  /** Called whenever this client signs in or out (for useSyncExternalStore). */
+  onSessionChange = (listener: () => void): (() => void) => {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  };
+
+  sessionOwner = (): string | null => this.tokenOwner;
+
+  private sessionChanged() {
+    this.sessionListeners.forEach((listener) => listener());
+  }
 
   constructor(readonly baseUrl: string, private readonly fetchImpl: typeof fetch = (...args) => fetch(...args)) {}
 
@@ -50,6 +63,15 @@ export class GatewayClient {
     const session = await this.json<{ token: string; address: string }>('/auth/sign-in', { method: 'POST', body: JSON.stringify({ message, signature }) });
     this.token = session.token;
     this.tokenOwner = session.address.toLowerCase();
+    this.sessionChanged();
+  }
+
+  /** Ends the session on every gateway replica (its live streams close), then forgets the token. */
+  async signOut(): Promise<void> {
+    if (this.token) await this.json('/auth/sign-out', { method: 'POST' }).catch(() => undefined);
+    this.token = null;
+    this.tokenOwner = null;
+    this.sessionChanged();
   }
 
   windows(owner: Address, limit = 50) {
