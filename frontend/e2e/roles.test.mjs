@@ -144,6 +144,7 @@ test('every link in every email opens the page it names, in the role of whoever 
     record_accessed: ['patient', /Who read your records/, /No one has accessed your records/],
     refund_claimable: ['buyer', /Purchase #258/, /Exports: paid, awaiting first read/],
     alert: ['patient', /Your heart rate, screening and alerts/, /Sign in to read my heart data/],
+    alert_to_doctor: ['doctor', /Patient 0x/, /Sign in as doctor/], // one email per recipient
   };
   assert.deepEqual(emails.map((e) => e.kind).sort(), Object.keys(expected).sort());
   for (const email of emails) {

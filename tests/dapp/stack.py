@@ -100,9 +100,10 @@ def email_links(dapp_url: str, store, patient: str, buyer: str,
             continue
         for email in episode_emails(event, Patient(patient), ["patient@example.invalid"],
                                     DOCTOR_EMAIL, dapp_url):
-            to = "doctor" if email.to == (DOCTOR_EMAIL,) else "patient"
-            emails.append({"kind": "alert", "to": to, "links": LINK.findall(email.text),
-                           "at": event.window_start_ms})
+            to_doctor = email.to == (DOCTOR_EMAIL,)
+            emails.append({"kind": "alert_to_doctor" if to_doctor else "alert",
+                           "to": "doctor" if to_doctor else "patient",
+                           "links": LINK.findall(email.text), "at": event.window_start_ms})
     return emails
 
 

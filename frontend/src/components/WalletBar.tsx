@@ -5,8 +5,8 @@ import { shortAddress } from '../lib/domain';
 export function WalletBar() {
   const { wallet, config, gateway } = useDapp();
   const sessionOwner = useSyncExternalStore(gateway.onSessionChange, gateway.sessionOwner);
-  // Signing out ends the gateway session everywhere; a reload then drops every view's data.
-  const signOut = async () => { await gateway.signOut(); window.location.reload(); };
+  // Signing out ends the gateway session on every replica; the views behind a sign-in close.
+  const signOut = () => gateway.signOut();
   return (
     <div className="wallet" data-testid="wallet-status" data-status={wallet.status}>
       {wallet.status === 'no-wallet' && (
