@@ -29,7 +29,7 @@ export function WalletBar() {
         <span className="chip" title={wallet.account} data-testid="account">{shortAddress(wallet.account)} · chain {wallet.chainId}</span>
       )}
       {wallet.status === 'ready' && wallet.account && sessionOwner === wallet.account.toLowerCase() && (
-        <button className="btn btn-flat btn-small" onClick={() => void signOut()} data-testid="sign-out">Sign out</button>
+        <button className="sign-out" onClick={() => void signOut()} data-testid="sign-out">Sign out</button>
       )}
       {wallet.error && <p className="tx tx-failed" role="alert">{wallet.error}</p>}
     </div>
