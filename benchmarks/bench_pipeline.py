@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from services.ingest.queues.local import LocalQueue
 from services.ingest.settings import IngestSettings
 from services.ingest.simulator import make_fleet, onboard, run, send_paced, signed_messages
+from services.peers.admission.local import admit_locally
 from services.peers.backends import records_settings
 from services.peers.node import PeerNode
 from services.peers.settings import ALL_ROLES, PeersSettings
@@ -227,6 +228,7 @@ def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drain
 
 def bench_all_in_one(data_dir: Path) -> dict:
     store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-all")
+    admit_locally(data_dir, {"all": ALL_ROLES})
     settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING)
     ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=LOCK_S)
     queue = LocalQueue(data_dir / "queue.db")

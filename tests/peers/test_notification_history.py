@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import pytest
 import trio
+from pulseledger_testkit.admission import install_test_operator
 
 from services.ingest.simulator import make_fleet, onboard
 from services.notify import message_id_for
@@ -87,6 +88,7 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
     onboard([device], store)
     outbox = tmp_path / "outbox"
     env = cluster_env({**FAST, "alert_k": 3, "alert_n": 4, "alert_catchup_ms": 0})
+    install_test_operator(tmp_path)
     supervisor = Supervisor(tmp_path, [PeerSpec("n1", ("notification",))], env,
                             log_dir=tmp_path / "logs")
     try:
@@ -96,7 +98,8 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
 
         async def main():
             bootstrap = (addr_dir(tmp_path) / "n1.addr").read_text().strip()
-            caller = PeerNode(peer_settings(tmp_path, "caller", [], [bootstrap]), store=store)
+            caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
+                                            bootstrap=[bootstrap]), store=store)
             async with trio.open_nursery() as nursery:
                 await nursery.start(caller.run)
                 # the restarted peer bootstraps from the addresses in data_dir/addrs
@@ -153,7 +156,8 @@ def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, 
             owner = PeerNode(peer_settings(fresh, "n2", ["notification"], alert_k=3, alert_n=4),
                              store=store)
             await nursery.start(owner.run)
-            caller = PeerNode(peer_settings(tmp_path, "caller", [], [owner.address]), store=store)
+            caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
+                                            bootstrap=[owner.address]), store=store)
             await nursery.start(caller.run)
             if case == "hole":
                 await notify(caller, device.user_id, 0, "irregular")
@@ -183,7 +187,8 @@ def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path)
         async with trio.open_nursery() as nursery:
             owner = PeerNode(peer_settings(peer_dir, "n1", ["notification"]), store=store)
             await nursery.start(owner.run)
-            caller = PeerNode(peer_settings(tmp_path, "caller", [], [owner.address]), store=store)
+            caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
+                                            bootstrap=[owner.address]), store=store)
             await nursery.start(caller.run)
             await wait_until_live(caller, "notification")
             refused = None
