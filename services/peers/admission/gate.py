@@ -1,9 +1,10 @@
 """The gate every connection passes: a credential exchange once per connection, bound to the
 remote peer id Noise verified (`stream.muxed_conn.peer_id`), never to anything in a message.
 
-On a new connection either side opens `/pulseledger/admission/1.0.0` and sends its credential;
-the other side checks it and only then answers with its own, so one exchange admits both ways,
-and a stranger learns nothing (not even our roles). Every other protocol we serve (RPC, gossip,
+On a new connection the side that dialled opens `/pulseledger/admission/1.0.0` and presents its
+credential; the side that listened checks it and only then answers with its own, so one exchange
+admits both ways, and a stranger who dials us learns nothing (not even our roles). We dial only
+peers we heard of from admitted peers or were given as bootstrap addresses. Every other protocol we serve (RPC, gossip,
 DHT, identify) is guarded: its handler runs only for an admitted peer, and our own gossip
 stream to a peer opens only after admission. A refused peer is disconnected, counted by reason
 (`admission_refused_total{reason}`) and logged without anything it sent.
@@ -38,7 +39,8 @@ class AdmissionGate:
         self.own = check(operator, own_document, self.self_id, revocations.revoked)
         self.admitted: dict[str, Credential] = {}
         self.refused: Counter[str] = Counter()
-        self._pending: dict[str, trio.Event] = {}
+        self._pending: dict[str, trio.Event] = {}  # exchanges we run
+        self._arrived: dict[str, trio.Event] = {}  # exchanges we wait for (they dialled us)
         self._new_peers_send, self._new_peers = trio.open_memory_channel[str](1024)
         host.set_stream_handler(HELLO, self._serve_hello)
         host.get_network().register_notifee(_GateNotifee(self))
@@ -73,6 +75,9 @@ class AdmissionGate:
         if stale is not None:  # expired or revoked since it was admitted: out it goes
             await self._refuse(peer_id, "revoked" if self.revocations.revoked(stale) else "expired")
             return None
+        if not self._we_dialled(peer_id):
+            await self._await_presentation(peer_id)
+            return self.credential_of(peer_id)
         pending = self._pending.get(peer_id)
         if pending is not None:
             await pending.wait()
@@ -83,6 +88,27 @@ class AdmissionGate:
         finally:
             self._pending.pop(peer_id).set()
         return self.credential_of(peer_id)
+
+    async def _await_presentation(self, peer_id: str) -> None:
+        """It dialled us: it must present its credential within the admission timeout."""
+        arrived = self._arrived.setdefault(peer_id, trio.Event())
+        with trio.move_on_after(self.timeout_s):
+            await arrived.wait()
+        if not arrived.is_set() and self._arrived.get(peer_id) is arrived:
+            self._arrived.pop(peer_id, None)
+            if self._connected(peer_id):
+                await self._refuse(peer_id, "no_credential")
+
+    def _presented(self, peer_id: str) -> None:
+        arrived = self._arrived.pop(peer_id, None)
+        if arrived is not None:
+            arrived.set()
+
+    def _we_dialled(self, peer_id: str) -> bool:
+        for conn in self.host.get_network().get_connections(ID.from_base58(peer_id)):
+            if getattr(conn.muxed_conn, "is_initiator_value", True):
+                return True
+        return False
 
     async def _exchange(self, peer_id: str) -> None:
         stream = None
@@ -118,6 +144,8 @@ class AdmissionGate:
             await self._refuse(caller, exc.reason, stream)
         except (Exception, trio.TooSlowError):  # noqa: BLE001
             await self._refuse(caller, "malformed", stream)
+        finally:
+            self._presented(caller)
 
     def check_presented(self, document, peer_id: str) -> Credential:
         """A credential presented elsewhere (a presence note), for the authenticated sender
