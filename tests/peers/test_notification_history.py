@@ -45,9 +45,9 @@ def outbox_has_alert(outbox, device: str, window_start_ms: int) -> bool:
 
 async def notify(caller: PeerNode, device: str, index: int, status: str,
                  timeout_s: float = 60.0) -> None:
-    """Deliver one window's prediction as an aggregator does; retry until acknowledged."""
-    item = {"device_id": device, "window_start_ms": START + index * WINDOW_MS,
-            "prediction": prediction(status)}
+    """Store the window, then deliver its prediction as an aggregator does; retry until
+    acknowledged (notification alerts only for stored windows, judged as stored)."""
+    item = store_window(caller.store, device, index, status)
     with trio.fail_after(timeout_s):
         while True:
             try:
@@ -57,6 +57,14 @@ async def notify(caller: PeerNode, device: str, index: int, status: str,
             except (NoPeerForRole, PeerUnavailable, RemoteError):  # not up yet: retry, as
                 # aggregators do (a window not acknowledged stays `closing` and is sent again)
                 await trio.sleep(0.2)
+
+
+def store_window(store, device: str, index: int, status: str) -> dict:
+    """The window as storage would have stored it; the item an aggregator then sends."""
+    start = START + index * WINDOW_MS
+    store.put_window(store.get_device(device).owner, device, start,
+                     sample_payload(index, device_id=device, window_start_ms=start, status=status))
+    return {"device_id": device, "window_start_ms": start, "prediction": prediction(status)}
 
 
 def test_history__saved_and_loaded__ordered_idempotent_per_user(tmp_path):
@@ -181,7 +189,7 @@ def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path)
     peer_dir = tmp_path / "n1"
     peer_dir.mkdir()
     (peer_dir / "outbox").write_text("a file where the outbox folder should be")
-    item = {"device_id": device.user_id, "window_start_ms": START, "prediction": prediction("irregular")}
+    item = store_window(store, device.user_id, 0, "irregular")
 
     async def main():
         async with trio.open_nursery() as nursery:
