@@ -135,6 +135,7 @@ class PeerNode:
         settings = self.settings
         key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
         host = make_host(key_pair)
+        self.key_pair = key_pair  # the master signs its attestations with it
         operator = public_key_from_hex(settings.operator_public_key_hex())
         revocations = Revocations(operator, settings.revocation_path())
         gate = AdmissionGate(host, operator, settings.credential_document(), revocations,

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS readings (
     device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER, hr REAL, rr TEXT, digest TEXT,
     PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
+-- the masters' attestations (services/peers/attestation.py) the readings refer to by id
+CREATE TABLE IF NOT EXISTS attestations (id TEXT PRIMARY KEY, device TEXT, doc TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS windows (
     device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
     PRIMARY KEY (device, window_start)) WITHOUT ROWID;
@@ -60,15 +62,20 @@ class WindowStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+        if "att" not in columns:  # a store from before attestations: its readings have none
+            self._db.execute("ALTER TABLE readings ADD COLUMN att TEXT")
 
     def window_of(self, ts_ms: int) -> int:
         return ts_ms - ts_ms % self.window_ms
 
     # -- ingest -------------------------------------------------------------------------------
-    def ingest(self, readings: list[dict], now: float | None = None) -> list[str]:
+    def ingest(self, readings: list[dict], now: float | None = None,
+               attestations: dict[str, tuple[str, str]] | None = None) -> list[str]:
         """Outcome per reading: accepted | duplicate | replay | late. Readings are judged in
         order (a second copy in the same call is a duplicate of the first); the whole call is
-        one transaction with a handful of statements, whatever its size."""
+        one transaction with a handful of statements, whatever its size. `attestations`: id →
+        (device, JSON document) of the attestations readings name in their "att"."""
         now = time.time() if now is None else now
         db = self._db
         outcomes = []
@@ -98,11 +105,14 @@ class WindowStore:
                     continue
                 known[(device, seq)] = digest
                 rows.append((device, seq, window, ts, reading["heartrate"], rr_text(reading),
-                             digest))
+                             digest, reading.get("att")))
                 windows.add((device, window, OPEN))
                 marks[0] = max(marks[0], ts)
                 outcomes.append("accepted")
-            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            used = {row[7] for row in rows}
+            db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
+                           [(i, d, doc) for i, (d, doc) in (attestations or {}).items() if i in used])
             db.executemany("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)", windows)
             db.executemany(
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
@@ -117,11 +127,13 @@ class WindowStore:
     # -- replication and hand-over ------------------------------------------------------------
     def export(self, devices: list[str]) -> dict:
         """Everything about these devices, as `merge` takes it."""
-        state: dict = {"readings": [], "windows": [], "devices": []}
+        state: dict = {"readings": [], "windows": [], "devices": [], "attestations": []}
         for device in devices:
             state["readings"] += [list(r) for r in self._db.execute(
-                "SELECT device, seq, window_start, ts, hr, rr, digest FROM readings "
+                "SELECT device, seq, window_start, ts, hr, rr, digest, att FROM readings "
                 "WHERE device = ?", (device,))]
+            state["attestations"] += [list(r) for r in self._db.execute(
+                "SELECT id, device, doc FROM attestations WHERE device = ?", (device,))]
             state["windows"] += [list(r) for r in self._db.execute(
                 "SELECT device, window_start, state FROM windows WHERE device = ?", (device,))]
             state["devices"] += [list(r) for r in self._db.execute(
@@ -129,25 +141,33 @@ class WindowStore:
         return state
 
     @staticmethod
-    def rows_for(readings: list[dict], window_ms: int) -> dict:
-        """The replication payload for freshly accepted readings."""
+    def rows_for(readings: list[dict], window_ms: int,
+                 attestations: dict[str, tuple[str, str]] | None = None) -> dict:
+        """The replication payload for freshly accepted readings (and their attestations)."""
         rows, windows, devices = [], set(), {}
         for r in readings:
             window = r["ts_ms"] - r["ts_ms"] % window_ms
             rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"], rr_text(r),
-                         digest_of(r)])
+                         digest_of(r), r.get("att")])
             windows.add((r["userId"], window))
             devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
+        used = {row[7] for row in rows}
         return {"readings": rows, "windows": [[d, w, OPEN] for d, w in windows],
-                "devices": [[d, ts, NEVER] for d, ts in devices.items()]}
+                "devices": [[d, ts, NEVER] for d, ts in devices.items()],
+                "attestations": [[i, d, doc] for i, (d, doc) in (attestations or {}).items()
+                                 if i in used]}
 
     def merge(self, state: dict, now: float | None = None) -> None:
         now = time.time() if now is None else now
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [tuple(r) for r in state.get("readings", [])])
+            # a row from a peer not yet upgraded has no attestation id: its window will be
+            # dead-lettered as unattested by storage, never stored unchecked
+            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(tuple(r) + (None,))[:8] for r in state.get("readings", [])])
+            db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
+                           [tuple(a) for a in state.get("attestations", [])])
             db.executemany(
                 "INSERT INTO windows VALUES (?, ?, ?, NULL) ON CONFLICT (device, window_start) "
                 "DO UPDATE SET state = max(state, excluded.state)",
@@ -166,7 +186,7 @@ class WindowStore:
     def drop(self, devices: list[str]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        for table in ("readings", "windows", "devices"):
+        for table in ("readings", "windows", "devices", "attestations"):
             db.executemany(f"DELETE FROM {table} WHERE device = ?", [(d,) for d in devices])
         db.execute("COMMIT")
 
@@ -238,6 +258,24 @@ class WindowStore:
             db.execute("COMMIT")
         return out
 
+    def attestations_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
+        """The attestation documents each window's readings name."""
+        out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.execute("DELETE FROM temp.wanted")
+            db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
+            for d, w, doc in db.execute(
+                    "SELECT DISTINCT r.device, r.window_start, a.doc FROM temp.wanted x "
+                    "CROSS JOIN readings r INDEXED BY readings_window "
+                    "ON r.device = x.device AND r.window_start = x.window_start "
+                    "JOIN attestations a ON a.id = r.att"):
+                out[(d, w)].append(json.loads(doc))
+        finally:
+            db.execute("COMMIT")
+        return out
+
     def devices(self) -> list[str]:
         return [d for (d,) in self._db.execute("SELECT device FROM devices")]
 
@@ -249,6 +287,8 @@ class WindowStore:
         db.execute("DELETE FROM readings WHERE (device, window_start) IN (SELECT device, "
                    "window_start FROM windows WHERE state = ? AND closed_at < ?)", (CLOSED, cutoff))
         db.execute("DELETE FROM windows WHERE state = ? AND closed_at < ?", (CLOSED, cutoff))
+        db.execute("DELETE FROM attestations WHERE id NOT IN "
+                   "(SELECT att FROM readings WHERE att IS NOT NULL)")
         db.execute("COMMIT")
 
     def close(self) -> None:

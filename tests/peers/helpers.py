@@ -21,7 +21,7 @@ from services.records import open_store
 from services.records.window_payload import validate_window_payload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # pulseledger_testkit, as conftest
-from pulseledger_testkit.admission import admit  # noqa: E402
+from pulseledger_testkit.admission import admit
 
 FAST = {
     "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,

@@ -16,7 +16,7 @@ from services.peers.admission.revocation import Revocations, make_list
 from services.peers.admission.signed import sign
 
 PEER = "12D3KooWPeerUnderTest"
-never = lambda credential: False  # noqa: E731
+never = lambda credential: False
 
 
 def test_credential__issued_for_the_peer__admits_it_with_its_roles(tmp_path):

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 
 import trio
+from pulseledger_testkit.admission import OPERATOR
 
 from services.ingest.queues.local import LocalQueue
 from services.peers.admission.credential import issue
@@ -29,7 +30,6 @@ from .helpers import (
     wait_for,
 )
 from .test_pipeline_in_process import EXPECTED_REASONS
-from pulseledger_testkit.admission import OPERATOR
 
 ALL_ROLES = ["master", "aggregation", "prediction", "storage", "notification"]
 FORBIDDEN = {"ok": False, "error": "forbidden"}
@@ -106,7 +106,7 @@ def test_rogue_peers__every_attack_refused__pipeline_stores_each_reading_once(tm
                 for attacker in attackers.values():
                     attacks.start_soon(attack, attacker)
             await trio.sleep(1.0)  # presence intervals for any note that got through
-            membership = {p.peer_id: dict((r.peer_id, r.roles) for r in p.membership.peers.values())
+            membership = {p.peer_id: {r.peer_id: r.roles for r in p.membership.peers.values()}
                           for p in peers}
             connected = {name: [a.connected_to(p.peer_id) for p in peers]
                          for name, a in attackers.items()}

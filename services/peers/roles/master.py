@@ -12,6 +12,7 @@ from collections import defaultdict
 import trio
 
 from services.ingest.validation import validate_message
+from services.peers.attestation import attest
 from services.peers.rpc import PeerUnavailable, RemoteError
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,9 @@ class MasterRole:
 
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
-                await node.rpc.call(aggregator, "agg.ingest", {"readings": readings})
+                attestations = attest(node.key_pair, node.peer_id, node.gate.own_document, readings)
+                await node.rpc.call(aggregator, "agg.ingest",
+                                    {"readings": readings, "attestations": attestations})
                 acked.update(id(r) for r in readings)
             except PeerUnavailable:
                 node.membership.mark_dead(aggregator)
