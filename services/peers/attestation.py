@@ -4,7 +4,9 @@ that invents or alters readings) is never stored, anchored or served.
 
 One attestation per device per `agg.ingest` call: `{"master", "credential", "body": {"device",
 "readings": [[seq, digest], ...]}, "sig"}`, the digest being the window store's digest of
-(heart rate, time, RR) — so storage can recompute it from a window's readings. The master's
+(heart rate, time, RR), keyed with the network's digest key — so storage can recompute it
+from a window's readings, and an attestation kept on an aggregator's disk gives no heart rate
+away. The master's
 peer id is its Ed25519 key (identity multihash): storage checks the signature against it, and
 the enclosed credential against the operator key (role master, not revoked). Expiry is not
 checked here: a master's credential that expired after it validated a reading does not make
@@ -24,11 +26,12 @@ KIND = "attestation"
 CACHE = 4096  # verified attestations kept: consecutive windows share them
 
 
-def attest(key_pair, master_id: str, credential: dict, readings: list[dict]) -> dict[str, dict]:
+def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
+           digest_key: bytes) -> dict[str, dict]:
     """Attestations for these readings, one per device, keyed by device."""
     by_device: dict[str, list] = defaultdict(list)
     for reading in readings:
-        by_device[reading["userId"]].append([reading["seq"], digest_of(reading)])
+        by_device[reading["userId"]].append([reading["seq"], digest_of(reading, digest_key)])
     out = {}
     for device, entries in by_device.items():
         body = {"device": device, "readings": entries}
@@ -39,8 +42,9 @@ def attest(key_pair, master_id: str, credential: dict, readings: list[dict]) -> 
 
 
 class AttestationCheck:
-    def __init__(self, operator, revocations):
+    def __init__(self, operator, revocations, digest_key: bytes):
         self.operator = operator
+        self.digest_key = digest_key
         self.revocations = revocations
         self._verified: OrderedDict[str, tuple] = OrderedDict()  # sig -> (device, entries, cred)
 
@@ -83,4 +87,4 @@ class AttestationCheck:
                 continue
             if device == item["device_id"]:
                 attested |= entries
-        return all((r["seq"], digest_of(r)) in attested for r in item["readings"])
+        return all((r["seq"], digest_of(r, self.digest_key)) in attested for r in item["readings"])

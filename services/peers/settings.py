@@ -29,6 +29,11 @@ class PeersSettings(BaseSettings):
     credential: str = ""  # never logged
     credential_file: Path | None = None
     revocation_file: Path | None = None
+    # Readings' digests (dedupe in the window store, the masters' attestations) are HMACs under
+    # this network-wide key (hex; default: the file data_dir/admission/digest.key), so a digest
+    # kept after a window closed does not give its heart rate away (a plain hash would: the
+    # inputs are few enough to try them all). Never logged.
+    digest_key: str = ""
     admission_timeout_s: float = 5.0  # the credential exchange on a new connection
     revocation_poll_s: float = 1.0  # how often the revocation file is checked and gossiped
 
@@ -112,6 +117,15 @@ class PeersSettings(BaseSettings):
             raise RuntimeError(f"no operator public key: set PULSELEDGER_PEERS_OPERATOR_PUBLIC_KEY "
                                f"or write {path} (pulseledger operator init)")
         return path.read_text().strip()
+
+    def digest_key_bytes(self) -> bytes:
+        if self.digest_key:
+            return bytes.fromhex(self.digest_key)
+        path = self.admission_dir / "digest.key"
+        if not path.exists():
+            raise RuntimeError(f"no digest key: set PULSELEDGER_PEERS_DIGEST_KEY or write {path} "
+                               "(the operator's; `pulseledger up` makes one)")
+        return bytes.fromhex(path.read_text().strip())
 
     def credential_path(self) -> Path:
         return self.credential_file or self.admission_dir / "credentials" / f"{self.name}.json"

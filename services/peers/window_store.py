@@ -11,6 +11,7 @@ one call happen in one transaction; no transaction is ever held across an await.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 import time
@@ -47,24 +48,51 @@ def rr_text(reading: dict) -> str:
     return "[" + ", ".join(map(str, reading.get("rr") or ())) + "]"
 
 
-def digest_of(reading: dict) -> str:
-    # The text json.dumps([heartrate, ts_ms, rr]) gives for validated readings (numbers print
-    # with repr, as json does), built without the encoder: this runs for every reading.
+def digest_of(reading: dict, key: bytes) -> str:
+    """HMAC-SHA256 (keyed: a plain hash of so few possible inputs would give the heart rate
+    away) over the text json.dumps([heartrate, ts_ms, rr]) gives for validated readings (numbers
+    print with repr, as json does), built without the encoder: this runs for every reading."""
     material = f"[{reading['heartrate']!r}, {reading['ts_ms']!r}, {rr_text(reading)}]"
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class WindowStore:
-    def __init__(self, path: Path, window_ms: int):
+    def __init__(self, path: Path, window_ms: int, digest_key: bytes):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.window_ms = window_ms
+        self.digest_key = digest_key
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
-        if "att" not in columns:  # a store from before attestations: its readings have none
-            self._db.execute("ALTER TABLE readings ADD COLUMN att TEXT")
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A store from before attestations and keyed digests (user_version 0): add the column
+        (its readings have no attestation), key the digests of the readings it still holds
+        (or a redelivery would look like a replay), scrub what closed windows kept."""
+        db = self._db
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version >= 1:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(readings)")}
+            if "att" not in columns:
+                db.execute("ALTER TABLE readings ADD COLUMN att TEXT")
+            rows = db.execute("SELECT device, seq, hr, ts, rr FROM readings "
+                              "WHERE hr IS NOT NULL").fetchall()
+            db.executemany("UPDATE readings SET digest = ? WHERE device = ? AND seq = ?", [
+                (digest_of({"heartrate": hr, "ts_ms": ts, "rr": json.loads(rr)},
+                           self.digest_key), device, seq) for device, seq, hr, ts, rr in rows])
+            db.execute("UPDATE readings SET hr = NULL, rr = NULL, att = NULL WHERE "
+                       "(device, window_start) IN (SELECT device, window_start FROM windows "
+                       "WHERE state = ?)", (CLOSED,))
+            db.execute("PRAGMA user_version = 1")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def window_of(self, ts_ms: int) -> int:
         return ts_ms - ts_ms % self.window_ms
@@ -93,7 +121,7 @@ class WindowStore:
             rows, windows = [], set()
             for reading in readings:
                 device, seq, ts = reading["userId"], reading["seq"], reading["ts_ms"]
-                digest = digest_of(reading)
+                digest = digest_of(reading, self.digest_key)
                 seen = known.get((device, seq))
                 if seen is not None:
                     outcomes.append("duplicate" if seen == digest else "replay")
@@ -140,15 +168,14 @@ class WindowStore:
                 "SELECT device, max_ts, closed_through FROM devices WHERE device = ?", (device,))]
         return state
 
-    @staticmethod
-    def rows_for(readings: list[dict], window_ms: int,
+    def rows_for(self, readings: list[dict],
                  attestations: dict[str, tuple[str, str]] | None = None) -> dict:
         """The replication payload for freshly accepted readings (and their attestations)."""
         rows, windows, devices = [], set(), {}
         for r in readings:
-            window = r["ts_ms"] - r["ts_ms"] % window_ms
+            window = self.window_of(r["ts_ms"])
             rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"], rr_text(r),
-                         digest_of(r), r.get("att")])
+                         digest_of(r, self.digest_key), r.get("att")])
             windows.add((r["userId"], window))
             devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
         used = {row[7] for row in rows}
@@ -178,6 +205,7 @@ class WindowStore:
                 "closed_through = max(closed_through, excluded.closed_through), "
                 "last_update = max(last_update, excluded.last_update)",
                 [(d, m, c, now) for d, m, c in state.get("devices", [])])
+            self._scrub([(d, w) for d, w, s in state.get("windows", []) if s == CLOSED])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -230,10 +258,20 @@ class WindowStore:
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
                 "closed_through = max(closed_through, excluded.closed_through)",
                 [(d, NEVER, w, now) for d, w in windows])
+            if state == CLOSED:
+                self._scrub(windows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _scrub(self, windows) -> None:
+        """A closed window is stored (encrypted) by storage: what we keep of its readings until
+        the dedupe retention ends is (device, seq, keyed digest) — no heart rate, no RR, and no
+        attestation (its digests are keyed too, but it is no longer needed)."""
+        self._db.executemany("UPDATE readings SET hr = NULL, rr = NULL, att = NULL "
+                             "WHERE device = ? AND window_start = ?", windows)
+        # the attestations no reading names any more go with the next purge (a full scan)
 
     def window_readings(self, device: str, window_start: int) -> list[dict]:
         return self.readings_of([(device, window_start)])[(device, window_start)]
@@ -253,7 +291,9 @@ class WindowStore:
                     "CROSS JOIN readings r INDEXED BY readings_window "
                     "ON r.device = x.device AND r.window_start = x.window_start "
                     "ORDER BY x.device, x.window_start, r.ts, r.seq"):
-                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr)})
+                # a closed window's readings are scrubbed (heart rate and RR None): never sent on
+                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h,
+                                    "rr": json.loads(rr) if rr is not None else None})
         finally:
             db.execute("COMMIT")
         return out

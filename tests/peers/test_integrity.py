@@ -6,7 +6,7 @@ import json
 import time
 
 import trio
-from pulseledger_testkit.admission import OPERATOR
+from pulseledger_testkit.admission import DIGEST_KEY, OPERATOR
 
 from services.ingest.queues.local import LocalQueue
 from services.peers.admission.credential import issue
@@ -61,8 +61,10 @@ def test_admitted_aggregator__forged_windows_and_alerts__refused(tmp_path):
             start = int(time.time() * 1000) // 10_000 * 10_000 - 3_600_000
             unsigned, reading = forged_window(device, start, 181.0, [])
             self_signed, _ = forged_window(device, start + 10_000, 181.0, [
-                *attest(rogue.key_pair, rogue.peer_id, rogue.credential, [reading]).values()])
-            genuine = attest(first.key_pair, first.peer_id, first.gate.own_document, [reading])
+                *attest(rogue.key_pair, rogue.peer_id, rogue.credential, [reading],
+                        DIGEST_KEY).values()])
+            genuine = attest(first.key_pair, first.peer_id, first.gate.own_document, [reading],
+                             DIGEST_KEY)
             altered, _ = forged_window(device, start + 20_000, 35.0, [*genuine.values()])
             stored = await rogue.call(first.peer_id, "store.windows",
                                       {"window_ms": 10_000, "items": [unsigned, self_signed, altered]})

@@ -39,6 +39,18 @@ def write_operator_public_key(data_dir: Path, operator: Ed25519PrivateKey) -> No
     path.write_text(public_hex(operator) + "\n")
 
 
+def ensure_digest_key(data_dir: Path, key: bytes | None = None) -> None:
+    """The network's digest key (see PeersSettings.digest_key), created once, 0600."""
+    path = data_dir / "admission" / "digest.key"
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write((key or os.urandom(32)).hex() + "\n")
+    os.replace(path.with_suffix(".tmp"), path)
+
+
 def credential_file(data_dir: Path, name: str) -> Path:
     return data_dir / "admission" / "credentials" / f"{name}.json"
 
@@ -67,6 +79,7 @@ def admit_locally(data_dir: Path, peers: dict[str, tuple[str, ...]]) -> None:
     """Credentials for these peers (name → roles) from the local operator key, kept while good."""
     operator = load_or_create_operator_key(data_dir / "admission" / "operator.key")
     write_operator_public_key(data_dir, operator)
+    ensure_digest_key(data_dir)
     now = time.time()
     for name, roles in peers.items():
         peer_id = peer_id_of_key_file(data_dir / "keys" / f"{name}.key")

@@ -29,7 +29,7 @@ class AggregationRole:
         self.node = node
         settings = node.settings
         self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
-                                   settings.window_ms)
+                                   settings.window_ms, settings.digest_key_bytes())
         self._replicated_to: dict[str, str] = {}
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
         self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
@@ -107,9 +107,8 @@ class AggregationRole:
             payloads = {}
             for peer, devices in by_peer.items():
                 wanted = set(devices)
-                payloads[peer] = WindowStore.rows_for(
-                    [r for r in keep if r["userId"] in wanted], self.windows.window_ms,
-                    attestations)
+                payloads[peer] = self.windows.rows_for(
+                    [r for r in keep if r["userId"] in wanted], attestations)
             await self._replicate(payloads)
         return dict(counts)
 

@@ -36,7 +36,8 @@ class StorageRole:
         self.anchored_batches = 0
         self.reconciled = 0  # readings found missing from a window stored before (split brain)
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
-        self.attestations = AttestationCheck(node.gate.operator, node.gate.revocations)
+        self.attestations = AttestationCheck(node.gate.operator, node.gate.revocations,
+                                             node.settings.digest_key_bytes())
         self.unattested = 0  # windows refused: a reading in them no master attested
         node.rpc.register("store.windows", self.handle)
 
