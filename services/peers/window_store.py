@@ -52,7 +52,9 @@ def digest_of(reading: dict, key: bytes) -> str:
     """HMAC-SHA256 (keyed: a plain hash of so few possible inputs would give the heart rate
     away) over the text json.dumps([heartrate, ts_ms, rr]) gives for validated readings (numbers
     print with repr, as json does), built without the encoder: this runs for every reading."""
-    material = f"[{reading['heartrate']!r}, {reading['ts_ms']!r}, {rr_text(reading)}]"
+    # float(): a heart rate read back from SQLite (REAL) must digest as it did arriving (a
+    # FHIR or Open mHealth value may be an int): storage recomputes it from the window
+    material = f"[{float(reading['heartrate'])!r}, {reading['ts_ms']!r}, {rr_text(reading)}]"
     return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()[:32]
 
 
