@@ -19,6 +19,7 @@ from services.peers.admission.revocation import Revocations
 from services.peers.admission.revocation_gossip import spread_revocations
 from services.peers.aggregator_dht import make_aggregator_dht
 from services.peers.assignment import ranked
+from services.peers.attestation import AttestationCheck
 from services.peers.directory import Directory
 from services.peers.host import listen_addr, make_host
 from services.peers.identity import load_or_create_key_pair
@@ -72,7 +73,8 @@ class PeerNode:
                 self, self._predictor or backends.open_predictor(self.settings))
         if "storage" in wanted:
             anchor = self._anchor if self._anchor is not None else backends.open_anchor(self.settings)
-            self.roles["storage"] = StorageRole(self, anchor)
+            self.roles["storage"] = StorageRole(self, anchor, AttestationCheck(
+                self.gate.operator, self.gate.revocations, self.settings.digest_key_bytes()))
         if "notification" in wanted:
             self.roles["notification"] = NotificationRole(
                 self, self._notifier or backends.open_notifier(self.settings),

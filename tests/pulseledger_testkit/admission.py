@@ -40,3 +40,27 @@ def admit(data_dir: Path, name: str, roles, valid_s: float | None = None,
         admit_locally(Path(data_dir), {name: tuple(roles)})
         return {}
     return admit_peer(Path(data_dir), name, roles, OPERATOR, valid_s or 3600.0, now)
+
+
+def master_attestations(readings: list[dict]) -> list[dict]:
+    """What an admitted master would attest for these readings (each with its userId)."""
+    from libp2p.crypto.ed25519 import create_new_key_pair
+    from libp2p.peer.id import ID
+
+    from services.peers.admission.credential import issue
+    from services.peers.attestation import attest
+
+    key_pair = create_new_key_pair()
+    peer_id = ID.from_pubkey(key_pair.public_key).to_base58()
+    credential = issue(OPERATOR, peer_id, ["master"], 3600)
+    return list(attest(key_pair, peer_id, credential, readings, DIGEST_KEY).values())
+
+
+def attestation_check(tmp_dir: Path):
+    """The check a storage peer of the test operator's network makes (nothing revoked)."""
+    from services.peers.admission.revocation import Revocations
+    from services.peers.attestation import AttestationCheck
+
+    return AttestationCheck(OPERATOR.public_key(),
+                            Revocations(OPERATOR.public_key(), Path(tmp_dir) / "revocations.json"),
+                            DIGEST_KEY)
