@@ -28,7 +28,7 @@ FAST = {
     "rpc_timeout_s": 3.0, "grace_ms": 2_000, "idle_close_s": 6.0, "quiet_flush_s": 1.5,
     "close_tick_s": 0.1, "rebalance_interval_s": 0.25, "anchor_interval_s": 0.5,
     "master_idle_poll_s": 0.02, "alert_k": 1, "alert_n": 1,
-    "admission_timeout_s": 1.5, "revocation_poll_s": 0.25,
+    "admission_timeout_s": 3.0, "revocation_poll_s": 0.25,
 }
 
 
