@@ -26,6 +26,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from services.peers.admission.local import admit_locally
 from services.peers.assignment import primary_and_replica
 from services.peers.node import PeerNode
 from services.peers.settings import PeersSettings
@@ -47,6 +48,7 @@ def per_call_us(fn, users, repeat: int = 1) -> float:
 async def measure(data_dir: Path) -> dict:
     async with trio.open_nursery() as nursery:
         def settings(name, roles, bootstrap=()):
+            admit_locally(data_dir, {name: tuple(roles)})
             return PeersSettings(data_dir=data_dir, name=name, roles=tuple(roles),
                                  bootstrap=tuple(bootstrap), **FAST)
 

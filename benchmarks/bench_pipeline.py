@@ -20,6 +20,9 @@ and sends its batch of 10 signed readings in its own second, as unsynchronised w
    and backlog phase.
 3. kills: a realtime fleet runs while each kind of peer of (2) is killed -9 in turn; how long the
    supervisor takes to have it serving again, and whether any reading was lost or doubled.
+4. admission: the credential exchange on a fresh connection between two peers
+   (`admission_handshake_ms` p50/p99 over ADMISSION_ROUNDS exchanges on an open connection; the
+   connection itself is not counted). BENCH_ONLY=admission prints it alone and writes nothing.
 
 Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_SEPARATE_DEVICES,
 BENCH_KILL_DEVICES) so a quick run is possible; the committed JSON says which sizes it was made
@@ -47,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from services.ingest.queues.local import LocalQueue
 from services.ingest.settings import IngestSettings
 from services.ingest.simulator import make_fleet, onboard, run, send_paced, signed_messages
+from services.peers.admission.local import admit_locally
 from services.peers.backends import records_settings
 from services.peers.node import PeerNode
 from services.peers.settings import ALL_ROLES, PeersSettings
@@ -227,6 +231,7 @@ def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drain
 
 def bench_all_in_one(data_dir: Path) -> dict:
     store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-all")
+    admit_locally(data_dir, {"all": ALL_ROLES})
     settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING)
     ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=LOCK_S)
     queue = LocalQueue(data_dir / "queue.db")
@@ -320,6 +325,41 @@ def bench_kills(data_dir: Path, supervisor: Supervisor) -> dict:
     return out
 
 
+ADMISSION_ROUNDS = int(os.environ.get("BENCH_ADMISSION_ROUNDS", "50"))
+
+
+def bench_admission(data_dir: Path) -> dict:
+    """Time `gate.admit` on fresh connections: the dialler presents, the listener checks and
+    answers, the dialler checks (two Ed25519 verifies, one round trip)."""
+    from libp2p.peer.peerinfo import info_from_p2p_addr
+    from multiaddr import Multiaddr
+
+    admit_locally(data_dir, {"listener": (), "dialler": ()})
+    timings: list[float] = []
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            listener = PeerNode(PeersSettings(data_dir=data_dir, name="listener", roles=()))
+            await nursery.start(listener.run)
+            dialler = PeerNode(PeersSettings(data_dir=data_dir, name="dialler", roles=()))
+            await nursery.start(dialler.run)
+            await dialler.host.connect(info_from_p2p_addr(Multiaddr(listener.address)))
+            assert await dialler.gate.admit(listener.peer_id) is not None
+            for _ in range(ADMISSION_ROUNDS):
+                # forget this connection's admission, then time the exchange alone (the gate runs
+                # it on every new connection; a new connection itself costs far more, ≈250 ms)
+                dialler.gate.admitted.pop(listener.peer_id, None)
+                started = time.perf_counter()
+                await dialler.gate._exchange(listener.peer_id)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert dialler.gate.credential_of(listener.peer_id) is not None
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return {"admission_handshake_ms_p50": round(percentile(timings, 0.50), 2),
+            "admission_handshake_ms_p99": round(percentile(timings, 0.99), 2)}
+
+
 def kills_only() -> None:
     """BENCH_ONLY=kills: rerun phase 3 on a fresh separate cluster, keep the other figures."""
     path = ROOT / "benchmarks" / "pipeline.json"
@@ -344,6 +384,10 @@ def main() -> None:
     if os.environ.get("BENCH_ONLY") == "kills":
         kills_only()
         return
+    if os.environ.get("BENCH_ONLY") == "admission":
+        with tempfile.TemporaryDirectory(prefix="bench-admission-") as folder:
+            print(json.dumps(bench_admission(Path(folder))))
+        return
     figures: dict[str, float] = {"devices": DEVICES, "seconds": SECONDS,
                                  "readings_per_signature": BATCH, "cpu_cores": os.cpu_count()}
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -355,6 +399,7 @@ def main() -> None:
         figures.update(separate)
         print(json.dumps(figures), flush=True)
         figures.update(bench_kills(workdir / "separate", supervisor))
+        figures.update(bench_admission(workdir / "admission"))
     finally:
         if supervisor is not None:
             supervisor.stop()

@@ -18,6 +18,7 @@ COMMANDS = {
     "devices": "services.device_ingest.cli:devices",
     "peer": "services.peers.cli:peer",
     "peers": "services.peers.cli:peers",
+    "operator": "services.peers.admission.cli:operator",
     "proxy": "services.sigv4proxy.cli:proxy",
     "proxy-ws": "services.sigv4proxy.cli:proxy_ws",
     "listen": "services.listeners.cli:listen",

@@ -9,6 +9,12 @@ presence directly, and ignore our own publishes coming back.
 Our reconnect loop dials every known peer we are not connected to (libp2p does not redial by
 itself, and its bootstrap module takes ≈60 s), and the bootstrap addresses while we know nobody:
 any live peer can be a bootstrap address.
+
+A note counts only from an admitted peer: it carries the sender's credential, checked against
+the gossip message's authenticated sender (`from_id`, which strict signing makes the sender
+sign), never the note's own fields; the roles taken are those announced that the credential
+grants. A topic validator applies the same check, so gossipsub does not forward a stranger's
+note either.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ import trio
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, GossipSub
+from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
+
+from services.peers.admission.credential import Refused
 
 TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
@@ -47,8 +56,9 @@ class PeerRecord:
 
 
 class Membership:
-    def __init__(self, host, pubsub: Pubsub, roles: tuple[str, ...], settings):
+    def __init__(self, host, pubsub: Pubsub, roles: tuple[str, ...], settings, gate):
         self.host = host
+        self.gate = gate
         self.pubsub = pubsub
         self.roles = tuple(roles)
         self.settings = settings
@@ -103,7 +113,27 @@ class Membership:
         return tuple(str(a) for a in self.host.get_addrs())
 
     # -- loops ----------------------------------------------------------------------------------
+    def _admitted_note(self, message: rpc_pb2.Message) -> PeerRecord | None:
+        """The note as a record, if its authenticated sender is admitted; None otherwise."""
+        try:
+            sender = ID(message.from_id).to_base58()
+            note = json.loads(message.data)
+            credential = self.gate.check_presented(note.get("credential"), sender)
+            roles = tuple(r for r in note["roles"] if r in credential.roles)
+            return PeerRecord(sender, roles, tuple(map(str, note["addrs"])),
+                              queue_busy=bool(note.get("queue_busy")))
+        except Refused as exc:
+            log.info("presence note refused: sender=%s reason=%s",
+                     ID(message.from_id).to_base58()[-8:], exc.reason)
+            return None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None  # a malformed note: ignore, presence is best effort
+
+    def _validate(self, forwarder, message: rpc_pb2.Message) -> bool:
+        return self._admitted_note(message) is not None
+
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        self.pubsub.set_topic_validator(TOPIC, self._validate, is_async_validator=False)
         subscription = await self.pubsub.subscribe(TOPIC)
         self._note(PeerRecord(self.self_id, self.roles, self._own_addrs()))
         async with trio.open_nursery() as nursery:
@@ -115,21 +145,17 @@ class Membership:
     async def _drain(self, subscription) -> None:
         while True:
             message = await subscription.get()
-            try:
-                note = json.loads(message.data)
-                if note["peer_id"] == self.self_id:
-                    continue  # gossipsub hands a node its own publishes
-                self._note(PeerRecord(note["peer_id"], tuple(note["roles"]), tuple(note["addrs"]),
-                                      queue_busy=bool(note.get("queue_busy"))))
-            except (ValueError, KeyError, TypeError):
-                continue  # a malformed note from someone: ignore, presence is best effort
+            record = self._admitted_note(message)
+            if record is not None and record.peer_id != self.self_id:  # own publishes come back
+                self._note(record)
 
     async def _announce(self) -> None:
         while True:
             busy = self.queue_busy()
             self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy))
             note = {"peer_id": self.self_id, "roles": list(self.roles),
-                    "addrs": list(self._own_addrs()), "queue_busy": busy}
+                    "addrs": list(self._own_addrs()), "queue_busy": busy,
+                    "credential": self.gate.own_document}
             try:
                 await self.pubsub.publish(TOPIC, json.dumps(note).encode())
             except Exception as exc:  # noqa: BLE001

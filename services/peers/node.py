@@ -8,13 +8,18 @@ import logging
 import os
 
 import trio
-from libp2p.pubsub.pubsub import Pubsub
 from libp2p.tools.anyio_service import background_trio_service
 
 from services.ingest.settings import IngestSettings
 from services.peers import backends
+from services.peers.admission.gate import AdmissionGate
+from services.peers.admission.gated_pubsub import GatedPubsub
+from services.peers.admission.operator_key import public_key_from_hex
+from services.peers.admission.revocation import Revocations
+from services.peers.admission.revocation_gossip import spread_revocations
 from services.peers.aggregator_dht import make_aggregator_dht
 from services.peers.assignment import ranked
+from services.peers.attestation import AttestationCheck
 from services.peers.directory import Directory
 from services.peers.host import listen_addr, make_host
 from services.peers.identity import load_or_create_key_pair
@@ -68,7 +73,8 @@ class PeerNode:
                 self, self._predictor or backends.open_predictor(self.settings))
         if "storage" in wanted:
             anchor = self._anchor if self._anchor is not None else backends.open_anchor(self.settings)
-            self.roles["storage"] = StorageRole(self, anchor)
+            self.roles["storage"] = StorageRole(self, anchor, AttestationCheck(
+                self.gate.operator, self.gate.revocations, self.settings.digest_key_bytes()))
         if "notification" in wanted:
             self.roles["notification"] = NotificationRole(
                 self, self._notifier or backends.open_notifier(self.settings),
@@ -131,27 +137,40 @@ class PeerNode:
         settings = self.settings
         key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
         host = make_host(key_pair)
+        self.key_pair = key_pair  # the master signs its attestations with it
+        operator = public_key_from_hex(settings.operator_public_key_hex())
+        revocations = Revocations(operator, settings.revocation_path())
+        gate = AdmissionGate(host, operator, settings.credential_document(), revocations,
+                             settings.admission_timeout_s)
+        beyond = set(settings.roles) - gate.own.roles
+        if beyond:
+            raise RuntimeError(f"the credential does not grant roles {sorted(beyond)}")
+        self.gate = gate
         with self._cancel:
             async with host.run([listen_addr(settings.listen_host, settings.listen_port)]):
                 gossipsub = make_gossipsub()
-                pubsub = Pubsub(host, gossipsub)
+                pubsub = GatedPubsub(host, gossipsub, gate)
                 async with background_trio_service(pubsub), background_trio_service(gossipsub):
                     await pubsub.wait_until_ready()
                     self.host = host
-                    self.rpc = Rpc(host, settings.rpc_timeout_s)
-                    self.membership = Membership(host, pubsub, settings.roles, settings)
+                    self.rpc = Rpc(host, settings.rpc_timeout_s, gate)
+                    self.membership = Membership(host, pubsub, settings.roles, settings, gate)
                     self.rpc.on_peer_seen = self.membership.seen
                     aggregator = "aggregation" in settings.roles
                     dht = make_aggregator_dht(host, server=aggregator)
                     self.directory = Directory(host, dht, self.membership, settings,
                                                aggregator=aggregator)
                     self._build_roles()
+                    gate.guard_handlers()  # every handler is registered now (pubsub, DHT, rpc)
                     self.address = str(host.get_addrs()[0])
                     if settings.status_port is not None:
                         from services.peers.status import StatusServer
 
                         self.status = StatusServer(self, settings.status_port).start()
                     async with background_trio_service(dht), trio.open_nursery() as nursery:
+                        await nursery.start(gate.run)
+                        await nursery.start(spread_revocations, pubsub, revocations,
+                                            settings.revocation_poll_s)
                         await nursery.start(self.membership.run)
                         await nursery.start(self.directory.run)
                         for role in self.roles.values():
@@ -163,6 +182,9 @@ class PeerNode:
 
     def metrics(self) -> dict:
         out = {"live_peers": len(self.membership.live()) if hasattr(self, "membership") else 0}
+        if hasattr(self, "rpc"):
+            out.update(self.gate.metrics())
+            out.update(self.rpc.metrics())
         if hasattr(self, "directory"):
             out.update(self.directory.metrics())
         for role in self.roles.values():

@@ -1,7 +1,10 @@
 """Acknowledged request/response over libp2p streams: the data plane.
 
 Frames are a 4-byte big-endian length and a JSON body. A request is {"op", "body"}; the reply is
-{"ok": true, "body"} or {"ok": false, "error"}. The reply is the acknowledgement: the callee sends
+{"ok": true, "body"} or {"ok": false, "error": <code>}, one of a fixed set of codes (ERRORS) and
+never our exception text. Only peers the admission gate admitted reach us at all, and each op is
+run only for a caller whose credential grants a role allowed to call it (admission/authorization.py).
+The reply is the acknowledgement: the callee sends
 it only after it has done (durably) what the op asks, so a caller that gets no reply retries, and
 every op is idempotent. One long-lived stream per remote peer (≈1–2k round trips/s on py-libp2p,
 versus ≈250 ms for a new connection), serialised by a lock; callers batch to go faster. A call to
@@ -13,10 +16,13 @@ from __future__ import annotations
 import json
 import logging
 import struct
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import trio
 from libp2p.peer.id import ID
+
+from services.peers.admission.authorization import may_call
 
 PROTOCOL = "/pulseledger/rpc/1.0.0"
 MAX_FRAME = 256 * 1024 * 1024
@@ -24,13 +30,21 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict, str], Awaitable[dict]]
 
+# What a remote caller may learn of a failure: which of these, nothing more.
+UNKNOWN_OP, FORBIDDEN, FAILED = "unknown_op", "forbidden", "failed"
+ERRORS = (UNKNOWN_OP, FORBIDDEN, FAILED)
+
 
 class PeerUnavailable(Exception):
     """The peer did not acknowledge: it may be dead, slow, or rebooting. Retry elsewhere or later."""
 
 
 class RemoteError(Exception):
-    """The peer answered with an error: the op was not done."""
+    """The peer answered with an error: the op was not done. `code` is one of ERRORS."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code if code in ERRORS else FAILED
 
 
 async def _read_exactly(stream, size: int) -> bytes:
@@ -44,9 +58,9 @@ async def _read_exactly(stream, size: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_frame(stream) -> dict:
+async def read_frame(stream, max_size: int = MAX_FRAME) -> dict:
     (size,) = struct.unpack(">I", await _read_exactly(stream, 4))
-    if size > MAX_FRAME:
+    if size > max_size:
         raise ValueError("frame too large")
     return json.loads(await _read_exactly(stream, size))
 
@@ -57,9 +71,11 @@ async def write_frame(stream, value: dict) -> None:
 
 
 class Rpc:
-    def __init__(self, host, timeout_s: float):
+    def __init__(self, host, timeout_s: float, gate):
         self.host = host
         self.timeout_s = timeout_s
+        self.gate = gate
+        self.forbidden: Counter[str] = Counter()  # refused calls, by op
         self.self_id = host.get_id().to_base58()
         self.handlers: dict[str, Handler] = {}
         self.on_peer_seen: Callable[[str], None] = lambda peer_id: None
@@ -71,20 +87,30 @@ class Rpc:
         self.handlers[op] = handler
 
     async def _dispatch(self, request: dict, caller: str) -> dict:
-        handler = self.handlers.get(request.get("op"))
+        op = request.get("op")
+        handler = self.handlers.get(op) if isinstance(op, str) else None
         if handler is None:
-            return {"ok": False, "error": f"no handler for {request.get('op')!r}"}
+            return {"ok": False, "error": UNKNOWN_OP}
+        if not may_call(op, self.gate.roles_of(caller)):
+            self.forbidden[op] += 1
+            log.warning("rpc op %s refused: peer=%s lacks the role", op, caller[-8:])
+            return {"ok": False, "error": FORBIDDEN}
         try:
             return {"ok": True, "body": await handler(request.get("body") or {}, caller)}
-        except Exception as exc:  # the caller retries; the error text never carries payloads  # noqa: BLE001
-            log.warning("rpc op %s failed: %s", request.get("op"), type(exc).__name__)
-            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        except Exception as exc:  # the caller retries; it learns only that the op failed  # noqa: BLE001
+            log.warning("rpc op %s failed: %s", op, type(exc).__name__)
+            return {"ok": False, "error": FAILED}
+
+    def metrics(self) -> dict:
+        return {f'rpc_forbidden_total{{op="{op}"}}': n for op, n in self.forbidden.items()}
 
     async def _serve(self, stream) -> None:
         caller = stream.muxed_conn.peer_id.to_base58()
         try:
             while True:
                 request = await read_frame(stream)
+                if not isinstance(request, dict):
+                    break
                 self.on_peer_seen(caller)  # a request is proof of life, sooner than presence
                 await write_frame(stream, await self._dispatch(request, caller))
         except Exception:  # noqa: BLE001, S110
@@ -103,10 +129,15 @@ class Rpc:
         else:
             reply = await self._remote(peer_id, {"op": op, "body": body})
         if not reply.get("ok"):
-            raise RemoteError(reply.get("error", "unknown error"))
+            raise RemoteError(str(reply.get("error")))
         return reply["body"]
 
     async def _remote(self, peer_id: str, request: dict) -> dict:
+        admitted = None
+        with trio.move_on_after(self.timeout_s):
+            admitted = await self.gate.admit(peer_id)  # both ways: we check who answers, too
+        if not admitted:
+            raise PeerUnavailable(f"{peer_id[-8:]}: not admitted")
         lock = self._locks.setdefault(peer_id, trio.Lock())
         async with lock:
             stream = None

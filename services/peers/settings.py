@@ -20,6 +20,23 @@ class PeersSettings(BaseSettings):
     listen_port: int = 0
     bootstrap: tuple[str, ...] = ()  # multiaddrs of any live peers, /ip4/../tcp/../p2p/<id>
 
+    # Admission (docs/peers.md): the operator's Ed25519 public key (hex; default: the file
+    # data_dir/admission/operator.pub), this peer's credential (inline JSON, or the file
+    # credential_file, default data_dir/admission/credentials/<name>.json) and the revocation
+    # list file (default data_dir/admission/revocations.json, re-read when it changes). A peer
+    # without a valid credential does not start; a remote peer without one is disconnected.
+    operator_public_key: str = ""
+    credential: str = ""  # never logged
+    credential_file: Path | None = None
+    revocation_file: Path | None = None
+    # Readings' digests (dedupe in the window store, the masters' attestations) are HMACs under
+    # this network-wide key (hex; default: the file data_dir/admission/digest.key), so a digest
+    # kept after a window closed does not give its heart rate away (a plain hash would: the
+    # inputs are few enough to try them all). Never logged.
+    digest_key: str = ""
+    admission_timeout_s: float = 5.0  # the credential exchange on a new connection
+    revocation_poll_s: float = 1.0  # how often the revocation file is checked and gossiped
+
     # Control plane (gossipsub): presence every interval; a peer silent for timeout is gone.
     presence_interval_s: float = 1.0
     presence_timeout_s: float = 4.0
@@ -87,6 +104,45 @@ class PeersSettings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
+
+    @property
+    def admission_dir(self) -> Path:
+        return self.data_dir / "admission"
+
+    def operator_public_key_hex(self) -> str:
+        if self.operator_public_key:
+            return self.operator_public_key
+        path = self.admission_dir / "operator.pub"
+        if not path.exists():
+            raise RuntimeError(f"no operator public key: set PULSELEDGER_PEERS_OPERATOR_PUBLIC_KEY "
+                               f"or write {path} (pulseledger operator init)")
+        return path.read_text().strip()
+
+    def digest_key_bytes(self) -> bytes:
+        if self.digest_key:
+            return bytes.fromhex(self.digest_key)
+        path = self.admission_dir / "digest.key"
+        if not path.exists():
+            raise RuntimeError(f"no digest key: set PULSELEDGER_PEERS_DIGEST_KEY or write {path} "
+                               "(the operator's; `pulseledger up` makes one)")
+        return bytes.fromhex(path.read_text().strip())
+
+    def credential_path(self) -> Path:
+        return self.credential_file or self.admission_dir / "credentials" / f"{self.name}.json"
+
+    def credential_document(self) -> dict:
+        import json
+
+        if self.credential:
+            return json.loads(self.credential)
+        path = self.credential_path()
+        if not path.exists():
+            raise RuntimeError(f"no credential for peer {self.name}: set PULSELEDGER_PEERS_CREDENTIAL "
+                               f"or write {path} (pulseledger operator issue)")
+        return json.loads(path.read_text())
+
+    def revocation_path(self) -> Path:
+        return self.revocation_file or self.admission_dir / "revocations.json"
 
     def deployments_path(self) -> Path | None:
         """The deployments file to read: `deployments_file`, else PULSELEDGER_CHAIN_DEPLOYMENTS,

@@ -8,12 +8,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def prometheus_text(metrics: dict) -> str:
-    lines = []
+    lines, typed = [], set()
     for key, value in sorted(metrics.items()):
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        name = f"pulseledger_peers_{key}"
-        lines += [f"# TYPE {name} gauge", f"{name} {value}"]
+        name = f"pulseledger_peers_{key}"  # a key may carry labels: name{label="value"}
+        family = name.split("{", 1)[0]
+        if family not in typed:
+            typed.add(family)
+            lines.append(f"# TYPE {family} {'counter' if family.endswith('_total') else 'gauge'}")
+        lines.append(f"{name} {value}")
     return "\n".join(lines) + "\n"
 
 

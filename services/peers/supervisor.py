@@ -51,8 +51,12 @@ def known_addresses(data_dir: Path, exclude: str = "") -> list[str]:
 
 class Supervisor:
     def __init__(self, data_dir: Path, specs: list[PeerSpec], env: dict[str, str] | None = None,
-                 max_backoff_s: float = 5.0, log_dir: Path | None = None):
+                 max_backoff_s: float = 5.0, log_dir: Path | None = None,
+                 local_operator: bool = True):
+        """local_operator: issue each peer's credential from data_dir/admission/operator.key
+        (the one-machine setup); False where the operator issued them already."""
         self.data_dir = Path(data_dir)
+        self.local_operator = local_operator
         self.children = {spec.name: _Child(spec) for spec in specs}
         self.env = dict(env or {})
         self.max_backoff_s = max_backoff_s
@@ -82,6 +86,10 @@ class Supervisor:
     def start(self, timeout_s: float = 60.0) -> None:
         """Start the first peer, wait until it has an address, then the rest bootstrap from it."""
         addr_dir(self.data_dir).mkdir(parents=True, exist_ok=True)
+        if self.local_operator:
+            from services.peers.admission.local import admit_locally
+
+            admit_locally(self.data_dir, {c.spec.name: c.spec.roles for c in self.children.values()})
         children = list(self.children.values())
         self._start(children[0])
         self.wait_ready(timeout_s, [children[0].spec.name])

@@ -11,6 +11,7 @@ one call happen in one transaction; no transaction is ever held across an await.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 import time
@@ -24,6 +25,8 @@ CREATE TABLE IF NOT EXISTS readings (
     device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER, hr REAL, rr TEXT, digest TEXT,
     PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
+-- the masters' attestations (services/peers/attestation.py) the readings refer to by id
+CREATE TABLE IF NOT EXISTS attestations (id TEXT PRIMARY KEY, device TEXT, doc TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS windows (
     device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
     PRIMARY KEY (device, window_start)) WITHOUT ROWID;
@@ -45,30 +48,64 @@ def rr_text(reading: dict) -> str:
     return "[" + ", ".join(map(str, reading.get("rr") or ())) + "]"
 
 
-def digest_of(reading: dict) -> str:
-    # The text json.dumps([heartrate, ts_ms, rr]) gives for validated readings (numbers print
-    # with repr, as json does), built without the encoder: this runs for every reading.
-    material = f"[{reading['heartrate']!r}, {reading['ts_ms']!r}, {rr_text(reading)}]"
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+def digest_of(reading: dict, key: bytes) -> str:
+    """HMAC-SHA256 (keyed: a plain hash of so few possible inputs would give the heart rate
+    away) over the text json.dumps([heartrate, ts_ms, rr]) gives for validated readings (numbers
+    print with repr, as json does), built without the encoder: this runs for every reading."""
+    # float(): a heart rate read back from SQLite (REAL) must digest as it did arriving (a
+    # FHIR or Open mHealth value may be an int): storage recomputes it from the window
+    material = f"[{float(reading['heartrate'])!r}, {reading['ts_ms']!r}, {rr_text(reading)}]"
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class WindowStore:
-    def __init__(self, path: Path, window_ms: int):
+    def __init__(self, path: Path, window_ms: int, digest_key: bytes):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.window_ms = window_ms
+        self.digest_key = digest_key
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A store from before attestations and keyed digests (user_version 0): add the column
+        (its readings have no attestation), key the digests of the readings it still holds
+        (or a redelivery would look like a replay), scrub what closed windows kept."""
+        db = self._db
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version >= 1:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(readings)")}
+            if "att" not in columns:
+                db.execute("ALTER TABLE readings ADD COLUMN att TEXT")
+            rows = db.execute("SELECT device, seq, hr, ts, rr FROM readings "
+                              "WHERE hr IS NOT NULL").fetchall()
+            db.executemany("UPDATE readings SET digest = ? WHERE device = ? AND seq = ?", [
+                (digest_of({"heartrate": hr, "ts_ms": ts, "rr": json.loads(rr)},
+                           self.digest_key), device, seq) for device, seq, hr, ts, rr in rows])
+            db.execute("UPDATE readings SET hr = NULL, rr = NULL, att = NULL WHERE "
+                       "(device, window_start) IN (SELECT device, window_start FROM windows "
+                       "WHERE state = ?)", (CLOSED,))
+            db.execute("PRAGMA user_version = 1")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def window_of(self, ts_ms: int) -> int:
         return ts_ms - ts_ms % self.window_ms
 
     # -- ingest -------------------------------------------------------------------------------
-    def ingest(self, readings: list[dict], now: float | None = None) -> list[str]:
+    def ingest(self, readings: list[dict], now: float | None = None,
+               attestations: dict[str, tuple[str, str]] | None = None) -> list[str]:
         """Outcome per reading: accepted | duplicate | replay | late. Readings are judged in
         order (a second copy in the same call is a duplicate of the first); the whole call is
-        one transaction with a handful of statements, whatever its size."""
+        one transaction with a handful of statements, whatever its size. `attestations`: id →
+        (device, JSON document) of the attestations readings name in their "att"."""
         now = time.time() if now is None else now
         db = self._db
         outcomes = []
@@ -86,7 +123,7 @@ class WindowStore:
             rows, windows = [], set()
             for reading in readings:
                 device, seq, ts = reading["userId"], reading["seq"], reading["ts_ms"]
-                digest = digest_of(reading)
+                digest = digest_of(reading, self.digest_key)
                 seen = known.get((device, seq))
                 if seen is not None:
                     outcomes.append("duplicate" if seen == digest else "replay")
@@ -98,11 +135,14 @@ class WindowStore:
                     continue
                 known[(device, seq)] = digest
                 rows.append((device, seq, window, ts, reading["heartrate"], rr_text(reading),
-                             digest))
+                             digest, reading.get("att")))
                 windows.add((device, window, OPEN))
                 marks[0] = max(marks[0], ts)
                 outcomes.append("accepted")
-            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            used = {row[7] for row in rows}
+            db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
+                           [(i, d, doc) for i, (d, doc) in (attestations or {}).items() if i in used])
             db.executemany("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)", windows)
             db.executemany(
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
@@ -117,37 +157,46 @@ class WindowStore:
     # -- replication and hand-over ------------------------------------------------------------
     def export(self, devices: list[str]) -> dict:
         """Everything about these devices, as `merge` takes it."""
-        state: dict = {"readings": [], "windows": [], "devices": []}
+        state: dict = {"readings": [], "windows": [], "devices": [], "attestations": []}
         for device in devices:
             state["readings"] += [list(r) for r in self._db.execute(
-                "SELECT device, seq, window_start, ts, hr, rr, digest FROM readings "
+                "SELECT device, seq, window_start, ts, hr, rr, digest, att FROM readings "
                 "WHERE device = ?", (device,))]
+            state["attestations"] += [list(r) for r in self._db.execute(
+                "SELECT id, device, doc FROM attestations WHERE device = ?", (device,))]
             state["windows"] += [list(r) for r in self._db.execute(
                 "SELECT device, window_start, state FROM windows WHERE device = ?", (device,))]
             state["devices"] += [list(r) for r in self._db.execute(
                 "SELECT device, max_ts, closed_through FROM devices WHERE device = ?", (device,))]
         return state
 
-    @staticmethod
-    def rows_for(readings: list[dict], window_ms: int) -> dict:
-        """The replication payload for freshly accepted readings."""
+    def rows_for(self, readings: list[dict],
+                 attestations: dict[str, tuple[str, str]] | None = None) -> dict:
+        """The replication payload for freshly accepted readings (and their attestations)."""
         rows, windows, devices = [], set(), {}
         for r in readings:
-            window = r["ts_ms"] - r["ts_ms"] % window_ms
+            window = self.window_of(r["ts_ms"])
             rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"], rr_text(r),
-                         digest_of(r)])
+                         digest_of(r, self.digest_key), r.get("att")])
             windows.add((r["userId"], window))
             devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
+        used = {row[7] for row in rows}
         return {"readings": rows, "windows": [[d, w, OPEN] for d, w in windows],
-                "devices": [[d, ts, NEVER] for d, ts in devices.items()]}
+                "devices": [[d, ts, NEVER] for d, ts in devices.items()],
+                "attestations": [[i, d, doc] for i, (d, doc) in (attestations or {}).items()
+                                 if i in used]}
 
     def merge(self, state: dict, now: float | None = None) -> None:
         now = time.time() if now is None else now
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [tuple(r) for r in state.get("readings", [])])
+            # a row from a peer not yet upgraded has no attestation id: its window will be
+            # dead-lettered as unattested by storage, never stored unchecked
+            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(tuple(r) + (None,))[:8] for r in state.get("readings", [])])
+            db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
+                           [tuple(a) for a in state.get("attestations", [])])
             db.executemany(
                 "INSERT INTO windows VALUES (?, ?, ?, NULL) ON CONFLICT (device, window_start) "
                 "DO UPDATE SET state = max(state, excluded.state)",
@@ -158,6 +207,7 @@ class WindowStore:
                 "closed_through = max(closed_through, excluded.closed_through), "
                 "last_update = max(last_update, excluded.last_update)",
                 [(d, m, c, now) for d, m, c in state.get("devices", [])])
+            self._scrub([(d, w) for d, w, s in state.get("windows", []) if s == CLOSED])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -166,7 +216,7 @@ class WindowStore:
     def drop(self, devices: list[str]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        for table in ("readings", "windows", "devices"):
+        for table in ("readings", "windows", "devices", "attestations"):
             db.executemany(f"DELETE FROM {table} WHERE device = ?", [(d,) for d in devices])
         db.execute("COMMIT")
 
@@ -210,10 +260,20 @@ class WindowStore:
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
                 "closed_through = max(closed_through, excluded.closed_through)",
                 [(d, NEVER, w, now) for d, w in windows])
+            if state == CLOSED:
+                self._scrub(windows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _scrub(self, windows) -> None:
+        """A closed window is stored (encrypted) by storage: what we keep of its readings until
+        the dedupe retention ends is (device, seq, keyed digest) — no heart rate, no RR, and no
+        attestation (its digests are keyed too, but it is no longer needed)."""
+        self._db.executemany("UPDATE readings SET hr = NULL, rr = NULL, att = NULL "
+                             "WHERE device = ? AND window_start = ?", windows)
+        # the attestations no reading names any more go with the next purge (a full scan)
 
     def window_readings(self, device: str, window_start: int) -> list[dict]:
         return self.readings_of([(device, window_start)])[(device, window_start)]
@@ -233,7 +293,27 @@ class WindowStore:
                     "CROSS JOIN readings r INDEXED BY readings_window "
                     "ON r.device = x.device AND r.window_start = x.window_start "
                     "ORDER BY x.device, x.window_start, r.ts, r.seq"):
-                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr)})
+                # a closed window's readings are scrubbed (heart rate and RR None): never sent on
+                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h,
+                                    "rr": json.loads(rr) if rr is not None else None})
+        finally:
+            db.execute("COMMIT")
+        return out
+
+    def attestations_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
+        """The attestation documents each window's readings name."""
+        out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.execute("DELETE FROM temp.wanted")
+            db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
+            for d, w, doc in db.execute(
+                    "SELECT DISTINCT r.device, r.window_start, a.doc FROM temp.wanted x "
+                    "CROSS JOIN readings r INDEXED BY readings_window "
+                    "ON r.device = x.device AND r.window_start = x.window_start "
+                    "JOIN attestations a ON a.id = r.att"):
+                out[(d, w)].append(json.loads(doc))
         finally:
             db.execute("COMMIT")
         return out
@@ -249,6 +329,8 @@ class WindowStore:
         db.execute("DELETE FROM readings WHERE (device, window_start) IN (SELECT device, "
                    "window_start FROM windows WHERE state = ? AND closed_at < ?)", (CLOSED, cutoff))
         db.execute("DELETE FROM windows WHERE state = ? AND closed_at < ?", (CLOSED, cutoff))
+        db.execute("DELETE FROM attestations WHERE id NOT IN "
+                   "(SELECT att FROM readings WHERE att IS NOT NULL)")
         db.execute("COMMIT")
 
     def close(self) -> None:

@@ -176,6 +176,11 @@ def _peers(settings, chain, ports, shared) -> Component:
     key = custodian_key(settings, chain)
     if key is not None:
         _default(env, "PULSELEDGER_PEERS_CUSTODIAN_PRIVATE_KEY", key)
+    # the one-machine operator admits the one peer (docs/peers.md: Admission)
+    from services.peers.admission.local import admit_locally
+    from services.peers.settings import ALL_ROLES
+
+    admit_locally(peers_dir(settings), {"node-1": ALL_ROLES})
     url = f"http://127.0.0.1:{ports.peers}"
     return Component("peers", PYTHON + ["services", "peer", "--data-dir", str(peers_dir(settings)),
                                         "--name", "node-1"],

@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from pulseledger_testkit.admission import install_test_operator
+
 from services.ingest.queues.local import LocalQueue
 from services.ingest.simulator import make_fleet, onboard, run
 from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
@@ -46,6 +48,7 @@ def cluster_env(settings: dict, lock_s: float = 1.5) -> dict[str, str]:
 class Cluster:
     def __init__(self, data_dir: Path, specs=SPECS, settings=KILL_TEST_SETTINGS):
         self.data_dir = data_dir
+        install_test_operator(data_dir)
         self.supervisor = Supervisor(data_dir, list(specs), cluster_env(settings),
                                      log_dir=data_dir / "logs")
         self.store = open_test_store(data_dir)  # creates the master key before any peer starts

@@ -4,6 +4,7 @@ deadline small, and counting what reached the record store."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,11 +20,15 @@ from services.peers.settings import PeersSettings
 from services.records import open_store
 from services.records.window_payload import validate_window_payload
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # pulseledger_testkit, as conftest
+from pulseledger_testkit.admission import admit
+
 FAST = {
     "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,
     "rpc_timeout_s": 3.0, "grace_ms": 2_000, "idle_close_s": 6.0, "quiet_flush_s": 1.5,
     "close_tick_s": 0.1, "rebalance_interval_s": 0.25, "anchor_interval_s": 0.5,
     "master_idle_poll_s": 0.02, "alert_k": 1, "alert_n": 1,
+    "admission_timeout_s": 3.0, "revocation_poll_s": 0.25,
 }
 
 
@@ -36,7 +41,11 @@ async def wait_for(predicate, timeout_s: float, poll_s: float = 0.1) -> bool:
     return False
 
 
-def peer_settings(data_dir: Path, name: str, roles, bootstrap=(), **overrides) -> PeersSettings:
+def peer_settings(data_dir: Path, name: str, roles, bootstrap=(), granted=None,
+                  **overrides) -> PeersSettings:
+    """Settings for a peer admitted by the test operator with `granted` roles (default: the
+    roles it runs)."""
+    admit(data_dir, name, tuple(roles) if granted is None else tuple(granted))
     return PeersSettings(data_dir=data_dir, name=name, roles=tuple(roles),
                          bootstrap=tuple(bootstrap), **{**FAST, **overrides})
 

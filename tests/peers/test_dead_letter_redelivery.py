@@ -11,6 +11,8 @@ from __future__ import annotations
 import signal
 import time
 
+from pulseledger_testkit.admission import install_test_operator
+
 from services.ingest.queues.local import LocalQueue
 from services.ingest.reading import Reading, sign_batch
 from services.ingest.simulator import make_fleet, onboard
@@ -41,6 +43,7 @@ def test_master_killed_after_dead_lettering__redelivery_leaves_one_dead_letter(t
     # The master waits for the frozen aggregator far longer than the test needs (rpc timeout,
     # presence timeout); its lock, once it is dead, expires quickly.
     settings = {**FAST, "rpc_timeout_s": 60.0, "presence_timeout_s": 60.0}
+    install_test_operator(tmp_path)
     supervisor = Supervisor(tmp_path, [PeerSpec("a1", ("aggregation",)),
                                        PeerSpec("m1", ("master",))],
                             cluster_env(settings, lock_s=1.5), log_dir=tmp_path / "logs")

@@ -65,7 +65,7 @@ def test_lookup__one_bootstrap_address__client_finds_every_aggregator(identify_d
                 dht = make_aggregator_dht(host, server=aggregator)
                 await stack.enter_async_context(background_trio_service(dht))
                 roles = ("aggregation",) if aggregator else ("master",)
-                directories.append(Directory(host, dht, Membership(host, None, roles, settings),
+                directories.append(Directory(host, dht, Membership(host, None, roles, settings, None),
                                              settings, aggregator=aggregator))
             first, *others = directories
             bootstrap = PeerInfo(first.self_id, first.host.get_addrs())

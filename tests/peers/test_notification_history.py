@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import pytest
 import trio
+from pulseledger_testkit.admission import install_test_operator
 
 from services.ingest.simulator import make_fleet, onboard
 from services.notify import message_id_for
@@ -44,9 +45,9 @@ def outbox_has_alert(outbox, device: str, window_start_ms: int) -> bool:
 
 async def notify(caller: PeerNode, device: str, index: int, status: str,
                  timeout_s: float = 60.0) -> None:
-    """Deliver one window's prediction as an aggregator does; retry until acknowledged."""
-    item = {"device_id": device, "window_start_ms": START + index * WINDOW_MS,
-            "prediction": prediction(status)}
+    """Store the window, then deliver its prediction as an aggregator does; retry until
+    acknowledged (notification alerts only for stored windows, judged as stored)."""
+    item = store_window(caller.store, device, index, status)
     with trio.fail_after(timeout_s):
         while True:
             try:
@@ -56,6 +57,14 @@ async def notify(caller: PeerNode, device: str, index: int, status: str,
             except (NoPeerForRole, PeerUnavailable, RemoteError):  # not up yet: retry, as
                 # aggregators do (a window not acknowledged stays `closing` and is sent again)
                 await trio.sleep(0.2)
+
+
+def store_window(store, device: str, index: int, status: str) -> dict:
+    """The window as storage would have stored it; the item an aggregator then sends."""
+    start = START + index * WINDOW_MS
+    store.put_window(store.get_device(device).owner, device, start,
+                     sample_payload(index, device_id=device, window_start_ms=start, status=status))
+    return {"device_id": device, "window_start_ms": start, "prediction": prediction(status)}
 
 
 def test_history__saved_and_loaded__ordered_idempotent_per_user(tmp_path):
@@ -87,6 +96,7 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
     onboard([device], store)
     outbox = tmp_path / "outbox"
     env = cluster_env({**FAST, "alert_k": 3, "alert_n": 4, "alert_catchup_ms": 0})
+    install_test_operator(tmp_path)
     supervisor = Supervisor(tmp_path, [PeerSpec("n1", ("notification",))], env,
                             log_dir=tmp_path / "logs")
     try:
@@ -96,7 +106,8 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
 
         async def main():
             bootstrap = (addr_dir(tmp_path) / "n1.addr").read_text().strip()
-            caller = PeerNode(peer_settings(tmp_path, "caller", [], [bootstrap]), store=store)
+            caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
+                                            bootstrap=[bootstrap]), store=store)
             async with trio.open_nursery() as nursery:
                 await nursery.start(caller.run)
                 # the restarted peer bootstraps from the addresses in data_dir/addrs
@@ -153,7 +164,8 @@ def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, 
             owner = PeerNode(peer_settings(fresh, "n2", ["notification"], alert_k=3, alert_n=4),
                              store=store)
             await nursery.start(owner.run)
-            caller = PeerNode(peer_settings(tmp_path, "caller", [], [owner.address]), store=store)
+            caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
+                                            bootstrap=[owner.address]), store=store)
             await nursery.start(caller.run)
             if case == "hole":
                 await notify(caller, device.user_id, 0, "irregular")
@@ -177,13 +189,14 @@ def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path)
     peer_dir = tmp_path / "n1"
     peer_dir.mkdir()
     (peer_dir / "outbox").write_text("a file where the outbox folder should be")
-    item = {"device_id": device.user_id, "window_start_ms": START, "prediction": prediction("irregular")}
+    item = store_window(store, device.user_id, 0, "irregular")
 
     async def main():
         async with trio.open_nursery() as nursery:
             owner = PeerNode(peer_settings(peer_dir, "n1", ["notification"]), store=store)
             await nursery.start(owner.run)
-            caller = PeerNode(peer_settings(tmp_path, "caller", [], [owner.address]), store=store)
+            caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
+                                            bootstrap=[owner.address]), store=store)
             await nursery.start(caller.run)
             await wait_until_live(caller, "notification")
             refused = None

@@ -14,7 +14,7 @@ from services.peers.settings import PeersSettings
 
 def test_rebalance__no_live_aggregator__keeps_state(tmp_path):
     node = SimpleNamespace(
-        settings=PeersSettings(data_dir=tmp_path, name="a"),
+        settings=PeersSettings(data_dir=tmp_path, name="a", digest_key="07" * 32),
         rpc=SimpleNamespace(self_id="me", register=lambda op, handler: None),
         membership=SimpleNamespace(live=lambda role=None: [], mark_dead=lambda peer: None),
         directory=SimpleNamespace(primary_and_replica=lambda user: (None, None)),  # none live

@@ -7,6 +7,7 @@ import json
 from types import SimpleNamespace
 
 import trio
+from pulseledger_testkit.admission import attestation_check, master_attestations
 
 from services.peers.roles.storage import StorageRole
 
@@ -22,8 +23,11 @@ def reading(seq: int) -> dict:
 
 
 def item(seqs) -> dict:
-    return {"device_id": DEVICE, "window_start_ms": 1_700_000_000_000,
-            "readings": [reading(s) for s in seqs], "prediction": {"status": "regular"}}
+    """A window as an aggregator sends it, its readings attested by an admitted master."""
+    readings = [reading(s) for s in seqs]
+    return {"device_id": DEVICE, "window_start_ms": 1_700_000_000_000, "readings": readings,
+            "prediction": {"status": "regular"},
+            "attestations": master_attestations([{**r, "userId": DEVICE} for r in readings])}
 
 
 def test_second_write_with_more_readings__extra_ones_dead_lettered(tmp_path):
@@ -31,7 +35,7 @@ def test_second_write_with_more_readings__extra_ones_dead_lettered(tmp_path):
     store.register_device(DEVICE, OWNER, b"\x01" * 32)
     node = SimpleNamespace(store=store, settings=None,
                            rpc=SimpleNamespace(register=lambda op, handler: None))
-    role = StorageRole(node)
+    role = StorageRole(node, attestations=attestation_check(tmp_path))
 
     async def both_sides():
         first = await role.handle({"items": [item([1, 2, 3])], "window_ms": 10_000}, "a1")
@@ -57,7 +61,7 @@ def test_repeat_of_a_window_whose_stored_record_is_unreadable__every_reading_kep
     store.register_device(DEVICE, OWNER, b"\x01" * 32)
     node = SimpleNamespace(store=store, settings=None,
                            rpc=SimpleNamespace(register=lambda op, handler: None))
-    role = StorageRole(node)
+    role = StorageRole(node, attestations=attestation_check(tmp_path))
     first = trio.run(role.handle, {"items": [item([1, 2])], "window_ms": 10_000}, "a1")
     record_id = first["record_ids"][0]
     store.keys.destroy([store.tables.get("windows", record_id)["key_ref"]])

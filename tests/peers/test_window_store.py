@@ -1,20 +1,22 @@
 from services.peers.assignment import primary_and_replica, ranked
 from services.peers.window_store import CLOSED, CLOSING, WindowStore
 
+KEY = b"\x07" * 32  # the network's digest key
+
 
 def reading(seq, ts, hr=70.0, device="dev"):
     return {"userId": device, "seq": seq, "ts_ms": ts, "heartrate": hr, "rr": [850]}
 
 
 def test_ingest__redelivery_is_duplicate__other_content_is_replay(tmp_path):
-    store = WindowStore(tmp_path / "w.db", 10_000)
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
     assert store.ingest([reading(1, 1_000)]) == ["accepted"]
     assert store.ingest([reading(1, 1_000)]) == ["duplicate"]
     assert store.ingest([reading(1, 1_000, hr=99.0)]) == ["replay"]
 
 
 def test_closing_mark__later_readings_for_that_window_are_late(tmp_path):
-    store = WindowStore(tmp_path / "w.db", 10_000)
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
     store.ingest([reading(1, 1_000), reading(2, 12_000)])
     store.mark([("dev", 0)], CLOSING)
     assert store.ingest([reading(3, 9_000), reading(4, 13_000)]) == ["late", "accepted"]
@@ -22,7 +24,7 @@ def test_closing_mark__later_readings_for_that_window_are_late(tmp_path):
 
 
 def test_due__watermark_past_end_plus_grace(tmp_path):
-    store = WindowStore(tmp_path / "w.db", 10_000)
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
     store.ingest([reading(1, 1_000), reading(2, 12_000)])
     assert store.due(grace_ms=3_000, idle_close_ms=60_000) == []
     store.ingest([reading(3, 13_000)])
@@ -30,7 +32,7 @@ def test_due__watermark_past_end_plus_grace(tmp_path):
 
 
 def test_due__a_silent_user_closes_when_the_others_move_on__or_on_flush(tmp_path):
-    store = WindowStore(tmp_path / "w.db", 10_000)
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
     store.ingest([reading(1, 1_000, device="quiet")])
     store.ingest([reading(1, 14_000, device="busy")])
     assert store.due(grace_ms=3_000, idle_close_ms=5_000) == []
@@ -41,8 +43,8 @@ def test_due__a_silent_user_closes_when_the_others_move_on__or_on_flush(tmp_path
 
 
 def test_merge__is_idempotent_and_keeps_the_furthest_state(tmp_path):
-    primary = WindowStore(tmp_path / "p.db", 10_000)
-    replica = WindowStore(tmp_path / "r.db", 10_000)
+    primary = WindowStore(tmp_path / "p.db", 10_000, KEY)
+    replica = WindowStore(tmp_path / "r.db", 10_000, KEY)
     primary.ingest([reading(1, 1_000), reading(2, 2_000)])
     primary.mark([("dev", 0)], CLOSED)
     replica.ingest([reading(3, 3_000)])
@@ -69,8 +71,10 @@ def test_assignment__deterministic_and_moves_only_what_it_must():
 
 def test_digest__is_the_json_form_it_always_was():
     """Digests are persisted in aggregators' stores: building the text by hand (faster) must
-    give exactly what json.dumps gave, or a redelivery after an upgrade would look like a replay."""
+    give exactly what json.dumps gives (the heart rate as a float, as SQLite returns it, so
+    storage recomputes the master's digest), or a redelivery would look like a replay."""
     import hashlib
+    import hmac
     import json
 
     from services.peers.window_store import digest_of, rr_text
@@ -78,6 +82,59 @@ def test_digest__is_the_json_form_it_always_was():
     for reading in ({"heartrate": 72.3, "ts_ms": 1_700_000_000_123, "rr": [812, 830]},
                     {"heartrate": 72.0, "ts_ms": 5, "rr": []}, {"heartrate": 61, "ts_ms": 0},
                     {"heartrate": 1e-05, "ts_ms": 2**53 - 1, "rr": [3000]}):
-        material = json.dumps([reading["heartrate"], reading["ts_ms"], reading.get("rr") or []])
-        assert digest_of(reading) == hashlib.sha256(material.encode()).hexdigest()[:32]
+        material = json.dumps([float(reading["heartrate"]), reading["ts_ms"],
+                               reading.get("rr") or []])
+        assert digest_of(reading, KEY) == hmac.new(KEY, material.encode(),
+                                                   hashlib.sha256).hexdigest()[:32]
         assert rr_text(reading) == json.dumps(reading.get("rr") or [])
+
+
+def test_closed_window__keeps_no_heart_rate__redelivery_still_a_duplicate(tmp_path):
+    """Privacy at rest: once a window is closed (stored, encrypted, by storage), its readings
+    keep only (device, seq, keyed digest) until the dedupe retention ends — on the primary and
+    on the replica that learns of the closing by merge — and dedupe still works."""
+    import sqlite3
+
+    primary = WindowStore(tmp_path / "p.db", 10_000, KEY)
+    replica = WindowStore(tmp_path / "r.db", 10_000, KEY)
+    primary.ingest([reading(1, 1_000, hr=181.0), reading(2, 12_000, hr=64.0)])
+    replica.merge(primary.export(["dev"]))
+    primary.mark([("dev", 0)], CLOSED)
+    replica.merge(primary.export(["dev"]))
+    for path in (tmp_path / "p.db", tmp_path / "r.db"):
+        rows = sqlite3.connect(path).execute(
+            "SELECT seq, hr, rr, att FROM readings ORDER BY seq").fetchall()
+        assert rows == [(1, None, None, None), (2, 64.0, "[850]", None)]
+    assert primary.ingest([reading(1, 1_000, hr=181.0)]) == ["duplicate"]
+    assert WindowStore(tmp_path / "o.db", 10_000, b"\x08" * 32).ingest(
+        [reading(1, 1_000, hr=181.0)]) == ["accepted"]  # another key: another digest
+
+
+def test_store_from_before_keyed_digests__upgraded_in_place(tmp_path):
+    """An aggregator's file written by the previous version: plain digests, no attestation
+    column, closed windows with heart rates. Opening it keys the digests (a redelivery is still
+    a duplicate, not a replay) and scrubs the closed windows."""
+    import hashlib
+    import json
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.executescript("""
+        CREATE TABLE readings (device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER,
+            hr REAL, rr TEXT, digest TEXT, PRIMARY KEY (device, seq)) WITHOUT ROWID;
+        CREATE TABLE windows (device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
+            PRIMARY KEY (device, window_start)) WITHOUT ROWID;
+        CREATE TABLE devices (device TEXT PRIMARY KEY, max_ts INTEGER, closed_through INTEGER,
+            last_update REAL);""")
+    for seq, ts, window, state in ((1, 1_000, 0, CLOSED), (2, 12_000, 10_000, 0)):
+        plain = hashlib.sha256(json.dumps([70.0, ts, [850]]).encode()).hexdigest()[:32]
+        db.execute("INSERT INTO readings VALUES ('dev', ?, ?, ?, 70.0, '[850]', ?)",
+                   (seq, window, ts, plain))
+        db.execute("INSERT INTO windows VALUES ('dev', ?, ?, 0)", (window, state))
+    db.execute("INSERT INTO devices VALUES ('dev', 12000, 0, 0)")
+    db.commit()
+    db.close()
+    store = WindowStore(tmp_path / "old.db", 10_000, KEY)
+    assert store.ingest([reading(2, 12_000)]) == ["duplicate"]
+    assert sqlite3.connect(tmp_path / "old.db").execute(
+        "SELECT hr FROM readings WHERE seq = 1").fetchone() == (None,)

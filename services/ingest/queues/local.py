@@ -4,7 +4,7 @@ A receive stamps a lock token and an expiry on the oldest visible messages in on
 competing masters never get the same message while its lock holds; when a master dies, its locks
 expire and the messages become visible again. complete/abandon act only while the caller still
 holds the lock (its token matches), so a master that stalled past its lock cannot complete a
-message another master now owns.
+message another master now owns. Bodies are sealed at rest (sealing.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from services.ingest.queues.base import QueueMessage
+from services.ingest.queues.sealing import Seal, key_path, load_or_create_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -42,6 +43,7 @@ class LocalQueue:
     def __init__(self, path: Path | str, lock_s: float = 30.0, max_delivery_count: int = 10):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._seal = Seal(load_or_create_key(key_path(self.path)))
         self.lock_s = lock_s
         self.max_delivery_count = max_delivery_count
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
@@ -57,7 +59,8 @@ class LocalQueue:
     # -- sink ---------------------------------------------------------------------------------
     def send(self, bodies: list[bytes]) -> None:
         with self._transaction():
-            self._db.executemany("INSERT INTO messages (body) VALUES (?)", [(b,) for b in bodies])
+            self._db.executemany("INSERT INTO messages (body) VALUES (?)",
+                                 [(self._seal.seal(b),) for b in bodies])
 
     # -- source -------------------------------------------------------------------------------
     def receive(self, max_messages: int) -> list[QueueMessage]:
@@ -73,7 +76,8 @@ class LocalQueue:
                 (token, now + self.lock_s, now, max_messages),
             ).fetchall()
         rows.sort()
-        return [QueueMessage(str(i), bytes(body), count, token) for i, body, count in rows]
+        return [QueueMessage(str(i), self._seal.open(body), count, token)
+                for i, body, count in rows]
 
     def complete(self, messages: list[QueueMessage]) -> None:
         with self._transaction():
@@ -129,7 +133,7 @@ class LocalQueue:
 
     def dead_lettered(self) -> list[tuple[bytes, str]]:
         with self._lock:
-            return [(bytes(b), r) for b, r in
+            return [(self._seal.open(b), r) for b, r in
                     self._db.execute("SELECT body, reason FROM dead_letters ORDER BY id")]
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ downstream is idempotent on (device, window), so retrying never stores twice."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -28,7 +29,7 @@ class AggregationRole:
         self.node = node
         settings = node.settings
         self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
-                                   settings.window_ms)
+                                   settings.window_ms, settings.digest_key_bytes())
         self._replicated_to: dict[str, str] = {}
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
         self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device
@@ -83,9 +84,10 @@ class AggregationRole:
     # -- data plane ---------------------------------------------------------------------------
     async def handle_ingest(self, body: dict, caller: str) -> dict:
         readings = body["readings"]
+        attestations = self._attestations(readings, body.get("attestations") or {})
         await self.yield_to_closing()
         await self._sync_before_accepting({r["userId"] for r in readings})
-        outcomes = self.windows.ingest(readings)
+        outcomes = self.windows.ingest(readings, attestations=attestations)
         self._last_input = time.monotonic()
         for reading in readings:
             self._touched[reading["userId"]] += 1
@@ -96,7 +98,8 @@ class AggregationRole:
             counts[outcome] += 1
             if outcome in ("late", "replay"):
                 reason = "late" if outcome == "late" else "replay: seq seen with other content"
-                self.node.store.dead_letter("reading", canonical(reading), reason)
+                body = {k: v for k, v in reading.items() if k != "att"}
+                self.node.store.dead_letter("reading", canonical(body), reason)
             else:
                 keep.append(reading)  # duplicates too: the replica may have missed them
         if keep:
@@ -104,8 +107,8 @@ class AggregationRole:
             payloads = {}
             for peer, devices in by_peer.items():
                 wanted = set(devices)
-                payloads[peer] = WindowStore.rows_for(
-                    [r for r in keep if r["userId"] in wanted], self.windows.window_ms)
+                payloads[peer] = self.windows.rows_for(
+                    [r for r in keep if r["userId"] in wanted], attestations)
             await self._replicate(payloads)
         return dict(counts)
 
@@ -120,6 +123,19 @@ class AggregationRole:
         if self._due_backlog or self._closing_round:
             with trio.move_on_after(min(1.0, self.node.settings.rpc_timeout_s / 4)):
                 await self._round_done.wait()
+
+    @staticmethod
+    def _attestations(readings: list[dict], documents: dict) -> dict[str, tuple[str, str]]:
+        """Name each reading's attestation (by the master's signature) in its "att"; storage
+        checks them (services/peers/attestation.py), we only keep them with the readings."""
+        out, by_device = {}, {}
+        for device, document in documents.items():
+            if isinstance(document, dict) and isinstance(document.get("sig"), str):
+                out[document["sig"]] = (device, json.dumps(document))
+                by_device[device] = document["sig"]
+        for reading in readings:
+            reading["att"] = by_device.get(reading["userId"])
+        return out
 
     async def handle_merge(self, body: dict, caller: str) -> dict:
         self.windows.merge(body)
@@ -185,7 +201,9 @@ class AggregationRole:
                     "readings": readings[(device, window_start)]}
                    for device, window_start in everything]
         predictions = await node.call_role("prediction", "predict.windows", {"windows": windows})
-        items = [dict(w, prediction=p) for w, p in zip(windows, predictions["predictions"])]
+        attested = self.windows.attestations_of(everything)
+        items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
+                 for w, p in zip(windows, predictions["predictions"])]
         await node.call_role("storage", "store.windows",
                              {"items": items, "window_ms": self.windows.window_ms})
         stored_at = time.monotonic()

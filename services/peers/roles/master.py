@@ -12,6 +12,7 @@ from collections import defaultdict
 import trio
 
 from services.ingest.validation import validate_message
+from services.peers.attestation import attest
 from services.peers.rpc import PeerUnavailable, RemoteError
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class MasterRole:
 
     def __init__(self, node, queue, ingest_settings):
         self.node = node
+        self.digest_key = node.settings.digest_key_bytes()  # attestations carry keyed digests
         self.queue = queue
         self.ingest_settings = ingest_settings
         self.devices = _DeviceCache(node.store)
@@ -149,7 +151,10 @@ class MasterRole:
 
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
-                await node.rpc.call(aggregator, "agg.ingest", {"readings": readings})
+                attestations = attest(node.key_pair, node.peer_id, node.gate.own_document,
+                                      readings, self.digest_key)
+                await node.rpc.call(aggregator, "agg.ingest",
+                                    {"readings": readings, "attestations": attestations})
                 acked.update(id(r) for r in readings)
             except PeerUnavailable:
                 node.membership.mark_dead(aggregator)

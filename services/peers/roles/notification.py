@@ -8,13 +8,20 @@ a peer new to a user first replays the user's stored predictions (services/peers
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
+from collections import Counter
 
 from services.notify import Email, NotifierRejected, message_id_for
 from services.notify.links import patient_link
 from services.peers.alert_catchup import stored_statuses
 from services.peers.alert_history import AlertHistory
 from services.predict import Prediction
+from services.records import RecordsError
+from services.records.validation import window_record_id
+
+log = logging.getLogger(__name__)
 
 
 class SentLedger:
@@ -57,11 +64,36 @@ class NotificationRole:
             policy.restore(user, last_start, recent)
         self.sent = 0
         self.replayed = 0
+        self.refused: Counter[str] = Counter()
         node.rpc.register("notify.predictions", self.handle)
 
+    def _as_stored(self, item: dict) -> dict | None:
+        """The item if storage holds its window with the same verdict; None (counted) when there
+        is no such window, it starts in the future, or the stored prediction says otherwise: an
+        alert is sent only for a window as it was stored, whatever a caller claims."""
+        start = item["window_start_ms"]
+        if start > time.time() * 1000 + self.node.settings.window_ms:
+            self.refused["future"] += 1
+            return None
+        store = self.node.store
+        try:
+            payload = store.get_window(window_record_id(store.namespace, item["device_id"], start))
+        except (RecordsError, ValueError, TypeError):
+            self.refused["no_stored_window"] += 1
+            return None
+        if payload["prediction"].get("status") != item["prediction"].get("status"):
+            self.refused["not_as_stored"] += 1
+            return None
+        return item
+
     async def handle(self, body: dict, caller: str) -> dict:
+        stored = [self._as_stored(item) for item in body["items"]]
+        if len(stored) > sum(1 for s in stored if s is not None):
+            log.warning("notify.predictions from %s: %d item(s) without a stored window refused",
+                        caller[-8:], sum(1 for s in stored if s is None))
         # Oldest first per user: the policy ignores a window older than one it has seen.
-        items = sorted(body["items"], key=lambda i: (i["device_id"], i["window_start_ms"]))
+        items = sorted((s for s in stored if s is not None),
+                       key=lambda i: (i["device_id"], i["window_start_ms"]))
         before: dict[str, tuple] = {}  # each user's history as it was, to undo a failed batch
         try:
             for item in items:
@@ -124,8 +156,11 @@ class NotificationRole:
         self.ledger.mark_sent(key)  # NotifierUnavailable propagates: the caller retries
 
     def metrics(self) -> dict:
-        return {"notification_emails_sent": self.sent,
-                "notification_predictions_replayed": self.replayed}
+        out = {"notification_emails_sent": self.sent,
+               "notification_predictions_replayed": self.replayed}
+        for reason, count in self.refused.items():
+            out[f'notification_refused_total{{reason="{reason}"}}'] = count
+        return out
 
     async def run(self) -> None:
         return None

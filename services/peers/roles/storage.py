@@ -11,6 +11,7 @@ import trio
 
 from services.peers.anchoring import DeploymentMismatch
 from services.peers.assignment import ranked
+from services.peers.attestation import AttestationCheck
 from services.records import (
     InvalidInput,
     KeyMissing,
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 class StorageRole:
     name = "storage"
 
-    def __init__(self, node, anchor=None):
+    def __init__(self, node, anchor=None, attestations: AttestationCheck | None = None):
+        """attestations: how windows are checked before they are stored; without one, no
+        window is stored (fail closed) — only anchoring runs."""
         self.node = node
         self.anchor = anchor
         self.stored = 0
@@ -35,12 +38,22 @@ class StorageRole:
         self.anchored_batches = 0
         self.reconciled = 0  # readings found missing from a window stored before (split brain)
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
+        self.attestations = attestations
+        self.unattested = 0  # windows refused: a reading in them no master attested
         node.rpc.register("store.windows", self.handle)
 
     async def handle(self, body: dict, caller: str) -> dict:
         store = self.node.store
         inputs = []
         for item in body["items"]:
+            if self.attestations is None or not self.attestations.window_attested(item):
+                self.unattested += 1
+                log.warning("window from %s refused: readings without a master's attestation",
+                            caller[-8:])
+                store.dead_letter("window", json.dumps(item).encode(),
+                                  "unattested: readings no admitted master validated")
+                continue
+            item = {k: v for k, v in item.items() if k != "attestations"}
             device = store.get_device(item["device_id"])
             if device is None:  # validated at ingest, unregistered since: park it, go on
                 store.dead_letter("window", json.dumps(item).encode(), "device no longer registered")
@@ -91,7 +104,8 @@ class StorageRole:
         return {"storage_windows_created": self.stored,
                 "storage_readings_stored": self.readings_stored,
                 "storage_batches_anchored": self.anchored_batches,
-                "storage_readings_reconciled": self.reconciled}
+                "storage_readings_reconciled": self.reconciled,
+                "storage_windows_unattested": self.unattested}
 
     async def run(self) -> None:
         while True:

@@ -1,0 +1,29 @@
+"""The operator's signing key (Ed25519). Its public half is all a peer needs; the private half
+stays with whoever issues credentials (`pulseledger operator`), never with a peer process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+
+def load_or_create_operator_key(path: Path) -> Ed25519PrivateKey:
+    """A 32-byte seed in a 0600 file, created once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(32))
+        os.replace(path.with_suffix(".tmp"), path)
+    return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+
+
+def public_hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def public_key_from_hex(text: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text.strip()))

@@ -1,0 +1,90 @@
+"""The master's attestation: what it validated, signed with its own peer key, carried beside
+the readings to storage — so a window whose readings no admitted master validated (an aggregator
+that invents or alters readings) is never stored, anchored or served.
+
+One attestation per device per `agg.ingest` call: `{"master", "credential", "body": {"device",
+"readings": [[seq, digest], ...]}, "sig"}`, the digest being the window store's digest of
+(heart rate, time, RR), keyed with the network's digest key — so storage can recompute it
+from a window's readings, and an attestation kept on an aggregator's disk gives no heart rate
+away. The master's
+peer id is its Ed25519 key (identity multihash): storage checks the signature against it, and
+the enclosed credential against the operator key (role master, not revoked). Expiry is not
+checked here: a master's credential that expired after it validated a reading does not make
+the reading less valid; a revoked one does (it may have been stolen)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+
+from libp2p.peer.id import ID
+
+from services.ingest.reading import b64, canonical, unb64
+from services.peers.admission.credential import Refused, parse
+from services.peers.window_store import digest_of
+
+KIND = "attestation"
+CACHE = 4096  # verified attestations kept: consecutive windows share them
+
+
+def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
+           digest_key: bytes) -> dict[str, dict]:
+    """Attestations for these readings, one per device, keyed by device."""
+    by_device: dict[str, list] = defaultdict(list)
+    for reading in readings:
+        by_device[reading["userId"]].append([reading["seq"], digest_of(reading, digest_key)])
+    out = {}
+    for device, entries in by_device.items():
+        body = {"device": device, "readings": entries}
+        signature = key_pair.private_key.sign(canonical({"kind": KIND, "body": body}))
+        out[device] = {"master": master_id, "credential": credential, "body": body,
+                       "sig": b64(signature)}
+    return out
+
+
+class AttestationCheck:
+    def __init__(self, operator, revocations, digest_key: bytes):
+        self.operator = operator
+        self.digest_key = digest_key
+        self.revocations = revocations
+        self._verified: OrderedDict[str, tuple] = OrderedDict()  # sig -> (device, entries, cred)
+
+    def _attested(self, document: dict) -> tuple[str, frozenset]:
+        """(device, {(seq, digest)}) the document attests; Refused if it is not a master's."""
+        cached = self._verified.get(document.get("sig")) if isinstance(document, dict) else None
+        if cached is None:
+            try:
+                master = str(document["master"])
+                credential = parse(self.operator, document["credential"])
+                body = document["body"]
+                key = ID.from_base58(master).extract_public_key()
+                signed = key.verify(canonical({"kind": KIND, "body": body}), unb64(document["sig"]))
+            except Refused:
+                raise
+            except Exception:  # malformed in any way  # noqa: BLE001
+                raise Refused("malformed") from None
+            if credential.peer_id != master or "master" not in credential.roles:
+                raise Refused("not_a_master")
+            if not signed:
+                raise Refused("bad_signature")
+            cached = (str(body["device"]),
+                      frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
+                      credential)
+            self._verified[document["sig"]] = cached
+            while len(self._verified) > CACHE:
+                self._verified.popitem(last=False)
+        device, entries, credential = cached
+        if self.revocations.revoked(credential):
+            raise Refused("revoked")
+        return device, entries
+
+    def window_attested(self, item: dict) -> bool:
+        """Every reading of the window is in an attestation a master made for its device."""
+        attested: set = set()
+        for document in item.get("attestations") or ():
+            try:
+                device, entries = self._attested(document)
+            except Refused:
+                continue
+            if device == item["device_id"]:
+                attested |= entries
+        return all((r["seq"], digest_of(r, self.digest_key)) in attested for r in item["readings"])
