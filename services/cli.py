@@ -22,6 +22,7 @@ COMMANDS = {
     "proxy": "services.sigv4proxy.cli:proxy",
     "proxy-ws": "services.sigv4proxy.cli:proxy_ws",
     "listen": "services.listeners.cli:listen",
+    "check-settings": "services.settings_check:check_settings",
 }
 
 

@@ -30,7 +30,7 @@ describe('HeartChart', () => {
   const toMs = Math.max(regular.window_start_ms, irregular.window_start_ms) + 10_000;
 
   it('draws the windows the storage peers write: time and bpm axes, one point a reading, windows shaded by result', () => {
-    const alert = { device_id: irregular.device_id, record_id: 'b', window_start_ms: irregular.window_start_ms, message: 'screen' };
+    const alert = { kind: 'episode_started' as const, device_id: irregular.device_id, record_id: 'b', window_start_ms: irregular.window_start_ms, episode_start_ms: irregular.window_start_ms, message: 'screen' };
     const { container } = render(<HeartChart windows={windows} alerts={[alert]} fromMs={fromMs} toMs={toMs} />);
     const all = [...regular.readings, ...irregular.readings].map((r) => r.heartrate);
     const label = screen.getByRole('img').getAttribute('aria-label')!;

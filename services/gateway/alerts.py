@@ -1,21 +1,34 @@
-"""Alerts for the owner's and doctor's views, from the predictions stored in window records.
-
-The rule is the notification peer's (services/predict/alert_policy.py, k-of-n per device): keep a
-device's last n windows that could be judged, alert when k are irregular, then start afresh;
-"insufficient_data" windows neither count nor push older ones out. Recomputed here from the stored
-windows so the dapp shows exactly the alerts that were emailed, for any period, without a separate
-alert table. k and n come from the gateway settings (defaults equal the predict service's).
-"""
+"""Alerts, episodes and AF burden for the owner's and doctor's views, from the predictions stored
+in window records, by the one rule the notification peers email by (services/alerts): per
+device, recomputed from the stored windows so the dapp shows the episodes that were emailed, for
+any period, without an alert table of its own."""
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-SCREEN_NOT_DIAGNOSIS = ("This is a screen for an irregular rhythm, not a diagnosis: "
-                        "please confirm with a clinician and an ECG.")
+from services.alerts import (
+    ALL_CLEAR,
+    LAPSED,
+    REMINDER,
+    STARTED,
+    AlertSettings,
+    Event,
+    TimedWindow,
+    Window,
+    daily_burden,
+    episode_events,
+)
+from services.predict.base import SCREEN_NOT_DIAGNOSIS
+
+_SAYS = {
+    STARTED: "{irregular} of the last {count} readable windows looked irregular: an episode began.",
+    REMINDER: "The irregular rhythm that began earlier was still seen.",
+    ALL_CLEAR: "The readings have looked regular again: the episode has ended.",
+    LAPSED: "No readable windows came for a while: the episode's end is unknown.",
+}
 
 
 @dataclass(frozen=True)
@@ -26,28 +39,59 @@ class StoredWindow:
     prediction: dict[str, Any] | None
     # an integrity problem ("tampered", "key_missing"): no prediction, judged neither way
     flag: str | None = None
+    window_ms: int = 10_000
+
+    @property
+    def status(self) -> str:
+        return (self.prediction or {}).get("status") or "none"
 
 
-def k_of_n_alerts(windows: Iterable[StoredWindow], k: int, n: int) -> list[dict[str, Any]]:
-    """Alerts in window order; `windows` must be sorted by window start."""
-    recent: dict[str, deque[bool]] = {}
-    alerts = []
+def _by_device(windows: Iterable[StoredWindow]) -> dict[str, list[StoredWindow]]:
+    devices: dict[str, list[StoredWindow]] = {}
     for window in windows:
-        status = (window.prediction or {}).get("status")
-        if status not in ("regular", "irregular"):
-            continue  # insufficient data or no prediction: judged neither way
-        history = recent.setdefault(window.device_id, deque(maxlen=n))
-        history.append(status == "irregular")
-        irregular = sum(history)
-        if irregular < k:
-            continue
-        alerts.append({"device_id": window.device_id, "record_id": window.record_id,
-                       "window_start_ms": window.window_start_ms,
-                       "irregular_count": irregular, "window_count": len(history),
-                       "message": f"{irregular} of the last {len(history)} readable windows "
-                                  f"looked irregular. {SCREEN_NOT_DIAGNOSIS}"})
-        history.clear()
-    return alerts
+        devices.setdefault(window.device_id, []).append(window)
+    return devices
+
+
+def _event_json(device_id: str, event: Event) -> dict[str, Any]:
+    says = _SAYS[event.kind].format(irregular=event.irregular_count, count=event.window_count)
+    return {"kind": event.kind, "device_id": device_id, "record_id": event.record_id,
+            "window_start_ms": event.window_start_ms,
+            "episode_start_ms": event.episode_start_ms,
+            "irregular_count": event.irregular_count, "window_count": event.window_count,
+            "message": f"{says} {SCREEN_NOT_DIAGNOSIS}"}
+
+
+def alerts_and_episodes(windows: Iterable[StoredWindow], rule: AlertSettings,
+                        since_ms: int = 0) -> tuple[list[dict], list[dict]]:
+    """(notices, episodes) from `since_ms` on; `windows` may start earlier (max_age_s before)
+    so an episode already under way is known. Notices: episode starts, reminders, all-clears
+    and lapses in time order; episodes: {device_id, start_ms, end_ms (None: ongoing), ended}."""
+    notices, episodes = [], []
+    for device_id, own in _by_device(windows).items():
+        events = episode_events([Window(w.window_start_ms, w.status, w.record_id) for w in own],
+                                rule)
+        open_episode: dict | None = None
+        for event in events:
+            if event.kind == STARTED:
+                open_episode = {"device_id": device_id, "start_ms": event.window_start_ms,
+                                "end_ms": None, "ended": None}
+                episodes.append(open_episode)
+            elif event.kind in (ALL_CLEAR, LAPSED) and open_episode is not None:
+                open_episode["end_ms"] = event.window_start_ms
+                open_episode["ended"] = event.kind
+                open_episode = None
+            if event.window_start_ms >= since_ms:
+                notices.append(_event_json(device_id, event))
+    notices.sort(key=lambda n: n["window_start_ms"])
+    episodes = [e for e in episodes if e["end_ms"] is None or e["end_ms"] >= since_ms]
+    episodes.sort(key=lambda e: e["start_ms"])
+    return notices, episodes
+
+
+def burden(windows: Iterable[StoredWindow], time_zone: str) -> list[dict]:
+    return daily_burden([TimedWindow(w.window_start_ms, w.window_start_ms + w.window_ms, w.status)
+                         for w in windows], time_zone)
 
 
 def unreadable_json(window: StoredWindow) -> dict[str, Any]:

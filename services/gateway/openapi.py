@@ -42,6 +42,13 @@ def _owner_param() -> dict[str, Any]:
     return {"name": "owner", "in": "path", "required": True, "schema": ADDRESS}
 
 
+def _page_params() -> list[dict[str, Any]]:
+    """since_ms and limit: how every time-ordered list of a patient pages."""
+    return [{"name": "since_ms", "in": "query", "schema": UINT},
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}]
+
+
 SECURED = [{"session": []}]
 
 
@@ -113,6 +120,16 @@ def _document() -> dict[str, Any]:
                     nonce=NONCE, signature=SIGNATURE))},
                 "responses": {"200": _ok("stored", {"type": "object"}),
                               **_error_responses("400", "401", "413")}}},
+            "/onboarding/profile": {"post": {
+                "operationId": "setProfile",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["owner", "name", "time_zone", "nonce", "signature"], owner=ADDRESS,
+                    name={"type": "string", "maxLength": 80},
+                    time_zone={"type": "string", "maxLength": 64,
+                               "description": "IANA time zone, e.g. Europe/Berlin"},
+                    nonce=NONCE, signature=SIGNATURE))},
+                "responses": {"200": _ok("stored", {"type": "object"}),
+                              **_error_responses("400", "401", "413")}}},
             "/onboarding/doctor": {"post": {
                 "operationId": "linkDoctor",
                 "requestBody": {"required": True, **_json(_obj(
@@ -123,10 +140,7 @@ def _document() -> dict[str, Any]:
                               **_error_responses("400", "401", "413")}}},
             "/patients/{owner}/windows": {"get": {
                 "operationId": "listWindows", "security": SECURED,
-                "parameters": [_owner_param(),
-                               {"name": "since_ms", "in": "query", "schema": UINT},
-                               {"name": "limit", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                "parameters": [_owner_param(), *_page_params(),
                                {"name": "payload", "in": "query",
                                 "schema": {"type": "string", "enum": ["true", "false"]}}],
                 "responses": {"200": _ok("window metadata (and payloads); a window that fails its "
@@ -136,12 +150,20 @@ def _document() -> dict[str, Any]:
                               **auth_errors}}},
             "/patients/{owner}/alerts": {"get": {
                 "operationId": "listAlerts", "security": SECURED,
-                "parameters": [_owner_param(),
-                               {"name": "since_ms", "in": "query", "schema": UINT},
-                               {"name": "limit", "in": "query",
-                                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-                "responses": {"200": _ok("k-of-n alerts from stored predictions; windows that "
-                                         "fail their integrity checks are listed under `flagged`",
+                "parameters": [_owner_param(), *_page_params()],
+                "responses": {"200": _ok("notices (episode started, reminder, all-clear, "
+                                         "lapsed) and episodes by the alert rule "
+                                         "(PULSELEDGER_ALERTS_*); windows that fail their "
+                                         "integrity checks are listed under `flagged`",
+                                         {"type": "object"}),
+                              **auth_errors}}},
+            "/patients/{owner}/burden": {"get": {
+                "operationId": "afBurden", "security": SECURED,
+                "parameters": [_owner_param(), *_page_params(),
+                               {"name": "tz", "in": "query",
+                                "schema": {"type": "string", "maxLength": 64}}],
+                "responses": {"200": _ok("AF burden per day (share of monitored time screened "
+                                         "irregular) in the patient's time zone",
                                          {"type": "object"}),
                               **auth_errors}}},
             "/patients/{owner}/windows/{record_id}": {"get": {

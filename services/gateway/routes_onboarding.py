@@ -67,6 +67,25 @@ def set_contacts():
     return jsonify(owner=owner, contacts=len(emails))
 
 
+@blueprint.post("/onboarding/profile")
+def set_profile():
+    """The name the patient wants their doctor and emails to use ("" for none) and their time
+    zone (IANA), for the times in emails and the AF burden's days."""
+    body = validate.json_body()
+    owner = validate.address(body.get("owner"), "owner")
+    name = body.get("name", "")
+    name = "" if name == "" else validate.string(name, "name", max_length=80)
+    time_zone = validate.time_zone(body.get("time_zone"), "time_zone")
+    _signed("SetProfile", body, {"owner": owner, "name": name, "timeZone": time_zone,
+                                 "nonce": _nonce(body)})
+    try:
+        gateway().store.set_profile(owner.lower(), name or None, time_zone)
+    except InvalidInput as error:
+        raise BadRequest(str(error)) from None
+    log("profile_set", owner=owner)  # never the name
+    return jsonify(owner=owner, time_zone=time_zone, named=bool(name))
+
+
 @blueprint.post("/onboarding/doctor")
 def link_doctor():
     body = validate.json_body()

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from services.gateway import validate
-from services.gateway.alerts import StoredWindow, k_of_n_alerts, unreadable_json
+from services.gateway.alerts import StoredWindow, alerts_and_episodes, burden, unreadable_json
 from services.gateway.context import gateway, owner_or_doctor
 from services.gateway.errors import Gone, NotFound, Tampered
 from services.gateway.observability import log
@@ -100,32 +100,64 @@ def list_windows(owner: str):
     return jsonify(owner=owner, windows=windows)
 
 
-@blueprint.get("/patients/<owner>/alerts")
-def list_alerts(owner: str):
-    """Alerts (k of the last n readable windows irregular, per device) over a period; windows
-    that fail their integrity checks are listed under `flagged` and judged neither way."""
-    owner = validate.address(owner, "owner")
-    owner_or_doctor(owner)
-    gw = gateway()
-    since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
-    limit = validate.query_uint("limit", default=gw.settings.max_list_limit,
-                                maximum=gw.settings.max_list_limit)
+def _judged_windows(owner: str, since_ms: int, limit: int):
+    """(windows, flagged) of the owner from since_ms: each read and checked; erased ones left
+    out, ones failing their checks flagged and judged neither way."""
     windows, flagged = [], []
-    for meta in gw.store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
+    for meta in gateway().store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
         if meta.erased:
             continue
         try:
             payload, flag = _read_or_flag(meta)
         except Gone:
             continue
-        prediction = payload.get("prediction") if isinstance(payload, dict) else None
+        payload = payload if isinstance(payload, dict) else {}
+        prediction = payload.get("prediction")
         window = StoredWindow(meta.record_id, meta.device_id, meta.window_start_ms,
-                              prediction if isinstance(prediction, dict) else None, flag)
+                              prediction if isinstance(prediction, dict) else None, flag,
+                              int(payload.get("window_ms") or 10_000))
         (flagged if flag else windows).append(window)
-    alerts = k_of_n_alerts(windows, gw.settings.alert_k, gw.settings.alert_n)
-    return jsonify(owner=owner, k=gw.settings.alert_k, n=gw.settings.alert_n,
-                   windows_examined=len(windows), alerts=alerts,
-                   flagged=[unreadable_json(w) for w in flagged])
+    return windows, flagged
+
+
+@blueprint.get("/patients/<owner>/alerts")
+def list_alerts(owner: str):
+    """Notices (an episode began, continues, ended) and episodes from `since_ms`, by the rule the
+    notification peers email by (services/alerts); windows that fail their integrity checks are
+    listed under `flagged` and judged neither way."""
+    owner = validate.address(owner, "owner")
+    owner_or_doctor(owner)
+    gw = gateway()
+    rule = gw.settings.alerts
+    since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
+    limit = validate.query_uint("limit", default=gw.settings.max_list_limit,
+                                maximum=gw.settings.max_list_limit)
+    # From max_age before: an episode under way at since_ms is known as such.
+    lookback = max(0, since_ms - int(rule.max_age_s * 1000))
+    windows, flagged = _judged_windows(owner, lookback, limit)
+    notices, episodes = alerts_and_episodes(windows, rule, since_ms)
+    return jsonify(owner=owner, k=rule.k, n=rule.n, max_age_s=rule.max_age_s,
+                   reminder_every_s=rule.reminder_every_s,
+                   clear_after_regular=rule.clear_after_regular,
+                   windows_examined=len(windows), alerts=notices, episodes=episodes,
+                   flagged=[unreadable_json(w) for w in flagged if w.window_start_ms >= since_ms])
+
+
+@blueprint.get("/patients/<owner>/burden")
+def af_burden(owner: str):
+    """AF burden per day in `tz` (an IANA zone; default the zone the patient set, else UTC): the
+    share of monitored (readable) time the screen found irregular."""
+    owner = validate.address(owner, "owner")
+    owner_or_doctor(owner)
+    gw = gateway()
+    since_ms = validate.query_uint("since_ms", default=0, maximum=2**63 - 1)
+    limit = validate.query_uint("limit", default=gw.settings.max_list_limit,
+                                maximum=gw.settings.max_list_limit)
+    default_zone = gw.store.get_profile(owner.lower()).time_zone
+    time_zone = validate.time_zone(request.args.get("tz", default_zone), "tz")
+    windows, _ = _judged_windows(owner, since_ms, limit)
+    return jsonify(owner=owner, time_zone=time_zone, windows_examined=len(windows),
+                   truncated=len(windows) >= limit, days=burden(windows, time_zone))
 
 
 @blueprint.get("/patients/<owner>/windows/<record_id>")

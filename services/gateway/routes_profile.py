@@ -20,8 +20,9 @@ def profile(owner: str):
         raise Forbidden("only the patient may read their own onboarding details")
     store = gateway().store
     doctor = store.get_doctor(owner.lower())
+    profile = store.get_profile(owner.lower())
     return jsonify(
-        owner=owner,
+        owner=owner, name=profile.name, time_zone=profile.time_zone,
         devices=[{"device_id": d.device_id, "public_key": "0x" + d.public_key.hex()}
                  for d in store.devices_of(owner.lower())],
         contacts=store.get_contacts(owner.lower()),

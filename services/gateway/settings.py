@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.alerts import AlertSettings
 from services.blobs import BlobsSettings
 from services.records import RecordsSettings
 
@@ -77,11 +78,6 @@ class GatewaySettings(BaseSettings):
     # Erasures a patient may ask for per hour (each pages through all their windows).
     erasures_per_patient: int = 6
 
-    # Alerts shown to the owner and doctor: k irregular of a device's last n readable windows
-    # (defaults equal the predict service's PULSELEDGER_PREDICT_ALERT_K / _N).
-    alert_k: int = 5
-    alert_n: int = 6
-
     # Live view (Server-Sent Events): bounds per account and client address (across replicas)
     # and per replica; a heartbeat comment when idle; lifetimes, then the client reconnects.
     live_per_account: int = 3
@@ -94,4 +90,6 @@ class GatewaySettings(BaseSettings):
     # Record store and blobs: their own settings classes, read from PULSELEDGER_RECORDS_* and
     # PULSELEDGER_BLOBS_* (one definition of each store's options for every service using it).
     records: RecordsSettings = Field(default_factory=RecordsSettings)
+    # The alert rule the notification peers email by (PULSELEDGER_ALERTS_*): one set for both.
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     blobs: BlobsSettings = Field(default_factory=BlobsSettings)

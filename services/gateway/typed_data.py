@@ -29,6 +29,12 @@ ONBOARDING_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "emails", "type": "string[]"},
         {"name": "nonce", "type": "string"},
     ],
+    "SetProfile": [
+        {"name": "owner", "type": "address"},
+        {"name": "name", "type": "string"},
+        {"name": "timeZone", "type": "string"},
+        {"name": "nonce", "type": "string"},
+    ],
     "LinkDoctor": [
         {"name": "owner", "type": "address"},
         {"name": "doctor", "type": "address"},

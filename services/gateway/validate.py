@@ -79,6 +79,17 @@ def string(value: Any, name: str, *, max_length: int, pattern: str | None = None
     return value
 
 
+def time_zone(value: Any, name: str = "time_zone") -> str:
+    """An IANA time zone name (Europe/Berlin, UTC)."""
+    from services.records import InvalidInput
+    from services.records.validation import time_zone as known_zone
+
+    try:
+        return known_zone(value)
+    except InvalidInput as error:
+        raise BadRequest(f"{name}: {error}") from None
+
+
 def json_body() -> dict[str, Any]:
     """The body as a JSON object; anything else is a 4xx with the reason (json_input.py)."""
     body = request.get_json()

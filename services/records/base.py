@@ -114,6 +114,14 @@ class Doctor:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """How the patient wants to be named (to their doctor, in emails) and their time zone."""
+
+    name: str | None
+    time_zone: str = "UTC"  # IANA
+
+
+@dataclass(frozen=True)
 class WindowRef:
     record_id: str
     ciphertext_sha256: bytes  # 32 bytes: the Merkle leaf material
@@ -243,6 +251,12 @@ class RecordStore(ABC):
 
     @abstractmethod
     def get_doctor(self, owner: str) -> Doctor | None: ...
+
+    @abstractmethod
+    def set_profile(self, owner: str, name: str | None, time_zone: str) -> None: ...
+
+    @abstractmethod
+    def get_profile(self, owner: str) -> Profile: ...
 
     @abstractmethod
     def patients_of_doctor(self, doctor_address: str) -> list[str]: ...

@@ -3,7 +3,7 @@ at production rates"; the indexes it needs ship in firestore.indexes.json).
 
     {prefix}_chains/{namespace}                     chain identity, layout version
         windows/{record_id}  batches/{root hex}  bundles/{bundle_id}  devices/{device_id}
-        contacts/{owner}  doctors/{owner}  dead_letters/{id}  erasures/{record_id}
+        contacts/{owner}  doctors/{owner}  profiles/{owner}  dead_letters/{id}  erasures/{record_id}
         owners/{owner}/changes/{cursor}             each owner's change log
     {prefix}_keys/{namespace}/record_keys/{key_ref} wrapped keys (optionally another database)
 

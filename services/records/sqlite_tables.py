@@ -59,6 +59,7 @@ CREATE INDEX IF NOT EXISTS devices_by_owner ON devices(owner);
 CREATE TABLE IF NOT EXISTS contacts (owner TEXT PRIMARY KEY, emails TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS doctors (owner TEXT PRIMARY KEY, address TEXT NOT NULL, email TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS doctors_by_address ON doctors(address);
+CREATE TABLE IF NOT EXISTS profiles (owner TEXT PRIMARY KEY, name TEXT, time_zone TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, key_ref TEXT NOT NULL, ciphertext BLOB,
   payload_digest BLOB NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL
@@ -145,6 +146,7 @@ _TABLES = {
         _Table("devices", "device_id", ("device_id", "owner", "public_key", "registered_ms")),
         _Table("contacts", "owner", ("owner", "emails"), json_columns=frozenset({"emails"})),
         _Table("doctors", "owner", ("owner", "address", "email")),
+        _Table("profiles", "owner", ("owner", "name", "time_zone")),
         _Table(
             "dead_letters",
             "id",

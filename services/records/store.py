@@ -20,6 +20,7 @@ from services.records.base import (
     Doctor,
     InvalidInput,
     KeyMissing,
+    Profile,
     RecordErased,
     RecordNotFound,
     RecordsError,
@@ -156,6 +157,16 @@ class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordSt
                   "email": v.email(doctor_email)}
         self.tables.commit([Write("set", "doctors", owner, fields)],
                            [NewChange(owner, "doctor_linked")])
+
+    def set_profile(self, owner: str, name: str | None, time_zone: str) -> None:
+        owner = v.address(owner, "owner")
+        fields = {"name": v.display_name(name), "time_zone": v.time_zone(time_zone)}
+        self.tables.commit([Write("set", "profiles", owner, fields)],
+                           [NewChange(owner, "profile_set")])
+
+    def get_profile(self, owner: str) -> Profile:
+        row = self.tables.get("profiles", v.address(owner, "owner"))
+        return Profile(row["name"], row["time_zone"]) if row else Profile(None)
 
     def get_doctor(self, owner: str) -> Doctor | None:
         row = self.tables.get("doctors", v.address(owner, "owner"))

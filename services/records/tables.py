@@ -20,6 +20,7 @@ back carries its key under the table's key field.
     devices       device_id: owner, public_key, registered_ms
     contacts      owner: emails (list)
     doctors       owner: address, email
+    profiles      owner: name (or None), time_zone (IANA)
     dead_letters  id: kind, key_ref, ciphertext, payload_digest, reason, at_ms
 """
 
@@ -40,6 +41,7 @@ TABLE_KEYS = {
     "devices": "device_id",
     "contacts": "owner",
     "doctors": "owner",
+    "profiles": "owner",
     "dead_letters": "id",
 }
 

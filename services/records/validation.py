@@ -53,6 +53,28 @@ def email(value: str) -> str:
     return value.strip()
 
 
+def display_name(value: str | None) -> str | None:
+    """What the patient wants to be called: 1-80 printable characters, or None. Never logged."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= 80 or not value.isprintable():
+        raise InvalidInput("a name is 1 to 80 printable characters")
+    return value.strip()
+
+
+def time_zone(value: str) -> str:
+    """An IANA time zone name this machine knows (Europe/Berlin, UTC)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise InvalidInput("a time zone is an IANA name such as Europe/Berlin")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("unknown time zone: use an IANA name such as Europe/Berlin") from None
+    return value
+
+
 def kind(value: str) -> str:
     if not isinstance(value, str) or not _KIND.match(value):
         raise InvalidInput("kind must be 1-64 characters of [a-z0-9_.-]")

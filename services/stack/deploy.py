@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from web3 import Web3
@@ -32,7 +34,7 @@ def reusable_deployment(w3: Web3, deployments_file: Path) -> Deployments | None:
 def deploy_with_ape(network: str, account: str, deployments_file: Path,
                     delivery_window_s: int, custodians: list[str] = ()) -> Deployments:
     """Run the project's own `ape run deploy`, the same path a user takes for any network."""
-    command = ["ape", "run", "deploy", "--network", network, "--account", account,
+    command = [_ape(), "run", "deploy", "--network", network, "--account", account,
                "--output", str(Path(deployments_file).resolve()),
                "--delivery-window", str(delivery_window_s)]
     for custodian in custodians:
@@ -41,6 +43,18 @@ def deploy_with_ape(network: str, account: str, deployments_file: Path,
     if result.returncode != 0:
         raise DeployError(f"`ape run deploy` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return load_deployments(deployments_file)
+
+
+def _ape() -> str:
+    """The `ape` installed beside this interpreter: a service started by its full path
+    (`.venv/bin/pulseledger up`, a systemd unit) has no virtualenv on PATH."""
+    beside = Path(sys.executable).with_name("ape")
+    if beside.exists():
+        return str(beside)
+    on_path = shutil.which("ape")
+    if on_path is None:
+        raise DeployError("`ape` is neither beside this Python nor on PATH: run `make setup`")
+    return on_path
 
 
 def _hex(value: str) -> str:

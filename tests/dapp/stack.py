@@ -27,21 +27,19 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from eth_account import Account
 from pydantic import SecretStr
 from werkzeug.serving import make_server
 
-from services.gateway.alerts import StoredWindow, k_of_n_alerts
+from services.alerts import NOTIFIED, AlertSettings, Window, episode_events
+from services.alerts.emails import Patient, episode_emails
 from services.gateway.app import create_app
 from services.gateway.chain import Ledger
 from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
 from services.listeners.messages import render
-from services.notify.links import patient_link
-from services.peers.roles.notification import alert_email
 from services.records import RecordsSettings, open_store
 from services.records.window_payload import sample_payload
 from tests.gateway.chain_helpers import deploy, start_anvil
@@ -94,15 +92,17 @@ def email_links(dapp_url: str, store, patient: str, buyer: str,
         ]:
             _, paragraphs = render(kind, payload, dapp_url)
             emails.append({"kind": kind, "to": to, "links": LINK.findall("\n".join(paragraphs))})
-    windows = [StoredWindow(meta.record_id, meta.device_id, meta.window_start_ms,
-                            store.get_window(meta.record_id)["prediction"])
+    windows = [Window(meta.window_start_ms, store.get_window(meta.record_id)["prediction"]["status"],
+                      meta.record_id)
                for meta in store.list_windows(patient.lower(), limit=1000) if not meta.erased]
-    for alert in k_of_n_alerts(windows, 5, 6):
-        email = alert_email(("patient@example.invalid", DOCTOR_EMAIL),
-                            SimpleNamespace(message=alert["message"]), "alert",
-                            patient_link(dapp_url, patient, alert["window_start_ms"]))
-        emails.append({"kind": "alert", "to": "patient and doctor", "links": LINK.findall(email.text),
-                       "at": alert["window_start_ms"]})
+    for event in episode_events(windows, AlertSettings()):
+        if event.kind not in NOTIFIED:
+            continue
+        for email in episode_emails(event, Patient(patient), ["patient@example.invalid"],
+                                    DOCTOR_EMAIL, dapp_url):
+            to = "doctor" if email.to == (DOCTOR_EMAIL,) else "patient"
+            emails.append({"kind": "alert", "to": to, "links": LINK.findall(email.text),
+                           "at": event.window_start_ms})
     return emails
 
 

@@ -163,7 +163,10 @@ def test_alerts__k_of_n_irregular_windows__one_alert_that_says_screen(client, ch
     [alert] = body["alerts"]
     assert alert["window_start_ms"] == 1_700_001_000_000 + 6 * 10_000
     assert (alert["irregular_count"], alert["window_count"]) == (5, 6)
+    assert alert["kind"] == "episode_started"
     assert "not a diagnosis" in alert["message"]
+    assert body["episodes"] == [{"device_id": device_id, "start_ms": alert["window_start_ms"],
+                                 "end_ms": None, "ended": None}]
     assert client.get(f"/patients/{patient.address}/alerts",
                       headers=bearer(sign_in(client, stranger))).status_code == 403
 
@@ -194,3 +197,59 @@ def test_onboarding__a_device_registered_to_someone_else__409(client, chain, sto
     refused = client.post("/onboarding/device", json=taken)
     assert refused.status_code == 409
     assert store.get_device(device_id).owner == owner.address.lower()
+
+
+def test_profile__signed_name_and_zone__shown_to_the_patient_and_used_for_the_burden(
+        client, chain, store):
+    patient, doctor = chain.fund(), chain.fund()
+    _, device_id, _ = register_device(client, patient)
+    message = {"owner": patient.address, "name": "Ada", "timeZone": "Europe/Berlin"}
+    body = signed_body(client, patient, "SetProfile", message,
+                       {"owner": patient.address, "name": "Ada", "time_zone": "Europe/Berlin"})
+    assert client.post("/onboarding/profile", json=body).status_code == 200
+    assert store.get_profile(patient.address.lower()).name == "Ada"
+    bad_zone = signed_body(client, patient, "SetProfile",
+                           {**message, "name": "", "timeZone": "Mars/Olympus"},
+                           {"owner": patient.address, "name": "", "time_zone": "Mars/Olympus"})
+    refused = client.post("/onboarding/profile", json=bad_zone)
+    assert refused.status_code == 400 and "time zone" in refused.get_json()["message"]
+    token = sign_in(client, patient)
+    profile = client.get(f"/patients/{patient.address}/profile", headers=bearer(token)).get_json()
+    assert (profile["name"], profile["time_zone"]) == ("Ada", "Europe/Berlin")
+
+    # 23:59:50 and 00:00:00 in Berlin: two local days, each with its own share
+    midnight_berlin = 1_700_002_800_000 - (1_700_002_800_000 % 86_400_000) + 23 * 3_600_000
+    for i, status in enumerate(["irregular", "regular", "regular", "insufficient_data"]):
+        start = midnight_berlin - 10_000 + i * 10_000
+        store.put_window(patient.address.lower(), device_id, start,
+                         sample_payload(i, device_id=device_id, window_start_ms=start,
+                                        status=status))
+    assert link_doctor(client, patient, doctor).status_code == 200
+    answer = client.get(f"/patients/{patient.address}/burden",
+                        headers=bearer(sign_in(client, doctor))).get_json()
+    assert answer["time_zone"] == "Europe/Berlin"
+    assert [(d["monitored_s"], d["irregular_s"], d["burden"]) for d in answer["days"]] == \
+           [(10.0, 10.0, 1.0), (20.0, 0.0, 0.0)]
+    utc = client.get(f"/patients/{patient.address}/burden?tz=UTC", headers=bearer(token))
+    assert [d["burden"] for d in utc.get_json()["days"]] == [round(1 / 3, 4)]
+    assert client.get(f"/patients/{patient.address}/burden?tz=Nowhere",
+                      headers=bearer(token)).status_code == 400
+
+
+def test_alerts__an_episode_ends_with_an_all_clear(client, chain, store):
+    patient = chain.fund()
+    _, device_id, _ = register_device(client, patient)
+    statuses = ["irregular"] * 6 + ["regular"] * 6
+    base = 1_700_003_000_000
+    for i, status in enumerate(statuses):
+        store.put_window(patient.address.lower(), device_id, base + i * 10_000,
+                         sample_payload(i, device_id=device_id, window_start_ms=base + i * 10_000,
+                                        status=status))
+    body = client.get(f"/patients/{patient.address}/alerts",
+                      headers=bearer(sign_in(client, patient))).get_json()
+    assert [a["kind"] for a in body["alerts"]] == ["episode_started", "all_clear"]
+    assert body["episodes"] == [{"device_id": device_id, "start_ms": base + 5 * 10_000,
+                                 "end_ms": base + 11 * 10_000, "ended": "all_clear"}]
+    later = client.get(f"/patients/{patient.address}/alerts?since_ms={base + 8 * 10_000}",
+                       headers=bearer(sign_in(client, patient))).get_json()
+    assert [a["kind"] for a in later["alerts"]] == ["all_clear"]

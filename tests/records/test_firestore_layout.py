@@ -53,6 +53,8 @@ def _exercise(store) -> set[str]:
     s.devices_of(OWNER)
     s.set_contacts(OWNER, ["pat@example.org"])
     s.get_contacts(OWNER)
+    s.set_profile(OWNER, "Ada", "Europe/Berlin")
+    s.get_profile(OWNER)
     s.link_doctor(OWNER, DOCTOR, "dr@example.org")
     s.get_doctor(OWNER)
     s.patients_of_doctor(DOCTOR)

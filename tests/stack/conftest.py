@@ -10,8 +10,15 @@ import pytest
 from services.stack.anvil import free_port
 
 
+def _path_without_virtualenv() -> str:
+    """`up` must work started by its full path, with no virtualenv on PATH (as a unit starts it):
+    every test here runs it that way."""
+    return os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                           if ".venv" not in d)
+
+
 def up_env(state_dir, port, **extra):
-    return dict(os.environ, PULSELEDGER_STACK_STATE_DIR=str(state_dir),
+    return dict(os.environ, PATH=_path_without_virtualenv(), PULSELEDGER_STACK_STATE_DIR=str(state_dir),
                 PULSELEDGER_STACK_CHAIN_PORT=str(port), PULSELEDGER_STACK_GATEWAY_PORT="0",
                 PULSELEDGER_STACK_DAPP_PORT="0", PULSELEDGER_STACK_PROXY_PORT="0",
                 PULSELEDGER_STACK_LISTENERS_PORT="0", PULSELEDGER_STACK_PEERS_PORT="0",

@@ -6,16 +6,18 @@ import { useDapp } from '../context';
 import type { Address } from '../lib/config';
 import { describeError } from '../lib/errors';
 import type { Alert, Window } from '../lib/gateway';
-import { alertsBetween, windowsBetween } from '../lib/gatewayPatients';
+import { alertsBetween, burdenOf, windowsBetween, type BurdenDay, type Episode } from '../lib/gatewayPatients';
 
 export const MAX_WINDOWS = 1000; // the gateway's page cap (MAX_LIST_LIMIT)
-const FUTURE_SLACK_MS = 60_000; // "now" includes windows stamped by a device whose clock runs a little ahead
+const FUTURE_SLACK_MS = 60_000;
+const BURDEN_DAYS = 7; // the AF burden table: the last week, per day in the patient's zone
+const DAY_MS = 86_400_000; // "now" includes windows stamped by a device whose clock runs a little ahead
 
 /** `spanMs` null: from the first window; `endMs` null: up to now, moving as new windows arrive. */
 export interface Range { spanMs: number | null; endMs: number | null }
 export interface Shown { fromMs: number; toMs: number }
 export interface HeartData {
-  windows: Window[]; alerts: Alert[]; shown: Shown; truncated: boolean; loading: boolean; error: string | null;
+  windows: Window[]; alerts: Alert[]; episodes: Episode[]; burden: BurdenDay[]; burdenZone: string; shown: Shown; truncated: boolean; loading: boolean; error: string | null;
   live: 'off' | 'on' | 'lost';
 }
 
@@ -27,7 +29,7 @@ export function resolveRange(range: Range, now: number): Shown {
 export function useHeartData(owner: Address, range: Range, enabled: boolean): HeartData {
   const { gateway } = useDapp();
   const [state, setState] = useState<Omit<HeartData, 'live'>>({
-    windows: [], alerts: [], shown: resolveRange(range, Date.now()), truncated: false, loading: true, error: null,
+    windows: [], alerts: [], episodes: [], burden: [], burdenZone: 'UTC', shown: resolveRange(range, Date.now()), truncated: false, loading: true, error: null,
   });
   const [live, setLive] = useState<'off' | 'on' | 'lost'>('off');
   const { spanMs, endMs } = range;
@@ -36,11 +38,15 @@ export function useHeartData(owner: Address, range: Range, enabled: boolean): He
     if (!enabled) return;
     const shown = resolveRange({ spanMs, endMs }, Date.now());
     try {
-      const [w, a] = await Promise.all([
+      const [w, a, b] = await Promise.all([
         windowsBetween(gateway, owner, shown.fromMs, shown.toMs, MAX_WINDOWS),
         alertsBetween(gateway, owner, shown.fromMs, shown.toMs),
+        burdenOf(gateway, owner, Date.now() - BURDEN_DAYS * DAY_MS),
       ]);
-      setState({ windows: w.windows, truncated: w.truncated, alerts: a.alerts, shown, loading: false, error: null });
+      setState({
+        windows: w.windows, truncated: w.truncated, alerts: a.alerts, episodes: a.episodes ?? [], burden: b.days, burdenZone: b.time_zone,
+        shown, loading: false, error: null,
+      });
     } catch (caught) {
       setState((previous) => ({ ...previous, loading: false, error: describeError(caught) }));
     }

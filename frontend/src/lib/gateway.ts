@@ -21,7 +21,10 @@ export function heartRates(payload: WindowPayload | undefined): number[] {
   if (!payload || !Array.isArray(payload.readings)) return [];
   return payload.readings.map((r) => r?.heartrate).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 }
-export interface Alert { device_id: string; record_id: string; window_start_ms: number; message: string }
+export interface Alert {
+  kind: 'episode_started' | 'reminder' | 'all_clear' | 'lapsed'; device_id: string; record_id: string;
+  window_start_ms: number; episode_start_ms: number; message: string;
+}
 export interface LiveEvent { id: string; event: string; data: { kind?: string; record_id?: string; at_ms?: number } }
 export type PersonalSign = (message: string) => Promise<Hex>;
 

@@ -9,20 +9,23 @@ const STRING = 'string' as const;
 export const GATEWAY_TYPES = {
   RegisterDevice: [{ name: 'owner', type: 'address' }, { name: 'deviceId', type: STRING }, { name: 'publicKey', type: 'bytes32' }, { name: 'nonce', type: STRING }],
   SetContacts: [{ name: 'owner', type: 'address' }, { name: 'emails', type: 'string[]' }, { name: 'nonce', type: STRING }],
+  SetProfile: [{ name: 'owner', type: 'address' }, { name: 'name', type: STRING }, { name: 'timeZone', type: STRING }, { name: 'nonce', type: STRING }],
   LinkDoctor: [{ name: 'owner', type: 'address' }, { name: 'doctor', type: 'address' }, { name: 'doctorEmail', type: STRING }, { name: 'nonce', type: STRING }],
   EraseRecords: [{ name: 'owner', type: 'address' }, { name: 'statement', type: STRING }, { name: 'nonce', type: STRING }],
 } as const;
 /** Must equal services/gateway/routes_erasure.py STATEMENT: the wallet shows it before signing. */
 export const ERASE_STATEMENT = 'Erase my PulseLedger records: destroy the keys of my heart-rate windows and exports. This cannot be undone.';
 
-export interface Profile { owner: Address; devices: { device_id: string; public_key: Hex }[]; contacts: string[]; doctor: { address: Address; email: string } | null }
+export interface Profile { owner: Address; name: string | null; time_zone: string; devices: { device_id: string; public_key: Hex }[]; contacts: string[]; doctor: { address: Address; email: string } | null }
 export interface DoctorPatient { address: Address; devices: string[] }
 export interface ErasureResult {
   owner: Address; windows_erased: number; windows_already_erased: number; bundles_erased: number;
   on_chain_records: { record_id: Hex; data_class: number; active: boolean; key_destroyed: boolean }[];
   to_retire: Hex[];
 }
-export interface AlertsAnswer { k: number; n: number; windows_examined: number; alerts: Alert[] }
+export interface Episode { device_id: string; start_ms: number; end_ms: number | null; ended: 'all_clear' | 'lapsed' | null }
+export interface AlertsAnswer { k: number; n: number; windows_examined: number; alerts: Alert[]; episodes: Episode[] }
+export interface BurdenDay { date: string; monitored_s: number; irregular_s: number; burden: number | null }
 
 interface Signer { client: WalletClient; account: Address; chainId: number }
 
@@ -51,6 +54,11 @@ export async function setContacts(gateway: GatewayClient, signer: Signer, emails
   return gateway.json<{ contacts: number }>('/onboarding/contacts', post({ owner: signer.account, emails, nonce, signature }));
 }
 
+export async function setProfile(gateway: GatewayClient, signer: Signer, name: string, timeZone: string) {
+  const { nonce, signature } = await signed(gateway, signer, 'SetProfile', { name, timeZone });
+  return gateway.json<{ time_zone: string }>('/onboarding/profile', post({ owner: signer.account, name, time_zone: timeZone, nonce, signature }));
+}
+
 export async function linkDoctor(gateway: GatewayClient, signer: Signer, doctor: Address, doctorEmail: string) {
   const { nonce, signature } = await signed(gateway, signer, 'LinkDoctor', { doctor, doctorEmail });
   return gateway.json<{ doctor: Address }>('/onboarding/doctor', post({ owner: signer.account, doctor, doctor_email: doctorEmail, nonce, signature }));
@@ -71,6 +79,9 @@ export async function windowsBetween(gateway: GatewayClient, owner: Address, fro
   const { windows } = await gateway.json<{ windows: Window[] }>(`/patients/${owner}/windows?payload=true&since_ms=${Math.max(0, Math.floor(fromMs))}&limit=${limit}`);
   return { windows: windows.filter((w) => w.window_start_ms < toMs), truncated: windows.length >= limit && windows[windows.length - 1].window_start_ms < toMs };
 }
+
+export const burdenOf = (gateway: GatewayClient, owner: Address, sinceMs: number) =>
+  gateway.json<{ time_zone: string; days: BurdenDay[] }>(`/patients/${owner}/burden?since_ms=${Math.max(0, Math.floor(sinceMs))}`);
 
 export async function alertsBetween(gateway: GatewayClient, owner: Address, fromMs: number, toMs: number) {
   const answer = await gateway.json<AlertsAnswer>(`/patients/${owner}/alerts?since_ms=${Math.max(0, Math.floor(fromMs))}`);

@@ -7,6 +7,7 @@ import type { Address } from '../../lib/config';
 import { formatTime } from '../../lib/domain';
 import { heartRates, type Window } from '../../lib/gateway';
 import { useHeartData, type Range } from '../../hooks/useHeartData';
+import type { BurdenDay, Episode } from '../../lib/gatewayPatients';
 
 const MINUTE = 60_000;
 const SPANS: { label: string; spanMs: number | null }[] = [
@@ -50,6 +51,8 @@ export function HeartPanel({ owner, at }: { owner: Address; at?: number }) {
       {data.truncated && <p className="tx tx-pending" role="status">This range holds more than {windows.length} windows: showing the first {windows.length}. Choose a shorter range to see the rest.</p>}
       <HeartChart windows={windows} alerts={alerts} fromMs={axis.fromMs} toMs={axis.toMs} />
       <Alerts alerts={alerts} />
+      <Episodes episodes={data.episodes} />
+      <Burden days={data.burden} zone={data.burdenZone} />
       <WindowsTable windows={windows} />
       {data.error && <p className="tx tx-failed" role="alert">{data.error}</p>}
     </div>
@@ -68,6 +71,46 @@ function Alerts({ alerts }: { alerts: { device_id: string; window_start_ms: numb
             </li>
           ))}
         </ul>
+      )}
+    </section>
+  );
+}
+
+function Episodes({ episodes }: { episodes: Episode[] }) {
+  if (episodes.length === 0) return null;
+  return (
+    <section aria-labelledby="episodes-title">
+      <h3 id="episodes-title">Episodes in this range</h3>
+      <ul data-testid="episodes" className="list">
+        {[...episodes].reverse().map((e) => (
+          <li key={`${e.device_id}-${e.start_ms}`}>
+            From <strong>{formatTime(e.start_ms, true)}</strong>{' '}
+            {e.end_ms === null ? '— ongoing' : e.ended === 'all_clear' ? `to ${formatTime(e.end_ms, true)} (ended: regular again)` : `— data stopped by ${formatTime(e.end_ms, true)}`}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** AF burden: the share of monitored time the screen found irregular, per day (a screen, not a diagnosis). */
+function Burden({ days, zone }: { days: BurdenDay[]; zone: string }) {
+  return (
+    <section aria-labelledby="burden-title">
+      <h3 id="burden-title">Irregular-rhythm burden, last 7 days ({zone})</h3>
+      {days.length === 0 ? <p data-testid="burden">No monitored time yet.</p> : (
+        <table data-testid="burden">
+          <thead><tr><th scope="col">Day</th><th scope="col">Monitored</th><th scope="col">Irregular</th></tr></thead>
+          <tbody>
+            {days.map((d) => (
+              <tr key={d.date}>
+                <td>{d.date}</td>
+                <td>{Math.round(d.monitored_s / 60)} min</td>
+                <td>{d.burden === null ? '—' : `${(d.burden * 100).toFixed(1)}%`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </section>
   );

@@ -11,7 +11,7 @@ import { useProfile } from '../../hooks/useProfile';
 import { useTx } from '../../hooks/useTx';
 import { useGatewaySession } from '../../hooks/useGatewaySession';
 import { describeError } from '../../lib/errors';
-import { linkDoctor, pairDevice, setContacts, type Profile } from '../../lib/gatewayPatients';
+import { linkDoctor, pairDevice, setContacts, setProfile, type Profile } from '../../lib/gatewayPatients';
 import { ed25519KeyOfPeerId, pairingLink } from '../../lib/peerId';
 import { hrefOf } from '../../lib/routes';
 
@@ -35,6 +35,7 @@ export function OnboardingPage({ device }: { device?: string }) {
             <>
               <DeviceStep profile={profile} initial={device} onDone={reload} />
               <ContactsStep profile={profile} onDone={reload} />
+              <NameStep profile={profile} onDone={reload} />
               <DoctorStep profile={profile} onDone={reload} />
               {steps.every(Boolean) && (
                 <p className="tx tx-confirmed" role="status" data-testid="onboarding-done">
@@ -122,6 +123,43 @@ function ContactsStep({ profile, onDone }: { profile: Profile; onDone: () => voi
         <button className="btn" type="submit" disabled={!signer}>Save contacts</button>
       </form>
       <TxStatus state={tx.state} testId="contacts-status" />
+    </section>
+  );
+}
+
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** Optional: how the doctor's emails name the patient, and the zone of every time in emails and of the burden's days. */
+function NameStep({ profile, onDone }: { profile: Profile; onDone: () => void }) {
+  const { gateway, publicClient } = useDapp();
+  const signer = useSigner();
+  const tx = useTx(publicClient);
+  const [name, setName] = useState(profile.name ?? '');
+  const [zone, setZone] = useState(profile.name === null && profile.time_zone === 'UTC' ? BROWSER_ZONE : profile.time_zone);
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!signer) return;
+    if (name.length > 80) return tx.fail('A name of at most 80 characters.');
+    tx.set('signing', 'Sign your name and time zone in your wallet…');
+    try {
+      await setProfile(gateway, signer, name.trim(), zone.trim());
+      tx.set('confirmed', `Saved: times in your emails are in ${zone.trim()}${name.trim() ? `; your doctor's emails call you “${name.trim()}”` : ''}.`);
+      onDone();
+    } catch (caught) {
+      tx.fail(describeError(caught));
+    }
+  };
+  return (
+    <section aria-labelledby="name-title" className="step">
+      <h3 id="name-title">Your name and time zone (optional)</h3>
+      <form onSubmit={save}>
+        <label htmlFor="patient-name">The name your doctor’s alert emails use (never on-chain; empty: a short form of your address)</label>
+        <input id="patient-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Ada Lovelace" />
+        <label htmlFor="time-zone">Your time zone (for the times in emails and the days of your burden chart)</label>
+        <input id="time-zone" value={zone} onChange={(e) => setZone(e.target.value)} placeholder="Europe/Berlin" />
+        <button className="btn" type="submit" disabled={!signer}>Save name and zone</button>
+      </form>
+      <TxStatus state={tx.state} testId="name-status" />
     </section>
   );
 }
