@@ -177,6 +177,21 @@ class EpisodeTracker:
         self._returned[patient] = {key for key in self._returned.get(patient, ())
                                    if int(key.split("/", 1)[0]) >= state.episodes}
 
+    def knows(self, patient: str) -> bool:
+        return patient in self._settled
+
+    def latest_start(self, patient: str) -> int | None:
+        """The newest window start seen for the patient (readable or not, kept or folded)."""
+        tail = self._tail.get(patient)
+        if tail:
+            return tail[-1][0]
+        state = self._settled.get(patient)
+        return state.last_readable_ms if state else None
+
+    def forget(self, patient: str) -> None:
+        for table in (self._settled, self._tail, self._returned):
+            table.pop(patient, None)
+
     def export(self, patient: str) -> dict:
         state = self._settled.get(patient, _State())
         return {"settled": {"recent": state.recent, "episode_start_ms": state.episode_start_ms,

@@ -45,12 +45,10 @@ def open_predictor(settings: PeersSettings):
     return load_predictor()
 
 
-def open_alert_policy(settings: PeersSettings):
-    from services.predict.alert_policy import KOfNAlertPolicy
-    from services.predict.settings import PredictSettings
+def open_alert_tracker(settings: PeersSettings):
+    from services.alerts import AlertSettings, EpisodeTracker
 
-    predict = PredictSettings()
-    return KOfNAlertPolicy(settings.alert_k or predict.alert_k, settings.alert_n or predict.alert_n)
+    return EpisodeTracker(settings.alerts or AlertSettings())
 
 
 def open_notifier(settings: PeersSettings):

@@ -78,7 +78,7 @@ class PeerNode:
         if "notification" in wanted:
             self.roles["notification"] = NotificationRole(
                 self, self._notifier or backends.open_notifier(self.settings),
-                backends.open_alert_policy(self.settings))
+                backends.open_alert_tracker(self.settings))
 
     async def call_role(self, role: str, op: str, body: dict) -> dict:
         """Call `op` on a live peer with `role`: ourselves first, then others in a stable order

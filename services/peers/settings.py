@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.alerts import AlertSettings
+
 ALL_ROLES = ("master", "aggregation", "prediction", "storage", "notification")
 
 
@@ -77,10 +79,9 @@ class PeersSettings(BaseSettings):
     custodian_private_key: str = ""  # never logged
     deployments_file: Path | None = None  # default: see deployments_path()
 
-    # Notification: alert when k of a user's last n windows are irregular (default: the predict
-    # service's PULSELEDGER_PREDICT_ALERT_K / _N).
-    alert_k: int | None = None
-    alert_n: int | None = None
+    # Notification: the alert rule's settings are PULSELEDGER_ALERTS_* (services/alerts), the
+    # gateway's too; `alerts` set here (tests, embedding) wins over them.
+    alerts: AlertSettings | None = None
     # A notification peer new to a user (or with a hole in its history) replays the user's
     # stored predictions from at most this far before the window at hand; 0: never.
     alert_catchup_ms: int = 3_600_000

@@ -63,8 +63,7 @@ def stack(tmp_path_factory, smtp):
         "PULSELEDGER_LISTENERS_CONFIRMATIONS": "1", "PULSELEDGER_LISTENERS_POLL_INTERVAL_S": "0.1",
         # Small deadlines: windows close as soon as the (fast) stream stops; alert on 3 of 4.
         "PULSELEDGER_PEERS_QUIET_FLUSH_S": "1", "PULSELEDGER_PEERS_ANCHOR_INTERVAL_S": "1",
-        "PULSELEDGER_PREDICT_ALERT_K": str(ALERT_K), "PULSELEDGER_PREDICT_ALERT_N": str(ALERT_N),
-        "PULSELEDGER_GATEWAY_ALERT_K": str(ALERT_K), "PULSELEDGER_GATEWAY_ALERT_N": str(ALERT_N)}
+        "PULSELEDGER_ALERTS_K": str(ALERT_K), "PULSELEDGER_ALERTS_N": str(ALERT_N)}
     settings = StackSettings(
         state_dir=tmp_path_factory.mktemp("story") / "state", chain_port=0, gateway_port=0,
         dapp_port=0, proxy_port=0, block_time_s=0, serve_dapp=False, demo_seed=SEED,

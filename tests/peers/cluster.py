@@ -39,8 +39,13 @@ PAIR = [PeerSpec("n1", SERVICE_ROLES + ("aggregation",)),
         PeerSpec("n2", SERVICE_ROLES + ("aggregation",))]
 
 
-def cluster_env(settings: dict, lock_s: float = 1.5) -> dict[str, str]:
+def cluster_env(settings: dict, lock_s: float = 1.5,
+                alerts: dict | None = None) -> dict[str, str]:
+    """Peer settings as the environment; the alert rule (PULSELEDGER_ALERTS_*) by default alerts
+    on a user's first irregular window, as the in-process helpers do."""
     env = {f"PULSELEDGER_PEERS_{k.upper()}": str(v) for k, v in settings.items()}
+    env.update({f"PULSELEDGER_ALERTS_{k.upper()}": str(v)
+                for k, v in (alerts or {"k": 1, "n": 1}).items()})
     env["PULSELEDGER_INGEST_LOCK_S"] = str(lock_s)
     return env
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import trio
 
+from services.alerts import AlertSettings
 from services.ingest.device_identity import DeviceKey
 from services.ingest.reading import Reading, b64, canonical, sign_reading
 from services.ingest.settings import IngestSettings
@@ -23,11 +24,13 @@ from services.records.window_payload import validate_window_payload
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # pulseledger_testkit, as conftest
 from pulseledger_testkit.admission import admit
 
+# An episode on the first irregular window: the pipeline tests see an alert for every irregular user.
+ALERT_ON_FIRST_IRREGULAR = AlertSettings(k=1, n=1)
 FAST = {
     "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,
     "rpc_timeout_s": 3.0, "grace_ms": 2_000, "idle_close_s": 6.0, "quiet_flush_s": 1.5,
     "close_tick_s": 0.1, "rebalance_interval_s": 0.25, "anchor_interval_s": 0.5,
-    "master_idle_poll_s": 0.02, "alert_k": 1, "alert_n": 1,
+    "master_idle_poll_s": 0.02,
     "admission_timeout_s": 3.0, "revocation_poll_s": 0.25,
 }
 
@@ -47,7 +50,8 @@ def peer_settings(data_dir: Path, name: str, roles, bootstrap=(), granted=None,
     roles it runs)."""
     admit(data_dir, name, tuple(roles) if granted is None else tuple(granted))
     return PeersSettings(data_dir=data_dir, name=name, roles=tuple(roles),
-                         bootstrap=tuple(bootstrap), **{**FAST, **overrides})
+                         bootstrap=tuple(bootstrap),
+                         **{**FAST, "alerts": ALERT_ON_FIRST_IRREGULAR, **overrides})
 
 
 def ingest_settings(data_dir: Path, **overrides) -> IngestSettings:

@@ -1,13 +1,15 @@
-"""The notification peer's k-of-n history survives a kill -9 (it is on disk, written before a batch
+"""The notification peer's episode state survives a kill -9 (it is on disk, written before a batch
 is acknowledged), is idempotent on (user, window), and a notification peer new to a user rebuilds
-it from the predictions stored in the user's window records.
+it from the predictions stored in the user's window records. Each notice goes to each recipient
+(the patient's contact, their doctor) as its own email.
 
 The predictions are sent over real libp2p RPC by a peer of the test's own, so each window's
 verdict is chosen by the test (the real predictor's verdict on simulated data is not the subject)."""
 
 from __future__ import annotations
 
-import hashlib
+import email
+import email.policy
 import signal
 import time
 from dataclasses import asdict
@@ -16,14 +18,13 @@ import pytest
 import trio
 from pulseledger_testkit.admission import install_test_operator
 
+from services.alerts import AlertSettings, EpisodeTracker, Window
 from services.ingest.simulator import make_fleet, onboard
-from services.notify import message_id_for
 from services.peers.alert_history import AlertHistory
 from services.peers.node import NoPeerForRole, PeerNode
 from services.peers.rpc import PeerUnavailable, RemoteError
 from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
 from services.predict import Prediction
-from services.predict.alert_policy import KOfNAlertPolicy
 from services.records.window_payload import sample_payload
 
 from .cluster import cluster_env
@@ -38,9 +39,26 @@ def prediction(status: str) -> dict:
                              "0" * 64, "0" * 64))
 
 
-def outbox_has_alert(outbox, device: str, window_start_ms: int) -> bool:
-    name = hashlib.sha256(message_id_for(f"alert/{device}/{window_start_ms}").encode()).hexdigest()
-    return (outbox / f"{name[:32]}.eml").exists()
+K3_OF_4 = AlertSettings(k=3, n=4)
+RECIPIENTS = 2  # onboard(): the patient's contact and their doctor
+
+
+def alert_emails(outbox, window_start_ms: int) -> list[email.message.Message]:
+    """The "irregular rhythm noticed" emails in the outbox for the window that started an episode
+    (their link opens the patient's page at that window)."""
+    found = []
+    for path in outbox.glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = message.get_body(("plain",)).get_content()
+        if "irregular rhythm noticed" in message["Subject"] and f"at={window_start_ms}" in text:
+            found.append(message)
+    return found
+
+
+def outbox_has_alert(outbox, window_start_ms: int) -> bool:
+    """One email per recipient, each to one address."""
+    emails = alert_emails(outbox, window_start_ms)
+    return len(emails) == RECIPIENTS and len({m["To"] for m in emails}) == RECIPIENTS
 
 
 async def notify(caller: PeerNode, device: str, index: int, status: str,
@@ -67,23 +85,21 @@ def store_window(store, device: str, index: int, status: str) -> dict:
     return {"device_id": device, "window_start_ms": start, "prediction": prediction(status)}
 
 
-def test_history__saved_and_loaded__ordered_idempotent_per_user(tmp_path):
+def test_history__saved_and_loaded__the_tracker_resumes_without_repeating(tmp_path):
+    tracker = EpisodeTracker(AlertSettings(k=2, n=3))
+    assert tracker.observe("u1", Window(10, "irregular")) == []
+    assert tracker.observe("u1", Window(20, "regular")) == []
     history = AlertHistory(tmp_path / "ledger.db")
-    history.save({"u1": (30, [(30, True), (10, True), (20, False)]), "u2": (5, [])})
-    history.save({"u1": (30, [(10, True), (20, False), (30, True)])})  # the same batch again
-    assert history.load("u1") == (30, [(10, True), (20, False), (30, True)])
-    history.save({"u1": (40, [(40, False)])})  # an alert cleared the rest
+    history.save({"u1": tracker.export("u1")})
+    history.save({"u1": tracker.export("u1")})  # the same batch again
     history.close()
 
-    reopened = AlertHistory(tmp_path / "ledger.db")
-    assert reopened.load_all() == {"u1": (40, [(40, False)]), "u2": (5, [])}
-    policy = KOfNAlertPolicy(2, 3)
-    for user, (last, recent) in reopened.load_all().items():
-        policy.restore(user, last, recent)
-    irregular = Prediction("irregular", 0.9, "rr", "", "")
-    assert policy.observe("u1", 40, irregular) is None  # a redelivery: already seen
-    assert policy.observe("u1", 50, irregular) is None  # 1 of (40 regular, 50)
-    assert policy.observe("u1", 60, irregular) is not None
+    reopened = EpisodeTracker(AlertSettings(k=2, n=3))
+    for user, state in AlertHistory(tmp_path / "ledger.db").load_all().items():
+        reopened.restore(user, state)
+    assert reopened.observe("u1", Window(20, "irregular")) == []  # a redelivery: already seen
+    [started] = reopened.observe("u1", Window(30, "irregular"))  # 2 of (10, 20, 30)
+    assert (started.kind, started.window_start_ms) == ("episode_started", 30)
 
 
 def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(tmp_path):
@@ -95,7 +111,7 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
     [device] = make_fleet(1, irregular_fraction=1.0, seed="notification-restart")
     onboard([device], store)
     outbox = tmp_path / "outbox"
-    env = cluster_env({**FAST, "alert_k": 3, "alert_n": 4, "alert_catchup_ms": 0})
+    env = cluster_env({**FAST, "alert_catchup_ms": 0}, alerts={"k": 3, "n": 4})
     install_test_operator(tmp_path)
     supervisor = Supervisor(tmp_path, [PeerSpec("n1", ("notification",))], env,
                             log_dir=tmp_path / "logs")
@@ -135,8 +151,8 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
 
         trio.run(main)
         assert supervisor.children["n1"].restarts == 1
-        assert outbox_has_alert(outbox, device.user_id, START + 3 * WINDOW_MS)
-        assert len(list(outbox.glob("*.eml"))) == 1
+        assert outbox_has_alert(outbox, START + 3 * WINDOW_MS)
+        assert len(list(outbox.glob("*.eml"))) == RECIPIENTS
     finally:
         supervisor.stop()
         store.close()
@@ -161,7 +177,7 @@ def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, 
 
     async def main():
         async with trio.open_nursery() as nursery:
-            owner = PeerNode(peer_settings(fresh, "n2", ["notification"], alert_k=3, alert_n=4),
+            owner = PeerNode(peer_settings(fresh, "n2", ["notification"], alerts=K3_OF_4),
                              store=store)
             await nursery.start(owner.run)
             caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
@@ -175,8 +191,7 @@ def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, 
 
     assert trio.run(main) == (3 if case == "new owner" else 2)
     emails = list((fresh / "outbox").glob("*.eml"))
-    assert len(emails) == 1 and outbox_has_alert(fresh / "outbox", device.user_id,
-                                                 START + 3 * WINDOW_MS)
+    assert len(emails) == RECIPIENTS and outbox_has_alert(fresh / "outbox", START + 3 * WINDOW_MS)
     store.close()
 
 
@@ -210,7 +225,7 @@ def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path)
         return refused
 
     assert trio.run(main) is not None
-    assert outbox_has_alert(peer_dir / "outbox", device.user_id, START)
+    assert outbox_has_alert(peer_dir / "outbox", START)
     store.close()
 
 

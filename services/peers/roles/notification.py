@@ -1,10 +1,12 @@
-"""Notification: applies the k-of-n alert policy (services/predict) to each stored prediction and
-emails the patient and their linked doctor (services/notify), at most once per (user, window): a
-ledger of sent keys, and a Message-ID derived from the key, so a resend after a crash between
-send and ledger is recognisably the same email. Aggregators send each user's predictions to the
-notification peer closest to that user, so one peer holds a user's k-of-n history: on disk
+"""Notification: applies the alert rule (services/alerts: episodes — started, reminder, all-clear)
+to each stored prediction and emails the patient's contacts and their linked doctor, one message
+per recipient (services/alerts/emails.py), each at most once: a ledger of sent keys (episode
+number, notice, recipient) and a Message-ID derived from the key, so a resend after a crash
+between send and ledger is recognisably the same email. Aggregators send each user's predictions
+to the notification peer closest to that user, so one peer holds a user's episode state: on disk
 (services/peers/alert_history.py), written before a batch is acknowledged and read back on start;
-a peer new to a user first replays the user's stored predictions (services/peers/alert_catchup.py)."""
+a peer new to a user first replays the user's stored predictions (services/peers/alert_catchup.py)
+without sending what they caused (the previous owner did)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ import sqlite3
 import time
 from collections import Counter
 
-from services.notify import Email, NotifierRejected, message_id_for
-from services.notify.links import patient_link
+from services.alerts import NOTIFIED, EpisodeTracker, Event, Window
+from services.alerts.emails import Patient, episode_emails
+from services.notify import NotifierRejected
 from services.peers.alert_catchup import stored_statuses
 from services.peers.alert_history import AlertHistory
-from services.predict import Prediction
 from services.records import RecordsError
 from services.records.validation import window_record_id
 
@@ -42,26 +44,17 @@ class SentLedger:
         return self._db.execute("SELECT COUNT(*) FROM sent").fetchone()[0]
 
 
-def alert_email(recipients: tuple[str, ...], alert, key: str, link: str | None = None) -> Email:
-    text = ("PulseLedger noticed an irregular heart rhythm.\n\n" + alert.message)
-    if link:  # the patient opens their own page there, their linked doctor the patient's
-        text += f"\n\nSee the windows around it: {link}"
-    html = "".join(f"<p>{part}</p>" for part in text.split("\n\n"))
-    return Email(recipients, "PulseLedger: irregular rhythm noticed", text, html,
-                 message_id_for(key))
-
-
 class NotificationRole:
     name = "notification"
 
-    def __init__(self, node, notifier, policy):
+    def __init__(self, node, notifier, tracker: EpisodeTracker):
         self.node = node
         self.notifier = notifier
-        self.policy = policy
+        self.tracker = tracker
         self.ledger = SentLedger(node.settings.notify_ledger_path)
         self.history = AlertHistory(node.settings.notify_ledger_path)
-        for user, (last_start, recent) in self.history.load_all().items():
-            policy.restore(user, last_start, recent)
+        for user, state in self.history.load_all().items():
+            tracker.restore(user, state)
         self.sent = 0
         self.replayed = 0
         self.refused: Counter[str] = Counter()
@@ -91,33 +84,41 @@ class NotificationRole:
         if len(stored) > sum(1 for s in stored if s is not None):
             log.warning("notify.predictions from %s: %d item(s) without a stored window refused",
                         caller[-8:], sum(1 for s in stored if s is None))
-        # Oldest first per user: the policy ignores a window older than one it has seen.
+        # Oldest first per user (the rule takes any order; in order, nothing waits on a late one).
         items = sorted((s for s in stored if s is not None),
                        key=lambda i: (i["device_id"], i["window_start_ms"]))
-        before: dict[str, tuple] = {}  # each user's history as it was, to undo a failed batch
+        before: dict[str, dict | None] = {}  # each user's state as it was, to undo a failed batch
         try:
             for item in items:
                 user = item["device_id"]
                 if user not in before:
-                    before[user] = self.policy.state(user)
+                    before[user] = self.tracker.export(user) if self.tracker.knows(user) else None
                     self._catch_up(user, item["window_start_ms"])
-                await self._observe(item)
-            self.history.save({user: self.policy.state(user) for user in before})
+                window = Window(item["window_start_ms"], item["prediction"].get("status", ""),
+                                window_record_id(self.node.store.namespace, user,
+                                                 item["window_start_ms"]))
+                for event in self.tracker.observe(user, window):
+                    if event.kind in NOTIFIED:
+                        self._notify(user, event)
+            self.history.save({user: self.tracker.export(user) for user in before})
         except BaseException:
-            # Not acknowledged: the caller retries the batch, which must then meet the history
-            # as it was (or an alert whose email failed would be skipped as already seen).
+            # Not acknowledged: the caller retries the batch, which must then meet the state as
+            # it was (or a notice whose email failed would be skipped as already returned).
             for user, state in before.items():
-                self.policy.restore(user, *state)
+                if state is None:
+                    self.tracker.forget(user)
+                else:
+                    self.tracker.restore(user, state)
             raise
         return {"sent": self.sent}
 
     def _catch_up(self, user: str, window_start_ms: int) -> None:
         """Replay the user's stored predictions this peer has not seen (it is new to the user,
-        or there is a hole since the last window it saw), without alerting for them."""
+        or there is a hole since the last window it saw), sending nothing for them."""
         settings = self.node.settings
         if settings.alert_catchup_ms <= 0:
             return
-        last_start, _ = self.policy.state(user)
+        last_start = self.tracker.latest_start(user)
         horizon = window_start_ms - settings.alert_catchup_ms
         if last_start is None:
             after = horizon
@@ -126,34 +127,40 @@ class NotificationRole:
         else:
             return
         for start, status in stored_statuses(self.node.store, user, after, window_start_ms):
-            self.policy.observe(user, start, Prediction(status, None, None, "", ""))
+            self.tracker.observe(user, Window(start, status))  # what they caused was sent before
             self.replayed += 1
 
-    async def _observe(self, item: dict) -> None:
+    def _notify(self, device_id: str, event: Event) -> None:
         store = self.node.store
-        prediction = Prediction(**item["prediction"])
-        alert = self.policy.observe(item["device_id"], item["window_start_ms"], prediction)
-        if alert is None:
-            return
-        key = f"alert/{item['device_id']}/{item['window_start_ms']}"
-        if self.ledger.was_sent(key):
-            return
-        device = store.get_device(item["device_id"])
-        recipients: tuple[str, ...] = ()
+        key = f"alert/{device_id}/{event.key}"
+        device = store.get_device(device_id)
+        contacts: list[str] = []
+        doctor_email = None
+        patient = Patient(device.owner if device else "0x" + "00" * 20)
         if device is not None:
-            recipients = tuple(store.get_contacts(device.owner))
+            contacts = store.get_contacts(device.owner)
             doctor = store.get_doctor(device.owner)
-            if doctor is not None:
-                recipients += (doctor.email,)
-        try:
-            if not recipients:
-                raise NotifierRejected("no contact address for the patient or a doctor")
-            link = patient_link(self.node.settings.dapp_url, device.owner, item["window_start_ms"])
-            self.notifier.send(alert_email(recipients, alert, key, link))
-            self.sent += 1
-        except NotifierRejected as exc:  # permanent: park it with the reason, go on
-            store.dead_letter("alert", key.encode(), f"rejected: {exc}")
-        self.ledger.mark_sent(key)  # NotifierUnavailable propagates: the caller retries
+            doctor_email = doctor.email if doctor else None
+            profile = store.get_profile(device.owner)
+            patient = Patient(device.owner, profile.name, profile.time_zone)
+        emails = episode_emails(event, patient, contacts, doctor_email,
+                                self.node.settings.dapp_url)
+        if not emails:
+            if not self.ledger.was_sent(key):
+                store.dead_letter("alert", key.encode(),
+                                  "rejected: no contact address for the patient or a doctor")
+                self.ledger.mark_sent(key)
+            return
+        for email in emails:
+            sent_key = f"{key}/{email.message_id}"
+            if self.ledger.was_sent(sent_key):
+                continue
+            try:
+                self.notifier.send(email)
+                self.sent += 1
+            except NotifierRejected as exc:  # permanent: park it with the reason, go on
+                store.dead_letter("alert", sent_key.encode(), f"rejected: {exc}")
+            self.ledger.mark_sent(sent_key)  # NotifierUnavailable propagates: the caller retries
 
     def metrics(self) -> dict:
         out = {"notification_emails_sent": self.sent,
