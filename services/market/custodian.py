@@ -70,7 +70,7 @@ class Custodian:
             for data_class in self.priced_classes(patient):
                 try:
                     self._settle(patient, data_class, tally)
-                except Exception as error:  # one patient's trouble must not stop the others
+                except Exception as error:  # noqa: BLE001 - one patient must not stop the others
                     log.warning("bundle round failed", extra={"patient": patient[:10],
                                                                "data_class": data_class,
                                                                "error": type(error).__name__})

@@ -1,0 +1,93 @@
+"""The custodian seals and registers bundles from a patient's anchored windows, on a real anvil
+and a real SQLite store; refusals and waiting cost nothing on-chain."""
+
+from __future__ import annotations
+
+import json
+
+from fhir.resources.R4B.bundle import Bundle
+
+from services.market import registration
+from services.market.bundle_ids import bundle_id
+from services.market.verify import verify_document
+from tests.market.conftest import PERIOD_S
+
+
+def _period_start(chain, periods_ago: int) -> int:
+    return (chain.now() * 1000 // (PERIOD_S * 1000) - periods_ago) * PERIOD_S * 1000
+
+
+def test_priced_class__anchored_windows__bundle_registered_once(chain, store, make_patient,
+                                                               custodian):
+    patient = make_patient(price_classes=(0, 1))
+    owner = patient.account.address.lower()
+    tally = custodian.run_once()
+    assert tally.errors == []
+    for data_class in (0, 1):
+        record_id = bundle_id(owner, data_class, _period_start(chain, 2))
+        on_chain = registration.registration_of(chain.contract, record_id)
+        assert on_chain.status == registration.RECORD_ACTIVE
+        meta = store.bundle_meta(record_id)
+        assert meta.ciphertext_sha256 == on_chain.ciphertext_hash
+        assert meta.owner == owner and meta.data_class == data_class
+    again = custodian.run_once()
+    assert (again.sealed, again.registered) == (0, 0)
+
+
+def test_bundle__fhir_csv_and_proofs__valid_and_pseudonymous(chain, store, make_patient,
+                                                             custodian):
+    patient = make_patient(price_classes=(0, 1))
+    custodian.run_once()
+    owner = patient.account.address.lower()
+    heart = json.loads(store.get_bundle(bundle_id(owner, 0, _period_start(chain, 2))))
+    screen = json.loads(store.get_bundle(bundle_id(owner, 1, _period_start(chain, 2))))
+    for document in (heart, screen):
+        Bundle.model_validate(document["fhir"])  # FHIR R4 (R4B models), raises if invalid
+        text = json.dumps(document)
+        assert patient.device_id not in text and owner[2:] not in text.lower()
+        assert [w["record_id"] for w in document["windows"]] == patient.record_ids
+    observations = [e["resource"] for e in heart["fhir"]["entry"]]
+    assert len(observations) == 3
+    first = observations[0]
+    assert first["code"]["coding"][0]["code"] == "8867-4"
+    assert first["valueQuantity"]["code"] == "/min" and first["valueQuantity"]["value"] == 64.5
+    assert first["effectivePeriod"]["start"].endswith("+00:00")
+    assert first["subject"]["identifier"]["value"] == heart["subject"]
+    assert heart["csv"]["heart_rate"].splitlines()[0].startswith("subject,window_start")
+    assert len(heart["csv"]["heart_rate"].splitlines()) == 1 + 3 * 10
+    result = screen["fhir"]["entry"][0]["resource"]
+    assert result["device"]["identifier"]["value"] == "ab" * 32
+    assert result["valueCodeableConcept"]["coding"][0]["code"] == "regular"
+    # pseudonyms differ between bundles: two buyers cannot join them on the subject
+    assert heart["subject"] != screen["subject"]
+
+    def anchored(root: bytes) -> bool:
+        return int(chain.contract.functions.batchAnchor(root).call()[0], 16) != 0
+
+    assert verify_document(heart, anchored).ok
+    tampered = json.loads(json.dumps(heart))
+    tampered["windows"][0]["ciphertext_sha256"] = "0x" + "11" * 32
+    verdict = verify_document(tampered, anchored)
+    assert not verdict.ok and "window 0" in verdict.problems[0]
+
+
+def test_unauthorised_custodian__nothing_registered(chain, store, make_patient, custodian):
+    patient = make_patient(authorise=False)
+    custodian.run_once()
+    record_id = bundle_id(patient.account.address.lower(), 0, _period_start(chain, 2))
+    assert registration.registration_of(chain.contract, record_id).status == 0
+
+
+def test_windows_not_anchored__period_waits(chain, store, make_patient, custodian):
+    patient = make_patient(anchored=False)
+    custodian.run_once()
+    record_id = bundle_id(patient.account.address.lower(), 0, _period_start(chain, 2))
+    assert registration.registration_of(chain.contract, record_id).status == 0
+    assert store.list_windows(patient.account.address.lower())  # still there, just not sold yet
+
+
+def test_open_period__not_sealed(chain, store, make_patient, custodian):
+    patient = make_patient(periods_ago=0)
+    custodian.run_once()
+    record_id = bundle_id(patient.account.address.lower(), 0, _period_start(chain, 0))
+    assert registration.registration_of(chain.contract, record_id).status == 0
