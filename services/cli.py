@@ -21,6 +21,9 @@ COMMANDS = {
     "proxy": "services.sigv4proxy.cli:proxy",
     "proxy-ws": "services.sigv4proxy.cli:proxy_ws",
     "listen": "services.listeners.cli:listen",
+    "market": "services.market.cli:market",
+    "buyer": "services.market.cli:buyer",
+    "verify": "services.market.cli:verify",
 }
 
 
