@@ -4,6 +4,7 @@ and a real SQLite store; refusals and waiting cost nothing on-chain."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from fhir.resources.R4B.bundle import Bundle
 
@@ -51,7 +52,9 @@ def test_bundle__fhir_csv_and_proofs__valid_and_pseudonymous(chain, store, make_
     first = observations[0]
     assert first["code"]["coding"][0]["code"] == "8867-4"
     assert first["valueQuantity"]["code"] == "/min" and first["valueQuantity"]["value"] == 64.5
-    assert first["effectivePeriod"]["start"].endswith("+00:00")
+    period = {k: datetime.fromisoformat(v) for k, v in first["effectivePeriod"].items()}
+    assert period["start"].timestamp() * 1000 == _period_start(chain, 2)
+    assert (period["end"] - period["start"]).total_seconds() == 10
     assert first["subject"]["identifier"]["value"] == heart["subject"]
     assert heart["csv"]["heart_rate"].splitlines()[0].startswith("subject,window_start")
     assert len(heart["csv"]["heart_rate"].splitlines()) == 1 + 3 * 10
