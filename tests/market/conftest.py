@@ -66,6 +66,7 @@ class Patient:
     account: object
     device_id: str
     record_ids: list
+    period_start_ms: int  # the period its windows lie in
 
 
 def store_windows(store, anchor, owner: str, device_id: str, starts_ms: list[int],
@@ -100,7 +101,7 @@ def make_patient(chain, store, storage_anchor, custodian_account):
             chain.send(patient, functions.authorizeCustodian(custodian_account.address, True))
         for data_class in price_classes:
             chain.send(patient, functions.setPrice(data_class, PRICE))
-        return Patient(patient, device_id, ids)
+        return Patient(patient, device_id, ids, start)
 
     return make
 

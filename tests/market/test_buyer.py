@@ -21,7 +21,7 @@ from services.market.bundle_ids import bundle_id
 from services.market.cli import verify
 from services.stack.gateway_client import GatewayClient
 from tests.gateway.chain_helpers import free_port
-from tests.market.conftest import PERIOD_S, PRICE
+from tests.market.conftest import PRICE
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,7 @@ def test_buyer_fetch__decrypts_checks_and_pays_the_patient(chain, store, make_pa
                                                            gateway_url, tmp_path, monkeypatch):
     patient = make_patient()
     custodian.run_once()
-    record_id = bundle_id(patient.account.address.lower(), 0,
-                          (chain.now() * 1000 // (PERIOD_S * 1000) - 2) * PERIOD_S * 1000)
+    record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
     buyer, purchase_id = _bought(chain, patient.account)
     client = GatewayClient(gateway_url)
 
@@ -101,8 +100,7 @@ def test_buyer_fetch__someone_elses_purchase__refused(chain, store, make_patient
                                                       gateway_url):
     patient = make_patient()
     custodian.run_once()
-    record_id = bundle_id(patient.account.address.lower(), 0,
-                          (chain.now() * 1000 // (PERIOD_S * 1000) - 2) * PERIOD_S * 1000)
+    record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
     _, purchase_id = _bought(chain, patient.account)
     stranger = chain.fund()
     with pytest.raises(buying.FetchFailed, match="not_your_purchase|another buyer"):

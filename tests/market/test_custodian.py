@@ -11,11 +11,6 @@ from fhir.resources.R4B.bundle import Bundle
 from services.market import registration
 from services.market.bundle_ids import bundle_id
 from services.market.verify import verify_document
-from tests.market.conftest import PERIOD_S
-
-
-def _period_start(chain, periods_ago: int) -> int:
-    return (chain.now() * 1000 // (PERIOD_S * 1000) - periods_ago) * PERIOD_S * 1000
 
 
 def test_priced_class__anchored_windows__bundle_registered_once(chain, store, make_patient,
@@ -25,7 +20,7 @@ def test_priced_class__anchored_windows__bundle_registered_once(chain, store, ma
     tally = custodian.run_once()
     assert tally.errors == []
     for data_class in (0, 1):
-        record_id = bundle_id(owner, data_class, _period_start(chain, 2))
+        record_id = bundle_id(owner, data_class, patient.period_start_ms)
         on_chain = registration.registration_of(chain.contract, record_id)
         assert on_chain.status == registration.RECORD_ACTIVE
         meta = store.bundle_meta(record_id)
@@ -40,8 +35,8 @@ def test_bundle__fhir_csv_and_proofs__valid_and_pseudonymous(chain, store, make_
     patient = make_patient(price_classes=(0, 1))
     custodian.run_once()
     owner = patient.account.address.lower()
-    heart = json.loads(store.get_bundle(bundle_id(owner, 0, _period_start(chain, 2))))
-    screen = json.loads(store.get_bundle(bundle_id(owner, 1, _period_start(chain, 2))))
+    heart = json.loads(store.get_bundle(bundle_id(owner, 0, patient.period_start_ms)))
+    screen = json.loads(store.get_bundle(bundle_id(owner, 1, patient.period_start_ms)))
     for document in (heart, screen):
         Bundle.model_validate(document["fhir"])  # FHIR R4 (R4B models), raises if invalid
         text = json.dumps(document)
@@ -53,7 +48,7 @@ def test_bundle__fhir_csv_and_proofs__valid_and_pseudonymous(chain, store, make_
     assert first["code"]["coding"][0]["code"] == "8867-4"
     assert first["valueQuantity"]["code"] == "/min" and first["valueQuantity"]["value"] == 64.5
     period = {k: datetime.fromisoformat(v) for k, v in first["effectivePeriod"].items()}
-    assert period["start"].timestamp() * 1000 == _period_start(chain, 2)
+    assert period["start"].timestamp() * 1000 == patient.period_start_ms
     assert (period["end"] - period["start"]).total_seconds() == 10
     assert first["subject"]["identifier"]["value"] == heart["subject"]
     assert heart["csv"]["heart_rate"].splitlines()[0].startswith("subject,window_start")
@@ -77,14 +72,14 @@ def test_bundle__fhir_csv_and_proofs__valid_and_pseudonymous(chain, store, make_
 def test_unauthorised_custodian__nothing_registered(chain, store, make_patient, custodian):
     patient = make_patient(authorise=False)
     custodian.run_once()
-    record_id = bundle_id(patient.account.address.lower(), 0, _period_start(chain, 2))
+    record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
     assert registration.registration_of(chain.contract, record_id).status == 0
 
 
 def test_windows_not_anchored__period_waits(chain, store, make_patient, custodian):
     patient = make_patient(anchored=False)
     custodian.run_once()
-    record_id = bundle_id(patient.account.address.lower(), 0, _period_start(chain, 2))
+    record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
     assert registration.registration_of(chain.contract, record_id).status == 0
     assert store.list_windows(patient.account.address.lower())  # still there, just not sold yet
 
@@ -92,5 +87,5 @@ def test_windows_not_anchored__period_waits(chain, store, make_patient, custodia
 def test_open_period__not_sealed(chain, store, make_patient, custodian):
     patient = make_patient(periods_ago=0)
     custodian.run_once()
-    record_id = bundle_id(patient.account.address.lower(), 0, _period_start(chain, 0))
+    record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
     assert registration.registration_of(chain.contract, record_id).status == 0
