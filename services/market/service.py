@@ -9,6 +9,7 @@ import signal
 import threading
 
 from eth_account import Account
+from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from services.blobs import open_blob_store
 from services.chain.connection import open_ledger
@@ -31,6 +32,7 @@ def run_custodian(settings: MarketSettings | None = None, stop: threading.Event 
     account = Account.from_key(settings.custodian_key.get_secret_value())
     identity = ChainIdentity(deployments.chain_id, deployments.genesis_hash,
                              {name: c.address for name, c in deployments.contracts.items()})
+    metrics = _serve_status(settings.status_port)
     with open_store(RecordsSettings(), identity) as store:
         custodian = Custodian(store, ledger, account, settings,
                               deployment_block=deployments.deployment_block,
@@ -38,11 +40,29 @@ def run_custodian(settings: MarketSettings | None = None, stop: threading.Event 
         log.info("custodian %s started (period %d s)", account.address, settings.period_s)
         while not stop.is_set():
             tally = custodian.run_once()
+            if metrics:
+                metrics["sealed"].inc(tally.sealed)
+                metrics["registered"].inc(tally.registered)
+                metrics["failed"].inc(len(tally.errors))
             if tally.registered or tally.errors:
                 log.info("round: %d sealed, %d registered, %d failed", tally.sealed,
                          tally.registered, len(tally.errors))
             stop.wait(settings.poll_interval_s)
     return 0
+
+
+def _serve_status(port: int) -> dict[str, Counter] | None:
+    """prometheus_client's server answers every path, /healthz included, while the process
+    lives; the counters say whether rounds succeed."""
+    if not port:
+        return None
+    registry = CollectorRegistry()
+    metrics = {name: Counter(f"pulseledger_market_bundles_{name}", help_text, registry=registry)
+               for name, help_text in (("sealed", "Bundles sealed"),
+                                       ("registered", "Bundles registered on-chain"),
+                                       ("failed", "Patient rounds that failed"))}
+    start_http_server(port, addr="127.0.0.1", registry=registry)
+    return metrics
 
 
 def _stop_on_signals() -> threading.Event:

@@ -19,3 +19,5 @@ class MarketSettings(BaseSettings):
     # with the windows anchored by then (a window that never anchors cannot hold a sale forever).
     max_anchor_wait_s: float = 120.0
     poll_interval_s: float = 5.0
+    # /healthz and Prometheus /metrics on 127.0.0.1 (0: not served)
+    status_port: int = 0
