@@ -45,10 +45,10 @@ def period_windows(store: RecordStore, patient: str, start_ms: int, end_ms: int)
 
 def seal_bundle(store: RecordStore, patient: str, data_class: int, period: tuple[int, int],
                 windows: list[WindowMeta], anchor_check: Callable[[bytes], bool],
-                blobs=None) -> SellableRecord | None:
+                blobs=None, bundle_id: str | None = None) -> SellableRecord | None:
     """Decrypt the windows, build the document, seal it as a bundle. None when no window could be
     read soundly (each one refused costs only itself: the store alerted and flagged it)."""
-    bundle_id = make_bundle_id(patient, data_class, period[0])
+    bundle_id = bundle_id or make_bundle_id(patient, data_class, period[0])
     sources = []
     for meta in windows:
         try:

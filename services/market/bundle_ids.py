@@ -21,3 +21,9 @@ def bundle_salt(data_class: int, period_start_ms: int) -> bytes:
 def bundle_id(patient: str, data_class: int, period_start_ms: int) -> str:
     salt = bundle_salt(data_class, period_start_ms)
     return "0x" + keccak(encode(["address", "bytes32"], [to_checksum_address(patient), salt])).hex()
+
+
+def export_id(patient: str, from_ms: int, to_ms: int) -> str:
+    """An export the patient asked for: its own salt over the period it covers."""
+    salt = keccak(encode(["bytes32", "uint8", "uint64", "uint64"], [SALT_TAG, 2, from_ms, to_ms]))
+    return "0x" + keccak(encode(["address", "bytes32"], [to_checksum_address(patient), salt])).hex()

@@ -25,6 +25,40 @@ def custodian() -> None:
     sys.exit(run_custodian())
 
 
+@market.command(name="export")
+@click.option("--gateway", "gateway_url", required=True, help="The data gateway's URL.")
+@click.option("--from", "start", required=True, type=click.DateTime(),
+              help="Start of the period (UTC), e.g. 2026-12-01T00:00:00.")
+@click.option("--to", "end", required=True, type=click.DateTime(), help="End (UTC, excluded).")
+def export(gateway_url: str, start, end) -> None:
+    """Export your own windows of a period (FHIR R4 + CSV + proofs) and register it on-chain.
+
+    Your key comes from PULSELEDGER_PATIENT_KEY (never the command line); the chain from
+    PULSELEDGER_CHAIN_RPC_URL and PULSELEDGER_CHAIN_DEPLOYMENTS."""
+    import os
+    from datetime import UTC
+
+    from eth_account import Account
+
+    from services.chain.connection import open_ledger
+    from services.market.exports import make_export
+    from services.stack.gateway_client import GatewayClient, GatewayRefused
+
+    key = os.environ.get("PULSELEDGER_PATIENT_KEY")
+    if not key:
+        raise click.ClickException("set PULSELEDGER_PATIENT_KEY to your wallet's private key")
+    _, ledger, _ = open_ledger()
+    from_ms, to_ms = (int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in (start, end))
+    try:
+        made = make_export(GatewayClient(gateway_url), ledger, Account.from_key(key), from_ms,
+                           to_ms)
+    except GatewayRefused as refusal:
+        raise click.ClickException(str(refusal)) from None
+    click.echo(f"export {made.record_id}: "
+               + ("made before" if made.windows is None else f"{made.windows} windows")
+               + (f"; registered in {made.tx}" if made.tx else "; registered before"))
+
+
 @click.group()
 def buyer() -> None:
     """What a programmatic buyer runs."""

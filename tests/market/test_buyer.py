@@ -17,8 +17,10 @@ from services.gateway.app import create_app
 from services.gateway.chain import PURCHASE_DELIVERED, Ledger
 from services.gateway.settings import GatewaySettings
 from services.market import buyer as buying
+from services.market import registration
 from services.market.bundle_ids import bundle_id
 from services.market.cli import verify
+from services.market.exports import make_export
 from services.stack.gateway_client import GatewayClient
 from tests.gateway.chain_helpers import free_port
 from tests.market.conftest import PRICE
@@ -105,3 +107,35 @@ def test_buyer_fetch__someone_elses_purchase__refused(chain, store, make_patient
     stranger = chain.fund()
     with pytest.raises(buying.FetchFailed, match="not_your_purchase|another buyer"):
         buying.fetch(GatewayClient(gateway_url), chain.contract, stranger, record_id, purchase_id)
+
+
+def test_export__patient_seals_and_registers_their_own(chain, store, make_patient, gateway_url):
+    patient = make_patient(authorise=False, price_classes=(2,))
+    client = GatewayClient(gateway_url)
+    start = patient.period_start_ms
+    made = make_export(client, chain.contract, patient.account, start, start + 60_000)
+    assert made.windows == len(patient.record_ids) and made.tx is not None
+    on_chain = registration.registration_of(chain.contract, made.record_id)
+    assert on_chain.status == registration.RECORD_ACTIVE
+    assert on_chain.ciphertext_hash == store.bundle_meta(made.record_id).ciphertext_sha256
+    document = json.loads(store.get_bundle(made.record_id))
+    assert document["data_class"] == "EXPORTS" and set(document["csv"]) == {"heart_rate",
+                                                                            "screen"}
+    again = make_export(client, chain.contract, patient.account, start, start + 60_000)
+    assert (again.record_id, again.windows, again.tx) == (made.record_id, None, None)
+
+
+def test_export__refusals(chain, make_patient, gateway_url):
+    patient, stranger = make_patient(authorise=False), chain.fund()
+    client = GatewayClient(gateway_url)
+    start = patient.period_start_ms
+    token = client.sign_in(stranger)
+    someone_elses = client.post(f"/patients/{patient.account.address}/exports",
+                                {"from_ms": start, "to_ms": start + 60_000}, token)
+    assert someone_elses.status_code == 403
+    empty = client.post(f"/patients/{stranger.address}/exports",
+                        {"from_ms": start, "to_ms": start + 60_000}, token)
+    assert empty.status_code == 404 and empty.json()["error"] == "nothing_to_export"
+    too_long = client.post(f"/patients/{stranger.address}/exports",
+                           {"from_ms": 0, "to_ms": 40 * 24 * 3600 * 1000}, token)
+    assert too_long.status_code == 400 and "31 days" in too_long.json()["message"]
