@@ -118,7 +118,7 @@ test('requester buys at the shown price, logs access and reads the record throug
   await buyer.getByLabel(/Exports: price 0.001 ETH/).fill('0.001');
   await buyer.getByRole('button', { name: 'Buy Exports' }).click();
   await expectText(buyer.getByTestId('my-request-1'), /paid, awaiting first read/);
-  await buyer.getByRole('button', { name: 'Log access and read' }).click();
+  await buyer.getByRole('button', { name: 'Log access and download' }).click();
   await expectText(buyer.getByTestId('record-content'), new RegExp(config.exportText.replace(/[{}"]/g, '.')));
   const download = buyer.getByRole('link', { name: 'Download export' });
   assert.match(await download.getAttribute('href'), /^blob:/);
@@ -180,7 +180,7 @@ test('patient revokes; the gateway and the contract refuse the requester afterwa
   await expectText(buyer.getByTestId('my-request-1'), /Revoked/);
   await buyer.getByRole('button', { name: 'Read again' }).click();
   await expectText(buyer.getByTestId(/^read-status-/), /Gateway refused \(403 no_consent\)/);
-  await buyer.getByRole('button', { name: 'Log access and read' }).click();
+  await buyer.getByRole('button', { name: 'Log access and download' }).click();
   await expectText(buyer.getByTestId(/^read-status-/), /Access refused: consent request #1 is Revoked/);
   await shot(buyer, '05-requester-refused-after-revoke');
 });
@@ -196,7 +196,7 @@ test('paid but revoked before delivery: access refused, the requester reclaims t
   await expectText(buyer.getByTestId('my-request-2'), /paid, awaiting first read/);
   await patient.getByRole('button', { name: 'Revoke #2' }).click();
   await expectText(buyer.getByTestId('my-request-2'), /Revoked/);
-  await buyer.getByTestId('my-request-2').getByRole('button', { name: 'Log access and read' }).click();
+  await buyer.getByTestId('my-request-2').getByRole('button', { name: 'Log access and download' }).click();
   await expectText(buyer.getByTestId('my-request-2').getByTestId(/^read-status-/), /Access refused: consent request #2 is Revoked/);
   await buyer.getByRole('button', { name: 'Reclaim payment for #2' }).click();
   await expectText(buyer.getByTestId('reclaim-status-2'), /Payment reclaimed/);
@@ -218,6 +218,7 @@ test('patient is warned about a class not for sale, denies by gasless signature;
   await expectText(patient.getByTestId('decision-status'), /deny relayed by the gateway/);
   await expectText(buyer.getByTestId('my-request-3'), /Denied/);
   assert.equal(await buyer.getByTestId('my-request-3').getByRole('button', { name: 'Buy Exports' }).isDisabled(), true);
+  await expectText(buyer.getByTestId('buy-blocked-3-2'), /the request was denied/); // Buy says why not
 });
 
 test('patient withdraws the escrow credit', async () => {

@@ -181,3 +181,21 @@ export function historyOf(events: readonly LedgerEvent[], patient: string | null
   }
   return items.reverse();
 }
+
+/** Whether the contract lets the buyer take the payment back now (PurchaseEscrow.reclaim): paid,
+ * not delivered, and either the consent was revoked or the delivery window has passed. */
+export function reclaimable(purchase: PurchaseRow, requestStatus: Status, nowS: number | null): boolean {
+  if (purchase.delivered || purchase.refunded) return false;
+  return requestStatus === 'Revoked' || (nowS !== null && nowS > purchase.deliverBy);
+}
+
+/** Why a data class cannot be bought now under this request, or null when it can. */
+export function buyBlocker(requestStatus: Status, price: bigint | null, records: number): string | null {
+  if (requestStatus !== 'Approved') {
+    return requestStatus === 'Pending' ? 'waiting for the patient’s approval' : `the request was ${requestStatus.toLowerCase()}`;
+  }
+  if (price === null) return 'reading the price…';
+  if (price === 0n) return 'not for sale: the patient set no price';
+  if (records === 0) return 'nothing for sale yet: the patient has no records of this class';
+  return null;
+}
