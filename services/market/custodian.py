@@ -102,6 +102,8 @@ class Custodian:
         if registration.registration_of(self.ledger, bundle_id).status != registration.RECORD_NONE:
             return True
         record = self._sealed(bundle_id)
+        if record is not None and record.erased:
+            return True  # the patient erased it before it was registered: never offer it
         if record is None:
             end = start + self._period_ms
             windows = period_windows(self.store, patient, start, end)

@@ -89,3 +89,17 @@ def test_open_period__not_sealed(chain, store, make_patient, custodian):
     custodian.run_once()
     record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
     assert registration.registration_of(chain.contract, record_id).status == 0
+
+
+def test_bundle_erased_before_registration__never_registered(chain, store, make_patient,
+                                                             custodian):
+    """A crash between sealing and registering, then the patient's erasure: nothing is offered."""
+    from services.market.builder import period_windows, seal_bundle
+
+    patient = make_patient(authorise=True)
+    owner, start = patient.account.address.lower(), patient.period_start_ms
+    windows = period_windows(store, owner, start, start + 60_000).anchored
+    record = seal_bundle(store, owner, 0, (start, start + 60_000), windows, lambda _root: True)
+    store.erase(record.bundle_id)
+    custodian.run_once()
+    assert registration.registration_of(chain.contract, record.bundle_id).status == 0
