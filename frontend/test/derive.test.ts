@@ -52,14 +52,23 @@ describe('derivations from the event list', () => {
     expect(recordsOf(events, P).map((r) => [r.recordId, r.version, r.retired])).toEqual([['0xaa', 2, false], ['0xbb', 1, true]]);
   });
 
-  it('lists patients with active records per data class as datasets', () => {
+  it('lists patients who price a class and have active records of it, with counts and the period', () => {
     const events = [
+      ev('PriceSet', { patient: P, dataClass: 0, price: 5n }),
+      ev('PriceSet', { patient: P, dataClass: 2, price: 5n }),
+      ev('PriceSet', { patient: R, dataClass: 2, price: 5n }),
       ev('RecordAdded', { recordId: '0xaa', patient: P, dataClass: 2, version: 1 }),
       ev('RecordAdded', { recordId: '0xbb', patient: P, dataClass: 0, version: 1 }),
+      ev('RecordAdded', { recordId: '0xdd', patient: P, dataClass: 1, version: 1 }), // not priced
       ev('RecordAdded', { recordId: '0xcc', patient: R, dataClass: 2, version: 1 }),
       ev('RecordRetired', { recordId: '0xcc', patient: R }),
     ];
-    expect(datasets(events)).toEqual([{ patient: P, counts: [1, 0, 1] }]);
+    const [only, ...rest] = datasets(events);
+    expect(rest).toEqual([]);
+    expect(only.patient).toBe(P);
+    expect(only.counts).toEqual([1, 0, 1]);
+    expect(only.lastBlock - only.firstBlock).toBe(1n);
+    expect(datasets([...events, ev('PriceSet', { patient: P, dataClass: 0, price: 0n }), ev('PriceSet', { patient: P, dataClass: 2, price: 0n })])).toEqual([]);
   });
 });
 
