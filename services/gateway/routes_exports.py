@@ -38,6 +38,7 @@ def make_export(owner: str):
         return _answer(gw.store.bundle_meta(record_id), None)  # made before: the same export
     except RecordNotFound:
         pass
+    gw.budgets.spend(gw.limits.exports, owner)  # sealing is the costly part: bounded per patient
     windows = period_windows(gw.store, patient, from_ms, to_ms)
     if len(windows.anchored) > MAX_WINDOWS:
         raise BadRequest(f"{len(windows.anchored)} windows in this period; at most "

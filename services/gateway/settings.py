@@ -76,6 +76,8 @@ class GatewaySettings(BaseSettings):
 
     # Erasures a patient may ask for per hour (each pages through all their windows).
     erasures_per_patient: int = 6
+    # Exports a patient may make per hour (each decrypts and seals up to a month of windows).
+    exports_per_patient: int = 12
 
     # Alerts shown to the owner and doctor: k irregular of a device's last n readable windows
     # (defaults equal the predict service's PULSELEDGER_PREDICT_ALERT_K / _N).

@@ -25,6 +25,8 @@ from services.stack.gateway_client import GatewayClient
 from tests.gateway.chain_helpers import free_port
 from tests.market.conftest import PRICE
 
+EXPORTS_PER_HOUR = 3
+
 
 @pytest.fixture(scope="module")
 def gateway_url(chain, store):
@@ -34,7 +36,7 @@ def gateway_url(chain, store):
         rpc_url=chain.url, deployments=chain.deployments, confirmations=1,
         gateway_key=SecretStr(chain.gateway.key.to_0x_hex()),
         session_secret=SecretStr("market-test-secret"), domain=f"127.0.0.1:{port}", uri=url,
-        tx_timeout_s=10)
+        tx_timeout_s=10, exports_per_patient=EXPORTS_PER_HOUR)
     app = create_app(settings, ledger=Ledger(settings), store=store)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -139,3 +141,14 @@ def test_export__refusals(chain, make_patient, gateway_url):
     too_long = client.post(f"/patients/{stranger.address}/exports",
                            {"from_ms": 0, "to_ms": 40 * 24 * 3600 * 1000}, token)
     assert too_long.status_code == 400 and "31 days" in too_long.json()["message"]
+
+
+def test_export__new_exports_bounded_per_patient(make_patient, gateway_url):
+    patient = make_patient(authorise=False)
+    client, start = GatewayClient(gateway_url), patient.period_start_ms
+    token = client.sign_in(patient.account)
+    answers = [client.post(f"/patients/{patient.account.address}/exports",
+                           {"from_ms": start, "to_ms": start + 10_000 * (n + 1)}, token)
+               for n in range(EXPORTS_PER_HOUR + 1)]
+    assert [a.status_code for a in answers] == [201] * EXPORTS_PER_HOUR + [429]
+    assert answers[-1].headers.get("Retry-After")
