@@ -79,21 +79,20 @@ class Custodian:
 
     def _settle(self, patient: str, data_class: int, tally: Tally) -> None:
         now_ms = int(self.clock() * 1000)
-        start = self._first_period(patient, data_class)
+        start = self._period_with_windows(patient, self._next_period.get((patient, data_class), 0))
         while start is not None and start + self._period_ms <= now_ms:
             if not self._settle_period(patient, data_class, start, now_ms, tally):
                 return  # windows still waiting for their anchor: come back next round
-            start += self._period_ms
-            self._next_period[(patient, data_class)] = start
+            self._next_period[(patient, data_class)] = start + self._period_ms
+            start = self._period_with_windows(patient, start + self._period_ms)
 
-    def _first_period(self, patient: str, data_class: int) -> int | None:
-        known = self._next_period.get((patient, data_class))
-        if known is not None:
-            return known
-        first = self.store.list_windows(patient, since_ms=0, limit=1)
+    def _period_with_windows(self, patient: str, from_ms: int) -> int | None:
+        """The first period at or after `from_ms` that holds a window of the patient: periods
+        without windows (the system was down, the wearable off) cost nothing."""
+        first = self.store.list_windows(patient, since_ms=from_ms, limit=1)
         if not first:
             return None
-        return first[0].window_start_ms // self._period_ms * self._period_ms
+        return max(from_ms, first[0].window_start_ms // self._period_ms * self._period_ms)
 
     def _settle_period(self, patient: str, data_class: int, start: int, now_ms: int,
                        tally: Tally) -> bool:

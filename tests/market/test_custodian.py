@@ -103,3 +103,27 @@ def test_bundle_erased_before_registration__never_registered(chain, store, make_
     store.erase(record.bundle_id)
     custodian.run_once()
     assert registration.registration_of(chain.contract, record.bundle_id).status == 0
+
+
+def test_periods_without_windows__skipped_without_chain_calls(chain, store, make_patient,
+                                                             custodian, storage_anchor,
+                                                             monkeypatch):
+    """Windows ten periods apart: the two periods are sealed, the eight empty ones between cost
+    no registry lookup (a system down for a week must not cost one call per empty period)."""
+    from tests.market.conftest import store_windows
+
+    patient = make_patient(periods_ago=12, price_classes=(0,))
+    owner = patient.account.address.lower()
+    later = patient.period_start_ms + 10 * 60_000
+    store_windows(store, storage_anchor, owner, patient.device_id, [later])
+    lookups, real = [], registration.registration_of
+    monkeypatch.setattr(registration, "registration_of",  # a spy: the real lookup, counted
+                        lambda ledger, bundle: lookups.append(bundle) or real(ledger, bundle))
+    custodian.run_once()
+    monkeypatch.undo()
+    empty = {bundle_id(owner, 0, s) for s in range(patient.period_start_ms + 60_000, later, 60_000)}
+    assert len(empty) == 9 and not empty & set(lookups)
+    assert {bundle_id(owner, 0, patient.period_start_ms), bundle_id(owner, 0, later)} <= set(lookups)
+    for start in range(patient.period_start_ms, later + 1, 60_000):
+        status = registration.registration_of(chain.contract, bundle_id(owner, 0, start)).status
+        assert status == (1 if start in (patient.period_start_ms, later) else 0)
