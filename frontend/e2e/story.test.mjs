@@ -233,6 +233,30 @@ test('patient withdraws the escrow credit', async () => {
   await shot(patient, '08-patient-phone');
 });
 
+test('undelivered past the delivery window: the requester reclaims without any revoke', async () => {
+  await go(buyer, '#/research');
+  await buyer.getByLabel('Purpose of use').fill('late delivery');
+  await buyer.getByRole('button', { name: 'Request access' }).click();
+  await go(patient, '#/requests');
+  await expectText(patient.getByTestId('request-4'), /late delivery/);
+  await patient.getByLabel(/Decide by signature/).check();
+  await patient.getByRole('button', { name: 'Approve #4' }).click();
+  await expectText(patient.getByTestId('decision-status'), /approve relayed by the gateway/);
+  await expectText(buyer.getByTestId('my-request-4'), /Approved/);
+  await buyer.getByTestId('my-request-4').getByRole('button', { name: 'Buy Exports' }).click();
+  await expectText(buyer.getByTestId('my-request-4'), /paid, awaiting first read/);
+  assert.equal(await buyer.getByRole('button', { name: 'Reclaim payment for #4' }).count(), 0); // window open
+  // The delivery window (an hour on this chain) passes on the chain's clock, straight at anvil.
+  for (const [method, params] of [['evm_increaseTime', [3601]], ['evm_mine', []]]) {
+    await fetch(config.rpcUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  }
+  await buyer.getByRole('button', { name: 'Reclaim payment for #4' }).click();
+  await expectText(buyer.getByTestId('reclaim-status-4'), /Payment reclaimed/);
+  await expectText(buyer.getByTestId('my-request-4'), /Exports: refunded/);
+  await shot(buyer, '06c-requester-reclaimed-after-window');
+});
+
 if (TRANSPORT === 'sigv4-proxy') {
   test('the dapp and the wallet really went through the proxy', async () => {
     const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
@@ -241,9 +265,10 @@ if (TRANSPORT === 'sigv4-proxy') {
       .reduce((sum, match) => sum + Number(match[1]), 0);
     assert.ok(calls('eth_getLogs') > 0, 'no eth_getLogs through the proxy');
     assert.ok(calls('eth_call') > 0, 'no eth_call through the proxy');
-    // Wallet transactions: setPrice, requestConsent ×3, approve #2, purchase ×2, logAccess, revoke ×2,
-    // reclaim, withdraw (approve #1 and deny #3 were relayed by the gateway, which talks to anvil itself).
-    assert.equal(calls('eth_sendRawTransaction'), 12, 'the wallet transactions did not all go through the proxy');
+    // Wallet transactions: setPrice, requestConsent ×4, approve #2, purchase ×3, logAccess, revoke ×2,
+    // reclaim ×2, withdraw (approve #1 and #4 and deny #3 were relayed by the gateway, which talks to
+    // anvil itself).
+    assert.equal(calls('eth_sendRawTransaction'), 15, 'the wallet transactions did not all go through the proxy');
     await shot(buyer, '09-requester-through-proxy');
   });
 }
