@@ -23,6 +23,9 @@ COMMANDS = {
     "proxy-ws": "services.sigv4proxy.cli:proxy_ws",
     "listen": "services.listeners.cli:listen",
     "check-settings": "services.settings_check:check_settings",
+    "market": "services.market.cli:market",
+    "buyer": "services.market.cli:buyer",
+    "verify": "services.market.cli:verify",
 }
 
 

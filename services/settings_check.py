@@ -34,6 +34,9 @@ SERVICE_SETTINGS: dict[str, tuple[str, ...]] = {
                   "services.notify.settings:NotifySettings",
                   "services.records.settings:RecordsSettings",
                   "services.chain.settings:ChainSettings"),
+    "market": ("services.market.settings:MarketSettings",
+               "services.records.settings:RecordsSettings",
+               "services.chain.settings:ChainSettings"),
     "proxy": ("services.sigv4proxy.settings:ProxySettings",),
     "proxy-ws": ("services.sigv4proxy.settings:ProxySettings",),
 }

@@ -118,7 +118,7 @@ test('requester buys at the shown price, logs access and reads the record throug
   await buyer.getByLabel(/Exports: price 0.001 ETH/).fill('0.001');
   await buyer.getByRole('button', { name: 'Buy Exports' }).click();
   await expectText(buyer.getByTestId('my-request-1'), /paid, awaiting first read/);
-  await buyer.getByRole('button', { name: 'Log access and read' }).click();
+  await buyer.getByRole('button', { name: 'Log access and download' }).click();
   await expectText(buyer.getByTestId('record-content'), new RegExp(config.exportText.replace(/[{}"]/g, '.')));
   const download = buyer.getByRole('link', { name: 'Download export' });
   assert.match(await download.getAttribute('href'), /^blob:/);
@@ -180,7 +180,7 @@ test('patient revokes; the gateway and the contract refuse the requester afterwa
   await expectText(buyer.getByTestId('my-request-1'), /Revoked/);
   await buyer.getByRole('button', { name: 'Read again' }).click();
   await expectText(buyer.getByTestId(/^read-status-/), /Gateway refused \(403 no_consent\)/);
-  await buyer.getByRole('button', { name: 'Log access and read' }).click();
+  await buyer.getByRole('button', { name: 'Log access and download' }).click();
   await expectText(buyer.getByTestId(/^read-status-/), /Access refused: consent request #1 is Revoked/);
   await shot(buyer, '05-requester-refused-after-revoke');
 });
@@ -196,7 +196,7 @@ test('paid but revoked before delivery: access refused, the requester reclaims t
   await expectText(buyer.getByTestId('my-request-2'), /paid, awaiting first read/);
   await patient.getByRole('button', { name: 'Revoke #2' }).click();
   await expectText(buyer.getByTestId('my-request-2'), /Revoked/);
-  await buyer.getByTestId('my-request-2').getByRole('button', { name: 'Log access and read' }).click();
+  await buyer.getByTestId('my-request-2').getByRole('button', { name: 'Log access and download' }).click();
   await expectText(buyer.getByTestId('my-request-2').getByTestId(/^read-status-/), /Access refused: consent request #2 is Revoked/);
   await buyer.getByRole('button', { name: 'Reclaim payment for #2' }).click();
   await expectText(buyer.getByTestId('reclaim-status-2'), /Payment reclaimed/);
@@ -218,6 +218,7 @@ test('patient is warned about a class not for sale, denies by gasless signature;
   await expectText(patient.getByTestId('decision-status'), /deny relayed by the gateway/);
   await expectText(buyer.getByTestId('my-request-3'), /Denied/);
   assert.equal(await buyer.getByTestId('my-request-3').getByRole('button', { name: 'Buy Exports' }).isDisabled(), true);
+  await expectText(buyer.getByTestId('buy-blocked-3-2'), /the request was denied/); // Buy says why not
 });
 
 test('patient withdraws the escrow credit', async () => {
@@ -232,6 +233,30 @@ test('patient withdraws the escrow credit', async () => {
   await shot(patient, '08-patient-phone');
 });
 
+test('undelivered past the delivery window: the requester reclaims without any revoke', async () => {
+  await go(buyer, '#/research');
+  await buyer.getByLabel('Purpose of use').fill('late delivery');
+  await buyer.getByRole('button', { name: 'Request access' }).click();
+  await go(patient, '#/requests');
+  await expectText(patient.getByTestId('request-4'), /late delivery/);
+  await patient.getByLabel(/Decide by signature/).check();
+  await patient.getByRole('button', { name: 'Approve #4' }).click();
+  await expectText(patient.getByTestId('decision-status'), /approve relayed by the gateway/);
+  await expectText(buyer.getByTestId('my-request-4'), /Approved/);
+  await buyer.getByTestId('my-request-4').getByRole('button', { name: 'Buy Exports' }).click();
+  await expectText(buyer.getByTestId('my-request-4'), /paid, awaiting first read/);
+  assert.equal(await buyer.getByRole('button', { name: 'Reclaim payment for #4' }).count(), 0); // window open
+  // The delivery window (an hour on this chain) passes on the chain's clock, straight at anvil.
+  for (const [method, params] of [['evm_increaseTime', [3601]], ['evm_mine', []]]) {
+    await fetch(config.rpcUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  }
+  await buyer.getByRole('button', { name: 'Reclaim payment for #4' }).click();
+  await expectText(buyer.getByTestId('reclaim-status-4'), /Payment reclaimed/);
+  await expectText(buyer.getByTestId('my-request-4'), /Exports: refunded/);
+  await shot(buyer, '06c-requester-reclaimed-after-window');
+});
+
 if (TRANSPORT === 'sigv4-proxy') {
   test('the dapp and the wallet really went through the proxy', async () => {
     const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
@@ -240,9 +265,10 @@ if (TRANSPORT === 'sigv4-proxy') {
       .reduce((sum, match) => sum + Number(match[1]), 0);
     assert.ok(calls('eth_getLogs') > 0, 'no eth_getLogs through the proxy');
     assert.ok(calls('eth_call') > 0, 'no eth_call through the proxy');
-    // Wallet transactions: setPrice, requestConsent ×3, approve #2, purchase ×2, logAccess, revoke ×2,
-    // reclaim, withdraw (approve #1 and deny #3 were relayed by the gateway, which talks to anvil itself).
-    assert.equal(calls('eth_sendRawTransaction'), 12, 'the wallet transactions did not all go through the proxy');
+    // Wallet transactions: setPrice, requestConsent ×4, approve #2, purchase ×3, logAccess, revoke ×2,
+    // reclaim ×2, withdraw (approve #1 and #4 and deny #3 were relayed by the gateway, which talks to
+    // anvil itself).
+    assert.equal(calls('eth_sendRawTransaction'), 15, 'the wallet transactions did not all go through the proxy');
     await shot(buyer, '09-requester-through-proxy');
   });
 }

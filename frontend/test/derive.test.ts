@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../src/hooks/useLedgerEvents';
-import { accessHistory, consentRequests, datasets, earningsOf, historyOf, purchases, recordsOf, requestsByRequester, requestsForPatient } from '../src/lib/derive';
+import { accessHistory, buyBlocker, consentRequests, datasets, earningsOf, historyOf, purchases, reclaimable, recordsOf, requestsByRequester, requestsForPatient, type PurchaseRow } from '../src/lib/derive';
 
-const P = '0x1111111111111111111111111111111111111111';
-const R = '0x2222222222222222222222222222222222222222';
+const P = '0x1111111111111111111111111111111111111111' as const;
+const R = '0x2222222222222222222222222222222222222222' as const;
 let block = 0n;
 const ev = (eventName: string, args: Record<string, unknown>) => ({ eventName, args, blockNumber: ++block, transactionHash: `0x${block.toString(16).padStart(64, '0')}` }) as unknown as LedgerEvent;
 const requested = (id: bigint) => ev('ConsentRequested', { requestId: id, patient: P, requester: R, purposeOfUse: '0x00', dataClasses: 4, validFrom: 1, validUntil: 2 });
@@ -52,14 +52,23 @@ describe('derivations from the event list', () => {
     expect(recordsOf(events, P).map((r) => [r.recordId, r.version, r.retired])).toEqual([['0xaa', 2, false], ['0xbb', 1, true]]);
   });
 
-  it('lists patients with active records per data class as datasets', () => {
+  it('lists patients who price a class and have active records of it, with counts and the period', () => {
     const events = [
+      ev('PriceSet', { patient: P, dataClass: 0, price: 5n }),
+      ev('PriceSet', { patient: P, dataClass: 2, price: 5n }),
+      ev('PriceSet', { patient: R, dataClass: 2, price: 5n }),
       ev('RecordAdded', { recordId: '0xaa', patient: P, dataClass: 2, version: 1 }),
       ev('RecordAdded', { recordId: '0xbb', patient: P, dataClass: 0, version: 1 }),
+      ev('RecordAdded', { recordId: '0xdd', patient: P, dataClass: 1, version: 1 }), // not priced
       ev('RecordAdded', { recordId: '0xcc', patient: R, dataClass: 2, version: 1 }),
       ev('RecordRetired', { recordId: '0xcc', patient: R }),
     ];
-    expect(datasets(events)).toEqual([{ patient: P, counts: [1, 0, 1] }]);
+    const [only, ...rest] = datasets(events);
+    expect(rest).toEqual([]);
+    expect(only.patient).toBe(P);
+    expect(only.counts).toEqual([1, 0, 1]);
+    expect(only.lastBlock - only.firstBlock).toBe(1n);
+    expect(datasets([...events, ev('PriceSet', { patient: P, dataClass: 0, price: 0n }), ev('PriceSet', { patient: P, dataClass: 2, price: 0n })])).toEqual([]);
   });
 });
 
@@ -82,5 +91,25 @@ describe('earnings and history', () => {
 
   it('tells the patient’s history newest first, each kind once per event', () => {
     expect(historyOf(events, P).map((i) => i.kind)).toEqual(['withdrawn', 'accessed', 'refunded', 'paid', 'paid', 'delivered', 'paid', 'approved', 'requested']);
+  });
+});
+
+describe('what a buyer may do', () => {
+  const paid: PurchaseRow = { purchaseId: 258n, requestId: 1n, dataClass: 0, amount: 5n, buyer: R, patient: P, deliverBy: 1000, delivered: false, refunded: false, block: 1n };
+  it('offers reclaim after a revoke or once the delivery window has passed, never after delivery or refund', () => {
+    expect(reclaimable(paid, 'Approved', 999)).toBe(false);
+    expect(reclaimable(paid, 'Approved', 1000)).toBe(false);
+    expect(reclaimable(paid, 'Approved', 1001)).toBe(true);
+    expect(reclaimable(paid, 'Revoked', 10)).toBe(true);
+    expect(reclaimable(paid, 'Approved', null)).toBe(false);
+    expect(reclaimable({ ...paid, delivered: true }, 'Revoked', 2000)).toBe(false);
+    expect(reclaimable({ ...paid, refunded: true }, 'Revoked', 2000)).toBe(false);
+  });
+  it('says why Buy is disabled', () => {
+    expect(buyBlocker('Pending', 5n, 1)).toMatch(/approval/);
+    expect(buyBlocker('Denied', 5n, 1)).toMatch(/denied/);
+    expect(buyBlocker('Approved', 0n, 1)).toMatch(/not for sale/);
+    expect(buyBlocker('Approved', 5n, 0)).toMatch(/no records/);
+    expect(buyBlocker('Approved', 5n, 2)).toBeNull();
   });
 });

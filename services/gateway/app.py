@@ -14,6 +14,7 @@ from services.gateway import (
     routes_buyer,
     routes_doctor,
     routes_erasure,
+    routes_exports,
     routes_fhir,
     routes_live,
     routes_onboarding,
@@ -50,7 +51,8 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
     context = Gateway(settings=settings, ledger=ledger, store=store, blobs=blobs, state=state)
     app.extensions["pulseledger_gateway"] = context
     for module in (routes_auth, routes_onboarding, routes_owner, routes_live, routes_buyer,
-                   routes_relay, routes_fhir, routes_doctor, routes_profile, routes_erasure):
+                   routes_relay, routes_fhir, routes_doctor, routes_profile, routes_erasure,
+                   routes_exports):
         app.register_blueprint(module.blueprint)
 
     @app.get("/healthz")

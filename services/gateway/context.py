@@ -30,6 +30,7 @@ class GatewayBudgets:
     relay_per_ip: Budget
     relay_per_patient: Budget
     erasures: Budget
+    exports: Budget
 
     @classmethod
     def from_settings(cls, s: GatewaySettings) -> GatewayBudgets:
@@ -45,7 +46,9 @@ class GatewayBudgets:
             relay_per_patient=Budget("relay-patient", s.relay_per_patient, s.relay_window_s,
                                      "relay requests for this patient"),
             erasures=Budget("erasure", s.erasures_per_patient, 3600,
-                            "erasure requests for this patient"))
+                            "erasure requests for this patient"),
+            exports=Budget("export", s.exports_per_patient, 3600,
+                           "new exports for this patient"))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from services.gateway.openapi import (
     NONCE,
     SECURED,
     SIGNATURE,
+    UINT,
     _error_responses,
     _json,
     _obj,
@@ -38,4 +39,16 @@ def patient_paths() -> dict[str, Any]:
             "responses": {"200": _ok("keys destroyed; the on-chain records to retire",
                                      {"type": "object"}),
                           **_error_responses("400", "401", "403", "413", "429", "503")}}},
+        "/patients/{owner}/exports": {"post": {
+            "operationId": "makeExport", "security": SECURED,
+            "description": "Seal the patient's anchored windows of [from_ms, to_ms) as an "
+                           "export (FHIR R4 + CSV + inclusion proofs); register the answer with "
+                           "addRecord from the patient's wallet (docs/market.md).",
+            "parameters": [_owner_param()],
+            "requestBody": {"required": True, **_json(_obj(
+                ["from_ms", "to_ms"], from_ms=UINT, to_ms=UINT))},
+            "responses": {"201": _ok("sealed: record_id, ciphertext_sha256, pointer to register",
+                                     {"type": "object"}),
+                          "200": _ok("made before: the same export", {"type": "object"}),
+                          **_error_responses("400", "401", "403", "404", "413", "503")}}},
     }

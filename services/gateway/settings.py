@@ -77,6 +77,8 @@ class GatewaySettings(BaseSettings):
 
     # Erasures a patient may ask for per hour (each pages through all their windows).
     erasures_per_patient: int = 6
+    # Exports a patient may make per hour (each decrypts and seals up to a month of windows).
+    exports_per_patient: int = 12
 
     # Live view (Server-Sent Events): bounds per account and client address (across replicas)
     # and per replica; a heartbeat comment when idle; lifetimes, then the client reconnects.

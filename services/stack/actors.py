@@ -29,9 +29,13 @@ from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.gateway_client import GatewayClient
 from services.stack.wallet import fund_on_dev_chain, send
 
-EXPORTS = 2
+HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = 0, 1, 2
 DEMO_PRICE_WEI = 10**15
+# Every demo patient prices what the market custodian seals for them (and patient 0 exports too).
+DEMO_PRICED_CLASSES = (HEART_RATE_WINDOWS, PREDICTIONS_ALERTS)
 PURPOSE_RESEARCH = b"research".ljust(32, b"\0")
+# The demo request covers what the sale buys (heart-rate windows) and what patient 0 exports.
+DEMO_REQUESTED_CLASSES = 1 << HEART_RATE_WINDOWS | 1 << EXPORTS
 REQUESTER_EMAIL = "requester@demo.pulseledger.invalid"
 
 
@@ -39,6 +43,7 @@ class DemoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSELEDGER_DEMO_", extra="ignore")
 
     gateway_url: str = "http://127.0.0.1:8600"
+    market_custodian: str | None = None  # address the patients authorise to register bundles
     rpc_url: str = "http://127.0.0.1:8545"
     deployments: Path = Path(".pulseledger/deployments.json")
     seed: str = "pulseledger-demo"
@@ -54,7 +59,7 @@ class DemoSettings(BaseSettings):
     peers_dir: Path = Path(".pulseledger/peers")
 
 
-def _wait_for_gateway(settings: DemoSettings) -> None:
+def wait_for_gateway(settings: DemoSettings) -> None:
     deadline = time.monotonic() + settings.wait_s
     while time.monotonic() < deadline:
         try:
@@ -66,7 +71,7 @@ def _wait_for_gateway(settings: DemoSettings) -> None:
     raise SystemExit("the gateway did not become healthy in time")
 
 
-def _ledger(settings: DemoSettings):
+def ledger_of(settings: DemoSettings):
     from web3 import Web3
 
     w3 = Web3(Web3.HTTPProvider(settings.rpc_url))
@@ -75,9 +80,10 @@ def _ledger(settings: DemoSettings):
 
 
 def onboard(settings: DemoSettings) -> None:
-    """Each patient registers their wearable, sets a contact address and links the doctor; the
-    first patient also sets a price for exports, so the requester has something to buy."""
-    _wait_for_gateway(settings)
+    """Each patient registers their wearable, sets a contact address and links the doctor; on
+    the chain, each authorises the market custodian and prices heart-rate windows and screen
+    results (the custodian seals bundles of those); the first patient also prices exports."""
+    wait_for_gateway(settings)
     client = GatewayClient(settings.gateway_url)
     doctor, doctor_email = demo_people.doctor(settings.seed)
     people = demo_people.patients(settings.seed, settings.users)
@@ -85,12 +91,18 @@ def onboard(settings: DemoSettings) -> None:
         client.register_device(patient.account, patient.device_key)
         client.set_contacts(patient.account, [patient.email])
         client.link_doctor(patient.account, doctor.address, doctor_email)
-    w3, ledger, _ = _ledger(settings)
-    first = people[0].account
-    if settings.local_chain:
-        fund_on_dev_chain(w3, first.address)
-    if ledger.functions.priceOf(first.address, EXPORTS).call() != DEMO_PRICE_WEI:
-        send(w3, first, ledger.functions.setPrice(EXPORTS, DEMO_PRICE_WEI))
+    w3, ledger, _ = ledger_of(settings)
+    for patient in people:
+        account = patient.account
+        if settings.local_chain:
+            fund_on_dev_chain(w3, account.address)
+        classes = DEMO_PRICED_CLASSES + ((EXPORTS,) if patient.index == 0 else ())
+        for data_class in classes:
+            if ledger.functions.priceOf(account.address, data_class).call() != DEMO_PRICE_WEI:
+                send(w3, account, ledger.functions.setPrice(data_class, DEMO_PRICE_WEI))
+        custodian = settings.market_custodian
+        if custodian and not ledger.functions.isCustodianFor(account.address, custodian).call():
+            send(w3, account, ledger.functions.authorizeCustodian(custodian, True))
     print(f"onboarded {len(people)} patients", flush=True)
 
 
@@ -156,34 +168,34 @@ def _wait_for_devices(settings: DemoSettings) -> str:
 
 
 def request_access(settings: DemoSettings) -> None:
-    w3, ledger, deployments = _ledger(settings)
-    state = _read_state(settings.state_file)
+    w3, ledger, deployments = ledger_of(settings)
+    state = read_state(settings.state_file)
     key = f"request@{deployments.address()}"
     if key in state:
         print(f"consent request {state[key]} already open", flush=True)
         return
     requester = dev_account(REQUESTER_INDEX)
-    _wait_for_gateway(settings)  # the requester's contact address, for the relay's emails
+    wait_for_gateway(settings)  # the requester's contact address, for the relay's emails
     GatewayClient(settings.gateway_url).set_contacts(requester, [REQUESTER_EMAIL])
     patient = demo_people.patients(settings.seed, 1)[0].account
     now = w3.eth.get_block("latest")["timestamp"]
     receipt = send(w3, requester, ledger.functions.requestConsent(
-        patient.address, PURPOSE_RESEARCH, 1 << EXPORTS, now, now + 30 * 24 * 3600,
+        patient.address, PURPOSE_RESEARCH, DEMO_REQUESTED_CLASSES, now, now + 30 * 24 * 3600,
         os.urandom(32)))
     request_id = ledger.events.ConsentRequested().process_receipt(receipt)[0]["args"]["requestId"]
     state[key] = request_id
-    _write_state(settings.state_file, state)
+    write_state(settings.state_file, state)
     print(f"consent request {request_id} opened", flush=True)
 
 
-def _read_state(path: Path) -> dict:
+def read_state(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
 
 
-def _write_state(path: Path, state: dict) -> None:
+def write_state(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(state))

@@ -13,10 +13,17 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_account import Account
+
 from services.chain.deployments import load_deployments
 from services.stack.anvil import free_port
 from services.stack.binaries import REPO_ROOT
-from services.stack.dev_accounts import CUSTODIAN_INDEX, GATEWAY_INDEX, dev_account
+from services.stack.dev_accounts import (
+    CUSTODIAN_INDEX,
+    GATEWAY_INDEX,
+    MARKET_CUSTODIAN_INDEX,
+    dev_account,
+)
 from services.stack.settings import StackSettings
 from services.stack.supervisor import Component
 
@@ -102,6 +109,12 @@ def custodian_key(settings: StackSettings, chain: ChainEndpoint) -> str | None:
     return dev_account(CUSTODIAN_INDEX).key.to_0x_hex() if chain.local else None
 
 
+def market_custodian_key(settings: StackSettings, chain: ChainEndpoint) -> str | None:
+    if settings.market_custodian_key is not None:
+        return settings.market_custodian_key.get_secret_value()
+    return dev_account(MARKET_CUSTODIAN_INDEX).key.to_0x_hex() if chain.local else None
+
+
 def build_components(settings: StackSettings, chain: ChainEndpoint,
                      ports: Ports) -> list[Component]:
     shared = shared_env(settings, chain)
@@ -112,6 +125,8 @@ def build_components(settings: StackSettings, chain: ChainEndpoint,
         components.append(_devices(settings, ports, shared))
     if settings.listeners:
         components.append(_listeners(settings, chain, ports, shared))
+    if settings.market and market_custodian_key(settings, chain) is not None:
+        components.append(_market(settings, chain, shared))
     if settings.proxy:
         components.append(_proxy(settings, chain, ports, shared))
     dist = dapp_dist(settings)
@@ -213,6 +228,19 @@ def _listeners(settings, chain, ports, shared) -> Component:
                      env=env, health_url=url + "/healthz", metrics_url=url + "/metrics")
 
 
+def _market(settings, chain, shared) -> Component:
+    """The market custodian: bundles from the shared store, registered on-chain
+    (services/market; docs/market.md)."""
+    env = dict(shared)
+    _default(env, "PULSELEDGER_MARKET_CUSTODIAN_KEY", market_custodian_key(settings, chain))
+    _default(env, "PULSELEDGER_MARKET_PERIOD_S", str(settings.market_period_s))
+    port = settings.market_port or free_port()
+    _default(env, "PULSELEDGER_MARKET_STATUS_PORT", str(port))
+    url = f"http://127.0.0.1:{port}"
+    return Component("market", PYTHON + ["services", "market", "custodian"], env=env,
+                     health_url=url + "/healthz", metrics_url=url + "/metrics")
+
+
 def _proxy(settings, chain, ports, shared) -> Component:
     url = f"http://{settings.host}:{ports.proxy}"
     env = dict(shared)
@@ -238,6 +266,9 @@ def _actor_env(settings, chain, ports, shared) -> dict[str, str]:
                 "PULSELEDGER_DEMO_FAST": "true" if settings.simulate_fast else "false",
                 "PULSELEDGER_DEMO_PEERS_DIR": str(peers_dir(settings)),
                 "PULSELEDGER_DEMO_STATE_FILE": str((settings.state_dir / "demo.json").resolve())})
+    key = market_custodian_key(settings, chain)
+    if settings.market and key is not None:  # whom the demo patients authorise (an address)
+        env["PULSELEDGER_DEMO_MARKET_CUSTODIAN"] = Account.from_key(key).address
     return env
 
 
@@ -255,4 +286,8 @@ def _actors(settings, chain, ports, shared) -> list[Component]:
     if settings.demo_requester:
         actors.append(Component("requester", PYTHON + ["services.stack.actors", "request"],
                                 env=env, one_shot=True))
+    if settings.demo_requester and settings.demo_sale and settings.simulate and settings.market:
+        # Runs until the sale is delivered (a minute or two: the first bundle must be sealed).
+        actors.append(Component("sale", PYTHON + ["services.stack.demo_sale"],
+                                env=env, one_shot=True, await_done=False))
     return actors

@@ -43,7 +43,9 @@ def demo_accounts(settings: StackSettings, local_chain: bool, dapp_url: str) -> 
     if settings.demo_requester:
         requester = dev_account(REQUESTER_INDEX)
         accounts.append(DemoAccount("requester", requester.address, key(requester),
-                                    f"asked patient 0 for exports: {dapp_url.rstrip('/')}/#/research"))
+                                    "asked patient 0 for heart-rate windows and exports, buys "
+                                    "the first heart-rate bundle (demo sale): "
+                                    f"{dapp_url.rstrip('/')}/#/research"))
     return accounts
 
 

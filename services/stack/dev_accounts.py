@@ -13,4 +13,4 @@ def dev_account(index: int) -> LocalAccount:
     return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
-GATEWAY_INDEX, CUSTODIAN_INDEX, REQUESTER_INDEX = 0, 1, 2
+GATEWAY_INDEX, CUSTODIAN_INDEX, REQUESTER_INDEX, MARKET_CUSTODIAN_INDEX = 0, 1, 2, 3

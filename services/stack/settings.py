@@ -33,6 +33,13 @@ class StackSettings(BaseSettings):
     gateway_key: SecretStr | None = None
     custodian_key: SecretStr | None = None
 
+    # The market custodian (services/market): seals and registers sellable bundles for every
+    # patient who authorised it. Its own account (default: anvil dev account 3, local chain only).
+    market: bool = True
+    market_custodian_key: SecretStr | None = None
+    market_period_s: int = 60  # one bundle per patient, priced class and period (demo: a minute)
+    market_port: int = 8604  # its /healthz and /metrics (0: any free port)
+
     # Services (127.0.0.1; 0 = any free port)
     host: str = "127.0.0.1"
     gateway_port: int = 8600
@@ -59,6 +66,7 @@ class StackSettings(BaseSettings):
     simulate_batch: int = 1  # readings per signed message
     simulate_fast: bool = False  # the same readings at once, timestamps in the past (tests)
     demo_requester: bool = True
+    demo_sale: bool = True  # patient 0 approves (gasless), the requester buys, reads, is delivered
     demo_seed: str = "pulseledger-demo"
 
     # Supervision and status

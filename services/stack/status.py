@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
+from web3 import Web3
 
 from services.stack.supervisor import Supervisor
 
@@ -42,6 +43,16 @@ def probe_health(url: str, timeout_s: float) -> bool:
         return False
 
 
+# The market's story in the status: sales (PurchasePaid), bundles for sale (RecordAdded),
+# deliveries and what they credited patients (DeliveryConfirmed's amount, the last data word).
+MARKET_TOPICS = {
+    Web3.keccak(text="PurchasePaid(uint256,address,address,uint256,uint8,uint256,uint40)").to_0x_hex(): "sales",
+    Web3.keccak(text="RecordAdded(bytes32,address,uint8,uint32,bytes32,string)").to_0x_hex():
+        "records",
+    Web3.keccak(text="DeliveryConfirmed(uint256,address,uint256)").to_0x_hex(): "deliveries",
+}
+
+
 @dataclass
 class ChainEvents:
     """Counts the contract's logs without re-reading the whole chain every second."""
@@ -50,6 +61,8 @@ class ChainEvents:
     address: str
     from_block: int
     count: int = 0
+    market: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("records", "sales", "deliveries", "earnings_wei"), 0))
 
     def refresh(self) -> int:
         head = self.w3.eth.block_number
@@ -57,6 +70,12 @@ class ChainEvents:
             logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": self.from_block,
                                          "toBlock": head})
             self.count += len(logs)
+            for log in logs:
+                kind = MARKET_TOPICS.get(log["topics"][0].to_0x_hex()) if log["topics"] else None
+                if kind is not None:
+                    self.market[kind] += 1
+                if kind == "deliveries":
+                    self.market["earnings_wei"] += int.from_bytes(bytes(log["data"])[-32:], "big")
             self.from_block = head + 1
         return self.count
 
@@ -68,6 +87,7 @@ class Status:
     readings_per_s: float = 0.0
     chain_events: int | None = None
     head: int | None = None
+    market: dict[str, int] = field(default_factory=dict)
 
 
 class StatusBoard:
@@ -104,6 +124,7 @@ class StatusBoard:
             try:
                 status.chain_events = self.chain_events.refresh()
                 status.head = self.chain_events.from_block - 1
+                status.market = dict(self.chain_events.market)
             except Exception:  # noqa: BLE001 - a chain hiccup must not stop the view
                 status.chain_events = self.chain_events.count
         self.status = status
@@ -135,6 +156,7 @@ class StatusBoard:
         if self.status.chain_events is not None:
             figures.append(f"on-chain events {self.status.chain_events}"
                            + (f" (head {self.status.head})" if self.status.head else ""))
+        figures += [f"{label} {value}" for label, value in market_figures(self.status.market)]
         minutes, seconds = divmod(int(elapsed_s), 60)
         return (f"status +{minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d} | "
                 f"{', '.join(parts)} | {', '.join(figures)}")
@@ -160,7 +182,17 @@ class StatusBoard:
             table.add_row(shown, f"{counters.get(shown, 0):.0f}", "", "")
         events = "—" if self.status.chain_events is None else str(self.status.chain_events)
         table.add_row("on-chain events", events, "", "")
+        for label, value in market_figures(self.status.market):
+            table.add_row(label, value, "", "")
         table.add_section()
         for label, value in links.items():
             table.add_row(label, value, "", "")
         return table
+
+
+def market_figures(market: dict[str, int]) -> list[tuple[str, str]]:
+    if not market:
+        return []
+    return [("bundles for sale", str(market["records"])), ("sales", str(market["sales"])),
+            ("deliveries", str(market["deliveries"])),
+            ("patients' earnings", f"{market['earnings_wei'] / 10**18:.4f} ETH")]

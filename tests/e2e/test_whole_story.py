@@ -70,6 +70,7 @@ def stack(tmp_path_factory, smtp):
         simulate_users=USERS, simulate_irregular_users=1, simulate_fast=True,
         simulate_seconds=STREAM_S, listeners_port=0, peers_port=0, devices_port=0,
         ready_timeout_s=90,
+        demo_sale=False,  # this story makes its own sale, step by step (the demo's: test_demo_sale)
         stop_timeout_s=5,
         max_restarts=2)
     with mock.patch.dict(os.environ, mail_and_listeners), Stack(settings) as stack:

@@ -33,8 +33,8 @@ def _build(tmp_path, deployments, local=True, **overrides):
 
 def test_defaults__every_part_of_the_system(tmp_path, deployments):
     components, _ = _build(tmp_path, deployments)
-    assert list(components) == ["gateway", "peers", "devices", "listeners", "dapp",
-                                "onboarding", "wearables", "requester"]
+    assert list(components) == ["gateway", "peers", "devices", "listeners", "market", "dapp",
+                                "onboarding", "wearables", "requester", "sale"]
     assert all(c.health_url for c in components.values() if not c.one_shot)
     peers = components["peers"].env
     assert peers["PULSELEDGER_PEERS_LEDGER_ADDRESS"] == "0x" + "22" * 20
@@ -56,6 +56,7 @@ def test_other_rpc__dev_keys_never_used(tmp_path, deployments):
     components, _ = _build(tmp_path, deployments, local=False)
     assert "PULSELEDGER_GATEWAY_GATEWAY_KEY" not in components["gateway"].env
     assert "PULSELEDGER_PEERS_CUSTODIAN_PRIVATE_KEY" not in components["peers"].env
+    assert "market" not in components  # no key of its own off the local chain: not started
     local, _ = _build(tmp_path, deployments, local=True)
     assert local["gateway"].env["PULSELEDGER_GATEWAY_GATEWAY_KEY"] == \
         dev_account(GATEWAY_INDEX).key.to_0x_hex()
@@ -72,7 +73,7 @@ def test_user_choice__wins_over_embedded_defaults(tmp_path, deployments):
 
 def test_switched_off__left_out(tmp_path, deployments):
     components, _ = _build(tmp_path, deployments, peers=False, listeners=False, serve_dapp=False,
-                           simulate=False, demo_requester=False, devices=False)
+                           simulate=False, demo_requester=False, devices=False, market=False)
     assert list(components) == ["gateway"]
 
 

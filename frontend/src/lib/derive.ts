@@ -115,16 +115,30 @@ export function recordsOf(events: readonly LedgerEvent[], patient: string | null
   return [...recordsById(events).values()].filter((r) => same(r.patient, patient));
 }
 
-export interface Dataset { patient: Address; counts: number[] }
+export interface Dataset { patient: Address; counts: number[]; firstBlock: bigint; lastBlock: bigint }
 
-/** Patients with active records on-chain, with how many per data class (what a requester can ask for). */
+/** The latest price each patient set per data class (PriceSet events; 0 = not for sale). */
+export function pricesOf(events: readonly LedgerEvent[]): Map<string, bigint> {
+  const prices = new Map<string, bigint>();
+  for (const event of events) {
+    if (event.eventName === 'PriceSet') prices.set(`${event.args.patient.toLowerCase()}/${event.args.dataClass}`, event.args.price);
+  }
+  return prices;
+}
+
+/** What a researcher can buy: patients who price a data class and have active records of it on
+ * -chain, counted per class (unpriced classes count 0), with the blocks of the first and last such
+ * record (the period the dapp shows). */
 export function datasets(events: readonly LedgerEvent[], classCount = 3): Dataset[] {
+  const prices = pricesOf(events);
   const byPatient = new Map<string, Dataset>();
   for (const record of recordsById(events).values()) {
-    if (record.retired || record.dataClass >= classCount) continue;
     const key = record.patient.toLowerCase();
-    const entry = byPatient.get(key) ?? { patient: record.patient, counts: Array<number>(classCount).fill(0) };
+    if (record.retired || record.dataClass >= classCount || !prices.get(`${key}/${record.dataClass}`)) continue;
+    const entry = byPatient.get(key) ?? { patient: record.patient, counts: Array<number>(classCount).fill(0), firstBlock: record.block, lastBlock: record.block };
     entry.counts[record.dataClass] += 1;
+    if (record.block < entry.firstBlock) entry.firstBlock = record.block;
+    if (record.block > entry.lastBlock) entry.lastBlock = record.block;
     byPatient.set(key, entry);
   }
   return [...byPatient.values()];
@@ -180,4 +194,22 @@ export function historyOf(events: readonly LedgerEvent[], patient: string | null
     }
   }
   return items.reverse();
+}
+
+/** Whether the contract lets the buyer take the payment back now (PurchaseEscrow.reclaim): paid,
+ * not delivered, and either the consent was revoked or the delivery window has passed. */
+export function reclaimable(purchase: PurchaseRow, requestStatus: Status, nowS: number | null): boolean {
+  if (purchase.delivered || purchase.refunded) return false;
+  return requestStatus === 'Revoked' || (nowS !== null && nowS > purchase.deliverBy);
+}
+
+/** Why a data class cannot be bought now under this request, or null when it can. */
+export function buyBlocker(requestStatus: Status, price: bigint | null, records: number): string | null {
+  if (requestStatus !== 'Approved') {
+    return requestStatus === 'Pending' ? 'waiting for the patient’s approval' : `the request was ${requestStatus.toLowerCase()}`;
+  }
+  if (price === null) return 'reading the price…';
+  if (price === 0n) return 'not for sale: the patient set no price';
+  if (records === 0) return 'nothing for sale yet: the patient has no records of this class';
+  return null;
 }

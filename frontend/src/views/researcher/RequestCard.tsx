@@ -1,14 +1,14 @@
 // One of the researcher's requests: its status, and per data class either the purchase (buy at the
-// shown price) or what was bought (log access, read through the gateway, download; reclaim when
-// the consent was withdrawn before delivery).
-import { useState } from 'react';
+// shown price, or why not) or what was bought (the records it covers, live; log access and
+// download in one step; reclaim whenever the contract allows it).
+import { useEffect, useState } from 'react';
 import { formatEther, parseEther, type Hex } from 'viem';
 import { useDapp } from '../../context';
 import { TxStatus } from '../../components/TxStatus';
 import { useGatewaySession } from '../../hooks/useGatewaySession';
 import { usePrices } from '../../hooks/usePrices';
 import { useTx } from '../../hooks/useTx';
-import { purchases, recordsOf, type ConsentRequest, type PurchaseRow } from '../../lib/derive';
+import { buyBlocker, purchases, reclaimable, recordsOf, type ConsentRequest, type PurchaseRow } from '../../lib/derive';
 import { bytes32ToPurpose, DATA_CLASSES, dataClassesOf, formatEth, formatPeriod, purchaseIdOf, shortAddress } from '../../lib/domain';
 import { describeError } from '../../lib/errors';
 import { hrefOf } from '../../lib/routes';
@@ -32,10 +32,12 @@ export function RequestCard({ request }: { request: ConsentRequest }) {
 }
 
 function Buy({ request, dataClass }: { request: ConsentRequest; dataClass: number }) {
-  const { publicClient, write } = useDapp();
+  const { ledger, publicClient, write } = useDapp();
   const tx = useTx(publicClient);
   const prices = usePrices(request.patient);
   const price = prices.value?.[dataClass] ?? null;
+  const records = recordsOf(ledger.events, request.patient).filter((r) => r.dataClass === dataClass && !r.retired).length;
+  const blocked = buyBlocker(request.status, price, records);
   const [amount, setAmount] = useState<string | null>(null);
   const shown = price === null ? '' : formatEther(price);
   const id = `amount-${request.id}-${dataClass}`;
@@ -53,7 +55,8 @@ function Buy({ request, dataClass }: { request: ConsentRequest; dataClass: numbe
     <form className="row" onSubmit={(e) => { e.preventDefault(); void buy(); }}>
       <label htmlFor={id}>{DATA_CLASSES[dataClass]}: price {price === null ? '…' : price === 0n ? 'not for sale' : formatEth(price)}; pay (ETH)</label>
       <input id={id} inputMode="decimal" value={amount ?? shown} onChange={(e) => setAmount(e.target.value)} />
-      <button className="btn" type="submit" disabled={!write || request.status !== 'Approved'}>Buy {DATA_CLASSES[dataClass]}</button>
+      <button className="btn" type="submit" disabled={!write || blocked !== null}>Buy {DATA_CLASSES[dataClass]}</button>
+      {blocked && <span className="muted" data-testid={`buy-blocked-${request.id}-${dataClass}`}>{blocked}</span>}
       <TxStatus state={tx.state} testId={`buy-status-${request.id}-${dataClass}`} />
     </form>
   );
@@ -64,15 +67,15 @@ export function Purchased({ request, purchase }: { request: ConsentRequest; purc
   const tx = useTx(publicClient);
   const { dataClass, delivered, refunded } = purchase;
   const records = recordsOf(ledger.events, request.patient).filter((r) => r.dataClass === dataClass && !r.retired);
-  // Undelivered and the consent withdrawn: the contract lets the buyer take the payment back.
-  const reclaimable = !delivered && !refunded && (request.status === 'Revoked' || request.status === 'Denied');
+  const nowS = useChainTime(ledger.head);
+  const canReclaim = reclaimable(purchase, request.status, nowS);
   return (
     <div className="purchased" data-testid={`purchase-${purchase.purchaseId}`}>
       <p>
         <a href={hrefOf({ name: 'purchase', id: purchase.purchaseId })}>Purchase #{purchase.purchaseId.toString()}</a>{' '}
         {DATA_CLASSES[dataClass]}: {refunded ? 'refunded' : delivered ? 'paid, delivered' : 'paid, awaiting first read'}
       </p>
-      {reclaimable && (
+      {canReclaim && (
         <button className="btn btn-warn" disabled={!write} onClick={() => write && tx.run(() => write('reclaim', [purchaseIdOf(request.id, dataClass)]), () => 'Payment reclaimed: it is in your escrow credit.')}>
           Reclaim payment for #{request.id.toString()}
         </button>
@@ -82,6 +85,18 @@ export function Purchased({ request, purchase }: { request: ConsentRequest; purc
         : records.map((r) => <ReadRecord key={r.recordId} recordId={r.recordId} purchaseId={purchaseIdOf(request.id, dataClass)} />)}
     </div>
   );
+}
+
+/** The latest block's timestamp, read again as the head moves (the contract's clock, not ours). */
+function useChainTime(head: bigint): number | null {
+  const { publicClient } = useDapp();
+  const [now, setNow] = useState<number | null>(null);
+  useEffect(() => {
+    let live = true;
+    publicClient.getBlock().then((b) => { if (live) setNow(Number(b.timestamp)); }).catch(() => undefined);
+    return () => { live = false; };
+  }, [publicClient, head]);
+  return now;
 }
 
 function ReadRecord({ recordId, purchaseId }: { recordId: Hex; purchaseId: bigint }) {
@@ -101,8 +116,10 @@ function ReadRecord({ recordId, purchaseId }: { recordId: Hex; purchaseId: bigin
       tx.set('pending', 'Reading the record through the gateway…');
       const { bytes } = await gateway.readRecord(recordId, purchaseId);
       const blob = new Blob([bytes as BlobPart], { type: 'application/octet-stream' });
-      setContent({ text: new TextDecoder().decode(bytes), url: URL.createObjectURL(blob) });
-      tx.set('confirmed', `Record read (${bytes.length} bytes).`);
+      const url = URL.createObjectURL(blob);
+      setContent({ text: new TextDecoder().decode(bytes), url });
+      if (logFirst) save(url, fileName(recordId)); // one flow: logged, read, saved
+      tx.set('confirmed', `Record read (${bytes.length} bytes)${logFirst ? ' and saved' : ''}.`);
     } catch (caught) {
       tx.fail(describeError(caught));
     }
@@ -111,16 +128,25 @@ function ReadRecord({ recordId, purchaseId }: { recordId: Hex; purchaseId: bigin
   return (
     <div className="record">
       <span title={recordId}>Record {shortAddress(recordId)}</span>{' '}
-      <button className="btn" onClick={() => read(true)} disabled={!write}>Log access and read</button>{' '}
+      <button className="btn" onClick={() => read(true)} disabled={!write}>Log access and download</button>{' '}
       <button className="btn btn-flat" onClick={() => read(false)} disabled={!write}>Read again</button>
       {content && (
         <>
           <pre data-testid="record-content">{content.text}</pre>
-          <a className="btn" href={content.url} download={`pulseledger-${recordId.slice(2, 10)}.json`}>Download export</a>
+          <a className="btn" href={content.url} download={fileName(recordId)}>Download export</a>
         </>
       )}
       <TxStatus state={tx.state} testId={`read-status-${recordId.slice(0, 10)}`} />
       {session.error && <p className="tx tx-failed" role="alert">{session.error}</p>}
     </div>
   );
+}
+
+const fileName = (recordId: Hex) => `pulseledger-${recordId.slice(2, 10)}.json`;
+
+function save(url: string, name: string) {
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
 }
