@@ -4,7 +4,15 @@ revocations and expiries. Approving an expired request reverts; a future-dated a
 grant (one unexpired grant per pair and class); revoke ends one request only."""
 
 import ape
-from conftest import APPROVED, EXPORTS, HEART_RATE_WINDOWS, PENDING, PREDICTIONS_ALERTS, PRICE, REVOKED
+from conftest import (
+    APPROVED,
+    EXPORTS,
+    HEART_RATE_WINDOWS,
+    PENDING,
+    PREDICTIONS_ALERTS,
+    PRICE,
+    REVOKED,
+)
 
 CLASSES = (HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS)
 

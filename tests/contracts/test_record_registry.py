@@ -7,7 +7,8 @@ import ape
 import pytest
 from conftest import ACTIVE, EXPORTS, HEART_RATE_WINDOWS, NONE, RETIRED
 
-from services.chain.record_registry import location_digest, record_id as derived_record_id
+from services.chain.record_registry import location_digest
+from services.chain.record_registry import record_id as derived_record_id
 
 ZERO32 = b"\0" * 32
 ZERO_ADDRESS = "0x" + "00" * 20

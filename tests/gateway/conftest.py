@@ -4,6 +4,7 @@ with its own account, and a `market` that walks a buyer through consent, payment
 from __future__ import annotations
 
 import base64
+import logging
 import os
 from dataclasses import dataclass
 
@@ -12,6 +13,13 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from pydantic import SecretStr
 
+from services.chain.record_registry import (
+    RecordRegistration,
+    add_record_call,
+    location_digest,
+    new_salt,
+)
+from services.chain.record_registry import record_id as derive_record_id
 from services.gateway.app import create_app
 from services.gateway.chain import Ledger
 from services.gateway.settings import GatewaySettings
@@ -155,13 +163,8 @@ class Market:
             receipt)[0]["args"]["requestId"]
         if approve:
             chain.send(patient, ledger.approve(request_id))
-        record_id = "0x" + os.urandom(32).hex()
         plaintext = b'{"export": "windows 2026-11", "rows": 42}'
-        bundle = self.store.put_bundle(patient.address.lower(), record_id, data_class, plaintext,
-                                       blobs=self.blobs)
-        chain.send(patient, ledger.addRecord(bytes.fromhex(record_id[2:]), patient.address,
-                                             data_class, bundle.ciphertext_sha256,
-                                             bundle.pointer))
+        record_id = self.register(patient, data_class, plaintext)
         purchase_id = None
         if pay:
             receipt = chain.send(buyer, ledger.purchase(request_id, data_class, PRICE),
@@ -174,6 +177,35 @@ class Market:
         return Sale(patient, buyer, request_id, purchase_id, record_id, plaintext)
 
 
+    def register(self, patient, data_class: int, plaintext: bytes, *, owner: str | None = None) -> str:
+        """Store a bundle under the id the chain will derive, then register it; returns the id.
+        `owner` other than the patient stores a bundle the registry does not name (a mix-up)."""
+        salt = new_salt()
+        record_id = "0x" + derive_record_id(patient.address, salt).hex()
+        bundle = self.store.put_bundle((owner or patient.address).lower(), record_id, data_class,
+                                       plaintext, blobs=self.blobs)
+        # A bundle is one sealed blob: its content DAG is a single raw block, its root the sha256.
+        self.chain.send(patient, add_record_call(self.chain.contract, RecordRegistration(
+            patient.address, salt, bundle.ciphertext_sha256, location_digest(bundle.pointer),
+            bundle.ciphertext_sha256, data_class)))
+        return record_id
+
+
 @pytest.fixture(scope="session")
 def market(chain, store) -> Market:
     return Market(chain, store)
+
+
+@pytest.fixture
+def gateway_log():
+    """The gateway's structured log lines (its logger does not propagate to the root)."""
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = lines.append
+    logger = logging.getLogger("pulseledger.gateway")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
