@@ -13,13 +13,6 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from pydantic import SecretStr
 
-from services.chain.record_registry import (
-    RecordRegistration,
-    add_record_call,
-    location_digest,
-    new_salt,
-)
-from services.chain.record_registry import record_id as derive_record_id
 from services.gateway.app import create_app
 from services.gateway.chain import Ledger
 from services.gateway.settings import GatewaySettings
@@ -28,6 +21,7 @@ from services.gateway.wiring import chain_identity
 from services.records import RecordsSettings, open_store
 from tests.gateway.chain_helpers import Chain, deploy, start_anvil
 from tests.gateway.processes import RedisServer
+from tests.pulseledger_testkit.records import store_bundle_for_registration
 
 EXPORTS = 2
 PRICE = 10**15
@@ -180,14 +174,10 @@ class Market:
     def register(self, patient, data_class: int, plaintext: bytes, *, owner: str | None = None) -> str:
         """Store a bundle under the id the chain will derive, then register it; returns the id.
         `owner` other than the patient stores a bundle the registry does not name (a mix-up)."""
-        salt = new_salt()
-        record_id = "0x" + derive_record_id(patient.address, salt).hex()
-        bundle = self.store.put_bundle((owner or patient.address).lower(), record_id, data_class,
-                                       plaintext, blobs=self.blobs)
-        # A bundle is one sealed blob: its content DAG is a single raw block, its root the sha256.
-        self.chain.send(patient, add_record_call(self.chain.contract, RecordRegistration(
-            patient.address, salt, bundle.ciphertext_sha256, location_digest(bundle.pointer),
-            bundle.ciphertext_sha256, data_class)))
+        record_id, call = store_bundle_for_registration(
+            self.store, self.chain.contract, patient.address, data_class, plaintext, owner=owner,
+            blobs=self.blobs)
+        self.chain.send(patient, call)
         return record_id
 
 

@@ -18,7 +18,7 @@ export interface PurchaseRow {
 }
 export interface AccessRow { accessor: Address; patient: Address; recordId: Hex; purchaseId: bigint; block: bigint; tx: Hex }
 export interface RecordRow {
-  recordId: Hex; patient: Address; dataClass: number; version: number; ciphertextHash: Hex; pointer: string;
+  recordId: Hex; patient: Address; dataClass: number; version: number; ciphertextHash: Hex; locationDigest: Hex; dagRoot: Hex;
   retired: boolean; block: bigint;
 }
 
@@ -101,7 +101,7 @@ function recordsById(events: readonly LedgerEvent[]): Map<string, RecordRow> {
       const a = event.args;
       byId.set(a.recordId, {
         recordId: a.recordId, patient: a.patient, dataClass: a.dataClass, version: a.version,
-        ciphertextHash: a.ciphertextHash, pointer: a.pointer, retired: false, block: event.blockNumber,
+        ciphertextHash: a.ciphertextHash, locationDigest: a.locationDigest, dagRoot: a.dagRoot, retired: false, block: event.blockNumber,
       });
     } else if (event.eventName === 'RecordRetired') {
       const record = byId.get(event.args.recordId);

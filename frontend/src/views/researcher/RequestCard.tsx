@@ -64,8 +64,10 @@ export function Purchased({ request, purchase }: { request: ConsentRequest; purc
   const tx = useTx(publicClient);
   const { dataClass, delivered, refunded } = purchase;
   const records = recordsOf(ledger.events, request.patient).filter((r) => r.dataClass === dataClass && !r.retired);
-  // Undelivered and the consent withdrawn: the contract lets the buyer take the payment back.
-  const reclaimable = !delivered && !refunded && (request.status === 'Revoked' || request.status === 'Denied');
+  // Undelivered and its consent no longer in force (revoked, or its period over): the contract lets
+  // the buyer take the payment back (after deliverBy it does too; the card shows that case by status).
+  const ended = BigInt(Math.floor(Date.now() / 1000)) >= BigInt(request.validUntil);
+  const reclaimable = !delivered && !refunded && (request.status === 'Revoked' || request.status === 'Denied' || ended);
   return (
     <div className="purchased" data-testid={`purchase-${purchase.purchaseId}`}>
       <p>
