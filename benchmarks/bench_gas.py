@@ -127,7 +127,9 @@ def scaling(w3: Web3, b: Bench, accounts: list[str]) -> dict[str, int]:
 
 def main() -> None:
     started = time.monotonic()
-    with Anvil(port=free_port(), extra_args=["--accounts", str(10 + GRANTS), "--silent"]) as chain:
+    # 1,010 funded accounts take anvil a while to derive on a busy machine: wait longer than the default.
+    chain = Anvil(port=free_port(), extra_args=["--accounts", str(10 + GRANTS), "--silent"])
+    with chain.start(ready_timeout_s=180):
         w3 = Web3(Web3.HTTPProvider(chain.url))
         figures = measure(w3, w3.eth.accounts)
     OUT.write_text(json.dumps(figures, indent=2) + "\n")
