@@ -27,13 +27,19 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
     /// @dev Every defined data-class bit set (0b111).
     uint8 private constant _ALL_DATA_CLASSES = uint8((1 << DATA_CLASS_COUNT) - 1);
     uint256 private constant _GRANT_MASK = type(uint80).max;
+    /// @dev Bit 255 of a pair's grants word, set by the pair's first request: the requester pays the
+    /// zero-to-non-zero store, so the patient's approvals rewrite a non-zero word (as the governing
+    /// request did before).
+    uint256 private constant _PAIR_SEEN = 1 << 255;
 
     uint256 private _requestCount;
     mapping(uint256 requestId => Request) private _requests;
     /// @dev Bits 80c..80c+79: the last request approved for data class c. Request ids never reach 2^80.
     mapping(address patient => mapping(address requester => uint256 grants)) private _grants;
     /// @dev In a slot of its own (not beside credits), so withdrawing zeroes a whole slot.
-    mapping(address patient => uint256 nonce) private _nonces;
+    /// @dev `nonce << 1 | 1` once the patient was first asked (bit 0 marks the slot as written, so the
+    /// requester of the first request pays its zero-to-non-zero store, not the patient's first signature).
+    mapping(address patient => uint256 nonceWord) private _nonces;
 
     /// @inheritdoc IConsentRegistry
     function requestConsent(
@@ -64,6 +70,9 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
             validUntil: validUntil,
             requester: msg.sender
         });
+        mapping(address requester => uint256) storage grantsOfPatient = _grants[patient];
+        if (grantsOfPatient[msg.sender] == 0) grantsOfPatient[msg.sender] = _PAIR_SEEN;
+        if (_nonces[patient] == 0) _nonces[patient] = 1;
         emit ConsentRequested(
             requestId, patient, msg.sender, purposeOfUse, dataClasses, validFrom, validUntil, consentDocHash
         );
@@ -100,7 +109,7 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
         address patient = request.patient;
         if (patient == address(0)) revert ConsentRegistryUnknownRequest(requestId);
 
-        uint256 nonce = _nonces[patient];
+        uint256 nonce = _nonces[patient] >> 1;
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(_CONSENT_DECISION_TYPEHASH, requestId, decision, nonce, deadline))
         );
@@ -113,7 +122,7 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
         if (signer != patient) revert ConsentRegistryInvalidSigner(signer, patient);
         // One increment per accepted signature: cannot come near 2^256.
         unchecked {
-            _nonces[patient] = nonce + 1;
+            _nonces[patient] = (nonce + 1) << 1 | 1;
         }
 
         if (decision == uint8(ConsentDecision.Approve)) _approve(requestId, request);
@@ -146,7 +155,7 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
 
     /// @inheritdoc IConsentRegistry
     function nonces(address patient) external view returns (uint256) {
-        return _nonces[patient];
+        return _nonces[patient] >> 1;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -187,10 +196,12 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
         for (uint8 dataClass; dataClass < DATA_CLASS_COUNT; ++dataClass) {
             if ((classes >> dataClass) & 1 == 0) continue;
             uint256 grantId = _grantIn(grants, dataClass);
-            Request storage granted = _requests[grantId];
             // Still approved and not yet ended (in its period or still to come): it keeps the class.
-            if (granted.status == ConsentStatus.Approved && block.timestamp < granted.validUntil) {
-                revert ConsentRegistryAlreadyGranted(requestId, dataClass, grantId);
+            if (grantId != 0) {
+                Request storage granted = _requests[grantId];
+                if (granted.status == ConsentStatus.Approved && block.timestamp < granted.validUntil) {
+                    revert ConsentRegistryAlreadyGranted(requestId, dataClass, grantId);
+                }
             }
             grants = _withGrant(grants, dataClass, requestId);
         }
