@@ -9,18 +9,21 @@ import {PurchaseEscrow} from "./PurchaseEscrow.sol";
 import {RecordRegistry} from "./RecordRegistry.sol";
 
 /// @title Access log (module of PulseLedger)
-/// @dev Reads four slots (request ×2, purchase, record) and emits; writes nothing, so a log costs
-/// about the transaction base plus four cold reads and one LOG4.
+/// @dev Reads three slots (the purchase with its buyer, the request's first slot, the record's first
+/// slot) and emits; writes nothing.
 abstract contract AccessLog is IAccessLog, PurchaseEscrow, RecordRegistry {
     /// @inheritdoc IAccessLog
     function logAccess(bytes32 recordId, uint256 purchaseId) external {
+        Purchase storage paid = _purchaseAt(purchaseId);
+        if (paid.buyer != msg.sender) revert AccessLogNotBuyer(purchaseId, msg.sender);
+        PurchaseStatus status = paid.status;
+        if (status != PurchaseStatus.Paid && status != PurchaseStatus.Delivered) {
+            revert AccessLogNotPaid(purchaseId, status);
+        }
         uint256 requestId = purchaseId >> 8;
         Request storage request = _requestAt(requestId);
-        if (request.requester != msg.sender) revert AccessLogNotBuyer(purchaseId, msg.sender);
-        PurchaseStatus paid = _purchaseAt(purchaseId).status;
-        if (paid != PurchaseStatus.Paid && paid != PurchaseStatus.Delivered) {
-            revert AccessLogNotPaid(purchaseId, paid);
-        }
+        // The buyer is the request's requester (purchase checked it): the second slot is not read.
+        address patient = request.patient;
         ConsentStatus consent = request.status;
         if (consent != ConsentStatus.Approved) revert AccessLogConsentNotApproved(requestId, consent);
         if (!_inPeriod(request)) revert AccessLogOutsideConsentPeriod(requestId, request.validFrom, request.validUntil);
@@ -28,7 +31,6 @@ abstract contract AccessLog is IAccessLog, PurchaseEscrow, RecordRegistry {
         Record storage record = _recordAt(recordId);
         RecordStatus recordStatus = record.status;
         if (recordStatus != RecordStatus.Active) revert AccessLogRecordNotActive(recordId, recordStatus);
-        address patient = request.patient;
         if (record.patient != patient) revert AccessLogWrongPatient(recordId, patient, record.patient);
         // The low byte of a purchase id is its data class.
         uint8 dataClass = uint8(purchaseId);

@@ -3,7 +3,6 @@ pragma solidity 0.8.30;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {
     IConsentRegistry,
@@ -12,22 +11,35 @@ import {
     ConsentDecision,
     DATA_CLASS_COUNT
 } from "./interfaces/IConsentRegistry.sol";
+import {Settings} from "./Settings.sol";
 
 /// @title Consent between patients and requesters (module of PulseLedger)
-/// @dev Approve and revoke are O(1) whatever the patient's number of grants: each flips one status, and
-/// approve at most re-points `_governingRequest` for its own pair. The governing entry is first written
-/// by `requestConsent`, so the requester (not the patient) pays for the zero-to-non-zero store.
-abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
+/// @dev `isAllowed(patient, requester, class)` is true exactly when an approved, unrevoked request of
+/// that pair covers the class and now lies in its period. One word per pair holds, per class, the id of
+/// the last request approved for it (80 bits each). Approve refuses while that request is still
+/// approved and unexpired, so at most one request per (pair, class) can be in force and the word names
+/// it. Revoke flips one status and purchase/logAccess read only the request: all O(1) whatever the
+/// number of grants. Why: docs/decisions/2026-12-02-consent-semantics.md.
+abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
+
     bytes32 private constant _CONSENT_DECISION_TYPEHASH =
         keccak256("ConsentDecision(uint256 requestId,uint8 decision,uint256 nonce,uint256 deadline)");
     /// @dev Every defined data-class bit set (0b111).
     uint8 private constant _ALL_DATA_CLASSES = uint8((1 << DATA_CLASS_COUNT) - 1);
+    uint256 private constant _GRANT_MASK = type(uint80).max;
+    /// @dev Bit 255 of a pair's grants word, set by the pair's first request: the requester pays the
+    /// zero-to-non-zero store, so the patient's approvals rewrite a non-zero word (as the governing
+    /// request did before).
+    uint256 private constant _PAIR_SEEN = 1 << 255;
 
     uint256 private _requestCount;
     mapping(uint256 requestId => Request) private _requests;
-    mapping(address patient => mapping(address requester => uint256 requestId)) private _governingRequest;
+    /// @dev Bits 80c..80c+79: the last request approved for data class c. Request ids never reach 2^80.
+    mapping(address patient => mapping(address requester => uint256 grants)) private _grants;
     /// @dev In a slot of its own (not beside credits), so withdrawing zeroes a whole slot.
-    mapping(address patient => uint256 nonce) private _nonces;
+    /// @dev `nonce << 1 | 1` once the patient was first asked (bit 0 marks the slot as written, so the
+    /// requester of the first request pays its zero-to-non-zero store, not the patient's first signature).
+    mapping(address patient => uint256 nonceWord) private _nonces;
 
     /// @inheritdoc IConsentRegistry
     function requestConsent(
@@ -58,10 +70,9 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
             validUntil: validUntil,
             requester: msg.sender
         });
-        uint256 governing = _governingRequest[patient][msg.sender];
-        if (governing == 0 || !_isLive(_requests[governing])) {
-            _governingRequest[patient][msg.sender] = requestId;
-        }
+        mapping(address requester => uint256) storage grantsOfPatient = _grants[patient];
+        if (grantsOfPatient[msg.sender] == 0) grantsOfPatient[msg.sender] = _PAIR_SEEN;
+        if (_nonces[patient] == 0) _nonces[patient] = 1;
         emit ConsentRequested(
             requestId, patient, msg.sender, purposeOfUse, dataClasses, validFrom, validUntil, consentDocHash
         );
@@ -98,7 +109,7 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
         address patient = request.patient;
         if (patient == address(0)) revert ConsentRegistryUnknownRequest(requestId);
 
-        uint256 nonce = _nonces[patient];
+        uint256 nonce = _nonces[patient] >> 1;
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(_CONSENT_DECISION_TYPEHASH, requestId, decision, nonce, deadline))
         );
@@ -111,7 +122,7 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
         if (signer != patient) revert ConsentRegistryInvalidSigner(signer, patient);
         // One increment per accepted signature: cannot come near 2^256.
         unchecked {
-            _nonces[patient] = nonce + 1;
+            _nonces[patient] = (nonce + 1) << 1 | 1;
         }
 
         if (decision == uint8(ConsentDecision.Approve)) _approve(requestId, request);
@@ -122,9 +133,13 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
     /// @inheritdoc IConsentRegistry
     function isAllowed(address patient, address requester, uint8 dataClass) external view returns (bool) {
         if (dataClass >= DATA_CLASS_COUNT) return false;
-        Request storage request = _requests[_governingRequest[patient][requester]];
-        return request.status == ConsentStatus.Approved && _inPeriod(request)
-            && (request.dataClasses >> dataClass) & 1 == 1;
+        return _inForce(_requests[_grantIn(_grants[patient][requester], dataClass)]);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function isInForce(uint256 requestId, uint8 dataClass) external view returns (bool) {
+        Request storage request = _requests[requestId];
+        return dataClass < DATA_CLASS_COUNT && (request.dataClasses >> dataClass) & 1 == 1 && _inForce(request);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -133,13 +148,14 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
     }
 
     /// @inheritdoc IConsentRegistry
-    function governingRequest(address patient, address requester) external view returns (uint256) {
-        return _governingRequest[patient][requester];
+    function grantOf(address patient, address requester, uint8 dataClass) external view returns (uint256) {
+        if (dataClass >= DATA_CLASS_COUNT) return 0;
+        return _grantIn(_grants[patient][requester], dataClass);
     }
 
     /// @inheritdoc IConsentRegistry
     function nonces(address patient) external view returns (uint256) {
-        return _nonces[patient];
+        return _nonces[patient] >> 1;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -153,13 +169,14 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
         return _requests[requestId];
     }
 
+    /// @dev Approved (not revoked) and `validFrom <= now < validUntil`.
+    function _inForce(Request storage request) internal view returns (bool) {
+        return request.status == ConsentStatus.Approved && _inPeriod(request);
+    }
+
     /// @dev `validFrom <= now < validUntil`.
     function _inPeriod(Request storage request) internal view returns (bool) {
         return block.timestamp >= request.validFrom && block.timestamp < request.validUntil;
-    }
-
-    function _isLive(Request storage request) private view returns (bool) {
-        return request.status == ConsentStatus.Approved && block.timestamp < request.validUntil;
     }
 
     function _checkPatient(uint256 requestId, address patient) private view {
@@ -170,10 +187,26 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
     function _approve(uint256 requestId, Request storage request) private {
         ConsentStatus status = request.status;
         if (status != ConsentStatus.Pending) revert ConsentRegistryWrongStatus(requestId, status);
-        request.status = ConsentStatus.Approved;
+        uint40 validUntil = request.validUntil;
+        if (block.timestamp >= validUntil) revert ConsentRegistryRequestExpired(requestId, validUntil);
         address patient = request.patient;
         address requester = request.requester;
-        if (_governingRequest[patient][requester] != requestId) _governingRequest[patient][requester] = requestId;
+        uint256 grants = _grants[patient][requester];
+        uint8 classes = request.dataClasses;
+        for (uint8 dataClass; dataClass < DATA_CLASS_COUNT; ++dataClass) {
+            if ((classes >> dataClass) & 1 == 0) continue;
+            uint256 grantId = _grantIn(grants, dataClass);
+            // Still approved and not yet ended (in its period or still to come): it keeps the class.
+            if (grantId != 0) {
+                Request storage granted = _requests[grantId];
+                if (granted.status == ConsentStatus.Approved && block.timestamp < granted.validUntil) {
+                    revert ConsentRegistryAlreadyGranted(requestId, dataClass, grantId);
+                }
+            }
+            grants = _withGrant(grants, dataClass, requestId);
+        }
+        _grants[patient][requester] = grants;
+        request.status = ConsentStatus.Approved;
         emit ConsentApproved(requestId, patient, requester);
     }
 
@@ -189,5 +222,14 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Pausable {
         if (status != ConsentStatus.Approved) revert ConsentRegistryWrongStatus(requestId, status);
         request.status = ConsentStatus.Revoked;
         emit ConsentRevoked(requestId, request.patient, request.requester);
+    }
+
+    function _grantIn(uint256 grants, uint8 dataClass) private pure returns (uint256) {
+        return (grants >> (80 * uint256(dataClass))) & _GRANT_MASK;
+    }
+
+    function _withGrant(uint256 grants, uint8 dataClass, uint256 requestId) private pure returns (uint256) {
+        uint256 offset = 80 * uint256(dataClass);
+        return (grants & ~(_GRANT_MASK << offset)) | requestId << offset;
     }
 }

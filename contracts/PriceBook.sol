@@ -8,12 +8,16 @@ import {IPriceBook} from "./interfaces/IPriceBook.sol";
 /// @dev Buyers name the price they expect when buying, so a price change slipped in before their
 /// purchase makes it revert instead of charging the new price.
 abstract contract PriceBook is IPriceBook {
+    /// @dev The escrow keeps amounts as uint48 gwei (to share a slot with the buyer).
+    uint256 private constant _MAX_PRICE = uint256(type(uint48).max) * 1 gwei;
+
     mapping(address patient => mapping(uint8 dataClass => uint256 price)) private _prices;
 
     /// @inheritdoc IPriceBook
     function setPrice(uint8 dataClass, uint256 price) external {
         if (dataClass >= DATA_CLASS_COUNT) revert PriceBookInvalidDataClass(dataClass);
-        if (price > type(uint96).max) revert PriceBookPriceTooHigh(price, type(uint96).max);
+        if (price > _MAX_PRICE) revert PriceBookPriceTooHigh(price, _MAX_PRICE);
+        if (price % 1 gwei != 0) revert PriceBookNotWholeGwei(price);
         _prices[msg.sender][dataClass] = price;
         emit PriceSet(msg.sender, dataClass, price);
     }

@@ -12,6 +12,9 @@ import {AccessLog} from "./AccessLog.sol";
 /// @notice See docs/decisions/2026-11-24-contracts.md for why the modules share one deployment, and
 /// docs/upgrades.md for how a new version replaces this one (no proxy).
 contract PulseLedger is IPulseLedger, Ownable2Step, AccessLog {
+    /// @notice The longest delivery window: a buyer's payment is never held undelivered longer.
+    uint40 public constant MAX_DELIVERY_WINDOW = 7 days;
+
     /// @param initialGateway The data gateway that confirms deliveries.
     /// @param initialDeliveryWindow Seconds the gateway has, from payment, to confirm delivery.
     constructor(address initialGateway, uint40 initialDeliveryWindow) Ownable(msg.sender) EIP712("PulseLedger", "1") {
@@ -51,7 +54,9 @@ contract PulseLedger is IPulseLedger, Ownable2Step, AccessLog {
     }
 
     function _setDeliveryWindow(uint40 newDeliveryWindow) private {
-        if (newDeliveryWindow == 0) revert PulseLedgerInvalidDeliveryWindow(newDeliveryWindow);
+        if (newDeliveryWindow == 0 || newDeliveryWindow > MAX_DELIVERY_WINDOW) {
+            revert PulseLedgerInvalidDeliveryWindow(newDeliveryWindow);
+        }
         uint40 previous = _storeDeliveryWindow(newDeliveryWindow);
         emit DeliveryWindowChanged(previous, newDeliveryWindow);
     }

@@ -6,7 +6,8 @@ import {IRecordRegistry, Record, RecordStatus, BatchAnchor} from "./interfaces/I
 
 /// @title Records offered for sale or export, and custodians' batch anchors (module of PulseLedger)
 /// @dev Only records that are sold or exported live here, not every 10-second window: those are
-/// covered by the Merkle roots custodians anchor per batch.
+/// covered by the Merkle roots custodians anchor per batch. A record's id is derived from its patient
+/// and a salt, so ownership holds by construction: nobody can register an id naming someone else.
 abstract contract RecordRegistry is IRecordRegistry {
     mapping(bytes32 recordId => Record) private _records;
     mapping(address patient => mapping(address custodian => bool allowed)) private _custodianFor;
@@ -15,16 +16,17 @@ abstract contract RecordRegistry is IRecordRegistry {
 
     /// @inheritdoc IRecordRegistry
     function addRecord(
-        bytes32 recordId,
         address patient,
+        bytes32 salt,
         uint8 dataClass,
         bytes32 ciphertextHash,
-        string calldata pointer
-    ) external {
-        if (recordId == bytes32(0)) revert RecordRegistryInvalidRecordId(recordId);
+        bytes32 locationDigest,
+        bytes32 dagRoot
+    ) external returns (bytes32 recordId) {
         if (patient == address(0)) revert RecordRegistryInvalidPatient(patient);
         if (dataClass >= DATA_CLASS_COUNT) revert RecordRegistryInvalidDataClass(dataClass);
         _checkWriter(patient);
+        recordId = recordIdOf(patient, salt);
         Record storage record = _records[recordId];
         if (record.status != RecordStatus.None) revert RecordRegistryRecordExists(recordId);
 
@@ -33,12 +35,15 @@ abstract contract RecordRegistry is IRecordRegistry {
         record.version = 1;
         record.status = RecordStatus.Active;
         record.ciphertextHash = ciphertextHash;
-        record.pointer = pointer;
-        emit RecordAdded(recordId, patient, dataClass, 1, ciphertextHash, pointer);
+        record.locationDigest = locationDigest;
+        record.dagRoot = dagRoot;
+        emit RecordAdded(recordId, patient, dataClass, 1, ciphertextHash, locationDigest, dagRoot);
     }
 
     /// @inheritdoc IRecordRegistry
-    function updateRecord(bytes32 recordId, bytes32 ciphertextHash, string calldata pointer) external {
+    function updateRecord(bytes32 recordId, bytes32 ciphertextHash, bytes32 locationDigest, bytes32 dagRoot)
+        external
+    {
         Record storage record = _activeRecord(recordId);
         address patient = record.patient;
         _checkWriter(patient);
@@ -46,8 +51,9 @@ abstract contract RecordRegistry is IRecordRegistry {
         uint32 version = record.version + 1;
         record.version = version;
         record.ciphertextHash = ciphertextHash;
-        record.pointer = pointer;
-        emit RecordUpdated(recordId, patient, record.dataClass, version, ciphertextHash, pointer);
+        record.locationDigest = locationDigest;
+        record.dagRoot = dagRoot;
+        emit RecordUpdated(recordId, patient, record.dataClass, version, ciphertextHash, locationDigest, dagRoot);
     }
 
     /// @inheritdoc IRecordRegistry
@@ -91,6 +97,11 @@ abstract contract RecordRegistry is IRecordRegistry {
     /// @inheritdoc IRecordRegistry
     function batchAnchor(bytes32 root) external view returns (BatchAnchor memory) {
         return _batchAnchors[root];
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function recordIdOf(address patient, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode(patient, salt));
     }
 
     /// @inheritdoc IRecordRegistry

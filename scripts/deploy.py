@@ -31,7 +31,8 @@ ONE_WEEK_S = 7 * 24 * 3600
 @account_option()
 @click.option("--gateway", help="Data gateway address (defaults to the deployer).")
 @click.option("--delivery-window", type=int, default=ONE_WEEK_S, show_default=True,
-              help="Seconds the gateway has to confirm delivery before a buyer may reclaim.")
+              help="Seconds the gateway has to confirm delivery before a buyer may reclaim "
+                   "(1 s to 7 days: the contract refuses longer).")
 @click.option("--custodian", "custodians", multiple=True,
               help="Storage custodian to register (repeatable).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),

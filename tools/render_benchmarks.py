@@ -13,7 +13,8 @@ START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 # file stem -> [(metric, goal as the issue states it)]
 HEADLINES = {
-    "gas": [("purchase_gas", "≤ 75,000"), ("log_access_gas", "≤ 35,000"),
+    "gas": [("purchase_gas", "≤ 60,000 (with logAccess ≤ 90,000)"), ("log_access_gas", "≤ 35,000 (30,000 stretch)"),
+            ("add_record_gas", "≤ 120,000"),
             ("approve_gas", "≤ 55,000"), ("approve_by_signature_gas", "≤ 65,000"),
             ("withdraw_gas", "≤ 35,000"), ("revoke_1_grants_gas", "= 1,000 grants ±5%"),
             ("revoke_1000_grants_gas", "= 1 grant ±5%"), ("purchase_1_grants_gas", "= 1,000 grants ±5%"),

@@ -38,7 +38,11 @@ struct Request {
 
 /// @title Consent between a patient and a data requester
 /// @notice A requester opens a request; the patient approves, denies or revokes it, directly or by an
-/// EIP-712 signature relayed by anyone. Revocation is immediate and O(1).
+/// EIP-712 signature relayed by anyone. In one sentence: `isAllowed(patient, requester, class)` is
+/// true exactly when an approved, unrevoked request of that pair covers the class and now lies in its
+/// period. Revoke ends one request, at once and in O(1). A pair holds at most one unexpired grant per
+/// data class: approving a request whose period has ended reverts, and so does approving one for a
+/// class the requester already holds an unexpired, unrevoked grant of (revoke it, or wait for its end).
 interface IConsentRegistry {
     /// @notice The patient is the zero address or the requester themself.
     error ConsentRegistryInvalidPatient(address patient);
@@ -52,6 +56,11 @@ interface IConsentRegistry {
     error ConsentRegistryNotPatient(uint256 requestId, address caller);
     /// @notice The request is not in a status the decision applies to (approve/deny need Pending, revoke needs Approved).
     error ConsentRegistryWrongStatus(uint256 requestId, ConsentStatus status);
+    /// @notice The request's period has ended: it can no longer be approved.
+    error ConsentRegistryRequestExpired(uint256 requestId, uint40 validUntil);
+    /// @notice The requester already holds an unexpired, unrevoked grant of `dataClass` from this patient
+    /// (request `grantId`): one grant per class at a time, so no approval can hide or outlive another.
+    error ConsentRegistryAlreadyGranted(uint256 requestId, uint8 dataClass, uint256 grantId);
     /// @notice `decision` is not Approve (1), Deny (2) or Revoke (3).
     error ConsentRegistryInvalidDecision(uint8 decision);
     /// @notice The signature's deadline has passed.
@@ -77,6 +86,7 @@ interface IConsentRegistry {
     );
     event ConsentApproved(uint256 indexed requestId, address indexed patient, address indexed requester);
     event ConsentDenied(uint256 indexed requestId, address indexed patient, address indexed requester);
+    /// @notice This request's grant ended; other requests of the pair are unaffected.
     event ConsentRevoked(uint256 indexed requestId, address indexed patient, address indexed requester);
 
     /// @notice Open a consent request to `patient`. Reverts while paused.
@@ -95,13 +105,16 @@ interface IConsentRegistry {
         bytes32 consentDocHash
     ) external returns (uint256 requestId);
 
-    /// @notice The patient approves a Pending request; it becomes the one governing the pair.
+    /// @notice The patient approves a Pending request whose period has not ended; it becomes the pair's
+    /// grant of every class in its mask. Reverts if the pair already holds an unexpired, unrevoked grant
+    /// of one of those classes.
     function approve(uint256 requestId) external;
 
     /// @notice The patient denies a Pending request.
     function deny(uint256 requestId) external;
 
-    /// @notice The patient revokes an Approved request, immediately.
+    /// @notice The patient revokes an Approved request, immediately. Only this request: the pair's other
+    /// requests (pending, or approved for other classes) are unaffected.
     function revoke(uint256 requestId) external;
 
     /// @notice Apply the patient's EIP-712-signed decision; anyone may relay it.
@@ -112,16 +125,22 @@ interface IConsentRegistry {
     /// @param signature 65 bytes `r || s || v`, low-s.
     function decideBySig(uint256 requestId, uint8 decision, uint256 deadline, bytes calldata signature) external;
 
-    /// @notice Whether `requester` may now read `patient`'s data of `dataClass`.
-    /// @dev Answers from the request governing the pair: the most recently approved one (or, before any
-    /// approval, the most recently opened one). Approved, `validFrom <= now < validUntil`, class in mask.
+    /// @notice True exactly when an approved, unrevoked request of the pair covers `dataClass` and now
+    /// lies in its period (`validFrom <= now < validUntil`).
+    /// @dev Reads the pair's grant of the class: by the one-grant-per-class rule no other request can be
+    /// approved, unrevoked and unexpired for it.
     function isAllowed(address patient, address requester, uint8 dataClass) external view returns (bool);
+
+    /// @notice Whether this one request is approved, unrevoked, covers `dataClass` and is in its period:
+    /// the consent a purchase made under it is bound by.
+    function isInForce(uint256 requestId, uint8 dataClass) external view returns (bool);
 
     /// @notice The stored request (all zero if unknown).
     function getRequest(uint256 requestId) external view returns (Request memory);
 
-    /// @notice The id of the request that governs `isAllowed(patient, requester, ·)`; 0 if none.
-    function governingRequest(address patient, address requester) external view returns (uint256);
+    /// @notice The last request approved for `dataClass` between the pair (0 if none): the only one that
+    /// can be in force for the class. It may since have been revoked or have expired.
+    function grantOf(address patient, address requester, uint8 dataClass) external view returns (uint256);
 
     /// @notice The patient's next EIP-712 signature nonce.
     function nonces(address patient) external view returns (uint256);

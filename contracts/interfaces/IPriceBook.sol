@@ -6,12 +6,14 @@ pragma solidity ^0.8.24;
 interface IPriceBook {
     /// @notice The data class index is not below `DATA_CLASS_COUNT`.
     error PriceBookInvalidDataClass(uint8 dataClass);
-    /// @notice The price does not fit the escrow's `uint96` amount.
+    /// @notice The price is above `type(uint48).max` gwei (about 281,475 ETH), the escrow's amount field.
     error PriceBookPriceTooHigh(uint256 price, uint256 max);
+    /// @notice Prices are whole gwei (wei amounts that are a multiple of 10^9).
+    error PriceBookNotWholeGwei(uint256 price);
 
     event PriceSet(address indexed patient, uint8 indexed dataClass, uint256 price);
 
-    /// @notice Set the caller's own price (wei) for `dataClass`; 0 withdraws it from sale.
+    /// @notice Set the caller's own price (wei, a whole number of gwei) for `dataClass`; 0 withdraws it from sale.
     function setPrice(uint8 dataClass, uint256 price) external;
 
     /// @notice `patient`'s price (wei) for `dataClass`; 0 if not for sale.

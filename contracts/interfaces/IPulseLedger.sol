@@ -14,7 +14,7 @@ import {IRecordRegistry} from "./IRecordRegistry.sol";
 interface IPulseLedger is IAccessLog, IPurchaseEscrow, IConsentRegistry, IPriceBook, IRecordRegistry {
     /// @notice The gateway cannot be the zero address.
     error PulseLedgerInvalidGateway(address gateway);
-    /// @notice The delivery window must be at least one second.
+    /// @notice The delivery window must be at least one second and at most `MAX_DELIVERY_WINDOW` (7 days).
     error PulseLedgerInvalidDeliveryWindow(uint40 deliveryWindow);
 
     event GatewayChanged(address indexed previous, address indexed current);
@@ -23,7 +23,7 @@ interface IPulseLedger is IAccessLog, IPurchaseEscrow, IConsentRegistry, IPriceB
     /// @notice Owner: set or rotate the data gateway's address.
     function setGateway(address newGateway) external;
 
-    /// @notice Owner: set the delivery window (seconds) for purchases made from now on.
+    /// @notice Owner: set the delivery window (seconds, 1 to 7 days) for purchases made from now on.
     function setDeliveryWindow(uint40 newDeliveryWindow) external;
 
     /// @notice Owner: stop new consent requests and purchases.

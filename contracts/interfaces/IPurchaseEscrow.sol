@@ -11,9 +11,11 @@ enum PurchaseStatus {
     Refunded
 }
 
-/// @notice One storage slot. Buyer and patient come from the consent request.
+/// @notice One storage slot (160 + 48 + 40 + 8 bits): the buyer is kept beside the amount so the access
+/// log need not read the request's second slot. Prices are whole gwei, so the amount fits 48 bits.
 struct Purchase {
-    uint96 amount;
+    address buyer;
+    uint48 amountGwei;
     uint40 deliverBy;
     PurchaseStatus status;
 }
@@ -25,7 +27,7 @@ interface IPurchaseEscrow {
     error PurchaseEscrowNotBuyer(uint256 requestId, address caller);
     /// @notice The data class is not in the consent's mask (or not a defined class).
     error PurchaseEscrowDataClassNotConsented(uint256 requestId, uint8 dataClass);
-    /// @notice The consent is not Approved (unknown, pending, denied or revoked).
+    /// @notice The consent is not Approved (unknown, pending, denied, or revoked itself or with its pair).
     error PurchaseEscrowConsentNotApproved(uint256 requestId, ConsentStatus status);
     /// @notice Now is outside the consent's `[validFrom, validUntil)`.
     error PurchaseEscrowOutsideConsentPeriod(uint256 requestId, uint40 validFrom, uint40 validUntil);
@@ -43,9 +45,10 @@ interface IPurchaseEscrow {
     error PurchaseEscrowNotGateway(address caller);
     /// @notice Delivery is confirmed too late (after `deliverBy`).
     error PurchaseEscrowDeliveryWindowClosed(uint256 purchaseId, uint40 deliverBy);
-    /// @notice The consent was revoked before delivery: the buyer may reclaim instead.
-    error PurchaseEscrowConsentRevoked(uint256 purchaseId);
-    /// @notice Neither the delivery window has passed nor the consent been revoked.
+    /// @notice The purchase's consent is no longer in force (revoked, or its period ended) before
+    /// delivery: the gateway may not serve it, so it may not confirm; the buyer may reclaim instead.
+    error PurchaseEscrowConsentNotInForce(uint256 purchaseId);
+    /// @notice Neither the delivery window has passed nor the consent stopped being in force.
     error PurchaseEscrowNotReclaimable(uint256 purchaseId, uint40 deliverBy);
     /// @notice The caller has no credit.
     error PurchaseEscrowNothingToWithdraw(address account);
@@ -75,11 +78,12 @@ interface IPurchaseEscrow {
         payable
         returns (uint256 purchaseId);
 
-    /// @notice The gateway confirms delivery (until `deliverBy`, consent not revoked); credits the patient.
+    /// @notice The gateway confirms delivery, until `deliverBy` and while the purchase's own consent is
+    /// in force (approved, unrevoked, in its period: what the gateway needs to serve); credits the patient.
     function confirmDelivery(uint256 purchaseId) external;
 
-    /// @notice The buyer takes back an undelivered payment after `deliverBy`, or once the consent was
-    /// revoked; credits the buyer.
+    /// @notice The buyer takes back an undelivered payment after `deliverBy`, or once the purchase's
+    /// consent is no longer in force (revoked, or its period ended); credits the buyer.
     function reclaim(uint256 purchaseId) external;
 
     /// @notice Pay the caller's whole credit to the caller. Never paused.

@@ -97,13 +97,16 @@ describe('earnings and history', () => {
 describe('what a buyer may do', () => {
   const paid: PurchaseRow = { purchaseId: 258n, requestId: 1n, dataClass: 0, amount: 5n, buyer: R, patient: P, deliverBy: 1000, delivered: false, refunded: false, block: 1n };
   it('offers reclaim after a revoke or once the delivery window has passed, never after delivery or refund', () => {
-    expect(reclaimable(paid, 'Approved', 999)).toBe(false);
-    expect(reclaimable(paid, 'Approved', 1000)).toBe(false);
-    expect(reclaimable(paid, 'Approved', 1001)).toBe(true);
-    expect(reclaimable(paid, 'Revoked', 10)).toBe(true);
-    expect(reclaimable(paid, 'Approved', null)).toBe(false);
-    expect(reclaimable({ ...paid, delivered: true }, 'Revoked', 2000)).toBe(false);
-    expect(reclaimable({ ...paid, refunded: true }, 'Revoked', 2000)).toBe(false);
+    expect(reclaimable(paid, { status: 'Approved', validUntil: 5000n }, 999)).toBe(false);
+    expect(reclaimable(paid, { status: 'Approved', validUntil: 5000n }, 1000)).toBe(false);
+    expect(reclaimable(paid, { status: 'Approved', validUntil: 5000n }, 1001)).toBe(true);
+    expect(reclaimable(paid, { status: 'Revoked', validUntil: 5000n }, 10)).toBe(true);
+    expect(reclaimable(paid, { status: 'Approved', validUntil: 5000n }, null)).toBe(false);
+    expect(reclaimable({ ...paid, delivered: true }, { status: 'Revoked', validUntil: 5000n }, 2000)).toBe(false);
+    expect(reclaimable({ ...paid, refunded: true }, { status: 'Revoked', validUntil: 5000n }, 2000)).toBe(false);
+    // the consent's period over before deliverBy: reclaimable at once (validUntil is exclusive)
+    expect(reclaimable(paid, { status: 'Approved', validUntil: 900n }, 899)).toBe(false);
+    expect(reclaimable(paid, { status: 'Approved', validUntil: 900n }, 900)).toBe(true);
   });
   it('says why Buy is disabled', () => {
     expect(buyBlocker('Pending', 5n, 1)).toMatch(/approval/);

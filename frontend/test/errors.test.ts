@@ -14,6 +14,16 @@ describe('contract errors in words', () => {
     expect(sentenceForRevertData(data)).toBe('Access refused: consent request #7 is Revoked.');
   });
 
+  it('explains why an approval waits: one grant per requester and data class', () => {
+    const data = encodeErrorResult({ abi: pulseLedgerAbi, errorName: 'ConsentRegistryAlreadyGranted', args: [9n, 2, 4n] });
+    expect(sentenceForRevertData(data)).toMatch(/^Request #9 cannot be approved yet: request #4 of the same requester already covers .+ revoke #4 first, or approve this one once it ends\.$/);
+  });
+
+  it('says an ended request cannot be approved', () => {
+    const data = encodeErrorResult({ abi: pulseLedgerAbi, errorName: 'ConsentRegistryRequestExpired', args: [3n, 1_800_000_000] });
+    expect(sentenceForRevertData(data)).toBe('Request #3 has ended: its period is over, so it can no longer be approved. The requester can ask again.');
+  });
+
   it('spells out errors without a hand-written sentence', () => {
     expect(sentenceForError('RecordRegistryRecordExists', ['0xab'])).toBe('The contract refused: record registry: record exists (0xab).');
   });

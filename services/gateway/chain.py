@@ -1,6 +1,6 @@
 """What the gateway asks of and sends to the chain (web3.py on the shared deployments loader).
 
-Reads: consent (`isAllowed`, `getRequest`), purchases, the record registry, AccessLogged events with
+Reads: consent (`isAllowed`, `isInForce`, `getRequest`), purchases, the record registry, AccessLogged events with
 the configured confirmations. Writes, from the gateway's own account: `confirmDelivery` and relayed
 `decideBySig`. Transactions are simulated first so a revert becomes a clear 4xx instead of a
 mined failure.
@@ -86,8 +86,9 @@ class Ledger:
 
     def buyer_view(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any]:
         """Everything a buyer check needs in one JSON-RPC batch (one round trip): the record,
-        the consent request, the purchase, isAllowed, the head and the matching AccessLogged
-        logs. Logs are fetched to `latest` and counted only up to head - confirmations + 1."""
+        the consent request, the purchase, whether that purchase's own consent is in force
+        (`isInForce`), the head and the matching AccessLogged logs. Logs are fetched to `latest`
+        and counted only up to head - confirmations + 1."""
         request_id, data_class = purchase_id >> 8, purchase_id & 0xFF
         f = self._functions
 
@@ -96,12 +97,13 @@ class Ledger:
                 calls.add(f["getRecord"](record_id))
                 calls.add(f["getRequest"](request_id))
                 calls.add(f["getPurchase"](purchase_id))
+                calls.add(f["isInForce"](request_id, data_class))
                 calls.add(self.w3.eth.get_block_number())
                 calls.add(self.w3.eth.get_logs(self._access_filter(buyer, record_id,
                                                                     "latest")))
                 return calls.execute()
 
-        record, request, purchase, head, logs = self._rpc(batch)
+        record, request, purchase, in_force, head, logs = self._rpc(batch)
         confirmed_to = head - self._settings.confirmations + 1
         logged = next((log for log in logs
                        if log["blockNumber"] <= confirmed_to
@@ -109,6 +111,7 @@ class Ledger:
         return {"record": self._named("getRecord", record),
                 "request": self._named("getRequest", request),
                 "purchase": self._named("getPurchase", purchase),
+                "consent_in_force": bool(in_force),
                 "data_class": data_class, "head": head,
                 "access_logged": logged is not None}
 

@@ -1,9 +1,12 @@
 """May this buyer have this sellable record now? And deliver it (confirming delivery on-chain once).
 
 A record is served only when, on-chain: the purchase is the buyer's and covers the record (same
-patient, same data class), consent is live (`isAllowed`), the purchase is Paid or Delivered, and
-the buyer's `AccessLogged(buyer, patient, record, purchase)` has the configured confirmations.
-Then the store checks the ciphertext against the registry's `ciphertextHash` before decrypting.
+patient, same data class), the purchase's own consent is in force (`isInForce`: its request is
+approved, unrevoked and in its period), the purchase is Paid or Delivered, and the buyer's
+`AccessLogged(buyer, patient, record, purchase)` has the configured confirmations. Then, before
+anything is read: the stored bundle's owner must be the patient the chain names and its location
+must be the one registered (`locationDigest`), and the store checks the ciphertext against the
+registry's `ciphertextHash` before decrypting.
 The first delivery sends `confirmDelivery(purchaseId)` from the gateway's account (escrow release).
 """
 
@@ -13,6 +16,7 @@ import threading
 from dataclasses import dataclass
 
 from services.blobs import BlobNotFound, BlobTampered
+from services.chain.record_registry import location_digest
 from services.gateway.chain import (
     PURCHASE_DELIVERED,
     PURCHASE_PAID,
@@ -38,6 +42,7 @@ class Grant:
     purchase_id: int
     data_class: int
     ciphertext_hash: bytes
+    location_digest: bytes
     version: int
     delivered: bool  # purchase already Delivered when checked: no confirmDelivery needed
 
@@ -56,9 +61,9 @@ def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Gr
     if consent["patient"].lower() != patient.lower() or data_class != int(record["dataClass"]):
         raise _refuse(gw, "purchase_does_not_cover_record",
                       "the purchase does not cover this record (other patient or data class)")
-    if not ledger.is_allowed(patient, buyer, data_class):
-        raise _refuse(gw, "no_consent", "consent is not live for this buyer and data class "
-                      "(not approved, expired, denied or revoked)")
+    if not view["consent_in_force"]:
+        raise _refuse(gw, "no_consent", "this purchase's consent is not in force "
+                      "(not approved, not yet started, expired, denied or revoked)")
     status = int(view["purchase"]["status"])
     if status == PURCHASE_REFUNDED:
         raise _refuse(gw, "purchase_refunded", "the purchase was refunded")
@@ -70,12 +75,32 @@ def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Gr
                       f"{gw.settings.confirmations} confirmation(s): call "
                       "logAccess(recordId, purchaseId) and wait")
     return Grant("0x" + record_id.hex(), buyer, patient, purchase_id, data_class,
-                 bytes(record["ciphertextHash"]), int(record.get("version", 1)),
-                 delivered=status == PURCHASE_DELIVERED)
+                 bytes(record["ciphertextHash"]), bytes(record["locationDigest"]),
+                 int(record.get("version", 1)), delivered=status == PURCHASE_DELIVERED)
+
+
+def check_stored_bundle(gw: Gateway, grant: Grant) -> None:
+    """The bundle the store holds under this id must be the registered one: owned by the patient the
+    chain names, at the location it registered. Otherwise nothing is served and the operator is told
+    (a log line): a registry entry that names one patient must never release another's data."""
+    try:
+        meta = gw.store.bundle_meta(grant.record_id)
+    except RecordNotFound:
+        raise NotFound("the registry names this record but the store does not hold it") from None
+    if meta.owner.lower() != grant.patient.lower():
+        log("bundle_owner_mismatch", record=grant.record_id)
+        raise Tampered("the stored bundle belongs to another patient than the one the registry names; "
+                       "nothing is served", code="owner_mismatch")
+    if location_digest(meta.pointer) != grant.location_digest:
+        log("bundle_location_mismatch", record=grant.record_id)
+        raise Tampered("the stored bundle is not at the location the registry names; nothing is served",
+                       code="location_mismatch")
 
 
 def plaintext(gw: Gateway, grant: Grant) -> bytes:
-    """Verify against the registry hash, then decrypt (erased → 410, tampered → nothing)."""
+    """Verify owner, location and hash against the registry, then decrypt (erased → 410,
+    tampered → nothing)."""
+    check_stored_bundle(gw, grant)
     try:
         return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                    blobs=gw.blobs)
@@ -95,6 +120,7 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
 
 def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
     """(sealed ciphertext, associated data), verified against the registry, not decrypted."""
+    check_stored_bundle(gw, grant)
     try:
         return gw.store.sealed_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                       blobs=gw.blobs)

@@ -1,7 +1,7 @@
 """A patient makes an export of their own anchored windows for a period they choose (heart rate
 and screen results, FHIR R4 + CSV, with inclusion proofs): sealed in the store as a bundle of class
 EXPORTS. The answer is what to register: the patient (or their custodian) sends
-`addRecord(record_id, patient, 2, ciphertext_sha256, pointer)` from their wallet, so the export is
+`addRecord(patient, salt, 2, ciphertext_sha256, keccak(pointer), ciphertext_sha256)` from their wallet, so the export is
 theirs on-chain (`pulseledger market export` does both steps)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from services.gateway.context import gateway, signed_in
 from services.gateway.errors import BadRequest, Forbidden, NotFound
 from services.gateway.observability import log
 from services.market.builder import period_windows, seal_bundle
-from services.market.bundle_ids import export_id
+from services.market.bundle_ids import export_id, export_salt
 from services.market.documents import EXPORTS
 from services.records import RecordNotFound, SellableRecord
 
@@ -35,7 +35,8 @@ def make_export(owner: str):
     gw, patient = gateway(), owner.lower()
     record_id = export_id(patient, from_ms, to_ms)
     try:
-        return _answer(gw.store.bundle_meta(record_id), None)  # made before: the same export
+        # made before: the same export
+        return _answer(gw.store.bundle_meta(record_id), None, export_salt(from_ms, to_ms))
     except RecordNotFound:
         pass
     gw.budgets.spend(gw.limits.exports, owner)  # sealing is the costly part: bounded per patient
@@ -49,16 +50,17 @@ def make_export(owner: str):
         raise NotFound("no anchored window of yours in this period (windows are anchored a few "
                        "seconds after they are stored)", code="nothing_to_export")
     log("export_sealed", owner=owner, record=record_id)
-    return _answer(record, len(windows.anchored)), 201
+    return _answer(record, len(windows.anchored), export_salt(from_ms, to_ms)), 201
 
 
 def _anchored(root: bytes) -> bool:
     return int(gateway().ledger.batch_anchor(root)["anchoredAt"]) != 0
 
 
-def _answer(record: SellableRecord, windows: int | None):
+def _answer(record: SellableRecord, windows: int | None, salt: bytes):
     return jsonify(record_id=record.bundle_id, data_class=record.data_class,
                    ciphertext_sha256="0x" + record.ciphertext_sha256.hex(),
                    pointer=record.pointer, version=record.version, windows=windows,
-                   register="addRecord(record_id, patient, data_class, ciphertext_sha256, "
-                            "pointer) from the patient's wallet")
+                   salt="0x" + salt.hex(),
+                   register="addRecord(patient, salt, data_class, ciphertext_sha256, "
+                            "keccak256(pointer), ciphertext_sha256) from the patient's wallet")

@@ -19,6 +19,7 @@ from web3.contract import Contract
 from services.market import registration
 from services.market.builder import period_windows, seal_bundle
 from services.market.bundle_ids import bundle_id as make_bundle_id
+from services.market.bundle_ids import bundle_salt
 from services.market.documents import HEART_RATE_WINDOWS, PREDICTIONS_ALERTS
 from services.market.settings import MarketSettings
 from services.records import RecordNotFound, RecordStore, SellableRecord
@@ -115,7 +116,8 @@ class Custodian:
             if record is None:
                 return True
             tally.sealed += 1
-        tx = registration.register_bundle(self.ledger, self.account, record)
+        tx = registration.register_bundle(self.ledger, self.account, record,
+                                          bundle_salt(data_class, start))
         tally.registered += 1
         log.info("bundle registered", extra={"record": bundle_id, "data_class": data_class,
                                              "tx": tx})

@@ -32,5 +32,6 @@ def make_export(client: GatewayClient, ledger: Contract, patient, from_ms: int,
                             answer["version"], 0)
     tx = None
     if registration.registration_of(ledger, record.bundle_id).status == registration.RECORD_NONE:
-        tx = registration.register_bundle(ledger, patient, record)
+        tx = registration.register_bundle(ledger, patient, record,
+                                          bytes.fromhex(answer["salt"][2:]))
     return Export(record.bundle_id, answer.get("windows"), tx)

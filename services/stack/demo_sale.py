@@ -56,7 +56,7 @@ def sell(settings: DemoSettings, timeout_s: float = 600.0) -> str:
                                             patient.address), deadline,
                       "patient 0's first heart-rate bundle")
     purchase_id = request_id << 8 | HEART_RATE_WINDOWS
-    if int(ledger.functions.getPurchase(purchase_id).call()[2]) == PURCHASE_NONE:
+    if int(ledger.functions.getPurchase(purchase_id).call()[3]) == PURCHASE_NONE:  # status
         price = ledger.functions.priceOf(patient.address, HEART_RATE_WINDOWS).call()
         send(w3, requester, ledger.functions.purchase(request_id, HEART_RATE_WINDOWS, price),
              value=price)

@@ -47,7 +47,7 @@ def probe_health(url: str, timeout_s: float) -> bool:
 # deliveries and what they credited patients (DeliveryConfirmed's amount, the last data word).
 MARKET_TOPICS = {
     Web3.keccak(text="PurchasePaid(uint256,address,address,uint256,uint8,uint256,uint40)").to_0x_hex(): "sales",
-    Web3.keccak(text="RecordAdded(bytes32,address,uint8,uint32,bytes32,string)").to_0x_hex():
+    Web3.keccak(text="RecordAdded(bytes32,address,uint8,uint32,bytes32,bytes32,bytes32)").to_0x_hex():
         "records",
     Web3.keccak(text="DeliveryConfirmed(uint256,address,uint256)").to_0x_hex(): "deliveries",
 }

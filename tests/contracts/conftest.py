@@ -4,12 +4,14 @@ Everything is session-scoped; ape reverts the chain to the session snapshot afte
 """
 
 import secrets
+from contextlib import contextmanager
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from services.chain.eip712 import consent_decision_typed_data
+from services.chain.record_registry import location_digest
 
 HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = 0, 1, 2
 ALL_DATA_CLASSES = 0b111
@@ -25,6 +27,16 @@ PRICE = 10**15
 PURPOSE_TREAT = b"TREAT".ljust(32, b"\0")
 CONSENT_DOC_HASH = bytes.fromhex("5a" * 32)
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+@contextmanager
+def manual_mining(chain):
+    """Automine off: sent transactions wait in the pool until `chain.mine()` (front-running tests)."""
+    chain.provider.auto_mine = False
+    try:
+        yield chain.provider.web3
+    finally:
+        chain.provider.auto_mine = True
 
 
 @pytest.fixture(scope="session")
@@ -140,17 +152,17 @@ def create_purchase(ledger, patient, requester, create_grant):
 
 @pytest.fixture(scope="session")
 def create_record(ledger, patient):
-    def create(*, data_class=HEART_RATE_WINDOWS, owner_patient=None, sender=None, pointer="records/r-opaque-1"):
-        record_id = secrets.token_bytes(32)
-        ledger.addRecord(
-            record_id,
+    def create(*, data_class=HEART_RATE_WINDOWS, owner_patient=None, sender=None, location="records://n/bundles/r"):
+        tx = ledger.addRecord(
             owner_patient or patient,
+            secrets.token_bytes(32),
             data_class,
             secrets.token_bytes(32),
-            pointer,
+            location_digest(location),
+            secrets.token_bytes(32),
             sender=sender or owner_patient or patient,
         )
-        return record_id
+        return tx.decode_logs(ledger.RecordAdded)[0].recordId
 
     return create
 

@@ -70,12 +70,12 @@ def test_set_gateway__zero__reverts(ledger, owner):
         ledger.setGateway(ZERO_ADDRESS, sender=owner)
 
 
-def test_set_delivery_window__applies_to_new_purchases(ledger, owner, create_purchase):
+def test_set_delivery_window__applies_to_new_purchases(ledger, owner, doctor, create_purchase):
     _, before = create_purchase()
     deliver_by_before = ledger.getPurchase(before).deliverBy
 
     tx = ledger.setDeliveryWindow(60, sender=owner)
-    _, after = create_purchase()
+    _, after = create_purchase(sender=doctor)
 
     assert tx.decode_logs(ledger.DeliveryWindowChanged) == [
         ledger.DeliveryWindowChanged(previous=DELIVERY_WINDOW, current=60)
@@ -94,6 +94,23 @@ def test_set_delivery_window__zero__reverts(ledger, owner):
         ledger.setDeliveryWindow(0, sender=owner)
 
 
+def test_set_delivery_window__max__accepted_and_one_more__reverts(ledger, owner):
+    """Bounded: a buyer's money is never held undelivered for more than 7 days, and no window can make
+    `now + window` overflow uint40 (which would stop every purchase)."""
+    maximum = ledger.MAX_DELIVERY_WINDOW()
+    assert maximum == 7 * 24 * 3600
+    ledger.setDeliveryWindow(maximum, sender=owner)
+    assert ledger.deliveryWindow() == maximum
+    for too_long in (maximum + 1, 2**40 - 1):
+        with ape.reverts(ledger.PulseLedgerInvalidDeliveryWindow, deliveryWindow=too_long):
+            ledger.setDeliveryWindow(too_long, sender=owner)
+
+
+def test_deploy__window_above_max__reverts(project, owner, gateway):
+    with ape.reverts(project.PulseLedger.PulseLedgerInvalidDeliveryWindow, deliveryWindow=7 * 24 * 3600 + 1):
+        owner.deploy(project.PulseLedger, gateway, 7 * 24 * 3600 + 1)
+
+
 def test_pause__not_owner__reverts(ledger, stranger, owner):
     with ape.reverts(ledger.OwnableUnauthorizedAccount, account=stranger.address):
         ledger.pause(sender=stranger)
@@ -102,12 +119,12 @@ def test_pause__not_owner__reverts(ledger, stranger, owner):
         ledger.unpause(sender=stranger)
 
 
-def test_pause__keeps_money_and_consent_moving(ledger, owner, patient, requester, doctor, gateway, create_purchase, create_grant, create_request, sign_decision, relayer):
+def test_pause__keeps_money_and_consent_moving(ledger, owner, patient, requester, doctor, stranger, gateway, create_purchase, create_grant, create_request, sign_decision, relayer):
     """Paused: no new requests or purchases; withdraw, withdrawTo, reclaim, revoke, deliveries, decisions on
     open requests and prices still work."""
     delivered_request, delivered = create_purchase(sender=requester)
     refunded_request, refunded = create_purchase(sender=doctor)
-    pending = create_request()
+    pending = create_request(sender=stranger)
     ledger.confirmDelivery(delivered, sender=gateway)
 
     tx = ledger.pause(sender=owner)
@@ -129,4 +146,4 @@ def test_pause__keeps_money_and_consent_moving(ledger, owner, patient, requester
 
     assert tx.decode_logs(ledger.Unpaused)[0].account == owner.address
     ledger.setPrice(HEART_RATE_WINDOWS, PRICE, sender=patient)
-    ledger.purchase(pending, HEART_RATE_WINDOWS, PRICE, value=PRICE, sender=requester)
+    ledger.purchase(pending, HEART_RATE_WINDOWS, PRICE, value=PRICE, sender=stranger)

@@ -35,7 +35,7 @@ def test_request_consent__stores_request_and_emits_purpose_and_document_hash(led
     assert (request.patient, request.requester) == (patient.address, requester.address)
     assert (request.status, request.dataClasses) == (PENDING, 0b011)
     assert (request.validFrom, request.validUntil) == (valid_from, valid_from + CONSENT_PERIOD)
-    assert ledger.governingRequest(patient, requester) == 1
+    assert ledger.grantOf(patient, requester, HEART_RATE_WINDOWS) == 0  # pending grants nothing
 
 
 def test_request_consent__ids_increase(create_request):
@@ -185,36 +185,46 @@ def test_is_allowed__only_for_the_pair(ledger, patient, requester, doctor, other
     assert not ledger.isAllowed(requester, patient, HEART_RATE_WINDOWS)
 
 
-def test_is_allowed__new_pending_request_keeps_live_grant_governing(ledger, patient, requester, create_grant, create_request):
+def test_is_allowed__new_pending_request_keeps_live_grant(ledger, patient, requester, create_grant, create_request):
     granted = create_grant()
     create_request(data_classes=1 << EXPORTS)
 
-    assert ledger.governingRequest(patient, requester) == granted
+    assert ledger.grantOf(patient, requester, HEART_RATE_WINDOWS) == granted
     assert ledger.isAllowed(patient, requester, HEART_RATE_WINDOWS)
 
 
-def test_is_allowed__latest_approval_governs(ledger, patient, requester, create_grant, create_request):
+def test_approve__other_classes__both_grants_hold(ledger, patient, requester, create_grant, create_request):
     first = create_grant(data_classes=1 << HEART_RATE_WINDOWS)
     second = create_request(data_classes=1 << EXPORTS)
 
     ledger.approve(second, sender=patient)
 
-    assert ledger.governingRequest(patient, requester) == second
+    assert (ledger.grantOf(patient, requester, HEART_RATE_WINDOWS), ledger.grantOf(patient, requester, EXPORTS)) == (first, second)
     assert ledger.isAllowed(patient, requester, EXPORTS)
-    assert not ledger.isAllowed(patient, requester, HEART_RATE_WINDOWS)
-    assert ledger.getRequest(first).status == APPROVED
+    assert ledger.isAllowed(patient, requester, HEART_RATE_WINDOWS)
 
 
-def test_is_allowed__revoking_governing_grant_refuses_pair(ledger, patient, requester, create_grant):
-    create_grant()
-    second = create_grant()
+def test_approve__class_already_granted__reverts(ledger, patient, create_grant, create_request):
+    live = create_grant(data_classes=0b011)
+    overlapping = create_request(data_classes=0b110)
 
-    ledger.revoke(second, sender=patient)
+    with ape.reverts(ledger.ConsentRegistryAlreadyGranted, requestId=overlapping, dataClass=PREDICTIONS_ALERTS, grantId=live):
+        ledger.approve(overlapping, sender=patient)
+    assert ledger.getRequest(overlapping).status == PENDING
 
-    assert not ledger.isAllowed(patient, requester, HEART_RATE_WINDOWS)
+
+def test_approve__after_grant_revoked__takes_the_class(ledger, patient, requester, create_grant, create_request):
+    first = create_grant()
+    second = create_request()
+    ledger.revoke(first, sender=patient)
+
+    ledger.approve(second, sender=patient)
+
+    assert ledger.grantOf(patient, requester, HEART_RATE_WINDOWS) == second
+    assert ledger.isAllowed(patient, requester, HEART_RATE_WINDOWS)
 
 
-def test_request_consent__after_grant_expired__new_request_governs(ledger, patient, requester, create_grant, create_request, chain, now):
+def test_request_consent__after_grant_expired__new_request_can_be_granted(ledger, patient, requester, create_grant, create_request, chain, now):
     start = now()
     expired = create_grant(valid_from=start, valid_until=start + 100)
     chain.mine(timestamp=start + 200)
@@ -222,8 +232,8 @@ def test_request_consent__after_grant_expired__new_request_governs(ledger, patie
     fresh = create_request()
 
     assert fresh != expired
-    assert ledger.governingRequest(patient, requester) == fresh
     ledger.approve(fresh, sender=patient)
+    assert ledger.grantOf(patient, requester, HEART_RATE_WINDOWS) == fresh
     assert ledger.isAllowed(patient, requester, HEART_RATE_WINDOWS)
 
 

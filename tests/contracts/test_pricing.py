@@ -4,7 +4,8 @@ import ape
 import pytest
 from conftest import EXPORTS, HEART_RATE_WINDOWS, PRICE
 
-UINT96_MAX = 2**96 - 1
+GWEI = 10**9
+MAX_PRICE = (2**48 - 1) * GWEI  # the escrow keeps uint48 gwei beside the buyer
 
 
 def test_set_price__sets_own_price_and_emits(ledger, patient, other_patient):
@@ -22,14 +23,20 @@ def test_set_price__zero__withdraws_from_sale(ledger, patient):
     assert ledger.priceOf(patient, EXPORTS) == 0
 
 
-def test_set_price__uint96_max__accepted(ledger, patient):
-    ledger.setPrice(EXPORTS, UINT96_MAX, sender=patient)
-    assert ledger.priceOf(patient, EXPORTS) == UINT96_MAX
+def test_set_price__max_whole_gwei__accepted(ledger, patient):
+    ledger.setPrice(EXPORTS, MAX_PRICE, sender=patient)
+    assert ledger.priceOf(patient, EXPORTS) == MAX_PRICE
 
 
-def test_set_price__above_uint96__reverts(ledger, patient):
-    with ape.reverts(ledger.PriceBookPriceTooHigh, price=UINT96_MAX + 1, max=UINT96_MAX):
-        ledger.setPrice(EXPORTS, UINT96_MAX + 1, sender=patient)
+def test_set_price__above_max__reverts(ledger, patient):
+    with ape.reverts(ledger.PriceBookPriceTooHigh, price=MAX_PRICE + GWEI, max=MAX_PRICE):
+        ledger.setPrice(EXPORTS, MAX_PRICE + GWEI, sender=patient)
+
+
+@pytest.mark.parametrize("price", [1, GWEI + 1, PRICE - 1])
+def test_set_price__not_whole_gwei__reverts(ledger, patient, price):
+    with ape.reverts(ledger.PriceBookNotWholeGwei, price=price):
+        ledger.setPrice(EXPORTS, price, sender=patient)
 
 
 @pytest.mark.parametrize("data_class", [3, 255])

@@ -1,4 +1,4 @@
-"""No PHI on-chain: the interface only carries opaque ids, hashes, prices, addresses, times and a pointer.
+"""No PHI on-chain: the interface only carries opaque ids, hashes, prices, addresses, times and flags.
 
 The check is on the compiled ABI, so a new event field or argument (say a diagnosis string) fails here
 until someone reviews it and adds it to the allow-list below."""
@@ -6,14 +6,13 @@ until someone reviews it and adds it to the allow-list below."""
 ALLOWED_EVENT_FIELDS = {
     # ids and hashes (bytes32/uint256), opaque by construction
     "requestId", "purchaseId", "recordId", "root", "ciphertextHash", "consentDocHash", "purposeOfUse",
+    "locationDigest", "dagRoot",
     # addresses
     "patient", "requester", "buyer", "accessor", "account", "to", "custodian", "previous", "current",
     "previousOwner", "newOwner",
     # prices, amounts, classes, counts, times, versions, flags
     "price", "amount", "dataClass", "dataClasses", "validFrom", "validUntil", "deliverBy", "version",
     "leafCount", "allowed", "registered",
-    # a Firestore path or IPFS CID of the ciphertext
-    "pointer",
 }
 OPAQUE_TYPES = {"address", "bytes32", "bool", "uint8", "uint32", "uint40", "uint256"}
 
@@ -29,10 +28,7 @@ def test_events__carry_only_opaque_fields(project):
     for event in events:
         for field in event.inputs:
             assert field.name in ALLOWED_EVENT_FIELDS, f"{event.name}.{field.name} needs a privacy review"
-            if field.name == "pointer":
-                assert field.type == "string"
-            else:
-                assert field.type in OPAQUE_TYPES, f"{event.name}.{field.name}: {field.type}"
+            assert field.type in OPAQUE_TYPES, f"{event.name}.{field.name}: {field.type}"
 
 
 def test_calldata__carries_only_opaque_arguments(project):
@@ -41,10 +37,18 @@ def test_calldata__carries_only_opaque_arguments(project):
 
     for function in functions:
         for argument in function.inputs:
-            if argument.type == "string":
-                assert argument.name == "pointer", f"{function.name}({argument.name}) needs a privacy review"
-            elif argument.type == "bytes":
+            if argument.type == "bytes":
                 assert (function.name, argument.name) == ("decideBySig", "signature")
             else:
                 assert argument.type in OPAQUE_TYPES, f"{function.name}({argument.name}: {argument.type})"
 
+
+
+def test_no_string_anywhere_in_the_interface(project):
+    """Free text could carry a name or a diagnosis: no argument, return value or event field is a string
+    (the EIP-712 domain's `eip712Domain()` view and OpenZeppelin's error argument excepted)."""
+    for item in ledger_abi(project):
+        if item.type == "error" or getattr(item, "name", "") == "eip712Domain":
+            continue
+        fields = list(getattr(item, "inputs", [])) + list(getattr(item, "outputs", []) or [])
+        assert all("string" not in field.type for field in fields), f"{item.name} carries a string"

@@ -53,7 +53,7 @@ def test_purchase__pays_exact_price_into_escrow(ledger, patient, requester, pric
             deliverBy=deliver_by,
         )
     ]
-    assert ledger.getPurchase(purchase_id) == (PRICE, deliver_by, PAID)
+    assert ledger.getPurchase(purchase_id) == (requester.address, PRICE // 10**9, deliver_by, PAID)
     assert ledger.balance == balance_before + PRICE
     assert ledger.creditOf(patient) == 0  # held until delivery
 
@@ -66,8 +66,8 @@ def test_purchase__each_data_class_separately(ledger, patient, requester, create
     ledger.purchase(request_id, HEART_RATE_WINDOWS, PRICE, value=PRICE, sender=requester)
     ledger.purchase(request_id, EXPORTS, 3 * PRICE, value=3 * PRICE, sender=requester)
 
-    assert ledger.getPurchase(request_id << 8 | HEART_RATE_WINDOWS).amount == PRICE
-    assert ledger.getPurchase(request_id << 8 | EXPORTS).amount == 3 * PRICE
+    assert ledger.getPurchase(request_id << 8 | HEART_RATE_WINDOWS).amountGwei * 10**9 == PRICE
+    assert ledger.getPurchase(request_id << 8 | EXPORTS).amountGwei * 10**9 == 3 * PRICE
 
 
 def test_purchase__price_changed__reverts(ledger, patient, requester, priced_grant):
@@ -213,8 +213,22 @@ def test_confirm_delivery__after_window__reverts(ledger, gateway, create_purchas
 def test_confirm_delivery__consent_revoked__reverts(ledger, patient, gateway, create_purchase):
     request_id, purchase_id = create_purchase()
     ledger.revoke(request_id, sender=patient)
-    with ape.reverts(ledger.PurchaseEscrowConsentRevoked, purchaseId=purchase_id):
+    with ape.reverts(ledger.PurchaseEscrowConsentNotInForce, purchaseId=purchase_id):
         ledger.confirmDelivery(purchase_id, sender=gateway)
+
+
+def test_confirm_delivery__consent_period_ended__reverts_and_buyer_reclaims(ledger, requester, gateway, create_purchase, now, chain):
+    """The gateway serves only under consent in force, so it confirms under the same rule: a consent that
+    ended inside the delivery window leaves the buyer free to reclaim at once."""
+    start = now()
+    _, purchase_id = create_purchase(valid_from=start, valid_until=start + 600)
+    assert ledger.getPurchase(purchase_id).deliverBy > start + 600
+    chain.pending_timestamp = start + 600
+
+    with ape.reverts(ledger.PurchaseEscrowConsentNotInForce, purchaseId=purchase_id):
+        ledger.confirmDelivery(purchase_id, sender=gateway)
+    ledger.reclaim(purchase_id, sender=requester)
+    assert ledger.creditOf(requester) == PRICE
 
 
 def test_confirm_delivery__twice__reverts(ledger, patient, gateway, create_purchase):
@@ -298,9 +312,10 @@ def test_reclaim__settles_once(ledger, requester, create_purchase, chain):
 
 
 def test_reclaim__unknown_purchase_of_own_request__reverts(ledger, requester, create_grant):
+    """Nobody bought it, so nobody is its buyer (the buyer is kept in the purchase itself)."""
     request_id = create_grant()
     purchase_id = request_id << 8 | EXPORTS
-    with ape.reverts(ledger.PurchaseEscrowNotPaid, purchaseId=purchase_id, status=NONE):
+    with ape.reverts(ledger.PurchaseEscrowNotBuyer, requestId=request_id, caller=requester.address):
         ledger.reclaim(purchase_id, sender=requester)
 
 
@@ -391,7 +406,7 @@ def test_purchase__then_delivery__balance_covers_credits(ledger, patient, reques
     _, undelivered = create_purchase(sender=doctor, data_class=EXPORTS)
     ledger.confirmDelivery(delivered, sender=gateway)
 
-    owed = ledger.creditOf(patient) + ledger.getPurchase(undelivered).amount
+    owed = ledger.creditOf(patient) + ledger.getPurchase(undelivered).amountGwei * 10**9
     assert ledger.balance >= owed
     assert ledger.getPurchase(undelivered).status == PAID
     assert ledger.getRequest(delivered >> 8).status == APPROVED

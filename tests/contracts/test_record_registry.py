@@ -1,5 +1,5 @@
-"""Record registry: records written by the patient or an authorised custodian; batch roots anchored by
-registered custodians."""
+"""Record registry: records written by the patient or an authorised custodian under ids bound to the
+patient (`keccak256(abi.encode(patient, salt))`); batch roots anchored by registered custodians."""
 
 import secrets
 
@@ -7,44 +7,65 @@ import ape
 import pytest
 from conftest import ACTIVE, EXPORTS, HEART_RATE_WINDOWS, NONE, RETIRED
 
+from services.chain.record_registry import location_digest
+from services.chain.record_registry import record_id as derived_record_id
+
 ZERO32 = b"\0" * 32
 ZERO_ADDRESS = "0x" + "00" * 20
-CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+LOCATION = location_digest("ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
+DAG_ROOT = bytes.fromhex("d0" * 32)
 
 
-def test_add_record__by_patient__stores_version_1_and_emits(ledger, patient):
-    record_id, ciphertext_hash = secrets.token_bytes(32), secrets.token_bytes(32)
+def add(ledger, patient, sender, *, salt=None, data_class=EXPORTS, ciphertext_hash=ZERO32):
+    """addRecord with fixed digests; returns (record id from the event, salt)."""
+    salt = secrets.token_bytes(32) if salt is None else salt
+    tx = ledger.addRecord(patient, salt, data_class, ciphertext_hash, LOCATION, DAG_ROOT, sender=sender)
+    return tx.decode_logs(ledger.RecordAdded)[0].recordId, salt
 
-    tx = ledger.addRecord(record_id, patient, EXPORTS, ciphertext_hash, CID, sender=patient)
 
+def test_add_record__by_patient__stores_version_1_under_the_derived_id_and_emits(ledger, patient):
+    salt, ciphertext_hash = secrets.token_bytes(32), secrets.token_bytes(32)
+
+    tx = ledger.addRecord(patient, salt, EXPORTS, ciphertext_hash, LOCATION, DAG_ROOT, sender=patient)
+
+    record_id = derived_record_id(patient.address, salt)
+    assert ledger.recordIdOf(patient, salt) == record_id
+    assert tx.return_value == record_id
     assert tx.decode_logs(ledger.RecordAdded) == [
         ledger.RecordAdded(
             recordId=record_id, patient=patient.address, dataClass=EXPORTS, version=1,
-            ciphertextHash=ciphertext_hash, pointer=CID,
+            ciphertextHash=ciphertext_hash, locationDigest=LOCATION, dagRoot=DAG_ROOT,
         )
     ]
-    assert ledger.getRecord(record_id) == (patient.address, EXPORTS, 1, ACTIVE, ciphertext_hash, CID)
+    assert ledger.getRecord(record_id) == (patient.address, EXPORTS, 1, ACTIVE, ciphertext_hash, LOCATION, DAG_ROOT)
 
 
 def test_add_record__by_authorised_custodian__works(ledger, patient, custodian):
     ledger.authorizeCustodian(custodian, True, sender=patient)
-    record_id = secrets.token_bytes(32)
 
-    ledger.addRecord(record_id, patient, HEART_RATE_WINDOWS, secrets.token_bytes(32), "records/opaque", sender=custodian)
+    record_id, _ = add(ledger, patient, custodian, data_class=HEART_RATE_WINDOWS)
 
     assert ledger.getRecord(record_id).patient == patient.address
+
+
+def test_add_record__same_salt_other_patient__is_another_record(ledger, patient, other_patient):
+    mine, salt = add(ledger, patient, patient)
+    theirs, _ = add(ledger, other_patient, other_patient, salt=salt)
+
+    assert mine != theirs
+    assert (ledger.getRecord(mine).patient, ledger.getRecord(theirs).patient) == (patient.address, other_patient.address)
 
 
 def test_add_record__unauthorised__reverts(ledger, patient, custodian, stranger):
     for account in (custodian, stranger):
         with ape.reverts(ledger.RecordRegistryUnauthorized, patient=patient.address, caller=account.address):
-            ledger.addRecord(secrets.token_bytes(32), patient, EXPORTS, ZERO32, CID, sender=account)
+            add(ledger, patient, account)
 
 
 def test_add_record__custodian_of_another_patient__reverts(ledger, patient, other_patient, custodian):
     ledger.authorizeCustodian(custodian, True, sender=other_patient)
     with ape.reverts(ledger.RecordRegistryUnauthorized, patient=patient.address, caller=custodian.address):
-        ledger.addRecord(secrets.token_bytes(32), patient, EXPORTS, ZERO32, CID, sender=custodian)
+        add(ledger, patient, custodian)
 
 
 def test_add_record__custodian_deauthorised__reverts(ledger, patient, custodian):
@@ -52,71 +73,67 @@ def test_add_record__custodian_deauthorised__reverts(ledger, patient, custodian)
     ledger.authorizeCustodian(custodian, False, sender=patient)
     assert not ledger.isCustodianFor(patient, custodian)
     with ape.reverts(ledger.RecordRegistryUnauthorized, patient=patient.address, caller=custodian.address):
-        ledger.addRecord(secrets.token_bytes(32), patient, EXPORTS, ZERO32, CID, sender=custodian)
+        add(ledger, patient, custodian)
 
 
-def test_add_record__existing_id__reverts(ledger, patient, create_record):
-    record_id = create_record()
+def test_add_record__existing_id__reverts(ledger, patient):
+    record_id, salt = add(ledger, patient, patient)
     with ape.reverts(ledger.RecordRegistryRecordExists, recordId=record_id):
-        ledger.addRecord(record_id, patient, EXPORTS, ZERO32, CID, sender=patient)
+        add(ledger, patient, patient, salt=salt)
 
 
-def test_add_record__retired_id__reverts(ledger, patient, create_record):
-    record_id = create_record()
+def test_add_record__retired_id__reverts(ledger, patient):
+    record_id, salt = add(ledger, patient, patient)
     ledger.retireRecord(record_id, sender=patient)
     with ape.reverts(ledger.RecordRegistryRecordExists, recordId=record_id):
-        ledger.addRecord(record_id, patient, EXPORTS, ZERO32, CID, sender=patient)
-
-
-def test_add_record__zero_id__reverts(ledger, patient):
-    with ape.reverts(ledger.RecordRegistryInvalidRecordId, recordId=ZERO32):
-        ledger.addRecord(ZERO32, patient, EXPORTS, ZERO32, CID, sender=patient)
+        add(ledger, patient, patient, salt=salt)
 
 
 def test_add_record__zero_patient__reverts(ledger, patient):
     with ape.reverts(ledger.RecordRegistryInvalidPatient, patient=ZERO_ADDRESS):
-        ledger.addRecord(secrets.token_bytes(32), ZERO_ADDRESS, EXPORTS, ZERO32, CID, sender=patient)
+        add(ledger, ZERO_ADDRESS, patient)
 
 
 @pytest.mark.parametrize("data_class", [3, 255])
 def test_add_record__invalid_data_class__reverts(ledger, patient, data_class):
     with ape.reverts(ledger.RecordRegistryInvalidDataClass, dataClass=data_class):
-        ledger.addRecord(secrets.token_bytes(32), patient, data_class, ZERO32, CID, sender=patient)
+        add(ledger, patient, patient, data_class=data_class)
 
 
 def test_update_record__bumps_version_and_emits(ledger, patient, custodian, create_record):
     record_id = create_record(data_class=EXPORTS)
     ledger.authorizeCustodian(custodian, True, sender=patient)
-    new_hash = secrets.token_bytes(32)
+    new_hash, new_location, new_root = secrets.token_bytes(32), location_digest("records://n/bundles/x"), secrets.token_bytes(32)
 
-    ledger.updateRecord(record_id, secrets.token_bytes(32), "records/v2", sender=patient)
-    tx = ledger.updateRecord(record_id, new_hash, CID, sender=custodian)
+    ledger.updateRecord(record_id, secrets.token_bytes(32), LOCATION, DAG_ROOT, sender=patient)
+    tx = ledger.updateRecord(record_id, new_hash, new_location, new_root, sender=custodian)
 
     assert tx.decode_logs(ledger.RecordUpdated) == [
         ledger.RecordUpdated(
-            recordId=record_id, patient=patient.address, dataClass=EXPORTS, version=3, ciphertextHash=new_hash, pointer=CID
+            recordId=record_id, patient=patient.address, dataClass=EXPORTS, version=3, ciphertextHash=new_hash,
+            locationDigest=new_location, dagRoot=new_root,
         )
     ]
-    assert ledger.getRecord(record_id) == (patient.address, EXPORTS, 3, ACTIVE, new_hash, CID)
+    assert ledger.getRecord(record_id) == (patient.address, EXPORTS, 3, ACTIVE, new_hash, new_location, new_root)
 
 
 def test_update_record__unauthorised__reverts(ledger, patient, stranger, create_record):
     record_id = create_record()
     with ape.reverts(ledger.RecordRegistryUnauthorized, patient=patient.address, caller=stranger.address):
-        ledger.updateRecord(record_id, ZERO32, CID, sender=stranger)
+        ledger.updateRecord(record_id, ZERO32, LOCATION, DAG_ROOT, sender=stranger)
 
 
 def test_update_record__unknown__reverts(ledger, patient):
     unknown = b"\x07" * 32
     with ape.reverts(ledger.RecordRegistryRecordNotActive, recordId=unknown, status=NONE):
-        ledger.updateRecord(unknown, ZERO32, CID, sender=patient)
+        ledger.updateRecord(unknown, ZERO32, LOCATION, DAG_ROOT, sender=patient)
 
 
 def test_update_record__retired__reverts(ledger, patient, create_record):
     record_id = create_record()
     ledger.retireRecord(record_id, sender=patient)
     with ape.reverts(ledger.RecordRegistryRecordNotActive, recordId=record_id, status=RETIRED):
-        ledger.updateRecord(record_id, ZERO32, CID, sender=patient)
+        ledger.updateRecord(record_id, ZERO32, LOCATION, DAG_ROOT, sender=patient)
 
 
 def test_retire_record__by_custodian__retires_and_emits(ledger, patient, custodian, create_record):

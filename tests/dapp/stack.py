@@ -43,6 +43,7 @@ from services.listeners.messages import render
 from services.records import RecordsSettings, open_store
 from services.records.window_payload import sample_payload
 from tests.gateway.chain_helpers import deploy, start_anvil
+from tests.pulseledger_testkit.records import store_bundle_for_registration
 
 EXPORTS = 2
 PRICE = 10**15
@@ -149,11 +150,9 @@ def main() -> None:
             store.put_window(patient.address.lower(), device_id, start,
                              window_payload(device_id, start, index))
 
-        record_id = "0x" + os.urandom(32).hex()
-        bundle = store.put_bundle(patient.address.lower(), record_id, EXPORTS, EXPORT_PLAINTEXT)
-        chain.send(patient, chain.contract.functions.addRecord(
-            bytes.fromhex(record_id[2:]), patient.address, EXPORTS, bundle.ciphertext_sha256,
-            bundle.pointer))
+        record_id, register = store_bundle_for_registration(
+            store, chain.contract, patient.address, EXPORTS, EXPORT_PLAINTEXT)
+        chain.send(patient, register)
 
         purchase_id = _market(chain, patient, buyer) if options.market else None
 

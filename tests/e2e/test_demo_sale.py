@@ -61,7 +61,7 @@ def test_demo_sale__delivered_and_patient_credited(stack):
     patients = demo_people.patients(SEED, USERS)
     patient = patients[0].account
     price = ledger.functions.priceOf(patient.address, 0).call()
-    assert ledger.functions.getPurchase(sale["purchase_id"]).call()[2] == PURCHASE_DELIVERED
+    assert ledger.functions.getPurchase(sale["purchase_id"]).call()[3] == PURCHASE_DELIVERED
     assert ledger.functions.creditOf(patient.address).call() == price
     accesses = ledger.events.AccessLogged().get_logs(
         from_block=stack.chain.deployments.deployment_block,

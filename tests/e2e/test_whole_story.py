@@ -39,6 +39,7 @@ from services.stack.runner import Stack
 from services.stack.settings import StackSettings
 from services.stack.wallet import send
 from tests.e2e.canaries import chain_haystacks, leaks
+from tests.pulseledger_testkit.records import store_bundle_for_registration
 
 EXPORTS = 2
 SEED = "whole-story"
@@ -175,11 +176,8 @@ def test_whole_story(stack, story, smtp):
 
     # The patient offers an export of their readings (encrypted in the store, hash on-chain).
     export = json.dumps({"device": device_ids[0], "heart_rates": HEART_RATES}).encode()
-    record_id = "0x" + os.urandom(32).hex()
-    bundle = store.put_bundle(patient.address.lower(), record_id, EXPORTS, export)
-    send(w3, patient, ledger.functions.addRecord(bytes.fromhex(record_id[2:]), patient.address,
-                                                 EXPORTS, bundle.ciphertext_sha256,
-                                                 bundle.pointer))
+    record_id, register = store_bundle_for_registration(store, ledger, patient.address, EXPORTS, export)
+    send(w3, patient, register)
 
     # The requester pays exactly the price, logs the access and reads through the gateway.
     price = ledger.functions.priceOf(patient.address, EXPORTS).call()

@@ -4,6 +4,7 @@ with its own account, and a `market` that walks a buyer through consent, payment
 from __future__ import annotations
 
 import base64
+import logging
 import os
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from services.gateway.wiring import chain_identity
 from services.records import RecordsSettings, open_store
 from tests.gateway.chain_helpers import Chain, deploy, start_anvil
 from tests.gateway.processes import RedisServer
+from tests.pulseledger_testkit.records import store_bundle_for_registration
 
 EXPORTS = 2
 PRICE = 10**15
@@ -155,13 +157,8 @@ class Market:
             receipt)[0]["args"]["requestId"]
         if approve:
             chain.send(patient, ledger.approve(request_id))
-        record_id = "0x" + os.urandom(32).hex()
         plaintext = b'{"export": "windows 2026-11", "rows": 42}'
-        bundle = self.store.put_bundle(patient.address.lower(), record_id, data_class, plaintext,
-                                       blobs=self.blobs)
-        chain.send(patient, ledger.addRecord(bytes.fromhex(record_id[2:]), patient.address,
-                                             data_class, bundle.ciphertext_sha256,
-                                             bundle.pointer))
+        record_id = self.register(patient, data_class, plaintext)
         purchase_id = None
         if pay:
             receipt = chain.send(buyer, ledger.purchase(request_id, data_class, PRICE),
@@ -174,6 +171,31 @@ class Market:
         return Sale(patient, buyer, request_id, purchase_id, record_id, plaintext)
 
 
+    def register(self, patient, data_class: int, plaintext: bytes, *, owner: str | None = None) -> str:
+        """Store a bundle under the id the chain will derive, then register it; returns the id.
+        `owner` other than the patient stores a bundle the registry does not name (a mix-up)."""
+        record_id, call = store_bundle_for_registration(
+            self.store, self.chain.contract, patient.address, data_class, plaintext, owner=owner,
+            blobs=self.blobs)
+        self.chain.send(patient, call)
+        return record_id
+
+
 @pytest.fixture(scope="session")
 def market(chain, store) -> Market:
     return Market(chain, store)
+
+
+@pytest.fixture
+def gateway_log():
+    """The gateway's structured log lines (its logger does not propagate to the root)."""
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = lines.append
+    logger = logging.getLogger("pulseledger.gateway")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(previous)

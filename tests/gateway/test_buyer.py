@@ -5,6 +5,7 @@ import sqlite3
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.chain.record_registry import update_record_call
 from services.gateway import ecies
 from services.records.crypto import sha256
 from tests.gateway.conftest import EXPORTS, PRICE, bearer, sign_in
@@ -22,7 +23,7 @@ def test_read__all_conditions_met__plaintext_and_escrow_released(client, market,
     sale = market.sale()
     token = sign_in(client, sale.buyer)
     ledger = chain.contract.functions
-    assert ledger.getPurchase(sale.purchase_id).call()[2] == PAID
+    assert ledger.getPurchase(sale.purchase_id).call()[3] == PAID
 
     response = _read(client, sale, token)
 
@@ -32,7 +33,7 @@ def test_read__all_conditions_met__plaintext_and_escrow_released(client, market,
     receipt = chain.w3.eth.get_transaction_receipt(tx)
     confirmed = chain.contract.events.DeliveryConfirmed().process_receipt(receipt)
     assert [e["args"]["purchaseId"] for e in confirmed] == [sale.purchase_id]
-    assert ledger.getPurchase(sale.purchase_id).call()[2] == DELIVERED
+    assert ledger.getPurchase(sale.purchase_id).call()[3] == DELIVERED
     assert ledger.creditOf(sale.patient.address).call() == PRICE
 
     again = _read(client, sale, token)
@@ -157,8 +158,10 @@ def test_read__stored_ciphertext_flipped__tampering_reported_nothing_served(clie
 
 def test_read__registry_hash_differs_from_store__tampering(client, market, chain):
     sale = market.sale()
-    chain.send(sale.patient, chain.contract.functions.updateRecord(
-        bytes.fromhex(sale.record_id[2:]), sha256(b"something else"), "records://elsewhere"))
+    stored = market.store.bundle_meta(sale.record_id)
+    chain.send(sale.patient, update_record_call(
+        chain.contract, bytes.fromhex(sale.record_id[2:]), sha256(b"something else"), stored.pointer,
+        sha256(b"something else")))
     chain.mine(1)
     token = sign_in(client, sale.buyer)
     response = _read(client, sale, token)
@@ -176,7 +179,7 @@ def test_wrapped_key__buyer_unwraps_and_decrypts_the_ciphertext(client, market, 
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["format"] == "ecies-secp256k1-hkdf-sha256-aes256gcm-v1"
-    assert chain.contract.functions.getPurchase(sale.purchase_id).call()[2] == DELIVERED
+    assert chain.contract.functions.getPurchase(sale.purchase_id).call()[3] == DELIVERED
 
     # The buyer's side: unwrap with their own secp256k1 key, fetch the sealed record, decrypt.
     key = ecies.unwrap(ecies.private_key_from_eth(sale.buyer.key),

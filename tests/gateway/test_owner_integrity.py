@@ -3,11 +3,8 @@ with that window flagged; reading it alone is refused (502) with a tamper or mis
 each refusal is logged with the record id and counted in
 gateway_record_integrity_failures_total (real SQLite store, real anvil)."""
 
-import logging
 import os
 import re
-
-import pytest
 
 from services.records import merkle
 from services.records.tables import Write
@@ -15,21 +12,6 @@ from services.records.window_payload import sample_payload
 from tests.gateway.conftest import bearer, sign_in
 
 START = 1_800_000_000_000
-
-
-@pytest.fixture
-def gateway_log():
-    """The gateway's structured log lines (its logger does not propagate to the root)."""
-    lines: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = lines.append
-    logger = logging.getLogger("pulseledger.gateway")
-    logger.addHandler(handler)
-    previous = logger.level
-    logger.setLevel(logging.INFO)
-    yield lines
-    logger.removeHandler(handler)
-    logger.setLevel(previous)
 
 
 def _windows(store, patient, statuses):

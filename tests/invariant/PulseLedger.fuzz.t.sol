@@ -90,13 +90,14 @@ contract PulseLedgerFuzz {
 
     /// @notice Paying or expecting anything but the current price reverts; the exact price buys,
     /// and the purchase id is requestId << 8 | dataClass.
-    function testFuzz_purchase_onlyAtTheExactPrice(uint96 price, uint96 offered, uint8 classSeed) public {
+    function testFuzz_purchase_onlyAtTheExactPrice(uint40 priceGwei, uint96 offered, uint8 classSeed) public {
+        uint256 price = uint256(priceGwei) * 1 gwei; // prices are whole gwei
         vm.assume(price > 0 && offered != price);
         uint8 dataClass = classSeed % 3;
         uint256 requestId = _approvedRequest();
         vm.prank(patient);
         ledger.setPrice(dataClass, price);
-        vm.deal(requester, uint256(price) + offered);
+        vm.deal(requester, price + offered);
 
         vm.prank(requester);
         vm.expectRevert();
@@ -113,7 +114,8 @@ contract PulseLedgerFuzz {
 
     /// @notice Forced ETH never becomes anyone's credit: the patient withdraws exactly the price,
     /// and the forced wei stay in the ledger.
-    function testFuzz_withdraw_paysTheCreditNotForcedEth(uint96 price, uint96 forced) public {
+    function testFuzz_withdraw_paysTheCreditNotForcedEth(uint40 priceGwei, uint96 forced) public {
+        uint256 price = uint256(priceGwei) * 1 gwei; // prices are whole gwei
         vm.assume(price > 0 && forced > 0);
         uint256 requestId = _approvedRequest();
         vm.prank(patient);

@@ -31,7 +31,7 @@ contract PulseLedgerInvariants {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory selectors) {
-        bytes4[] memory actions = new bytes4[](22);
+        bytes4[] memory actions = new bytes4[](23);
         actions[0] = PulseLedgerHandler.warp.selector;
         actions[1] = PulseLedgerHandler.forceEth.selector;
         actions[2] = PulseLedgerHandler.togglePause.selector;
@@ -55,6 +55,7 @@ contract PulseLedgerInvariants {
         actions[19] = PulseLedgerHandler.logAccess.selector;
         actions[20] = PulseLedgerHandler.warpToEdge.selector;
         actions[21] = PulseLedgerHandler.revokePurchased.selector;
+        actions[22] = PulseLedgerHandler.copyRegistration.selector;
         selectors = new FuzzSelector[](1);
         selectors[0] = FuzzSelector(address(handler), actions);
     }
@@ -106,8 +107,9 @@ contract PulseLedgerInvariants {
 
     /// @notice Every logged access was, at that moment, by the buyer of a Paid or Delivered
     /// purchase under approved, unrevoked consent inside its period, to an active record of the
-    /// same patient and class (checked in the handler at the moment of the call); and isAllowed
-    /// never answers true without such a consent.
+    /// same patient and class (checked in the handler at the moment of the call); and the consent
+    /// sentence holds both ways: isAllowed(patient, requester, class) ⇔ an approved, unrevoked
+    /// request of that pair covers the class and now lies in its period.
     function invariant_accessImpliesPaidAndConsented() public {
         _requireNone(Ghosts.Kind.Access);
         vm.warp(handler.ghostNow()); // judge isAllowed at the handler's clock, whatever forge kept
@@ -117,9 +119,8 @@ contract PulseLedgerInvariants {
         for (uint256 p; p < 3; ++p) {
             for (uint256 q; q < 3; ++q) {
                 for (uint8 c; c < 3; ++c) {
-                    if (ledger.isAllowed(patients[p], requesters[q], c)) {
-                        require(_hasLiveConsent(requests, patients[p], requesters[q], c), "isAllowed without live approved consent");
-                    }
+                    bool live = _hasLiveConsent(requests, patients[p], requesters[q], c);
+                    require(ledger.isAllowed(patients[p], requesters[q], c) == live, "isAllowed differs from the consent sentence");
                 }
             }
         }
@@ -147,6 +148,19 @@ contract PulseLedgerInvariants {
         }
     }
 
+    /// @notice Ownership by construction: every registered record's id is keccak256(patient, salt) of
+    /// the patient it names, and the ledger names the patient the handler registered it for.
+    function invariant_recordIdsNameTheirPatient() public view {
+        _requireNone(Ghosts.Kind.Access);
+        uint256 n = handler.recordCount();
+        for (uint256 i; i < n; ++i) {
+            bytes32 recordId = handler.recordIds(i);
+            address patient = ledger.getRecord(recordId).patient;
+            require(patient == handler.ghostRecordPatient(recordId), "a record names someone else");
+            require(ledger.recordIdOf(patient, handler.ghostRecordSalt(recordId)) == recordId, "a record id not bound to its patient");
+        }
+    }
+
     /// @dev Runs once at the end of each run: shows (under -vv) that the sequences did real work.
     function afterInvariant() public view {
         Ghosts.Stats memory stats = handler.statsSnapshot();
@@ -162,6 +176,7 @@ contract PulseLedgerInvariants {
         Console.log("records", stats.records);
         Console.log("retirements", stats.retirements);
         Console.log("anchors", stats.anchors);
+        Console.log("squatsRepelled", stats.squatsRepelled);
         Console.log("warps", stats.warps);
         Console.log("forcedEth", stats.forced);
         Console.log("accessLogged", handler.ghostAccessLogged());
@@ -194,7 +209,7 @@ contract PulseLedgerInvariants {
             Ghosts.GhostRequest memory r = requests[i];
             if (
                 r.patient == patient && r.requester == requester && r.status == 2 && (r.dataClasses >> dataClass) & 1 == 1
-                    && now_ >= r.validFrom && now_ <= r.validUntil
+                    && now_ >= r.validFrom && now_ < r.validUntil
             ) return true;
         }
         return false;

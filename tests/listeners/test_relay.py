@@ -34,9 +34,8 @@ def test_relay__consent_purchase_access__each_email_once_to_the_right_person(
     # One block per transaction: neither block has 3 blocks on top of it yet.
     assert smtp_server.received == []
     purchase_id = flow.buy(patient, requester, request_id)
-    flow.pulse.transact(flow.c.addRecord(b"\x09" * 32, patient, HEART_RATE, b"\x0a" * 32,
-                                         "records://ns/bundles/x"), patient)
-    flow.pulse.transact(flow.c.logAccess(b"\x09" * 32, purchase_id), requester)
+    record = flow.add_record(patient, HEART_RATE, b"\x09" * 32)
+    flow.pulse.transact(flow.c.logAccess(record, purchase_id), requester)
     anvil.mine(3)
     relay.step()
     relay.step()  # a second poll finds nothing new: no email twice
@@ -135,9 +134,7 @@ def test_relay__digest_mode__one_email_for_many_accesses(pulse, anvil, pulse_con
     pulse.transact(flow.c.approve(request_id), patient)
     purchase_id = flow.buy(patient, buyer, request_id)
     for index in range(4):
-        record = bytes([index + 1]) * 32
-        pulse.transact(flow.c.addRecord(record, patient, HEART_RATE, record, f"ipfs://r{index}"),
-                       patient)
+        record = flow.add_record(patient, HEART_RATE, bytes([index + 1]) * 32)
         pulse.transact(flow.c.logAccess(record, purchase_id), buyer)
     anvil.mine(3)
     daemon.step()

@@ -19,8 +19,7 @@ def test_updater__full_flow__view_per_patient(pulse, anvil, tmp_path):
     delivered = flow.buy(patient, buyer, first, HEART_RATE)
     paid = flow.buy(patient, buyer, first, PREDICTIONS)
     pulse.transact(flow.c.confirmDelivery(delivered), flow.gateway)
-    record = b"\x07" * 32
-    pulse.transact(flow.c.addRecord(record, patient, HEART_RATE, record, "ipfs://r"), patient)
+    record = flow.add_record(patient, HEART_RATE, b"\x07" * 32)
     access_tx = pulse.transact(flow.c.logAccess(record, delivered), buyer)
     pulse.transact(flow.c.deny(second), other)
     anvil.mine(3)
@@ -33,7 +32,7 @@ def test_updater__full_flow__view_per_patient(pulse, anvil, tmp_path):
     assert [(r["purchase_id"], r["status"]) for r in view.purchases_of(patient)] \
         == [(str(delivered), "Delivered"), (str(paid), "Paid")]
     [access] = view.accesses_of(patient)
-    assert access["record_id"] == "0x" + "07" * 32 and access["tx_hash"] == access_tx
+    assert access["record_id"] == "0x" + record.hex() and access["tx_hash"] == access_tx
     assert access["accessor"] == buyer.lower()
     assert view.accesses_of(other) == []
     view.close()

@@ -76,8 +76,8 @@ def test_buyer_fetch__decrypts_checks_and_pays_the_patient(chain, store, make_pa
 
     assert fetched.verdict.ok and fetched.verdict.windows == len(patient.record_ids)
     assert fetched.delivery_tx is not None
-    amount, _, status = chain.contract.functions.getPurchase(purchase_id).call()
-    assert (amount, status) == (PRICE, PURCHASE_DELIVERED)
+    _, amount_gwei, _, status = chain.contract.functions.getPurchase(purchase_id).call()
+    assert (amount_gwei * 10**9, status) == (PRICE, PURCHASE_DELIVERED)
     assert chain.contract.functions.creditOf(patient.account.address).call() == PRICE
 
     saved = buying.save(fetched, tmp_path)

@@ -1,5 +1,7 @@
 """Business steps on the real PulseLedger, each a real transaction (for listener tests)."""
 
+from services.chain.record_registry import RecordRegistration, add_record_call, location_digest
+
 PRICE = 10**15
 HEART_RATE, PREDICTIONS = 0, 1
 
@@ -22,6 +24,12 @@ class Flow:
         receipt = self.pulse.w3.eth.get_transaction_receipt(tx)
         [event] = self.pulse.contract.events.ConsentRequested().process_receipt(receipt)
         return event["args"]["requestId"]
+
+    def add_record(self, patient, data_class, salt: bytes) -> bytes:
+        """Register a record of `patient` (sent by the patient); returns its id."""
+        registration = RecordRegistration(patient, salt, salt, location_digest("ipfs://x"), salt, data_class)
+        self.pulse.transact(add_record_call(self.pulse.contract, registration), patient)
+        return registration.record_id
 
     def buy(self, patient, requester, request_id, data_class=HEART_RATE):
         self.pulse.transact(self.c.setPrice(data_class, PRICE), patient)
@@ -54,7 +62,9 @@ class RandomTraffic:
             self.pending.append((self.flow.request(patient, requester), patient, requester))
         elif roll < 0.55 and self.pending:
             request = self.pending.pop(rng.randrange(len(self.pending)))
-            if rng.random() < 0.8:
+            # One unexpired grant per pair and class: a pair already granted gets a denial.
+            granted = any(a[1:] == request[1:] for a in self.approved)
+            if rng.random() < 0.8 and not granted:
                 self.pulse.transact(c.approve(request[0]), request[1])
                 self.approved.append(request)
             else:
@@ -71,8 +81,6 @@ class RandomTraffic:
             data_class = purchase_id & 0xFF
             record = self.records.get((patient, data_class))
             if record is None:
-                record = rng.randbytes(32)
-                self.pulse.transact(c.addRecord(record, patient, data_class, record, "ipfs://x"),
-                                    patient)
+                record = self.flow.add_record(patient, data_class, rng.randbytes(32))
                 self.records[(patient, data_class)] = record
             self.pulse.transact(c.logAccess(record, purchase_id), buyer)

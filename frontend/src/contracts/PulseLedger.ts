@@ -145,6 +145,27 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "error",
+    "name": "ConsentRegistryAlreadyGranted",
+    "inputs": [
+      {
+        "name": "requestId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "dataClass",
+        "type": "uint8",
+        "internalType": "uint8"
+      },
+      {
+        "name": "grantId",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "ConsentRegistryInvalidDataClasses",
     "inputs": [
       {
@@ -248,6 +269,22 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "error",
+    "name": "ConsentRegistryRequestExpired",
+    "inputs": [
+      {
+        "name": "requestId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "validUntil",
+        "type": "uint40",
+        "internalType": "uint40"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "ConsentRegistrySignatureExpired",
     "inputs": [
       {
@@ -339,6 +376,17 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "error",
+    "name": "PriceBookNotWholeGwei",
+    "inputs": [
+      {
+        "name": "price",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "PriceBookPriceTooHigh",
     "inputs": [
       {
@@ -404,7 +452,7 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "error",
-    "name": "PurchaseEscrowConsentRevoked",
+    "name": "PurchaseEscrowConsentNotInForce",
     "inputs": [
       {
         "name": "purchaseId",
@@ -668,17 +716,6 @@ export const pulseLedgerAbi = [
         "name": "patient",
         "type": "address",
         "internalType": "address"
-      }
-    ]
-  },
-  {
-    "type": "error",
-    "name": "RecordRegistryInvalidRecordId",
-    "inputs": [
-      {
-        "name": "recordId",
-        "type": "bytes32",
-        "internalType": "bytes32"
       }
     ]
   },
@@ -1236,9 +1273,15 @@ export const pulseLedgerAbi = [
         "indexed": false
       },
       {
-        "name": "pointer",
-        "type": "string",
-        "internalType": "string",
+        "name": "locationDigest",
+        "type": "bytes32",
+        "internalType": "bytes32",
+        "indexed": false
+      },
+      {
+        "name": "dagRoot",
+        "type": "bytes32",
+        "internalType": "bytes32",
         "indexed": false
       }
     ],
@@ -1298,9 +1341,15 @@ export const pulseLedgerAbi = [
         "indexed": false
       },
       {
-        "name": "pointer",
-        "type": "string",
-        "internalType": "string",
+        "name": "locationDigest",
+        "type": "bytes32",
+        "internalType": "bytes32",
+        "indexed": false
+      },
+      {
+        "name": "dagRoot",
+        "type": "bytes32",
+        "internalType": "bytes32",
         "indexed": false
       }
     ],
@@ -1359,6 +1408,19 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "function",
+    "name": "MAX_DELIVERY_WINDOW",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint40",
+        "internalType": "uint40"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "acceptOwnership",
     "inputs": [],
     "outputs": [],
@@ -1369,14 +1431,14 @@ export const pulseLedgerAbi = [
     "name": "addRecord",
     "inputs": [
       {
-        "name": "recordId",
-        "type": "bytes32",
-        "internalType": "bytes32"
-      },
-      {
         "name": "patient",
         "type": "address",
         "internalType": "address"
+      },
+      {
+        "name": "salt",
+        "type": "bytes32",
+        "internalType": "bytes32"
       },
       {
         "name": "dataClass",
@@ -1389,12 +1451,23 @@ export const pulseLedgerAbi = [
         "internalType": "bytes32"
       },
       {
-        "name": "pointer",
-        "type": "string",
-        "internalType": "string"
+        "name": "locationDigest",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      },
+      {
+        "name": "dagRoot",
+        "type": "bytes32",
+        "internalType": "bytes32"
       }
     ],
-    "outputs": [],
+    "outputs": [
+      {
+        "name": "recordId",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      }
+    ],
     "stateMutability": "nonpayable"
   },
   {
@@ -1641,9 +1714,14 @@ export const pulseLedgerAbi = [
         "internalType": "struct Purchase",
         "components": [
           {
-            "name": "amount",
-            "type": "uint96",
-            "internalType": "uint96"
+            "name": "buyer",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "amountGwei",
+            "type": "uint48",
+            "internalType": "uint48"
           },
           {
             "name": "deliverBy",
@@ -1702,9 +1780,14 @@ export const pulseLedgerAbi = [
             "internalType": "bytes32"
           },
           {
-            "name": "pointer",
-            "type": "string",
-            "internalType": "string"
+            "name": "locationDigest",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "dagRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
           }
         ]
       }
@@ -1764,7 +1847,7 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "function",
-    "name": "governingRequest",
+    "name": "grantOf",
     "inputs": [
       {
         "name": "patient",
@@ -1775,6 +1858,11 @@ export const pulseLedgerAbi = [
         "name": "requester",
         "type": "address",
         "internalType": "address"
+      },
+      {
+        "name": "dataClass",
+        "type": "uint8",
+        "internalType": "uint8"
       }
     ],
     "outputs": [
@@ -1828,6 +1916,30 @@ export const pulseLedgerAbi = [
         "name": "custodian",
         "type": "address",
         "internalType": "address"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "",
+        "type": "bool",
+        "internalType": "bool"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "isInForce",
+    "inputs": [
+      {
+        "name": "requestId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "dataClass",
+        "type": "uint8",
+        "internalType": "uint8"
       }
     ],
     "outputs": [
@@ -2009,6 +2121,30 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "function",
+    "name": "recordIdOf",
+    "inputs": [
+      {
+        "name": "patient",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "salt",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      }
+    ],
+    "stateMutability": "pure"
+  },
+  {
+    "type": "function",
     "name": "renounceOwnership",
     "inputs": [],
     "outputs": [],
@@ -2181,9 +2317,14 @@ export const pulseLedgerAbi = [
         "internalType": "bytes32"
       },
       {
-        "name": "pointer",
-        "type": "string",
-        "internalType": "string"
+        "name": "locationDigest",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      },
+      {
+        "name": "dagRoot",
+        "type": "bytes32",
+        "internalType": "bytes32"
       }
     ],
     "outputs": [],

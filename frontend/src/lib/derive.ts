@@ -18,7 +18,7 @@ export interface PurchaseRow {
 }
 export interface AccessRow { accessor: Address; patient: Address; recordId: Hex; purchaseId: bigint; block: bigint; tx: Hex }
 export interface RecordRow {
-  recordId: Hex; patient: Address; dataClass: number; version: number; ciphertextHash: Hex; pointer: string;
+  recordId: Hex; patient: Address; dataClass: number; version: number; ciphertextHash: Hex; locationDigest: Hex; dagRoot: Hex;
   retired: boolean; block: bigint;
 }
 
@@ -101,7 +101,7 @@ function recordsById(events: readonly LedgerEvent[]): Map<string, RecordRow> {
       const a = event.args;
       byId.set(a.recordId, {
         recordId: a.recordId, patient: a.patient, dataClass: a.dataClass, version: a.version,
-        ciphertextHash: a.ciphertextHash, pointer: a.pointer, retired: false, block: event.blockNumber,
+        ciphertextHash: a.ciphertextHash, locationDigest: a.locationDigest, dagRoot: a.dagRoot, retired: false, block: event.blockNumber,
       });
     } else if (event.eventName === 'RecordRetired') {
       const record = byId.get(event.args.recordId);
@@ -198,9 +198,12 @@ export function historyOf(events: readonly LedgerEvent[], patient: string | null
 
 /** Whether the contract lets the buyer take the payment back now (PurchaseEscrow.reclaim): paid,
  * not delivered, and either the consent was revoked or the delivery window has passed. */
-export function reclaimable(purchase: PurchaseRow, requestStatus: Status, nowS: number | null): boolean {
+/** The contract's reclaim rule: undelivered, and past deliverBy or its consent no longer in force
+ * (revoked, denied, or the request's period over: validFrom <= now < validUntil), by the chain's clock. */
+export function reclaimable(purchase: PurchaseRow, request: { status: Status; validUntil: bigint | number }, nowS: number | null): boolean {
   if (purchase.delivered || purchase.refunded) return false;
-  return requestStatus === 'Revoked' || (nowS !== null && nowS > purchase.deliverBy);
+  if (request.status === 'Revoked' || request.status === 'Denied') return true;
+  return nowS !== null && (nowS > purchase.deliverBy || BigInt(nowS) >= BigInt(request.validUntil));
 }
 
 /** Why a data class cannot be bought now under this request, or null when it can. */

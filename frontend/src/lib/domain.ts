@@ -10,6 +10,16 @@ export const DATA_CLASS_CONTENTS: readonly string[] = [
   'Files you or your storage provider published for sale, e.g. a month of windows as one document: what the file holds is described where it is offered.',
 ];
 export const CONSENT_STATUS = ['None', 'Pending', 'Approved', 'Denied', 'Revoked'] as const;
+
+/** The consent rule in the patient's words: the same sentence as the contract (isAllowed), the gateway
+ * and docs/decisions/2026-12-02-consent-semantics.md. */
+export const CONSENT_RULE =
+  'A requester may use a kind of your data exactly while a request of theirs that you approved, and have not revoked, covers it and is within its dates. ' +
+  'Each requester holds at most one such approval per kind of data at a time; an approval for later waits until the current one ends.';
+
+/** What the revoke button does, in the patient's words. */
+export const REVOKE_EFFECT =
+  'Revoking ends this one request at once: the requester can no longer buy or read under it, and may take back a payment you have not yet been credited for. Their other requests are unaffected.';
 export const PURCHASE_STATUS = ['None', 'Paid', 'Delivered', 'Refunded'] as const;
 export const DECISION = { approve: 1, deny: 2, revoke: 3 } as const;
 export type DecisionName = keyof typeof DECISION;

@@ -2,7 +2,7 @@
 // reverts are decoded against the generated ABI's custom errors (viem does the decoding).
 import { BaseError, ContractFunctionRevertedError, decodeErrorResult, UserRejectedRequestError, type Hex } from 'viem';
 import { pulseLedgerAbi } from '../contracts/PulseLedger';
-import { CONSENT_STATUS, PURCHASE_STATUS, formatEth } from './domain';
+import { CONSENT_STATUS, DATA_CLASSES, PURCHASE_STATUS, formatEth } from './domain';
 
 /** Hand-written sentences for the errors people meet in the dapp; others are spelled out from their name. */
 const SENTENCES: Record<string, (args: readonly unknown[]) => string> = {
@@ -24,6 +24,13 @@ const SENTENCES: Record<string, (args: readonly unknown[]) => string> = {
   ConsentRegistryWrongStatus: ([requestId, status]) =>
     `Request #${String(requestId)} is ${CONSENT_STATUS[Number(status)] ?? status}: that decision is not possible now.`,
   ConsentRegistryNotPatient: ([requestId]) => `Only the patient of request #${String(requestId)} can decide on it.`,
+  ConsentRegistryRequestExpired: ([requestId]) =>
+    `Request #${String(requestId)} has ended: its period is over, so it can no longer be approved. The requester can ask again.`,
+  ConsentRegistryAlreadyGranted: ([requestId, dataClass, grantId]) =>
+    `Request #${String(requestId)} cannot be approved yet: request #${String(grantId)} of the same requester already covers ${DATA_CLASSES[Number(dataClass)] ?? `data class ${String(dataClass)}`} and has not ended. A requester holds one grant per data class at a time: revoke #${String(grantId)} first, or approve this one once it ends.`,
+  PurchaseEscrowConsentNotInForce: ([purchaseId]) =>
+    `Purchase ${String(purchaseId)} can no longer be delivered: its consent was revoked or its period ended. The buyer can reclaim the payment.`,
+  PriceBookNotWholeGwei: () => 'Prices are whole gwei (at most 9 decimals of ETH): round the price and try again.',
   ConsentRegistrySignatureExpired: () => 'The signed decision expired before it was relayed; sign again.',
   ConsentRegistryInvalidSigner: () => 'The signature is not the patient’s.',
   EnforcedPause: () => 'The contract is paused by its owner; requests and purchases are stopped for now.',

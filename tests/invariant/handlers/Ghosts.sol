@@ -68,6 +68,7 @@ abstract contract Ghosts {
         uint256 records;
         uint256 retirements;
         uint256 anchors;
+        uint256 squatsRepelled;
         uint256 warps;
         uint256 forced;
         uint256 rejected;
@@ -99,6 +100,7 @@ abstract contract Ghosts {
     mapping(uint256 requestId => GhostRequest) internal _requests;
     mapping(uint256 purchaseId => GhostPurchase) internal _purchases;
     mapping(bytes32 recordId => GhostRecord) internal _records;
+    mapping(bytes32 recordId => bytes32 salt) public ghostRecordSalt;
     uint256[] public requestIds;
     uint256[] public purchaseIds;
     bytes32[] public recordIds;
@@ -137,6 +139,14 @@ abstract contract Ghosts {
 
     function ghostRequest(uint256 requestId) external view returns (GhostRequest memory) {
         return _requests[requestId];
+    }
+
+    function recordCount() external view returns (uint256) {
+        return recordIds.length;
+    }
+
+    function ghostRecordPatient(bytes32 recordId) external view returns (address) {
+        return _records[recordId].patient;
     }
 
     function ghostPurchase(uint256 purchaseId) external view returns (GhostPurchase memory) {

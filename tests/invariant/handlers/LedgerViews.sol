@@ -17,11 +17,11 @@ library LedgerViews {
 
     function purchaseStatusAndAmount(PulseLedger ledger, uint256 purchaseId) internal view returns (uint8, uint256) {
         Purchase memory p = ledger.getPurchase(purchaseId);
-        return (uint8(p.status), p.amount);
+        return (uint8(p.status), uint256(p.amountGwei) * 1 gwei);
     }
 
     function purchaseAmount(PulseLedger ledger, uint256 purchaseId) internal view returns (uint256) {
-        return ledger.getPurchase(purchaseId).amount;
+        return uint256(ledger.getPurchase(purchaseId).amountGwei) * 1 gwei;
     }
 
     function purchaseDeliverBy(PulseLedger ledger, uint256 purchaseId) internal view returns (uint256) {

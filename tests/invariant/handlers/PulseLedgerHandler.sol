@@ -23,6 +23,8 @@ contract PulseLedgerHandler is Ghosts {
     uint256 internal constant MAX_RECORDS = 30;
     uint256 internal constant MAX_PRICE = 5 ether;
     bytes32 internal constant PURPOSE_TREAT = bytes32("TREAT"); // HL7 v3 PurposeOfUse
+    bytes32 internal constant LOCATION = keccak256("ipfs://bafkreirecord");
+    bytes32 internal constant DAG_ROOT = keccak256("dag-root");
     bytes32 internal constant DECISION_TYPEHASH =
         keccak256("ConsentDecision(uint256 requestId,uint8 decision,uint256 nonce,uint256 deadline)");
     bytes32 internal constant DOMAIN_TYPEHASH =
@@ -74,8 +76,8 @@ contract PulseLedgerHandler is Ghosts {
         for (uint256 i; i < 3; ++i) {
             for (uint8 c; c < 3; ++c) {
                 vm.prank(patients[i]);
-                ledger.setPrice(c, (i + 1) * 0.01 ether + c);
-                ghostPrices[patients[i]][c] = (i + 1) * 0.01 ether + c;
+                ledger.setPrice(c, (i + 1) * 0.01 ether + c * 1 gwei);
+                ghostPrices[patients[i]][c] = (i + 1) * 0.01 ether + c * 1 gwei;
             }
         }
         _seedConsentsAndRecords();
@@ -103,11 +105,10 @@ contract PulseLedgerHandler is Ghosts {
                 requestIds.push(requestId);
             }
             for (uint8 c; c < 3; ++c) {
-                bytes32 recordId = keccak256(abi.encode("record", ++_recordNonce));
+                bytes32 salt = keccak256(abi.encode("record", ++_recordNonce));
                 vm.prank(patients[i]);
-                ledger.addRecord(recordId, patients[i], c, keccak256(abi.encode(recordId)), "ipfs://bafkreirecord");
-                _records[recordId] = GhostRecord(patients[i], c, true, true);
-                recordIds.push(recordId);
+                bytes32 recordId = ledger.addRecord(patients[i], salt, c, keccak256(abi.encode(salt)), LOCATION, DAG_ROOT);
+                _noteRecord(recordId, salt, patients[i], c);
             }
         }
     }
@@ -209,6 +210,7 @@ contract PulseLedgerHandler is Ghosts {
         uint8 decision = _likelyDecision(decisionSeed);
         uint256 requestId = _pickRequest(requestSeed, decision == DECIDE_REVOKE ? APPROVED : PENDING);
         if (_tryDecide(_requests[requestId].patient, requestId, decision)) {
+            if (decision == DECIDE_APPROVE) _checkLawfulApproval(requestId);
             _requests[requestId].status = _statusAfter(decision);
             ++stats.decisions;
         } else {
@@ -262,6 +264,7 @@ contract PulseLedgerHandler is Ghosts {
         vm.prank(_anyActor(relayerSeed));
         try ledger.decideBySig(requestId, decision, deadline, signature) {
             ++ghostNonces[r.patient];
+            if (decision == DECIDE_APPROVE) _checkLawfulApproval(requestId);
             r.status = _statusAfter(decision);
             _lastUsedSignature = UsedSignature(requestId, decision, deadline, signature);
             ++stats.signedDecisions;
@@ -321,9 +324,12 @@ contract PulseLedgerHandler is Ghosts {
         _sync();
         address patient = patients[patientSeed % 3];
         uint8 dataClass = uint8(classSeed % 3);
-        uint256 price = priceSeed % 16 == 0 ? 0 : 1 + (priceSeed % MAX_PRICE);
+        // Whole gwei, except one time in eight: those must revert (the escrow keeps gwei).
+        uint256 price = priceSeed % 16 == 0 ? 0 : (1 + (priceSeed % (MAX_PRICE / 1 gwei))) * 1 gwei;
+        if (priceSeed % 8 == 1) price += 1 + (priceSeed >> 8) % (1 gwei - 1);
         vm.prank(patient);
         try ledger.setPrice(dataClass, price) {
+            if (price % 1 gwei != 0) _violate(Kind.Money, "a price that is not whole gwei was accepted");
             ghostPrices[patient][dataClass] = price;
             ++stats.priceChanges;
         } catch {
@@ -376,6 +382,9 @@ contract PulseLedgerHandler is Ghosts {
             if (caller != gateway) _violate(Kind.Settlement, "delivery confirmed by someone other than the gateway");
             if (ghostNow > p.deliverBy) _violate(Kind.Settlement, "delivery confirmed after the delivery window");
             if (r.status == REVOKED || r.status == DENIED) _violate(Kind.Settlement, "delivery confirmed after revocation");
+            if (ghostNow < r.validFrom || ghostNow >= r.validUntil) {
+                _violate(Kind.Settlement, "delivery confirmed outside the consent period");
+            }
             _settle(p, P_DELIVERED, r.patient);
             ghostDelivered += p.amount;
             ++stats.deliveries;
@@ -397,9 +406,9 @@ contract PulseLedgerHandler is Ghosts {
         vm.prank(caller);
         try ledger.reclaim(purchaseId) {
             if (caller != r.requester) _violate(Kind.Settlement, "refund claimed by someone other than the buyer");
-            bool consentWithdrawn = r.status == REVOKED || r.status == DENIED;
-            if (ghostNow < p.deliverBy && !consentWithdrawn) {
-                _violate(Kind.Settlement, "refund inside the delivery window without a revocation");
+            bool inForce = r.status == APPROVED && ghostNow >= r.validFrom && ghostNow < r.validUntil;
+            if (ghostNow < p.deliverBy && inForce) {
+                _violate(Kind.Settlement, "refund inside the delivery window while the consent is in force");
             }
             _settle(p, P_REFUNDED, r.requester);
             ghostRefunded += p.amount;
@@ -467,18 +476,53 @@ contract PulseLedgerHandler is Ghosts {
         address patient = patients[patientSeed % 3];
         uint8 dataClass = uint8(classSeed % 3);
         address writer = _recordWriter(patient, writerSeed);
-        bytes32 recordId = keccak256(abi.encode("record", ++_recordNonce));
+        bytes32 salt = keccak256(abi.encode("record", ++_recordNonce));
 
         vm.prank(writer);
-        try ledger.addRecord(recordId, patient, dataClass, keccak256(abi.encode(recordId)), "ipfs://bafkreirecord") {
+        try ledger.addRecord(patient, salt, dataClass, keccak256(abi.encode(salt)), LOCATION, DAG_ROOT) returns (
+            bytes32 recordId
+        ) {
             if (writer != patient && !ghostCustodianFor[patient][writer]) {
                 _violate(Kind.Access, "a record was written by someone the patient did not authorise");
             }
-            _records[recordId] = GhostRecord(patient, dataClass, true, true);
-            recordIds.push(recordId);
+            _noteRecord(recordId, salt, patient, dataClass);
             ++stats.records;
         } catch {
             ++stats.rejected;
+        }
+    }
+
+    /// @notice Issue 14's squat: the outsider copies a registration the patient's custodian is about to
+    /// send (same salt and digests) and gets it in first, verbatim and re-pointed at itself. Neither may
+    /// take the patient's id, and the honest registration must still go through afterwards.
+    function copyRegistration(uint256 patientSeed, uint256 classSeed) external {
+        _sync();
+        if (recordIds.length >= MAX_RECORDS) return;
+        address patient = patients[patientSeed % 3];
+        uint8 dataClass = uint8(classSeed % 3);
+        bytes32 salt = keccak256(abi.encode("record", ++_recordNonce));
+        bytes32 victimId = ledger.recordIdOf(patient, salt);
+
+        vm.prank(outsider);
+        try ledger.addRecord(patient, salt, dataClass, keccak256(abi.encode(salt)), LOCATION, DAG_ROOT) {
+            _violate(Kind.Access, "an outsider registered a record naming a patient");
+        } catch {}
+        vm.prank(outsider);
+        try ledger.addRecord(outsider, salt, dataClass, keccak256(abi.encode(salt)), LOCATION, DAG_ROOT) returns (
+            bytes32 copierId
+        ) {
+            if (copierId == victimId) _violate(Kind.Access, "a copied registration took the patient's record id");
+        } catch {
+            _violate(Kind.Access, "an outsider could not register a record of its own");
+        }
+        vm.prank(patient);
+        try ledger.addRecord(patient, salt, dataClass, keccak256(abi.encode(salt)), LOCATION, DAG_ROOT) returns (
+            bytes32 recordId
+        ) {
+            _noteRecord(recordId, salt, patient, dataClass);
+            ++stats.squatsRepelled;
+        } catch {
+            _violate(Kind.Access, "a copied registration blocked the patient's own");
         }
     }
 
@@ -578,6 +622,27 @@ contract PulseLedgerHandler is Ghosts {
         if (returnedId != purchaseId) _violate(Kind.Money, "purchase id is not requestId << 8 | dataClass");
     }
 
+    /// @dev An approval went through: the request had not ended, and no other approved, unexpired
+    /// request of the pair held one of its classes (one grant per pair and class).
+    function _checkLawfulApproval(uint256 requestId) internal {
+        GhostRequest storage r = _requests[requestId];
+        if (ghostNow >= r.validUntil) _violate(Kind.Consent, "an expired request was approved");
+        for (uint256 i; i < requestIds.length; ++i) {
+            GhostRequest storage other = _requests[requestIds[i]];
+            if (
+                requestIds[i] != requestId && other.patient == r.patient && other.requester == r.requester
+                    && other.status == APPROVED && ghostNow < other.validUntil && other.dataClasses & r.dataClasses != 0
+            ) _violate(Kind.Consent, "an approval overlapped an unexpired grant of the same class");
+        }
+    }
+
+    function _noteRecord(bytes32 recordId, bytes32 salt, address patient, uint8 dataClass) internal {
+        if (recordId != keccak256(abi.encode(patient, salt))) _violate(Kind.Access, "a record id does not name its patient");
+        _records[recordId] = GhostRecord(patient, dataClass, true, true);
+        ghostRecordSalt[recordId] = salt;
+        recordIds.push(recordId);
+    }
+
     function _recordPurchase(uint256 purchaseId, uint256 amount) internal {
         GhostPurchase storage p = _purchases[purchaseId];
         if (p.status == P_NONE && p.amount == 0) purchaseIds.push(purchaseId);
@@ -613,7 +678,7 @@ contract PulseLedgerHandler is Ghosts {
         GhostRecord storage rec = _records[recordId];
         uint8 status = _purchases[purchaseId].status;
         lawful = caller == r.requester && (status == P_PAID || status == P_DELIVERED) && r.status == APPROVED
-            && ghostNow >= r.validFrom && ghostNow <= r.validUntil && rec.active && rec.patient == r.patient
+            && ghostNow >= r.validFrom && ghostNow < r.validUntil && rec.active && rec.patient == r.patient
             && rec.dataClass == uint8(purchaseId & 0xff);
         clearlyLawful = lawful && ghostNow > r.validFrom && ghostNow < r.validUntil;
     }

@@ -21,6 +21,10 @@ export function DataClassesPage() {
       tx.fail('Enter the price in ETH, for example 0.001.');
       return;
     }
+    if (wei % 1_000_000_000n !== 0n) {
+      tx.fail('Prices are whole gwei: use at most 9 decimals of ETH, for example 0.000000001.');
+      return;
+    }
     await tx.run(() => write('setPrice', [dataClass, wei]), () => `Price of ${DATA_CLASSES[dataClass]} set to ${formatEth(wei)}.`);
   };
   return (

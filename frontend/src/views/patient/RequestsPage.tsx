@@ -1,13 +1,14 @@
 // The patient's incoming requests: who asks for what, for how long; approve or deny (a transaction,
 // or a gasless signature the gateway relays), revoke. Approving a class the patient has not put up
-// for sale gets a word first: consent then lets the requester buy it at any price set later.
+// for sale gets a word first: consent then lets the requester buy it at any price set later. The
+// consent rule is said once, in CONSENT_RULE (lib/domain.ts), the sentence the contract implements.
 import { useState } from 'react';
 import { useDapp } from '../../context';
 import { TxStatus } from '../../components/TxStatus';
 import { usePrices } from '../../hooks/usePrices';
 import { useTx } from '../../hooks/useTx';
 import { requestsForPatient, type ConsentRequest } from '../../lib/derive';
-import { bytes32ToPurpose, DATA_CLASSES, DECISION, dataClassesOf, formatPeriod, type DecisionName } from '../../lib/domain';
+import { bytes32ToPurpose, CONSENT_RULE, REVOKE_EFFECT, DATA_CLASSES, DECISION, dataClassesOf, formatPeriod, type DecisionName } from '../../lib/domain';
 import { describeError } from '../../lib/errors';
 import { hrefOf } from '../../lib/routes';
 
@@ -56,6 +57,7 @@ export function Decisions({ requests }: { requests: ConsentRequest[] }) {
 
   return (
     <>
+      <p className="note" data-testid="consent-rule">{CONSENT_RULE}</p>
       <label className="switch">
         <input type="checkbox" checked={gasless} onChange={(e) => setGasless(e.target.checked)} />
         Decide by signature (gasless, relayed by the gateway)
@@ -85,7 +87,7 @@ export function Decisions({ requests }: { requests: ConsentRequest[] }) {
                     <button className="btn" onClick={() => decide(request, 'approve')} disabled={!write}>Approve #{request.id.toString()}</button>
                     <button className="btn btn-flat" onClick={() => decide(request, 'deny')} disabled={!write}>Deny #{request.id.toString()}</button>
                   </>}
-                  {request.status === 'Approved' && <button className="btn btn-warn" onClick={() => decide(request, 'revoke')} disabled={!write}>Revoke #{request.id.toString()}</button>}
+                  {request.status === 'Approved' && <button className="btn btn-warn" onClick={() => decide(request, 'revoke')} disabled={!write} title={REVOKE_EFFECT}>Revoke #{request.id.toString()}</button>}
                 </div>
               </li>
             );

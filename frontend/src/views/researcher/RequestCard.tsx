@@ -68,7 +68,7 @@ export function Purchased({ request, purchase }: { request: ConsentRequest; purc
   const { dataClass, delivered, refunded } = purchase;
   const records = recordsOf(ledger.events, request.patient).filter((r) => r.dataClass === dataClass && !r.retired);
   const nowS = useChainTime(ledger.head);
-  const canReclaim = reclaimable(purchase, request.status, nowS);
+  const canReclaim = reclaimable(purchase, request, nowS);
   return (
     <div className="purchased" data-testid={`purchase-${purchase.purchaseId}`}>
       <p>
