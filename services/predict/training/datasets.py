@@ -45,6 +45,7 @@ class Cohort:
                 start_ms=i * 10_000,
                 heart_rates=hr.tolist(),
                 rr_ms=rr.tolist() if with_rr else None,
+                signal="rr" if with_rr else "hr_instantaneous",
             )
             for i, (pid, rr, hr) in enumerate(
                 zip(self.person_ids, self.rr_windows, self.hr_windows, strict=True)

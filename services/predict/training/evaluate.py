@@ -132,7 +132,13 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 
 def _recording_windows(recording: Recording, with_rr: bool) -> list[Window]:
     return [
-        Window(recording.name, i * 10_000, hr.tolist(), rr.tolist() if with_rr else None)
+        Window(
+            recording.name,
+            i * 10_000,
+            hr.tolist(),
+            rr.tolist() if with_rr else None,
+            "rr" if with_rr else "hr_instantaneous",
+        )
         for i, (rr, hr) in enumerate(zip(recording.rr_windows, recording.hr_windows, strict=True))
     ]
 
