@@ -26,6 +26,8 @@ FEATURE_NAMES = (
     "lag1_autocorrelation",  # of the intervals about their mean
     "sd1_sd2",  # Poincare plot width / length (Brennan, Palaniswami & Kamen, IEEE TBME 2001)
     "diff_peakedness",  # mean d^4 / (mean d^2)^2 of successive differences (ectopy: high)
+    "second_to_first_diff",  # RMS second difference / RMS first (smooth: <1.4, independent: 1.7)
+    "diff_lag1_autocorrelation",  # of successive differences (independent intervals: -0.5)
 )
 N_FEATURES = len(FEATURE_NAMES)
 
@@ -82,6 +84,14 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     d2 = np.where(diff_valid, diffs**2, 0.0).sum(axis=1) / n_diffs
     d4 = np.where(diff_valid, diffs**4, 0.0).sum(axis=1) / n_diffs
     peakedness = np.where(d2 > 0, d4 / np.maximum(d2, 1e-12) ** 2, 0.0)
+    second = diffs[:, 1:] - diffs[:, :-1]
+    second_valid = ~np.isnan(second)
+    s2 = np.where(second_valid, second**2, 0.0).sum(axis=1) / np.maximum(counts - 2, 1)
+    second_to_first = np.where(d2 > 0, np.sqrt(s2 / np.maximum(d2, 1e-12)), 0.0)
+    d0 = np.where(diff_valid, diffs, 0.0)
+    diff_lag1 = np.where(
+        d2 > 0, (d0[:, 1:] * d0[:, :-1]).sum(axis=1) / np.maximum(d2 * n_diffs, 1e-12), 0.0
+    )
 
     features = np.column_stack(
         [
@@ -97,6 +107,8 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
             lag1,
             sd1_sd2,
             peakedness,
+            second_to_first,
+            diff_lag1,
         ]
     )
     return features.astype(np.float32)
@@ -111,7 +123,10 @@ def _periodicity(centred, valid, sd, counts) -> tuple[np.ndarray, np.ndarray, np
     the 2x2 normal equations, vectorised; a flat row (no variance) counts as fully explained.
     """
     x = np.where(valid, centred, 0.0)  # zeros past the count add nothing to the sums below
-    x0, x1, x2 = x[:, 2:], x[:, 1:-1], x[:, :-2]
+    # Only terms whose target x[t] exists: a wider matrix (padding) must not add lagged terms.
+    target = valid[:, 2:]
+    x0 = x[:, 2:]
+    x1, x2 = np.where(target, x[:, 1:-1], 0.0), np.where(target, x[:, :-2], 0.0)
     s11, s22, s12 = (x1 * x1).sum(1), (x2 * x2).sum(1), (x1 * x2).sum(1)
     s01, s02, s00 = (x0 * x1).sum(1), (x0 * x2).sum(1), (x0 * x0).sum(1)
     det = s11 * s22 - s12 * s12

@@ -246,7 +246,10 @@ def draw_wide_sinus_params(rng: np.random.Generator) -> SinusParams:
     Nunan 2010's normative SDNN (50 +/- 16 ms) covers ordinary adults; young and athletic people
     have far more vagal, respiratory variability (short-term RMSSD well over 100 ms is common in
     young adults, e.g. the age norms of Voss et al., PLoS One 10:e0118308, 2015), so 40% of the
-    people here draw a large, HF-dominant (strong respiratory sinus arrhythmia) spectrum.
+    people here draw a large, HF-dominant (strong respiratory sinus arrhythmia) spectrum. Large
+    RSA comes with slow breathing: the vagal heart-rate response to breathing falls off above
+    ~0.2 Hz (transfer function of Saul et al., Am J Physiol 261:H1231, 1991), so these people
+    breathe at 6-15 breaths/min (0.10-0.25 Hz).
     """
     base = draw_sinus_params(rng)
     if rng.random() < 0.4:
@@ -256,7 +259,7 @@ def draw_wide_sinus_params(rng: np.random.Generator) -> SinusParams:
             sdnn_ms=float(np.exp(rng.uniform(np.log(60), np.log(200)))),
             lf_hf=float(np.exp(rng.uniform(np.log(0.15), np.log(1.5)))),
             lf_hz=base.lf_hz,
-            resp_hz=float(rng.uniform(0.12, 0.35)),
+            resp_hz=float(rng.uniform(0.10, 0.25)),
             trend_sd_ms=base.trend_sd_ms,
             trend_tau_s=base.trend_tau_s,
             ramp_bpm=base.ramp_bpm,
