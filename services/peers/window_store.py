@@ -22,7 +22,7 @@ NEVER = -(2**62)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
     device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER, hr REAL, rr TEXT, digest TEXT,
-    PRIMARY KEY (device, seq)) WITHOUT ROWID;
+    signal TEXT, PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
 CREATE TABLE IF NOT EXISTS windows (
     device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
@@ -98,11 +98,11 @@ class WindowStore:
                     continue
                 known[(device, seq)] = digest
                 rows.append((device, seq, window, ts, reading["heartrate"], rr_text(reading),
-                             digest))
+                             digest, reading.get("signal")))
                 windows.add((device, window, OPEN))
                 marks[0] = max(marks[0], ts)
                 outcomes.append("accepted")
-            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.executemany("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)", windows)
             db.executemany(
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
@@ -135,7 +135,7 @@ class WindowStore:
         for r in readings:
             window = r["ts_ms"] - r["ts_ms"] % window_ms
             rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"], rr_text(r),
-                         digest_of(r)])
+                         digest_of(r), r.get("signal")])
             windows.add((r["userId"], window))
             devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
         return {"readings": rows, "windows": [[d, w, OPEN] for d, w in windows],
@@ -146,8 +146,8 @@ class WindowStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [tuple(r) for r in state.get("readings", [])])
+            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(*r, None)[:8] for r in state.get("readings", [])])
             db.executemany(
                 "INSERT INTO windows VALUES (?, ?, ?, NULL) ON CONFLICT (device, window_start) "
                 "DO UPDATE SET state = max(state, excluded.state)",
@@ -228,12 +228,14 @@ class WindowStore:
             db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
             # CROSS JOIN keeps the wanted windows outside and INDEXED BY makes each a range
             # lookup; left to itself the planner scans every reading stored to honour the ORDER BY.
-            for d, w, s, t, h, rr in db.execute(
-                    "SELECT r.device, r.window_start, r.seq, r.ts, r.hr, r.rr FROM temp.wanted x "
+            for d, w, s, t, h, rr, sig in db.execute(
+                    "SELECT r.device, r.window_start, r.seq, r.ts, r.hr, r.rr, r.signal "
+                    "FROM temp.wanted x "
                     "CROSS JOIN readings r INDEXED BY readings_window "
                     "ON r.device = x.device AND r.window_start = x.window_start "
                     "ORDER BY x.device, x.window_start, r.ts, r.seq"):
-                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr)})
+                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h, "rr": json.loads(rr),
+                                    "signal": sig})
         finally:
             db.execute("COMMIT")
         return out
