@@ -72,25 +72,29 @@ class WindowStore:
     def _upgrade(self) -> None:
         """A store from before attestations and keyed digests (user_version 0): add the column
         (its readings have no attestation), key the digests of the readings it still holds
-        (or a redelivery would look like a replay), scrub what closed windows kept."""
+        (or a redelivery would look like a replay), scrub what closed windows kept. Before the
+        readings' declared signal (user_version 1): add its column (old readings: none)."""
         db = self._db
         (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version >= 1:
+        if version >= 2:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
             columns = {row[1] for row in db.execute("PRAGMA table_info(readings)")}
-            if "att" not in columns:
-                db.execute("ALTER TABLE readings ADD COLUMN att TEXT")
-            rows = db.execute("SELECT device, seq, hr, ts, rr FROM readings "
-                              "WHERE hr IS NOT NULL").fetchall()
-            db.executemany("UPDATE readings SET digest = ? WHERE device = ? AND seq = ?", [
-                (digest_of({"heartrate": hr, "ts_ms": ts, "rr": json.loads(rr)},
-                           self.digest_key), device, seq) for device, seq, hr, ts, rr in rows])
-            db.execute("UPDATE readings SET hr = NULL, rr = NULL, att = NULL WHERE "
-                       "(device, window_start) IN (SELECT device, window_start FROM windows "
-                       "WHERE state = ?)", (CLOSED,))
-            db.execute("PRAGMA user_version = 1")
+            if version < 1:
+                if "att" not in columns:
+                    db.execute("ALTER TABLE readings ADD COLUMN att TEXT")
+                rows = db.execute("SELECT device, seq, hr, ts, rr FROM readings "
+                                  "WHERE hr IS NOT NULL").fetchall()
+                db.executemany("UPDATE readings SET digest = ? WHERE device = ? AND seq = ?", [
+                    (digest_of({"heartrate": hr, "ts_ms": ts, "rr": json.loads(rr)},
+                               self.digest_key), device, seq) for device, seq, hr, ts, rr in rows])
+                db.execute("UPDATE readings SET hr = NULL, rr = NULL, att = NULL WHERE "
+                           "(device, window_start) IN (SELECT device, window_start FROM windows "
+                           "WHERE state = ?)", (CLOSED,))
+            if "signal" not in columns:
+                db.execute("ALTER TABLE readings ADD COLUMN signal TEXT")
+            db.execute("PRAGMA user_version = 2")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -135,11 +139,11 @@ class WindowStore:
                     continue
                 known[(device, seq)] = digest
                 rows.append((device, seq, window, ts, reading["heartrate"], rr_text(reading),
-                             digest, reading.get("att")))
+                             digest, reading.get("att"), reading.get("signal")))
                 windows.add((device, window, OPEN))
                 marks[0] = max(marks[0], ts)
                 outcomes.append("accepted")
-            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             used = {row[7] for row in rows}
             db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
                            [(i, d, doc) for i, (d, doc) in (attestations or {}).items() if i in used])
@@ -177,7 +181,7 @@ class WindowStore:
         for r in readings:
             window = self.window_of(r["ts_ms"])
             rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"], rr_text(r),
-                         digest_of(r, self.digest_key), r.get("att")])
+                         digest_of(r, self.digest_key), r.get("att"), r.get("signal")])
             windows.add((r["userId"], window))
             devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
         used = {row[7] for row in rows}
@@ -191,10 +195,10 @@ class WindowStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            # a row from a peer not yet upgraded has no attestation id: its window will be
-            # dead-lettered as unattested by storage, never stored unchecked
-            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(tuple(r) + (None,))[:8] for r in state.get("readings", [])])
+            # a row from a peer not yet upgraded has no attestation id (its window will be
+            # dead-lettered as unattested by storage, never stored unchecked) and no signal
+            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(tuple(r) + (None, None))[:9] for r in state.get("readings", [])])
             db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
                            [tuple(a) for a in state.get("attestations", [])])
             db.executemany(
@@ -288,14 +292,16 @@ class WindowStore:
             db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
             # CROSS JOIN keeps the wanted windows outside and INDEXED BY makes each a range
             # lookup; left to itself the planner scans every reading stored to honour the ORDER BY.
-            for d, w, s, t, h, rr in db.execute(
-                    "SELECT r.device, r.window_start, r.seq, r.ts, r.hr, r.rr FROM temp.wanted x "
+            for d, w, s, t, h, rr, sig in db.execute(
+                    "SELECT r.device, r.window_start, r.seq, r.ts, r.hr, r.rr, r.signal "
+                    "FROM temp.wanted x "
                     "CROSS JOIN readings r INDEXED BY readings_window "
                     "ON r.device = x.device AND r.window_start = x.window_start "
                     "ORDER BY x.device, x.window_start, r.ts, r.seq"):
                 # a closed window's readings are scrubbed (heart rate and RR None): never sent on
                 out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h,
-                                    "rr": json.loads(rr) if rr is not None else None})
+                                    "rr": json.loads(rr) if rr is not None else None,
+                                    "signal": sig})
         finally:
             db.execute("COMMIT")
         return out

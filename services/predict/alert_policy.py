@@ -87,17 +87,17 @@ class KOfNAlertPolicy:
     def state(self, user_id: str) -> tuple[int | None, list[tuple[int, bool]]]:
         """A user's history, to persist: (latest window start seen, [(window start, irregular)]
         of the judged windows since the last alert, oldest first, at most n)."""
-        return (self._last_start_ms.get(user_id),
-                list(self._recent.get(user_id, ())))
+        return (self._last_start_ms.get(user_id), list(self._recent.get(user_id, ())))
 
-    def restore(self, user_id: str, last_start_ms: int | None,
-                recent: list[tuple[int, bool]]) -> None:
+    def restore(
+        self, user_id: str, last_start_ms: int | None, recent: list[tuple[int, bool]]
+    ) -> None:
         """Put back a history `state` returned (after a restart, or to undo a failed batch)."""
         self.forget(user_id)
         if last_start_ms is not None:
             self._last_start_ms[user_id] = last_start_ms
         if recent:
-            self._recent[user_id] = deque(sorted(recent)[-self.n:], maxlen=self.n)
+            self._recent[user_id] = deque(sorted(recent)[-self.n :], maxlen=self.n)
 
     def forget(self, user_id: str) -> None:
         """Drop a user's history (consent withdrawn, device changed)."""

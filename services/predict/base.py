@@ -4,7 +4,10 @@ A Window is one user's aligned 10-second slice: the ~10 one-per-second heart-rat
 device sends, and the beat-to-beat (RR) intervals when the device has them. A Prediction always
 says which input it used, which model answered (sha256 of the ONNX bytes) and what it was asked
 (sha256 of the window, see `window_sha256`), so each output can be traced later (provenance).
-Bad input is answered with status "insufficient_data" and a reason, never with a guess.
+Bad input is answered with status "insufficient_data" and a reason, never with a guess; a
+malformed window in a batch gets that answer on its own, and the rest of the batch is answered.
+A window says what its device sends (`signal`): without it the window is refused with a reason,
+because an averaging watch's smoothed rate would otherwise be read as beat-derived.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ if TYPE_CHECKING:
 
 Status = Literal["regular", "irregular", "insufficient_data"]
 InputKind = Literal["rr", "hr"]
+# What the device sends, as readings declare it (services/ingest/reading.py SIGNALS): beat-to-beat
+# intervals, a rate from the last beat, or a rate averaged over several beats (most watches).
+Signal = Literal["rr", "hr_instantaneous", "hr_averaged"]
+SIGNALS: tuple[Signal, ...] = ("rr", "hr_instantaneous", "hr_averaged")
 
 SCREEN_NOT_DIAGNOSIS = (
     "This is a screen for an irregular rhythm, not a diagnosis: "
@@ -38,10 +45,9 @@ class Window:
     start_ms: int
     heart_rates: Sequence[float]  # the ~10 one-per-second readings (bpm)
     rr_ms: Sequence[float] | None = None  # beat-to-beat intervals when the device sends them
-    # True when the device's 1 Hz heart rate is an average over several beats (most watches):
-    # the model cannot judge those (model card), so without usable rr_ms the answer is
-    # insufficient_data rather than a falsely reassuring "regular".
-    heart_rates_averaged: bool = False
+    # What the device sends (SIGNALS). None is refused with a reason: an averaged rate (most
+    # watches) judged as beat-derived would answer a falsely reassuring "regular" on AF.
+    signal: Signal | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,9 @@ class Predictor(Protocol):
     def predict_batch(self, windows: Sequence[Window]) -> list[Prediction]: ...
 
 
-_HASH_DOMAIN = b"pulseledger/window/v1\x00"
+_HASH_DOMAIN = b"pulseledger/window/v2\x00"
 _NO_RR = 0xFFFFFFFF
-_AVERAGED_MARK = b"\x01"
+_NO_SIGNAL = b"\x00"
 
 
 def _values_bytes(values: Sequence[float]) -> bytes:
@@ -85,26 +91,48 @@ def _values_bytes(values: Sequence[float]) -> bytes:
     return struct.pack("<I", array.size) + array.tobytes()
 
 
+def signal_bytes(signal: object) -> bytes:
+    """0x00 for no declared signal, else 0x01 + length (uint8) + the utf-8 name (or its repr)."""
+    if signal is None:
+        return _NO_SIGNAL
+    text = (signal if isinstance(signal, str) else repr(signal)).encode()[:255]
+    return b"\x01" + bytes((len(text),)) + text
+
+
 def window_message(window: Window) -> bytes:
-    """The bytes a window's fingerprint is computed over.
+    """The bytes a window's fingerprint is computed over, from its materialised values.
 
     Binary, not JSON, because it runs once per window on the batch path (100k windows/s budget):
     domain tag, user id (utf-8, NUL-terminated), start_ms (int64 LE), count (uint32) + float64 LE
     heart rates, then 0xFFFFFFFF when no RR intervals were sent, else count + float64 LE RR
-    intervals, each converted as numpy converts to float64 (None is NaN). Values numpy cannot
-    convert hash as their repr under the count 0xFFFFFFFE. A window whose heart rates are marked
-    averaged ends with the byte 0x01 (unmarked windows add nothing, so their bytes never changed).
+    intervals, each converted as numpy converts to float64 (None is NaN), then the signal
+    (signal_bytes). Values numpy cannot convert hash as their repr under the count 0xFFFFFFFE.
+    Iterators are read once, first (window_values.materialise), so a generator's values are
+    hashed, not the exhausted generator; a field that cannot be read hashes as its repr.
     """
+    from services.predict.window_values import materialise
+
+    window, _problem = materialise(window)
     rr = struct.pack("<I", _NO_RR) if window.rr_ms is None else _values_bytes(window.rr_ms)
+    # A malformed user id or start (answered as invalid) hashes as its repr after 0xFF, a byte
+    # utf-8 never produces, so it cannot collide with a well-formed window.
+    user = (
+        window.user_id.encode(errors="surrogatepass")
+        if isinstance(window.user_id, str)
+        else b"\xff" + repr(window.user_id).encode()
+    )
+    start_ms = window.start_ms
+    if not isinstance(start_ms, int) or not -(2**63) <= start_ms < 2**63:
+        user, start_ms = user + b"\xff" + repr(start_ms).encode(), 0
     return b"".join(
         (
             _HASH_DOMAIN,
-            window.user_id.encode(),
+            user,
             b"\x00",
-            struct.pack("<q", int(window.start_ms)),
+            struct.pack("<q", start_ms),
             _values_bytes(window.heart_rates),
             rr,
-            _AVERAGED_MARK if window.heart_rates_averaged else b"",
+            signal_bytes(window.signal),
         )
     )
 

@@ -54,7 +54,8 @@ def predict(backend: str | None) -> None:
     """Read windows as JSON lines on stdin, write one prediction per line.
 
     Each line: {"user_id": ..., "start_ms": ..., "heart_rates": [...], "rr_ms": [...] or null,
-    "heart_rates_averaged": false}.
+    "signal": "rr" | "hr_instantaneous" | "hr_averaged"}; a line without signal is answered
+    insufficient_data with the reason.
     """
     from services.predict.base import Window, load_predictor
 
@@ -70,7 +71,7 @@ def predict(backend: str | None) -> None:
                 start_ms=int(fields["start_ms"]),
                 heart_rates=fields["heart_rates"],
                 rr_ms=fields.get("rr_ms"),
-                heart_rates_averaged=bool(fields.get("heart_rates_averaged", False)),
+                signal=fields.get("signal"),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise click.ClickException(f"bad window line: {error}") from error

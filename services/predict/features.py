@@ -21,6 +21,13 @@ FEATURE_NAMES = (
     "share_big_diff",  # share of successive differences larger than 10% of the median
     "trimmed_dispersion",  # mean |x - median| / median without the 2 most extreme intervals
     "trimmed_abs_diff",  # mean |successive difference| / median without the 3 largest
+    # Issue 16: respiratory sinus arrhythmia is large in young people but periodic, AF is not.
+    "ar2_unexplained",  # share of variance a 2-term autoregression leaves (a sine: ~0, AF: ~1)
+    "lag1_autocorrelation",  # of the intervals about their mean
+    "sd1_sd2",  # Poincare plot width / length (Brennan, Palaniswami & Kamen, IEEE TBME 2001)
+    "diff_peakedness",  # mean d^4 / (mean d^2)^2 of successive differences (ectopy: high)
+    "second_to_first_diff",  # RMS second difference / RMS first (smooth: <1.4, independent: 1.7)
+    "diff_lag1_autocorrelation",  # of successive differences (independent intervals: -0.5)
 )
 N_FEATURES = len(FEATURE_NAMES)
 
@@ -46,6 +53,8 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     Callers guarantee counts >= 5 and finite, positive values in the first `counts` columns.
     """
     x = np.asarray(intervals, dtype=np.float64)
+    if x.shape[0] == 0:  # one window is judged on one input: skip the other's ~100 array ops
+        return np.empty((0, N_FEATURES), dtype=np.float32)
     n = counts.astype(np.float64)
     valid = ~np.isnan(x)
     x0 = np.where(valid, x, 0.0)
@@ -73,6 +82,19 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     trimmed_dispersion = _mean_of_smallest(np.sort(deviation, axis=1), counts - 2)
     trimmed_abs_diff = _mean_of_smallest(sorted_abs_diffs, n_diffs - 3)
 
+    ar2, lag1, sd1_sd2 = _periodicity(centred, valid, sd, counts)
+    d2 = np.where(diff_valid, diffs**2, 0.0).sum(axis=1) / n_diffs
+    d4 = np.where(diff_valid, diffs**4, 0.0).sum(axis=1) / n_diffs
+    peakedness = np.where(d2 > 0, d4 / np.maximum(d2, 1e-12) ** 2, 0.0)
+    second = diffs[:, 1:] - diffs[:, :-1]
+    second_valid = ~np.isnan(second)
+    s2 = np.where(second_valid, second**2, 0.0).sum(axis=1) / np.maximum(counts - 2, 1)
+    second_to_first = np.where(d2 > 0, np.sqrt(s2 / np.maximum(d2, 1e-12)), 0.0)
+    d0 = np.where(diff_valid, diffs, 0.0)
+    diff_lag1 = np.where(
+        d2 > 0, (d0[:, 1:] * d0[:, :-1]).sum(axis=1) / np.maximum(d2 * n_diffs, 1e-12), 0.0
+    )
+
     features = np.column_stack(
         [
             sd / mean,
@@ -83,6 +105,43 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
             big.sum(axis=1) / n_diffs,
             trimmed_dispersion / median,
             trimmed_abs_diff / median,
+            ar2,
+            lag1,
+            sd1_sd2,
+            peakedness,
+            second_to_first,
+            diff_lag1,
         ]
     )
     return features.astype(np.float32)
+
+
+def _periodicity(centred, valid, sd, counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(AR(2) unexplained variance share, lag-1 autocorrelation, SD1/SD2) of centred rows.
+
+    A sampled sine obeys x[t] = 2cos(w) x[t-1] - x[t-2] exactly, so however large respiratory
+    sinus arrhythmia is, a two-term autoregression explains it; AF's intervals are close to
+    independent and leave nearly all their variance unexplained. Least squares per row through
+    the 2x2 normal equations, vectorised; a flat row (no variance) counts as fully explained.
+    """
+    x = np.where(valid, centred, 0.0)  # zeros past the count add nothing to the sums below
+    # Only terms whose target x[t] exists: a wider matrix (padding) must not add lagged terms.
+    target = valid[:, 2:]
+    x0 = x[:, 2:]
+    x1, x2 = np.where(target, x[:, 1:-1], 0.0), np.where(target, x[:, :-2], 0.0)
+    s11, s22, s12 = (x1 * x1).sum(1), (x2 * x2).sum(1), (x1 * x2).sum(1)
+    s01, s02, s00 = (x0 * x1).sum(1), (x0 * x2).sum(1), (x0 * x0).sum(1)
+    det = s11 * s22 - s12 * s12
+    flat = (det <= 1e-9 * np.maximum(s11 * s22, 1e-12)) | (s00 <= 0)
+    safe = np.where(flat, 1.0, det)
+    a = (s01 * s22 - s02 * s12) / safe
+    b = (s02 * s11 - s01 * s12) / safe
+    unexplained = np.clip((s00 - a * s01 - b * s02) / np.where(s00 > 0, s00, 1.0), 0.0, 1.0)
+    unexplained = np.where(flat, 0.0, unexplained)
+    total = (x * x).sum(1)
+    lag1 = np.where(total > 0, (x[:, 1:] * x[:, :-1]).sum(1) / np.where(total > 0, total, 1), 0)
+    # Poincare: SD1^2 = var(d)/2, SD2^2 = 2 var(x) - var(d)/2, with var(d) ~ 2 var(x)(1 - lag1).
+    sd1_sq = np.maximum(sd**2 * (1 - lag1), 0.0)
+    sd2_sq = np.maximum(sd**2 * (1 + lag1), 1e-12)
+    sd1_sd2 = np.where(sd > 0, np.sqrt(sd1_sq / sd2_sq), 0.0)
+    return unexplained, lag1, sd1_sd2

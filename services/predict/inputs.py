@@ -17,7 +17,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.predict.base import _HASH_DOMAIN, _NO_RR, Window, fingerprint, window_sha256
+from services.predict.artefacts import (
+    ARTEFACT_RULE,
+    MAX_RR_ARTEFACTS,
+    RR_MAX_MS,
+    RR_MIN_MS,
+    repair_artefacts,
+)
+from services.predict.base import (
+    _HASH_DOMAIN,
+    _NO_RR,
+    SIGNALS,
+    Window,
+    fingerprint,
+    signal_bytes,
+    window_sha256,
+)
 from services.predict.features import series_features
 
 if sys.byteorder != "little":  # batch_sha256 hashes float64 rows as stored
@@ -26,10 +41,10 @@ _NO_RR_BYTES = struct.pack("<I", _NO_RR)
 _START_AND_COUNT = struct.Struct("<qI")
 _COUNT = struct.Struct("<I")
 
-MIN_HR_READINGS, MAX_HR_READINGS = 8, 12
+# 6: a window keeps its judgement with up to 4 of its 10 seconds missing (dropped readings)
+MIN_HR_READINGS, MAX_HR_READINGS = 6, 12
 HR_MIN_BPM, HR_MAX_BPM = 25.0, 240.0
 MIN_RR_INTERVALS, MAX_RR_INTERVALS = 7, 40
-RR_MIN_MS, RR_MAX_MS = 250.0, 2400.0
 RR_SPAN_MIN_MS, RR_SPAN_MAX_MS = 5_000.0, 15_000.0  # the intervals must cover ~10 s
 AVERAGED_REASON = (
     "heart_rates: averaged over several beats; this model judges only beat-derived heart rates "
@@ -47,6 +62,8 @@ class CheckedBatch:
     use_hr: np.ndarray  # bool: judged on heart rates
     reasons: list[str | None]  # why insufficient, or which input was skipped; None when clean
     stored_exactly: np.ndarray  # bool: every value sent is in the matrices as sent (for hashing)
+    rr_judged: np.ndarray  # rr after artefact repair (the features' input; rr stays as sent)
+    rr_judged_counts: np.ndarray
 
 
 def _as_float_list(values: Sequence[float] | None) -> list[float] | None:
@@ -94,16 +111,32 @@ def _fill(rows: list, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return matrix, counts, exact
 
 
-def check_windows(windows: Sequence[Window]) -> CheckedBatch:
+def _signal_problem(signal: object) -> str | None:
+    if signal is None:
+        return (
+            "signal: not declared; the device must say what it sends "
+            f"({', '.join(SIGNALS)}), an averaged rate read as beat-derived misses AF"
+        )
+    if signal not in SIGNALS:
+        return f"signal: {signal!r} is not one of {', '.join(SIGNALS)}"
+    return None
+
+
+def check_windows(windows: Sequence[Window], invalid: Sequence[str | None] = ()) -> CheckedBatch:
+    """Check materialised windows (window_values.materialise); `invalid[i]` refuses window i."""
     hr_rows = []
     rr_rows = []
-    rr_sent = np.zeros(len(windows), dtype=bool)
-    plain = np.ones(len(windows), dtype=bool)  # lists or tuples, hashed straight from the matrix
-    averaged = np.zeros(len(windows), dtype=bool)
+    n = len(windows)
+    rr_sent = np.zeros(n, dtype=bool)
+    plain = np.ones(n, dtype=bool)  # lists or tuples, hashed straight from the matrix
+    averaged = np.zeros(n, dtype=bool)
+    refused: dict[int, str] = {i: why for i, why in enumerate(invalid) if why}
     for i, w in enumerate(windows):
-        if w.heart_rates_averaged:
+        signal = w.signal
+        if type(signal) is not str or signal not in SIGNALS:
+            refused.setdefault(i, _signal_problem(signal))
+        elif signal == "hr_averaged":
             averaged[i] = True
-            plain[i] = False  # rare: hashed by window_sha256, which adds the mark
         hr = w.heart_rates
         if isinstance(hr, list | tuple):
             hr_rows.append(hr)
@@ -120,6 +153,8 @@ def check_windows(windows: Sequence[Window]) -> CheckedBatch:
             rr_sent[i] = True
             rr_rows.append(_as_float_list(rr))
             plain[i] = False
+    if refused:
+        plain[list(refused)] = False  # hashed one by one (window_sha256 handles odd fields)
     hr, hr_counts, hr_exact = _fill(hr_rows, MAX_HR_READINGS)
     rr, rr_counts, rr_exact = _fill(rr_rows, MAX_RR_INTERVALS)
     rr_counts = np.where(rr_sent, rr_counts, -1)
@@ -133,26 +168,45 @@ def check_windows(windows: Sequence[Window]) -> CheckedBatch:
     use_hr = hr_count_ok & hr_finite & hr_in_range
 
     rr_present = ~np.isnan(rr)
-    rr_count_ok = (rr_counts >= MIN_RR_INTERVALS) & (rr_counts <= MAX_RR_INTERVALS)
-    rr_finite = rr_present.sum(axis=1) == rr_counts
+    # inf is as unreadable as NaN; an interval of zero or less is not a beat-detection artefact
+    # but a broken device, so neither is repaired.
     with np.errstate(invalid="ignore"):
-        rr_in_range = ~(((rr < RR_MIN_MS) | (rr > RR_MAX_MS)) & rr_present).any(axis=1)
-        span = np.where(rr_present, rr, 0.0).sum(axis=1)
+        rr_finite = (np.isfinite(rr).sum(axis=1) == rr_counts) & ~((rr <= 0) & rr_present).any(1)
+        rr_out_of_range = ((rr < RR_MIN_MS) | (rr > RR_MAX_MS)) & rr_present
+    rr_judged, rr_judged_counts, artefacts = repair_artefacts(
+        rr, rr_counts, rr_out_of_range.any(axis=1) & rr_sent & rr_finite
+    )
+    rr_count_ok = (rr_judged_counts >= MIN_RR_INTERVALS) & (rr_judged_counts <= MAX_RR_INTERVALS)
+    rr_in_range = artefacts <= MAX_RR_ARTEFACTS
+    span = np.where(np.isnan(rr_judged), 0.0, rr_judged).sum(axis=1)
     rr_span_ok = (span >= RR_SPAN_MIN_MS) & (span <= RR_SPAN_MAX_MS)
     use_rr = rr_sent & rr_count_ok & rr_finite & rr_in_range & rr_span_ok
     use_hr &= ~use_rr & ~averaged
+    if refused:
+        gone = list(refused)
+        use_rr[gone] = use_hr[gone] = False
 
-    reasons: list[str | None] = [None] * len(windows)
+    reasons: list[str | None] = [None] * n
     for i in np.flatnonzero(~use_rr & (rr_sent | ~use_hr)):
+        if i in refused:
+            continue
         hr_problem = AVERAGED_REASON if averaged[i] else _problem(
             "heart_rates", hr_counts[i], MIN_HR_READINGS, MAX_HR_READINGS,
             hr_finite[i], hr_in_range[i], f"{HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm",
         )  # fmt: skip
         rr_problem = None
         if rr_sent[i]:
-            rr_problem = _problem(
-                "rr_ms", rr_counts[i], MIN_RR_INTERVALS, MAX_RR_INTERVALS,
-                rr_finite[i], rr_in_range[i], f"{RR_MIN_MS:g}-{RR_MAX_MS:g} ms",
+            artefact_problem = (
+                None
+                if rr_in_range[i] or not rr_finite[i]
+                else (
+                    f"rr_ms: {artefacts[i]} intervals outside {RR_MIN_MS:g}-{RR_MAX_MS:g} ms "
+                    f"(beat-detection artefacts; at most {MAX_RR_ARTEFACTS} are repaired)"
+                )
+            )
+            rr_problem = artefact_problem or _problem(
+                "rr_ms", rr_judged_counts[i], MIN_RR_INTERVALS, MAX_RR_INTERVALS,
+                rr_finite[i], True, "",
             ) or (None if rr_span_ok[i] else (
                 f"rr_ms: the intervals cover {span[i] / 1000:.1f} s, expected "
                 f"{RR_SPAN_MIN_MS / 1000:g}-{RR_SPAN_MAX_MS / 1000:g} s"
@@ -161,15 +215,22 @@ def check_windows(windows: Sequence[Window]) -> CheckedBatch:
             reasons[i] = f"judged on heart_rates because {rr_problem}"
         else:
             reasons[i] = "; ".join(p for p in (rr_problem, hr_problem) if p)
+    for i in np.flatnonzero(use_rr & (artefacts > 0)):
+        reasons[i] = f"rr_ms: {artefacts[i]} artefact interval(s) repaired ({ARTEFACT_RULE})"
+    for i, why in refused.items():
+        reasons[i] = why
     stored_exactly = hr_exact & rr_exact & plain
-    return CheckedBatch(hr, hr_counts, rr, rr_counts, use_rr, use_hr, reasons, stored_exactly)
+    return CheckedBatch(
+        hr, hr_counts, rr, rr_counts, use_rr, use_hr, reasons, stored_exactly,
+        rr_judged, rr_judged_counts,
+    )  # fmt: skip
 
 
 def _problem(name, count, low, high, finite, in_range, bounds) -> str | None:
     if not low <= count <= high:
         return f"{name}: {count} values, need {low}-{high}"
     if not finite:
-        return f"{name}: contains a missing or non-numeric value (NaN)"
+        return f"{name}: contains a missing, non-numeric or non-positive value (NaN)"
     if not in_range:
         return f"{name}: a value is outside {bounds}"
     return None
@@ -197,8 +258,9 @@ def batch_sha256(
         hr_at, rr_at = i * hr_stride, i * rr_stride
         rr_part = _NO_RR_BYTES if n_rr < 0 else count(n_rr) + rr_buffer[rr_at : rr_at + 8 * n_rr]
         message = b"".join((
-            _HASH_DOMAIN, window.user_id.encode(), b"\x00", head(int(window.start_ms), n_hr),
-            hr_buffer[hr_at : hr_at + 8 * n_hr], rr_part,
+            _HASH_DOMAIN, window.user_id.encode(errors="surrogatepass"), b"\x00",
+            head(window.start_ms, n_hr), hr_buffer[hr_at : hr_at + 8 * n_hr], rr_part,
+            signal_bytes(window.signal),
         ))  # fmt: skip
         out.append(sha256(message).hexdigest() if key is None else fingerprint(message, key))
     return out
@@ -206,6 +268,7 @@ def batch_sha256(
 
 def features_of(checked: CheckedBatch) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows for the windows judged on RR intervals, and for those judged on heart rates."""
-    rr = series_features(checked.rr[checked.use_rr], checked.rr_counts[checked.use_rr])
+    use_rr = checked.use_rr
+    rr = series_features(checked.rr_judged[use_rr], checked.rr_judged_counts[use_rr])
     hr = series_features(60_000 / checked.hr[checked.use_hr], checked.hr_counts[checked.use_hr])
     return rr, hr

@@ -18,6 +18,7 @@ from services.predict.base import Prediction, Window
 from services.predict.features import FEATURE_NAMES
 from services.predict.inputs import CheckedBatch, batch_sha256, check_windows, features_of
 from services.predict.settings import PredictSettings
+from services.predict.window_values import materialise_all
 
 
 class ModelIntegrityError(RuntimeError):
@@ -72,7 +73,8 @@ class OnnxPredictor:
     def predict_batch(self, windows: Sequence[Window]) -> list[Prediction]:
         if not windows:
             return []
-        checked = check_windows(windows)
+        windows, invalid = materialise_all(windows)
+        checked = check_windows(windows, invalid)
         rr_probability, hr_probability = self.probabilities(checked)
         return self._predictions(windows, checked, rr_probability, hr_probability)
 

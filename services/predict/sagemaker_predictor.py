@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from services.predict import wire
 from services.predict.base import Prediction, Window, fingerprint, window_message
 from services.predict.settings import PredictSettings
+from services.predict.window_values import materialise_all
 
 
 class PredictionBackendError(RuntimeError):
@@ -63,10 +64,26 @@ class SageMakerPredictor:
         return self.predict_batch([window])[0]
 
     def predict_batch(self, windows: Sequence[Window]) -> list[Prediction]:
-        out: list[Prediction] = []
-        for start in range(0, len(windows), self.batch_size):
-            out.extend(self._invoke(windows[start : start + self.batch_size]))
-        return out
+        # Read every window's values once, here: the wire and the reply's fingerprint check see
+        # the same values. A window that cannot be sent (no string user id, ...) is answered here
+        # with its reason and never leaves; the endpoint answers the rest.
+        windows, invalid = materialise_all(windows)
+        sendable = [w for w, why in zip(windows, invalid, strict=True) if why is None]
+        answered: list[Prediction] = []
+        for start in range(0, len(sendable), self.batch_size):
+            answered.extend(self._invoke(sendable[start : start + self.batch_size]))
+        replies = iter(answered)
+        return [
+            next(replies) if why is None else self._refused(window, why)
+            for window, why in zip(windows, invalid, strict=True)
+        ]
+
+    def _refused(self, window: Window, reason: str) -> Prediction:
+        message = window_message(window)
+        return Prediction(
+            "insufficient_data", None, None, "", fingerprint(message, self._input_hash_key),
+            reason, input_hash="sha256" if self._input_hash_key is None else "hmac-sha256",
+        )  # fmt: skip
 
     def _invoke(self, windows: Sequence[Window]) -> list[Prediction]:
         try:

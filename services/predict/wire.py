@@ -1,6 +1,7 @@
 """The JSON both sides of a remote predictor speak (SageMaker endpoint request and response).
 
-Request:  {"format": "pulseledger.predict/v1", "windows": [{user_id, start_ms, heart_rates, rr_ms}]}
+Request:  {"format": "pulseledger.predict/v2",
+           "windows": [{user_id, start_ms, heart_rates, rr_ms, signal}]}
 Response: {"format": "pulseledger.predict/v1", "predictions": [{...Prediction fields...}]}
 Missing or non-numeric readings travel as sent (NaN as the JSON token NaN, which Python's json
 reads and writes), so the endpoint answers them with insufficient_data like the local model does.
@@ -14,7 +15,7 @@ from dataclasses import asdict, fields
 
 from services.predict.base import Prediction, Window
 
-FORMAT = "pulseledger.predict/v1"
+FORMAT = "pulseledger.predict/v2"  # v2: windows carry `signal`
 _PREDICTION_FIELDS = {f.name for f in fields(Prediction)}
 
 
@@ -31,7 +32,7 @@ def encode_request(windows: Sequence[Window]) -> bytes:
                 "start_ms": w.start_ms,
                 "heart_rates": list(w.heart_rates),
                 "rr_ms": None if w.rr_ms is None else list(w.rr_ms),
-                "heart_rates_averaged": bool(w.heart_rates_averaged),
+                "signal": w.signal,
             }
             for w in windows
         ],
@@ -48,7 +49,7 @@ def decode_request(body: bytes) -> list[Window]:
                 int(w["start_ms"]),
                 w["heart_rates"],
                 w.get("rr_ms"),
-                bool(w.get("heart_rates_averaged", False)),
+                w.get("signal"),
             )
             for w in payload["windows"]
         ]

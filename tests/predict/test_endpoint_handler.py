@@ -11,7 +11,10 @@ from services.predict.endpoint_handler import handle, input_fn, model_fn, output
 
 
 def test_hooks__same_bytes_as_handle(settings, predictor):
-    windows = [Window("a", 0, REGULAR_HR, REGULAR_RR), Window("b", 0, IRREGULAR_HR)]
+    windows = [
+        Window("a", 0, REGULAR_HR, REGULAR_RR, signal="rr"),
+        Window("b", 0, IRREGULAR_HR, signal="hr_instantaneous"),
+    ]
     request = wire.encode_request(windows)
     model = model_fn(str(settings.model_path.parent))
     body, content_type = output_fn(
@@ -49,7 +52,7 @@ def test_handle__malformed_request__wire_format_error(predictor, body):
     ],
 )
 def test_decode_response__inconsistent_prediction__refused(predictor, change):
-    good = predictor.predict(Window("a", 0, REGULAR_HR))
+    good = predictor.predict(Window("a", 0, REGULAR_HR, signal="hr_instantaneous"))
     bad = dataclasses.replace(good, **change)
     with pytest.raises(wire.WireFormatError, match="inconsistent"):
         wire.decode_response(wire.encode_response([bad]))

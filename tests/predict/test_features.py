@@ -57,3 +57,12 @@ def test_features__scale_free():
     x = [800.0, 900.0, 700.0, 1000.0, 750.0, 950.0, 820.0, 880.0]
     slow, fast = _features(x, [v / 2 for v in x])
     assert slow == pytest.approx(fast, rel=1e-5)
+
+
+def test_periodicity__strong_sinus_arrhythmia_explained__af_not():
+    beats = np.arange(12)
+    rsa = 1000 + 250 * np.sin(2 * np.pi * beats / 3.5)  # RMSSD far above 120 ms, but periodic
+    af = np.random.default_rng(0).gamma(6, 150, 12)
+    features = series_features(np.array([rsa, af]), np.array([12, 12]))
+    unexplained = features[:, FEATURE_NAMES.index("ar2_unexplained")]
+    assert unexplained[0] < 0.2 and unexplained[1] > 0.6

@@ -22,7 +22,7 @@ windows = st.builds(
     start_ms=st.integers(min_value=-(2**62), max_value=2**62),
     heart_rates=st.one_of(readings, st.lists(st.floats(30, 200), min_size=8, max_size=12)),
     rr_ms=st.one_of(st.none(), readings, st.lists(st.floats(300, 1500), min_size=7, max_size=30)),
-    heart_rates_averaged=st.booleans(),
+    signal=st.sampled_from([None, "rr", "hr_instantaneous", "hr_averaged", "ppg", 3]),
 )
 
 
@@ -38,9 +38,10 @@ def test_any_window__answer_or_reason__batch_equals_single(predictor, batch):
         if prediction.status == "insufficient_data":
             assert prediction.probability is None and prediction.reason
             continue
+        assert window.signal in ("rr", "hr_instantaneous", "hr_averaged")
         assert 0.0 <= prediction.probability <= 1.0
         if prediction.input_kind == "hr":
-            assert not window.heart_rates_averaged
+            assert window.signal in ("rr", "hr_instantaneous")
             values = [float(v) for v in window.heart_rates]
-            assert 8 <= len(values) <= 12
+            assert 6 <= len(values) <= 12
             assert all(math.isfinite(v) and HR_MIN_BPM <= v <= HR_MAX_BPM for v in values)

@@ -37,7 +37,7 @@ def test_load_predictor__default__is_the_local_onnx_model(monkeypatch, settings)
     ],
 )
 def test_predict__clear_cases__answers_with_input_kind(predictor, rr, hr, kind, status):
-    prediction = predictor.predict(Window("u", 0, hr, rr))
+    prediction = predictor.predict(Window("u", 0, hr, rr, signal="rr"))
     assert (prediction.status, prediction.input_kind) == (status, kind)
     assert 0.0 <= prediction.probability <= 1.0
     assert prediction.threshold == predictor.thresholds[kind]
@@ -46,10 +46,10 @@ def test_predict__clear_cases__answers_with_input_kind(predictor, rr, hr, kind, 
 
 def test_predict_batch__same_answers_as_one_by_one(predictor):
     windows = [
-        Window("a", 0, REGULAR_HR, REGULAR_RR),
-        Window("b", 0, IRREGULAR_HR),
-        Window("c", 0, [60, 61]),
-        Window("d", 10_000, IRREGULAR_HR, IRREGULAR_RR),
+        Window("a", 0, REGULAR_HR, REGULAR_RR, signal="rr"),
+        Window("b", 0, IRREGULAR_HR, signal="hr_instantaneous"),
+        Window("c", 0, [60, 61], signal="hr_instantaneous"),
+        Window("d", 10_000, IRREGULAR_HR, IRREGULAR_RR, signal="rr"),
     ]
     assert predictor.predict_batch(windows) == [predictor.predict(w) for w in windows]
     assert predictor.predict_batch([]) == []

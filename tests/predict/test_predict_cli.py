@@ -8,15 +8,18 @@ from services.cli import main
 
 def test_model_predict__json_lines_in__predictions_out(predictor):
     lines = [
-        {"user_id": "a", "start_ms": 0, "heart_rates": REGULAR_HR},
-        {"user_id": "b", "start_ms": 0, "heart_rates": IRREGULAR_HR, "rr_ms": None},
-        {"user_id": "c", "start_ms": 0, "heart_rates": [60]},
+        {"user_id": "a", "start_ms": 0, "heart_rates": REGULAR_HR, "signal": "hr_instantaneous"},
+        {"user_id": "b", "start_ms": 0, "heart_rates": IRREGULAR_HR, "rr_ms": None, "signal": "rr"},
+        {"user_id": "c", "start_ms": 0, "heart_rates": [60], "signal": "rr"},
+        {"user_id": "d", "start_ms": 0, "heart_rates": REGULAR_HR},
     ]
     stdin = "\n".join(json.dumps(line) for line in lines) + "\n"
     result = CliRunner().invoke(main, ["model", "predict", "--backend", "onnx"], input=stdin)
     assert result.exit_code == 0, result.output
     answers = [json.loads(line) for line in result.output.splitlines()]
-    assert [a["status"] for a in answers] == ["regular", "irregular", "insufficient_data"]
+    statuses = ["regular", "irregular", "insufficient_data", "insufficient_data"]
+    assert [a["status"] for a in answers] == statuses
+    assert answers[3]["reason"].startswith("signal: not declared")
     assert all(a["model_sha256"] == predictor.model_sha256 for a in answers)
 
 

@@ -14,7 +14,7 @@ from services.predict.settings import PredictSettings
 
 
 def test_prediction__records_model_and_input_hashes(predictor, settings):
-    window = Window("u", 1_700_000_000_000, REGULAR_HR, REGULAR_RR)
+    window = Window("u", 1_700_000_000_000, REGULAR_HR, REGULAR_RR, signal="rr")
     prediction = predictor.predict(window)
     assert prediction.model_sha256 == hashlib.sha256(settings.model_path.read_bytes()).hexdigest()
     assert prediction.input_sha256 == window_sha256(window)
@@ -22,7 +22,7 @@ def test_prediction__records_model_and_input_hashes(predictor, settings):
 
 
 def test_input_hash__changes_with_every_field():
-    base = Window("u", 0, REGULAR_HR, REGULAR_RR)
+    base = Window("u", 0, REGULAR_HR, REGULAR_RR, signal="rr")
     variants = [
         dataclasses.replace(base, user_id="v"),
         dataclasses.replace(base, start_ms=10_000),
@@ -30,25 +30,33 @@ def test_input_hash__changes_with_every_field():
         dataclasses.replace(base, rr_ms=[*REGULAR_RR[:-1], 996]),
         dataclasses.replace(base, rr_ms=None),
         dataclasses.replace(base, rr_ms=[]),
-        dataclasses.replace(base, heart_rates_averaged=True),
+        dataclasses.replace(base, signal="hr_instantaneous"),
+        dataclasses.replace(base, signal=None),
+        dataclasses.replace(base, signal="hr_averaged"),
     ]
     hashes = {window_sha256(w) for w in [base, *variants]}
     assert len(hashes) == 1 + len(variants)
-    assert window_sha256(base) == window_sha256(Window("u", 0, list(REGULAR_HR), tuple(REGULAR_RR)))
+    assert window_sha256(base) == window_sha256(
+        Window("u", 0, list(REGULAR_HR), tuple(REGULAR_RR), signal="rr")
+    )
 
 
 def test_batch_hashes__equal_one_by_one_hashes_for_odd_inputs(predictor):
     windows = [
-        Window("u", 0, REGULAR_HR, REGULAR_RR),
-        Window("ü", -5, [60.5] * 9, [1000] * 3),
-        Window("x", 1, [math.nan] * 10, ["a"]),
-        Window("x", 2, [60] * 13, [1000] * 50),
-        Window("y", 3, [], None),
-        Window("z", 4, None, None),
-        Window("z", 5, 60, 1000),
-        Window("z", 6, range(60, 70), (1000.0,) * 10),
-        Window("w", 7, REGULAR_HR, REGULAR_RR, heart_rates_averaged=True),
-        Window("w", 8, REGULAR_HR, None, heart_rates_averaged=True),
+        Window("u", 0, REGULAR_HR, REGULAR_RR, signal="rr"),
+        Window("ü", -5, [60.5] * 9, [1000] * 3, signal="rr"),
+        Window("x", 1, [math.nan] * 10, ["a"], signal="rr"),
+        Window("x", 2, [60] * 13, [1000] * 50, signal="rr"),
+        Window("y", 3, [], None, signal="hr_instantaneous"),
+        Window("z", 4, None, None, signal="hr_instantaneous"),
+        Window("z", 5, 60, 1000, signal="rr"),
+        Window("z", 6, range(60, 70), (1000.0,) * 10, signal="rr"),
+        Window("w", 7, REGULAR_HR, REGULAR_RR, signal="hr_averaged"),
+        Window("w", 7, REGULAR_HR, REGULAR_RR),
+        Window(None, 7, REGULAR_HR, REGULAR_RR, signal="rr"),
+        Window("v", "soon", REGULAR_HR, REGULAR_RR, signal="rr"),
+        Window("v", 2**70, REGULAR_HR, REGULAR_RR, signal="rr"),
+        Window("w", 8, REGULAR_HR, None, signal="hr_averaged"),
     ]
     predictions = predictor.predict_batch(windows)
     assert [p.input_sha256 for p in predictions] == [window_sha256(w) for w in windows]
@@ -59,15 +67,15 @@ KEY_HEX = "00112233445566778899aabbccddeeff"
 
 def test_keyed_fingerprint__hmac_not_plain_sha256():
     keyed = OnnxPredictor.from_settings(PredictSettings(backend="onnx", input_hash_key=KEY_HEX))
-    window = Window("u", 0, REGULAR_HR, REGULAR_RR)
-    prediction, *_ = keyed.predict_batch([window, Window("v", 0, [60])])
+    window = Window("u", 0, REGULAR_HR, REGULAR_RR, signal="rr")
+    prediction, *_ = keyed.predict_batch([window, Window("v", 0, [60], signal="hr_instantaneous")])
     key = bytes.fromhex(KEY_HEX)
     assert prediction.input_hash == "hmac-sha256"
     assert prediction.input_sha256 == hmac.new(key, window_message(window), "sha256").hexdigest()
     assert prediction.input_sha256 != window_sha256(window)
-    assert keyed.predict(Window("v", 0, [60])).input_sha256 == window_sha256(
-        Window("v", 0, [60]), key
-    )
+    assert keyed.predict(
+        Window("v", 0, [60], signal="hr_instantaneous")
+    ).input_sha256 == window_sha256(Window("v", 0, [60], signal="hr_instantaneous"), key)
 
 
 def test_keyed_fingerprint__short_key__refused():
@@ -76,4 +84,7 @@ def test_keyed_fingerprint__short_key__refused():
 
 
 def test_plain_fingerprint__says_so(predictor):
-    assert predictor.predict(Window("u", 0, REGULAR_HR)).input_hash == "sha256"
+    assert (
+        predictor.predict(Window("u", 0, REGULAR_HR, signal="hr_instantaneous")).input_hash
+        == "sha256"
+    )

@@ -12,7 +12,7 @@ import services.predict
 import services.predict.alert_policy, services.predict.endpoint_handler
 import services.predict.onnx_predictor, services.predict.sagemaker_predictor
 from services.predict.base import Window, load_predictor
-load_predictor().predict(Window("u", 0, [60] * 10))
+load_predictor().predict(Window("u", 0, [60] * 10, signal="hr_instantaneous"))
 print(sorted({{name.split(".")[0] for name in sys.modules}} & set({sorted(TRAINING_ONLY)!r})))
 """
 

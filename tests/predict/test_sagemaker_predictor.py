@@ -85,11 +85,11 @@ def _queue(moto_url: str, *bodies: bytes) -> None:
 
 
 WINDOWS = [
-    Window("a", 0, REGULAR_HR, REGULAR_RR),
-    Window("b", 0, IRREGULAR_HR),
-    Window("c", 0, [60, 61]),
-    Window("d", 10_000, IRREGULAR_HR, IRREGULAR_RR),
-    Window("e", 10_000, REGULAR_HR, heart_rates_averaged=True),
+    Window("a", 0, REGULAR_HR, REGULAR_RR, signal="rr"),
+    Window("b", 0, IRREGULAR_HR, signal="hr_instantaneous"),
+    Window("c", 0, [60, 61], signal="hr_instantaneous"),
+    Window("d", 10_000, IRREGULAR_HR, IRREGULAR_RR, signal="rr"),
+    Window("e", 10_000, REGULAR_HR, signal="hr_averaged"),
 ]
 
 
@@ -121,10 +121,10 @@ def test_sagemaker__with_key__endpoint_answers_plain_client_returns_keyed(
 
 def test_sagemaker__reply_for_another_input__refused(sagemaker, moto_url, predictor):
     _, remote = sagemaker
-    other = [Window("someone-else", 0, REGULAR_HR)]
+    other = [Window("someone-else", 0, REGULAR_HR, signal="hr_instantaneous")]
     _queue(moto_url, handle(predictor, wire.encode_request(other)))
     with pytest.raises(PredictionBackendError, match="input_sha256 mismatch"):
-        remote.predict(Window("a", 0, REGULAR_HR))
+        remote.predict(Window("a", 0, REGULAR_HR, signal="hr_instantaneous"))
 
 
 def test_sagemaker__wrong_number_of_predictions__refused(sagemaker, moto_url, predictor):

@@ -61,3 +61,33 @@ def test_windows__beat_derived_heart_rate_and_rr_slices():
     assert hr.shape[1] == 10 and len(rr_windows) == hr.shape[0]
     assert np.all(np.concatenate(rr_windows) > 0)
     assert 120 in hr  # the short interval shows as 60000/500 bpm in the next reading
+
+
+def test_detection_artefacts__one_per_ten_seconds__beats_conserved_or_split():
+    rng = np.random.default_rng(4)
+    sinus = np.full(600, 1000.0)  # 10 minutes
+    broken = sim.add_detection_artefacts(sinus, rng)
+    changed = np.flatnonzero(~np.isclose(broken[: broken.size], 1000.0))
+    assert 40 <= changed.size <= 130  # ~60 artefacts, each touching one or two intervals
+    assert broken.sum() == pytest.approx(sinus.sum())  # no time is invented or lost
+
+
+def test_regular_tachycardia__fast_and_regular():
+    rr = sim.regular_tachycardia_rr(60, np.random.default_rng(5))
+    assert 300 <= rr.mean() <= 462 and rr.std() < 10
+
+
+def test_wide_sinus_population__spans_every_hrv_band():
+    rng = np.random.default_rng(6)
+    rmssd = [
+        np.sqrt(np.mean(np.diff(sim.sinus_rr(120, sim.draw_wide_sinus_params(rng), rng)) ** 2))
+        for _ in range(120)
+    ]
+    assert min(rmssd) < 20 and max(rmssd) > 150
+    assert sum(r > 120 for r in rmssd) >= 8
+
+
+def test_slow_af__rate_controlled_and_irregular():
+    rng = np.random.default_rng(7)
+    rr = sim.cohen_af_rr(300, sim.draw_slow_af_params(rng), rng)
+    assert 45 <= 60_000 / rr.mean() <= 75 and rr.std() / rr.mean() > 0.1

@@ -6,13 +6,12 @@ from __future__ import annotations
 import trio
 
 from services.predict import Window
+from services.predict.from_readings import window_from_item
 
 
 def to_window(item: dict) -> Window:
-    readings = item["readings"]
-    rr = [x for r in readings for x in r["rr"]]
-    return Window(item["device_id"], item["window_start_ms"],
-                  [r["heartrate"] for r in readings], rr or None)
+    # The window carries the signal its readings declare; without one the screen refuses it.
+    return window_from_item(item)
 
 
 class PredictionRole:

@@ -1,9 +1,8 @@
 """Evaluate the shipped model end to end (Window in, Prediction out) on data it never saw.
 
-- Held-out simulated people (a different seed from training): sinus rhythm (with occasional
-  ectopy) vs AF model A (Cohen), the out-of-family AF model B (Corino), frequent ectopy (stress).
-- Real normal recordings from PyPI packages, and MIT-BIH record 208 (ectopy stress set).
-- The k-of-n alert policy per simulated person.
+The discrimination and bootstrap helpers, and the real recordings (PyPI packages: normal rhythm,
+and MIT-BIH record 208 as an ectopy stress set). The stratified evaluation over the simulated
+population (by HRV band and by condition) is in stratified.py and uses these.
 Confidence intervals: 95%, bootstrap over people (windows of one person are not independent);
 Wilson intervals for the real recordings (windows of one recording are not independent either,
 so those are optimistic).
@@ -20,20 +19,10 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from services.predict.alert_policy import KOfNAlertPolicy
 from services.predict.base import Window
 from services.predict.onnx_predictor import OnnxPredictor
-from services.predict.training.datasets import Cohort, simulate_cohort
 from services.predict.training.real_data import Recording, all_recordings
 
-TEST_SEED = 7_000_001  # training uses TRAINING_SEED: no simulated person is shared
-TEST_PERSONS = {
-    "sinus": 200,
-    "af_cohen": 200,
-    "af_corino": 200,
-    "frequent_ectopy": 100,
-    "paroxysmal_af": 100,  # only for the alert policy figures: its windows have mixed labels
-    "af_cohen_low_irregularity": 100,  # stress set, no goal
-}
-AVERAGING_DEVICE_BEATS = 5  # a device that reports the mean of its last 5 beats each second
 BOOTSTRAP_ROUNDS = 300
+ALERT_K, ALERT_N = 5, 6  # the shipped default (as Apple's 5 of 6)
 TARGET_SPECIFICITY = 0.98
 
 
@@ -109,18 +98,6 @@ def discrimination(prefix: str, negative: Scored, positive: Scored, seed: int) -
     return out
 
 
-def averaging_device_figures(predictor: OnnxPredictor) -> dict:
-    """The same held-out people seen by a device whose 1 Hz heart rate averages 5 beats."""
-    scored = {}
-    for name in ("sinus", "af_cohen"):
-        cohort = simulate_cohort(
-            name, range(TEST_PERSONS[name]), TEST_SEED, hr_average_beats=AVERAGING_DEVICE_BEATS
-        )
-        scored[name] = score(predictor, cohort.windows(with_rr=False), cohort.person_ids)
-    figures = discrimination("hr_averaged5", scored["sinus"], scored["af_cohen"], seed=3)
-    return {k: v for k, v in figures.items() if "outoffamily" not in k}
-
-
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
     if total == 0:
         return math.nan, math.nan
@@ -132,7 +109,13 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 
 def _recording_windows(recording: Recording, with_rr: bool) -> list[Window]:
     return [
-        Window(recording.name, i * 10_000, hr.tolist(), rr.tolist() if with_rr else None)
+        Window(
+            recording.name,
+            i * 10_000,
+            hr.tolist(),
+            rr.tolist() if with_rr else None,
+            "rr" if with_rr else "hr_instantaneous",
+        )
         for i, (rr, hr) in enumerate(zip(recording.rr_windows, recording.hr_windows, strict=True))
     ]
 
@@ -140,7 +123,7 @@ def _recording_windows(recording: Recording, with_rr: bool) -> list[Window]:
 def real_data_figures(predictor: OnnxPredictor) -> dict:
     """Per-recording specificity, and alerts of the default policy (each recording one person)."""
     out: dict[str, float] = {}
-    k, n = ALERT_SETTINGS[0]
+    k, n = ALERT_K, ALERT_N
     for kind in ("rr", "hr"):
         normal_ok = normal_total = normal_alerts = 0
         for recording in all_recordings():
@@ -174,62 +157,8 @@ def real_data_figures(predictor: OnnxPredictor) -> dict:
     return out
 
 
-def alert_figures(predictor: OnnxPredictor, cohorts: dict[str, Cohort], k: int, n: int) -> dict:
-    """Share of simulated people who get at least one alert in their 5 minutes (29 windows)."""
-    out = {}
-    for kind in ("rr", "hr"):
-        for name, cohort in cohorts.items():
-            predictions = predictor.predict_batch(cohort.windows(with_rr=kind == "rr"))
-            policy = KOfNAlertPolicy(k, n)
-            alerted, first_alert_window = set(), {}
-            position: dict[int, int] = {}
-            for person, window, prediction in zip(
-                cohort.person_ids, cohort.windows(False), predictions, strict=True
-            ):
-                position[person] = position.get(person, 0) + 1
-                if policy.observe(window.user_id, window.start_ms, prediction):
-                    if person not in alerted:
-                        first_alert_window[person] = position[person]
-                    alerted.add(person)
-            people = np.unique(cohort.person_ids).size
-            out[f"alert_{k}of{n}_{kind}_{name}_people_alerted_share"] = len(alerted) / people
-            if cohort.label == 1 and first_alert_window:
-                out[f"alert_{k}of{n}_{kind}_{name}_median_windows_to_first_alert"] = float(
-                    np.median(list(first_alert_window.values()))
-                )
-    return out
-
-
-ALERT_SETTINGS = ((5, 6), (3, 6))  # the shipped default (as Apple's 5 of 6), and a looser one
-
-
 def evaluate(predictor: OnnxPredictor) -> dict:
-    cohorts = {
-        name: simulate_cohort(name, range(count), TEST_SEED) for name, count in TEST_PERSONS.items()
-    }
-    figures: dict[str, float] = {}
-    for kind in ("rr", "hr"):
-        scored = {
-            name: score(predictor, cohort.windows(with_rr=kind == "rr"), cohort.person_ids)
-            for name, cohort in cohorts.items()
-        }
-        figures.update(discrimination(kind, scored["sinus"], scored["af_cohen"], seed=1))
-        corino = discrimination(f"{kind}_outoffamily", scored["sinus"], scored["af_corino"], seed=2)
-        figures.update(corino)
-        ectopy = scored["frequent_ectopy"]
-        figures[f"{kind}_sim_frequent_ectopy_false_alarm_rate"] = float(ectopy.flagged.mean())
-        figures[f"{kind}_paroxysmal_af_windows_flagged_share"] = float(
-            scored["paroxysmal_af"].flagged.mean()
-        )
-        figures[f"{kind}_low_irregularity_af_sensitivity"] = float(
-            scored["af_cohen_low_irregularity"].flagged.mean()
-        )
-        for name, s in scored.items():
-            figures[f"{kind}_test_{name}_windows"] = int(s.scores.size)
-            figures[f"{kind}_test_{name}_insufficient_windows"] = s.insufficient
-        figures[f"{kind}_threshold"] = predictor.thresholds[kind]
-    figures.update(averaging_device_figures(predictor))
-    figures.update(real_data_figures(predictor))
-    for k, n in ALERT_SETTINGS:
-        figures.update(alert_figures(predictor, cohorts, k, n))
-    return figures
+    """Every figure: the stratified simulated population, then the real recordings."""
+    from services.predict.training.stratified import evaluate_population
+
+    return {**evaluate_population(predictor), **real_data_figures(predictor)}

@@ -235,3 +235,95 @@ def corino_af_rr(duration_s: float, p: CorinoParams, rng: np.random.Generator) -
             tau += p.pathway_difference_s
         refractory_end = t + tau
     return np.diff(np.asarray(beats)) * 1000
+
+
+# --- the wider population of issue 16: every HRV, slow and fast AF, artefacts, tachycardia ---------
+
+
+def draw_wide_sinus_params(rng: np.random.Generator) -> SinusParams:
+    """Sinus rhythm across who wears these devices: RMSSD from about 10 to over 150 ms.
+
+    Nunan 2010's normative SDNN (50 +/- 16 ms) covers ordinary adults; young and athletic people
+    have far more vagal, respiratory variability (short-term RMSSD well over 100 ms is common in
+    young adults, e.g. the age norms of Voss et al., PLoS One 10:e0118308, 2015), so 40% of the
+    people here draw a large, HF-dominant (strong respiratory sinus arrhythmia) spectrum. Large
+    RSA comes with slow breathing: the vagal heart-rate response to breathing falls off above
+    ~0.2 Hz (transfer function of Saul et al., Am J Physiol 261:H1231, 1991), so these people
+    breathe at 6-15 breaths/min (0.10-0.25 Hz).
+    """
+    base = draw_sinus_params(rng)
+    if rng.random() < 0.4:
+        hr = float(rng.uniform(45, 85))
+        return SinusParams(
+            mean_rr_ms=60_000 / hr,
+            sdnn_ms=float(np.exp(rng.uniform(np.log(60), np.log(200)))),
+            lf_hf=float(np.exp(rng.uniform(np.log(0.15), np.log(1.5)))),
+            lf_hz=base.lf_hz,
+            resp_hz=float(rng.uniform(0.10, 0.25)),
+            trend_sd_ms=base.trend_sd_ms,
+            trend_tau_s=base.trend_tau_s,
+            ramp_bpm=base.ramp_bpm,
+        )
+    low = rng.random() < 0.25  # older or sedentary people: little variability
+    sdnn = float(rng.uniform(8, 25)) if low else base.sdnn_ms
+    return SinusParams(**{**base.__dict__, "sdnn_ms": sdnn})
+
+
+def regular_tachycardia_rr(duration_s: float, rng: np.random.Generator) -> np.ndarray:
+    """A regular narrow-complex tachycardia (re-entrant SVT, or flutter with fixed 2:1 block):
+    130-200 bpm with almost no beat-to-beat variation (SD 1-6 ms), not an irregular rhythm."""
+    mean = 60_000 / rng.uniform(130, 200)
+    n = int(duration_s * 1000 / mean) + 2
+    return mean + rng.normal(0, rng.uniform(1, 6), n)
+
+
+def draw_slow_af_params(rng: np.random.Generator) -> CohenParams:
+    """Rate-controlled AF (beta blockers, digoxin lengthen AV refractoriness): about 50-75 bpm."""
+    return CohenParams(
+        atrial_rate_hz=float(rng.uniform(5, 8)),
+        refractory_s=float(rng.uniform(0.5, 0.75)),
+        delta_v_mv=float(rng.uniform(8, 30)),
+        phase4_mv_per_s=float((V_THRESHOLD_MV - V_REST_MV) / rng.uniform(1.6, 2.4)),
+    )
+
+
+def draw_fast_af_params(rng: np.random.Generator) -> CohenParams:
+    """Uncontrolled AF with a short AV refractory period: about 110-170 bpm."""
+    return CohenParams(
+        atrial_rate_hz=float(rng.uniform(6, 9)),
+        refractory_s=float(rng.uniform(0.15, 0.25)),
+        delta_v_mv=float(rng.uniform(15, 30)),
+        phase4_mv_per_s=float((V_THRESHOLD_MV - V_REST_MV) / rng.uniform(1.2, 2.0)),
+    )
+
+
+def add_detection_artefacts(
+    rr: np.ndarray, rng: np.random.Generator, every_s: float = 10.0
+) -> np.ndarray:
+    """One beat-detection artefact per `every_s` seconds of beats, of one of three kinds:
+    a missed beat (two intervals merged), a doubled beat (one interval split at 30-70%), or a
+    mislocated beat (one beat time moved by N(0, 80 ms), so two neighbours change oppositely),
+    the failure modes of PPG and chest-strap detectors."""
+    rr = list(rr)
+    t, next_at, out = 0.0, rng.uniform(0, every_s) * 1000, []
+    i = 0
+    while i < len(rr):
+        t += rr[i]
+        if t >= next_at and i + 1 < len(rr):
+            kind = rng.integers(3)
+            if kind == 0:
+                out.append(rr[i] + rr[i + 1])
+                i += 2
+            elif kind == 1:
+                cut = rng.uniform(0.3, 0.7)
+                out.extend([rr[i] * cut, rr[i] * (1 - cut)])
+                i += 1
+            else:
+                shift = float(np.clip(rng.normal(0, 80), -0.4 * rr[i], 0.4 * rr[i + 1]))
+                out.extend([rr[i] + shift, rr[i + 1] - shift])
+                i += 2
+            next_at += every_s * 1000
+            continue
+        out.append(rr[i])
+        i += 1
+    return np.asarray(out)
