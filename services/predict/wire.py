@@ -2,7 +2,7 @@
 
 Request:  {"format": "pulseledger.predict/v2",
            "windows": [{user_id, start_ms, heart_rates, rr_ms, signal}]}
-Response: {"format": "pulseledger.predict/v1", "predictions": [{...Prediction fields...}]}
+Response: {"format": "pulseledger.predict/v2", "predictions": [{...Prediction fields...}]}
 Missing or non-numeric readings travel as sent (NaN as the JSON token NaN, which Python's json
 reads and writes), so the endpoint answers them with insufficient_data like the local model does.
 """
