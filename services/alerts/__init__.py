@@ -12,10 +12,11 @@ from services.alerts.rule import (
     Event,
     Window,
     episode_events,
+    episode_starts,
     ongoing_episode_start,
 )
 from services.alerts.settings import AlertSettings
 
 __all__ = ["ALL_CLEAR", "LAPSED", "NOTIFIED", "REMINDER", "STARTED", "AlertSettings",
            "EpisodeTracker", "Event", "TimedWindow", "Window", "daily_burden", "episode_events",
-           "ongoing_episode_start"]
+           "episode_starts", "ongoing_episode_start"]

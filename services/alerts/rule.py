@@ -116,6 +116,12 @@ def episode_events(windows: Iterable[Window], rule: AlertSettings) -> list[Event
     return events
 
 
+def episode_starts(windows: Iterable[Window], rule: AlertSettings) -> int:
+    """How many episodes begin in one patient's windows: the alerts they would be sent (the
+    screen's evaluation counts false and true alerts with this, the peers send them)."""
+    return sum(event.kind == STARTED for event in episode_events(windows, rule))
+
+
 def ongoing_episode_start(windows: Iterable[Window], rule: AlertSettings) -> int | None:
     """Start of the episode still open after these windows, if any."""
     state = _State()

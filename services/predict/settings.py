@@ -23,11 +23,6 @@ class PredictSettings(BaseSettings):
     # the service (shared logs, a chain).
     input_hash_key: SecretStr | None = None
 
-    # k-of-n alert policy
-    alert_k: int = 5
-    alert_n: int = 6
-    # A user's windows older than this before the newest are dropped (None: keep the last n).
-    alert_max_age_ms: int | None = 600_000
 
     # SageMaker backend
     sagemaker_endpoint_name: str = "pulseledger-irregular-rhythm"

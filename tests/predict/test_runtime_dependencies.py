@@ -9,7 +9,7 @@ PROBE = f"""
 import sys
 import services.cli
 import services.predict
-import services.predict.alert_policy, services.predict.endpoint_handler
+import services.alerts, services.predict.endpoint_handler
 import services.predict.onnx_predictor, services.predict.sagemaker_predictor
 from services.predict.base import Window, load_predictor
 load_predictor().predict(Window("u", 0, [60] * 10, signal="hr_instantaneous"))

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from services.predict.alert_policy import KOfNAlertPolicy
+from services.alerts import AlertSettings, episode_starts
+from services.alerts import Window as AlertWindow
 from services.predict.base import Window
 from services.predict.onnx_predictor import OnnxPredictor
 from services.predict.training.real_data import Recording, all_recordings
@@ -129,11 +130,9 @@ def real_data_figures(predictor: OnnxPredictor) -> dict:
         for recording in all_recordings():
             windows = _recording_windows(recording, kind == "rr")
             predictions = predictor.predict_batch(windows)
-            policy = KOfNAlertPolicy(k, n)
-            alerts = sum(
-                policy.observe(w.user_id, w.start_ms, p) is not None
-                for w, p in zip(windows, predictions, strict=True)
-            )
+            alerts = episode_starts([AlertWindow(w.start_ms, p.status)
+                                     for w, p in zip(windows, predictions, strict=True)],
+                                    AlertSettings(k=k, n=n))
             judged = [p for p in predictions if p.status != "insufficient_data"]
             alarms = sum(p.status == "irregular" for p in judged)
             if recording.kind == "ectopy":

@@ -5,7 +5,8 @@ Inputs: RR intervals; 1 Hz beat-derived heart rate; the same with 20% of seconds
 averaging watch (declared hr_averaged), which the screen answers "insufficient signal".
 Bands are the person's RMSSD before ectopy/artefacts (<50, 50-120, >120 ms). Confidence
 intervals are 95% bootstraps over people. False alerts per person-hour come from an hour of each
-of the alert cohort's people through the k-of-n alert policy (services/predict/alert_policy.py).
+of the alert cohort's people through the alert rule the notification peers use (services/alerts:
+an episode starts when k of the last n readable windows are irregular; an alert per episode).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.predict.alert_policy import KOfNAlertPolicy
+from services.alerts import AlertSettings, Window, episode_starts
 from services.predict.onnx_predictor import OnnxPredictor
 from services.predict.training.datasets import HRV_BANDS, Cohort, simulate_cohort
 from services.predict.training.evaluate import (
@@ -139,21 +140,14 @@ def input_figures(predictor: OnnxPredictor, cohorts: dict[str, Cohort], name: st
 
 
 def _alerts(a: Answers) -> dict[str, int]:
-    """Alerts per person through the k-of-n policy, windows in time order."""
-    policy = KOfNAlertPolicy(ALERT_K, ALERT_N)
-    counts: dict[str, int] = {}
+    """Alerts (episode starts) per person by the one alert rule, windows in time order."""
+    windows: dict[str, list[Window]] = {}
     for window, person, flagged, judged in zip(a.windows, a.people, a.flagged, a.judged,
                                                 strict=True):  # fmt: skip
         status = "insufficient_data" if not judged else ("irregular" if flagged else "regular")
-        counts.setdefault(person, 0)
-        if policy.observe(person, window.start_ms, _Status(status)):
-            counts[person] += 1
-    return counts
-
-
-@dataclass(frozen=True)
-class _Status:  # the only field the alert policy reads
-    status: str
+        windows.setdefault(person, []).append(Window(window.start_ms, status))
+    rule = AlertSettings(k=ALERT_K, n=ALERT_N)
+    return {person: episode_starts(own, rule) for person, own in windows.items()}
 
 
 def alerted_within_5_minutes(answers: dict[str, Answers], name: str, cohorts) -> dict:
