@@ -19,11 +19,13 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3Excepti
 
 from services.chain.connection import ledger_contract
 from services.chain.deployments import load_deployments
+from services.chain.enums import ConsentStatus, PurchaseStatus
 from services.gateway.errors import BadRequest, Unavailable
 from services.gateway.settings import GatewaySettings
 
-PURCHASE_PAID, PURCHASE_DELIVERED, PURCHASE_REFUNDED = 1, 2, 3
-CONSENT_STATUS = {0: "none", 1: "pending", 2: "approved", 3: "denied", 4: "revoked"}
+PURCHASE_PAID, PURCHASE_DELIVERED, PURCHASE_REFUNDED = (
+    PurchaseStatus.PAID, PurchaseStatus.DELIVERED, PurchaseStatus.REFUNDED)
+CONSENT_STATUS = {status.value: status.name.lower() for status in ConsentStatus}
 DECISIONS = {"approve": 1, "deny": 2, "revoke": 3}
 ACCESS_LOGGED_TOPIC = Web3.keccak(text="AccessLogged(address,address,bytes32,uint256)").to_0x_hex()
 

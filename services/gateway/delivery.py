@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 
 from services.blobs import BlobNotFound, BlobTampered
+from services.chain.enums import RecordStatus
 from services.chain.record_registry import location_digest
 from services.gateway.chain import (
     PURCHASE_DELIVERED,
@@ -174,7 +175,7 @@ def confirm_first_delivery(gw: Gateway, grant: Grant) -> str | None:
     return result.tx_hash
 
 
-RECORD_ACTIVE = 1  # RecordStatus: 0 None, 1 Active, 2 Retired
+RECORD_ACTIVE = RecordStatus.ACTIVE
 
 
 def _active(record: dict) -> bool:

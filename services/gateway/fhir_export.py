@@ -18,10 +18,12 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 
+from services.chain.enums import DataClass
+
 FHIR_RELEASE = "4.0.1 (validated with fhir.resources 8.0.0 R4B models)"
 CAIP10 = "https://chainagnostic.org/CAIPs/caip-10"
 PL = "urn:pulseledger"
-DATA_CLASSES = {0: "HEART_RATE_WINDOWS", 1: "PREDICTIONS_ALERTS", 2: "EXPORTS"}
+DATA_CLASSES = {data_class.value: data_class.name for data_class in DataClass}
 CONSENT_STATUS = {1: "proposed", 2: "active", 3: "rejected", 4: "inactive"}
 
 

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.chain.enums import DataClass
 from services.notify.links import access_link, earnings_link, purchase_link, request_link
 
-DATA_CLASSES = {0: "heart-rate windows", 1: "predictions and alerts", 2: "exports"}
+DATA_CLASSES = {DataClass.HEART_RATE_WINDOWS: "heart-rate windows",
+                DataClass.PREDICTIONS_ALERTS: "predictions and alerts", DataClass.EXPORTS: "exports"}
 FOOTER = "You receive this because your address is registered with PulseLedger."
 
 

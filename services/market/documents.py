@@ -27,8 +27,11 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 
+from services.chain.enums import DataClass
+
 FORMAT = "pulseledger-bundle-v1"
-HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = 0, 1, 2
+HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = (
+    DataClass.HEART_RATE_WINDOWS, DataClass.PREDICTIONS_ALERTS, DataClass.EXPORTS)
 CLASS_NAMES = {HEART_RATE_WINDOWS: "HEART_RATE_WINDOWS", PREDICTIONS_ALERTS: "PREDICTIONS_ALERTS",
                EXPORTS: "EXPORTS"}
 SUBJECT_SYSTEM = "urn:pulseledger:pseudonym"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 
+from services.chain.enums import RecordStatus
 from services.chain.record_registry import (
     RecordRegistration,
     add_record_call,
@@ -22,7 +23,7 @@ from services.chain.record_registry import (
 from services.records import SellableRecord
 from services.stack.wallet import send
 
-RECORD_NONE, RECORD_ACTIVE = 0, 1
+RECORD_NONE, RECORD_ACTIVE = RecordStatus.NONE, RecordStatus.ACTIVE
 
 
 class RegistrationRefused(RuntimeError):

@@ -23,13 +23,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.chain.connection import ledger_contract
 from services.chain.deployments import load_deployments
+from services.chain.enums import DataClass
 from services.gateway.peer_id import ed25519_peer_id
 from services.stack import demo_people
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.gateway_client import GatewayClient
 from services.stack.wallet import fund_on_dev_chain, send
 
-HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = 0, 1, 2
+HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = (
+    DataClass.HEART_RATE_WINDOWS, DataClass.PREDICTIONS_ALERTS, DataClass.EXPORTS)
 DEMO_PRICE_WEI = 10**15
 # Every demo patient prices what the market custodian seals for them (and patient 0 exports too).
 DEMO_PRICED_CLASSES = (HEART_RATE_WINDOWS, PREDICTIONS_ALERTS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from services.chain.eip712 import Decision
+from services.chain.enums import ConsentStatus
 from services.market import buyer as buying
 from services.market.documents import HEART_RATE_WINDOWS
 from services.stack import demo_people
@@ -28,7 +29,7 @@ from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.gateway_client import GatewayClient
 from services.stack.wallet import send
 
-CONSENT_PENDING = 1
+CONSENT_PENDING = ConsentStatus.PENDING
 PURCHASE_NONE = 0
 POLL_S = 1.0
 GATEWAY_CONFIRMATIONS = 1  # the gateway's default (PULSELEDGER_GATEWAY_CONFIRMATIONS)

@@ -2,12 +2,12 @@
 routes are frontend/src/lib/routes.ts, and its e2e opens these links in Chromium)."""
 
 import re
-from types import SimpleNamespace
 
 import pytest
 
+from services.alerts import ALL_CLEAR, REMINDER, STARTED, Event
+from services.alerts.emails import Patient, episode_emails
 from services.listeners.messages import render
-from services.peers.roles.notification import alert_email
 
 DAPP = "http://127.0.0.1:5173"
 PATIENT = "0x" + "11" * 20
@@ -37,10 +37,11 @@ def test_message__every_link__names_its_page(kind):
     assert links == [DAPP + page for page in pages]
 
 
-def test_alert_email__links_the_patients_heart_data_at_the_alert():
-    alert = SimpleNamespace(message="5 of the last 6 windows looked irregular. A screen, not a "
-                                    "diagnosis.")
-    link = f"{DAPP}/#/patients/{PATIENT}?at=1700000000000"
-    email = alert_email(("p@example.test",), alert, "alert/dev/1700000000000", link)
-    assert LINK.findall(email.text) == [link]
-    assert link in email.html
+def test_alert_emails__each_links_the_patients_heart_data_at_the_notice():
+    for kind in (STARTED, REMINDER, ALL_CLEAR):
+        event = Event(kind, 1_700_000_000_000, 1_699_999_000_000, 5, 6)
+        link = f"{DAPP}/#/patients/{PATIENT}?at=1700000000000"
+        for email in episode_emails(event, Patient(PATIENT), ["p@example.test"],
+                                    "dr@example.test", DAPP):
+            assert LINK.findall(email.text) == [link]
+            assert link in email.html

@@ -1,7 +1,16 @@
 // The contract's enums and the small conversions the views share (docs/decisions/2026-11-24-contracts.md).
 import { formatEther, hexToString, stringToHex, type Hex } from 'viem';
+import { ConsentDecision, ConsentStatus, DataClass, PurchaseStatus } from '../contracts/enums';
 
-export const DATA_CLASSES = ['Heart-rate windows', 'Predictions and alerts', 'Exports'] as const;
+/** Names by value, from the enums generated from the contracts (tools/gen_chain_enums.py). */
+const namesOf = <T extends Record<string, number>>(members: T) =>
+  Object.entries(members).sort(([, a], [, b]) => a - b).map(([name]) => name as keyof T & string);
+
+/** Each data class in words, indexed by its value in the contract. */
+const DATA_CLASS_WORDS: Record<keyof typeof DataClass, string> = {
+  HEART_RATE_WINDOWS: 'Heart-rate windows', PREDICTIONS_ALERTS: 'Predictions and alerts', EXPORTS: 'Exports',
+};
+export const DATA_CLASSES: readonly string[] = namesOf(DataClass).map((name) => DATA_CLASS_WORDS[name]);
 
 /** What a buyer of each data class receives, in words a patient can weigh before selling it. */
 export const DATA_CLASS_CONTENTS: readonly string[] = [
@@ -9,7 +18,7 @@ export const DATA_CLASS_CONTENTS: readonly string[] = [
   'The screening result of each window (regular, irregular, or too little data to judge) and the alerts raised when several windows in a row looked irregular. A screen, not a diagnosis.',
   'Files you or your storage provider published for sale, e.g. a month of windows as one document: what the file holds is described where it is offered.',
 ];
-export const CONSENT_STATUS = ['None', 'Pending', 'Approved', 'Denied', 'Revoked'] as const;
+export const CONSENT_STATUS = namesOf(ConsentStatus);
 
 /** The consent rule in the patient's words: the same sentence as the contract (isAllowed), the gateway
  * and docs/decisions/2026-12-02-consent-semantics.md. */
@@ -20,8 +29,8 @@ export const CONSENT_RULE =
 /** What the revoke button does, in the patient's words. */
 export const REVOKE_EFFECT =
   'Revoking ends this one request at once: the requester can no longer buy or read under it, and may take back a payment you have not yet been credited for. Their other requests are unaffected.';
-export const PURCHASE_STATUS = ['None', 'Paid', 'Delivered', 'Refunded'] as const;
-export const DECISION = { approve: 1, deny: 2, revoke: 3 } as const;
+export const PURCHASE_STATUS = namesOf(PurchaseStatus);
+export const DECISION = { approve: ConsentDecision.Approve, deny: ConsentDecision.Deny, revoke: ConsentDecision.Revoke } as const;
 export type DecisionName = keyof typeof DECISION;
 
 export function dataClassesOf(mask: number): number[] {
