@@ -1,0 +1,91 @@
+"""A network of hosts (issue 18): peers on three simulated hosts — 127.0.0.2, .3 and .4, each
+listening on and dialling from its own address — in a network namespace the test makes for itself
+(`unshare -n`: nothing but loopback, so no traffic leaves it), storage peers on every host writing
+one Firestore emulator. A realtime fleet feeds the queue while every process of one host is
+killed and another host is cut off by nftables rules inside the namespace; every reading is still
+stored exactly once.
+
+The driver (hosts_driver.py) runs inside the namespace and reports counts and recovery times;
+these tests assert on them. `make test` runs one kill and one short cut; `make chaos` runs the
+30-second cut for each host in turn and records the recovery times in benchmarks/hosts.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import netns
+
+DRIVER = Path(__file__).with_name("hosts_driver.py")
+ROOT = Path(__file__).resolve().parents[2]
+UNAVAILABLE = netns.unavailable()
+pytestmark = pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or "")
+
+
+def run_driver(tmp_path: Path, timeout_s: float, **config) -> dict:
+    config_path = tmp_path / "hosts.json"
+    config_path.write_text(json.dumps({"data_dir": str(tmp_path / "net"), **config}))
+    (tmp_path / "net").mkdir()
+    done = subprocess.run(["unshare", "-n", sys.executable, str(DRIVER), str(config_path)],
+                          capture_output=True, text=True, timeout=timeout_s, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def assert_nothing_lost(result: dict) -> None:
+    assert result["interfaces"] == ["lo"]  # the namespace has no way out
+    assert result["all_stored"]
+    assert result["stored_distinct"] == result["expected"]
+    assert result["unexpected"] == 0
+    assert result["max_copies"] == 1
+    assert result["dead_letters"] == []
+
+
+def assert_hosts_were_real(result: dict) -> None:
+    """Peers on different hosts talked, each from its own host's address; the cut was felt."""
+    links = {tuple(link) for link in result["peer_links"]}
+    assert {source for source, _ in links} <= set(netns.HOSTS)
+    assert any(source != destination for source, destination in links)
+    assert result["seen_during_cut"] < result["peers"] - 1
+
+
+def test_hosts__kill_one_host_cut_another_off__every_reading_once(tmp_path):
+    result = run_driver(tmp_path, timeout_s=300, per_host=1, users=9, seconds=20,
+                        kill_host="127.0.0.3", kill_at_s=5.0,
+                        cut_host="127.0.0.4", cut_at_s=9.0, cut_s=5.0)
+    assert_nothing_lost(result)
+    assert_hosts_were_real(result)
+    assert result["restarts"]["h3"] == 1  # the killed host came back once, nothing else died
+    assert result["restarts"]["h2"] == result["restarts"]["h4"] == 0
+
+
+CHAOS = [("127.0.0.2", "127.0.0.3"), ("127.0.0.3", "127.0.0.4"), ("127.0.0.4", "127.0.0.2")]
+
+
+def record(name: str, result: dict) -> None:
+    """Recovery times into benchmarks/hosts.json, one entry per scenario."""
+    path = ROOT / "benchmarks" / "hosts.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = {key: result[key] for key in (
+        "peers", "expected", "host_kill_recovery_s", "host_kill_rejoin_s", "cut_s",
+        "cut_rejoin_s", "cut_caught_up_s")}
+    figures["load_average_1m"] = round(os.getloadavg()[0], 2)
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize(("killed", "cut"), CHAOS)
+def test_chaos__every_host_killed_and_cut_off_30s__every_reading_once(tmp_path, killed, cut):
+    result = run_driver(tmp_path, timeout_s=900, per_host=2, users=20, seconds=60,
+                        kill_host=killed, kill_at_s=8.0, cut_host=cut, cut_at_s=18.0,
+                        cut_s=30.0)
+    assert_nothing_lost(result)
+    assert_hosts_were_real(result)
+    record(f"kill_{killed}_cut_{cut}", result)
+    print(json.dumps(result))
