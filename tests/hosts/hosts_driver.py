@@ -105,7 +105,7 @@ def run_faults(cluster: Cluster, hosts: dict[str, list[PeerSpec]], config: dict)
 
     def everyone_sees_everyone():
         """every peer counts every other peer live again"""
-        return min(live_peers(cluster, names).values()) >= len(names) - 1
+        return min(live_peers(cluster, names).values()) >= len(names)  # a peer counts itself
 
     kill_rejoin_s = host_kill_recovery_s + wait_until(everyone_sees_everyone, cluster)
     links = peer_link_sources(cluster)
@@ -113,7 +113,7 @@ def run_faults(cluster: Cluster, hosts: dict[str, list[PeerSpec]], config: dict)
     time.sleep(max(0.0, config["cut_at_s"] - (time.monotonic() - started)))
     cut = [spec.name for spec in hosts[config["cut_host"]]]
     others = [n for n in names if n not in cut]
-    seen_during_cut = len(names) - 1
+    seen_during_cut = len(names)
     netns.cut_off(config["cut_host"])
     try:
         cut_until = time.monotonic() + config["cut_s"]
@@ -131,6 +131,7 @@ def run_faults(cluster: Cluster, hosts: dict[str, list[PeerSpec]], config: dict)
     cut_caught_up_s = time.monotonic() - healed
     time.sleep(1.0)  # a duplicate still in flight would land now
     counted = stored_keys(cluster.store, cluster.owners)
+    missing = sorted(expected - set(counted))
     return {
         "expected": len(expected),
         "all_stored": all_stored,
@@ -138,6 +139,9 @@ def run_faults(cluster: Cluster, hosts: dict[str, list[PeerSpec]], config: dict)
         "unexpected": len(set(counted) - expected),
         "max_copies": max(counted.values(), default=0),
         "dead_letters": [d.reason for d in cluster.store.dead_letters("reading")],
+        "missing_seqs": sorted({seq for _, seq in missing}),  # which seconds of the feed
+        "missing_users": len({user for user, _ in missing}),
+        "queue_depth": cluster.queue.depth(),
         "peers": len(names),
         "seen_during_cut": seen_during_cut,
         "peer_links": links,
