@@ -19,8 +19,8 @@ from services.peers.admission.revocation import Revocations
 from services.peers.admission.revocation_gossip import spread_revocations
 from services.peers.aggregator_dht import make_aggregator_dht
 from services.peers.assignment import ranked
-from services.peers.directory import Directory
 from services.peers.dial_source import dial_from
+from services.peers.directory import Directory
 from services.peers.host import listen_addr, make_host
 from services.peers.identity import load_or_create_key_pair
 from services.peers.membership import Membership, make_gossipsub
