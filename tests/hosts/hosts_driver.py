@@ -176,6 +176,7 @@ def run_faults(cluster: Cluster, hosts: dict[str, list[PeerSpec]], config: dict)
         "missing_seqs": sorted({seq for _, seq in missing}),  # which seconds of the feed
         "missing_users": len({user for user, _ in missing}),
         "queue_depth": cluster.queue.depth(),
+        "queue_dead_letters": [reason for _, reason in cluster.queue.dead_lettered()],
         "peers": len(names),
         "seen_during_cut": seen_during_cut,
         "peer_links": links,

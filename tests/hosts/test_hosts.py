@@ -54,6 +54,7 @@ def assert_nothing_lost(result: dict) -> None:
     assert result["split_brain_max_copies"] <= 1
     assert result["other_dead_letters"] == []
     assert result["queue_depth"] == 0
+    assert result["queue_dead_letters"] == []  # nothing parked as poison after failed tries
 
 
 def assert_hosts_were_real(result: dict) -> None:
