@@ -35,14 +35,18 @@ DEFAULTS = {
     "kill_host": "127.0.0.3", "kill_at_s": 5.0,
     "cut_host": "127.0.0.4", "cut_at_s": 9.0, "cut_s": 5.0,
     "store_timeout_s": 120.0,
+    # Peer settings over HOSTS_SETTINGS, and the queue's lock: a master must route a message
+    # within half the lock or give it back (a delivery spent), and a reading held up by a lock
+    # must still reach its window before grace and idle-close run out.
+    "settings": {}, "lock_s": 1.5,
 }
 
 
-def host_specs(per_host: int) -> dict[str, list[PeerSpec]]:
+def host_specs(per_host: int, lock_s: float) -> dict[str, list[PeerSpec]]:
     """The peers of each host, listening on (and dialling from) the host's address."""
     hosts = {}
     for address in netns.HOSTS:
-        env = {"PULSELEDGER_PEERS_LISTEN_HOST": address}
+        env = {"PULSELEDGER_PEERS_LISTEN_HOST": address, "PULSELEDGER_INGEST_LOCK_S": str(lock_s)}
         name = "h" + address.rsplit(".", 1)[1]
         if per_host == 1:
             hosts[address] = [PeerSpec(name, ALL_ROLES, env)]
@@ -199,10 +203,10 @@ def main(config_path: str) -> None:
     os.environ.update({"FIRESTORE_EMULATOR_HOST": emulator.host,
                        "PULSELEDGER_RECORDS_BACKEND": "firestore",
                        "PULSELEDGER_RECORDS_FIRESTORE_EMULATOR_HOST": emulator.host})
-    hosts = host_specs(config["per_host"])
+    hosts = host_specs(config["per_host"], config["lock_s"])
     try:
         specs = [spec for host_specs_ in hosts.values() for spec in host_specs_]
-        with Cluster(data_dir, specs=specs, settings=HOSTS_SETTINGS) as cluster:
+        with Cluster(data_dir, specs=specs, settings={**HOSTS_SETTINGS, **config["settings"]}) as cluster:
             result = run_faults(cluster, hosts, config)
     finally:
         netns.heal()
