@@ -2,12 +2,13 @@
 listening on and dialling from its own address — in a network namespace the test makes for itself
 (`unshare -n`: nothing but loopback, so no traffic leaves it), storage peers on every host writing
 one Firestore emulator. A realtime fleet feeds the queue while every process of one host is
-killed and another host is cut off by nftables rules inside the namespace; every reading is still
-stored exactly once.
+killed and another host is cut off by nftables rules inside the namespace; every reading must
+still be stored exactly once.
 
 The driver (hosts_driver.py) runs inside the namespace and reports counts and recovery times;
-these tests assert on them. `make test` runs one kill and one short cut; `make chaos` runs the
-30-second cut for each host in turn and records the recovery times in benchmarks/hosts.json."""
+these tests assert on them. `make test` runs the kill; `make chaos` adds a 5-second and, for each
+host in turn, a 30-second cut, and records the recovery times in benchmarks/hosts.json. The cuts
+fail today (docs/peers.md, Several hosts: known gap): they are the reproduction."""
 
 from __future__ import annotations
 
@@ -62,14 +63,18 @@ def assert_hosts_were_real(result: dict) -> None:
     links = {tuple(link) for link in result["peer_links"]}
     assert {source for source, _ in links} <= set(netns.HOSTS)
     assert any(source != destination for source, destination in links)
-    assert result["seen_during_cut"] < result["peers"]  # a peer counts itself live
+    if result["cut_s"]:
+        assert result["seen_during_cut"] < result["peers"]  # a peer counts itself live
 
 
-def test_hosts__kill_one_host_cut_another_off__every_reading_once(tmp_path):
+def test_hosts__every_process_of_a_host_killed__every_reading_once(tmp_path):
+    """make test: one host killed mid-window. The cut-off runs under make chaos only: today a
+    cut, even of 5 s, now and then leaves readings neither stored nor dead-lettered
+    (docs/peers.md, Several hosts: known gap)."""
     result = run_driver(tmp_path, timeout_s=300, per_host=1, users=9, seconds=20,
-                        kill_host="127.0.0.3", kill_at_s=5.0,
-                        cut_host="127.0.0.4", cut_at_s=9.0, cut_s=5.0)
+                        kill_host="127.0.0.3", kill_at_s=5.0, cut_s=0)
     assert_nothing_lost(result)
+    assert result["split_brain_letters"] == 0  # nothing was partitioned
     assert_hosts_were_real(result)
     assert result["restarts"]["h3"] == 1  # the killed host came back once, nothing else died
     assert result["restarts"]["h2"] == result["restarts"]["h4"] == 0
@@ -78,7 +83,8 @@ def test_hosts__kill_one_host_cut_another_off__every_reading_once(tmp_path):
 # One process with every role per host, as in make test. Two per host (services and an
 # aggregator, per_host=2) parked every message as poison here, with or without the hosts' own
 # source addresses: masters found no aggregator to route to (see the branch's report).
-CHAOS = [("127.0.0.2", "127.0.0.3"), ("127.0.0.3", "127.0.0.4"), ("127.0.0.4", "127.0.0.2")]
+CHAOS = [("127.0.0.2", "127.0.0.3", 30.0), ("127.0.0.3", "127.0.0.4", 30.0),
+         ("127.0.0.4", "127.0.0.2", 30.0), ("127.0.0.3", "127.0.0.4", 5.0)]
 
 
 def record(name: str, result: dict) -> None:
@@ -87,18 +93,18 @@ def record(name: str, result: dict) -> None:
     figures = json.loads(path.read_text()) if path.exists() else {}
     figures[name] = {key: result[key] for key in (
         "peers", "expected", "split_brain_letters", "host_kill_recovery_s", "host_kill_rejoin_s",
-        "cut_s", "cut_rejoin_s", "cut_caught_up_s")}
+        "cut_s", "cut_rejoin_s", "caught_up_s")}
     figures["load_average_1m"] = round(os.getloadavg()[0], 2)
     path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
 
 @pytest.mark.chaos
-@pytest.mark.parametrize(("killed", "cut"), CHAOS)
-def test_chaos__every_host_killed_and_cut_off_30s__every_reading_once(tmp_path, killed, cut):
+@pytest.mark.parametrize(("killed", "cut", "cut_s"), CHAOS)
+def test_chaos__a_host_killed_another_cut_off__every_reading_once(tmp_path, killed, cut, cut_s):
     result = run_driver(tmp_path, timeout_s=900, per_host=1, users=20, seconds=60,
                         kill_host=killed, kill_at_s=8.0, cut_host=cut, cut_at_s=18.0,
-                        cut_s=30.0)
+                        cut_s=cut_s)
     assert_nothing_lost(result)
     assert_hosts_were_real(result)
-    record(f"kill_{killed}_cut_{cut}", result)
+    record(f"kill_{killed}_cut_{cut}_for_{cut_s:g}s", result)
     print(json.dumps(result))
