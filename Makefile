@@ -5,10 +5,10 @@ FOUNDRY_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin:$(CURDIR
 export PATH := $(FOUNDRY_BIN):$(CURDIR)/.venv/bin:$(HOME)/.local/bin:$(PATH)
 export UV_FROZEN := 1
 
-.PHONY: setup shim chromium redis up test bench chaos compile clean
+.PHONY: setup shim chromium redis nftables up test bench chaos compile clean
 
 ## setup: uv env, npm tooling, the solc shim (each step is a no-op when already done)
-setup: .venv/.synced node_modules/.installed frontend/node_modules/.installed shim chromium redis
+setup: .venv/.synced node_modules/.installed frontend/node_modules/.installed shim chromium redis nftables
 
 $(HOME)/.local/bin/uv:
 	command -v uv >/dev/null || python3 -m pip install --user --quiet uv
@@ -33,6 +33,11 @@ chromium:
 # redis-server on a free loopback port. The embedded one-process gateway does not need it.
 redis:
 	@[ -x /usr/bin/redis-server ] || { apt-get update -qq && apt-get install -y -qq redis-server; }
+
+# Debian's nftables: the several-hosts tests (tests/hosts) cut one simulated host off with `nft`
+# rules inside a network namespace of their own, never in the machine's own firewall.
+nftables:
+	@[ -x /usr/sbin/nft ] || { apt-get update -qq && apt-get install -y -qq nftables; }
 
 # Always re-pointed at this checkout's shim (cheap, idempotent): clones and worktrees come and go.
 shim: node_modules/.installed

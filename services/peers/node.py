@@ -20,6 +20,7 @@ from services.peers.admission.revocation_gossip import spread_revocations
 from services.peers.aggregator_dht import make_aggregator_dht
 from services.peers.assignment import ranked
 from services.peers.attestation import AttestationCheck
+from services.peers.dial_source import dial_from
 from services.peers.directory import Directory
 from services.peers.host import listen_addr, make_host
 from services.peers.identity import load_or_create_key_pair
@@ -138,6 +139,7 @@ class PeerNode:
         key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
         host = make_host(key_pair)
         self.key_pair = key_pair  # the master signs its attestations with it
+        dial_from(host, settings.listen_host)  # a host's peers dial from its own address
         operator = public_key_from_hex(settings.operator_public_key_hex())
         revocations = Revocations(operator, settings.revocation_path())
         gate = AdmissionGate(host, operator, settings.credential_document(), revocations,

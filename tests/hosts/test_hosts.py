@@ -1,0 +1,113 @@
+"""A network of hosts (issue 18): peers on three simulated hosts — 127.0.0.2, .3 and .4, each
+listening on and dialling from its own address — in a network namespace the test makes for itself
+(`unshare -n`: nothing but loopback, so no traffic leaves it), storage peers on every host writing
+one Firestore emulator. A realtime fleet feeds the queue while every process of one host is
+killed and another host is cut off by nftables rules inside the namespace; every reading must
+still be stored exactly once.
+
+The driver (hosts_driver.py) runs inside the namespace and reports counts and recovery times;
+these tests assert on them: a host killed (the short version, meant for `make test`), a 5-second
+cut and, for each host in turn, a 30-second cut, with the recovery times in
+benchmarks/hosts.json. All run under `make chaos` for now: they find readings lost today
+(docs/peers.md, Several hosts: known gap) and are its reproduction."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import netns
+
+DRIVER = Path(__file__).with_name("hosts_driver.py")
+ROOT = Path(__file__).resolve().parents[2]
+UNAVAILABLE = netns.unavailable()
+pytestmark = pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or "")
+
+
+def run_driver(tmp_path: Path, timeout_s: float, **config) -> dict:
+    config_path = tmp_path / "hosts.json"
+    config_path.write_text(json.dumps({"data_dir": str(tmp_path / "net"), **config}))
+    (tmp_path / "net").mkdir()
+    done = subprocess.run(["unshare", "-n", sys.executable, str(DRIVER), str(config_path)],
+                          check=False, capture_output=True, text=True, timeout=timeout_s,
+                          cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(result))  # shown when an assertion fails
+    return result
+
+
+def assert_nothing_lost(result: dict) -> None:
+    """Every valid reading stored exactly once — or, where both sides of a cut closed the same
+    window, dead-lettered once with the split-brain reason (docs/peers.md, Guarantees): never
+    dropped, never doubled, never both."""
+    assert result["interfaces"] == ["lo"]  # the namespace has no way out
+    assert result["all_accounted"]
+    assert result["stored_distinct"] + result["split_brain_letters"] == result["expected"]
+    assert result["split_brain_also_stored"] == 0
+    assert result["unexpected"] == 0
+    assert result["max_copies"] == 1
+    assert result["split_brain_max_copies"] <= 1
+    assert result["other_dead_letters"] == []
+    assert result["queue_depth"] == 0
+    assert result["queue_dead_letters"] == []  # nothing parked as poison after failed tries
+
+
+def assert_hosts_were_real(result: dict) -> None:
+    """Peers on different hosts talked, each from its own host's address; the cut was felt."""
+    links = {tuple(link) for link in result["peer_links"]}
+    assert {source for source, _ in links} <= set(netns.HOSTS)
+    assert any(source != destination for source, destination in links)
+    if result["cut_s"]:
+        assert result["seen_during_cut"] < result["peers"]  # a peer counts itself live
+
+
+@pytest.mark.chaos
+def test_hosts__every_process_of_a_host_killed__every_reading_once(tmp_path):
+    """The short version (about a minute): one host killed mid-window, no cut. Meant for make
+    test, it runs under make chaos until the known gap is fixed: 2 of its 3 runs left 8 and 4
+    acknowledged readings (seconds 5-7, the kill) neither stored nor dead-lettered
+    (docs/peers.md, Several hosts: known gap)."""
+    result = run_driver(tmp_path, timeout_s=300, per_host=1, users=9, seconds=20,
+                        kill_host="127.0.0.3", kill_at_s=5.0, cut_s=0)
+    assert_nothing_lost(result)
+    assert result["split_brain_letters"] == 0  # nothing was partitioned
+    assert_hosts_were_real(result)
+    assert result["restarts"]["h3"] == 1  # the killed host came back once, nothing else died
+    assert result["restarts"]["h2"] == result["restarts"]["h4"] == 0
+
+
+# One process with every role per host, as in make test. Two per host (services and an
+# aggregator, per_host=2) parked every message as poison here, with or without the hosts' own
+# source addresses: masters found no aggregator to route to (see the branch's report).
+CHAOS = [("127.0.0.2", "127.0.0.3", 30.0), ("127.0.0.3", "127.0.0.4", 30.0),
+         ("127.0.0.4", "127.0.0.2", 30.0), ("127.0.0.3", "127.0.0.4", 5.0)]
+
+
+def record(name: str, result: dict) -> None:
+    """Recovery times into benchmarks/hosts.json, one entry per scenario."""
+    path = ROOT / "benchmarks" / "hosts.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = {key: result[key] for key in (
+        "peers", "expected", "split_brain_letters", "host_kill_recovery_s", "host_kill_rejoin_s",
+        "cut_s", "cut_rejoin_s", "caught_up_s")}
+    figures["load_average_1m"] = round(os.getloadavg()[0], 2)
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize(("killed", "cut", "cut_s"), CHAOS)
+def test_chaos__a_host_killed_another_cut_off__every_reading_once(tmp_path, killed, cut, cut_s):
+    result = run_driver(tmp_path, timeout_s=900, per_host=1, users=20, seconds=60,
+                        kill_host=killed, kill_at_s=8.0, cut_host=cut, cut_at_s=18.0,
+                        cut_s=cut_s)
+    assert_nothing_lost(result)
+    assert_hosts_were_real(result)
+    record(f"kill_{killed}_cut_{cut}_for_{cut_s:g}s", result)
+    print(json.dumps(result))
