@@ -20,7 +20,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3Excepti
 from services.chain.connection import ledger_contract
 from services.chain.deployments import load_deployments
 from services.chain.enums import ConsentStatus, PurchaseStatus
-from services.gateway.chain_reads import RawReads, RevertedCall
+from services.gateway.chain_reads import RawReads, RevertedCall, abi_type
 from services.gateway.errors import BadRequest, Unavailable
 from services.gateway.read_cache import BoundedCache
 from services.gateway.settings import GatewaySettings
@@ -238,15 +238,10 @@ def _custom_error_selectors(abi: list[dict[str, Any]]) -> dict[str, str]:
     names = {}
     for entry in abi:
         if entry.get("type") == "error":
-            signature = f"{entry['name']}({','.join(_type(i) for i in entry.get('inputs', []))})"
+            inputs = ",".join(abi_type(i) for i in entry.get("inputs", []))
+            signature = f"{entry['name']}({inputs})"
             names[Web3.keccak(text=signature)[:4].to_0x_hex()] = entry["name"]
     return names
-
-
-def _type(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        return f"({','.join(_type(c) for c in item['components'])}){item['type'][5:]}"
-    return item["type"]
 
 
 def checksum(address: str) -> str:

@@ -94,18 +94,18 @@ class RawReads:
 
 def _describe(entry: dict[str, Any]) -> _Function:
     inputs, outputs = entry.get("inputs", []), entry.get("outputs", [])
-    input_types = [_abi_type(i) for i in inputs]
+    input_types = [abi_type(i) for i in inputs]
     signature = f"{entry['name']}({','.join(input_types)})"
     struct = len(outputs) == 1 and bool(outputs[0].get("components"))
     fields = outputs[0]["components"] if struct else outputs
     return _Function(function_signature_to_4byte_selector(signature), input_types,
-                     [_abi_type(o) for o in outputs], [f["name"] for f in fields],
-                     [_abi_type(f) for f in fields], struct)
+                     [abi_type(o) for o in outputs], [f["name"] for f in fields],
+                     [abi_type(f) for f in fields], struct)
 
 
-def _abi_type(item: dict[str, Any]) -> str:
+def abi_type(item: dict[str, Any]) -> str:
     if item["type"].startswith("tuple"):
-        return f"({','.join(_abi_type(c) for c in item['components'])}){item['type'][5:]}"
+        return f"({','.join(abi_type(c) for c in item['components'])}){item['type'][5:]}"
     return item["type"]
 
 
