@@ -20,7 +20,7 @@ def _read(client, sale, token):
 
 
 def _warm(client, sale):
-    """Two served reads: the request's parties and the confirmed AccessLogged are now cached."""
+    """Two served reads: the confirmed AccessLogged is now cached."""
     token = sign_in(client, sale.buyer)
     for _ in range(2):
         response = _read(client, sale, token)
@@ -70,12 +70,12 @@ def test_read__key_lost_after_served_reads__502_nothing_served(client, market, s
 def test_buyer_view__raw_batch_decodes_as_web3(ledger, market):
     sale = market.sale()
     record_id = bytes.fromhex(sale.record_id[2:])
-    for _ in range(2):  # cold, then with the request's parties and AccessLogged cached
+    for _ in range(2):  # cold, then with the confirmed AccessLogged cached
         view = ledger.buyer_view(sale.buyer.address, record_id, sale.purchase_id)
         assert view["record"] == ledger.get_record(record_id)
         assert view["request"] == ledger.get_request(sale.request_id)
         assert view["purchase"] == ledger.get_purchase(sale.purchase_id)
-        assert view["allowed"] is True and view["access_logged"] is True
+        assert view["consent_in_force"] is True and view["access_logged"] is True
         assert view["head"] == ledger.head()
 
 
