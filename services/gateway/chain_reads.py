@@ -88,9 +88,6 @@ class RawReads:
             results.append(answer["result"])
         return results
 
-    def close(self) -> None:
-        self._session.close()
-
 
 def _describe(entry: dict[str, Any]) -> _Function:
     inputs, outputs = entry.get("inputs", []), entry.get("outputs", [])
