@@ -41,6 +41,7 @@ from services.gateway.chain import Ledger
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
 from services.market.builder import period_windows, seal_bundle
+from services.market.bundle_ids import bundle_salt
 from services.market.documents import HEART_RATE_WINDOWS
 from services.market.registration import register_bundle
 from services.records import RecordsSettings, merkle, open_store
@@ -109,7 +110,8 @@ def main() -> None:
             (time.perf_counter() - started) * 1000 * 1000 / WINDOWS, 1)
         functions = chain.contract.functions
         chain.send(patient, functions.authorizeCustodian(patient.address, True))
-        register_bundle(chain.contract, patient, record)
+        # seal_bundle's default id is bundle_id(patient, class, period start): the same salt.
+        register_bundle(chain.contract, patient, record, bundle_salt(HEART_RATE_WINDOWS, 0))
         chain.send(patient, functions.setPrice(HEART_RATE_WINDOWS, PRICE))
 
         app = create_app(settings, ledger=ledger, store=store)

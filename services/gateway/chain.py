@@ -20,7 +20,9 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3Excepti
 from services.chain.connection import ledger_contract
 from services.chain.deployments import load_deployments
 from services.chain.enums import ConsentStatus, PurchaseStatus
+from services.gateway.chain_reads import RawReads, RevertedCall, abi_type
 from services.gateway.errors import BadRequest, Unavailable
+from services.gateway.read_cache import BoundedCache
 from services.gateway.settings import GatewaySettings
 
 PURCHASE_PAID, PURCHASE_DELIVERED, PURCHASE_REFUNDED = (
@@ -59,6 +61,10 @@ class Ledger:
         # ABI lookups by name are slow in web3 7: resolve each function and its outputs once.
         self._functions = {entry["name"]: self.contract.get_function_by_name(entry["name"])
                            for entry in self.contract.abi if entry.get("type") == "function"}
+        # The buyer check's reads skip web3's per-call overhead (see chain_reads.py).
+        self._reads = RawReads(settings.rpc_url, settings.rpc_timeout_s, self.contract.address,
+                               self.contract.abi)
+        self._confirmed_access = BoundedCache(settings.read_cache_entries)
 
     @property
     def gateway_address(self) -> str | None:
@@ -87,35 +93,46 @@ class Ledger:
         return self._rpc(lambda: self.w3.eth.block_number)
 
     def buyer_view(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any]:
-        """Everything a buyer check needs in one JSON-RPC batch (one round trip): the record,
-        the consent request, the purchase, whether that purchase's own consent is in force
-        (`isInForce`), the head and the matching AccessLogged logs. Logs are fetched to `latest`
-        and counted only up to head - confirmations + 1."""
+        """Everything a buyer check decides on, read at `latest` in one JSON-RPC batch (one
+        round trip): the record, the consent request, the purchase, whether that purchase's own
+        consent is in force (`isInForce`), the head and, until one is found with enough
+        confirmations, the matching AccessLogged logs (counted only up to head - confirmations
+        + 1). A confirmed AccessLogged is final, so it is cached (docs/gateway.md, "What buyer
+        reads cache"); everything else is asked again on every read."""
         request_id, data_class = purchase_id >> 8, purchase_id & 0xFF
-        f = self._functions
+        reads, logged_key = self._reads, (buyer.lower(), record_id, purchase_id)
+        calls = [reads.call("getRecord", record_id), reads.call("getRequest", request_id),
+                 reads.call("getPurchase", purchase_id),
+                 reads.call("isInForce", request_id, data_class), ("eth_blockNumber", [])]
+        logged = logged_key in self._confirmed_access
+        if not logged:
+            calls.append(("eth_getLogs", [self._raw_access_filter(buyer, record_id)]))
+        results = self._raw(calls)
+        record, request, purchase, in_force = (
+            reads.decode(name, result) for name, result in
+            zip(("getRecord", "getRequest", "getPurchase", "isInForce"), results))
+        head = int(results[4], 16)
+        if not logged:
+            confirmed_to = head - self._settings.confirmations + 1
+            logged = any(int(log["blockNumber"], 16) <= confirmed_to
+                         and int(log["data"][2:66] or "0", 16) == purchase_id
+                         for log in results[5])
+            if logged:  # final by the confirmation policy: never asked for again
+                self._confirmed_access.add(logged_key)
+        return {"record": record, "request": request, "purchase": purchase,
+                "consent_in_force": bool(in_force), "data_class": data_class, "head": head,
+                "access_logged": logged}
 
-        def batch():
-            with self.w3.batch_requests() as calls:
-                calls.add(f["getRecord"](record_id))
-                calls.add(f["getRequest"](request_id))
-                calls.add(f["getPurchase"](purchase_id))
-                calls.add(f["isInForce"](request_id, data_class))
-                calls.add(self.w3.eth.get_block_number())
-                calls.add(self.w3.eth.get_logs(self._access_filter(buyer, record_id,
-                                                                    "latest")))
-                return calls.execute()
+    def _raw_access_filter(self, buyer: str, record_id: bytes) -> dict[str, Any]:
+        query = self._access_filter(buyer, record_id, "latest")
+        return {**query, "fromBlock": hex(query["fromBlock"]), "toBlock": "latest"}
 
-        record, request, purchase, in_force, head, logs = self._rpc(batch)
-        confirmed_to = head - self._settings.confirmations + 1
-        logged = next((log for log in logs
-                       if log["blockNumber"] <= confirmed_to
-                       and int.from_bytes(bytes(log["data"])[:32], "big") == purchase_id), None)
-        return {"record": self._named("getRecord", record),
-                "request": self._named("getRequest", request),
-                "purchase": self._named("getPurchase", purchase),
-                "consent_in_force": bool(in_force),
-                "data_class": data_class, "head": head,
-                "access_logged": logged is not None}
+    def _raw(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        try:
+            return self._reads.batch(calls)
+        except RevertedCall as error:
+            name = self._error_names.get((error.data or "")[:10].lower(), error.data or error.message)
+            raise ChainReverted(f"chain call reverted: {name}") from None
 
     def _access_filter(self, buyer: str, record_id: bytes, to_block: Any) -> dict[str, Any]:
         # AccessLogged(address indexed accessor, address indexed patient, bytes32 indexed
@@ -221,15 +238,10 @@ def _custom_error_selectors(abi: list[dict[str, Any]]) -> dict[str, str]:
     names = {}
     for entry in abi:
         if entry.get("type") == "error":
-            signature = f"{entry['name']}({','.join(_type(i) for i in entry.get('inputs', []))})"
+            inputs = ",".join(abi_type(i) for i in entry.get("inputs", []))
+            signature = f"{entry['name']}({inputs})"
             names[Web3.keccak(text=signature)[:4].to_0x_hex()] = entry["name"]
     return names
-
-
-def _type(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        return f"({','.join(_type(c) for c in item['components'])}){item['type'][5:]}"
-    return item["type"]
 
 
 def checksum(address: str) -> str:

@@ -1,0 +1,117 @@
+"""Buyer reads after the caches are warm, on a real anvil: a revocation, a retirement or an
+erasure wins on the very next read; the raw JSON-RPC batch decodes what web3 decodes; refusals of
+the node become clear errors."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from services.gateway.chain import ChainReverted
+from services.gateway.chain_reads import RawReads
+from services.gateway.errors import Unavailable
+from services.gateway.read_cache import BoundedCache
+from tests.gateway.conftest import bearer, sign_in
+
+
+def _read(client, sale, token):
+    return client.get(f"/records/{sale.record_id}",
+                      query_string={"purchase_id": sale.purchase_id}, headers=bearer(token))
+
+
+def _warm(client, sale):
+    """Two served reads: the confirmed AccessLogged is now cached."""
+    token = sign_in(client, sale.buyer)
+    for _ in range(2):
+        response = _read(client, sale, token)
+        assert response.status_code == 200 and response.data == sale.plaintext
+    return token
+
+
+def test_read__consent_revoked_after_served_reads__refused_on_the_very_next_read(
+        client, market, chain):
+    sale = market.sale()
+    token = _warm(client, sale)
+    chain.send(sale.patient, chain.contract.functions.revoke(sale.request_id))
+    response = _read(client, sale, token)
+    assert response.status_code == 403 and response.get_json()["error"] == "no_consent"
+    assert sale.plaintext not in response.data
+
+
+def test_read__record_retired_after_served_reads__410_on_the_very_next_read(client, market, chain):
+    sale = market.sale()
+    token = _warm(client, sale)
+    chain.send(sale.patient, chain.contract.functions.retireRecord(
+        bytes.fromhex(sale.record_id[2:])))
+    response = _read(client, sale, token)
+    assert response.status_code == 410 and response.get_json()["error"] == "retired"
+
+
+def test_read__erased_after_served_reads__410_nothing_served(client, market, store):
+    sale = market.sale()
+    token = _warm(client, sale)
+    store.erase(sale.record_id)
+    for path in ("", "/ciphertext"):
+        response = client.get(f"/records/{sale.record_id}{path}",
+                              query_string={"purchase_id": sale.purchase_id},
+                              headers=bearer(token))
+        assert response.status_code == 410 and response.get_json()["error"] == "erased"
+        assert sale.plaintext not in response.data
+
+
+def test_read__key_lost_after_served_reads__502_nothing_served(client, market, store):
+    sale = market.sale()
+    token = _warm(client, sale)
+    store.keys.destroy([store.tables.get("bundles", sale.record_id)["key_ref"]])
+    response = _read(client, sale, token)
+    assert response.status_code == 502 and response.get_json()["error"] == "key_missing"
+
+
+def test_buyer_view__raw_batch_decodes_as_web3(ledger, market):
+    sale = market.sale()
+    record_id = bytes.fromhex(sale.record_id[2:])
+    for _ in range(2):  # cold, then with the confirmed AccessLogged cached
+        view = ledger.buyer_view(sale.buyer.address, record_id, sale.purchase_id)
+        assert view["record"] == ledger.get_record(record_id)
+        assert view["request"] == ledger.get_request(sale.request_id)
+        assert view["purchase"] == ledger.get_purchase(sale.purchase_id)
+        assert view["consent_in_force"] is True and view["access_logged"] is True
+        assert view["head"] == ledger.head()
+
+
+def test_buyer_view__reverted_call__chain_reverted_with_the_error_name(ledger):
+    reads = RawReads(ledger._settings.rpc_url, 5, ledger.contract.address, ledger.contract.abi)
+    with pytest.raises(ChainReverted, match="ConsentRegistry"):
+        ledger._raw([reads.call("approve", 10**9)])  # no such request: a custom error
+
+
+def test_raw_reads__node_answers_garbage__unavailable():
+    class Garbage(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>not json-rpc</html>")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        reads = RawReads(f"http://127.0.0.1:{server.server_port}", 5, "0x" + "11" * 20, [])
+        with pytest.raises(Unavailable, match="chain unavailable"):
+            reads.batch([("eth_blockNumber", [])])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_bounded_cache__least_recently_used_goes_first():
+    cache = BoundedCache(2)
+    cache.add("a", 1)
+    cache.add("b", 2)
+    assert cache.get("a") == 1  # "b" is now the least recently used
+    cache.add("c", 3)
+    assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
+    assert len(cache) == 2
