@@ -253,3 +253,18 @@ def test_alerts__an_episode_ends_with_an_all_clear(client, chain, store):
     later = client.get(f"/patients/{patient.address}/alerts?since_ms={base + 8 * 10_000}",
                        headers=bearer(sign_in(client, patient))).get_json()
     assert [a["kind"] for a in later["alerts"]] == ["all_clear"]
+
+
+def test_profile_and_burden__only_the_patient_writes_and_only_patient_or_doctor_read(
+        client, chain, store):
+    patient, intruder, stranger = chain.fund(), chain.fund(), chain.fund()
+    register_device(client, patient)
+    message = {"owner": patient.address, "name": "Mallory's pick", "timeZone": "UTC"}
+    forged = signed_body(client, intruder, "SetProfile", message,
+                         {"owner": patient.address, "name": "Mallory's pick", "time_zone": "UTC"})
+    assert client.post("/onboarding/profile", json=forged).status_code == 401
+    assert store.get_profile(patient.address.lower()).name is None
+    token = sign_in(client, stranger)
+    for path in ("burden", "alerts", "profile"):
+        response = client.get(f"/patients/{patient.address}/{path}", headers=bearer(token))
+        assert response.status_code == 403, (path, response.get_json())
