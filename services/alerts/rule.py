@@ -133,16 +133,17 @@ def ongoing_episode_start(windows: Iterable[Window], rule: AlertSettings) -> int
 class EpisodeTracker:
     """The rule applied as windows arrive, in any order, for one consumer (a notification peer).
 
-    Per patient it keeps the windows of the last `horizon` (window time) and the rule's state
-    before them; each observation re-runs the rule over that tail, so a late window takes its
-    place in time order, and returns the events not returned before. Older windows fold into the
+    Per patient it keeps the windows of the last `horizon` (window time; default the rule's
+    reorder_s) and the rule's state before them (which carries the k-of-n history); each
+    observation re-runs the rule over that tail, so a late window takes its place in time order, and returns the events not returned before. Older windows fold into the
     state for good; a window older than the folded part is too late to change anything (counted
     in `too_late`). State is plain data (`export`/`restore`) so a restart resumes it."""
 
     def __init__(self, rule: AlertSettings, horizon_ms: int | None = None):
         self.rule = rule
-        self.horizon_ms = horizon_ms if horizon_ms is not None else int(rule.max_age_s * 1000)
+        self.horizon_ms = horizon_ms if horizon_ms is not None else int(rule.reorder_s * 1000)
         self._settled: dict[str, _State] = {}
+        self._open: dict[str, bool] = {}  # an episode is open after the patient's latest window
         self._tail: dict[str, list[tuple[int, str, str]]] = {}
         self._returned: dict[str, set[str]] = {}
         self.too_late = 0
@@ -168,6 +169,7 @@ class EpisodeTracker:
         events = []
         for start, status, record_id in self._tail[patient]:
             events.extend(_step(state, Window(start, status, record_id), self.rule))
+        self._open[patient] = state.episode_start_ms is not None
         return events
 
     def _fold(self, patient: str) -> None:
@@ -186,6 +188,14 @@ class EpisodeTracker:
     def knows(self, patient: str) -> bool:
         return patient in self._settled
 
+    def episode_open(self, patient: str) -> bool:
+        """Whether an episode is under way after the patient's latest window (only then can a
+        regular window lead to a notice: the all-clear)."""
+        if patient in self._open:
+            return self._open[patient]
+        state = self._settled.get(patient)
+        return state is not None and state.episode_start_ms is not None
+
     def latest_start(self, patient: str) -> int | None:
         """The newest window start seen for the patient (readable or not, kept or folded)."""
         tail = self._tail.get(patient)
@@ -195,7 +205,7 @@ class EpisodeTracker:
         return state.last_readable_ms if state else None
 
     def forget(self, patient: str) -> None:
-        for table in (self._settled, self._tail, self._returned):
+        for table in (self._settled, self._tail, self._returned, self._open):
             table.pop(patient, None)
 
     def export(self, patient: str) -> dict:

@@ -23,13 +23,17 @@ class AlertSettings(BaseSettings):
     clear_after_regular: int = 6
     # ... or lapses, without an all-clear, when no readable window came for this long.
     lapse_after_s: float = 3600.0
+    # A window arriving up to this late (window time, behind the newest) still takes its place in
+    # time order; later ones are too late to change anything. Also bounds the work per window.
+    reorder_s: float = 120.0
 
     @model_validator(mode="after")
     def _bounds(self) -> AlertSettings:
         if not 1 <= self.k <= self.n:
             raise ValueError(f"alerts need 1 <= k <= n, got k={self.k}, n={self.n}")
-        if min(self.max_age_s, self.reminder_every_s, self.lapse_after_s) <= 0:
-            raise ValueError("max_age_s, reminder_every_s and lapse_after_s must be positive")
+        if min(self.max_age_s, self.reminder_every_s, self.lapse_after_s, self.reorder_s) <= 0:
+            raise ValueError("max_age_s, reminder_every_s, lapse_after_s and reorder_s must be "
+                             "positive")
         if self.clear_after_regular < 1:
             raise ValueError("clear_after_regular must be at least 1")
         return self

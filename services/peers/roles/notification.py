@@ -62,12 +62,9 @@ class NotificationRole:
 
     def _as_stored(self, item: dict) -> dict | None:
         """The item if storage holds its window with the same verdict; None (counted) when there
-        is no such window, it starts in the future, or the stored prediction says otherwise: an
-        alert is sent only for a window as it was stored, whatever a caller claims."""
+        is no such window or the stored prediction says otherwise: an alert is sent only for a
+        window as it was stored, whatever a caller claims."""
         start = item["window_start_ms"]
-        if start > time.time() * 1000 + self.node.settings.window_ms:
-            self.refused["future"] += 1
-            return None
         store = self.node.store
         try:
             payload = store.get_window(window_record_id(store.namespace, item["device_id"], start))
@@ -79,14 +76,26 @@ class NotificationRole:
             return None
         return item
 
+    def _in_future(self, item: dict) -> bool:
+        if item["window_start_ms"] > time.time() * 1000 + self.node.settings.window_ms:
+            self.refused["future"] += 1
+            return True
+        return False
+
+    def _must_check(self, item: dict) -> bool:
+        """Irregular windows, and every window while the user's episode is open, are checked
+        against storage (a read and a decryption each): only they can lead to an email (an
+        alert, a reminder, an all-clear). A regular window outside an episode can only keep an
+        alert from happening, which the admitted aggregator sending it could do anyway by
+        sending nothing. Asked in time order, just before the window is observed."""
+        return (item["prediction"].get("status") == "irregular"
+                or self.tracker.episode_open(item["device_id"]))
+
     async def handle(self, body: dict, caller: str) -> dict:
-        stored = [self._as_stored(item) for item in body["items"]]
-        if len(stored) > sum(1 for s in stored if s is not None):
-            log.warning("notify.predictions from %s: %d item(s) without a stored window refused",
-                        caller[-8:], sum(1 for s in stored if s is None))
         # Oldest first per user (the rule takes any order; in order, nothing waits on a late one).
-        items = sorted((s for s in stored if s is not None),
+        items = sorted((item for item in body["items"] if not self._in_future(item)),
                        key=lambda i: (i["device_id"], i["window_start_ms"]))
+        refused = len(body["items"]) - len(items)
         before: dict[str, dict | None] = {}  # each user's state as it was, to undo a failed batch
         try:
             for item in items:
@@ -94,6 +103,9 @@ class NotificationRole:
                 if user not in before:
                     before[user] = self.tracker.export(user) if self.tracker.knows(user) else None
                     self._catch_up(user, item["window_start_ms"])
+                if self._must_check(item) and self._as_stored(item) is None:
+                    refused += 1
+                    continue
                 window = Window(item["window_start_ms"], item["prediction"].get("status", ""),
                                 window_record_id(self.node.store.namespace, user,
                                                  item["window_start_ms"]))
@@ -110,6 +122,9 @@ class NotificationRole:
                 else:
                     self.tracker.restore(user, state)
             raise
+        if refused:
+            log.warning("notify.predictions from %s: %d item(s) refused (future-dated, or not "
+                        "as stored)", caller[-8:], refused)
         return {"sent": self.sent}
 
     def _catch_up(self, user: str, window_start_ms: int) -> None:
