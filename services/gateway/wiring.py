@@ -13,9 +13,7 @@ from services.records import ChainIdentity, open_store
 
 def chain_identity(ledger: Ledger) -> ChainIdentity:
     """The store's namespace follows the deployment: a new chain or contract starts fresh."""
-    deployments = ledger.deployments
-    return ChainIdentity(deployments.chain_id, deployments.genesis_hash,
-                         {name: c.address for name, c in deployments.contracts.items()})
+    return ChainIdentity.of(ledger.deployments)
 
 
 def build_app(settings: GatewaySettings | None = None) -> Flask:

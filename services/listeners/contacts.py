@@ -21,6 +21,5 @@ def open_contacts(deployments: Deployments,
     writes onboarding data to: chain id, genesis hash and every deployed contract's address."""
     from services.records import ChainIdentity, RecordsSettings, open_store
 
-    identity = ChainIdentity(deployments.chain_id, deployments.genesis_hash,
-                             {name: c.address for name, c in deployments.contracts.items()})
+    identity = ChainIdentity.of(deployments)
     return open_store(settings or RecordsSettings(), identity)

@@ -30,8 +30,7 @@ def run_custodian(settings: MarketSettings | None = None, stop: threading.Event 
     stop = stop or _stop_on_signals()
     _, ledger, deployments = open_ledger(chain or ChainSettings())
     account = Account.from_key(settings.custodian_key.get_secret_value())
-    identity = ChainIdentity(deployments.chain_id, deployments.genesis_hash,
-                             {name: c.address for name, c in deployments.contracts.items()})
+    identity = ChainIdentity.of(deployments)
     metrics = _serve_status(settings.status_port)
     with open_store(RecordsSettings(), identity) as store:
         custodian = Custodian(store, ledger, account, settings,

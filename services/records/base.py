@@ -83,6 +83,13 @@ class ChainIdentity:
     genesis_hash: str
     contracts: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, deployments: Any) -> ChainIdentity:
+        """The identity of a deployment (services.chain.deployments.Deployments): its chain id,
+        genesis hash and every deployed contract's address. The one place it is built from one."""
+        return cls(deployments.chain_id, deployments.genesis_hash,
+                   {name: c.address for name, c in deployments.contracts.items()})
+
     def canonical(self) -> dict[str, Any]:
         return {
             "chain_id": int(self.chain_id),

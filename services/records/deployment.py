@@ -72,8 +72,7 @@ def _chain_identity(settings: RecordsSettings,
             f"{error}. The services name their chain from that file: point "
             f"{DEPLOYMENTS_ENV[0]} (or --deployments) at the one they use, or set {CHAIN_ENV} "
             "as they have them") from None
-    chain = ChainIdentity(deployments.chain_id, deployments.genesis_hash,
-                          {name: c.address for name, c in deployments.contracts.items()})
+    chain = ChainIdentity.of(deployments)
     if from_env is not None and from_env.namespace != chain.namespace:
         raise DeploymentUnknown(
             f"the deployments file {path} names chain namespace {chain.namespace}, but {CHAIN_ENV}"
