@@ -1,20 +1,17 @@
-"""EIP-712 consent decisions: what a patient signs so anyone can relay it (`decideBySig`)."""
+"""EIP-712 consent decisions: what a patient signs so anyone can relay it (`decideBySig`). The one
+definition of the typed data in Python (the gateway checks relayed signatures with it, the demo and
+tests sign with it); the dapp's copy is checked against the contract's digest by its e2e story."""
 
 from __future__ import annotations
-
-from enum import IntEnum
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from services.chain.enums import ConsentDecision as Decision
+
 DOMAIN_NAME = "PulseLedger"
 DOMAIN_VERSION = "1"
-
-
-class Decision(IntEnum):
-    APPROVE = 1
-    DENY = 2
-    REVOKE = 3
+__all__ = ["Decision", "consent_decision_typed_data", "sign_consent_decision"]
 
 
 def consent_decision_typed_data(*, chain_id: int, verifying_contract: str, request_id: int,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from services.chain.eip712 import consent_decision_typed_data
 from services.gateway import validate
 from services.gateway.chain import DECISIONS
 from services.gateway.context import client_address, gateway
 from services.gateway.errors import BadRequest, NotFound, Unauthorized
 from services.gateway.observability import log
-from services.gateway.typed_data import consent_decision_typed_data, recover_typed
+from services.gateway.typed_data import recover_typed
 
 blueprint = Blueprint("relay", __name__)
 
@@ -34,7 +35,8 @@ def relay_decision():
         raise NotFound("no consent request with this id")
     typed = consent_decision_typed_data(
         request_id=request_id, decision=decision, nonce=gw.ledger.nonce_of(patient),
-        deadline=deadline, chain_id=gw.ledger.chain_id, contract=gw.ledger.contract.address)
+        deadline=deadline, chain_id=gw.ledger.chain_id,
+        verifying_contract=gw.ledger.contract.address)
     if recover_typed(typed, signature) != patient:
         raise Unauthorized("the signature is not the patient's for this request, decision and "
                            "current nonce")

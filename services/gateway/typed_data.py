@@ -1,11 +1,9 @@
-"""EIP-712 messages a wallet signs: onboarding requests (off-chain) and consent decisions (on-chain).
+"""EIP-712 onboarding requests a wallet signs (off-chain), and recovering any typed signature.
 
 Onboarding domain: {name: "PulseLedger Gateway", version: "1", chainId} (no verifying contract:
 the gateway checks these). Each message carries a gateway-issued single-use nonce (GET
-/auth/nonce), so a captured request cannot be replayed.
-Consent decisions use the contract's domain {name: "PulseLedger", version: "1", chainId,
-verifyingContract} and type ConsentDecision(uint256 requestId,uint8 decision,uint256 nonce,
-uint256 deadline), nonce = the contract's `nonces(patient)`.
+/auth/nonce), so a captured request cannot be replayed. Consent decisions (on-chain) are typed in
+services/chain/eip712.py, their one home.
 """
 
 from __future__ import annotations
@@ -42,12 +40,6 @@ ONBOARDING_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "nonce", "type": "string"},
     ],
 }
-CONSENT_DECISION_TYPES = {"ConsentDecision": [
-    {"name": "requestId", "type": "uint256"},
-    {"name": "decision", "type": "uint8"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]}
 _DOMAIN_TYPE = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
                 {"name": "chainId", "type": "uint256"}]
 
@@ -58,20 +50,6 @@ def onboarding_typed_data(primary_type: str, message: dict[str, Any], chain_id: 
         "primaryType": primary_type,
         "domain": {"name": "PulseLedger Gateway", "version": "1", "chainId": chain_id},
         "message": message,
-    }
-
-
-def consent_decision_typed_data(*, request_id: int, decision: int, nonce: int, deadline: int,
-                                chain_id: int, contract: str) -> dict:
-    return {
-        "types": {"EIP712Domain": _DOMAIN_TYPE + [{"name": "verifyingContract",
-                                                   "type": "address"}],
-                  **CONSENT_DECISION_TYPES},
-        "primaryType": "ConsentDecision",
-        "domain": {"name": "PulseLedger", "version": "1", "chainId": chain_id,
-                   "verifyingContract": contract},
-        "message": {"requestId": request_id, "decision": decision, "nonce": nonce,
-                    "deadline": deadline},
     }
 
 

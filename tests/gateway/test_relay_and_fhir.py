@@ -4,7 +4,8 @@ import os
 
 from fhir.resources.R4B.bundle import Bundle
 
-from services.gateway.typed_data import consent_decision_typed_data, sign_typed
+from services.chain.eip712 import consent_decision_typed_data
+from services.gateway.typed_data import sign_typed
 from tests.gateway.conftest import EXPORTS, bearer, sign_in
 
 APPROVED = 2
@@ -31,7 +32,7 @@ def _decision(chain, patient, request_id, decision=1, deadline=None):
     typed = consent_decision_typed_data(
         request_id=request_id, decision=decision,
         nonce=chain.contract.functions.nonces(patient.address).call(), deadline=deadline,
-        chain_id=31337, contract=chain.contract.address)
+        chain_id=31337, verifying_contract=chain.contract.address)
     return {"request_id": request_id, "decision": {1: "approve", 2: "deny", 3: "revoke"}[decision],
             "deadline": deadline, "signature": sign_typed(typed, patient.key).to_0x_hex()}
 
