@@ -171,14 +171,15 @@ def test_ws__chain_checked_at_connect_and_during_session(ws_proxy, switcher, bac
     finally:
         client.close()
     try:
-        reconnected = Client(ws_proxy.ws_url)
         backup_calls = len(backup.calls)
         switcher_calls = len(switcher.calls)
+        reconnected = Client(ws_proxy.ws_url)
         assert int(reconnected.call("eth_chainId")["result"], 16) == CHAIN_ID
         reconnected.call("eth_blockNumber")
-        # The switcher was only asked its chain id (at connect, and by the periodic checks of
-        # sessions still open): it serves nothing. The backup serves the new session.
-        assert {c["method"] for c in switcher.calls[switcher_calls:]} == {"eth_chainId"}
+        # The switcher is at most asked its chain id (at connect, or by a periodic check, when
+        # one falls in this moment): it serves nothing. The backup serves the new session.
+        asked = {c["method"] for c in switcher.calls[switcher_calls:]}
+        assert asked <= {"eth_chainId"}, asked
         assert "eth_blockNumber" in [c["method"] for c in backup.calls[backup_calls:]]
         reconnected.close()
         closed_by_chain = metric(
