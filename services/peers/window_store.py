@@ -282,46 +282,39 @@ class WindowStore:
     def window_readings(self, device: str, window_start: int) -> list[dict]:
         return self.readings_of([(device, window_start)])[(device, window_start)]
 
-    def readings_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
-        """Each window's readings in device-time order, for many windows in one query."""
-        out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
+    def _over_windows(self, windows: list[tuple[str, int]], select: str, tail: str) -> list[tuple]:
+        """Rows of `select` over each wanted window's readings, in one query: CROSS JOIN keeps
+        the wanted windows outside and INDEXED BY makes each a range lookup (left to itself the
+        planner scans every reading stored to honour an ORDER BY)."""
         db = self._db
         db.execute("BEGIN")
         try:
             db.execute("DELETE FROM temp.wanted")
-            db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
-            # CROSS JOIN keeps the wanted windows outside and INDEXED BY makes each a range
-            # lookup; left to itself the planner scans every reading stored to honour the ORDER BY.
-            for d, w, s, t, h, rr, sig in db.execute(
-                    "SELECT r.device, r.window_start, r.seq, r.ts, r.hr, r.rr, r.signal "
-                    "FROM temp.wanted x "
-                    "CROSS JOIN readings r INDEXED BY readings_window "
-                    "ON r.device = x.device AND r.window_start = x.window_start "
-                    "ORDER BY x.device, x.window_start, r.ts, r.seq"):
-                # a closed window's readings are scrubbed (heart rate and RR None): never sent on
-                out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h,
-                                    "rr": json.loads(rr) if rr is not None else None,
-                                    "signal": sig})
+            db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
+            return db.execute(
+                f"SELECT {select} FROM temp.wanted x "
+                "CROSS JOIN readings r INDEXED BY readings_window "
+                f"ON r.device = x.device AND r.window_start = x.window_start {tail}").fetchall()
         finally:
             db.execute("COMMIT")
+
+    def readings_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
+        """Each window's readings in device-time order, for many windows in one query."""
+        out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
+        for d, w, s, t, h, rr, sig in self._over_windows(
+                list(out), "r.device, r.window_start, r.seq, r.ts, r.hr, r.rr, r.signal",
+                "ORDER BY x.device, x.window_start, r.ts, r.seq"):
+            # a closed window's readings are scrubbed (heart rate and RR None): never sent on
+            out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h,
+                                "rr": json.loads(rr) if rr is not None else None, "signal": sig})
         return out
 
     def attestations_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
         """The attestation documents each window's readings name."""
         out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            db.execute("DELETE FROM temp.wanted")
-            db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", out.keys())
-            for d, w, doc in db.execute(
-                    "SELECT DISTINCT r.device, r.window_start, a.doc FROM temp.wanted x "
-                    "CROSS JOIN readings r INDEXED BY readings_window "
-                    "ON r.device = x.device AND r.window_start = x.window_start "
-                    "JOIN attestations a ON a.id = r.att"):
-                out[(d, w)].append(json.loads(doc))
-        finally:
-            db.execute("COMMIT")
+        for d, w, doc in self._over_windows(list(out), "DISTINCT r.device, r.window_start, a.doc",
+                                            "JOIN attestations a ON a.id = r.att"):
+            out[(d, w)].append(json.loads(doc))
         return out
 
     def devices(self) -> list[str]:
