@@ -60,6 +60,12 @@ class PeersSettings(BaseSettings):
     close_tick_s: float = 0.2
     close_batch_max: int = 1000  # windows per close round: smaller rounds, lower latency
     rebalance_interval_s: float = 1.0
+    # A primary with no live replica waits this long for the aggregators it shared state with
+    # before closing windows alone (one of them may hold readings it lacks; see aggregation).
+    solo_close_after_s: float = 30.0
+    # A replica closes windows its live primary left unclosed this long after they fell due
+    # (services/peers/overdue.py). Well above a normal closing delay, backlogs included.
+    takeover_after_s: float = 120.0
     dedupe_retention_s: float = 3_600.0
 
     # Master: how many queue messages one pull takes, and how long to wait when it is empty.

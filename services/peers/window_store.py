@@ -35,6 +35,9 @@ CREATE INDEX IF NOT EXISTS windows_state_start ON windows (state, window_start);
 CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, max_ts INTEGER, closed_through INTEGER, last_update REAL);
 CREATE INDEX IF NOT EXISTS devices_max_ts ON devices (max_ts);  -- the overall watermark, each tick
+-- Aggregators that shared window state with us (kept across restarts): one of them may hold
+-- readings we lack, so we do not close windows alone while it may still come back.
+CREATE TABLE IF NOT EXISTS peers (peer TEXT PRIMARY KEY) WITHOUT ROWID;
 -- Per-call scratch tables: a batch looks its keys up in one join, not one query per reading.
 CREATE TEMP TABLE IF NOT EXISTS incoming (
     device TEXT, seq INTEGER, PRIMARY KEY (device, seq)) WITHOUT ROWID;
@@ -46,6 +49,14 @@ CREATE TEMP TABLE IF NOT EXISTS wanted (
 def rr_text(reading: dict) -> str:
     """The RR list as stored: what json.dumps writes for a list of ints, built directly."""
     return "[" + ", ".join(map(str, reading.get("rr") or ())) + "]"
+
+
+def _reading(device: str, seq: int, ts: int, hr: float, rr: str, signal: str | None) -> dict:
+    """A stored row as the reading it was (for a dead letter)."""
+    reading = {"userId": device, "seq": seq, "ts_ms": ts, "heartrate": hr, "rr": json.loads(rr)}
+    if signal is not None:
+        reading["signal"] = signal
+    return reading
 
 
 def digest_of(reading: dict, key: bytes) -> str:
@@ -190,15 +201,39 @@ class WindowStore:
                 "attestations": [[i, d, doc] for i, (d, doc) in (attestations or {}).items()
                                  if i in used]}
 
-    def merge(self, state: dict, now: float | None = None) -> None:
+    def merge(self, state: dict, now: float | None = None) -> list[dict]:
+        """Take another aggregator's state (replication, a hand-over, a sync, closing marks).
+
+        Returns the orphans: readings with content that a closed window does not hold. A window
+        that arrives closed comes with the keys of the readings its closer sent on (stored, or
+        dead-lettered); a reading we hold for it beyond those, or a reading that arrives for a
+        window already closed here, was acknowledged but is in no stored window. The caller
+        dead-letters each (never scrubbed away in silence); here it is scrubbed like the rest."""
         now = time.time() if now is None else now
         db = self._db
+        # a row from a peer not yet upgraded has no attestation id (its window will be
+        # dead-lettered as unattested by storage, never stored unchecked) and no signal
+        rows = [(tuple(r) + (None, None))[:9] for r in state.get("readings", [])]
+        arriving_closed = {(d, w) for d, w, s in state.get("windows", []) if s == CLOSED}
+        closer_kept = {(r[0], r[1]) for r in rows if (r[0], r[2]) in arriving_closed}
         db.execute("BEGIN IMMEDIATE")
         try:
-            # a row from a peer not yet upgraded has no attestation id (its window will be
-            # dead-lettered as unattested by storage, never stored unchecked) and no signal
+            with_content = {(r[0], r[2]) for r in rows if r[4] is not None}
+            closed_here = set(self._windows_in(with_content | arriving_closed, CLOSED))
+            orphans = [o for o in self._content_of(arriving_closed - closed_here)
+                       if (o["userId"], o["seq"]) not in closer_kept]
+            arriving_late = [r for r in rows if r[4] is not None and (r[0], r[2]) in closed_here]
+            if arriving_late:
+                db.execute("DELETE FROM temp.incoming")
+                db.executemany("INSERT OR IGNORE INTO temp.incoming VALUES (?, ?)",
+                               [(r[0], r[1]) for r in arriving_late])
+                known = set(db.execute(
+                    "SELECT r.device, r.seq FROM temp.incoming i CROSS JOIN readings r "
+                    "ON r.device = i.device AND r.seq = i.seq"))
+                orphans += [_reading(r[0], r[1], r[3], r[4], r[5], r[8]) for r in arriving_late
+                            if (r[0], r[1]) not in known]
             db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(tuple(r) + (None, None))[:9] for r in state.get("readings", [])])
+                           rows)
             db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
                            [tuple(a) for a in state.get("attestations", [])])
             db.executemany(
@@ -211,11 +246,47 @@ class WindowStore:
                 "closed_through = max(closed_through, excluded.closed_through), "
                 "last_update = max(last_update, excluded.last_update)",
                 [(d, m, c, now) for d, m, c in state.get("devices", [])])
-            self._scrub([(d, w) for d, w, s in state.get("windows", []) if s == CLOSED])
+            self._scrub(list(arriving_closed | closed_here))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return orphans
+
+    def _windows_in(self, windows: set[tuple[str, int]], state: int) -> list[tuple[str, int]]:
+        """Which of these windows are in `state` here (inside the caller's transaction)."""
+        if not windows:
+            return []
+        self._db.execute("DELETE FROM temp.wanted")
+        self._db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
+        return self._db.execute(
+            "SELECT w.device, w.window_start FROM temp.wanted x CROSS JOIN windows w "
+            "ON w.device = x.device AND w.window_start = x.window_start WHERE w.state = ?",
+            (state,)).fetchall()
+
+    def _content_of(self, windows: set[tuple[str, int]]) -> list[dict]:
+        """The readings still holding content in these windows (inside the caller's transaction)."""
+        if not windows:
+            return []
+        self._db.execute("DELETE FROM temp.wanted")
+        self._db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
+        return [_reading(*row) for row in self._db.execute(
+            "SELECT r.device, r.seq, r.ts, r.hr, r.rr, r.signal FROM temp.wanted x "
+            "CROSS JOIN readings r INDEXED BY readings_window "
+            "ON r.device = x.device AND r.window_start = x.window_start WHERE r.hr IS NOT NULL")]
+
+    def closed_keys(self, windows: list[tuple[str, int]]) -> list[list]:
+        """The (scrubbed) reading rows of closed windows: what their closing marks carry, so a
+        replica can tell which of its readings the closer sent on (see `merge`)."""
+        return [list(r) for r in self._over_windows(
+            windows, "r.device, r.seq, r.window_start, r.ts, r.hr, r.rr, r.digest", "")]
+
+    # -- the aggregators we shared state with -------------------------------------------------
+    def known_peers(self) -> set[str]:
+        return {p for (p,) in self._db.execute("SELECT peer FROM peers")}
+
+    def remember_peers(self, peers: set[str]) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO peers VALUES (?)", [(p,) for p in peers])
 
     def drop(self, devices: list[str]) -> None:
         db = self._db
@@ -251,25 +322,46 @@ class WindowStore:
             (CLOSING, OPEN, horizon, self.window_ms + grace_ms, overall,
              self.window_ms + grace_ms + idle_close_ms)).fetchall()
 
-    def mark(self, windows: list[tuple[str, int]], state: int, now: float | None = None) -> None:
-        now = time.time() if now is None else now
+    def mark_closed(self, sent: dict[tuple[str, int], list[dict]],
+                    now: float | None = None) -> list[dict]:
+        """Close windows after their readings in `sent` went on (stored and notified). Returns
+        the orphans: readings that reached a window after it was read for closing (a merge from
+        the replica meanwhile) — acknowledged, in no stored window; the caller dead-letters them."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                "INSERT INTO windows VALUES (?, ?, ?, ?) ON CONFLICT (device, window_start) "
-                "DO UPDATE SET state = max(state, excluded.state), closed_at = excluded.closed_at",
-                [(d, w, state, now) for d, w in windows])
-            db.executemany(
-                "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
-                "closed_through = max(closed_through, excluded.closed_through)",
-                [(d, NEVER, w, now) for d, w in windows])
-            if state == CLOSED:
-                self._scrub(windows)
+            went = {(d, r["seq"]) for (d, _), readings in sent.items() for r in readings}
+            orphans = [o for o in self._content_of(set(sent))
+                       if (o["userId"], o["seq"]) not in went]
+            self._mark(list(sent), CLOSED, time.time() if now is None else now)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return orphans
+
+    def mark(self, windows: list[tuple[str, int]], state: int, now: float | None = None) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._mark(windows, state, time.time() if now is None else now)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _mark(self, windows: list[tuple[str, int]], state: int, now: float) -> None:
+        db = self._db
+        db.executemany(
+            "INSERT INTO windows VALUES (?, ?, ?, ?) ON CONFLICT (device, window_start) "
+            "DO UPDATE SET state = max(state, excluded.state), closed_at = excluded.closed_at",
+            [(d, w, state, now) for d, w in windows])
+        db.executemany(
+            "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
+            "closed_through = max(closed_through, excluded.closed_through)",
+            [(d, NEVER, w, now) for d, w in windows])
+        if state == CLOSED:
+            self._scrub(windows)
 
     def _scrub(self, windows) -> None:
         """A closed window is stored (encrypted) by storage: what we keep of its readings until

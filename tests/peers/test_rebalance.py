@@ -25,6 +25,40 @@ def test_rebalance__no_live_aggregator__keeps_state(tmp_path):
     assert role.windows.devices() == ["dev"]
 
 
+def _alone(tmp_path, **settings):
+    """An aggregator that sees no other live aggregator: it is every user's primary."""
+    node = SimpleNamespace(
+        settings=PeersSettings(data_dir=tmp_path, name="a", digest_key="07" * 32, **settings),
+        rpc=SimpleNamespace(self_id="me", register=lambda op, handler: None),
+        membership=SimpleNamespace(live=lambda role=None: ["me"], mark_dead=lambda peer: None),
+        directory=SimpleNamespace(primary_and_replica=lambda user: ("me", None)),
+    )
+    return AggregationRole(node)
+
+
+def test_alone__never_shared_state__closes_at_once(tmp_path):
+    """One aggregator in the deployment: nobody else can hold its users' readings."""
+    role = _alone(tmp_path)
+    role.windows.ingest([{"userId": "dev", "seq": 1, "ts_ms": 1_000, "heartrate": 70.0}])
+    trio.run(role.rebalance)
+    assert role.closable("dev")
+
+
+def test_alone__after_sharing_state__waits_for_the_others_then_closes(tmp_path):
+    """Back from a crash with the aggregator it replicated with down too: that one may hold
+    readings acknowledged while we were dead, so we do not close alone — across our restart
+    too — until solo_close_after_s has passed without it."""
+    role = _alone(tmp_path, solo_close_after_s=3600)
+    role.windows.ingest([{"userId": "dev", "seq": 1, "ts_ms": 1_000, "heartrate": 70.0}])
+    role.windows.remember_peers({"other"})  # as replication to it did before the crash
+    restarted = _alone(tmp_path, solo_close_after_s=3600)
+    trio.run(restarted.rebalance)
+    assert not restarted.closable("dev")
+    patient = _alone(tmp_path, solo_close_after_s=0.0)
+    trio.run(patient.rebalance)
+    assert patient.closable("dev")
+
+
 def test_live__includes_ourselves_even_when_our_note_is_stale():
     membership = Membership.__new__(Membership)
     membership.self_id = "me"

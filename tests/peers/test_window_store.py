@@ -48,10 +48,60 @@ def test_merge__is_idempotent_and_keeps_the_furthest_state(tmp_path):
     primary.ingest([reading(1, 1_000), reading(2, 2_000)])
     primary.mark([("dev", 0)], CLOSED)
     replica.ingest([reading(3, 3_000)])
-    for _ in range(2):
-        replica.merge(primary.export(["dev"]))
+    orphans = [replica.merge(primary.export(["dev"])) for _ in range(2)]
     assert [r["seq"] for r in replica.window_readings("dev", 0)] == [1, 2, 3]
     assert replica.ingest([reading(4, 4_000)]) == ["late"]  # closed travelled with the state
+    # 3 was closed elsewhere without it: handed back once, as the reading it was
+    assert orphans == [[{"userId": "dev", "seq": 3, "ts_ms": 3_000, "heartrate": 70.0,
+                         "rr": [850]}], []]
+
+
+def test_merge__content_for_a_window_already_closed_here__is_an_orphan(tmp_path):
+    """A hand-over or sync that brings readings into a window this aggregator already closed
+    (and stored without them): acknowledged readings in no stored window — handed back to be
+    dead-lettered, and scrubbed; those it already had are not."""
+    here = WindowStore(tmp_path / "h.db", 10_000, KEY)
+    there = WindowStore(tmp_path / "t.db", 10_000, KEY)
+    here.ingest([reading(1, 1_000)])
+    there.ingest([reading(1, 1_000), reading(2, 2_000, hr=91.0), reading(3, 12_000)])
+    assert here.mark_closed(here.readings_of([("dev", 0)])) == []
+    orphans = here.merge(there.export(["dev"]))
+    assert [(o["seq"], o["heartrate"]) for o in orphans] == [(2, 91.0)]
+    assert [r["heartrate"] for r in here.window_readings("dev", 0)] == [None, None]
+    assert [r["heartrate"] for r in here.window_readings("dev", 10_000)] == [70.0]
+
+
+def test_mark_closed__readings_that_came_after_the_window_was_read__are_orphans(tmp_path):
+    """Between reading a window for closing and marking it closed, a merge from the replica can
+    add a reading: it went nowhere, so it comes back as an orphan instead of being scrubbed."""
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(1, 1_000)])
+    sent = store.readings_of([("dev", 0)])
+    other = WindowStore(tmp_path / "o.db", 10_000, KEY)
+    other.ingest([reading(2, 2_000)])
+    assert store.merge(other.export(["dev"])) == []  # still open here: merged, not orphaned
+    assert [o["seq"] for o in store.mark_closed(sent)] == [2]
+
+
+def test_closing_marks_carry_what_went_on__the_replica_keeps_the_rest_apart(tmp_path):
+    """The closer's marks list the readings it sent on; a replica holding one more orphans it."""
+    primary = WindowStore(tmp_path / "p.db", 10_000, KEY)
+    replica = WindowStore(tmp_path / "r.db", 10_000, KEY)
+    primary.ingest([reading(1, 1_000)])
+    replica.ingest([reading(1, 1_000), reading(2, 2_000)])
+    primary.mark_closed(primary.readings_of([("dev", 0)]))
+    marks = {"windows": [["dev", 0, CLOSED]], "devices": [],
+             "readings": primary.closed_keys([("dev", 0)])}
+    assert [o["seq"] for o in replica.merge(marks)] == [2]
+    assert replica.merge(marks) == []
+
+
+def test_known_peers__survive_a_restart(tmp_path):
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.remember_peers({"peer-a", "peer-b"})
+    store.remember_peers({"peer-a"})
+    store.close()
+    assert WindowStore(tmp_path / "w.db", 10_000, KEY).known_peers() == {"peer-a", "peer-b"}
 
 
 def test_assignment__deterministic_and_moves_only_what_it_must():

@@ -15,6 +15,7 @@ from collections import defaultdict
 import trio
 
 from services.ingest.reading import canonical
+from services.peers.overdue import OverdueWatch
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
 
@@ -39,11 +40,16 @@ class AggregationRole:
         self._rebalanced_for: list[str] | None = None
         self._next_full_rebalance = 0.0
         self.closed_windows = 0
+        self.orphaned = 0  # acknowledged readings found outside every stored window
+        self.taken_over = 0  # windows closed as replica: the primary left them (overdue.py)
+        self._watch = OverdueWatch(settings.takeover_after_s)
         self._last_input = time.monotonic()  # wall clock of the last reading or merge
         self._first_due: dict[tuple[str, int], float] = {}
         self._due_backlog = 0  # windows due beyond what the current close round takes
         self._round_done = trio.Event()  # set (and replaced) after every close round
         self._closing_round = False
+        self._known_peers = self.windows.known_peers()
+        self._alone_since: float | None = time.monotonic()  # no other aggregator live since
         self._latency_file = None
         if settings.latency_log:
             settings.metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -78,8 +84,35 @@ class AggregationRole:
         async with trio.open_nursery() as nursery:
             for peer, payload in groups.items():
                 nursery.start_soon(one, peer, payload)
+        self._remember(set(groups) - set(failures))
         if failures:
             raise PeerUnavailable(f"replication to {len(failures)} aggregator(s) failed")
+
+    def _remember(self, peers: set[str]) -> None:
+        """Aggregators that now share window state with us, kept across restarts."""
+        new = peers - self._known_peers
+        if new:
+            self.windows.remember_peers(new)
+            self._known_peers |= new
+
+    def _dead_letter_orphans(self, orphans: list[dict]) -> None:
+        """Readings a master saw acknowledged that no stored window holds (their window was
+        closed elsewhere without them): parked with the reason, never dropped in silence."""
+        for reading in orphans:
+            self.node.store.dead_letter("reading", canonical(reading),
+                                        "late: its window was stored without it")
+        self.orphaned += len(orphans)
+
+    def _may_close_alone(self) -> bool:
+        """With no replica to sync with, a primary may close a user's windows only if no other
+        aggregator can hold readings it lacks: none ever shared state with us (one aggregator
+        in the deployment), or the others have been gone for solo_close_after_s. A peer killed
+        and restarted is back well within that; one that never comes back costs its users'
+        windows that delay once, and whatever it held arrives late and is dead-lettered."""
+        if not self._known_peers - {self.node.rpc.self_id}:
+            return True
+        return (self._alone_since is not None and time.monotonic() - self._alone_since
+                >= self.node.settings.solo_close_after_s)
 
     # -- data plane ---------------------------------------------------------------------------
     async def handle_ingest(self, body: dict, caller: str) -> dict:
@@ -138,7 +171,8 @@ class AggregationRole:
         return out
 
     async def handle_merge(self, body: dict, caller: str) -> dict:
-        self.windows.merge(body)
+        self._remember({caller})
+        self._dead_letter_orphans(self.windows.merge(body))
         if body.get("readings"):
             self._last_input = time.monotonic()
         for row in body.get("devices", []):
@@ -160,20 +194,24 @@ class AggregationRole:
                 await trio.lowlevel.checkpoint()  # more is due: next round at once
             else:
                 await trio.sleep(settings.close_tick_s)
-            me = self.node.rpc.self_id
             due = []
             now = time.monotonic()
             # The stream stopped: nothing came in for a while and no master is pulling readings.
             # (Silence alone is not enough: masters stalled on another aggregator send nothing.)
             quiet = (now - self._last_input >= settings.quiet_flush_s
                      and not self.node.membership.any_queue_busy())
+            as_replica = []
             for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
                                             flush=quiet):
-                primary, replica = self.node.directory.primary_and_replica(d)
-                if primary == me and self._synced.get(d, _UNSYNCED) == replica:
+                if self.closable(d):
                     due.append((d, w, s))
                     self._first_due.setdefault((d, w), now)  # latency counts from here
+                elif self._is_replica(d):
+                    as_replica.append((d, w, s))
             self._due_backlog = max(0, len(due) - settings.close_batch_max)
+            overdue = self._watch.overdue(as_replica, now)
+            if overdue and not due:  # our own windows first
+                await self._take_over(overdue[:settings.close_batch_max])
             if not due:
                 continue
             self._closing_round = True
@@ -187,14 +225,41 @@ class AggregationRole:
                 self._round_done.set()
                 self._round_done = trio.Event()
 
-    async def close(self, due: list[tuple]) -> None:
+    def closable(self, device: str) -> bool:
+        """We may close this user's windows: we are its primary and have synced with its
+        replica since the live set last changed — or it has none and we need not wait for one
+        (see _may_close_alone; the rebalance loop records both)."""
+        primary, replica = self.node.directory.primary_and_replica(device)
+        return primary == self.node.rpc.self_id and self._synced.get(device, _UNSYNCED) == replica
+
+    def _is_replica(self, device: str) -> bool:
+        return self.node.directory.primary_and_replica(device)[1] == self.node.rpc.self_id
+
+    async def _take_over(self, overdue: list[tuple]) -> None:
+        """Close windows our live primary acknowledged and left unclosed (see overdue.py)."""
+        primary = self.node.directory.primary_and_replica(overdue[0][0])[0] or "?"
+        log.warning("windows due for %.0f s not closed by their primary (e.g. %s): closing %d "
+                    "as replica", self.node.settings.takeover_after_s, primary[-8:], len(overdue))
+        try:
+            await self.close(overdue, takeover=True)
+            self.taken_over += len(overdue)
+        except Exception as exc:  # they stay due; the next tick retries  # noqa: BLE001
+            log.info("taking over windows failed, will retry: %s", str(exc)[:160])
+
+    async def close(self, due: list[tuple], takeover: bool = False) -> None:
+        """Send windows on (see the module docstring). In a takeover the primary that left them
+        may not take our marks: telling it is best effort, the windows go on regardless."""
         node = self.node
         opening = [(d, w) for d, w, s in due if s == OPEN]
         if opening:
             self.windows.mark(opening, CLOSING)
         everything = [(d, w) for d, w, _ in due]
         marks = self._marks_payloads(everything, CLOSING)
-        await self._replicate(marks)
+        try:
+            await self._replicate(marks)
+        except PeerUnavailable:
+            if not takeover:
+                raise
 
         readings = self.windows.readings_of(everything)
         windows = [{"device_id": device, "window_start_ms": window_start,
@@ -210,7 +275,7 @@ class AggregationRole:
         await node.call_role_by_key("notification", "notify.predictions", [
             {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
              "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"])
-        self.windows.mark(everything, CLOSED)
+        self._dead_letter_orphans(self.windows.mark_closed(readings))
         try:
             await self._replicate(self._marks_payloads(everything, CLOSED))
         except PeerUnavailable:
@@ -224,7 +289,9 @@ class AggregationRole:
             self._latency_file.flush()
 
     def metrics(self) -> dict:
-        return {"aggregation_closed_windows": self.closed_windows}
+        return {"aggregation_closed_windows": self.closed_windows,
+                "aggregation_readings_orphaned": self.orphaned,
+                "aggregation_windows_taken_over": self.taken_over}
 
     def _marks_payloads(self, windows: list[tuple[str, int]], state: int) -> dict[str, dict]:
         by_peer = self._replica_groups(d for d, _ in windows)
@@ -234,6 +301,8 @@ class AggregationRole:
             chosen = [(d, w) for d, w in windows if d in wanted]
             payloads[peer] = {"windows": [[d, w, state] for d, w in chosen],
                               "devices": [[d, NEVER, w] for d, w in chosen]}
+            if state == CLOSED:  # which readings went on: the replica orphans the rest
+                payloads[peer]["readings"] = self.windows.closed_keys(chosen)
         return payloads
 
     async def _rebalance_loop(self) -> None:
@@ -252,6 +321,10 @@ class AggregationRole:
         what its replica accepted meanwhile, or it would store a window short of readings)."""
         me, aggregators = self.node.rpc.self_id, self.node.membership.live("aggregation")
         now = time.monotonic()
+        if aggregators != [me]:
+            self._alone_since = None
+        elif self._alone_since is None:
+            self._alone_since = now
         if aggregators != self._rebalanced_for or now >= self._next_full_rebalance:
             candidates = self.windows.devices()
             self._rebalanced_for = aggregators
@@ -273,7 +346,8 @@ class AggregationRole:
                     moving[peer].append(device)
             elif me == primary:
                 if replica is None:
-                    self._synced[device] = None
+                    if self._may_close_alone():
+                        self._synced[device] = None
                 elif self._synced.get(device, _UNSYNCED) != replica:
                     syncing[replica].append(device)
             elif self._replicated_to.get(device) != primary:
@@ -294,7 +368,8 @@ class AggregationRole:
             try:
                 theirs = await self.node.rpc.call(peer, "agg.sync",
                                                   self.windows.export(devices))
-                self.windows.merge(theirs)
+                self._remember({peer})
+                self._dead_letter_orphans(self.windows.merge(theirs))
                 for device in devices:
                     self._synced[device] = peer
             except Exception:  # noqa: BLE001
@@ -327,7 +402,8 @@ class AggregationRole:
             except PeerUnavailable:
                 self.node.membership.mark_dead(replica)
                 raise
-            self.windows.merge(theirs)
+            self._remember({replica})
+            self._dead_letter_orphans(self.windows.merge(theirs))
             for device in wanted:
                 self._synced[device] = replica
 
