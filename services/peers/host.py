@@ -15,9 +15,10 @@ def noise_only(key_pair: KeyPair) -> dict:
     return {NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=new_x25519_key_pair().private_key)}
 
 
-def make_host(key_pair: KeyPair):
+def make_host(key_pair: KeyPair, network_psk: str | None = None):
+    """network_psk: the private network's key (64 hex digits), or None for none."""
     return new_host(key_pair=key_pair, sec_opt=noise_only(key_pair), muxer_preference="YAMUX",
-                    enable_mDNS=False, enable_upnp=False,
+                    enable_mDNS=False, enable_upnp=False, psk=network_psk,
                     # advertise only what we listen on, never ports others observed us dial from
                     disable_identify_address_discovery=True)
 

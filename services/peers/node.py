@@ -137,7 +137,7 @@ class PeerNode:
     async def _run(self, task_status) -> None:
         settings = self.settings
         key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
-        host = make_host(key_pair)
+        host = make_host(key_pair, settings.network_psk_hex())
         self.key_pair = key_pair  # the master signs its attestations with it
         dial_from(host, settings.listen_host)  # a host's peers dial from its own address
         operator = public_key_from_hex(settings.operator_public_key_hex())

@@ -36,6 +36,11 @@ class PeersSettings(BaseSettings):
     # kept after a window closed does not give its heart rate away (a plain hash would: the
     # inputs are few enough to try them all). Never logged.
     digest_key: str = ""
+    # A private network (libp2p PSK, hex, 32 bytes; default: the file data_dir/admission/
+    # network.psk if it exists, else none): an outer fence in front of admission — a dialler
+    # without it never gets as far as a Noise handshake. One secret shared by every peer, so
+    # admission stays the check that counts (docs/peers.md). Never logged.
+    network_psk: str = ""
     admission_timeout_s: float = 5.0  # the credential exchange on a new connection
     revocation_poll_s: float = 1.0  # how often the revocation file is checked and gossiped
 
@@ -133,6 +138,18 @@ class PeersSettings(BaseSettings):
             raise RuntimeError(f"no digest key: set PULSELEDGER_PEERS_DIGEST_KEY or write {path} "
                                "(the operator's; `pulseledger up` makes one)")
         return bytes.fromhex(path.read_text().strip())
+
+    def network_psk_hex(self) -> str | None:
+        """The private network's key as py-libp2p takes it (64 hex digits), or None: no PSK."""
+        value = self.network_psk
+        if not value:
+            path = self.admission_dir / "network.psk"
+            value = path.read_text().strip() if path.exists() else ""
+        if not value:
+            return None
+        if len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
+            raise RuntimeError("the network PSK must be 32 bytes in hex (64 digits)")
+        return value.lower()
 
     def credential_path(self) -> Path:
         return self.credential_file or self.admission_dir / "credentials" / f"{self.name}.json"

@@ -1,6 +1,8 @@
 """A rogue peer: a fresh py-libp2p key on 127.0.0.1 that can reach our peers' TCP ports (Noise,
 Yamux, gossipsub with signed messages: the same stack as ours), optionally holding a credential
-(expired, revoked or of the wrong role), and nothing else. It tries what the issue-13 attacker
+(expired, revoked or of the wrong role), and nothing else. By default it also holds the
+network's PSK (the test operator's): the PSK is one secret every peer shares, so admission must
+hold on its own — these attacks are on admission; `network_psk=None` is a stranger to both. It tries what the issue-13 attacker
 did and reports what it got."""
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.tools.anyio_service import background_trio_service
+
+from pulseledger_testkit.admission import NETWORK_PSK
 
 from services.peers.admission.gate import HELLO
 from services.peers.host import listen_addr, make_host
@@ -32,9 +36,10 @@ class Outcome:
 
 
 class Attacker:
-    def __init__(self, credential: dict | None = None, timeout_s: float = 10.0):
+    def __init__(self, credential: dict | None = None, timeout_s: float = 10.0,
+                 network_psk: str | None = NETWORK_PSK.hex()):
         self.key_pair = create_new_key_pair()
-        self.host = make_host(self.key_pair)
+        self.host = make_host(self.key_pair, network_psk)
         self.peer_id = self.host.get_id().to_base58()
         self.credential = credential
         self.timeout_s = timeout_s

@@ -11,17 +11,24 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from services.peers.admission.local import admit_locally, admit_peer, ensure_digest_key
+from services.peers.admission.local import (
+    admit_locally,
+    admit_peer,
+    ensure_digest_key,
+    ensure_network_psk,
+)
 
 _SEED = os.urandom(32)
 OPERATOR = Ed25519PrivateKey.from_private_bytes(_SEED)
 DIGEST_KEY = os.urandom(32)
+NETWORK_PSK = os.urandom(32)  # the private network every peer of a test process shares
 
 
 def install_test_operator(data_dir: Path) -> None:
     """Make the test operator the local operator of data_dir (before any peer or supervisor
     there issues credentials with a key of its own)."""
     ensure_digest_key(Path(data_dir), DIGEST_KEY)
+    ensure_network_psk(Path(data_dir), NETWORK_PSK)
     path = Path(data_dir) / "admission" / "operator.key"
     if path.exists():
         if path.read_bytes() != _SEED:

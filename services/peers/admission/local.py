@@ -41,7 +41,16 @@ def write_operator_public_key(data_dir: Path, operator: Ed25519PrivateKey) -> No
 
 def ensure_digest_key(data_dir: Path, key: bytes | None = None) -> None:
     """The network's digest key (see PeersSettings.digest_key), created once, 0600."""
-    path = data_dir / "admission" / "digest.key"
+    _ensure_secret(data_dir / "admission" / "digest.key", key)
+
+
+def ensure_network_psk(data_dir: Path, key: bytes | None = None) -> None:
+    """The private network's key (see PeersSettings.network_psk), created once, 0600."""
+    _ensure_secret(data_dir / "admission" / "network.psk", key)
+
+
+def _ensure_secret(path: Path, key: bytes | None) -> None:
+    """32 random bytes (or `key`) in hex at path, unless it exists; 0600 from the start."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +89,7 @@ def admit_locally(data_dir: Path, peers: dict[str, tuple[str, ...]]) -> None:
     operator = load_or_create_operator_key(data_dir / "admission" / "operator.key")
     write_operator_public_key(data_dir, operator)
     ensure_digest_key(data_dir)
+    ensure_network_psk(data_dir)
     now = time.time()
     for name, roles in peers.items():
         peer_id = peer_id_of_key_file(data_dir / "keys" / f"{name}.key")
