@@ -3,8 +3,10 @@
 Several services had (and still accept) chain settings of their own under their prefix, e.g.
 PULSELEDGER_GATEWAY_RPC_URL or PULSELEDGER_LISTENERS_CONFIRMATIONS. `for_service` lays those over
 this block, field by field: the service's own setting when it is set (by its env name, or in code),
-else this block's when it is set, else the service's own default. So an operator can set the chain
-once in PULSELEDGER_CHAIN_*, and nothing changes for a deployment that set the older names."""
+else this block's when it is set, else the service's own default. An empty own value ("" or None,
+as the peers' `chain_rpc_url` defaults to) means the service has none: this block's value is used.
+So an operator can set the chain once in PULSELEDGER_CHAIN_*, and nothing changes for a deployment
+that set the older names."""
 
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ class ChainSettings(BaseSettings):
     def for_service(self, service: BaseSettings, own_names: Mapping[str, str]) -> ChainSettings:
         """This block with `service`'s own chain settings laid over it (see the module's rule).
         `own_names` maps a field of this block to the service's field for it."""
-        update = {field: getattr(service, own) for field, own in own_names.items()
-                  if own in service.model_fields_set or field not in self.model_fields_set}
+        update = {}
+        for field, own in own_names.items():
+            value = getattr(service, own)
+            if value not in (None, "") and (own in service.model_fields_set
+                                            or field not in self.model_fields_set):
+                update[field] = value
         return self.model_copy(update=update)
