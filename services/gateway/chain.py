@@ -17,8 +17,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
 
-from services.chain.connection import ledger_contract
-from services.chain.deployments import load_deployments
+from services.chain.connection import Chain
 from services.chain.enums import ConsentStatus, PurchaseStatus
 from services.gateway.chain_reads import RawReads, RevertedCall, abi_type
 from services.gateway.errors import BadRequest, Unavailable
@@ -49,10 +48,10 @@ class Ledger:
     def __init__(self, settings: GatewaySettings):
         self._settings = settings
         # cache_allowed_requests: eth_chainId and friends once, not before every call.
-        self.w3 = Web3(Web3.HTTPProvider(settings.rpc_url, cache_allowed_requests=True,
-                                         request_kwargs={"timeout": settings.rpc_timeout_s}))
-        self.deployments = load_deployments(settings.deployments)
-        self.contract = ledger_contract(self.w3, self.deployments)
+        self.chain = Chain.open(settings.chain(), cache_allowed_requests=True)
+        self.confirmations: int = self.chain.settings.confirmations
+        self.w3, self.deployments = self.chain.w3, self.chain.deployments
+        self.contract = self.chain.ledger
         self.chain_id = self.deployments.chain_id
         key = settings.gateway_key.get_secret_value() if settings.gateway_key else None
         self._account = Account.from_key(key) if key else None
@@ -62,8 +61,8 @@ class Ledger:
         self._functions = {entry["name"]: self.contract.get_function_by_name(entry["name"])
                            for entry in self.contract.abi if entry.get("type") == "function"}
         # The buyer check's reads skip web3's per-call overhead (see chain_reads.py).
-        self._reads = RawReads(settings.rpc_url, settings.rpc_timeout_s, self.contract.address,
-                               self.contract.abi)
+        self._reads = RawReads(self.chain.settings.rpc_url, self.chain.settings.request_timeout_s,
+                               self.contract.address, self.contract.abi)
         self._confirmed_access = BoundedCache(settings.read_cache_entries)
 
     @property
@@ -113,7 +112,7 @@ class Ledger:
             zip(("getRecord", "getRequest", "getPurchase", "isInForce"), results))
         head = int(results[4], 16)
         if not logged:
-            confirmed_to = head - self._settings.confirmations + 1
+            confirmed_to = head - self.confirmations + 1
             logged = any(int(log["blockNumber"], 16) <= confirmed_to
                          and int(log["data"][2:66] or "0", 16) == purchase_id
                          for log in results[5])
@@ -146,7 +145,7 @@ class Ledger:
 
     def access_logged(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any] | None:
         """The AccessLogged event for (buyer, record, purchase) with enough confirmations, if any."""
-        confirmed_to = self.head() - self._settings.confirmations + 1
+        confirmed_to = self.head() - self.confirmations + 1
         if confirmed_to < 0:
             return None
         logs = self._rpc(lambda: self.w3.eth.get_logs(

@@ -73,7 +73,7 @@ def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Gr
     if not view["access_logged"]:
         raise _refuse(gw, "access_not_logged",
                       f"no AccessLogged for this record and purchase by you with "
-                      f"{gw.settings.confirmations} confirmation(s): call "
+                      f"{gw.ledger.confirmations} confirmation(s): call "
                       "logAccess(recordId, purchaseId) and wait")
     return Grant("0x" + record_id.hex(), buyer, patient, purchase_id, data_class,
                  bytes(record["ciphertextHash"]), bytes(record["locationDigest"]),

@@ -9,7 +9,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.alerts import AlertSettings
 from services.blobs import BlobsSettings
+from services.chain.settings import ChainSettings
 from services.records import RecordsSettings
+
+# The gateway's older chain settings, by the PULSELEDGER_CHAIN_* field each stands for.
+CHAIN_NAMES = {"rpc_url": "rpc_url", "deployments": "deployments",
+               "request_timeout_s": "rpc_timeout_s", "confirmations": "confirmations"}
 
 
 class GatewaySettings(BaseSettings):
@@ -36,7 +41,8 @@ class GatewaySettings(BaseSettings):
     shared_store_prefix: str = "pulseledger:gateway:"
     shared_store_timeout_s: float = 2.0
 
-    # Chain.
+    # Chain: PULSELEDGER_CHAIN_* (services/chain/settings.py), read through `chain()`. These four
+    # older names still win when set, so deployments that set them keep working.
     rpc_url: str = "http://127.0.0.1:8545"
     deployments: Path = Path(".pulseledger/deployments.json")
     confirmations: int = 1  # blocks on top of the AccessLogged block before a record is served
@@ -98,3 +104,8 @@ class GatewaySettings(BaseSettings):
     # The alert rule the notification peers email by (PULSELEDGER_ALERTS_*): one set for both.
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     blobs: BlobsSettings = Field(default_factory=BlobsSettings)
+
+    def chain(self) -> ChainSettings:
+        """The chain this gateway serves: PULSELEDGER_CHAIN_*, where the older
+        PULSELEDGER_GATEWAY_RPC_URL, _DEPLOYMENTS, _RPC_TIMEOUT_S and _CONFIRMATIONS win if set."""
+        return ChainSettings().for_service(self, CHAIN_NAMES)

@@ -13,7 +13,7 @@ from services.records import ChainIdentity, open_store
 
 def chain_identity(ledger: Ledger) -> ChainIdentity:
     """The store's namespace follows the deployment: a new chain or contract starts fresh."""
-    return ChainIdentity.of(ledger.deployments)
+    return ledger.chain.identity
 
 
 def build_app(settings: GatewaySettings | None = None) -> Flask:

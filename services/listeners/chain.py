@@ -58,10 +58,3 @@ class ChainReader:
             if log.get("removed") or not (from_block <= log["blockNumber"] <= to_block):
                 raise ChainUnavailable("node returned a log outside the asked range or removed")
         return list(logs)
-
-
-def web3_for(rpc_url: str, timeout_s: float) -> Web3:
-    # No hidden retries inside web3: the runner owns retries, so a fault is seen and counted.
-    provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s},
-                                 exception_retry_configuration=None)
-    return Web3(provider)

@@ -12,9 +12,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from services.chain.deployments import DeploymentsError, load_deployments
+from services.chain.connection import Chain
+from services.chain.deployments import DeploymentsError
 from services.chain.settings import ChainSettings
-from services.listeners.chain import ChainReader, ChainUnavailable, web3_for
+from services.listeners.chain import ChainReader, ChainUnavailable
 from services.listeners.contacts import ContactDirectory, open_contacts
 from services.listeners.delivery import Backoff, Deliverer
 from services.listeners.events import LogDecoder
@@ -116,20 +117,24 @@ def build(which: str, settings: ListenerSettings | None = None,
           chain_settings: ChainSettings | None = None, notifier: Notifier | None = None,
           contacts: ContactDirectory | None = None) -> Daemon:
     settings = settings or ListenerSettings()
-    chain_settings = chain_settings or ChainSettings()
+    # PULSELEDGER_CHAIN_*; PULSELEDGER_LISTENERS_CONFIRMATIONS, the older name, wins if set.
+    chain_settings = (chain_settings or ChainSettings()).for_service(
+        settings, {"confirmations": "confirmations"})
     try:
-        deployments = load_deployments(chain_settings.deployments)
-        address, abi = deployments.address(), deployments.abi()
+        # No hidden retries inside web3: the runner owns retries, so a fault is seen and counted.
+        # The chain is checked below, with RPC faults counted as such (exit 75, not 78).
+        opened = Chain.open(chain_settings, check_chain_id=False,
+                            exception_retry_configuration=None)
     except DeploymentsError as error:
         raise ConfigurationError(str(error)) from error
-    w3 = web3_for(chain_settings.rpc_url, chain_settings.request_timeout_s)
-    chain = ChainReader(w3, address)
+    deployments = opened.deployments
+    chain = ChainReader(opened.w3, opened.ledger.address)
     chain_id, genesis = chain.chain_id(), chain.block(0)
     if chain_id != deployments.chain_id or genesis is None or (
             genesis.hash.lower() != deployments.genesis_hash.lower()):
         raise ConfigurationError(
             f"the RPC serves another chain than the deployments file (chain id {chain_id})")
-    decoder = LogDecoder(w3.eth.contract(address=chain.address, abi=abi), chain_id)
+    decoder = LogDecoder(opened.ledger, chain_id)
     start_block = settings.start_block or deployments.contracts["PulseLedger"].block
     names = DAEMONS if which == "all" else (which,)
     units = []
@@ -137,12 +142,12 @@ def build(which: str, settings: ListenerSettings | None = None,
         store = StateStore(settings.state_file(name), settings.sqlite_synchronous)
         try:
             store.bind_identity({"chain_id": str(chain_id), "genesis_hash": genesis.hash.lower(),
-                                 "contract": address.lower()})
+                                 "contract": chain.address.lower()})
         except StateMismatch as error:
             raise ConfigurationError(str(error)) from error
         handler: Handler = (RelayHandler(settings.access_notifications == "digest")
                             if name == "relay" else UpdaterHandler())
-        runner = Runner(chain, decoder, store, handler, confirmations=settings.confirmations,
+        runner = Runner(chain, decoder, store, handler, confirmations=chain_settings.confirmations,
                         start_block=start_block, max_blocks_per_query=settings.max_blocks_per_query,
                         reorg_window_blocks=settings.reorg_window_blocks)
         deliverer = None

@@ -73,13 +73,20 @@ def render(kind: str, payload: dict[str, Any], dapp_url: str) -> tuple[str, list
         return f"{len(items)} accesses to your records", [
             *(_access_line(item) for item in items), f"Access history: {access_link(dapp_url)}"]
     if kind == "refund_claimable":
-        reason = ("the patient revoked the consent" if p["reason"] == "revoked"
-                  else f"delivery was not confirmed by {when(p['deliverBy'])}")
+        reason = _refund_reason(p)
         return "You can reclaim a payment", [
             f"Purchase #{p['purchaseId']} ({ether(p['amount'])}) can be reclaimed: {reason}.",
             f"Reclaim it in the app: {purchase_link(dapp_url, p['purchaseId'])}",
         ]
     raise UnknownMessageKind(kind)
+
+
+def _refund_reason(p: dict[str, Any]) -> str:
+    if p["reason"] == "revoked":
+        return "the patient revoked the consent"
+    if p["reason"] == "consent_ended":
+        return f"the consent's period ended ({when(p['validUntil'])}) before delivery was confirmed"
+    return f"delivery was not confirmed by {when(p['deliverBy'])}"
 
 
 def _access_line(p: dict[str, Any]) -> str:

@@ -15,7 +15,9 @@ class ListenerSettings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
 
     # Following the chain
-    confirmations: int = 3  # a block is acted on once this many blocks are built on top of it
+    # A block is acted on once this many blocks are built on top of it. When unset here,
+    # PULSELEDGER_CHAIN_CONFIRMATIONS applies if set (services/chain/settings.py), else 3.
+    confirmations: int = 3
     start_block: int | None = None  # default: the deployment block in the deployments file
     poll_interval_s: float = 0.25
     max_blocks_per_query: int = 2000

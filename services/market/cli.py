@@ -40,14 +40,14 @@ def export(gateway_url: str, start, end) -> None:
 
     from eth_account import Account
 
-    from services.chain.connection import open_ledger
+    from services.chain.connection import Chain
     from services.market.exports import make_export
     from services.stack.gateway_client import GatewayClient, GatewayRefused
 
     key = os.environ.get("PULSELEDGER_PATIENT_KEY")
     if not key:
         raise click.ClickException("set PULSELEDGER_PATIENT_KEY to your wallet's private key")
-    _, ledger, _ = open_ledger()
+    ledger = Chain.open().ledger
     from_ms, to_ms = (int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in (start, end))
     try:
         made = make_export(GatewayClient(gateway_url), ledger, Account.from_key(key), from_ms,
@@ -82,7 +82,7 @@ def fetch(gateway_url: str, record_id: str, purchase_id: int, out: Path, log_acc
 
     from eth_account import Account
 
-    from services.chain.connection import open_ledger
+    from services.chain.connection import Chain
     from services.market import buyer as buying
     from services.stack.gateway_client import GatewayClient
 
@@ -90,7 +90,7 @@ def fetch(gateway_url: str, record_id: str, purchase_id: int, out: Path, log_acc
     if not key:
         raise click.ClickException("set PULSELEDGER_BUYER_KEY to the buyer's private key")
     account = Account.from_key(key)
-    _, ledger, _ = open_ledger()
+    ledger = Chain.open().ledger
     try:
         if log_access:
             tx = buying.log_access(ledger, account, record_id, purchase_id, confirmations)
@@ -112,7 +112,7 @@ def fetch(gateway_url: str, record_id: str, purchase_id: int, out: Path, log_acc
 def verify(bundle: Path, sealed: Path | None) -> None:
     """Check a downloaded bundle (<stem>.bundle.json) against the chain: every window's inclusion
     proof leads to an anchored batch root. Exit 1 on any problem."""
-    from services.chain.connection import open_ledger
+    from services.chain.connection import Chain
     from services.market import registration
     from services.market.buyer import anchored_on
     from services.market.verify import check_sealed, verify_document
@@ -121,7 +121,7 @@ def verify(bundle: Path, sealed: Path | None) -> None:
         document = json.loads(bundle.read_text())
     except ValueError:
         raise click.ClickException(f"{bundle} is not JSON") from None
-    _, ledger, _ = open_ledger()
+    ledger = Chain.open().ledger
     verdict = verify_document(document, anchored_on(ledger))
     problems = list(verdict.problems)
     if sealed is not None:

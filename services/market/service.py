@@ -12,11 +12,11 @@ from eth_account import Account
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from services.blobs import open_blob_store
-from services.chain.connection import open_ledger
+from services.chain.connection import Chain
 from services.chain.settings import ChainSettings
 from services.market.custodian import Custodian
 from services.market.settings import MarketSettings
-from services.records import ChainIdentity, RecordsSettings, open_store
+from services.records import RecordsSettings, open_store
 
 log = logging.getLogger("pulseledger.market")
 
@@ -28,13 +28,12 @@ def run_custodian(settings: MarketSettings | None = None, stop: threading.Event 
         log.error("no custodian key: set PULSELEDGER_MARKET_CUSTODIAN_KEY")
         return 2
     stop = stop or _stop_on_signals()
-    _, ledger, deployments = open_ledger(chain or ChainSettings())
+    opened = Chain.open(chain or ChainSettings())
     account = Account.from_key(settings.custodian_key.get_secret_value())
-    identity = ChainIdentity.of(deployments)
     metrics = _serve_status(settings.status_port)
-    with open_store(RecordsSettings(), identity) as store:
-        custodian = Custodian(store, ledger, account, settings,
-                              deployment_block=deployments.deployment_block,
+    with open_store(RecordsSettings(), opened.identity) as store:
+        custodian = Custodian(store, opened.ledger, account, settings,
+                              deployment_block=opened.deployments.deployment_block,
                               blobs=open_blob_store())
         log.info("custodian %s started (period %d s)", account.address, settings.period_s)
         while not stop.is_set():

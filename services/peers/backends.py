@@ -67,7 +67,6 @@ def open_anchor(settings: PeersSettings):
     its first transaction, that the RPC serves that deployment's chain and has code there."""
     if not settings.custodian_private_key:
         return None
-    from services.chain.settings import ChainSettings
     from services.peers.anchoring import Web3BatchAnchor
 
     address, chain_id = settings.ledger_address, None
@@ -77,6 +76,5 @@ def open_anchor(settings: PeersSettings):
             return None
         deployments = load_deployments(path)
         address, chain_id = deployments.address("PulseLedger"), deployments.chain_id
-    rpc_url = settings.chain_rpc_url or ChainSettings().rpc_url
-    return Web3BatchAnchor(rpc_url, address, settings.custodian_private_key,
+    return Web3BatchAnchor(settings.chain().rpc_url, address, settings.custodian_private_key,
                            expected_chain_id=chain_id)

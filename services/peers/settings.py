@@ -4,10 +4,14 @@ tests set them small."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.alerts import AlertSettings
+
+if TYPE_CHECKING:
+    from services.chain.settings import ChainSettings
 
 ALL_ROLES = ("master", "aggregation", "prediction", "storage", "notification")
 
@@ -167,6 +171,14 @@ class PeersSettings(BaseSettings):
 
     def revocation_path(self) -> Path:
         return self.revocation_file or self.admission_dir / "revocations.json"
+
+    def chain(self) -> ChainSettings:
+        """The chain block every service reads (PULSELEDGER_CHAIN_*), with the older
+        PULSELEDGER_PEERS_CHAIN_RPC_URL winning when set (services/chain/settings.py). The
+        deployments file is found by `deployments_path()`, which has fallbacks of its own."""
+        from services.chain.settings import ChainSettings
+
+        return ChainSettings().for_service(self, {"rpc_url": "chain_rpc_url"})
 
     def deployments_path(self) -> Path | None:
         """The deployments file to read: `deployments_file`, else PULSELEDGER_CHAIN_DEPLOYMENTS,

@@ -69,6 +69,7 @@ def shared_env(settings: StackSettings, chain: ChainEndpoint) -> dict[str, str]:
     _default(env, "PULSELEDGER_BLOBS_LOCAL_DIR", str(state / "blobs"))
     _default(env, "PULSELEDGER_NOTIFY_OUTBOX_DIR", str(settings.outbox_dir.resolve()))
     _default(env, "PULSELEDGER_INGEST_QUEUE_PATH", str(peers_dir(settings) / "queue.db"))
+    # The one chain block every service reads (services/chain/settings.py): not their older names.
     _default(env, "PULSELEDGER_CHAIN_RPC_URL", chain.rpc_url)
     _default(env, "PULSELEDGER_CHAIN_DEPLOYMENTS", str(chain.deployments_file.resolve()))
     # The record store's namespace follows the deployment (as the gateway's does), so a
@@ -139,8 +140,6 @@ def build_components(settings: StackSettings, chain: ChainEndpoint,
 def _gateway(settings, chain, ports, shared) -> Component:
     url = gateway_url(settings, ports)
     env = dict(shared)
-    _default(env, "PULSELEDGER_GATEWAY_RPC_URL", chain.rpc_url)
-    _default(env, "PULSELEDGER_GATEWAY_DEPLOYMENTS", str(chain.deployments_file.resolve()))
     _default(env, "PULSELEDGER_GATEWAY_DOMAIN", f"{settings.host}:{ports.gateway}")
     _default(env, "PULSELEDGER_GATEWAY_URI", url)
     _default(env, "PULSELEDGER_GATEWAY_CORS_ORIGINS", [dapp_url(settings, ports)])
@@ -184,7 +183,6 @@ def _peers(settings, chain, ports, shared) -> Component:
     storage anchors batch roots as the custodian registered at deploy time."""
     env = dict(shared)
     _default(env, "PULSELEDGER_PEERS_STATUS_PORT", str(ports.peers))
-    _default(env, "PULSELEDGER_PEERS_CHAIN_RPC_URL", chain.rpc_url)
     _default(env, "PULSELEDGER_PEERS_DAPP_URL", dapp_url(settings, ports))
     _default(env, "PULSELEDGER_PEERS_LEDGER_ADDRESS",
              load_deployments(chain.deployments_file).address())

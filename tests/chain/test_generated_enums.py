@@ -1,19 +1,23 @@
 """The contracts' enums reach Python and TypeScript only through tools/gen_chain_enums.py: the
 committed files are what the generator makes from contracts/interfaces, and every enum the ABI
-names exists in them."""
+names exists in them. The dapp's consent typed data is generated the same way and checked here too."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from services.chain import enums
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_generated_enums_are_up_to_date():
-    result = subprocess.run([sys.executable, str(REPO / "tools" / "gen_chain_enums.py"), "--check"],
+@pytest.mark.parametrize("generator", ["gen_chain_enums.py", "gen_chain_typed_data.py"])
+def test_generated_files_are_up_to_date(generator):
+    """Both generators' outputs (enums; the consent typed data: test_generated_typed_data.py)."""
+    result = subprocess.run([sys.executable, str(REPO / "tools" / generator), "--check"],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
 

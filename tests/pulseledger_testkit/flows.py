@@ -16,14 +16,21 @@ class Flow:
     def now(self):
         return self.pulse.w3.eth.get_block("latest")["timestamp"]
 
-    def request(self, patient, requester, classes=0b011):
+    def request(self, patient, requester, classes=0b011, lasts_s=10**6):
+        """A request whose period began a minute ago and ends `lasts_s` from now."""
         tx = self.pulse.transact(self.c.requestConsent(
-            patient, b"\x01" * 32, classes, self.now() - 60, self.now() + 10**6, b"\x02" * 32),
+            patient, b"\x01" * 32, classes, self.now() - 60, self.now() + lasts_s, b"\x02" * 32),
             requester)
         self.last_tx = tx
         receipt = self.pulse.w3.eth.get_transaction_receipt(tx)
         [event] = self.pulse.contract.events.ConsentRequested().process_receipt(receipt)
         return event["args"]["requestId"]
+
+    def approved_request(self, patient, requester, **request_options):
+        """A request (see `request`) the patient has approved; returns its id."""
+        request_id = self.request(patient, requester, **request_options)
+        self.pulse.transact(self.c.approve(request_id), patient)
+        return request_id
 
     def add_record(self, patient, data_class, salt: bytes) -> bytes:
         """Register a record of `patient` (sent by the patient); returns its id."""

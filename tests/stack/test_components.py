@@ -38,10 +38,14 @@ def test_defaults__every_part_of_the_system(tmp_path, deployments):
     assert all(c.health_url for c in components.values() if not c.one_shot)
     peers = components["peers"].env
     assert peers["PULSELEDGER_PEERS_LEDGER_ADDRESS"] == "0x" + "22" * 20
-    # One store namespace for everyone: the deployment's identity.
+    # One store namespace for everyone: the deployment's identity; one chain block, no older names.
     for component in components.values():
         assert component.env["PULSELEDGER_RECORDS_CHAIN_ID"] == "31337"
         assert component.env["PULSELEDGER_RECORDS_GENESIS_HASH"] == "0x" + "ab" * 32
+        assert component.env["PULSELEDGER_CHAIN_RPC_URL"] == "http://127.0.0.1:8545"
+        assert component.env["PULSELEDGER_CHAIN_DEPLOYMENTS"] == str(deployments.resolve())
+        assert not {"PULSELEDGER_GATEWAY_RPC_URL", "PULSELEDGER_GATEWAY_DEPLOYMENTS",
+                    "PULSELEDGER_PEERS_CHAIN_RPC_URL"} & set(component.env)
 
 
 def test_proxy__started_and_the_dapp_reads_through_it(tmp_path, deployments):

@@ -9,6 +9,7 @@ import { usePrices } from '../../hooks/usePrices';
 import { useTx } from '../../hooks/useTx';
 import { requestsForPatient, type ConsentRequest } from '../../lib/derive';
 import { bytes32ToPurpose, CONSENT_RULE, REVOKE_EFFECT, DATA_CLASSES, DECISION, dataClassesOf, formatPeriod, type DecisionName } from '../../lib/domain';
+import { consentDecisionTypedData } from '../../lib/consentTypedData';
 import { describeError } from '../../lib/errors';
 import { hrefOf } from '../../lib/routes';
 
@@ -42,10 +43,10 @@ export function Decisions({ requests }: { requests: ConsentRequest[] }) {
       const deadline = (await publicClient.getBlock()).timestamp + 600n;
       const signature = await wallet.client.signTypedData({
         account: wallet.account,
-        domain: { name: 'PulseLedger', version: '1', chainId: config.chainId, verifyingContract: config.contract! },
-        types: { ConsentDecision: [{ name: 'requestId', type: 'uint256' }, { name: 'decision', type: 'uint8' }, { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' }] },
-        primaryType: 'ConsentDecision',
-        message: { requestId: request.id, decision: DECISION[decision], nonce, deadline },
+        ...consentDecisionTypedData({
+          chainId: config.chainId, verifyingContract: config.contract!, requestId: request.id,
+          decision: DECISION[decision], nonce, deadline,
+        }),
       });
       tx.set('pending', 'Signed; the gateway is relaying it…');
       const relayed = await gateway.relayDecision({ request_id: request.id.toString(), decision, deadline: deadline.toString(), signature });
