@@ -5,60 +5,18 @@ checking hash and proofs, `pulseledger verify` on what it saved, and the patient
 from __future__ import annotations
 
 import json
-import os
-import threading
 
 import pytest
 from click.testing import CliRunner
-from pydantic import SecretStr
-from werkzeug.serving import make_server
 
-from services.gateway.app import create_app
-from services.gateway.chain import PURCHASE_DELIVERED, Ledger
-from services.gateway.settings import GatewaySettings
+from services.gateway.chain import PURCHASE_DELIVERED
 from services.market import buyer as buying
 from services.market import registration
 from services.market.bundle_ids import bundle_id
 from services.market.cli import verify
 from services.market.exports import make_export
 from services.stack.gateway_client import GatewayClient
-from tests.gateway.chain_helpers import free_port
-from tests.market.conftest import PRICE
-
-EXPORTS_PER_HOUR = 3
-
-
-@pytest.fixture(scope="module")
-def gateway_url(chain, store):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = GatewaySettings(
-        rpc_url=chain.url, deployments=chain.deployments, confirmations=1,
-        gateway_key=SecretStr(chain.gateway.key.to_0x_hex()),
-        session_secret=SecretStr("market-test-secret"), domain=f"127.0.0.1:{port}", uri=url,
-        tx_timeout_s=10, exports_per_patient=EXPORTS_PER_HOUR)
-    app = create_app(settings, ledger=Ledger(settings), store=store)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    app.extensions["pulseledger_gateway"].close()
-
-
-def _bought(chain, patient):
-    functions, buyer = chain.contract.functions, chain.fund()
-    now = chain.now()
-    receipt = chain.send(buyer, functions.requestConsent(
-        patient.address, b"research".ljust(32, b"\0"), 1 << 0, now - 600, now + 3600,
-        os.urandom(32)))
-    request_id = chain.contract.events.ConsentRequested().process_receipt(
-        receipt)[0]["args"]["requestId"]
-    chain.send(patient, functions.approve(request_id))
-    receipt = chain.send(buyer, functions.purchase(request_id, 0, PRICE), value=PRICE)
-    purchase_id = chain.contract.events.PurchasePaid().process_receipt(
-        receipt)[0]["args"]["purchaseId"]
-    return buyer, purchase_id
+from tests.market.conftest import EXPORTS_PER_HOUR, PRICE, bought
 
 
 def test_buyer_fetch__decrypts_checks_and_pays_the_patient(chain, store, make_patient, custodian,
@@ -66,7 +24,7 @@ def test_buyer_fetch__decrypts_checks_and_pays_the_patient(chain, store, make_pa
     patient = make_patient()
     custodian.run_once()
     record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
-    buyer, purchase_id = _bought(chain, patient.account)
+    buyer, purchase_id = bought(chain, patient.account)
     client = GatewayClient(gateway_url)
 
     with pytest.raises(buying.FetchFailed, match="403"):  # paid, but access not logged yet
@@ -105,7 +63,7 @@ def test_buyer_fetch__someone_elses_purchase__refused(chain, store, make_patient
     patient = make_patient()
     custodian.run_once()
     record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
-    _, purchase_id = _bought(chain, patient.account)
+    _, purchase_id = bought(chain, patient.account)
     stranger = chain.fund()
     with pytest.raises(buying.FetchFailed, match="not_your_purchase|another buyer"):
         buying.fetch(GatewayClient(gateway_url), chain.contract, stranger, record_id, purchase_id)
