@@ -8,12 +8,12 @@ checks (hash, proof, GCM tag) and the anchor check the caller passes.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.market.bundle_ids import bundle_id as make_bundle_id
 from services.market.documents import SourceWindow, build_document
+from services.market.pseudonyms import UNLABELLED
 from services.records import RecordNotFound, RecordStore, SellableRecord, WindowMeta
 from services.records.base import InvalidInput, RecordsError
 
@@ -60,8 +60,8 @@ def seal_bundle(store: RecordStore, patient: str, data_class: int, period: tuple
         sources.append(SourceWindow(meta.record_id, payload, meta.ciphertext_sha256, root, proof))
     if not sources:
         return None
-    subject = "pl-" + secrets.token_hex(16)  # drawn per bundle: links to nobody, not even itself
-    document = build_document(data_class, subject, period, sources, bundle_id=bundle_id,
+    # no subject of its own: each buyer's copy is labelled per purchase on delivery
+    document = build_document(data_class, UNLABELLED, period, sources, bundle_id=bundle_id,
                               part=part)
     plaintext = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     try:

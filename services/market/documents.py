@@ -3,16 +3,19 @@
 Pure functions, no I/O. The document sealed into a bundle is one JSON object:
 
     {"format": "pulseledger-bundle-v1", "subject": "<pseudonym>", "data_class": "...",
-     "period": {"start_ms", "end_ms"}, "part": 0, "fhir": <Bundle>, "csv": {"heart_rate"?: text, "screen"?: text},
+     "period": {"start_ms", "end_ms"}, "part": 0, "fhir": <Bundle>,
+     "csv": {"heart_rate"?: text, "screen"?: text},
      "windows": [{"record_id", "window_start_ms", "ciphertext_sha256", "batch_root", "proof"}]}
 
 `part` is 0 for a period's first bundle, 1, 2, ... for supplements holding windows that arrived
-after it (services/market/late_windows.py). `windows` are the inclusion proofs: each window the bundle was made from, by the sha256 of its
-stored ciphertext, leads through `proof` to a batch root anchored on-chain (`pulseledger verify`).
+after it (services/market/late_windows.py). `windows` are the inclusion proofs: each window the
+bundle was made from, by the sha256 of its stored ciphertext, leads through `proof` to a batch
+root anchored on-chain (`pulseledger verify`).
 
-The subject is a random pseudonym drawn for each bundle: never the device id, an address or a
-contact. FHIR release R4 (4.0.1), validated with fhir.resources' R4B models (Observation is the
-R4 structure unchanged; see services/gateway/fhir_export.py for why R4B).
+The subject is a pseudonym per purchase, never the device id, an address or a contact: sealed
+bundles carry a marker that delivery replaces (services/market/pseudonyms.py). FHIR release R4
+(4.0.1), validated with fhir.resources' R4B models (Observation is the R4 structure unchanged;
+see services/gateway/fhir_export.py for why R4B).
 """
 
 from __future__ import annotations

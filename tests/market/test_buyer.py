@@ -15,6 +15,7 @@ from services.market import registration
 from services.market.bundle_ids import bundle_id
 from services.market.cli import verify
 from services.market.exports import make_export
+from services.market.pseudonyms import UNLABELLED
 from services.stack.gateway_client import GatewayClient
 from tests.market.conftest import EXPORTS_PER_HOUR, PRICE, bought
 
@@ -110,3 +111,33 @@ def test_export__new_exports_bounded_per_patient(make_patient, gateway_url):
                for n in range(EXPORTS_PER_HOUR + 1)]
     assert [a.status_code for a in answers] == [201] * EXPORTS_PER_HOUR + [429]
     assert answers[-1].headers.get("Retry-After")
+
+
+def test_two_purchases_of_one_bundle__each_copy_has_its_own_subject(
+        chain, store, make_patient, custodian, gateway_url):
+    """Two buyers of the same sealed bundle get the same verified bytes but different subject
+    pseudonyms (in the document, every Observation and every CSV row), on the plaintext read and
+    on the wrapped-key fetch alike; one purchase keeps its pseudonym across reads."""
+    patient = make_patient(price_classes=(0,))
+    custodian.run_once()
+    record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
+    client, subjects = GatewayClient(gateway_url), []
+    for _ in range(2):
+        buyer, purchase_id = bought(chain, patient.account)
+        buying.log_access(chain.contract, buyer, record_id, purchase_id, confirmations=1)
+        fetched = buying.fetch(client, chain.contract, buyer, record_id, purchase_id)
+        assert fetched.verdict.ok  # the sealed bytes still match the registry's hash
+        token = client.sign_in(buyer)
+        plain = client.get(f"/records/{record_id}", token, params={"purchase_id": purchase_id})
+        assert plain.status_code == 200
+        for document in (fetched.document, json.loads(plain.content)):
+            subject = document["subject"]
+            assert subject.startswith("pl-") and subject != UNLABELLED
+            assert {e["resource"]["subject"]["identifier"]["value"]
+                    for e in document["fhir"]["entry"]} == {subject}
+            assert {row.split(",")[0] for row in document["csv"]["heart_rate"].splitlines()[1:]} \
+                == {subject}
+            assert UNLABELLED not in json.dumps(document)
+        assert json.loads(plain.content)["subject"] == fetched.document["subject"]
+        subjects.append(fetched.document["subject"])
+    assert subjects[0] != subjects[1]
