@@ -25,7 +25,7 @@ from web3.contract import Contract
 from services.market import registration
 from services.market.builder import period_windows, seal_bundle, sealed_meta
 from services.market.bundle_ids import bundle_id, bundle_salt
-from services.records import RecordStore, SellableRecord
+from services.records import RecordNotFound, RecordStore, SellableRecord
 
 log = logging.getLogger("pulseledger.market")
 CHANGES_PAGE = 500
@@ -59,21 +59,26 @@ class LateWindows:
         """Read the patient's new `window_added` changes; a window in a period before
         `settled_before[data_class]` (the first period the custodian has not settled) makes that
         period a candidate for the class."""
-        cursor = self._cursors.get(patient)
         while True:
-            changes = self.store.changes_since(patient, cursor, limit=CHANGES_PAGE)
+            changes = self.store.changes_since(patient, self._cursors.get(patient),
+                                               limit=CHANGES_PAGE)
             for change in changes:
                 if change.kind == "window_added" and change.record_id:
-                    start = self.store.window_meta(change.record_id).window_start_ms
-                    period = start // self._period_ms * self._period_ms
-                    for data_class, first_unsettled in settled_before.items():
-                        if period < first_unsettled:
-                            self._candidates.add((patient, data_class, period))
-            if changes:
-                cursor = changes[-1].cursor
+                    self._note(patient, change.record_id, settled_before)
+            if changes:  # page by page: a failure later does not re-read this one
+                self._cursors[patient] = changes[-1].cursor
             if len(changes) < CHANGES_PAGE:
-                break
-        self._cursors[patient] = cursor
+                return
+
+    def _note(self, patient: str, record_id: str, settled_before: dict[int, int]) -> None:
+        try:
+            start = self.store.window_meta(record_id).window_start_ms
+        except RecordNotFound:  # gone since (a backup restored without it): nothing to sell
+            return
+        period = start // self._period_ms * self._period_ms
+        for data_class, first_unsettled in settled_before.items():
+            if period < first_unsettled:
+                self._candidates.add((patient, data_class, period))
 
     def settle(self, patient: str, data_class: int, now_ms: int) -> int:
         """Seal and register a supplement for each candidate period of (patient, class) with
@@ -86,6 +91,7 @@ class LateWindows:
             sealed += made
             if done:
                 self._candidates.discard(key)
+                self._sales.pop(key, None)  # a later window re-reads the parts: memory stays small
         return sealed
 
     def _settle_period(self, patient: str, data_class: int, start: int,
