@@ -120,6 +120,12 @@ test('requester buys at the shown price, logs access and reads the record throug
   await expectText(buyer.getByTestId('my-request-1'), /paid, awaiting first read/);
   await buyer.getByRole('button', { name: 'Log access and download' }).click();
   await expectText(buyer.getByTestId('record-content'), new RegExp(config.exportText.replace(/[{}"]/g, '.')));
+  // The patient's export as the gateway sealed it: FHIR heart-rate Observations of their windows,
+  // the subject labelled with this purchase's pseudonym (the sealed bundle names none).
+  const shown = await buyer.getByTestId('record-content').textContent();
+  assert.match(shown, /"code":"8867-4"/);
+  assert.match(shown, /"subject":"pl-[0-9a-f]{32}"/);
+  assert.doesNotMatch(shown, /pl-0{32}/);
   const download = buyer.getByRole('link', { name: 'Download export' });
   assert.match(await download.getAttribute('href'), /^blob:/);
   await shot(buyer, '03-requester-record-read');

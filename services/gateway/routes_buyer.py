@@ -11,6 +11,7 @@ from services.gateway import delivery, ecies, validate
 from services.gateway.context import gateway, signed_in
 from services.gateway.errors import BadRequest, Forbidden
 from services.gateway.observability import log
+from services.market import pseudonyms
 
 blueprint = Blueprint("buyer", __name__)
 ECIES_FORMAT = "ecies-secp256k1-hkdf-sha256-aes256gcm-v1"
@@ -27,7 +28,7 @@ def _grant(purchase_id) -> delivery.Grant:
 def read_record(record_id: str):
     gw = gateway()
     grant = _grant(request.args.get("purchase_id"))
-    body = delivery.plaintext(gw, grant)
+    body = pseudonyms.label(delivery.plaintext(gw, grant), _subject(gw, grant))
     tx = delivery.confirm_first_delivery(gw, grant)
     gw.metrics.deliveries.labels("plaintext").inc()
     log("record_delivered", record=grant.record_id, buyer=grant.buyer, format="plaintext")
@@ -61,7 +62,14 @@ def wrapped_key(record_id: str):
                    wrapped_key="0x" + wrapped.hex(),
                    ecies_associated_data=grant.record_id,
                    record_associated_data="0x" + associated_data.hex(),
-                   ciphertext_sha256="0x" + grant.ciphertext_hash.hex(), delivery_tx=tx)
+                   ciphertext_sha256="0x" + grant.ciphertext_hash.hex(), delivery_tx=tx,
+                   subject=_subject(gw, grant))
+
+
+def _subject(gw, grant: delivery.Grant) -> str:
+    """The purchase's own subject pseudonym: what the buyer's copy of a bundle names (the sealed
+    bundle names none, services/market/pseudonyms.py)."""
+    return pseudonyms.purchase_subject(gw.store.keyed_digest, grant.purchase_id)
 
 
 @blueprint.get("/records/<record_id>/ciphertext")

@@ -8,13 +8,13 @@ checks (hash, proof, GCM tag) and the anchor check the caller passes.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.market.bundle_ids import bundle_id as make_bundle_id
 from services.market.documents import SourceWindow, build_document
-from services.records import RecordStore, SellableRecord, WindowMeta
+from services.market.pseudonyms import UNLABELLED
+from services.records import RecordNotFound, RecordStore, SellableRecord, WindowMeta
 from services.records.base import InvalidInput, RecordsError
 
 PAGE = 500
@@ -24,10 +24,11 @@ PAGE = 500
 class PeriodWindows:
     anchored: list[WindowMeta]
     waiting: int  # windows of the period not anchored yet (neither flagged nor erased)
+    latest_waiting_ms: int = 0  # when the newest of those was stored (0: none waits)
 
 
 def period_windows(store: RecordStore, patient: str, start_ms: int, end_ms: int) -> PeriodWindows:
-    anchored, waiting, since = [], 0, start_ms
+    anchored, waiting, latest_waiting, since = [], 0, 0, start_ms
     while True:
         page = store.list_windows(patient, since_ms=since, limit=PAGE)
         inside = [m for m in page if m.window_start_ms < end_ms]
@@ -37,15 +38,15 @@ def period_windows(store: RecordStore, patient: str, start_ms: int, end_ms: int)
             if meta.anchored and meta.batch_root is not None:
                 anchored.append(meta)
             else:
-                waiting += 1
+                waiting, latest_waiting = waiting + 1, max(latest_waiting, meta.created_ms)
         if len(page) < PAGE or len(inside) < len(page):
-            return PeriodWindows(anchored, waiting)
+            return PeriodWindows(anchored, waiting, latest_waiting)
         since = page[-1].window_start_ms + 1
 
 
 def seal_bundle(store: RecordStore, patient: str, data_class: int, period: tuple[int, int],
                 windows: list[WindowMeta], anchor_check: Callable[[bytes], bool],
-                blobs=None, bundle_id: str | None = None) -> SellableRecord | None:
+                blobs=None, bundle_id: str | None = None, part: int = 0) -> SellableRecord | None:
     """Decrypt the windows, build the document, seal it as a bundle. None when no window could be
     read soundly (each one refused costs only itself: the store alerted and flagged it)."""
     bundle_id = bundle_id or make_bundle_id(patient, data_class, period[0])
@@ -59,8 +60,9 @@ def seal_bundle(store: RecordStore, patient: str, data_class: int, period: tuple
         sources.append(SourceWindow(meta.record_id, payload, meta.ciphertext_sha256, root, proof))
     if not sources:
         return None
-    subject = "pl-" + secrets.token_hex(16)  # drawn per bundle: links to nobody, not even itself
-    document = build_document(data_class, subject, period, sources, bundle_id=bundle_id)
+    # no subject of its own: each buyer's copy is labelled per purchase on delivery
+    document = build_document(data_class, UNLABELLED, period, sources, bundle_id=bundle_id,
+                              part=part)
     plaintext = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     try:
         return store.put_bundle(patient, bundle_id, data_class, plaintext)
@@ -68,3 +70,11 @@ def seal_bundle(store: RecordStore, patient: str, data_class: int, period: tuple
         if blobs is None:
             raise
         return store.put_bundle(patient, bundle_id, data_class, plaintext, blobs=blobs)
+
+
+def sealed_meta(store: RecordStore, bundle_id: str) -> SellableRecord | None:
+    """The bundle stored under this id, None when none is."""
+    try:
+        return store.bundle_meta(bundle_id)
+    except RecordNotFound:
+        return None

@@ -4,7 +4,8 @@ the sealed bundle, both checked locally against the chain before anything is tru
 Steps (the gateway serves nothing before the buyer's AccessLogged is confirmed on-chain):
 logAccess(recordId, purchaseId) → sign in → POST /records/<id>/key → GET /records/<id>/ciphertext
 → sha256(sealed) == the registry's ciphertextHash → unwrap the key, decrypt → every window's
-inclusion proof leads to a batch root anchored on-chain.
+inclusion proof leads to a batch root anchored on-chain → the subject marker replaced by the
+pseudonym of the purchase the gateway sent (services/market/pseudonyms.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from eth_keys import keys
 from web3.contract import Contract
 
 from services.gateway import ecies
-from services.market import registration
+from services.market import pseudonyms, registration
 from services.market.verify import Verdict, check_sealed, verify_document
 from services.records import crypto
 from services.stack.gateway_client import GatewayClient, GatewayRefused
@@ -80,6 +81,10 @@ def fetch(client: GatewayClient, ledger: Contract, buyer, record_id: str,
                        bytes.fromhex(record_id[2:]))
     plaintext = crypto.open_sealed(key, sealed,
                                    bytes.fromhex(wrapped["record_associated_data"][2:]))
+    try:
+        plaintext = pseudonyms.label(plaintext, str(wrapped.get("subject")))
+    except ValueError:
+        raise FetchFailed("the gateway sent no valid subject pseudonym for this purchase") from None
     document = json.loads(plaintext)
     verdict = verify_document(document, anchored_on(ledger))
     if not verdict.ok:

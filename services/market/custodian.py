@@ -4,7 +4,8 @@ class and closed period, registered on-chain, so whatever a patient prices has r
 It reads the record store (the windows the storage peers wrote and anchored) and writes bundles
 to it; it never touches the peers. State is the store and the chain: a restart finds the bundles
 it made (ids are derived, services/market/bundle_ids.py), registers one sealed but not registered,
-and goes on.
+and goes on. Windows that arrive after their period was settled are sold in supplements
+(services/market/late_windows.py).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from dataclasses import dataclass, field
 from web3.contract import Contract
 
 from services.market import registration
-from services.market.builder import period_windows, seal_bundle
+from services.market.builder import period_windows, seal_bundle, sealed_meta
 from services.market.bundle_ids import bundle_id as make_bundle_id
 from services.market.bundle_ids import bundle_salt
 from services.market.documents import HEART_RATE_WINDOWS, PREDICTIONS_ALERTS
+from services.market.late_windows import LateWindows
 from services.market.settings import MarketSettings
-from services.records import RecordNotFound, RecordStore, SellableRecord
+from services.records import RecordStore, SellableRecord
 
 log = logging.getLogger("pulseledger.market")
 # Exports are made by the patient (period and classes of their choosing), not sealed by period.
@@ -46,6 +48,10 @@ class Custodian:
         self._scanned_to = deployment_block - 1
         self._next_period: dict[tuple[str, int], int] = {}  # first period not yet settled
         self._anchored: dict[bytes, bool] = {}
+        self._tally = Tally()  # the round in progress
+        self.late = LateWindows(store, ledger, self._period_ms,
+                                int(settings.max_anchor_wait_s * 1000), self._is_anchored,
+                                self._register, blobs=blobs)
 
     # -- who and what ------------------------------------------------------------------------
     def patients(self) -> list[str]:
@@ -66,17 +72,29 @@ class Custodian:
 
     # -- one round ---------------------------------------------------------------------------
     def run_once(self) -> Tally:
-        tally = Tally()
+        self._tally = tally = Tally()
         for patient in self.patients():
-            for data_class in self.priced_classes(patient):
-                try:
-                    self._settle(patient, data_class, tally)
-                except Exception as error:  # noqa: BLE001 - one patient must not stop the others
-                    log.warning("bundle round failed", extra={"patient": patient[:10],
-                                                               "data_class": data_class,
-                                                               "error": type(error).__name__})
-                    tally.errors.append(f"{patient[:10]}/{data_class}: {type(error).__name__}")
+            classes = self.priced_classes(patient)
+            for data_class in classes:
+                self._guarded(patient, data_class, self._settle, patient, data_class, tally)
+            # after the periods are settled, so windows of the open ones are not candidates
+            settled_before = {c: self._next_period.get((patient, c), 0) for c in classes}
+            self._guarded(patient, None, self.late.follow, patient, settled_before)
+            for data_class in classes:
+                self._guarded(patient, data_class, self._sell_late, patient, data_class, tally)
         return tally
+
+    def _guarded(self, patient: str, data_class: int | None, step, *args) -> None:
+        try:
+            step(*args)
+        except Exception as error:  # noqa: BLE001 - one patient must not stop the others
+            log.warning("bundle round failed", extra={"patient": patient[:10],
+                                                       "data_class": data_class,
+                                                       "error": type(error).__name__})
+            self._tally.errors.append(f"{patient[:10]}/{data_class}: {type(error).__name__}")
+
+    def _sell_late(self, patient: str, data_class: int, tally: Tally) -> None:
+        tally.sealed += self.late.settle(patient, data_class, int(self.clock() * 1000))
 
     def _settle(self, patient: str, data_class: int, tally: Tally) -> None:
         now_ms = int(self.clock() * 1000)
@@ -101,7 +119,7 @@ class Custodian:
         bundle_id = make_bundle_id(patient, data_class, start)
         if registration.registration_of(self.ledger, bundle_id).status != registration.RECORD_NONE:
             return True
-        record = self._sealed(bundle_id)
+        record = sealed_meta(self.store, bundle_id)
         if record is not None and record.erased:
             return True  # the patient erased it before it was registered: never offer it
         if record is None:
@@ -109,6 +127,8 @@ class Custodian:
             windows = period_windows(self.store, patient, start, end)
             if windows.waiting and now_ms < end + self.settings.max_anchor_wait_s * 1000:
                 return False
+            if windows.waiting:  # sealed without them: they are sold when they anchor
+                self.late.watch(patient, data_class, start)
             if not windows.anchored:
                 return True
             record = seal_bundle(self.store, patient, data_class, (start, end), windows.anchored,
@@ -116,18 +136,14 @@ class Custodian:
             if record is None:
                 return True
             tally.sealed += 1
-        tx = registration.register_bundle(self.ledger, self.account, record,
-                                          bundle_salt(data_class, start))
-        tally.registered += 1
-        log.info("bundle registered", extra={"record": bundle_id, "data_class": data_class,
-                                             "tx": tx})
+        self._register(record, bundle_salt(data_class, start))
         return True
 
-    def _sealed(self, bundle_id: str) -> SellableRecord | None:
-        try:
-            return self.store.bundle_meta(bundle_id)
-        except RecordNotFound:
-            return None
+    def _register(self, record: SellableRecord, salt: bytes) -> None:
+        tx = registration.register_bundle(self.ledger, self.account, record, salt)
+        self._tally.registered += 1
+        log.info("bundle registered", extra={"record": record.bundle_id,
+                                             "data_class": record.data_class, "tx": tx})
 
     def _is_anchored(self, root: bytes) -> bool:
         """The batch root is anchored on-chain (roots never un-anchor: safe to remember)."""

@@ -3,15 +3,19 @@
 Pure functions, no I/O. The document sealed into a bundle is one JSON object:
 
     {"format": "pulseledger-bundle-v1", "subject": "<pseudonym>", "data_class": "...",
-     "period": {"start_ms", "end_ms"}, "fhir": <Bundle>, "csv": {"heart_rate"?: text, "screen"?: text},
+     "period": {"start_ms", "end_ms"}, "part": 0, "fhir": <Bundle>,
+     "csv": {"heart_rate"?: text, "screen"?: text},
      "windows": [{"record_id", "window_start_ms", "ciphertext_sha256", "batch_root", "proof"}]}
 
-`windows` are the inclusion proofs: each window the bundle was made from, by the sha256 of its
-stored ciphertext, leads through `proof` to a batch root anchored on-chain (`pulseledger verify`).
+`part` is 0 for a period's first bundle, 1, 2, ... for supplements holding windows that arrived
+after it (services/market/late_windows.py). `windows` are the inclusion proofs: each window the
+bundle was made from, by the sha256 of its stored ciphertext, leads through `proof` to a batch
+root anchored on-chain (`pulseledger verify`).
 
-The subject is a random pseudonym drawn for each bundle: never the device id, an address or a
-contact. FHIR release R4 (4.0.1), validated with fhir.resources' R4B models (Observation is the
-R4 structure unchanged; see services/gateway/fhir_export.py for why R4B).
+The subject is a pseudonym per purchase, never the device id, an address or a contact: sealed
+bundles carry a marker that delivery replaces (services/market/pseudonyms.py). FHIR release R4
+(4.0.1), validated with fhir.resources' R4B models (Observation is the R4 structure unchanged;
+see services/gateway/fhir_export.py for why R4B).
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ class SourceWindow:
 
 
 def build_document(data_class: int, subject: str, period: tuple[int, int],
-                   windows: Sequence[SourceWindow], *, bundle_id: str) -> dict[str, Any]:
+                   windows: Sequence[SourceWindow], *, bundle_id: str,
+                   part: int = 0) -> dict[str, Any]:
     """The bundle document for one data class and period (windows ordered by start)."""
     if data_class not in CLASS_NAMES:
         raise ValueError(f"unknown data class {data_class}")
@@ -84,6 +89,7 @@ def build_document(data_class: int, subject: str, period: tuple[int, int],
         "subject": subject,
         "data_class": CLASS_NAMES[data_class],
         "period": {"start_ms": period[0], "end_ms": period[1]},
+        "part": part,
         "fhir": fhir_bundle(bundle_id, observations),
         "csv": tables,
         "windows": [{"record_id": w.record_id, "window_start_ms": w.payload["window_start_ms"],

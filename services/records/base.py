@@ -386,6 +386,11 @@ class RecordStore(ABC):
         """The raw 32-byte data key of a window or bundle, for wrapping to a buyer (ECIES).
         Raises `RecordErased` after erasure. Never log it."""
 
+    def keyed_digest(self, label: bytes, data: bytes) -> bytes:
+        """HMAC-SHA256 of `data` under a key derived from the master key for `label`: stable
+        while the master key is, unguessable without it (per-purchase subject pseudonyms)."""
+        raise NotImplementedError(f"{type(self).__name__} has no keyed digest")
+
     # ---- dead letters
     @abstractmethod
     def dead_letter(self, kind: str, payload: bytes, reason: str) -> str:

@@ -195,6 +195,9 @@ class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordSt
         for row in self.tables.follow_changes(owner, after, stop):
             yield _change(owner, row)
 
+    def keyed_digest(self, label: bytes, data: bytes) -> bytes:
+        return self.envelope.ring.digest(label, data)
+
     def close(self) -> None:
         self.tables.close()
 

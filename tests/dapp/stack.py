@@ -1,6 +1,9 @@
 """The dapp's end-to-end stack: a real anvil with PulseLedger deployed, a SQLite record store with a
-patient's heart-rate windows and one sellable export, and the real gateway (Flask app served by
-werkzeug on a free 127.0.0.1 port, with its own account for relays and deliveries).
+patient's heart-rate windows (anchored on-chain the way the storage peers do it), the real gateway
+(Flask app served by werkzeug on a free 127.0.0.1 port, with its own account for relays and
+deliveries), and one sellable export the patient made on the production path: the gateway seals
+it (`POST /patients/{patient}/exports`) and the patient's wallet registers it (`addRecord`), as
+`pulseledger market export` does (services/market/exports.py). Nothing is seeded into the store.
 
 The patient has linked a doctor; a spare wearable (its peer id printed, as the simulator shows it)
 is not paired with anyone yet, for a new patient to pair in the dapp. With `--market` a requester
@@ -40,16 +43,19 @@ from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
 from services.listeners.messages import render
-from services.records import RecordsSettings, open_store
+from services.market.exports import make_export
+from services.peers.anchoring import Web3BatchAnchor
+from services.records import RecordsSettings, merkle, open_store
 from services.records.window_payload import sample_payload
+from services.stack.gateway_client import GatewayClient
 from tests.gateway.chain_helpers import deploy, start_anvil
-from tests.pulseledger_testkit.records import store_bundle_for_registration
 
 EXPORTS = 2
 PRICE = 10**15
 DOCTOR_EMAIL = "doctor@clinic.invalid"
 LINK = re.compile(r"https?://\S+")
-EXPORT_PLAINTEXT = b'{"export": "heart-rate windows, November 2026", "windows": 8, "mean_bpm": 72}'
+# What the buyer's dapp shows of the export (the sealed bundle document, JSON without spaces)
+EXPORT_TEXT = '"data_class":"EXPORTS"'
 
 
 def window_payload(device_id: str, start_ms: int, index: int) -> dict:
@@ -58,6 +64,18 @@ def window_payload(device_id: str, start_ms: int, index: int) -> dict:
     the first eight."""
     return sample_payload(index, device_id=device_id, window_start_ms=start_ms,
                           irregular=index >= 2)
+
+
+def anchor_windows(store, chain) -> None:
+    """Batch the stored windows and anchor the root as a registered storage custodian, with the
+    storage peers' own steps (services/peers/roles/storage.py `anchor_pending`)."""
+    custodian = chain.fund()
+    chain.send(chain.owner, chain.contract.functions.setCustodian(custodian.address, True))
+    anchor = Web3BatchAnchor(chain.url, chain.contract.address, custodian.key.to_0x_hex())
+    pending = store.pending_unbatched(1000)
+    root, proofs = merkle.build([ref.ciphertext_sha256 for ref in pending])
+    store.record_batch(root, [ref.record_id for ref in pending], proofs, None)
+    store.mark_batch_anchored(root, anchor.anchor_batch(root, len(pending)))
 
 
 def _market(chain, patient, buyer) -> int:
@@ -150,21 +168,23 @@ def main() -> None:
             store.put_window(patient.address.lower(), device_id, start,
                              window_payload(device_id, start, index))
 
-        record_id, register = store_bundle_for_registration(
-            store, chain.contract, patient.address, EXPORTS, EXPORT_PLAINTEXT)
-        chain.send(patient, register)
+        anchor_windows(store, chain)
 
         purchase_id = _market(chain, patient, buyer) if options.market else None
 
         app = create_app(settings, ledger=ledger, store=store)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        gateway_url = f"http://127.0.0.1:{server.server_port}"
+        # the patient's export of the eight windows, made as `pulseledger market export` makes it
+        record_id = make_export(GatewayClient(gateway_url), chain.contract, patient, start_ms,
+                                start_ms + 8 * 60_000).record_id
 
         print(json.dumps({
-            "rpcUrl": rpc_url, "gatewayUrl": f"http://127.0.0.1:{server.server_port}",
+            "rpcUrl": rpc_url, "gatewayUrl": gateway_url,
             "chainId": chain.w3.eth.chain_id, "contract": chain.contract.address,
             "deploymentBlock": json.loads(chain.deployments.read_text())["deployment_block"],
-            "deployments": str(chain.deployments), "recordId": record_id, "exportText": EXPORT_PLAINTEXT.decode(),
+            "deployments": str(chain.deployments), "recordId": record_id, "exportText": EXPORT_TEXT,
             "keys": {"patient": patient.key.to_0x_hex(), "buyer": buyer.key.to_0x_hex(),
                      "other": other.key.to_0x_hex(), "doctor": doctor.key.to_0x_hex(),
                      "newcomer": newcomer.key.to_0x_hex()},

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from dataclasses import dataclass
 
 import pytest
 from eth_account import Account
 from pydantic import SecretStr
+from werkzeug.serving import make_server
 
+from services.gateway.app import create_app
+from services.gateway.chain import Ledger
+from services.gateway.settings import GatewaySettings
 from services.market.custodian import Custodian
 from services.market.settings import MarketSettings
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
 from services.records.base import ChainIdentity
 from services.records.window_payload import build_window_payload, reading
-from tests.gateway.chain_helpers import Chain, deploy, start_anvil
+from tests.gateway.chain_helpers import Chain, deploy, free_port, start_anvil
 
 PERIOD_S = 60
 PRICE = 10**15
 MODEL = "ab" * 32
+EXPORTS_PER_HOUR = 3
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +92,12 @@ def store_windows(store, anchor, owner: str, device_id: str, starts_ms: list[int
     return ids
 
 
+def anchor_now(store, anchor, record_ids: list[str]) -> None:
+    """Anchor the batch that `store_windows(..., anchored=False)` built for these windows."""
+    root, _ = store.proof_of(record_ids[0])
+    store.mark_batch_anchored(root, anchor.anchor_batch(root, len(record_ids)))
+
+
 @pytest.fixture()
 def make_patient(chain, store, storage_anchor, custodian_account):
     def make(*, authorise=True, price_classes=(0,), periods_ago=2, windows=3, anchored=True):
@@ -111,3 +123,36 @@ def custodian(chain, store, custodian_account) -> Custodian:
     settings = MarketSettings(period_s=PERIOD_S, max_anchor_wait_s=3600)
     return Custodian(store, chain.contract, custodian_account, settings,
                      clock=lambda: chain.now() + 0.0)
+
+
+@pytest.fixture(scope="module")
+def gateway_url(chain, store):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = GatewaySettings(
+        rpc_url=chain.url, deployments=chain.deployments, confirmations=1,
+        gateway_key=SecretStr(chain.gateway.key.to_0x_hex()),
+        session_secret=SecretStr("market-test-secret"), domain=f"127.0.0.1:{port}", uri=url,
+        tx_timeout_s=10, exports_per_patient=EXPORTS_PER_HOUR)
+    app = create_app(settings, ledger=Ledger(settings), store=store)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    app.extensions["pulseledger_gateway"].close()
+
+
+def bought(chain, patient):
+    functions, buyer = chain.contract.functions, chain.fund()
+    now = chain.now()
+    receipt = chain.send(buyer, functions.requestConsent(
+        patient.address, b"research".ljust(32, b"\0"), 1 << 0, now - 600, now + 3600,
+        os.urandom(32)))
+    request_id = chain.contract.events.ConsentRequested().process_receipt(
+        receipt)[0]["args"]["requestId"]
+    chain.send(patient, functions.approve(request_id))
+    receipt = chain.send(buyer, functions.purchase(request_id, 0, PRICE), value=PRICE)
+    purchase_id = chain.contract.events.PurchasePaid().process_receipt(
+        receipt)[0]["args"]["purchaseId"]
+    return buyer, purchase_id

@@ -5,60 +5,19 @@ checking hash and proofs, `pulseledger verify` on what it saved, and the patient
 from __future__ import annotations
 
 import json
-import os
-import threading
 
 import pytest
 from click.testing import CliRunner
-from pydantic import SecretStr
-from werkzeug.serving import make_server
 
-from services.gateway.app import create_app
-from services.gateway.chain import PURCHASE_DELIVERED, Ledger
-from services.gateway.settings import GatewaySettings
+from services.gateway.chain import PURCHASE_DELIVERED
 from services.market import buyer as buying
 from services.market import registration
 from services.market.bundle_ids import bundle_id
 from services.market.cli import verify
 from services.market.exports import make_export
+from services.market.pseudonyms import UNLABELLED
 from services.stack.gateway_client import GatewayClient
-from tests.gateway.chain_helpers import free_port
-from tests.market.conftest import PRICE
-
-EXPORTS_PER_HOUR = 3
-
-
-@pytest.fixture(scope="module")
-def gateway_url(chain, store):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = GatewaySettings(
-        rpc_url=chain.url, deployments=chain.deployments, confirmations=1,
-        gateway_key=SecretStr(chain.gateway.key.to_0x_hex()),
-        session_secret=SecretStr("market-test-secret"), domain=f"127.0.0.1:{port}", uri=url,
-        tx_timeout_s=10, exports_per_patient=EXPORTS_PER_HOUR)
-    app = create_app(settings, ledger=Ledger(settings), store=store)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    app.extensions["pulseledger_gateway"].close()
-
-
-def _bought(chain, patient):
-    functions, buyer = chain.contract.functions, chain.fund()
-    now = chain.now()
-    receipt = chain.send(buyer, functions.requestConsent(
-        patient.address, b"research".ljust(32, b"\0"), 1 << 0, now - 600, now + 3600,
-        os.urandom(32)))
-    request_id = chain.contract.events.ConsentRequested().process_receipt(
-        receipt)[0]["args"]["requestId"]
-    chain.send(patient, functions.approve(request_id))
-    receipt = chain.send(buyer, functions.purchase(request_id, 0, PRICE), value=PRICE)
-    purchase_id = chain.contract.events.PurchasePaid().process_receipt(
-        receipt)[0]["args"]["purchaseId"]
-    return buyer, purchase_id
+from tests.market.conftest import EXPORTS_PER_HOUR, PRICE, bought
 
 
 def test_buyer_fetch__decrypts_checks_and_pays_the_patient(chain, store, make_patient, custodian,
@@ -66,7 +25,7 @@ def test_buyer_fetch__decrypts_checks_and_pays_the_patient(chain, store, make_pa
     patient = make_patient()
     custodian.run_once()
     record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
-    buyer, purchase_id = _bought(chain, patient.account)
+    buyer, purchase_id = bought(chain, patient.account)
     client = GatewayClient(gateway_url)
 
     with pytest.raises(buying.FetchFailed, match="403"):  # paid, but access not logged yet
@@ -105,7 +64,7 @@ def test_buyer_fetch__someone_elses_purchase__refused(chain, store, make_patient
     patient = make_patient()
     custodian.run_once()
     record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
-    _, purchase_id = _bought(chain, patient.account)
+    _, purchase_id = bought(chain, patient.account)
     stranger = chain.fund()
     with pytest.raises(buying.FetchFailed, match="not_your_purchase|another buyer"):
         buying.fetch(GatewayClient(gateway_url), chain.contract, stranger, record_id, purchase_id)
@@ -152,3 +111,33 @@ def test_export__new_exports_bounded_per_patient(make_patient, gateway_url):
                for n in range(EXPORTS_PER_HOUR + 1)]
     assert [a.status_code for a in answers] == [201] * EXPORTS_PER_HOUR + [429]
     assert answers[-1].headers.get("Retry-After")
+
+
+def test_two_purchases_of_one_bundle__each_copy_has_its_own_subject(
+        chain, store, make_patient, custodian, gateway_url):
+    """Two buyers of the same sealed bundle get the same verified bytes but different subject
+    pseudonyms (in the document, every Observation and every CSV row), on the plaintext read and
+    on the wrapped-key fetch alike; one purchase keeps its pseudonym across reads."""
+    patient = make_patient(price_classes=(0,))
+    custodian.run_once()
+    record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
+    client, subjects = GatewayClient(gateway_url), []
+    for _ in range(2):
+        buyer, purchase_id = bought(chain, patient.account)
+        buying.log_access(chain.contract, buyer, record_id, purchase_id, confirmations=1)
+        fetched = buying.fetch(client, chain.contract, buyer, record_id, purchase_id)
+        assert fetched.verdict.ok  # the sealed bytes still match the registry's hash
+        token = client.sign_in(buyer)
+        plain = client.get(f"/records/{record_id}", token, params={"purchase_id": purchase_id})
+        assert plain.status_code == 200
+        for document in (fetched.document, json.loads(plain.content)):
+            subject = document["subject"]
+            assert subject.startswith("pl-") and subject != UNLABELLED
+            assert {e["resource"]["subject"]["identifier"]["value"]
+                    for e in document["fhir"]["entry"]} == {subject}
+            assert {row.split(",")[0] for row in document["csv"]["heart_rate"].splitlines()[1:]} \
+                == {subject}
+            assert UNLABELLED not in json.dumps(document)
+        assert json.loads(plain.content)["subject"] == fetched.document["subject"]
+        subjects.append(fetched.document["subject"])
+    assert subjects[0] != subjects[1]

@@ -10,6 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from services.market import registration
 from services.market.bundle_ids import bundle_id
+from services.market.pseudonyms import UNLABELLED
 from services.market.verify import verify_document
 
 
@@ -56,8 +57,9 @@ def test_bundle__fhir_csv_and_proofs__valid_and_pseudonymous(chain, store, make_
     result = screen["fhir"]["entry"][0]["resource"]
     assert result["device"]["identifier"]["value"] == "ab" * 32
     assert result["valueCodeableConcept"]["coding"][0]["code"] == "regular"
-    # pseudonyms differ between bundles: two buyers cannot join them on the subject
-    assert heart["subject"] != screen["subject"]
+    # sealed bundles name no subject: each buyer's copy is labelled per purchase on delivery
+    assert heart["subject"] == screen["subject"] == UNLABELLED
+    assert heart["csv"]["heart_rate"].splitlines()[1].startswith(UNLABELLED + ",")
 
     def anchored(root: bytes) -> bool:
         return int(chain.contract.functions.batchAnchor(root).call()[0], 16) != 0

@@ -13,6 +13,7 @@ from services.records import (
     WindowInput,
     merkle,
 )
+from services.records.keystore import Keyring
 
 KEY = os.urandom(32)
 
@@ -302,3 +303,15 @@ def test_dead_letter__same_failure_redelivered__kept_once(store):
     assert [d.id for d in store.dead_letters("reading")].count(first) == 1
     assert len(store.dead_letters("reading")) == 2
     assert len(list(store.keys.scan())) == 2  # no orphan key for the repeat
+
+
+def test_keyed_digest__stable_per_master_key_and_label(make_store):
+    """What per-purchase subject pseudonyms rest on: every store opened with the master key
+    answers the same digest; another label or another master key answers another."""
+    store, again = make_store(), make_store()
+    digest = store.keyed_digest(b"purchase-subject", b"\x01")
+    assert again.keyed_digest(b"purchase-subject", b"\x01") == digest and len(digest) == 32
+    assert store.keyed_digest(b"other-label", b"\x01") != digest
+    assert store.keyed_digest(b"purchase-subject", b"\x02") != digest
+    other = make_store(keyring=Keyring(os.urandom(32)))
+    assert other.keyed_digest(b"purchase-subject", b"\x01") != digest
