@@ -116,8 +116,24 @@ class AggregationRole:
 
     # -- data plane ---------------------------------------------------------------------------
     async def handle_ingest(self, body: dict, caller: str) -> dict:
-        readings = body["readings"]
-        attestations = self._attestations(readings, body.get("attestations") or {})
+        """Accept a master's readings for the users we are primary for (in our own view of the
+        live aggregators); name the others in `not_primary` — the master keeps them pending and
+        routes them again. A reading accepted by an aggregator that is not its user's primary
+        (views differ while a peer dies or comes back) can miss the window the real primary
+        closes: it would be acknowledged and end up a dead letter instead of stored."""
+        me, assign = self.node.rpc.self_id, self.node.directory.primary_and_replica
+        readings, elsewhere = [], []
+        for reading in body["readings"]:
+            (readings if assign(reading["userId"])[0] == me else elsewhere).append(reading)
+        if not readings:
+            return {"not_primary": [[r["userId"], r["seq"]] for r in elsewhere]}
+        counts = await self._accept(readings, body.get("attestations") or {})
+        if elsewhere:
+            counts["not_primary"] = [[r["userId"], r["seq"]] for r in elsewhere]
+        return counts
+
+    async def _accept(self, readings: list[dict], documents: dict) -> dict:
+        attestations = self._attestations(readings, documents)
         await self.yield_to_closing()
         await self._sync_before_accepting({r["userId"] for r in readings})
         outcomes = self.windows.ingest(readings, attestations=attestations)

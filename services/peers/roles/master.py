@@ -153,9 +153,12 @@ class MasterRole:
             try:
                 attestations = attest(node.key_pair, node.peer_id, node.gate.own_document,
                                       readings, self.digest_key)
-                await node.rpc.call(aggregator, "agg.ingest",
-                                    {"readings": readings, "attestations": attestations})
-                acked.update(id(r) for r in readings)
+                reply = await node.rpc.call(aggregator, "agg.ingest",
+                                            {"readings": readings, "attestations": attestations})
+                # readings of users it is not primary for (its view differs from ours for the
+                # moment) stay pending: routed again with a fresh view
+                elsewhere = {(u, q) for u, q in (reply or {}).get("not_primary", ())}
+                acked.update(id(r) for r in readings if (r["userId"], r["seq"]) not in elsewhere)
             except PeerUnavailable:
                 node.membership.mark_dead(aggregator)
             except RemoteError as exc:
