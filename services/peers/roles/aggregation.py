@@ -95,9 +95,13 @@ class AggregationRole:
             self.windows.remember_peers(new)
             self._known_peers |= new
 
-    def _dead_letter_orphans(self, orphans: list[dict]) -> None:
+    def _dead_letter_orphans(self, orphans: list[dict], source: str) -> None:
         """Readings a master saw acknowledged that no stored window holds (their window was
         closed elsewhere without them): parked with the reason, never dropped in silence."""
+        if orphans:
+            log.warning("%d acknowledged reading(s) outside a closed window (%s; e.g. device "
+                        "…%s seq %s): dead-lettered", len(orphans), source,
+                        orphans[0]["userId"][-6:], orphans[0]["seq"])
         for reading in orphans:
             self.node.store.dead_letter("reading", canonical(reading),
                                         "late: its window was stored without it")
@@ -188,7 +192,7 @@ class AggregationRole:
 
     async def handle_merge(self, body: dict, caller: str) -> dict:
         self._remember({caller})
-        self._dead_letter_orphans(self.windows.merge(body))
+        self._dead_letter_orphans(self.windows.merge(body), f"merge from …{caller[-6:]}")
         if body.get("readings"):
             self._last_input = time.monotonic()
         for row in body.get("devices", []):
@@ -291,7 +295,7 @@ class AggregationRole:
         await node.call_role_by_key("notification", "notify.predictions", [
             {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
              "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"])
-        self._dead_letter_orphans(self.windows.mark_closed(readings))
+        self._dead_letter_orphans(self.windows.mark_closed(readings), "added while closing")
         try:
             await self._replicate(self._marks_payloads(everything, CLOSED))
         except PeerUnavailable:
@@ -385,7 +389,7 @@ class AggregationRole:
                 theirs = await self.node.rpc.call(peer, "agg.sync",
                                                   self.windows.export(devices))
                 self._remember({peer})
-                self._dead_letter_orphans(self.windows.merge(theirs))
+                self._dead_letter_orphans(self.windows.merge(theirs), f"sync with …{peer[-6:]}")
                 for device in devices:
                     self._synced[device] = peer
             except Exception:  # noqa: BLE001
@@ -419,7 +423,8 @@ class AggregationRole:
                 self.node.membership.mark_dead(replica)
                 raise
             self._remember({replica})
-            self._dead_letter_orphans(self.windows.merge(theirs))
+            self._dead_letter_orphans(self.windows.merge(theirs),
+                                      f"sync with …{replica[-6:]}")
             for device in wanted:
                 self._synced[device] = replica
 
