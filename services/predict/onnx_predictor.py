@@ -80,7 +80,12 @@ class OnnxPredictor:
 
     def probabilities(self, checked: CheckedBatch) -> tuple[np.ndarray, np.ndarray]:
         """Probability of an irregular rhythm for the RR-judged and the HR-judged windows."""
-        rr_features, hr_features = features_of(checked)
+        return self.probabilities_of_features(*features_of(checked))
+
+    def probabilities_of_features(
+        self, rr_features: np.ndarray, hr_features: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's probabilities for feature rows (float32, FEATURE_NAMES order) per input."""
         rr_out, hr_out = self._session.run(
             self._outputs,
             {self._inputs["rr"]: rr_features, self._inputs["hr"]: hr_features},
