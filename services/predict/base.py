@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
@@ -61,6 +61,26 @@ class Prediction:
     threshold: float | None = None  # the decision threshold the probability was compared with
     model_version: str | None = None
     input_hash: Literal["sha256", "hmac-sha256"] = "sha256"  # how input_sha256 was computed
+
+
+_PREDICTION_FIELDS = tuple(field.name for field in fields(Prediction))
+
+
+def predictions_from_columns(*columns: list) -> list[Prediction]:
+    """Predictions from one list per field, in field order: the batch path's constructor.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__, about 1 us a
+    prediction, a tenth of the batch budget (100k windows per CPU-second). Filling the instance
+    dict directly builds the same object: equal, hashable, frozen against later assignment.
+    """
+    new, names = object.__new__, _PREDICTION_FIELDS
+    out = []
+    append = out.append
+    for values in zip(*columns, strict=True):
+        prediction = new(Prediction)
+        prediction.__dict__.update(zip(names, values))
+        append(prediction)
+    return out
 
 
 class Predictor(Protocol):
