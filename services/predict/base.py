@@ -50,7 +50,9 @@ class Window:
     signal: Signal | None = None
 
 
-@dataclass(frozen=True)
+# Slots: a batch makes one Prediction per window, and each object the garbage collector tracks
+# costs it time again later (a __dict__ per answer would double that).
+@dataclass(frozen=True, slots=True)
 class Prediction:
     status: Status
     probability: float | None  # None when insufficient_data
@@ -62,24 +64,40 @@ class Prediction:
     model_version: str | None = None
     input_hash: Literal["sha256", "hmac-sha256"] = "sha256"  # how input_sha256 was computed
 
+    def as_dict(self) -> dict:
+        """The fields as they are (dataclasses.asdict deep-copies them, about 10x slower)."""
+        return {name: getattr(self, name) for name in _PREDICTION_FIELDS}
+
 
 _PREDICTION_FIELDS = tuple(field.name for field in fields(Prediction))
+# Each slot's own setter: what object.__setattr__ reaches after its lookups.
+_SLOT_SETTERS = tuple(getattr(Prediction, name).__set__ for name in _PREDICTION_FIELDS)
 
 
 def predictions_from_columns(*columns: list) -> list[Prediction]:
     """Predictions from one list per field, in field order: the batch path's constructor.
 
     A frozen dataclass's __init__ sets each field through object.__setattr__, about 1 us a
-    prediction, a tenth of the batch budget (100k windows per CPU-second). Filling the instance
-    dict directly builds the same object: equal, hashable, frozen against later assignment.
+    prediction, a tenth of the batch budget (100k windows per CPU-second). Setting the slots
+    directly builds the same object (equal, hashable, frozen against later assignment) in
+    about half the time.
     """
-    new, names = object.__new__, _PREDICTION_FIELDS
+    new = object.__new__
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _SLOT_SETTERS  # one per field: fails on a new field
     out = []
     append = out.append
-    for values in zip(*columns, strict=True):
-        prediction = new(Prediction)
-        prediction.__dict__.update(zip(names, values))
-        append(prediction)
+    for v0, v1, v2, v3, v4, v5, v6, v7, v8 in zip(*columns, strict=True):
+        p = new(Prediction)
+        s0(p, v0)
+        s1(p, v1)
+        s2(p, v2)
+        s3(p, v3)
+        s4(p, v4)
+        s5(p, v5)
+        s6(p, v6)
+        s7(p, v7)
+        s8(p, v8)
+        append(p)
     return out
 
 

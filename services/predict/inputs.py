@@ -82,26 +82,26 @@ def _fill(rows: list, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     The matrix is as wide as the longest row that fits under `width`: narrower rows sort faster.
     """
-    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    counts = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     fitting = counts[counts <= width]
     matrix = np.full((len(rows), max(int(fitting.max()) if fitting.size else 1, 3)), np.nan)
     fits = counts <= width
     exact = fits.copy()
-    if fits.all() and counts.size and (counts == counts[0]).all() and counts[0] > 0:
+    if fits.all() and counts.size:
+        # One flat pass (numpy's float conversion, ~2x faster than np.asarray over a list of
+        # lists), then into the padded matrix: a reshape when every row has the same length.
         try:
-            matrix[:, : counts[0]] = np.asarray(rows, dtype=np.float64)  # common: equal lengths
-            return matrix, counts, exact
-        except (TypeError, ValueError):
-            pass
-    elif fits.all() and counts.size:
-        try:  # unequal lengths: one flat pass, then scatter into the padded matrix
             flat = np.fromiter(itertools.chain.from_iterable(rows), np.float64, int(counts.sum()))
-            row_index = np.repeat(np.arange(len(rows)), counts)
-            column_index = np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts)
-            matrix[row_index, column_index] = flat
-            return matrix, counts, exact
         except (TypeError, ValueError):
-            pass
+            flat = None  # a value numpy cannot convert: row by row below
+        if flat is not None:
+            if (counts == counts[0]).all():
+                matrix[:, : counts[0]] = flat.reshape(len(rows), counts[0])
+            else:
+                row_index = np.repeat(np.arange(len(rows)), counts)
+                column_index = np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts)
+                matrix[row_index, column_index] = flat
+            return matrix, counts, exact
     for i, row in enumerate(rows):
         if fits[i] and len(row):
             try:
