@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import pickle
 import shutil
 
 import pytest
@@ -84,8 +85,10 @@ def test_predictions_from_columns__same_frozen_objects_as_the_constructor():
     ]  # fmt: skip
     built = predictions_from_columns(*(list(column) for column in zip(*rows, strict=True)))
     constructed = [Prediction(*row) for row in rows]
+    assert all(type(p) is Prediction for p in built)
     assert built == constructed and [hash(p) for p in built] == [hash(p) for p in constructed]
-    assert [dataclasses.asdict(p) for p in built] == [dataclasses.asdict(p) for p in constructed]
+    assert [p.as_dict() for p in built] == [dataclasses.asdict(p) for p in constructed]
+    assert pickle.loads(pickle.dumps(built)) == constructed
     with pytest.raises(dataclasses.FrozenInstanceError):
         built[0].status = "regular"
     with pytest.raises(ValueError):  # columns of unequal length: an error, not a short batch
