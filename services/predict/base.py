@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, make_dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
@@ -50,7 +50,9 @@ class Window:
     signal: Signal | None = None
 
 
-@dataclass(frozen=True)
+# Slots: a batch makes one Prediction per window, and each object the garbage collector tracks
+# costs it time again later (a __dict__ per answer would double that).
+@dataclass(frozen=True, slots=True)
 class Prediction:
     status: Status
     probability: float | None  # None when insufficient_data
@@ -61,6 +63,34 @@ class Prediction:
     threshold: float | None = None  # the decision threshold the probability was compared with
     model_version: str | None = None
     input_hash: Literal["sha256", "hmac-sha256"] = "sha256"  # how input_sha256 was computed
+
+    def as_dict(self) -> dict:
+        """The fields as they are (dataclasses.asdict deep-copies them, about 10x slower)."""
+        return {name: getattr(self, name) for name in _PREDICTION_FIELDS}
+
+
+_PREDICTION_FIELDS = tuple(field.name for field in fields(Prediction))
+# The same slots, not frozen: filled by its plain __init__, then given Prediction's class.
+# CPython allows that change only between identical slot layouts, and refuses it otherwise.
+_UnfrozenPrediction = make_dataclass(
+    "_UnfrozenPrediction", [(field.name, field.type) for field in fields(Prediction)], slots=True
+)
+
+
+def predictions_from_columns(*columns: list) -> list[Prediction]:
+    """Predictions from one list per field, in field order: the batch path's constructor.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__, about 1.5 us a
+    prediction, a seventh of the batch budget (100k windows per CPU-second). Built unfrozen
+    and then given the class, they are the same objects (type Prediction, equal, hashable,
+    frozen against later assignment) in a third of the time.
+    """
+    if len({len(column) for column in columns}) > 1:
+        raise ValueError("columns of unequal length")
+    out = list(map(_UnfrozenPrediction, *columns))
+    for prediction in out:
+        prediction.__class__ = Prediction
+    return out
 
 
 class Predictor(Protocol):

@@ -40,8 +40,9 @@ def _row_median(sorted_rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _mean_of_smallest(sorted_rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    # NaN padding sorts last, so the first `keep` entries of each row are its smallest values.
-    cumulative = np.cumsum(np.nan_to_num(sorted_rows, nan=0.0), axis=1)
+    # NaN padding sorts last, so the first `keep` entries of each row are its smallest values;
+    # a running sum never looks ahead, so the padding cannot reach the sums read here.
+    cumulative = np.cumsum(sorted_rows, axis=1)
     rows = np.arange(sorted_rows.shape[0])
     keep = np.maximum(keep, 1)
     return cumulative[rows, keep - 1] / keep
@@ -51,54 +52,66 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Features (float32, shape (windows, N_FEATURES)) of NaN-padded rows with `counts` values.
 
     Callers guarantee counts >= 5 and finite, positive values in the first `counts` columns.
+    Every sum is over a zero-filled copy, so padding adds exact zeros; the sums, squares and
+    sorts are shared between features (one batch of 100k windows is the speed budget: every
+    whole-matrix operation here costs about 1% of it).
     """
     x = np.asarray(intervals, dtype=np.float64)
-    if x.shape[0] == 0:  # one window is judged on one input: skip the other's ~100 array ops
+    if x.shape[0] == 0:  # one window is judged on one input: skip the other's ~60 array ops
         return np.empty((0, N_FEATURES), dtype=np.float32)
     n = counts.astype(np.float64)
     valid = ~np.isnan(x)
-    x0 = np.where(valid, x, 0.0)
-    mean = x0.sum(axis=1) / n
-    centred = np.where(valid, x - mean[:, None], 0.0)
-    sd = np.sqrt((centred**2).sum(axis=1) / n)
+    mean = np.where(valid, x, 0.0).sum(axis=1) / n
+    sorted_x = np.sort(x, axis=1)
+    rows = np.arange(x.shape[0])
+    # A constant row's mean can miss its value by an ulp, and by how much depends on the padding
+    # width (the summation order): without this its correlations would be rounding noise that
+    # changes with the batch a window is sent in.
+    constant = sorted_x[:, 0] == sorted_x[rows, counts - 1]
+    centred = np.where(valid & ~constant[:, None], x - mean[:, None], 0.0)
+    sum_of_squares = (centred * centred).sum(axis=1)
+    sd = np.sqrt(sum_of_squares / n)
 
     diffs = x[:, 1:] - x[:, :-1]  # NaN wherever either side is padding
     diff_valid = ~np.isnan(diffs)
+    d0 = np.where(diff_valid, diffs, 0.0)
     n_diffs = counts - 1
     abs_diffs = np.abs(diffs)
-    rmssd = np.sqrt(np.where(diff_valid, diffs**2, 0.0).sum(axis=1) / n_diffs)
+    squared_diffs = d0 * d0
+    d2 = squared_diffs.sum(axis=1) / n_diffs  # mean squared successive difference
+    # (d^2)^2, not d**4: numpy's general power is ~50x slower than a multiply
+    d4 = (squared_diffs * squared_diffs).sum(axis=1) / n_diffs
 
-    median = _row_median(np.sort(x, axis=1), counts)
+    median = _row_median(sorted_x, counts)
     sorted_abs_diffs = np.sort(abs_diffs, axis=1)
     median_abs_diff = _row_median(sorted_abs_diffs, n_diffs)
 
     with np.errstate(invalid="ignore"):
-        turning = (diffs[:, :-1] * diffs[:, 1:]) < 0  # NaN compares False
         deviation = np.abs(x - median[:, None])
-        far = deviation > 0.1 * median[:, None]
+        far = deviation > 0.1 * median[:, None]  # NaN compares False
         big = abs_diffs > 0.1 * median[:, None]
+    turning = (d0[:, :-1] * d0[:, 1:]) < 0  # padding gives 0, never a turn
     turning_ratio = turning.sum(axis=1) / np.maximum(counts - 2, 1)
 
     trimmed_dispersion = _mean_of_smallest(np.sort(deviation, axis=1), counts - 2)
     trimmed_abs_diff = _mean_of_smallest(sorted_abs_diffs, n_diffs - 3)
 
-    ar2, lag1, sd1_sd2 = _periodicity(centred, valid, sd, counts)
-    d2 = np.where(diff_valid, diffs**2, 0.0).sum(axis=1) / n_diffs
-    d4 = np.where(diff_valid, diffs**4, 0.0).sum(axis=1) / n_diffs
-    peakedness = np.where(d2 > 0, d4 / np.maximum(d2, 1e-12) ** 2, 0.0)
-    second = diffs[:, 1:] - diffs[:, :-1]
-    second_valid = ~np.isnan(second)
-    s2 = np.where(second_valid, second**2, 0.0).sum(axis=1) / np.maximum(counts - 2, 1)
-    second_to_first = np.where(d2 > 0, np.sqrt(s2 / np.maximum(d2, 1e-12)), 0.0)
-    d0 = np.where(diff_valid, diffs, 0.0)
+    ar2, lag1, sd1_sd2 = _periodicity(centred, valid, sd, sum_of_squares)
+    positive = d2 > 0
+    safe_d2 = np.maximum(d2, 1e-12)
+    peakedness = np.where(positive, d4 / safe_d2**2, 0.0)
+    second = np.where(valid[:, 2:], d0[:, 1:] - d0[:, :-1], 0.0)
+    s2 = (second * second).sum(axis=1) / np.maximum(counts - 2, 1)
+    second_to_first = np.where(positive, np.sqrt(s2 / safe_d2), 0.0)
     diff_lag1 = np.where(
-        d2 > 0, (d0[:, 1:] * d0[:, :-1]).sum(axis=1) / np.maximum(d2 * n_diffs, 1e-12), 0.0
+        positive, (d0[:, 1:] * d0[:, :-1]).sum(axis=1) / np.maximum(d2 * n_diffs, 1e-12), 0.0
     )
 
-    features = np.column_stack(
-        [
+    features = np.empty((x.shape[0], N_FEATURES), dtype=np.float32)
+    for column, values in enumerate(
+        (
             sd / mean,
-            rmssd / mean,
+            np.sqrt(d2) / mean,
             median_abs_diff / median,
             turning_ratio,
             far.sum(axis=1) / n,
@@ -111,20 +124,22 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
             peakedness,
             second_to_first,
             diff_lag1,
-        ]
-    )
-    return features.astype(np.float32)
+        )
+    ):
+        features[:, column] = values
+    return features
 
 
-def _periodicity(centred, valid, sd, counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _periodicity(centred, valid, sd, sum_of_squares) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(AR(2) unexplained variance share, lag-1 autocorrelation, SD1/SD2) of centred rows.
 
     A sampled sine obeys x[t] = 2cos(w) x[t-1] - x[t-2] exactly, so however large respiratory
     sinus arrhythmia is, a two-term autoregression explains it; AF's intervals are close to
     independent and leave nearly all their variance unexplained. Least squares per row through
     the 2x2 normal equations, vectorised; a flat row (no variance) counts as fully explained.
+    `centred` is zero past each row's count, so padding adds nothing to the sums below.
     """
-    x = np.where(valid, centred, 0.0)  # zeros past the count add nothing to the sums below
+    x = centred
     # Only terms whose target x[t] exists: a wider matrix (padding) must not add lagged terms.
     target = valid[:, 2:]
     x0 = x[:, 2:]
@@ -138,7 +153,7 @@ def _periodicity(centred, valid, sd, counts) -> tuple[np.ndarray, np.ndarray, np
     b = (s02 * s11 - s01 * s12) / safe
     unexplained = np.clip((s00 - a * s01 - b * s02) / np.where(s00 > 0, s00, 1.0), 0.0, 1.0)
     unexplained = np.where(flat, 0.0, unexplained)
-    total = (x * x).sum(1)
+    total = sum_of_squares
     lag1 = np.where(total > 0, (x[:, 1:] * x[:, :-1]).sum(1) / np.where(total > 0, total, 1), 0)
     # Poincare: SD1^2 = var(d)/2, SD2^2 = 2 var(x) - var(d)/2, with var(d) ~ 2 var(x)(1 - lag1).
     sd1_sq = np.maximum(sd**2 * (1 - lag1), 0.0)

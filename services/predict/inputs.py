@@ -40,6 +40,7 @@ if sys.byteorder != "little":  # batch_sha256 hashes float64 rows as stored
 _NO_RR_BYTES = struct.pack("<I", _NO_RR)
 _START_AND_COUNT = struct.Struct("<qI")
 _COUNT = struct.Struct("<I")
+_SIGNAL_BYTES = {signal: signal_bytes(signal) for signal in SIGNALS}
 
 # 6: a window keeps its judgement with up to 4 of its 10 seconds missing (dropped readings)
 MIN_HR_READINGS, MAX_HR_READINGS = 6, 12
@@ -81,26 +82,26 @@ def _fill(rows: list, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     The matrix is as wide as the longest row that fits under `width`: narrower rows sort faster.
     """
-    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    counts = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     fitting = counts[counts <= width]
     matrix = np.full((len(rows), max(int(fitting.max()) if fitting.size else 1, 3)), np.nan)
     fits = counts <= width
     exact = fits.copy()
-    if fits.all() and counts.size and (counts == counts[0]).all() and counts[0] > 0:
+    if fits.all() and counts.size:
+        # One flat pass (numpy's float conversion, ~2x faster than np.asarray over a list of
+        # lists), then into the padded matrix: a reshape when every row has the same length.
         try:
-            matrix[:, : counts[0]] = np.asarray(rows, dtype=np.float64)  # common: equal lengths
-            return matrix, counts, exact
-        except (TypeError, ValueError):
-            pass
-    elif fits.all() and counts.size:
-        try:  # unequal lengths: one flat pass, then scatter into the padded matrix
             flat = np.fromiter(itertools.chain.from_iterable(rows), np.float64, int(counts.sum()))
-            row_index = np.repeat(np.arange(len(rows)), counts)
-            column_index = np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts)
-            matrix[row_index, column_index] = flat
-            return matrix, counts, exact
         except (TypeError, ValueError):
-            pass
+            flat = None  # a value numpy cannot convert: row by row below
+        if flat is not None:
+            if (counts == counts[0]).all():
+                matrix[:, : counts[0]] = flat.reshape(len(rows), counts[0])
+            else:
+                row_index = np.repeat(np.arange(len(rows)), counts)
+                column_index = np.arange(flat.size) - np.repeat(np.cumsum(counts) - counts, counts)
+                matrix[row_index, column_index] = flat
+            return matrix, counts, exact
     for i, row in enumerate(rows):
         if fits[i] and len(row):
             try:
@@ -239,11 +240,18 @@ def _problem(name, count, low, high, finite, in_range, bounds) -> str | None:
 def batch_sha256(
     windows: Sequence[Window], checked: CheckedBatch, key: bytes | None = None
 ) -> list[str]:
-    """window_sha256 of every window, from the matrices already built (about 2x faster)."""
+    """window_sha256 of every window, from the matrices already built (about 2x faster).
+
+    One pass of plain Python per window, so every call saved here counts: the signal's bytes
+    come from a table (a window hashed here declared one of SIGNALS), the RR count and values
+    go straight into the one join.
+    """
     hr_buffer, hr_stride = checked.hr.tobytes(), checked.hr.shape[1] * 8
     rr_buffer, rr_stride = checked.rr.tobytes(), checked.rr.shape[1] * 8
     sha256, head, count = hashlib.sha256, _START_AND_COUNT.pack, _COUNT.pack
+    join, no_rr, signals = b"".join, _NO_RR_BYTES, _SIGNAL_BYTES
     out = []
+    append = out.append
     rows = zip(
         windows,
         checked.stored_exactly.tolist(),
@@ -251,18 +259,20 @@ def batch_sha256(
         checked.rr_counts.tolist(),
         strict=True,
     )
-    for i, (window, exact, n_hr, n_rr) in enumerate(rows):
+    hr_at = rr_at = 0
+    for window, exact, n_hr, n_rr in rows:
         if not exact:
-            out.append(window_sha256(window, key))
-            continue
-        hr_at, rr_at = i * hr_stride, i * rr_stride
-        rr_part = _NO_RR_BYTES if n_rr < 0 else count(n_rr) + rr_buffer[rr_at : rr_at + 8 * n_rr]
-        message = b"".join((
-            _HASH_DOMAIN, window.user_id.encode(errors="surrogatepass"), b"\x00",
-            head(window.start_ms, n_hr), hr_buffer[hr_at : hr_at + 8 * n_hr], rr_part,
-            signal_bytes(window.signal),
-        ))  # fmt: skip
-        out.append(sha256(message).hexdigest() if key is None else fingerprint(message, key))
+            append(window_sha256(window, key))
+        else:
+            message = join((
+                _HASH_DOMAIN, window.user_id.encode(errors="surrogatepass"), b"\x00",
+                head(window.start_ms, n_hr), hr_buffer[hr_at : hr_at + 8 * n_hr],
+                no_rr if n_rr < 0 else count(n_rr), rr_buffer[rr_at : rr_at + 8 * max(n_rr, 0)],
+                signals[window.signal],
+            ))  # fmt: skip
+            append(sha256(message).hexdigest() if key is None else fingerprint(message, key))
+        hr_at += hr_stride
+        rr_at += rr_stride
     return out
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from services.predict.base import Prediction, Window
+from services.predict.base import Prediction, Window, predictions_from_columns
 from services.predict.features import FEATURE_NAMES
 from services.predict.inputs import CheckedBatch, batch_sha256, check_windows, features_of
 from services.predict.settings import PredictSettings
 from services.predict.window_values import materialise_all
+
+_STATUSES = np.array(["insufficient_data", "regular", "irregular"], dtype=object)
 
 
 class ModelIntegrityError(RuntimeError):
@@ -80,7 +82,12 @@ class OnnxPredictor:
 
     def probabilities(self, checked: CheckedBatch) -> tuple[np.ndarray, np.ndarray]:
         """Probability of an irregular rhythm for the RR-judged and the HR-judged windows."""
-        rr_features, hr_features = features_of(checked)
+        return self.probabilities_of_features(*features_of(checked))
+
+    def probabilities_of_features(
+        self, rr_features: np.ndarray, hr_features: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's probabilities for feature rows (float32, FEATURE_NAMES order) per input."""
         rr_out, hr_out = self._session.run(
             self._outputs,
             {self._inputs["rr"]: rr_features, self._inputs["hr"]: hr_features},
@@ -88,36 +95,23 @@ class OnnxPredictor:
         return rr_out[:, 1].astype(np.float64), hr_out[:, 1].astype(np.float64)
 
     def _predictions(self, windows, checked, rr_probability, hr_probability) -> list[Prediction]:
+        use_rr, judged = checked.use_rr, checked.use_rr | checked.use_hr
         probability = np.full(len(windows), np.nan)
-        probability[checked.use_rr] = rr_probability
+        probability[use_rr] = rr_probability
         probability[checked.use_hr] = hr_probability
-        threshold = np.where(checked.use_rr, self.thresholds["rr"], self.thresholds["hr"])
-        irregular = (probability >= threshold).tolist()
-        kinds = np.where(checked.use_rr, "rr", np.where(checked.use_hr, "hr", "")).tolist()
-        hashes = batch_sha256(windows, checked, self._input_hash_key)
-        model_sha256, version, reasons = self.model_sha256, self.model_version, checked.reasons
-        how = self._input_hash
-        out = []
-        for i, (kind, p, t) in enumerate(zip(kinds, probability.tolist(), threshold.tolist())):
-            if kind:
-                status = "irregular" if irregular[i] else "regular"
-                out.append(
-                    Prediction(
-                        status, p, kind, model_sha256, hashes[i], reasons[i], t, version, how
-                    )
-                )
-            else:
-                out.append(
-                    Prediction(
-                        "insufficient_data",
-                        None,
-                        None,
-                        model_sha256,
-                        hashes[i],
-                        reasons[i],
-                        None,
-                        version,
-                        how,
-                    )
-                )
-        return out
+        threshold = np.where(use_rr, self.thresholds["rr"], self.thresholds["hr"])
+        # 0 insufficient_data, 1 regular, 2 irregular; one shared str object per answer
+        status = judged.astype(np.intp) + (judged & (probability >= threshold))
+        kind = np.where(use_rr, "rr", "hr").astype(object)
+        count = len(windows)
+        return predictions_from_columns(
+            _STATUSES[status].tolist(),
+            np.where(judged, probability, None).tolist(),
+            np.where(judged, kind, None).tolist(),
+            [self.model_sha256] * count,
+            batch_sha256(windows, checked, self._input_hash_key),
+            checked.reasons,
+            np.where(judged, threshold, None).tolist(),
+            [self.model_version] * count,
+            [self._input_hash] * count,
+        )

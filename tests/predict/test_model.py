@@ -1,13 +1,15 @@
 """The shipped model loads, answers, and is the file its metadata records."""
 
+import dataclasses
 import hashlib
 import json
+import pickle
 import shutil
 
 import pytest
 from predict_samples import IRREGULAR_HR, IRREGULAR_RR, REGULAR_HR, REGULAR_RR
 
-from services.predict.base import Window, load_predictor
+from services.predict.base import Prediction, Window, load_predictor, predictions_from_columns
 from services.predict.features import FEATURE_NAMES
 from services.predict.onnx_predictor import ModelIntegrityError, OnnxPredictor
 
@@ -73,3 +75,21 @@ def test_model_with_other_features__refused(tmp_path, settings):
     path.write_text(json.dumps(metadata))
     with pytest.raises(ModelIntegrityError, match="features"):
         OnnxPredictor(settings.model_path, path)
+
+
+def test_predictions_from_columns__same_frozen_objects_as_the_constructor():
+    rows = [
+        ("irregular", 0.9, "rr", "m" * 64, "i" * 64, None, 0.5, "2.0.0", "sha256"),
+        ("insufficient_data", None, None, "m" * 64, "j" * 64, "signal: not declared", None, None,
+         "hmac-sha256"),
+    ]  # fmt: skip
+    built = predictions_from_columns(*(list(column) for column in zip(*rows, strict=True)))
+    constructed = [Prediction(*row) for row in rows]
+    assert all(type(p) is Prediction for p in built)
+    assert built == constructed and [hash(p) for p in built] == [hash(p) for p in constructed]
+    assert [p.as_dict() for p in built] == [dataclasses.asdict(p) for p in constructed]
+    assert pickle.loads(pickle.dumps(built)) == constructed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].status = "regular"
+    with pytest.raises(ValueError):  # columns of unequal length: an error, not a short batch
+        predictions_from_columns(["regular"], [])
