@@ -14,16 +14,18 @@ the reading less valid; a revoked one does (it may have been stolen)."""
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict, defaultdict
 
 from libp2p.peer.id import ID
 
 from services.ingest.reading import b64, canonical, unb64
-from services.peers.admission.credential import Refused, parse
+from services.peers.admission.credential import KIND as CREDENTIAL_KIND
+from services.peers.admission.credential import Credential, Refused, parse
 from services.peers.window_store import digest_of
 
 KIND = "attestation"
-CACHE = 4096  # verified attestations kept: consecutive windows share them
+CACHE = 4096  # verified attestations (and credentials, keys) kept: consecutive windows share them
 
 
 def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
@@ -47,6 +49,28 @@ class AttestationCheck:
         self.digest_key = digest_key
         self.revocations = revocations
         self._verified: OrderedDict[str, tuple] = OrderedDict()  # sig -> (device, entries, cred)
+        # Every attestation of a master encloses the same credential and names the same key:
+        # check the operator's signature and decode the key once, not once per attestation.
+        self._credentials: OrderedDict[str, tuple] = OrderedDict()  # sig -> (body, Credential)
+        self._keys: OrderedDict[str, object] = OrderedDict()  # master peer id -> public key
+
+    def _credential(self, document) -> Credential:
+        """parse(), remembered by the credential's signature — for a document with that very
+        body only (another body under a known signature is parsed, and refused, afresh)."""
+        sig = document.get("sig") if isinstance(document, dict) else None
+        known = self._credentials.get(sig) if isinstance(sig, str) else None
+        if known is not None and known[0] == document.get(CREDENTIAL_KIND):
+            return known[1]
+        credential = parse(self.operator, document)
+        _remember(self._credentials, sig, (copy.deepcopy(document[CREDENTIAL_KIND]), credential))
+        return credential
+
+    def _key(self, master: str):
+        key = self._keys.get(master)
+        if key is None:
+            key = ID.from_base58(master).extract_public_key()
+            _remember(self._keys, master, key)
+        return key
 
     def _attested(self, document: dict) -> tuple[str, frozenset]:
         """(device, {(seq, digest)}) the document attests; Refused if it is not a master's."""
@@ -54,9 +78,9 @@ class AttestationCheck:
         if cached is None:
             try:
                 master = str(document["master"])
-                credential = parse(self.operator, document["credential"])
+                credential = self._credential(document["credential"])
                 body = document["body"]
-                key = ID.from_base58(master).extract_public_key()
+                key = self._key(master)
                 signed = key.verify(canonical({"kind": KIND, "body": body}), unb64(document["sig"]))
             except Refused:
                 raise
@@ -69,9 +93,7 @@ class AttestationCheck:
             cached = (str(body["device"]),
                       frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
                       credential)
-            self._verified[document["sig"]] = cached
-            while len(self._verified) > CACHE:
-                self._verified.popitem(last=False)
+            _remember(self._verified, document["sig"], cached)
         device, entries, credential = cached
         if self.revocations.revoked(credential):
             raise Refused("revoked")
@@ -88,3 +110,9 @@ class AttestationCheck:
             if device == item["device_id"]:
                 attested |= entries
         return all((r["seq"], digest_of(r, self.digest_key)) in attested for r in item["readings"])
+
+
+def _remember(cache: OrderedDict, key, value) -> None:
+    cache[key] = value
+    while len(cache) > CACHE:
+        cache.popitem(last=False)
