@@ -84,7 +84,8 @@ class ThreadProfiles:
         return profiled
 
 
-def drain(data_dir: Path, threads: ThreadProfiles) -> tuple[cProfile.Profile, float, int]:
+def drain(data_dir: Path, threads: ThreadProfiles) -> tuple[cProfile.Profile, float, float, int]:
+    """(main-thread profile, wall s, process CPU s, readings) of draining a fresh backlog."""
     _store, _fleet, expected_windows = bench_pipeline.prefill(data_dir, DEVICES, SECONDS, "profile")
     admit_locally(data_dir, {"all": ALL_ROLES})
     settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **bench_pipeline.TUNING)
@@ -100,7 +101,7 @@ def drain(data_dir: Path, threads: ThreadProfiles) -> tuple[cProfile.Profile, fl
         node = PeerNode(settings, ingest)
         async with trio.open_nursery() as nursery:
             await nursery.start(node.run)
-            started = time.monotonic()
+            started, cpu_started = time.monotonic(), time.process_time()
             if PROFILE:
                 main_profile.enable()
             while node.roles["storage"].stored < expected_windows:
@@ -108,6 +109,7 @@ def drain(data_dir: Path, threads: ThreadProfiles) -> tuple[cProfile.Profile, fl
             if PROFILE:
                 main_profile.disable()
             out["wall"] = time.monotonic() - started
+            out["cpu"] = time.process_time() - cpu_started
             nursery.cancel_scope.cancel()
 
     trio.to_thread.run_sync = run_sync
@@ -115,7 +117,7 @@ def drain(data_dir: Path, threads: ThreadProfiles) -> tuple[cProfile.Profile, fl
         trio.run(main)
     finally:
         trio.to_thread.run_sync = original
-    return main_profile, out["wall"], DEVICES * SECONDS
+    return main_profile, out["wall"], out["cpu"], DEVICES * SECONDS
 
 
 def _cumulative(stats: pstats.Stats, filename: str, name: str) -> float:
@@ -146,10 +148,13 @@ def report(stats: pstats.Stats, readings: int, wall: float) -> None:
 def main() -> None:
     threads = ThreadProfiles()
     with tempfile.TemporaryDirectory(prefix="profile-pipeline-") as folder:
-        main_profile, wall, readings = drain(Path(folder) / "all", threads)
+        main_profile, wall, cpu, readings = drain(Path(folder) / "all", threads)
     if not PROFILE:
-        print(f"{readings} readings drained in {wall:.1f} s = {readings / wall:.0f} readings/s "
-              f"(load average {os.getloadavg()[0]:.1f}: provisional unless the machine is quiet)")
+        # CPU per reading is the steadier figure on a shared machine (the wall rate depends on
+        # what else runs); one process, so its ceiling is about one core's worth of it.
+        print(f"{readings} readings drained in {wall:.1f} s = {readings / wall:.0f} readings/s; "
+              f"process CPU {cpu / readings * 1e6:.0f} µs per reading (load average "
+              f"{os.getloadavg()[0]:.1f}: provisional unless the machine is quiet)")
         return
     stats = pstats.Stats(main_profile)
     for profile in threads.profiles:
