@@ -83,7 +83,8 @@ def schema_problem(body: object) -> str | None:
     if not is_int(body["ts_ms"]) or not is_int(body["seq"]):
         return "schema: ts_ms and seq must be integers"
     rr = body.get("rr")
-    if rr is not None and (not isinstance(rr, list) or not all(is_int(x) for x in rr)):
+    # exact type int (JSON gives no other; bool is not one), checked in one C pass per reading
+    if rr is not None and (not isinstance(rr, list) or not set(map(type, rr)) <= {int}):
         return "schema: rr must be a list of integers"
     if body["signal"] not in SIGNALS:
         return "schema: signal must be one of " + ", ".join(SIGNALS)
