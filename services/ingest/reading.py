@@ -64,7 +64,8 @@ def canonical(value: object) -> bytes:
     return fast.encode() if fast is not None else rfc8785.dumps(value)
 
 
-_SAFE_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+# Characters a JSON string carries as they are (RFC 8785 escapes nothing else in printable ASCII).
+SAFE_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 _MAX_SAFE_INT = 2**53 - 1
 
 
@@ -77,7 +78,8 @@ def _fast(value: object) -> str | None:
     return encode(value) if encode is not None else None
 
 
-def _int(value: int) -> str | None:
+def canonical_int(value: int) -> str | None:
+    """An int as RFC 8785 writes it, or None beyond what an IEEE double holds exactly."""
     return str(value) if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT else None
 
 
@@ -94,7 +96,7 @@ def _float(value: float) -> str | None:
 
 
 def _str(value: str) -> str | None:
-    return f'"{value}"' if _SAFE_CHARS.issuperset(value) else None
+    return f'"{value}"' if SAFE_CHARS.issuperset(value) else None
 
 
 def _list(value: list) -> str | None:
@@ -116,7 +118,7 @@ def _list(value: list) -> str | None:
 
 def _dict(value: dict) -> str | None:
     # ASCII keys sort the same by UTF-16 code units (RFC 8785) and by code points.
-    if not set(map(type, value)) <= {str} or not _SAFE_CHARS.issuperset("".join(value)):
+    if not set(map(type, value)) <= {str} or not SAFE_CHARS.issuperset("".join(value)):
         return None
     parts = []
     for key in sorted(value):
@@ -129,7 +131,7 @@ def _dict(value: dict) -> str | None:
     return "{" + ",".join(parts) + "}"
 
 
-_ENCODERS = {int: _int, float: _float, str: _str, list: _list, dict: _dict}
+_ENCODERS = {int: canonical_int, float: _float, str: _str, list: _list, dict: _dict}
 
 
 def b64(data: bytes) -> str:
