@@ -116,18 +116,30 @@ def _list(value: list) -> str | None:
     return "[" + ",".join(parts) + "]"
 
 
+# Key sets seen (as they come, in order) → their checked, sorted, encoded keys: the readings of a
+# batch all have the same few. Bounded: a sender inventing key sets only fills it once.
+_KEY_ORDERS: dict[tuple, tuple[tuple[str, str], ...]] = {}
+_KEY_ORDERS_MAX = 1024
+
+
 def _dict(value: dict) -> str | None:
-    # ASCII keys sort the same by UTF-16 code units (RFC 8785) and by code points.
-    if not set(map(type, value)) <= {str} or not SAFE_CHARS.issuperset("".join(value)):
-        return None
+    keys = tuple(value)
+    order = _KEY_ORDERS.get(keys)
+    if order is None:
+        # ASCII keys sort the same by UTF-16 code units (RFC 8785) and by code points.
+        if not set(map(type, keys)) <= {str} or not SAFE_CHARS.issuperset("".join(keys)):
+            return None
+        order = tuple((key, f'"{key}":') for key in sorted(keys))
+        if len(_KEY_ORDERS) < _KEY_ORDERS_MAX:
+            _KEY_ORDERS[keys] = order
     parts = []
-    for key in sorted(value):
+    for key, prefix in order:
         item = value[key]
         encode = _ENCODERS.get(type(item))
         part = encode(item) if encode is not None else None
         if part is None:
             return None
-        parts.append(f'"{key}":{part}')
+        parts.append(prefix + part)
     return "{" + ",".join(parts) + "}"
 
 
