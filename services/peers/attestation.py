@@ -14,16 +14,42 @@ the reading less valid; a revoked one does (it may have been stolen)."""
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict, defaultdict
 
 from libp2p.peer.id import ID
 
-from services.ingest.reading import b64, canonical, unb64
-from services.peers.admission.credential import Refused, parse
+from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int, unb64
+from services.peers.admission.credential import KIND as CREDENTIAL_KIND
+from services.peers.admission.credential import Credential, Refused, parse
 from services.peers.window_store import digest_of
 
 KIND = "attestation"
-CACHE = 4096  # verified attestations kept: consecutive windows share them
+CACHE = 4096  # verified attestations (and credentials, keys) kept: consecutive windows share them
+
+
+def signed_bytes(body) -> bytes:
+    """What a master signs: canonical({"kind": KIND, "body": body}). Written directly for the
+    shape attest() makes — a plain device id and [int seq, plain digest] pairs, ≈9x faster than
+    the general encoder, and run for every attestation signed and every one checked; any other
+    shape (whatever a forger sends) goes through canonical(), which agrees (tests)."""
+    if type(body) is dict and len(body) == 2:
+        device, entries = body.get("device"), body.get("readings")
+        if type(device) is str and SAFE_CHARS.issuperset(device) and type(entries) is list:
+            parts = []
+            for entry in entries:
+                if type(entry) is not list or len(entry) != 2:
+                    break
+                seq, digest = entry
+                seq_text = canonical_int(seq) if type(seq) is int else None
+                if seq_text is None or type(digest) is not str \
+                        or not SAFE_CHARS.issuperset(digest):
+                    break
+                parts.append(f'[{seq_text},"{digest}"]')
+            else:
+                return (f'{{"body":{{"device":"{device}","readings":[{",".join(parts)}]}},'
+                        f'"kind":"{KIND}"}}').encode()
+    return canonical({"kind": KIND, "body": body})
 
 
 def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
@@ -35,7 +61,7 @@ def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
     out = {}
     for device, entries in by_device.items():
         body = {"device": device, "readings": entries}
-        signature = key_pair.private_key.sign(canonical({"kind": KIND, "body": body}))
+        signature = key_pair.private_key.sign(signed_bytes(body))
         out[device] = {"master": master_id, "credential": credential, "body": body,
                        "sig": b64(signature)}
     return out
@@ -47,6 +73,28 @@ class AttestationCheck:
         self.digest_key = digest_key
         self.revocations = revocations
         self._verified: OrderedDict[str, tuple] = OrderedDict()  # sig -> (device, entries, cred)
+        # Every attestation of a master encloses the same credential and names the same key:
+        # check the operator's signature and decode the key once, not once per attestation.
+        self._credentials: OrderedDict[str, tuple] = OrderedDict()  # sig -> (body, Credential)
+        self._keys: OrderedDict[str, object] = OrderedDict()  # master peer id -> public key
+
+    def _credential(self, document) -> Credential:
+        """parse(), remembered by the credential's signature — for a document with that very
+        body only (another body under a known signature is parsed, and refused, afresh)."""
+        sig = document.get("sig") if isinstance(document, dict) else None
+        known = self._credentials.get(sig) if isinstance(sig, str) else None
+        if known is not None and known[0] == document.get(CREDENTIAL_KIND):
+            return known[1]
+        credential = parse(self.operator, document)
+        _remember(self._credentials, sig, (copy.deepcopy(document[CREDENTIAL_KIND]), credential))
+        return credential
+
+    def _key(self, master: str):
+        key = self._keys.get(master)
+        if key is None:
+            key = ID.from_base58(master).extract_public_key()
+            _remember(self._keys, master, key)
+        return key
 
     def _attested(self, document: dict) -> tuple[str, frozenset]:
         """(device, {(seq, digest)}) the document attests; Refused if it is not a master's."""
@@ -54,10 +102,10 @@ class AttestationCheck:
         if cached is None:
             try:
                 master = str(document["master"])
-                credential = parse(self.operator, document["credential"])
+                credential = self._credential(document["credential"])
                 body = document["body"]
-                key = ID.from_base58(master).extract_public_key()
-                signed = key.verify(canonical({"kind": KIND, "body": body}), unb64(document["sig"]))
+                key = self._key(master)
+                signed = key.verify(signed_bytes(body), unb64(document["sig"]))
             except Refused:
                 raise
             except Exception:  # malformed in any way  # noqa: BLE001
@@ -69,9 +117,7 @@ class AttestationCheck:
             cached = (str(body["device"]),
                       frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
                       credential)
-            self._verified[document["sig"]] = cached
-            while len(self._verified) > CACHE:
-                self._verified.popitem(last=False)
+            _remember(self._verified, document["sig"], cached)
         device, entries, credential = cached
         if self.revocations.revoked(credential):
             raise Refused("revoked")
@@ -88,3 +134,9 @@ class AttestationCheck:
             if device == item["device_id"]:
                 attested |= entries
         return all((r["seq"], digest_of(r, self.digest_key)) in attested for r in item["readings"])
+
+
+def _remember(cache: OrderedDict, key, value) -> None:
+    cache[key] = value
+    while len(cache) > CACHE:
+        cache.popitem(last=False)
