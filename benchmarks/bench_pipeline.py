@@ -23,6 +23,8 @@ and sends its batch of 10 signed readings in its own second, as unsynchronised w
 4. admission: the credential exchange on a fresh connection between two peers
    (`admission_handshake_ms` p50/p99 over ADMISSION_ROUNDS exchanges on an open connection; the
    connection itself is not counted). BENCH_ONLY=admission prints it alone and writes nothing.
+5. scale-out: one backlog drained by 1, 2 and 4 aggregators and masters, each role its own
+   process (BENCH_SCALE_DEVICES, BENCH_SCALE_SECONDS). BENCH_ONLY=scaleout reruns it alone.
 
 Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_SEPARATE_DEVICES,
 BENCH_KILL_DEVICES) so a quick run is possible; the committed JSON says which sizes it was made
@@ -62,6 +64,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
 SEPARATE_DEVICES = int(os.environ.get("BENCH_SEPARATE_DEVICES", "4000"))
 BATCH = 10
+DRAIN_TIMEOUT_S = float(os.environ.get("BENCH_DRAIN_TIMEOUT_S", "1800"))
 # Deadlines for surviving kills (docs/peers.md): a killed master's locked messages come back
 # after LOCK_S, so grace (device time) must exceed it plus the restart and the RPC timeouts.
 LOCK_S = 10
@@ -214,10 +217,10 @@ def metric_total(data_dir: Path, metric: str, peers: str = "*") -> int:
 
 
 def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drained: float,
-           t_stored: float, data_dir: Path, due_from: float) -> dict:
+           t_stored: float, data_dir: Path, due_from: float, seconds: int = SECONDS) -> dict:
     counted = count_stored(store, fleet)
     lat = latencies(data_dir, due_from)
-    expected = {(d.user_id, s) for d in fleet for s in range(1, SECONDS + 1)}
+    expected = {(d.user_id, s) for d in fleet for s in range(1, seconds + 1)}
     assert len(expected) == expected_readings
     return {
         f"{prefix}_backlog_readings": expected_readings,
@@ -273,24 +276,36 @@ def _env() -> dict:
     return env
 
 
-def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
-    store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-separate")
+def drain_backlog(prefix: str, data_dir: Path, specs: list[PeerSpec], devices: int,
+                  seconds: int = SECONDS):
+    """Prefill devices × seconds readings, start `specs` as separate processes (masters last,
+    so the clock starts when the whole network can take readings) and time the drain.
+    Returns the backlog figures, the store, and the running supervisor."""
+    store, fleet, expected_windows = prefill(data_dir, devices, seconds, f"bench-{prefix}")
     queue = LocalQueue(data_dir / "queue.db")
-    # The masters start last, so the clock starts when the whole network can take readings.
-    order = SEPARATE[2:] + SEPARATE[:2]
+    order = ([s for s in specs if "master" not in s.roles]
+             + [s for s in specs if "master" in s.roles])
     supervisor = Supervisor(data_dir, order, _env(), log_dir=data_dir / "logs")
     supervisor.start(timeout_s=300)
     assert supervisor.wait_ready(300), "peers did not start"
     t0, due_from = time.monotonic(), time.time()
     drained = None
     while metric_total(data_dir, "storage_windows_created") < expected_windows:
+        if time.monotonic() - t0 > DRAIN_TIMEOUT_S:
+            supervisor.stop()
+            raise RuntimeError(f"{prefix}: backlog not stored within {DRAIN_TIMEOUT_S} s "
+                               f"(see {data_dir / 'logs'})")
         supervisor.poll()
         if drained is None and queue.depth() == 0:
             drained = time.monotonic()
         time.sleep(0.1)
     stored = time.monotonic()
-    out = result("separate", store, fleet, DEVICES * SECONDS, t0, drained or stored, stored,
-                 data_dir, due_from)
+    return (result(prefix, store, fleet, devices * seconds, t0, drained or stored, stored,
+                   data_dir, due_from, seconds), store, supervisor)
+
+
+def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
+    out, store, supervisor = drain_backlog("separate", data_dir, SEPARATE, DEVICES)
     out.update(live("separate", data_dir, store, SEPARATE_DEVICES,
                     lambda: metric_total(data_dir, "master_readings_accepted", "master-*"),
                     lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
@@ -326,6 +341,48 @@ def bench_kills(data_dir: Path, supervisor: Supervisor) -> dict:
 
 
 ADMISSION_ROUNDS = int(os.environ.get("BENCH_ADMISSION_ROUNDS", "50"))
+SCALE_DEVICES = int(os.environ.get("BENCH_SCALE_DEVICES", "2000"))
+SCALE_SECONDS = int(os.environ.get("BENCH_SCALE_SECONDS", "30"))
+
+
+def scale_specs(n: int) -> list[PeerSpec]:
+    """n masters and n aggregators, one prediction, one storage and one notification peer."""
+    return ([PeerSpec(f"master-{i}", ("master",)) for i in range(1, n + 1)]
+            + [PeerSpec(f"aggregation-{i}", ("aggregation",)) for i in range(1, n + 1)]
+            + [PeerSpec("prediction-1", ("prediction",)), PeerSpec("storage-1", ("storage",)),
+               PeerSpec("notification-1", ("notification",))])
+
+
+def bench_scaleout(workdir: Path) -> dict:
+    """5. scale-out: the same backlog (SCALE_DEVICES × SCALE_SECONDS) drained by 1, 2 and 4
+    aggregators (and as many masters), every role in its own process; readings/s each, and the
+    4-to-1 ratio (linear would be 4; on a 2-core machine the cores, not the design, cap it)."""
+    out: dict[str, float] = {"scaleout_devices": SCALE_DEVICES, "scaleout_seconds": SCALE_SECONDS}
+    for n in (1, 2, 4):
+        figures, store, supervisor = drain_backlog(f"scaleout_{n}", workdir / f"scale-{n}",
+                                                   scale_specs(n), SCALE_DEVICES, SCALE_SECONDS)
+        supervisor.stop()
+        store.close()
+        out[f"scaleout_{n}_aggregators_readings_per_s"] = figures[
+            f"scaleout_{n}_backlog_readings_per_s"]
+        out[f"scaleout_{n}_aggregators_readings_lost"] = figures[
+            f"scaleout_{n}_backlog_readings_lost"]
+    out["scaleout_4_vs_1_speedup"] = round(out["scaleout_4_aggregators_readings_per_s"]
+                                           / out["scaleout_1_aggregators_readings_per_s"], 2)
+    return out
+
+
+def scaleout_only() -> None:
+    """BENCH_ONLY=scaleout: rerun phase 5 alone, keep the other figures."""
+    path = ROOT / "benchmarks" / "pipeline.json"
+    figures = json.loads(path.read_text())
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    try:
+        figures.update(bench_scaleout(workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
 
 
 def bench_admission(data_dir: Path) -> dict:
@@ -384,6 +441,9 @@ def main() -> None:
     if os.environ.get("BENCH_ONLY") == "kills":
         kills_only()
         return
+    if os.environ.get("BENCH_ONLY") == "scaleout":
+        scaleout_only()
+        return
     if os.environ.get("BENCH_ONLY") == "admission":
         with tempfile.TemporaryDirectory(prefix="bench-admission-") as folder:
             print(json.dumps(bench_admission(Path(folder))))
@@ -400,6 +460,9 @@ def main() -> None:
         print(json.dumps(figures), flush=True)
         figures.update(bench_kills(workdir / "separate", supervisor))
         figures.update(bench_admission(workdir / "admission"))
+        supervisor.stop()
+        supervisor = None
+        figures.update(bench_scaleout(workdir))
     finally:
         if supervisor is not None:
             supervisor.stop()
