@@ -45,7 +45,9 @@ class PeersSettings(BaseSettings):
     # without it never gets as far as a Noise handshake. One secret shared by every peer, so
     # admission stays the check that counts (docs/peers.md). Never logged.
     network_psk: str = ""
-    admission_timeout_s: float = 5.0  # the credential exchange on a new connection
+    # The credential exchange on a new connection. Generous: a peer busy starting (or a host
+    # under load) must not be refused as a stranger; a stranger only holds a connection that long.
+    admission_timeout_s: float = 10.0
     revocation_poll_s: float = 1.0  # how often the revocation file is checked and gossiped
 
     # Control plane (gossipsub): presence every interval; a peer silent for timeout is gone.
