@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from services.chain.connection import Chain
 from services.chain.deployments import DeploymentsError
 from services.chain.settings import ChainSettings
-from services.listeners.chain import ChainReader, ChainUnavailable
+from services.listeners.chain_reader import ChainReader, ChainUnavailable
 from services.listeners.contacts import ContactDirectory, open_contacts
-from services.listeners.delivery import Backoff, Deliverer
+from services.listeners.email_delivery import Backoff, Deliverer
 from services.listeners.events import LogDecoder
 from services.listeners.handler import Handler
 from services.listeners.relay import RelayHandler
-from services.listeners.runner import Runner
+from services.listeners.log_follower import Runner
 from services.listeners.settings import ListenerSettings
 from services.listeners.state import StateMismatch, StateStore
 from services.listeners.status import StatusServer

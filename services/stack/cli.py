@@ -20,7 +20,7 @@ from services.stack.components import dapp_url, devices_url, gateway_url
 from services.stack.config import ConfigError, apply_config
 from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.deploy import DeployError
-from services.stack.runner import Stack, StackError
+from services.stack.local_stack import Stack, StackError
 from services.stack.settings import StackSettings
 
 

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.gateway.chain import ChainReverted
+from services.gateway.ledger import ChainReverted
 from services.gateway.chain_reads import RawReads
 from services.gateway.errors import Unavailable
 from services.gateway.read_cache import BoundedCache

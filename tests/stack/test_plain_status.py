@@ -8,7 +8,7 @@ from services.stack import demo_people
 from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.settings import StackSettings
-from services.stack.status import Status, StatusBoard
+from services.stack.status_board import Status, StatusBoard
 
 
 def _state(name, phase, restarts=0, running=True):

@@ -24,7 +24,7 @@ from services.stack.components import (
 )
 from services.stack.deploy import DeployError, deploy_with_ape, reusable_deployment
 from services.stack.settings import StackSettings
-from services.stack.status import ChainEvents, StatusBoard
+from services.stack.status_board import ChainEvents, StatusBoard
 from services.stack.supervisor import Supervisor
 
 # The `devnet` network of ape-config.yaml (chain id 31337, block time 1) at this chain's URL.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from services.blobs import BlobNotFound, BlobTampered
 from services.chain.enums import RecordStatus
 from services.chain.record_registry import location_digest
-from services.gateway.chain import (
+from services.gateway.ledger import (
     PURCHASE_DELIVERED,
     PURCHASE_PAID,
     PURCHASE_REFUNDED,
