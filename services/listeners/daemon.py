@@ -20,8 +20,8 @@ from services.listeners.contacts import ContactDirectory, open_contacts
 from services.listeners.email_delivery import Backoff, Deliverer
 from services.listeners.events import LogDecoder
 from services.listeners.handler import Handler
-from services.listeners.relay import RelayHandler
 from services.listeners.log_follower import Runner
+from services.listeners.relay import RelayHandler
 from services.listeners.settings import ListenerSettings
 from services.listeners.state import StateMismatch, StateStore
 from services.listeners.status import StatusServer

@@ -5,7 +5,6 @@ Values are read from the daemon's own counters at scrape time; nothing here writ
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,13 +13,15 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from services.runtime.sqlite_helpers import connect_read_only
+
 if TYPE_CHECKING:
     from services.listeners.daemon import Daemon
 
 
 def read_snapshot(path) -> tuple[int | None, dict[str, int]]:
     """Cursor and effects by status, through a read-only connection of the scrape's own."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    db = connect_read_only(path)
     try:
         row = db.execute("SELECT block_number FROM cursor").fetchone()
         counts = dict(db.execute("SELECT status, COUNT(*) FROM effects GROUP BY status"))
