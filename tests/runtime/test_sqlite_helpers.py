@@ -46,10 +46,9 @@ def test_immediate__takes_the_write_lock_up_front(tmp_path):
     first = connect(path)
     first.execute("CREATE TABLE t (x INTEGER)")
     second = connect(path, busy_timeout_s=0.0)
-    with immediate(first):
-        # no write yet, but the lock is held: another writer cannot even begin
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            second.execute("BEGIN IMMEDIATE")
+    # no write yet, but the lock is held: another writer cannot even begin
+    with immediate(first), pytest.raises(sqlite3.OperationalError, match="locked"):
+        second.execute("BEGIN IMMEDIATE")
     with immediate(second):
         second.execute("INSERT INTO t VALUES (1)")
     assert first.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 1
