@@ -127,9 +127,9 @@ def _links(stack: Stack) -> dict[str, str]:
     links = {"gateway": gateway_url(settings, stack.ports),
              "outbox": str(settings.outbox_dir.resolve()),
              "logs": str(settings.log_dir.resolve())}
-    if any(s.component.name == "dapp" for s in stack.supervisor.states):
+    if any(s.spec.name == "dapp" for s in stack.supervisor.children.values()):
         links = {"dapp": dapp_url(settings, stack.ports), **links}
-    if any(s.component.name == "devices" for s in stack.supervisor.states):
+    if any(s.spec.name == "devices" for s in stack.supervisor.children.values()):
         links["devices"] = devices_url(settings, stack.ports) + "/v1/readings"
     return links
 
