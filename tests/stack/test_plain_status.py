@@ -12,15 +12,14 @@ from services.stack.status_board import Status, StatusBoard
 
 
 def _state(name, phase, restarts=0, running=True):
-    return SimpleNamespace(component=SimpleNamespace(name=name), phase=phase, restarts=restarts,
+    return SimpleNamespace(spec=SimpleNamespace(name=name), phase=phase, restarts=restarts,
                            running=running)
 
 
 def test_status_line__components_counters_and_chain_on_one_line():
-    supervisor = SimpleNamespace(states=[_state("gateway", "running"),
-                                         _state("peers", "restarting", restarts=2),
-                                         _state("listeners", "running"),
-                                         _state("onboarding", "done", running=False)])
+    states = [_state("gateway", "running"), _state("peers", "restarting", restarts=2),
+              _state("listeners", "running"), _state("onboarding", "done", running=False)]
+    supervisor = SimpleNamespace(children={state.spec.name: state for state in states})
     board = StatusBoard(supervisor, 1.0, None)
     board.status = Status(health={"gateway": True, "listeners": False},
                           counters={"readings": 1234, "windows": 120, "predictions": 118,
