@@ -193,6 +193,5 @@ def test_run_in_foreground__sigterm_stops_the_child(tmp_path):
         foreground.send_signal(signal.SIGTERM)
         assert foreground.wait(timeout=30) == 0
     finally:
-        if foreground.poll() is None:
-            foreground.kill()
-            foreground.wait()
+        foreground.kill()  # a no-op once it has been waited for
+        foreground.wait()
