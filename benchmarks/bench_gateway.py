@@ -32,7 +32,7 @@ from pydantic import SecretStr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from services.gateway.chain import Ledger
+from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.gateway.siwe import build_message
 from services.gateway.wiring import chain_identity

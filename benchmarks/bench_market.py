@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from services.gateway.app import create_app
-from services.gateway.chain import Ledger
+from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
 from services.market.builder import period_windows, seal_bundle

@@ -55,8 +55,8 @@ from services.ingest.simulator import make_fleet, onboard, run, send_paced, sign
 from services.peers.admission.local import admit_locally
 from services.peers.backends import records_settings
 from services.peers.node import PeerNode
+from services.peers.peer_processes import PeerSpec, PeerSupervisor, addr_dir
 from services.peers.settings import ALL_ROLES, PeersSettings
-from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
 from services.records import open_store
 
 DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
@@ -286,7 +286,7 @@ def drain_backlog(prefix: str, data_dir: Path, specs: list[PeerSpec], devices: i
     queue = LocalQueue(data_dir / "queue.db")
     order = ([s for s in specs if "master" not in s.roles]
              + [s for s in specs if "master" in s.roles])
-    supervisor = Supervisor(data_dir, order, _env(), log_dir=data_dir / "logs")
+    supervisor = PeerSupervisor(data_dir, order, _env(), log_dir=data_dir / "logs")
     supervisor.start(timeout_s=300)
     assert supervisor.wait_ready(300), "peers did not start"
     t0, due_from = time.monotonic(), time.time()
@@ -305,7 +305,7 @@ def drain_backlog(prefix: str, data_dir: Path, specs: list[PeerSpec], devices: i
                    data_dir, due_from, seconds), store, supervisor)
 
 
-def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
+def bench_separate(data_dir: Path) -> tuple[dict, PeerSupervisor]:
     out, store, supervisor = drain_backlog("separate", data_dir, SEPARATE, DEVICES)
     out.update(live("separate", data_dir, store, SEPARATE_DEVICES,
                     lambda: metric_total(data_dir, "master_readings_accepted", "master-*"),
@@ -314,7 +314,7 @@ def bench_separate(data_dir: Path) -> tuple[dict, Supervisor]:
     return out, supervisor
 
 
-def bench_kills(data_dir: Path, supervisor: Supervisor) -> dict:
+def bench_kills(data_dir: Path, supervisor: PeerSupervisor) -> dict:
     """A realtime fleet runs; each kind of peer is killed -9 in turn and must come back."""
     store = open_store(records_settings(data_dir))
     fleet = make_fleet(KILL_DEVICES, irregular_fraction=0.1, seed="bench-kills")
@@ -425,7 +425,7 @@ def kills_only() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     data_dir = workdir / "separate"
     open_store(records_settings(data_dir)).close()
-    supervisor = Supervisor(data_dir, SEPARATE[2:] + SEPARATE[:2], _env(),
+    supervisor = PeerSupervisor(data_dir, SEPARATE[2:] + SEPARATE[:2], _env(),
                             log_dir=data_dir / "logs")
     try:
         supervisor.start(timeout_s=300)

@@ -54,7 +54,7 @@ class GatewayBudgets:
 @dataclass
 class Gateway:
     settings: GatewaySettings
-    ledger: Any  # services.gateway.chain.Ledger
+    ledger: Any  # services.gateway.ledger.Ledger
     store: Any  # services.records.RecordStore
     blobs: Any | None = None  # services.blobs BlobStore, for ipfs:// pointers
     state: SharedState | None = None  # default: from settings.shared_store_url

@@ -7,9 +7,9 @@ from flask import Blueprint, jsonify
 
 from services.chain.eip712 import consent_decision_typed_data
 from services.gateway import validate
-from services.gateway.chain import DECISIONS
 from services.gateway.context import client_address, gateway
 from services.gateway.errors import BadRequest, NotFound, Unauthorized
+from services.gateway.ledger import DECISIONS
 from services.gateway.observability import log
 from services.gateway.typed_data import recover_typed
 

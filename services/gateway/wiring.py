@@ -6,7 +6,7 @@ from flask import Flask
 
 from services.blobs import open_blob_store
 from services.gateway.app import create_app
-from services.gateway.chain import Ledger
+from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.records import ChainIdentity, open_store
 

@@ -9,10 +9,12 @@ import time
 
 import click
 
-from services.listeners.daemon import DAEMONS, run_daemon
+from services.listeners.daemon import DAEMONS, EXIT_CONFIG, run_daemon
 from services.listeners.settings import ListenerSettings
 from services.listeners.state import DEAD, StateStore
-from services.listeners.supervisor import daemon_command, supervise
+from services.runtime.process_supervisor import ChildSpec, run_in_foreground
+
+HEALTHY_RUN_S = 60.0  # a daemon that ran this long earns a fresh backoff
 
 
 @click.group()
@@ -26,7 +28,14 @@ def _run(which: str, supervised: bool) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
     settings = ListenerSettings()
-    sys.exit(supervise(daemon_command(which), settings.restart_initial_s, settings.restart_max_s))
+    # Restarted when it dies (the node disappeared: exit 75, or a crash), never after a
+    # configuration error (78) — what systemd's Restart=on-failure with
+    # RestartPreventExitStatus=78 does; this makes `pulseledger listen` self-sufficient.
+    daemon = ChildSpec(which, [sys.executable, "-m", "services.listeners.daemon", which],
+                       final_exit_codes=frozenset({EXIT_CONFIG}))
+    sys.exit(run_in_foreground(daemon, backoff_s=settings.restart_initial_s,
+                               backoff_cap_s=settings.restart_max_s,
+                               healthy_after_s=HEALTHY_RUN_S))
 
 
 supervise_option = click.option(

@@ -15,18 +15,19 @@ from dataclasses import dataclass
 from services.chain.connection import Chain
 from services.chain.deployments import DeploymentsError
 from services.chain.settings import ChainSettings
-from services.listeners.chain import ChainReader, ChainUnavailable
+from services.listeners.chain_reader import ChainReader, ChainUnavailable
 from services.listeners.contacts import ContactDirectory, open_contacts
-from services.listeners.delivery import Backoff, Deliverer
+from services.listeners.daemon_metrics import serve_status
+from services.listeners.email_delivery import Backoff, Deliverer
 from services.listeners.events import LogDecoder
 from services.listeners.handler import Handler
+from services.listeners.log_follower import Runner
 from services.listeners.relay import RelayHandler
-from services.listeners.runner import Runner
 from services.listeners.settings import ListenerSettings
 from services.listeners.state import StateMismatch, StateStore
-from services.listeners.status import StatusServer
 from services.listeners.updater import UpdaterHandler
 from services.notify import Notifier, NotifySettings, open_notifier
+from services.runtime.health_server import HealthServer
 
 log = logging.getLogger("services.listeners")
 
@@ -57,7 +58,7 @@ class Daemon:
         self.stop = threading.Event()
         self.rpc_faults = 0
         self.last_good_poll: float | None = None  # monotonic time, for /healthz
-        self.status_server: StatusServer | None = None
+        self.status_server: HealthServer | None = None
         self.owns_contacts = False
 
     def step(self) -> None:
@@ -97,7 +98,7 @@ class Daemon:
 
     def serve_status(self, port: int) -> int:
         """Start /healthz and /metrics on 127.0.0.1:port (0: a free port); returns the port."""
-        self.status_server = StatusServer(self, port).start()
+        self.status_server = serve_status(self, port)
         return self.status_server.port
 
     def close(self) -> None:

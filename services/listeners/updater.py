@@ -14,6 +14,7 @@ from typing import Any
 from services.listeners.events import ChainEvent
 from services.listeners.handler import Handler
 from services.listeners.state import Effect
+from services.runtime.sqlite_helpers import connect_read_only
 
 CONSENT_STATUS = {"ConsentRequested": "Pending", "ConsentApproved": "Approved",
                   "ConsentDenied": "Denied", "ConsentRevoked": "Revoked"}
@@ -83,8 +84,7 @@ class ActivityView:
     """Read side of the updater's view (a separate read-only connection)."""
 
     def __init__(self, state_file: Path) -> None:
-        self.db = sqlite3.connect(f"file:{state_file}?mode=ro", uri=True,
-                                  check_same_thread=False)
+        self.db = connect_read_only(state_file)
         self.db.row_factory = sqlite3.Row
 
     def _rows(self, sql: str, patient: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import signal
 import threading
 
 from eth_account import Account
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter
 
 from services.blobs import open_blob_store
 from services.chain.connection import Chain
@@ -17,6 +17,7 @@ from services.chain.settings import ChainSettings
 from services.market.custodian import Custodian
 from services.market.settings import MarketSettings
 from services.records import RecordsSettings, open_store
+from services.runtime.health_server import HealthServer, always_healthy, registry_metrics
 
 log = logging.getLogger("pulseledger.market")
 
@@ -50,8 +51,8 @@ def run_custodian(settings: MarketSettings | None = None, stop: threading.Event 
 
 
 def _serve_status(port: int) -> dict[str, Counter] | None:
-    """prometheus_client's server answers every path, /healthz included, while the process
-    lives; the counters say whether rounds succeed."""
+    """/healthz answers ok while the process lives; the counters on /metrics say whether rounds
+    succeed."""
     if not port:
         return None
     registry = CollectorRegistry()
@@ -59,7 +60,7 @@ def _serve_status(port: int) -> dict[str, Counter] | None:
                for name, help_text in (("sealed", "Bundles sealed"),
                                        ("registered", "Bundles registered on-chain"),
                                        ("failed", "Patient rounds that failed"))}
-    start_http_server(port, addr="127.0.0.1", registry=registry)
+    HealthServer(port, health=always_healthy, metrics=registry_metrics(registry)).start()
     return metrics
 
 

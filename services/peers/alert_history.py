@@ -6,8 +6,9 @@ in one transaction per delivered batch, before the batch is acknowledged."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
+
+from services.runtime.sqlite_helpers import connect, immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS episode_state (user TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
@@ -16,25 +17,15 @@ CREATE TABLE IF NOT EXISTS episode_state (user TEXT PRIMARY KEY, state TEXT NOT 
 
 class AlertHistory:
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # acknowledged means on disk
+        self._db = connect(path, "FULL")  # acknowledged means on disk
         self._db.executescript(_SCHEMA)
 
     def save(self, states: dict[str, dict]) -> None:
         """Replace these users' states, atomically."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db) as db:
             db.executemany("INSERT INTO episode_state VALUES (?, ?) ON CONFLICT (user) DO UPDATE "
                            "SET state = excluded.state",
                            [(user, json.dumps(state)) for user, state in states.items()])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def load_all(self) -> dict[str, dict]:
         return {user: json.loads(state)

@@ -20,7 +20,7 @@ def _settings(**overrides) -> PeersSettings:
 async def _serve(settings: PeersSettings) -> None:
     from services.ingest.settings import ingest_settings_for
     from services.peers.node import PeerNode
-    from services.peers.supervisor import addr_dir
+    from services.peers.peer_processes import addr_dir
 
     node = PeerNode(settings, ingest_settings_for(settings.data_dir))
     async with trio.open_nursery() as nursery:
@@ -66,7 +66,7 @@ def peers() -> None:
 def up(data_dir: Path, separate: bool) -> None:
     """Start the peers and restart any that dies, until Ctrl-C."""
     from services.peers.backends import open_record_store
-    from services.peers.supervisor import PeerSpec, Supervisor
+    from services.peers.peer_processes import PeerSpec, PeerSupervisor
 
     # Create the record store (and its master key) once, before peers race to do it.
     open_record_store(PeersSettings(data_dir=data_dir)).close()
@@ -78,7 +78,7 @@ def up(data_dir: Path, separate: bool) -> None:
                  PeerSpec("notification-1", ("notification",))]
     else:
         specs = [PeerSpec("node-1", ALL_ROLES)]
-    supervisor = Supervisor(data_dir, specs, log_dir=data_dir / "logs")
+    supervisor = PeerSupervisor(data_dir, specs, log_dir=data_dir / "logs")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:

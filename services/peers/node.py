@@ -27,6 +27,7 @@ from services.peers.identity import load_or_create_key_pair
 from services.peers.membership import Membership, make_gossipsub
 from services.peers.rpc import PeerUnavailable, RemoteError, Rpc
 from services.peers.settings import PeersSettings
+from services.runtime.health_server import HealthServer, counters_metrics, text_health
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +167,9 @@ class PeerNode:
                     gate.guard_handlers()  # every handler is registered now (pubsub, DHT, rpc)
                     self.address = str(host.get_addrs()[0])
                     if settings.status_port is not None:
-                        from services.peers.status import StatusServer
-
-                        self.status = StatusServer(self, settings.status_port).start()
+                        self.status = HealthServer(
+                            settings.status_port, health=lambda: text_health(self.ready.is_set()),
+                            metrics=counters_metrics(self.metrics, "pulseledger_peers")).start()
                     async with background_trio_service(dht), trio.open_nursery() as nursery:
                         await nursery.start(gate.run)
                         await nursery.start(spread_revocations, pubsub, revocations,

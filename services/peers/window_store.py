@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hmac
 import json
-import sqlite3
 import time
 from pathlib import Path
+
+from services.runtime.sqlite_helpers import connect
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 NEVER = -(2**62)
@@ -86,9 +87,7 @@ class WindowStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.window_ms = window_ms
         self.digest_key = digest_key
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(path, "NORMAL", busy_timeout_s=5.0)  # sqlite3's default wait
         self._db.executescript(_SCHEMA)
         self._upgrade()
 

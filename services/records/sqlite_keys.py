@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from services.records.keystore import KeyStorage, WrappedKey
-from services.records.sqlite_db import checkpoint_truncate, connect, immediate
+from services.records.sqlite_db import checkpoint_truncate, connect
+from services.runtime.sqlite_helpers import immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS record_keys (

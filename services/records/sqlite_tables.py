@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from services.records.base import InvalidInput, StoreNotFound
-from services.records.sqlite_db import checkpoint_truncate, connect, immediate
+from services.records.sqlite_db import checkpoint_truncate, connect
 from services.records.sqlite_keys import SqliteKeyStorage
 from services.records.tables import NewChange, Row, RowExists, T, Tables, Write
 from services.records.validation import now_ms
+from services.runtime.sqlite_helpers import immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS windows (

@@ -20,7 +20,7 @@ from services.stack.components import dapp_url, devices_url, gateway_url
 from services.stack.config import ConfigError, apply_config
 from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.deploy import DeployError
-from services.stack.runner import Stack, StackError
+from services.stack.local_stack import Stack, StackError
 from services.stack.settings import StackSettings
 
 
@@ -127,9 +127,9 @@ def _links(stack: Stack) -> dict[str, str]:
     links = {"gateway": gateway_url(settings, stack.ports),
              "outbox": str(settings.outbox_dir.resolve()),
              "logs": str(settings.log_dir.resolve())}
-    if any(s.component.name == "dapp" for s in stack.supervisor.states):
+    if any(s.spec.name == "dapp" for s in stack.supervisor.children.values()):
         links = {"dapp": dapp_url(settings, stack.ports), **links}
-    if any(s.component.name == "devices" for s in stack.supervisor.states):
+    if any(s.spec.name == "devices" for s in stack.supervisor.children.values()):
         links["devices"] = devices_url(settings, stack.ports) + "/v1/readings"
     return links
 

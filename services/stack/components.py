@@ -16,6 +16,7 @@ from pathlib import Path
 from eth_account import Account
 
 from services.chain.deployments import load_deployments
+from services.runtime.process_supervisor import ChildSpec
 from services.stack.anvil import free_port
 from services.stack.binaries import REPO_ROOT
 from services.stack.dev_accounts import (
@@ -25,9 +26,17 @@ from services.stack.dev_accounts import (
     dev_account,
 )
 from services.stack.settings import StackSettings
-from services.stack.supervisor import Component
 
 PYTHON = [sys.executable, "-m"]
+
+
+@dataclass
+class Component(ChildSpec):
+    """A process of the stack: what the supervisor runs, and where the status view probes it."""
+
+    health_url: str | None = None
+    metrics_url: str | None = None
+    await_done: bool = True  # one-shot: the system is ready only once it is done (else: started)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from werkzeug.serving import make_server
 from services.alerts import NOTIFIED, AlertSettings, Window, episode_events
 from services.alerts.emails import Patient, episode_emails
 from services.gateway.app import create_app
-from services.gateway.chain import Ledger
+from services.gateway.ledger import Ledger
 from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity

@@ -18,9 +18,9 @@ from fhir.resources.R4B.bundle import Bundle
 from web3 import Web3
 
 from services.chain.connection import ledger_contract
-from services.gateway.chain import PURCHASE_DELIVERED
+from services.gateway.ledger import PURCHASE_DELIVERED
 from services.stack import demo_people
-from services.stack.runner import Stack
+from services.stack.local_stack import Stack
 from services.stack.settings import StackSettings
 
 SEED = "demo-sale"

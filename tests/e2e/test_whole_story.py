@@ -39,7 +39,7 @@ from services.stack.actors import REQUESTER_EMAIL
 from services.stack.components import gateway_url, shared_env
 from services.stack.dev_accounts import CUSTODIAN_INDEX, REQUESTER_INDEX, dev_account
 from services.stack.gateway_client import GatewayClient
-from services.stack.runner import Stack
+from services.stack.local_stack import Stack
 from services.stack.settings import StackSettings
 from services.stack.wallet import send
 from tests.e2e.canaries import chain_haystacks, leaks

@@ -14,7 +14,7 @@ from eth_account.messages import encode_defunct
 from pydantic import SecretStr
 
 from services.gateway.app import create_app
-from services.gateway.chain import Ledger
+from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.gateway.siwe import build_message
 from services.gateway.wiring import chain_identity

@@ -7,9 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.gateway.chain import ChainReverted
 from services.gateway.chain_reads import RawReads
 from services.gateway.errors import Unavailable
+from services.gateway.ledger import ChainReverted
 from services.gateway.read_cache import BoundedCache
 from tests.gateway.conftest import bearer, sign_in
 

@@ -8,7 +8,7 @@ import pytest
 from services.chain.connection import Chain
 from services.chain.deployments import DeploymentsError
 from services.chain.settings import ChainSettings
-from services.gateway.chain import Ledger
+from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 
 

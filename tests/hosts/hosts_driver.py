@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the repo's `tests`, and pulseledger_testkit
 
+from services.peers.peer_processes import PeerSpec, addr_dir
 from services.peers.settings import ALL_ROLES
-from services.peers.supervisor import PeerSpec, addr_dir
 from services.records.firestore_emulator import start_emulator
 from tests.hosts import netns
 from tests.peers.cluster import KILL_TEST_SETTINGS, SERVICE_ROLES, Cluster

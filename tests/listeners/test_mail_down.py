@@ -7,7 +7,7 @@ from pulseledger_testkit.flows import Flow
 from pulseledger_testkit.moto_server import MotoServer
 from pulseledger_testkit.ports import free_port
 
-from services.listeners.delivery import Backoff
+from services.listeners.email_delivery import Backoff
 from services.listeners.state import DEAD, SENT
 from services.notify import NotifySettings, message_id_for, open_notifier
 

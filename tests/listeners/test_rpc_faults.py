@@ -7,7 +7,7 @@ import random
 from pulseledger_testkit.fault_proxy import FaultProxy
 from pulseledger_testkit.flows import RandomTraffic
 
-from services.listeners.chain import ChainUnavailable
+from services.listeners.chain_reader import ChainUnavailable
 from services.notify import message_id_for
 
 from .harness import build_daemon, smtp_notifier

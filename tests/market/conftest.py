@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from werkzeug.serving import make_server
 
 from services.gateway.app import create_app
-from services.gateway.chain import Ledger
+from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.market.custodian import Custodian
 from services.market.settings import MarketSettings

@@ -9,7 +9,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from services.gateway.chain import PURCHASE_DELIVERED
+from services.gateway.ledger import PURCHASE_DELIVERED
 from services.market import buyer as buying
 from services.market import registration
 from services.market.bundle_ids import bundle_id

@@ -17,7 +17,6 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.tools.anyio_service import background_trio_service
-
 from pulseledger_testkit.admission import NETWORK_PSK
 
 from services.peers.admission.gate import HELLO

@@ -12,7 +12,7 @@ from pulseledger_testkit.admission import install_test_operator
 
 from services.ingest.queues.local import LocalQueue
 from services.ingest.simulator import make_fleet, onboard, run
-from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
+from services.peers.peer_processes import PeerSpec, PeerSupervisor, addr_dir
 
 from .helpers import FAST, open_test_store, stored_keys
 
@@ -54,7 +54,7 @@ class Cluster:
     def __init__(self, data_dir: Path, specs=SPECS, settings=KILL_TEST_SETTINGS):
         self.data_dir = data_dir
         install_test_operator(data_dir)
-        self.supervisor = Supervisor(data_dir, list(specs), cluster_env(settings),
+        self.supervisor = PeerSupervisor(data_dir, list(specs), cluster_env(settings),
                                      log_dir=data_dir / "logs")
         self.store = open_test_store(data_dir)  # creates the master key before any peer starts
         self.owners: list[str] = []

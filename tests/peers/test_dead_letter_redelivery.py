@@ -16,13 +16,13 @@ from pulseledger_testkit.admission import install_test_operator
 from services.ingest.queues.local import LocalQueue
 from services.ingest.reading import Reading, sign_batch
 from services.ingest.simulator import make_fleet, onboard
-from services.peers.supervisor import PeerSpec, Supervisor
+from services.peers.peer_processes import PeerSpec, PeerSupervisor
 
 from .cluster import cluster_env
 from .helpers import FAST, open_test_store
 
 
-def wait(predicate, timeout_s: float, supervisor: Supervisor) -> bool:
+def wait(predicate, timeout_s: float, supervisor: PeerSupervisor) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
@@ -44,7 +44,7 @@ def test_master_killed_after_dead_lettering__redelivery_leaves_one_dead_letter(t
     # presence timeout); its lock, once it is dead, expires quickly.
     settings = {**FAST, "rpc_timeout_s": 60.0, "presence_timeout_s": 60.0}
     install_test_operator(tmp_path)
-    supervisor = Supervisor(tmp_path, [PeerSpec("a1", ("aggregation",)),
+    supervisor = PeerSupervisor(tmp_path, [PeerSpec("a1", ("aggregation",)),
                                        PeerSpec("m1", ("master",))],
                             cluster_env(settings, lock_s=1.5), log_dir=tmp_path / "logs")
     try:

@@ -22,8 +22,8 @@ from services.alerts import AlertSettings, EpisodeTracker, Window
 from services.ingest.simulator import make_fleet, onboard
 from services.peers.alert_history import AlertHistory
 from services.peers.node import NoPeerForRole, PeerNode
+from services.peers.peer_processes import PeerSpec, PeerSupervisor, addr_dir
 from services.peers.rpc import PeerUnavailable, RemoteError
-from services.peers.supervisor import PeerSpec, Supervisor, addr_dir
 from services.predict import Prediction
 from services.records.window_payload import sample_payload
 
@@ -113,7 +113,7 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
     outbox = tmp_path / "outbox"
     env = cluster_env({**FAST, "alert_catchup_ms": 0}, alerts={"k": 3, "n": 4})
     install_test_operator(tmp_path)
-    supervisor = Supervisor(tmp_path, [PeerSpec("n1", ("notification",))], env,
+    supervisor = PeerSupervisor(tmp_path, [PeerSpec("n1", ("notification",))], env,
                             log_dir=tmp_path / "logs")
     try:
         supervisor.start(timeout_s=120)

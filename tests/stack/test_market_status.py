@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from eth_utils import event_abi_to_log_topic
 
-from services.stack.status import MARKET_TOPICS
+from services.stack.status_board import MARKET_TOPICS
 from tests.gateway.chain_helpers import pulse_ledger_type
 
 

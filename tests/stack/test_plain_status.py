@@ -8,19 +8,18 @@ from services.stack import demo_people
 from services.stack.demo_accounts import demo_accounts, spare_wearable
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.settings import StackSettings
-from services.stack.status import Status, StatusBoard
+from services.stack.status_board import Status, StatusBoard
 
 
 def _state(name, phase, restarts=0, running=True):
-    return SimpleNamespace(component=SimpleNamespace(name=name), phase=phase, restarts=restarts,
+    return SimpleNamespace(spec=SimpleNamespace(name=name), phase=phase, restarts=restarts,
                            running=running)
 
 
 def test_status_line__components_counters_and_chain_on_one_line():
-    supervisor = SimpleNamespace(states=[_state("gateway", "running"),
-                                         _state("peers", "restarting", restarts=2),
-                                         _state("listeners", "running"),
-                                         _state("onboarding", "done", running=False)])
+    states = [_state("gateway", "running"), _state("peers", "restarting", restarts=2),
+              _state("listeners", "running"), _state("onboarding", "done", running=False)]
+    supervisor = SimpleNamespace(children={state.spec.name: state for state in states})
     board = StatusBoard(supervisor, 1.0, None)
     board.status = Status(health={"gateway": True, "listeners": False},
                           counters={"readings": 1234, "windows": 120, "predictions": 118,

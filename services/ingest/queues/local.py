@@ -17,6 +17,7 @@ from pathlib import Path
 
 from services.ingest.queues.base import QueueMessage
 from services.ingest.queues.sealing import Seal, key_path, load_or_create_key
+from services.runtime.sqlite_helpers import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -46,14 +47,11 @@ class LocalQueue:
         self._seal = Seal(load_or_create_key(key_path(self.path)))
         self.lock_s = lock_s
         self.max_delivery_count = max_delivery_count
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = connect(self.path, "NORMAL")
         # One connection, usable from several threads (a feeder and a monitor, say): each
         # operation holds this lock, so no statement runs inside another thread's transaction
         # (a read left open there makes the next BEGIN IMMEDIATE fail at once in WAL mode).
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     # -- sink ---------------------------------------------------------------------------------

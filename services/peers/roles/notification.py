@@ -11,7 +11,6 @@ without sending what they caused (the previous owner did)."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections import Counter
 
@@ -22,16 +21,14 @@ from services.peers.alert_catchup import stored_statuses
 from services.peers.alert_history import AlertHistory
 from services.records import RecordsError
 from services.records.validation import window_record_id
+from services.runtime.sqlite_helpers import connect
 
 log = logging.getLogger(__name__)
 
 
 class SentLedger:
     def __init__(self, path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path, "FULL")
         self._db.execute("CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY)")
 
     def was_sent(self, key: str) -> bool:

@@ -1,18 +1,18 @@
-"""/healthz and Prometheus /metrics for the listener daemons, on 127.0.0.1, in a thread.
+"""What the listener daemons report on the shared health server (services.runtime): /healthz
+and Prometheus /metrics, on 127.0.0.1.
 
 Values are read from the daemon's own counters at scrape time; nothing here writes state."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from services.runtime.health_server import HealthServer, json_health, registry_metrics
+from services.runtime.sqlite_helpers import connect_read_only
 
 if TYPE_CHECKING:
     from services.listeners.daemon import Daemon
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def read_snapshot(path) -> tuple[int | None, dict[str, int]]:
     """Cursor and effects by status, through a read-only connection of the scrape's own."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    db = connect_read_only(path)
     try:
         row = db.execute("SELECT block_number FROM cursor").fetchone()
         counts = dict(db.execute("SELECT status, COUNT(*) FROM effects GROUP BY status"))
@@ -79,40 +79,9 @@ def health(daemon: Daemon) -> tuple[int, dict]:
     return (200 if healthy else 503), body
 
 
-class StatusServer:
-    def __init__(self, daemon: Daemon, port: int) -> None:
-        registry = CollectorRegistry()
-        registry.register(DaemonCollector(daemon))
-        lock = threading.Lock()  # one scrape at a time is plenty
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # access logs are noise here
-                pass
-
-            def do_GET(self):
-                with lock:
-                    if self.path == "/healthz":
-                        status, body = health(daemon)
-                        payload, kind = json.dumps(body).encode(), "application/json"
-                    elif self.path == "/metrics":
-                        status, payload, kind = 200, generate_latest(registry), CONTENT_TYPE_LATEST
-                    else:
-                        status, payload, kind = 404, b"not found", "text/plain"
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> StatusServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def serve_status(daemon: Daemon, port: int) -> HealthServer:
+    """The daemon's /healthz (JSON: poll age, cursor and lag per daemon) and /metrics."""
+    registry = CollectorRegistry()
+    registry.register(DaemonCollector(daemon))
+    return HealthServer(port, health=lambda: json_health(*health(daemon)),
+                        metrics=registry_metrics(registry), one_scrape_at_a_time=True).start()

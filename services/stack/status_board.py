@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
 from web3 import Web3
 
-from services.stack.supervisor import Supervisor
+from services.runtime.process_supervisor import ProcessSupervisor
 
 # What the status view shows → the Prometheus samples (any component) that count it.
 COUNTERS: dict[str, tuple[str, ...]] = {
@@ -91,7 +91,7 @@ class Status:
 
 
 class StatusBoard:
-    def __init__(self, supervisor: Supervisor, timeout_s: float, chain_events: ChainEvents | None):
+    def __init__(self, supervisor: ProcessSupervisor, timeout_s: float, chain_events: ChainEvents | None):
         self.supervisor = supervisor
         self.timeout_s = timeout_s
         self.chain_events = chain_events
@@ -101,8 +101,8 @@ class StatusBoard:
     def refresh(self) -> Status:
         status = Status()
         samples: dict[str, float] = {}
-        for state in self.supervisor.states:
-            component = state.component
+        for state in self.supervisor.children.values():
+            component = state.spec
             if component.health_url:
                 status.health[component.name] = state.running and probe_health(
                     component.health_url, self.timeout_s)
@@ -132,20 +132,20 @@ class StatusBoard:
 
     def ready(self) -> bool:
         """Every long-running component up and healthy; one-shot actors done."""
-        for state in self.supervisor.states:
-            if state.component.one_shot:
-                if not (state.done or (state.running and not state.component.await_done)):
+        for state in self.supervisor.children.values():
+            if state.spec.one_shot:
+                if not (state.done or (state.running and not state.spec.await_done)):
                     return False
-            elif not state.running or not self.status.health.get(state.component.name, True):
+            elif not state.running or not self.status.health.get(state.spec.name, True):
                 return False
         return True
 
     def line(self, elapsed_s: float) -> str:
         """The status as one plain line, for output that is not a terminal (logs, pipes, CI)."""
         parts = []
-        for state in self.supervisor.states:
-            healthy = self.status.health.get(state.component.name)
-            parts.append(f"{state.component.name} {state.phase}"
+        for state in self.supervisor.children.values():
+            healthy = self.status.health.get(state.spec.name)
+            parts.append(f"{state.spec.name} {state.phase}"
                          + (" (down)" if healthy is False and state.running else "")
                          + (f" ({state.restarts} restarts)" if state.restarts else ""))
         counters = self.status.counters
@@ -167,13 +167,13 @@ class StatusBoard:
         table.add_column("state")
         table.add_column("restarts", justify="right")
         table.add_column("health")
-        for state in self.supervisor.states:
+        for state in self.supervisor.children.values():
             phase = state.phase
             colour = {"running": "green", "done": "cyan", "restarting": "yellow",
                       "failed": "red"}.get(phase, "white")
-            healthy = self.status.health.get(state.component.name)
+            healthy = self.status.health.get(state.spec.name)
             health = "—" if healthy is None else ("[green]ok[/]" if healthy else "[red]down[/]")
-            table.add_row(state.component.name, f"[{colour}]{phase}[/]", str(state.restarts),
+            table.add_row(state.spec.name, f"[{colour}]{phase}[/]", str(state.restarts),
                           health)
         counters = self.status.counters
         table.add_section()

@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import time
 
-from services.listeners.chain import ChainReader, ChainUnavailable
+from services.listeners.chain_reader import ChainReader, ChainUnavailable
 from services.listeners.events import UNDECODABLE, ChainEvent, LogDecoder
 from services.listeners.handler import Handler
 from services.listeners.state import ORPHANED, SENDING, SENT, Cursor, Effect, StateStore

@@ -13,6 +13,7 @@ from typing import Self
 from web3 import Web3
 
 from services.chain.deployments import Deployments
+from services.runtime.process_supervisor import ProcessSupervisor
 from services.stack.anvil import Anvil, free_port
 from services.stack.binaries import REPO_ROOT
 from services.stack.components import (
@@ -24,8 +25,7 @@ from services.stack.components import (
 )
 from services.stack.deploy import DeployError, deploy_with_ape, reusable_deployment
 from services.stack.settings import StackSettings
-from services.stack.status import ChainEvents, StatusBoard
-from services.stack.supervisor import Supervisor
+from services.stack.status_board import ChainEvents, StatusBoard
 
 # The `devnet` network of ape-config.yaml (chain id 31337, block time 1) at this chain's URL.
 DEVNET = "ethereum:devnet:{url}"
@@ -50,7 +50,7 @@ class Stack:
         self.anvil: Anvil | None = None
         self.chain: ChainUp | None = None
         self.ports: Ports | None = None
-        self.supervisor: Supervisor | None = None
+        self.supervisor: ProcessSupervisor | None = None
         self.board: StatusBoard | None = None
 
     # -- chain --------------------------------------------------------------------------------
@@ -111,11 +111,11 @@ class Stack:
                              f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
 
     # -- services -----------------------------------------------------------------------------
-    def start_services(self) -> Supervisor:
+    def start_services(self) -> ProcessSupervisor:
         settings = self.settings
         self.ports = Ports.pick(settings)
         components = build_components(settings, self.chain.endpoint, self.ports)
-        self.supervisor = Supervisor(components, settings.log_dir,
+        self.supervisor = ProcessSupervisor(components, settings.log_dir,
                                      max_restarts=settings.max_restarts,
                                      backoff_s=settings.restart_backoff_s,
                                      stop_timeout_s=settings.stop_timeout_s)
@@ -137,13 +137,13 @@ class Stack:
             on_tick()
             if self.board.ready():
                 return
-            failed = [s.component.name for s in self.supervisor.states if s.phase == "failed"]
+            failed = [s.spec.name for s in self.supervisor.children.values() if s.phase == "failed"]
             if failed:
                 raise StackError(f"failed: {', '.join(failed)} (logs in {self.settings.log_dir})")
             if time.monotonic() > deadline:
-                waiting = [s.component.name for s in self.supervisor.states
+                waiting = [s.spec.name for s in self.supervisor.children.values()
                            if s.phase not in ("running", "done")
-                           or not self.board.status.health.get(s.component.name, True)]
+                           or not self.board.status.health.get(s.spec.name, True)]
                 raise StackError(f"not ready within {self.settings.ready_timeout_s} s: "
                                  f"{', '.join(waiting)} (logs in {self.settings.log_dir})")
             time.sleep(0.2)

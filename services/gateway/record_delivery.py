@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from services.blobs import BlobNotFound, BlobTampered
 from services.chain.enums import RecordStatus
 from services.chain.record_registry import location_digest
-from services.gateway.chain import (
+from services.gateway.context import Gateway
+from services.gateway.errors import Conflict, Forbidden, Gone, NotFound, Tampered
+from services.gateway.ledger import (
     PURCHASE_DELIVERED,
     PURCHASE_PAID,
     PURCHASE_REFUNDED,
     ChainReverted,
 )
-from services.gateway.context import Gateway
-from services.gateway.errors import Conflict, Forbidden, Gone, NotFound, Tampered
 from services.gateway.observability import log
 from services.records import KeyMissing, RecordErased, RecordNotFound, TamperDetected
 
