@@ -86,6 +86,7 @@ def _exercise(store) -> set[str]:
     s.sealed_bundle(bundle, expected_hash=rec.ciphertext_sha256)
     s.bundle_meta(bundle)
     s.record_key(bundle)
+    s.keyed_digest(b"subject", bundle.encode())  # reads no table: the master key only
     letter = s.dead_letter("reading", b"{}", "bad signature")
     s.dead_letters("reading", limit=10)
     s.dead_letters()
