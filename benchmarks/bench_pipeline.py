@@ -64,7 +64,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
 SEPARATE_DEVICES = int(os.environ.get("BENCH_SEPARATE_DEVICES", "4000"))
 BATCH = 10
-DRAIN_TIMEOUT_S = float(os.environ.get("BENCH_DRAIN_TIMEOUT_S", "1800"))
+DRAIN_TIMEOUT_S = float(os.environ.get("BENCH_DRAIN_TIMEOUT_S", "900"))
 # Deadlines for surviving kills (docs/peers.md): a killed master's locked messages come back
 # after LOCK_S, so grace (device time) must exceed it plus the restart and the RPC timeouts.
 LOCK_S = 10
@@ -360,16 +360,22 @@ def bench_scaleout(workdir: Path) -> dict:
     4-to-1 ratio (linear would be 4; on a 2-core machine the cores, not the design, cap it)."""
     out: dict[str, float] = {"scaleout_devices": SCALE_DEVICES, "scaleout_seconds": SCALE_SECONDS}
     for n in (1, 2, 4):
-        figures, store, supervisor = drain_backlog(f"scaleout_{n}", workdir / f"scale-{n}",
-                                                   scale_specs(n), SCALE_DEVICES, SCALE_SECONDS)
+        try:
+            figures, store, supervisor = drain_backlog(
+                f"scaleout_{n}", workdir / f"scale-{n}", scale_specs(n), SCALE_DEVICES,
+                SCALE_SECONDS)
+        except RuntimeError as failure:  # recorded as a gap, the other figures kept
+            print(f"scale-out with {n} aggregators failed: {failure}", flush=True)
+            out[f"scaleout_{n}_aggregators_readings_per_s"] = None
+            continue
         supervisor.stop()
         store.close()
         out[f"scaleout_{n}_aggregators_readings_per_s"] = figures[
             f"scaleout_{n}_backlog_readings_per_s"]
         out[f"scaleout_{n}_aggregators_readings_lost"] = figures[
             f"scaleout_{n}_backlog_readings_lost"]
-    out["scaleout_4_vs_1_speedup"] = round(out["scaleout_4_aggregators_readings_per_s"]
-                                           / out["scaleout_1_aggregators_readings_per_s"], 2)
+    one, four = (out[f"scaleout_{n}_aggregators_readings_per_s"] for n in (1, 4))
+    out["scaleout_4_vs_1_speedup"] = round(four / one, 2) if one and four else None
     return out
 
 

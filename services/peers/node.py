@@ -82,9 +82,10 @@ class PeerNode:
                 self, self._notifier or backends.open_notifier(self.settings),
                 backends.open_alert_tracker(self.settings))
 
-    async def call_role(self, role: str, op: str, body: dict) -> dict:
-        """Call `op` on a live peer with `role`: ourselves first, then others in a stable order
-        (spread by our own id); a peer that does not acknowledge is skipped and suspected."""
+    async def call_role(self, role: str, op: str, request):
+        """Call `op` (its request class: services/peers/messages) on a live peer with `role`:
+        ourselves first, then others in a stable order (spread by our own id); a peer that does
+        not acknowledge is skipped and suspected. Returns the op's reply."""
         candidates = self.membership.live(role)
         if not candidates:
             raise NoPeerForRole(role)
@@ -95,7 +96,7 @@ class PeerNode:
         last_error: Exception | None = None
         for peer in order:
             try:
-                return await self.rpc.call(peer, op, body)
+                return await self.rpc.call(peer, op, request)
             except PeerUnavailable as exc:
                 self.membership.mark_dead(peer)
                 last_error = exc
@@ -103,9 +104,11 @@ class PeerNode:
                 last_error = exc
         raise last_error or NoPeerForRole(role)
 
-    async def call_role_by_key(self, role: str, op: str, items: list[dict], key) -> None:
+    async def call_role_by_key(self, role: str, op: str, items: list[dict], key,
+                               request) -> None:
         """Send each item to the live `role` peer closest to key(item) (falling back to the
-        next closest), so one peer sees all of a key's items while it lives."""
+        next closest), so one peer sees all of a key's items while it lives; `request` makes
+        the op's request of a group of items."""
         groups: dict[str, list[dict]] = {}
         candidates = self.membership.live(role)
         if not candidates:
@@ -117,7 +120,7 @@ class PeerNode:
             last_error: Exception | None = None
             for peer in order:
                 try:
-                    await self.rpc.call(peer, op, {"items": group})
+                    await self.rpc.call(peer, op, request(group))
                     last_error = None
                     break
                 except PeerUnavailable as exc:

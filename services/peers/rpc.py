@@ -2,7 +2,9 @@
 
 Frames are a 4-byte big-endian length and a JSON body. A request is {"op", "body"}; the reply is
 {"ok": true, "body"} or {"ok": false, "error": <code>}, one of a fixed set of codes (ERRORS) and
-never our exception text. Only peers the admission gate admitted reach us at all, and each op is
+never our exception text. Bodies are the typed messages of services/peers/messages: a request is
+checked against its operation's class before the handler sees it (`invalid` otherwise), a reply
+before the caller does; a call to ourselves passes the objects as they are. Only peers the admission gate admitted reach us at all, and each op is
 run only for a caller whose credential grants a role allowed to call it (admission/authorization.py).
 The reply is the acknowledgement: the callee sends
 it only after it has done (durably) what the op asks, so a caller that gets no reply retries, and
@@ -18,21 +20,24 @@ import logging
 import struct
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
 from libp2p.peer.id import ID
 
 from services.peers.admission.authorization import may_call
+from services.peers.messages import OPERATIONS, InvalidMessage
 
-PROTOCOL = "/pulseledger/rpc/1.0.0"
+# The version is the messages' (services/peers/messages): 2 is the typed, checked set.
+PROTOCOL = "/pulseledger/rpc/2.0.0"
 MAX_FRAME = 256 * 1024 * 1024
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict, str], Awaitable[dict]]
+Handler = Callable[[Any, str], Awaitable[Any]]  # (typed request, caller) -> typed reply
 
 # What a remote caller may learn of a failure: which of these, nothing more.
-UNKNOWN_OP, FORBIDDEN, FAILED = "unknown_op", "forbidden", "failed"
-ERRORS = (UNKNOWN_OP, FORBIDDEN, FAILED)
+UNKNOWN_OP, FORBIDDEN, INVALID, FAILED = "unknown_op", "forbidden", "invalid", "failed"
+ERRORS = (UNKNOWN_OP, FORBIDDEN, INVALID, FAILED)
 
 
 class PeerUnavailable(Exception):
@@ -76,6 +81,7 @@ class Rpc:
         self.timeout_s = timeout_s
         self.gate = gate
         self.forbidden: Counter[str] = Counter()  # refused calls, by op
+        self.invalid: Counter[str] = Counter()  # malformed requests, by op
         self.self_id = host.get_id().to_base58()
         self.handlers: dict[str, Handler] = {}
         self.on_peer_seen: Callable[[str], None] = lambda peer_id: None
@@ -84,10 +90,14 @@ class Rpc:
         host.set_stream_handler(PROTOCOL, self._serve)
 
     def register(self, op: str, handler: Handler) -> None:
+        if op not in OPERATIONS:
+            raise ValueError(f"{op}: no message types (services/peers/messages)")
         self.handlers[op] = handler
 
-    async def _dispatch(self, request: dict, caller: str) -> dict:
-        op = request.get("op")
+    async def _dispatch(self, op: Any, body: Any, caller: str, *, local: bool = False) -> dict:
+        """Run op for caller. From the network `body` is the wire dict, checked into the op's
+        request class first; from ourselves (`local`) it already is one, and the reply object
+        is returned as it is."""
         handler = self.handlers.get(op) if isinstance(op, str) else None
         if handler is None:
             return {"ok": False, "error": UNKNOWN_OP}
@@ -95,14 +105,25 @@ class Rpc:
             self.forbidden[op] += 1
             log.warning("rpc op %s refused: peer=%s lacks the role", op, caller[-8:])
             return {"ok": False, "error": FORBIDDEN}
+        if not local:
+            try:
+                body = OPERATIONS[op][0].from_wire(body if isinstance(body, dict) else {})
+            except InvalidMessage as exc:
+                self.invalid[op] += 1
+                log.warning("rpc op %s refused: malformed request from peer=%s (%s)", op,
+                            caller[-8:], exc)
+                return {"ok": False, "error": INVALID}
         try:
-            return {"ok": True, "body": await handler(request.get("body") or {}, caller)}
+            reply = await handler(body, caller)
         except Exception as exc:  # the caller retries; it learns only that the op failed  # noqa: BLE001
             log.warning("rpc op %s failed: %s", op, type(exc).__name__)
             return {"ok": False, "error": FAILED}
+        return {"ok": True, "body": reply if local else reply.to_wire()}
 
     def metrics(self) -> dict:
-        return {f'rpc_forbidden_total{{op="{op}"}}': n for op, n in self.forbidden.items()}
+        out = {f'rpc_forbidden_total{{op="{op}"}}': n for op, n in self.forbidden.items()}
+        out.update({f'rpc_invalid_total{{op="{op}"}}': n for op, n in self.invalid.items()})
+        return out
 
     async def _serve(self, stream) -> None:
         caller = stream.muxed_conn.peer_id.to_base58()
@@ -112,7 +133,8 @@ class Rpc:
                 if not isinstance(request, dict):
                     break
                 self.on_peer_seen(caller)  # a request is proof of life, sooner than presence
-                await write_frame(stream, await self._dispatch(request, caller))
+                await write_frame(stream, await self._dispatch(request.get("op"),
+                                                               request.get("body"), caller))
         except Exception:  # noqa: BLE001, S110
             pass  # the caller hung up or died; it will retry on a new stream
         finally:
@@ -122,15 +144,24 @@ class Rpc:
                 except Exception:  # noqa: BLE001, S110
                     pass
 
-    async def call(self, peer_id: str, op: str, body: dict) -> dict:
+    async def call(self, peer_id: str, op: str, request: Any) -> Any:
+        """Run op on peer_id with a request of its class (services/peers/messages); the reply
+        object. A reply that does not have its class's shape is an error: the op counts as
+        not done."""
         if peer_id == self.self_id:
             await trio.lowlevel.checkpoint()  # a local call must still let other tasks run
-            reply = await self._dispatch({"op": op, "body": body}, self.self_id)
+            reply = await self._dispatch(op, request, self.self_id, local=True)
         else:
-            reply = await self._remote(peer_id, {"op": op, "body": body})
-        if not reply.get("ok"):
-            raise RemoteError(str(reply.get("error")))
-        return reply["body"]
+            reply = await self._remote(peer_id, {"op": op, "body": request.to_wire()})
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            raise RemoteError(str(reply.get("error") if isinstance(reply, dict) else FAILED))
+        if peer_id == self.self_id:
+            return reply["body"]
+        try:
+            return OPERATIONS[op][1].from_wire(reply.get("body") or {})
+        except InvalidMessage as exc:
+            log.warning("rpc op %s: malformed reply from peer=%s (%s)", op, peer_id[-8:], exc)
+            raise RemoteError(INVALID) from None
 
     async def _remote(self, peer_id: str, request: dict) -> dict:
         admitted = None

@@ -21,6 +21,7 @@ from pulseledger_testkit.admission import install_test_operator
 from services.alerts import AlertSettings, EpisodeTracker, Window
 from services.ingest.simulator import make_fleet, onboard
 from services.peers.alert_history import AlertHistory
+from services.peers.messages.windows import NOTIFY, NotifyRequest
 from services.peers.node import NoPeerForRole, PeerNode
 from services.peers.peer_processes import PeerSpec, PeerSupervisor, addr_dir
 from services.peers.rpc import PeerUnavailable, RemoteError
@@ -69,8 +70,8 @@ async def notify(caller: PeerNode, device: str, index: int, status: str,
     with trio.fail_after(timeout_s):
         while True:
             try:
-                await caller.call_role_by_key("notification", "notify.predictions", [item],
-                                              key=lambda i: i["device_id"])
+                await caller.call_role_by_key("notification", NOTIFY, [item],
+                                              key=lambda i: i["device_id"], request=NotifyRequest)
                 return
             except (NoPeerForRole, PeerUnavailable, RemoteError):  # not up yet: retry, as
                 # aggregators do (a window not acknowledged stays `closing` and is sent again)
@@ -216,11 +217,11 @@ def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path)
             await wait_until_live(caller, "notification")
             refused = None
             try:
-                await caller.rpc.call(owner.peer_id, "notify.predictions", {"items": [item]})
+                await caller.rpc.call(owner.peer_id, NOTIFY, NotifyRequest([item]))
             except RemoteError as exc:
                 refused = exc
             (peer_dir / "outbox").unlink()  # the outbox is back
-            await caller.rpc.call(owner.peer_id, "notify.predictions", {"items": [item]})
+            await caller.rpc.call(owner.peer_id, NOTIFY, NotifyRequest([item]))
             nursery.cancel_scope.cancel()
         return refused
 

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import trio
 from pulseledger_testkit.admission import attestation_check, master_attestations
 
+from services.peers.messages.windows import StoreRequest
 from services.peers.roles.storage import StorageRole
 
 from .helpers import open_test_store
@@ -38,14 +39,14 @@ def test_second_write_with_more_readings__extra_ones_dead_lettered(tmp_path):
     role = StorageRole(node, attestations=attestation_check(tmp_path))
 
     async def both_sides():
-        first = await role.handle({"items": [item([1, 2, 3])], "window_ms": 10_000}, "a1")
-        again = await role.handle({"items": [item([1, 2, 3])], "window_ms": 10_000}, "a1")
-        other = await role.handle({"items": [item([1, 2, 3, 4, 5])], "window_ms": 10_000}, "a2")
+        first = await role.handle(StoreRequest([item([1, 2, 3])], 10_000), "a1")
+        again = await role.handle(StoreRequest([item([1, 2, 3])], 10_000), "a1")
+        other = await role.handle(StoreRequest([item([1, 2, 3, 4, 5])], 10_000), "a2")
         return first, again, other
 
     first, again, other = trio.run(both_sides)
-    assert first["record_ids"] == again["record_ids"] == other["record_ids"]
-    stored = store.get_window(first["record_ids"][0])
+    assert first.record_ids == again.record_ids == other.record_ids
+    stored = store.get_window(first.record_ids[0])
     assert [r["seq"] for r in stored["readings"]] == [1, 2, 3]  # first write wins
     letters = store.dead_letters("reading")
     assert sorted(json.loads(d.payload)["seq"] for d in letters) == [4, 5]
@@ -62,10 +63,10 @@ def test_repeat_of_a_window_whose_stored_record_is_unreadable__every_reading_kep
     node = SimpleNamespace(store=store, settings=None,
                            rpc=SimpleNamespace(register=lambda op, handler: None))
     role = StorageRole(node, attestations=attestation_check(tmp_path))
-    first = trio.run(role.handle, {"items": [item([1, 2])], "window_ms": 10_000}, "a1")
-    record_id = first["record_ids"][0]
+    first = trio.run(role.handle, StoreRequest([item([1, 2])], 10_000), "a1")
+    record_id = first.record_ids[0]
     store.keys.destroy([store.tables.get("windows", record_id)["key_ref"]])
-    trio.run(role.handle, {"items": [item([1, 2, 3])], "window_ms": 10_000}, "a2")
+    trio.run(role.handle, StoreRequest([item([1, 2, 3])], 10_000), "a2")
     letters = store.dead_letters("reading")
     assert sorted(json.loads(d.payload)["seq"] for d in letters) == [1, 2, 3]
     assert {d.reason for d in letters} == {"its window's stored record failed its integrity checks"}

@@ -15,6 +15,17 @@ from collections import defaultdict
 import trio
 
 from services.ingest.reading import canonical
+from services.peers.messages.agg_ingest import OP as INGEST
+from services.peers.messages.agg_ingest import IngestReply, IngestRequest
+from services.peers.messages.agg_state import MERGE, SYNC, MergeReply, WindowState
+from services.peers.messages.windows import (
+    NOTIFY,
+    PREDICT,
+    STORE,
+    NotifyRequest,
+    PredictRequest,
+    StoreRequest,
+)
 from services.peers.overdue import OverdueWatch
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
@@ -54,9 +65,9 @@ class AggregationRole:
         if settings.latency_log:
             settings.metrics_dir.mkdir(parents=True, exist_ok=True)
             self._latency_file = open(settings.metrics_dir / f"{settings.name}-latency.txt", "a")  # noqa: SIM115
-        node.rpc.register("agg.ingest", self.handle_ingest)
-        node.rpc.register("agg.merge", self.handle_merge)
-        node.rpc.register("agg.sync", self.handle_sync)
+        node.rpc.register(INGEST, self.handle_ingest)
+        node.rpc.register(MERGE, self.handle_merge)
+        node.rpc.register(SYNC, self.handle_sync)
 
     # -- helpers ------------------------------------------------------------------------------
     def _replica_groups(self, devices) -> dict[str, list[str]]:
@@ -75,7 +86,7 @@ class AggregationRole:
 
         async def one(peer: str, payload: dict) -> None:
             try:
-                await self.node.rpc.call(peer, "agg.merge", payload)
+                await self.node.rpc.call(peer, MERGE, WindowState.of(payload))
             except Exception as exc:  # noqa: BLE001
                 if isinstance(exc, PeerUnavailable):
                     self.node.membership.mark_dead(peer)
@@ -119,7 +130,7 @@ class AggregationRole:
                 >= self.node.settings.solo_close_after_s)
 
     # -- data plane ---------------------------------------------------------------------------
-    async def handle_ingest(self, body: dict, caller: str) -> dict:
+    async def handle_ingest(self, request: IngestRequest, caller: str) -> IngestReply:
         """Accept a master's readings for the users we are primary for (in our own view of the
         live aggregators); name the others in `not_primary` — the master keeps them pending and
         routes them again. A reading accepted by an aggregator that is not its user's primary
@@ -127,14 +138,12 @@ class AggregationRole:
         closes: it would be acknowledged and end up a dead letter instead of stored."""
         me, assign = self.node.rpc.self_id, self.node.directory.primary_and_replica
         readings, elsewhere = [], []
-        for reading in body["readings"]:
+        for reading in request.readings:
             (readings if assign(reading["userId"])[0] == me else elsewhere).append(reading)
         if not readings:
-            return {"not_primary": [[r["userId"], r["seq"]] for r in elsewhere]}
-        counts = await self._accept(readings, body.get("attestations") or {})
-        if elsewhere:
-            counts["not_primary"] = [[r["userId"], r["seq"]] for r in elsewhere]
-        return counts
+            return IngestReply({}, [[r["userId"], r["seq"]] for r in elsewhere])
+        counts = await self._accept(readings, request.attestations)
+        return IngestReply(counts, [[r["userId"], r["seq"]] for r in elsewhere])
 
     async def _accept(self, readings: list[dict], documents: dict) -> dict:
         attestations = self._attestations(readings, documents)
@@ -190,15 +199,16 @@ class AggregationRole:
             reading["att"] = by_device.get(reading["userId"])
         return out
 
-    async def handle_merge(self, body: dict, caller: str) -> dict:
+    async def handle_merge(self, state: WindowState, caller: str) -> MergeReply:
         self._remember({caller})
-        self._dead_letter_orphans(self.windows.merge(body), f"merge from …{caller[-6:]}")
-        if body.get("readings"):
+        self._dead_letter_orphans(self.windows.merge(state.to_wire()),
+                                  f"merge from …{caller[-6:]}")
+        if state.readings:
             self._last_input = time.monotonic()
-        for row in body.get("devices", []):
+        for row in state.devices:
             self._touched[row[0]] += 1
             self._fresh.add(row[0])
-        return {"merged": len(body.get("readings", []))}
+        return MergeReply(len(state.readings))
 
     # -- loops --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -285,16 +295,16 @@ class AggregationRole:
         windows = [{"device_id": device, "window_start_ms": window_start,
                     "readings": readings[(device, window_start)]}
                    for device, window_start in everything]
-        predictions = await node.call_role("prediction", "predict.windows", {"windows": windows})
+        predicted = await node.call_role("prediction", PREDICT, PredictRequest(windows))
         attested = self.windows.attestations_of(everything)
         items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
-                 for w, p in zip(windows, predictions["predictions"])]
-        await node.call_role("storage", "store.windows",
-                             {"items": items, "window_ms": self.windows.window_ms})
+                 for w, p in zip(windows, predicted.predictions)]
+        await node.call_role("storage", STORE, StoreRequest(items, self.windows.window_ms))
         stored_at = time.monotonic()
-        await node.call_role_by_key("notification", "notify.predictions", [
+        await node.call_role_by_key("notification", NOTIFY, [
             {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
-             "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"])
+             "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"],
+            request=NotifyRequest)
         self._dead_letter_orphans(self.windows.mark_closed(readings), "added while closing")
         try:
             await self._replicate(self._marks_payloads(everything, CLOSED))
@@ -376,7 +386,7 @@ class AggregationRole:
         failures = set()
         for peer, devices in moving.items():
             try:
-                await self.node.rpc.call(peer, "agg.merge", self.windows.export(devices))
+                await self.node.rpc.call(peer, MERGE, WindowState.of(self.windows.export(devices)))
                 for device in devices:
                     if device not in leaving:
                         self._replicated_to[device] = peer
@@ -386,10 +396,11 @@ class AggregationRole:
                 self._rebalanced_for = None
         for peer, devices in syncing.items():
             try:
-                theirs = await self.node.rpc.call(peer, "agg.sync",
-                                                  self.windows.export(devices))
+                theirs = await self.node.rpc.call(peer, SYNC,
+                                                  WindowState.of(self.windows.export(devices)))
                 self._remember({peer})
-                self._dead_letter_orphans(self.windows.merge(theirs), f"sync with …{peer[-6:]}")
+                self._dead_letter_orphans(self.windows.merge(theirs.to_wire()),
+                                          f"sync with …{peer[-6:]}")
                 for device in devices:
                     self._synced[device] = peer
             except Exception:  # noqa: BLE001
@@ -417,23 +428,23 @@ class AggregationRole:
                 by_replica[replica].append(device)
         for replica, wanted in by_replica.items():
             try:
-                theirs = await self.node.rpc.call(replica, "agg.sync",
-                                                  self.windows.export(wanted))
+                theirs = await self.node.rpc.call(replica, SYNC,
+                                                  WindowState.of(self.windows.export(wanted)))
             except PeerUnavailable:
                 self.node.membership.mark_dead(replica)
                 raise
             self._remember({replica})
-            self._dead_letter_orphans(self.windows.merge(theirs),
+            self._dead_letter_orphans(self.windows.merge(theirs.to_wire()),
                                       f"sync with …{replica[-6:]}")
             for device in wanted:
                 self._synced[device] = replica
 
-    async def handle_sync(self, body: dict, caller: str) -> dict:
+    async def handle_sync(self, state: WindowState, caller: str) -> WindowState:
         """The primary's half of a two-way sync: take its state, give back ours."""
-        devices = sorted({row[0] for row in body.get("devices", [])})
+        devices = sorted({row[0] for row in state.devices})
         ours = self.windows.export(devices)
-        await self.handle_merge(body, caller)
-        return ours
+        await self.handle_merge(state, caller)
+        return WindowState.of(ours)
 
     async def _purge_loop(self) -> None:
         while True:

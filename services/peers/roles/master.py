@@ -13,6 +13,8 @@ import trio
 
 from services.ingest.validation import validate_message
 from services.peers.attestation import attest
+from services.peers.messages.agg_ingest import OP as INGEST
+from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.rpc import PeerUnavailable, RemoteError
 
 log = logging.getLogger(__name__)
@@ -153,11 +155,11 @@ class MasterRole:
             try:
                 attestations = attest(node.key_pair, node.peer_id, node.gate.own_document,
                                       readings, self.digest_key)
-                reply = await node.rpc.call(aggregator, "agg.ingest",
-                                            {"readings": readings, "attestations": attestations})
+                reply = await node.rpc.call(aggregator, INGEST,
+                                            IngestRequest(readings, attestations))
                 # readings of users it is not primary for (its view differs from ours for the
                 # moment) stay pending: routed again with a fresh view
-                elsewhere = {(u, q) for u, q in (reply or {}).get("not_primary", ())}
+                elsewhere = {(u, q) for u, q in reply.not_primary}
                 acked.update(id(r) for r in readings if (r["userId"], r["seq"]) not in elsewhere)
             except PeerUnavailable:
                 node.membership.mark_dead(aggregator)

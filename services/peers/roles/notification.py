@@ -19,6 +19,7 @@ from services.alerts.emails import Patient, episode_emails
 from services.notify import NotifierRejected
 from services.peers.alert_catchup import stored_statuses
 from services.peers.alert_history import AlertHistory
+from services.peers.messages.windows import NOTIFY, NotifyReply, NotifyRequest
 from services.records import RecordsError
 from services.records.validation import window_record_id
 from services.runtime.sqlite_helpers import connect
@@ -55,7 +56,7 @@ class NotificationRole:
         self.sent = 0
         self.replayed = 0
         self.refused: Counter[str] = Counter()
-        node.rpc.register("notify.predictions", self.handle)
+        node.rpc.register(NOTIFY, self.handle)
 
     def _as_stored(self, item: dict) -> dict | None:
         """The item if storage holds its window with the same verdict; None (counted) when there
@@ -88,11 +89,11 @@ class NotificationRole:
         return (item["prediction"].get("status") == "irregular"
                 or self.tracker.episode_open(item["device_id"]))
 
-    async def handle(self, body: dict, caller: str) -> dict:
+    async def handle(self, request: NotifyRequest, caller: str) -> NotifyReply:
         # Oldest first per user (the rule takes any order; in order, nothing waits on a late one).
-        items = sorted((item for item in body["items"] if not self._in_future(item)),
+        items = sorted((item for item in request.items if not self._in_future(item)),
                        key=lambda i: (i["device_id"], i["window_start_ms"]))
-        refused = len(body["items"]) - len(items)
+        refused = len(request.items) - len(items)
         before: dict[str, dict | None] = {}  # each user's state as it was, to undo a failed batch
         try:
             for item in items:
@@ -122,7 +123,7 @@ class NotificationRole:
         if refused:
             log.warning("notify.predictions from %s: %d item(s) refused (future-dated, or not "
                         "as stored)", caller[-8:], refused)
-        return {"sent": self.sent}
+        return NotifyReply(self.sent)
 
     def _catch_up(self, user: str, window_start_ms: int) -> None:
         """Replay the user's stored predictions this peer has not seen (it is new to the user,

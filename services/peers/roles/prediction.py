@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import trio
 
+from services.peers.messages.windows import PREDICT, PredictReply, PredictRequest
 from services.predict import Window
 from services.predict.from_readings import window_from_item
 
@@ -20,14 +21,14 @@ class PredictionRole:
     def __init__(self, node, predictor):
         self.predictor = predictor
         self.predicted = 0
-        node.rpc.register("predict.windows", self.handle)
+        node.rpc.register(PREDICT, self.handle)
 
-    async def handle(self, body: dict, caller: str) -> dict:
-        windows = [to_window(item) for item in body["windows"]]
+    async def handle(self, request: PredictRequest, caller: str) -> PredictReply:
+        windows = [to_window(item) for item in request.windows]
         self.predicted += len(windows)
         # onnxruntime and numpy release the GIL: other roles of this process run meanwhile.
         predictions = await trio.to_thread.run_sync(self.predictor.predict_batch, windows)
-        return {"predictions": [p.as_dict() for p in predictions]}
+        return PredictReply([p.as_dict() for p in predictions])
 
     def metrics(self) -> dict:
         return {"prediction_windows": self.predicted}

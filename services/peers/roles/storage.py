@@ -12,6 +12,7 @@ import trio
 from services.peers.anchoring import DeploymentMismatch
 from services.peers.assignment import ranked
 from services.peers.attestation import AttestationCheck
+from services.peers.messages.windows import STORE, StoreReply, StoreRequest
 from services.records import (
     InvalidInput,
     KeyMissing,
@@ -40,12 +41,12 @@ class StorageRole:
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
         self.attestations = attestations
         self.unattested = 0  # windows refused: a reading in them no master attested
-        node.rpc.register("store.windows", self.handle)
+        node.rpc.register(STORE, self.handle)
 
-    async def handle(self, body: dict, caller: str) -> dict:
+    async def handle(self, request: StoreRequest, caller: str) -> StoreReply:
         store = self.node.store
         inputs = []
-        for item in body["items"]:
+        for item in request.items:
             if self.attestations is None or not self.attestations.window_attested(item):
                 self.unattested += 1
                 log.warning("window from %s refused: readings without a master's attestation",
@@ -60,7 +61,7 @@ class StorageRole:
                 continue
             try:  # the one window record format (docs/records.md), checked before it is stored
                 payload = build_window_payload(item["device_id"], item["window_start_ms"],
-                                               body.get("window_ms"), item["readings"],
+                                               request.window_ms, item["readings"],
                                                item["prediction"])
             except InvalidInput as exc:  # a bug upstream, not a reason to stop: park it, go on
                 store.dead_letter("window", json.dumps(item).encode(), str(exc))
@@ -76,7 +77,7 @@ class StorageRole:
         repeats = [(ref, w) for ref, w in zip(refs, inputs) if not ref.created]
         if repeats:
             await trio.to_thread.run_sync(self._reconcile, repeats)
-        return {"record_ids": [ref.record_id for ref in refs]}
+        return StoreReply([ref.record_id for ref in refs])
 
     def _reconcile(self, repeats: list) -> None:
         """A window written before is kept as it was (first write wins). Usually the second

@@ -1,0 +1,116 @@
+"""predict.windows, store.windows and notify.predictions: an aggregator sends a closed window
+through prediction, storage and notification (docs/peers.md, "Assignment and windows")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.peers.messages.checks import dicts, field, is_int, is_str, only_keys, optional
+from services.peers.messages.readings import check_in_window
+
+PREDICT, STORE, NOTIFY = "predict.windows", "store.windows", "notify.predictions"
+_listed = lambda v: type(v) is list
+_object = lambda v: type(v) is dict
+
+
+def _window_key(item: dict) -> None:
+    field(item, "device_id", is_str, "the device id, a string")
+    field(item, "window_start_ms", is_int, "an integer (ms)")
+
+
+def _window(item: dict) -> None:
+    only_keys(item, frozenset({"device_id", "window_start_ms", "readings"}), "windows")
+    _window_key(item)
+    dicts(field(item, "readings", _listed, "a list"), check_in_window, "readings")
+
+
+def _stored_item(item: dict) -> None:
+    only_keys(item, frozenset({"device_id", "window_start_ms", "readings", "prediction",
+                               "attestations"}), "items")
+    _window_key(item)
+    dicts(field(item, "readings", _listed, "a list"), check_in_window, "readings")
+    field(item, "prediction", _object, "the screen's answer, an object")
+    dicts(field(item, "attestations", _listed, "a list", []), lambda a: None, "attestations")
+
+
+def _notified_item(item: dict) -> None:
+    only_keys(item, frozenset({"device_id", "window_start_ms", "prediction"}), "items")
+    _window_key(item)
+    field(item, "prediction", _object, "the screen's answer, an object")
+
+
+@dataclass(frozen=True, slots=True)
+class PredictRequest:
+    windows: list[dict]
+
+    @classmethod
+    def from_wire(cls, body: dict) -> PredictRequest:
+        return cls(dicts(field(body, "windows", _listed, "a list"), _window, "windows"))
+
+    def to_wire(self) -> dict:
+        return {"windows": self.windows}
+
+
+@dataclass(frozen=True, slots=True)
+class PredictReply:
+    predictions: list[dict]
+
+    @classmethod
+    def from_wire(cls, body: dict) -> PredictReply:
+        return cls(dicts(field(body, "predictions", _listed, "a list"), lambda p: None,
+                         "predictions"))
+
+    def to_wire(self) -> dict:
+        return {"predictions": self.predictions}
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRequest:
+    items: list[dict]
+    window_ms: int | None
+
+    @classmethod
+    def from_wire(cls, body: dict) -> StoreRequest:
+        return cls(dicts(field(body, "items", _listed, "a list"), _stored_item, "items"),
+                   field(body, "window_ms", optional(is_int), "an integer (ms)", None))
+
+    def to_wire(self) -> dict:
+        return {"items": self.items, "window_ms": self.window_ms}
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReply:
+    record_ids: list[str]
+
+    @classmethod
+    def from_wire(cls, body: dict) -> StoreReply:
+        ids = field(body, "record_ids", lambda v: type(v) is list and all(map(is_str, v)),
+                    "a list of record ids")
+        return cls(ids)
+
+    def to_wire(self) -> dict:
+        return {"record_ids": self.record_ids}
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyRequest:
+    items: list[dict]
+
+    @classmethod
+    def from_wire(cls, body: dict) -> NotifyRequest:
+        return cls(dicts(field(body, "items", _listed, "a list"), _notified_item, "items"))
+
+    def to_wire(self) -> dict:
+        return {"items": self.items}
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyReply:
+    sent: int
+
+    @classmethod
+    def from_wire(cls, body: dict) -> NotifyReply:
+        return cls(field(body, "sent", is_int, "an integer"))
+
+    def to_wire(self) -> dict:
+        return {"sent": self.sent}
