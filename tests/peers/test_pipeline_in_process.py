@@ -23,7 +23,10 @@ EXPECTED_REASONS = sorted(["malformed: not JSON", "unsigned", "signature", "unkn
 
 
 def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
-    workload = Workload(tmp_path)
+    # Three irregular wearables with about three full windows each: the screen flags a window
+    # of simulated AF often but not always (docs/model-card.md), so fewer made this test's
+    # "something was flagged" fail about one run in five, depending on window alignment.
+    workload = Workload(tmp_path, devices=9, seconds=40)
     queue = LocalQueue(tmp_path / "queue.db")
     queue.send(workload.all_messages())
     store = workload.store
