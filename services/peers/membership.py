@@ -1,7 +1,7 @@
 """The control plane: who is alive, with which roles, at which address.
 
 Every peer publishes a presence note on a gossipsub topic each `presence_interval_s` (gossipsub
-v1.1, heartbeat 1 s, spam protection off: presence from many peers would trip its 10 msg/s/topic
+v1.1, heartbeat 1 s, mesh degree `gossip_degree`, spam protection off: presence from many peers would trip its 10 msg/s/topic
 limit). The subscription is drained at once into a table (its channel holds only 32 and drops
 silently when full). A peer not heard from for `presence_timeout_s` is gone. We also note our own
 presence directly, and ignore our own publishes coming back.
@@ -38,9 +38,10 @@ TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
 
 
-def make_gossipsub() -> GossipSub:
+def make_gossipsub(settings) -> GossipSub:
     return GossipSub(
-        [PROTOCOL_ID_V11], degree=6, degree_low=4, degree_high=12,
+        [PROTOCOL_ID_V11], degree=settings.gossip_degree, degree_low=settings.gossip_degree_low,
+        degree_high=settings.gossip_degree_high,
         heartbeat_interval=1, spam_protection_enabled=False,
         eclipse_protection_enabled=False,  # every peer here shares one IP (loopback)
     )
@@ -68,6 +69,7 @@ class Membership:
         self.version = 0  # bumped whenever the live set changes: caches key on it
         self.queue_busy = lambda: False  # a master role replaces this
         self._last_live: frozenset[str] = frozenset()
+        self._awaited: dict[str, float] = {}  # peers whose turn it is to dial us: since when
 
     # -- queries ------------------------------------------------------------------------------
     def live(self, role: str | None = None) -> list[str]:
@@ -167,8 +169,12 @@ class Membership:
             self._check_changed()
             connected = {p.to_base58() for p in self.host.get_connected_peers()}
             targets: list[PeerInfo] = []
+            now = time.monotonic()
             for record in list(self.peers.values()):
                 if record.peer_id == self.self_id or record.peer_id in connected:
+                    self._awaited.pop(record.peer_id, None)
+                    continue
+                if not self._our_turn_to_dial(record.peer_id, now):
                     continue
                 addrs = [multiaddr.Multiaddr(a) for a in record.addrs]
                 if addrs:
@@ -182,6 +188,16 @@ class Membership:
                 for info in targets:
                     nursery.start_soon(self._dial, info)
             await trio.sleep(self.settings.reconnect_interval_s)
+
+    def _our_turn_to_dial(self, peer_id: str, now: float) -> bool:
+        """Of two peers that learn of each other, the one with the smaller id dials: when both
+        dialled at once they ended up with two connections, and streams opened on the one the
+        other side gave up timed out (RPCs failed between live, admitted peers). The other
+        dials too only if no connection came for a few rounds (that peer may not know us)."""
+        if self.self_id < peer_id:
+            return True
+        since = self._awaited.setdefault(peer_id, now)
+        return now - since >= 5 * self.settings.reconnect_interval_s
 
     async def _dial(self, info: PeerInfo) -> None:
         with trio.move_on_after(max(2.0, self.settings.reconnect_interval_s * 3)):

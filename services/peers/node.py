@@ -154,7 +154,7 @@ class PeerNode:
         self.gate = gate
         with self._cancel:
             async with host.run([listen_addr(settings.listen_host, settings.listen_port)]):
-                gossipsub = make_gossipsub()
+                gossipsub = make_gossipsub(settings)
                 pubsub = GatedPubsub(host, gossipsub, gate)
                 async with background_trio_service(pubsub), background_trio_service(gossipsub):
                     await pubsub.wait_until_ready()
@@ -189,6 +189,7 @@ class PeerNode:
     def metrics(self) -> dict:
         out = {"live_peers": len(self.membership.live()) if hasattr(self, "membership") else 0}
         if hasattr(self, "rpc"):
+            out.update(self._connection_metrics())
             out.update(self.gate.metrics())
             out.update(self.rpc.metrics())
         if hasattr(self, "directory"):
@@ -196,6 +197,14 @@ class PeerNode:
         for role in self.roles.values():
             out.update(role.metrics())
         return out
+
+    def _connection_metrics(self) -> dict:
+        """Open connections, and peers we hold more than one to: two peers dialling each other
+        at once end up with two, and streams stuck on a half-closed one time out."""
+        per_peer = self.host.get_network().get_connections_map()
+        counts = [sum(not c.is_closed for c in conns) for conns in per_peer.values()]
+        return {"peer_connections": sum(counts),
+                "peers_with_several_connections": sum(n > 1 for n in counts)}
 
     async def _write_metrics(self) -> None:
         """Counters for status pages and benchmarks (no health values, no ids of patients)."""

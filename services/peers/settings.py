@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.alerts import AlertSettings
@@ -53,6 +54,14 @@ class PeersSettings(BaseSettings):
     # Control plane (gossipsub): presence every interval; a peer silent for timeout is gone.
     presence_interval_s: float = 1.0
     presence_timeout_s: float = 4.0
+    # Gossip mesh degree (target, low, high). Every peer here connects to every other, so the
+    # mesh only sets how many copies of each note a peer receives: the gossipsub default (6)
+    # made each peer take up to six copies of every note, and the control plane alone then
+    # grew with the square of the cluster (an idle 11-process cluster saturated two cores).
+    # Three keeps the mesh connected with spares; heartbeat gossip (IHAVE) repairs a gap.
+    gossip_degree: int = 3
+    gossip_degree_low: int = 2
+    gossip_degree_high: int = 5
     reconnect_interval_s: float = 1.0
     rpc_timeout_s: float = 10.0
     # Aggregator DHT: a network lookup this often (and at start, and when the table lacks a
@@ -110,6 +119,13 @@ class PeersSettings(BaseSettings):
     # <name>-latency.txt.
     latency_log: bool = False
     status_port: int | None = None  # /healthz and /metrics on 127.0.0.1 (0: any free port)
+
+    @model_validator(mode="after")
+    def _gossip_degrees_ordered(self) -> PeersSettings:
+        if not 1 <= self.gossip_degree_low <= self.gossip_degree <= self.gossip_degree_high:
+            raise ValueError("gossip degrees must satisfy 1 <= gossip_degree_low <= "
+                             "gossip_degree <= gossip_degree_high")
+        return self
 
     @property
     def metrics_dir(self) -> Path:

@@ -23,6 +23,7 @@ from services.peers.admission.gate import HELLO
 from services.peers.host import listen_addr, make_host
 from services.peers.membership import TOPIC, make_gossipsub
 from services.peers.rpc import PROTOCOL, read_frame, write_frame
+from services.peers.settings import PeersSettings
 
 ALL_CLAIMED = ["master", "aggregation", "prediction", "storage", "notification"]
 FAKE_PEER = "12D3KooWNobodyNobodyNobodyNobodyNobodyNobodyNobody1"
@@ -47,7 +48,7 @@ class Attacker:
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         async with self.host.run([listen_addr("127.0.0.1", 0)]):
-            gossipsub = make_gossipsub()
+            gossipsub = make_gossipsub(PeersSettings())
             self.pubsub = Pubsub(self.host, gossipsub)
             async with background_trio_service(self.pubsub), background_trio_service(gossipsub):
                 await self.pubsub.wait_until_ready()

@@ -43,6 +43,29 @@ def test_credential__forged_foreign_or_stale__refused_by_reason(tmp_path, tamper
     assert refused.value.reason == reason
 
 
+def test_credential__verified_once__cache_never_admits_what_a_fresh_check_refuses(tmp_path):
+    """Checks are memoised by signature (presence notes repeat the same credential): a body
+    changed under a cached signature, the same document under another operator, and a cached
+    credential once expired or revoked are all still refused."""
+    key = load_or_create_operator_key(tmp_path / "operator.key")
+    other = load_or_create_operator_key(tmp_path / "other.key")
+    document = issue(key, PEER, ["storage"], 60)
+    assert check(key.public_key(), document, PEER, never).roles == {"storage"}  # now cached
+    forged = {**document, "credential": {**document["credential"], "roles": ["master", "storage"]}}
+    for doc, operator_key, reason in [(forged, key, "bad_signature"),
+                                      (document, other, "bad_signature")]:
+        with pytest.raises(Refused) as refused:
+            check(operator_key.public_key(), doc, PEER, never)
+        assert refused.value.reason == reason
+    with pytest.raises(Refused, match="expired"):
+        check(key.public_key(), document, PEER, never, now=time.time() + 120)
+    with pytest.raises(Refused, match="revoked"):
+        check(key.public_key(), document, PEER, lambda credential: True)
+    with pytest.raises(Refused, match="wrong_peer"):
+        check(key.public_key(), document, "12D3KooWSomeoneElse", never)
+    assert check(key.public_key(), document, PEER, never).roles == {"storage"}
+
+
 def test_revocations__newer_list_from_file_or_gossip__adopted_older_ignored(tmp_path):
     key = load_or_create_operator_key(tmp_path / "operator.key")
     document = issue(key, PEER, ["storage"], 60)

@@ -110,9 +110,11 @@ class MasterRole:
 
     async def process(self, messages):
         """Validate, dead-letter what is invalid, then route until every valid reading is
-        acknowledged — retrying with a fresh view of the aggregators (backing off) for up to
-        half the lock, so a transient failure does not cost the message a delivery (abandoning
-        does, and max_delivery_count would soon park good readings as poison)."""
+        acknowledged — retrying for up to half the lock: at once while a round makes progress
+        (the rest were answered `not_primary`: views differ for a moment), else as soon as our
+        view of the aggregators changes or after a backoff. A transient failure must not cost
+        the message a delivery (abandoning does, and max_delivery_count would soon park good
+        readings as poison)."""
         node = self.node
         now_ms = int(time.time() * 1000)
         pending: list[list[dict]] = []
@@ -126,10 +128,17 @@ class MasterRole:
         deadline = time.monotonic() + self.ingest_settings.lock_s / 2
         backoff = 0.1
         while any(pending):
+            before = sum(map(len, pending))
             await self._route_once(pending)
-            if not any(pending) or time.monotonic() + backoff > deadline:
+            left = sum(map(len, pending))
+            if not left or time.monotonic() + backoff > deadline:
                 break
-            await trio.sleep(backoff)
+            if left < before:  # progress: what is left goes again at once, with today's view
+                backoff = 0.1
+                continue
+            # nothing taken: wait for our view of the aggregators to change, or back off
+            with trio.move_on_after(backoff):
+                await node.membership.changed.wait()
             backoff = min(backoff * 2, 2.0)
         done = [m for m, rest in zip(messages, pending) if not rest]
         self.readings_accepted += sum(n for n, rest in zip(valid_counts, pending) if not rest)
