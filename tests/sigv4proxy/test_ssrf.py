@@ -132,3 +132,27 @@ def test_foreign_origin__refused_before_routing(sigv4_proxy, signed_upstream, pa
     assert response.status_code == 403
     assert "Location" not in response.headers
     assert forwarded_since(signed_upstream, since) == []
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    ["POST http://{host}// HTTP/1.1", "POST http://{host}/ HTTP/1.1", "POST //{host}/ HTTP/1.1"],
+)
+def test_absolute_request_line__foreign_host_and_origin__403_before_anything(
+    sigv4_proxy, signed_upstream, target, request_line
+):
+    """The issue's attack: an absolute URL and a foreign Host once got a 308 to that host before
+    the origin and rate-limit checks. The origin check comes first, whatever the request line."""
+    host = _target_host(target)
+    since = mark(signed_upstream)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    request = (
+        f"{request_line.format(host=host)}\r\nHost: {host}\r\nOrigin: https://evil.example\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+    status, head = _status_and_headers(_raw_http(sigv4_proxy.port, request))
+    assert status == 403
+    assert b"location:" not in head
+    assert forwarded_since(signed_upstream, since) == []
+    assert target.requests == []
