@@ -35,6 +35,9 @@ from .upstreams import UpstreamPool, UpstreamTimeout, UpstreamUnavailable
 log = logging.getLogger("pulseledger.proxy")
 _JSON = "application/json"
 _UTF8 = {"utf-8", "utf8"}
+# The only paths served, matched on the raw path: Werkzeug's request.path strips leading slashes
+# (`//` and `///` would be `/`) and its routing forgives a trailing one (`/healthz/`).
+_PATHS = frozenset({"/", "/healthz", "/metrics"})
 
 
 def create_app(settings: ProxySettings | None = None) -> Flask:
@@ -94,6 +97,8 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
                 Refusal(429, LIMIT_EXCEEDED, "rate limit exceeded"),
                 extra_headers={"Retry-After": str(max(1, round(retry_after)))},
             )
+        if (request.environ.get("PATH_INFO") or "/") not in _PATHS:
+            return json_response(error_body(INVALID_REQUEST, "Not Found"), 404)
         return None
 
     # Flask would answer OPTIONS itself, with no CORS checks: preflight() below owns it.
