@@ -26,6 +26,22 @@ BAD = {
     "upstreams-not-a-list": ({"UPSTREAMS": json.dumps({"url": SECRET})}, "UPSTREAMS"),
     "upstreams-empty": ({"UPSTREAMS": "[]"}, "UPSTREAMS"),
     "url-not-a-url": ({"UPSTREAMS": _upstreams({"url": SECRET})}, "UPSTREAMS"),
+    "upstreams-nested-too-deep": (
+        {"UPSTREAMS": "[" * 5000 + json.dumps(SECRET) + "]" * 5000},
+        "PULSELEDGER_PROXY_UPSTREAMS",
+    ),
+    "url-line-break": (  # urlsplit drops it silently: another URL than the one configured
+        {"UPSTREAMS": _upstreams({"url": f"http://127.0.0.1:9/\n{SECRET}"})},
+        "upstreams[0]",
+    ),
+    "url-tab": (
+        {"UPSTREAMS": _upstreams({"url": f"http://127.0.0.1:9/\t{SECRET}"})},
+        "upstreams[0]",
+    ),
+    "url-space": (
+        {"UPSTREAMS": _upstreams({"url": f"http://node.example/ {SECRET}"})},
+        "upstreams[0]",
+    ),
     "url-scheme": (
         {"UPSTREAMS": _upstreams({"url": f"ftp://node.example/{SECRET}"})},
         "upstreams[0]",
@@ -191,3 +207,38 @@ def test_readme_style_settings__accepted(env):
 
     settings = load_settings()
     assert settings.upstream_names() == ["amb", "backup"]
+
+
+@pytest.mark.parametrize(
+    ("upstreams", "line"),
+    [
+        (
+            f"[{{'url': '{SECRET}'}}]",
+            "PULSELEDGER_PROXY_UPSTREAMS: not valid JSON for this setting",
+        ),
+        ("[" * 5000 + "]" * 5000, "PULSELEDGER_PROXY_*: a JSON setting is nested too deeply"),
+    ],
+    ids=["python-not-json", "nested-too-deep"],
+)
+def test_check_settings_proxy__undecodable_json__exit_2_no_traceback(upstreams, line):
+    """`pulseledger check-settings proxy` runs before the unit starts (deploy/systemd): the same
+    bad setting stops it the same clean way."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PULSELEDGER_PROXY_CHAIN_ID": "31337",
+        "PULSELEDGER_PROXY_UPSTREAMS": upstreams,
+    }
+    code = "from services.settings_check import check_settings; check_settings(['proxy'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert line in result.stderr
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stdout + result.stderr
