@@ -21,6 +21,10 @@ def _upstreams(*entries) -> str:
     return json.dumps(list(entries))
 
 
+def _bad_url(url: str) -> tuple[dict, str]:
+    return {"UPSTREAMS": _upstreams({"url": url})}, "upstreams[0]"
+
+
 BAD = {
     "upstreams-not-json": ({"UPSTREAMS": f"not json {SECRET}"}, "PULSELEDGER_PROXY_UPSTREAMS"),
     "upstreams-not-a-list": ({"UPSTREAMS": json.dumps({"url": SECRET})}, "UPSTREAMS"),
@@ -30,30 +34,13 @@ BAD = {
         {"UPSTREAMS": "[" * 5000 + json.dumps(SECRET) + "]" * 5000},
         "PULSELEDGER_PROXY_UPSTREAMS",
     ),
-    "url-line-break": (  # urlsplit drops it silently: another URL than the one configured
-        {"UPSTREAMS": _upstreams({"url": f"http://127.0.0.1:9/\n{SECRET}"})},
-        "upstreams[0]",
-    ),
-    "url-tab": (
-        {"UPSTREAMS": _upstreams({"url": f"http://127.0.0.1:9/\t{SECRET}"})},
-        "upstreams[0]",
-    ),
-    "url-space": (
-        {"UPSTREAMS": _upstreams({"url": f"http://node.example/ {SECRET}"})},
-        "upstreams[0]",
-    ),
-    "url-scheme": (
-        {"UPSTREAMS": _upstreams({"url": f"ftp://node.example/{SECRET}"})},
-        "upstreams[0]",
-    ),
-    "url-port": (
-        {"UPSTREAMS": _upstreams({"url": f"http://node.example:99999/{SECRET}"})},
-        "upstreams[0]",
-    ),
-    "url-userinfo": (
-        {"UPSTREAMS": _upstreams({"url": f"https://user:{SECRET}@node.example/"})},
-        "upstreams[0]",
-    ),
+    # urlsplit drops line breaks and tabs silently: another URL than the one configured.
+    "url-line-break": _bad_url(f"http://127.0.0.1:9/\n{SECRET}"),
+    "url-tab": _bad_url(f"http://127.0.0.1:9/\t{SECRET}"),
+    "url-space": _bad_url(f"http://node.example/ {SECRET}"),
+    "url-scheme": _bad_url(f"ftp://node.example/{SECRET}"),
+    "url-port": _bad_url(f"http://node.example:99999/{SECRET}"),
+    "url-userinfo": _bad_url(f"https://user:{SECRET}@node.example/"),
     "auth-unknown": (
         {"UPSTREAMS": _upstreams({"url": f"https://node.example/v3/{SECRET}", "auth": "bogus"})},
         "UPSTREAMS[0].auth",
