@@ -56,6 +56,15 @@ def _line(error: dict) -> str:
 
 def load_settings(**updates) -> ProxySettings:
     """The settings, or ConfigError with what is wrong where (values never quoted)."""
+    # pydantic-settings reads a JSON `null` as "not set" and uses the default (for UPSTREAMS, a
+    # local node): a template that rendered nothing must not start a proxy to somewhere else.
+    nulls = sorted(
+        n for n, v in os.environ.items() if n.startswith(_PREFIX) and v.strip() == "null"
+    )
+    if nulls:
+        raise ConfigError(
+            [f"{name}: null is not a value (unset it for the default)" for name in nulls]
+        )
     try:
         settings = ProxySettings()
         if updates:

@@ -29,6 +29,7 @@ BAD = {
     "upstreams-not-json": ({"UPSTREAMS": f"not json {SECRET}"}, "PULSELEDGER_PROXY_UPSTREAMS"),
     "upstreams-not-a-list": ({"UPSTREAMS": json.dumps({"url": SECRET})}, "UPSTREAMS"),
     "upstreams-empty": ({"UPSTREAMS": "[]"}, "UPSTREAMS"),
+    "upstreams-null": ({"UPSTREAMS": "null"}, "PULSELEDGER_PROXY_UPSTREAMS: null"),
     "url-not-a-url": ({"UPSTREAMS": _upstreams({"url": SECRET})}, "UPSTREAMS"),
     "upstreams-nested-too-deep": (
         {"UPSTREAMS": "[" * 5000 + json.dumps(SECRET) + "]" * 5000},
