@@ -9,10 +9,12 @@ input, so values of secret-looking settings are left out). Exit 0 valid, 2 inval
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 # service (as in deploy/systemd) -> the settings classes its process reads, "module:Class"
 SERVICE_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -65,11 +67,19 @@ def problems(service: str) -> list[str]:
     found = []
     for target in SERVICE_SETTINGS[service]:
         settings_class = _load(target)
+        prefix = settings_class.model_config.get("env_prefix", "")
         try:
             settings_class()
         except ValidationError as exc:
-            prefix = settings_class.model_config.get("env_prefix", "")
             found += [_describe(error, prefix) for error in exc.errors()]
+        except SettingsError as exc:
+            # A JSON setting that does not decode: the message names the field; the chained
+            # exception is dropped (never printed as a traceback, never quoting the value).
+            field = re.search(r'field "([A-Za-z0-9_]+)"', str(exc))
+            variable = f"{prefix}{field.group(1)}".upper() if field else f"{prefix}*"
+            found.append(f"{variable}: not valid JSON for this setting")
+        except RecursionError:
+            found.append(f"{prefix}*: a JSON setting is nested too deeply")
     return found
 
 

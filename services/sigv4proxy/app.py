@@ -35,6 +35,9 @@ from .upstreams import UpstreamPool, UpstreamTimeout, UpstreamUnavailable
 log = logging.getLogger("pulseledger.proxy")
 _JSON = "application/json"
 _UTF8 = {"utf-8", "utf8"}
+# The only paths served, matched on the raw path: Werkzeug's request.path strips leading slashes
+# (`//` and `///` would be `/`) and its routing forgives a trailing one (`/healthz/`).
+_PATHS = frozenset({"/", "/healthz", "/metrics"})
 
 
 def create_app(settings: ProxySettings | None = None) -> Flask:
@@ -94,6 +97,8 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
                 Refusal(429, LIMIT_EXCEEDED, "rate limit exceeded"),
                 extra_headers={"Retry-After": str(max(1, round(retry_after)))},
             )
+        if (request.environ.get("PATH_INFO") or "/") not in _PATHS:
+            return json_response(error_body(INVALID_REQUEST, "Not Found"), 404)
         return None
 
     # Flask would answer OPTIONS itself, with no CORS checks: preflight() below owns it.
@@ -118,7 +123,7 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             return refuse(refusal)
         except (UpstreamTimeout, UpstreamUnavailable):  # resolving a tag for eth_getLogs
             return json_response(
-                error_body(RESOURCE_UNAVAILABLE, "chain head unknown: no upstream answered"), 503
+                unavailable(parsed, "chain head unknown: no upstream answered"), 503
             )
 
         forward_body = json.dumps(parsed, separators=(",", ":")).encode()
@@ -126,15 +131,10 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
             reply = pool.forward(forward_body, Sent.of(parsed), deadline)
         except UpstreamTimeout:
             return json_response(
-                error_body(
-                    RESOURCE_UNAVAILABLE, "upstream did not answer within the deadline", _id(parsed)
-                ),
-                504,
+                unavailable(parsed, "upstream did not answer within the deadline"), 504
             )
         except UpstreamUnavailable:
-            return json_response(
-                error_body(RESOURCE_UNAVAILABLE, "no upstream available", _id(parsed)), 502
-            )
+            return json_response(unavailable(parsed, "no upstream available"), 502)
         return json_response(reply.body, 200)
 
     @app.route("/", methods=["OPTIONS"])
@@ -187,5 +187,9 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
     return app
 
 
-def _id(parsed):
-    return parsed.get("id") if isinstance(parsed, dict) else None
+def unavailable(parsed, message: str) -> dict | list[dict]:
+    """The proxy's own error in place of any upstream answer, for an admitted call or batch: one
+    per call, under its id (a batch gets an array, as JSON-RPC clients match answers by id)."""
+    if isinstance(parsed, list):
+        return [error_body(RESOURCE_UNAVAILABLE, message, call["id"]) for call in parsed]
+    return error_body(RESOURCE_UNAVAILABLE, message, parsed["id"])

@@ -3,6 +3,7 @@
 A bad setting, deployments file or --bind ends the command with exit code 2 and one line per
 problem naming the setting, never its value (upstream URLs and headers carry API keys)."""
 
+import json
 import os
 import re
 import stat
@@ -55,6 +56,15 @@ def _line(error: dict) -> str:
 
 def load_settings(**updates) -> ProxySettings:
     """The settings, or ConfigError with what is wrong where (values never quoted)."""
+    # pydantic-settings reads a JSON `null` as "not set" and uses the default (for UPSTREAMS, a
+    # local node): a template that rendered nothing must not start a proxy to somewhere else.
+    nulls = sorted(
+        n for n, v in os.environ.items() if n.startswith(_PREFIX) and v.strip() == "null"
+    )
+    if nulls:
+        raise ConfigError(
+            [f"{name}: null is not a value (unset it for the default)" for name in nulls]
+        )
     try:
         settings = ProxySettings()
         if updates:
@@ -68,11 +78,27 @@ def load_settings(**updates) -> ProxySettings:
         field = re.search(r'field "([a-z_]+)"', str(exc))
         name = _PREFIX + field.group(1).upper() if field else _PREFIX + "*"
         raise ConfigError([f"{name}: not valid JSON for this setting"]) from None
+    except RecursionError:
+        # JSON nested deeper than the parser goes: not a SettingsError, and never a real setting.
+        raise ConfigError([f"{_too_deep()}: JSON nested too deeply"]) from None
     try:
         load_write_targets(settings)  # the deployments file and chain id, read before forking
     except DeploymentsError as exc:
         raise ConfigError([str(exc)]) from None
     return settings
+
+
+def _too_deep() -> str:
+    """The variable whose JSON the parser cannot nest into (its value is never read out)."""
+    for name, value in os.environ.items():
+        if name.startswith(_PREFIX) and value.lstrip()[:1] in ("[", "{"):
+            try:
+                json.loads(value)
+            except RecursionError:
+                return name
+            except ValueError:
+                continue
+    return _PREFIX + "*"
 
 
 def check_bind(bind: str) -> str:

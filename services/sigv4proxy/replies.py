@@ -112,6 +112,8 @@ def check_reply(
         decoded = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadReply("not_json") from None
+    if quotes_escaped_secret(body, decoded, secrets):
+        raise BadReply("credential_in_reply")
     responses = decoded if sent.batch else [decoded]
     if sent.batch and (not isinstance(decoded, list) or len(decoded) != len(sent.ids)):
         raise BadReply("not_jsonrpc")
@@ -144,3 +146,25 @@ def secret_tokens(*values: str, min_length: int = 8) -> tuple[bytes, ...]:
     tokens = [v for v in values if v and len(v) >= min_length]
     tokens += [v.replace("/", "\\/") for v in tokens if "/" in v]
     return tuple(t.encode() for t in dict.fromkeys(tokens))
+
+
+def quotes_escaped_secret(raw: bytes, decoded: Any, secrets: tuple[bytes, ...]) -> bool:
+    """Whether a JSON string in `decoded` contains a secret that the raw bytes spelt with escapes
+    (`\\u002B` for `+`, as .NET's JSON writer does by default; any character as `\\uXXXX`): the
+    client's parser would decode it back. Only a body with a backslash can hide one, and hex
+    results rarely have any, so the common answer costs one byte scan."""
+    if not secrets or b"\\" not in raw:
+        return False
+    texts = [secret.decode("utf-8", "replace") for secret in secrets]
+    stack = [decoded]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if any(text in value for text in texts):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False

@@ -93,8 +93,13 @@ class UpstreamSettings(BaseModel):
 
     def check_url(self, schemes: tuple[str, ...]) -> None:
         """Raises ValueError (naming the problem, never the URL) unless the URL can be dialled."""
+        url = self.url.get_secret_value()
+        if any(c.isspace() or not c.isprintable() for c in url):
+            # urlsplit would silently drop tabs and line breaks: the URL dialled would not be the
+            # one configured.
+            raise ValueError("url contains whitespace or control characters")
         try:
-            parts = urlsplit(self.url.get_secret_value())
+            parts = urlsplit(url)
             port = parts.port  # raises on a port that is not a number or out of range
         except ValueError:
             raise ValueError("url is not a valid URL") from None

@@ -19,7 +19,7 @@ from typing import Any
 
 from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, LIMIT_EXCEEDED, Call, Refusal, error_body
 from .params import quantity_value
-from .replies import BadReply, sanitised
+from .replies import BadReply, quotes_escaped_secret, sanitised
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class WsSession:
             decoded = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
             return Dropped("not_json")
+        leaked = leaked or quotes_escaped_secret(raw, decoded, self._secrets)
         if not isinstance(decoded, dict):
             return Dropped("not_jsonrpc")
         if "id" not in decoded:

@@ -21,23 +21,27 @@ def _upstreams(*entries) -> str:
     return json.dumps(list(entries))
 
 
+def _bad_url(url: str) -> tuple[dict, str]:
+    return {"UPSTREAMS": _upstreams({"url": url})}, "upstreams[0]"
+
+
 BAD = {
     "upstreams-not-json": ({"UPSTREAMS": f"not json {SECRET}"}, "PULSELEDGER_PROXY_UPSTREAMS"),
     "upstreams-not-a-list": ({"UPSTREAMS": json.dumps({"url": SECRET})}, "UPSTREAMS"),
     "upstreams-empty": ({"UPSTREAMS": "[]"}, "UPSTREAMS"),
+    "upstreams-null": ({"UPSTREAMS": "null"}, "PULSELEDGER_PROXY_UPSTREAMS: null"),
     "url-not-a-url": ({"UPSTREAMS": _upstreams({"url": SECRET})}, "UPSTREAMS"),
-    "url-scheme": (
-        {"UPSTREAMS": _upstreams({"url": f"ftp://node.example/{SECRET}"})},
-        "upstreams[0]",
+    "upstreams-nested-too-deep": (
+        {"UPSTREAMS": "[" * 5000 + json.dumps(SECRET) + "]" * 5000},
+        "PULSELEDGER_PROXY_UPSTREAMS",
     ),
-    "url-port": (
-        {"UPSTREAMS": _upstreams({"url": f"http://node.example:99999/{SECRET}"})},
-        "upstreams[0]",
-    ),
-    "url-userinfo": (
-        {"UPSTREAMS": _upstreams({"url": f"https://user:{SECRET}@node.example/"})},
-        "upstreams[0]",
-    ),
+    # urlsplit drops line breaks and tabs silently: another URL than the one configured.
+    "url-line-break": _bad_url(f"http://127.0.0.1:9/\n{SECRET}"),
+    "url-tab": _bad_url(f"http://127.0.0.1:9/\t{SECRET}"),
+    "url-space": _bad_url(f"http://node.example/ {SECRET}"),
+    "url-scheme": _bad_url(f"ftp://node.example/{SECRET}"),
+    "url-port": _bad_url(f"http://node.example:99999/{SECRET}"),
+    "url-userinfo": _bad_url(f"https://user:{SECRET}@node.example/"),
     "auth-unknown": (
         {"UPSTREAMS": _upstreams({"url": f"https://node.example/v3/{SECRET}", "auth": "bogus"})},
         "UPSTREAMS[0].auth",
@@ -70,6 +74,22 @@ BAD = {
     "unknown-method": (
         {"ALLOWED_METHODS": json.dumps(["eth_chainId", "debug_x"])},
         "ALLOWED_METHODS",
+    ),
+    # Node-side filters keep state on one node (lost on failover) and take filters the proxy
+    # does not bound: no parameter check exists for them, so they cannot be allow-listed.
+    **{
+        f"filter-method-{method}": ({"ALLOWED_METHODS": json.dumps([method])}, "ALLOWED_METHODS")
+        for method in (
+            "eth_newFilter",
+            "eth_getFilterLogs",
+            "eth_getFilterChanges",
+            "eth_newBlockFilter",
+            "eth_uninstallFilter",
+        )
+    },
+    "ws-filter-method": (
+        {"WS_ALLOWED_METHODS": json.dumps(["eth_subscribe", "eth_newFilter"])},
+        "WS_ALLOWED_METHODS",
     ),
     "contract-not-an-address": ({"ALLOWED_CONTRACTS": json.dumps([SECRET])}, "ALLOWED_CONTRACTS"),
     "negative-timeout": ({"UPSTREAM_TIMEOUT_SECONDS": "-1"}, "UPSTREAM_TIMEOUT_SECONDS"),
@@ -175,3 +195,38 @@ def test_readme_style_settings__accepted(env):
 
     settings = load_settings()
     assert settings.upstream_names() == ["amb", "backup"]
+
+
+@pytest.mark.parametrize(
+    ("upstreams", "line"),
+    [
+        (
+            f"[{{'url': '{SECRET}'}}]",
+            "PULSELEDGER_PROXY_UPSTREAMS: not valid JSON for this setting",
+        ),
+        ("[" * 5000 + "]" * 5000, "PULSELEDGER_PROXY_*: a JSON setting is nested too deeply"),
+    ],
+    ids=["python-not-json", "nested-too-deep"],
+)
+def test_check_settings_proxy__undecodable_json__exit_2_no_traceback(upstreams, line):
+    """`pulseledger check-settings proxy` runs before the unit starts (deploy/systemd): the same
+    bad setting stops it the same clean way."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PULSELEDGER_PROXY_CHAIN_ID": "31337",
+        "PULSELEDGER_PROXY_UPSTREAMS": upstreams,
+    }
+    code = "from services.settings_check import check_settings; check_settings(['proxy'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert line in result.stderr
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stdout + result.stderr

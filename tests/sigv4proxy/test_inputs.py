@@ -62,6 +62,11 @@ def test_get_logs__bad_block_number__400_not_forwarded(sigv4_proxy, signed_upstr
         {"topics": ["0x1234"]},
         {"topics": HASH},
         {"blockHash": "0x1234"},
+        # blockHash names one block: with a range as well, which would a node honour?
+        {"blockHash": HASH, "fromBlock": "0x0"},
+        {"blockHash": HASH, "toBlock": "latest"},
+        {"blockHash": HASH, "fromBlock": "0x0", "toBlock": "0x1"},
+        {"blockHash": HASH, "FromBlock": "0x0"},
     ],
     ids=repr,
 )
@@ -161,6 +166,9 @@ NOT_UTF8 = {
     "utf-16-be": TEXT.encode("utf-16-be"),
     "utf-16-bom": TEXT.encode("utf-16"),
     "utf-32-le": TEXT.encode("utf-32-le"),
+    "utf-32-be": TEXT.encode("utf-32-be"),
+    "utf-16-be-bom": b"\xfe\xff" + TEXT.encode("utf-16-be"),
+    "utf-32-be-bom": b"\x00\x00\xfe\xff" + TEXT.encode("utf-32-be"),
     "utf-32-bom": TEXT.encode("utf-32"),
     "utf-8-bom": b"\xef\xbb\xbf" + TEXT.encode(),
     "latin-1": TEXT.replace("eth_chainId", "eth_chainId\u00e9").encode("latin-1"),

@@ -11,19 +11,10 @@ import requests
 from .chain import CHAIN_ID
 from .conftest import AWS_ENV, TEST_CREDENTIALS, base_settings, rpc
 from .health import upstreams, wait_for_upstreams
+from .leaks import SESSION_CREDENTIALS, SESSION_TOKEN
 from .processes import ProxyProcess
 from .refusals import PROXY_CHECK_ID
-from .sigv4_verifier import Credentials
 from .upstream_server import TestUpstream
-
-SESSION_TOKEN = "IQoJb3JpZ2luX2VjEPulseLedgerTestSessionToken/abc+def=="
-SESSION_CREDENTIALS = Credentials(
-    TEST_CREDENTIALS.access_key,
-    TEST_CREDENTIALS.secret_key,
-    TEST_CREDENTIALS.region,
-    TEST_CREDENTIALS.service,
-    session_token=SESSION_TOKEN,
-)
 
 
 def _aws_incomplete_signature(headers: dict, call: dict) -> tuple[int, bytes]:

@@ -92,31 +92,38 @@ def _status_and_headers(reply: bytes) -> tuple[int, bytes]:
 
 
 @pytest.mark.parametrize(
-    "request_line",
+    ("request_line", "status"),
     [
-        "POST http://{host}// HTTP/1.1",
-        "POST http://{host} HTTP/1.1",
-        "POST // HTTP/1.1",
-        "POST //{host}/ HTTP/1.1",
-        "GET http://{host}//healthz HTTP/1.1",
-        "GET //healthz HTTP/1.1",
-        "GET /healthz/ HTTP/1.1",
-        "GET http://{host}//metrics HTTP/1.1",
+        ("POST http://{host}// HTTP/1.1", 404),
+        ("POST http://{host} HTTP/1.1", 200),  # the absolute form of `POST /`: served as that
+        ("POST // HTTP/1.1", 404),
+        ("POST /// HTTP/1.1", 404),
+        ("POST //{host}/ HTTP/1.1", 404),
+        ("GET http://{host}//healthz HTTP/1.1", 404),
+        ("GET //healthz HTTP/1.1", 404),
+        ("GET /healthz/ HTTP/1.1", 404),
+        ("GET http://{host}//metrics HTTP/1.1", 404),
     ],
 )
-def test_request_line_and_host__never_a_redirect(sigv4_proxy, target, request_line):
+def test_request_line_and_host__never_a_redirect__paths_exact(
+    sigv4_proxy, signed_upstream, target, request_line, status
+):
     """Werkzeug answers `//` with a 308 to the same path on the request's Host: a redirect to
-    wherever the client's Host header says. No response of the proxy carries a Location."""
+    wherever the client's Host header says; and its request.path reads `//` as `/`. No response
+    of the proxy carries a Location, and only the exact paths are served."""
     host = _target_host(target)
+    since = mark(signed_upstream)
     body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
     request = (
         f"{request_line.format(host=host)}\r\nHost: {host}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode() + body
-    status, head = _status_and_headers(_raw_http(sigv4_proxy.port, request))
-    assert not 300 <= status < 400
+    answered, head = _status_and_headers(_raw_http(sigv4_proxy.port, request))
+    assert answered == status
     assert b"location:" not in head
     assert target.requests == []
+    forwarded = [r["ids"] for r in forwarded_since(signed_upstream, since)]
+    assert forwarded == ([[1]] if status == 200 else [])  # to the configured upstream only
 
 
 @pytest.mark.parametrize("path", ["nope", "/", "/healthz", "rpc/"])
@@ -132,3 +139,27 @@ def test_foreign_origin__refused_before_routing(sigv4_proxy, signed_upstream, pa
     assert response.status_code == 403
     assert "Location" not in response.headers
     assert forwarded_since(signed_upstream, since) == []
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    ["POST http://{host}// HTTP/1.1", "POST http://{host}/ HTTP/1.1", "POST //{host}/ HTTP/1.1"],
+)
+def test_absolute_request_line__foreign_host_and_origin__403_before_anything(
+    sigv4_proxy, signed_upstream, target, request_line
+):
+    """The issue's attack: an absolute URL and a foreign Host once got a 308 to that host before
+    the origin and rate-limit checks. The origin check comes first, whatever the request line."""
+    host = _target_host(target)
+    since = mark(signed_upstream)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    request = (
+        f"{request_line.format(host=host)}\r\nHost: {host}\r\nOrigin: https://evil.example\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+    status, head = _status_and_headers(_raw_http(sigv4_proxy.port, request))
+    assert status == 403
+    assert b"location:" not in head
+    assert forwarded_since(signed_upstream, since) == []
+    assert target.requests == []

@@ -92,6 +92,15 @@ def test_ws__unsigned_handshake__refused_by_verifier(ws_upstream):
         ("eth_getBalance", ["0x" + "00" * 20, "latest"], -32601),  # reads go over HTTP
         ("eth_subscribe", ["newPendingTransactions"], -32602),
         ("eth_subscribe", [], -32602),
+        # A logs subscription's filter: exactly its known keys, spec values.
+        ("eth_subscribe", ["logs", {"FromBlock": "0x0"}], -32602),
+        ("eth_subscribe", ["logs", {"fromBlock": "0x0"}], -32602),
+        ("eth_subscribe", ["logs", {"Address": "0x" + "00" * 20}], -32602),
+        ("eth_subscribe", ["logs", {"address": "0x12"}], -32602),
+        ("eth_subscribe", ["logs", {"topics": ["0x" + "ab" * 32] * 5}], -32602),
+        ("eth_subscribe", ["logs", {"topics": ["0x7_cf"]}], -32602),
+        ("eth_subscribe", ["logs", {}, "extra"], -32602),
+        ("eth_unsubscribe", ["0x7_cf"], -32602),
     ],
 )
 def test_ws__refused_calls__never_reach_upstream(ws_proxy, ws_upstream, method, params, code):
@@ -101,6 +110,31 @@ def test_ws__refused_calls__never_reach_upstream(ws_proxy, ws_upstream, method, 
         assert answer["id"] == 5 and answer["error"]["code"] == code
         assert int(_call(ws, "eth_chainId")["result"], 16) == CHAIN_ID  # the session lives on
     # The proxy's own chain check when it opened the upstream, then the client's one call.
+    assert ws_upstream.methods()[before:] == ["eth_chainId", "eth_chainId"]
+
+
+CALL_TEXT = json.dumps({"jsonrpc": "2.0", "id": 6, "method": "eth_chainId", "params": []})
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        CALL_TEXT.encode("utf-16-le"),
+        CALL_TEXT.encode("utf-16"),  # with a byte-order mark
+        CALL_TEXT.encode("utf-32-be"),
+        CALL_TEXT.encode("utf-32"),
+        b"\xef\xbb\xbf" + CALL_TEXT.encode(),
+    ],
+    ids=["utf-16-le", "utf-16-bom", "utf-32-be", "utf-32-bom", "utf-8-bom"],
+)
+def test_ws__binary_frame_not_utf8_json__refused_never_forwarded(ws_proxy, ws_upstream, frame):
+    before = len(ws_upstream.methods())
+    with connect(ws_proxy.ws_url, proxy=None) as ws:
+        ws.send(frame)  # bytes: a binary frame, which carries no promise of UTF-8
+        answer = json.loads(ws.recv(timeout=10))
+        assert answer["error"]["code"] == -32700
+        assert int(_call(ws, "eth_chainId", request_id=7)["result"], 16) == CHAIN_ID
+    # The proxy's chain check at connect and the client's one well-formed call: nothing else.
     assert ws_upstream.methods()[before:] == ["eth_chainId", "eth_chainId"]
 
 

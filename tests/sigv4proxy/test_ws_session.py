@@ -109,3 +109,16 @@ def test_in_flight__bounded():
     with pytest.raises(Refusal) as refused:
         session.outgoing(Call("eth_blockNumber", [], 3))
     assert refused.value.code == -32005
+
+
+def test_answer_quoting_a_secret_in_json_escapes__withheld():
+    """`\\u0030...` decodes to the secret in the client's parser: withheld like the plain one."""
+    session = _session()
+    _subscribe(session, "0xa")
+    escaped = "".join(f"\\u{c:04x}" for c in SECRET)
+    sent = session.outgoing(Call("eth_blockNumber", [], 1))
+    raw = '{"jsonrpc":"2.0","id":%d,"error":{"code":1,"message":"%s"}}'
+    answer = session.incoming(raw % (json.loads(sent)["id"], escaped))
+    assert json.loads(answer.text)["error"]["message"] == "upstream answer withheld"
+    note = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xa","result":"%s"}}'
+    assert session.incoming(note % escaped) == Dropped("credential_in_reply")

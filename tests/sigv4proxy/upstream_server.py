@@ -51,7 +51,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         owner: TestUpstream = self.server.owner
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        call = owner._record(self, body)
+        payload = owner._record(self, body)
+        call = payload if isinstance(payload, dict) else {}
         if owner.sigv4 is not None:
             url = urlsplit(self.path)
             reason = verify(owner.sigv4, "POST", url.path, url.query, self.headers.items(), body)
@@ -63,7 +64,10 @@ class _Handler(BaseHTTPRequestHandler):
             answer = {"jsonrpc": "2.0", "id": call.get("id"), "result": hex(owner.chain_id)}
             return self._reply(200, json.dumps(answer).encode())
         if owner.mode == "reply":  # status and body from the test, which sees the request
-            status, reply = owner.reply(dict(self.headers), call)
+            # (a batch's calls as a list)
+            status, reply = owner.reply(
+                dict(self.headers), payload if isinstance(payload, list) else call
+            )
             return self._reply(status, reply)
         if owner.mode == "stall":
             owner.release.wait(30)
@@ -120,8 +124,9 @@ class TestUpstream:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/"
 
-    def _record(self, handler: BaseHTTPRequestHandler, body: bytes) -> dict:
-        """Records the request; returns the call if it is a single one, else {}."""
+    def _record(self, handler: BaseHTTPRequestHandler, body: bytes):
+        """Records the request; returns what the body decodes to (a call, a batch's list), or
+        None."""
         try:
             payload = json.loads(body) if body else None
         except ValueError:
@@ -138,7 +143,7 @@ class TestUpstream:
                     "calls": calls,
                 }
             )
-        return payload if isinstance(payload, dict) else {}
+        return payload
 
     def methods(self) -> list[str]:
         with self._lock:

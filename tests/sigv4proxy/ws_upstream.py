@@ -2,7 +2,9 @@
 the known test credentials (sigv4_verifier.py), records every call it receives and every
 handshake's headers, and relays to anvil's WebSocket so that subscriptions are real. With
 `chain_id` set (any time) it answers eth_chainId itself: a provider now pointing at another
-chain; `push` sends any message to every connected client, as a misbehaving provider could."""
+chain; `push` sends any message to every connected client, as a misbehaving provider could;
+`reply` (any time) answers a call itself when it returns a message: it sees the handshake's
+headers, as a provider quoting the request in its error would."""
 
 import asyncio
 import json
@@ -23,6 +25,7 @@ class WsTestUpstream:
     def __init__(self, relay_to: str, sigv4: Credentials | None = None):
         self.relay_to, self.sigv4 = relay_to, sigv4
         self.chain_id: int | None = None
+        self.reply = None  # (handshake headers, call) -> message to answer with, or None
         self.received: list[str] = []
         self.calls: list[dict] = []
         self.handshakes: list[dict] = []
@@ -56,6 +59,7 @@ class WsTestUpstream:
 
     async def _relay(self, client):
         self._clients.add(client)
+        handshake = dict(client.request.headers.raw_items())
         async with connect(self.relay_to, proxy=None) as anvil:
 
             async def up():
@@ -66,6 +70,10 @@ class WsTestUpstream:
                     if call.get("method") == "eth_chainId" and self.chain_id is not None:
                         answer = {"jsonrpc": "2.0", "id": call["id"], "result": hex(self.chain_id)}
                         await client.send(json.dumps(answer))
+                        continue
+                    own = self.reply(handshake, call) if self.reply is not None else None
+                    if own is not None:
+                        await client.send(own)
                         continue
                     await anvil.send(message)
 
