@@ -108,7 +108,8 @@ test('a doctor follows an alert link to the patient’s windows around the alert
   assert.equal(await page.getByRole('link', { name: 'Doctor' }).getAttribute('aria-current'), 'true');
   await page.getByRole('button', { name: 'Sign in as doctor' }).click();
   await expectText(page.locator('h2#patient-title'), new RegExp(`Patient ${addressOf('patient')}`));
-  await expectText(page.locator('figure.chart figcaption'), /^80 readings in 8 windows, .*; 6 windows screened irregular; 1 alert\./);
+  await expectText(page.locator('figure.chart figcaption'), /^80 readings in 8 windows, .*; 6 windows screened irregular; 1 alert; an irregular-rhythm episode from .* UTC, ongoing\./);
+  await expectCount(page.getByTestId('episode-bar'), 1); // on the chart's time line with the alert
   // The episode the alert began, still open, and the week's irregular-rhythm burden.
   await expectText(page.getByTestId('episodes'), /— ongoing/);
   await expectText(page.getByTestId('burden'), /%/);
@@ -137,24 +138,37 @@ test('a doctor follows an alert link to the patient’s windows around the alert
 });
 
 test('every link in every email opens the page it names, in the role of whoever receives it', async () => {
+  // The emails come from tests/dapp/email_catalog.py (every kind, refund reason and notice of the
+  // real templates) plus the alert emails of the episode the seeded windows raise.
+  assert.deepEqual(new Set(emails.map((e) => e.kind)), new Set(['consent_requested', 'consent_approved', 'consent_denied',
+    'purchase_paid', 'record_accessed', 'access_digest', 'refund_claimable', 'alert', 'alert_to_doctor']));
+  const purchase = `#${info.purchaseId}`;
+  // What each page shows its recipient; request #1 is approved already, so its patient may revoke.
   const expected = {
-    consent_requested: ['patient', /Request #1/, /Revoke #1/], // approved already: the patient may revoke
-    consent_approved: ['buyer', /Request #1/, /Purchase #258/],
-    purchase_paid: ['patient', /Earnings/, /#258/],
-    record_accessed: ['patient', /Who read your records/, /No one has accessed your records/],
-    refund_claimable: ['buyer', /Purchase #258/, /Exports: paid, awaiting first read/],
-    alert: ['patient', /Your heart rate, screening and alerts/, /Sign in to read my heart data/],
-    alert_to_doctor: ['doctor', /Patient 0x/, /Sign in as doctor/], // one email per recipient
+    'request patient': ['Patient', /Request #1/, /Revoke #1/],
+    'request requester': ['Researcher', /Request #1/, new RegExp(`Purchase ${purchase}`)],
+    'earnings patient': ['Patient', /Earnings/, new RegExp(purchase)],
+    'access patient': ['Patient', /Who read your records/, /No one has accessed your records/],
+    'purchase requester': ['Researcher', new RegExp(`Purchase ${purchase}`), /Exports: paid, awaiting first read/],
+    'patient patient': ['Patient', /Your heart rate, screening and alerts/, /Sign in to read my heart data/],
+    'patient doctor': ['Doctor', /Patient 0x/, /Sign in as doctor/],
   };
-  assert.deepEqual(emails.map((e) => e.kind).sort(), Object.keys(expected).sort());
+  const wallets = { patient: 'patient', requester: 'buyer', doctor: 'doctor' };
+  const opened = new Set();
   for (const email of emails) {
-    const [who, heading, body] = expected[email.kind];
     assert.equal(email.links.length, 1, `${email.kind}: ${email.links}`);
-    const { page, context } = await openAs(who, email.links[0]);
+    const key = `${email.page} ${email.to}`;
+    assert.ok(expected[key], `${email.kind} (${email.variant}): no expectation for the ${key} page`);
+    if (opened.has(`${key} ${email.links[0]}`)) continue; // the same address for the same person opens the same page
+    opened.add(`${key} ${email.links[0]}`);
+    const [role, heading, body] = expected[key];
+    const { page, context } = await openAs(wallets[email.to], email.links[0]);
     await expectText(page.locator('main h2').first(), heading);
     await expectText(page.locator('main'), body);
+    assert.equal(await page.getByRole('link', { name: role, exact: true }).getAttribute('aria-current'), 'true', `${email.kind}: opened as ${role}`);
     await context.close();
   }
+  assert.deepEqual([...opened].map((o) => o.split(' ').slice(0, 2).join(' ')).sort(), Object.keys(expected).sort());
 });
 
 test('a patient erases their data: keys destroyed, records retired on-chain, what remains explained', async () => {
