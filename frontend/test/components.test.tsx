@@ -1,4 +1,4 @@
-import { act, render, renderHook, screen } from '@testing-library/react';
+import { act, render, renderHook, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { PublicClient } from 'viem';
 import { HeartChart } from '../src/components/HeartChart';
@@ -50,6 +50,23 @@ describe('HeartChart', () => {
     const later = { ...regular, window_start_ms: regular.window_start_ms + 600_000, readings: regular.readings.map((r) => ({ ...r, ts_ms: r.ts_ms + 600_000 })) };
     const { container } = render(<HeartChart windows={[windows[0], { ...windows[0], record_id: 'z', window_start_ms: later.window_start_ms, payload: later }]} alerts={[]} fromMs={fromMs} toMs={later.window_start_ms + 10_000} />);
     expect(container.querySelectorAll('polyline.hr-line')).toHaveLength(2);
+  });
+
+  it('draws episodes on the same time line as the windows: a closed one ends where it ended, an open one at the edge of the range', () => {
+    const episodes = [
+      { startMs: fromMs, endMs: fromMs + 5_000, label: 'an irregular-rhythm episode from A to B' },
+      { startMs: irregular.window_start_ms, endMs: null, label: 'an irregular-rhythm episode from C, ongoing' },
+    ];
+    const { container } = render(<HeartChart windows={windows} alerts={[]} fromMs={fromMs} toMs={toMs} episodes={episodes} />);
+    const bars = [...container.querySelectorAll('[data-testid=episode-bar]')];
+    expect(bars).toHaveLength(2);
+    const band = container.querySelector('rect.band-irregular')!;
+    const right = (el: Element) => Number(el.getAttribute('x')) + Number(el.getAttribute('width'));
+    expect(Number(bars[1].getAttribute('x'))).toBeCloseTo(Number(band.getAttribute('x'))); // starts with its window
+    expect(right(bars[1])).toBeCloseTo(Number(container.querySelector('clipPath rect')!.getAttribute('width')) + 44); // open: to the range's end
+    expect(right(bars[0])).toBeLessThan(right(bars[1]));
+    expect(within(container).getByRole('img').getAttribute('aria-label')).toMatch(/0 alerts; an irregular-rhythm episode from A to B; an irregular-rhythm episode from C, ongoing\.$/);
+    expect(within(container).getByLabelText('Legend').textContent).toContain('episode');
   });
 
   it('says so when there is nothing to draw', () => {
