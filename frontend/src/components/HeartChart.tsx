@@ -6,8 +6,8 @@ import { formatTime } from '../lib/domain';
 import type { Alert, Window } from '../lib/gateway';
 import { useWidth } from '../hooks/useWidth';
 
-/** An irregular-rhythm episode on the time line; `endMs` null while it is still open. */
-export interface ChartEpisode { startMs: number; endMs: number | null; label: string }
+/** An irregular-rhythm episode on the time line (an open one ends where the data seen so far ends). */
+export interface ChartEpisode { startMs: number; endMs: number; label: string }
 
 interface Props { windows: Window[]; alerts: Alert[]; fromMs: number; toMs: number; episodes?: ChartEpisode[] }
 
@@ -47,10 +47,7 @@ export function HeartChart({ windows, alerts, fromMs, toMs, episodes = [] }: Pro
             <rect key={w.record_id} data-result={w.payload!.prediction?.status} className={RESULT_CLASS[w.payload!.prediction?.status] ?? 'band-regular'}
               x={x(w.window_start_ms)} y={M.top} width={Math.max(1, x(w.window_start_ms + (w.payload!.window_ms || 10000)) - x(w.window_start_ms))} height={plotH} />
           ))}
-          {episodes.map((e) => {
-            const end = e.endMs ?? toMs; // an open episode runs to the edge of the range
-            return <rect key={e.startMs} className="band-episode" data-testid="episode-bar" x={x(e.startMs)} y={M.top} width={Math.max(2, x(end) - x(e.startMs))} height={6}><title>{e.label}</title></rect>;
-          })}
+          {episodes.map((e) => <rect key={e.startMs} className="band-episode" data-testid="episode-bar" x={x(e.startMs)} y={M.top} width={Math.max(2, x(e.endMs) - x(e.startMs))} height={6}><title>{e.label}</title></rect>)}
           {segments(points, GAP_MS).map((segment) => (
             <polyline key={segment[0].t} className="hr-line" fill="none" points={segment.map((p) => `${x(p.t).toFixed(1)},${y(p.hr).toFixed(1)}`).join(' ')} />
           ))}

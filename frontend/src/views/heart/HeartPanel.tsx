@@ -49,7 +49,7 @@ export function HeartPanel({ owner, at }: { owner: Address; at?: number }) {
         {' · '}<span role="status" data-testid="live-state">{data.live === 'on' ? 'Live: new windows appear as they arrive.' : data.live === 'lost' ? 'Live stream interrupted; reconnecting…' : ''}</span>
       </p>
       {data.truncated && <p className="tx tx-pending" role="status">This range holds more than {windows.length} windows: showing the first {windows.length}. Choose a shorter range to see the rest.</p>}
-      <HeartChart windows={windows} alerts={alerts} fromMs={axis.fromMs} toMs={axis.toMs} episodes={data.episodes.map(chartEpisode)} />
+      <HeartChart windows={windows} alerts={alerts} fromMs={axis.fromMs} toMs={axis.toMs} episodes={data.episodes.map((e) => chartEpisode(e, lastSeenMs(windows)))} />
       <Alerts alerts={alerts} />
       <Episodes episodes={data.episodes} />
       <Burden days={data.burden} zone={data.burdenZone} />
@@ -59,12 +59,17 @@ export function HeartPanel({ owner, at }: { owner: Address; at?: number }) {
   );
 }
 
+/** Where the windows shown end: an open episode is known to last that far, not into the future. */
+function lastSeenMs(windows: Window[]): number {
+  const last = windows[windows.length - 1];
+  return last ? last.window_start_ms + (last.payload?.window_ms || 10_000) : 0;
+}
+
 /** An episode as the chart draws it, with the words its caption and tooltip use. */
-export function chartEpisode(e: Episode): ChartEpisode {
+export function chartEpisode(e: Episode, lastSeen: number): ChartEpisode {
   const from = formatTime(e.start_ms, true);
-  const label = e.end_ms === null ? `an irregular-rhythm episode from ${from}, ongoing`
-    : `an irregular-rhythm episode from ${from} to ${formatTime(e.end_ms, true)}`;
-  return { startMs: e.start_ms, endMs: e.end_ms, label };
+  if (e.end_ms !== null) return { startMs: e.start_ms, endMs: e.end_ms, label: `an irregular-rhythm episode from ${from} to ${formatTime(e.end_ms, true)}` };
+  return { startMs: e.start_ms, endMs: Math.max(e.start_ms, lastSeen), label: `an irregular-rhythm episode from ${from}, ongoing` };
 }
 
 function Alerts({ alerts }: { alerts: { device_id: string; window_start_ms: number; message: string }[] }) {
