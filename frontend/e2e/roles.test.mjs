@@ -46,7 +46,7 @@ after(async () => {
   web?.server.close();
 });
 
-test('a new patient onboards from nothing: pairs the wearable from its QR link, adds contacts, links a doctor', async () => {
+test('a new patient onboards from nothing: pairs the wearable from its QR link, adds contacts, links a doctor, changes doctor', async () => {
   // The wearable's QR code carries the dapp's onboarding address with its peer id.
   const { page, wallet, context } = await openAs('newcomer', `${web.origin}/#/onboarding?device=${info.spareDevice}`);
   await expectText(page.getByTestId('onboarding-steps'), /○ Pair your wearable[\s\S]*○ Where to send alerts[\s\S]*○ Your doctor/);
@@ -86,6 +86,18 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   assert.equal(wallet.state.requests.filter((m) => m === 'eth_sendTransaction').length, 0);
   assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 5);
   await shot(page, '11-new-patient-onboarded');
+
+  // Changing the doctor is the same step, one more signature: the page says the former one loses access.
+  const linkDoctor = async (who, email) => {
+    await page.getByLabel('Doctor’s wallet address').fill(addressOf(who));
+    await page.getByLabel('Doctor’s email address').fill(email);
+    await page.getByRole('button', { name: 'Change doctor' }).click();
+    await expectText(page.getByTestId('linked-doctor'), new RegExp(addressOf(who), 'i'));
+  };
+  await linkDoctor('other', 'other@clinic.invalid');
+  await expectText(page.getByTestId('doctor-status'), /Linked: .* your former doctor no longer does/);
+  await linkDoctor('doctor', info.doctorEmail); // back: the doctor's list below counts this patient
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 7);
 
   // The wearable's first window now arrives on the new patient's heart page, live.
   await page.getByRole('link', { name: 'your heart page' }).click();
