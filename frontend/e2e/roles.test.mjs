@@ -130,6 +130,10 @@ test('a doctor follows an alert link to the patient’s windows around the alert
   await expectCount(page.getByTestId('alert-mark'), 1);
   await expectText(page.getByTestId('windows-page'), /Windows 1–8 of 8/);
   await shot(page, '12-doctor-alert-link');
+  // Live for the doctor too: the patient's next window appears without a reload.
+  await expectText(page.getByTestId('live-state'), /Live/);
+  await stack.command('window');
+  await expectText(page.getByTestId('windows-page'), /Windows 1–9 of 9/);
   await page.setViewportSize({ width: 390, height: 844 }); // readable on a phone: drawn at its width
   const chart = await page.locator('figure.chart svg').evaluate((svg) => ({ width: svg.getBoundingClientRect().width, font: getComputedStyle(svg.querySelector('.axis text')).fontSize }));
   assert.ok(chart.width <= 390, `chart ${chart.width}px wide on a 390px screen`);
@@ -190,12 +194,15 @@ test('a patient erases their data: keys destroyed, records retired on-chain, wha
   assert.equal(await erase.isDisabled(), true); // not before the patient says they understand
   await page.getByLabel(/I understand my records can never be read again/).check();
   await erase.click();
-  await expectText(page.getByTestId('erase-status'), /Keys destroyed: 8 heart-rate windows and 1 export can never be decrypted again/);
+  await expectText(page.getByTestId('erase-status'), /Keys destroyed: 9 heart-rate windows and 1 export can never be decrypted again/);
   await page.getByRole('button', { name: 'Retire 1 on-chain record' }).click();
   await expectText(page.getByTestId('retire-status'), /Retired 1 of 1 on-chain records/);
   await expectText(page.getByTestId('retire-done'), /No active record of yours remains/);
   await expectText(page.getByTestId('on-chain-records'), /Exports[\s\S]*retired/);
   await expectText(page.getByTestId('on-chain-remains'), /1 registered record[\s\S]*1 consent request[\s\S]*1 purchase/);
+  // Why none of it is health data: the hash of an encrypted file whose key is gone.
+  await expectText(page.locator('#remains-title'), /What stays on-chain, and why it is not health data/);
+  await expectText(page.getByTestId('on-chain-remains'), /hash of the encrypted file[\s\S]*no one can decrypt/);
   await shot(page, '14-patient-erased');
 
   await page.getByRole('link', { name: 'Heart' }).click();
