@@ -142,6 +142,33 @@ test('a doctor follows an alert link to the patient’s windows around the alert
 
   // The doctor's own list: the seeded patient and the newcomer who linked them in the first test.
   await page.setViewportSize({ width: 1200, height: 900 });
+  // Long histories: the windows table pages by ten...
+  await stack.command('window');
+  await stack.command('window');
+  const pager = page.getByTestId('windows-page');
+  await expectText(pager, /Windows 1–10 of 11/);
+  await page.getByRole('button', { name: 'Older' }).click();
+  await expectText(pager, /Windows 11–11 of 11/);
+  assert.equal(await page.getByRole('button', { name: 'Older' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Newer' }).click();
+  await expectText(pager, /Windows 1–10 of 11/);
+  // ...and the time range moves: the 15 minutes from the alert on hold it, the 15 before do not,
+  // and the two together hold every window.
+  const minutes = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+  const total = async () => Number((await pager.textContent()).match(/of (\d+)$/)?.[1] ?? 0);
+  await page.getByRole('button', { name: '15 min' }).click();
+  await expectText(page.getByTestId('range'), new RegExp(`^${minutes(alert.at)} UTC to ${minutes(alert.at + 15 * 60_000)} UTC`));
+  await expectCount(page.getByTestId('alert-mark'), 1);
+  const fromAlert = await total();
+  await page.getByRole('button', { name: '◀ Earlier' }).click();
+  await expectText(page.getByTestId('range'), new RegExp(`^${minutes(alert.at - 15 * 60_000)} UTC to ${minutes(alert.at)} UTC`));
+  await expectText(page.getByTestId('alerts'), /^No alerts\.$/);
+  await expectCount(page.getByTestId('alert-mark'), 0);
+  const beforeAlert = await total();
+  assert.ok(fromAlert > 0 && beforeAlert > 0, `${fromAlert} windows from the alert on, ${beforeAlert} before`);
+  assert.equal(fromAlert + beforeAlert, 11);
+  await page.getByRole('button', { name: 'From the start' }).click(); // up to now: the stack's later windows lie ahead of the clock
+  await expectText(page.getByTestId('range'), /^From the first window/);
   await page.getByRole('link', { name: 'All my patients' }).click();
   await expectCount(page.getByTestId('doctor-patients').locator('li'), 2);
   await expectText(page.getByTestId('doctor-patients'), new RegExp(`${addressOf('patient')}[\\s\\S]*${addressOf('newcomer')}|${addressOf('newcomer')}[\\s\\S]*${addressOf('patient')}`));
@@ -194,7 +221,7 @@ test('a patient erases their data: keys destroyed, records retired on-chain, wha
   assert.equal(await erase.isDisabled(), true); // not before the patient says they understand
   await page.getByLabel(/I understand my records can never be read again/).check();
   await erase.click();
-  await expectText(page.getByTestId('erase-status'), /Keys destroyed: 9 heart-rate windows and 1 export can never be decrypted again/);
+  await expectText(page.getByTestId('erase-status'), /Keys destroyed: 11 heart-rate windows and 1 export can never be decrypted again/);
   await page.getByRole('button', { name: 'Retire 1 on-chain record' }).click();
   await expectText(page.getByTestId('retire-status'), /Retired 1 of 1 on-chain records/);
   await expectText(page.getByTestId('retire-done'), /No active record of yours remains/);
