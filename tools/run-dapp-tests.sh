@@ -26,6 +26,7 @@ fi
 step "dapp: generate contract modules, type-check, build"
 node scripts/gen-contracts.mjs --deployments none
 npm run --silent build
+node scripts/check-bundle-size.mjs  # JS ≤ 250 KiB gzipped, or the run fails
 
 step "dapp: vitest"
 npx vitest run

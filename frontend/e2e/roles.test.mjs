@@ -46,7 +46,7 @@ after(async () => {
   web?.server.close();
 });
 
-test('a new patient onboards from nothing: pairs the wearable from its QR link, adds contacts, links a doctor', async () => {
+test('a new patient onboards from nothing: pairs the wearable from its QR link, adds contacts, links a doctor, changes doctor', async () => {
   // The wearable's QR code carries the dapp's onboarding address with its peer id.
   const { page, wallet, context } = await openAs('newcomer', `${web.origin}/#/onboarding?device=${info.spareDevice}`);
   await expectText(page.getByTestId('onboarding-steps'), /○ Pair your wearable[\s\S]*○ Where to send alerts[\s\S]*○ Your doctor/);
@@ -87,6 +87,18 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 5);
   await shot(page, '11-new-patient-onboarded');
 
+  // Changing the doctor is the same step, one more signature: the page says the former one loses access.
+  const linkDoctor = async (who, email) => {
+    await page.getByLabel('Doctor’s wallet address').fill(addressOf(who));
+    await page.getByLabel('Doctor’s email address').fill(email);
+    await page.getByRole('button', { name: 'Change doctor' }).click();
+    await expectText(page.getByTestId('linked-doctor'), new RegExp(addressOf(who), 'i'));
+  };
+  await linkDoctor('other', 'other@clinic.invalid');
+  await expectText(page.getByTestId('doctor-status'), /Linked: .* your former doctor no longer does/);
+  await linkDoctor('doctor', info.doctorEmail); // back: the doctor's list below counts this patient
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 7);
+
   // The wearable's first window now arrives on the new patient's heart page, live.
   await page.getByRole('link', { name: 'your heart page' }).click();
   await expectText(page.getByTestId('live-state'), /Live/);
@@ -108,7 +120,8 @@ test('a doctor follows an alert link to the patient’s windows around the alert
   assert.equal(await page.getByRole('link', { name: 'Doctor' }).getAttribute('aria-current'), 'true');
   await page.getByRole('button', { name: 'Sign in as doctor' }).click();
   await expectText(page.locator('h2#patient-title'), new RegExp(`Patient ${addressOf('patient')}`));
-  await expectText(page.locator('figure.chart figcaption'), /^80 readings in 8 windows, .*; 6 windows screened irregular; 1 alert\./);
+  await expectText(page.locator('figure.chart figcaption'), /^80 readings in 8 windows, .*; 6 windows screened irregular; 1 alert; an irregular-rhythm episode from .* UTC, ongoing\./);
+  await expectCount(page.getByTestId('episode-bar'), 1); // on the chart's time line with the alert
   // The episode the alert began, still open, and the week's irregular-rhythm burden.
   await expectText(page.getByTestId('episodes'), /— ongoing/);
   await expectText(page.getByTestId('burden'), /%/);
@@ -117,6 +130,10 @@ test('a doctor follows an alert link to the patient’s windows around the alert
   await expectCount(page.getByTestId('alert-mark'), 1);
   await expectText(page.getByTestId('windows-page'), /Windows 1–8 of 8/);
   await shot(page, '12-doctor-alert-link');
+  // Live for the doctor too: the patient's next window appears without a reload.
+  await expectText(page.getByTestId('live-state'), /Live/);
+  await stack.command('window');
+  await expectText(page.getByTestId('windows-page'), /Windows 1–9 of 9/);
   await page.setViewportSize({ width: 390, height: 844 }); // readable on a phone: drawn at its width
   const chart = await page.locator('figure.chart svg').evaluate((svg) => ({ width: svg.getBoundingClientRect().width, font: getComputedStyle(svg.querySelector('.axis text')).fontSize }));
   assert.ok(chart.width <= 390, `chart ${chart.width}px wide on a 390px screen`);
@@ -125,6 +142,33 @@ test('a doctor follows an alert link to the patient’s windows around the alert
 
   // The doctor's own list: the seeded patient and the newcomer who linked them in the first test.
   await page.setViewportSize({ width: 1200, height: 900 });
+  // Long histories: the windows table pages by ten...
+  await stack.command('window');
+  await stack.command('window');
+  const pager = page.getByTestId('windows-page');
+  await expectText(pager, /Windows 1–10 of 11/);
+  await page.getByRole('button', { name: 'Older' }).click();
+  await expectText(pager, /Windows 11–11 of 11/);
+  assert.equal(await page.getByRole('button', { name: 'Older' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Newer' }).click();
+  await expectText(pager, /Windows 1–10 of 11/);
+  // ...and the time range moves: the 15 minutes from the alert on hold it, the 15 before do not,
+  // and the two together hold every window.
+  const minutes = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+  const total = async () => Number((await pager.textContent()).match(/of (\d+)$/)?.[1] ?? 0);
+  await page.getByRole('button', { name: '15 min' }).click();
+  await expectText(page.getByTestId('range'), new RegExp(`^${minutes(alert.at)} UTC to ${minutes(alert.at + 15 * 60_000)} UTC`));
+  await expectCount(page.getByTestId('alert-mark'), 1);
+  const fromAlert = await total();
+  await page.getByRole('button', { name: '◀ Earlier' }).click();
+  await expectText(page.getByTestId('range'), new RegExp(`^${minutes(alert.at - 15 * 60_000)} UTC to ${minutes(alert.at)} UTC`));
+  await expectText(page.getByTestId('alerts'), /^No alerts\.$/);
+  await expectCount(page.getByTestId('alert-mark'), 0);
+  const beforeAlert = await total();
+  assert.ok(fromAlert > 0 && beforeAlert > 0, `${fromAlert} windows from the alert on, ${beforeAlert} before`);
+  assert.equal(fromAlert + beforeAlert, 11);
+  await page.getByRole('button', { name: 'From the start' }).click(); // up to now: the stack's later windows lie ahead of the clock
+  await expectText(page.getByTestId('range'), /^From the first window/);
   await page.getByRole('link', { name: 'All my patients' }).click();
   await expectCount(page.getByTestId('doctor-patients').locator('li'), 2);
   await expectText(page.getByTestId('doctor-patients'), new RegExp(`${addressOf('patient')}[\\s\\S]*${addressOf('newcomer')}|${addressOf('newcomer')}[\\s\\S]*${addressOf('patient')}`));
@@ -137,24 +181,37 @@ test('a doctor follows an alert link to the patient’s windows around the alert
 });
 
 test('every link in every email opens the page it names, in the role of whoever receives it', async () => {
+  // The emails come from tests/dapp/email_catalog.py (every kind, refund reason and notice of the
+  // real templates) plus the alert emails of the episode the seeded windows raise.
+  assert.deepEqual(new Set(emails.map((e) => e.kind)), new Set(['consent_requested', 'consent_approved', 'consent_denied',
+    'purchase_paid', 'record_accessed', 'access_digest', 'refund_claimable', 'alert', 'alert_to_doctor']));
+  const purchase = `#${info.purchaseId}`;
+  // What each page shows its recipient; request #1 is approved already, so its patient may revoke.
   const expected = {
-    consent_requested: ['patient', /Request #1/, /Revoke #1/], // approved already: the patient may revoke
-    consent_approved: ['buyer', /Request #1/, /Purchase #258/],
-    purchase_paid: ['patient', /Earnings/, /#258/],
-    record_accessed: ['patient', /Who read your records/, /No one has accessed your records/],
-    refund_claimable: ['buyer', /Purchase #258/, /Exports: paid, awaiting first read/],
-    alert: ['patient', /Your heart rate, screening and alerts/, /Sign in to read my heart data/],
-    alert_to_doctor: ['doctor', /Patient 0x/, /Sign in as doctor/], // one email per recipient
+    'request patient': ['Patient', /Request #1/, /Revoke #1/],
+    'request requester': ['Researcher', /Request #1/, new RegExp(`Purchase ${purchase}`)],
+    'earnings patient': ['Patient', /Earnings/, new RegExp(purchase)],
+    'access patient': ['Patient', /Who read your records/, /No one has accessed your records/],
+    'purchase requester': ['Researcher', new RegExp(`Purchase ${purchase}`), /Exports: paid, awaiting first read/],
+    'patient patient': ['Patient', /Your heart rate, screening and alerts/, /Sign in to read my heart data/],
+    'patient doctor': ['Doctor', /Patient 0x/, /Sign in as doctor/],
   };
-  assert.deepEqual(emails.map((e) => e.kind).sort(), Object.keys(expected).sort());
+  const wallets = { patient: 'patient', requester: 'buyer', doctor: 'doctor' };
+  const opened = new Set();
   for (const email of emails) {
-    const [who, heading, body] = expected[email.kind];
     assert.equal(email.links.length, 1, `${email.kind}: ${email.links}`);
-    const { page, context } = await openAs(who, email.links[0]);
+    const key = `${email.page} ${email.to}`;
+    assert.ok(expected[key], `${email.kind} (${email.variant}): no expectation for the ${key} page`);
+    if (opened.has(`${key} ${email.links[0]}`)) continue; // the same address for the same person opens the same page
+    opened.add(`${key} ${email.links[0]}`);
+    const [role, heading, body] = expected[key];
+    const { page, context } = await openAs(wallets[email.to], email.links[0]);
     await expectText(page.locator('main h2').first(), heading);
     await expectText(page.locator('main'), body);
+    assert.equal(await page.getByRole('link', { name: role, exact: true }).getAttribute('aria-current'), 'true', `${email.kind}: opened as ${role}`);
     await context.close();
   }
+  assert.deepEqual([...opened].map((o) => o.split(' ').slice(0, 2).join(' ')).sort(), Object.keys(expected).sort());
 });
 
 test('a patient erases their data: keys destroyed, records retired on-chain, what remains explained', async () => {
@@ -164,12 +221,15 @@ test('a patient erases their data: keys destroyed, records retired on-chain, wha
   assert.equal(await erase.isDisabled(), true); // not before the patient says they understand
   await page.getByLabel(/I understand my records can never be read again/).check();
   await erase.click();
-  await expectText(page.getByTestId('erase-status'), /Keys destroyed: 8 heart-rate windows and 1 export can never be decrypted again/);
+  await expectText(page.getByTestId('erase-status'), /Keys destroyed: 11 heart-rate windows and 1 export can never be decrypted again/);
   await page.getByRole('button', { name: 'Retire 1 on-chain record' }).click();
   await expectText(page.getByTestId('retire-status'), /Retired 1 of 1 on-chain records/);
   await expectText(page.getByTestId('retire-done'), /No active record of yours remains/);
   await expectText(page.getByTestId('on-chain-records'), /Exports[\s\S]*retired/);
   await expectText(page.getByTestId('on-chain-remains'), /1 registered record[\s\S]*1 consent request[\s\S]*1 purchase/);
+  // Why none of it is health data: the hash of an encrypted file whose key is gone.
+  await expectText(page.locator('#remains-title'), /What stays on-chain, and why it is not health data/);
+  await expectText(page.getByTestId('on-chain-remains'), /hash of the encrypted file[\s\S]*no one can decrypt/);
   await shot(page, '14-patient-erased');
 
   await page.getByRole('link', { name: 'Heart' }).click();

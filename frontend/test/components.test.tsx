@@ -1,7 +1,8 @@
-import { act, render, renderHook, screen } from '@testing-library/react';
+import { act, render, renderHook, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { PublicClient } from 'viem';
 import { HeartChart } from '../src/components/HeartChart';
+import { chartEpisode } from '../src/views/heart/HeartPanel';
 import type { WindowPayload } from '../src/lib/gateway';
 // Built by services/records/window_payload.py (a Python test checks it equals the builder's output).
 import fixture from './fixtures/window-payload.json';
@@ -50,6 +51,31 @@ describe('HeartChart', () => {
     const later = { ...regular, window_start_ms: regular.window_start_ms + 600_000, readings: regular.readings.map((r) => ({ ...r, ts_ms: r.ts_ms + 600_000 })) };
     const { container } = render(<HeartChart windows={[windows[0], { ...windows[0], record_id: 'z', window_start_ms: later.window_start_ms, payload: later }]} alerts={[]} fromMs={fromMs} toMs={later.window_start_ms + 10_000} />);
     expect(container.querySelectorAll('polyline.hr-line')).toHaveLength(2);
+  });
+
+  it('draws episodes on the same time line as the windows and alerts', () => {
+    const episodes = [
+      { startMs: fromMs, endMs: fromMs + 5_000, label: 'an irregular-rhythm episode from A to B' },
+      { startMs: irregular.window_start_ms, endMs: toMs, label: 'an irregular-rhythm episode from C, ongoing' },
+    ];
+    const { container } = render(<HeartChart windows={windows} alerts={[]} fromMs={fromMs} toMs={toMs} episodes={episodes} />);
+    const bars = [...container.querySelectorAll('[data-testid=episode-bar]')];
+    expect(bars).toHaveLength(2);
+    const band = container.querySelector('rect.band-irregular')!;
+    const right = (el: Element) => Number(el.getAttribute('x')) + Number(el.getAttribute('width'));
+    expect(Number(bars[1].getAttribute('x'))).toBeCloseTo(Number(band.getAttribute('x'))); // starts with its window
+    expect(right(bars[1])).toBeCloseTo(right(band)); // and ends with it
+    expect(right(bars[0])).toBeLessThan(right(bars[1]));
+    expect(within(container).getByRole('img').getAttribute('aria-label')).toMatch(/0 alerts; an irregular-rhythm episode from A to B; an irregular-rhythm episode from C, ongoing\.$/);
+    expect(within(container).getByLabelText('Legend').textContent).toContain('episode');
+  });
+
+  it('an open episode lasts as far as the windows seen, a closed one to its end', () => {
+    const open = chartEpisode({ device_id: 'd', start_ms: 1_000, end_ms: null, ended: null }, 50_000);
+    expect(open).toEqual({ startMs: 1_000, endMs: 50_000, label: 'an irregular-rhythm episode from 1970-01-01 00:00:01 UTC, ongoing' });
+    const closed = chartEpisode({ device_id: 'd', start_ms: 1_000, end_ms: 20_000, ended: 'all_clear' }, 50_000);
+    expect(closed.endMs).toBe(20_000);
+    expect(closed.label).toBe('an irregular-rhythm episode from 1970-01-01 00:00:01 UTC to 1970-01-01 00:00:20 UTC');
   });
 
   it('says so when there is nothing to draw', () => {

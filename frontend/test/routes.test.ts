@@ -9,7 +9,7 @@ const REQUESTER = '0x2222222222222222222222222222222222222222';
 
 describe('routes', () => {
   it('opens every address an email carries on the page it names', () => {
-    // The links services/notify/links.py writes (tests/listeners/test_messages_links.py checks that side).
+    // The links services/notify/links.py writes (every email kind: test/emailLinks.test.ts).
     expect(parseRoute('#/requests/12')).toEqual({ name: 'request', id: 12n });
     expect(parseRoute('#/purchases/3074')).toEqual({ name: 'purchase', id: 3074n });
     expect(parseRoute('#/earnings')).toEqual({ name: 'earnings' });

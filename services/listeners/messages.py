@@ -16,6 +16,11 @@ DATA_CLASSES = {DataClass.HEART_RATE_WINDOWS: "heart-rate windows",
 FOOTER = "You receive this because your address is registered with PulseLedger."
 
 
+# Every kind `render` writes; an effect of any other kind is refused (UnknownMessageKind).
+KINDS = ("consent_requested", "consent_approved", "consent_denied", "purchase_paid",
+         "record_accessed", "access_digest", "refund_claimable")
+
+
 class UnknownMessageKind(ValueError):
     pass
 

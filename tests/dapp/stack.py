@@ -24,7 +24,6 @@ import argparse
 import base64
 import json
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -42,18 +41,15 @@ from services.gateway.ledger import Ledger
 from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
-from services.listeners.messages import render
 from services.market.exports import make_export
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
 from services.records.window_payload import sample_payload
 from services.stack.gateway_client import GatewayClient
+from tests.dapp.email_catalog import DOCTOR_EMAIL, LINK, PATIENT_EMAIL, PRICE, every_email
 from tests.gateway.chain_helpers import deploy, start_anvil
 
 EXPORTS = 2
-PRICE = 10**15
-DOCTOR_EMAIL = "doctor@clinic.invalid"
-LINK = re.compile(r"https?://\S+")
 # What the buyer's dapp shows of the export (the sealed bundle document, JSON without spaces)
 EXPORT_TEXT = '"data_class":"EXPORTS"'
 
@@ -93,36 +89,27 @@ def _market(chain, patient, buyer) -> int:
 
 def email_links(dapp_url: str, store, patient: str, buyer: str,
                 purchase_id: int | None) -> list[dict]:
-    """Every email of the story rendered by the real message code, with whom it goes to and the
-    links it carries: the relay's (services/listeners/messages.py) and the alert email."""
+    """Every email the system sends (tests/dapp/email_catalog.py: the real templates, every kind,
+    refund reason and notice) about this story's request #1 and purchase, and the alert emails of
+    the episode the seeded windows really raise (`kind` alert / alert_to_doctor, with `at`)."""
     emails = []
-    if purchase_id is not None:
-        access = {"accessor": buyer, "recordId": "0x" + "00" * 32, "purchaseId": purchase_id,
-                  "blockNumber": 1}
-        for kind, to, payload in [
-            ("consent_requested", "patient", {"requester": buyer, "dataClasses": 1 << EXPORTS,
-                                              "validFrom": 0, "validUntil": 1, "requestId": 1}),
-            ("consent_approved", "buyer", {"patient": patient, "requestId": 1}),
-            ("purchase_paid", "patient", {"buyer": buyer, "amount": PRICE,
-                                          "dataClass": EXPORTS, "purchaseId": purchase_id}),
-            ("record_accessed", "patient", access),
-            ("refund_claimable", "buyer", {"purchaseId": purchase_id, "amount": PRICE,
-                                           "reason": "revoked"}),
-        ]:
-            _, paragraphs = render(kind, payload, dapp_url)
-            emails.append({"kind": kind, "to": to, "links": LINK.findall("\n".join(paragraphs))})
     windows = [Window(meta.window_start_ms, store.get_window(meta.record_id)["prediction"]["status"],
                       meta.record_id)
                for meta in store.list_windows(patient.lower(), limit=1000) if not meta.erased]
     for event in episode_events(windows, AlertSettings()):
         if event.kind not in NOTIFIED:
             continue
-        for email in episode_emails(event, Patient(patient), ["patient@example.invalid"],
-                                    DOCTOR_EMAIL, dapp_url):
+        for email in episode_emails(event, Patient(patient), [PATIENT_EMAIL], DOCTOR_EMAIL,
+                                    dapp_url):
             to_doctor = email.to == (DOCTOR_EMAIL,)
             emails.append({"kind": "alert_to_doctor" if to_doctor else "alert",
-                           "to": "doctor" if to_doctor else "patient",
-                           "links": LINK.findall(email.text), "at": event.window_start_ms})
+                           "variant": event.kind, "to": "doctor" if to_doctor else "patient",
+                           "page": "patient", "links": LINK.findall(email.text),
+                           "at": event.window_start_ms})
+    if purchase_id is not None:
+        at = emails[0]["at"] if emails else int(time.time() * 1000)
+        emails += [email for email in every_email(dapp_url, patient, buyer, 1, purchase_id, at)
+                   if not email["kind"].startswith("alert")]
     return emails
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import requests
+from eth_account import Account
 
 from tests.stack.conftest import up_env
 
@@ -68,7 +69,13 @@ def test_up__sigint_after_ready__nothing_left_running(copy_of_deployed):
         # Piped, not a terminal: the demo people were printed, then plain status lines follow.
         patient = next(line for line in output if line.strip().startswith("patient 0"))
         assert re.search(r"0x[0-9a-fA-F]{40}  key 0x[0-9a-f]{64}", patient), patient
-        assert any(line.strip().startswith("requester") for line in output)
+        # Each printed key imports as the wallet printed beside it: patients, doctor, requester.
+        people = {match[1]: (match[2], match[3]) for match in re.finditer(
+            r"^  (patient \d+|doctor|requester) +(0x[0-9a-fA-F]{40})  key (0x[0-9a-f]{64})",
+            "".join(output), re.MULTILINE)}
+        assert {"patient 0", "doctor", "requester"} <= set(people), "".join(output)
+        for who, (address, key) in people.items():
+            assert Account.from_key(key).address == address, who
         assert any("pair the spare wearable 12D3KooW" in line and "/#/onboarding?device=12D3KooW"
                    in line for line in output)
         statuses = []

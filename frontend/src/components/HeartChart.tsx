@@ -1,14 +1,15 @@
 // Heart rate over time as a person reads it: a time axis (UTC) and a bpm axis, each 10-second
-// window shaded by its screening result, alerts marked on the same time line. Plain SVG drawn at
-// the element's real width: no chart library.
+// window shaded by its screening result, alerts marked and episodes drawn as a bar along the top,
+// on the same time line. Plain SVG drawn at the element's real width: no chart library.
 import { bpmScale, segments, timeLabel, timeTicks } from '../lib/chartScale';
 import { formatTime } from '../lib/domain';
 import type { Alert, Window } from '../lib/gateway';
 import { useWidth } from '../hooks/useWidth';
 
-export interface Episode { startMs: number; endMs: number; label: string }
+/** An irregular-rhythm episode on the time line (an open one ends where the data seen so far ends). */
+export interface ChartEpisode { startMs: number; endMs: number; label: string }
 
-interface Props { windows: Window[]; alerts: Alert[]; fromMs: number; toMs: number; episodes?: Episode[] }
+interface Props { windows: Window[]; alerts: Alert[]; fromMs: number; toMs: number; episodes?: ChartEpisode[] }
 
 const HEIGHT = 246;
 const M = { left: 44, right: 12, top: 24, bottom: 36 };
@@ -36,7 +37,7 @@ export function HeartChart({ windows, alerts, fromMs, toMs, episodes = [] }: Pro
   const irregular = readable.filter((w) => w.payload!.prediction?.status === 'irregular').length;
   const min = Math.min(...values);
   const max = Math.max(...values);
-  const summary = `${points.length} readings in ${readable.length} windows, ${formatTime(points[0].t)} to ${formatTime(points[points.length - 1].t)}; heart rate ${min}–${max} bpm; ${irregular} windows screened irregular; ${alerts.length} alert${alerts.length === 1 ? '' : 's'}.`;
+  const summary = `${points.length} readings in ${readable.length} windows, ${formatTime(points[0].t)} to ${formatTime(points[points.length - 1].t)}; heart rate ${min}–${max} bpm; ${irregular} windows screened irregular; ${alerts.length} alert${alerts.length === 1 ? '' : 's'}${episodes.length ? `; ${episodes.map((e) => e.label).join('; ')}` : ''}.`;
   return (
     <figure className="chart" ref={ref}>
       <svg width={width} height={HEIGHT} viewBox={`0 0 ${width} ${HEIGHT}`} role="img" aria-label={summary}>
@@ -46,7 +47,7 @@ export function HeartChart({ windows, alerts, fromMs, toMs, episodes = [] }: Pro
             <rect key={w.record_id} data-result={w.payload!.prediction?.status} className={RESULT_CLASS[w.payload!.prediction?.status] ?? 'band-regular'}
               x={x(w.window_start_ms)} y={M.top} width={Math.max(1, x(w.window_start_ms + (w.payload!.window_ms || 10000)) - x(w.window_start_ms))} height={plotH} />
           ))}
-          {episodes.map((e) => <rect key={e.startMs} className="band-episode" x={x(e.startMs)} y={M.top} width={Math.max(1, x(e.endMs) - x(e.startMs))} height={6}><title>{e.label}</title></rect>)}
+          {episodes.map((e) => <rect key={e.startMs} className="band-episode" data-testid="episode-bar" x={x(e.startMs)} y={M.top} width={Math.max(2, x(e.endMs) - x(e.startMs))} height={6}><title>{e.label}</title></rect>)}
           {segments(points, GAP_MS).map((segment) => (
             <polyline key={segment[0].t} className="hr-line" fill="none" points={segment.map((p) => `${x(p.t).toFixed(1)},${y(p.hr).toFixed(1)}`).join(' ')} />
           ))}
@@ -78,6 +79,7 @@ export function HeartChart({ windows, alerts, fromMs, toMs, episodes = [] }: Pro
         <li><span className="swatch band-irregular" /> irregular</li>
         <li><span className="swatch band-insufficient" /> too little data</li>
         <li><span className="swatch alert-swatch" /> alert</li>
+        {episodes.length > 0 && <li><span className="swatch episode-swatch" /> episode</li>}
       </ul>
     </figure>
   );

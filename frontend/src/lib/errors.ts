@@ -1,16 +1,24 @@
 // Turns wallet, RPC, contract and gateway failures into sentences a person can act on. Contract
-// reverts are decoded against the generated ABI's custom errors (viem does the decoding).
-import { BaseError, ContractFunctionRevertedError, decodeErrorResult, UserRejectedRequestError, type Hex } from 'viem';
+// reverts are decoded against the generated ABI's custom errors (viem does the decoding); the
+// sentences are keyed and their arguments typed by that ABI, so a renamed error or a changed
+// argument fails `tsc`.
+import {
+  BaseError, ContractFunctionRevertedError, decodeErrorResult, UserRejectedRequestError, type ContractErrorArgs, type ContractErrorName, type Hex,
+} from 'viem';
 import { pulseLedgerAbi } from '../contracts/PulseLedger';
 import { CONSENT_STATUS, DATA_CLASSES, PURCHASE_STATUS, formatEth } from './domain';
+import type { LedgerAbi } from './ledger';
+
+export type LedgerErrorName = ContractErrorName<LedgerAbi>;
+export type ErrorSentences = { [N in LedgerErrorName]?: (args: ContractErrorArgs<LedgerAbi, N>) => string };
 
 /** Hand-written sentences for the errors people meet in the dapp; others are spelled out from their name. */
-const SENTENCES: Record<string, (args: readonly unknown[]) => string> = {
+const SENTENCES: ErrorSentences = {
   // Argument order as the contract reverts: (the patient's price, what the buyer offered / sent).
   PurchaseEscrowWrongPrice: ([price, offered]) =>
-    `The price changed or the amount is wrong: the patient asks ${formatEth(price as bigint)}, you offered ${formatEth(offered as bigint)}.`,
+    `The price changed or the amount is wrong: the patient asks ${formatEth(price)}, you offered ${formatEth(offered)}.`,
   PurchaseEscrowWrongValue: ([price, sent]) =>
-    `The amount sent (${formatEth(sent as bigint)}) does not equal the price (${formatEth(price as bigint)}).`,
+    `The amount sent (${formatEth(sent)}) does not equal the price (${formatEth(price)}).`,
   PurchaseEscrowNotForSale: ([, dataClass]) => `The patient has not put data class ${String(dataClass)} up for sale (price 0).`,
   PurchaseEscrowConsentNotApproved: ([requestId, status]) =>
     `Consent request #${String(requestId)} is ${CONSENT_STATUS[Number(status)] ?? status}, not Approved: you cannot buy under it.`,
@@ -37,7 +45,8 @@ const SENTENCES: Record<string, (args: readonly unknown[]) => string> = {
 };
 
 export function sentenceForError(name: string, args: readonly unknown[] = []): string {
-  const known = SENTENCES[name];
+  // The one untyped step: a name and arguments decoded at run time, matched to the typed table.
+  const known = (SENTENCES as Record<string, ((args: readonly unknown[]) => string) | undefined>)[name];
   if (known) return known(args);
   const words = name
     .replace(/^(AccessLog|ConsentRegistry|PurchaseEscrow|PriceBook|RecordRegistry|PulseLedger)/, '$1: ')

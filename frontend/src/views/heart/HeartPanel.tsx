@@ -2,7 +2,7 @@
 // for a chosen time range (earlier / later / now), the windows page by page, and the alerts with
 // their times, all live. `at` (from an alert link) opens the range around that moment.
 import { useState } from 'react';
-import { HeartChart } from '../../components/HeartChart';
+import { HeartChart, type ChartEpisode } from '../../components/HeartChart';
 import type { Address } from '../../lib/config';
 import { formatTime } from '../../lib/domain';
 import { heartRates, type Window } from '../../lib/gateway';
@@ -49,7 +49,7 @@ export function HeartPanel({ owner, at }: { owner: Address; at?: number }) {
         {' · '}<span role="status" data-testid="live-state">{data.live === 'on' ? 'Live: new windows appear as they arrive.' : data.live === 'lost' ? 'Live stream interrupted; reconnecting…' : ''}</span>
       </p>
       {data.truncated && <p className="tx tx-pending" role="status">This range holds more than {windows.length} windows: showing the first {windows.length}. Choose a shorter range to see the rest.</p>}
-      <HeartChart windows={windows} alerts={alerts} fromMs={axis.fromMs} toMs={axis.toMs} />
+      <HeartChart windows={windows} alerts={alerts} fromMs={axis.fromMs} toMs={axis.toMs} episodes={data.episodes.map((e) => chartEpisode(e, lastSeenMs(windows)))} />
       <Alerts alerts={alerts} />
       <Episodes episodes={data.episodes} />
       <Burden days={data.burden} zone={data.burdenZone} />
@@ -57,6 +57,19 @@ export function HeartPanel({ owner, at }: { owner: Address; at?: number }) {
       {data.error && <p className="tx tx-failed" role="alert">{data.error}</p>}
     </div>
   );
+}
+
+/** Where the windows shown end: an open episode is known to last that far, not into the future. */
+function lastSeenMs(windows: Window[]): number {
+  const last = windows[windows.length - 1];
+  return last ? last.window_start_ms + (last.payload?.window_ms || 10_000) : 0;
+}
+
+/** An episode as the chart draws it, with the words its caption and tooltip use. */
+export function chartEpisode(e: Episode, lastSeen: number): ChartEpisode {
+  const from = formatTime(e.start_ms, true);
+  if (e.end_ms !== null) return { startMs: e.start_ms, endMs: e.end_ms, label: `an irregular-rhythm episode from ${from} to ${formatTime(e.end_ms, true)}` };
+  return { startMs: e.start_ms, endMs: Math.max(e.start_ms, lastSeen), label: `an irregular-rhythm episode from ${from}, ongoing` };
 }
 
 function Alerts({ alerts }: { alerts: { device_id: string; window_start_ms: number; message: string }[] }) {
