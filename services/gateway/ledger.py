@@ -21,7 +21,7 @@ from services.chain.connection import Chain
 from services.chain.enums import ConsentStatus, PurchaseStatus
 from services.gateway.chain_reads import RawReads, RevertedCall, abi_type
 from services.gateway.errors import BadRequest, Unavailable
-from services.gateway.read_cache import BoundedCache
+from services.runtime.bounded_cache import BoundedCache
 from services.gateway.settings import GatewaySettings
 
 PURCHASE_PAID, PURCHASE_DELIVERED, PURCHASE_REFUNDED = (

@@ -10,7 +10,7 @@ import pytest
 from services.gateway.chain_reads import RawReads
 from services.gateway.errors import Unavailable
 from services.gateway.ledger import ChainReverted
-from services.gateway.read_cache import BoundedCache
+from services.runtime.bounded_cache import BoundedCache
 from tests.gateway.conftest import bearer, sign_in
 
 
