@@ -10,7 +10,6 @@ from services.records.base import RecordsError
 from services.runtime.sqlite_helpers import BUSY_TIMEOUT_S
 from services.runtime.sqlite_helpers import connect as runtime_connect
 
-
 # Pages one connection may cache (KiB when negative, SQLite's convention): a 1,000-window bundle
 # is ~2.7 MB, more than SQLite's default 2 MB cache, so every buyer read went back to the file for
 # all of its overflow pages (3.7 ms a read measured; 0.6 ms with the pages cached).
