@@ -1,17 +1,24 @@
 """Market benchmark → benchmarks/market.json (flat: metric -> number, unit in the name).
 
-Real parts: an anvil with PulseLedger, a real SQLite store, the gateway app served by a threaded
-werkzeug server on 127.0.0.1 (not gunicorn: this measures the market path, bench_gateway.py the
-server), the market custodian's own sealing code, `buyer`-side HTTP over keep-alive.
+Real parts (market_scene.py): an anvil with PulseLedger, a real SQLite store, one patient's
+anchored windows sealed by the market custodian's own code as a large bundle (1,000 windows,
+~2.7 MB of FHIR + CSV) and a small one (one window, ~2.6 kB), both registered and priced.
 
 - market_bundle_seal_ms_per_1000_windows: `seal_bundle` over N anchored windows (each read through
   the store's checks, the FHIR/CSV document built and validated, sealed with `put_bundle`),
   scaled to 1,000 windows; the chain's anchor check is answered from memory here.
 - market_purchase_to_first_byte_p50_ms / _p99_ms: from sending `purchase` to the first byte of
   the plaintext bundle: purchase mined → logAccess mined and confirmed (the gateway's default
-  depth, 1: anvil mines on each transaction) → GET /records/<id> (consent, payment, access log
-  and registry read in one RPC batch, hash check, decrypt, confirmDelivery on the first read).
-- market_authorised_reads_per_s: sequential authorised reads of one delivered bundle.
+  depth, 1: anvil mines on each transaction) → GET /records/<id> (the chain read at the latest
+  block, hash check, decrypt, confirmDelivery on the first read). The gateway app in this
+  process behind a threaded werkzeug server, one client.
+- market_authorised_reads_per_s (large) / market_small_record_reads_per_s: sequential
+  authorised reads of one delivered bundle, same server, one client. The small record shows what
+  authorising a read costs apart from moving megabytes.
+- market_served_reads_per_s_<size>_<N>_clients: the gateway as production serves it —
+  `pulseledger gateway` in its own process (uvicorn in front, the app in its thread pools,
+  docs/gateway.md) — read by N concurrent keep-alive connections for SERVED_S seconds from a
+  load generator in another process (loadgen.py); `_failed` counts answers other than 200.
 
 `BENCH_MARKET_SIZE=tiny` runs a few of each to check the benchmark works; `BENCH_MARKET_OUT`
 writes elsewhere (only `make bench` records benchmarks/market.json, on a quiet machine).
@@ -19,57 +26,34 @@ writes elsewhere (only `make bench` records benchmarks/market.json, on a quiet m
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import statistics
+import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from eth_account import Account
-from pydantic import SecretStr
 from werkzeug.serving import make_server
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from market_scene import Scene, build_scene
 
 from services.gateway.app import create_app
-from services.gateway.ledger import Ledger
-from services.gateway.settings import GatewaySettings
-from services.gateway.wiring import chain_identity
-from services.market.builder import period_windows, seal_bundle
-from services.market.bundle_ids import bundle_salt
-from services.market.documents import HEART_RATE_WINDOWS
-from services.market.registration import register_bundle
-from services.records import RecordsSettings, merkle, open_store
-from services.records.window_payload import build_window_payload, reading
 from services.stack.gateway_client import GatewayClient
-from tests.gateway.chain_helpers import deploy, free_port, start_anvil
+from tests.gateway.processes import GatewayProcess, gateway_env
 
 TINY = os.environ.get("BENCH_MARKET_SIZE") == "tiny"
 WINDOWS = 50 if TINY else 1000
 PURCHASES = 3 if TINY else 30
 READS = 20 if TINY else 500
+SERVED_CLIENTS = (1, 8)
+SERVED_S = 2.0 if TINY else 15.0
 OUT = Path(os.environ.get("BENCH_MARKET_OUT") or Path(__file__).with_name("market.json"))
-PRICE = 10**15
-
-
-def _windows(store, owner: str, n: int) -> list:
-    device, ids = "12D3KooWBenchMarket", []
-    for i in range(n):
-        start = 10_000 * i
-        payload = build_window_payload(device, start, 10_000,
-                                       [reading(k, start + 1000 * k, 60.0 + k % 30, [950.0])
-                                        for k in range(10)],
-                                       {"status": "regular", "probability": 0.1,
-                                        "model_sha256": "0" * 64})
-        ids.append(store.put_window(owner, device, start, payload).record_id)
-    root, proofs = merkle.build([store.window_meta(i).ciphertext_sha256 for i in ids])
-    store.record_batch(root, ids, proofs, "0x" + "ab" * 32)
-    return period_windows(store, owner, 0, 10_000 * n).anchored
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -77,88 +61,96 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def main() -> None:
-    process, url = start_anvil()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-market-"))
+def _sequential_reads(client: GatewayClient, record, purchase_id: int, token: str) -> float:
+    started = time.perf_counter()
+    for _ in range(READS):
+        read = client.get(f"/records/{record.bundle_id}?purchase_id={purchase_id}", token)
+        assert read.status_code == 200, read.text
+    return round(READS / (time.perf_counter() - started), 1)
+
+
+def in_process(scene: Scene) -> dict[str, float]:
+    """Purchase → first byte and sequential reads, the app behind a threaded werkzeug server."""
+    app = create_app(scene.settings, ledger=scene.ledger, store=scene.store)
+    server = make_server("127.0.0.1", scene.settings.port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client, figures, latencies = GatewayClient(f"http://127.0.0.1:{scene.settings.port}"), {}, []
     try:
-        gateway = Account.create()
-        chain = deploy(url, gateway.address, workdir)
-        chain.w3.provider.make_request("anvil_setBalance", [gateway.address, hex(10**21)])
-        port = free_port()
-        settings = GatewaySettings(
-            rpc_url=url, deployments=chain.deployments,
-            gateway_key=SecretStr(gateway.key.to_0x_hex()),
-            session_secret=SecretStr("bench"), domain=f"127.0.0.1:{port}",
-            uri=f"http://127.0.0.1:{port}", requests_per_client=10**9, nonces_per_client=10**9,
-            sign_ins_per_client=10**9)
-        ledger = Ledger(settings)
-        records = RecordsSettings(sqlite_dir=workdir / "records", master_key_file=None,
-                                  master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
-                                  create_master_key=False)
-        store = open_store(records, chain_identity(ledger))
-        figures = {"windows_sealed": WINDOWS, "purchases": PURCHASES,
-                   "cpu_cores": os.cpu_count() or 0,
-                   "load_average_1m_at_start": round(os.getloadavg()[0], 2)}
-
-        patient = chain.fund()
-        owner = patient.address.lower()
-        metas = _windows(store, owner, WINDOWS)
-        started = time.perf_counter()
-        record = seal_bundle(store, owner, HEART_RATE_WINDOWS, (0, 10_000 * WINDOWS), metas,
-                             lambda _root: True)
-        figures["market_bundle_seal_ms_per_1000_windows"] = round(
-            (time.perf_counter() - started) * 1000 * 1000 / WINDOWS, 1)
-        functions = chain.contract.functions
-        chain.send(patient, functions.authorizeCustodian(patient.address, True))
-        # seal_bundle's default id is bundle_id(patient, class, period start): the same salt.
-        register_bundle(chain.contract, patient, record, bundle_salt(HEART_RATE_WINDOWS, 0))
-        chain.send(patient, functions.setPrice(HEART_RATE_WINDOWS, PRICE))
-
-        app = create_app(settings, ledger=ledger, store=store)
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        client = GatewayClient(f"http://127.0.0.1:{port}")
-        latencies, record_id = [], bytes.fromhex(record.bundle_id[2:])
+        tokens: dict[str, str] = {}
         for _ in range(PURCHASES):
-            buyer = chain.fund()
-            now = chain.now()
-            receipt = chain.send(buyer, functions.requestConsent(
-                patient.address, b"bench".ljust(32, b"\0"), 1, now - 60, now + 3600,
-                os.urandom(32)))
-            request_id = chain.contract.events.ConsentRequested().process_receipt(
-                receipt)[0]["args"]["requestId"]
-            chain.send(patient, functions.approve(request_id))
-            token = client.sign_in(buyer)
-            started = time.perf_counter()
-            receipt = chain.send(buyer, functions.purchase(request_id, 0, PRICE), value=PRICE)
-            purchase_id = chain.contract.events.PurchasePaid().process_receipt(
-                receipt)[0]["args"]["purchaseId"]
-            chain.send(buyer, functions.logAccess(record_id, purchase_id))
-            response = client.session.get(f"{client.base_url}/records/{record.bundle_id}",
-                                          params={"purchase_id": purchase_id},
-                                          headers={"Authorization": f"Bearer {token}"},
-                                          stream=True, timeout=30)
+            purchase, started = scene.buy(
+                log_access=(scene.large,),
+                before_purchase=lambda buyer: tokens.__setitem__(buyer.address,
+                                                                 client.sign_in(buyer)))
+            response = client.session.get(
+                f"{client.base_url}/records/{scene.large.bundle_id}",
+                params={"purchase_id": purchase.purchase_id}, stream=True, timeout=30,
+                headers={"Authorization": f"Bearer {tokens[purchase.buyer.address]}"})
             next(response.iter_content(1))
             latencies.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.text
             response.close()
         figures["market_purchase_to_first_byte_p50_ms"] = round(statistics.median(latencies), 1)
         figures["market_purchase_to_first_byte_p99_ms"] = round(_percentile(latencies, 0.99), 1)
-
-        started = time.perf_counter()
-        for _ in range(READS):
-            read = client.session.get(f"{client.base_url}/records/{record.bundle_id}",
-                                      params={"purchase_id": purchase_id},
-                                      headers={"Authorization": f"Bearer {token}"}, timeout=30)
-            assert read.status_code == 200, read.text
-        figures["market_authorised_reads_per_s"] = round(READS / (time.perf_counter() - started),
-                                                         1)
-        figures["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-        server.shutdown()
-        store.close()
+        purchase, _ = scene.buy()
+        token = client.sign_in(purchase.buyer)
+        for record in (scene.large, scene.small):  # delivered (confirmDelivery) before timing
+            first = client.get(f"/records/{record.bundle_id}?purchase_id={purchase.purchase_id}",
+                               token)
+            assert first.status_code == 200, first.text
+        figures["market_authorised_reads_per_s"] = _sequential_reads(
+            client, scene.large, purchase.purchase_id, token)
+        figures["market_small_record_reads_per_s"] = _sequential_reads(
+            client, scene.small, purchase.purchase_id, token)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.shutdown()
+    return figures
+
+
+def served(scene: Scene) -> dict[str, float]:
+    """Reads from `pulseledger gateway` in its own process, N concurrent connections."""
+    env = gateway_env(scene.chain, scene.gateway_account, scene.records.sqlite_dir,
+                      scene.records.master_key.get_secret_value(),
+                      session_secret="bench-served", requests_per_client=10**9,
+                      nonces_per_client=10**9, sign_ins_per_client=10**9,
+                      per_client_in_flight=10**6)
+    gateway = GatewayProcess(env).wait_healthy()
+    figures: dict[str, float] = {}
+    try:
+        client = GatewayClient(gateway.url, timeout_s=30)
+        purchase, _ = scene.buy()
+        token = client.sign_in(purchase.buyer)
+        for size, record in (("large", scene.large), ("small", scene.small)):
+            url = f"{gateway.url}/records/{record.bundle_id}?purchase_id={purchase.purchase_id}"
+            first = client.get(url.removeprefix(gateway.url), token)
+            assert first.status_code == 200, first.text
+            for clients in SERVED_CLIENTS:
+                result = json.loads(subprocess.run(
+                    [sys.executable, str(REPO / "benchmarks" / "loadgen.py"), "reads", url,
+                     token, str(clients), str(SERVED_S)],
+                    check=True, capture_output=True, text=True).stdout)
+                name = f"market_served_reads_per_s_{size}_{clients}_clients"
+                figures[name] = round(result["ok"] / result["seconds"], 1)
+                figures[f"{name}_failed"] = result["failed"]
+    finally:
+        gateway.stop()
+    return figures
+
+
+def main() -> None:
+    scene = build_scene(WINDOWS)
+    try:
+        figures = {"windows_sealed": WINDOWS, "purchases": PURCHASES,
+                   "cpu_cores": os.cpu_count() or 0,
+                   "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+                   "market_bundle_seal_ms_per_1000_windows": scene.seal_ms_per_1000_windows,
+                   "market_large_bundle_bytes": scene.large_plaintext_bytes,
+                   "market_small_bundle_bytes": scene.small_plaintext_bytes}
+        figures.update(in_process(scene))
+        figures.update(served(scene))
+        figures["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
+    finally:
+        scene.close()
     OUT.write_text(json.dumps(figures, indent=1) + "\n")
     print(json.dumps(figures, indent=1))
 

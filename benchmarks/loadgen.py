@@ -1,9 +1,10 @@
-"""Load generator for the proxy benchmark, run in its own process so that it never shares an
-interpreter with what it measures. Raw HTTP/1.1 over keep-alive connections (no client library
-overhead). Prints one JSON object.
+"""Load generator for the proxy and market benchmarks, run in its own process so that it never
+shares an interpreter with what it measures. Raw HTTP/1.1 over keep-alive connections (no client
+library overhead). Prints one JSON object.
 
   python loadgen.py latency N URL...    sequential requests, one connection per URL, alternating
   python loadgen.py throughput URL C S  C concurrent connections for S seconds: completed requests
+  python loadgen.py reads URL TOKEN C S the same with `GET URL` and a bearer token (gateway reads)
 """
 
 import asyncio
@@ -15,8 +16,12 @@ from urllib.parse import urlsplit
 BODY = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
 
 
-def _request(url: str) -> bytes:
+def _request(url: str, token: str | None = None) -> bytes:
     parts = urlsplit(url)
+    if token is not None:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        return (f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                f"Authorization: Bearer {token}\r\n\r\n").encode()
     return (
         f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
@@ -61,8 +66,8 @@ async def latency(urls: list[str], count: int) -> dict:
     return {"latencies_ms": samples}
 
 
-async def throughput(url: str, connections: int, seconds: float) -> dict:
-    request = _request(url)
+async def throughput(url: str, connections: int, seconds: float, token: str | None = None) -> dict:
+    request = _request(url, token)
     ok = failed = 0
     stop_at = time.perf_counter() + seconds
 
@@ -86,6 +91,8 @@ if __name__ == "__main__":
     mode, url, *args = sys.argv[1:]
     if mode == "latency":
         result = asyncio.run(latency(args, int(url)))
+    elif mode == "reads":
+        result = asyncio.run(throughput(url, int(args[1]), float(args[2]), token=args[0]))
     else:
         result = asyncio.run(throughput(url, int(args[0]), float(args[1])))
     print(json.dumps(result))

@@ -28,6 +28,9 @@ class ChainSettings(BaseSettings):
     # Blocks on top of a block before a service acts on it. Unset: each service's own default
     # (the gateway serves after 1, the listeners email after 3), since their risks differ.
     confirmations: int | None = Field(None, ge=0)
+    # Blocks one eth_getLogs may span: our SigV4 proxy refuses more than its max_log_block_range
+    # (2,000 by default); longer spans are read in pieces (services/chain/log_ranges.py).
+    log_block_range: int = Field(2_000, ge=1)
 
     def for_service(self, service: BaseSettings, own_names: Mapping[str, str]) -> ChainSettings:
         """This block with `service`'s own chain settings laid over it (see the module's rule).

@@ -3,8 +3,8 @@
 Why not web3's contract calls: profiling one authorised read showed ~85% of its time in web3's
 per-call ABI lookup, validation and middleware (dozens of keccaks to find a selector it already
 knows), not on the wire. Here each function's selector and ABI types are resolved once; a read is
-one POST of `eth_call`s (to `latest`) and `eth_getLogs`, decoded with eth_abi. Nothing decided here
-is cached: every call of `batch` asks the node again.
+one POST of `eth_call`s (to one block) and `eth_getLogs`, decoded with eth_abi. Nothing decided here
+is cached: every call of `batch` asks the node again (buyer_views.py decides what is kept).
 """
 
 from __future__ import annotations
@@ -53,11 +53,13 @@ class RawReads:
         self._functions = {entry["name"]: _describe(entry) for entry in abi
                            if entry.get("type") == "function"}
 
-    def call(self, name: str, *args: Any) -> tuple[str, list[Any]]:
-        """An `eth_call` to `latest` for `batch`."""
+    def call(self, name: str, *args: Any, block: str | dict[str, str] = "latest"
+             ) -> tuple[str, list[Any]]:
+        """An `eth_call` for `batch`, at `latest` or the block given (a tag, a number, or
+        EIP-1898's `{"blockHash": …}`: pinned to that very block)."""
         function = self._functions[name]
         data = function.selector + encode(function.input_types, list(args))
-        return "eth_call", [{"to": self._address, "data": "0x" + data.hex()}, "latest"]
+        return "eth_call", [{"to": self._address, "data": "0x" + data.hex()}, block]
 
     def decode(self, name: str, result: str) -> Any:
         """A call's result as web3 returns it: a dict for a struct, else the single value."""

@@ -19,16 +19,16 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3Excepti
 
 from services.chain.connection import Chain
 from services.chain.enums import ConsentStatus, PurchaseStatus
+from services.chain.log_ranges import contract_event_logs
+from services.gateway.buyer_views import BuyerViews
 from services.gateway.chain_reads import RawReads, RevertedCall, abi_type
 from services.gateway.errors import BadRequest, Unavailable
-from services.gateway.read_cache import BoundedCache
 from services.gateway.settings import GatewaySettings
 
 PURCHASE_PAID, PURCHASE_DELIVERED, PURCHASE_REFUNDED = (
     PurchaseStatus.PAID, PurchaseStatus.DELIVERED, PurchaseStatus.REFUNDED)
 CONSENT_STATUS = {status.value: status.name.lower() for status in ConsentStatus}
 DECISIONS = {"approve": 1, "deny": 2, "revoke": 3}
-ACCESS_LOGGED_TOPIC = Web3.keccak(text="AccessLogged(address,address,bytes32,uint256)").to_0x_hex()
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,13 @@ class Ledger:
         # The buyer check's reads skip web3's per-call overhead (see chain_reads.py).
         self._reads = RawReads(self.chain.settings.rpc_url, self.chain.settings.request_timeout_s,
                                self.contract.address, self.contract.abi)
-        self._confirmed_access = BoundedCache(settings.read_cache_entries)
+        self._buyer_views = BuyerViews(
+            self._reads, self._raw, address=self.contract.address,
+            deployment_block=self.deployments.deployment_block,
+            confirmations=self.confirmations,
+            log_block_range=self.chain.settings.log_block_range,
+            lookback_blocks=settings.log_lookback_blocks,
+            cache_entries=settings.read_cache_entries)
 
     @property
     def gateway_address(self) -> str | None:
@@ -92,39 +98,11 @@ class Ledger:
         return self._rpc(lambda: self.w3.eth.block_number)
 
     def buyer_view(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any]:
-        """Everything a buyer check decides on, read at `latest` in one JSON-RPC batch (one
-        round trip): the record, the consent request, the purchase, whether that purchase's own
-        consent is in force (`isInForce`), the head and, until one is found with enough
-        confirmations, the matching AccessLogged logs (counted only up to head - confirmations
-        + 1). A confirmed AccessLogged is final, so it is cached (docs/gateway.md, "What buyer
-        reads cache"); everything else is asked again on every read."""
-        request_id, data_class = purchase_id >> 8, purchase_id & 0xFF
-        reads, logged_key = self._reads, (buyer.lower(), record_id, purchase_id)
-        calls = [reads.call("getRecord", record_id), reads.call("getRequest", request_id),
-                 reads.call("getPurchase", purchase_id),
-                 reads.call("isInForce", request_id, data_class), ("eth_blockNumber", [])]
-        logged = logged_key in self._confirmed_access
-        if not logged:
-            calls.append(("eth_getLogs", [self._raw_access_filter(buyer, record_id)]))
-        results = self._raw(calls)
-        record, request, purchase, in_force = (
-            reads.decode(name, result) for name, result in
-            zip(("getRecord", "getRequest", "getPurchase", "isInForce"), results))
-        head = int(results[4], 16)
-        if not logged:
-            confirmed_to = head - self.confirmations + 1
-            logged = any(int(log["blockNumber"], 16) <= confirmed_to
-                         and int(log["data"][2:66] or "0", 16) == purchase_id
-                         for log in results[5])
-            if logged:  # final by the confirmation policy: never asked for again
-                self._confirmed_access.add(logged_key)
-        return {"record": record, "request": request, "purchase": purchase,
-                "consent_in_force": bool(in_force), "data_class": data_class, "head": head,
-                "access_logged": logged}
-
-    def _raw_access_filter(self, buyer: str, record_id: bytes) -> dict[str, Any]:
-        query = self._access_filter(buyer, record_id, "latest")
-        return {**query, "fromBlock": hex(query["fromBlock"]), "toBlock": "latest"}
+        """Everything a buyer check decides on, as it is at the latest block: the record, the
+        consent request, the purchase, whether that purchase's own consent is in force
+        (`isInForce`), the head and whether the buyer's AccessLogged has the confirmations
+        (buyer_views.py: what is reused, and why only while the head is the same)."""
+        return self._buyer_views.view(buyer, record_id, purchase_id)
 
     def _raw(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         try:
@@ -133,32 +111,13 @@ class Ledger:
             name = self._error_names.get((error.data or "")[:10].lower(), error.data or error.message)
             raise ChainReverted(f"chain call reverted: {name}") from None
 
-    def _access_filter(self, buyer: str, record_id: bytes, to_block: Any) -> dict[str, Any]:
-        # AccessLogged(address indexed accessor, address indexed patient, bytes32 indexed
-        # recordId, uint256 purchaseId): raw topics, data is the purchase id.
-        start = self.deployments.deployment_block
-        if self._settings.log_lookback_blocks and isinstance(to_block, int):
-            start = max(start, to_block - self._settings.log_lookback_blocks)
-        return {"address": self.contract.address, "fromBlock": start, "toBlock": to_block,
-                "topics": [ACCESS_LOGGED_TOPIC, "0x" + "00" * 12 + buyer[2:].lower(), None,
-                           "0x" + record_id.hex()]}
-
-    def access_logged(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any] | None:
-        """The AccessLogged event for (buyer, record, purchase) with enough confirmations, if any."""
-        confirmed_to = self.head() - self.confirmations + 1
-        if confirmed_to < 0:
-            return None
-        logs = self._rpc(lambda: self.w3.eth.get_logs(
-            self._access_filter(buyer, record_id, confirmed_to)))
-        for log in logs:
-            if int.from_bytes(bytes(log["data"])[:32], "big") == purchase_id:
-                return {"tx_hash": log["transactionHash"].to_0x_hex(),
-                        "block_number": log["blockNumber"]}
-        return None
-
     def events(self, name: str, argument_filters: dict[str, Any]) -> list[Any]:
-        """Every event `name` since deployment matching the indexed filters (for FHIR exports)."""
-        return self._logs(name, self.deployments.deployment_block, "latest", argument_filters)
+        """Every event `name` since deployment matching the indexed filters (FHIR exports,
+        erasure), read in pieces a range-bounded proxy accepts."""
+        event = getattr(self.contract.events, name)
+        return self._rpc(lambda: contract_event_logs(
+            event, self.deployments.deployment_block, self.w3.eth.block_number,
+            self.chain.settings.log_block_range, argument_filters))
 
     def latest_timestamp(self) -> int:
         return int(self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"]))
@@ -187,11 +146,6 @@ class Ledger:
         if len(outputs) == 1 and outputs[0].get("components"):
             return dict(zip([c["name"] for c in outputs[0]["components"]], value, strict=True))
         return dict(zip([o["name"] for o in outputs], value, strict=True))
-
-    def _logs(self, name: str, from_block: int, to_block: Any, filters: dict[str, Any]) -> list[Any]:
-        event = getattr(self.contract.events, name)
-        return self._rpc(lambda: event.get_logs(from_block=from_block, to_block=to_block,
-                                                argument_filters=filters))
 
     def _send(self, name: str, *args: Any) -> TxResult:
         if self._account is None:

@@ -13,6 +13,8 @@ The first delivery sends `confirmDelivery(purchaseId)` from the gateway's accoun
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from services.blobs import BlobNotFound, BlobTampered
@@ -102,50 +104,45 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
     """Verify owner, location and hash against the registry, then decrypt (erased → 410,
     tampered → nothing)."""
     check_stored_bundle(gw, grant)
-    try:
+    with _store_refusals(grant):
         return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                    blobs=gw.blobs)
-    except BlobNotFound:
-        raise NotFound("the record's ciphertext is not in the blob store")
-    except RecordErased:
-        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
-    except KeyMissing:
-        raise _key_missing(grant) from None
-    except RecordNotFound:
-        raise NotFound("the registry names this record but the store does not hold it")
-    except (TamperDetected, BlobTampered):
-        log("tamper_detected", record=grant.record_id)
-        raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
-                       "ciphertextHash; nothing is served")
 
 
 def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
     """(sealed ciphertext, associated data), verified against the registry, not decrypted."""
     check_stored_bundle(gw, grant)
-    try:
+    with _store_refusals(grant):
         return gw.store.sealed_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                       blobs=gw.blobs)
-    except BlobNotFound:
-        raise NotFound("the record's ciphertext is not in the blob store")
-    except RecordErased:
-        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
-    except RecordNotFound:
-        raise NotFound("the registry names this record but the store does not hold it")
-    except (TamperDetected, BlobTampered):
-        log("tamper_detected", record=grant.record_id)
-        raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
-                       "ciphertextHash; nothing is served")
 
 
 def record_key(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
     """(data key, associated data), after the integrity check a plaintext delivery does."""
     _, associated_data = sealed(gw, grant)
-    try:
+    with _store_refusals(grant):
         return gw.store.record_key(grant.record_id), associated_data
+
+
+@contextmanager
+def _store_refusals(grant: Grant) -> Iterator[None]:
+    """The store's and the blob store's failures of one record as the buyer's answer: every
+    delivery format refuses the same way."""
+    try:
+        yield
+    except BlobNotFound:
+        raise NotFound("the record's ciphertext is not in the blob store") from None
     except RecordErased:
-        raise Gone("this record was erased: its key is destroyed and nobody can read it again")
+        raise Gone("this record was erased: its key is destroyed and nobody can read it "
+                   "again") from None
     except KeyMissing:
         raise _key_missing(grant) from None
+    except RecordNotFound:
+        raise NotFound("the registry names this record but the store does not hold it") from None
+    except (TamperDetected, BlobTampered):
+        log("tamper_detected", record=grant.record_id)
+        raise Tampered("tampering detected: the stored ciphertext does not match the registry's "
+                       "ciphertextHash; nothing is served") from None
 
 
 def _key_missing(grant: Grant) -> Tampered:

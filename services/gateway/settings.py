@@ -49,8 +49,9 @@ class GatewaySettings(BaseSettings):
     rpc_timeout_s: float = 10.0
     tx_timeout_s: float = 30.0  # wait for a gateway transaction (confirmDelivery, relay) to be mined
     log_lookback_blocks: int = 0  # 0 = search AccessLogged from the deployment block
-    # Confirmed AccessLogged events remembered (final, so not looked up again per read);
-    # bounded so no client can grow the gateway's memory.
+    # Confirmed AccessLogged events remembered (final, so not looked up again per read), and
+    # buyer views of the current head (buyer_views.py); bounded so no client can grow the
+    # gateway's memory.
     read_cache_entries: int = Field(10_000, ge=1)
     # The gateway's own account: sends confirmDelivery and relays consent decisions. Never logged.
     gateway_key: SecretStr | None = None

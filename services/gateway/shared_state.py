@@ -77,6 +77,22 @@ class SharedState(ABC):
         """Release connections (nothing to do in memory)."""
 
 
+class SweepingMemoryStorage(MemoryStorage):
+    """`limits`' memory storage, sweeping expired entries once a second instead of on a fresh
+    10 ms timer thread started by almost every hit: at 100+ requests/s that was one thread started
+    per request, ~3 ms of an authorised read under the profiler. The budgets do not depend on the
+    sweep (the moving window compares timestamps; `get` drops an expired counter itself): it only
+    frees memory."""
+
+    SWEEP_S = 1.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the parent's private hook, overridden
+        if not self.timer.is_alive():
+            self.timer = threading.Timer(self.SWEEP_S, self._MemoryStorage__expire_events)
+            self.timer.daemon = True
+            self.timer.start()
+
+
 class MemoryState(SharedState):
     shared = False
 
@@ -85,7 +101,7 @@ class MemoryState(SharedState):
         self._claims: dict[str, float] = {}
         self._values: dict[str, str] = {}
         self._leases: dict[str, dict[str, float]] = {}
-        self._limits = MemoryStorage()
+        self._limits = SweepingMemoryStorage()
         self._next_sweep = 0.0
 
     def claim(self, key: str, ttl_s: float) -> bool:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from web3.contract import Contract
 
+from services.chain.log_ranges import contract_event_logs
+from services.chain.settings import ChainSettings
 from services.market import registration
 from services.market.builder import period_windows, seal_bundle, sealed_meta
 from services.market.bundle_ids import bundle_id as make_bundle_id
@@ -40,8 +42,10 @@ class Tally:
 
 class Custodian:
     def __init__(self, store: RecordStore, ledger: Contract, account, settings: MarketSettings,
-                 deployment_block: int = 0, blobs=None, clock: Callable[[], float] = time.time):
+                 deployment_block: int = 0, blobs=None, clock: Callable[[], float] = time.time,
+                 log_block_range: int = ChainSettings.model_fields["log_block_range"].default):
         self.store, self.ledger, self.account = store, ledger, account
+        self._log_block_range = log_block_range
         self.settings, self.blobs, self.clock = settings, blobs, clock
         self._period_ms = settings.period_s * 1000
         self._patients: dict[str, bool] = {}
@@ -58,9 +62,10 @@ class Custodian:
         """Patients whose latest CustodianAuthorized for this custodian says allowed."""
         head = self.ledger.w3.eth.block_number
         if head > self._scanned_to:
-            logs = self.ledger.events.CustodianAuthorized.get_logs(
-                from_block=self._scanned_to + 1, to_block=head,
-                argument_filters={"custodian": self.account.address})
+            # deployment -> head on the first round: in pieces a range-bounded proxy accepts
+            logs = contract_event_logs(self.ledger.events.CustodianAuthorized,
+                                       self._scanned_to + 1, head, self._log_block_range,
+                                       {"custodian": self.account.address})
             for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
                 self._patients[entry["args"]["patient"].lower()] = bool(entry["args"]["allowed"])
             self._scanned_to = head

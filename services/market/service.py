@@ -35,7 +35,8 @@ def run_custodian(settings: MarketSettings | None = None, stop: threading.Event 
     with open_store(RecordsSettings(), opened.identity) as store:
         custodian = Custodian(store, opened.ledger, account, settings,
                               deployment_block=opened.deployments.deployment_block,
-                              blobs=open_blob_store())
+                              blobs=open_blob_store(),
+                              log_block_range=opened.settings.log_block_range)
         log.info("custodian %s started (period %d s)", account.address, settings.period_s)
         while not stop.is_set():
             tally = custodian.run_once()

@@ -10,10 +10,18 @@ from services.records.base import RecordsError
 from services.runtime.sqlite_helpers import BUSY_TIMEOUT_S
 from services.runtime.sqlite_helpers import connect as runtime_connect
 
+# Pages one connection may cache (KiB when negative, SQLite's convention): a 1,000-window bundle
+# is ~2.7 MB, more than SQLite's default 2 MB cache, so every buyer read went back to the file for
+# all of its overflow pages (3.7 ms a read measured; 0.6 ms with the pages cached).
+CACHE_KIB = 64 * 1024
+
 
 def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
-    """The shared connection, with deleted rows overwritten (erasure must leave no copy)."""
-    return runtime_connect(path, synchronous, secure_delete=True)
+    """The shared connection, with deleted rows overwritten (erasure must leave no copy) and a
+    page cache that holds a large bundle."""
+    conn = runtime_connect(path, synchronous, secure_delete=True)
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    return conn
 
 
 def checkpoint_truncate(conn: sqlite3.Connection, wait_s: float = 5.0) -> None:

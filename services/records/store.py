@@ -36,11 +36,12 @@ from services.records.integrity import (
     log,
 )
 from services.records.keystore import Envelope, Keyring
-from services.records.store_bundles import BundlesMixin
+from services.records.store_bundles import VERIFIED_DIGESTS, BundlesMixin
 from services.records.store_dead_letters import DeadLettersMixin
 from services.records.store_erasure import ErasureMixin
 from services.records.store_windows import WindowsMixin
 from services.records.tables import TABLE_KEYS, NewChange, Row, Tables, Write
+from services.runtime.bounded_cache import BoundedCache
 
 RECORD_TABLES = ("windows", "bundles", "dead_letters")
 
@@ -64,6 +65,8 @@ class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordSt
         self.keys = tables.keys
         self.envelope = Envelope(keyring, tables.keys)
         self.integrity = IntegrityMonitor(on_alert)
+        # bundle id -> (key_ref, sha256) checked against its ciphertext (store_bundles.py)
+        self.verified_digests = BoundedCache(VERIFIED_DIGESTS)
 
     def location(self) -> str:
         return self.tables.location()

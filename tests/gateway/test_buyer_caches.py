@@ -10,7 +10,7 @@ import pytest
 from services.gateway.chain_reads import RawReads
 from services.gateway.errors import Unavailable
 from services.gateway.ledger import ChainReverted
-from services.gateway.read_cache import BoundedCache
+from services.runtime.bounded_cache import BoundedCache
 from tests.gateway.conftest import bearer, sign_in
 
 
@@ -115,3 +115,25 @@ def test_bounded_cache__least_recently_used_goes_first():
     cache.add("c", 3)
     assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
     assert len(cache) == 2
+
+
+def test_buyer_view__reused_only_while_the_head_is_the_same(ledger, market, chain):
+    """At one head a second read asks the node only for its latest block; after a new block (any
+    transaction) everything is read again, pinned to that block."""
+    sale = market.sale()
+    record_id = bytes.fromhex(sale.record_id[2:])
+    batches = []
+    batch = ledger._reads.batch
+    ledger._reads.batch = lambda calls: batches.append([m for m, _ in calls]) or batch(calls)
+    try:
+        first = ledger.buyer_view(sale.buyer.address, record_id, sale.purchase_id)
+        at_first = len(batches)
+        again = ledger.buyer_view(sale.buyer.address, record_id, sale.purchase_id)
+        assert batches[at_first:] == [["eth_getBlockByNumber"]] and again == first
+        chain.mine()
+        later = ledger.buyer_view(sale.buyer.address, record_id, sale.purchase_id)
+    finally:
+        del ledger._reads.batch
+    assert batches[at_first + 1][0] == "eth_getBlockByNumber"
+    assert batches[at_first + 2].count("eth_call") == 4
+    assert later["head"] == first["head"] + 1

@@ -73,3 +73,31 @@ def test_open_shared_state__rejects_other_schemes():
     with pytest.raises(ValueError, match="redis"):
         open_shared_state("memcached://127.0.0.1:11211")
     assert isinstance(open_shared_state(""), MemoryState)
+
+
+def test_memory_budgets__no_thread_per_hit_and_still_exact():
+    """limits' memory storage started a 10 ms timer thread on almost every hit; ours sweeps once a
+    second, and the moving window still refuses the N+1st use and frees it once the window has
+    passed."""
+    import threading
+
+    from limits import RateLimitItemPerSecond
+    from limits.strategies import MovingWindowRateLimiter
+
+    storage = MemoryState().limits_storage()
+    limiter = MovingWindowRateLimiter(storage)
+    started = []
+    original = threading.Thread.start
+    threading.Thread.start = lambda thread: started.append(thread) or original(thread)
+    try:
+        many = RateLimitItemPerSecond(10**6, 60, namespace="many")
+        for _ in range(20):  # paced like requests at 50/s: the parent's 10 ms timer is gone each time
+            assert limiter.hit(many, "client")
+            time.sleep(0.02)
+    finally:
+        threading.Thread.start = original
+    assert len(started) <= 1
+    few = RateLimitItemPerSecond(2, 1, namespace="few")
+    assert [limiter.hit(few, "client") for _ in range(3)] == [True, True, False]
+    time.sleep(1.1)  # the window under test, not a wait for a race
+    assert limiter.hit(few, "client")

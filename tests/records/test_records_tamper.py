@@ -132,3 +132,61 @@ def test_bundle__blob_bytes_swapped__detected(store, tmp_path):
     path.write_bytes(flip(path.read_bytes(), 3))
     with pytest.raises(TamperDetected):
         store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256, blobs=blobs)
+
+
+def _tamper_bundle(store, **fields) -> None:
+    from services.records.tables import Write
+
+    store.tables.commit([Write("update", "bundles", BUNDLE, fields)])
+
+
+@pytest.mark.parametrize("where", [NONCE, 12, 40, TAG])
+def test_bundle__ciphertext_flipped_after_verified_reads__detected(store, where):
+    """A verified digest is remembered (no sha256 on later reads), and still a changed byte is
+    refused: AES-GCM under the bundle's own key covers every byte."""
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export " * 100)
+    for _ in range(2):
+        assert store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256) == b"export " * 100
+    assert store.verified_digests.get(BUNDLE) is not None
+    sealed = store.tables.get("bundles", BUNDLE)["ciphertext"]
+    _tamper_bundle(store, ciphertext=flip(bytes(sealed), where))
+    with pytest.raises(TamperDetected):
+        store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    with pytest.raises(TamperDetected):
+        store.sealed_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    assert store.integrity.counts["tampered"] == 2
+
+
+def test_bundle__ciphertext_and_digest_swapped_after_verified_reads__detected(store):
+    """Another bundle's sealed bytes with their own true digest: neither the remembered digest
+    nor the registry's hash matches."""
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export")
+    other = store.put_bundle(OWNER, "0x" + "cd" * 32, 2, b"other")
+    store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    _tamper_bundle(store, ciphertext=store.tables.get("bundles", other.bundle_id)["ciphertext"],
+                   ciphertext_sha256=other.ciphertext_sha256)
+    with pytest.raises(TamperDetected):
+        store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+
+
+def test_bundle__registry_hash_differs_after_verified_reads__detected(store):
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export")
+    store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    with pytest.raises(TamperDetected):
+        store.get_bundle(BUNDLE, expected_hash=flip(rec.ciphertext_sha256, 0))
+
+
+def test_bundle_meta__reads_no_ciphertext(store):
+    """Metadata of a bundle (owner, location, digest) without its megabytes: both backends are
+    asked for the named fields only."""
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"x" * 100_000)
+    asked = []
+    get = store.tables.get
+    store.tables.get = lambda table, key, fields=None: asked.append(fields) or get(table, key,
+                                                                                  fields)
+    try:
+        meta = store.bundle_meta(BUNDLE)
+    finally:
+        del store.tables.get
+    assert meta == rec
+    assert asked and all(fields is not None and "ciphertext" not in fields for fields in asked)

@@ -1,4 +1,5 @@
-"""A bounded, thread-safe LRU for facts that never change once true (docs/gateway.md)."""
+"""A bounded, thread-safe LRU for facts that never change once true (the gateway's confirmed
+accesses, docs/gateway.md; the record store's verified bundle digests, docs/records.md)."""
 
 from __future__ import annotations
 
