@@ -70,7 +70,8 @@ DRAIN_TIMEOUT_S = float(os.environ.get("BENCH_DRAIN_TIMEOUT_S", "900"))
 LOCK_S = 10
 TUNING = dict(presence_interval_s=0.5, presence_timeout_s=10.0, reconnect_interval_s=0.5,  # noqa: C408
               grace_ms=15_000, idle_close_s=20.0, quiet_flush_s=5.0, close_tick_s=0.1, rebalance_interval_s=0.5,
-              master_batch=500, master_concurrency=2, latency_log=True, rpc_timeout_s=30.0,
+              master_batch=500, master_concurrency=2, master_settle_s=1.0, latency_log=True,
+              rpc_timeout_s=30.0,
               admission_timeout_s=30.0)
 
 

@@ -92,6 +92,11 @@ class PeersSettings(BaseSettings):
     master_batch: int = 500
     master_idle_poll_s: float = 0.05
     master_concurrency: int = 2
+    # A master starts pulling only once its view of the live aggregators has not changed for
+    # this long (they are still announcing themselves when it starts): readings routed on a
+    # half-formed view bounce as `not_primary`, and in a backlog other masters move the
+    # device's watermark past the grace meanwhile, so they came back late.
+    master_settle_s: float = 2.0
 
     # Storage: batch anchoring.
     anchor_interval_s: float = 5.0

@@ -30,7 +30,7 @@ FAST = {
     "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,
     "rpc_timeout_s": 3.0, "grace_ms": 2_000, "idle_close_s": 6.0, "quiet_flush_s": 1.5,
     "close_tick_s": 0.1, "rebalance_interval_s": 0.25, "anchor_interval_s": 0.5,
-    "master_idle_poll_s": 0.02,
+    "master_idle_poll_s": 0.02, "master_settle_s": 0.5,
     "admission_timeout_s": 3.0, "revocation_poll_s": 0.25,
 }
 

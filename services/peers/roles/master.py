@@ -65,9 +65,22 @@ class MasterRole:
             return await trio.to_thread.run_sync(fn, *args)
 
     async def run(self) -> None:
+        await self._settle()
         async with trio.open_nursery() as nursery:
             for _ in range(self.node.settings.master_concurrency):
                 nursery.start_soon(self._loop)
+
+    async def _settle(self) -> None:
+        """Wait until the live aggregators we see stayed the same for master_settle_s."""
+        settle = self.node.settings.master_settle_s
+        seen, since = None, trio.current_time()
+        while True:
+            live = self.node.membership.live("aggregation")
+            if live != seen:
+                seen, since = live, trio.current_time()
+            elif live and trio.current_time() - since >= settle:
+                return
+            await trio.sleep(min(0.1, max(settle / 4, 0.01)))
 
     async def _loop(self) -> None:
         settings = self.node.settings
