@@ -68,7 +68,6 @@ def test_periodicity__strong_sinus_arrhythmia_explained__af_not():
     assert unexplained[0] < 0.2 and unexplained[1] > 0.6
 
 
-
 def test_one_bad_beat_in_sinus_arrhythmia__trimmed_autoregression_ignores_it__af_not():
     rsa = 1000 + 250 * np.sin(2 * np.pi * np.arange(12) / 4)  # RMSSD ~350 ms, periodic
     mislocated = rsa.copy()
@@ -77,7 +76,8 @@ def test_one_bad_beat_in_sinus_arrhythmia__trimmed_autoregression_ignores_it__af
     clean, bad_beat, irregular = _features(rsa, mislocated, af)
     # the bad beat spoils the plain autoregression, but its harm sits in a few residual terms
     assert bad_beat["ar2_unexplained"] > clean["ar2_unexplained"] + 0.1
-    assert bad_beat["ar2_trimmed_unexplained"] < 0.05 < 0.15 < irregular["ar2_trimmed_unexplained"]
+    assert bad_beat["ar2_trimmed_unexplained"] < 0.05
+    assert irregular["ar2_trimmed_unexplained"] > 0.15
     assert bad_beat["ar2_residual_top3_share"] > 0.8
     assert bad_beat["diff_top2_share"] > clean["diff_top2_share"] + 0.15
 
