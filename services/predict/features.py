@@ -28,6 +28,12 @@ FEATURE_NAMES = (
     "diff_peakedness",  # mean d^4 / (mean d^2)^2 of successive differences (ectopy: high)
     "second_to_first_diff",  # RMS second difference / RMS first (smooth: <1.4, independent: 1.7)
     "diff_lag1_autocorrelation",  # of successive differences (independent intervals: -0.5)
+    # One bad beat (a detection artefact or an ectopic beat) in a large sinus arrhythmia disturbs
+    # at most 3 terms of the autoregression and 3 successive differences, AF disturbs all terms:
+    # how much of the irregularity sits in a few terms, and how much is left without them.
+    "ar2_trimmed_unexplained",  # ar2_unexplained without its 3 largest squared residuals
+    "ar2_residual_top3_share",  # share of the autoregression's residual energy in its 3 largest
+    "diff_top2_share",  # share of the squared successive differences in the 2 largest
 )
 N_FEATURES = len(FEATURE_NAMES)
 
@@ -96,7 +102,9 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     trimmed_dispersion = _mean_of_smallest(np.sort(deviation, axis=1), counts - 2)
     trimmed_abs_diff = _mean_of_smallest(sorted_abs_diffs, n_diffs - 3)
 
-    ar2, lag1, sd1_sd2 = _periodicity(centred, valid, sd, sum_of_squares)
+    ar2, lag1, sd1_sd2, ar2_trimmed, residual_top3 = _periodicity(
+        centred, valid, sd, sum_of_squares
+    )
     positive = d2 > 0
     safe_d2 = np.maximum(d2, 1e-12)
     peakedness = np.where(positive, d4 / safe_d2**2, 0.0)
@@ -106,6 +114,10 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     diff_lag1 = np.where(
         positive, (d0[:, 1:] * d0[:, :-1]).sum(axis=1) / np.maximum(d2 * n_diffs, 1e-12), 0.0
     )
+
+    # The two largest |differences| are the last two of each row's sorted values (NaN sorts last).
+    top2 = sorted_abs_diffs[rows, n_diffs - 1] ** 2 + sorted_abs_diffs[rows, n_diffs - 2] ** 2
+    diff_top2 = np.where(positive, top2 / np.maximum(d2 * n_diffs, 1e-12), 0.0)
 
     features = np.empty((x.shape[0], N_FEATURES), dtype=np.float32)
     for column, values in enumerate(
@@ -124,14 +136,18 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
             peakedness,
             second_to_first,
             diff_lag1,
+            ar2_trimmed,
+            residual_top3,
+            diff_top2,
         )
     ):
         features[:, column] = values
     return features
 
 
-def _periodicity(centred, valid, sd, sum_of_squares) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(AR(2) unexplained variance share, lag-1 autocorrelation, SD1/SD2) of centred rows.
+def _periodicity(centred, valid, sd, sum_of_squares) -> tuple[np.ndarray, ...]:
+    """(AR(2) unexplained variance share, lag-1 autocorrelation, SD1/SD2, the unexplained share
+    without the 3 largest squared residuals, the share of residual energy in those 3) of rows.
 
     A sampled sine obeys x[t] = 2cos(w) x[t-1] - x[t-2] exactly, so however large respiratory
     sinus arrhythmia is, a two-term autoregression explains it; AF's intervals are close to
@@ -153,10 +169,20 @@ def _periodicity(centred, valid, sd, sum_of_squares) -> tuple[np.ndarray, np.nda
     b = (s02 * s11 - s01 * s12) / safe
     unexplained = np.clip((s00 - a * s01 - b * s02) / np.where(s00 > 0, s00, 1.0), 0.0, 1.0)
     unexplained = np.where(flat, 0.0, unexplained)
+    residual = np.where(target, x0 - a[:, None] * x1 - b[:, None] * x2, 0.0)
+    squared = residual * residual
+    residual_energy = squared.sum(1)
+    # the 3 largest (padding zeros sort first); numpy's row sort beats its partition here
+    top3 = np.sort(squared, axis=1)[:, -3:].sum(1)
+    # A residual that is rounding noise (a sampled sine) has no shape to measure: both 0.
+    explained = flat | (residual_energy <= 1e-9 * s00)
+    trimmed = np.clip((residual_energy - top3) / np.where(s00 > 0, s00, 1.0), 0.0, 1.0)
+    trimmed = np.where(explained, 0.0, trimmed)
+    top3_share = np.where(explained, 0.0, top3 / np.where(explained, 1.0, residual_energy))
     total = sum_of_squares
     lag1 = np.where(total > 0, (x[:, 1:] * x[:, :-1]).sum(1) / np.where(total > 0, total, 1), 0)
     # Poincare: SD1^2 = var(d)/2, SD2^2 = 2 var(x) - var(d)/2, with var(d) ~ 2 var(x)(1 - lag1).
     sd1_sq = np.maximum(sd**2 * (1 - lag1), 0.0)
     sd2_sq = np.maximum(sd**2 * (1 + lag1), 1e-12)
     sd1_sd2 = np.where(sd > 0, np.sqrt(sd1_sq / sd2_sq), 0.0)
-    return unexplained, lag1, sd1_sd2
+    return unexplained, lag1, sd1_sd2, trimmed, top3_share

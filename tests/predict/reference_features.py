@@ -1,4 +1,4 @@
-"""The fourteen features of ONE window, written from their definitions (the test oracle).
+"""The seventeen features of ONE window, written from their definitions (the test oracle).
 
 One window, no padding and no shared sums: each feature as services/predict/features.py's
 FEATURE_NAMES describe it, with numpy's own median, sort, std and least squares. Slow (~14
@@ -13,16 +13,22 @@ import numpy as np
 from services.predict.features import FEATURE_NAMES
 
 
-def _ar2_unexplained(centred: np.ndarray) -> float:
-    """Share of the variance of x[t] (t >= 2) that x[t-1], x[t-2] leave, by least squares."""
+def _ar2(centred: np.ndarray) -> tuple[float, float, float]:
+    """Of x[t] (t >= 2) regressed on x[t-1], x[t-2] by least squares: the share of its variance
+    left unexplained, the same without the 3 largest squared residuals, and the share of the
+    residual energy in those 3."""
     target = centred[2:]
     total = float(target @ target)
     if total == 0:
-        return 0.0
+        return 0.0, 0.0, 0.0
     lagged = np.column_stack([centred[1:-1], centred[:-2]])
     coefficients, *_ = np.linalg.lstsq(lagged, target, rcond=None)
-    residual = target - lagged @ coefficients
-    return float(np.clip(residual @ residual / total, 0.0, 1.0))
+    squared = np.sort((target - lagged @ coefficients) ** 2)
+    energy, largest3 = float(squared.sum()), float(squared[-3:].sum())
+    unexplained = float(np.clip(energy / total, 0.0, 1.0))
+    if energy <= 1e-9 * total:  # rounding noise: no residual shape to measure
+        return unexplained, 0.0, 0.0
+    return unexplained, float(np.clip((energy - largest3) / total, 0.0, 1.0)), largest3 / energy
 
 
 def reference_features(intervals) -> dict[str, float]:
@@ -37,6 +43,8 @@ def reference_features(intervals) -> dict[str, float]:
     mean_d2 = float(np.mean(d**2))
     lag1 = float(centred[1:] @ centred[:-1]) / total if total > 0 else 0.0
     deviation = np.abs(x - median)
+    ar2_unexplained, ar2_trimmed, residual_top3 = _ar2(centred)
+    squared_d = np.sort(d**2)
     values = {
         "cv": sd / mean,
         "nrmssd": np.sqrt(mean_d2) / mean,
@@ -46,7 +54,7 @@ def reference_features(intervals) -> dict[str, float]:
         "share_big_diff": np.mean(np.abs(d) > 0.1 * median),
         "trimmed_dispersion": np.mean(np.sort(deviation)[: n - 2]) / median,
         "trimmed_abs_diff": np.mean(np.sort(np.abs(d))[: n - 4]) / median,
-        "ar2_unexplained": _ar2_unexplained(centred),
+        "ar2_unexplained": ar2_unexplained,
         "lag1_autocorrelation": lag1,
         # Poincare SD1/SD2 through the lag-1 autocorrelation (Brennan et al. 2001)
         "sd1_sd2": np.sqrt(max(1 - lag1, 0.0) / (1 + lag1)) if total > 0 else 0.0,
@@ -55,6 +63,9 @@ def reference_features(intervals) -> dict[str, float]:
             np.sqrt(np.mean(np.diff(d) ** 2) / mean_d2) if mean_d2 > 0 else 0.0
         ),
         "diff_lag1_autocorrelation": (float(d[1:] @ d[:-1]) / float(d @ d) if mean_d2 > 0 else 0.0),
+        "ar2_trimmed_unexplained": ar2_trimmed,
+        "ar2_residual_top3_share": residual_top3,
+        "diff_top2_share": squared_d[-2:].sum() / squared_d.sum() if mean_d2 > 0 else 0.0,
     }
     assert tuple(values) == FEATURE_NAMES
     return {name: float(value) for name, value in values.items()}

@@ -29,6 +29,10 @@ COHORTS = (
 )
 CONSTANT_BPM = (59, 72, 73, 97, 113)
 DOUBLED_DETECTION = [1000, 950, 480, 520, 1010, 990, 1000, 970, 1020, 1000]  # under 250: merged
+# A sinus arrhythmia a two-term autoregression explains to rounding noise, and the same with one
+# beat detected 120 ms late: the residual-shape features' two paths.
+SINE = [1000 + 250 * np.sin(np.pi * beat / 2) for beat in range(12)]
+MISLOCATED = [*SINE[:5], SINE[5] + 120, SINE[6] - 120, *SINE[7:]]
 
 
 def _edge_windows() -> list[Window]:
@@ -42,6 +46,8 @@ def _edge_windows() -> list[Window]:
     out += [
         Window("short-rr", 0, [60] * 10, [1000.0] * 6, signal="rr"),  # 6 intervals: HR instead
         Window("doubled", 0, [60] * 10, DOUBLED_DETECTION, signal="rr"),
+        Window("sine", 0, [60] * 10, SINE, signal="rr"),
+        Window("mislocated", 0, [60] * 10, MISLOCATED, signal="rr"),
         Window("gap", 0, [60] * 10, [900, 1100, 2600, 950, 1050, 980, 1000, 1020], signal="rr"),
         Window("nan", 0, [60, 61, float("nan"), 60, 62, 60, 59, 60, 61, 60], signal="rr"),
     ]

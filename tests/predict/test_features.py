@@ -66,3 +66,26 @@ def test_periodicity__strong_sinus_arrhythmia_explained__af_not():
     features = series_features(np.array([rsa, af]), np.array([12, 12]))
     unexplained = features[:, FEATURE_NAMES.index("ar2_unexplained")]
     assert unexplained[0] < 0.2 and unexplained[1] > 0.6
+
+
+def test_one_bad_beat_in_sinus_arrhythmia__trimmed_autoregression_ignores_it__af_not():
+    rsa = 1000 + 250 * np.sin(2 * np.pi * np.arange(12) / 4)  # RMSSD ~350 ms, periodic
+    mislocated = rsa.copy()
+    mislocated[5:7] += [120, -120]  # one beat detected 120 ms late: one interval +, the next -
+    af = np.random.default_rng(0).gamma(6, 150, 12)
+    clean, bad_beat, irregular = _features(rsa, mislocated, af)
+    # the bad beat spoils the plain autoregression, but its harm sits in a few residual terms
+    assert bad_beat["ar2_unexplained"] > clean["ar2_unexplained"] + 0.1
+    assert bad_beat["ar2_trimmed_unexplained"] < 0.05
+    assert irregular["ar2_trimmed_unexplained"] > 0.15
+    assert bad_beat["ar2_residual_top3_share"] > 0.8
+    assert bad_beat["diff_top2_share"] > clean["diff_top2_share"] + 0.15
+
+
+def test_sampled_sine__residual_is_rounding_noise__no_residual_shape():
+    rsa = 1000 + 250 * np.sin(2 * np.pi * np.arange(12) / 4)
+    (alone,) = _features(rsa)
+    padded, _ = _features(rsa, [800.0] * 30)  # a wider batch sums in another order
+    for f in (alone, padded):
+        assert f["ar2_unexplained"] == pytest.approx(0, abs=1e-6)
+        assert f["ar2_residual_top3_share"] == 0 and f["ar2_trimmed_unexplained"] == 0
