@@ -1,10 +1,11 @@
 """The control plane: who is alive, with which roles, at which address.
 
 Every peer publishes a presence note on a gossipsub topic each `presence_interval_s` (gossipsub
-v1.1, heartbeat 1 s, mesh degree `gossip_degree`, spam protection off: presence from many peers would trip its 10 msg/s/topic
-limit). The subscription is drained at once into a table (its channel holds only 32 and drops
-silently when full). A peer not heard from for `presence_timeout_s` is gone. We also note our own
-presence directly, and ignore our own publishes coming back.
+v1.1, heartbeat 1 s, mesh degree `gossip_degree`, spam protection off: presence from many peers
+would trip its 10 msg/s/topic limit). Notes are taken into a table by the topic validator,
+which gossipsub runs once per new message (the subscription's channel holds only 32 and drops
+silently when full). A peer not heard from for `presence_timeout_s` is gone. We also note our
+own presence directly, and ignore our own publishes coming back.
 
 Our reconnect loop dials every known peer we are not connected to (libp2p does not redial by
 itself, and its bootstrap module takes ≈60 s), and the bootstrap addresses while we know nobody:
@@ -132,7 +133,16 @@ class Membership:
             return None  # a malformed note: ignore, presence is best effort
 
     def _validate(self, forwarder, message: rpc_pb2.Message) -> bool:
-        return self._admitted_note(message) is not None
+        """Gossipsub calls this once per new message, before it forwards it: the note is taken
+        here. The subscription's 32-deep channel drops silently when the event loop falls
+        behind (a busy aggregator then lost most notes, saw its replica as dead and left that
+        user's windows unclosed), so nothing is read from it."""
+        record = self._admitted_note(message)
+        if record is None:
+            return False
+        if record.peer_id != self.self_id:  # our own publishes pass through here too
+            self._note(record)
+        return True
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         self.pubsub.set_topic_validator(TOPIC, self._validate, is_async_validator=False)
@@ -145,11 +155,9 @@ class Membership:
             task_status.started()
 
     async def _drain(self, subscription) -> None:
+        """Notes were taken by the validator; keep the channel empty."""
         while True:
-            message = await subscription.get()
-            record = self._admitted_note(message)
-            if record is not None and record.peer_id != self.self_id:  # own publishes come back
-                self._note(record)
+            await subscription.get()
 
     async def _announce(self) -> None:
         while True:

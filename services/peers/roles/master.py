@@ -18,6 +18,7 @@ from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.rpc import PeerUnavailable, RemoteError
 
 log = logging.getLogger(__name__)
+VALIDATE_BETWEEN_CHECKPOINTS = 20  # queue messages validated before the event loop runs again
 
 
 class _DeviceCache:
@@ -131,7 +132,12 @@ class MasterRole:
         node = self.node
         now_ms = int(time.time() * 1000)
         pending: list[list[dict]] = []
-        for message in messages:
+        for index, message in enumerate(messages):
+            if index and index % VALIDATE_BETWEEN_CHECKPOINTS == 0:
+                # A pull of hundreds of messages is seconds of CPU on a busy host; in one piece
+                # it starved this peer's network (presence dropped, stream negotiations timed
+                # out and live peers were marked dead): let the event loop run in between.
+                await trio.lowlevel.checkpoint()
             verdict = validate_message(message.body, self.devices, self.ingest_settings, now_ms)
             for reject in verdict.rejects:
                 node.store.dead_letter("reading", reject.payload, reject.reason)
