@@ -147,21 +147,24 @@ def test_ws_without_upstreams__exit_2(env):
     assert "PULSELEDGER_PROXY_WS_UPSTREAMS" in result.output
 
 
-def test_bad_setting__real_process__exit_2_one_line_no_traceback():
-    """The same through `python -m services.sigv4proxy`, as operators start it."""
+def _run_with_upstreams(args: list[str], upstreams: str) -> subprocess.CompletedProcess:
+    """Python with `args` in a clean environment whose only upstreams setting is `upstreams`."""
     env = {
         "PATH": "/usr/bin:/bin",
         "PULSELEDGER_PROXY_CHAIN_ID": "31337",
-        "PULSELEDGER_PROXY_UPSTREAMS": f"[{{'url': '{SECRET}'}}]",  # Python, not JSON
+        "PULSELEDGER_PROXY_UPSTREAMS": upstreams,
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "services.sigv4proxy", "--bind", "127.0.0.1:0"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )
+
+
+def test_bad_setting__real_process__exit_2_one_line_no_traceback():
+    """The same through `python -m services.sigv4proxy`, as operators start it."""
+    result = _run_with_upstreams(
+        ["-m", "services.sigv4proxy", "--bind", "127.0.0.1:0"],
+        f"[{{'url': '{SECRET}'}}]",  # Python, not JSON
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -211,21 +214,8 @@ def test_readme_style_settings__accepted(env):
 def test_check_settings_proxy__undecodable_json__exit_2_no_traceback(upstreams, line):
     """`pulseledger check-settings proxy` runs before the unit starts (deploy/systemd): the same
     bad setting stops it the same clean way."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PULSELEDGER_PROXY_CHAIN_ID": "31337",
-        "PULSELEDGER_PROXY_UPSTREAMS": upstreams,
-    }
     code = "from services.settings_check import check_settings; check_settings(['proxy'])"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _run_with_upstreams(["-c", code], upstreams)
     assert result.returncode == 2, result.stderr[-2000:]
     assert line in result.stderr
     assert "Traceback" not in result.stderr
