@@ -11,11 +11,11 @@ from collections import defaultdict
 
 import trio
 
-from services.ingest.validation import validate_message
 from services.peers.attestation import attest
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.rpc import PeerUnavailable, RemoteError
+from services.peers.validation_pool import ValidationPool, judged_here
 
 log = logging.getLogger(__name__)
 VALIDATE_BETWEEN_CHECKPOINTS = 20  # queue messages validated before the event loop runs again
@@ -52,24 +52,36 @@ class MasterRole:
         self.completed = 0
         self.readings_accepted = 0  # valid readings its aggregators acknowledged (status view)
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
+        workers = node.settings.validation_workers
+        self.validation = ValidationPool(workers, ingest_settings) if workers else None
         node.membership.queue_busy = self.busy
 
     def busy(self) -> bool:
         return time.monotonic() - self._last_pulled < self.node.settings.quiet_flush_s
 
     def metrics(self) -> dict:
-        return {"master_completed_messages": self.completed,
-                "master_readings_accepted": self.readings_accepted}
+        out = {"master_completed_messages": self.completed,
+               "master_readings_accepted": self.readings_accepted}
+        if self.validation is not None:
+            out.update(master_validation_pool_restarts=self.validation.restarts,
+                       master_validation_rejudged=self.validation.rejudged)
+        return out
 
     async def _queue_op(self, fn, *args):
         async with self._queue_lock:
             return await trio.to_thread.run_sync(fn, *args)
 
     async def run(self) -> None:
-        await self._settle()
-        async with trio.open_nursery() as nursery:
-            for _ in range(self.node.settings.master_concurrency):
-                nursery.start_soon(self._loop)
+        try:
+            if self.validation is not None:
+                await self.validation.start()
+            await self._settle()
+            async with trio.open_nursery() as nursery:
+                for _ in range(self.node.settings.master_concurrency):
+                    nursery.start_soon(self._loop)
+        finally:
+            if self.validation is not None:
+                self.validation.close()
 
     async def _settle(self) -> None:
         """Wait until the live aggregators we see stayed the same for master_settle_s."""
@@ -132,16 +144,10 @@ class MasterRole:
         node = self.node
         now_ms = int(time.time() * 1000)
         pending: list[list[dict]] = []
-        for index, message in enumerate(messages):
-            if index and index % VALIDATE_BETWEEN_CHECKPOINTS == 0:
-                # A pull of hundreds of messages is seconds of CPU on a busy host; in one piece
-                # it starved this peer's network (presence dropped, stream negotiations timed
-                # out and live peers were marked dead): let the event loop run in between.
-                await trio.lowlevel.checkpoint()
-            verdict = validate_message(message.body, self.devices, self.ingest_settings, now_ms)
-            for reject in verdict.rejects:
+        for judged in await self._judge([message.body for message in messages], now_ms):
+            for reject in judged.rejects:
                 node.store.dead_letter("reading", reject.payload, reject.reason)
-            pending.append([reading.to_json() for reading in verdict.valid])
+            pending.append(judged.valid)
 
         valid_counts = [len(readings) for readings in pending]
         deadline = time.monotonic() + self.ingest_settings.lock_s / 2
@@ -163,6 +169,19 @@ class MasterRole:
         self.readings_accepted += sum(n for n, rest in zip(valid_counts, pending) if not rest)
         failed = [m for m, rest in zip(messages, pending) if rest]
         return done, failed
+
+    async def _judge(self, raws: list[bytes], now_ms: int):
+        if self.validation is not None:
+            return await self.validation.judge(raws, self.devices, now_ms)
+        out = []
+        for index, raw in enumerate(raws):
+            if index and index % VALIDATE_BETWEEN_CHECKPOINTS == 0:
+                # A pull of hundreds of messages is seconds of CPU on a busy host; in one piece
+                # it starved this peer's network (presence dropped, stream negotiations timed
+                # out and live peers were marked dead): let the event loop run in between.
+                await trio.lowlevel.checkpoint()
+            out.append(judged_here(raw, self.devices, self.ingest_settings, now_ms))
+        return out
 
     async def _route_once(self, pending: list[list[dict]]) -> None:
         """One attempt: send each pending reading to its primary; drop what is acknowledged."""
