@@ -23,7 +23,6 @@ class PredictSettings(BaseSettings):
     # the service (shared logs, a chain).
     input_hash_key: SecretStr | None = None
 
-
     # SageMaker backend
     sagemaker_endpoint_name: str = "pulseledger-irregular-rhythm"
     sagemaker_region: str = "eu-west-1"

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import metrics
 from .admission import Admission
+from .client_key import client_key
 from .contracts import load_write_targets
 from .cors import CorsPolicy
 from .jsonrpc import (
@@ -77,21 +78,15 @@ def create_app(settings: ProxySettings | None = None) -> Flask:
         log.info("refused", extra={"status": refusal.http_status, "code": refusal.code})
         return json_response(refusal.body(), refusal.http_status, extra_headers)
 
-    def client_key() -> str:
-        hops = settings.trusted_proxy_hops
-        if hops > 0:
-            forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
-            if len(forwarded) >= hops and forwarded[-hops]:
-                return forwarded[-hops]
-        return request.remote_addr or "unknown"
-
     @app.before_request
     def admit_client():
         """Runs before routing errors are raised, so every path and verb meets these first."""
         g.started = time.monotonic()
         if request.method != "OPTIONS" and not cors.allows(request.headers.get("Origin")):
             return refuse(Refusal(403, INVALID_REQUEST, "origin not allowed"))
-        allowed, retry_after = limiter.allow(client_key())
+        forwarded_for = request.headers.get("X-Forwarded-For", "")
+        client = client_key(request.remote_addr, forwarded_for, settings.trusted_proxy_hops)
+        allowed, retry_after = limiter.allow(client)
         if not allowed:
             return refuse(
                 Refusal(429, LIMIT_EXCEEDED, "rate limit exceeded"),

@@ -52,6 +52,11 @@ WS_DROPPED = Counter(
     "Upstream WebSocket messages not relayed to the client, by reason",
     ["upstream", "reason"],
 )
+WS_REFUSED = Counter(
+    "pulseledger_proxy_ws_handshakes_refused_total",
+    "WebSocket handshakes refused by the proxy's own limits, by reason",
+    ["reason"],
+)
 REQUEST_SECONDS = Histogram(
     "pulseledger_proxy_request_seconds",
     "Time from request to response inside the proxy",

@@ -173,6 +173,9 @@ class ProxySettings(BaseSettings):
     )
     ws_max_subscriptions: int = Field(32, ge=0)  # per client connection, live ones
     ws_max_in_flight: int = Field(64, ge=1)  # per client connection, calls not yet answered
+    # Open connections per client (the same client as the rate limit's, TRUSTED_PROXY_HOPS
+    # included): each holds an upstream socket. Beyond it the handshake is answered 429.
+    ws_max_connections_per_client: int = Field(4, ge=1)
 
     host: str = "127.0.0.1"
     port: int = Field(8547, ge=0, le=65535)

@@ -24,6 +24,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from . import metrics
+from .client_key import client_key
 from .contracts import load_write_targets
 from .jsonrpc import (
     INVALID_PARAMS,
@@ -41,6 +42,7 @@ from .ratelimit import SharedRateLimiter
 from .replies import secret_tokens
 from .settings import ProxySettings
 from .upstreams import auth_for, url_secrets
+from .ws_clients import ClientConnections
 from .ws_session import ChainAnswer, Dropped, ToClient, WsSession
 
 log = logging.getLogger("pulseledger.proxy")
@@ -72,12 +74,45 @@ class WsGateway:
         self._limiter = SharedRateLimiter(
             settings.rate_limit_per_second, settings.rate_limit_burst, settings.rate_limit_slots
         )
+        self._clients = ClientConnections(settings.ws_max_connections_per_client)
+        self._releases: set[asyncio.Task] = set()  # held so that they are not collected early
         self._upstreams = [
             (name, config.url.get_secret_value(), auth_for(config))
             for name, config in zip(
                 settings.ws_upstream_names(), settings.ws_upstreams, strict=True
             )
         ]
+
+    def _client(self, connection, request) -> str:
+        peer = connection.remote_address[0] if connection.remote_address else None
+        forwarded_for = ",".join(request.headers.get_all("X-Forwarded-For"))
+        return client_key(peer, forwarded_for, self._settings.trusted_proxy_hops)
+
+    def admit(self, connection, request, response):
+        """The handshake's last step (`process_response`): a connection about to open counts
+        against its client's cap, or is answered 429. Counted here rather than in `handle`, so a
+        burst of handshakes cannot all pass before the first handler runs; released when the TCP
+        connection ends, whether or not the handler ever ran."""
+        if response.status_code != 101:
+            return None
+        client = self._client(connection, request)
+        if not self._clients.admit(client):
+            metrics.WS_REFUSED.labels("too_many_connections").inc()
+            log.info("ws refused", extra={"status": 429, "outcome": "too_many_connections"})
+            limit = self._settings.ws_max_connections_per_client
+            return connection.respond(
+                429, f"more than {limit} WebSocket connections from this client\n"
+            )
+        task = asyncio.get_running_loop().create_task(self._release_when_closed(connection, client))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+        return None
+
+    async def _release_when_closed(self, connection, client: str) -> None:
+        try:
+            await connection.wait_closed()
+        finally:
+            self._clients.release(client)
 
     def _session(self, url: str, auth, headers: dict[str, str]) -> WsSession:
         secrets = secret_tokens(*auth.secrets(headers), *url_secrets(url))
@@ -151,7 +186,7 @@ class WsGateway:
         return call
 
     async def handle(self, client) -> None:
-        client_key = client.remote_address[0] if client.remote_address else "unknown"
+        client_name = self._client(client, client.request)
         name, upstream, session = await self._open_upstream()
         metrics.WS_CONNECTIONS.labels(name or "none").inc()
         if upstream is None:
@@ -161,7 +196,7 @@ class WsGateway:
 
         async def client_to_upstream():
             async for message in client:
-                if not self._limiter.allow(client_key)[0]:
+                if not self._limiter.allow(client_name)[0]:
                     await client.send(json.dumps(error_body(LIMIT_EXCEEDED, "rate limit exceeded")))
                     continue
                 try:
@@ -249,6 +284,7 @@ async def serve_forever(settings: ProxySettings, listener: socket.socket) -> Non
         origins=[None, *(o.rstrip("/") for o in settings.cors_origins)],
         max_size=settings.max_body_bytes,
         process_request=_plain_http,
+        process_response=gateway.admit,
     ):
         await stop.wait()
 

@@ -15,6 +15,8 @@ import time
 
 from services.chain.eip712 import Decision
 from services.chain.enums import ConsentStatus
+from services.chain.log_ranges import log_ranges
+from services.chain.settings import ChainSettings
 from services.market import buyer as buying
 from services.market.documents import HEART_RATE_WINDOWS
 from services.stack import demo_people
@@ -53,8 +55,9 @@ def sell(settings: DemoSettings, timeout_s: float = 600.0) -> str:
             decision=Decision.APPROVE, nonce=ledger.functions.nonces(patient.address).call(),
             deadline=w3.eth.get_block("latest")["timestamp"] + 600)
         print(f"patient 0 approved request {request_id} (gasless, relayed)", flush=True)
-    record_id = _wait(lambda: _first_record(ledger, deployments.deployment_block,
-                                            patient.address), deadline,
+    span = ChainSettings().log_block_range
+    record_id = _wait(lambda: first_record(ledger, deployments.deployment_block,
+                                           patient.address, span), deadline,
                       "patient 0's first heart-rate bundle")
     purchase_id = request_id << 8 | HEART_RATE_WINDOWS
     if int(ledger.functions.getPurchase(purchase_id).call()[3]) == PURCHASE_NONE:  # status
@@ -77,11 +80,14 @@ def _consent_status(ledger, request_id: int) -> int:
     return int(ledger.functions.getRequest(request_id).call()[1])
 
 
-def _first_record(ledger, from_block: int, patient: str) -> str | None:
-    for entry in ledger.events.RecordAdded().get_logs(from_block=from_block,
-                                                      argument_filters={"patient": patient}):
-        if entry["args"]["dataClass"] == HEART_RATE_WINDOWS:
-            return "0x" + entry["args"]["recordId"].hex()
+def first_record(ledger, from_block: int, patient: str, span: int) -> str | None:
+    """The patient's oldest heart-rate bundle, searched oldest piece first in pieces of `span`
+    blocks (our proxy refuses longer eth_getLogs ranges); None when there is none yet."""
+    for start, end in log_ranges(from_block, ledger.w3.eth.block_number, span):
+        for entry in ledger.events.RecordAdded().get_logs(
+                from_block=start, to_block=end, argument_filters={"patient": patient}):
+            if entry["args"]["dataClass"] == HEART_RATE_WINDOWS:
+                return "0x" + entry["args"]["recordId"].hex()
     return None
 
 

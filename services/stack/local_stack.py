@@ -13,6 +13,7 @@ from typing import Self
 from web3 import Web3
 
 from services.chain.deployments import Deployments
+from services.chain.settings import ChainSettings
 from services.runtime.process_supervisor import ProcessSupervisor
 from services.stack.anvil import Anvil, free_port
 from services.stack.binaries import REPO_ROOT
@@ -122,7 +123,8 @@ class Stack:
         self.supervisor.start()
         w3 = Web3(Web3.HTTPProvider(self.chain.endpoint.rpc_url))
         events = ChainEvents(w3, self.chain.deployments.address(),
-                             self.chain.deployments.deployment_block)
+                             self.chain.deployments.deployment_block,
+                             span=ChainSettings().log_block_range)
         self.board = StatusBoard(self.supervisor, settings.http_timeout_s, events)
         return self.supervisor
 

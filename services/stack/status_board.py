@@ -2,7 +2,8 @@
 event count, rendered as a rich table.
 
 Counters come from the services' own /metrics (summed over components); on-chain events are counted
-from the contract's logs (incrementally, from the deployment block).
+from the contract's logs (incrementally, from the deployment block, in pieces of
+PULSELEDGER_CHAIN_LOG_BLOCK_RANGE blocks: our proxy refuses longer eth_getLogs ranges).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
 from web3 import Web3
 
+from services.chain.log_ranges import log_ranges
+from services.chain.settings import ChainSettings
 from services.runtime.process_supervisor import ProcessSupervisor
 
 # What the status view shows → the Prometheus samples (any component) that count it.
@@ -60,24 +63,29 @@ class ChainEvents:
     w3: object
     address: str
     from_block: int
+    span: int = ChainSettings.model_fields["log_block_range"].default  # blocks per eth_getLogs
     count: int = 0
     market: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("records", "sales", "deliveries", "earnings_wei"), 0))
 
     def refresh(self) -> int:
         head = self.w3.eth.block_number
-        if head >= self.from_block:
-            logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": self.from_block,
-                                         "toBlock": head})
-            self.count += len(logs)
-            for log in logs:
-                kind = MARKET_TOPICS.get(log["topics"][0].to_0x_hex()) if log["topics"] else None
-                if kind is not None:
-                    self.market[kind] += 1
-                if kind == "deliveries":
-                    self.market["earnings_wei"] += int.from_bytes(bytes(log["data"])[-32:], "big")
-            self.from_block = head + 1
+        # Piece by piece, moving on after each: a piece that fails is read again next time,
+        # and nothing is counted twice.
+        for start, end in log_ranges(self.from_block, head, self.span):
+            self._count(self.w3.eth.get_logs({"address": self.address, "fromBlock": start,
+                                              "toBlock": end}))
+            self.from_block = end + 1
         return self.count
+
+    def _count(self, logs) -> None:
+        self.count += len(logs)
+        for log in logs:
+            kind = MARKET_TOPICS.get(log["topics"][0].to_0x_hex()) if log["topics"] else None
+            if kind is not None:
+                self.market[kind] += 1
+            if kind == "deliveries":
+                self.market["earnings_wei"] += int.from_bytes(bytes(log["data"])[-32:], "big")
 
 
 @dataclass

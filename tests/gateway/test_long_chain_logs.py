@@ -1,7 +1,8 @@
 """Log reads over a chain longer than one eth_getLogs may span, through our real SigV4 proxy
 (`pulseledger proxy` under gunicorn, its default `max_log_block_range` of 2,000) in front of a real
 anvil with 2,500 blocks mined after the purchase: the buyer's read (AccessLogged), the FHIR audit
-export (contract events) and the market custodian's CustodianAuthorized scan all still work."""
+export (contract events), the market custodian's CustodianAuthorized scan, the status board's
+event count and the demo sale's search for a heart-rate bundle all still work."""
 
 from __future__ import annotations
 
@@ -20,13 +21,18 @@ from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
 from services.market.custodian import Custodian
+from services.market.documents import HEART_RATE_WINDOWS
 from services.market.settings import MarketSettings
 from services.records import RecordsSettings, open_store
+from services.stack.demo_sale import first_record
+from services.stack.status_board import ChainEvents
 from tests.gateway.chain_helpers import deploy, start_anvil
 from tests.gateway.conftest import DOMAIN, URI, Market, bearer, sign_in
 from tests.sigv4proxy.processes import ProxyProcess
 
-MINED_AFTER = 2_500  # > the proxy's 2,000-block bound
+PROXY_RANGE = 2_000  # the proxy's default max_log_block_range, and the services' default span
+MINED_AFTER = 2_500  # > PROXY_RANGE
+LONG_AGO: dict[str, str] = {}  # the heart-rate bundle registered before the 2,500 blocks
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,11 @@ def long_chain(tmp_path_factory):
     sale = Market(chain, store).sale()
     custodian = Account.create()
     chain.send(sale.patient, chain.contract.functions.authorizeCustodian(custodian.address, True))
+    # A heart-rate bundle of a patient of its own, so no other test here sees its events.
+    heart_rate_patient = chain.fund()
+    heart_rate_record = Market(chain, store).register(
+        heart_rate_patient, HEART_RATE_WINDOWS, b'{"windows": "2026-11"}')
+    LONG_AGO.update(patient=heart_rate_patient.address, record_id=heart_rate_record)
     chain.w3.provider.make_request("anvil_mine", [hex(MINED_AFTER)])
     proxy = ProxyProcess({"deployments": str(chain.deployments),
                           "upstreams": [{"url": url, "name": "anvil"}],
@@ -115,6 +126,35 @@ def test_custodian__authorisation_2500_blocks_ago__found_through_proxy(long_chai
     custodian = Custodian(store, ledger, custodian_account, MarketSettings(),
                           deployment_block=1)
     assert custodian.patients() == [sale.patient.address.lower()]
+
+
+def _through_proxy(chain, proxy):
+    w3 = Web3(Web3.HTTPProvider(proxy.url))
+    return w3, w3.eth.contract(address=chain.contract.address, abi=chain.contract.abi)
+
+
+def test_status_board_events__deployment_to_head__counted_through_proxy(long_chain):
+    chain, *_, proxy, ledger, _ = long_chain
+    w3, _ = _through_proxy(chain, proxy)
+    deployed = ledger.deployments.deployment_block
+    events = ChainEvents(w3, chain.contract.address, deployed, span=PROXY_RANGE)
+    head = w3.eth.block_number
+    # The reference: one unbounded read straight from anvil, which has no range limit.
+    every_log = chain.w3.eth.get_logs({"address": chain.contract.address,
+                                       "fromBlock": deployed, "toBlock": head})
+    assert events.refresh() == len(every_log) > 0
+    assert events.from_block > head  # read to the head it saw: the next refresh starts after it
+    assert events.market["sales"] == 1 and events.market["records"] >= 2
+
+
+def test_demo_sale_record_search__2500_blocks_back__through_proxy(long_chain):
+    chain, *_, proxy, ledger, _ = long_chain
+    _, contract = _through_proxy(chain, proxy)
+    found = first_record(contract, ledger.deployments.deployment_block, LONG_AGO["patient"],
+                         PROXY_RANGE)
+    assert found == LONG_AGO["record_id"]
+    nobody = Account.create().address
+    assert first_record(contract, ledger.deployments.deployment_block, nobody, PROXY_RANGE) is None
 
 
 def test_log_ranges__cover_once_in_bounded_pieces():

@@ -1,5 +1,5 @@
 """The pieces without servers: raw-transaction decoding, the deployments file, the shared rate
-limiter across real forked processes, the CLI's refusal of a bad configuration."""
+limiter across real forked processes, the client key both limits use, the CLI's refusal of a bad configuration."""
 
 import json
 import os
@@ -12,6 +12,7 @@ from eth_utils import to_checksum_address
 from services.cli import main
 from services.sigv4proxy import rawtx
 from services.sigv4proxy.cli import proxy
+from services.sigv4proxy.client_key import client_key
 from services.sigv4proxy.contracts import DeploymentsError, load_write_targets
 from services.sigv4proxy.ratelimit import SharedRateLimiter
 from services.sigv4proxy.settings import ProxySettings
@@ -97,6 +98,21 @@ def test_rate_limiter__one_budget_across_forked_processes():
     allowed, retry_after = limiter.allow("client")
     assert allowed is False and retry_after > 0
     assert limiter.allow("another client")[0] is True
+
+
+@pytest.mark.parametrize(
+    ("forwarded_for", "hops", "expected"),
+    [
+        ("198.51.100.1", 0, "127.0.0.1"),  # no trusted balancer: the header is the client's own
+        ("192.0.2.1, 198.51.100.1", 1, "198.51.100.1"),
+        ("192.0.2.1,198.51.100.1,203.0.113.5", 2, "198.51.100.1"),
+        ("198.51.100.1", 2, "127.0.0.1"),  # fewer entries than balancers: not trusted
+        ("", 1, "127.0.0.1"),
+        ("192.0.2.1, ", 1, "127.0.0.1"),  # an empty entry where the balancer's should be
+    ],
+)
+def test_client_key__counted_from_the_right_of_forwarded_for(forwarded_for, hops, expected):
+    assert client_key("127.0.0.1", forwarded_for, hops) == expected
 
 
 def test_cli__proxy_listed_and_bad_configuration_refused(tmp_path, monkeypatch):

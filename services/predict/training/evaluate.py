@@ -130,9 +130,13 @@ def real_data_figures(predictor: OnnxPredictor) -> dict:
         for recording in all_recordings():
             windows = _recording_windows(recording, kind == "rr")
             predictions = predictor.predict_batch(windows)
-            alerts = episode_starts([AlertWindow(w.start_ms, p.status)
-                                     for w, p in zip(windows, predictions, strict=True)],
-                                    AlertSettings(k=k, n=n))
+            alerts = episode_starts(
+                [
+                    AlertWindow(w.start_ms, p.status)
+                    for w, p in zip(windows, predictions, strict=True)
+                ],
+                AlertSettings(k=k, n=n),
+            )
             judged = [p for p in predictions if p.status != "insufficient_data"]
             alarms = sum(p.status == "irregular" for p in judged)
             if recording.kind == "ectopy":

@@ -42,7 +42,8 @@ TRAINING_COHORTS = {
 # Calibration people (seed + 1, only to set thresholds): many, so every HRV band has enough.
 CALIBRATION_COHORTS = {"sinus": 2.0, "sinus_artefacts": 1.0}
 MODEL_VERSION = "2.1.0"
-CALIBRATION_SPECIFICITY = 0.98  # the goal: >= 98% per window in every band (calibration people apart)
+# The goal: >= 98% per window in every band (calibration people apart).
+CALIBRATION_SPECIFICITY = 0.98
 ARTEFACT_CALIBRATION_SPECIFICITY = 0.97  # goal >= 97% with one artefact per window
 MISSING_SECONDS = 0.2  # heart-rate windows are also trained with a fifth of their seconds lost
 # Sinus windows of people with RMSSD >= 120 ms weigh this much in the fit: they are few, and
