@@ -26,6 +26,9 @@ and sends its batch of 10 signed readings in its own second, as unsynchronised w
 5. scale-out: one backlog drained by 1, 2 and 4 aggregators and masters, each role its own
    process (BENCH_SCALE_DEVICES, BENCH_SCALE_SECONDS). BENCH_ONLY=scaleout reruns it alone.
 
+The all-in-one peer judges messages with BENCH_VALIDATION_WORKERS (1) validation workers;
+BENCH_ONLY=all_in_one reruns phase 1 alone and keeps the other figures.
+
 Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_SEPARATE_DEVICES,
 BENCH_KILL_DEVICES) so a quick run is possible; the committed JSON says which sizes it was made
 with. BENCH_ONLY=kills reruns phase 3 and keeps the other figures.
@@ -64,6 +67,9 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
 SEPARATE_DEVICES = int(os.environ.get("BENCH_SEPARATE_DEVICES", "4000"))
 BATCH = 10
+# The all-in-one peer's validation worker processes (docs/peers.md, Validation workers): one
+# takes validation to the second core of a 2-core host, as an operator would set it there.
+VALIDATION_WORKERS = int(os.environ.get("BENCH_VALIDATION_WORKERS", "1"))
 DRAIN_TIMEOUT_S = float(os.environ.get("BENCH_DRAIN_TIMEOUT_S", "900"))
 # Deadlines for surviving kills (docs/peers.md): a killed master's locked messages come back
 # after LOCK_S, so grace (device time) must exceed it plus the restart and the RPC timeouts.
@@ -237,7 +243,8 @@ def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drain
 def bench_all_in_one(data_dir: Path) -> dict:
     store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-all")
     admit_locally(data_dir, {"all": ALL_ROLES})
-    settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING)
+    settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING,
+                             validation_workers=VALIDATION_WORKERS)
     ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=LOCK_S)
     queue = LocalQueue(data_dir / "queue.db")
     marks = {}
@@ -253,8 +260,9 @@ def bench_all_in_one(data_dir: Path) -> dict:
                 await trio.sleep(0.05)
             marks["stored"] = time.monotonic()
             marks.setdefault("drained", marks["stored"])
-            marks["figures"] = result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"],
-                                      marks["drained"], marks["stored"], data_dir, due_from)
+            marks["figures"] = {"all_in_one_validation_workers": VALIDATION_WORKERS}
+            marks["figures"] |= result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"],
+                                       marks["drained"], marks["stored"], data_dir, due_from)
             marks["figures"].update(await trio.to_thread.run_sync(
                 live, "all_in_one", data_dir, store, DEVICES,
                 lambda: node.roles["master"].readings_accepted,
@@ -380,13 +388,13 @@ def bench_scaleout(workdir: Path) -> dict:
     return out
 
 
-def scaleout_only() -> None:
-    """BENCH_ONLY=scaleout: rerun phase 5 alone, keep the other figures."""
+def rerun_only(phase) -> None:
+    """BENCH_ONLY=<phase>: rerun one phase on a fresh work dir, keep the other figures."""
     path = ROOT / "benchmarks" / "pipeline.json"
     figures = json.loads(path.read_text())
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
-        figures.update(bench_scaleout(workdir))
+        figures.update(phase(workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     path.write_text(json.dumps(figures, indent=2) + "\n")
@@ -425,32 +433,25 @@ def bench_admission(data_dir: Path) -> dict:
             "admission_handshake_ms_p99": round(percentile(timings, 0.99), 2)}
 
 
-def kills_only() -> None:
-    """BENCH_ONLY=kills: rerun phase 3 on a fresh separate cluster, keep the other figures."""
-    path = ROOT / "benchmarks" / "pipeline.json"
-    figures = json.loads(path.read_text())
-    workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+def kills_on_a_fresh_cluster(workdir: Path) -> dict:
+    """Phase 3 alone, on a fresh separate cluster."""
     data_dir = workdir / "separate"
     open_store(records_settings(data_dir)).close()
     supervisor = PeerSupervisor(data_dir, SEPARATE[2:] + SEPARATE[:2], _env(),
-                            log_dir=data_dir / "logs")
+                                log_dir=data_dir / "logs")
     try:
         supervisor.start(timeout_s=300)
         assert supervisor.wait_ready(300), "peers did not start"
-        figures.update(bench_kills(data_dir, supervisor))
+        return bench_kills(data_dir, supervisor)
     finally:
         supervisor.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    path.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
 
 
 def main() -> None:
-    if os.environ.get("BENCH_ONLY") == "kills":
-        kills_only()
-        return
-    if os.environ.get("BENCH_ONLY") == "scaleout":
-        scaleout_only()
+    only = {"kills": kills_on_a_fresh_cluster, "scaleout": bench_scaleout,
+            "all_in_one": lambda workdir: bench_all_in_one(workdir / "all")}
+    if os.environ.get("BENCH_ONLY") in only:
+        rerun_only(only[os.environ["BENCH_ONLY"]])
         return
     if os.environ.get("BENCH_ONLY") == "admission":
         with tempfile.TemporaryDirectory(prefix="bench-admission-") as folder:
