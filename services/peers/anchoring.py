@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import Protocol
 
 
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
 class DeploymentMismatch(RuntimeError):
     """The chain behind the RPC is not the one the deployments file describes."""
 
@@ -23,6 +26,11 @@ ANCHOR_ABI = [
         {"name": "root", "type": "bytes32", "indexed": True},
         {"name": "custodian", "type": "address", "indexed": True},
         {"name": "leafCount", "type": "uint32", "indexed": False}]},
+    {"type": "function", "name": "batchAnchor", "stateMutability": "view",
+     "inputs": [{"name": "root", "type": "bytes32"}],
+     "outputs": [{"name": "", "type": "tuple", "components": [
+         {"name": "custodian", "type": "address"}, {"name": "leafCount", "type": "uint32"},
+         {"name": "anchoredAt", "type": "uint40"}]}]},
 ]
 
 
@@ -30,11 +38,15 @@ class Web3BatchAnchor:
     """anchorBatch through web3.py with the custodian's key (never logged).
 
     The contract refuses a root anchored before (RecordRegistryBatchAlreadyAnchored), and a
-    storage peer can die between the transaction and noting it: so look for the root's
-    BatchAnchored event first, and if it is there, that transaction is the answer."""
+    storage peer can die between the transaction and noting it: so ask the contract first
+    whether the root is anchored (one view call), and only if it is, find its BatchAnchored
+    event — newest blocks first, in pieces of `log_block_range` (a proxy or hosted node refuses
+    wider log reads; a batch retried after a crash was anchored moments ago) — whose
+    transaction is the answer."""
 
     def __init__(self, rpc_url: str, contract_address: str, private_key: str,
-                 receipt_timeout_s: float = 30.0, expected_chain_id: int | None = None):
+                 receipt_timeout_s: float = 30.0, expected_chain_id: int | None = None,
+                 log_block_range: int = 2_000):
         from web3 import Web3
 
         self.web3 = Web3(Web3.HTTPProvider(rpc_url))
@@ -43,6 +55,7 @@ class Web3BatchAnchor:
             address=Web3.to_checksum_address(contract_address), abi=ANCHOR_ABI)
         self.receipt_timeout_s = receipt_timeout_s
         self.expected_chain_id = expected_chain_id
+        self.log_block_range = log_block_range
         self._checked = expected_chain_id is None
 
     def check_deployment(self) -> None:
@@ -60,9 +73,18 @@ class Web3BatchAnchor:
         self._checked = True
 
     def existing_anchor_tx(self, root: bytes) -> str | None:
+        from services.chain.log_ranges import log_ranges
+
+        if self.contract.functions.batchAnchor(root).call()[0] == ZERO_ADDRESS:
+            return None
         event = self.contract.events.BatchAnchored()
-        logs = event.get_logs(from_block=0, argument_filters={"root": root})
-        return ("0x" + bytes(logs[0]["transactionHash"]).hex()) if logs else None
+        latest = self.web3.eth.block_number
+        for start, end in log_ranges(0, latest, self.log_block_range, newest_first=True):
+            logs = event.get_logs(from_block=start, to_block=end,
+                                  argument_filters={"root": root})
+            if logs:
+                return "0x" + bytes(logs[0]["transactionHash"]).hex()
+        raise RuntimeError("the contract holds this root but no BatchAnchored event names it")
 
     def anchor_batch(self, root: bytes, leaf_count: int) -> str:
         if not self._checked:

@@ -76,5 +76,6 @@ def open_anchor(settings: PeersSettings):
             return None
         deployments = load_deployments(path)
         address, chain_id = deployments.address("PulseLedger"), deployments.chain_id
-    return Web3BatchAnchor(settings.chain().rpc_url, address, settings.custodian_private_key,
-                           expected_chain_id=chain_id)
+    chain = settings.chain()
+    return Web3BatchAnchor(chain.rpc_url, address, settings.custodian_private_key,
+                           expected_chain_id=chain_id, log_block_range=chain.log_block_range)

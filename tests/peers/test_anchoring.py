@@ -89,6 +89,30 @@ def test_anchor_pending__root_on_chain_and_proofs_kept(tmp_path, chain):
     assert anchor.anchor_batch(root, 5) == batch.anchor_tx
 
 
+def test_existing_anchor_tx__found_newest_first_in_pieces_a_proxy_accepts(tmp_path, chain):
+    """A retried root is found by its event though the chain grew past many log pieces since
+    (a proxy refuses wider reads); a root never anchored costs one view call, no log read."""
+    store = open_test_store(tmp_path)
+    refs = _stored_windows(store, "0x" + "34" * 20, "dev-2", 3)
+    anchor = Web3BatchAnchor(chain.url, chain.contract.address, CUSTODIAN_KEY, log_block_range=3)
+    trio.run(StorageRole(_Node(store), anchor).anchor_pending)
+    root, _ = store.proof_of(refs[0].record_id)
+    anchor.web3.provider.make_request("anvil_mine", [20])
+    spans = []
+    get_logs = anchor.web3.eth.get_logs
+    anchor.web3.eth.get_logs = lambda params: spans.append(params) or get_logs(params)
+    found = anchor.existing_anchor_tx(root)
+    assert found == store.get_batch(root).anchor_tx
+    assert spans and all(_block(p["toBlock"]) - _block(p["fromBlock"]) < 3 for p in spans)
+    spans.clear()
+    assert anchor.existing_anchor_tx(b"\x42" * 32) is None
+    assert spans == []
+
+
+def _block(value) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
 def _write_deployments(path: Path, w3: Web3, address: str, chain_id: int | None = None) -> Path:
     """What `ape run deploy` writes (services/chain/deployments.py), for the probe contract."""
     write_deployments(Deployments(
