@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-
 ZERO_ADDRESS = "0x" + "00" * 20
 
 

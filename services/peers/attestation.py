@@ -15,6 +15,7 @@ the reading less valid; a revoked one does (it may have been stolen)."""
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections import OrderedDict, defaultdict
 
 from libp2p.peer.id import ID
@@ -23,8 +24,10 @@ from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int, u
 from services.peers.admission.credential import KIND as CREDENTIAL_KIND
 from services.peers.admission.credential import Credential, Refused, parse
 from services.peers.window_store import digest_of
+from services.records import merkle
 
 KIND = "attestation"
+ROOT_KIND = "attestation-root"  # what a master signs: never the same bytes as a body
 CACHE = 4096  # verified attestations (and credentials, keys) kept: consecutive windows share them
 
 
@@ -52,19 +55,42 @@ def signed_bytes(body) -> bytes:
     return canonical({"kind": KIND, "body": body})
 
 
+def root_bytes(root: bytes) -> bytes:
+    """What a master signs for a call: canonical({"kind": ROOT_KIND, "root": hex})."""
+    return canonical({"kind": ROOT_KIND, "root": root.hex()})
+
+
+def leaf_of(body) -> bytes:
+    return hashlib.sha256(signed_bytes(body)).digest()
+
+
+def attestation_id(document) -> str | None:
+    """The name an aggregator keeps a document under (readings refer to it): unique per
+    device per call. None for what is not an attestation's shape (kept by no one)."""
+    if not isinstance(document, dict):
+        return None
+    if isinstance(document.get("root_sig"), str) and isinstance(document.get("body"), dict):
+        named = f'{document["root_sig"]} {document["body"].get("device")}'
+        return b64(hashlib.sha256(named.encode()).digest()[:18])
+    return document["sig"] if isinstance(document.get("sig"), str) else None
+
+
 def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
            digest_key: bytes) -> dict[str, dict]:
-    """Attestations for these readings, one per device, keyed by device."""
+    """Attestations for these readings, one per device, keyed by device: one signature over
+    the Merkle root of every device's body, a path to it in each."""
     by_device: dict[str, list] = defaultdict(list)
     for reading in readings:
         by_device[reading["userId"]].append([reading["seq"], digest_of(reading, digest_key)])
-    out = {}
-    for device, entries in by_device.items():
-        body = {"device": device, "readings": entries}
-        signature = key_pair.private_key.sign(signed_bytes(body))
-        out[device] = {"master": master_id, "credential": credential, "body": body,
-                       "sig": b64(signature)}
-    return out
+    if not by_device:
+        return {}
+    bodies = {device: {"device": device, "readings": entries}
+              for device, entries in by_device.items()}
+    root, proofs = merkle.build([leaf_of(body) for body in bodies.values()])
+    root_sig = b64(key_pair.private_key.sign(root_bytes(root)))
+    return {device: {"master": master_id, "credential": credential, "body": body,
+                     "root_sig": root_sig, "proof": [b64(node) for node in proof]}
+            for (device, body), proof in zip(bodies.items(), proofs)}
 
 
 class AttestationCheck:
@@ -72,11 +98,14 @@ class AttestationCheck:
         self.operator = operator
         self.digest_key = digest_key
         self.revocations = revocations
-        self._verified: OrderedDict[str, tuple] = OrderedDict()  # sig -> (device, entries, cred)
+        # sig (older form) or (root signature, leaf) -> (device, entries, credential)
+        self._verified: OrderedDict[object, tuple] = OrderedDict()
         # Every attestation of a master encloses the same credential and names the same key:
         # check the operator's signature and decode the key once, not once per attestation.
         self._credentials: OrderedDict[str, tuple] = OrderedDict()  # sig -> (body, Credential)
         self._keys: OrderedDict[str, object] = OrderedDict()  # master peer id -> public key
+        # (master, root signature) -> (root, credential): a call's root, verified once
+        self._roots: OrderedDict[tuple, tuple] = OrderedDict()
 
     def _credential(self, document) -> Credential:
         """parse(), remembered by the credential's signature — for a document with that very
@@ -98,6 +127,8 @@ class AttestationCheck:
 
     def _attested(self, document: dict) -> tuple[str, frozenset]:
         """(device, {(seq, digest)}) the document attests; Refused if it is not a master's."""
+        if isinstance(document, dict) and "root_sig" in document:
+            return self._attested_in_call(document)
         cached = self._verified.get(document.get("sig")) if isinstance(document, dict) else None
         if cached is None:
             try:
@@ -122,6 +153,42 @@ class AttestationCheck:
         if self.revocations.revoked(credential):
             raise Refused("revoked")
         return device, entries
+
+    def _attested_in_call(self, document: dict) -> tuple[str, frozenset]:
+        """The Merkle form: the body's path must lead to a root its master signed."""
+        try:
+            master, root_sig = str(document["master"]), str(document["root_sig"])
+            body = document["body"]
+            leaf = leaf_of(body)
+            cached = self._verified.get((root_sig, leaf))
+            if cached is None:
+                root = merkle.compute_root(leaf, [unb64(node) for node in document["proof"]])
+                credential = self._root_credential(master, root_sig, root, document)
+                cached = (str(body["device"]),
+                          frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
+                          credential)
+                _remember(self._verified, (root_sig, leaf), cached)
+        except Refused:
+            raise
+        except Exception:  # malformed in any way  # noqa: BLE001
+            raise Refused("malformed") from None
+        device, entries, credential = cached
+        if self.revocations.revoked(credential):
+            raise Refused("revoked")
+        return device, entries
+
+    def _root_credential(self, master: str, root_sig: str, root: bytes, document) -> Credential:
+        """The credential of the master that signed this root (verified once per root)."""
+        known = self._roots.get((master, root_sig))
+        if known is not None and known[0] == root:
+            return known[1]
+        credential = self._credential(document["credential"])
+        if credential.peer_id != master or "master" not in credential.roles:
+            raise Refused("not_a_master")
+        if not self._key(master).verify(root_bytes(root), unb64(root_sig)):
+            raise Refused("bad_signature")  # a body or path not under the signed root
+        _remember(self._roots, (master, root_sig), (root, credential))
+        return credential
 
     def window_attested(self, item: dict) -> bool:
         """Every reading of the window is in an attestation a master made for its device."""

@@ -15,6 +15,7 @@ from collections import defaultdict
 import trio
 
 from services.ingest.reading import canonical
+from services.peers.attestation import attestation_id
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_ingest import IngestReply, IngestRequest
 from services.peers.messages.agg_state import MERGE, SYNC, MergeReply, WindowState
@@ -188,13 +189,14 @@ class AggregationRole:
 
     @staticmethod
     def _attestations(readings: list[dict], documents: dict) -> dict[str, tuple[str, str]]:
-        """Name each reading's attestation (by the master's signature) in its "att"; storage
+        """Name each reading's attestation (attestation_id) in its "att"; storage
         checks them (services/peers/attestation.py), we only keep them with the readings."""
         out, by_device = {}, {}
         for device, document in documents.items():
-            if isinstance(document, dict) and isinstance(document.get("sig"), str):
-                out[document["sig"]] = (device, json.dumps(document))
-                by_device[device] = document["sig"]
+            name = attestation_id(document)
+            if name is not None:
+                out[name] = (device, json.dumps(document))
+                by_device[device] = name
         for reading in readings:
             reading["att"] = by_device.get(reading["userId"])
         return out
