@@ -14,18 +14,14 @@ the reading less valid; a revoked one does (it may have been stolen)."""
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict, defaultdict
 
-from libp2p.peer.id import ID
-
-from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int, unb64
-from services.peers.admission.credential import KIND as CREDENTIAL_KIND
-from services.peers.admission.credential import Credential, Refused, parse
+from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int
+from services.peers.admission.credential import Refused
+from services.peers.peer_signed import PeerSignedCheck, remember
 from services.peers.window_store import digest_of
 
 KIND = "attestation"
-CACHE = 4096  # verified attestations (and credentials, keys) kept: consecutive windows share them
 
 
 def signed_bytes(body) -> bytes:
@@ -53,11 +49,14 @@ def signed_bytes(body) -> bytes:
 
 
 def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
-           digest_key: bytes) -> dict[str, dict]:
-    """Attestations for these readings, one per device, keyed by device."""
+           digest_key: bytes, digests: list[str] | None = None) -> dict[str, dict]:
+    """Attestations for these readings, one per device, keyed by device. `digests`: the
+    readings' digests when the caller already has them (one HMAC per reading, not two)."""
+    if digests is None:
+        digests = [digest_of(reading, digest_key) for reading in readings]
     by_device: dict[str, list] = defaultdict(list)
-    for reading in readings:
-        by_device[reading["userId"]].append([reading["seq"], digest_of(reading, digest_key)])
+    for reading, digest in zip(readings, digests, strict=True):
+        by_device[reading["userId"]].append([reading["seq"], digest])
     out = {}
     for device, entries in by_device.items():
         body = {"device": device, "readings": entries}
@@ -69,58 +68,25 @@ def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
 
 class AttestationCheck:
     def __init__(self, operator, revocations, digest_key: bytes):
-        self.operator = operator
         self.digest_key = digest_key
-        self.revocations = revocations
+        self._signed = PeerSignedCheck(operator, revocations, role="master", signer_field="master",
+                                       signed_bytes=signed_bytes, wrong_role="not_a_master")
         self._verified: OrderedDict[str, tuple] = OrderedDict()  # sig -> (device, entries, cred)
-        # Every attestation of a master encloses the same credential and names the same key:
-        # check the operator's signature and decode the key once, not once per attestation.
-        self._credentials: OrderedDict[str, tuple] = OrderedDict()  # sig -> (body, Credential)
-        self._keys: OrderedDict[str, object] = OrderedDict()  # master peer id -> public key
-
-    def _credential(self, document) -> Credential:
-        """parse(), remembered by the credential's signature — for a document with that very
-        body only (another body under a known signature is parsed, and refused, afresh)."""
-        sig = document.get("sig") if isinstance(document, dict) else None
-        known = self._credentials.get(sig) if isinstance(sig, str) else None
-        if known is not None and known[0] == document.get(CREDENTIAL_KIND):
-            return known[1]
-        credential = parse(self.operator, document)
-        _remember(self._credentials, sig, (copy.deepcopy(document[CREDENTIAL_KIND]), credential))
-        return credential
-
-    def _key(self, master: str):
-        key = self._keys.get(master)
-        if key is None:
-            key = ID.from_base58(master).extract_public_key()
-            _remember(self._keys, master, key)
-        return key
 
     def _attested(self, document: dict) -> tuple[str, frozenset]:
         """(device, {(seq, digest)}) the document attests; Refused if it is not a master's."""
         cached = self._verified.get(document.get("sig")) if isinstance(document, dict) else None
         if cached is None:
+            _, body, credential = self._signed.verified(document)
             try:
-                master = str(document["master"])
-                credential = self._credential(document["credential"])
-                body = document["body"]
-                key = self._key(master)
-                signed = key.verify(signed_bytes(body), unb64(document["sig"]))
-            except Refused:
-                raise
-            except Exception:  # malformed in any way  # noqa: BLE001
+                cached = (str(body["device"]),
+                          frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
+                          credential)
+            except Exception:  # a master's signature over a body of another shape  # noqa: BLE001
                 raise Refused("malformed") from None
-            if credential.peer_id != master or "master" not in credential.roles:
-                raise Refused("not_a_master")
-            if not signed:
-                raise Refused("bad_signature")
-            cached = (str(body["device"]),
-                      frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
-                      credential)
-            _remember(self._verified, document["sig"], cached)
+            remember(self._verified, document["sig"], cached)
         device, entries, credential = cached
-        if self.revocations.revoked(credential):
-            raise Refused("revoked")
+        self._signed.still_admitted(credential)
         return device, entries
 
     def window_attested(self, item: dict) -> bool:
@@ -134,9 +100,3 @@ class AttestationCheck:
             if device == item["device_id"]:
                 attested |= entries
         return all((r["seq"], digest_of(r, self.digest_key)) in attested for r in item["readings"])
-
-
-def _remember(cache: OrderedDict, key, value) -> None:
-    cache[key] = value
-    while len(cache) > CACHE:
-        cache.popitem(last=False)

@@ -16,7 +16,7 @@ import trio
 
 from services.ingest.reading import canonical
 from services.peers.messages.agg_ingest import OP as INGEST
-from services.peers.messages.agg_ingest import IngestReply, IngestRequest
+from services.peers.messages.agg_ingest import REJECTED, IngestReply, IngestRequest
 from services.peers.messages.agg_state import MERGE, SYNC, MergeReply, WindowState
 from services.peers.messages.windows import (
     NOTIFY,
@@ -27,8 +27,10 @@ from services.peers.messages.windows import (
     StoreRequest,
 )
 from services.peers.overdue import OverdueWatch
+from services.peers.receipts import sign_receipt
+from services.peers.rejected import dead_letter_rejected
 from services.peers.rpc import PeerUnavailable
-from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore
+from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN, WindowStore, row_digest
 
 log = logging.getLogger(__name__)
 _UNSYNCED = object()
@@ -80,13 +82,17 @@ class AggregationRole:
                     groups[peer].append(device)
         return groups
 
-    async def _replicate(self, groups: dict[str, dict]) -> None:
-        """Send each peer its payload; raise if any does not acknowledge."""
-        failures = []
+    async def _replicate(self, groups: dict[str, dict], want_receipts: bool = False) -> list[dict]:
+        """Send each peer its payload; raise if any does not acknowledge. Returns the receipts
+        the peers signed (asked for when readings are replicated on ingest)."""
+        failures, receipts = [], []
 
         async def one(peer: str, payload: dict) -> None:
             try:
-                await self.node.rpc.call(peer, MERGE, WindowState.of(payload))
+                request = WindowState.of(payload, want_receipts)
+                reply = await self.node.rpc.call(peer, MERGE, request)
+                if reply.receipt is not None:
+                    receipts.append(reply.receipt)
             except Exception as exc:  # noqa: BLE001
                 if isinstance(exc, PeerUnavailable):
                     self.node.membership.mark_dead(peer)
@@ -98,6 +104,7 @@ class AggregationRole:
         self._remember(set(groups) - set(failures))
         if failures:
             raise PeerUnavailable(f"replication to {len(failures)} aggregator(s) failed")
+        return receipts
 
     def _remember(self, peers: set[str]) -> None:
         """Aggregators that now share window state with us, kept across restarts."""
@@ -137,15 +144,23 @@ class AggregationRole:
         (views differ while a peer dies or comes back) can miss the window the real primary
         closes: it would be acknowledged and end up a dead letter instead of stored."""
         me, assign = self.node.rpc.self_id, self.node.directory.primary_and_replica
-        readings, elsewhere = [], []
-        for reading in request.readings:
-            (readings if assign(reading["userId"])[0] == me else elsewhere).append(reading)
+        readings, positions, elsewhere = [], [], []
+        for index, reading in enumerate(request.readings):
+            if assign(reading["userId"])[0] == me:
+                readings.append(reading)
+                positions.append(index)
+            else:
+                elsewhere.append(reading)
+        not_primary = [[r["userId"], r["seq"]] for r in elsewhere]
         if not readings:
-            return IngestReply({}, [[r["userId"], r["seq"]] for r in elsewhere])
-        counts = await self._accept(readings, request.attestations)
-        return IngestReply(counts, [[r["userId"], r["seq"]] for r in elsewhere])
+            return IngestReply({}, not_primary)
+        counts, rejected, receipts = await self._accept(readings, request.attestations)
+        return IngestReply(counts, not_primary,
+                           [[positions[i], outcome] for i, outcome in rejected], receipts)
 
-    async def _accept(self, readings: list[dict], documents: dict) -> dict:
+    async def _accept(self, readings: list[dict], documents: dict) -> tuple[dict, list, list]:
+        """Counts by outcome, the readings dead-lettered ([index in `readings`, outcome]), and
+        the replicas' receipts for the rest."""
         attestations = self._attestations(readings, documents)
         await self.yield_to_closing()
         await self._sync_before_accepting({r["userId"] for r in readings})
@@ -155,15 +170,15 @@ class AggregationRole:
             self._touched[reading["userId"]] += 1
         self._fresh.update(r["userId"] for r in readings)
         counts: dict[str, int] = defaultdict(int)
-        keep = []
-        for reading, outcome in zip(readings, outcomes):
+        keep, rejected = [], []
+        for index, (reading, outcome) in enumerate(zip(readings, outcomes)):
             counts[outcome] += 1
-            if outcome in ("late", "replay"):
-                reason = "late" if outcome == "late" else "replay: seq seen with other content"
-                body = {k: v for k, v in reading.items() if k != "att"}
-                self.node.store.dead_letter("reading", canonical(body), reason)
+            if outcome in REJECTED:
+                dead_letter_rejected(self.node.store, reading, outcome)
+                rejected.append((index, outcome))
             else:
                 keep.append(reading)  # duplicates too: the replica may have missed them
+        receipts = []
         if keep:
             by_peer = self._replica_groups(r["userId"] for r in keep)
             payloads = {}
@@ -171,8 +186,8 @@ class AggregationRole:
                 wanted = set(devices)
                 payloads[peer] = self.windows.rows_for(
                     [r for r in keep if r["userId"] in wanted], attestations)
-            await self._replicate(payloads)
-        return dict(counts)
+            receipts = await self._replicate(payloads, want_receipts=True)
+        return dict(counts), rejected, receipts
 
     async def yield_to_closing(self) -> None:
         """Backpressure: while windows that fell due are being (or wait to be) closed, wait for
@@ -208,7 +223,22 @@ class AggregationRole:
         for row in state.devices:
             self._touched[row[0]] += 1
             self._fresh.add(row[0])
-        return MergeReply(len(state.readings))
+        receipt = self._receipt(state.readings, caller) if state.want_receipt else None
+        return MergeReply(len(state.readings), receipt)
+
+    def _receipt(self, rows: list[list], primary: str) -> dict | None:
+        """Our signed receipt (services/peers/receipts.py) for the readings of this merge that we
+        now hold: each row's digest recomputed from its content, and the one we hold the same."""
+        rows = [r for r in rows if r[4] is not None]
+        held = self.windows.digests_held([(r[0], r[1]) for r in rows])
+        covered: dict[str, set] = defaultdict(set)
+        for device, seq, _, ts, hr, rr, digest, *_ in rows:
+            if digest == held.get((device, seq)) == row_digest(hr, ts, rr, self.windows.digest_key):
+                covered[device].add((seq, digest))
+        if not covered:
+            return None
+        node = self.node
+        return sign_receipt(node.key_pair, node.peer_id, node.gate.own_document, primary, covered)
 
     # -- loops --------------------------------------------------------------------------------
     async def run(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import trio
 
@@ -15,7 +15,10 @@ from services.ingest.validation import validate_message
 from services.peers.attestation import attest
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_ingest import IngestRequest
+from services.peers.receipts import ReceiptCheck
+from services.peers.rejected import dead_letter_rejected
 from services.peers.rpc import PeerUnavailable, RemoteError
+from services.peers.window_store import digest_of
 
 log = logging.getLogger(__name__)
 VALIDATE_BETWEEN_CHECKPOINTS = 20  # queue messages validated before the event loop runs again
@@ -49,8 +52,12 @@ class MasterRole:
         self.ingest_settings = ingest_settings
         self.devices = _DeviceCache(node.store)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
+        self.receipts = ReceiptCheck(node.gate.operator, node.gate.revocations)
         self.completed = 0
         self.readings_accepted = 0  # valid readings its aggregators acknowledged (status view)
+        self.receipted = 0  # readings another aggregator's receipt covered
+        self.unreceipted = 0  # readings acknowledged without a receipt: kept pending
+        self.receipts_refused: Counter[str] = Counter()  # receipts that did not count, by reason
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
         node.membership.queue_busy = self.busy
 
@@ -59,7 +66,11 @@ class MasterRole:
 
     def metrics(self) -> dict:
         return {"master_completed_messages": self.completed,
-                "master_readings_accepted": self.readings_accepted}
+                "master_readings_accepted": self.readings_accepted,
+                "master_readings_receipted": self.receipted,
+                "master_readings_unreceipted": self.unreceipted,
+                **{f'master_receipts_refused_total{{reason="{reason}"}}': n
+                   for reason, n in self.receipts_refused.items()}}
 
     async def _queue_op(self, fn, *args):
         async with self._queue_lock:
@@ -178,17 +189,22 @@ class MasterRole:
                 if primary is not None:  # none live right now: stays pending, retried
                     by_aggregator[primary].append(reading)
         acked: set[int] = set()
+        # One aggregator in our view (one-aggregator deployments, the all-in-one): it has no
+        # replica to sign receipts, and none is asked for.
+        several = len(aggregators) > 1
 
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
+                digests = [digest_of(r, self.digest_key) for r in readings]
                 attestations = attest(node.key_pair, node.peer_id, node.gate.own_document,
-                                      readings, self.digest_key)
+                                      readings, self.digest_key, digests)
                 reply = await node.rpc.call(aggregator, INGEST,
                                             IngestRequest(readings, attestations))
-                # readings of users it is not primary for (its view differs from ours for the
-                # moment) stay pending: routed again with a fresh view
-                elsewhere = {(u, q) for u, q in reply.not_primary}
-                acked.update(id(r) for r in readings if (r["userId"], r["seq"]) not in elsewhere)
+                # An aggregator in our own process runs our code: its word is ours.
+                remote = aggregator != node.peer_id
+                settled = self._acknowledged(aggregator, reply, readings, digests, remote,
+                                             needs_receipts=several and remote)
+                acked.update(id(r) for r in settled)
             except PeerUnavailable:
                 node.membership.mark_dead(aggregator)
             except RemoteError as exc:
@@ -199,3 +215,37 @@ class MasterRole:
                 nursery.start_soon(send, aggregator, readings)
         for readings in pending:
             readings[:] = [r for r in readings if id(r) not in acked]
+
+    def _acknowledged(self, aggregator: str, reply, readings: list[dict], digests: list[str],
+                      remote: bool, needs_receipts: bool) -> list[dict]:
+        """The readings an agg.ingest reply settles. Readings of users it is not primary for
+        (its view differs from ours for the moment) stay pending: routed again with a fresh
+        view. Readings it reports rejected (late, replay) are dead-lettered here too. The rest
+        count only under a valid receipt from another aggregator, when receipts are needed."""
+        elsewhere = {(u, q) for u, q in reply.not_primary}
+        rejected = dict(reply.rejected)  # index in the request -> outcome
+        settled, kept, kept_digests = [], [], []
+        for index, (reading, digest) in enumerate(zip(readings, digests, strict=True)):
+            if (reading["userId"], reading["seq"]) in elsewhere:
+                continue
+            outcome = rejected.get(index)
+            if outcome is not None:
+                if remote:  # its claim, not our proof: parked with the reason, never just gone
+                    dead_letter_rejected(self.node.store, reading, outcome)
+                settled.append(reading)
+            else:
+                kept.append(reading)
+                kept_digests.append(digest)
+        if not needs_receipts or not kept:
+            return settled + kept
+        covered, refused = self.receipts.covered(reply.receipts, aggregator, kept, kept_digests)
+        for reason in refused:
+            self.receipts_refused[reason] += 1
+        missing = covered.count(False)
+        self.receipted += len(covered) - missing
+        if missing:
+            self.unreceipted += missing
+            log.warning("aggregator %s acknowledged %d reading(s) without a valid replication "
+                        "receipt (receipts refused: %s): kept pending", aggregator[-8:], missing,
+                        ",".join(sorted(set(refused))) or "none sent")
+        return settled + [r for r, ok in zip(kept, covered, strict=True) if ok]
