@@ -25,7 +25,8 @@ class _Membership:
 
 def _master(tmp_path, script, settle_s):
     settings = PeersSettings(data_dir=tmp_path, digest_key="11" * 32, master_settle_s=settle_s)
-    node = SimpleNamespace(settings=settings, store=None, membership=_Membership(script))
+    node = SimpleNamespace(settings=settings, store=None, membership=_Membership(script),
+                           gate=SimpleNamespace(operator=None, revocations=None))  # receipts
     return MasterRole(node, queue=None, ingest_settings=None)
 
 
