@@ -45,24 +45,28 @@ class _DeviceCache:
 class MasterRole:
     name = "master"
 
-    def __init__(self, node, queue, ingest_settings):
-        self.node = node
-        self.digest_key = node.settings.digest_key_bytes()  # attestations carry keyed digests
-        self.queue = queue
-        self.ingest_settings = ingest_settings
-        self.devices = _DeviceCache(node.store)
+    def __init__(self, *, settings, ingest_settings, queue, store, rpc, membership, directory,
+                 signer, receipts: ReceiptCheck | None, closing_gate=None):
+        """`signer`: our key and credential, for attestations; `receipts`: the replication
+        receipt check; `closing_gate`: an aggregator in this process lets its closing round go
+        first (its yield_to_closing), None when there is none."""
+        self.settings, self.ingest_settings = settings, ingest_settings
+        self.queue, self.store, self.rpc = queue, store, rpc
+        self.membership, self.directory, self.signer = membership, directory, signer
+        self.receipts = receipts
+        self.closing_gate = closing_gate
+        self.digest_key = settings.digest_key_bytes()  # attestations carry keyed digests
+        self.devices = _DeviceCache(store)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
-        self.receipts = ReceiptCheck(node.gate.operator, node.gate.revocations)
         self.completed = 0
         self.readings_accepted = 0  # valid readings its aggregators acknowledged (status view)
         self.receipted = 0  # readings another aggregator's receipt covered
         self.unreceipted = 0  # readings acknowledged without a receipt: kept pending
         self.receipts_refused: Counter[str] = Counter()  # receipts that did not count, by reason
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
-        node.membership.queue_busy = self.busy
 
     def busy(self) -> bool:
-        return time.monotonic() - self._last_pulled < self.node.settings.quiet_flush_s
+        return time.monotonic() - self._last_pulled < self.settings.quiet_flush_s
 
     def metrics(self) -> dict:
         return {"master_completed_messages": self.completed,
@@ -79,15 +83,15 @@ class MasterRole:
     async def run(self) -> None:
         await self._settle()
         async with trio.open_nursery() as nursery:
-            for _ in range(self.node.settings.master_concurrency):
+            for _ in range(self.settings.master_concurrency):
                 nursery.start_soon(self._loop)
 
     async def _settle(self) -> None:
         """Wait until the live aggregators we see stayed the same for master_settle_s."""
-        settle = self.node.settings.master_settle_s
+        settle = self.settings.master_settle_s
         seen, since = None, trio.current_time()
         while True:
-            live = self.node.membership.live("aggregation")
+            live = self.membership.live("aggregation")
             if live != seen:
                 seen, since = live, trio.current_time()
             elif live and trio.current_time() - since >= settle:
@@ -95,14 +99,13 @@ class MasterRole:
             await trio.sleep(min(0.1, max(settle / 4, 0.01)))
 
     async def _loop(self) -> None:
-        settings = self.node.settings
+        settings = self.settings
         while True:
-            if not self.node.membership.live("aggregation"):
+            if not self.membership.live("aggregation"):
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
-            local_aggregator = self.node.roles.get("aggregation")
-            if local_aggregator is not None:  # several roles in one process: closing first
-                await local_aggregator.yield_to_closing()
+            if self.closing_gate is not None:  # several roles in one process: closing first
+                await self.closing_gate()
             messages = await self._queue_op(self.queue.receive, settings.master_batch)
             if messages:
                 self._last_pulled = time.monotonic()
@@ -140,7 +143,6 @@ class MasterRole:
         view of the aggregators changes or after a backoff. A transient failure must not cost
         the message a delivery (abandoning does, and max_delivery_count would soon park good
         readings as poison)."""
-        node = self.node
         now_ms = int(time.time() * 1000)
         pending: list[list[dict]] = []
         for index, message in enumerate(messages):
@@ -151,7 +153,7 @@ class MasterRole:
                 await trio.lowlevel.checkpoint()
             verdict = validate_message(message.body, self.devices, self.ingest_settings, now_ms)
             for reject in verdict.rejects:
-                node.store.dead_letter("reading", reject.payload, reject.reason)
+                self.store.dead_letter("reading", reject.payload, reject.reason)
             pending.append([reading.to_json() for reading in verdict.valid])
 
         valid_counts = [len(readings) for readings in pending]
@@ -168,7 +170,7 @@ class MasterRole:
                 continue
             # nothing taken: wait for our view of the aggregators to change, or back off
             with trio.move_on_after(backoff):
-                await node.membership.changed.wait()
+                await self.membership.changed.wait()
             backoff = min(backoff * 2, 2.0)
         done = [m for m, rest in zip(messages, pending) if not rest]
         self.readings_accepted += sum(n for n, rest in zip(valid_counts, pending) if not rest)
@@ -177,12 +179,11 @@ class MasterRole:
 
     async def _route_once(self, pending: list[list[dict]]) -> None:
         """One attempt: send each pending reading to its primary; drop what is acknowledged."""
-        node = self.node
-        aggregators = node.membership.live("aggregation")
+        aggregators = self.membership.live("aggregation")
         if not aggregators:
             return
         by_aggregator: dict[str, list[dict]] = defaultdict(list)
-        assign = node.directory.primary_and_replica
+        assign = self.directory.primary_and_replica
         for readings in pending:
             for reading in readings:
                 primary = assign(reading["userId"])[0]
@@ -196,17 +197,18 @@ class MasterRole:
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
                 digests = [digest_of(r, self.digest_key) for r in readings]
-                attestations = attest(node.key_pair, node.peer_id, node.gate.own_document,
+                signer = self.signer
+                attestations = attest(signer.key_pair, signer.peer_id, signer.credential,
                                       readings, self.digest_key, digests)
-                reply = await node.rpc.call(aggregator, INGEST,
+                reply = await self.rpc.call(aggregator, INGEST,
                                             IngestRequest(readings, attestations))
                 # An aggregator in our own process runs our code: its word is ours.
-                remote = aggregator != node.peer_id
+                remote = aggregator != signer.peer_id
                 settled = self._acknowledged(aggregator, reply, readings, digests, remote,
                                              needs_receipts=several and remote)
                 acked.update(id(r) for r in settled)
             except PeerUnavailable:
-                node.membership.mark_dead(aggregator)
+                self.membership.mark_dead(aggregator)
             except RemoteError as exc:
                 log.info("aggregator refused a batch: %s", str(exc)[:120])
 
@@ -231,7 +233,7 @@ class MasterRole:
             outcome = rejected.get(index)
             if outcome is not None:
                 if remote:  # its claim, not our proof: parked with the reason, never just gone
-                    dead_letter_rejected(self.node.store, reading, outcome)
+                    dead_letter_rejected(self.store, reading, outcome)
                 settled.append(reading)
             else:
                 kept.append(reading)
