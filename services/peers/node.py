@@ -87,15 +87,18 @@ class PeerNode:
             self.roles["aggregation"] = aggregation
         if "prediction" in wanted:
             self.roles["prediction"] = PredictionRole(
-                self, self._predictor or backends.open_predictor(self.settings))
+                rpc=self.rpc, predictor=self._predictor or backends.open_predictor(self.settings))
         if "storage" in wanted:
             anchor = self._anchor if self._anchor is not None else backends.open_anchor(self.settings)
-            self.roles["storage"] = StorageRole(self, anchor, AttestationCheck(
-                self.gate.operator, self.gate.revocations, self.settings.digest_key_bytes()))
+            self.roles["storage"] = StorageRole(
+                settings=self.settings, rpc=self.rpc, membership=self.membership,
+                store=self.store, anchor=anchor, attestations=AttestationCheck(
+                    self.gate.operator, self.gate.revocations, self.settings.digest_key_bytes()))
         if "notification" in wanted:
             self.roles["notification"] = NotificationRole(
-                self, self._notifier or backends.open_notifier(self.settings),
-                backends.open_alert_tracker(self.settings))
+                settings=self.settings, rpc=self.rpc, store=self.store,
+                notifier=self._notifier or backends.open_notifier(self.settings),
+                tracker=backends.open_alert_tracker(self.settings))
 
     async def call_role(self, role: str, op: str, request):
         """Call `op` (its request class: services/peers/messages) on a live peer with `role`:
