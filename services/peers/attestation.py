@@ -14,21 +14,17 @@ the reading less valid; a revoked one does (it may have been stolen)."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections import OrderedDict, defaultdict
 
-from libp2p.peer.id import ID
-
 from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int, unb64
-from services.peers.admission.credential import KIND as CREDENTIAL_KIND
-from services.peers.admission.credential import Credential, Refused, parse
+from services.peers.admission.credential import Credential, Refused
+from services.peers.peer_signed import PeerSignedCheck, remember
 from services.peers.window_store import digest_of
 from services.records import merkle
 
 KIND = "attestation"
 ROOT_KIND = "attestation-root"  # what a master signs: never the same bytes as a body
-CACHE = 4096  # verified attestations (and credentials, keys) kept: consecutive windows share them
 
 
 def signed_bytes(body) -> bytes:
@@ -76,12 +72,15 @@ def attestation_id(document) -> str | None:
 
 
 def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
-           digest_key: bytes) -> dict[str, dict]:
+           digest_key: bytes, digests: list[str] | None = None) -> dict[str, dict]:
     """Attestations for these readings, one per device, keyed by device: one signature over
-    the Merkle root of every device's body, a path to it in each."""
+    the Merkle root of every device's body, a path to it in each. `digests`: the readings'
+    digests when the caller already has them (one HMAC per reading, not two)."""
+    if digests is None:
+        digests = [digest_of(reading, digest_key) for reading in readings]
     by_device: dict[str, list] = defaultdict(list)
-    for reading in readings:
-        by_device[reading["userId"]].append([reading["seq"], digest_of(reading, digest_key)])
+    for reading, digest in zip(readings, digests, strict=True):
+        by_device[reading["userId"]].append([reading["seq"], digest])
     if not by_device:
         return {}
     bodies = {device: {"device": device, "readings": entries}
@@ -95,35 +94,13 @@ def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
 
 class AttestationCheck:
     def __init__(self, operator, revocations, digest_key: bytes):
-        self.operator = operator
         self.digest_key = digest_key
-        self.revocations = revocations
+        self._signed = PeerSignedCheck(operator, revocations, role="master", signer_field="master",
+                                       signed_bytes=signed_bytes, wrong_role="not_a_master")
         # sig (older form) or (root signature, leaf) -> (device, entries, credential)
         self._verified: OrderedDict[object, tuple] = OrderedDict()
-        # Every attestation of a master encloses the same credential and names the same key:
-        # check the operator's signature and decode the key once, not once per attestation.
-        self._credentials: OrderedDict[str, tuple] = OrderedDict()  # sig -> (body, Credential)
-        self._keys: OrderedDict[str, object] = OrderedDict()  # master peer id -> public key
         # (master, root signature) -> (root, credential): a call's root, verified once
         self._roots: OrderedDict[tuple, tuple] = OrderedDict()
-
-    def _credential(self, document) -> Credential:
-        """parse(), remembered by the credential's signature — for a document with that very
-        body only (another body under a known signature is parsed, and refused, afresh)."""
-        sig = document.get("sig") if isinstance(document, dict) else None
-        known = self._credentials.get(sig) if isinstance(sig, str) else None
-        if known is not None and known[0] == document.get(CREDENTIAL_KIND):
-            return known[1]
-        credential = parse(self.operator, document)
-        _remember(self._credentials, sig, (copy.deepcopy(document[CREDENTIAL_KIND]), credential))
-        return credential
-
-    def _key(self, master: str):
-        key = self._keys.get(master)
-        if key is None:
-            key = ID.from_base58(master).extract_public_key()
-            _remember(self._keys, master, key)
-        return key
 
     def _attested(self, document: dict) -> tuple[str, frozenset]:
         """(device, {(seq, digest)}) the document attests; Refused if it is not a master's."""
@@ -131,27 +108,11 @@ class AttestationCheck:
             return self._attested_in_call(document)
         cached = self._verified.get(document.get("sig")) if isinstance(document, dict) else None
         if cached is None:
-            try:
-                master = str(document["master"])
-                credential = self._credential(document["credential"])
-                body = document["body"]
-                key = self._key(master)
-                signed = key.verify(signed_bytes(body), unb64(document["sig"]))
-            except Refused:
-                raise
-            except Exception:  # malformed in any way  # noqa: BLE001
-                raise Refused("malformed") from None
-            if credential.peer_id != master or "master" not in credential.roles:
-                raise Refused("not_a_master")
-            if not signed:
-                raise Refused("bad_signature")
-            cached = (str(body["device"]),
-                      frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
-                      credential)
-            _remember(self._verified, document["sig"], cached)
+            _, body, credential = self._signed.verified(document)
+            cached = _entries(body, credential)
+            remember(self._verified, document["sig"], cached)
         device, entries, credential = cached
-        if self.revocations.revoked(credential):
-            raise Refused("revoked")
+        self._signed.still_admitted(credential)
         return device, entries
 
     def _attested_in_call(self, document: dict) -> tuple[str, frozenset]:
@@ -163,18 +124,13 @@ class AttestationCheck:
             cached = self._verified.get((root_sig, leaf))
             if cached is None:
                 root = merkle.compute_root(leaf, [unb64(node) for node in document["proof"]])
-                credential = self._root_credential(master, root_sig, root, document)
-                cached = (str(body["device"]),
-                          frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
-                          credential)
-                _remember(self._verified, (root_sig, leaf), cached)
-        except Refused:
-            raise
         except Exception:  # malformed in any way  # noqa: BLE001
             raise Refused("malformed") from None
+        if cached is None:
+            cached = _entries(body, self._root_credential(master, root_sig, root, document))
+            remember(self._verified, (root_sig, leaf), cached)
         device, entries, credential = cached
-        if self.revocations.revoked(credential):
-            raise Refused("revoked")
+        self._signed.still_admitted(credential)
         return device, entries
 
     def _root_credential(self, master: str, root_sig: str, root: bytes, document) -> Credential:
@@ -182,12 +138,9 @@ class AttestationCheck:
         known = self._roots.get((master, root_sig))
         if known is not None and known[0] == root:
             return known[1]
-        credential = self._credential(document["credential"])
-        if credential.peer_id != master or "master" not in credential.roles:
-            raise Refused("not_a_master")
-        if not self._key(master).verify(root_bytes(root), unb64(root_sig)):
-            raise Refused("bad_signature")  # a body or path not under the signed root
-        _remember(self._roots, (master, root_sig), (root, credential))
+        credential = self._signed.signed_by(master, document.get("credential"), root_bytes(root),
+                                            root_sig)
+        remember(self._roots, (master, root_sig), (root, credential))
         return credential
 
     def window_attested(self, item: dict) -> bool:
@@ -203,7 +156,10 @@ class AttestationCheck:
         return all((r["seq"], digest_of(r, self.digest_key)) in attested for r in item["readings"])
 
 
-def _remember(cache: OrderedDict, key, value) -> None:
-    cache[key] = value
-    while len(cache) > CACHE:
-        cache.popitem(last=False)
+def _entries(body, credential) -> tuple[str, frozenset, Credential]:
+    try:
+        return (str(body["device"]),
+                frozenset((int(seq), str(digest)) for seq, digest in body["readings"]),
+                credential)
+    except Exception:  # a master's signature over a body of another shape  # noqa: BLE001
+        raise Refused("malformed") from None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import multiaddr
@@ -68,7 +69,7 @@ class Membership:
         self.peers: dict[str, PeerRecord] = {}
         self.changed = trio.Event()  # set (and replaced) whenever the live set changes
         self.version = 0  # bumped whenever the live set changes: caches key on it
-        self.queue_busy = lambda: False  # a master role replaces this
+        self._queue_busy: Callable[[], bool] = lambda: False  # see report_queue_busy
         self._last_live: frozenset[str] = frozenset()
         self._awaited: dict[str, float] = {}  # peers whose turn it is to dial us: since when
 
@@ -80,6 +81,10 @@ class Membership:
         return sorted(p.peer_id for p in self.peers.values()
                       if (p.last_seen >= cutoff or p.peer_id == self.self_id)
                       and (role is None or role in p.roles))
+
+    def report_queue_busy(self, busy: Callable[[], bool]) -> None:
+        """Our presence notes say whether we still pull readings: `busy` (a master's) tells."""
+        self._queue_busy = busy
 
     def any_queue_busy(self) -> bool:
         """Does any live master still pull readings? Then the stream has not stopped."""
@@ -161,7 +166,7 @@ class Membership:
 
     async def _announce(self) -> None:
         while True:
-            busy = self.queue_busy()
+            busy = self._queue_busy()
             self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy))
             note = {"peer_id": self.self_id, "roles": list(self.roles),
                     "addrs": list(self._own_addrs()), "queue_busy": busy,

@@ -25,8 +25,10 @@ from services.peers.directory import Directory
 from services.peers.host import listen_addr, make_host
 from services.peers.identity import load_or_create_key_pair
 from services.peers.membership import Membership, make_gossipsub
+from services.peers.receipts import ReceiptCheck
 from services.peers.rpc import PeerUnavailable, RemoteError, Rpc
 from services.peers.settings import PeersSettings
+from services.peers.signer import Signer
 from services.runtime.health_server import HealthServer, counters_metrics, text_health
 
 log = logging.getLogger(__name__)
@@ -62,25 +64,41 @@ class PeerNode:
         from services.peers.roles.storage import StorageRole
 
         wanted = set(self.settings.roles)
+        aggregation = None
+        if "aggregation" in wanted:
+            aggregation = AggregationRole(
+                settings=self.settings, rpc=self.rpc, membership=self.membership,
+                directory=self.directory, store=self.store, signer=self.signer,
+                call_role=self.call_role, call_role_by_key=self.call_role_by_key)
         if "master" in wanted:
             if self._queue is None:
                 from services.ingest.queues.factory import open_queue
 
                 self._queue = open_queue(self.ingest_settings)
-            self.roles["master"] = MasterRole(self, self._queue, self.ingest_settings)
-        if "aggregation" in wanted:
-            self.roles["aggregation"] = AggregationRole(self)
+            master = MasterRole(
+                settings=self.settings, ingest_settings=self.ingest_settings, queue=self._queue,
+                store=self.store, rpc=self.rpc, membership=self.membership,
+                directory=self.directory, signer=self.signer,
+                receipts=ReceiptCheck(self.gate.operator, self.gate.revocations),
+                closing_gate=aggregation.yield_to_closing if aggregation is not None else None)
+            self.membership.report_queue_busy(master.busy)
+            self.roles["master"] = master
+        if aggregation is not None:
+            self.roles["aggregation"] = aggregation
         if "prediction" in wanted:
             self.roles["prediction"] = PredictionRole(
-                self, self._predictor or backends.open_predictor(self.settings))
+                rpc=self.rpc, predictor=self._predictor or backends.open_predictor(self.settings))
         if "storage" in wanted:
             anchor = self._anchor if self._anchor is not None else backends.open_anchor(self.settings)
-            self.roles["storage"] = StorageRole(self, anchor, AttestationCheck(
-                self.gate.operator, self.gate.revocations, self.settings.digest_key_bytes()))
+            self.roles["storage"] = StorageRole(
+                settings=self.settings, rpc=self.rpc, membership=self.membership,
+                store=self.store, anchor=anchor, attestations=AttestationCheck(
+                    self.gate.operator, self.gate.revocations, self.settings.digest_key_bytes()))
         if "notification" in wanted:
             self.roles["notification"] = NotificationRole(
-                self, self._notifier or backends.open_notifier(self.settings),
-                backends.open_alert_tracker(self.settings))
+                settings=self.settings, rpc=self.rpc, store=self.store,
+                notifier=self._notifier or backends.open_notifier(self.settings),
+                tracker=backends.open_alert_tracker(self.settings))
 
     async def call_role(self, role: str, op: str, request):
         """Call `op` (its request class: services/peers/messages) on a live peer with `role`:
@@ -142,7 +160,7 @@ class PeerNode:
         settings = self.settings
         key_pair = load_or_create_key_pair(settings.keys_dir / f"{settings.name}.key")
         host = make_host(key_pair, settings.network_psk_hex())
-        self.key_pair = key_pair  # the master signs its attestations with it
+        self.key_pair = key_pair  # what roles sign with (their `signer`)
         dial_from(host, settings.listen_host)  # a host's peers dial from its own address
         operator = public_key_from_hex(settings.operator_public_key_hex())
         revocations = Revocations(operator, settings.revocation_path())
@@ -166,6 +184,7 @@ class PeerNode:
                     dht = make_aggregator_dht(host, server=aggregator)
                     self.directory = Directory(host, dht, self.membership, settings,
                                                aggregator=aggregator)
+                    self.signer = Signer(key_pair, self.rpc.self_id, gate.own_document)
                     self._build_roles()
                     gate.guard_handlers()  # every handler is registered now (pubsub, DHT, rpc)
                     self.address = str(host.get_addrs()[0])

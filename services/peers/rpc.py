@@ -28,8 +28,9 @@ from libp2p.peer.id import ID
 from services.peers.admission.authorization import may_call
 from services.peers.messages import OPERATIONS, InvalidMessage
 
-# The version is the messages' (services/peers/messages): 2 is the typed, checked set.
-PROTOCOL = "/pulseledger/rpc/2.0.0"
+# The version is the messages' (services/peers/messages): 2 is the typed, checked set; 3 adds
+# replication receipts and per-reading rejections to agg.ingest and agg.merge.
+PROTOCOL = "/pulseledger/rpc/3.0.0"
 MAX_FRAME = 256 * 1024 * 1024
 log = logging.getLogger(__name__)
 

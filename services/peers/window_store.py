@@ -74,9 +74,14 @@ def digest_of(reading: dict, key: bytes) -> str:
     """HMAC-SHA256 (keyed: a plain hash of so few possible inputs would give the heart rate
     away) over the text json.dumps([heartrate, ts_ms, rr]) gives for validated readings (numbers
     print with repr, as json does), built without the encoder: this runs for every reading."""
+    return row_digest(reading["heartrate"], reading["ts_ms"], rr_text(reading), key)
+
+
+def row_digest(heartrate, ts_ms: int, rr: str, key: bytes) -> str:
+    """digest_of for a stored or replicated row: heart rate, time and the RR text (rr_text)."""
     # float(): a heart rate read back from SQLite (REAL) must digest as it did arriving (a
     # FHIR or Open mHealth value may be an int): storage recomputes it from the window
-    material = f"[{float(reading['heartrate'])!r}, {reading['ts_ms']!r}, {rr_text(reading)}]"
+    material = f"[{float(heartrate)!r}, {ts_ms!r}, {rr}]"
     # hmac.digest: OpenSSL's one-shot HMAC, the same bytes as hmac.new(...) without building
     # an HMAC object (three per reading: master, aggregator, storage)
     return hmac.digest(key, material.encode(), "sha256").hex()[:32]
@@ -262,6 +267,19 @@ class WindowStore:
             db.execute("ROLLBACK")
             raise
         return orphans
+
+    def digests_held(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The digest we hold for each of these (device, seq) keys that we hold."""
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.execute("DELETE FROM temp.incoming")
+            db.executemany("INSERT OR IGNORE INTO temp.incoming VALUES (?, ?)", keys)
+            return {(d, q): digest for d, q, digest in db.execute(
+                "SELECT r.device, r.seq, r.digest FROM temp.incoming i CROSS JOIN readings r "
+                "ON r.device = i.device AND r.seq = i.seq")}
+        finally:
+            db.execute("COMMIT")
 
     def _windows_in(self, windows: set[tuple[str, int]], state: int) -> list[tuple[str, int]]:
         """Which of these windows are in `state` here (inside the caller's transaction)."""

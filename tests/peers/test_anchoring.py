@@ -50,13 +50,12 @@ def chain():
         node.stop()
 
 
-class _Node:
-    """Just what StorageRole touches: a record store, settings, an rpc to register with."""
-
-    def __init__(self, store):
-        self.store = store
-        self.settings = SimpleNamespace(anchor_batch_max=100)
-        self.rpc = SimpleNamespace(register=lambda op, handler: None)
+def _storage_role(store, anchor) -> StorageRole:
+    """A storage role with just what anchoring touches: a record store, settings, an rpc to
+    register with."""
+    return StorageRole(settings=SimpleNamespace(anchor_batch_max=100),
+                       rpc=SimpleNamespace(register=lambda op, handler: None), membership=None,
+                       store=store, anchor=anchor)
 
 
 def _stored_windows(store, owner: str, device: str, count: int):
@@ -72,7 +71,7 @@ def test_anchor_pending__root_on_chain_and_proofs_kept(tmp_path, chain):
     store = open_test_store(tmp_path)
     refs = _stored_windows(store, "0x" + "33" * 20, "dev-1", 5)
     anchor = Web3BatchAnchor(chain.url, chain.contract.address, CUSTODIAN_KEY)
-    role = StorageRole(_Node(store), anchor)
+    role = _storage_role(store, anchor)
 
     anchored = trio.run(role.anchor_pending)
 
@@ -95,7 +94,7 @@ def test_existing_anchor_tx__found_newest_first_in_pieces_a_proxy_accepts(tmp_pa
     store = open_test_store(tmp_path)
     refs = _stored_windows(store, "0x" + "34" * 20, "dev-2", 3)
     anchor = Web3BatchAnchor(chain.url, chain.contract.address, CUSTODIAN_KEY, log_block_range=3)
-    trio.run(StorageRole(_Node(store), anchor).anchor_pending)
+    trio.run(_storage_role(store, anchor).anchor_pending)
     root, _ = store.proof_of(refs[0].record_id)
     anchor.web3.provider.make_request("anvil_mine", [20])
     spans = []

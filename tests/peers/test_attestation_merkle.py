@@ -39,8 +39,8 @@ def test_one_signature_per_call__every_device_checks_on_its_path(tmp_path):
     assert len({d["root_sig"] for d in documents.values()}) == 1
     check = attestation_check(tmp_path)
     verifies = []
-    key = check._key(peer_id)
-    check._keys[peer_id] = type("Counting", (), {
+    key = check._signed._key(peer_id)
+    check._signed._keys[peer_id] = type("Counting", (), {
         "verify": lambda self, data, sig: verifies.append(1) or key.verify(data, sig)})()
     for device, document in documents.items():
         assert check.window_attested(_window(device, readings, [document]))

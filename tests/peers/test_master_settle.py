@@ -2,8 +2,6 @@
 master_settle_s (readings routed on a half-formed view bounce as `not_primary` and, in a
 backlog, come back late). Trio's mock clock runs the waits; no wall time is asserted."""
 
-from types import SimpleNamespace
-
 import trio
 import trio.testing
 
@@ -16,7 +14,6 @@ class _Membership:
 
     def __init__(self, script):
         self.script = script
-        self.queue_busy = None
 
     def live(self, role=None):
         now = trio.current_time()
@@ -25,8 +22,8 @@ class _Membership:
 
 def _master(tmp_path, script, settle_s):
     settings = PeersSettings(data_dir=tmp_path, digest_key="11" * 32, master_settle_s=settle_s)
-    node = SimpleNamespace(settings=settings, store=None, membership=_Membership(script))
-    return MasterRole(node, queue=None, ingest_settings=None)
+    return MasterRole(settings=settings, ingest_settings=None, queue=None, store=None, rpc=None,
+                      membership=_Membership(script), directory=None, signer=None, receipts=None)
 
 
 def _settled_at(master) -> float:

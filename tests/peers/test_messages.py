@@ -32,6 +32,8 @@ NOW = 1_796_000_000_000
 READING = {"userId": "dev", "seq": 7, "ts_ms": NOW, "heartrate": 71.5, "rr": [840, 812],
            "signal": "rr"}
 PREDICTION = {"status": "regular", "probability": 0.02}
+RECEIPT = {"aggregator": "12D3KooWReplica", "credential": {"credential": {}, "sig": "c"},
+           "body": {"primary": "12D3KooWPrimary", "devices": [["dev", "ab" * 32]]}, "sig": "s"}
 
 
 def _state(tmp_path) -> dict:
@@ -57,9 +59,20 @@ def test_every_operation_round_trips_through_the_wire(tmp_path):
         NotifyRequest([{"device_id": "dev", "window_start_ms": NOW, "prediction": PREDICTION}]),
         NotifyReply(2),
     ]
-    for message in examples:
+    with_receipts = [IngestReply({"accepted": 1, "late": 1}, [], [[1, "late"]], [RECEIPT]),
+                     WindowState.of(_state(tmp_path), want_receipt=True), MergeReply(3, RECEIPT)]
+    for message in examples + with_receipts:
         assert type(message).from_wire(message.to_wire()) == message
     assert {request for request, _ in OPERATIONS.values()} >= {type(m) for m in examples[::2]}
+
+
+@pytest.mark.parametrize("body", [
+    {"rejected": [[0, "lost"]]}, {"rejected": [["dev", 1, "late"]]}, {"rejected": [[-1, "late"]]},
+    {"receipts": [{"aggregator": "x"}]}, {"receipts": RECEIPT},
+])
+def test_a_malformed_ingest_reply__refused(body):
+    with pytest.raises(InvalidMessage):
+        IngestReply.from_wire({"accepted": 1, **body})
 
 
 @pytest.mark.parametrize(("body", "what"), [

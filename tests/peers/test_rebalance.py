@@ -11,15 +11,17 @@ from services.peers.membership import Membership, PeerRecord
 from services.peers.roles.aggregation import AggregationRole
 from services.peers.settings import PeersSettings
 
+# rebalancing alone: no record store, no signing, no prediction/storage/notification peers
+NOTHING_DOWNSTREAM = {"store": None, "signer": None, "call_role": None, "call_role_by_key": None}
+
 
 def test_rebalance__no_live_aggregator__keeps_state(tmp_path):
-    node = SimpleNamespace(
+    role = AggregationRole(
         settings=PeersSettings(data_dir=tmp_path, name="a", digest_key="07" * 32),
         rpc=SimpleNamespace(self_id="me", register=lambda op, handler: None),
         membership=SimpleNamespace(live=lambda role=None: [], mark_dead=lambda peer: None),
         directory=SimpleNamespace(primary_and_replica=lambda user: (None, None)),  # none live
-    )
-    role = AggregationRole(node)
+        **NOTHING_DOWNSTREAM)
     role.windows.ingest([{"userId": "dev", "seq": 1, "ts_ms": 1_000, "heartrate": 70.0}])
     trio.run(role.rebalance)
     assert role.windows.devices() == ["dev"]
@@ -27,13 +29,12 @@ def test_rebalance__no_live_aggregator__keeps_state(tmp_path):
 
 def _alone(tmp_path, **settings):
     """An aggregator that sees no other live aggregator: it is every user's primary."""
-    node = SimpleNamespace(
+    return AggregationRole(
         settings=PeersSettings(data_dir=tmp_path, name="a", digest_key="07" * 32, **settings),
         rpc=SimpleNamespace(self_id="me", register=lambda op, handler: None),
         membership=SimpleNamespace(live=lambda role=None: ["me"], mark_dead=lambda peer: None),
         directory=SimpleNamespace(primary_and_replica=lambda user: ("me", None)),
-    )
-    return AggregationRole(node)
+        **NOTHING_DOWNSTREAM)
 
 
 def test_alone__never_shared_state__closes_at_once(tmp_path):

@@ -34,9 +34,8 @@ def item(seqs) -> dict:
 def test_second_write_with_more_readings__extra_ones_dead_lettered(tmp_path):
     store = open_test_store(tmp_path)
     store.register_device(DEVICE, OWNER, b"\x01" * 32)
-    node = SimpleNamespace(store=store, settings=None,
-                           rpc=SimpleNamespace(register=lambda op, handler: None))
-    role = StorageRole(node, attestations=attestation_check(tmp_path))
+    role = StorageRole(settings=None, rpc=SimpleNamespace(register=lambda op, handler: None),
+                       membership=None, store=store, attestations=attestation_check(tmp_path))
 
     async def both_sides():
         first = await role.handle(StoreRequest([item([1, 2, 3])], 10_000), "a1")
@@ -60,9 +59,8 @@ def test_repeat_of_a_window_whose_stored_record_is_unreadable__every_reading_kep
     cannot be compared with it, so all its readings are dead-lettered, none dropped."""
     store = open_test_store(tmp_path)
     store.register_device(DEVICE, OWNER, b"\x01" * 32)
-    node = SimpleNamespace(store=store, settings=None,
-                           rpc=SimpleNamespace(register=lambda op, handler: None))
-    role = StorageRole(node, attestations=attestation_check(tmp_path))
+    role = StorageRole(settings=None, rpc=SimpleNamespace(register=lambda op, handler: None),
+                       membership=None, store=store, attestations=attestation_check(tmp_path))
     first = trio.run(role.handle, StoreRequest([item([1, 2])], 10_000), "a1")
     record_id = first.record_ids[0]
     store.keys.destroy([store.tables.get("windows", record_id)["key_ref"]])

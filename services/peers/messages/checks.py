@@ -68,3 +68,11 @@ def dicts(value: Any, check_one, name: str) -> list[dict]:
 
 def only_keys(item: dict, allowed: frozenset, name: str) -> None:
     need(item.keys() <= allowed, f"{name}: unexpected field (allowed: {', '.join(sorted(allowed))})")
+
+
+def is_receipt(value: Any) -> bool:
+    """The outer shape of a replication receipt (services/peers/receipts.py); its content is
+    the master's to verify."""
+    return (type(value) is dict and type(value.get("aggregator")) is str
+            and type(value.get("credential")) is dict and type(value.get("body")) is dict
+            and type(value.get("sig")) is str)

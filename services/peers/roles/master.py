@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import trio
 
 from services.peers.attestation import attest
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_ingest import IngestRequest
+from services.peers.receipts import ReceiptCheck
+from services.peers.rejected import dead_letter_rejected
 from services.peers.rpc import PeerUnavailable, RemoteError
 from services.peers.validation_pool import ValidationPool, judged_here
+from services.peers.window_store import digest_of
 
 log = logging.getLogger(__name__)
 VALIDATE_BETWEEN_CHECKPOINTS = 20  # queue messages validated before the event loop runs again
@@ -42,26 +45,38 @@ class _DeviceCache:
 class MasterRole:
     name = "master"
 
-    def __init__(self, node, queue, ingest_settings):
-        self.node = node
-        self.digest_key = node.settings.digest_key_bytes()  # attestations carry keyed digests
-        self.queue = queue
-        self.ingest_settings = ingest_settings
-        self.devices = _DeviceCache(node.store)
+    def __init__(self, *, settings, ingest_settings, queue, store, rpc, membership, directory,
+                 signer, receipts: ReceiptCheck | None, closing_gate=None):
+        """`signer`: our key and credential, for attestations; `receipts`: the replication
+        receipt check; `closing_gate`: an aggregator in this process lets its closing round go
+        first (its yield_to_closing), None when there is none."""
+        self.settings, self.ingest_settings = settings, ingest_settings
+        self.queue, self.store, self.rpc = queue, store, rpc
+        self.membership, self.directory, self.signer = membership, directory, signer
+        self.receipts = receipts
+        self.closing_gate = closing_gate
+        self.digest_key = settings.digest_key_bytes()  # attestations carry keyed digests
+        self.devices = _DeviceCache(store)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
         self.completed = 0
         self.readings_accepted = 0  # valid readings its aggregators acknowledged (status view)
+        self.receipted = 0  # readings another aggregator's receipt covered
+        self.unreceipted = 0  # readings acknowledged without a receipt: kept pending
+        self.receipts_refused: Counter[str] = Counter()  # receipts that did not count, by reason
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
-        workers = node.settings.validation_workers
+        workers = settings.validation_workers
         self.validation = ValidationPool(workers, ingest_settings) if workers else None
-        node.membership.queue_busy = self.busy
 
     def busy(self) -> bool:
-        return time.monotonic() - self._last_pulled < self.node.settings.quiet_flush_s
+        return time.monotonic() - self._last_pulled < self.settings.quiet_flush_s
 
     def metrics(self) -> dict:
         out = {"master_completed_messages": self.completed,
-               "master_readings_accepted": self.readings_accepted}
+               "master_readings_accepted": self.readings_accepted,
+               "master_readings_receipted": self.receipted,
+               "master_readings_unreceipted": self.unreceipted,
+               **{f'master_receipts_refused_total{{reason="{reason}"}}': n
+                  for reason, n in self.receipts_refused.items()}}
         if self.validation is not None:
             out.update(master_validation_pool_restarts=self.validation.restarts,
                        master_validation_rejudged=self.validation.rejudged)
@@ -77,7 +92,7 @@ class MasterRole:
                 await self.validation.start()
             await self._settle()
             async with trio.open_nursery() as nursery:
-                for _ in range(self.node.settings.master_concurrency):
+                for _ in range(self.settings.master_concurrency):
                     nursery.start_soon(self._loop)
         finally:
             if self.validation is not None:
@@ -85,10 +100,10 @@ class MasterRole:
 
     async def _settle(self) -> None:
         """Wait until the live aggregators we see stayed the same for master_settle_s."""
-        settle = self.node.settings.master_settle_s
+        settle = self.settings.master_settle_s
         seen, since = None, trio.current_time()
         while True:
-            live = self.node.membership.live("aggregation")
+            live = self.membership.live("aggregation")
             if live != seen:
                 seen, since = live, trio.current_time()
             elif live and trio.current_time() - since >= settle:
@@ -96,14 +111,13 @@ class MasterRole:
             await trio.sleep(min(0.1, max(settle / 4, 0.01)))
 
     async def _loop(self) -> None:
-        settings = self.node.settings
+        settings = self.settings
         while True:
-            if not self.node.membership.live("aggregation"):
+            if not self.membership.live("aggregation"):
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
-            local_aggregator = self.node.roles.get("aggregation")
-            if local_aggregator is not None:  # several roles in one process: closing first
-                await local_aggregator.yield_to_closing()
+            if self.closing_gate is not None:  # several roles in one process: closing first
+                await self.closing_gate()
             messages = await self._queue_op(self.queue.receive, settings.master_batch)
             if messages:
                 self._last_pulled = time.monotonic()
@@ -141,12 +155,11 @@ class MasterRole:
         view of the aggregators changes or after a backoff. A transient failure must not cost
         the message a delivery (abandoning does, and max_delivery_count would soon park good
         readings as poison)."""
-        node = self.node
         now_ms = int(time.time() * 1000)
         pending: list[list[dict]] = []
         for judged in await self._judge([message.body for message in messages], now_ms):
             for reject in judged.rejects:
-                node.store.dead_letter("reading", reject.payload, reject.reason)
+                self.store.dead_letter("reading", reject.payload, reject.reason)
             pending.append(judged.valid)
 
         valid_counts = [len(readings) for readings in pending]
@@ -163,7 +176,7 @@ class MasterRole:
                 continue
             # nothing taken: wait for our view of the aggregators to change, or back off
             with trio.move_on_after(backoff):
-                await node.membership.changed.wait()
+                await self.membership.changed.wait()
             backoff = min(backoff * 2, 2.0)
         done = [m for m, rest in zip(messages, pending) if not rest]
         self.readings_accepted += sum(n for n, rest in zip(valid_counts, pending) if not rest)
@@ -185,31 +198,36 @@ class MasterRole:
 
     async def _route_once(self, pending: list[list[dict]]) -> None:
         """One attempt: send each pending reading to its primary; drop what is acknowledged."""
-        node = self.node
-        aggregators = node.membership.live("aggregation")
+        aggregators = self.membership.live("aggregation")
         if not aggregators:
             return
         by_aggregator: dict[str, list[dict]] = defaultdict(list)
-        assign = node.directory.primary_and_replica
+        assign = self.directory.primary_and_replica
         for readings in pending:
             for reading in readings:
                 primary = assign(reading["userId"])[0]
                 if primary is not None:  # none live right now: stays pending, retried
                     by_aggregator[primary].append(reading)
         acked: set[int] = set()
+        # One aggregator in our view (one-aggregator deployments, the all-in-one): it has no
+        # replica to sign receipts, and none is asked for.
+        several = len(aggregators) > 1
 
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
-                attestations = attest(node.key_pair, node.peer_id, node.gate.own_document,
-                                      readings, self.digest_key)
-                reply = await node.rpc.call(aggregator, INGEST,
+                digests = [digest_of(r, self.digest_key) for r in readings]
+                signer = self.signer
+                attestations = attest(signer.key_pair, signer.peer_id, signer.credential,
+                                      readings, self.digest_key, digests)
+                reply = await self.rpc.call(aggregator, INGEST,
                                             IngestRequest(readings, attestations))
-                # readings of users it is not primary for (its view differs from ours for the
-                # moment) stay pending: routed again with a fresh view
-                elsewhere = {(u, q) for u, q in reply.not_primary}
-                acked.update(id(r) for r in readings if (r["userId"], r["seq"]) not in elsewhere)
+                # An aggregator in our own process runs our code: its word is ours.
+                remote = aggregator != signer.peer_id
+                settled = self._acknowledged(aggregator, reply, readings, digests, remote,
+                                             needs_receipts=several and remote)
+                acked.update(id(r) for r in settled)
             except PeerUnavailable:
-                node.membership.mark_dead(aggregator)
+                self.membership.mark_dead(aggregator)
             except RemoteError as exc:
                 log.info("aggregator refused a batch: %s", str(exc)[:120])
 
@@ -218,3 +236,37 @@ class MasterRole:
                 nursery.start_soon(send, aggregator, readings)
         for readings in pending:
             readings[:] = [r for r in readings if id(r) not in acked]
+
+    def _acknowledged(self, aggregator: str, reply, readings: list[dict], digests: list[str],
+                      remote: bool, needs_receipts: bool) -> list[dict]:
+        """The readings an agg.ingest reply settles. Readings of users it is not primary for
+        (its view differs from ours for the moment) stay pending: routed again with a fresh
+        view. Readings it reports rejected (late, replay) are dead-lettered here too. The rest
+        count only under a valid receipt from another aggregator, when receipts are needed."""
+        elsewhere = {(u, q) for u, q in reply.not_primary}
+        rejected = dict(reply.rejected)  # index in the request -> outcome
+        settled, kept, kept_digests = [], [], []
+        for index, (reading, digest) in enumerate(zip(readings, digests, strict=True)):
+            if (reading["userId"], reading["seq"]) in elsewhere:
+                continue
+            outcome = rejected.get(index)
+            if outcome is not None:
+                if remote:  # its claim, not our proof: parked with the reason, never just gone
+                    dead_letter_rejected(self.store, reading, outcome)
+                settled.append(reading)
+            else:
+                kept.append(reading)
+                kept_digests.append(digest)
+        if not needs_receipts or not kept:
+            return settled + kept
+        covered, refused = self.receipts.covered(reply.receipts, aggregator, kept, kept_digests)
+        for reason in refused:
+            self.receipts_refused[reason] += 1
+        missing = covered.count(False)
+        self.receipted += len(covered) - missing
+        if missing:
+            self.unreceipted += missing
+            log.warning("aggregator %s acknowledged %d reading(s) without a valid replication "
+                        "receipt (receipts refused: %s): kept pending", aggregator[-8:], missing,
+                        ",".join(sorted(set(refused))) or "none sent")
+        return settled + [r for r, ok in zip(kept, covered, strict=True) if ok]

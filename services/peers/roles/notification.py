@@ -45,25 +45,25 @@ class SentLedger:
 class NotificationRole:
     name = "notification"
 
-    def __init__(self, node, notifier, tracker: EpisodeTracker):
-        self.node = node
+    def __init__(self, *, settings, rpc, store, notifier, tracker: EpisodeTracker):
+        self.settings, self.store = settings, store
         self.notifier = notifier
         self.tracker = tracker
-        self.ledger = SentLedger(node.settings.notify_ledger_path)
-        self.history = AlertHistory(node.settings.notify_ledger_path)
+        self.ledger = SentLedger(settings.notify_ledger_path)
+        self.history = AlertHistory(settings.notify_ledger_path)
         for user, state in self.history.load_all().items():
             tracker.restore(user, state)
         self.sent = 0
         self.replayed = 0
         self.refused: Counter[str] = Counter()
-        node.rpc.register(NOTIFY, self.handle)
+        rpc.register(NOTIFY, self.handle)
 
     def _as_stored(self, item: dict) -> dict | None:
         """The item if storage holds its window with the same verdict; None (counted) when there
         is no such window or the stored prediction says otherwise: an alert is sent only for a
         window as it was stored, whatever a caller claims."""
         start = item["window_start_ms"]
-        store = self.node.store
+        store = self.store
         try:
             payload = store.get_window(window_record_id(store.namespace, item["device_id"], start))
         except (RecordsError, ValueError, TypeError):
@@ -75,7 +75,7 @@ class NotificationRole:
         return item
 
     def _in_future(self, item: dict) -> bool:
-        if item["window_start_ms"] > time.time() * 1000 + self.node.settings.window_ms:
+        if item["window_start_ms"] > time.time() * 1000 + self.settings.window_ms:
             self.refused["future"] += 1
             return True
         return False
@@ -105,7 +105,7 @@ class NotificationRole:
                     refused += 1
                     continue
                 window = Window(item["window_start_ms"], item["prediction"].get("status", ""),
-                                window_record_id(self.node.store.namespace, user,
+                                window_record_id(self.store.namespace, user,
                                                  item["window_start_ms"]))
                 for event in self.tracker.observe(user, window):
                     if event.kind in NOTIFIED:
@@ -128,7 +128,7 @@ class NotificationRole:
     def _catch_up(self, user: str, window_start_ms: int) -> None:
         """Replay the user's stored predictions this peer has not seen (it is new to the user,
         or there is a hole since the last window it saw), sending nothing for them."""
-        settings = self.node.settings
+        settings = self.settings
         if settings.alert_catchup_ms <= 0:
             return
         last_start = self.tracker.latest_start(user)
@@ -139,12 +139,12 @@ class NotificationRole:
             after = max(last_start, horizon)
         else:
             return
-        for start, status in stored_statuses(self.node.store, user, after, window_start_ms):
+        for start, status in stored_statuses(self.store, user, after, window_start_ms):
             self.tracker.observe(user, Window(start, status))  # what they caused was sent before
             self.replayed += 1
 
     def _notify(self, device_id: str, event: Event) -> None:
-        store = self.node.store
+        store = self.store
         key = f"alert/{device_id}/{event.key}"
         device = store.get_device(device_id)
         contacts: list[str] = []
@@ -157,7 +157,7 @@ class NotificationRole:
             profile = store.get_profile(device.owner)
             patient = Patient(device.owner, profile.name, profile.time_zone)
         emails = episode_emails(event, patient, contacts, doctor_email,
-                                self.node.settings.dapp_url)
+                                self.settings.dapp_url)
         if not emails:
             if not self.ledger.was_sent(key):
                 store.dead_letter("alert", key.encode(),

@@ -18,10 +18,10 @@ def to_window(item: dict) -> Window:
 class PredictionRole:
     name = "prediction"
 
-    def __init__(self, node, predictor):
+    def __init__(self, *, rpc, predictor):
         self.predictor = predictor
         self.predicted = 0
-        node.rpc.register(PREDICT, self.handle)
+        rpc.register(PREDICT, self.handle)
 
     async def handle(self, request: PredictRequest, caller: str) -> PredictReply:
         windows = [to_window(item) for item in request.windows]

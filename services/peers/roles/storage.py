@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 class StorageRole:
     name = "storage"
 
-    def __init__(self, node, anchor=None, attestations: AttestationCheck | None = None):
+    def __init__(self, *, settings, rpc, membership, store, anchor=None,
+                 attestations: AttestationCheck | None = None):
         """attestations: how windows are checked before they are stored; without one, no
         window is stored (fail closed) — only anchoring runs."""
-        self.node = node
+        self.settings, self.rpc, self.membership, self.store = settings, rpc, membership, store
         self.anchor = anchor
         self.stored = 0
         self.readings_stored = 0  # readings in the windows this peer created
@@ -41,10 +42,10 @@ class StorageRole:
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
         self.attestations = attestations
         self.unattested = 0  # windows refused: a reading in them no master attested
-        node.rpc.register(STORE, self.handle)
+        rpc.register(STORE, self.handle)
 
     async def handle(self, request: StoreRequest, caller: str) -> StoreReply:
-        store = self.node.store
+        store = self.store
         inputs = []
         for item in request.items:
             if self.attestations is None or not self.attestations.window_attested(item):
@@ -84,7 +85,7 @@ class StorageRole:
         write is a retry with the same readings; but if two aggregators each closed the window
         (a split brain: each believed the other dead), the second may hold readings the stored
         record lacks. Those are dead-lettered with the reason, never silently dropped."""
-        store = self.node.store
+        store = self.store
         for ref, window in repeats:
             reason = "late: its window was stored by another aggregator without it"
             try:
@@ -110,9 +111,9 @@ class StorageRole:
 
     async def run(self) -> None:
         while True:
-            await trio.sleep(self.node.settings.anchor_interval_s)
-            storage_peers = self.node.membership.live("storage")
-            if ranked("anchor", storage_peers)[:1] != [self.node.rpc.self_id]:
+            await trio.sleep(self.settings.anchor_interval_s)
+            storage_peers = self.membership.live("storage")
+            if ranked("anchor", storage_peers)[:1] != [self.rpc.self_id]:
                 continue
             try:
                 await self.anchor_pending()
@@ -129,9 +130,9 @@ class StorageRole:
         the same root, so the chain never sees two roots for the same records from us."""
         if self.anchor is None:
             return 0
-        store = self.node.store
+        store = self.store
         if self._unanchored is None:
-            pending = store.pending_unbatched(self.node.settings.anchor_batch_max)
+            pending = store.pending_unbatched(self.settings.anchor_batch_max)
             if not pending:
                 return 0
             root, proofs = merkle.build([ref.ciphertext_sha256 for ref in pending])

@@ -1,0 +1,151 @@
+"""Aggregation, closing: windows that fell due are marked `closing` here and on the replica,
+sent through prediction, storage and notification, then marked `closed` (see aggregation.py's
+docstring); as replica, windows our primary left unclosed are taken over (overdue.py). Closing
+comes before ingest (yield_to_closing). Part of AggregationRole (aggregation.py)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import trio
+
+from services.peers.messages.windows import (
+    NOTIFY,
+    PREDICT,
+    STORE,
+    NotifyRequest,
+    PredictRequest,
+    StoreRequest,
+)
+from services.peers.roles.aggregation_sync import UNSYNCED
+from services.peers.rpc import PeerUnavailable
+from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN
+
+log = logging.getLogger(__name__)
+
+
+class Closing:
+    async def _close_loop(self) -> None:
+        settings = self.settings
+        while True:
+            if self._due_backlog:
+                await trio.lowlevel.checkpoint()  # more is due: next round at once
+            else:
+                await trio.sleep(settings.close_tick_s)
+            due = []
+            now = time.monotonic()
+            # The stream stopped: nothing came in for a while and no master is pulling readings.
+            # (Silence alone is not enough: masters stalled on another aggregator send nothing.)
+            quiet = (now - self._last_input >= settings.quiet_flush_s
+                     and not self.membership.any_queue_busy())
+            as_replica = []
+            for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
+                                            flush=quiet):
+                if self.closable(d):
+                    due.append((d, w, s))
+                    self._first_due.setdefault((d, w), now)  # latency counts from here
+                elif self._is_replica(d):
+                    as_replica.append((d, w, s))
+            self._due_backlog = max(0, len(due) - settings.close_batch_max)
+            overdue = self._watch.overdue(as_replica, now)
+            if overdue and not due:  # our own windows first
+                await self._take_over(overdue[:settings.close_batch_max])
+            if not due:
+                continue
+            self._closing_round = True
+            try:
+                await self.close(due[:settings.close_batch_max])
+            except Exception as exc:  # the windows stay `closing`; the next tick retries  # noqa: BLE001
+                log.info("closing windows failed, will retry: %s", str(exc)[:160])
+                self._due_backlog = 0  # retry after a tick, not in a busy loop
+            finally:
+                self._closing_round = False
+                self._round_done.set()
+                self._round_done = trio.Event()
+
+    async def yield_to_closing(self) -> None:
+        """Backpressure: while windows that fell due are being (or wait to be) closed, wait for
+        the round. Closing comes first — its latency is what users see, and a round is short —
+        so ingest takes one batch per round while a backlog lasts, and the masters slow down
+        with it (readings are safe in the queue meanwhile). A master in the same process asks
+        too before it pulls and validates more, so the round has the CPU to itself. The wait is
+        capped well inside the RPC timeout: a slow round must not make masters think this
+        aggregator is dead."""
+        if self._due_backlog or self._closing_round:
+            with trio.move_on_after(min(1.0, self.settings.rpc_timeout_s / 4)):
+                await self._round_done.wait()
+
+    def closable(self, device: str) -> bool:
+        """We may close this user's windows: we are its primary and have synced with its
+        replica since the live set last changed — or it has none and we need not wait for one
+        (see _may_close_alone; the rebalance loop records both)."""
+        primary, replica = self.directory.primary_and_replica(device)
+        return primary == self.rpc.self_id and self._synced.get(device, UNSYNCED) == replica
+
+    def _is_replica(self, device: str) -> bool:
+        return self.directory.primary_and_replica(device)[1] == self.rpc.self_id
+
+    async def _take_over(self, overdue: list[tuple]) -> None:
+        """Close windows our live primary acknowledged and left unclosed (see overdue.py)."""
+        primary = self.directory.primary_and_replica(overdue[0][0])[0] or "?"
+        log.warning("windows due for %.0f s not closed by their primary (e.g. %s): closing %d "
+                    "as replica", self.settings.takeover_after_s, primary[-8:], len(overdue))
+        try:
+            await self.close(overdue, takeover=True)
+            self.taken_over += len(overdue)
+        except Exception as exc:  # they stay due; the next tick retries  # noqa: BLE001
+            log.info("taking over windows failed, will retry: %s", str(exc)[:160])
+
+    async def close(self, due: list[tuple], takeover: bool = False) -> None:
+        """Send windows on (see the module docstring). In a takeover the primary that left them
+        may not take our marks: telling it is best effort, the windows go on regardless."""
+        opening = [(d, w) for d, w, s in due if s == OPEN]
+        if opening:
+            self.windows.mark(opening, CLOSING)
+        everything = [(d, w) for d, w, _ in due]
+        marks = self._marks_payloads(everything, CLOSING)
+        try:
+            await self._replicate(marks)
+        except PeerUnavailable:
+            if not takeover:
+                raise
+
+        readings = self.windows.readings_of(everything)
+        windows = [{"device_id": device, "window_start_ms": window_start,
+                    "readings": readings[(device, window_start)]}
+                   for device, window_start in everything]
+        predicted = await self.call_role("prediction", PREDICT, PredictRequest(windows))
+        attested = self.windows.attestations_of(everything)
+        items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
+                 for w, p in zip(windows, predicted.predictions)]
+        await self.call_role("storage", STORE, StoreRequest(items, self.windows.window_ms))
+        stored_at = time.monotonic()
+        await self.call_role_by_key("notification", NOTIFY, [
+            {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
+             "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"],
+            request=NotifyRequest)
+        self._dead_letter_orphans(self.windows.mark_closed(readings), "added while closing")
+        try:
+            await self._replicate(self._marks_payloads(everything, CLOSED))
+        except PeerUnavailable:
+            pass  # the replica still has `closing`: a takeover would redo idempotent steps
+        self.closed_windows += len(everything)
+        latencies = [stored_at - self._first_due.pop(key, stored_at) for key in everything]
+        if self._latency_file is not None:  # "<wall clock when due> <due → stored ms>" lines
+            wall = time.time() - (time.monotonic() - stored_at)
+            self._latency_file.write("".join(f"{wall - x:.3f} {x * 1000:.1f}\n"
+                                             for x in latencies))
+            self._latency_file.flush()
+
+    def _marks_payloads(self, windows: list[tuple[str, int]], state: int) -> dict[str, dict]:
+        by_peer = self._replica_groups(d for d, _ in windows)
+        payloads = {}
+        for peer, devices in by_peer.items():
+            wanted = set(devices)
+            chosen = [(d, w) for d, w in windows if d in wanted]
+            payloads[peer] = {"windows": [[d, w, state] for d, w in chosen],
+                              "devices": [[d, NEVER, w] for d, w in chosen]}
+            if state == CLOSED:  # which readings went on: the replica orphans the rest
+                payloads[peer]["readings"] = self.windows.closed_keys(chosen)
+        return payloads
