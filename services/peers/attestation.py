@@ -97,7 +97,7 @@ class AttestationCheck:
         self.digest_key = digest_key
         self._signed = PeerSignedCheck(operator, revocations, role="master", signer_field="master",
                                        signed_bytes=signed_bytes, wrong_role="not_a_master")
-        # sig (older form) or (root signature, leaf) -> (device, entries, credential)
+        # sig (older form) or (root signature, path) -> (device, entries, credential)
         self._verified: OrderedDict[object, tuple] = OrderedDict()
         # (master, root signature) -> (root, credential): a call's root, verified once
         self._roots: OrderedDict[tuple, tuple] = OrderedDict()
@@ -116,19 +116,23 @@ class AttestationCheck:
         return device, entries
 
     def _attested_in_call(self, document: dict) -> tuple[str, frozenset]:
-        """The Merkle form: the body's path must lead to a root its master signed."""
+        """The Merkle form: the body's path must lead to a root its master signed.
+
+        Remembered by (root signature, path) — what was verified, not what this copy claims:
+        a copy with that key and another body gets the verified body's readings, so no reading
+        it added or changed can pass. Windows share documents (a call's readings span windows,
+        and each window reads its documents afresh), and the key costs no encoding or hashing."""
         try:
-            master, root_sig = str(document["master"]), str(document["root_sig"])
-            body = document["body"]
-            leaf = leaf_of(body)
-            cached = self._verified.get((root_sig, leaf))
+            key = (str(document["root_sig"]), tuple(document["proof"]))
+            cached = self._verified.get(key)
             if cached is None:
-                root = merkle.compute_root(leaf, [unb64(node) for node in document["proof"]])
+                master, body = str(document["master"]), document["body"]
+                root = merkle.compute_root(leaf_of(body), [unb64(node) for node in key[1]])
         except Exception:  # malformed in any way  # noqa: BLE001
             raise Refused("malformed") from None
         if cached is None:
-            cached = _entries(body, self._root_credential(master, root_sig, root, document))
-            remember(self._verified, (root_sig, leaf), cached)
+            cached = _entries(body, self._root_credential(master, key[0], root, document))
+            remember(self._verified, key, cached)
         device, entries, credential = cached
         self._signed.still_admitted(credential)
         return device, entries

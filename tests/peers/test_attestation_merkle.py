@@ -97,3 +97,21 @@ def test_older_form__one_signature_per_device__still_accepted(tmp_path):
     assert signed_bytes(body).startswith(b'{"body":') and KIND.encode() in signed_bytes(body)
     assert attestation_id(older) == older["sig"]
     assert attestation_check(tmp_path).window_attested(_window("dev-a", readings, [older]))
+
+
+def test_after_the_genuine_document__a_copy_with_more_readings_still_cannot_add_them(tmp_path):
+    """Documents are remembered by (root signature, path): a later copy under that key with a
+    body claiming one more reading gets the verified body's readings, and the added one fails."""
+    from services.peers.window_store import digest_of
+
+    key_pair, peer_id, credential = _master()
+    readings = _readings()
+    genuine = attest(key_pair, peer_id, credential, readings, DIGEST_KEY)["dev-a"]
+    check = attestation_check(tmp_path)
+    assert check.window_attested(_window("dev-a", readings, [genuine]))
+    extra = {"userId": "dev-a", "seq": 99, "ts_ms": 1_700_000_099_000, "heartrate": 180.0,
+             "rr": [330]}
+    grown = copy.deepcopy(genuine)
+    grown["body"]["readings"].append([99, digest_of(extra, DIGEST_KEY)])
+    assert not check.window_attested(_window("dev-a", readings + [extra], [grown]))
+    assert check.window_attested(_window("dev-a", readings, [grown]))  # only what was signed
