@@ -132,11 +132,13 @@ class WindowStore:
 
     # -- ingest -------------------------------------------------------------------------------
     def ingest(self, readings: list[dict], now: float | None = None,
-               attestations: dict[str, tuple[str, str]] | None = None) -> list[str]:
+               attestations: dict[str, tuple[str, str]] | None = None,
+               digests: list[str | None] | None = None) -> list[str]:
         """Outcome per reading: accepted | duplicate | replay | late. Readings are judged in
         order (a second copy in the same call is a duplicate of the first); the whole call is
         one transaction with a handful of statements, whatever its size. `attestations`: id →
-        (device, JSON document) of the attestations readings name in their "att"."""
+        (device, JSON document) of the attestations readings name in their "att"; `digests`:
+        each reading's digest where the caller has it (its master's attestation), else None."""
         now = time.time() if now is None else now
         db = self._db
         outcomes = []
@@ -152,9 +154,9 @@ class WindowStore:
                 "SELECT device, max_ts, closed_through FROM devices "
                 "WHERE device IN (SELECT device FROM temp.incoming)")}
             rows, windows = [], set()
-            for reading in readings:
+            for index, reading in enumerate(readings):
                 device, seq, ts = reading["userId"], reading["seq"], reading["ts_ms"]
-                digest = digest_of(reading, self.digest_key)
+                digest = (digests and digests[index]) or digest_of(reading, self.digest_key)
                 seen = known.get((device, seq))
                 if seen is not None:
                     outcomes.append("duplicate" if seen == digest else "replay")
@@ -202,13 +204,16 @@ class WindowStore:
         return state
 
     def rows_for(self, readings: list[dict],
-                 attestations: dict[str, tuple[str, str]] | None = None) -> dict:
-        """The replication payload for freshly accepted readings (and their attestations)."""
+                 attestations: dict[str, tuple[str, str]] | None = None,
+                 digests: list[str | None] | None = None) -> dict:
+        """The replication payload for freshly accepted readings (and their attestations);
+        `digests` as in `ingest`."""
         rows, windows, devices = [], set(), {}
-        for r in readings:
+        for index, r in enumerate(readings):
             window = self.window_of(r["ts_ms"])
+            digest = (digests and digests[index]) or digest_of(r, self.digest_key)
             rows.append([r["userId"], r["seq"], window, r["ts_ms"], r["heartrate"], rr_text(r),
-                         digest_of(r, self.digest_key), r.get("att"), r.get("signal")])
+                         digest, r.get("att"), r.get("signal")])
             windows.add((r["userId"], window))
             devices[r["userId"]] = max(devices.get(r["userId"], NEVER), r["ts_ms"])
         used = {row[7] for row in rows}

@@ -46,9 +46,10 @@ class IngestAndReplication:
         """Counts by outcome, the readings dead-lettered ([index in `readings`, outcome]), and
         the replicas' receipts for the rest."""
         attestations = self._attestations(readings, documents)
+        digests = _attested_digests(readings, documents)
         await self.yield_to_closing()
         await self._sync_before_accepting({r["userId"] for r in readings})
-        outcomes = self.windows.ingest(readings, attestations=attestations)
+        outcomes = self.windows.ingest(readings, attestations=attestations, digests=digests)
         self._last_input = time.monotonic()
         for reading in readings:
             self._touched[reading["userId"]] += 1
@@ -68,8 +69,10 @@ class IngestAndReplication:
             payloads = {}
             for peer, devices in by_peer.items():
                 wanted = set(devices)
+                chosen = [i for i, r in enumerate(readings) if r["userId"] in wanted
+                          and outcomes[i] not in REJECTED]
                 payloads[peer] = self.windows.rows_for(
-                    [r for r in keep if r["userId"] in wanted], attestations)
+                    [readings[i] for i in chosen], attestations, [digests[i] for i in chosen])
             receipts = await self._replicate(payloads, want_receipts=True)
         return dict(counts), rejected, receipts
 
@@ -136,3 +139,19 @@ class IngestAndReplication:
             return None
         return sign_receipt(self.signer.key_pair, self.signer.peer_id, self.signer.credential,
                             primary, covered)
+
+
+def _attested_digests(readings: list[dict], documents: dict) -> list[str | None]:
+    """Each reading's digest as its master attested it (None where no document names it): the
+    window store keys deduplication on it instead of computing the HMAC again. Trusting it
+    costs nothing — only a master may call agg.ingest, and storage recomputes every digest from
+    the content and refuses a window whose readings the attestation does not cover."""
+    attested: dict[tuple, str] = {}
+    for device, document in documents.items():
+        try:
+            for seq, digest in document["body"]["readings"]:
+                if type(seq) is int and type(digest) is str:
+                    attested[(device, seq)] = digest
+        except (KeyError, TypeError, ValueError):
+            continue  # no digests from this one: they are computed
+    return [attested.get((r["userId"], r["seq"])) for r in readings]
