@@ -25,8 +25,6 @@ and sends its batch of 10 signed readings in its own second, as unsynchronised w
    connection itself is not counted). BENCH_ONLY=admission prints it alone and writes nothing.
 5. scale-out: one backlog drained by 1, 2 and 4 aggregators and masters, each role its own
    process (BENCH_SCALE_DEVICES, BENCH_SCALE_SECONDS). BENCH_ONLY=scaleout reruns it alone.
-
-The all-in-one peer judges messages with BENCH_VALIDATION_WORKERS (1) validation workers;
 BENCH_ONLY=all_in_one reruns phase 1 alone and keeps the other figures.
 
 Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_SEPARATE_DEVICES,
@@ -67,9 +65,6 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 KILL_DEVICES = int(os.environ.get("BENCH_KILL_DEVICES", "100"))
 SEPARATE_DEVICES = int(os.environ.get("BENCH_SEPARATE_DEVICES", "4000"))
 BATCH = 10
-# The all-in-one peer's validation worker processes (docs/peers.md, Validation workers): one
-# takes validation to the second core of a 2-core host, as an operator would set it there.
-VALIDATION_WORKERS = int(os.environ.get("BENCH_VALIDATION_WORKERS", "1"))
 DRAIN_TIMEOUT_S = float(os.environ.get("BENCH_DRAIN_TIMEOUT_S", "900"))
 # Deadlines for surviving kills (docs/peers.md): a killed master's locked messages come back
 # after LOCK_S, so grace (device time) must exceed it plus the restart and the RPC timeouts.
@@ -243,8 +238,7 @@ def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drain
 def bench_all_in_one(data_dir: Path) -> dict:
     store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-all")
     admit_locally(data_dir, {"all": ALL_ROLES})
-    settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING,
-                             validation_workers=VALIDATION_WORKERS)
+    settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING)
     ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=LOCK_S)
     queue = LocalQueue(data_dir / "queue.db")
     marks = {}
@@ -260,9 +254,8 @@ def bench_all_in_one(data_dir: Path) -> dict:
                 await trio.sleep(0.05)
             marks["stored"] = time.monotonic()
             marks.setdefault("drained", marks["stored"])
-            marks["figures"] = {"all_in_one_validation_workers": VALIDATION_WORKERS}
-            marks["figures"] |= result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"],
-                                       marks["drained"], marks["stored"], data_dir, due_from)
+            marks["figures"] = result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"],
+                                      marks["drained"], marks["stored"], data_dir, due_from)
             marks["figures"].update(await trio.to_thread.run_sync(
                 live, "all_in_one", data_dir, store, DEVICES,
                 lambda: node.roles["master"].readings_accepted,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.alerts import AlertSettings
@@ -97,11 +97,6 @@ class PeersSettings(BaseSettings):
     # half-formed view bounce as `not_primary`, and in a backlog other masters move the
     # device's watermark past the grace meanwhile, so they came back late.
     master_settle_s: float = 2.0
-    # Worker processes that judge queue messages beside the peer's own thread
-    # (services/peers/validation_pool.py); 0 judges them in that thread. A peer is one Python
-    # thread: on a host with a spare core, one worker took validation (about a third of an
-    # all-in-one peer's work) off it.
-    validation_workers: int = Field(default=0, ge=0, le=16)
 
     # Storage: batch anchoring.
     anchor_interval_s: float = 5.0

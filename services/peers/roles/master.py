@@ -11,13 +11,13 @@ from collections import Counter, defaultdict
 
 import trio
 
+from services.ingest.validation import validate_message
 from services.peers.attestation import attest
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.receipts import ReceiptCheck
 from services.peers.rejected import dead_letter_rejected
 from services.peers.rpc import PeerUnavailable, RemoteError
-from services.peers.validation_pool import ValidationPool, judged_here
 from services.peers.window_store import digest_of
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,6 @@ class MasterRole:
         self.unreceipted = 0  # readings acknowledged without a receipt: kept pending
         self.receipts_refused: Counter[str] = Counter()  # receipts that did not count, by reason
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
-        workers = settings.validation_workers
-        self.validation = ValidationPool(workers, ingest_settings) if workers else None
 
     def busy(self) -> bool:
         return time.monotonic() - self._last_pulled < self.settings.quiet_flush_s
@@ -77,9 +75,6 @@ class MasterRole:
                "master_readings_unreceipted": self.unreceipted,
                **{f'master_receipts_refused_total{{reason="{reason}"}}': n
                   for reason, n in self.receipts_refused.items()}}
-        if self.validation is not None:
-            out.update(master_validation_pool_restarts=self.validation.restarts,
-                       master_validation_rejudged=self.validation.rejudged)
         return out
 
     async def _queue_op(self, fn, *args):
@@ -87,16 +82,10 @@ class MasterRole:
             return await trio.to_thread.run_sync(fn, *args)
 
     async def run(self) -> None:
-        try:
-            if self.validation is not None:
-                await self.validation.start()
-            await self._settle()
-            async with trio.open_nursery() as nursery:
-                for _ in range(self.settings.master_concurrency):
-                    nursery.start_soon(self._loop)
-        finally:
-            if self.validation is not None:
-                self.validation.close()
+        await self._settle()
+        async with trio.open_nursery() as nursery:
+            for _ in range(self.settings.master_concurrency):
+                nursery.start_soon(self._loop)
 
     async def _settle(self) -> None:
         """Wait until the live aggregators we see stayed the same for master_settle_s."""
@@ -157,10 +146,16 @@ class MasterRole:
         readings as poison)."""
         now_ms = int(time.time() * 1000)
         pending: list[list[dict]] = []
-        for judged in await self._judge([message.body for message in messages], now_ms):
-            for reject in judged.rejects:
+        for index, message in enumerate(messages):
+            if index and index % VALIDATE_BETWEEN_CHECKPOINTS == 0:
+                # A pull of hundreds of messages is seconds of CPU on a busy host; in one piece
+                # it starved this peer's network (presence dropped, stream negotiations timed
+                # out and live peers were marked dead): let the event loop run in between.
+                await trio.lowlevel.checkpoint()
+            verdict = validate_message(message.body, self.devices, self.ingest_settings, now_ms)
+            for reject in verdict.rejects:
                 self.store.dead_letter("reading", reject.payload, reject.reason)
-            pending.append(judged.valid)
+            pending.append([reading.to_json() for reading in verdict.valid])
 
         valid_counts = [len(readings) for readings in pending]
         deadline = time.monotonic() + self.ingest_settings.lock_s / 2
@@ -182,19 +177,6 @@ class MasterRole:
         self.readings_accepted += sum(n for n, rest in zip(valid_counts, pending) if not rest)
         failed = [m for m, rest in zip(messages, pending) if rest]
         return done, failed
-
-    async def _judge(self, raws: list[bytes], now_ms: int):
-        if self.validation is not None:
-            return await self.validation.judge(raws, self.devices, now_ms)
-        out = []
-        for index, raw in enumerate(raws):
-            if index and index % VALIDATE_BETWEEN_CHECKPOINTS == 0:
-                # A pull of hundreds of messages is seconds of CPU on a busy host; in one piece
-                # it starved this peer's network (presence dropped, stream negotiations timed
-                # out and live peers were marked dead): let the event loop run in between.
-                await trio.lowlevel.checkpoint()
-            out.append(judged_here(raw, self.devices, self.ingest_settings, now_ms))
-        return out
 
     async def _route_once(self, pending: list[list[dict]]) -> None:
         """One attempt: send each pending reading to its primary; drop what is acknowledged."""
