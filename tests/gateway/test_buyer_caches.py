@@ -107,6 +107,37 @@ def test_raw_reads__node_answers_garbage__unavailable():
         server.server_close()
 
 
+def test_raw_reads__proxy_from_the_environment__posts_through_it(monkeypatch):
+    """HTTP_PROXY is honoured as requests would honour it (the node behind a forward proxy)."""
+    seen = []
+
+    class ForwardProxy(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(self.path)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'[{"jsonrpc":"2.0","id":1,"result":"0x2a"}]'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ForwardProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        reads = RawReads("http://127.0.0.2:9/rpc", 5, "0x" + "11" * 20, [])
+        assert reads.batch([("eth_blockNumber", [])]) == ["0x2a"]
+        assert seen == ["http://127.0.0.2:9/rpc"]  # an absolute target: sent to the proxy
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_bounded_cache__least_recently_used_goes_first():
     cache = BoundedCache(2)
     cache.add("a", 1)
