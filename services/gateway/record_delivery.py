@@ -21,7 +21,14 @@ from services.blobs import BlobNotFound, BlobTampered
 from services.chain.enums import RecordStatus
 from services.chain.record_registry import location_digest
 from services.gateway.context import Gateway
-from services.gateway.errors import Conflict, Forbidden, Gone, NotFound, Tampered
+from services.gateway.errors import (
+    Conflict,
+    Forbidden,
+    GatewayError,
+    Gone,
+    NotFound,
+    Tampered,
+)
 from services.gateway.ledger import (
     PURCHASE_DELIVERED,
     PURCHASE_PAID,
@@ -29,6 +36,7 @@ from services.gateway.ledger import (
     ChainReverted,
 )
 from services.gateway.observability import log
+from services.market import pseudonyms
 from services.records import KeyMissing, RecordErased, RecordNotFound, TamperDetected
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -107,6 +115,23 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
     with _store_refusals(grant):
         return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                    blobs=gw.blobs)
+
+
+def labelled(gw: Gateway, grant: Grant, subject: str) -> bytes:
+    """`plaintext` (every check, every read) labelled with the buyer's subject pseudonym; the
+    labelling reused from an earlier read of this purchase of the same registered ciphertext
+    (delivered_copies.py says why those are the same bytes)."""
+    try:
+        text = plaintext(gw, grant)
+    except GatewayError:
+        gw.copies.forget(grant.record_id)
+        raise
+    key = (grant.record_id, grant.purchase_id, grant.ciphertext_hash, subject)
+    copy = gw.copies.get(*key)
+    if copy is None:
+        copy = pseudonyms.label(text, subject)
+        gw.copies.put(*key, copy)
+    return copy
 
 
 def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:

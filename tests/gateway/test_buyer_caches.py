@@ -19,13 +19,46 @@ def _read(client, sale, token):
                       query_string={"purchase_id": sale.purchase_id}, headers=bearer(token))
 
 
+def _copies(client):
+    return client.application.extensions["pulseledger_gateway"].copies
+
+
 def _warm(client, sale):
-    """Two served reads: the confirmed AccessLogged is now cached."""
+    """Two served reads: the confirmed AccessLogged is now cached, and so is the buyer's
+    delivered copy (delivered_copies.py), which the next read would serve."""
     token = sign_in(client, sale.buyer)
     for _ in range(2):
         response = _read(client, sale, token)
         assert response.status_code == 200 and response.data == sale.plaintext
+    assert (sale.record_id, sale.purchase_id) in _copies(client)
     return token
+
+
+def test_read__warm_copy__not_labelled_again_but_checked_and_decrypted_again(
+        client, market, store, monkeypatch):
+    from services.market import pseudonyms
+
+    sale = market.sale()
+    token = _warm(client, sale)
+    decrypted = []
+    get_bundle = store.get_bundle
+    monkeypatch.setattr(store, "get_bundle", lambda *a, **k: decrypted.append(1) or get_bundle(*a, **k))
+    monkeypatch.setattr(pseudonyms, "label", lambda *a: pytest.fail("labelled again"))
+    response = _read(client, sale, token)
+    assert response.status_code == 200 and response.data == sale.plaintext
+    assert decrypted == [1]
+
+
+def test_read__stored_version_replaced_behind_the_registry__copy_not_served(client, market, store):
+    """A new version in the store that the registry does not name: the copy of the old one is
+    not served (its token changed), and the full check refuses the new one."""
+    sale = market.sale()
+    token = _warm(client, sale)
+    row = store.tables.get("bundles", sale.record_id)
+    store.put_bundle(row["owner"], sale.record_id, row["data_class"], b"other bytes",
+                     version=row["version"] + 1)
+    response = _read(client, sale, token)
+    assert response.status_code == 502 and sale.plaintext not in response.data
 
 
 def test_read__consent_revoked_after_served_reads__refused_on_the_very_next_read(
@@ -57,6 +90,7 @@ def test_read__erased_after_served_reads__410_nothing_served(client, market, sto
                               headers=bearer(token))
         assert response.status_code == 410 and response.get_json()["error"] == "erased"
         assert sale.plaintext not in response.data
+    assert (sale.record_id, sale.purchase_id) not in _copies(client)  # dropped when seen
 
 
 def test_read__key_lost_after_served_reads__502_nothing_served(client, market, store):
