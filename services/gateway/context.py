@@ -10,8 +10,8 @@ from flask import current_app, request
 
 from services.gateway.budgets import Budget, Budgets
 from services.gateway.client_address import resolve_client
-from services.gateway.delivered_copies import DeliveredCopies
 from services.gateway.errors import Forbidden, Unauthorized
+from services.gateway.label_parts import LabelParts
 from services.gateway.live_streams import LiveStreams
 from services.gateway.nonces import NonceBook
 from services.gateway.observability import Metrics
@@ -75,7 +75,7 @@ class Gateway:
         self.limits = GatewayBudgets.from_settings(s)
         self.trusted_proxies = frozenset(s.trusted_proxies)
         self.live = LiveStreams(s, self.state, self.store, self.sessions, self.metrics)
-        self.copies = DeliveredCopies(s.delivered_copies_bytes, s.delivered_copies_s)
+        self.label_parts = LabelParts(s.label_parts_bytes, s.label_parts_s)
 
     def close(self) -> None:
         self.live.close()

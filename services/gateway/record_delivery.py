@@ -118,20 +118,19 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
 
 
 def labelled(gw: Gateway, grant: Grant, subject: str) -> bytes:
-    """`plaintext` (every check, every read) labelled with the buyer's subject pseudonym; the
-    labelling reused from an earlier read of this purchase of the same registered ciphertext
-    (delivered_copies.py says why those are the same bytes)."""
+    """`plaintext` (every check, every read) labelled with the buyer's subject pseudonym, from
+    the pieces an earlier read cut from the same registered ciphertext when there are some
+    (label_parts.py says why those are the same bytes)."""
     try:
         text = plaintext(gw, grant)
     except GatewayError:
-        gw.copies.forget(grant.record_id)
+        gw.label_parts.forget(grant.record_id)
         raise
-    key = (grant.record_id, grant.purchase_id, grant.ciphertext_hash, subject)
-    copy = gw.copies.get(*key)
-    if copy is None:
-        copy = pseudonyms.label(text, subject)
-        gw.copies.put(*key, copy)
-    return copy
+    parts = gw.label_parts.get(grant.record_id, grant.ciphertext_hash)
+    if parts is None:
+        parts = pseudonyms.unlabelled_parts(text)
+        gw.label_parts.put(grant.record_id, grant.ciphertext_hash, parts)
+    return pseudonyms.join_labelled(parts, subject)
 
 
 def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:

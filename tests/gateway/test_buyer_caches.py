@@ -19,22 +19,22 @@ def _read(client, sale, token):
                       query_string={"purchase_id": sale.purchase_id}, headers=bearer(token))
 
 
-def _copies(client):
-    return client.application.extensions["pulseledger_gateway"].copies
+def _parts(client):
+    return client.application.extensions["pulseledger_gateway"].label_parts
 
 
 def _warm(client, sale):
-    """Two served reads: the confirmed AccessLogged is now cached, and so is the buyer's
-    delivered copy (delivered_copies.py), which the next read would serve."""
+    """Two served reads: the confirmed AccessLogged is now cached, and so are the bundle's
+    pieces between subject markers (label_parts.py), which the next read would join."""
     token = sign_in(client, sale.buyer)
     for _ in range(2):
         response = _read(client, sale, token)
         assert response.status_code == 200 and response.data == sale.plaintext
-    assert (sale.record_id, sale.purchase_id) in _copies(client)
+    assert sale.record_id in _parts(client)
     return token
 
 
-def test_read__warm_copy__not_labelled_again_but_checked_and_decrypted_again(
+def test_read__warm_parts__not_searched_again_but_checked_and_decrypted_again(
         client, market, store, monkeypatch):
     from services.market import pseudonyms
 
@@ -43,15 +43,15 @@ def test_read__warm_copy__not_labelled_again_but_checked_and_decrypted_again(
     decrypted = []
     get_bundle = store.get_bundle
     monkeypatch.setattr(store, "get_bundle", lambda *a, **k: decrypted.append(1) or get_bundle(*a, **k))
-    monkeypatch.setattr(pseudonyms, "label", lambda *a: pytest.fail("labelled again"))
+    monkeypatch.setattr(pseudonyms, "unlabelled_parts", lambda *a: pytest.fail("cut again"))
     response = _read(client, sale, token)
     assert response.status_code == 200 and response.data == sale.plaintext
     assert decrypted == [1]
 
 
-def test_read__stored_version_replaced_behind_the_registry__copy_not_served(client, market, store):
-    """A new version in the store that the registry does not name: the copy of the old one is
-    not served (its token changed), and the full check refuses the new one."""
+def test_read__stored_version_replaced_behind_the_registry__refused_and_parts_dropped(client, market, store):
+    """A new version in the store that the registry does not name: the store's full check
+    refuses it, warm pieces of the old one or not, and the pieces are dropped."""
     sale = market.sale()
     token = _warm(client, sale)
     row = store.tables.get("bundles", sale.record_id)
@@ -59,6 +59,7 @@ def test_read__stored_version_replaced_behind_the_registry__copy_not_served(clie
                      version=row["version"] + 1)
     response = _read(client, sale, token)
     assert response.status_code == 502 and sale.plaintext not in response.data
+    assert sale.record_id not in _parts(client)
 
 
 def test_read__consent_revoked_after_served_reads__refused_on_the_very_next_read(
@@ -90,7 +91,7 @@ def test_read__erased_after_served_reads__410_nothing_served(client, market, sto
                               headers=bearer(token))
         assert response.status_code == 410 and response.get_json()["error"] == "erased"
         assert sale.plaintext not in response.data
-    assert (sale.record_id, sale.purchase_id) not in _copies(client)  # dropped when seen
+    assert sale.record_id not in _parts(client)  # dropped when seen
 
 
 def test_read__key_lost_after_served_reads__502_nothing_served(client, market, store):
