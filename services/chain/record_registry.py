@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from eth_abi import encode
 from web3 import Web3
@@ -30,6 +31,7 @@ def record_id(patient: str, salt: bytes) -> bytes:
     return Web3.keccak(encode(["address", "bytes32"], [Web3.to_checksum_address(patient), _b32(salt)]))
 
 
+@lru_cache(maxsize=4096)  # a pure function asked on every buyer read; keccak costs ~10 µs here
 def location_digest(location: str) -> bytes:
     """keccak256 of the ciphertext's location (a store path or `ipfs://` CID) as UTF-8."""
     return Web3.keccak(text=location)

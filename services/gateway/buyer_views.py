@@ -1,6 +1,7 @@
 """What a buyer check decides on, read from the chain as it is at the latest block.
 
-Every read first asks the node for its latest block (number and hash: one small JSON-RPC call).
+Every read first asks the node for its latest block (number and hash: one small JSON-RPC call,
+shared by reads that arrived before it was sent, fresh_head.py).
 The view — the record, the consent request, the purchase, `isInForce` of the purchase's own
 request and whether the buyer's AccessLogged has the confirmations — is read pinned to that block
 (EIP-1898 `{"blockHash": …}`) and kept **only while that block is still the latest**: the next
@@ -28,6 +29,7 @@ from web3 import Web3
 from services.chain.log_ranges import log_ranges
 from services.gateway.chain_reads import RawReads
 from services.gateway.errors import Unavailable
+from services.gateway.fresh_head import FreshShared
 from services.runtime.bounded_cache import BoundedCache
 
 ACCESS_LOGGED_TOPIC = Web3.keccak(text="AccessLogged(address,address,bytes32,uint256)").to_0x_hex()
@@ -53,6 +55,7 @@ class BuyerViews:
         self._lock = threading.Lock()
         self._views_at: Head | None = None  # the block the remembered views were read at
         self._views = BoundedCache(cache_entries)
+        self._head = FreshShared(self._ask_head)
 
     def view(self, buyer: str, record_id: bytes, purchase_id: int) -> dict[str, Any]:
         head = self.head()
@@ -67,6 +70,11 @@ class BuyerViews:
         return view
 
     def head(self) -> Head:
+        """The latest block, from a call that started after this read arrived: shared with the
+        reads that arrived with it (fresh_head.py), never older than the read."""
+        return self._head.get()
+
+    def _ask_head(self) -> Head:
         [block] = self._batch([("eth_getBlockByNumber", ["latest", False])])
         if not isinstance(block, dict) or "hash" not in block:
             raise Unavailable("chain unavailable: no latest block")

@@ -9,16 +9,22 @@ is cached: every call of `batch` asks the node again (buyer_views.py decides wha
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
+from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
 from services.gateway.errors import Unavailable
+
+POOL_CONNECTIONS = 32  # keep-alive connections kept for the gateway's pool threads
+_JSON = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,7 @@ class RevertedCall(Exception):
 class RawReads:
     def __init__(self, url: str, timeout_s: float, address: str, abi: list[dict[str, Any]]):
         self._url, self._timeout, self._address = url, timeout_s, address
-        self._session = requests.Session()  # keep-alive: one TCP connection per pooled slot
-        # Proxy and CA settings from the environment, read once: left to itself requests
-        # re-reads them (and checks no_proxy) on every POST — about 7% of an authorised read.
-        self._session.proxies = requests.utils.get_environ_proxies(url)
-        self._session.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
-                                or os.environ.get("CURL_CA_BUNDLE") or True)
-        self._session.trust_env = False
+        self._http = _connections(url)
         self._ids = count(1)
         self._functions = {entry["name"]: _describe(entry) for entry in abi
                            if entry.get("type") == "function"}
@@ -79,10 +79,13 @@ class RawReads:
         body = [{"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
                 for method, params in requests_]
         try:
-            response = self._session.post(self._url, json=body, timeout=self._timeout)
-            response.raise_for_status()
-            answers = {answer["id"]: answer for answer in response.json()}
-        except (requests.RequestException, ValueError, TypeError, KeyError) as error:
+            response = self._http.request(
+                "POST", self._url, body=json.dumps(body, separators=(",", ":")).encode(),
+                headers=_JSON, timeout=urllib3.Timeout(self._timeout), retries=False)
+            if response.status >= 400:
+                raise Unavailable(f"chain unavailable: HTTP {response.status}")
+            answers = {answer["id"]: answer for answer in json.loads(response.data)}
+        except (urllib3.exceptions.HTTPError, ValueError, TypeError, KeyError) as error:
             raise Unavailable(f"chain unavailable: {type(error).__name__}") from None
         results = []
         for item in body:
@@ -96,6 +99,17 @@ class RawReads:
                 raise Unavailable(f"chain unavailable: {str(error.get('message'))[:200]}")
             results.append(answer["result"])
         return results
+
+
+def _connections(url: str) -> urllib3.PoolManager:
+    """Keep-alive connections to the node, with the proxy and CA settings `requests` would take
+    from the environment (read once here, not on every POST)."""
+    proxies = get_environ_proxies(url)
+    proxy = proxies.get(urlsplit(url).scheme) or proxies.get("all")
+    ca_bundle = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                 or DEFAULT_CA_BUNDLE_PATH)
+    options = {"maxsize": POOL_CONNECTIONS, "cert_reqs": "CERT_REQUIRED", "ca_certs": ca_bundle}
+    return urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
 
 def _describe(entry: dict[str, Any]) -> _Function:

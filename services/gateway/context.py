@@ -11,6 +11,7 @@ from flask import current_app, request
 from services.gateway.budgets import Budget, Budgets
 from services.gateway.client_address import resolve_client
 from services.gateway.errors import Forbidden, Unauthorized
+from services.gateway.label_parts import LabelParts
 from services.gateway.live_streams import LiveStreams
 from services.gateway.nonces import NonceBook
 from services.gateway.observability import Metrics
@@ -74,6 +75,7 @@ class Gateway:
         self.limits = GatewayBudgets.from_settings(s)
         self.trusted_proxies = frozenset(s.trusted_proxies)
         self.live = LiveStreams(s, self.state, self.store, self.sessions, self.metrics)
+        self.label_parts = LabelParts(s.label_parts_bytes, s.label_parts_s)
 
     def close(self) -> None:
         self.live.close()

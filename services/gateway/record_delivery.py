@@ -21,7 +21,14 @@ from services.blobs import BlobNotFound, BlobTampered
 from services.chain.enums import RecordStatus
 from services.chain.record_registry import location_digest
 from services.gateway.context import Gateway
-from services.gateway.errors import Conflict, Forbidden, Gone, NotFound, Tampered
+from services.gateway.errors import (
+    Conflict,
+    Forbidden,
+    GatewayError,
+    Gone,
+    NotFound,
+    Tampered,
+)
 from services.gateway.ledger import (
     PURCHASE_DELIVERED,
     PURCHASE_PAID,
@@ -29,6 +36,7 @@ from services.gateway.ledger import (
     ChainReverted,
 )
 from services.gateway.observability import log
+from services.market import pseudonyms
 from services.records import KeyMissing, RecordErased, RecordNotFound, TamperDetected
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -107,6 +115,22 @@ def plaintext(gw: Gateway, grant: Grant) -> bytes:
     with _store_refusals(grant):
         return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
                                    blobs=gw.blobs)
+
+
+def labelled(gw: Gateway, grant: Grant, subject: str) -> bytes:
+    """`plaintext` (every check, every read) labelled with the buyer's subject pseudonym, from
+    the pieces an earlier read cut from the same registered ciphertext when there are some
+    (label_parts.py says why those are the same bytes)."""
+    try:
+        text = plaintext(gw, grant)
+    except GatewayError:
+        gw.label_parts.forget(grant.record_id)
+        raise
+    parts = gw.label_parts.get(grant.record_id, grant.ciphertext_hash)
+    if parts is None:
+        parts = pseudonyms.unlabelled_parts(text)
+        gw.label_parts.put(grant.record_id, grant.ciphertext_hash, parts)
+    return pseudonyms.join_labelled(parts, subject)
 
 
 def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:

@@ -28,7 +28,7 @@ def _grant(purchase_id) -> record_delivery.Grant:
 def read_record(record_id: str):
     gw = gateway()
     grant = _grant(request.args.get("purchase_id"))
-    body = pseudonyms.label(record_delivery.plaintext(gw, grant), _subject(gw, grant))
+    body = record_delivery.labelled(gw, grant, _subject(gw, grant))
     tx = record_delivery.confirm_first_delivery(gw, grant)
     gw.metrics.deliveries.labels("plaintext").inc()
     log("record_delivered", record=grant.record_id, buyer=grant.buyer, format="plaintext")

@@ -166,8 +166,8 @@ class GatewayServer:
         gone = ClientGone()
         environ = _environ(scope, body, client, gone)
 
-        def send_from_thread(message: dict) -> None:
-            future = asyncio.run_coroutine_threadsafe(send(message), loop)
+        def send_from_thread(messages: list[dict]) -> None:
+            future = asyncio.run_coroutine_threadsafe(_send_all(send, messages), loop)
             try:
                 future.result(SEND_TIMEOUT_S)
             except TimeoutError:
@@ -181,8 +181,15 @@ class GatewayServer:
 
         watcher = asyncio.create_task(watch_disconnect())
         try:
-            await loop.run_in_executor(pool.executor, _call_wsgi, self._app, environ, gone,
-                                       send_from_thread)
+            answer = await loop.run_in_executor(pool.executor, _call_wsgi, self._app, environ,
+                                                gone, send_from_thread)
+            if answer and not gone.is_set():
+                # A sized answer, sent from here: the thread is free already, and the loop
+                # is not woken once per message from another thread.
+                try:
+                    await asyncio.wait_for(_send_all(send, answer), SEND_TIMEOUT_S)
+                except TimeoutError:
+                    gone.set()
         finally:
             watcher.cancel()
 
@@ -199,8 +206,10 @@ class GatewayServer:
 
 
 def _call_wsgi(app: Callable, environ: dict, gone: ClientGone,
-               send: Callable[[dict], None]) -> None:
-    """Run the WSGI app in a pool thread, sending its answer through the event loop."""
+               send: Callable[[list[dict]], None]) -> list[dict]:
+    """Run the WSGI app in a pool thread. An answer with a Content-Length (every answer but a
+    stream) is returned whole, for the event loop to send; a stream is sent from here as it
+    is produced, through the event loop (`send`), and nothing is returned."""
     started: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
@@ -209,39 +218,52 @@ def _call_wsgi(app: Callable, environ: dict, gone: ClientGone,
         started["status"] = int(status.split(" ", 1)[0])
         started["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1"))
                               for k, v in headers]
+        started["sized"] = any(k == b"content-length" for k, _ in started["headers"])
         return lambda data: emit(data)
 
+    def head() -> dict:
+        started["sent"] = True
+        return {"type": "http.response.start", "status": started["status"],
+                "headers": started["headers"]}
+
     def emit(data: bytes) -> None:
-        if not started.get("sent"):
-            started["sent"] = True
-            send({"type": "http.response.start", "status": started["status"],
-                  "headers": started["headers"]})
+        messages = [] if started.get("sent") else [head()]
         if data:
-            send({"type": "http.response.body", "body": data, "more_body": True})
+            messages.append({"type": "http.response.body", "body": data, "more_body": True})
+        if messages:
+            send(messages)
 
     try:
         result = app(environ, start_response)
     except Exception as error:  # noqa: BLE001 - Flask answers its own errors; this is the rest
         log("unexpected_error", kind=type(error).__name__, route=environ.get("PATH_INFO"))
-        send({"type": "http.response.start", "status": 500,
-              "headers": [(b"content-type", b"application/json")]})
-        send({"type": "http.response.body",
-              "body": b'{"error":"internal","message":"internal error"}'})
-        return
+        return [{"type": "http.response.start", "status": 500,
+                 "headers": [(b"content-type", b"application/json")]},
+                {"type": "http.response.body",
+                 "body": b'{"error":"internal","message":"internal error"}'}]
     try:
+        if started.get("sized"):
+            body = b"".join(result)
+            return [head(), {"type": "http.response.body", "body": body}]
         for chunk in result:
             if gone.is_set():
-                return
+                return []
             emit(chunk)
         if not gone.is_set():
             emit(b"")
-            send({"type": "http.response.body", "body": b"", "more_body": False})
+            send([{"type": "http.response.body", "body": b"", "more_body": False}])
     except Exception as error:  # noqa: BLE001 - a body that fails half-way: end the response
         log("response_failed", kind=type(error).__name__, route=environ.get("PATH_INFO"))
     finally:
         close = getattr(result, "close", None)
         if close is not None:
             close()
+    return []
+
+
+async def _send_all(send: Callable, messages: list[dict]) -> None:
+    for message in messages:
+        await send(message)
 
 
 def _environ(scope: dict, body: bytes, client: str, gone: ClientGone) -> dict[str, Any]:
@@ -306,7 +328,10 @@ def build_server(app: Any, settings: GatewaySettings, host: str, port: int, *,
     """The server for `app`; on SIGTERM/SIGINT `on_stop` runs first (it ends live streams, so
     the graceful shutdown does not wait an hour for them)."""
     server_app = GatewayServer(app, settings, app.extensions["pulseledger_gateway"].metrics)
+    # httptools and uvloop: uvicorn's pure-Python HTTP parser and asyncio's own loop were ~40% of
+    # the interpreter's time per served buyer read (py-spy, docs/decisions/2026-12-03-served-reads.md).
     config = uvicorn.Config(server_app, host=host, port=port, lifespan="on", log_config=None,
+                            http="httptools", loop="uvloop",
                             access_log=False, server_header=False, timeout_keep_alive=5,
                             timeout_graceful_shutdown=10)
     log("serving", host=host, port=port,

@@ -53,6 +53,10 @@ class GatewaySettings(BaseSettings):
     # buyer views of the current head (buyer_views.py); bounded so no client can grow the
     # gateway's memory.
     read_cache_entries: int = Field(10_000, ge=1)
+    # Bundles' plaintext cut at their subject markers, per record and registered version, used
+    # only after every check of the read passed again (label_parts.py). 0 bytes or 0 s: none.
+    label_parts_bytes: int = Field(128 * 2**20, ge=0)
+    label_parts_s: float = Field(60.0, ge=0)
     # The gateway's own account: sends confirmDelivery and relays consent decisions. Never logged.
     gateway_key: SecretStr | None = None
 

@@ -37,6 +37,22 @@ def purchase_subject(keyed_digest: Callable[[bytes, bytes], bytes], purchase_id:
 
 def label(plaintext: bytes, subject: str) -> bytes:
     """The sealed document with `subject` wherever it names one; other bodies unchanged."""
+    _check(subject)
+    return plaintext.replace(_UNLABELLED_BYTES, subject.encode())
+
+
+def unlabelled_parts(plaintext: bytes) -> tuple[bytes, ...]:
+    """The document cut at each marker: the same for every buyer of one sealed version, so a
+    reader may keep it (services/gateway/label_parts.py) and label with `join_labelled`."""
+    return tuple(plaintext.split(_UNLABELLED_BYTES))
+
+
+def join_labelled(parts: tuple[bytes, ...], subject: str) -> bytes:
+    """What `label` gives for the document `parts` were cut from (a join: no search)."""
+    _check(subject)
+    return subject.encode().join(parts)
+
+
+def _check(subject: str) -> None:
     if not _PSEUDONYM.fullmatch(subject) or subject == UNLABELLED:
         raise ValueError("a subject pseudonym is pl- and 32 lower-case hex digits")
-    return plaintext.replace(_UNLABELLED_BYTES, subject.encode())

@@ -19,13 +19,47 @@ def _read(client, sale, token):
                       query_string={"purchase_id": sale.purchase_id}, headers=bearer(token))
 
 
+def _parts(client):
+    return client.application.extensions["pulseledger_gateway"].label_parts
+
+
 def _warm(client, sale):
-    """Two served reads: the confirmed AccessLogged is now cached."""
+    """Two served reads: the confirmed AccessLogged is now cached, and so are the bundle's
+    pieces between subject markers (label_parts.py), which the next read would join."""
     token = sign_in(client, sale.buyer)
     for _ in range(2):
         response = _read(client, sale, token)
         assert response.status_code == 200 and response.data == sale.plaintext
+    assert sale.record_id in _parts(client)
     return token
+
+
+def test_read__warm_parts__not_searched_again_but_checked_and_decrypted_again(
+        client, market, store, monkeypatch):
+    from services.market import pseudonyms
+
+    sale = market.sale()
+    token = _warm(client, sale)
+    decrypted = []
+    get_bundle = store.get_bundle
+    monkeypatch.setattr(store, "get_bundle", lambda *a, **k: decrypted.append(1) or get_bundle(*a, **k))
+    monkeypatch.setattr(pseudonyms, "unlabelled_parts", lambda *a: pytest.fail("cut again"))
+    response = _read(client, sale, token)
+    assert response.status_code == 200 and response.data == sale.plaintext
+    assert decrypted == [1]
+
+
+def test_read__stored_version_replaced_behind_the_registry__refused_and_parts_dropped(client, market, store):
+    """A new version in the store that the registry does not name: the store's full check
+    refuses it, warm pieces of the old one or not, and the pieces are dropped."""
+    sale = market.sale()
+    token = _warm(client, sale)
+    row = store.tables.get("bundles", sale.record_id)
+    store.put_bundle(row["owner"], sale.record_id, row["data_class"], b"other bytes",
+                     version=row["version"] + 1)
+    response = _read(client, sale, token)
+    assert response.status_code == 502 and sale.plaintext not in response.data
+    assert sale.record_id not in _parts(client)
 
 
 def test_read__consent_revoked_after_served_reads__refused_on_the_very_next_read(
@@ -57,6 +91,7 @@ def test_read__erased_after_served_reads__410_nothing_served(client, market, sto
                               headers=bearer(token))
         assert response.status_code == 410 and response.get_json()["error"] == "erased"
         assert sale.plaintext not in response.data
+    assert sale.record_id not in _parts(client)  # dropped when seen
 
 
 def test_read__key_lost_after_served_reads__502_nothing_served(client, market, store):
@@ -102,6 +137,37 @@ def test_raw_reads__node_answers_garbage__unavailable():
         reads = RawReads(f"http://127.0.0.1:{server.server_port}", 5, "0x" + "11" * 20, [])
         with pytest.raises(Unavailable, match="chain unavailable"):
             reads.batch([("eth_blockNumber", [])])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_raw_reads__proxy_from_the_environment__posts_through_it(monkeypatch):
+    """HTTP_PROXY is honoured as requests would honour it (the node behind a forward proxy)."""
+    seen = []
+
+    class ForwardProxy(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(self.path)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'[{"jsonrpc":"2.0","id":1,"result":"0x2a"}]'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ForwardProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        reads = RawReads("http://127.0.0.2:9/rpc", 5, "0x" + "11" * 20, [])
+        assert reads.batch([("eth_blockNumber", [])]) == ["0x2a"]
+        assert seen == ["http://127.0.0.2:9/rpc"]  # an absolute target: sent to the proxy
     finally:
         server.shutdown()
         server.server_close()

@@ -140,13 +140,14 @@ def _tamper_bundle(store, **fields) -> None:
     store.tables.commit([Write("update", "bundles", BUNDLE, fields)])
 
 
+@pytest.mark.parametrize("repeats", [100, 40_000])  # 40,000: read apart from its row in SQLite
 @pytest.mark.parametrize("where", [NONCE, 12, 40, TAG])
-def test_bundle__ciphertext_flipped_after_verified_reads__detected(store, where):
+def test_bundle__ciphertext_flipped_after_verified_reads__detected(store, where, repeats):
     """A verified digest is remembered (no sha256 on later reads), and still a changed byte is
     refused: AES-GCM under the bundle's own key covers every byte."""
-    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export " * 100)
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export " * repeats)
     for _ in range(2):
-        assert store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256) == b"export " * 100
+        assert store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256) == b"export " * repeats
     assert store.verified_digests.get(BUNDLE) is not None
     sealed = store.tables.get("bundles", BUNDLE)["ciphertext"]
     _tamper_bundle(store, ciphertext=flip(bytes(sealed), where))
