@@ -115,3 +115,24 @@ def test_after_the_genuine_document__a_copy_with_more_readings_still_cannot_add_
     grown["body"]["readings"].append([99, digest_of(extra, DIGEST_KEY)])
     assert not check.window_attested(_window("dev-a", readings + [extra], [grown]))
     assert check.window_attested(_window("dev-a", readings, [grown]))  # only what was signed
+
+
+def test_aggregator_reuses_attested_digests__never_one_seq_digest_for_other_content():
+    """An aggregator keys deduplication on the digests its master attested (aggregation_ingest):
+    one call can carry a reading and a replay of its seq with other content, and each must keep
+    its own digest (a replay given the original's digest would be 'held' at the replica under
+    content it does not hold: no receipt, and the master retries it until it dead-letters)."""
+    from services.peers.roles.aggregation_ingest import _attested_digests
+    from services.peers.window_store import digest_of
+
+    key_pair, peer_id, credential = _master()
+    readings = _readings(per_device=2)
+    replay = dict(readings[0], heartrate=99.0, rr=[600])  # dev-a seq 1, other content
+    sent = readings + [replay]
+    documents = attest(key_pair, peer_id, credential, sent, DIGEST_KEY)
+    digests = _attested_digests(sent, documents)
+    for reading, digest in zip(sent, digests, strict=True):
+        assert digest in (None, digest_of(reading, DIGEST_KEY))
+    # the readings whose seq is unique in the call are not computed again
+    unique = [d for r, d in zip(sent, digests) if (r["userId"], r["seq"]) != ("dev-a", 1)]
+    assert None not in unique

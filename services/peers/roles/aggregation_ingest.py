@@ -142,16 +142,20 @@ class IngestAndReplication:
 
 
 def _attested_digests(readings: list[dict], documents: dict) -> list[str | None]:
-    """Each reading's digest as its master attested it (None where no document names it): the
-    window store keys deduplication on it instead of computing the HMAC again. Trusting it
-    costs nothing — only a master may call agg.ingest, and storage recomputes every digest from
-    the content and refuses a window whose readings the attestation does not cover."""
-    attested: dict[tuple, str] = {}
+    """Each reading's digest as its master attested it (None where no document names it, or
+    names its (device, seq) more than once — one call can carry a reading and a replay of its
+    seq with other content, and a digest keyed on (device, seq) alone would give the replay the
+    original's digest): the window store keys deduplication on it instead of computing the HMAC
+    again. Trusting it costs nothing — only a master may call agg.ingest, and storage recomputes
+    every digest from the content and refuses a window whose readings the attestation does not
+    cover."""
+    attested: dict[tuple, str | None] = {}
     for device, document in documents.items():
         try:
             for seq, digest in document["body"]["readings"]:
                 if type(seq) is int and type(digest) is str:
-                    attested[(device, seq)] = digest
+                    key = (device, seq)
+                    attested[key] = digest if attested.get(key, digest) == digest else None
         except (KeyError, TypeError, ValueError):
             continue  # no digests from this one: they are computed
     return [attested.get((r["userId"], r["seq"])) for r in readings]
