@@ -273,14 +273,6 @@ SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",))
             PeerSpec("notification-1", ("notification",))]
 
 
-# Scale-out clusters (up to 11 processes on 2 cores): presence every 0.5 s (or the 1 s default)
-# made the control plane eat both cores — every process, notification included, at the same
-# ~18% of a core — and 4 aggregators drained 10,000 readings at 102-127/s with up to 1,248 dead-
-# lettered as late (views flapped), or not at all; every 2 s: 406-434/s, none dead-lettered
-# (docs/decisions/2026-12-03-presence-cost-at-scale.md).
-SCALE_TUNING = {**TUNING, "presence_interval_s": 2.0}
-
-
 def _env(tuning: dict | None = None) -> dict:
     env = {f"PULSELEDGER_PEERS_{k.upper()}": str(v) for k, v in (tuning or TUNING).items()}
     env["PULSELEDGER_INGEST_LOCK_S"] = str(LOCK_S)
@@ -364,17 +356,22 @@ def scale_specs(n: int) -> list[PeerSpec]:
                PeerSpec("notification-1", ("notification",))])
 
 
+# Scale-out clusters (up to 11 processes on 2 cores) run the pipeline's own tuning: presence is
+# paced by the network's budget (`presence_budget_per_s`, presence_pacing.py), so 11 processes
+# announce every ~2.2 s each instead of every 0.5 s. Before pacing, 0.5 s or the 1 s default made
+# the control plane eat both cores and 4 aggregators drained 102-127 readings/s with up to 1,248
+# dead-lettered as late (docs/decisions/2026-12-03-presence-cost-at-scale.md).
 def bench_scaleout(workdir: Path) -> dict:
     """5. scale-out: the same backlog (SCALE_DEVICES × SCALE_SECONDS) drained by 1, 2 and 4
     aggregators (and as many masters), every role in its own process; readings/s each, and the
     4-to-1 ratio (linear would be 4; on a 2-core machine the cores, not the design, cap it)."""
     out: dict[str, float] = {"scaleout_devices": SCALE_DEVICES, "scaleout_seconds": SCALE_SECONDS,
-                             "scaleout_presence_interval_s": SCALE_TUNING["presence_interval_s"]}
+                             "scaleout_presence_budget_per_s": PeersSettings().presence_budget_per_s}
     for n in (1, 2, 4):
         try:
             figures, store, supervisor = drain_backlog(
                 f"scaleout_{n}", workdir / f"scale-{n}", scale_specs(n), SCALE_DEVICES,
-                SCALE_SECONDS, SCALE_TUNING)
+                SCALE_SECONDS)
         except RuntimeError as failure:  # recorded as a gap, the other figures kept
             print(f"scale-out with {n} aggregators failed: {failure}", flush=True)
             out[f"scaleout_{n}_aggregators_readings_per_s"] = None

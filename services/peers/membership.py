@@ -1,11 +1,13 @@
 """The control plane: who is alive, with which roles, at which address.
 
-Every peer publishes a presence note on a gossipsub topic each `presence_interval_s` (gossipsub
-v1.1, heartbeat 1 s, mesh degree `gossip_degree`, spam protection off: presence from many peers
-would trip its 10 msg/s/topic limit). Notes are taken into a table by the topic validator,
-which gossipsub runs once per new message (the subscription's channel holds only 32 and drops
-silently when full). A peer not heard from for `presence_timeout_s` is gone. We also note our
-own presence directly, and ignore our own publishes coming back.
+Every peer publishes a presence note on a gossipsub topic (gossipsub v1.1, heartbeat 1 s, mesh
+degree `gossip_degree`, spam protection off: presence from many peers would trip its 10
+msg/s/topic limit), every `presence_interval_s` or less often as the cluster grows, and says in
+the note how often; a peer silent for four of its own intervals (at least
+`presence_timeout_s`) is gone (presence_pacing.py says why). Notes are taken into a table by the
+topic validator, which gossipsub runs once per new message (the subscription's channel holds
+only 32 and drops silently when full). We also note our own presence directly, and ignore our
+own publishes coming back.
 
 Our reconnect loop dials every known peer we are not connected to (libp2p does not redial by
 itself, and its bootstrap module takes ≈60 s), and the bootstrap addresses while we know nobody:
@@ -34,6 +36,7 @@ from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 
+from services.peers import presence_pacing
 from services.peers.admission.credential import Refused
 
 TOPIC = "pulseledger/presence/1"
@@ -56,6 +59,7 @@ class PeerRecord:
     addrs: tuple[str, ...]
     last_seen: float = field(default_factory=time.monotonic)
     queue_busy: bool = False  # a master that pulled readings recently: the stream goes on
+    silence_s: float | None = None  # how long it may stay silent (None: presence_timeout_s)
 
 
 class Membership:
@@ -72,14 +76,16 @@ class Membership:
         self._queue_busy: Callable[[], bool] = lambda: False  # see report_queue_busy
         self._last_live: frozenset[str] = frozenset()
         self._awaited: dict[str, float] = {}  # peers whose turn it is to dial us: since when
+        self.interval_s = settings.presence_interval_s  # our current announce interval
 
     # -- queries ------------------------------------------------------------------------------
     def live(self, role: str | None = None) -> list[str]:
         """Peers heard from recently, and always ourselves: a peer whose event loop was busy
         past the timeout must not conclude that it is itself dead."""
-        cutoff = time.monotonic() - self.settings.presence_timeout_s
+        now, timeout = time.monotonic(), self.settings.presence_timeout_s
         return sorted(p.peer_id for p in self.peers.values()
-                      if (p.last_seen >= cutoff or p.peer_id == self.self_id)
+                      if (now - p.last_seen <= (p.silence_s or timeout)
+                          or p.peer_id == self.self_id)
                       and (role is None or role in p.roles))
 
     def report_queue_busy(self, busy: Callable[[], bool]) -> None:
@@ -128,8 +134,10 @@ class Membership:
             note = json.loads(message.data)
             credential = self.gate.check_presented(note.get("credential"), sender)
             roles = tuple(r for r in note["roles"] if r in credential.roles)
+            silence = presence_pacing.allowed_silence(note.get("interval_s"),
+                                                      self.settings.presence_timeout_s)
             return PeerRecord(sender, roles, tuple(map(str, note["addrs"])),
-                              queue_busy=bool(note.get("queue_busy")))
+                              queue_busy=bool(note.get("queue_busy")), silence_s=silence)
         except Refused as exc:
             log.info("presence note refused: sender=%s reason=%s",
                      ID(message.from_id).to_base58()[-8:], exc.reason)
@@ -165,17 +173,21 @@ class Membership:
             await subscription.get()
 
     async def _announce(self) -> None:
+        previous = None
         while True:
+            self.interval_s = previous = presence_pacing.next_interval(
+                len(self.live()), self.settings.presence_interval_s,
+                self.settings.presence_budget_per_s, previous)
             busy = self._queue_busy()
             self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy))
             note = {"peer_id": self.self_id, "roles": list(self.roles),
                     "addrs": list(self._own_addrs()), "queue_busy": busy,
-                    "credential": self.gate.own_document}
+                    "interval_s": self.interval_s, "credential": self.gate.own_document}
             try:
                 await self.pubsub.publish(TOPIC, json.dumps(note).encode())
             except Exception as exc:  # noqa: BLE001
                 log.debug("presence publish failed: %s", type(exc).__name__)
-            await trio.sleep(self.settings.presence_interval_s)
+            await trio.sleep(self.interval_s)
 
     async def _reconnect(self) -> None:
         while True:

@@ -51,9 +51,13 @@ class PeersSettings(BaseSettings):
     admission_timeout_s: float = 10.0
     revocation_poll_s: float = 1.0  # how often the revocation file is checked and gossiped
 
-    # Control plane (gossipsub): presence every interval; a peer silent for timeout is gone.
+    # Control plane (gossipsub): the network's presence notes per second are shared by its
+    # peers, each announcing every live-peers / budget seconds but never more often than the
+    # interval; a peer silent for four of its announced intervals (at least the timeout) is
+    # gone. 0 keeps every peer at the interval. (presence_pacing.py)
     presence_interval_s: float = 1.0
     presence_timeout_s: float = 4.0
+    presence_budget_per_s: float = 5.0
     # Gossip mesh degree (target, low, high). Every peer here connects to every other, so the
     # mesh only sets how many copies of each note a peer receives: the gossipsub default (6)
     # made each peer take up to six copies of every note, and the control plane alone then

@@ -27,7 +27,9 @@ from pulseledger_testkit.admission import admit
 # An episode on the first irregular window: the pipeline tests see an alert for every irregular user.
 ALERT_ON_FIRST_IRREGULAR = AlertSettings(k=1, n=1)
 FAST = {
-    "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "reconnect_interval_s": 0.25,
+    # presence budget 20/s: up to 5 peers keep the 0.25 s interval; 8 announce every 0.4 s.
+    "presence_interval_s": 0.25, "presence_timeout_s": 2.0, "presence_budget_per_s": 20.0,
+    "reconnect_interval_s": 0.25,
     "rpc_timeout_s": 3.0, "grace_ms": 2_000, "idle_close_s": 6.0, "quiet_flush_s": 1.5,
     "close_tick_s": 0.1, "rebalance_interval_s": 0.25, "anchor_interval_s": 0.5,
     "master_idle_poll_s": 0.02, "master_settle_s": 0.5,

@@ -53,6 +53,7 @@ def test_lookup__one_bootstrap_address__client_finds_every_aggregator(identify_d
 
         monkeypatch.setattr(BasicHost, "_identify_peer", slow_identify)
     settings = SimpleNamespace(reconnect_interval_s=0.25, presence_timeout_s=2.0,
+                               presence_interval_s=0.25,
                                dht_lookup_interval_s=30.0)
 
     async def main():
