@@ -382,6 +382,8 @@ def bench_scaleout(workdir: Path) -> dict:
             f"scaleout_{n}_backlog_readings_per_s"]
         out[f"scaleout_{n}_aggregators_readings_lost"] = figures[
             f"scaleout_{n}_backlog_readings_lost"]
+        out[f"scaleout_{n}_aggregators_readings_dead_lettered"] = figures[
+            f"scaleout_{n}_backlog_readings_dead_lettered"]
     one, four = (out[f"scaleout_{n}_aggregators_readings_per_s"] for n in (1, 4))
     out["scaleout_4_vs_1_speedup"] = round(four / one, 2) if one and four else None
     return out

@@ -77,6 +77,7 @@ class Membership:
         self._last_live: frozenset[str] = frozenset()
         self._awaited: dict[str, float] = {}  # peers whose turn it is to dial us: since when
         self.interval_s = settings.presence_interval_s  # our current announce interval
+        self._heard: dict[str, float] = {}  # peer -> when its last note came (RPCs aside)
 
     # -- queries ------------------------------------------------------------------------------
     def live(self, role: str | None = None) -> list[str]:
@@ -113,7 +114,13 @@ class Membership:
 
     def _note(self, record: PeerRecord) -> None:
         self.peers[record.peer_id] = record
+        self._heard[record.peer_id] = record.last_seen
         self._check_changed()
+
+    def cluster_size(self) -> int:
+        """Peers heard from lately, live or not, ourselves included (presence_pacing.py)."""
+        since = time.monotonic() - presence_pacing.COUNTED_FOR_S
+        return sum(heard >= since for heard in self._heard.values())
 
     def _check_changed(self) -> None:
         live = frozenset(self.live())
@@ -176,7 +183,7 @@ class Membership:
         previous = None
         while True:
             self.interval_s = previous = presence_pacing.next_interval(
-                len(self.live()), self.settings.presence_interval_s,
+                self.cluster_size(), self.settings.presence_interval_s,
                 self.settings.presence_budget_per_s, previous)
             busy = self._queue_busy()
             self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy))

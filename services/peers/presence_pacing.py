@@ -7,7 +7,10 @@ both cores on presence alone, views flapped and aggregators stalled
 per second (`presence_budget_per_s`) and each peer announces every `live peers / budget`
 seconds, never more often than `presence_interval_s`: per-peer presence work stays flat as the
 cluster grows, and detecting a silent peer takes longer in proportion (an RPC failure still
-marks a peer dead at once).
+marks a peer dead at once). The size counted is every peer heard from in the last
+`COUNTED_FOR_S`, not the live ones: counting live peers made an overloaded cluster, whose views
+flapped, announce faster and overload itself more (730 readings dead-lettered as late in the
+4-aggregator benchmark).
 
 Each note says the interval its sender uses, and a receiver waits `TIMEOUT_INTERVALS` of them
 (at least `presence_timeout_s`) before it calls the sender gone, so peers need not agree on the
@@ -21,6 +24,9 @@ from __future__ import annotations
 import math
 
 TIMEOUT_INTERVALS = 4  # a peer is gone after this many of its own intervals without a note
+# The cluster's size, for pacing, counts every peer heard from in this long, live or not: a peer
+# that takes others for dead when it is overloaded must not announce faster (more load) for it.
+COUNTED_FOR_S = 120.0
 MAX_GROWTH = 2.0  # an interval at most doubles from one note to the next (see above)
 LONGEST_INTERVAL_S = 30.0
 

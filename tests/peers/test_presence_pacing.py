@@ -55,6 +55,21 @@ def test_live__each_peer_judged_by_its_own_announced_silence():
     assert membership.live() == ["slow"]
 
 
+def test_cluster_size__counts_peers_taken_for_dead__not_long_gone_ones():
+    """Pacing counts peers heard from lately, live or not: an overloaded peer that takes the
+    others for dead must not announce faster (more load) because of it."""
+    host = SimpleNamespace(get_id=lambda: SimpleNamespace(to_base58=lambda: "self"))
+    settings = SimpleNamespace(presence_timeout_s=4.0, presence_interval_s=1.0)
+    membership = Membership(host, None, ("storage",), settings, gate=None)
+    long_ago = time.monotonic() - pacing.COUNTED_FOR_S - 1.0
+    for peer in ("self", "busy", "failed-rpc"):
+        membership._note(PeerRecord(peer, ("storage",), ()))
+    membership._note(PeerRecord("left", ("storage",), (), last_seen=long_ago))
+    membership.mark_dead("failed-rpc")
+    assert membership.live() == ["busy", "self"]
+    assert membership.cluster_size() == 3
+
+
 def test_paced_cluster__notes_follow_the_budget__nobody_flaps__a_stopped_peer_goes(tmp_path):
     """Three peers, budget 3 notes/s: each settles at one note a second, four times the 0.25 s
     timeout. Judged by the timeout alone every peer would drop out between notes; judged by
