@@ -8,9 +8,8 @@ per second (`presence_budget_per_s`) and each peer announces every `live peers /
 seconds, never more often than `presence_interval_s`: per-peer presence work stays flat as the
 cluster grows, and detecting a silent peer takes longer in proportion (an RPC failure still
 marks a peer dead at once). The size counted is every peer heard from in the last
-`COUNTED_FOR_S`, not the live ones: counting live peers made an overloaded cluster, whose views
-flapped, announce faster and overload itself more (730 readings dead-lettered as late in the
-4-aggregator benchmark).
+`COUNTED_FOR_S`, not the live ones: counting live peers is a feedback loop (an overloaded peer
+whose view flaps counts fewer peers, announces faster and adds load).
 
 Each note says the interval its sender uses, and a receiver waits `TIMEOUT_INTERVALS` of them
 (at least `presence_timeout_s`) before it calls the sender gone, so peers need not agree on the
