@@ -13,7 +13,7 @@ The first delivery sends `confirmDelivery(purchaseId)` from the gateway's accoun
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -37,7 +37,13 @@ from services.gateway.ledger import (
 )
 from services.gateway.observability import log
 from services.market import pseudonyms
-from services.records import KeyMissing, RecordErased, RecordNotFound, TamperDetected
+from services.records import (
+    KeyMissing,
+    RecordErased,
+    RecordNotFound,
+    SellableRecord,
+    TamperDetected,
+)
 
 ZERO_ADDRESS = "0x" + "00" * 20
 # Striped locks: two concurrent first reads of one purchase send one confirmDelivery, without a
@@ -90,31 +96,31 @@ def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Gr
                  int(record.get("version", 1)), delivered=status == PURCHASE_DELIVERED)
 
 
-def check_stored_bundle(gw: Gateway, grant: Grant) -> None:
+def stored_bundle_check(grant: Grant) -> Callable[[SellableRecord], None]:
     """The bundle the store holds under this id must be the registered one: owned by the patient the
     chain names, at the location it registered. Otherwise nothing is served and the operator is told
-    (a log line): a registry entry that names one patient must never release another's data."""
-    try:
-        meta = gw.store.bundle_meta(grant.record_id)
-    except RecordNotFound:
-        raise NotFound("the registry names this record but the store does not hold it") from None
-    if meta.owner.lower() != grant.patient.lower():
-        log("bundle_owner_mismatch", record=grant.record_id)
-        raise Tampered("the stored bundle belongs to another patient than the one the registry names; "
-                       "nothing is served", code="owner_mismatch")
-    if location_digest(meta.pointer) != grant.location_digest:
-        log("bundle_location_mismatch", record=grant.record_id)
-        raise Tampered("the stored bundle is not at the location the registry names; nothing is served",
-                       code="location_mismatch")
+    (a log line): a registry entry that names one patient must never release another's data. The
+    store runs it on the row it then reads (`vet`), before anything is fetched or decrypted."""
+
+    def check(meta: SellableRecord) -> None:
+        if meta.owner.lower() != grant.patient.lower():
+            log("bundle_owner_mismatch", record=grant.record_id)
+            raise Tampered("the stored bundle belongs to another patient than the one the registry "
+                           "names; nothing is served", code="owner_mismatch")
+        if location_digest(meta.pointer) != grant.location_digest:
+            log("bundle_location_mismatch", record=grant.record_id)
+            raise Tampered("the stored bundle is not at the location the registry names; nothing "
+                           "is served", code="location_mismatch")
+
+    return check
 
 
 def plaintext(gw: Gateway, grant: Grant) -> bytes:
     """Verify owner, location and hash against the registry, then decrypt (erased → 410,
     tampered → nothing)."""
-    check_stored_bundle(gw, grant)
     with _store_refusals(grant):
         return gw.store.get_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
-                                   blobs=gw.blobs)
+                                   blobs=gw.blobs, vet=stored_bundle_check(grant))
 
 
 def labelled(gw: Gateway, grant: Grant, subject: str) -> bytes:
@@ -135,10 +141,9 @@ def labelled(gw: Gateway, grant: Grant, subject: str) -> bytes:
 
 def sealed(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:
     """(sealed ciphertext, associated data), verified against the registry, not decrypted."""
-    check_stored_bundle(gw, grant)
     with _store_refusals(grant):
         return gw.store.sealed_bundle(grant.record_id, expected_hash=grant.ciphertext_hash,
-                                      blobs=gw.blobs)
+                                      blobs=gw.blobs, vet=stored_bundle_check(grant))
 
 
 def record_key(gw: Gateway, grant: Grant) -> tuple[bytes, bytes]:

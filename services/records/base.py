@@ -365,15 +365,19 @@ class RecordStore(ABC):
 
     @abstractmethod
     def get_bundle(
-        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
+        vet: Callable[[SellableRecord], None] | None = None,
     ) -> bytes:
-        """Verify against `expected_hash` (the registry's ciphertextHash), then decrypt."""
+        """Verify against `expected_hash` (the registry's ciphertextHash), then decrypt. `vet`,
+        if given, sees the metadata of the row read (erased or not) before anything else and
+        may refuse it by raising."""
 
     @abstractmethod
     def bundle_meta(self, bundle_id: str) -> SellableRecord: ...
 
     def sealed_bundle(
-        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+        self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
+        vet: Callable[[SellableRecord], None] | None = None,
     ) -> tuple[bytes, bytes]:
         """(sealed ciphertext, GCM associated data) of a bundle, verified against `expected_hash`
         like `get_bundle` but not decrypted: what a programmatic buyer decrypts with the record

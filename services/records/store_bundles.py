@@ -4,6 +4,9 @@ A buyer read of a large bundle is mostly bytes: the ciphertext row, its sha256, 
 module spares on every read (docs/records.md, "Bundle reads"):
 
 - `bundle_meta` never reads the ciphertext (both backends read only the named fields);
+- a reader that must vet the record before anything is decrypted (the gateway: the owner and
+  location the registry names) passes `vet`, called with the metadata of the very row that is then
+  decrypted: one row read per delivery, and no window for another version between check and read;
 - the sha256 is computed once per stored version and remembered (`verified_digests`): a later
   `get_bundle` of the same version skips it, because it decrypts with AES-GCM under that
   version's own key, and a ciphertext that passes GCM under a key used for exactly one seal is
@@ -14,6 +17,7 @@ module spares on every read (docs/records.md, "Bundle reads"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from services.records import crypto
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 META_FIELDS = ["owner", "data_class", "version", "pointer", "ciphertext_sha256", "created_ms",
                "erased_ms"]
 VERIFIED_DIGESTS = 4096  # bundles whose digest is remembered (an entry is ~200 bytes)
+Vet = Callable[[SellableRecord], None]  # raises to refuse the record before it is read
 
 
 class BundlesMixin:
@@ -92,15 +97,14 @@ class BundlesMixin:
         return SellableRecord(bundle_id, owner, pointer, sha, data_class, version, now)
 
     def bundle_meta(self: Store, bundle_id: str) -> SellableRecord:
-        row = self._bundle_row(bundle_id, META_FIELDS)
-        return SellableRecord(row["bundle_id"], row["owner"], row["pointer"],
-                              row["ciphertext_sha256"], row["data_class"], row["version"],
-                              row["created_ms"], erased=row.get("erased_ms") is not None)
+        return _meta(self._bundle_row(bundle_id, META_FIELDS))
 
     def get_bundle(
-        self: Store, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+        self: Store, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
+        vet: Vet | None = None,
     ) -> bytes:
-        sealed, ad, row = self._checked_bundle(bundle_id, expected_hash, blobs, trust_gcm=True)
+        sealed, ad, row = self._checked_bundle(bundle_id, expected_hash, blobs, trust_gcm=True,
+                                               vet=vet)
         key = self._data_key("bundles", row)
         try:
             plaintext = crypto.open_sealed(key, sealed, ad)
@@ -111,9 +115,10 @@ class BundlesMixin:
         return plaintext
 
     def sealed_bundle(
-        self: Store, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None
+        self: Store, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
+        vet: Vet | None = None,
     ) -> tuple[bytes, bytes]:
-        sealed, ad, _ = self._checked_bundle(bundle_id, expected_hash, blobs)
+        sealed, ad, _ = self._checked_bundle(bundle_id, expected_hash, blobs, vet=vet)
         return sealed, ad
 
     def record_key(self: Store, record_id: str) -> bytes:
@@ -130,11 +135,15 @@ class BundlesMixin:
         return row
 
     def _checked_bundle(self: Store, bundle_id: str, expected_hash: bytes | None,
-                        blobs: Any | None, *, trust_gcm: bool = False) -> tuple[bytes, bytes, Row]:
+                        blobs: Any | None, *, trust_gcm: bool = False,
+                        vet: Vet | None = None) -> tuple[bytes, bytes, Row]:
         """(sealed, associated data, row), its hash checked against the registry and itself.
         `trust_gcm`: the caller decrypts next, so a version whose digest was verified before is
-        not hashed again (the module's docstring says why that is the same check)."""
+        not hashed again (the module's docstring says why that is the same check). `vet` sees
+        the row's metadata first, erased or not, and may refuse it."""
         row = self._bundle_row(bundle_id)
+        if vet is not None:
+            vet(_meta(row))
         if row.get("erased_ms") is not None:
             raise RecordErased(f"bundle {bundle_id} was erased")
         sealed = self._fetch_bundle(row, blobs)
@@ -175,3 +184,9 @@ class BundlesMixin:
             raise self._failure("bundles", row, TAMPERED, f"blob store: {exc}") from None
         except BlobNotFound as exc:
             raise RecordNotFound(f"bundle ciphertext missing from the blob store: {exc}") from None
+
+
+def _meta(row: Row) -> SellableRecord:
+    return SellableRecord(row["bundle_id"], row["owner"], row["pointer"], row["ciphertext_sha256"],
+                          row["data_class"], row["version"], row["created_ms"],
+                          erased=row.get("erased_ms") is not None)

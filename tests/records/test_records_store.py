@@ -9,6 +9,7 @@ from services.records import (
     Conflict,
     InvalidInput,
     NotAnchored,
+    RecordErased,
     RecordNotFound,
     WindowInput,
     merkle,
@@ -216,6 +217,32 @@ def test_bundle__inline__round_trip_and_meta(store):
     assert store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256) == b"export bytes"
     assert store.bundle_meta(BUNDLE) == rec
     assert [c.kind for c in store.changes_since(OWNER, None)] == ["bundle_added"]
+
+
+class Refused(Exception):
+    pass
+
+
+def test_bundle__vet_sees_the_row_read__a_refusal_reads_and_decrypts_nothing(store):
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"export bytes", version=1)
+    seen = []
+    assert store.get_bundle(BUNDLE, expected_hash=rec.ciphertext_sha256,
+                            vet=seen.append) == b"export bytes"
+    assert seen == [rec]
+
+    def refuse(meta):
+        raise Refused(meta.owner)
+
+    for read in (store.get_bundle, store.sealed_bundle):
+        with pytest.raises(Refused):
+            read(BUNDLE, expected_hash=b"\x00" * 32, vet=refuse)  # refused before the hash check
+    store.erase(BUNDLE)
+    seen.clear()
+    with pytest.raises(Refused):  # an erased row is vetted too, before "erased" is answered
+        store.get_bundle(BUNDLE, vet=refuse)
+    with pytest.raises(RecordErased):
+        store.get_bundle(BUNDLE, vet=seen.append)
+    assert [meta.erased for meta in seen] == [True]
 
 
 def test_bundle__in_blob_store(store, tmp_path):
