@@ -20,6 +20,10 @@ anchored windows sealed by the market custodian's own code as a large bundle (1,
   docs/gateway.md) — read by N concurrent keep-alive connections for SERVED_S seconds from a
   load generator in another process (loadgen.py); `_failed` counts answers other than 200.
 
+- market_served_cpu_steal_share: the share of the machine's CPU time the hypervisor gave to other
+  guests during the served phase (cpu_steal.py): at a third, the served figures move by tens of
+  percent between runs with nothing changed.
+
 `BENCH_MARKET_SIZE=tiny` runs a few of each to check the benchmark works; `BENCH_MARKET_OUT`
 writes elsewhere (only `make bench` records benchmarks/market.json, on a quiet machine).
 """
@@ -41,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from cpu_steal import StealMeter
 from market_scene import Scene, build_scene
 
 from services.gateway.app import create_app
@@ -147,7 +152,9 @@ def main() -> None:
                    "market_large_bundle_bytes": scene.large_plaintext_bytes,
                    "market_small_bundle_bytes": scene.small_plaintext_bytes}
         figures.update(in_process(scene))
-        figures.update(served(scene))
+        with StealMeter() as steal:
+            figures.update(served(scene))
+        figures["market_served_cpu_steal_share"] = steal.share
         figures["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     finally:
         scene.close()
