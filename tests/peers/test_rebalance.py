@@ -5,10 +5,12 @@ them. (That bug re-opened closed windows and stored them a second time, short of
 import time
 from types import SimpleNamespace
 
+import pytest
 import trio
 
 from services.peers.membership import Membership, PeerRecord
 from services.peers.roles.aggregation import AggregationRole
+from services.peers.rpc import PeerUnavailable, RemoteError
 from services.peers.settings import PeersSettings
 
 # rebalancing alone: no record store, no signing, no prediction/storage/notification peers
@@ -68,3 +70,31 @@ def test_live__includes_ourselves_even_when_our_note_is_stale():
     membership.peers = {"me": PeerRecord("me", ("aggregation",), (), stale),
                         "other": PeerRecord("other", ("aggregation",), (), stale)}
     assert membership.live("aggregation") == ["me"]
+
+
+@pytest.mark.parametrize(("failure", "marked_dead"), [
+    (RemoteError("failed"), []), (ValueError("a bug of ours"), []),
+    (PeerUnavailable("…other: TooSlowError"), ["other"])])
+@pytest.mark.parametrize("owner", ["other", "me"])  # hand over (MERGE) / sync as primary (SYNC)
+def test_rebalance_call_fails__only_an_unreachable_peer_is_taken_for_dead(
+        tmp_path, failure, marked_dead, owner):
+    """A peer that answered with an error is alive: marking it dead moved its users to other
+    primaries until its next presence note (split windows, late readings). Either way the
+    state is kept and the next round tries again."""
+    dead = []
+
+    async def call(peer, op, request):
+        raise failure
+
+    role = AggregationRole(
+        settings=PeersSettings(data_dir=tmp_path, name="a", digest_key="07" * 32),
+        rpc=SimpleNamespace(self_id="me", register=lambda op, handler: None, call=call),
+        membership=SimpleNamespace(live=lambda role=None: ["me", "other"], mark_dead=dead.append),
+        directory=SimpleNamespace(primary_and_replica=lambda user: (owner, "other" if owner == "me"
+                                                                    else None)),
+        **NOTHING_DOWNSTREAM)
+    role.windows.ingest([{"userId": "dev", "seq": 1, "ts_ms": 1_000, "heartrate": 70.0}])
+    trio.run(role.rebalance)
+    assert dead == marked_dead
+    assert role.windows.devices() == ["dev"] and role._rebalanced_for is None
+    assert not role.closable("dev")

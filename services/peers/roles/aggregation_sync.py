@@ -74,10 +74,9 @@ class RebalanceAndSync:
                 for device in devices:
                     if device not in leaving:
                         self._replicated_to[device] = peer
-            except Exception:  # noqa: BLE001
-                self.membership.mark_dead(peer)
+            except Exception as exc:  # noqa: BLE001
+                self._call_failed(peer, MERGE, exc)
                 failures.update(devices)
-                self._rebalanced_for = None
         for peer, devices in syncing.items():
             try:
                 theirs = await self.rpc.call(peer, SYNC,
@@ -87,9 +86,8 @@ class RebalanceAndSync:
                                           f"sync with …{peer[-6:]}")
                 for device in devices:
                     self._synced[device] = peer
-            except Exception:  # noqa: BLE001
-                self.membership.mark_dead(peer)
-                self._rebalanced_for = None
+            except Exception as exc:  # noqa: BLE001
+                self._call_failed(peer, SYNC, exc)
         # A device written to while we were handing it over stays until the next round.
         done_leaving = [d for d in leaving
                         if d not in failures and self._touched[d] == versions[d]]
@@ -98,6 +96,19 @@ class RebalanceAndSync:
             for device in done_leaving:
                 self._replicated_to.pop(device, None)
                 self._synced.pop(device, None)
+
+    def _call_failed(self, peer: str, op: str, error: Exception) -> None:
+        """A rebalance call that failed is retried next round, every device looked at again.
+        Only a peer we could not reach is marked dead: one that answered with an error (its
+        handler failed, or refused) is alive, and taking it for dead moved its users' windows
+        to other primaries until its next presence note — two primaries for a moment, and
+        readings dead-lettered as late when their states met again."""
+        self._rebalanced_for = None
+        if isinstance(error, PeerUnavailable):
+            self.membership.mark_dead(peer)
+        else:
+            log.warning("rebalance %s with …%s failed, will retry: %s", op, peer[-8:],
+                        str(error)[:160] or type(error).__name__)
 
     def _may_close_alone(self) -> bool:
         """With no replica to sync with, a primary may close a user's windows only if no other
