@@ -53,7 +53,8 @@ def test_buyer_fetch__decrypts_checks_and_pays_the_patient(chain, store, make_pa
     document = json.loads(bundle_file.read_text())
     document["windows"][1]["batch_root"] = "0x" + "22" * 32
     bundle_file.write_text(json.dumps(document))
-    sealed_file.write_bytes(sealed_file.read_bytes()[:-1] + b"\0")
+    sealed = sealed_file.read_bytes()
+    sealed_file.write_bytes(sealed[:-1] + bytes([sealed[-1] ^ 1]))  # b"\0" left a 0x00 byte as it was
     result = CliRunner().invoke(verify, [str(bundle_file), "--sealed", str(sealed_file)])
     assert result.exit_code == 1
     assert "window 1" in result.output and "ciphertextHash" in result.output
