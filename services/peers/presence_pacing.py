@@ -4,7 +4,7 @@ Every note reaches every peer, so at a fixed interval the cluster's presence wor
 square of its processes: on a 2-core machine an 11-process cluster at one note a second spent
 both cores on presence alone, views flapped and aggregators stalled
 (docs/decisions/2026-12-03-presence-cost-at-scale.md). So the *network* has a budget of notes
-per second (`presence_budget_per_s`) and each peer announces every `live peers / budget`
+per second (`presence_budget_per_s`) and each peer announces every `peers / budget`
 seconds, never more often than `presence_interval_s`: per-peer presence work stays flat as the
 cluster grows, and detecting a silent peer takes longer in proportion (an RPC failure still
 marks a peer dead at once). The size counted is every peer heard from in the last
@@ -30,13 +30,14 @@ MAX_GROWTH = 2.0  # an interval at most doubles from one note to the next (see a
 LONGEST_INTERVAL_S = 30.0
 
 
-def next_interval(live_peers: int, shortest_s: float, budget_per_s: float,
+def next_interval(cluster_size: int, shortest_s: float, budget_per_s: float,
                   previous_s: float | None) -> float:
-    """The interval to announce now: the network's budget shared by `live_peers` (ourselves
-    included), at least `shortest_s`; `budget_per_s` ≤ 0 keeps `shortest_s` fixed."""
+    """The interval to announce now: the network's budget shared by `cluster_size` peers
+    (heard from lately, ourselves included), at least `shortest_s`; `budget_per_s` ≤ 0 keeps
+    `shortest_s` fixed."""
     wanted = shortest_s
     if budget_per_s > 0:
-        wanted = max(shortest_s, live_peers / budget_per_s)
+        wanted = max(shortest_s, cluster_size / budget_per_s)
     if previous_s is not None:
         wanted = min(wanted, previous_s * MAX_GROWTH)
     return min(wanted, max(shortest_s, LONGEST_INTERVAL_S))
