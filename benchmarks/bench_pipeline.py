@@ -273,14 +273,14 @@ SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",))
             PeerSpec("notification-1", ("notification",))]
 
 
-def _env(tuning: dict | None = None) -> dict:
-    env = {f"PULSELEDGER_PEERS_{k.upper()}": str(v) for k, v in (tuning or TUNING).items()}
+def _env() -> dict:
+    env = {f"PULSELEDGER_PEERS_{k.upper()}": str(v) for k, v in TUNING.items()}
     env["PULSELEDGER_INGEST_LOCK_S"] = str(LOCK_S)
     return env
 
 
 def drain_backlog(prefix: str, data_dir: Path, specs: list[PeerSpec], devices: int,
-                  seconds: int = SECONDS, tuning: dict | None = None):
+                  seconds: int = SECONDS):
     """Prefill devices × seconds readings, start `specs` as separate processes (masters last,
     so the clock starts when the whole network can take readings) and time the drain.
     Returns the backlog figures, the store, and the running supervisor."""
@@ -288,7 +288,7 @@ def drain_backlog(prefix: str, data_dir: Path, specs: list[PeerSpec], devices: i
     queue = LocalQueue(data_dir / "queue.db")
     order = ([s for s in specs if "master" not in s.roles]
              + [s for s in specs if "master" in s.roles])
-    supervisor = PeerSupervisor(data_dir, order, _env(tuning), log_dir=data_dir / "logs")
+    supervisor = PeerSupervisor(data_dir, order, _env(), log_dir=data_dir / "logs")
     supervisor.start(timeout_s=300)
     assert supervisor.wait_ready(300), "peers did not start"
     t0, due_from = time.monotonic(), time.time()
