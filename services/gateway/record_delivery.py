@@ -13,7 +13,7 @@ The first delivery sends `confirmDelivery(purchaseId)` from the gateway's accoun
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -38,6 +38,7 @@ from services.gateway.ledger import (
 from services.gateway.observability import log
 from services.market import pseudonyms
 from services.records import (
+    BundleVet,
     KeyMissing,
     RecordErased,
     RecordNotFound,
@@ -96,7 +97,7 @@ def authorise(gw: Gateway, buyer: str, record_id: bytes, purchase_id: int) -> Gr
                  int(record.get("version", 1)), delivered=status == PURCHASE_DELIVERED)
 
 
-def stored_bundle_check(grant: Grant) -> Callable[[SellableRecord], None]:
+def stored_bundle_check(grant: Grant) -> BundleVet:
     """The bundle the store holds under this id must be the registered one: owned by the patient the
     chain names, at the location it registered. Otherwise nothing is served and the operator is told
     (a log line): a registry entry that names one patient must never release another's data. The

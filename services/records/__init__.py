@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.records.base import (
     AnchorCheck,
     Batch,
+    BundleVet,
     ChainIdentity,
     Change,
     Conflict,
@@ -59,6 +60,7 @@ def open_store(
 __all__ = [
     "AnchorCheck",
     "Batch",
+    "BundleVet",
     "ChainIdentity",
     "Change",
     "Conflict",

@@ -208,6 +208,10 @@ class Change:
     at_ms: int
 
 
+# A reader's check of a bundle's metadata, run by the store on the row it then reads; it raises
+# to refuse the record before anything is fetched or decrypted.
+BundleVet = Callable[[SellableRecord], None]
+
 CHANGE_KINDS = (
     "window_added",
     "window_erased",
@@ -366,7 +370,7 @@ class RecordStore(ABC):
     @abstractmethod
     def get_bundle(
         self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
-        vet: Callable[[SellableRecord], None] | None = None,
+        vet: BundleVet | None = None,
     ) -> bytes:
         """Verify against `expected_hash` (the registry's ciphertextHash), then decrypt. `vet`,
         if given, sees the metadata of the row read (erased or not) before anything else and
@@ -377,7 +381,7 @@ class RecordStore(ABC):
 
     def sealed_bundle(
         self, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
-        vet: Callable[[SellableRecord], None] | None = None,
+        vet: BundleVet | None = None,
     ) -> tuple[bytes, bytes]:
         """(sealed ciphertext, GCM associated data) of a bundle, verified against `expected_hash`
         like `get_bundle` but not decrypted: what a programmatic buyer decrypts with the record

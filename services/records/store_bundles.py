@@ -17,12 +17,12 @@ module spares on every read (docs/records.md, "Bundle reads"):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from services.records import crypto
 from services.records import validation as v
 from services.records.base import (
+    BundleVet,
     Conflict,
     InvalidInput,
     RecordErased,
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 META_FIELDS = ["owner", "data_class", "version", "pointer", "ciphertext_sha256", "created_ms",
                "erased_ms"]
 VERIFIED_DIGESTS = 4096  # bundles whose digest is remembered (an entry is ~200 bytes)
-Vet = Callable[[SellableRecord], None]  # raises to refuse the record before it is read
 
 
 class BundlesMixin:
@@ -101,7 +100,7 @@ class BundlesMixin:
 
     def get_bundle(
         self: Store, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
-        vet: Vet | None = None,
+        vet: BundleVet | None = None,
     ) -> bytes:
         sealed, ad, row = self._checked_bundle(bundle_id, expected_hash, blobs, trust_gcm=True,
                                                vet=vet)
@@ -116,7 +115,7 @@ class BundlesMixin:
 
     def sealed_bundle(
         self: Store, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
-        vet: Vet | None = None,
+        vet: BundleVet | None = None,
     ) -> tuple[bytes, bytes]:
         sealed, ad, _ = self._checked_bundle(bundle_id, expected_hash, blobs, vet=vet)
         return sealed, ad
@@ -136,7 +135,7 @@ class BundlesMixin:
 
     def _checked_bundle(self: Store, bundle_id: str, expected_hash: bytes | None,
                         blobs: Any | None, *, trust_gcm: bool = False,
-                        vet: Vet | None = None) -> tuple[bytes, bytes, Row]:
+                        vet: BundleVet | None = None) -> tuple[bytes, bytes, Row]:
         """(sealed, associated data, row), its hash checked against the registry and itself.
         `trust_gcm`: the caller decrypts next, so a version whose digest was verified before is
         not hashed again (the module's docstring says why that is the same check). `vet` sees
