@@ -6,6 +6,13 @@ A window moves open → closing → closed. `closing` is written (and replicated
 is sent on, and it moves the device's `closed_through` mark, so a reading for that window that
 arrives later is "late", never silently added to a window that was already stored. All writes for
 one call happen in one transaction; no transaction is ever held across an await.
+
+A reading's heart rate and RR are sealed at rest (services/runtime/at_rest_seal.py, key
+`aggregator-<name>.db.key` beside the file), each bound to its (device, seq): they are health
+data, kept in the file and its WAL while the window is open. Everything else in a row (ids,
+times, keyed digests) is what ordering, dedupe and closing work on, so it stays readable to SQL.
+Rows crossing to another aggregator (export, rows_for, closing marks) carry them open: the link
+is Noise-encrypted, and the receiver seals them into its own file.
 """
 
 from __future__ import annotations
@@ -15,14 +22,19 @@ import json
 import time
 from pathlib import Path
 
+from services.runtime.at_rest_seal import Seal
 from services.runtime.sqlite_helpers import connect
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 NEVER = -(2**62)
+VERSION = 3  # heart rate and RR sealed in `content`
+WINDOW_SEAL_TAG = b"\x00PLW1"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
-    device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER, hr REAL, rr TEXT, digest TEXT,
+    device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER,
+    content BLOB,  -- sealed heart rate and RR text; NULL once the window closed
+    digest TEXT, att TEXT, signal TEXT,
     PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
 -- the masters' attestations (services/peers/attestation.py) the readings refer to by id
@@ -62,6 +74,16 @@ def rr_list(text: str) -> list[int]:
         return json.loads(text)
 
 
+# Every insert names its columns: a store upgraded in place has them in another order.
+_INSERT_READING = ("INSERT {} INTO readings (device, seq, window_start, ts, content, digest, att, "
+                   "signal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _row_id(device: str, seq: int) -> bytes:
+    """The associated data a row's sealed content is bound to."""
+    return f"{device}\x00{seq}".encode()
+
+
 def _reading(device: str, seq: int, ts: int, hr: float, rr: str, signal: str | None) -> dict:
     """A stored row as the reading it was (for a dead letter)."""
     reading = {"userId": device, "seq": seq, "ts_ms": ts, "heartrate": hr, "rr": json.loads(rr)}
@@ -92,18 +114,42 @@ class WindowStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.window_ms = window_ms
         self.digest_key = digest_key
+        self._seal = Seal.beside(path, WINDOW_SEAL_TAG)
         self._db = connect(path, "NORMAL", busy_timeout_s=5.0)  # sqlite3's default wait
+        fresh = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'readings'").fetchone() is None
         self._db.executescript(_SCHEMA)
-        self._upgrade()
+        if fresh:
+            self._db.execute(f"PRAGMA user_version = {VERSION}")
+        else:
+            self._upgrade()
+
+    def _sealed(self, device: str, seq: int, heartrate, rr: str) -> bytes:
+        # float(): stored as it digests (row_digest), whatever number type it arrived as
+        return self._seal.seal(f"{float(heartrate)!r}|{rr}".encode(), _row_id(device, seq))
+
+    def _opened(self, device: str, seq: int, content: bytes) -> tuple[float, str]:
+        """(heart rate, RR text) of a row's sealed content."""
+        heartrate, rr = self._seal.open(content, _row_id(device, seq)).decode().split("|", 1)
+        return float(heartrate), rr
+
+    def _wire(self, row: tuple) -> list:
+        """A stored row (device, seq, window_start, ts, content, digest, att, signal) as the
+        rows other aggregators take: heart rate and RR open (None once closed)."""
+        device, seq, window, ts, content, digest, att, signal = row
+        heartrate, rr = (None, None) if content is None else self._opened(device, seq, content)
+        return [device, seq, window, ts, heartrate, rr, digest, att, signal]
 
     def _upgrade(self) -> None:
         """A store from before attestations and keyed digests (user_version 0): add the column
         (its readings have no attestation), key the digests of the readings it still holds
         (or a redelivery would look like a replay), scrub what closed windows kept. Before the
-        readings' declared signal (user_version 1): add its column (old readings: none)."""
+        readings' declared signal (user_version 1): add its column (old readings: none). Before
+        sealing (user_version 2): seal the heart rates and RR of open windows, drop their plain
+        columns and rewrite the file, so none is left in a free page or the WAL."""
         db = self._db
         (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version >= 2:
+        if version >= VERSION:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -121,11 +167,21 @@ class WindowStore:
                            "WHERE state = ?)", (CLOSED,))
             if "signal" not in columns:
                 db.execute("ALTER TABLE readings ADD COLUMN signal TEXT")
-            db.execute("PRAGMA user_version = 2")
+            if version < 3:  # seal what open windows hold, then drop the plaintext columns
+                db.execute("ALTER TABLE readings ADD COLUMN content BLOB")
+                db.executemany("UPDATE readings SET content = ? WHERE device = ? AND seq = ?", [
+                    (self._sealed(device, seq, hr, rr), device, seq) for device, seq, hr, rr in
+                    db.execute("SELECT device, seq, hr, rr FROM readings WHERE hr IS NOT NULL")])
+                db.execute("ALTER TABLE readings DROP COLUMN hr")
+                db.execute("ALTER TABLE readings DROP COLUMN rr")
+            db.execute(f"PRAGMA user_version = {VERSION}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        # the plaintext the old columns held is still in free pages and the WAL: rewrite both
+        db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def window_of(self, ts_ms: int) -> int:
         return ts_ms - ts_ms % self.window_ms
@@ -167,13 +223,14 @@ class WindowStore:
                     outcomes.append("late")
                     continue
                 known[(device, seq)] = digest
-                rows.append((device, seq, window, ts, reading["heartrate"], rr_text(reading),
+                rows.append((device, seq, window, ts,
+                             self._sealed(device, seq, reading["heartrate"], rr_text(reading)),
                              digest, reading.get("att"), reading.get("signal")))
                 windows.add((device, window, OPEN))
                 marks[0] = max(marks[0], ts)
                 outcomes.append("accepted")
-            db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            used = {row[7] for row in rows}
+            db.executemany(_INSERT_READING.format(""), rows)
+            used = {row[6] for row in rows}
             db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
                            [(i, d, doc) for i, (d, doc) in (attestations or {}).items() if i in used])
             db.executemany("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)", windows)
@@ -192,9 +249,9 @@ class WindowStore:
         """Everything about these devices, as `merge` takes it."""
         state: dict = {"readings": [], "windows": [], "devices": [], "attestations": []}
         for device in devices:
-            state["readings"] += [list(r) for r in self._db.execute(
-                "SELECT device, seq, window_start, ts, hr, rr, digest, att FROM readings "
-                "WHERE device = ?", (device,))]
+            state["readings"] += [self._wire(r) for r in self._db.execute(
+                "SELECT device, seq, window_start, ts, content, digest, att, signal "
+                "FROM readings WHERE device = ?", (device,))]
             state["attestations"] += [list(r) for r in self._db.execute(
                 "SELECT id, device, doc FROM attestations WHERE device = ?", (device,))]
             state["windows"] += [list(r) for r in self._db.execute(
@@ -252,8 +309,9 @@ class WindowStore:
                     "ON r.device = i.device AND r.seq = i.seq"))
                 orphans += [_reading(r[0], r[1], r[3], r[4], r[5], r[8]) for r in arriving_late
                             if (r[0], r[1]) not in known]
-            db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           rows)
+            db.executemany(_INSERT_READING.format("OR IGNORE"), [
+                (d, q, w, t, None if hr is None else self._sealed(d, q, hr, rr), digest, att, sig)
+                for d, q, w, t, hr, rr, digest, att, sig in rows])
             db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
                            [tuple(a) for a in state.get("attestations", [])])
             db.executemany(
@@ -306,17 +364,18 @@ class WindowStore:
             return []
         self._db.execute("DELETE FROM temp.wanted")
         self._db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
-        return [_reading(*row) for row in self._db.execute(
-            "SELECT r.device, r.seq, r.ts, r.hr, r.rr, r.signal FROM temp.wanted x "
-            "CROSS JOIN readings r INDEXED BY readings_window "
-            "ON r.device = x.device AND r.window_start = x.window_start WHERE r.hr IS NOT NULL")
-            if (row[0], row[1]) not in but]
+        return [_reading(d, q, t, *self._opened(d, q, content), sig)
+                for d, q, t, content, sig in self._db.execute(
+                    "SELECT r.device, r.seq, r.ts, r.content, r.signal FROM temp.wanted x "
+                    "CROSS JOIN readings r INDEXED BY readings_window ON r.device = x.device "
+                    "AND r.window_start = x.window_start WHERE r.content IS NOT NULL")
+                if (d, q) not in but]
 
     def closed_keys(self, windows: list[tuple[str, int]]) -> list[list]:
         """The (scrubbed) reading rows of closed windows: what their closing marks carry, so a
         replica can tell which of its readings the closer sent on (see `merge`)."""
-        return [list(r) for r in self._over_windows(
-            windows, "r.device, r.seq, r.window_start, r.ts, r.hr, r.rr, r.digest", "")]
+        return [self._wire(r)[:7] for r in self._over_windows(
+            windows, "r.device, r.seq, r.window_start, r.ts, r.content, r.digest, NULL, NULL", "")]
 
     # -- the aggregators we shared state with -------------------------------------------------
     def known_peers(self) -> set[str]:
@@ -403,7 +462,7 @@ class WindowStore:
         """A closed window is stored (encrypted) by storage: what we keep of its readings until
         the dedupe retention ends is (device, seq, keyed digest) — no heart rate, no RR, and no
         attestation (its digests are keyed too, but it is no longer needed)."""
-        self._db.executemany("UPDATE readings SET hr = NULL, rr = NULL, att = NULL "
+        self._db.executemany("UPDATE readings SET content = NULL, att = NULL "
                              "WHERE device = ? AND window_start = ?", windows)
         # the attestations no reading names any more go with the next purge (a full scan)
 
@@ -429,11 +488,12 @@ class WindowStore:
     def readings_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
         """Each window's readings in device-time order, for many windows in one query."""
         out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
-        for d, w, s, t, h, rr, sig in self._over_windows(
-                list(out), "r.device, r.window_start, r.seq, r.ts, r.hr, r.rr, r.signal",
+        for d, w, s, t, content, sig in self._over_windows(
+                list(out), "r.device, r.window_start, r.seq, r.ts, r.content, r.signal",
                 "ORDER BY x.device, x.window_start, r.ts, r.seq"):
             # a closed window's readings are scrubbed (heart rate and RR None): never sent on
-            out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": h,
+            heartrate, rr = (None, None) if content is None else self._opened(d, s, content)
+            out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": heartrate,
                                 "rr": rr_list(rr) if rr is not None else None, "signal": sig})
         return out
 

@@ -153,8 +153,8 @@ def test_closed_window__keeps_no_heart_rate__redelivery_still_a_duplicate(tmp_pa
     replica.merge(primary.export(["dev"]))
     for path in (tmp_path / "p.db", tmp_path / "r.db"):
         rows = sqlite3.connect(path).execute(
-            "SELECT seq, hr, rr, att FROM readings ORDER BY seq").fetchall()
-        assert rows == [(1, None, None, None), (2, 64.0, "[850]", None)]
+            "SELECT seq, content IS NULL, att FROM readings ORDER BY seq").fetchall()
+        assert rows == [(1, 1, None), (2, 0, None)]
     assert primary.ingest([reading(1, 1_000, hr=181.0)]) == ["duplicate"]
     assert WindowStore(tmp_path / "o.db", 10_000, b"\x08" * 32).ingest(
         [reading(1, 1_000, hr=181.0)]) == ["accepted"]  # another key: another digest
@@ -187,4 +187,6 @@ def test_store_from_before_keyed_digests__upgraded_in_place(tmp_path):
     store = WindowStore(tmp_path / "old.db", 10_000, KEY)
     assert store.ingest([reading(2, 12_000)]) == ["duplicate"]
     assert sqlite3.connect(tmp_path / "old.db").execute(
-        "SELECT hr FROM readings WHERE seq = 1").fetchone() == (None,)
+        "SELECT seq, content IS NULL FROM readings ORDER BY seq").fetchall() == [(1, 1), (2, 0)]
+    assert [(r["heartrate"], r["rr"]) for r in store.window_readings("dev", 10_000)] == [
+        (70.0, [850])]

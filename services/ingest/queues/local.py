@@ -4,7 +4,7 @@ A receive stamps a lock token and an expiry on the oldest visible messages in on
 competing masters never get the same message while its lock holds; when a master dies, its locks
 expire and the messages become visible again. complete/abandon act only while the caller still
 holds the lock (its token matches), so a master that stalled past its lock cannot complete a
-message another master now owns. Bodies are sealed at rest (sealing.py).
+message another master now owns. Bodies are sealed at rest (services/runtime/at_rest_seal.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import uuid
 from pathlib import Path
 
 from services.ingest.queues.base import QueueMessage
-from services.ingest.queues.sealing import Seal, key_path, load_or_create_key
+from services.runtime.at_rest_seal import Seal
 from services.runtime.sqlite_helpers import connect
+
+QUEUE_SEAL_TAG = b"\x00PLQ1"  # never the first bytes of a JSON message
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -44,7 +46,8 @@ class LocalQueue:
     def __init__(self, path: Path | str, lock_s: float = 30.0, max_delivery_count: int = 10):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._seal = Seal(load_or_create_key(key_path(self.path)))
+        # a device's signed readings (heart rates), kept until completed
+        self._seal = Seal.beside(self.path, QUEUE_SEAL_TAG)
         self.lock_s = lock_s
         self.max_delivery_count = max_delivery_count
         self._db = connect(self.path, "NORMAL")
