@@ -8,3 +8,4 @@ for bench in benchmarks/bench_*.py; do
   uv run python "$bench"
 done
 uv run python tools/render_benchmarks.py
+uv run python tools/render_model_card.py

@@ -1,4 +1,4 @@
-"""The seventeen features of ONE window, written from their definitions (the test oracle).
+"""The twenty-one features of ONE window, written from their definitions (the test oracle).
 
 One window, no padding and no shared sums: each feature as services/predict/features.py's
 FEATURE_NAMES describe it, with numpy's own median, sort, std and least squares. Slow (~14
@@ -45,6 +45,13 @@ def reference_features(intervals) -> dict[str, float]:
     deviation = np.abs(x - median)
     ar2_unexplained, ar2_trimmed, residual_top3 = _ar2(centred)
     squared_d = np.sort(d**2)
+    trimmed = np.sort(x)[1:-1]  # without the shortest and the longest interval
+    spread = trimmed - trimmed.mean()
+    if np.all(trimmed == trimmed[0]):
+        trimmed_skewness = trimmed_kurtosis = 0.0
+    else:
+        trimmed_skewness = np.mean(spread**3) / np.mean(spread**2) ** 1.5
+        trimmed_kurtosis = np.mean(spread**4) / np.mean(spread**2) ** 2
     values = {
         "cv": sd / mean,
         "nrmssd": np.sqrt(mean_d2) / mean,
@@ -66,6 +73,10 @@ def reference_features(intervals) -> dict[str, float]:
         "ar2_trimmed_unexplained": ar2_trimmed,
         "ar2_residual_top3_share": residual_top3,
         "diff_top2_share": squared_d[-2:].sum() / squared_d.sum() if mean_d2 > 0 else 0.0,
+        "shortest_below_median": (median - x.min()) / median,
+        "longest_above_median": (x.max() - median) / median,
+        "trimmed_skewness": trimmed_skewness,
+        "trimmed_kurtosis": trimmed_kurtosis,
     }
     assert tuple(values) == FEATURE_NAMES
     return {name: float(value) for name, value in values.items()}

@@ -89,3 +89,19 @@ def test_sampled_sine__residual_is_rounding_noise__no_residual_shape():
     for f in (alone, padded):
         assert f["ar2_unexplained"] == pytest.approx(0, abs=1e-6)
         assert f["ar2_residual_top3_share"] == 0 and f["ar2_trimmed_unexplained"] == 0
+
+
+def test_distribution_shape__sine_symmetric_and_light_tailed__refractory_floor_skewed():
+    """Large sinus arrhythmia piles its intervals at both ends of its range (no skew, kurtosis
+    near 1.5); intervals that start at a refractory floor and trail off long (AF's AV node) are
+    skewed to long intervals and heavier-tailed; one premature beat, dropped as the shortest
+    interval, leaves the trimmed moments of the sine as they were."""
+    sine = 1000 + 250 * np.sin(2 * np.pi * (np.arange(16) + 0.5) / 8)
+    floor_and_tail = 600 + np.random.default_rng(3).exponential(250, 16)
+    premature = sine.copy()
+    premature[6] = 550.0
+    periodic, refractory, one_early = _features(sine, floor_and_tail, premature)
+    assert abs(periodic["trimmed_skewness"]) < 0.2 and periodic["trimmed_kurtosis"] < 2.0
+    assert refractory["trimmed_skewness"] > 0.5 and refractory["trimmed_kurtosis"] > 2.5
+    assert one_early["shortest_below_median"] > periodic["shortest_below_median"] + 0.2
+    assert one_early["trimmed_kurtosis"] < 2.0
