@@ -160,7 +160,7 @@ def live(prefix: str, data_dir: Path, store, devices: int, accepted, wait_stored
         f"{prefix}_live_devices": devices,
         f"{prefix}_live_readings_per_s": round((n_until - n_from) / (t_until - t_from), 1),
         f"{prefix}_live_queue_depth_max_messages": deepest,
-        **outcome(f"{prefix}_live", store, expected, counted),
+        **outcome(f"{prefix}_live", store, expected, counted, data_dir / "queue.db"),
         f"{prefix}_live_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
         f"{prefix}_live_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
         f"{prefix}_live_windows_timed": len(lat),
@@ -182,17 +182,46 @@ def dead_lettered(store, expected: set) -> set:
     return parked
 
 
-def outcome(prefix: str, store, expected: set, counted: Counter) -> dict:
-    """Readings stored, duplicated, parked with a reason, and lost (neither stored nor parked)."""
+def still_queued(queue_path: Path, expected: set) -> set:
+    """Expected readings whose message is still in the queue: the pipeline fell behind and the
+    wait ended first. They are late, not lost (no master has taken them yet)."""
+    queued = set()
+    for body in LocalQueue(queue_path).pending_bodies():
+        message = json.loads(body)
+        for reading in message.get("batch") or [message.get("reading") or {}]:
+            key = (reading.get("userId"), reading.get("seq"))
+            if key in expected:
+                queued.add(key)
+    return queued
+
+
+def outcome(prefix: str, store, expected: set, counted: Counter,
+            queue_path: Path | None = None) -> dict:
+    """Readings stored, duplicated, parked with a reason, and lost (none of these).
+
+    With `queue_path` (a phase whose wait can end before the pipeline catches up): readings whose
+    message is still queued are counted apart, and while any is, the rest not yet stored are
+    "in flight" (taken by a master, not yet stored), not lost: loss is judged only on a drained
+    queue."""
     parked = dead_lettered(store, expected - set(counted))
     if parked:  # the reasons go to the log: the JSON keeps numbers only
         reasons = Counter(d.reason for d in store.dead_letters("reading"))
         print(f"{prefix}: {len(parked)} readings dead-lettered; reasons {dict(reasons)}",
               flush=True)
+    unaccounted = expected - set(counted) - parked
+    figures = {}
+    if queue_path is not None:
+        queued = still_queued(queue_path, unaccounted)
+        figures[f"{prefix}_readings_still_queued_at_end"] = len(queued)
+        unaccounted -= queued
+        figures[f"{prefix}_readings_in_flight_at_end"] = len(unaccounted) if queued else 0
+        if queued:
+            unaccounted = set()
     return {
-        f"{prefix}_readings_lost": len(expected - set(counted) - parked),
+        f"{prefix}_readings_lost": len(unaccounted),
         f"{prefix}_readings_dead_lettered": len(parked),
         f"{prefix}_readings_duplicated": sum(c - 1 for c in counted.values() if c > 1),
+        **figures,
     }
 
 

@@ -111,3 +111,16 @@ def test_one_queue_object__shared_by_a_feeder_and_a_monitor_thread__while_a_mast
         thread.join()
     assert errors == []
     assert consumed == 5000
+
+
+def test_pending_bodies__opened_and_nothing_taken(tmp_path):
+    """What is still waiting, read for a count: the bodies as sent (opened from their seal), and
+    nothing locked or counted as a delivery — a receive afterwards gets every message, first time."""
+    queue = LocalQueue(tmp_path / "queue.db")
+    queue.send([b'{"a": 1}', b'{"b": 2}'])
+    assert queue.pending_bodies() == [b'{"a": 1}', b'{"b": 2}']
+    received = queue.receive(5)
+    assert [m.body for m in received] == [b'{"a": 1}', b'{"b": 2}']
+    assert [m.delivery_count for m in received] == [1, 1]
+    queue.complete(received[:1])
+    assert queue.pending_bodies() == [b'{"b": 2}']
