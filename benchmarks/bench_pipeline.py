@@ -225,13 +225,26 @@ def outcome(prefix: str, store, expected: set, counted: Counter,
     }
 
 
-def wait_counted(store, fleet, expected: set, timeout_s: float = 300, poll=lambda: None):
-    deadline = time.monotonic() + timeout_s
+STALL_S = float(os.environ.get("BENCH_STALL_S", "60"))
+
+
+def wait_counted(store, fleet, expected: set, timeout_s: float = DRAIN_TIMEOUT_S,
+                 poll=lambda: None, stall_s: float = STALL_S):
+    """Wait until every expected reading is stored, while the pipeline still makes progress:
+    the wait ends early only when no reading was stored for `stall_s`. A fixed wait (300 s
+    before) called readings lost that a slow machine was still storing; what is missing after a
+    stall is what the pipeline will not deliver."""
+    now = time.monotonic()
+    deadline, last_progress, stored = now + timeout_s, now, -1
     counted: Counter = Counter()
     while time.monotonic() < deadline:
         poll()
         counted = count_stored(store, fleet)
         if set(counted) >= expected:
+            break
+        if len(counted) != stored:
+            stored, last_progress = len(counted), time.monotonic()
+        elif time.monotonic() - last_progress > stall_s:
             break
         time.sleep(2.0)
     return counted
