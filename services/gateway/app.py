@@ -25,7 +25,7 @@ from services.gateway import (
 from services.gateway.context import Gateway, client_address, gateway
 from services.gateway.errors import GatewayError
 from services.gateway.json_input import GatewayRequest, SafeJSONProvider
-from services.gateway.observability import configure_logging, log, now
+from services.gateway.observability import configure_logging, log, now, request_log_line
 from services.gateway.openapi import openapi_document
 from services.gateway.settings import GatewaySettings
 from services.gateway.shared_state import SharedState
@@ -108,8 +108,9 @@ def create_app(settings: GatewaySettings, *, ledger: Any, store: Any,
         elapsed = now() - g.get("started", now())
         context.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
         context.metrics.latency.labels(route).observe(elapsed)
-        log("request", method=request.method, route=route, status=response.status_code,
-            ms=round(elapsed * 1000, 2))
+        event, facts = request_log_line()
+        log(event, method=request.method, route=route, status=response.status_code,
+            ms=round(elapsed * 1000, 2), **facts)
         return response
 
     @app.errorhandler(GatewayError)

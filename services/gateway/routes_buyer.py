@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from services.gateway import ecies, record_delivery, validate
 from services.gateway.context import gateway, signed_in
 from services.gateway.errors import BadRequest, Forbidden
-from services.gateway.observability import log
+from services.gateway.observability import name_request
 from services.market import pseudonyms
 
 blueprint = Blueprint("buyer", __name__)
@@ -31,7 +31,7 @@ def read_record(record_id: str):
     body = record_delivery.labelled(gw, grant, _subject(gw, grant))
     tx = record_delivery.confirm_first_delivery(gw, grant)
     gw.metrics.deliveries.labels("plaintext").inc()
-    log("record_delivered", record=grant.record_id, buyer=grant.buyer, format="plaintext")
+    name_request("record_delivered", record=grant.record_id, buyer=grant.buyer, format="plaintext")
     headers = {"X-PulseLedger-Record-Version": str(grant.version), "Cache-Control": "no-store"}
     if tx:
         headers["X-PulseLedger-Delivery-Tx"] = tx
@@ -57,7 +57,8 @@ def wrapped_key(record_id: str):
     wrapped = ecies.wrap(recipient, key, context=record_id)
     tx = record_delivery.confirm_first_delivery(gw, grant)
     gw.metrics.deliveries.labels("ecies").inc()
-    log("record_key_delivered", record=grant.record_id, buyer=grant.buyer, format="ecies")
+    name_request("record_key_delivered", record=grant.record_id, buyer=grant.buyer,
+                 format="ecies")
     return jsonify(record_id=grant.record_id, version=grant.version, format=ECIES_FORMAT,
                    wrapped_key="0x" + wrapped.hex(),
                    ecies_associated_data=grant.record_id,

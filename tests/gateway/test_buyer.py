@@ -1,12 +1,14 @@
 """Buyers on a real anvil: served only with live consent, payment and a confirmed AccessLogged; the
 first delivery confirms on-chain and releases the escrow; erasure → 410; tampering → refused."""
 
+import logging
 import sqlite3
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.chain.record_registry import update_record_call
 from services.gateway import ecies
+from services.gateway.observability import LOGGER_NAME
 from services.records.crypto import sha256
 from tests.gateway.conftest import EXPORTS, PRICE, bearer, sign_in
 
@@ -241,3 +243,32 @@ def test_read__delivery_window_closed__nothing_served_buyer_can_reclaim(client, 
     assert "PurchaseEscrowDeliveryWindowClosed" in response.get_json()["message"]
     assert sale.plaintext not in response.data
     chain.send(sale.buyer, chain.contract.functions.reclaim(sale.purchase_id))
+
+
+def test_read__one_log_line_per_read_naming_the_delivery_without_health_values(client, market):
+    """A delivered read is one JSON line (route, status, duration and the delivery's record and
+    buyer), not a request line plus a delivery line; a refused read is the plain request line."""
+    sale = market.sale()
+    token = sign_in(client, sale.buyer)
+    lines = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append((record.getMessage(), dict(record.fields)))
+
+    logger = logging.getLogger(LOGGER_NAME)
+    handler = Collect()
+    logger.addHandler(handler)
+    try:
+        assert _read(client, sale, token).status_code == 200
+        assert _read(client, sale, token, purchase_id=sale.purchase_id + 1).status_code != 200
+    finally:
+        logger.removeHandler(handler)
+
+    reads = [(event, fields) for event, fields in lines if fields.get("route") == "/records/<record_id>"]
+    assert [event for event, _ in reads] == ["record_delivered", "request"]
+    delivered = reads[0][1]
+    assert delivered["status"] == 200 and delivered["format"] == "plaintext"
+    assert delivered["record"] == sale.record_id and delivered["buyer"] == sale.buyer.address
+    assert "record" not in reads[1][1]
+    assert all(sale.plaintext[:40].decode(errors="ignore") not in str(fields) for _, fields in lines)
