@@ -75,7 +75,8 @@ class Gateway:
         self.limits = GatewayBudgets.from_settings(s)
         self.trusted_proxies = frozenset(s.trusted_proxies)
         self.live = LiveStreams(s, self.state, self.store, self.sessions, self.metrics)
-        self.label_parts = LabelParts(s.label_parts_bytes, s.label_parts_s)
+        self.label_parts = LabelParts(s.label_parts_bytes, s.label_parts_s,
+                                      s.label_parts_recheck_s)
 
     def close(self) -> None:
         self.live.close()

@@ -57,6 +57,10 @@ class GatewaySettings(BaseSettings):
     # only after every check of the read passed again (label_parts.py). 0 bytes or 0 s: none.
     label_parts_bytes: int = Field(128 * 2**20, ge=0)
     label_parts_s: float = Field(60.0, ge=0)
+    # How long warm pieces are served on the store row's checks alone before a read fetches,
+    # authenticates and decrypts the ciphertext again: the longest a ciphertext changed at rest
+    # goes unnoticed by a record being read. 0: every read does.
+    label_parts_recheck_s: float = Field(5.0, ge=0)
     # The gateway's own account: sends confirmDelivery and relays consent decisions. Never logged.
     gateway_key: SecretStr | None = None
 

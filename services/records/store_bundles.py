@@ -113,6 +113,22 @@ class BundlesMixin:
                                 "authentication failed (ciphertext, nonce, tag or binding)")
         return plaintext
 
+    def check_bundle_row(self: Store, bundle_id: str, *, expected_hash: bytes,
+                         vet: BundleVet | None = None) -> None:
+        """Everything `get_bundle` checks but the ciphertext itself, from the row's metadata
+        alone: `vet` on it, not erased, the recorded hash the registry's, the key held and
+        authentic. For a reader that holds this version's plaintext, authenticated by a recent
+        `get_bundle` (the gateway's warm pieces); raises as `get_bundle` would."""
+        row = self._bundle_row(bundle_id, [*META_FIELDS, "key_ref"])
+        if vet is not None:
+            vet(_meta(row))
+        if row.get("erased_ms") is not None:
+            raise RecordErased(f"bundle {bundle_id} was erased")
+        if row["ciphertext_sha256"] != expected_hash:
+            raise self._failure("bundles", row, TAMPERED,
+                                "the recorded ciphertext hash is not the registry's ciphertextHash")
+        self._data_key("bundles", row)
+
     def sealed_bundle(
         self: Store, bundle_id: str, *, expected_hash: bytes | None = None, blobs: Any | None = None,
         vet: BundleVet | None = None,

@@ -199,3 +199,11 @@ def gateway_log():
     yield lines
     logger.removeHandler(handler)
     logger.setLevel(previous)
+
+
+def age_past_recheck(client) -> None:
+    """Move the gateway's bundle pieces' clock just past LABEL_PARTS_RECHECK_S (not past
+    LABEL_PARTS_S): the next read fetches and authenticates the ciphertext again."""
+    parts = client.application.extensions["pulseledger_gateway"].label_parts
+    later = parts._clock() + parts._recheck_s + 0.1
+    parts._clock = lambda: later

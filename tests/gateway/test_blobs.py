@@ -6,7 +6,7 @@ import pytest
 
 from services.blobs.local_dir import LocalDirBlobStore
 from services.gateway.app import create_app
-from tests.gateway.conftest import Market, bearer, sign_in
+from tests.gateway.conftest import Market, age_past_recheck, bearer, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,11 @@ def test_blob_bundle__served_then_tampered_blob_refused(blob_client, chain, stor
     data[-1] ^= 0x01
     path.write_bytes(bytes(data))
 
+    # Within LABEL_PARTS_RECHECK_S the pieces cut from the authenticated bytes are served; the
+    # first read after it fetches the blob again and finds the tampering.
+    within = blob_client.get(url, query_string=query, headers=bearer(token))
+    assert within.status_code == 200 and within.data == sale.plaintext
+    age_past_recheck(blob_client)
     refused = blob_client.get(url, query_string=query, headers=bearer(token))
     assert refused.status_code == 502
     assert refused.get_json()["error"] == "tampering_detected"

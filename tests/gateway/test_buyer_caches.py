@@ -2,6 +2,7 @@
 erasure wins on the very next read; the raw JSON-RPC batch decodes what web3 decodes; refusals of
 the node become clear errors."""
 
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,7 +12,7 @@ from services.gateway.chain_reads import RawReads
 from services.gateway.errors import Unavailable
 from services.gateway.ledger import ChainReverted
 from services.runtime.bounded_cache import BoundedCache
-from tests.gateway.conftest import bearer, sign_in
+from tests.gateway.conftest import age_past_recheck, bearer, sign_in
 
 
 def _read(client, sale, token):
@@ -34,19 +35,56 @@ def _warm(client, sale):
     return token
 
 
-def test_read__warm_parts__not_searched_again_but_checked_and_decrypted_again(
+def test_read__warm_parts__row_checked_not_decrypted_until_recheck_then_decrypted_again(
         client, market, store, monkeypatch):
     from services.market import pseudonyms
 
     sale = market.sale()
     token = _warm(client, sale)
-    decrypted = []
-    get_bundle = store.get_bundle
+    decrypted, row_checked = [], []
+    get_bundle, check_row = store.get_bundle, store.check_bundle_row
     monkeypatch.setattr(store, "get_bundle", lambda *a, **k: decrypted.append(1) or get_bundle(*a, **k))
+    monkeypatch.setattr(store, "check_bundle_row",
+                        lambda *a, **k: row_checked.append(1) or check_row(*a, **k))
     monkeypatch.setattr(pseudonyms, "unlabelled_parts", lambda *a: pytest.fail("cut again"))
+
     response = _read(client, sale, token)
     assert response.status_code == 200 and response.data == sale.plaintext
-    assert decrypted == [1]
+    assert (decrypted, row_checked) == ([], [1])
+
+    age_past_recheck(client)
+    response = _read(client, sale, token)
+    assert response.status_code == 200 and response.data == sale.plaintext
+    assert (decrypted, row_checked) == ([1], [1])  # the ciphertext read and authenticated again
+    response = _read(client, sale, token)
+    assert (decrypted, row_checked) == ([1], [1, 1])  # and the recheck clock starts again
+
+
+def test_read__ciphertext_flipped_after_served_reads__registered_bytes_then_tamper_refused(
+        client, market, store):
+    """A byte of the stored ciphertext flipped at rest while its pieces are warm: reads within
+    LABEL_PARTS_RECHECK_S still serve the registered bytes (cut from the authenticated
+    ciphertext), the first read after it finds the tampering, refuses and drops the pieces."""
+    sale = market.sale()
+    token = _warm(client, sale)
+    with sqlite3.connect(store.db_path) as attacker:
+        (sealed,) = attacker.execute("SELECT ciphertext FROM bundles WHERE bundle_id = ?",
+                                     (sale.record_id,)).fetchone()
+        flipped = bytearray(sealed)
+        flipped[20] ^= 0x01
+        attacker.execute("UPDATE bundles SET ciphertext = ? WHERE bundle_id = ?",
+                         (bytes(flipped), sale.record_id))
+
+    within = _read(client, sale, token)
+    assert within.status_code == 200 and within.data == sale.plaintext
+
+    age_past_recheck(client)
+    after = _read(client, sale, token)
+    assert after.status_code == 502 and after.get_json()["error"] == "tampering_detected"
+    assert sale.plaintext not in after.data
+    assert sale.record_id not in _parts(client)
+    again = _read(client, sale, token)  # no pieces left to serve it from
+    assert again.status_code == 502
 
 
 def test_read__stored_version_replaced_behind_the_registry__refused_and_parts_dropped(client, market, store):

@@ -70,3 +70,26 @@ def test_parts__disabled__nothing_kept():
     for cache in (LabelParts(0, 60), LabelParts(10_000, 0)):
         cache.put(RECORD, HASH, PARTS)
         assert len(cache) == 0
+
+
+def test_parts__fresh_only_within_recheck_of_the_last_authenticated_read():
+    clock = Clock()
+    cache = LabelParts(10_000, 60, recheck_s=5, clock=clock)
+    cache.put(RECORD, HASH, PARTS)
+    assert cache.fresh(RECORD, HASH) == PARTS
+    assert cache.fresh(RECORD, b"\x02" * 32) is None  # other registered bytes: never fresh
+    clock.now = 5.0
+    assert cache.fresh(RECORD, HASH) is None  # due: the next read fetches and decrypts again
+    assert cache.get(RECORD, HASH) == PARTS  # the pieces themselves are still good to join
+    cache.checked(RECORD)
+    clock.now = 9.0
+    assert cache.fresh(RECORD, HASH) == PARTS
+    clock.now = 61.0
+    cache.checked(RECORD)  # authenticated again, but an entry lives at most max_age_s
+    assert cache.fresh(RECORD, HASH) is None and RECORD not in cache
+
+
+def test_parts__recheck_zero__never_fresh():
+    cache = LabelParts(10_000, 60)
+    cache.put(RECORD, HASH, PARTS)
+    assert cache.fresh(RECORD, HASH) is None and cache.get(RECORD, HASH) == PARTS

@@ -191,3 +191,41 @@ def test_bundle_meta__reads_no_ciphertext(store):
         del store.tables.get
     assert meta == rec
     assert asked and all(fields is not None and "ciphertext" not in fields for fields in asked)
+
+
+def test_check_bundle_row__reads_no_ciphertext_and_refuses_as_a_read_would(store):
+    """The row checks a warm reader relies on (gateway label_parts.py): no megabytes fetched; a
+    registry hash other than the recorded one, a lost or tampered key and an erasure each
+    refuse as `get_bundle` would."""
+    from services.records import KeyMissing, RecordErased
+
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"x" * 100_000)
+    asked = []
+    get = store.tables.get
+    store.tables.get = lambda table, key, fields=None: asked.append(fields) or get(table, key,
+                                                                                  fields)
+    try:
+        store.check_bundle_row(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    finally:
+        del store.tables.get
+    assert asked and all(fields is not None and "ciphertext" not in fields for fields in asked)
+    vetted = []
+    store.check_bundle_row(BUNDLE, expected_hash=rec.ciphertext_sha256, vet=vetted.append)
+    assert [meta.owner for meta in vetted] == [rec.owner]
+
+    with pytest.raises(TamperDetected):
+        store.check_bundle_row(BUNDLE, expected_hash=flip(rec.ciphertext_sha256, 0))
+    key_ref = store.tables.get("bundles", BUNDLE)["key_ref"]
+    wk = store.keys.get(key_ref)
+    store.keys.replace_many([WrappedKey(key_ref, wk.kek_id, flip(wk.wrapped, 20))])
+    with pytest.raises(TamperDetected):
+        store.check_bundle_row(BUNDLE, expected_hash=rec.ciphertext_sha256)
+    store.keys.destroy([key_ref])
+    with pytest.raises(KeyMissing):
+        store.check_bundle_row(BUNDLE, expected_hash=rec.ciphertext_sha256)
+
+    other = "0x" + "cd" * 32
+    kept = store.put_bundle(OWNER, other, 2, b"y")
+    store.erase(other)
+    with pytest.raises(RecordErased):
+        store.check_bundle_row(other, expected_hash=kept.ciphertext_sha256)
