@@ -20,6 +20,10 @@ anchored windows sealed by the market custodian's own code as a large bundle (1,
   docs/gateway.md) — read by N concurrent keep-alive connections for SERVED_S seconds from a
   load generator in another process (loadgen.py); `_failed` counts answers other than 200.
 
+- market_served_gateway_cpu_ms_per_read_<size>_<N>_clients: the gateway process's CPU time
+  (user + system) during that run divided by the reads it served: what one read costs the
+  server, which steal moves far less than the rate.
+
 - market_served_cpu_steal_share: the share of the machine's CPU time the hypervisor gave to other
   guests during the served phase (cpu_steal.py): at a third, the served figures move by tens of
   percent between runs with nothing changed.
@@ -45,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from cpu_steal import StealMeter
+from cpu_steal import StealMeter, process_cpu_s
 from market_scene import Scene, build_scene
 
 from services.gateway.app import create_app
@@ -130,13 +134,18 @@ def served(scene: Scene) -> dict[str, float]:
             first = client.get(url.removeprefix(gateway.url), token)
             assert first.status_code == 200, first.text
             for clients in SERVED_CLIENTS:
+                cpu_before = process_cpu_s(gateway.process.pid)
                 result = json.loads(subprocess.run(
                     [sys.executable, str(REPO / "benchmarks" / "loadgen.py"), "reads", url,
                      token, str(clients), str(SERVED_S)],
                     check=True, capture_output=True, text=True).stdout)
+                cpu_after = process_cpu_s(gateway.process.pid)
                 name = f"market_served_reads_per_s_{size}_{clients}_clients"
                 figures[name] = round(result["ok"] / result["seconds"], 1)
                 figures[f"{name}_failed"] = result["failed"]
+                if cpu_before is not None and cpu_after is not None and result["ok"]:
+                    figures[f"market_served_gateway_cpu_ms_per_read_{size}_{clients}_clients"] = \
+                        round((cpu_after - cpu_before) * 1000 / result["ok"], 2)
     finally:
         gateway.stop()
     return figures

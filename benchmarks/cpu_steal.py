@@ -11,6 +11,7 @@ with nothing changed. Recording it next to the figures says how far to trust the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Self
 
@@ -42,3 +43,15 @@ class StealMeter:
         spent = [after - before for before, after in zip(self._start, end, strict=True)]
         total = sum(spent)
         self.share = round(spent[7] / total, 3) if total else None
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, or None off Linux. A server's CPU
+    time per request moves far less with steal than its requests per second do: a throughput
+    figure taken while the hypervisor gives a quarter of the machine away still says, through
+    this, what one request costs the server."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
