@@ -1,0 +1,52 @@
+"""The presence router backs off the peers its own heartbeat prunes (services/peers/gossip_router.py).
+
+The heartbeat's mesh upkeep is a decision over the router's own tables, so it is driven here
+directly: the mesh churn that made peers log "GRAFT flood detected" needs more peers than the
+mesh's high mark grafting at once, which a test cannot make happen on demand with real hosts. The
+pubsub the router reads (`peer_topics`, which peers subscribe to what) is a plain table here; the
+rest is py-libp2p's own GossipSub.
+"""
+
+from types import SimpleNamespace
+
+from libp2p.peer.id import ID
+from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, GossipSub
+
+from services.peers.gossip_router import BackOffAfterPrune
+
+TOPIC = "pulseledger/presence/1"
+PEERS = [ID(bytes([0, 32]) + bytes([i]) * 32) for i in range(1, 9)]
+
+
+def _router(kind):
+    router = kind([PROTOCOL_ID_V11], degree=3, degree_low=2, degree_high=5, heartbeat_interval=1,
+                  spam_protection_enabled=False, eclipse_protection_enabled=False)
+    router.pubsub = SimpleNamespace(peer_topics={TOPIC: set(PEERS)})
+    router.peer_protocol = {peer: PROTOCOL_ID_V11 for peer in PEERS}
+    router.mesh[TOPIC] = set(PEERS)  # eight peers grafted us: above the high mark of five
+    return router
+
+
+def _prune_then_shrink(router):
+    _, pruned = router.mesh_heartbeat()
+    pruned_peers = {peer for peer, topics in pruned.items() if TOPIC in topics}
+    assert len(pruned_peers) == len(PEERS) - 3 and len(router.mesh[TOPIC]) == 3
+    left = set(list(router.mesh[TOPIC])[:2])  # two mesh peers go away: below the low mark
+    router.mesh[TOPIC] -= left
+    router.pubsub.peer_topics[TOPIC] -= left
+    grafted, _ = router.mesh_heartbeat()
+    return pruned_peers, {peer for peer, topics in grafted.items() if TOPIC in topics}
+
+
+def test_heartbeat_prune__pruned_peers_backed_off__not_grafted_again_next_heartbeat():
+    router = _router(BackOffAfterPrune)
+    pruned, grafted = _prune_then_shrink(router)
+    assert all(router._check_back_off(peer, TOPIC) for peer in pruned)
+    assert not grafted  # the only candidates left are the peers it pruned, backed off
+
+
+def test_py_libp2p_router__grafts_the_peer_it_just_pruned():
+    """Why the subclass exists; when py-libp2p fixes its heartbeat this fails, and
+    gossip_router.py can go."""
+    pruned, grafted = _prune_then_shrink(_router(GossipSub))
+    assert grafted and grafted <= pruned
