@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 
 import pytest
@@ -207,3 +208,15 @@ def age_past_recheck(client) -> None:
     parts = client.application.extensions["pulseledger_gateway"].label_parts
     later = parts._clock() + parts._recheck_s + 0.1
     parts._clock = lambda: later
+
+
+def flip_stored_ciphertext(store, record_id: str) -> None:
+    """An attacker with disk access flips one byte of a bundle's stored ciphertext, through a
+    connection of its own (not the store's)."""
+    with sqlite3.connect(store.db_path) as attacker:
+        (sealed,) = attacker.execute("SELECT ciphertext FROM bundles WHERE bundle_id = ?",
+                                     (record_id,)).fetchone()
+        flipped = bytearray(sealed)
+        flipped[20] ^= 0x01
+        attacker.execute("UPDATE bundles SET ciphertext = ? WHERE bundle_id = ?",
+                         (bytes(flipped), record_id))

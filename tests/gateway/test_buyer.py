@@ -2,7 +2,6 @@
 first delivery confirms on-chain and releases the escrow; erasure → 410; tampering → refused."""
 
 import logging
-import sqlite3
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -10,7 +9,7 @@ from services.chain.record_registry import update_record_call
 from services.gateway import ecies
 from services.gateway.observability import LOGGER_NAME
 from services.records.crypto import sha256
-from tests.gateway.conftest import EXPORTS, PRICE, bearer, sign_in
+from tests.gateway.conftest import EXPORTS, PRICE, bearer, flip_stored_ciphertext, sign_in
 
 PAID, DELIVERED = 1, 2
 
@@ -141,14 +140,7 @@ def test_read__key_deleted_not_erased__502_key_missing_not_410(client, market, s
 def test_read__stored_ciphertext_flipped__tampering_reported_nothing_served(client, market, store):
     sale = market.sale()
     token = sign_in(client, sale.buyer)
-    # An attacker with disk access flips one byte of the stored ciphertext (own connection).
-    with sqlite3.connect(store.db_path) as attacker:
-        (sealed,) = attacker.execute("SELECT ciphertext FROM bundles WHERE bundle_id = ?",
-                                     (sale.record_id,)).fetchone()
-        flipped = bytearray(sealed)
-        flipped[20] ^= 0x01
-        attacker.execute("UPDATE bundles SET ciphertext = ? WHERE bundle_id = ?",
-                         (bytes(flipped), sale.record_id))
+    flip_stored_ciphertext(store, sale.record_id)
 
     response = _read(client, sale, token)
 

@@ -2,7 +2,6 @@
 erasure wins on the very next read; the raw JSON-RPC batch decodes what web3 decodes; refusals of
 the node become clear errors."""
 
-import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,7 +11,7 @@ from services.gateway.chain_reads import RawReads
 from services.gateway.errors import Unavailable
 from services.gateway.ledger import ChainReverted
 from services.runtime.bounded_cache import BoundedCache
-from tests.gateway.conftest import age_past_recheck, bearer, sign_in
+from tests.gateway.conftest import age_past_recheck, bearer, flip_stored_ciphertext, sign_in
 
 
 def _read(client, sale, token):
@@ -67,13 +66,7 @@ def test_read__ciphertext_flipped_after_served_reads__registered_bytes_then_tamp
     ciphertext), the first read after it finds the tampering, refuses and drops the pieces."""
     sale = market.sale()
     token = _warm(client, sale)
-    with sqlite3.connect(store.db_path) as attacker:
-        (sealed,) = attacker.execute("SELECT ciphertext FROM bundles WHERE bundle_id = ?",
-                                     (sale.record_id,)).fetchone()
-        flipped = bytearray(sealed)
-        flipped[20] ^= 0x01
-        attacker.execute("UPDATE bundles SET ciphertext = ? WHERE bundle_id = ?",
-                         (bytes(flipped), sale.record_id))
+    flip_stored_ciphertext(store, sale.record_id)
 
     within = _read(client, sale, token)
     assert within.status_code == 200 and within.data == sale.plaintext

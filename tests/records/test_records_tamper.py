@@ -177,18 +177,23 @@ def test_bundle__registry_hash_differs_after_verified_reads__detected(store):
         store.get_bundle(BUNDLE, expected_hash=flip(rec.ciphertext_sha256, 0))
 
 
-def test_bundle_meta__reads_no_ciphertext(store):
-    """Metadata of a bundle (owner, location, digest) without its megabytes: both backends are
-    asked for the named fields only."""
-    rec = store.put_bundle(OWNER, BUNDLE, 2, b"x" * 100_000)
+def _fields_asked(store, call):
+    """(call's result, the field lists it asked the backend's tables for)."""
     asked = []
     get = store.tables.get
     store.tables.get = lambda table, key, fields=None: asked.append(fields) or get(table, key,
                                                                                   fields)
     try:
-        meta = store.bundle_meta(BUNDLE)
+        return call(), asked
     finally:
         del store.tables.get
+
+
+def test_bundle_meta__reads_no_ciphertext(store):
+    """Metadata of a bundle (owner, location, digest) without its megabytes: both backends are
+    asked for the named fields only."""
+    rec = store.put_bundle(OWNER, BUNDLE, 2, b"x" * 100_000)
+    meta, asked = _fields_asked(store, lambda: store.bundle_meta(BUNDLE))
     assert meta == rec
     assert asked and all(fields is not None and "ciphertext" not in fields for fields in asked)
 
@@ -200,14 +205,8 @@ def test_check_bundle_row__reads_no_ciphertext_and_refuses_as_a_read_would(store
     from services.records import KeyMissing, RecordErased
 
     rec = store.put_bundle(OWNER, BUNDLE, 2, b"x" * 100_000)
-    asked = []
-    get = store.tables.get
-    store.tables.get = lambda table, key, fields=None: asked.append(fields) or get(table, key,
-                                                                                  fields)
-    try:
-        store.check_bundle_row(BUNDLE, expected_hash=rec.ciphertext_sha256)
-    finally:
-        del store.tables.get
+    _, asked = _fields_asked(
+        store, lambda: store.check_bundle_row(BUNDLE, expected_hash=rec.ciphertext_sha256))
     assert asked and all(fields is not None and "ciphertext" not in fields for fields in asked)
     vetted = []
     store.check_bundle_row(BUNDLE, expected_hash=rec.ciphertext_sha256, vet=vetted.append)
