@@ -38,14 +38,14 @@ from libp2p.pubsub.pubsub import Pubsub
 
 from services.peers import presence_pacing
 from services.peers.admission.credential import Refused
-from services.peers.gossip_router import BackOffAfterPrune
+from services.peers.gossip_router import PresenceGossipRouter
 
 TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
 
 
 def make_gossipsub(settings) -> GossipSub:
-    return BackOffAfterPrune(
+    return PresenceGossipRouter(
         [PROTOCOL_ID_V11], degree=settings.gossip_degree, degree_low=settings.gossip_degree_low,
         degree_high=settings.gossip_degree_high,
         heartbeat_interval=1, spam_protection_enabled=False,
