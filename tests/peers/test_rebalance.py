@@ -9,6 +9,7 @@ import pytest
 import trio
 
 from services.peers.membership import Membership, PeerRecord
+from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.roles.aggregation import AggregationRole
 from services.peers.rpc import PeerUnavailable, RemoteError
 from services.peers.settings import PeersSettings
@@ -98,3 +99,27 @@ def test_rebalance_call_fails__only_an_unreachable_peer_is_taken_for_dead(
     assert dead == marked_dead
     assert role.windows.devices() == ["dev"] and role._rebalanced_for is None
     assert not role.closable("dev")
+
+
+def _ingest(role, seq: int):
+    reading = {"userId": "dev", "seq": seq, "ts_ms": seq * 1_000, "heartrate": 70.0}
+    return trio.run(role.handle_ingest, IngestRequest([reading], {}), "master")
+
+
+@pytest.mark.parametrize(("shared_before", "solo_close_after_s", "accepted"), [
+    (False, 3600, True),   # one aggregator in the deployment: it acts alone from the start
+    (True, 3600, False),   # its partner may be alive, closing this user's windows: wait
+    (True, 0.0, True),     # its partner has been gone for solo_close_after_s
+])
+def test_ingest__no_replica_live__accepted_only_when_it_may_act_alone(
+        tmp_path, shared_before, solo_close_after_s, accepted):
+    """The partner our view lacks may be alive and primary in its own view (its notes late, a
+    call to it timed out): a reading we took without a copy to it could miss the window it
+    closes, acknowledged and then dead-lettered as late. Refused, it stays in the queue."""
+    if shared_before:
+        _alone(tmp_path).windows.remember_peers({"other"})
+    role = _alone(tmp_path, solo_close_after_s=solo_close_after_s)
+    trio.run(role.rebalance)
+    reply = _ingest(role, 1)
+    assert (reply.not_primary == []) is accepted
+    assert (role.windows.devices() == ["dev"]) is accepted

@@ -79,7 +79,7 @@ class Closing:
     def closable(self, device: str) -> bool:
         """We may close this user's windows: we are its primary and have synced with its
         replica since the live set last changed — or it has none and we need not wait for one
-        (see _may_close_alone; the rebalance loop records both)."""
+        (see _may_act_alone; the rebalance loop records both)."""
         primary, replica = self.directory.primary_and_replica(device)
         return primary == self.rpc.self_id and self._synced.get(device, UNSYNCED) == replica
 

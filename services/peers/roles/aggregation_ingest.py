@@ -26,11 +26,20 @@ class IngestAndReplication:
         live aggregators); name the others in `not_primary` — the master keeps them pending and
         routes them again. A reading accepted by an aggregator that is not its user's primary
         (views differ while a peer dies or comes back) can miss the window the real primary
-        closes: it would be acknowledged and end up a dead letter instead of stored."""
+        closes: it would be acknowledged and end up a dead letter instead of stored.
+
+        The same holds for a user we are primary for with no replica live to copy it to, unless
+        we may act alone (`_may_act_alone`: no other aggregator ever shared state with us, or
+        none has been live for solo_close_after_s). Our view can lack a partner that is alive —
+        its presence notes late, a call to it timed out — and that partner, still primary in
+        its own view, closes the user's windows without what we took. Until then readings wait
+        in the queue, as they do for windows we may not close alone."""
         me, assign = self.rpc.self_id, self.directory.primary_and_replica
+        alone_ok = self._may_act_alone()
         readings, positions, elsewhere = [], [], []
         for index, reading in enumerate(request.readings):
-            if assign(reading["userId"])[0] == me:
+            primary, replica = assign(reading["userId"])
+            if primary == me and (replica is not None or alone_ok):
                 readings.append(reading)
                 positions.append(index)
             else:

@@ -60,7 +60,7 @@ class RebalanceAndSync:
                     moving[peer].append(device)
             elif me == primary:
                 if replica is None:
-                    if self._may_close_alone():
+                    if self._may_act_alone():
                         self._synced[device] = None
                 elif self._synced.get(device, UNSYNCED) != replica:
                     syncing[replica].append(device)
@@ -110,12 +110,13 @@ class RebalanceAndSync:
             log.warning("rebalance %s with …%s failed, will retry: %s", op, peer[-8:],
                         str(error)[:160] or type(error).__name__)
 
-    def _may_close_alone(self) -> bool:
-        """With no replica to sync with, a primary may close a user's windows only if no other
-        aggregator can hold readings it lacks: none ever shared state with us (one aggregator
-        in the deployment), or the others have been gone for solo_close_after_s. A peer killed
-        and restarted is back well within that; one that never comes back costs its users'
-        windows that delay once, and whatever it held arrives late and is dead-lettered."""
+    def _may_act_alone(self) -> bool:
+        """With no replica to copy to or sync with, a primary may accept a user's readings and
+        close its windows only if no other aggregator can be holding or closing them: none ever
+        shared state with us (one aggregator in the deployment), or the others have been gone
+        for solo_close_after_s. A peer killed and restarted is back well within that; one that
+        never comes back costs its users that delay once (their readings wait in the queue),
+        and whatever it held arrives late and is dead-lettered."""
         if not self._known_peers - {self.rpc.self_id}:
             return True
         return (self._alone_since is not None and time.monotonic() - self._alone_since
