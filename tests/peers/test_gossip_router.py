@@ -1,5 +1,5 @@
 """The presence router (services/peers/gossip_router.py) backs off the peers its own heartbeat
-prunes, and sends what it publishes itself to every subscribed peer, whatever its mesh.
+prunes, and drops the backoff of a peer that joins again (a restart under the same peer id).
 
 Both are decisions over the router's own tables, so they are driven here directly: the mesh churn that made peers log "GRAFT flood detected" needs more peers than the
 mesh's high mark grafting at once, which a test cannot make happen on demand with real hosts. The
@@ -16,13 +16,12 @@ from services.peers.gossip_router import PresenceGossipRouter
 
 TOPIC = "pulseledger/presence/1"
 PEERS = [ID(bytes([0, 32]) + bytes([i]) * 32) for i in range(1, 9)]
-ME = ID(bytes([0, 32]) + bytes([99]) * 32)
 
 
 def _router(kind):
     router = kind([PROTOCOL_ID_V11], degree=3, degree_low=2, degree_high=5, heartbeat_interval=1,
                   spam_protection_enabled=False, eclipse_protection_enabled=False)
-    router.pubsub = SimpleNamespace(peer_topics={TOPIC: set(PEERS)}, my_id=ME)
+    router.pubsub = SimpleNamespace(peer_topics={TOPIC: set(PEERS)})
     router.peer_protocol = {peer: PROTOCOL_ID_V11 for peer in PEERS}
     router.mesh[TOPIC] = set(PEERS)  # eight peers grafted us: above the high mark of five
     return router
@@ -53,38 +52,22 @@ def test_py_libp2p_router__grafts_the_peer_it_just_pruned():
     assert grafted and grafted <= pruned
 
 
-def _backed_off_everywhere(kind):
-    """A peer restarted under its id: every peer that had pruned it refused its GRAFTs, so its
-    mesh is empty (and it backs off from them in turn)."""
-    router = _router(kind)
-    router.mesh[TOPIC] = set()
-    for peer in PEERS:
-        router._add_back_off(peer, TOPIC, False)
-    return router
 
-
-def test_own_message__empty_mesh__sent_to_every_subscribed_peer():
-    router = _backed_off_everywhere(PresenceGossipRouter)
-    assert set(router._get_peers_to_send([TOPIC], msg_forwarder=ME, origin=ME)) == set(PEERS)
-
-
-def test_own_message__peer_not_speaking_gossipsub_or_not_subscribed__not_sent_to():
-    router = _backed_off_everywhere(PresenceGossipRouter)
-    router.peer_protocol[PEERS[0]] = "/floodsub/1.0.0"  # floodsub peers are py-libp2p's own case
-    router.pubsub.peer_topics[TOPIC].discard(PEERS[1])
-    sent = set(router._get_peers_to_send([TOPIC], msg_forwarder=ME, origin=ME))
-    assert PEERS[1] not in sent and sent >= set(PEERS[2:])
-
-
-def test_forwarded_message__follows_the_mesh_only():
+def test_peer_joins_again__backoff_of_its_previous_connection_dropped():
     router = _router(PresenceGossipRouter)
-    router.mesh[TOPIC] = set(PEERS[:3])
-    origin = PEERS[7]
-    sent = set(router._get_peers_to_send([TOPIC], msg_forwarder=PEERS[0], origin=origin))
-    assert sent == set(PEERS[1:3])  # neither back to its forwarder nor to its origin
+    restarted = PEERS[0]
+    router.remove_peer(restarted)  # killed: its connection closed
+    router._add_back_off(restarted, TOPIC, False)  # as our heartbeat's prune of it left it
+    router._add_back_off(PEERS[1], TOPIC, False)
+    router.add_peer(restarted, PROTOCOL_ID_V11)  # restarted under the same id, connected again
+    assert not router._check_back_off(restarted, TOPIC)
+    assert router._check_back_off(PEERS[1], TOPIC)  # the others' backoffs stand
 
 
-def test_py_libp2p_router__own_message_with_empty_mesh__sent_to_nobody():
-    """Why flood publishing is there: a restarted peer's presence notes went nowhere."""
-    router = _backed_off_everywhere(GossipSub)
-    assert set(router._get_peers_to_send([TOPIC], msg_forwarder=ME, origin=ME)) == set()
+def test_py_libp2p_router__keeps_the_backoff_across_a_reconnection():
+    """Why add_peer is overridden: a restarted peer's GRAFTs were refused for 60 s."""
+    router = _router(GossipSub)
+    router.remove_peer(PEERS[0])
+    router._add_back_off(PEERS[0], TOPIC, False)
+    router.add_peer(PEERS[0], PROTOCOL_ID_V11)
+    assert router._check_back_off(PEERS[0], TOPIC)

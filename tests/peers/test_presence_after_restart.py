@@ -1,6 +1,6 @@
-"""A peer whose neighbours still back it off — killed and restarted under its peer id within the
-gossipsub backoff — is heard by every peer it is connected to, and hears them (flood publishing,
-services/peers/gossip_router.py). Real libp2p hosts on 127.0.0.1 with our router and plain
+"""A peer killed and restarted under its peer id while its neighbours still back it off (they had
+pruned it) is grafted into their meshes again, and its presence notes reach them
+(services/peers/gossip_router.py). Real libp2p hosts on 127.0.0.1 with our router and plain
 pubsub: admission is not what this is about (tests/peers/test_admission*.py)."""
 
 from contextlib import AsyncExitStack
@@ -18,8 +18,8 @@ from services.peers.settings import PeersSettings
 from .helpers import wait_for
 
 
-async def _gossip_host(stack: AsyncExitStack):
-    host = make_host(create_new_key_pair())
+async def _gossip_host(stack: AsyncExitStack, key_pair):
+    host = make_host(key_pair)
     await stack.enter_async_context(host.run([listen_addr("127.0.0.1", 0)]))
     router = make_gossipsub(PeersSettings())
     pubsub = Pubsub(host, router)
@@ -29,41 +29,45 @@ async def _gossip_host(stack: AsyncExitStack):
     return host, router, pubsub, await pubsub.subscribe(TOPIC)
 
 
+async def _join(stack: AsyncExitStack, key_pair, neighbours):
+    """A peer with this key, connected to the neighbours and known to them as subscribed."""
+    host, router, pubsub, subscription = await _gossip_host(stack, key_pair)
+    for other, *_ in neighbours:
+        await host.connect(PeerInfo(other.get_id(), other.get_addrs()))
+    assert await wait_for(lambda: all(host.get_id() in p.peer_topics.get(TOPIC, ())
+                                      for _, _, p, _ in neighbours), 10)
+    return host, router, pubsub, subscription
+
+
 async def _received(subscription, into: list) -> None:
     while True:
         into.append((await subscription.get()).data)
 
 
-def test_restarted_peer_backed_off_by_all__its_notes_and_theirs_still_arrive():
+def test_restarted_peer_its_neighbours_backed_off__grafted_again_and_heard():
     async def scenario():
         async with AsyncExitStack() as stack:
-            hosts = [await _gossip_host(stack) for _ in range(3)]
-            restarted, its_router, its_pubsub, _ = hosts[0]
-            for other, *_ in hosts[1:]:
-                await restarted.connect(PeerInfo(other.get_id(), other.get_addrs()))
-            ids = [h.get_id() for h, *_ in hosts]
-            assert await wait_for(lambda: set(ids[1:]) <= its_pubsub.peer_topics.get(TOPIC, set())
-                                  and all(ids[0] in p.peer_topics.get(TOPIC, ())
-                                          for _, _, p, _ in hosts[1:]), 10)
-            # What a restart within the backoff leaves: every neighbour refuses its GRAFT and it
-            # backs off from them in turn, so its mesh stays empty.
-            for _, router, _, _ in hosts[1:]:
-                router.mesh.get(TOPIC, set()).discard(ids[0])
-                router._add_back_off(ids[0], TOPIC, False)
-            its_router.mesh[TOPIC] = set()
-            for peer in ids[1:]:
-                its_router._add_back_off(peer, TOPIC, False)
+            neighbours = [await _gossip_host(stack, create_new_key_pair()) for _ in range(2)]
+            key_pair = create_new_key_pair()
+            async with AsyncExitStack() as first_life:
+                host = (await _join(first_life, key_pair, neighbours))[0]
+                peer_id = host.get_id()
+                for other, *_ in neighbours:  # killed: the kernel closes its connections
+                    await host.get_network().close_peer(other.get_id())
+            assert await wait_for(lambda: all(peer_id not in p.peer_topics.get(TOPIC, ())
+                                              for _, _, p, _ in neighbours), 10)
+            for _, router, _, _ in neighbours:  # as their heartbeats' prune of it left them
+                router._add_back_off(peer_id, TOPIC, False)
 
-            heard = [[] for _ in hosts]
+            _, _, pubsub, _ = await _join(stack, key_pair, neighbours)  # restarted, same id
+            assert await wait_for(lambda: all(peer_id in r.mesh.get(TOPIC, ())
+                                              for _, r, _, _ in neighbours), 10)
+            heard = [[] for _ in neighbours]
             async with trio.open_nursery() as nursery:
-                for (_, _, _, sub), into in zip(hosts, heard):
-                    nursery.start_soon(_received, sub, into)
-                await its_pubsub.publish(TOPIC, b"restarted-note")
-                await hosts[1][2].publish(TOPIC, b"neighbour-note")
-                assert await wait_for(lambda: b"restarted-note" in heard[1]
-                                      and b"restarted-note" in heard[2]
-                                      and b"neighbour-note" in heard[0], 10)
-                assert its_router.mesh[TOPIC] == set()  # delivered around the mesh, not through it
+                for (*_, subscription), into in zip(neighbours, heard):
+                    nursery.start_soon(_received, subscription, into)
+                await pubsub.publish(TOPIC, b"note-after-restart")
+                assert await wait_for(lambda: all(b"note-after-restart" in h for h in heard), 10)
                 nursery.cancel_scope.cancel()
 
     trio.run(scenario)
