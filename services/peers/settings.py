@@ -101,6 +101,12 @@ class PeersSettings(BaseSettings):
     # half-formed view bounce as `not_primary`, and in a backlog other masters move the
     # device's watermark past the grace meanwhile, so they came back late.
     master_settle_s: float = 2.0
+    # How long a master keeps routing a pulled batch that no aggregator has acknowledged yet
+    # (renewing its locks meanwhile) before it gives the batch back to the queue. Giving back
+    # costs each message a delivery: an outage of the aggregators longer than a few of these
+    # used to park good readings as poison (max_delivery_count). The batch stays with a master
+    # that cannot route it; one that dies loses its locks and the batch goes to another.
+    master_route_patience_s: float = 60.0
 
     # Storage: batch anchoring.
     anchor_interval_s: float = 5.0

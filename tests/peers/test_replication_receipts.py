@@ -76,7 +76,7 @@ def test_a_primary_that_acks_without_replicating__its_messages_never_completed(t
 
     async def main():
         async with trio.open_nursery() as nursery:
-            services = PeerNode(peer_settings(tmp_path, "a", SERVICES),
+            services = PeerNode(peer_settings(tmp_path, "a", SERVICES, master_route_patience_s=1.0),
                                 ingest_settings(tmp_path, max_delivery_count=3))
             await nursery.start(services.run)
             dishonest = PeerNode(peer_settings(tmp_path, "b", ["aggregation"], [services.address]))
