@@ -83,6 +83,7 @@ class Rpc:
         self.gate = gate
         self.forbidden: Counter[str] = Counter()  # refused calls, by op
         self.invalid: Counter[str] = Counter()  # malformed requests, by op
+        self.duplicates_closed = 0  # peers whose several connections we closed (_unwedge)
         self.self_id = host.get_id().to_base58()
         self.handlers: dict[str, Handler] = {}
         self.on_peer_seen: Callable[[str], None] = lambda peer_id: None
@@ -124,6 +125,7 @@ class Rpc:
     def metrics(self) -> dict:
         out = {f'rpc_forbidden_total{{op="{op}"}}': n for op, n in self.forbidden.items()}
         out.update({f'rpc_invalid_total{{op="{op}"}}': n for op, n in self.invalid.items()})
+        out["rpc_duplicate_connections_closed_total"] = self.duplicates_closed
         return out
 
     async def _serve(self, stream) -> None:
@@ -189,7 +191,31 @@ class Rpc:
                             await stream.reset()
                         except Exception:  # noqa: BLE001, S110
                             pass
+                else:
+                    await self._unwedge(peer_id)
                 raise PeerUnavailable(f"{peer_id[-8:]}: {type(exc).__name__}") from None
+
+    async def _unwedge(self, peer_id: str) -> None:
+        """No new stream could be opened to the peer. When both ends dialled at once there are
+        two connections, and py-libp2p can keep picking one the other end no longer serves:
+        in the chaos kill matrix every call between two aggregators (or a master and one) then
+        timed out for minutes while their gossip, on the other connection, flowed. Closing
+        them all lets the reconnect loop make one that works. A single connection is left
+        alone: a slow peer is not a broken link."""
+        peer = ID.from_base58(peer_id)
+        network = self.host.get_network()
+        count = len(network.get_connections(peer))
+        if count < 2:
+            return
+        self.duplicates_closed += 1
+        log.warning("closing %d connections to peer=%s: no new stream opened on them", count,
+                    peer_id[-8:])
+        with trio.move_on_after(self.timeout_s) as scope:
+            scope.shield = True
+            try:
+                await network.close_peer(peer)
+            except Exception as exc:  # noqa: BLE001
+                log.debug("closing %s failed: %s", peer_id[-8:], type(exc).__name__)
 
     def forget(self, peer_id: str) -> None:
         self._streams.pop(peer_id, None)
