@@ -47,7 +47,8 @@ async def _serve(settings: PeersSettings) -> None:
 @click.option("--bootstrap", multiple=True, help="Multiaddr of any live peer (repeatable).")
 def peer(roles, name, data_dir, listen_port, bootstrap) -> None:
     """Run one peer of the pipeline."""
-    logging.basicConfig(level=os.environ.get("PULSELEDGER_LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("PULSELEDGER_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("libp2p").setLevel(logging.ERROR)  # its dial retries are our routine
     settings = _settings(roles=tuple(roles), name=name, data_dir=data_dir,
                          listen_port=listen_port, bootstrap=tuple(bootstrap))
