@@ -61,6 +61,7 @@ class PeerRecord:
     last_seen: float = field(default_factory=time.monotonic)
     queue_busy: bool = False  # a master that pulled readings recently: the stream goes on
     silence_s: float | None = None  # how long it may stay silent (None: presence_timeout_s)
+    queue_low_ms: int | None = None  # a master's source watermark (queues/base.py)
 
 
 class Membership:
@@ -75,6 +76,7 @@ class Membership:
         self.changed = trio.Event()  # set (and replaced) whenever the live set changes
         self.version = 0  # bumped whenever the live set changes: caches key on it
         self._queue_busy: Callable[[], bool] = lambda: False  # see report_queue_busy
+        self._queue_low: Callable[[], int | None] = lambda: None  # see report_queue_low
         self._last_live: frozenset[str] = frozenset()
         self._awaited: dict[str, float] = {}  # peers whose turn it is to dial us: since when
         self.interval_s = settings.presence_interval_s  # our current announce interval
@@ -93,6 +95,20 @@ class Membership:
     def report_queue_busy(self, busy: Callable[[], bool]) -> None:
         """Our presence notes say whether we still pull readings: `busy` (a master's) tells."""
         self._queue_busy = busy
+
+    def report_queue_low(self, low: Callable[[], int | None]) -> None:
+        """Our presence notes carry the queue's source watermark: `low` (a master's) tells."""
+        self._queue_low = low
+
+    def queue_low_ms(self) -> int | None:
+        """The oldest send time of a message some live master reports as not yet completed
+        (None: every live master reports an empty queue, or none reports). Readings sent after
+        it have all been routed: a window that ended more than the grace before it is safe
+        to close."""
+        live = set(self.live("master"))
+        lows = [p.queue_low_ms for p in self.peers.values()
+                if p.peer_id in live and p.queue_low_ms is not None]
+        return min(lows) if lows else None
 
     def any_queue_busy(self) -> bool:
         """Does any live master still pull readings? Then the stream has not stopped."""
@@ -144,8 +160,10 @@ class Membership:
             roles = tuple(r for r in note["roles"] if r in credential.roles)
             silence = presence_pacing.allowed_silence(note.get("interval_s"),
                                                       self.settings.presence_timeout_s)
+            low = note.get("queue_low_ms")
             return PeerRecord(sender, roles, tuple(map(str, note["addrs"])),
-                              queue_busy=bool(note.get("queue_busy")), silence_s=silence)
+                              queue_busy=bool(note.get("queue_busy")), silence_s=silence,
+                              queue_low_ms=low if type(low) is int and low >= 0 else None)
         except Refused as exc:
             log.info("presence note refused: sender=%s reason=%s",
                      ID(message.from_id).to_base58()[-8:], exc.reason)
@@ -186,10 +204,11 @@ class Membership:
             self.interval_s = previous = presence_pacing.next_interval(
                 self.cluster_size(), self.settings.presence_interval_s,
                 self.settings.presence_budget_per_s, previous)
-            busy = self._queue_busy()
-            self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy))
+            busy, low = self._queue_busy(), self._queue_low()
+            self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy,
+                                  queue_low_ms=low))
             note = {"peer_id": self.self_id, "roles": list(self.roles),
-                    "addrs": list(self._own_addrs()), "queue_busy": busy,
+                    "addrs": list(self._own_addrs()), "queue_busy": busy, "queue_low_ms": low,
                     "interval_s": self.interval_s, "credential": self.gate.own_document}
             try:
                 await self.pubsub.publish(TOPIC, json.dumps(note).encode())

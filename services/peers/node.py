@@ -82,6 +82,7 @@ class PeerNode:
                 receipts=ReceiptCheck(self.gate.operator, self.gate.revocations),
                 closing_gate=aggregation.yield_to_closing if aggregation is not None else None)
             self.membership.report_queue_busy(master.busy)
+            self.membership.report_queue_low(lambda: master.queue_low_ms)
             self.roles["master"] = master
         if aggregation is not None:
             self.roles["aggregation"] = aggregation

@@ -392,14 +392,20 @@ class WindowStore:
         db.execute("COMMIT")
 
     # -- closing ------------------------------------------------------------------------------
-    def due(self, grace_ms: int, idle_close_ms: int, flush: bool = False) -> list[tuple]:
+    def due(self, grace_ms: int, idle_close_ms: int, flush: bool = False,
+            queued_since_ms: int | None = None) -> list[tuple]:
         """(device, window_start, state) of windows to close now, and of closings to retry.
 
         A window is due when its user's watermark (latest device time) passes end + grace, or
         when the user has fallen silent: the watermark of everyone else on this aggregator has
         moved idle_close_ms beyond that. Both are device time, so a backlog drained at any speed
         closes windows the same way. `flush` (this aggregator received nothing for a while:
-        the stream has stopped) makes every open window due."""
+        the stream has stopped) makes every open window due.
+
+        `queued_since_ms`, the source watermark (the oldest send time of a message still in the
+        queue, queues/base.py), holds back every window that ended less than the grace before
+        it: readings for it that reached the queue in time may still be there, or in another
+        master's batch, while later ones already moved the user's watermark on."""
         if flush:
             return self._db.execute(
                 "SELECT device, window_start, state FROM windows WHERE state IN (?, ?) "
@@ -410,6 +416,8 @@ class WindowStore:
         # before it can be due, and the (state, window_start) index finds just those — the
         # open windows still filling are never read.
         horizon = overall - self.window_ms - grace_ms
+        if queued_since_ms is not None:
+            horizon = min(horizon, queued_since_ms - self.window_ms - grace_ms)
         return self._db.execute(
             "SELECT w.device, w.window_start, w.state FROM windows w JOIN devices d "
             "ON d.device = w.device WHERE w.state = ? OR (w.state = ? AND w.window_start <= ? "

@@ -124,3 +124,37 @@ def test_pending_bodies__opened_and_nothing_taken(tmp_path):
     assert [m.delivery_count for m in received] == [1, 1]
     queue.complete(received[:1])
     assert queue.pending_bodies() == [b'{"b": 2}']
+
+
+def test_oldest_pending__send_time_of_the_oldest_message_not_completed__locked_ones_count(
+        tmp_path):
+    queue = LocalQueue(tmp_path / "q.db", lock_s=30)
+    assert queue.oldest_pending_ms() is None
+    before = int(time.time() * 1000)
+    queue.send([b"first"])
+    time.sleep(0.01)
+    queue.send([b"second"])
+    first = queue.oldest_pending_ms()
+    assert before <= first <= int(time.time() * 1000)
+    held = queue.receive(1)  # a master holds it: its readings are not routed yet
+    assert queue.oldest_pending_ms() == first
+    queue.complete(held)
+    assert queue.oldest_pending_ms() > first
+    queue.complete(queue.receive(1))
+    assert queue.oldest_pending_ms() is None
+
+
+def test_oldest_pending__queue_written_before_send_times_were_kept__counts_as_long_ago(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "q.db"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB "
+                      "NOT NULL, delivery_count INTEGER NOT NULL DEFAULT 0, lock_token TEXT, "
+                      "locked_until REAL NOT NULL DEFAULT 0);"
+                      "INSERT INTO messages (body) VALUES (x'7b7d');")
+    old.commit()
+    old.close()
+    queue = LocalQueue(path)
+    assert queue.oldest_pending_ms() == 0  # windows wait for it to drain rather than guess
+    assert queue.depth() == 1

@@ -139,3 +139,24 @@ def test_from_connection_string__builds_sender_receiver_and_admin_offline():
     assert isinstance(queue._admin, ServiceBusAdministrationClient)
     assert queue._queue_name == "readings"
     queue.close()
+
+
+def test_oldest_pending__peeked_from_the_first_sequence_number():
+    """A peek from the SDK's default position starts after the last message this receiver got,
+    skipping the ones other masters hold locked: the adapter peeks from sequence number 1."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    class Peeking:
+        def __init__(self, enqueued):
+            self.enqueued, self.asked = enqueued, []
+
+        def peek_messages(self, max_message_count=1, sequence_number=0):
+            self.asked.append((max_message_count, sequence_number))
+            return [SimpleNamespace(enqueued_time_utc=t) for t in self.enqueued[:max_message_count]]
+
+    sent = datetime(2026, 12, 3, 18, 0, 0, 250_000, tzinfo=UTC)
+    receiver = Peeking([sent])
+    assert ServiceBusQueue(receiver).oldest_pending_ms() == int(sent.timestamp() * 1000)
+    assert receiver.asked == [(1, 1)]
+    assert ServiceBusQueue(Peeking([])).oldest_pending_ms() is None

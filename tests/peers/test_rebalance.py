@@ -123,3 +123,19 @@ def test_ingest__no_replica_live__accepted_only_when_it_may_act_alone(
     reply = _ingest(role, 1)
     assert (reply.not_primary == []) is accepted
     assert (role.windows.devices() == ["dev"]) is accepted
+
+
+def test_queue_low__oldest_reported_by_a_live_master__others_ignored():
+    membership = Membership.__new__(Membership)
+    membership.self_id = "me"
+    membership.settings = SimpleNamespace(presence_timeout_s=5.0)
+    now, stale = time.monotonic(), time.monotonic() - 60
+    membership.peers = {
+        "me": PeerRecord("me", ("aggregation",), (), now),
+        "m1": PeerRecord("m1", ("master",), (), now, queue_low_ms=5_000),
+        "m2": PeerRecord("m2", ("master",), (), now, queue_low_ms=None),  # its queue is empty
+        "gone": PeerRecord("gone", ("master",), (), stale, queue_low_ms=1_000),
+        "agg": PeerRecord("agg", ("aggregation",), (), now, queue_low_ms=2_000)}
+    assert membership.queue_low_ms() == 5_000
+    membership.peers["m1"].queue_low_ms = None
+    assert membership.queue_low_ms() is None

@@ -190,3 +190,18 @@ def test_store_from_before_keyed_digests__upgraded_in_place(tmp_path):
         "SELECT seq, content IS NULL FROM readings ORDER BY seq").fetchall() == [(1, 1), (2, 0)]
     assert [(r["heartrate"], r["rr"]) for r in store.window_readings("dev", 10_000)] == [
         (70.0, [850])]
+
+
+def test_due__held_back_until_the_source_watermark_passes_end_plus_grace(tmp_path):
+    """Later readings moved the user's watermark past end + grace, but the queue still holds a
+    message sent before that: readings for the window may be in it (or in another master's
+    batch), so the window waits for the queue's oldest send time to pass end + grace."""
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(1, 1_000), reading(3, 14_000)])
+    assert store.due(grace_ms=3_000, idle_close_ms=60_000) == [("dev", 0, 0)]
+    assert store.due(grace_ms=3_000, idle_close_ms=60_000, queued_since_ms=12_000) == []
+    assert store.due(grace_ms=3_000, idle_close_ms=60_000, queued_since_ms=13_000) == [
+        ("dev", 0, 0)]
+    # a stream that has stopped still flushes: no master is pulling anything
+    assert store.due(grace_ms=3_000, idle_close_ms=60_000, flush=True,
+                     queued_since_ms=0) == [("dev", 0, 0), ("dev", 10_000, 0)]

@@ -32,6 +32,12 @@ class QueueSource(Protocol):
 
     def dead_letter(self, message: QueueMessage, reason: str) -> None: ...
 
+    def oldest_pending_ms(self) -> int | None:
+        """When the oldest message not yet completed was sent (ms since the epoch; None: empty).
+        The source watermark: masters report it, and an aggregator closes a window only once it
+        is past the window's end + grace, so a reading that reached the queue in time is never
+        late because of delays inside the network (docs/peers.md)."""
+
     def close(self) -> None: ...
 
 

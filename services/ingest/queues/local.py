@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS messages (
     body BLOB NOT NULL,
     delivery_count INTEGER NOT NULL DEFAULT 0,
     lock_token TEXT,
-    locked_until REAL NOT NULL DEFAULT 0
+    locked_until REAL NOT NULL DEFAULT 0,
+    enqueued_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (locked_until, id);
 -- Poison check on every receive: only the few messages delivered many times, not the backlog.
@@ -56,12 +57,16 @@ class LocalQueue:
         # (a read left open there makes the next BEGIN IMMEDIATE fail at once in WAL mode).
         self._lock = threading.RLock()
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        if "enqueued_ms" not in columns:  # a queue written before it was kept: 0 = "long ago"
+            self._db.execute("ALTER TABLE messages ADD COLUMN enqueued_ms INTEGER NOT NULL DEFAULT 0")
 
     # -- sink ---------------------------------------------------------------------------------
     def send(self, bodies: list[bytes]) -> None:
         with self._transaction():
-            self._db.executemany("INSERT INTO messages (body) VALUES (?)",
-                                 [(self._seal.seal(b),) for b in bodies])
+            now_ms = int(time.time() * 1000)
+            self._db.executemany("INSERT INTO messages (body, enqueued_ms) VALUES (?, ?)",
+                                 [(self._seal.seal(b), now_ms) for b in bodies])
 
     # -- source -------------------------------------------------------------------------------
     def receive(self, max_messages: int) -> list[QueueMessage]:
@@ -126,6 +131,13 @@ class LocalQueue:
             "DELETE FROM messages WHERE locked_until <= ? AND delivery_count >= ?",
             (now, self.max_delivery_count),
         )
+
+    def oldest_pending_ms(self) -> int | None:
+        """When the oldest message not yet completed (locked or not) was sent, in ms since the
+        epoch; None when the queue is empty (the source watermark, base.py)."""
+        with self._lock:
+            row = self._db.execute("SELECT enqueued_ms FROM messages ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else row[0]
 
     # -- inspection (tests, status, benchmarks) -----------------------------------------------
     def depth(self) -> int:

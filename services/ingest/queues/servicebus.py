@@ -3,7 +3,7 @@
 Service Bus itself cannot run on these machines (no emulator outside Docker): the tests drive this
 adapter at the SDK boundary, with a receiver/sender object that implements the SDK methods used
 here (`receive_messages`, `complete_message`, `abandon_message`, `dead_letter_message`,
-`send_messages`; for the depth, the administration client's `get_queue_runtime_properties`). The
+`send_messages`, `peek_messages`; for the depth, the administration client's `get_queue_runtime_properties`). The
 entity's own MaxDeliveryCount moves poison messages to its dead-letter
 sub-queue; `dead_letter` here is for messages we judge unprocessable ourselves.
 """
@@ -43,6 +43,15 @@ class ServiceBusQueue:
         namespace's management endpoint counts them (a little behind: it is sampled)."""
         return int(self._admin.get_queue_runtime_properties(self._queue_name)
                    .active_message_count)
+
+    def oldest_pending_ms(self) -> int | None:
+        """When the oldest message still in the entity was enqueued (peeked from sequence number
+        1: a peek from the default position would start after the last message we received and
+        miss the ones other masters hold locked); None when it is empty."""
+        peeked = self._receiver.peek_messages(max_message_count=1, sequence_number=1)
+        if not peeked:
+            return None
+        return int(peeked[0].enqueued_time_utc.timestamp() * 1000)
 
     def send(self, bodies: list[bytes]) -> None:
         from azure.servicebus import ServiceBusMessage

@@ -41,7 +41,8 @@ class Closing:
                      and not self.membership.any_queue_busy())
             as_replica = []
             for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
-                                            flush=quiet):
+                                            flush=quiet,
+                                            queued_since_ms=self.membership.queue_low_ms()):
                 if self.closable(d):
                     due.append((d, w, s))
                     self._first_due.setdefault((d, w), now)  # latency counts from here

@@ -64,6 +64,9 @@ class MasterRole:
         self.unreceipted = 0  # readings acknowledged without a receipt: kept pending
         self.receipts_refused: Counter[str] = Counter()  # receipts that did not count, by reason
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
+        # When the oldest message not yet completed was sent (None: the queue is empty, or it
+        # cannot tell): the source watermark our presence notes carry (queues/base.py).
+        self.queue_low_ms: int | None = None
 
     def busy(self) -> bool:
         return time.monotonic() - self._last_pulled < self.settings.quiet_flush_s
@@ -82,10 +85,24 @@ class MasterRole:
             return await trio.to_thread.run_sync(fn, *args)
 
     async def run(self) -> None:
-        await self._settle()
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch_queue)
+            await self._settle()
             for _ in range(self.settings.master_concurrency):
                 nursery.start_soon(self._loop)
+
+    async def _watch_queue(self) -> None:
+        """Keep queue_low_ms fresh, once per presence interval: a note then carries a watermark
+        at most one interval old (older only holds windows open a little longer)."""
+        oldest = getattr(self.queue, "oldest_pending_ms", None)
+        if oldest is None:
+            return
+        while True:
+            try:
+                self.queue_low_ms = await self._queue_op(oldest)
+            except Exception as exc:  # noqa: BLE001 - the last value stands; the next try may work
+                log.debug("reading the queue's oldest message failed: %s", type(exc).__name__)
+            await trio.sleep(self.settings.presence_interval_s)
 
     async def _settle(self) -> None:
         """Wait until the live aggregators we see stayed the same for master_settle_s."""
