@@ -64,12 +64,17 @@ class MasterRole:
         self.unreceipted = 0  # readings acknowledged without a receipt: kept pending
         self.receipts_refused: Counter[str] = Counter()  # receipts that did not count, by reason
         self._last_pulled = 0.0  # monotonic time of the last non-empty receive
+        self._batches_held = 0  # pulled and neither completed nor given back yet
         # When the oldest message not yet completed was sent (None: the queue is empty, or it
         # cannot tell): the source watermark our presence notes carry (queues/base.py).
         self.queue_low_ms: int | None = None
 
     def busy(self) -> bool:
-        return time.monotonic() - self._last_pulled < self.settings.quiet_flush_s
+        """Still pulling readings, or holding some it could not route yet (for up to
+        master_route_patience_s, longer than quiet_flush_s): the stream has not stopped, and
+        aggregators must not flush windows those readings belong to."""
+        return (self._batches_held > 0
+                or time.monotonic() - self._last_pulled < self.settings.quiet_flush_s)
 
     def metrics(self) -> dict:
         out = {"master_completed_messages": self.completed,
@@ -130,20 +135,27 @@ class MasterRole:
             if not messages:
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
+            self._batches_held += 1
             try:
-                async with trio.open_nursery() as renewing:
-                    renewing.start_soon(self._keep_locked, messages)
-                    done, failed = await self.process(messages)
-                    renewing.cancel_scope.cancel()
-            except Exception as exc:  # never lose a message to a bug: give it back  # noqa: BLE001
-                log.warning("master batch failed: %s", type(exc).__name__)
-                done, failed = [], messages
-            if done:
-                await self._queue_op(self.queue.complete, done)
-                self.completed += len(done)
-            if failed:
-                await self._queue_op(self.queue.abandon, failed)
-                await trio.sleep(settings.master_idle_poll_s)
+                await self._handle(messages)
+            finally:
+                self._batches_held -= 1
+
+    async def _handle(self, messages) -> None:
+        try:
+            async with trio.open_nursery() as renewing:
+                renewing.start_soon(self._keep_locked, messages)
+                done, failed = await self.process(messages)
+                renewing.cancel_scope.cancel()
+        except Exception as exc:  # never lose a message to a bug: give it back  # noqa: BLE001
+            log.warning("master batch failed: %s", type(exc).__name__)
+            done, failed = [], messages
+        if done:
+            await self._queue_op(self.queue.complete, done)
+            self.completed += len(done)
+        if failed:
+            await self._queue_op(self.queue.abandon, failed)
+            await trio.sleep(self.settings.master_idle_poll_s)
 
     async def _keep_locked(self, messages) -> None:
         """Renew the batch's locks while we work on it: on a slow machine a batch can take
