@@ -105,15 +105,17 @@ class Membership:
         (None: every live master reports an empty queue, or none reports). Readings sent after
         it have all been routed: a window that ended more than the grace before it is safe
         to close."""
-        live = set(self.live("master"))
-        lows = [p.queue_low_ms for p in self.peers.values()
-                if p.peer_id in live and p.queue_low_ms is not None]
+        lows = [p.queue_low_ms for p in self._live_masters() if p.queue_low_ms is not None]
         return min(lows) if lows else None
 
     def any_queue_busy(self) -> bool:
         """Does any live master still pull readings? Then the stream has not stopped."""
+        return any(p.queue_busy for p in self._live_masters())
+
+    def _live_masters(self) -> list[PeerRecord]:
+        """The latest presence record of every live master (what their notes report)."""
         live = set(self.live("master"))
-        return any(p.queue_busy for p in self.peers.values() if p.peer_id in live)
+        return [p for p in self.peers.values() if p.peer_id in live]
 
     def seen(self, peer_id: str) -> None:
         """A peer we know just called us: it is alive now (e.g. a restarted aggregator that
