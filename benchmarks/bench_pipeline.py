@@ -59,6 +59,7 @@ from services.peers.node import PeerNode
 from services.peers.peer_processes import PeerSpec, PeerSupervisor, addr_dir
 from services.peers.settings import ALL_ROLES, PeersSettings
 from services.records import open_store
+from services.runtime.gc_tuning import tune_for_throughput
 
 DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
@@ -289,6 +290,7 @@ def bench_all_in_one(data_dir: Path) -> dict:
         node = PeerNode(settings, ingest)
         async with trio.open_nursery() as nursery:
             await nursery.start(node.run)
+            tune_for_throughput()  # as `pulseledger peer` does once its node runs
             marks["t0"], due_from = time.monotonic(), time.time()
             while node.roles["storage"].stored < expected_windows:
                 if "drained" not in marks and queue.depth() == 0:

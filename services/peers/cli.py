@@ -21,10 +21,12 @@ async def _serve(settings: PeersSettings) -> None:
     from services.ingest.settings import ingest_settings_for
     from services.peers.node import PeerNode
     from services.peers.peer_processes import addr_dir
+    from services.runtime.gc_tuning import tune_for_throughput
 
     node = PeerNode(settings, ingest_settings_for(settings.data_dir))
     async with trio.open_nursery() as nursery:
         await nursery.start(node.run)
+        tune_for_throughput()  # what start-up built is kept for good: no pass re-scans it
         folder = addr_dir(settings.data_dir)
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / f"{settings.name}.addr.tmp"
