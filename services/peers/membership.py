@@ -77,6 +77,7 @@ class Membership:
         self.version = 0  # bumped whenever the live set changes: caches key on it
         self._queue_busy: Callable[[], bool] = lambda: False  # see report_queue_busy
         self._queue_low: Callable[[], int | None] = lambda: None  # see report_queue_low
+        self._low_capped = False  # queue_low_ms is at its floor (logged once when it gets there)
         self._last_live: frozenset[str] = frozenset()
         self._awaited: dict[str, float] = {}  # peers whose turn it is to dial us: since when
         self.interval_s = settings.presence_interval_s  # our current announce interval
@@ -100,13 +101,25 @@ class Membership:
         """Our presence notes carry the queue's source watermark: `low` (a master's) tells."""
         self._queue_low = low
 
-    def queue_low_ms(self) -> int | None:
+    def queue_low_ms(self, now_ms: int | None = None) -> int | None:
         """The oldest send time of a message some live master reports as not yet completed
         (None: every live master reports an empty queue, or none reports). Readings sent after
         it have all been routed: a window that ended more than the grace before it is safe
-        to close."""
+        to close. Never further back than source_hold_max_s before now (wall clock, as the
+        queue's send times are): one stuck message, or a master that reports 0, may delay
+        closing by that much, not stop it (settings.py)."""
         lows = [p.queue_low_ms for p in self._live_masters() if p.queue_low_ms is not None]
-        return min(lows) if lows else None
+        if not lows:
+            self._low_capped = False
+            return None
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        floor = now_ms - int(self.settings.source_hold_max_s * 1000)
+        capped = min(lows) < floor
+        if capped and not self._low_capped:
+            log.warning("a master reports a queue message pending for over %.0f s: windows are "
+                        "no longer held back for it", self.settings.source_hold_max_s)
+        self._low_capped = capped
+        return max(min(lows), floor)
 
     def any_queue_busy(self) -> bool:
         """Does any live master still pull readings? Then the stream has not stopped."""

@@ -82,6 +82,12 @@ class PeersSettings(BaseSettings):
     idle_close_s: float = 15.0
     quiet_flush_s: float = 5.0
     close_tick_s: float = 0.2
+    # The source watermark (the oldest message a live master still holds, in its presence
+    # notes) holds windows back until it passes their end + grace — by at most this much: a
+    # message stuck in a queue, or a master that reports a watermark of 0, must not stop every
+    # window from closing. Readings that come later still are dead-lettered as late. Above
+    # master_route_patience_s, so a batch a master keeps routing through an outage is waited for.
+    source_hold_max_s: float = 120.0
     close_batch_max: int = 1000  # windows per close round: smaller rounds, lower latency
     rebalance_interval_s: float = 1.0
     # A primary with no live replica waits this long for the aggregators it shared state with

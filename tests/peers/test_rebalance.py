@@ -125,10 +125,16 @@ def test_ingest__no_replica_live__accepted_only_when_it_may_act_alone(
     assert (role.windows.devices() == ["dev"]) is accepted
 
 
-def test_queue_low__oldest_reported_by_a_live_master__others_ignored():
+def _membership_reading_queue_lows() -> Membership:
     membership = Membership.__new__(Membership)
     membership.self_id = "me"
-    membership.settings = SimpleNamespace(presence_timeout_s=5.0)
+    membership.settings = SimpleNamespace(presence_timeout_s=5.0, source_hold_max_s=120.0)
+    membership._low_capped = False
+    return membership
+
+
+def test_queue_low__oldest_reported_by_a_live_master__others_ignored():
+    membership = _membership_reading_queue_lows()
     now, stale = time.monotonic(), time.monotonic() - 60
     membership.peers = {
         "me": PeerRecord("me", ("aggregation",), (), now),
@@ -136,6 +142,21 @@ def test_queue_low__oldest_reported_by_a_live_master__others_ignored():
         "m2": PeerRecord("m2", ("master",), (), now, queue_low_ms=None),  # its queue is empty
         "gone": PeerRecord("gone", ("master",), (), stale, queue_low_ms=1_000),
         "agg": PeerRecord("agg", ("aggregation",), (), now, queue_low_ms=2_000)}
-    assert membership.queue_low_ms() == 5_000
+    assert membership.queue_low_ms(now_ms=10_000) == 5_000
     membership.peers["m1"].queue_low_ms = None
-    assert membership.queue_low_ms() is None
+    assert membership.queue_low_ms(now_ms=10_000) is None
+
+
+@pytest.mark.parametrize("reported_ms", [0, 1_000_000 - 121_000])
+def test_queue_low__a_watermark_too_far_back__holds_windows_back_only_so_far(reported_ms):
+    """An admitted master that reports 0 (or a message stuck for hours) would otherwise hold
+    every window back for good; it gets source_hold_max_s, then windows close."""
+    membership = _membership_reading_queue_lows()
+    now = time.monotonic()
+    membership.peers = {"m1": PeerRecord("m1", ("master",), (), now, queue_low_ms=reported_ms),
+                        "m2": PeerRecord("m2", ("master",), (), now, queue_low_ms=990_000)}
+    assert membership.queue_low_ms(now_ms=1_000_000) == 1_000_000 - 120_000
+    assert membership._low_capped
+    membership.peers["m1"].queue_low_ms = 985_000  # within the hold: it counts as reported
+    assert membership.queue_low_ms(now_ms=1_000_000) == 985_000
+    assert not membership._low_capped
