@@ -1,0 +1,94 @@
+"""All-in-one pipeline, this checkout against an earlier revision, on the same machine in the same
+hour → benchmarks/pipeline_ab.json.
+
+Runs of the same code differ by up to ±30% from one machine (or hour) to the next here, so a
+figure recorded on another day says little about a regression; alternating two revisions on one
+machine does. Each round runs phase 1 of bench_pipeline.py (backlog, then live) of each side in a
+fresh process, alternately; the earlier revision runs from a git worktree with its own uv env
+(its own dependencies), through its own bench_all_in_one.
+
+    uv run python benchmarks/pipeline_ab.py <revision> [rounds]
+
+Sizes: BENCH_DEVICES / BENCH_SECONDS as for bench_pipeline.py (default here 10,000 × 30 s).
+Not part of `make bench` (it builds a second environment and takes ~4 min per run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# One run: import the checkout's own benchmark module, run phase 1, print its figures.
+RUN_PHASE_1 = """
+import json, sys, tempfile
+from pathlib import Path
+sys.path[:0] = [str(Path.cwd()), str(Path.cwd() / "benchmarks")]
+import bench_pipeline
+figures = bench_pipeline.bench_all_in_one(Path(tempfile.mkdtemp(prefix="ab-")) / "all")
+print("FIGURES " + json.dumps(figures))
+"""
+KEPT = ("all_in_one_live_readings_per_s", "all_in_one_live_due_to_stored_p50_ms",
+        "all_in_one_live_due_to_stored_p99_ms", "all_in_one_live_queue_depth_max_messages",
+        "all_in_one_live_readings_lost", "all_in_one_live_readings_dead_lettered",
+        "all_in_one_backlog_readings_per_s", "all_in_one_backlog_readings_lost")
+
+
+def worktree(revision: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="pipeline-ab-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", "-f", str(path), revision], cwd=ROOT,
+                   check=True, capture_output=True)
+    subprocess.run(["uv", "sync", "--all-groups", "--compile-bytecode", "-q"], cwd=path,
+                   check=True, env={**os.environ, "UV_FROZEN": "1"})
+    return path
+
+
+def run_phase_1(checkout: Path) -> dict:
+    env = {**os.environ, "BENCH_DEVICES": os.environ.get("BENCH_DEVICES", "10000"),
+           "BENCH_SECONDS": os.environ.get("BENCH_SECONDS", "30")}
+    out = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-c", RUN_PHASE_1],
+                         cwd=checkout, env=env, check=True, capture_output=True, text=True).stdout
+    figures = json.loads(next(line for line in out.splitlines()
+                              if line.startswith("FIGURES "))[len("FIGURES "):])
+    return {key: figures[key] for key in KEPT}
+
+
+def main() -> None:
+    revision, rounds = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    rev = subprocess.run(["git", "rev-parse", "--short", revision], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    earlier = worktree(revision)
+    runs: dict[str, list[dict]] = {"earlier": [], "this": []}
+    try:
+        for _ in range(rounds):
+            for side, checkout in (("earlier", earlier), ("this", ROOT)):
+                runs[side].append(run_phase_1(checkout))
+                print(side, json.dumps(runs[side][-1]), flush=True)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(earlier)], cwd=ROOT,
+                       check=False, capture_output=True)
+    result = {"earlier_revision": rev, "this_revision": head, "rounds": rounds,
+              "devices": int(os.environ.get("BENCH_DEVICES", "10000")),
+              "seconds": int(os.environ.get("BENCH_SECONDS", "30")), "cpu_cores": os.cpu_count()}
+    for side, figures in runs.items():
+        for key in KEPT:
+            values = [f[key] for f in figures]
+            result[f"{side}_{key}_runs"] = values
+            result[f"{side}_{key}_mean"] = round(statistics.fmean(values), 1)
+    for key in ("all_in_one_live_readings_per_s", "all_in_one_live_due_to_stored_p99_ms",
+                "all_in_one_backlog_readings_per_s"):
+        result[f"change_{key}_percent"] = round(
+            100 * (result[f"this_{key}_mean"] / result[f"earlier_{key}_mean"] - 1), 1)
+    (ROOT / "benchmarks" / "pipeline_ab.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
