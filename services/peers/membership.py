@@ -200,18 +200,13 @@ class Membership:
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         self.pubsub.set_topic_validator(TOPIC, self._validate, is_async_validator=False)
-        subscription = await self.pubsub.subscribe(TOPIC)
+        self.pubsub.validator_only.add(TOPIC)  # notes are taken by the validator, nowhere else
+        await self.pubsub.subscribe(TOPIC)  # joins the topic's mesh
         self._note(PeerRecord(self.self_id, self.roles, self._own_addrs()))
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._drain, subscription)
             nursery.start_soon(self._announce)
             nursery.start_soon(self._reconnect)
             task_status.started()
-
-    async def _drain(self, subscription) -> None:
-        """Notes were taken by the validator; keep the channel empty."""
-        while True:
-            await subscription.get()
 
     async def _announce(self) -> None:
         previous = None
