@@ -121,6 +121,13 @@ class Membership:
         self._low_capped = capped
         return max(min(lows), floor)
 
+    def queue_pending(self, now_ms: int | None = None) -> bool:
+        """Does a live master report a message not yet completed, sent within
+        source_hold_max_s? Then readings are still on their way (in the queue, or locked by a
+        master that died until its lock lapses), however quiet the aggregators are."""
+        low = self.queue_low_ms(now_ms)
+        return low is not None and not self._low_capped
+
     def any_queue_busy(self) -> bool:
         """Does any live master still pull readings? Then the stream has not stopped."""
         return any(p.queue_busy for p in self._live_masters())

@@ -160,3 +160,16 @@ def test_queue_low__a_watermark_too_far_back__holds_windows_back_only_so_far(rep
     membership.peers["m1"].queue_low_ms = 985_000  # within the hold: it counts as reported
     assert membership.queue_low_ms(now_ms=1_000_000) == 985_000
     assert not membership._low_capped
+
+
+def test_queue_pending__a_recent_message_counts__none_or_a_stuck_one_does_not():
+    """Closing flushes every open window once the stream has stopped; a message a live master
+    still reports (sent within the hold) means it has not, however quiet the aggregator is."""
+    membership = _membership_reading_queue_lows()
+    now = time.monotonic()
+    membership.peers = {"m1": PeerRecord("m1", ("master",), (), now, queue_low_ms=990_000)}
+    assert membership.queue_pending(now_ms=1_000_000)
+    membership.peers["m1"].queue_low_ms = None  # its queue is empty
+    assert not membership.queue_pending(now_ms=1_000_000)
+    membership.peers["m1"].queue_low_ms = 1_000_000 - 121_000  # stuck past the hold
+    assert not membership.queue_pending(now_ms=1_000_000)

@@ -35,10 +35,13 @@ class Closing:
                 await trio.sleep(settings.close_tick_s)
             due = []
             now = time.monotonic()
-            # The stream stopped: nothing came in for a while and no master is pulling readings.
-            # (Silence alone is not enough: masters stalled on another aggregator send nothing.)
+            # The stream stopped: nothing came in for a while, no master is pulling readings and
+            # none reports a message still queued. (Silence alone is not enough: masters
+            # stalled on another aggregator send nothing, and a message a dead master had
+            # locked waits for its lock to lapse.)
             quiet = (now - self._last_input >= settings.quiet_flush_s
-                     and not self.membership.any_queue_busy())
+                     and not self.membership.any_queue_busy()
+                     and not self.membership.queue_pending())
             as_replica = []
             for d, w, s in self.windows.due(settings.grace_ms, int(settings.idle_close_s * 1000),
                                             flush=quiet,
