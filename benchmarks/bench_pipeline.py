@@ -25,7 +25,8 @@ and sends its batch of 10 signed readings in its own second, as unsynchronised w
    connection itself is not counted). BENCH_ONLY=admission prints it alone and writes nothing.
 5. scale-out: one backlog drained by 1, 2 and 4 aggregators and masters, each role its own
    process (BENCH_SCALE_DEVICES, BENCH_SCALE_SECONDS). BENCH_ONLY=scaleout reruns it alone.
-BENCH_ONLY=all_in_one reruns phase 1 alone and keeps the other figures.
+BENCH_ONLY=all_in_one reruns phase 1 alone and keeps the other figures; BENCH_ONLY=separate_and_kills
+reruns phases 2 and 3 together (the kills after the separate phases, as in a full run).
 
 Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_SEPARATE_DEVICES,
 BENCH_KILL_DEVICES) so a quick run is possible; the committed JSON says which sizes it was made
@@ -514,8 +515,20 @@ def kills_on_a_fresh_cluster(workdir: Path) -> dict:
         supervisor.stop()
 
 
+def kills_after_separate(workdir: Path) -> dict:
+    """Phases 2 and 3 as the full run makes them: the kills on the cluster the separate
+    backlog and live phases have just worked (loss must not depend on that history)."""
+    figures, supervisor = bench_separate(workdir / "separate")
+    try:
+        figures.update(bench_kills(workdir / "separate", supervisor))
+    finally:
+        supervisor.stop()
+    return figures
+
+
 def main() -> None:
     only = {"kills": kills_on_a_fresh_cluster, "scaleout": bench_scaleout,
+            "separate_and_kills": kills_after_separate,
             "all_in_one": lambda workdir: bench_all_in_one(workdir / "all")}
     if os.environ.get("BENCH_ONLY") in only:
         rerun_only(only[os.environ["BENCH_ONLY"]])
