@@ -17,12 +17,12 @@ is Noise-encrypted, and the receiver seals them into its own file.
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from pathlib import Path
 
 from services.runtime.at_rest_seal import Seal
+from services.runtime.keyed_sha256 import hmac_sha256_hex
 from services.runtime.sqlite_helpers import connect
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
@@ -104,9 +104,8 @@ def row_digest(heartrate, ts_ms: int, rr: str, key: bytes) -> str:
     # float(): a heart rate read back from SQLite (REAL) must digest as it did arriving (a
     # FHIR or Open mHealth value may be an int): storage recomputes it from the window
     material = f"[{float(heartrate)!r}, {ts_ms!r}, {rr}]"
-    # hmac.digest: OpenSSL's one-shot HMAC, the same bytes as hmac.new(...) without building
-    # an HMAC object (three per reading: master, aggregator, storage)
-    return hmac.digest(key, material.encode(), "sha256").hex()[:32]
+    # three per reading (master, aggregator, storage): the key's HMAC states are kept
+    return hmac_sha256_hex(key, material.encode())[:32]
 
 
 class WindowStore:

@@ -86,17 +86,25 @@ def validate_window_payload(payload: Any) -> dict[str, Any]:
 
 
 def _check_reading(r: Any, index: int, start: int, length: int) -> None:
-    where = f"window payload: readings[{index}]"
-    if not isinstance(r, dict) or set(r) != set(READING_FIELDS):
-        raise InvalidInput(f"{where} must have exactly the fields {', '.join(READING_FIELDS)}")
+    # A storage peer checks ~10,000 readings a second: sets built once, messages only on error.
+    if not isinstance(r, dict) or r.keys() != _READING_KEYS:
+        raise InvalidInput(f"{_where(index)} must have exactly the fields "
+                           f"{', '.join(READING_FIELDS)}")
     if not _is_int(r["seq"]) or r["seq"] < 0:
-        raise InvalidInput(f"{where}.seq must be a non-negative integer")
+        raise InvalidInput(f"{_where(index)}.seq must be a non-negative integer")
     if not _is_int(r["ts_ms"]) or not start <= r["ts_ms"] < start + length:
-        raise InvalidInput(f"{where}.ts_ms must be an integer inside the window")
+        raise InvalidInput(f"{_where(index)}.ts_ms must be an integer inside the window")
     if not _is_number(r["heartrate"]):
-        raise InvalidInput(f"{where}.heartrate must be a number (bpm)")
-    if not isinstance(r["rr"], list) or not all(_is_number(x) for x in r["rr"]):
-        raise InvalidInput(f"{where}.rr must be a list of numbers (ms)")
+        raise InvalidInput(f"{_where(index)}.heartrate must be a number (bpm)")
+    if not isinstance(r["rr"], list) or not all(map(_is_number, r["rr"])):
+        raise InvalidInput(f"{_where(index)}.rr must be a list of numbers (ms)")
+
+
+_READING_KEYS = frozenset(READING_FIELDS)
+
+
+def _where(index: int) -> str:
+    return f"window payload: readings[{index}]"
 
 
 def _is_int(value: Any) -> bool:

@@ -29,6 +29,13 @@ def test_device__register_and_get(store):
     assert store.get_device("../../etc") is None and store.get_device("") is None
 
 
+def test_devices__many_in_one_read__unknown_and_malformed_left_out(store):
+    store.register_device(DEVICE, OWNER, KEY)
+    found = store.get_devices([DEVICE, "12D3KooWUnknown", "../../etc", "", DEVICE])
+    assert found == {DEVICE: store.get_device(DEVICE)}
+    assert store.get_devices([]) == {}
+
+
 def test_device__same_owner_rekeys__other_owner_conflicts(store):
     store.register_device(DEVICE, OWNER.upper().replace("0X", "0x"), KEY)
     new_key = os.urandom(32)

@@ -47,6 +47,8 @@ class StorageRole:
     async def handle(self, request: StoreRequest, caller: str) -> StoreReply:
         store = self.store
         inputs = []
+        # one read for the round's devices, not one per window (~3% of a peer's CPU)
+        devices = store.get_devices([item["device_id"] for item in request.items])
         for item in request.items:
             if self.attestations is None or not self.attestations.window_attested(item):
                 self.unattested += 1
@@ -56,7 +58,7 @@ class StorageRole:
                                   "unattested: readings no admitted master validated")
                 continue
             item = {k: v for k, v in item.items() if k != "attestations"}
-            device = store.get_device(item["device_id"])
+            device = devices.get(item["device_id"])
             if device is None:  # validated at ingest, unregistered since: park it, go on
                 store.dead_letter("window", json.dumps(item).encode(), "device no longer registered")
                 continue
