@@ -22,7 +22,7 @@ from services.records import open_store
 from services.records.window_payload import validate_window_payload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # pulseledger_testkit, as conftest
-from pulseledger_testkit.admission import admit
+from pulseledger_testkit.admission import admit, master_attestations
 
 # An episode on the first irregular window: the pipeline tests see an alert for every irregular user.
 ALERT_ON_FIRST_IRREGULAR = AlertSettings(k=1, n=1)
@@ -123,3 +123,13 @@ def stored_keys(store, owners) -> Counter:
 
 def dead_letter_reasons(store, kind: str = "reading") -> list[str]:
     return [d.reason for d in store.dead_letters(kind)]
+
+
+def attested_window(device: str, seqs, start_ms: int = 1_700_000_000_000) -> dict:
+    """A window as an aggregator sends it to storage, its readings attested by an admitted
+    master (one reading a second from `start_ms`)."""
+    readings = [{"seq": s, "ts_ms": start_ms + s * 1000, "heartrate": 70.0 + s, "rr": [850]}
+                for s in seqs]
+    return {"device_id": device, "window_start_ms": start_ms, "readings": readings,
+            "prediction": {"status": "regular"},
+            "attestations": master_attestations([{**r, "userId": device} for r in readings])}

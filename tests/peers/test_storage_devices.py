@@ -5,12 +5,12 @@ neither costs the other. Real record store (SQLite), the role driven directly.""
 from types import SimpleNamespace
 
 import trio
-from pulseledger_testkit.admission import attestation_check, master_attestations
+from pulseledger_testkit.admission import attestation_check
 
 from services.peers.messages.windows import StoreRequest
 from services.peers.roles.storage import StorageRole
 
-from .helpers import open_test_store
+from .helpers import attested_window, open_test_store
 
 REGISTERED = "12D3KooWGBZEYDcyEeAytmwvStxhcTVqnjKjdsPCTpqCNeqYk7gv"
 GONE = "12D3KooWP2kuYsHW6ApC9D3iEt5XgSJyhJYDLQ53EeeL5ddYjpfA"
@@ -19,11 +19,7 @@ START = 1_700_000_000_000
 
 
 def item(device: str) -> dict:
-    readings = [{"seq": s, "ts_ms": START + s * 1000, "heartrate": 70.0, "rr": [850]}
-                for s in (1, 2)]
-    return {"device_id": device, "window_start_ms": START, "readings": readings,
-            "prediction": {"status": "regular"},
-            "attestations": master_attestations([{**r, "userId": device} for r in readings])}
+    return attested_window(device, (1, 2), START)
 
 
 def test_round_with_an_unregistered_device__its_window_parked__the_other_stored(tmp_path):

@@ -7,28 +7,19 @@ import json
 from types import SimpleNamespace
 
 import trio
-from pulseledger_testkit.admission import attestation_check, master_attestations
+from pulseledger_testkit.admission import attestation_check
 
 from services.peers.messages.windows import StoreRequest
 from services.peers.roles.storage import StorageRole
 
-from .helpers import open_test_store
+from .helpers import attested_window, open_test_store
 
 DEVICE = "12D3KooWGBZEYDcyEeAytmwvStxhcTVqnjKjdsPCTpqCNeqYk7gv"
 OWNER = "0x" + "ab" * 20
 
 
-def reading(seq: int) -> dict:
-    return {"seq": seq, "ts_ms": 1_700_000_000_000 + seq * 1000, "heartrate": 70.0 + seq,
-            "rr": [850]}
-
-
 def item(seqs) -> dict:
-    """A window as an aggregator sends it, its readings attested by an admitted master."""
-    readings = [reading(s) for s in seqs]
-    return {"device_id": DEVICE, "window_start_ms": 1_700_000_000_000, "readings": readings,
-            "prediction": {"status": "regular"},
-            "attestations": master_attestations([{**r, "userId": DEVICE} for r in readings])}
+    return attested_window(DEVICE, seqs)
 
 
 def test_second_write_with_more_readings__extra_ones_dead_lettered(tmp_path):
