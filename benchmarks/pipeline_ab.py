@@ -43,9 +43,18 @@ def worktree(revision: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix="pipeline-ab-")) / "tree"
     subprocess.run(["git", "worktree", "add", "--detach", "-f", str(path), revision], cwd=ROOT,
                    check=True, capture_output=True)
-    subprocess.run(["uv", "sync", "--all-groups", "--compile-bytecode", "-q"], cwd=path,
-                   check=True, env={**os.environ, "UV_FROZEN": "1"})
+    try:
+        subprocess.run(["uv", "sync", "--all-groups", "--compile-bytecode", "-q"], cwd=path,
+                       check=True, env={**os.environ, "UV_FROZEN": "1"})
+    except BaseException:  # no environment, no runs: leave no worktree behind either
+        remove_worktree(path)
+        raise
     return path
+
+
+def remove_worktree(path: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False,
+                   capture_output=True)
 
 
 def run_phase_1(checkout: Path) -> dict:
@@ -72,8 +81,7 @@ def main() -> None:
                 runs[side].append(run_phase_1(checkout))
                 print(side, json.dumps(runs[side][-1]), flush=True)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(earlier)], cwd=ROOT,
-                       check=False, capture_output=True)
+        remove_worktree(earlier)
     result = {"earlier_revision": rev, "this_revision": head, "rounds": rounds,
               "devices": int(os.environ.get("BENCH_DEVICES", "10000")),
               "seconds": int(os.environ.get("BENCH_SECONDS", "30")), "cpu_cores": os.cpu_count()}
