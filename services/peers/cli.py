@@ -51,10 +51,9 @@ def peer(roles, name, data_dir, listen_port, bootstrap) -> None:
     """Run one peer of the pipeline."""
     logging.basicConfig(level=os.environ.get("PULSELEDGER_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("libp2p").setLevel(logging.ERROR)  # its dial retries are our routine
-    from services.peers.library_logs import hold_libp2p_root_records
+    from services.peers.library_logs import quiet_libp2p
 
-    hold_libp2p_root_records()  # and the warnings it logs through the root logger
+    quiet_libp2p()  # its dial retries are our routine (after `import libp2p` reset its logger)
     settings = _settings(roles=tuple(roles), name=name, data_dir=data_dir,
                          listen_port=listen_port, bootstrap=tuple(bootstrap))
     trio.run(_serve, settings)

@@ -1,11 +1,15 @@
-"""py-libp2p's warnings that bypass its own logger.
+"""py-libp2p's logs in a peer process: held at ERROR, formatted like ours.
 
-`pulseledger peer` holds the `libp2p` logger at ERROR: its dial retries and closed streams are
-this network's routine (peers restart, presence dials the dead). A few of its modules log through
-the root logger instead (`logging.warning(...)` in swarm_connection.py: "Error getting transport
-addresses: 'peer ID not found'" from every peer at every restart), which no logger level of ours
-reaches. This filter, on the root logger, holds records logged there from inside the libp2p
-package to the `libp2p` logger's level; our own records and every other library's are untouched.
+Its dial retries and reset streams are this network's routine (peers restart, presence dials the
+dead). Two traps kept that level from holding:
+- `import libp2p` runs its `setup_logging()`: the `libp2p` logger at WARNING, no handler, not
+  propagating, so its warnings reached stderr through `logging.lastResort`, unformatted, and any
+  level set before the (lazy) import was overwritten. `quiet_libp2p` runs after the import.
+- a few of its modules log through the root logger (`logging.warning(...)` in
+  swarm_connection.py: "Error getting transport addresses: 'peer ID not found'" from every peer at
+  every restart), which no logger level reaches. A filter on the root logger holds records logged
+  there from inside the libp2p package to the `libp2p` logger's level; our own records and every
+  other library's are untouched.
 """
 
 from __future__ import annotations
@@ -30,8 +34,11 @@ class LibraryRecordsOnRoot(logging.Filter):
         return record.levelno >= self._logger.getEffectiveLevel()
 
 
-def hold_libp2p_root_records() -> None:
-    """Install the filter once on the root logger (idempotent)."""
+def quiet_libp2p(level: int = logging.ERROR) -> None:
+    """py-libp2p's records at `level` and above, through our handlers (idempotent)."""
+    libp2p_logger = logging.getLogger("libp2p")
+    libp2p_logger.setLevel(level)
+    libp2p_logger.propagate = True
     root = logging.getLogger()
     if not any(isinstance(f, LibraryRecordsOnRoot) for f in root.filters):
         root.addFilter(LibraryRecordsOnRoot())

@@ -1,7 +1,9 @@
-"""py-libp2p's warnings logged through the root logger follow the `libp2p` logger's level once
-the filter is installed (as `pulseledger peer` does); our own records and other libraries' do not
-change. The libp2p record is made by libp2p's own code (a connection asked for its transport
-addresses after its peer left the peerstore), not written by hand."""
+"""py-libp2p's logs in a peer process (`quiet_libp2p`, as `pulseledger peer` calls it): its
+warnings are held back — those it logs on its own logger (which `import libp2p` had set to
+WARNING, not propagating, so they reached stderr through logging.lastResort) and those it logs
+through the root logger — its errors reach our handlers, and our own records are untouched. The
+root-logger record is made by libp2p's own code (a connection asked for its transport addresses
+after its peer left the peerstore), not written by hand."""
 
 import logging
 from types import SimpleNamespace
@@ -9,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from libp2p.network.connection.swarm_connection import SwarmConn
 
-from services.peers.library_logs import LibraryRecordsOnRoot
+from services.peers.library_logs import LibraryRecordsOnRoot, quiet_libp2p
 
 
 class Recorder(logging.Handler):
@@ -25,42 +27,42 @@ def _forgotten_peer_connection() -> SwarmConn:
     def addrs(_peer_id):
         raise KeyError("peer ID not found")
 
-    muxed = SimpleNamespace(peer_id="QmGone")
-    return SwarmConn(muxed, SimpleNamespace(peerstore=SimpleNamespace(addrs=addrs)))
+    return SwarmConn(SimpleNamespace(peer_id="QmGone"),
+                     SimpleNamespace(peerstore=SimpleNamespace(addrs=addrs)))
 
 
 @pytest.fixture
-def root_records():
+def messages():
+    """What reaches the root logger's handlers; logging as it was is put back afterwards."""
     root, recorder, libp2p_logger = logging.getLogger(), Recorder(), logging.getLogger("libp2p")
-    level, libp2p_level = root.level, libp2p_logger.level
+    saved = root.level, list(root.filters), libp2p_logger.level, libp2p_logger.propagate
     root.addHandler(recorder)
     root.setLevel(logging.DEBUG)
-    libp2p_logger.setLevel(logging.ERROR)
-    added = LibraryRecordsOnRoot()
-    yield recorder.messages, added
-    root.removeFilter(added)
+    yield recorder.messages
     root.removeHandler(recorder)
-    root.setLevel(level)
-    libp2p_logger.setLevel(libp2p_level)
+    root.level, root.filters[:] = saved[0], saved[1]
+    libp2p_logger.level, libp2p_logger.propagate = saved[2], saved[3]
 
 
-def test_without_the_filter__libp2p_warning_reaches_the_root_handlers(root_records):
-    messages, _ = root_records
+def test_without_it__libp2p_root_warning_reaches_the_handlers(messages):
     assert _forgotten_peer_connection().get_transport_addresses() == []
     assert any("Error getting transport addresses" in m for m in messages)
 
 
-def test_with_the_filter__held_to_the_libp2p_level__ours_kept(root_records):
-    messages, added = root_records
-    logging.getLogger().addFilter(added)
+def test_with_it__libp2p_warnings_held__errors_and_ours_kept(messages):
+    quiet_libp2p()
     assert _forgotten_peer_connection().get_transport_addresses() == []
-    logging.warning("our own warning through the root logger")  # noqa: LOG015 - the case under test
-    assert messages == ["our own warning through the root logger"]
+    logging.getLogger("libp2p.network.swarm").warning("a dial retry")
+    logging.getLogger("libp2p.network.swarm").error("a libp2p error")
+    logging.getLogger("services.peers.node").warning("our warning")
+    logging.warning("our own warning through the root logger")  # noqa: LOG015 - under test
+    assert messages == ["a libp2p error", "our warning", "our own warning through the root logger"]
 
 
-def test_with_the_libp2p_logger_at_warning__its_root_warnings_pass(root_records):
-    messages, added = root_records
-    logging.getLogger().addFilter(added)
-    logging.getLogger("libp2p").setLevel(logging.WARNING)
+def test_root_records_follow_the_libp2p_level(messages):
+    quiet_libp2p(logging.WARNING)
     _forgotten_peer_connection().get_transport_addresses()
     assert any("Error getting transport addresses" in m for m in messages)
+    assert sum(isinstance(f, LibraryRecordsOnRoot) for f in logging.getLogger().filters) == 1
+    quiet_libp2p()  # again: one filter, not two
+    assert sum(isinstance(f, LibraryRecordsOnRoot) for f in logging.getLogger().filters) == 1
