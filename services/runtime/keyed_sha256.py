@@ -18,6 +18,8 @@ _kept: dict[bytes, tuple] = {}
 
 
 def _states(key: bytes) -> tuple:
+    if type(key) is not bytes:  # a bytearray or memoryview, as hmac takes them
+        key = bytes(key)
     states = _kept.get(key)
     if states is None:
         padded = (hashlib.sha256(key).digest() if len(key) > _BLOCK else key).ljust(_BLOCK, b"\0")
@@ -25,7 +27,7 @@ def _states(key: bytes) -> tuple:
                   hashlib.sha256(padded.translate(_OUTER)))
         if len(_kept) >= _KEPT_MAX:
             _kept.clear()
-        _kept[bytes(key)] = states
+        _kept[key] = states
     return states
 
 

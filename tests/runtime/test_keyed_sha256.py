@@ -33,3 +33,9 @@ def test_same_message_twice__same_digest():
     """The kept states are copied, never advanced: a second call starts from the key alone."""
     key = os.urandom(32)
     assert hmac_sha256_hex(key, b"a") == hmac_sha256_hex(key, b"a") != hmac_sha256_hex(key, b"b")
+
+
+def test_key_as_bytearray_or_memoryview__same_digest():
+    key = os.urandom(32)
+    expected = hmac.new(key, b"m", hashlib.sha256).hexdigest()
+    assert hmac_sha256_hex(bytearray(key), b"m") == hmac_sha256_hex(memoryview(key), b"m") == expected
