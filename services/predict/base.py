@@ -48,6 +48,16 @@ class Window:
     # What the device sends (SIGNALS). None is refused with a reason: an averaged rate (most
     # watches) judged as beat-derived would answer a falsely reassuring "regular" on AF.
     signal: Signal | None = None
+    # The same person's values from the minute before this window (up to CONTEXT_SECONDS, oldest
+    # first), as the device sent them: a window is judged together with them. Ten seconds hold
+    # 7-12 beats, where a young person's respiratory sinus arrhythmia can look as irregular as AF;
+    # a minute tells them apart (docs/decisions/2026-12-04-screen-context.md). Optional: without
+    # it the window is judged as a person's first window is.
+    context_heart_rates: Sequence[float] | None = None
+    context_rr_ms: Sequence[float] | None = None
+
+
+CONTEXT_SECONDS = 50  # callers send the five windows before; more is cut (oldest values first)
 
 
 # Slots: a batch makes one Prediction per window, and each object the garbage collector tracks
@@ -102,6 +112,7 @@ class Predictor(Protocol):
 _HASH_DOMAIN = b"pulseledger/window/v2\x00"
 _NO_RR = 0xFFFFFFFF
 _NO_SIGNAL = b"\x00"
+_CONTEXT_MARK = b"\x02"
 
 
 def _values_bytes(values: Sequence[float]) -> bytes:
@@ -129,6 +140,17 @@ def signal_bytes(signal: object) -> bytes:
     return b"\x01" + bytes((len(text),)) + text
 
 
+def context_bytes(window: Window) -> bytes:
+    """b"" for a window without context (its message is the one it always had), else 0x02, then
+    the context heart rates and RR intervals as the window's own (0xFFFFFFFF for None)."""
+    hr, rr = window.context_heart_rates, window.context_rr_ms
+    if hr is None and rr is None:
+        return b""
+    none = struct.pack("<I", _NO_RR)
+    return b"".join((_CONTEXT_MARK, none if hr is None else _values_bytes(hr),
+                     none if rr is None else _values_bytes(rr)))
+
+
 def window_message(window: Window) -> bytes:
     """The bytes a window's fingerprint is computed over, from its materialised values.
 
@@ -136,7 +158,8 @@ def window_message(window: Window) -> bytes:
     domain tag, user id (utf-8, NUL-terminated), start_ms (int64 LE), count (uint32) + float64 LE
     heart rates, then 0xFFFFFFFF when no RR intervals were sent, else count + float64 LE RR
     intervals, each converted as numpy converts to float64 (None is NaN), then the signal
-    (signal_bytes). Values numpy cannot convert hash as their repr under the count 0xFFFFFFFE.
+    (signal_bytes), then the context (context_bytes) when the window has one. Values numpy
+    cannot convert hash as their repr under the count 0xFFFFFFFE.
     Iterators are read once, first (window_values.materialise), so a generator's values are
     hashed, not the exhausted generator; a field that cannot be read hashes as its repr.
     """
@@ -163,6 +186,7 @@ def window_message(window: Window) -> bytes:
             _values_bytes(window.heart_rates),
             rr,
             signal_bytes(window.signal),
+            context_bytes(window),
         )
     )
 

@@ -54,7 +54,8 @@ def predict(backend: str | None) -> None:
     """Read windows as JSON lines on stdin, write one prediction per line.
 
     Each line: {"user_id": ..., "start_ms": ..., "heart_rates": [...], "rr_ms": [...] or null,
-    "signal": "rr" | "hr_instantaneous" | "hr_averaged"}; a line without signal is answered
+    "signal": "rr" | "hr_instantaneous" | "hr_averaged"}, optionally with the same person's
+    minute before as "context_heart_rates" / "context_rr_ms"; a line without signal is answered
     insufficient_data with the reason.
     """
     from services.predict.base import Window, load_predictor
@@ -72,6 +73,8 @@ def predict(backend: str | None) -> None:
                 heart_rates=fields["heart_rates"],
                 rr_ms=fields.get("rr_ms"),
                 signal=fields.get("signal"),
+                context_heart_rates=fields.get("context_heart_rates"),
+                context_rr_ms=fields.get("context_rr_ms"),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise click.ClickException(f"bad window line: {error}") from error

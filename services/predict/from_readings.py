@@ -14,16 +14,22 @@ from services.ingest.reading import SIGNALS, most_conservative
 from services.predict.base import Window
 
 
-def window_from_readings(device_id: str, start_ms: int, readings: Iterable[Mapping]) -> Window:
+def window_from_readings(device_id: str, start_ms: int, readings: Iterable[Mapping],
+                         context: Mapping | None = None) -> Window:
+    """`context`: {"heart_rates", "rr_ms"} of the device's minute before (Window's context)."""
     readings = list(readings)
     declared = [r.get("signal") for r in readings]
     signal = (
         most_conservative(declared) if declared and all(s in SIGNALS for s in declared) else None
     )
     rr = [x for r in readings for x in (r.get("rr") or ())]
-    return Window(device_id, start_ms, [r["heartrate"] for r in readings], rr or None, signal)
+    context = context or {}
+    return Window(device_id, start_ms, [r["heartrate"] for r in readings], rr or None, signal,
+                  context.get("heart_rates"), context.get("rr_ms"))
 
 
 def window_from_item(item: Mapping) -> Window:
-    """The peers' aggregation item ({"device_id", "window_start_ms", "readings"}) as a Window."""
-    return window_from_readings(item["device_id"], item["window_start_ms"], item["readings"])
+    """The peers' aggregation item ({"device_id", "window_start_ms", "readings"}, optionally
+    "context") as a Window."""
+    return window_from_readings(item["device_id"], item["window_start_ms"], item["readings"],
+                                item.get("context"))

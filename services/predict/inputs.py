@@ -25,6 +25,7 @@ from services.predict.artefacts import (
     repair_artefacts,
 )
 from services.predict.base import (
+    _CONTEXT_MARK,
     _HASH_DOMAIN,
     _NO_RR,
     SIGNALS,
@@ -33,7 +34,8 @@ from services.predict.base import (
     signal_bytes,
     window_sha256,
 )
-from services.predict.features import series_features
+from services.predict.context import ContextValues, joined_with_own, read_context
+from services.predict.features import context_features, series_features
 
 if sys.byteorder != "little":  # batch_sha256 hashes float64 rows as stored
     raise ImportError("services.predict.inputs assumes a little-endian machine")
@@ -46,6 +48,18 @@ _SIGNAL_BYTES = {signal: signal_bytes(signal) for signal in SIGNALS}
 MIN_HR_READINGS, MAX_HR_READINGS = 6, 12
 HR_MIN_BPM, HR_MAX_BPM = 25.0, 240.0
 MIN_RR_INTERVALS, MAX_RR_INTERVALS = 7, 40
+# A heart-rate window with fewer readings than its seconds (dropped by the radio link) is judged
+# against a threshold of its own (model metadata "hr_gappy", training/train.py says why).
+GAPPY_KIND = "hr_gappy"
+FULL_HR_READINGS = 10
+
+
+def is_gappy(hr_counts: np.ndarray) -> np.ndarray:
+    return hr_counts < FULL_HR_READINGS
+
+
+# Context values kept (the most recent): CONTEXT_SECONDS of beats up to 240 bpm, of 1 Hz rates
+MAX_CONTEXT_RR, MAX_CONTEXT_HR = 200, 60
 RR_SPAN_MIN_MS, RR_SPAN_MAX_MS = 5_000.0, 15_000.0  # the intervals must cover ~10 s
 AVERAGED_REASON = (
     "heart_rates: averaged over several beats; this model judges only beat-derived heart rates "
@@ -65,6 +79,14 @@ class CheckedBatch:
     stored_exactly: np.ndarray  # bool: every value sent is in the matrices as sent (for hashing)
     rr_judged: np.ndarray  # rr after artefact repair (the features' input; rr stays as sent)
     rr_judged_counts: np.ndarray
+    # Of the windows judged on each kind, one after another: the context (the minute before, in
+    # range) then the window's own intervals (rr_judged, 60000 / hr): context_features' input
+    rr_with_context: np.ndarray
+    rr_with_context_counts: np.ndarray
+    hr_intervals_with_context: np.ndarray
+    hr_intervals_with_context_counts: np.ndarray
+    context_hr: ContextValues  # the contexts as sent, for the fingerprints
+    context_rr: ContextValues
 
 
 def _as_float_list(values: Sequence[float] | None) -> list[float] | None:
@@ -220,10 +242,23 @@ def check_windows(windows: Sequence[Window], invalid: Sequence[str | None] = ())
         reasons[i] = f"rr_ms: {artefacts[i]} artefact interval(s) repaired ({ARTEFACT_RULE})"
     for i, why in refused.items():
         reasons[i] = why
-    stored_exactly = hr_exact & rr_exact & plain
+    context_hr = read_context([w.context_heart_rates for w in windows])
+    context_rr = read_context([w.context_rr_ms for w in windows])
+    stored_exactly = hr_exact & rr_exact & plain & context_hr.exact & context_rr.exact
+    rr_context, rr_context_counts = joined_with_own(
+        context_rr, MAX_CONTEXT_RR, RR_MIN_MS, RR_MAX_MS, rr_judged,
+        np.maximum(rr_judged_counts, 0), use_rr,
+    )  # fmt: skip
+    with np.errstate(divide="ignore", over="ignore"):  # rows with a 0 bpm are not judged
+        hr_intervals = 60_000 / hr
+    hr_context, hr_context_counts = joined_with_own(
+        context_hr, MAX_CONTEXT_HR, HR_MIN_BPM, HR_MAX_BPM, hr_intervals, hr_counts, use_hr,
+        as_interval=True,
+    )  # fmt: skip
     return CheckedBatch(
         hr, hr_counts, rr, rr_counts, use_rr, use_hr, reasons, stored_exactly,
-        rr_judged, rr_judged_counts,
+        rr_judged, rr_judged_counts, rr_context, rr_context_counts, hr_context, hr_context_counts,
+        context_hr, context_rr,
     )  # fmt: skip
 
 
@@ -250,6 +285,15 @@ def batch_sha256(
     rr_buffer, rr_stride = checked.rr.tobytes(), checked.rr.shape[1] * 8
     sha256, head, count = hashlib.sha256, _START_AND_COUNT.pack, _COUNT.pack
     join, no_rr, signals = b"".join, _NO_RR_BYTES, _SIGNAL_BYTES
+    context_hr, context_rr = checked.context_hr, checked.context_rr
+    has_context = ((context_hr.counts >= 0) | (context_rr.counts >= 0)).tolist()
+    if any(has_context):
+        mark = _CONTEXT_MARK
+        contexts = [mark + hr + rr if contextual else b"" for hr, rr, contextual in zip(
+            context_hr.fingerprint_parts(), context_rr.fingerprint_parts(), has_context,
+            strict=True)]  # fmt: skip
+    else:
+        contexts = [b""] * len(windows)
     out = []
     append = out.append
     rows = zip(
@@ -257,10 +301,11 @@ def batch_sha256(
         checked.stored_exactly.tolist(),
         checked.hr_counts.tolist(),
         checked.rr_counts.tolist(),
+        contexts,
         strict=True,
     )
     hr_at = rr_at = 0
-    for window, exact, n_hr, n_rr in rows:
+    for window, exact, n_hr, n_rr, context in rows:
         if not exact:
             append(window_sha256(window, key))
         else:
@@ -268,7 +313,7 @@ def batch_sha256(
                 _HASH_DOMAIN, window.user_id.encode(errors="surrogatepass"), b"\x00",
                 head(window.start_ms, n_hr), hr_buffer[hr_at : hr_at + 8 * n_hr],
                 no_rr if n_rr < 0 else count(n_rr), rr_buffer[rr_at : rr_at + 8 * max(n_rr, 0)],
-                signals[window.signal],
+                signals[window.signal], context,
             ))  # fmt: skip
             append(sha256(message).hexdigest() if key is None else fingerprint(message, key))
         hr_at += hr_stride
@@ -277,8 +322,16 @@ def batch_sha256(
 
 
 def features_of(checked: CheckedBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows for the windows judged on RR intervals, and for those judged on heart rates."""
-    use_rr = checked.use_rr
-    rr = series_features(checked.rr_judged[use_rr], checked.rr_judged_counts[use_rr])
-    hr = series_features(60_000 / checked.hr[checked.use_hr], checked.hr_counts[checked.use_hr])
+    """Feature rows (MODEL_FEATURE_NAMES: the window's own, then with its context) for the
+    windows judged on RR intervals, and for those judged on heart rates."""
+    use_rr, use_hr = checked.use_rr, checked.use_hr
+    rr = np.hstack((
+        series_features(checked.rr_judged[use_rr], checked.rr_judged_counts[use_rr]),
+        context_features(checked.rr_with_context, checked.rr_with_context_counts),
+    ))  # fmt: skip
+    hr = np.hstack((
+        series_features(60_000 / checked.hr[use_hr], checked.hr_counts[use_hr]),
+        context_features(checked.hr_intervals_with_context,
+                         checked.hr_intervals_with_context_counts),
+    ))  # fmt: skip
     return rr, hr

@@ -15,8 +15,15 @@ import numpy as np
 import onnxruntime as ort
 
 from services.predict.base import Prediction, Window, predictions_from_columns
-from services.predict.features import FEATURE_NAMES
-from services.predict.inputs import CheckedBatch, batch_sha256, check_windows, features_of
+from services.predict.features import MODEL_FEATURE_NAMES
+from services.predict.inputs import (
+    GAPPY_KIND,
+    CheckedBatch,
+    batch_sha256,
+    check_windows,
+    features_of,
+    is_gappy,
+)
 from services.predict.settings import PredictSettings
 from services.predict.window_values import materialise_all
 
@@ -42,7 +49,7 @@ class OnnxPredictor:
             raise ModelIntegrityError(
                 f"{model_path} has sha256 {digest}, its metadata records {metadata['sha256']}"
             )
-        if tuple(metadata["feature_names"]) != FEATURE_NAMES:
+        if tuple(metadata["feature_names"]) != MODEL_FEATURE_NAMES:
             raise ModelIntegrityError(
                 "the model was trained on other features than this code computes"
             )
@@ -87,7 +94,7 @@ class OnnxPredictor:
     def probabilities_of_features(
         self, rr_features: np.ndarray, hr_features: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The model's probabilities for feature rows (float32, FEATURE_NAMES order) per input."""
+        """The model's probabilities for feature rows (float32, MODEL_FEATURE_NAMES order) per input."""
         rr_out, hr_out = self._session.run(
             self._outputs,
             {self._inputs["rr"]: rr_features, self._inputs["hr"]: hr_features},
@@ -99,7 +106,9 @@ class OnnxPredictor:
         probability = np.full(len(windows), np.nan)
         probability[use_rr] = rr_probability
         probability[checked.use_hr] = hr_probability
-        threshold = np.where(use_rr, self.thresholds["rr"], self.thresholds["hr"])
+        hr_threshold = np.where(is_gappy(checked.hr_counts), self.thresholds[GAPPY_KIND],
+                                self.thresholds["hr"])
+        threshold = np.where(use_rr, self.thresholds["rr"], hr_threshold)
         # 0 insufficient_data, 1 regular, 2 irregular; one shared str object per answer
         status = judged.astype(np.intp) + (judged & (probability >= threshold))
         kind = np.where(use_rr, "rr", "hr").astype(object)

@@ -35,12 +35,16 @@ def materialise(window: object) -> tuple[Window, str | None]:
     user_id, start_ms, signal = window.user_id, window.start_ms, window.signal
     heart_rates, hr_problem = _read(window.heart_rates)
     rr_ms, rr_problem = _read(window.rr_ms)
+    context_hr, context_hr_problem = _read(window.context_heart_rates)
+    context_rr, context_rr_problem = _read(window.context_rr_ms)
     if (
         type(user_id) is str
         and type(start_ms) is int
         and -(2**63) <= start_ms < 2**63
         and heart_rates is window.heart_rates
         and rr_ms is window.rr_ms
+        and context_hr is window.context_heart_rates
+        and context_rr is window.context_rr_ms
     ):
         return window, None  # the common case: nothing to copy
     problems = []
@@ -57,7 +61,11 @@ def materialise(window: object) -> tuple[Window, str | None]:
         problems.append(f"heart_rates: {hr_problem}")
     if rr_problem:
         problems.append(f"rr_ms: {rr_problem}")
-    values = Window(user_id, start_ms, heart_rates, rr_ms, signal)
+    if context_hr_problem:
+        problems.append(f"context_heart_rates: {context_hr_problem}")
+    if context_rr_problem:
+        problems.append(f"context_rr_ms: {context_rr_problem}")
+    values = Window(user_id, start_ms, heart_rates, rr_ms, signal, context_hr, context_rr)
     return values, "; ".join(problems) or None
 
 
@@ -74,6 +82,8 @@ def materialise_all(windows: Iterable[object]) -> tuple[list[Window], list[str |
             and type(w.start_ms) is int
             and type(w.heart_rates) in _SEQUENCES
             and (w.rr_ms is None or type(w.rr_ms) in _SEQUENCES)
+            and (w.context_heart_rates is None or type(w.context_heart_rates) in _SEQUENCES)
+            and (w.context_rr_ms is None or type(w.context_rr_ms) in _SEQUENCES)
             and -(2**63) <= w.start_ms < 2**63
         ):
             continue

@@ -1,8 +1,9 @@
 """The JSON both sides of a remote predictor speak (SageMaker endpoint request and response).
 
-Request:  {"format": "pulseledger.predict/v2",
-           "windows": [{user_id, start_ms, heart_rates, rr_ms, signal}]}
-Response: {"format": "pulseledger.predict/v2", "predictions": [{...Prediction fields...}]}
+Request:  {"format": "pulseledger.predict/v3",
+           "windows": [{user_id, start_ms, heart_rates, rr_ms, signal
+                        [, context_heart_rates, context_rr_ms]}]}
+Response: {"format": "pulseledger.predict/v3", "predictions": [{...Prediction fields...}]}
 Missing or non-numeric readings travel as sent (NaN as the JSON token NaN, which Python's json
 reads and writes), so the endpoint answers them with insufficient_data like the local model does.
 """
@@ -15,7 +16,9 @@ from dataclasses import asdict, fields
 
 from services.predict.base import Prediction, Window
 
-FORMAT = "pulseledger.predict/v2"  # v2: windows carry `signal`
+# v2: windows carry `signal`; v3: and their context (an endpoint still on v2 would judge them
+# without it, so it refuses v3 instead)
+FORMAT = "pulseledger.predict/v3"
 _PREDICTION_FIELDS = {f.name for f in fields(Prediction)}
 
 
@@ -24,20 +27,23 @@ class WireFormatError(ValueError):
 
 
 def encode_request(windows: Sequence[Window]) -> bytes:
-    payload = {
-        "format": FORMAT,
-        "windows": [
-            {
-                "user_id": w.user_id,
-                "start_ms": w.start_ms,
-                "heart_rates": list(w.heart_rates),
-                "rr_ms": None if w.rr_ms is None else list(w.rr_ms),
-                "signal": w.signal,
-            }
-            for w in windows
-        ],
-    }
+    payload = {"format": FORMAT, "windows": [_window(w) for w in windows]}
     return json.dumps(payload).encode()
+
+
+def _window(w: Window) -> dict:
+    out = {
+        "user_id": w.user_id,
+        "start_ms": w.start_ms,
+        "heart_rates": list(w.heart_rates),
+        "rr_ms": None if w.rr_ms is None else list(w.rr_ms),
+        "signal": w.signal,
+    }
+    if w.context_heart_rates is not None:
+        out["context_heart_rates"] = list(w.context_heart_rates)
+    if w.context_rr_ms is not None:
+        out["context_rr_ms"] = list(w.context_rr_ms)
+    return out
 
 
 def decode_request(body: bytes) -> list[Window]:
@@ -50,6 +56,8 @@ def decode_request(body: bytes) -> list[Window]:
                 w["heart_rates"],
                 w.get("rr_ms"),
                 w.get("signal"),
+                w.get("context_heart_rates"),
+                w.get("context_rr_ms"),
             )
             for w in payload["windows"]
         ]

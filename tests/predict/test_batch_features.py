@@ -11,9 +11,17 @@ import numpy as np
 import pytest
 from reference_features import reference_features
 
+from services.predict.artefacts import RR_MAX_MS, RR_MIN_MS
 from services.predict.base import Window
-from services.predict.features import FEATURE_NAMES
-from services.predict.inputs import check_windows, features_of
+from services.predict.features import CONTEXT_FEATURE_NAMES, FEATURE_NAMES, MODEL_FEATURE_NAMES
+from services.predict.inputs import (
+    HR_MAX_BPM,
+    HR_MIN_BPM,
+    MAX_CONTEXT_HR,
+    MAX_CONTEXT_RR,
+    check_windows,
+    features_of,
+)
 from services.predict.training.datasets import simulate_cohort
 from services.predict.window_values import materialise_all
 
@@ -67,15 +75,30 @@ def population() -> list[Window]:
     return [windows[i] for i in np.random.default_rng(16).permutation(len(windows))]
 
 
+def _context(values, keep: int, low: float, high: float) -> list[float]:
+    """A context as the screen reads it: the last `keep` values, those within [low, high]."""
+    return [v for v in list(values or ())[-keep:] if low <= v <= high]
+
+
 def _alone(window: Window) -> tuple[str | None, dict[str, float] | None]:
-    """(judged input, reference features) of the window checked on its own."""
+    """(judged input, reference features: MODEL_FEATURE_NAMES) of the window checked alone."""
     checked = check_windows(*materialise_all([window]))
     if checked.use_rr[0]:
-        count = checked.rr_judged_counts[0]
-        return "rr", reference_features(checked.rr_judged[0, :count])
-    if checked.use_hr[0]:
-        return "hr", reference_features(60_000 / checked.hr[0, : checked.hr_counts[0]])
-    return None, None
+        own = list(checked.rr_judged[0, : checked.rr_judged_counts[0]])
+        context = _context(window.context_rr_ms, MAX_CONTEXT_RR, RR_MIN_MS, RR_MAX_MS)
+    elif checked.use_hr[0]:
+        own = list(60_000 / checked.hr[0, : checked.hr_counts[0]])
+        rates = _context(window.context_heart_rates, MAX_CONTEXT_HR, HR_MIN_BPM, HR_MAX_BPM)
+        context = [60_000 / v for v in rates]
+    else:
+        return None, None
+    features = reference_features(own)
+    joined = np.asarray(context + own)
+    with_context = reference_features(joined)
+    with_context["shortest_below_mean"] = (joined.mean() - joined.min()) / joined.mean()
+    with_context["longest_above_mean"] = (joined.max() - joined.mean()) / joined.mean()
+    features.update({f"with_context_{name}": with_context[name] for name in CONTEXT_FEATURE_NAMES})
+    return ("rr" if checked.use_rr[0] else "hr"), features
 
 
 def _batch_features(population) -> tuple[list[str | None], list[np.ndarray | None]]:
@@ -97,7 +120,7 @@ def test_batch_features__equal_each_window_checked_alone(population):
         judged[kind] += 1
         if kind is None:
             continue
-        expected = np.array([reference[name] for name in FEATURE_NAMES], dtype=np.float32)
+        expected = np.array([reference[name] for name in MODEL_FEATURE_NAMES], dtype=np.float32)
         np.testing.assert_allclose(row, expected, rtol=2e-5, atol=1e-6, err_msg=str(window))
     # the population reaches every path: RR, heart rate, and refused
     assert min(judged.values()) > 100, judged
@@ -107,7 +130,7 @@ def test_constant_rate__no_irregularity_whatever_the_batch(population):
     _, rows = _batch_features(population)
     for window, row in zip(population, rows, strict=True):
         if window.user_id.startswith("flat") and row is not None:
-            assert not row.any(), (window, dict(zip(FEATURE_NAMES, row, strict=True)))
+            assert not row[: len(FEATURE_NAMES)].any(), (window, row)
 
 
 def test_batch_answers__the_models_answers_on_reference_features(predictor, population):
@@ -115,15 +138,19 @@ def test_batch_answers__the_models_answers_on_reference_features(predictor, popu
     judged = [(i, *_alone(w)) for i, w in enumerate(population)]
     for kind in ("rr", "hr"):
         rows = [(i, features) for i, k, features in judged if k == kind]
-        matrix = np.array([[f[n] for n in FEATURE_NAMES] for _, f in rows], dtype=np.float32)
-        empty = np.empty((0, len(FEATURE_NAMES)), dtype=np.float32)
+        matrix = np.array([[f[n] for n in MODEL_FEATURE_NAMES] for _, f in rows],
+                          dtype=np.float32)
+        empty = np.empty((0, len(MODEL_FEATURE_NAMES)), dtype=np.float32)
         rr_p, hr_p = predictor.probabilities_of_features(
             *((matrix, empty) if kind == "rr" else (empty, matrix))
         )
         expected = rr_p if kind == "rr" else hr_p
-        threshold = predictor.thresholds[kind]
         for (i, _), probability in zip(rows, expected.tolist(), strict=True):
             answer = predictions[i]
+            # a heart-rate window with seconds missing has its own threshold
+            gappy = kind == "hr" and len(population[i].heart_rates) < 10
+            threshold = predictor.thresholds["hr_gappy" if gappy else kind]
+            assert answer.threshold == threshold
             assert answer.input_kind == kind
             assert answer.probability == pytest.approx(probability, abs=1e-6)
             assert answer.status == ("irregular" if probability >= threshold else "regular")

@@ -34,7 +34,7 @@ def test_hooks__wrong_content_type__refused():
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b'{"format": "other"}', b'{"format": "pulseledger.predict/v2", "windows": [{}]}'],
+    [b"not json", b'{"format": "other"}', b'{"format": "pulseledger.predict/v3", "windows": [{}]}'],
 )
 def test_handle__malformed_request__wire_format_error(predictor, body):
     with pytest.raises(wire.WireFormatError):

@@ -10,15 +10,15 @@ import pytest
 from predict_samples import IRREGULAR_HR, IRREGULAR_RR, REGULAR_HR, REGULAR_RR
 
 from services.predict.base import Prediction, Window, load_predictor, predictions_from_columns
-from services.predict.features import FEATURE_NAMES
+from services.predict.features import MODEL_FEATURE_NAMES
 from services.predict.onnx_predictor import ModelIntegrityError, OnnxPredictor
 
 
 def test_shipped_model__matches_recorded_sha256(settings):
     metadata = json.loads(settings.metadata_path.read_text())
     assert hashlib.sha256(settings.model_path.read_bytes()).hexdigest() == metadata["sha256"]
-    assert metadata["feature_names"] == list(FEATURE_NAMES)
-    assert set(metadata["thresholds"]) == {"rr", "hr"}
+    assert metadata["feature_names"] == list(MODEL_FEATURE_NAMES)
+    assert set(metadata["thresholds"]) == {"rr", "hr", "hr_gappy"}
     assert isinstance(metadata["training_seed"], int)
 
 

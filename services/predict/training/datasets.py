@@ -7,7 +7,7 @@ bit for bit, which makes the model rebuild deterministic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from services.predict.base import Window
 from services.predict.training import simulators as sim
 from services.predict.training.windows import windows_from_rr
 
+CONTEXT_WINDOWS = 5  # the peers send the person's five windows before (50 s): base.CONTEXT_SECONDS
 PERSON_SECONDS = 300  # 5 minutes per simulated person: 29 windows after the lead-in
 
 # Cohort name -> label (1 = irregular rhythm to be screened for, 0 = not).
@@ -47,10 +48,13 @@ class Cohort:
     person_rmssd: np.ndarray  # one per window: RMSSD (ms) of the person's rhythm before ectopy
 
     def windows(
-        self, with_rr: bool, missing_seconds: float = 0.0, signal: str | None = None
+        self, with_rr: bool, missing_seconds: float = 0.0, signal: str | None = None,
+        context_windows: int = CONTEXT_WINDOWS,
     ) -> list[Window]:
         """The windows as a device sends them; missing_seconds drops that share of the 1 Hz
-        readings at random (seeded by the window), as a lossy radio link does."""
+        readings at random (seeded by the window), as a lossy radio link does. Each window
+        carries the values of the same person's `context_windows` windows before it (fewer at
+        the start), as the peers send them (services/peers/recent_windows.py); 0 sends none."""
         hr_rows = self.hr_windows.tolist()
         if missing_seconds:
             keep = np.random.default_rng([len(hr_rows), 16]).random(self.hr_windows.shape)
@@ -58,7 +62,7 @@ class Cohort:
                 [v for v, k in zip(row, kept, strict=True) if k >= missing_seconds]
                 for row, kept in zip(hr_rows, keep, strict=True)
             ]
-        return [
+        windows = [
             Window(
                 user_id=f"{self.name}-{pid}",
                 start_ms=i * 10_000,
@@ -70,11 +74,34 @@ class Cohort:
                 zip(self.person_ids, self.rr_windows, hr_rows, strict=True)
             )
         ]
+        return with_context(windows, context_windows)
 
     def band_mask(self, band: str) -> np.ndarray:
         """Windows of people whose (pre-ectopy) RMSSD falls in the HRV band."""
         _, low, high = next(b for b in HRV_BANDS if b[0] == band)
         return (self.person_rmssd >= low) & (self.person_rmssd < high)
+
+
+def with_context(windows: list[Window], context_windows: int = CONTEXT_WINDOWS) -> list[Window]:
+    """Consecutive windows (in time order; a person's windows together) with the values of the
+    same user's `context_windows` windows before each as its context."""
+    out = []
+    for i, window in enumerate(windows):
+        first = i
+        while (first > 0 and i - first < context_windows
+               and windows[first - 1].user_id == window.user_id):
+            first -= 1
+        before = windows[first:i]
+        if not before:
+            out.append(window)
+            continue
+        # one kind, as the peers send it: the intervals for a device that sends them
+        if window.rr_ms is None:
+            context = {"context_heart_rates": [v for w in before for v in w.heart_rates]}
+        else:
+            context = {"context_rr_ms": [v for w in before for v in w.rr_ms or ()]}
+        out.append(replace(window, **context))
+    return out
 
 
 def _rmssd(rr: np.ndarray) -> float:

@@ -20,6 +20,7 @@ from services.alerts import AlertSettings, episode_starts
 from services.alerts import Window as AlertWindow
 from services.predict.base import Window
 from services.predict.onnx_predictor import OnnxPredictor
+from services.predict.training.datasets import with_context
 from services.predict.training.real_data import Recording, all_recordings
 
 BOOTSTRAP_ROUNDS = 300
@@ -109,7 +110,7 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def _recording_windows(recording: Recording, with_rr: bool) -> list[Window]:
-    return [
+    return with_context([
         Window(
             recording.name,
             i * 10_000,
@@ -118,7 +119,7 @@ def _recording_windows(recording: Recording, with_rr: bool) -> list[Window]:
             "rr" if with_rr else "hr_instantaneous",
         )
         for i, (rr, hr) in enumerate(zip(recording.rr_windows, recording.hr_windows, strict=True))
-    ]
+    ])
 
 
 def real_data_figures(predictor: OnnxPredictor) -> dict:

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.alerts import AlertSettings, Window, episode_starts
+from services.predict.inputs import GAPPY_KIND
 from services.predict.onnx_predictor import OnnxPredictor
-from services.predict.training.datasets import HRV_BANDS, Cohort, simulate_cohort
+from services.predict.training.datasets import (
+    CONTEXT_WINDOWS,
+    HRV_BANDS,
+    Cohort,
+    simulate_cohort,
+)
 from services.predict.training.evaluate import (
     ALERT_K,
     ALERT_N,
@@ -67,9 +73,11 @@ class Answers:
         )
 
 
-def answer(predictor: OnnxPredictor, cohort: Cohort, input_name: str) -> Answers:
+def answer(predictor: OnnxPredictor, cohort: Cohort, input_name: str,
+           context_windows: int = CONTEXT_WINDOWS) -> Answers:
     with_rr, missing, signal = INPUTS[input_name]
-    windows = cohort.windows(with_rr, missing_seconds=missing, signal=signal)
+    windows = cohort.windows(with_rr, missing_seconds=missing, signal=signal,
+                             context_windows=context_windows)
     predictions = predictor.predict_batch(windows)
     judged = np.array([p.status != "insufficient_data" for p in predictions])
     return Answers(
@@ -135,7 +143,30 @@ def input_figures(predictor: OnnxPredictor, cohorts: dict[str, Cohort], name: st
         _put(out, f"{name}_{condition}_{metric}", share_with_ci(values, a.people[judged], seed=4))
         out[f"{name}_{condition}_insufficient_share"] = float((~judged).mean())
     out[f"{name}_threshold"] = predictor.thresholds["rr" if INPUTS[name][0] else "hr"]
+    if not INPUTS[name][0]:
+        out[f"{name}_gappy_threshold"] = predictor.thresholds[GAPPY_KIND]
     out.update(alerted_within_5_minutes(answers, name, cohorts))
+    return out
+
+
+def without_context_figures(predictor: OnnxPredictor, cohorts: dict[str, Cohort]) -> dict:
+    """The same people's windows judged alone, as a person's first windows are (and every window
+    after an aggregator restarts or takes a device over, for a minute): AF against sinus, overall
+    and against each HRV band's sinus windows, and at the shipped threshold."""
+    out = {}
+    for name in ("rr", "hr"):
+        answers = {c: answer(predictor, cohorts[c], name, context_windows=0)
+                   for c in ("sinus", *GOAL_AF)}
+        sinus, af = answers["sinus"], joined([answers[c] for c in GOAL_AF])
+        prefix = f"{name}_without_context"
+        figures = discrimination(prefix, sinus.scored(), af.scored(), seed=7)
+        out.update({k: v for k, v in figures.items() if "_ci_" not in k})
+        for band, low, high in HRV_BANDS:
+            in_band = (sinus.rmssd >= low) & (sinus.rmssd < high)
+            band_figures = discrimination(f"{prefix}_{band}", sinus.scored(in_band), af.scored(),
+                                          seed=8)
+            key = f"{prefix}_{band}_sensitivity_at_98spec"
+            out[key] = band_figures[key]
     return out
 
 
@@ -203,6 +234,7 @@ def evaluate_population(predictor: OnnxPredictor) -> dict:
     figures: dict[str, float] = {}
     for name in INPUTS:
         figures.update(input_figures(predictor, cohorts, name))
+    figures.update(without_context_figures(predictor, cohorts))
     figures.update(false_alert_figures(predictor))
     figures.update(averaging_watch_figures(predictor))
     return figures
