@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.peers.messages.checks import dicts, field, is_int, is_str, only_keys, optional
+from services.peers.messages.checks import (
+    dicts,
+    field,
+    is_int,
+    is_number,
+    is_str,
+    only_keys,
+    optional,
+)
 from services.peers.messages.readings import check_in_window
 
 PREDICT, STORE, NOTIFY = "predict.windows", "store.windows", "notify.predictions"
@@ -18,10 +26,32 @@ def _window_key(item: dict) -> None:
     field(item, "window_start_ms", is_int, "an integer (ms)")
 
 
+# A window's context is the device's minute before (services/peers/recent_windows.py): at most
+# 50 one-per-second rates and the beats of 50 s at 240 bpm, with room for a late reading.
+MAX_CONTEXT_VALUES = 400
+
+
+def _numbers(value) -> bool:
+    return type(value) is list and len(value) <= MAX_CONTEXT_VALUES and all(map(is_number, value))
+
+
+def _context(value) -> bool:
+    if type(value) is not dict:
+        return False
+    only_keys(value, frozenset({"heart_rates", "rr_ms"}), "context")
+    field(value, "heart_rates", optional(_numbers),
+          f"a list of at most {MAX_CONTEXT_VALUES} numbers, or null", None)
+    field(value, "rr_ms", optional(_numbers),
+          f"a list of at most {MAX_CONTEXT_VALUES} numbers, or null", None)
+    return True
+
+
 def _window(item: dict) -> None:
-    only_keys(item, frozenset({"device_id", "window_start_ms", "readings"}), "windows")
+    only_keys(item, frozenset({"device_id", "window_start_ms", "readings", "context"}),
+              "windows")
     _window_key(item)
     dicts(field(item, "readings", _listed, "a list"), check_in_window, "readings")
+    field(item, "context", optional(_context), "an object: the device's minute before", None)
 
 
 def _stored_item(item: dict) -> None:

@@ -20,6 +20,7 @@ from services.ingest.reading import canonical
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_state import MERGE, SYNC
 from services.peers.overdue import OverdueWatch
+from services.peers.recent_windows import RecentWindows
 from services.peers.roles.aggregation_closing import Closing
 from services.peers.roles.aggregation_ingest import IngestAndReplication
 from services.peers.roles.aggregation_sync import RebalanceAndSync
@@ -40,6 +41,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         self.call_role, self.call_role_by_key = call_role, call_role_by_key
         self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
                                    settings.window_ms, settings.digest_key_bytes())
+        self.recent = RecentWindows(settings.window_ms)  # the screen's context, in memory
         self._replicated_to: dict[str, str] = {}
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
         self._touched: dict[str, int] = defaultdict(int)  # bumps on every write, per device

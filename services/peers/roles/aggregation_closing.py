@@ -119,7 +119,8 @@ class Closing:
         windows = [{"device_id": device, "window_start_ms": window_start,
                     "readings": readings[(device, window_start)]}
                    for device, window_start in everything]
-        predicted = await self.call_role("prediction", PREDICT, PredictRequest(windows))
+        predicted = await self.call_role("prediction", PREDICT,
+                                         PredictRequest(self._with_context(windows)))
         attested = self.windows.attestations_of(everything)
         items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
                  for w, p in zip(windows, predicted.predictions)]
@@ -141,6 +142,21 @@ class Closing:
             self._latency_file.write("".join(f"{wall - x:.3f} {x * 1000:.1f}\n"
                                              for x in latencies))
             self._latency_file.flush()
+
+    def _with_context(self, windows: list[dict]) -> list[dict]:
+        """The windows as the screen is asked: each with the device's minute before, as far as
+        this aggregator closed it (recent_windows.py), this round's earlier windows included (a
+        backlog closes several of a device's windows at once); storage gets them without it.
+        Remembered before they are judged: a round that fails is closed again from the start,
+        and a window is only ever the context of later ones."""
+        contexts = {}
+        for w in sorted(windows, key=lambda w: w["window_start_ms"]):
+            key = (w["device_id"], w["window_start_ms"])
+            contexts[key] = self.recent.context_of(*key)
+            self.recent.remember(*key, w["readings"])
+        return [w if contexts[(w["device_id"], w["window_start_ms"])] is None
+                else dict(w, context=contexts[(w["device_id"], w["window_start_ms"])])
+                for w in windows]
 
     def _marks_payloads(self, windows: list[tuple[str, int]], state: int) -> dict[str, dict]:
         by_peer = self._replica_groups(d for d, _ in windows)

@@ -1,0 +1,60 @@
+"""The last few closed windows' values per device, kept by the aggregator that closed them, so the
+screen judges each window together with the same person's minute before (issue 16: ten seconds
+hold 7-12 beats, where a young person's sinus arrhythmia can look as irregular as AF; a minute
+tells them apart, docs/decisions/2026-12-04-screen-context.md).
+
+In memory only: heart values never reach disk here (docs/privacy.md). Bounded: at most
+`max_devices` devices (the least recently closed forgotten first) and `keep` windows each. A
+restarted aggregator, or one that takes a device over from another, starts without it: the
+device's next windows are judged as a person's first windows are, then with context again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+
+from services.predict.base import CONTEXT_SECONDS
+
+
+class RecentWindows:
+    def __init__(self, window_ms: int, keep_seconds: int = CONTEXT_SECONDS,
+                 max_devices: int = 200_000):
+        self.window_ms = window_ms
+        self.span_ms = keep_seconds * 1000
+        self.keep = max(1, self.span_ms // window_ms)
+        self.max_devices = max_devices
+        # device -> {window start: (heart rates, RR intervals or None)}
+        self._devices: OrderedDict[str, dict[int, tuple[list, list | None]]] = OrderedDict()
+
+    def context_of(self, device: str, start_ms: int) -> dict | None:
+        """The device's windows within the span before start_ms, oldest first: {"rr_ms": [...]}
+        when they carry RR intervals (the screen judges those), else {"heart_rates": [...]};
+        None when there are none. One kind only: the screen reads every value it is sent."""
+        windows = self._devices.get(device)
+        if not windows:
+            return None
+        earliest = start_ms - self.span_ms
+        before = [windows[s] for s in sorted(windows) if earliest <= s < start_ms]
+        if not before:
+            return None
+        rr = [x for _, intervals in before for x in intervals or ()]
+        if rr:
+            return {"rr_ms": rr}
+        return {"heart_rates": [x for rates, _ in before for x in rates]}
+
+    def remember(self, device: str, start_ms: int, readings: Iterable[Mapping]) -> None:
+        """A closed window's values, from its readings as the prediction item carries them."""
+        readings = list(readings)
+        rates = [r["heartrate"] for r in readings]
+        rr = [x for r in readings for x in (r.get("rr") or ())] or None
+        windows = self._devices.pop(device, None) or {}
+        windows[start_ms] = (rates, rr)
+        for stale in sorted(windows)[:-self.keep]:
+            del windows[stale]
+        self._devices[device] = windows  # most recently closed last
+        while len(self._devices) > self.max_devices:
+            self._devices.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._devices)
