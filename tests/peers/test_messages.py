@@ -129,3 +129,20 @@ def test_malformed_requests_over_the_wire__invalid__handler_never_runs(tmp_path)
     assert invalid == {"agg.ingest": 3}
     assert good["ok"] is True and good["body"] == {"accepted": 1}
     assert stored == [device]  # only the well-formed reading
+
+
+@pytest.mark.parametrize(("context", "what"), [
+    ({"rr_ms": ["SECRET"]}, "rr_ms: expected a list of at most 400 numbers"),
+    ({"heart_rates": [60] * 401}, "heart_rates: expected a list of at most 400 numbers"),
+    ({"rr_ms": [800], "diagnosis": "SECRET"}, "context: unexpected field"),
+    ("SECRET", "context: expected an object"),
+])
+def test_a_malformed_window_context__refused_never_echoed(context, what):
+    window = {"device_id": "dev", "window_start_ms": NOW, "readings": [], "context": context}
+    with pytest.raises(InvalidMessage) as refused:
+        PredictRequest.from_wire({"windows": [window]})
+    assert what in str(refused.value)
+    assert "SECRET" not in str(refused.value)
+    # the shape the aggregator sends passes, and survives the wire
+    good = {**window, "context": {"rr_ms": [812, 790.5]}}
+    assert PredictRequest.from_wire(PredictRequest([good]).to_wire()).windows == [good]

@@ -23,6 +23,11 @@ windows = st.builds(
     heart_rates=st.one_of(readings, st.lists(st.floats(30, 200), min_size=8, max_size=12)),
     rr_ms=st.one_of(st.none(), readings, st.lists(st.floats(300, 1500), min_size=7, max_size=30)),
     signal=st.sampled_from([None, "rr", "hr_instantaneous", "hr_averaged", "ppg", 3]),
+    # the minute before: junk, or plausible values, or none (left out when unusable)
+    context_heart_rates=st.one_of(st.none(), readings, st.lists(st.floats(30, 200), max_size=60),
+                                  st.integers(), st.text(max_size=3)),
+    context_rr_ms=st.one_of(st.none(), st.lists(reading, max_size=250),
+                            st.lists(st.floats(300, 1500), max_size=80)),
 )
 
 
