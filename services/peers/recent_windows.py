@@ -11,21 +11,27 @@ device's next windows are judged as a person's first windows are, then with cont
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from services.predict.base import CONTEXT_SECONDS
 
 
 class RecentWindows:
     def __init__(self, window_ms: int, keep_seconds: int = CONTEXT_SECONDS,
-                 max_devices: int = 200_000):
+                 max_devices: int = 200_000, idle_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.window_ms = window_ms
         self.span_ms = keep_seconds * 1000
         self.keep = max(1, self.span_ms // window_ms)
         self.max_devices = max_devices
-        # device -> {window start: (heart rates, RR intervals or None)}
+        self.idle_s = idle_s
+        self._clock = clock
+        # device -> {window start: (heart rates, RR intervals or None)}, least recently closed
+        # first; and when each device's last window closed here
         self._devices: OrderedDict[str, dict[int, tuple[list, list | None]]] = OrderedDict()
+        self._closed_at: dict[str, float] = {}
 
     def context_of(self, device: str, start_ms: int) -> dict | None:
         """The device's windows within the span before start_ms, oldest first: {"rr_ms": [...]}
@@ -52,9 +58,20 @@ class RecentWindows:
         windows[start_ms] = (rates, rr)
         for stale in sorted(windows)[:-self.keep]:
             del windows[stale]
+        now = self._clock()
         self._devices[device] = windows  # most recently closed last
-        while len(self._devices) > self.max_devices:
-            self._devices.popitem(last=False)
+        self._closed_at[device] = now
+        self._forget(lambda oldest: len(self._devices) > self.max_devices
+                     or self._closed_at[oldest] < now - self.idle_s)
+
+    def _forget(self, should) -> None:
+        """Drop the least recently closed devices while `should(device)` says so."""
+        while self._devices:
+            oldest = next(iter(self._devices))
+            if not should(oldest):
+                return
+            del self._devices[oldest]
+            del self._closed_at[oldest]
 
     def __len__(self) -> int:
         return len(self._devices)

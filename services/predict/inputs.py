@@ -48,6 +48,13 @@ _SIGNAL_BYTES = {signal: signal_bytes(signal) for signal in SIGNALS}
 MIN_HR_READINGS, MAX_HR_READINGS = 6, 12
 HR_MIN_BPM, HR_MAX_BPM = 25.0, 240.0
 MIN_RR_INTERVALS, MAX_RR_INTERVALS = 7, 40
+RR_SPAN_MIN_MS, RR_SPAN_MAX_MS = 5_000.0, 15_000.0  # the intervals must cover ~10 s
+# Context values kept (the most recent): CONTEXT_SECONDS of beats up to 240 bpm, of 1 Hz rates
+MAX_CONTEXT_RR, MAX_CONTEXT_HR = 200, 60
+AVERAGED_REASON = (
+    "heart_rates: averaged over several beats; this model judges only beat-derived heart rates "
+    "or rr_ms"
+)
 # A heart-rate window with fewer readings than its seconds (dropped by the radio link) is judged
 # against a threshold of its own (model metadata "hr_gappy", training/train.py says why).
 GAPPY_KIND = "hr_gappy"
@@ -57,14 +64,6 @@ FULL_HR_READINGS = 10
 def is_gappy(hr_counts: np.ndarray) -> np.ndarray:
     return hr_counts < FULL_HR_READINGS
 
-
-# Context values kept (the most recent): CONTEXT_SECONDS of beats up to 240 bpm, of 1 Hz rates
-MAX_CONTEXT_RR, MAX_CONTEXT_HR = 200, 60
-RR_SPAN_MIN_MS, RR_SPAN_MAX_MS = 5_000.0, 15_000.0  # the intervals must cover ~10 s
-AVERAGED_REASON = (
-    "heart_rates: averaged over several beats; this model judges only beat-derived heart rates "
-    "or rr_ms"
-)
 
 
 @dataclass

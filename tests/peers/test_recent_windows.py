@@ -33,3 +33,16 @@ def test_bounded__windows_per_device_and_devices():
     recent.remember("b", 0, readings(60))
     recent.remember("c", 0, readings(60))
     assert len(recent) == 2 and recent.context_of("a", 100_000) is None  # least recent forgotten
+
+
+def test_a_device_not_closed_here_for_a_while__forgotten():
+    now = [0.0]
+    recent = RecentWindows(window_ms=10_000, idle_s=300, clock=lambda: now[0])
+    recent.remember("moved-away", 0, readings(60))
+    now[0] = 200.0
+    recent.remember("still-here", 0, readings(70))
+    now[0] = 301.0
+    recent.remember("still-here", 10_000, readings(70))  # forgetting runs as windows close
+    assert recent.context_of("moved-away", 10_000) is None
+    assert recent.context_of("still-here", 20_000) == {"heart_rates": [70, 71, 72] * 2}
+    assert len(recent) == 1
