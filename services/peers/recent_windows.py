@@ -4,9 +4,11 @@ hold 7-12 beats, where a young person's sinus arrhythmia can look as irregular a
 tells them apart, docs/decisions/2026-12-04-screen-context.md).
 
 In memory only: heart values never reach disk here (docs/privacy.md). Bounded: at most
-`max_devices` devices (the least recently closed forgotten first) and `keep` windows each. A
-restarted aggregator, or one that takes a device over from another, starts without it: the
-device's next windows are judged as a person's first windows are, then with context again.
+`max_devices` devices (the least recently closed forgotten first), `keep` windows each, and a
+device none of whose windows closed here for `idle_s` is forgotten (one that moved to another
+aggregator, or stopped sending). A restarted aggregator, or one that takes a device over from
+another, starts without it: the device's next windows are judged as a person's first windows
+are, then with context again.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ TRAINING_COHORTS = {
 CALIBRATION_COHORTS = {"sinus": 2.0, "sinus_artefacts": 1.0}
 # 15 minutes each (training people have 5): alerts per person-hour (alert_threshold) need hours.
 CALIBRATION_SECONDS = 900
-MODEL_VERSION = "3.0.0"  # + the same features with the person's minute before (context)
+MODEL_VERSION = "3.0.0"  # + 13 features of the person's minute before and the window (context)
 # The goal: >= 98% per window in every band (calibration people apart).
 CALIBRATION_SPECIFICITY = 0.98
 ARTEFACT_CALIBRATION_SPECIFICITY = 0.97  # goal >= 97% with one artefact per window
