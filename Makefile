@@ -8,7 +8,7 @@ export UV_FROZEN := 1
 .PHONY: setup shim chromium redis nftables up test bench chaos compile clean
 
 ## setup: uv env, npm tooling, the solc shim (each step is a no-op when already done)
-setup: .venv/.synced node_modules/.installed frontend/node_modules/.installed shim chromium redis nftables
+setup: .venv/.synced services/predict/__pycache__/.kernels node_modules/.installed frontend/node_modules/.installed shim chromium redis nftables
 
 $(HOME)/.local/bin/uv:
 	command -v uv >/dev/null || python3 -m pip install --user --quiet uv
@@ -19,6 +19,12 @@ $(HOME)/.local/bin/uv:
 .venv/.synced: pyproject.toml uv.lock | $(HOME)/.local/bin/uv
 	uv sync --all-groups --compile-bytecode
 	touch $@
+
+# The screen's compiled passes (numba) into their on-disk cache once, here: otherwise the first
+# prediction of every process started before the cache exists compiles them again (~8 s each).
+services/predict/__pycache__/.kernels: .venv/.synced $(wildcard services/predict/*.py)
+	.venv/bin/pulseledger model warm
+	mkdir -p $(@D) && touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund

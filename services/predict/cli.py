@@ -49,6 +49,22 @@ def evaluate(out: Path | None) -> None:
 
 
 @model.command()
+def warm() -> None:
+    """Compile the screen's feature and fingerprint passes into numba's on-disk cache.
+
+    A fresh install's first prediction would otherwise wait ~8 s for them; `make setup` runs
+    this, and so should a container image's build step.
+    """
+    import time
+
+    from services.predict.base import load_predictor
+
+    started = time.perf_counter()
+    load_predictor(PredictSettings(backend="onnx"))
+    click.echo(f"screen ready in {time.perf_counter() - started:.1f} s")
+
+
+@model.command()
 @click.option("--backend", type=click.Choice(["onnx", "sagemaker"]), default=None)
 def predict(backend: str | None) -> None:
     """Read windows as JSON lines on stdin, write one prediction per line.

@@ -5,12 +5,27 @@ beat-to-beat RR intervals, or 60000 / bpm for the one-per-second heart-rate read
 feature is scale-free (divided by the window's own mean or median), so the model judges
 irregularity, not rate. Two features ignore the most extreme values on purpose: one premature
 beat moves two intervals and three successive differences, AF moves nearly all of them.
-Runtime code: numpy only.
+
+Computed by one compiled pass per window (numba, cached on disk after the first run): as
+whole-matrix numpy steps the same features cost ~2 us a window, a fifth of the batch budget
+(100k windows per CPU-second); here ~0.3 us, equal to the bit (feature_math.numpy_sum).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
+
+from services.predict.feature_math import (
+    ar2_unexplained,
+    lag1_and_poincare,
+    mean_of_smallest,
+    median_of_sorted,
+    numpy_sum,
+    sort_into,
+)
 
 FEATURE_NAMES = (
     "cv",  # SD / mean
@@ -72,297 +87,165 @@ MODEL_FEATURE_NAMES = FEATURE_NAMES + tuple(f"with_context_{n}" for n in CONTEXT
 N_MODEL_FEATURES = len(MODEL_FEATURE_NAMES)
 
 
-def _row_median(sorted_rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    rows = np.arange(sorted_rows.shape[0])
-    low = sorted_rows[rows, np.maximum(counts - 1, 0) // 2]
-    high = sorted_rows[rows, counts // 2]
-    return (low + high) / 2
-
-
-def _mean_of_smallest(sorted_rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    # NaN padding sorts last, so the first `keep` entries of each row are its smallest values;
-    # a running sum never looks ahead, so the padding cannot reach the sums read here.
-    cumulative = np.cumsum(sorted_rows, axis=1)
-    rows = np.arange(sorted_rows.shape[0])
-    keep = np.maximum(keep, 1)
-    return cumulative[rows, keep - 1] / keep
-
-
 def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Features (float32, shape (windows, N_FEATURES)) of NaN-padded rows with `counts` values.
 
     Callers guarantee counts >= 5 and finite, positive values in the first `counts` columns.
-    Every sum is over a zero-filled copy, so padding adds exact zeros; the sums, squares and
-    sorts are shared between features (one batch of 100k windows is the speed budget: every
-    whole-matrix operation here costs about 1% of it).
     """
-    x = np.asarray(intervals, dtype=np.float64)
-    if x.shape[0] == 0:  # one window is judged on one input: skip the other's ~60 array ops
-        return np.empty((0, N_FEATURES), dtype=np.float32)
-    n = counts.astype(np.float64)
-    valid = ~np.isnan(x)
-    mean = np.where(valid, x, 0.0).sum(axis=1) / n
-    sorted_x = np.sort(x, axis=1)
-    rows = np.arange(x.shape[0])
-    # A constant row's mean can miss its value by an ulp, and by how much depends on the padding
-    # width (the summation order): without this its correlations would be rounding noise that
-    # changes with the batch a window is sent in.
-    constant = sorted_x[:, 0] == sorted_x[rows, counts - 1]
-    centred = np.where(valid & ~constant[:, None], x - mean[:, None], 0.0)
-    sum_of_squares = (centred * centred).sum(axis=1)
-    sd = np.sqrt(sum_of_squares / n)
-
-    diffs = x[:, 1:] - x[:, :-1]  # NaN wherever either side is padding
-    diff_valid = ~np.isnan(diffs)
-    d0 = np.where(diff_valid, diffs, 0.0)
-    n_diffs = counts - 1
-    abs_diffs = np.abs(diffs)
-    squared_diffs = d0 * d0
-    d2 = squared_diffs.sum(axis=1) / n_diffs  # mean squared successive difference
-    # (d^2)^2, not d**4: numpy's general power is ~50x slower than a multiply
-    d4 = (squared_diffs * squared_diffs).sum(axis=1) / n_diffs
-    skewness, kurtosis = _trimmed_moments(sorted_x, counts)
-
-    median = _row_median(sorted_x, counts)
-    sorted_abs_diffs = np.sort(abs_diffs, axis=1)
-    median_abs_diff = _row_median(sorted_abs_diffs, n_diffs)
-
-    with np.errstate(invalid="ignore"):
-        deviation = np.abs(x - median[:, None])
-        far = deviation > 0.1 * median[:, None]  # NaN compares False
-        big = abs_diffs > 0.1 * median[:, None]
-    turning = (d0[:, :-1] * d0[:, 1:]) < 0  # padding gives 0, never a turn
-    turning_ratio = turning.sum(axis=1) / np.maximum(counts - 2, 1)
-
-    trimmed_dispersion = _mean_of_smallest(np.sort(deviation, axis=1), counts - 2)
-    trimmed_abs_diff = _mean_of_smallest(sorted_abs_diffs, n_diffs - 3)
-
-    ar2, lag1, sd1_sd2, ar2_trimmed, residual_top3 = _periodicity(
-        centred, valid, sd, sum_of_squares
-    )
-    positive = d2 > 0
-    safe_d2 = np.maximum(d2, 1e-12)
-    peakedness = np.where(positive, d4 / safe_d2**2, 0.0)
-    second = np.where(valid[:, 2:], d0[:, 1:] - d0[:, :-1], 0.0)
-    s2 = (second * second).sum(axis=1) / np.maximum(counts - 2, 1)
-    second_to_first = np.where(positive, np.sqrt(s2 / safe_d2), 0.0)
-    diff_lag1 = np.where(
-        positive, (d0[:, 1:] * d0[:, :-1]).sum(axis=1) / np.maximum(d2 * n_diffs, 1e-12), 0.0
-    )
-
-    # The two largest |differences| are the last two of each row's sorted values (NaN sorts last).
-    top2 = sorted_abs_diffs[rows, n_diffs - 1] ** 2 + sorted_abs_diffs[rows, n_diffs - 2] ** 2
-    diff_top2 = np.where(positive, top2 / np.maximum(d2 * n_diffs, 1e-12), 0.0)
-
-    features = np.empty((x.shape[0], N_FEATURES), dtype=np.float32)
-    for column, values in enumerate(
-        (
-            sd / mean,
-            np.sqrt(d2) / mean,
-            median_abs_diff / median,
-            turning_ratio,
-            far.sum(axis=1) / n,
-            big.sum(axis=1) / n_diffs,
-            trimmed_dispersion / median,
-            trimmed_abs_diff / median,
-            ar2,
-            lag1,
-            sd1_sd2,
-            peakedness,
-            second_to_first,
-            diff_lag1,
-            ar2_trimmed,
-            residual_top3,
-            diff_top2,
-            (median - sorted_x[:, 0]) / median,
-            (sorted_x[rows, counts - 1] - median) / median,
-            skewness,
-            kurtosis,
-        )
-    ):
-        features[:, column] = values
-    return features
+    x = np.ascontiguousarray(intervals, dtype=np.float64)
+    out = np.empty((x.shape[0], N_FEATURES), dtype=np.float32)
+    if x.shape[0]:
+        _series_features(x, np.asarray(counts, dtype=np.int64), out)
+    return out
 
 
-def _trimmed_moments(sorted_x: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(skewness, kurtosis) of each row's values without its shortest and its longest one (the
-    first and the last of the sorted row); 0 and 0 where those remaining are all equal."""
-    columns = np.arange(sorted_x.shape[1])
-    kept = (columns >= 1) & (columns < (counts - 1)[:, None])
-    m = counts - 2.0
-    values = np.where(kept, sorted_x, 0.0)
-    mean = values.sum(axis=1) / m
-    rows = np.arange(sorted_x.shape[0])
+@njit(cache=True, nogil=True)
+def _series_features(x, counts, out):
+    """Each row's features into `out`. Every sum is over a row as wide as the matrix, zero past
+    the window's values (numpy_sum: the order numpy took), so a window's features do not
+    depend on the batch it came in beyond what they always did."""
+    width = x.shape[1]
+    a, b, e = np.zeros(width), np.zeros(width), np.zeros(width)  # terms to sum
+    centred = np.zeros(width)  # x - mean, 0 past the values and for a constant window
+    d = np.zeros(width)  # successive differences x[k+1] - x[k], 0 past the last
+    abs_d = np.zeros(width)
+    sorted_x, sorted_abs_d, sorted_deviation = np.empty(width), np.empty(width), np.empty(width)
+    for i in range(x.shape[0]):
+        n, row, features = counts[i], x[i], out[i]
+        for k in range(width):
+            a[k] = row[k] if k < n else 0.0
+        mean = numpy_sum(a, width) / n
+        sort_into(sorted_x, row, n)
+        # A constant row's mean can miss its value by an ulp, by how much depending on the
+        # padding width (the summation order): without this its correlations would be rounding
+        # noise that changes with the batch a window is sent in.
+        constant = sorted_x[0] == sorted_x[n - 1]
+        for k in range(width):
+            centred[k] = row[k] - mean if k < n and not constant else 0.0
+            a[k] = centred[k] * centred[k]
+        sum_of_squares = numpy_sum(a, width)
+        sd = math.sqrt(sum_of_squares / n)
+
+        n_diffs = n - 1
+        for k in range(width - 1):
+            d[k] = row[k + 1] - row[k] if k < n_diffs else 0.0
+            abs_d[k] = abs(d[k])
+            a[k] = d[k] * d[k]
+            b[k] = a[k] * a[k]  # (d^2)^2
+        d2 = numpy_sum(a, width - 1) / n_diffs  # mean squared successive difference
+        d4 = numpy_sum(b, width - 1) / n_diffs
+        skewness, kurtosis = _trimmed_moments(sorted_x, n, width, a, b, e)
+
+        median = median_of_sorted(sorted_x, n)
+        sort_into(sorted_abs_d, abs_d, n_diffs)
+        far = big = turns = 0
+        for k in range(n):
+            a[k] = abs(row[k] - median)
+            far += a[k] > 0.1 * median
+        for k in range(n_diffs):
+            big += abs_d[k] > 0.1 * median
+        for k in range(width - 2):
+            turns += d[k] * d[k + 1] < 0  # padding gives 0, never a turn
+        sort_into(sorted_deviation, a, n)
+
+        ar2, ar2_trimmed, residual_top3 = _periodicity(centred, n, width, a, b, e)
+        for k in range(width - 1):
+            a[k] = centred[k + 1] * centred[k]
+        lag1, sd1_sd2 = lag1_and_poincare(numpy_sum(a, width - 1), sd, sum_of_squares)
+        for k in range(width - 2):
+            second = d[k + 1] - d[k] if k + 2 < n else 0.0
+            a[k] = second * second
+            b[k] = d[k + 1] * d[k]
+        s2 = numpy_sum(a, width - 2) / max(n - 2, 1)
+        diff_lag_sum = numpy_sum(b, width - 2)
+        positive = d2 > 0
+        safe_d2 = max(d2, 1e-12)
+        energy = max(d2 * n_diffs, 1e-12)
+        top2 = sorted_abs_d[n_diffs - 1] ** 2 + sorted_abs_d[n_diffs - 2] ** 2
+
+        features[0] = sd / mean
+        features[1] = math.sqrt(d2) / mean
+        features[2] = median_of_sorted(sorted_abs_d, n_diffs) / median
+        features[3] = turns / max(n - 2, 1)
+        features[4] = far / n
+        features[5] = big / n_diffs
+        features[6] = mean_of_smallest(sorted_deviation, n - 2) / median
+        features[7] = mean_of_smallest(sorted_abs_d, n_diffs - 3) / median
+        features[8] = ar2
+        features[9] = lag1
+        features[10] = sd1_sd2
+        features[11] = d4 / safe_d2**2 if positive else 0.0
+        features[12] = math.sqrt(s2 / safe_d2) if positive else 0.0
+        features[13] = diff_lag_sum / energy if positive else 0.0
+        features[14] = ar2_trimmed
+        features[15] = residual_top3
+        features[16] = top2 / energy if positive else 0.0
+        features[17] = (median - sorted_x[0]) / median
+        features[18] = (sorted_x[n - 1] - median) / median
+        features[19] = skewness
+        features[20] = kurtosis
+
+
+@njit(cache=True, nogil=True)
+def _trimmed_moments(sorted_x, n, width, a, b, e):
+    """(skewness, kurtosis) of a window's values without its shortest and its longest one (the
+    first and the last sorted); 0 and 0 where those remaining are all equal. a, b, e: scratch."""
+    m = n - 2.0
+    for k in range(width):
+        a[k] = sorted_x[k] if 1 <= k < n - 1 else 0.0
+    mean = numpy_sum(a, width) / m
     # compared, not measured: a mean off by an ulp must not turn a flat row into noise
-    flat = sorted_x[:, 1] == sorted_x[rows, counts - 2]
-    centred = np.where(kept & ~flat[:, None], sorted_x - mean[:, None], 0.0)
-    squared = centred * centred
-    m2 = squared.sum(axis=1) / m
-    m3 = (squared * centred).sum(axis=1) / m
-    m4 = (squared * squared).sum(axis=1) / m
-    safe = np.where(flat, 1.0, m2)
-    return (np.where(flat, 0.0, m3 / (safe * np.sqrt(safe))),
-            np.where(flat, 0.0, m4 / (safe * safe)))
+    flat = sorted_x[1] == sorted_x[n - 2]
+    for k in range(width):
+        centred = sorted_x[k] - mean if 1 <= k < n - 1 and not flat else 0.0
+        squared = centred * centred
+        a[k] = squared
+        b[k] = squared * centred
+        e[k] = squared * squared
+    if flat:
+        return 0.0, 0.0
+    m2, m3, m4 = numpy_sum(a, width) / m, numpy_sum(b, width) / m, numpy_sum(e, width) / m
+    return m3 / (m2 * math.sqrt(m2)), m4 / (m2 * m2)
 
 
-def _periodicity(centred, valid, sd, sum_of_squares) -> tuple[np.ndarray, ...]:
-    """(AR(2) unexplained variance share, lag-1 autocorrelation, SD1/SD2, the unexplained share
-    without the 3 largest squared residuals, the share of residual energy in those 3) of rows.
+@njit(cache=True, nogil=True)
+def _periodicity(centred, n, width, a, b, e):
+    """(AR(2) unexplained variance share, the unexplained share without the 3 largest squared
+    residuals, the share of residual energy in those 3) of a window's centred values.
 
     A sampled sine obeys x[t] = 2cos(w) x[t-1] - x[t-2] exactly, so however large respiratory
     sinus arrhythmia is, a two-term autoregression explains it; AF's intervals are close to
-    independent and leave nearly all their variance unexplained. Least squares per row through
-    the 2x2 normal equations, vectorised; a flat row (no variance) counts as fully explained.
-    `centred` is zero past each row's count, so padding adds nothing to the sums below.
+    independent and leave nearly all their variance unexplained. Least squares through the 2x2
+    normal equations over t from the third value on; a flat window counts as fully explained.
     """
-    fit = _ar2_fit(centred, valid)
-    unexplained, flat, a, b, s00, x0, x1, x2, target = fit
-    residual = np.where(target, x0 - a[:, None] * x1 - b[:, None] * x2, 0.0)
-    squared = residual * residual
-    residual_energy = squared.sum(1)
-    # the 3 largest (padding zeros sort first); numpy's row sort beats its partition here
-    top3 = np.sort(squared, axis=1)[:, -3:].sum(1)
+    terms = width - 2
+    for k in range(terms):  # x[t-1] x[t-1], x[t-2] x[t-2], x[t-1] x[t-2]
+        x1 = centred[k + 1] if k + 2 < n else 0.0
+        x2 = centred[k] if k + 2 < n else 0.0
+        a[k], b[k], e[k] = x1 * x1, x2 * x2, x1 * x2
+    s11, s22, s12 = numpy_sum(a, terms), numpy_sum(b, terms), numpy_sum(e, terms)
+    for k in range(terms):  # x[t] x[t-1], x[t] x[t-2], x[t] x[t]
+        x0 = centred[k + 2]
+        x1 = centred[k + 1] if k + 2 < n else 0.0
+        x2 = centred[k] if k + 2 < n else 0.0
+        a[k], b[k], e[k] = x0 * x1, x0 * x2, x0 * x0
+    s01, s02, s00 = numpy_sum(a, terms), numpy_sum(b, terms), numpy_sum(e, terms)
+    unexplained, flat, coef1, coef2 = ar2_unexplained(s11, s22, s12, s01, s02, s00)
+    first = second = third = 0.0  # the three largest squared residuals
+    for k in range(terms):
+        residual = centred[k + 2] - coef1 * centred[k + 1] - coef2 * centred[k] \
+            if k + 2 < n else 0.0
+        a[k] = residual * residual
+        if a[k] > first:
+            first, second, third = a[k], first, second
+        elif a[k] > second:
+            second, third = a[k], second
+        elif a[k] > third:
+            third = a[k]
+    residual_energy = numpy_sum(a, terms)
     # A residual that is rounding noise (a sampled sine) has no shape to measure: both 0.
-    explained = flat | (residual_energy <= 1e-9 * s00)
-    trimmed = np.clip((residual_energy - top3) / np.where(s00 > 0, s00, 1.0), 0.0, 1.0)
-    trimmed = np.where(explained, 0.0, trimmed)
-    top3_share = np.where(explained, 0.0, top3 / np.where(explained, 1.0, residual_energy))
-    lag1, sd1_sd2 = _lag1_and_poincare((centred[:, 1:] * centred[:, :-1]).sum(1), sd,
-                                       sum_of_squares)
-    return unexplained, lag1, sd1_sd2, trimmed, top3_share
-
-
-def _ar2_fit(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Least squares x[t] = a x[t-1] + b x[t-2] per row of centred, zero-padded `x`:
-    (unexplained share, flat, a, b, s00, x0, x1, x2, target) for the callers' residuals."""
-    # Only terms whose target x[t] exists: a wider matrix (padding) must not add lagged terms.
-    target = valid[:, 2:]
-    x0 = x[:, 2:]
-    x1, x2 = np.where(target, x[:, 1:-1], 0.0), np.where(target, x[:, :-2], 0.0)
-    s11, s22, s12 = (x1 * x1).sum(1), (x2 * x2).sum(1), (x1 * x2).sum(1)
-    s01, s02, s00 = (x0 * x1).sum(1), (x0 * x2).sum(1), (x0 * x0).sum(1)
-    unexplained, flat, a, b = _ar2_unexplained(s11, s22, s12, s01, s02, s00)
-    return unexplained, flat, a, b, s00, x0, x1, x2, target
-
-
-def _ar2_unexplained(s11, s22, s12, s01, s02, s00) -> tuple[np.ndarray, ...]:
-    """(unexplained share, flat, a, b) of the AR(2) normal equations' sums, per row."""
-    det = s11 * s22 - s12 * s12
-    flat = (det <= 1e-9 * np.maximum(s11 * s22, 1e-12)) | (s00 <= 0)
-    safe = np.where(flat, 1.0, det)
-    a = (s01 * s22 - s02 * s12) / safe
-    b = (s02 * s11 - s01 * s12) / safe
-    unexplained = np.clip((s00 - a * s01 - b * s02) / np.where(s00 > 0, s00, 1.0), 0.0, 1.0)
-    return np.where(flat, 0.0, unexplained), flat, a, b
-
-
-def _lag1_and_poincare(lag_sum, sd, sum_of_squares) -> tuple[np.ndarray, np.ndarray]:
-    """(lag-1 autocorrelation, SD1/SD2) per row from the sum of centred x[t] x[t+1]."""
-    total = sum_of_squares
-    lag1 = np.where(total > 0, lag_sum / np.where(total > 0, total, 1), 0)
-    # Poincare: SD1^2 = var(d)/2, SD2^2 = 2 var(x) - var(d)/2, with var(d) ~ 2 var(x)(1 - lag1).
-    sd1_sq = np.maximum(sd**2 * (1 - lag1), 0.0)
-    sd2_sq = np.maximum(sd**2 * (1 + lag1), 1e-12)
-    sd1_sd2 = np.where(sd > 0, np.sqrt(sd1_sq / sd2_sq), 0.0)
-    return lag1, sd1_sd2
-
-
-def context_features(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """CONTEXT_FEATURE_NAMES (float32, (windows, N_CONTEXT_FEATURES)) of series laid one after
-    another in `values` (`counts` each, >= 5), each feature as series_features defines it.
-
-    Flat, not padded: a context holds ~50-150 values, and segment sums (np.add.reduceat) over
-    only the values that exist cost about half of whole-matrix steps over rows padded to the
-    longest (docs/decisions/2026-12-04-screen-context.md). A difference or product that would
-    join two windows' series is masked to zero, as padding is in series_features.
-    """
-    windows = counts.size
-    if windows == 0:
-        return np.empty((0, N_CONTEXT_FEATURES), dtype=np.float32)
-    x = np.asarray(values, dtype=np.float64)
-    starts = np.cumsum(counts) - counts
-    row = np.repeat(np.arange(windows), counts)
-    position = np.arange(x.size) - starts[row]
-    left = counts[row] - 1 - position  # values after this one in its window
-
-    def per_window(a: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(a, starts)
-
-    n = counts.astype(np.float64)
-    total = per_window(x)
-    mean = total / n
-    # constant rows compared, not measured (see series_features)
-    longest, shortest = np.maximum.reduceat(x, starts), np.minimum.reduceat(x, starts)
-    constant = longest == shortest
-    c = np.where(constant[row], 0.0, x - mean[row])
-    sum_of_squares = per_window(c * c)
-    sd = np.sqrt(sum_of_squares / n)
-    # Products of neighbours one and two apart, within a window; the sums the AR(2) normal
-    # equations need are these less a few end terms (gathered per window), not passes of their own.
-    lag1_sum = per_window(np.where(left >= 1, c * np.append(c[1:], 0.0), 0.0))
-    lag2_sum = per_window(np.where(left >= 2, c * np.append(c[2:], (0.0, 0.0)), 0.0))
-    ends = starts + counts
-    first, second_, last, before_last = c[starts], c[starts + 1], c[ends - 1], c[ends - 2]
-    # x[t] from x[t-1] and x[t-2], t from a window's third value on
-    s00 = sum_of_squares - first * first - second_ * second_
-    s11 = sum_of_squares - first * first - last * last
-    s22 = sum_of_squares - last * last - before_last * before_last
-    s01 = lag1_sum - second_ * first
-    s12 = lag1_sum - last * before_last
-    unexplained = _ar2_unexplained(s11, s22, s12, s01, lag2_sum, s00)[0]
-    lag1, sd1_sd2 = _lag1_and_poincare(lag1_sum, sd, sum_of_squares)
-    # d[k] = x[k+1] - x[k] within a window, 0 at its last value
-    d = np.append(np.diff(x), 0.0)
-    d[left == 0] = 0.0
-    n_diffs = counts - 1
-    squared_diffs = d * d
-    d2_sum = per_window(squared_diffs)
-    d2 = d2_sum / n_diffs
-    d4 = per_window(squared_diffs * squared_diffs) / n_diffs
-    pair = np.where(left >= 2, d * np.append(d[1:], 0.0), 0.0)  # d[k] d[k+1], same window
-    turning_ratio = per_window((pair < 0).astype(np.float64)) / np.maximum(counts - 2, 1)
-    diff_lag = per_window(pair)
-    # second differences d[k+1] - d[k]: their squares summed, from the sums above
-    first_d, last_d = d[starts], d[ends - 2]
-    s2 = ((d2_sum - first_d * first_d) + (d2_sum - last_d * last_d) - 2 * diff_lag) \
-        / np.maximum(counts - 2, 1)
-    skewness, kurtosis = _trimmed_moments_flat(x, row, total, shortest, longest, counts,
-                                               constant, per_window)
-    positive = d2 > 0
-    safe_d2 = np.maximum(d2, 1e-12)
-    features = np.empty((windows, N_CONTEXT_FEATURES), dtype=np.float32)
-    for column, feature in enumerate((
-        sd / mean,
-        np.sqrt(d2) / mean,
-        turning_ratio,
-        unexplained,
-        lag1,
-        sd1_sd2,
-        np.where(positive, d4 / safe_d2**2, 0.0),
-        np.where(positive, np.sqrt(s2 / safe_d2), 0.0),
-        np.where(positive, diff_lag / np.maximum(d2 * n_diffs, 1e-12), 0.0),
-        (mean - shortest) / mean,
-        (longest - mean) / mean,
-        skewness,
-        kurtosis,
-    )):  # fmt: skip
-        features[:, column] = feature
-    return features
-
-
-def _trimmed_moments_flat(x, row, total, shortest, longest, counts, constant, per_window):
-    """_trimmed_moments over the flat layout: sums over every value less the shortest's and the
-    longest's terms, instead of a sort. Where what is left is flat to a billionth of its mean
-    (equal values, up to the rounding of those sums): 0 and 0, as _trimmed_moments answers."""
-    m = counts - 2.0
-    trimmed_mean = (total - shortest - longest) / m
-    y = x - trimmed_mean[row]
-    y2 = y * y
-    low, high = shortest - trimmed_mean, longest - trimmed_mean
-    m2 = (per_window(y2) - low**2 - high**2) / m
-    m3 = (per_window(y2 * y) - low**3 - high**3) / m
-    m4 = (per_window(y2 * y2) - low**4 - high**4) / m
-    flat = constant | (m2 <= (1e-9 * trimmed_mean) ** 2)
-    safe = np.where(flat, 1.0, m2)
-    return (np.where(flat, 0.0, m3 / (safe * np.sqrt(safe))),
-            np.where(flat, 0.0, m4 / (safe * safe)))
+    if flat or residual_energy <= 1e-9 * s00:
+        return unexplained, 0.0, 0.0
+    top3 = ((0.0 + third) + second) + first  # summed as numpy summed the sorted three
+    trimmed = min(max((residual_energy - top3) / (s00 if s00 > 0 else 1.0), 0.0), 1.0)
+    return unexplained, trimmed, top3 / residual_energy

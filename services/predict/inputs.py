@@ -7,11 +7,8 @@ reason, never a guess. Bounds are physiological (25-240 bpm) and sized for a 10-
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
-import struct
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,24 +22,12 @@ from services.predict.artefacts import (
     repair_artefacts,
 )
 from services.predict.base import (
-    _CONTEXT_MARK,
-    _HASH_DOMAIN,
-    _NO_RR,
     SIGNALS,
     Window,
-    fingerprint,
-    signal_bytes,
-    window_sha256,
 )
-from services.predict.context import ContextValues, joined_with_own, read_context
-from services.predict.features import context_features, series_features
-
-if sys.byteorder != "little":  # batch_sha256 hashes float64 rows as stored
-    raise ImportError("services.predict.inputs assumes a little-endian machine")
-_NO_RR_BYTES = struct.pack("<I", _NO_RR)
-_START_AND_COUNT = struct.Struct("<qI")
-_COUNT = struct.Struct("<I")
-_SIGNAL_BYTES = {signal: signal_bytes(signal) for signal in SIGNALS}
+from services.predict.context import ContextValues, read_context
+from services.predict.context_features import context_features
+from services.predict.features import series_features
 
 # 6: a window keeps its judgement with up to 4 of its 10 seconds missing (dropped readings)
 MIN_HR_READINGS, MAX_HR_READINGS = 6, 12
@@ -78,13 +63,9 @@ class CheckedBatch:
     stored_exactly: np.ndarray  # bool: every value sent is in the matrices as sent (for hashing)
     rr_judged: np.ndarray  # rr after artefact repair (the features' input; rr stays as sent)
     rr_judged_counts: np.ndarray
-    # Of the windows judged on each kind, one after another: the context (the minute before, in
-    # range) then the window's own intervals (rr_judged, 60000 / hr): context_features' input
-    rr_with_context: np.ndarray
-    rr_with_context_counts: np.ndarray
-    hr_intervals_with_context: np.ndarray
-    hr_intervals_with_context_counts: np.ndarray
-    context_hr: ContextValues  # the contexts as sent, for the fingerprints
+    # the contexts as sent: for the features (context_features keeps the values in range) and
+    # the fingerprints
+    context_hr: ContextValues
     context_rr: ContextValues
 
 
@@ -244,20 +225,9 @@ def check_windows(windows: Sequence[Window], invalid: Sequence[str | None] = ())
     context_hr = read_context([w.context_heart_rates for w in windows])
     context_rr = read_context([w.context_rr_ms for w in windows])
     stored_exactly = hr_exact & rr_exact & plain & context_hr.exact & context_rr.exact
-    rr_context, rr_context_counts = joined_with_own(
-        context_rr, MAX_CONTEXT_RR, RR_MIN_MS, RR_MAX_MS, rr_judged,
-        np.maximum(rr_judged_counts, 0), use_rr,
-    )  # fmt: skip
-    with np.errstate(divide="ignore", over="ignore"):  # rows with a 0 bpm are not judged
-        hr_intervals = 60_000 / hr
-    hr_context, hr_context_counts = joined_with_own(
-        context_hr, MAX_CONTEXT_HR, HR_MIN_BPM, HR_MAX_BPM, hr_intervals, hr_counts, use_hr,
-        as_interval=True,
-    )  # fmt: skip
     return CheckedBatch(
         hr, hr_counts, rr, rr_counts, use_rr, use_hr, reasons, stored_exactly,
-        rr_judged, rr_judged_counts, rr_context, rr_context_counts, hr_context, hr_context_counts,
-        context_hr, context_rr,
+        rr_judged, rr_judged_counts, context_hr, context_rr,
     )  # fmt: skip
 
 
@@ -271,66 +241,21 @@ def _problem(name, count, low, high, finite, in_range, bounds) -> str | None:
     return None
 
 
-def batch_sha256(
-    windows: Sequence[Window], checked: CheckedBatch, key: bytes | None = None
-) -> list[str]:
-    """window_sha256 of every window, from the matrices already built (about 2x faster).
-
-    One pass of plain Python per window, so every call saved here counts: the signal's bytes
-    come from a table (a window hashed here declared one of SIGNALS), the RR count and values
-    go straight into the one join.
-    """
-    hr_buffer, hr_stride = checked.hr.tobytes(), checked.hr.shape[1] * 8
-    rr_buffer, rr_stride = checked.rr.tobytes(), checked.rr.shape[1] * 8
-    sha256, head, count = hashlib.sha256, _START_AND_COUNT.pack, _COUNT.pack
-    join, no_rr, signals = b"".join, _NO_RR_BYTES, _SIGNAL_BYTES
-    context_hr, context_rr = checked.context_hr, checked.context_rr
-    has_context = ((context_hr.counts >= 0) | (context_rr.counts >= 0)).tolist()
-    if any(has_context):
-        mark = _CONTEXT_MARK
-        contexts = [mark + hr + rr if contextual else b"" for hr, rr, contextual in zip(
-            context_hr.fingerprint_parts(), context_rr.fingerprint_parts(), has_context,
-            strict=True)]  # fmt: skip
-    else:
-        contexts = [b""] * len(windows)
-    out = []
-    append = out.append
-    rows = zip(
-        windows,
-        checked.stored_exactly.tolist(),
-        checked.hr_counts.tolist(),
-        checked.rr_counts.tolist(),
-        contexts,
-        strict=True,
-    )
-    hr_at = rr_at = 0
-    for window, exact, n_hr, n_rr, context in rows:
-        if not exact:
-            append(window_sha256(window, key))
-        else:
-            message = join((
-                _HASH_DOMAIN, window.user_id.encode(errors="surrogatepass"), b"\x00",
-                head(window.start_ms, n_hr), hr_buffer[hr_at : hr_at + 8 * n_hr],
-                no_rr if n_rr < 0 else count(n_rr), rr_buffer[rr_at : rr_at + 8 * max(n_rr, 0)],
-                signals[window.signal], context,
-            ))  # fmt: skip
-            append(sha256(message).hexdigest() if key is None else fingerprint(message, key))
-        hr_at += hr_stride
-        rr_at += rr_stride
-    return out
-
-
 def features_of(checked: CheckedBatch) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows (MODEL_FEATURE_NAMES: the window's own, then with its context) for the
     windows judged on RR intervals, and for those judged on heart rates."""
     use_rr, use_hr = checked.use_rr, checked.use_hr
+    rr_counts = np.maximum(checked.rr_judged_counts, 0)
     rr = np.hstack((
-        series_features(checked.rr_judged[use_rr], checked.rr_judged_counts[use_rr]),
-        context_features(checked.rr_with_context, checked.rr_with_context_counts),
+        series_features(checked.rr_judged[use_rr], rr_counts[use_rr]),
+        context_features(checked.context_rr, MAX_CONTEXT_RR, RR_MIN_MS, RR_MAX_MS,
+                         checked.rr_judged, rr_counts, use_rr),
     ))  # fmt: skip
+    with np.errstate(divide="ignore", over="ignore"):  # rows with a 0 bpm are not judged
+        hr_intervals = 60_000 / checked.hr
     hr = np.hstack((
-        series_features(60_000 / checked.hr[use_hr], checked.hr_counts[use_hr]),
-        context_features(checked.hr_intervals_with_context,
-                         checked.hr_intervals_with_context_counts),
+        series_features(hr_intervals[use_hr], checked.hr_counts[use_hr]),
+        context_features(checked.context_hr, MAX_CONTEXT_HR, HR_MIN_BPM, HR_MAX_BPM,
+                         hr_intervals, checked.hr_counts, use_hr, as_interval=True),
     ))  # fmt: skip
     return rr, hr

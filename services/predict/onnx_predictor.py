@@ -15,11 +15,11 @@ import numpy as np
 import onnxruntime as ort
 
 from services.predict.base import Prediction, Window, predictions_from_columns
+from services.predict.batch_fingerprints import batch_sha256
 from services.predict.features import MODEL_FEATURE_NAMES
 from services.predict.inputs import (
     GAPPY_KIND,
     CheckedBatch,
-    batch_sha256,
     check_windows,
     features_of,
     is_gappy,
@@ -28,6 +28,11 @@ from services.predict.settings import PredictSettings
 from services.predict.window_values import materialise_all
 
 _STATUSES = np.array(["insufficient_data", "regular", "irregular"], dtype=object)
+# One window judged on each input, with a context: every compiled pass runs once.
+_WARM_UP = (
+    Window("warm-up", 0, [60.0] * 10, [1000.0] * 10, "rr", [60.0] * 50, [1000.0] * 50),
+    Window("warm-up", 0, [60.0] * 10, None, "hr_instantaneous", [60.0] * 50, None),
+)
 
 
 class ModelIntegrityError(RuntimeError):
@@ -66,6 +71,10 @@ class OnnxPredictor:
         self.thresholds = {kind: float(t) for kind, t in metadata["thresholds"].items()}
         self._inputs = metadata["inputs"]
         self._outputs = [metadata["outputs"]["rr"], metadata["outputs"]["hr"]]
+        # The feature and fingerprint passes are compiled by numba on their first call (~8 s on
+        # a fresh install, then loaded from its on-disk cache in ~0.3 s): here, at start-up,
+        # rather than in the first batch a peer is asked to judge under a deadline.
+        self.predict_batch(_WARM_UP)
 
     @classmethod
     def from_settings(cls, settings: PredictSettings) -> OnnxPredictor:

@@ -27,3 +27,9 @@ def test_model_predict__bad_line__clear_error():
     result = CliRunner().invoke(main, ["model", "predict"], input='{"user_id": "a"}\n')
     assert result.exit_code != 0
     assert "bad window line" in result.output
+
+
+def test_model_warm__compiles_and_reports_ready():
+    result = CliRunner().invoke(main, ["model", "warm"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("screen ready in ")

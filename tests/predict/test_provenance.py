@@ -62,6 +62,30 @@ def test_batch_hashes__equal_one_by_one_hashes_for_odd_inputs(predictor):
     assert [p.input_sha256 for p in predictions] == [window_sha256(w) for w in windows]
 
 
+def test_batch_hashes__with_contexts__equal_one_by_one_hashes(predictor):
+    """The batch path writes every message into one buffer (batch_fingerprints): the same bytes
+    as window_message for ids of any script, any start, contexts of either kind or none, mixed
+    with windows hashed on their own."""
+    context_hr, context_rr = [61.0, 62.5] * 20, [980.0, 1010.5] * 30
+    windows = [
+        Window("u", 0, REGULAR_HR, REGULAR_RR, "rr", context_hr, context_rr),
+        Window("心臓-ü", -(2**62), REGULAR_HR, REGULAR_RR, "rr", None, context_rr),
+        Window("\udcff", 2**63 - 1, REGULAR_HR, None, "hr_instantaneous", context_hr, None),
+        Window("", 5, [60.0] * 12, REGULAR_RR, "hr_averaged", [], []),
+        Window("z", 6, REGULAR_HR, REGULAR_RR, "rr", ["junk", 60.0], context_rr),
+        Window("y", 7, REGULAR_HR, REGULAR_RR, None, context_hr, context_rr),
+        Window("x", 8, REGULAR_HR, None, "hr_instantaneous"),
+    ]
+    hashes = [p.input_sha256 for p in predictor.predict_batch(windows)]
+    assert hashes == [window_sha256(w) for w in windows]
+    assert len(set(hashes)) == len(windows)
+    keyed = OnnxPredictor.from_settings(PredictSettings(backend="onnx", input_hash_key=KEY_HEX))
+    key = bytes.fromhex(KEY_HEX)
+    assert [p.input_sha256 for p in keyed.predict_batch(windows)] == [
+        window_sha256(w, key) for w in windows
+    ]
+
+
 KEY_HEX = "00112233445566778899aabbccddeeff"
 
 
