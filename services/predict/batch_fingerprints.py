@@ -16,7 +16,6 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
 from services.predict.base import (
     _CONTEXT_MARK,
@@ -27,6 +26,7 @@ from services.predict.base import (
     signal_bytes,
     window_sha256,
 )
+from services.predict.compiled import compiled
 from services.predict.inputs import CheckedBatch
 
 if sys.byteorder != "little":  # the matrices' float64 bytes are hashed as stored
@@ -111,7 +111,7 @@ def _message_lengths(user_lengths, hr_counts, rr_counts, signal_lengths, context
             + signal_lengths + context)
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _put_uint(buffer, at, value, size):
     """A non-negative int64 `value` as a little-endian unsigned integer of `size` bytes."""
     for k in range(size):
@@ -119,7 +119,7 @@ def _put_uint(buffer, at, value, size):
     return at + size
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _put_series(buffer, at, value_bytes, first, count):
     """A series as base._values_bytes writes it, or 0xFFFFFFFF when count < 0 (not sent)."""
     if count < 0:
@@ -130,7 +130,7 @@ def _put_series(buffer, at, value_bytes, first, count):
     return at + 8 * count
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _write_messages(
     buffer, message_starts, exact, domain, users, user_offsets, user_lengths, starts_ms,
     hr, hr_counts, rr, rr_counts, signal_table, signal_offsets, signal_lengths,

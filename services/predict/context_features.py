@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from services.predict.compiled import compiled
 from services.predict.context import ContextValues
 from services.predict.feature_math import ar2_unexplained, lag1_and_poincare
 from services.predict.features import N_CONTEXT_FEATURES
@@ -42,7 +42,7 @@ def context_features(
     return out
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _features(flat, offsets, counts, own, own_counts, picked, keep, low, high, as_interval, out):
     series = np.empty(keep + own.shape[1])
     for j in range(picked.size):
@@ -51,7 +51,7 @@ def _features(flat, offsets, counts, own, own_counts, picked, keep, low, high, a
         _window_features(series, n, out[j])
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _gather(series, flat, offsets, counts, own, own_counts, w, keep, low, high, as_interval):
     """Window w's series into `series` (context kept as context_features says, then its own
     values); returns its length."""
@@ -70,7 +70,7 @@ def _gather(series, flat, offsets, counts, own, own_counts, w, keep, low, high, 
     return n
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _window_features(x, n, row):
     total, shortest, longest = 0.0, np.inf, -np.inf
     for k in range(n):

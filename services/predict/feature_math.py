@@ -1,6 +1,6 @@
 """Per-window arithmetic the compiled feature passes share (features.py, context_features.py).
 
-numba-compiled, inlined into the passes that call them. `numpy_sum` adds a row's values in the
+Compiled (compiled.py) and called by those passes. `numpy_sum` adds a row's values in the
 order numpy's add.reduce does over a row of that width (eight running sums from eight values
 on): the features then equal, to the bit, those the earlier whole-matrix numpy code computed,
 so the shipped model rebuilds byte for byte from them (docs/decisions/2026-12-04-screen-
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from services.predict.compiled import compiled
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def numpy_sum(values, width):
     """Sum of values[:width] in numpy's order (pairwise_sum, for widths up to 128)."""
     if width < 8:
@@ -42,7 +42,7 @@ def numpy_sum(values, width):
     return total
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def sort_into(out, values, n):
     """values[:n] sorted ascending into out[:n] (insertion: a window holds at most ~40)."""
     for k in range(n):
@@ -54,12 +54,12 @@ def sort_into(out, values, n):
         out[j] = value
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def median_of_sorted(sorted_values, n):
     return (sorted_values[max(n - 1, 0) // 2] + sorted_values[n // 2]) / 2
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def mean_of_smallest(sorted_values, keep):
     """Mean of the `keep` (at least 1) smallest of sorted values, summed smallest first."""
     keep = max(keep, 1)
@@ -69,7 +69,7 @@ def mean_of_smallest(sorted_values, keep):
     return total / keep
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def ar2_unexplained(s11, s22, s12, s01, s02, s00):
     """(share of variance x[t] = a x[t-1] + b x[t-2] leaves unexplained, degenerate fit, a, b)
     from the least-squares normal equations' sums; a degenerate fit (no variance) counts as
@@ -82,7 +82,7 @@ def ar2_unexplained(s11, s22, s12, s01, s02, s00):
     return min(max((s00 - a * s01 - b * s02) / s00, 0.0), 1.0), False, a, b
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def lag1_and_poincare(lag_sum, sd, sum_of_squares):
     """(lag-1 autocorrelation, SD1/SD2) from the sum of centred x[t] x[t+1]."""
     lag1 = lag_sum / sum_of_squares if sum_of_squares > 0 else 0.0

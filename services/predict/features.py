@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from services.predict.compiled import compiled
 from services.predict.feature_math import (
     ar2_unexplained,
     lag1_and_poincare,
@@ -99,7 +99,7 @@ def series_features(intervals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _series_features(x, counts, out):
     """Each row's features into `out`. Every sum is over a row as wide as the matrix, zero past
     the window's values (numpy_sum: the order numpy took), so a window's features do not
@@ -186,7 +186,7 @@ def _series_features(x, counts, out):
         features[20] = kurtosis
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _trimmed_moments(sorted_x, n, width, a, b, e):
     """(skewness, kurtosis) of a window's values without its shortest and its longest one (the
     first and the last sorted); 0 and 0 where those remaining are all equal. a, b, e: scratch."""
@@ -208,7 +208,7 @@ def _trimmed_moments(sorted_x, n, width, a, b, e):
     return m3 / (m2 * math.sqrt(m2)), m4 / (m2 * m2)
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _periodicity(centred, n, width, a, b, e):
     """(AR(2) unexplained variance share, the unexplained share without the 3 largest squared
     residuals, the share of residual energy in those 3) of a window's centred values.
