@@ -21,6 +21,7 @@ from services.notify.base import Email, NotifierRejected
 
 _UTF8_QUOTED_PRINTABLE = Charset("utf-8")
 _UTF8_QUOTED_PRINTABLE.body_encoding = QP
+_MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
 
 
 def to_mime(email: Email, sender: str) -> Message:
@@ -42,8 +43,9 @@ def to_mime(email: Email, sender: str) -> Message:
 
 
 def _part(body: str, subtype: str) -> MIMEText:
-    """7-bit as it is when ASCII, else quoted-printable UTF-8: readable in the outbox's files."""
-    if body.isascii():
+    """7-bit as it is when ASCII in lines SMTP carries (998 characters), else quoted-printable
+    UTF-8 (which wraps lines): readable in the outbox's files either way."""
+    if body.isascii() and max(map(len, body.splitlines()), default=0) <= _MAX_LINE:
         return MIMEText(body, subtype, "us-ascii")
     return MIMEText(body, subtype, _UTF8_QUOTED_PRINTABLE)
 

@@ -57,3 +57,12 @@ def test_line_break_in_a_header__refused(field):
 def test_no_or_unsendable_recipient__refused(to):
     with pytest.raises(NotifierRejected):
         to_mime(Email(to, "s", "t", None, "<m@x>"), SENDER)
+
+
+def test_long_ascii_line__wrapped_for_smtp_and_read_back_exactly():
+    html = "<p>" + "x" * 3000 + "</p>"
+    sent = Email(("a@example.org",), "s", "short", html, "<m3@x>")
+    raw = to_mime(sent, SENDER).as_bytes()
+    assert message_is_7bit(raw)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed.get_body(("html",)).get_content().rstrip("\n") == html
