@@ -3,7 +3,8 @@
 Devices are a staggered fleet (services/ingest/simulator.py): each reads at its own millisecond
 and sends its batch of 10 signed readings in its own second, as unsynchronised wearables do.
 
-1. all-in-one, one process with all five roles:
+1. all-in-one, one peer process with all five roles (the wearables and the counting run in the
+   benchmark's process, as they would on other machines):
    - live: DEVICES wearables at 1 Hz in real time for SECONDS s (pre-signed, then fed to the
      queue on their timestamps): readings/s accepted while they stream, the deepest the queue
      got, readings lost or duplicated once everything is stored (every window decrypted and
@@ -52,7 +53,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from services.ingest.queues.local import LocalQueue
-from services.ingest.settings import IngestSettings
 from services.ingest.simulator import make_fleet, onboard, run, send_paced, signed_messages
 from services.peers.admission.local import admit_locally
 from services.peers.backends import records_settings
@@ -60,7 +60,6 @@ from services.peers.node import PeerNode
 from services.peers.peer_processes import PeerSpec, PeerSupervisor, addr_dir
 from services.peers.settings import ALL_ROLES, PeersSettings
 from services.records import open_store
-from services.runtime.gc_tuning import tune_for_throughput
 
 DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
@@ -121,10 +120,10 @@ def latencies(data_dir: Path, due_from: float = 0.0, due_until: float = float("i
     return out
 
 
-def live(prefix: str, data_dir: Path, store, devices: int, accepted, wait_stored,
+def live(prefix: str, data_dir: Path, store, devices: int, wait_stored,
          poll=lambda: None) -> dict:
     """DEVICES wearables streaming in real time for SECONDS s; see the module docstring.
-    `accepted()` reads how many readings the masters have had acknowledged so far."""
+    The rate is what the masters report as acknowledged (their metrics files)."""
     fleet = make_fleet(devices, irregular_fraction=0.1, seed=f"{prefix}-live")
     onboard(fleet, store)
     sink = LocalQueue(data_dir / "queue.db")
@@ -139,7 +138,7 @@ def live(prefix: str, data_dir: Path, store, devices: int, accepted, wait_stored
     # Sustained rate: once every device has sent its first (shorter) batch, until the last
     # second (when every device sends what it still holds at once).
     steady_from, steady_until = begin + min(BATCH + 2, SECONDS // 3), begin + SECONDS - 1
-    rate_marks: dict[str, tuple[float, int]] = {}
+    rate_marks: dict[str, dict[str, tuple[float, int]]] = {}
     deepest = 0
     while feeder.is_alive():
         poll()
@@ -147,26 +146,46 @@ def live(prefix: str, data_dir: Path, store, devices: int, accepted, wait_stored
         if now < steady_until:
             deepest = max(deepest, sink.depth())
         if now >= steady_from and "from" not in rate_marks:
-            rate_marks["from"] = (now, accepted())
+            rate_marks["from"] = accepted_by_masters(data_dir)
         if now >= steady_until and "until" not in rate_marks:
-            rate_marks["until"] = (now, accepted())
+            rate_marks["until"] = accepted_by_masters(data_dir)
         time.sleep(0.25)
     streamed_s = time.time() - begin
     if "until" not in rate_marks:
         raise RuntimeError("the feeder stopped before the end of the stream (see its error)")
-    (t_from, n_from), (t_until, n_until) = rate_marks["from"], rate_marks["until"]
     expected = {(d.user_id, s) for d in fleet for s in range(1, SECONDS + 1)}
     counted = wait_stored(fleet, expected)
     lat = latencies(data_dir, begin, begin + streamed_s)
     return {
         f"{prefix}_live_devices": devices,
-        f"{prefix}_live_readings_per_s": round((n_until - n_from) / (t_until - t_from), 1),
+        f"{prefix}_live_readings_per_s": round(rate(rate_marks["from"], rate_marks["until"]), 1),
         f"{prefix}_live_queue_depth_max_messages": deepest,
         **outcome(f"{prefix}_live", store, expected, counted, data_dir / "queue.db"),
         f"{prefix}_live_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
         f"{prefix}_live_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
         f"{prefix}_live_windows_timed": len(lat),
     }
+
+
+def accepted_by_masters(data_dir: Path) -> dict[str, tuple[float, int]]:
+    """Per master: (when its metrics file was written, readings it had acknowledged then). The
+    file's own time, not the reader's: files are rewritten every second, and reading the count
+    at our clock would blur a 47-s rate by up to 2%."""
+    out = {}
+    for path in (data_dir / "metrics").glob("*.json"):
+        try:
+            written, figures = path.stat().st_mtime, json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being replaced this instant: the next poll reads it
+        if "master_readings_accepted" in figures:
+            out[path.stem] = (written, figures["master_readings_accepted"])
+    return out
+
+
+def rate(first: dict[str, tuple[float, int]], last: dict[str, tuple[float, int]]) -> float:
+    """Readings/s acknowledged between two marks, summed over the masters present in both."""
+    return sum((last[name][1] - first[name][1]) / (last[name][0] - first[name][0])
+               for name in first.keys() & last.keys() if last[name][0] > first[name][0])
 
 
 def dead_lettered(store, expected: set) -> set:
@@ -280,37 +299,27 @@ def result(prefix: str, store, fleet, expected_readings: int, t0: float, t_drain
 
 
 def bench_all_in_one(data_dir: Path) -> dict:
-    store, fleet, expected_windows = prefill(data_dir, DEVICES, SECONDS, "bench-all")
-    admit_locally(data_dir, {"all": ALL_ROLES})
-    settings = PeersSettings(data_dir=data_dir, name="all", roles=ALL_ROLES, **TUNING)
-    ingest = IngestSettings(queue_path=data_dir / "queue.db", lock_s=LOCK_S)
-    queue = LocalQueue(data_dir / "queue.db")
-    marks = {}
-
-    async def main():
-        node = PeerNode(settings, ingest)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(node.run)
-            tune_for_throughput()  # as `pulseledger peer` does once its node runs
-            marks["t0"], due_from = time.monotonic(), time.time()
-            while node.roles["storage"].stored < expected_windows:
-                if "drained" not in marks and queue.depth() == 0:
-                    marks["drained"] = time.monotonic()
-                await trio.sleep(0.05)
-            marks["stored"] = time.monotonic()
-            marks.setdefault("drained", marks["stored"])
-            marks["figures"] = result("all_in_one", store, fleet, DEVICES * SECONDS, marks["t0"],
-                                      marks["drained"], marks["stored"], data_dir, due_from)
-            marks["figures"].update(await trio.to_thread.run_sync(
-                live, "all_in_one", data_dir, store, DEVICES,
-                lambda: node.roles["master"].readings_accepted,
-                lambda f, e: wait_counted(store, f, e)))
-            nursery.cancel_scope.cancel()
-
-    trio.run(main)
-    return marks["figures"]
+    """Phase 1: one `pulseledger peer` process with every role, as an operator runs it; the
+    wearables and the counting stay in this process (docs/decisions/2026-12-05-bench-harness-apart.md:
+    in the peer's own process they took its GIL, the count decrypting every stored window
+    every 2 s while the stream's last windows were closing)."""
+    out, store, supervisor = drain_backlog("all_in_one", data_dir, ALL_IN_ONE, DEVICES)
+    out["all_in_one_validation_workers"] = VALIDATION_WORKERS
+    try:
+        out.update(live("all_in_one", data_dir, store, DEVICES,
+                        lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
+                        poll=supervisor.poll))
+    finally:
+        supervisor.stop()
+        store.close()
+    return out
 
 
+# One validation worker (services/peers/master_validation.py): the second core of this 2-core
+# machine, the peer's own event loop having the first. BENCH_VALIDATION_WORKERS=0: in the loop.
+VALIDATION_WORKERS = int(os.environ.get("BENCH_VALIDATION_WORKERS", "1"))
+ALL_IN_ONE = [PeerSpec("all", ALL_ROLES,
+                       env={"PULSELEDGER_PEERS_VALIDATION_WORKERS": str(VALIDATION_WORKERS)})]
 SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",)),
             PeerSpec("aggregation-1", ("aggregation",)),
             PeerSpec("aggregation-2", ("aggregation",)),
@@ -377,7 +386,6 @@ def _accounted_for(data_dir: Path, store, readings: int, windows: int):
 def bench_separate(data_dir: Path) -> tuple[dict, PeerSupervisor]:
     out, store, supervisor = drain_backlog("separate", data_dir, SEPARATE, DEVICES)
     out.update(live("separate", data_dir, store, SEPARATE_DEVICES,
-                    lambda: metric_total(data_dir, "master_readings_accepted", "master-*"),
                     lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
                     poll=supervisor.poll))
     return out, supervisor

@@ -24,13 +24,24 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# One run: import the checkout's own benchmark module, run phase 1, print its figures.
+# One run: import the checkout's own benchmark module, run phase 1, print its figures. Both
+# sides run the all-in-one peer in a process of its own (the benchmark's wearables and counting
+# took the peer's GIL when they shared its process): a revision from before 2026-12-05 has no
+# such phase 1, so its separate-process phase runs with one peer of every role instead.
 RUN_PHASE_1 = """
 import json, sys, tempfile
 from pathlib import Path
 sys.path[:0] = [str(Path.cwd()), str(Path.cwd() / "benchmarks")]
 import bench_pipeline
-figures = bench_pipeline.bench_all_in_one(Path(tempfile.mkdtemp(prefix="ab-")) / "all")
+work = Path(tempfile.mkdtemp(prefix="ab-")) / "all"
+if hasattr(bench_pipeline, "ALL_IN_ONE"):
+    figures = bench_pipeline.bench_all_in_one(work)
+else:
+    bench_pipeline.SEPARATE = [bench_pipeline.PeerSpec("master-all", bench_pipeline.ALL_ROLES)]
+    bench_pipeline.SEPARATE_DEVICES = bench_pipeline.DEVICES
+    separate, supervisor = bench_pipeline.bench_separate(work)
+    supervisor.stop()
+    figures = {"all_in_one_" + key[len("separate_"):]: value for key, value in separate.items()}
 print("FIGURES " + json.dumps(figures))
 """
 KEPT = ("all_in_one_live_readings_per_s", "all_in_one_live_due_to_stored_p50_ms",

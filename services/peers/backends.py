@@ -34,9 +34,13 @@ def records_settings(data_dir: Path, deployments_file: Path | None = None):
 
 
 def open_record_store(settings: PeersSettings):
+    return open_store_from(records_settings(settings.data_dir, settings.deployments_path()))
+
+
+def open_store_from(records):
     from services.records import open_store
 
-    return open_store(records_settings(settings.data_dir, settings.deployments_path()))
+    return open_store(records)
 
 
 def open_predictor(settings: PeersSettings):

@@ -43,7 +43,11 @@ class PeerNode:
                  *, store=None, queue=None, predictor=None, notifier=None, anchor=None):
         self.settings = settings
         self.ingest_settings = ingest_settings or IngestSettings()
-        self.store = store or backends.open_record_store(settings)
+        # The settings the store was opened from (None: handed to us), for processes that open
+        # their own handle on it (the master's validation workers)
+        self._store_settings = None if store is not None else backends.records_settings(
+            settings.data_dir, settings.deployments_path())
+        self.store = store or backends.open_store_from(self._store_settings)
         self._queue, self._predictor, self._notifier = queue, predictor, notifier
         self._anchor = anchor
         self.roles: dict[str, object] = {}
@@ -80,7 +84,8 @@ class PeerNode:
                 store=self.store, rpc=self.rpc, membership=self.membership,
                 directory=self.directory, signer=self.signer,
                 receipts=ReceiptCheck(self.gate.operator, self.gate.revocations),
-                closing_gate=aggregation.yield_to_closing if aggregation is not None else None)
+                closing_gate=aggregation.yield_to_closing if aggregation is not None else None,
+                records_for_workers=self._store_settings)
             self.membership.report_queue_busy(master.busy)
             self.membership.report_queue_low(lambda: master.queue_low_ms)
             self.roles["master"] = master

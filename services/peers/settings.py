@@ -102,6 +102,10 @@ class PeersSettings(BaseSettings):
     master_batch: int = 500
     master_idle_poll_s: float = 0.05
     master_concurrency: int = 2
+    # Worker processes a master validates its pulls on (services/peers/master_validation.py):
+    # 0 validates in the peer's own event loop. A spare core each: the all-in-one peer of a
+    # 2-core host takes 1 (its validation then runs beside its closing, not between it).
+    validation_workers: int = 0
     # A master starts pulling only once its view of the live aggregators has not changed for
     # this long (they are still announcing themselves when it starts): readings routed on a
     # half-formed view bounce as `not_primary`, and in a backlog other masters move the

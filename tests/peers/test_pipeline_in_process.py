@@ -34,12 +34,15 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
 
     async def main():
         async with trio.open_nursery() as nursery:
+            # both masters validate on a worker process (the other peer tests: in their loop)
             first = PeerNode(peer_settings(tmp_path, "a", ["master", "prediction", "storage",
-                                                           "notification"], status_port=0),
+                                                           "notification"], status_port=0,
+                                           validation_workers=1),
                              ingest_settings(tmp_path))
             await nursery.start(first.run)
             second = PeerNode(peer_settings(tmp_path, "b", ["aggregation", "master"],
-                                            [first.address]), ingest_settings(tmp_path))
+                                            [first.address], validation_workers=1),
+                              ingest_settings(tmp_path))
             third = PeerNode(peer_settings(tmp_path, "c", ["aggregation"], [first.address]))
             await nursery.start(second.run)
             await nursery.start(third.run)
@@ -57,6 +60,9 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
         assert f"pulseledger_peers_storage_readings_stored {len(workload.valid_keys)}\n" \
             in metrics.text
         assert "pulseledger_peers_live_peers 3" in metrics.text
+        masters = [first.roles["master"], second.roles["master"]]
+        assert [m.validation.workers for m in masters] == [1, 1]
+        assert "pulseledger_peers_master_validation_workers 1" in metrics.text
         return done
 
     assert trio.run(main)

@@ -11,52 +11,38 @@ from collections import Counter, defaultdict
 
 import trio
 
-from services.ingest.validation import validate_message
 from services.peers.attestation import attest
+from services.peers.master_validation import DeviceCache, MasterValidation
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.receipts import ReceiptCheck
 from services.peers.rejected import dead_letter_rejected
 from services.peers.rpc import PeerUnavailable, RemoteError
-from services.peers.window_store import digest_of
 
 log = logging.getLogger(__name__)
-VALIDATE_BETWEEN_CHECKPOINTS = 20  # queue messages validated before the event loop runs again
-
-
-class _DeviceCache:
-    """Device lookups hit the record store once per device per ttl, not once per message."""
-
-    def __init__(self, store, ttl_s: float = 30.0):
-        self.store, self.ttl_s = store, ttl_s
-        self._cache: dict[str, tuple[float, object]] = {}
-
-    def get_device(self, device_id: str):
-        now = time.monotonic()
-        hit = self._cache.get(device_id)
-        if hit and now - hit[0] < self.ttl_s:
-            return hit[1]
-        device = self.store.get_device(device_id)
-        if device is not None:
-            self._cache[device_id] = (now, device)
-        return device
 
 
 class MasterRole:
     name = "master"
 
     def __init__(self, *, settings, ingest_settings, queue, store, rpc, membership, directory,
-                 signer, receipts: ReceiptCheck | None, closing_gate=None):
+                 signer, receipts: ReceiptCheck | None, closing_gate=None,
+                 records_for_workers=None):
         """`signer`: our key and credential, for attestations; `receipts`: the replication
         receipt check; `closing_gate`: an aggregator in this process lets its closing round go
-        first (its yield_to_closing), None when there is none."""
+        first (its yield_to_closing), None when there is none; `records_for_workers`: the
+        settings of `store`, for validation workers (master_validation.py; None: in-process)."""
         self.settings, self.ingest_settings = settings, ingest_settings
         self.queue, self.store, self.rpc = queue, store, rpc
         self.membership, self.directory, self.signer = membership, directory, signer
         self.receipts = receipts
         self.closing_gate = closing_gate
         self.digest_key = settings.digest_key_bytes()  # attestations carry keyed digests
-        self.devices = _DeviceCache(store)
+        self.devices = DeviceCache(store)
+        self.validation = MasterValidation(
+            workers=settings.validation_workers, devices=self.devices,
+            ingest_settings=ingest_settings, digest_key=self.digest_key,
+            records_settings=records_for_workers)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
         self.completed = 0
         self.readings_accepted = 0  # valid readings its aggregators acknowledged (status view)
@@ -82,7 +68,8 @@ class MasterRole:
                "master_readings_receipted": self.receipted,
                "master_readings_unreceipted": self.unreceipted,
                **{f'master_receipts_refused_total{{reason="{reason}"}}': n
-                  for reason, n in self.receipts_refused.items()}}
+                  for reason, n in self.receipts_refused.items()},
+               **self.validation.metrics()}
         return out
 
     async def _queue_op(self, fn, *args):
@@ -90,11 +77,15 @@ class MasterRole:
             return await trio.to_thread.run_sync(fn, *args)
 
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._watch_queue)
-            await self._settle()
-            for _ in range(self.settings.master_concurrency):
-                nursery.start_soon(self._loop)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch_queue)
+                await self.validation.start()
+                await self._settle()
+                for _ in range(self.settings.master_concurrency):
+                    nursery.start_soon(self._loop)
+        finally:
+            self.validation.close()
 
     async def _watch_queue(self) -> None:
         """Keep queue_low_ms fresh, once per presence interval: a note then carries a watermark
@@ -174,25 +165,21 @@ class MasterRole:
         changes or after a backoff. A transient failure must not cost the message a delivery
         (abandoning does, and max_delivery_count would soon park good readings as poison: in
         the chaos kill matrix a 20 s stall of a saturated cluster parked 240 of 600)."""
-        now_ms = int(time.time() * 1000)
+        checked = await self.validation.check([m.body for m in messages], int(time.time() * 1000))
         pending: list[list[dict]] = []
-        for index, message in enumerate(messages):
-            if index and index % VALIDATE_BETWEEN_CHECKPOINTS == 0:
-                # A pull of hundreds of messages is seconds of CPU on a busy host; in one piece
-                # it starved this peer's network (presence dropped, stream negotiations timed
-                # out and live peers were marked dead): let the event loop run in between.
-                await trio.lowlevel.checkpoint()
-            verdict = validate_message(message.body, self.devices, self.ingest_settings, now_ms)
-            for reject in verdict.rejects:
-                self.store.dead_letter("reading", reject.payload, reject.reason)
-            pending.append([reading.to_json() for reading in verdict.valid])
+        digests: dict[int, str] = {}  # id(reading) -> its keyed digest, for its attestation
+        for outcome in checked:
+            for payload, reason in outcome.rejects:
+                self.store.dead_letter("reading", payload, reason)
+            digests.update(zip(map(id, outcome.readings), outcome.digests))
+            pending.append(outcome.readings)
 
         valid_counts = [len(readings) for readings in pending]
         deadline = time.monotonic() + self.settings.master_route_patience_s
         backoff = 0.1
         while any(pending):
             before = sum(map(len, pending))
-            await self._route_once(pending)
+            await self._route_once(pending, digests)
             left = sum(map(len, pending))
             if not left or time.monotonic() + backoff > deadline:
                 break
@@ -208,7 +195,7 @@ class MasterRole:
         failed = [m for m, rest in zip(messages, pending) if rest]
         return done, failed
 
-    async def _route_once(self, pending: list[list[dict]]) -> None:
+    async def _route_once(self, pending: list[list[dict]], digest_of: dict[int, str]) -> None:
         """One attempt: send each pending reading to its primary; drop what is acknowledged."""
         aggregators = self.membership.live("aggregation")
         if not aggregators:
@@ -227,7 +214,7 @@ class MasterRole:
 
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
-                digests = [digest_of(r, self.digest_key) for r in readings]
+                digests = [digest_of[id(r)] for r in readings]
                 signer = self.signer
                 attestations = attest(signer.key_pair, signer.peer_id, signer.credential,
                                       readings, self.digest_key, digests)
