@@ -108,7 +108,11 @@ class Membership:
         to close. Never further back than source_hold_max_s before now (wall clock, as the
         queue's send times are): one stuck message, or a master that reports 0, may delay
         closing by that much, not stop it (settings.py)."""
-        lows = [p.queue_low_ms for p in self._live_masters() if p.queue_low_ms is not None]
+        # our own master's as it is now, not as our last note said (up to an interval old: a
+        # stale watermark holds windows back, then releases them in one large close round)
+        lows = [self._queue_low() if p.peer_id == self.self_id else p.queue_low_ms
+                for p in self._live_masters()]
+        lows = [low for low in lows if low is not None]
         if not lows:
             self._low_capped = False
             return None

@@ -147,6 +147,21 @@ def test_queue_low__oldest_reported_by_a_live_master__others_ignored():
     assert membership.queue_low_ms(now_ms=10_000) is None
 
 
+def test_queue_low__our_own_master_is_read_as_it_is_now__not_as_our_last_note_said():
+    """An aggregator with a master in its process: a watermark up to a presence interval old held
+    windows back, then released them in one large close round (the all-in-one p50 +200 ms)."""
+    membership = _membership_reading_queue_lows()
+    now = time.monotonic()
+    current = {"low": 9_000}
+    membership._queue_low = lambda: current["low"]
+    membership.peers = {"me": PeerRecord("me", ("aggregation", "master"), (), now,
+                                         queue_low_ms=4_000),  # our last note's
+                        "m1": PeerRecord("m1", ("master",), (), now, queue_low_ms=9_500)}
+    assert membership.queue_low_ms(now_ms=10_000) == 9_000
+    current["low"] = None  # our queue has emptied since the note
+    assert membership.queue_low_ms(now_ms=10_000) == 9_500
+
+
 @pytest.mark.parametrize("reported_ms", [0, 1_000_000 - 121_000])
 def test_queue_low__a_watermark_too_far_back__holds_windows_back_only_so_far(reported_ms):
     """An admitted master that reports 0 (or a message stuck for hours) would otherwise hold

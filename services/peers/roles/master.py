@@ -88,8 +88,9 @@ class MasterRole:
             self.validation.close()
 
     async def _watch_queue(self) -> None:
-        """Keep queue_low_ms fresh, once per presence interval: a note then carries a watermark
-        at most one interval old (older only holds windows open a little longer)."""
+        """Keep queue_low_ms fresh: a note then carries a watermark at most one presence
+        interval old (older only holds windows open a little longer), and an aggregator in this
+        process, which reads it every close tick, one at most a tick old."""
         oldest = getattr(self.queue, "oldest_pending_ms", None)
         if oldest is None:
             return
@@ -98,7 +99,7 @@ class MasterRole:
                 self.queue_low_ms = await self._queue_op(oldest)
             except Exception as exc:  # noqa: BLE001 - the last value stands; the next try may work
                 log.debug("reading the queue's oldest message failed: %s", type(exc).__name__)
-            await trio.sleep(self.settings.presence_interval_s)
+            await trio.sleep(min(self.settings.presence_interval_s, self.settings.close_tick_s))
 
     async def _settle(self) -> None:
         """Wait until the live aggregators we see stayed the same for master_settle_s."""
