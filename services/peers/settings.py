@@ -146,6 +146,12 @@ class PeersSettings(BaseSettings):
     status_port: int | None = None  # /healthz and /metrics on 127.0.0.1 (0: any free port)
 
     @model_validator(mode="after")
+    def _validation_workers_counted(self) -> PeersSettings:
+        if not 0 <= self.validation_workers <= 64:
+            raise ValueError("validation_workers must be 0 (validate in the peer) to 64")
+        return self
+
+    @model_validator(mode="after")
     def _gossip_degrees_ordered(self) -> PeersSettings:
         if not 1 <= self.gossip_degree_low <= self.gossip_degree <= self.gossip_degree_high:
             raise ValueError("gossip degrees must satisfy 1 <= gossip_degree_low <= "

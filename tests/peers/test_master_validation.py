@@ -10,7 +10,9 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 import trio
+from pydantic import ValidationError
 
 from services.peers.backends import records_settings
 from services.peers.master_validation import DeviceCache, MasterValidation, _ready
@@ -65,6 +67,12 @@ def test_a_store_handed_in_validates_in_process(tmp_path):
                                   ingest_settings=ingest_settings(tmp_path),
                                   digest_key=DIGEST_KEY, records_settings=None)
     assert validation.workers == 0  # no settings to open that store elsewhere
+
+
+@pytest.mark.parametrize("workers", [-1, 65])
+def test_a_worker_count_out_of_range_is_refused_at_start(tmp_path, workers):
+    with pytest.raises(ValidationError, match="validation_workers"):
+        PeersSettings(data_dir=tmp_path, validation_workers=workers)
 
 
 def test_a_killed_worker_costs_no_message(tmp_path):
