@@ -38,9 +38,8 @@ class MasterRole:
         self.receipts = receipts
         self.closing_gate = closing_gate
         self.digest_key = settings.digest_key_bytes()  # attestations carry keyed digests
-        self.devices = DeviceCache(store)
         self.validation = MasterValidation(
-            workers=settings.validation_workers, devices=self.devices,
+            workers=settings.validation_workers, devices=DeviceCache(store),
             ingest_settings=ingest_settings, digest_key=self.digest_key,
             records_settings=records_for_workers)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
@@ -196,7 +195,7 @@ class MasterRole:
         failed = [m for m, rest in zip(messages, pending) if rest]
         return done, failed
 
-    async def _route_once(self, pending: list[list[dict]], digest_of: dict[int, str]) -> None:
+    async def _route_once(self, pending: list[list[dict]], digest_by_id: dict[int, str]) -> None:
         """One attempt: send each pending reading to its primary; drop what is acknowledged."""
         aggregators = self.membership.live("aggregation")
         if not aggregators:
@@ -215,7 +214,7 @@ class MasterRole:
 
         async def send(aggregator: str, readings: list[dict]) -> None:
             try:
-                digests = [digest_of[id(r)] for r in readings]
+                digests = [digest_by_id[id(r)] for r in readings]
                 signer = self.signer
                 attestations = attest(signer.key_pair, signer.peer_id, signer.credential,
                                       readings, self.digest_key, digests)
