@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict, defaultdict
 
-from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int, unb64
+from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int
 from services.peers.admission.credential import Credential, Refused
 from services.peers.peer_signed import PeerSignedCheck, remember
+from services.peers.signed_trees import SignedTrees
 from services.peers.window_store import digest_of
 from services.records import merkle
 
@@ -101,6 +102,7 @@ class AttestationCheck:
         self._verified: OrderedDict[object, tuple] = OrderedDict()
         # (master, root signature) -> (root, credential): a call's root, verified once
         self._roots: OrderedDict[tuple, tuple] = OrderedDict()
+        self._trees = SignedTrees()  # and the nodes on the paths that led to it
 
     def _attested(self, document: dict) -> tuple[str, frozenset]:
         """(device, {(seq, digest)}) the document attests; Refused if it is not a master's."""
@@ -126,12 +128,16 @@ class AttestationCheck:
             key = (str(document["root_sig"]), tuple(document["proof"]))
             cached = self._verified.get(key)
             if cached is None:
-                master, body = str(document["master"]), document["body"]
-                root = merkle.compute_root(leaf_of(body), [unb64(node) for node in key[1]])
+                body, signer = document["body"], (str(document["master"]), key[0])
+                credential, passed, root = self._trees.walk(
+                    signer, merkle.leaf_hash(leaf_of(body)), key[1])
         except Exception:  # malformed in any way  # noqa: BLE001
             raise Refused("malformed") from None
         if cached is None:
-            cached = _entries(body, self._root_credential(master, key[0], root, document))
+            if credential is None:  # no node of a tree we know: the root's signature decides
+                credential = self._root_credential(*signer, root, document)
+            self._trees.learn(signer, credential, passed)
+            cached = _entries(body, credential)
             remember(self._verified, key, cached)
         device, entries, credential = cached
         self._signed.still_admitted(credential)
