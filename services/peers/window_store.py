@@ -27,7 +27,7 @@ from services.runtime.sqlite_helpers import connect
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 NEVER = -(2**62)
-VERSION = 3  # heart rate and RR sealed in `content`
+VERSION = 4  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order
 WINDOW_SEAL_TAG = b"\x00PLW1"
 
 _SCHEMA = """
@@ -37,8 +37,12 @@ CREATE TABLE IF NOT EXISTS readings (
     digest TEXT, att TEXT, signal TEXT,
     PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
--- the masters' attestations (services/peers/attestation.py) the readings refer to by id
-CREATE TABLE IF NOT EXISTS attestations (id TEXT PRIMARY KEY, device TEXT, doc TEXT) WITHOUT ROWID;
+-- the masters' attestations (services/peers/attestation.py) the readings refer to by id, kept in
+-- arrival order: a call's documents (~1.4 kB each) fill pages one after another. Keyed by their
+-- random id (WITHOUT ROWID, before user_version 4) each went to a random page and, being over
+-- the ~1 kB such a row keeps in its page, to an overflow page of its own as well.
+CREATE TABLE IF NOT EXISTS attestations (id TEXT NOT NULL, device TEXT, doc TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS attestations_id ON attestations (id);
 CREATE TABLE IF NOT EXISTS windows (
     device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
     PRIMARY KEY (device, window_start)) WITHOUT ROWID;
@@ -173,6 +177,13 @@ class WindowStore:
                     db.execute("SELECT device, seq, hr, rr FROM readings WHERE hr IS NOT NULL")])
                 db.execute("ALTER TABLE readings DROP COLUMN hr")
                 db.execute("ALTER TABLE readings DROP COLUMN rr")
+            if version < 4:  # attestations in arrival order (see _SCHEMA)
+                db.execute("ALTER TABLE attestations RENAME TO attestations_before")
+                db.execute("DROP INDEX IF EXISTS attestations_id")
+                db.execute("CREATE TABLE attestations (id TEXT NOT NULL, device TEXT, doc TEXT)")
+                db.execute("CREATE UNIQUE INDEX attestations_id ON attestations (id)")
+                db.execute("INSERT INTO attestations SELECT id, device, doc FROM attestations_before")
+                db.execute("DROP TABLE attestations_before")
             db.execute(f"PRAGMA user_version = {VERSION}")
             db.execute("COMMIT")
         except BaseException:

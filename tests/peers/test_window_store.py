@@ -205,3 +205,31 @@ def test_due__held_back_until_the_source_watermark_passes_end_plus_grace(tmp_pat
     # a stream that has stopped still flushes: no master is pulling anything
     assert store.due(grace_ms=3_000, idle_close_ms=60_000, flush=True,
                      queued_since_ms=0) == [("dev", 0, 0), ("dev", 10_000, 0)]
+
+
+def test_store_with_attestations_by_random_key__upgraded_to_arrival_order(tmp_path):
+    """user_version 3 kept attestations in a WITHOUT ROWID table keyed by their random id (a
+    random page and an overflow page per document): opening it moves them to the table in
+    arrival order, every document kept, a second copy still ignored."""
+    import sqlite3
+
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([dict(reading(1, 1_000), att="att-1")],
+                 attestations={"att-1": ("dev", '{"doc": 1}')})
+    store.close()
+    db = sqlite3.connect(tmp_path / "w.db")
+    db.executescript("""
+        DROP TABLE attestations;
+        CREATE TABLE attestations (id TEXT PRIMARY KEY, device TEXT, doc TEXT) WITHOUT ROWID;
+        INSERT INTO attestations VALUES ('att-1', 'dev', '{"doc": 1}');
+        PRAGMA user_version = 3;""")
+    db.close()
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    assert store.attestations_of([("dev", 0)]) == {("dev", 0): [{"doc": 1}]}
+    store.ingest([dict(reading(2, 2_000), att="att-1")],
+                 attestations={"att-1": ("dev", '{"doc": "again"}')})
+    db = sqlite3.connect(tmp_path / "w.db")
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'attestations'").fetchone()
+    assert "WITHOUT ROWID" not in sql
+    assert db.execute("SELECT id, doc FROM attestations").fetchall() == [("att-1", '{"doc": 1}')]
+    assert db.execute("PRAGMA user_version").fetchone() == (4,)
