@@ -3,8 +3,8 @@ same call verify on a short path.
 
 A master signs one root per `agg.ingest` call over every device's body (attestation.py), and
 storage checks each body on its path to that root: with thousands of devices a call, that is
-a dozen hashes and base64 decodings per body, ~20 µs — a fifth of an all-in-one peer's CPU
-at 10,000 readings/s, spent proving the same upper nodes again for every device. Once a path
+a dozen hashes and base64 decodings per body, ~10 µs — a tenth of a core at 10,000 readings/s
+(ten bodies a window), spent proving the same upper nodes again for every device. Once a path
 has led to a signed root, every node on it and every sibling it names is in that tree; another
 body whose path reaches one of them is in the tree too (the nodes are hashes: to reach a known
 node from a body that is not in the tree is to find a SHA-256 collision; merkle.py's leaf and
@@ -36,8 +36,9 @@ class SignedTrees:
     def walk(self, signer: tuple, leaf: bytes, proof: Sequence[str]) -> tuple[object, list, bytes]:
         """Hash up from `leaf` (a leaf hash) along `proof` (base64 siblings) until a node of the
         tree signed by `signer` is met. Returns (the credential that signed the tree, or None
-        if no known node was met; the nodes passed, each (level, node, sibling), for learn();
-        the last node: the root if credential is None). ValueError if the proof is malformed."""
+        if no known node was met; the nodes computed and the siblings used, each (level, node),
+        for learn(); the last node: the root if credential is None). ValueError if the proof is
+        malformed."""
         tree = self._trees.get(signer)
         known = tree[1] if tree is not None else ()
         passed, node = [], leaf

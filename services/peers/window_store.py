@@ -149,7 +149,9 @@ class WindowStore:
         (or a redelivery would look like a replay), scrub what closed windows kept. Before the
         readings' declared signal (user_version 1): add its column (old readings: none). Before
         sealing (user_version 2): seal the heart rates and RR of open windows, drop their plain
-        columns and rewrite the file, so none is left in a free page or the WAL."""
+        columns and rewrite the file, so none is left in a free page or the WAL. Before
+        attestations in arrival order (user_version 3): move them to the new table (no rewrite:
+        they hold no heart rate)."""
         db = self._db
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version >= VERSION:
@@ -189,9 +191,9 @@ class WindowStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        # the plaintext the old columns held is still in free pages and the WAL: rewrite both
-        db.execute("VACUUM")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if version < 3:  # the plaintext the old columns held is still in free pages and the WAL
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def window_of(self, ts_ms: int) -> int:
         return ts_ms - ts_ms % self.window_ms
