@@ -315,9 +315,13 @@ def bench_all_in_one(data_dir: Path) -> dict:
     return out
 
 
-# One validation worker (services/peers/master_validation.py): the second core of this 2-core
-# machine, the peer's own event loop having the first. BENCH_VALIDATION_WORKERS=0: in the loop.
-VALIDATION_WORKERS = int(os.environ.get("BENCH_VALIDATION_WORKERS", "1"))
+# Two validation workers (services/peers/master_validation.py). The live phase leaves a core idle,
+# and validation is one of the serial steps of every master batch (2026-12-05, 60-s live after
+# the backlog: 8,541 and 8,181/s, p99 525 and 650 ms, with two; 7,977-8,205/s, p99 418-930 ms,
+# in three runs with one: ~+3.5%, inside the run-to-run spread;
+# docs/decisions/2026-12-05-all-in-one-not-cpu-bound.md).
+# BENCH_VALIDATION_WORKERS=0: in the loop.
+VALIDATION_WORKERS = int(os.environ.get("BENCH_VALIDATION_WORKERS", "2"))
 ALL_IN_ONE = [PeerSpec("all", ALL_ROLES,
                        env={"PULSELEDGER_PEERS_VALIDATION_WORKERS": str(VALIDATION_WORKERS)})]
 SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",)),
