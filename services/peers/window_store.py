@@ -30,19 +30,19 @@ NEVER = -(2**62)
 VERSION = 4  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order
 WINDOW_SEAL_TAG = b"\x00PLW1"
 
-_SCHEMA = """
+# The masters' attestations (services/peers/attestation.py) the readings refer to by id, kept in
+# arrival order: a call's documents (~1.4 kB each) fill pages one after another. Keyed by their
+# random id (WITHOUT ROWID, before user_version 4) each went to a random page and, being over
+# the ~1 kB such a row keeps in its page, to an overflow page of its own as well.
+_ATTESTATIONS = ("CREATE TABLE IF NOT EXISTS attestations (id TEXT NOT NULL, device TEXT, doc TEXT)",
+                 "CREATE UNIQUE INDEX IF NOT EXISTS attestations_id ON attestations (id)")
+_SCHEMA = ";\n".join(_ATTESTATIONS) + """;
 CREATE TABLE IF NOT EXISTS readings (
     device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER,
     content BLOB,  -- sealed heart rate and RR text; NULL once the window closed
     digest TEXT, att TEXT, signal TEXT,
     PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
--- the masters' attestations (services/peers/attestation.py) the readings refer to by id, kept in
--- arrival order: a call's documents (~1.4 kB each) fill pages one after another. Keyed by their
--- random id (WITHOUT ROWID, before user_version 4) each went to a random page and, being over
--- the ~1 kB such a row keeps in its page, to an overflow page of its own as well.
-CREATE TABLE IF NOT EXISTS attestations (id TEXT NOT NULL, device TEXT, doc TEXT);
-CREATE UNIQUE INDEX IF NOT EXISTS attestations_id ON attestations (id);
 CREATE TABLE IF NOT EXISTS windows (
     device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
     PRIMARY KEY (device, window_start)) WITHOUT ROWID;
@@ -181,9 +181,9 @@ class WindowStore:
                 db.execute("ALTER TABLE readings DROP COLUMN rr")
             if version < 4:  # attestations in arrival order (see _SCHEMA)
                 db.execute("ALTER TABLE attestations RENAME TO attestations_before")
-                db.execute("DROP INDEX IF EXISTS attestations_id")
-                db.execute("CREATE TABLE attestations (id TEXT NOT NULL, device TEXT, doc TEXT)")
-                db.execute("CREATE UNIQUE INDEX attestations_id ON attestations (id)")
+                db.execute("DROP INDEX IF EXISTS attestations_id")  # it moved with the table
+                for statement in _ATTESTATIONS:
+                    db.execute(statement)
                 db.execute("INSERT INTO attestations SELECT id, device, doc FROM attestations_before")
                 db.execute("DROP TABLE attestations_before")
             db.execute(f"PRAGMA user_version = {VERSION}")
