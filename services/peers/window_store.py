@@ -27,7 +27,8 @@ from services.runtime.sqlite_helpers import connect
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 NEVER = -(2**62)
-VERSION = 4  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order
+VERSION = 5  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order;
+# 5: attestations linked to their windows, gone when those close; expired windows by index
 WINDOW_SEAL_TAG = b"\x00PLW1"
 
 # The masters' attestations (services/peers/attestation.py) the readings refer to by id, kept in
@@ -37,6 +38,14 @@ WINDOW_SEAL_TAG = b"\x00PLW1"
 _ATTESTATIONS = ("CREATE TABLE IF NOT EXISTS attestations (id TEXT NOT NULL, device TEXT, doc TEXT)",
                  "CREATE UNIQUE INDEX IF NOT EXISTS attestations_id ON attestations (id)")
 _SCHEMA = ";\n".join(_ATTESTATIONS) + """;
+-- Which documents each window's readings name: what closing reads (a window's own few rows, not
+-- its readings) and what tells, as a window closes, that a document is named by no other window
+-- of its device and goes too. A document is one device's, of one call: its readings are in that
+-- device's windows, and only the open ones keep links. (Before user_version 5 a purge every 30 s
+-- found the unnamed documents by scanning every reading kept for the dedupe retention.)
+CREATE TABLE IF NOT EXISTS window_attestations (
+    device TEXT, window_start INTEGER, id TEXT,
+    PRIMARY KEY (device, window_start, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS readings (
     device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER,
     content BLOB,  -- sealed heart rate and RR text; NULL once the window closed
@@ -46,7 +55,9 @@ CREATE INDEX IF NOT EXISTS readings_window ON readings (device, window_start);
 CREATE TABLE IF NOT EXISTS windows (
     device TEXT, window_start INTEGER, state INTEGER, closed_at REAL,
     PRIMARY KEY (device, window_start)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS windows_state ON windows (state);
+-- the purge's range: closed windows whose retention ended (before user_version 5, on (state)
+-- alone, it read every closed window kept to compare its closed_at)
+CREATE INDEX IF NOT EXISTS windows_closed ON windows (state, closed_at);
 CREATE INDEX IF NOT EXISTS windows_state_start ON windows (state, window_start);
 CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, max_ts INTEGER, closed_through INTEGER, last_update REAL);
@@ -151,7 +162,9 @@ class WindowStore:
         sealing (user_version 2): seal the heart rates and RR of open windows, drop their plain
         columns and rewrite the file, so none is left in a free page or the WAL. Before
         attestations in arrival order (user_version 3): move them to the new table (no rewrite:
-        they hold no heart rate)."""
+        they hold no heart rate). Before window links (user_version 4): link each document to
+        the windows whose readings name it, drop the ones none names (the purge's scan left
+        them until then) and the index on `state` alone (windows_closed replaces it)."""
         db = self._db
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version >= VERSION:
@@ -186,6 +199,12 @@ class WindowStore:
                     db.execute(statement)
                 db.execute("INSERT INTO attestations SELECT id, device, doc FROM attestations_before")
                 db.execute("DROP TABLE attestations_before")
+            if version < 5:  # documents linked to their windows (see _SCHEMA)
+                db.execute("INSERT OR IGNORE INTO window_attestations SELECT DISTINCT device, "
+                           "window_start, att FROM readings WHERE att IS NOT NULL")
+                db.execute("DELETE FROM attestations WHERE id NOT IN "
+                           "(SELECT id FROM window_attestations)")
+                db.execute("DROP INDEX IF EXISTS windows_state")
             db.execute(f"PRAGMA user_version = {VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -242,9 +261,7 @@ class WindowStore:
                 marks[0] = max(marks[0], ts)
                 outcomes.append("accepted")
             db.executemany(_INSERT_READING.format(""), rows)
-            used = {row[6] for row in rows}
-            db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
-                           [(i, d, doc) for i, (d, doc) in (attestations or {}).items() if i in used])
+            self._link_attestations(rows, attestations or {})
             db.executemany("INSERT OR IGNORE INTO windows VALUES (?, ?, ?, NULL)", windows)
             db.executemany(
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
@@ -256,6 +273,16 @@ class WindowStore:
             raise
         return outcomes
 
+    def _link_attestations(self, rows: list[tuple], documents: dict[str, tuple[str, str]]) -> None:
+        """Keep the documents these stored rows (as _INSERT_READING takes them) name, each
+        linked to the rows' windows (inside the caller's transaction); a document no row names
+        is not kept."""
+        links = {(row[0], row[2], row[6]) for row in rows if row[6] is not None}
+        self._db.executemany("INSERT OR IGNORE INTO window_attestations VALUES (?, ?, ?)", links)
+        named = {link[2] for link in links}
+        self._db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
+                             [(i, d, doc) for i, (d, doc) in documents.items() if i in named])
+
     # -- replication and hand-over ------------------------------------------------------------
     def export(self, devices: list[str]) -> dict:
         """Everything about these devices, as `merge` takes it."""
@@ -265,7 +292,8 @@ class WindowStore:
                 "SELECT device, seq, window_start, ts, content, digest, att, signal "
                 "FROM readings WHERE device = ?", (device,))]
             state["attestations"] += [list(r) for r in self._db.execute(
-                "SELECT id, device, doc FROM attestations WHERE device = ?", (device,))]
+                "SELECT a.id, a.device, a.doc FROM attestations a WHERE a.id IN "
+                "(SELECT id FROM window_attestations WHERE device = ?)", (device,))]
             state["windows"] += [list(r) for r in self._db.execute(
                 "SELECT device, window_start, state FROM windows WHERE device = ?", (device,))]
             state["devices"] += [list(r) for r in self._db.execute(
@@ -321,11 +349,13 @@ class WindowStore:
                     "ON r.device = i.device AND r.seq = i.seq"))
                 orphans += [_reading(r[0], r[1], r[3], r[4], r[5], r[8]) for r in arriving_late
                             if (r[0], r[1]) not in known]
-            db.executemany(_INSERT_READING.format("OR IGNORE"), [
-                (d, q, w, t, None if hr is None else self._sealed(d, q, hr, rr), digest, att, sig)
-                for d, q, w, t, hr, rr, digest, att, sig in rows])
-            db.executemany("INSERT OR IGNORE INTO attestations VALUES (?, ?, ?)",
-                           [tuple(a) for a in state.get("attestations", [])])
+            stored = [(d, q, w, t, None if hr is None else self._sealed(d, q, hr, rr), digest,
+                       att, sig) for d, q, w, t, hr, rr, digest, att, sig in rows]
+            db.executemany(_INSERT_READING.format("OR IGNORE"), stored)
+            # a row we already held keeps its own document; linking one more is harmless, and
+            # _scrub below unlinks (and drops) what closed windows named
+            self._link_attestations([r for r in stored if r[4] is not None], {
+                i: (d, doc) for i, d, doc in state.get("attestations", [])})
             db.executemany(
                 "INSERT INTO windows VALUES (?, ?, ?, NULL) ON CONFLICT (device, window_start) "
                 "DO UPDATE SET state = max(state, excluded.state)",
@@ -399,7 +429,11 @@ class WindowStore:
     def drop(self, devices: list[str]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        for table in ("readings", "windows", "devices", "attestations"):
+        # a device's documents are the ones its windows link to (closed windows' went already)
+        db.executemany("DELETE FROM attestations WHERE id IN "
+                       "(SELECT id FROM window_attestations WHERE device = ?)",
+                       [(d,) for d in devices])
+        for table in ("readings", "windows", "devices", "window_attestations"):
             db.executemany(f"DELETE FROM {table} WHERE device = ?", [(d,) for d in devices])
         db.execute("COMMIT")
 
@@ -482,25 +516,38 @@ class WindowStore:
         """A closed window is stored (encrypted) by storage: what we keep of its readings until
         the dedupe retention ends is (device, seq, keyed digest) — no heart rate, no RR, and no
         attestation (its digests are keyed too, but it is no longer needed)."""
-        self._db.executemany("UPDATE readings SET content = NULL, att = NULL "
-                             "WHERE device = ? AND window_start = ?", windows)
-        # the attestations no reading names any more go with the next purge (a full scan)
+        db = self._db
+        db.executemany("UPDATE readings SET content = NULL, att = NULL "
+                       "WHERE device = ? AND window_start = ?", windows)
+        db.execute("DELETE FROM temp.wanted")
+        db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
+        named = db.execute(
+            "SELECT DISTINCT l.device, l.id FROM temp.wanted x CROSS JOIN window_attestations l "
+            "ON l.device = x.device AND l.window_start = x.window_start").fetchall()
+        db.executemany("DELETE FROM window_attestations WHERE device = ? AND window_start = ?",
+                       windows)
+        # a document stays while another window of its device (still open) names it: a call's
+        # readings of one device can fall in two windows
+        db.executemany("DELETE FROM attestations WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM "
+                       "window_attestations WHERE device = ?2 AND id = ?1)",
+                       [(i, d) for d, i in named])
 
     def window_readings(self, device: str, window_start: int) -> list[dict]:
         return self.readings_of([(device, window_start)])[(device, window_start)]
 
-    def _over_windows(self, windows: list[tuple[str, int]], select: str, tail: str) -> list[tuple]:
-        """Rows of `select` over each wanted window's readings, in one query: CROSS JOIN keeps
-        the wanted windows outside and INDEXED BY makes each a range lookup (left to itself the
-        planner scans every reading stored to honour an ORDER BY)."""
+    def _over_windows(self, windows: list[tuple[str, int]], select: str, tail: str,
+                      rows: str = "readings r INDEXED BY readings_window") -> list[tuple]:
+        """Rows of `select` over each wanted window's `rows` (its readings, or its links to
+        documents), in one query: CROSS JOIN keeps the wanted windows outside and INDEXED BY
+        makes each a range lookup (left to itself the planner scans every reading stored to
+        honour an ORDER BY)."""
         db = self._db
         db.execute("BEGIN")
         try:
             db.execute("DELETE FROM temp.wanted")
             db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
             return db.execute(
-                f"SELECT {select} FROM temp.wanted x "
-                "CROSS JOIN readings r INDEXED BY readings_window "
+                f"SELECT {select} FROM temp.wanted x CROSS JOIN {rows} "
                 f"ON r.device = x.device AND r.window_start = x.window_start {tail}").fetchall()
         finally:
             db.execute("COMMIT")
@@ -518,31 +565,44 @@ class WindowStore:
         return out
 
     def attestations_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
-        """The attestation documents each window's readings name."""
+        """The attestation documents each window's readings name (its links)."""
         out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
         parsed: dict[str, dict] = {}  # a document two windows share is parsed once
-        for d, w, doc in self._over_windows(list(out), "DISTINCT r.device, r.window_start, a.doc",
-                                            "JOIN attestations a ON a.id = r.att"):
-            document = parsed.get(doc)
+        for d, w, name, doc in self._over_windows(
+                list(out), "r.device, r.window_start, r.id, a.doc",
+                "JOIN attestations a ON a.id = r.id", rows="window_attestations r"):
+            document = parsed.get(name)
             if document is None:
-                document = parsed[doc] = json.loads(doc)
+                document = parsed[name] = json.loads(doc)
             out[(d, w)].append(document)
         return out
 
     def devices(self) -> list[str]:
         return [d for (d,) in self._db.execute("SELECT device FROM devices")]
 
-    def purge(self, retention_s: float, now: float | None = None) -> None:
-        """Forget closed windows after the retention: a redelivery later than that is 'late'."""
+    def purge(self, retention_s: float, now: float | None = None, limit: int = 2_000) -> int:
+        """Forget up to `limit` closed windows whose retention ended (a redelivery later than
+        that is 'late'); returns how many. The caller repeats while a whole `limit` went, with
+        a pause between: one transaction of every window expired since the last purge (30 s at
+        1,000 windows/s, ten readings each) would hold the loop for seconds. Their documents
+        went when they closed (_scrub); the windows_closed index finds just the expired ones."""
         cutoff = (time.time() if now is None else now) - retention_s
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        db.execute("DELETE FROM readings WHERE (device, window_start) IN (SELECT device, "
-                   "window_start FROM windows WHERE state = ? AND closed_at < ?)", (CLOSED, cutoff))
-        db.execute("DELETE FROM windows WHERE state = ? AND closed_at < ?", (CLOSED, cutoff))
-        db.execute("DELETE FROM attestations WHERE id NOT IN "
-                   "(SELECT att FROM readings WHERE att IS NOT NULL)")
-        db.execute("COMMIT")
+        try:
+            db.execute("DELETE FROM temp.wanted")
+            db.execute("INSERT INTO temp.wanted SELECT device, window_start FROM windows "
+                       "WHERE state = ? AND closed_at < ? LIMIT ?", (CLOSED, cutoff, limit))
+            (expired,) = db.execute("SELECT count(*) FROM temp.wanted").fetchone()
+            db.execute("DELETE FROM readings WHERE (device, window_start) IN "
+                       "(SELECT device, window_start FROM temp.wanted)")
+            db.execute("DELETE FROM windows WHERE (device, window_start) IN "
+                       "(SELECT device, window_start FROM temp.wanted)")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return expired
 
     def close(self) -> None:
         self._db.close()

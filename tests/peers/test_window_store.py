@@ -232,4 +232,89 @@ def test_store_with_attestations_by_random_key__upgraded_to_arrival_order(tmp_pa
     (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'attestations'").fetchone()
     assert "WITHOUT ROWID" not in sql
     assert db.execute("SELECT id, doc FROM attestations").fetchall() == [("att-1", '{"doc": 1}')]
-    assert db.execute("PRAGMA user_version").fetchone() == (4,)
+    assert db.execute("PRAGMA user_version").fetchone() == (5,)
+
+
+def _documents(path) -> list[str]:
+    import sqlite3
+
+    return [i for (i,) in sqlite3.connect(path).execute("SELECT id FROM attestations ORDER BY id")]
+
+
+def test_closing__drops_the_documents_no_open_window_names(tmp_path):
+    """A call's document for a device can name readings in two of its windows: closing the
+    first keeps it for the second, closing the second drops it; one only the first named goes
+    with the first. Nothing is left for a purge to scan for."""
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([dict(reading(1, 1_000), att="call-0")],
+                 attestations={"call-0": ("dev", '{"call": 0}')})
+    store.ingest([dict(reading(2, 2_000), att="call-1"), dict(reading(3, 12_000), att="call-1")],
+                 attestations={"call-1": ("dev", '{"call": 1}'),
+                               "unnamed": ("dev", '{"call": "none of its readings"}')})
+    assert store.attestations_of([("dev", 0), ("dev", 10_000)]) == {
+        ("dev", 0): [{"call": 0}, {"call": 1}], ("dev", 10_000): [{"call": 1}]}
+    assert _documents(tmp_path / "w.db") == ["call-0", "call-1"]
+    store.mark([("dev", 0)], CLOSED)
+    assert _documents(tmp_path / "w.db") == ["call-1"]
+    assert store.attestations_of([("dev", 10_000)]) == {("dev", 10_000): [{"call": 1}]}
+    store.mark([("dev", 10_000)], CLOSED)
+    assert _documents(tmp_path / "w.db") == []
+
+
+def test_purge__forgets_expired_windows_a_chunk_at_a_time__they_stay_late(tmp_path):
+    """Each purge takes at most `limit` windows whose retention ended (the caller repeats, the
+    loop let go between); a redelivery for a purged window is still late."""
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(seq, seq * 10_000) for seq in range(5)])
+    store.mark([("dev", seq * 10_000) for seq in range(5)], CLOSED, now=100.0)
+    assert store.purge(retention_s=10.0, now=105.0, limit=2) == 0
+    assert [store.purge(retention_s=10.0, now=200.0, limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert store.ingest([reading(0, 0)]) == ["late"]
+    assert store.readings_of([("dev", 0)]) == {("dev", 0): []}
+
+
+def test_hand_over__carries_the_devices_documents__drop_takes_them_away(tmp_path):
+    """export carries the documents a device's open windows name (found by the device's links,
+    not a scan of every document), merge keeps only the ones its rows name, drop removes them."""
+    primary = WindowStore(tmp_path / "p.db", 10_000, KEY)
+    replica = WindowStore(tmp_path / "r.db", 10_000, KEY)
+    primary.ingest([dict(reading(1, 1_000, device="dev-a"), att="a-1"),
+                    dict(reading(1, 1_000, device="dev-b"), att="b-1")],
+                   attestations={"a-1": ("dev-a", '{"a": 1}'), "b-1": ("dev-b", '{"b": 1}')})
+    state = primary.export(["dev-a"])
+    assert state["attestations"] == [["a-1", "dev-a", '{"a": 1}']]
+    state["attestations"].append(["stray", "dev-a", '{"named": "by no row"}'])
+    replica.merge(state)
+    assert replica.attestations_of([("dev-a", 0)]) == {("dev-a", 0): [{"a": 1}]}
+    assert _documents(tmp_path / "r.db") == ["a-1"]
+    primary.drop(["dev-a"])
+    assert _documents(tmp_path / "p.db") == ["b-1"]
+    assert primary.attestations_of([("dev-b", 0)]) == {("dev-b", 0): [{"b": 1}]}
+
+
+def test_store_without_window_links__upgraded(tmp_path):
+    """user_version 4 found a window's documents through its readings and left the unnamed
+    ones to a purge that scanned every reading: opening it links each document to its open
+    windows, drops the ones no reading names, and the index on `state` alone."""
+    import sqlite3
+
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([dict(reading(1, 1_000), att="call-1"), dict(reading(2, 12_000), att="call-1")],
+                 attestations={"call-1": ("dev", '{"call": 1}')})
+    store.close()
+    db = sqlite3.connect(tmp_path / "w.db")
+    db.executescript("""
+        DROP TABLE window_attestations;
+        DROP INDEX windows_closed;
+        CREATE INDEX windows_state ON windows (state);
+        INSERT INTO attestations VALUES ('left-over', 'dev', '{"closed": "long ago"}');
+        PRAGMA user_version = 4;""")
+    db.close()
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    assert store.attestations_of([("dev", 0), ("dev", 10_000)]) == {
+        ("dev", 0): [{"call": 1}], ("dev", 10_000): [{"call": 1}]}
+    assert _documents(tmp_path / "w.db") == ["call-1"]
+    db = sqlite3.connect(tmp_path / "w.db")
+    indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "windows_state" not in indexes and "windows_closed" in indexes
+    assert db.execute("PRAGMA user_version").fetchone() == (5,)

@@ -110,6 +110,10 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         self.orphaned += len(orphans)
 
     async def _purge_loop(self) -> None:
+        """Every 30 s, forget the closed windows whose dedupe retention ended, a bounded chunk
+        at a time with the loop let go between (window_store.purge)."""
+        chunk = 2_000
         while True:
             await trio.sleep(30)
-            self.windows.purge(self.settings.dedupe_retention_s)
+            while self.windows.purge(self.settings.dedupe_retention_s, limit=chunk) == chunk:
+                await trio.sleep(0.05)  # closing and ingest go on between chunks
