@@ -70,6 +70,8 @@ CREATE TEMP TABLE IF NOT EXISTS incoming (
     device TEXT, seq INTEGER, PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS wanted (
     device TEXT, window_start INTEGER, PRIMARY KEY (device, window_start)) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS unlinked (
+    device TEXT, id TEXT, PRIMARY KEY (device, id)) WITHOUT ROWID;
 """
 
 
@@ -521,16 +523,17 @@ class WindowStore:
                        "WHERE device = ? AND window_start = ?", windows)
         db.execute("DELETE FROM temp.wanted")
         db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
-        named = db.execute(
-            "SELECT DISTINCT l.device, l.id FROM temp.wanted x CROSS JOIN window_attestations l "
-            "ON l.device = x.device AND l.window_start = x.window_start").fetchall()
-        db.executemany("DELETE FROM window_attestations WHERE device = ? AND window_start = ?",
-                       windows)
+        db.execute("DELETE FROM temp.unlinked")
+        db.execute("INSERT OR IGNORE INTO temp.unlinked SELECT l.device, l.id FROM temp.wanted x "
+                   "CROSS JOIN window_attestations l "
+                   "ON l.device = x.device AND l.window_start = x.window_start")
+        db.execute("DELETE FROM window_attestations WHERE (device, window_start) IN "
+                   "(SELECT device, window_start FROM temp.wanted)")
         # a document stays while another window of its device (still open) names it: a call's
         # readings of one device can fall in two windows
-        db.executemany("DELETE FROM attestations WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM "
-                       "window_attestations WHERE device = ?2 AND id = ?1)",
-                       [(i, d) for d, i in named])
+        db.execute("DELETE FROM attestations WHERE id IN (SELECT u.id FROM temp.unlinked u "
+                   "WHERE NOT EXISTS (SELECT 1 FROM window_attestations l "
+                   "WHERE l.device = u.device AND l.id = u.id))")
 
     def window_readings(self, device: str, window_start: int) -> list[dict]:
         return self.readings_of([(device, window_start)])[(device, window_start)]
