@@ -305,6 +305,7 @@ def bench_all_in_one(data_dir: Path) -> dict:
     every 2 s while the stream's last windows were closing)."""
     out, store, supervisor = drain_backlog("all_in_one", data_dir, ALL_IN_ONE, DEVICES)
     out["all_in_one_validation_workers"] = VALIDATION_WORKERS
+    out["all_in_one_ingest_process"] = int(INGEST_PROCESS)
     try:
         out.update(live("all_in_one", data_dir, store, DEVICES,
                         lambda f, e: wait_counted(store, f, e, poll=supervisor.poll),
@@ -322,8 +323,13 @@ def bench_all_in_one(data_dir: Path) -> dict:
 # docs/decisions/2026-12-05-all-in-one-not-cpu-bound.md).
 # BENCH_VALIDATION_WORKERS=0: in the loop.
 VALIDATION_WORKERS = int(os.environ.get("BENCH_VALIDATION_WORKERS", "2"))
+# The aggregator's ingest on a process of its own (services/peers/ingest_process.py): its writes
+# run beside the close rounds (2026-12-05: live 8,283 -> 9,765/s, p99 493 -> 751 ms, one run
+# each; docs/decisions/2026-12-05-all-in-one-loop-bound.md). BENCH_INGEST_PROCESS=0: in the loop.
+INGEST_PROCESS = os.environ.get("BENCH_INGEST_PROCESS", "1") == "1"
 ALL_IN_ONE = [PeerSpec("all", ALL_ROLES,
-                       env={"PULSELEDGER_PEERS_VALIDATION_WORKERS": str(VALIDATION_WORKERS)})]
+                       env={"PULSELEDGER_PEERS_VALIDATION_WORKERS": str(VALIDATION_WORKERS),
+                            "PULSELEDGER_PEERS_INGEST_PROCESS": str(int(INGEST_PROCESS))})]
 SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",)),
             PeerSpec("aggregation-1", ("aggregation",)),
             PeerSpec("aggregation-2", ("aggregation",)),

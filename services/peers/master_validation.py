@@ -81,13 +81,13 @@ _worker: tuple[DeviceCache, object, bytes] | None = None
 
 def _start_worker(records_settings, ingest_settings, digest_key: bytes) -> None:
     global _worker
-    _die_with_parent()
+    die_with_parent()
     from services.records import open_store
 
     _worker = (DeviceCache(open_store(records_settings)), ingest_settings, digest_key)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """A peer killed -9 must not leave its workers behind (Linux: the parent-death signal)."""
     try:
         import ctypes
@@ -131,7 +131,7 @@ class MasterValidation:
         if not self.workers:
             return
         self._pool = self._new_pool()
-        pids = [await _result_of(self._pool.submit(_ready)) for _ in range(self.workers)]
+        pids = [await result_of(self._pool.submit(_ready)) for _ in range(self.workers)]
         log.info("validating on %d worker process(es)", len(set(pids)))
 
     def close(self) -> None:
@@ -153,7 +153,7 @@ class MasterValidation:
         try:
             tasks = [self._pool.submit(_check_task, bodies[i:i + MESSAGES_PER_TASK], now_ms)
                      for i in range(0, len(bodies), MESSAGES_PER_TASK)]
-            return [checked for task in tasks for checked in await _result_of(task)]
+            return [checked for task in tasks for checked in await result_of(task)]
         except BrokenProcessPool:
             # A worker died (killed, out of memory): a new pool for the next pull, and this
             # one judged here, so nothing it held is lost.
@@ -173,7 +173,7 @@ class MasterValidation:
         return out
 
 
-async def _result_of(future: Future):
+async def result_of(future: Future):
     """Wait for a concurrent future without holding a thread for it: the pool's own thread
     wakes this task when the result is in."""
     token, done = trio.lowlevel.current_trio_token(), trio.Event()

@@ -106,6 +106,11 @@ class PeersSettings(BaseSettings):
     # 0 validates in the peer's own event loop. A spare core each: the all-in-one peer of a
     # 2-core host takes 1 (its validation then runs beside its closing, not between it).
     validation_workers: int = 0
+    # An aggregator's ingest on a worker process of its own (services/peers/ingest_process.py):
+    # its SQLite writes then run beside the close rounds instead of taking turns with them. A
+    # spare core: the all-in-one peer of a 2-core host takes it (live 8,300 -> 9,765/s,
+    # docs/decisions/2026-12-05-all-in-one-loop-bound.md).
+    ingest_process: bool = False
     # A master starts pulling only once its view of the live aggregators has not changed for
     # this long (they are still announcing themselves when it starts): readings routed on a
     # half-formed view bounce as `not_primary`, and in a backlog other masters move the

@@ -34,14 +34,16 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
 
     async def main():
         async with trio.open_nursery() as nursery:
-            # both masters validate on a worker process (the other peer tests: in their loop)
+            # both masters validate on a worker process (the other peer tests: in their loop);
+            # b's aggregator ingests on its own process, c's in its loop
             first = PeerNode(peer_settings(tmp_path, "a", ["master", "prediction", "storage",
                                                            "notification"], status_port=0,
                                            validation_workers=1),
                              ingest_settings(tmp_path))
             await nursery.start(first.run)
             second = PeerNode(peer_settings(tmp_path, "b", ["aggregation", "master"],
-                                            [first.address], validation_workers=1),
+                                            [first.address], validation_workers=1,
+                                            ingest_process=True),
                               ingest_settings(tmp_path))
             third = PeerNode(peer_settings(tmp_path, "c", ["aggregation"], [first.address]))
             await nursery.start(second.run)

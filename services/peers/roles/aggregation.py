@@ -17,6 +17,7 @@ from collections import defaultdict
 import trio
 
 from services.ingest.reading import canonical
+from services.peers.ingest_process import ClosingFirstLock, IngestProcess
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_state import MERGE, SYNC
 from services.peers.overdue import OverdueWatch
@@ -41,6 +42,12 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         self.call_role, self.call_role_by_key = call_role, call_role_by_key
         self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
                                    settings.window_ms, settings.digest_key_bytes())
+        # One writer at a time, closing first; with an ingest process, its calls run beside
+        # the rounds (ingest_process.py), else on this loop between them (yield_to_closing)
+        self.writes = ClosingFirstLock()
+        self._ingest_process = (IngestProcess(settings.data_dir / f"aggregator-{settings.name}.db",
+                                              settings.window_ms, settings.digest_key_bytes())
+                                if settings.ingest_process else None)
         self.recent = RecentWindows(settings.window_ms)  # the screen's context, in memory
         self._replicated_to: dict[str, str] = {}
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
@@ -70,13 +77,22 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         rpc.register(SYNC, self.handle_sync)
 
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._close_loop)
-            nursery.start_soon(self._rebalance_loop)
-            nursery.start_soon(self._purge_loop)
+        try:
+            if self._ingest_process is not None:
+                await self._ingest_process.start()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._close_loop)
+                nursery.start_soon(self._rebalance_loop)
+                nursery.start_soon(self._purge_loop)
+        finally:
+            if self._ingest_process is not None:
+                self._ingest_process.close()
 
     def metrics(self) -> dict:
-        return {"aggregation_closed_windows": self.closed_windows,
+        process = self._ingest_process
+        return {"aggregation_ingest_process": int(process is not None),
+                "aggregation_ingest_process_restarts": process.restarts if process else 0,
+                "aggregation_closed_windows": self.closed_windows,
                 "aggregation_readings_orphaned": self.orphaned,
                 "aggregation_windows_taken_over": self.taken_over}
 
@@ -115,5 +131,9 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         chunk = 2_000
         while True:
             await trio.sleep(30)
-            while self.windows.purge(self.settings.dedupe_retention_s, limit=chunk) == chunk:
+            while True:
+                async with self.writes.closing():
+                    purged = self.windows.purge(self.settings.dedupe_retention_s, limit=chunk)
+                if purged < chunk:
+                    break
                 await trio.sleep(0.05)  # closing and ingest go on between chunks

@@ -106,7 +106,8 @@ class Closing:
         may not take our marks: telling it is best effort, the windows go on regardless."""
         opening = [(d, w) for d, w, s in due if s == OPEN]
         if opening:
-            self.windows.mark(opening, CLOSING)
+            async with self.writes.closing():
+                self.windows.mark(opening, CLOSING)
         everything = [(d, w) for d, w, _ in due]
         marks = self._marks_payloads(everything, CLOSING)
         try:
@@ -130,7 +131,9 @@ class Closing:
             {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
              "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"],
             request=NotifyRequest)
-        self._dead_letter_orphans(self.windows.mark_closed(readings), "added while closing")
+        async with self.writes.closing():
+            orphans = self.windows.mark_closed(readings)
+        self._dead_letter_orphans(orphans, "added while closing")
         try:
             await self._replicate(self._marks_payloads(everything, CLOSED))
         except PeerUnavailable:

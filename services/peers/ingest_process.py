@@ -1,0 +1,126 @@
+"""An aggregator's ingest on a worker process: its own connection to the window-store file, so
+the SQLite writes and sealing of every agg.ingest call run beside the event loop's close rounds
+instead of taking turns with them (docs/decisions/2026-12-05-all-in-one-loop-bound.md).
+
+The window store's semantics hold across the two connections because SQLite serialises their
+write transactions: a closing mark the loop commits before an ingest starts makes that
+window's readings `late` there, as it does in one process. The loop's own writes (closing marks,
+merges, the purge) take `ClosingFirstLock`, so the loop never waits inside SQLite for the
+worker's write lock, and a closing write goes before the ingest calls that queue after it.
+
+A spawned child (no network, no key but the file's seal key beside it, read by WindowStore as
+the parent does): a worker that dies is replaced, and the call it held is ingested in-process by
+the caller (`ingest` returns None). Nothing is lost: a call the worker committed before it died
+comes back as duplicates, which count as acknowledged, as a redelivery does."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import trio
+
+from services.peers.master_validation import die_with_parent, result_of
+
+log = logging.getLogger(__name__)
+
+_store = None  # in the worker: its WindowStore
+
+
+def _open(path: str, window_ms: int, digest_key: bytes) -> None:
+    global _store
+    die_with_parent()
+    from services.peers.window_store import WindowStore
+
+    _store = WindowStore(Path(path), window_ms, digest_key)
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _ingest(readings: list[dict], now: float, attestations, digests) -> list[str]:
+    return _store.ingest(readings, now=now, attestations=attestations, digests=digests)
+
+
+class ClosingFirstLock:
+    """One writer at a time on the window store, closing first: an ingest call waits while a
+    closing write is waiting, and one that got the lock while a closing write waited hands it
+    on. A round's marks wait for at most the one ingest already writing (their latency is what
+    users see), never for the calls queued beside it."""
+
+    def __init__(self):
+        self._lock = trio.Lock()
+        self._closing_waiting = 0
+        self._closing_done = trio.Event()
+
+    @asynccontextmanager
+    async def closing(self):
+        self._closing_waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._closing_waiting -= 1
+            if not self._closing_waiting:
+                self._closing_done.set()
+                self._closing_done = trio.Event()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    @asynccontextmanager
+    async def ingest(self):
+        while True:
+            while self._closing_waiting:
+                await self._closing_done.wait()
+            await self._lock.acquire()
+            if not self._closing_waiting:
+                break
+            self._lock.release()  # a closing write queued while we waited: it goes first
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+class IngestProcess:
+    def __init__(self, path: Path, window_ms: int, digest_key: bytes):
+        self._args = (str(path), window_ms, digest_key)
+        self._pool: ProcessPoolExecutor | None = None
+        self.restarts = 0
+        self.pid: int | None = None
+
+    async def start(self) -> None:
+        """Spawn the worker and wait until it has opened the file."""
+        self._pool = self._new_pool()
+        self.pid = await result_of(self._pool.submit(_pid))
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the peer has threads (trio's, SQLite's) a fork would copy mid-step
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_open, initargs=self._args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def ingest(self, readings: list[dict], now: float, attestations,
+                     digests) -> list[str] | None:
+        """The outcomes (WindowStore.ingest), or None when the worker died holding the call:
+        the caller ingests it in-process (the call's transaction never committed there)."""
+        try:
+            return await result_of(self._pool.submit(_ingest, readings, now, attestations,
+                                                      digests))
+        except BrokenProcessPool:
+            log.warning("the ingest worker died; restarting it, this call in-process")
+            self.restarts += 1
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return None
