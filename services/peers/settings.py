@@ -108,8 +108,8 @@ class PeersSettings(BaseSettings):
     validation_workers: int = 0
     # An aggregator's ingest on a worker process of its own (services/peers/ingest_process.py):
     # its SQLite writes then run beside the close rounds instead of taking turns with them. A
-    # spare core: the all-in-one peer of a 2-core host takes it (live 8,300 -> 9,765/s,
-    # docs/decisions/2026-12-05-all-in-one-loop-bound.md).
+    # spare core: the all-in-one peer of a 2-core host takes it (benchmark phase 1: live
+    # 8,060 -> 9,642/s, p99 859 ms; docs/decisions/2026-12-05-all-in-one-loop-bound.md).
     ingest_process: bool = False
     # A master starts pulling only once its view of the live aggregators has not changed for
     # this long (they are still announcing themselves when it starts): readings routed on a
