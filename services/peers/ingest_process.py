@@ -6,7 +6,7 @@ The window store's semantics hold across the two connections because SQLite seri
 write transactions: a closing mark the loop commits before an ingest starts makes that
 window's readings `late` there, as it does in one process. The loop's own writes (closing marks,
 merges, the purge) take `ClosingFirstLock`, so the loop never waits inside SQLite for the
-worker's write lock, and a closing write goes before the ingest calls that queue after it.
+worker's write lock, and a closing write goes before every ingest call waiting for it.
 
 A spawned child (no network, no key but the file's seal key beside it, read by WindowStore as
 the parent does): a worker that dies is replaced, and the call it held is ingested in-process by
@@ -16,7 +16,6 @@ comes back as duplicates, which count as acknowledged, as a redelivery does."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import trio
 
-from services.peers.master_validation import die_with_parent, result_of
+from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +37,6 @@ def _open(path: str, window_ms: int, digest_key: bytes) -> None:
     from services.peers.window_store import WindowStore
 
     _store = WindowStore(Path(path), window_ms, digest_key)
-
-
-def _pid() -> int:
-    return os.getpid()
 
 
 def _ingest(readings: list[dict], now: float, attestations, digests) -> list[str]:
@@ -99,12 +94,10 @@ class IngestProcess:
     async def start(self) -> None:
         """Spawn the worker and wait until it has opened the file."""
         self._pool = self._new_pool()
-        self.pid = await result_of(self._pool.submit(_pid))
+        self.pid = await result_of(self._pool.submit(os.getpid))
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the peer has threads (trio's, SQLite's) a fork would copy mid-step
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_open, initargs=self._args)
+        return spawn_pool(1, _open, self._args)
 
     def close(self) -> None:
         if self._pool is not None:

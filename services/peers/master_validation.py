@@ -16,11 +16,9 @@ nothing is lost or judged twice.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import signal
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 
@@ -28,6 +26,7 @@ import trio
 
 from services.ingest.validation import validate_message
 from services.peers.window_store import digest_of
+from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
 
 log = logging.getLogger(__name__)
 # In-process: queue messages validated before the event loop runs again. A pull of hundreds of
@@ -87,18 +86,6 @@ def _start_worker(records_settings, ingest_settings, digest_key: bytes) -> None:
     _worker = (DeviceCache(open_store(records_settings)), ingest_settings, digest_key)
 
 
-def die_with_parent() -> None:
-    """A peer killed -9 must not leave its workers behind (Linux: the parent-death signal)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the workers still exit when the pool's pipe closes
-    if os.getppid() == 1:  # the peer died before we could ask
-        os._exit(0)
-
-
 def _ready() -> int:
     return os.getpid()
 
@@ -140,11 +127,8 @@ class MasterValidation:
             self._pool = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the peer has threads (trio's, SQLite's) a fork would copy mid-step
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self._records, self.ingest_settings, self.digest_key))
+        return spawn_pool(self.workers, _start_worker,
+                          (self._records, self.ingest_settings, self.digest_key))
 
     async def check(self, bodies: list[bytes], now_ms: int) -> list[Checked]:
         """Each message judged, in order."""
@@ -171,19 +155,3 @@ class MasterValidation:
             out.append(check_message(body, self.devices, self.ingest_settings, self.digest_key,
                                      now_ms))
         return out
-
-
-async def result_of(future: Future):
-    """Wait for a concurrent future without holding a thread for it: the pool's own thread
-    wakes this task when the result is in."""
-    token, done = trio.lowlevel.current_trio_token(), trio.Event()
-
-    def wake(_future) -> None:
-        try:
-            token.run_sync_soon(done.set)
-        except trio.RunFinishedError:
-            pass  # the peer is shutting down: nobody waits any more
-
-    future.add_done_callback(wake)
-    await done.wait()
-    return future.result()
