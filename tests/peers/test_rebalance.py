@@ -188,3 +188,45 @@ def test_queue_pending__a_recent_message_counts__none_or_a_stuck_one_does_not():
     assert not membership.queue_pending(now_ms=1_000_000)
     membership.peers["m1"].queue_low_ms = 1_000_000 - 121_000  # stuck past the hold
     assert not membership.queue_pending(now_ms=1_000_000)
+
+
+@pytest.mark.parametrize("owner", ["other", "me"])  # hand over (MERGE, then drop) / sync (SYNC)
+def test_rebalance_writes__wait_for_an_ingest_call_holding_the_store(tmp_path, owner):
+    """With an ingest process its calls write the window-store file from another connection;
+    the loop's own writes take the writer lock (ClosingFirstLock) so that the loop never waits
+    inside SQLite for one. A hand-over's drop, a sync's merge and the peers remembered with it
+    wait while an ingest call holds the lock, and go on once it is released."""
+    from services.peers.messages.agg_state import WindowState
+
+    async def call(peer, op, request):
+        return WindowState.of({"windows": [], "devices": [], "readings": []})
+
+    role = AggregationRole(
+        settings=PeersSettings(data_dir=tmp_path, name="a", digest_key="07" * 32),
+        rpc=SimpleNamespace(self_id="me", register=lambda op, handler: None, call=call),
+        membership=SimpleNamespace(live=lambda role=None: ["me", "other"],
+                                   mark_dead=lambda peer: None),
+        directory=SimpleNamespace(primary_and_replica=lambda user: (owner, "other" if owner == "me"
+                                                                    else None)),
+        **NOTHING_DOWNSTREAM)
+    role.windows.ingest([{"userId": "dev", "seq": 1, "ts_ms": 1_000, "heartrate": 70.0}])
+    done = []
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            async with role.writes.ingest():  # an ingest call in flight
+                nursery.start_soon(lambda: _rebalanced(done))
+                await trio.sleep(0.2)
+                assert done == []  # waiting for the lock, not written meanwhile
+                assert role.windows.devices() == ["dev"]
+
+    async def _rebalanced(out):
+        await role.rebalance()
+        out.append(True)
+
+    trio.run(main)
+    assert done == [True]
+    if owner == "other":  # handed over: gone from here
+        assert role.windows.devices() == []
+    else:  # synced with our replica, remembered across restarts
+        assert role.closable("dev") and role._known_peers == {"other"}

@@ -106,11 +106,12 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
                     groups[peer].append(device)
         return groups
 
-    def _remember(self, peers: set[str]) -> None:
+    async def _remember(self, peers: set[str]) -> None:
         """Aggregators that now share window state with us, kept across restarts."""
         new = peers - self._known_peers
         if new:
-            self.windows.remember_peers(new)
+            async with self.writes.closing():
+                self.windows.remember_peers(new)
             self._known_peers |= new
 
     def _dead_letter_orphans(self, orphans: list[dict], source: str) -> None:

@@ -127,13 +127,13 @@ class IngestAndReplication:
         async with trio.open_nursery() as nursery:
             for peer, payload in groups.items():
                 nursery.start_soon(one, peer, payload)
-        self._remember(set(groups) - set(failures))
+        await self._remember(set(groups) - set(failures))
         if failures:
             raise PeerUnavailable(f"replication to {len(failures)} aggregator(s) failed")
         return receipts
 
     async def handle_merge(self, state: WindowState, caller: str) -> MergeReply:
-        self._remember({caller})
+        await self._remember({caller})
         async with self.writes.closing():  # a replica's copy is what closing relies on
             orphans = self.windows.merge(state.to_wire())
         self._dead_letter_orphans(orphans, f"merge from …{caller[-6:]}")

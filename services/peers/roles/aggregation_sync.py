@@ -81,9 +81,10 @@ class RebalanceAndSync:
             try:
                 theirs = await self.rpc.call(peer, SYNC,
                                                   WindowState.of(self.windows.export(devices)))
-                self._remember({peer})
-                self._dead_letter_orphans(self.windows.merge(theirs.to_wire()),
-                                          f"sync with …{peer[-6:]}")
+                await self._remember({peer})
+                async with self.writes.closing():
+                    orphans = self.windows.merge(theirs.to_wire())
+                self._dead_letter_orphans(orphans, f"sync with …{peer[-6:]}")
                 for device in devices:
                     self._synced[device] = peer
             except Exception as exc:  # noqa: BLE001
@@ -92,7 +93,8 @@ class RebalanceAndSync:
         done_leaving = [d for d in leaving
                         if d not in failures and self._touched[d] == versions[d]]
         if done_leaving:
-            self.windows.drop(done_leaving)
+            async with self.writes.closing():
+                self.windows.drop(done_leaving)
             for device in done_leaving:
                 self._replicated_to.pop(device, None)
                 self._synced.pop(device, None)
@@ -140,9 +142,10 @@ class RebalanceAndSync:
             except PeerUnavailable:
                 self.membership.mark_dead(replica)
                 raise
-            self._remember({replica})
-            self._dead_letter_orphans(self.windows.merge(theirs.to_wire()),
-                                      f"sync with …{replica[-6:]}")
+            await self._remember({replica})
+            async with self.writes.closing():
+                orphans = self.windows.merge(theirs.to_wire())
+            self._dead_letter_orphans(orphans, f"sync with …{replica[-6:]}")
             for device in wanted:
                 self._synced[device] = replica
 
