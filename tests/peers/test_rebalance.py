@@ -213,12 +213,12 @@ def test_rebalance_writes__wait_for_an_ingest_call_holding_the_store(tmp_path, o
     done = []
 
     async def main():
-        async with trio.open_nursery() as nursery:
-            async with role.writes.ingest():  # an ingest call in flight
-                nursery.start_soon(lambda: _rebalanced(done))
-                await trio.sleep(0.2)
-                assert done == []  # waiting for the lock, not written meanwhile
-                assert role.windows.devices() == ["dev"]
+        # an ingest call in flight until the block ends; the nursery then waits for the rebalance
+        async with trio.open_nursery() as nursery, role.writes.ingest():
+            nursery.start_soon(lambda: _rebalanced(done))
+            await trio.sleep(0.2)
+            assert done == []  # waiting for the lock, not written meanwhile
+            assert role.windows.devices() == ["dev"]
 
     async def _rebalanced(out):
         await role.rebalance()
