@@ -9,7 +9,8 @@ fresh process, alternately; the earlier revision runs from a git worktree with i
 
     uv run python benchmarks/pipeline_ab.py <revision> [rounds]
 
-Sizes: BENCH_DEVICES / BENCH_SECONDS as for bench_pipeline.py (default here 10,000 × 30 s).
+Sizes: BENCH_DEVICES / BENCH_SECONDS / BENCH_LIVE_SECONDS as for bench_pipeline.py (default here
+10,000 × 30 s, the live phase 30 s too, no capacity phase).
 Not part of `make bench` (it builds a second environment and takes ~4 min per run).
 """
 
@@ -70,7 +71,9 @@ def remove_worktree(path: Path) -> None:
 
 def run_phase_1(checkout: Path) -> dict:
     env = {**os.environ, "BENCH_DEVICES": os.environ.get("BENCH_DEVICES", "10000"),
-           "BENCH_SECONDS": os.environ.get("BENCH_SECONDS", "30")}
+           "BENCH_SECONDS": os.environ.get("BENCH_SECONDS", "30"),
+           "BENCH_LIVE_SECONDS": os.environ.get("BENCH_LIVE_SECONDS", "30"),
+           "BENCH_CAPACITY_DEVICES": os.environ.get("BENCH_CAPACITY_DEVICES", "0")}
     out = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-c", RUN_PHASE_1],
                          cwd=checkout, env=env, check=True, capture_output=True, text=True).stdout
     figures = json.loads(next(line for line in out.splitlines()
