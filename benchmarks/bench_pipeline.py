@@ -36,8 +36,9 @@ BENCH_ONLY=all_in_one reruns phase 1 alone and keeps the other figures; BENCH_ON
 reruns phases 2 and 3 together (the kills after the separate phases, as in a full run).
 
 Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_CAPACITY_DEVICES,
-BENCH_LIVE_SECONDS, BENCH_SEPARATE_DEVICES, BENCH_KILL_DEVICES) so a quick run is possible; the committed JSON says which sizes it was made
-with. BENCH_ONLY=kills reruns phase 3 and keeps the other figures.
+BENCH_LIVE_SECONDS, BENCH_SEPARATE_DEVICES, BENCH_KILL_DEVICES) so a quick run is possible; the
+committed JSON says which sizes it was made with. BENCH_ONLY=kills reruns phase 3 and keeps the
+other figures.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def steady_from_s(seconds: int) -> float:
 
 def live(prefix: str, data_dir: Path, store, devices: int, wait_stored,
          poll=lambda: None, seconds: int = LIVE_SECONDS) -> dict:
-    """DEVICES wearables streaming in real time for LIVE_SECONDS s; see the module docstring.
+    """`devices` wearables streaming in real time for `seconds` s; see the module docstring.
     The rate is what the masters report as acknowledged (their metrics files), in the steady
     part of the stream (steady_from_s): offered `devices` readings/s, it reads at most that."""
     fleet = make_fleet(devices, irregular_fraction=0.1, seed=f"{prefix}-live")
