@@ -114,6 +114,13 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
                 self.windows.remember_peers(new)
             self._known_peers |= new
 
+    async def _merge(self, wire: dict, source: str) -> None:
+        """Merge another aggregator's window state (a replica's copy is what closing relies on:
+        it takes the writer lock as closing does), dead-lettering the orphans it reveals."""
+        async with self.writes.closing():
+            orphans = self.windows.merge(wire)
+        self._dead_letter_orphans(orphans, source)
+
     def _dead_letter_orphans(self, orphans: list[dict], source: str) -> None:
         """Readings a master saw acknowledged that no stored window holds (their window was
         closed elsewhere without them): parked with the reason, never dropped in silence."""

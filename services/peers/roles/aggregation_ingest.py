@@ -134,9 +134,7 @@ class IngestAndReplication:
 
     async def handle_merge(self, state: WindowState, caller: str) -> MergeReply:
         await self._remember({caller})
-        async with self.writes.closing():  # a replica's copy is what closing relies on
-            orphans = self.windows.merge(state.to_wire())
-        self._dead_letter_orphans(orphans, f"merge from …{caller[-6:]}")
+        await self._merge(state.to_wire(), f"merge from …{caller[-6:]}")
         if state.readings:
             self._last_input = time.monotonic()
         for row in state.devices:

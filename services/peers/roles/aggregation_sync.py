@@ -82,9 +82,7 @@ class RebalanceAndSync:
                 theirs = await self.rpc.call(peer, SYNC,
                                                   WindowState.of(self.windows.export(devices)))
                 await self._remember({peer})
-                async with self.writes.closing():
-                    orphans = self.windows.merge(theirs.to_wire())
-                self._dead_letter_orphans(orphans, f"sync with …{peer[-6:]}")
+                await self._merge(theirs.to_wire(), f"sync with …{peer[-6:]}")
                 for device in devices:
                     self._synced[device] = peer
             except Exception as exc:  # noqa: BLE001
@@ -143,9 +141,7 @@ class RebalanceAndSync:
                 self.membership.mark_dead(replica)
                 raise
             await self._remember({replica})
-            async with self.writes.closing():
-                orphans = self.windows.merge(theirs.to_wire())
-            self._dead_letter_orphans(orphans, f"sync with …{replica[-6:]}")
+            await self._merge(theirs.to_wire(), f"sync with …{replica[-6:]}")
             for device in wanted:
                 self._synced[device] = replica
 
