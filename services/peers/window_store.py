@@ -140,6 +140,18 @@ class WindowStore:
         else:
             self._upgrade()
 
+    def checkpoint_after(self, pages: int) -> None:
+        """Checkpoint (copy the WAL back into the file, and sync it) only in a commit of this
+        connection that leaves more than `pages` in the WAL; SQLite's default is 1,000 (~4 MB).
+        Every write of ~1,000 windows or 5,000 readings is more than that, so by default every
+        commit checkpoints what any connection wrote since the last. The aggregator's loop
+        leaves that to its ingest process, which commits a few times a second."""
+        self._db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+    def checkpoint_pages(self) -> int:
+        (pages,) = self._db.execute("PRAGMA wal_autocheckpoint").fetchone()
+        return pages
+
     def _sealed(self, device: str, seq: int, heartrate, rr: str) -> bytes:
         # float(): stored as it digests (row_digest), whatever number type it arrived as
         return self._seal.seal(f"{float(heartrate)!r}|{rr}".encode(), _row_id(device, seq))

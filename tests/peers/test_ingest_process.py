@@ -7,6 +7,7 @@ import signal
 import trio
 
 from services.peers.ingest_process import ClosingFirstLock, IngestProcess
+from services.peers.roles.aggregation import LOOP_CHECKPOINT_PAGES
 from services.peers.window_store import CLOSING, WindowStore
 
 KEY = b"\x07" * 32
@@ -41,6 +42,23 @@ def test_ingest_on_the_worker__the_same_outcomes_as_in_the_loop(tmp_path):
     assert late == ["late"]
     # what the worker wrote, the loop's connection reads (sealed with the same key beside it)
     assert [r["heartrate"] for r in loop_store.window_readings("dev", 0)] == [70.0]
+
+
+def test_checkpoint_after__the_loops_writes_wait_in_the_wal_for_the_workers_next_commit(tmp_path):
+    """With an ingest process the loop's connection checkpoints only past LOOP_CHECKPOINT_PAGES
+    (aggregation.py): its commits, however large, only append to the WAL; the worker's next
+    commit (SQLite's default, 1,000 pages) copies them into the file."""
+    path = tmp_path / "w.db"
+    loop_store = WindowStore(path, 10_000, KEY)
+    loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
+    worker_store = WindowStore(path, 10_000, KEY)
+    size = path.stat().st_size
+    # ~2,400 pages of readings in one transaction (a close round's marks are ~3,000)
+    loop_store.ingest([{"userId": f"device-{d:04d}", "seq": s, "ts_ms": s * 1_000,
+                        "heartrate": 70.0, "rr": [850]} for d in range(3_000) for s in range(20)])
+    assert path.stat().st_size == size  # all of it still in the WAL
+    worker_store.ingest([reading(1, 1_000)])
+    assert path.stat().st_size > size + 4_000_000  # the worker's commit checkpointed it
 
 
 def test_worker_killed__the_call_comes_back_for_the_loop__the_next_runs_on_a_new_worker(tmp_path):

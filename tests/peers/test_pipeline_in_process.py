@@ -6,6 +6,7 @@ import trio
 
 from services.ingest.queues.local import LocalQueue
 from services.peers.node import PeerNode
+from services.peers.roles.aggregation import LOOP_CHECKPOINT_PAGES
 
 from .helpers import (
     Workload,
@@ -65,6 +66,9 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
         masters = [first.roles["master"], second.roles["master"]]
         assert [m.validation.workers for m in masters] == [1, 1]
         assert "pulseledger_peers_master_validation_workers 1" in metrics.text
+        # the peer with an ingest process leaves the WAL's checkpoints to it (aggregation.py)
+        assert [p.roles["aggregation"].windows.checkpoint_pages() for p in (second, third)] \
+            == [LOOP_CHECKPOINT_PAGES, 1_000]
         return done
 
     assert trio.run(main)
