@@ -120,9 +120,17 @@ class Closing:
         windows = [{"device_id": device, "window_start_ms": window_start,
                     "readings": readings[(device, window_start)]}
                    for device, window_start in everything]
-        predicted = await self.call_role("prediction", PREDICT,
-                                         PredictRequest(self._with_context(windows)))
-        attested = self.windows.attestations_of(everything)
+        attested: dict[tuple[str, int], list[dict]] = {}
+
+        async def read_attestations() -> None:
+            attested.update(self.windows.attestations_of(everything))
+
+        async with trio.open_nursery() as nursery:
+            # the documents are read and parsed on this loop while the screen runs (on a thread,
+            # or another peer), not after it: the task starts when the call first waits
+            nursery.start_soon(read_attestations)
+            predicted = await self.call_role("prediction", PREDICT,
+                                             PredictRequest(self._with_context(windows)))
         items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
                  for w, p in zip(windows, predicted.predictions)]
         await self.call_role("storage", STORE, StoreRequest(items, self.windows.window_ms))
