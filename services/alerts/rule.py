@@ -134,8 +134,10 @@ class EpisodeTracker:
     """The rule applied as windows arrive, in any order, for one consumer (a notification peer).
 
     Per patient it keeps the windows of the last `horizon` (window time; default the rule's
-    reorder_s) and the rule's state before them (which carries the k-of-n history); each
-    observation re-runs the rule over that tail, so a late window takes its place in time order, and returns the events not returned before. Older windows fold into the
+    reorder_s) and the rule's state before them (which carries the k-of-n history); a late
+    window re-runs the rule over that tail, so it takes its place in time order, and a window in
+    order steps on from where the last run ended (the same result); each observation returns
+    the events not returned before. Older windows fold into the
     state for good; a window older than the folded part is too late to change anything (counted
     in `too_late`). State is plain data (`export`/`restore`) so a restart resumes it."""
 
@@ -146,6 +148,10 @@ class EpisodeTracker:
         self._open: dict[str, bool] = {}  # an episode is open after the patient's latest window
         self._tail: dict[str, list[tuple[int, str, str]]] = {}
         self._returned: dict[str, set[str]] = {}
+        # The state a replay of the whole tail ends in: a window after the tail's last (windows
+        # mostly come in order) steps on from it, the same as replaying the tail with it at
+        # the end, instead of the tail's ~12 windows over again
+        self._head: dict[str, _State] = {}
         self.too_late = 0
 
     def observe(self, patient: str, window: Window) -> list[Event]:
@@ -156,8 +162,15 @@ class EpisodeTracker:
             return []
         if any(start == window.start_ms for start, _, _ in tail):
             return []
-        insort(tail, (window.start_ms, window.status, window.record_id))
-        events = self._replay(patient)
+        entry = (window.start_ms, window.status, window.record_id)
+        head = self._head.get(patient)
+        if head is not None and tail and window.start_ms > tail[-1][0]:
+            tail.append(entry)
+            events = list(_step(head, window, self.rule))
+            self._open[patient] = head.episode_start_ms is not None
+        else:  # out of order (or nothing to step on from): the tail again, in time order
+            insort(tail, entry)
+            events = self._replay(patient)
         self._fold(patient)
         returned = self._returned.setdefault(patient, set())
         fresh = [e for e in events if e.key not in returned]
@@ -170,6 +183,7 @@ class EpisodeTracker:
         for start, status, record_id in self._tail[patient]:
             events.extend(_step(state, Window(start, status, record_id), self.rule))
         self._open[patient] = state.episode_start_ms is not None
+        self._head[patient] = state
         return events
 
     def _fold(self, patient: str) -> None:
@@ -205,7 +219,7 @@ class EpisodeTracker:
         return state.last_readable_ms if state else None
 
     def forget(self, patient: str) -> None:
-        for table in (self._settled, self._tail, self._returned, self._open):
+        for table in (self._settled, self._tail, self._returned, self._open, self._head):
             table.pop(patient, None)
 
     def export(self, patient: str) -> dict:
@@ -226,6 +240,7 @@ class EpisodeTracker:
                                         settled["episodes"], settled["reminders"])
         self._tail[patient] = [tuple(w) for w in exported["tail"]]
         self._returned[patient] = set(exported["returned"])
+        self._head.pop(patient, None)  # the next observation replays the restored tail
 
     def patients(self) -> list[str]:
         return list(self._settled)
