@@ -38,7 +38,8 @@ reruns phases 2 and 3 together (the kills after the separate phases, as in a ful
 Sizes come from the environment (BENCH_DEVICES, BENCH_SECONDS, BENCH_CAPACITY_DEVICES,
 BENCH_LIVE_SECONDS, BENCH_SEPARATE_DEVICES, BENCH_KILL_DEVICES) so a quick run is possible; the
 committed JSON says which sizes it was made with. BENCH_ONLY=kills reruns phase 3 and keeps the
-other figures.
+other figures. BENCH_KEEP_WORKDIR=1 leaves the work directory (the peers' logs, the record
+store with its dead letters, the queue) for a look after the run, and prints where it is.
 """
 
 from __future__ import annotations
@@ -512,6 +513,14 @@ def bench_scaleout(workdir: Path) -> dict:
     return out
 
 
+def remove_workdir(workdir: Path) -> None:
+    """Gigabytes of stores a run leaves: removed unless BENCH_KEEP_WORKDIR=1 keeps them."""
+    if os.environ.get("BENCH_KEEP_WORKDIR") == "1":
+        print(f"work directory kept: {workdir}", file=sys.stderr)
+        return
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def rerun_only(phase) -> None:
     """BENCH_ONLY=<phase>: rerun one phase on a fresh work dir, keep the other figures."""
     path = ROOT / "benchmarks" / "pipeline.json"
@@ -520,7 +529,7 @@ def rerun_only(phase) -> None:
     try:
         figures.update(phase(workdir))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_workdir(workdir)
     path.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
@@ -611,7 +620,7 @@ def main() -> None:
     finally:
         if supervisor is not None:
             supervisor.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_workdir(workdir)
     (ROOT / "benchmarks" / "pipeline.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
