@@ -8,6 +8,8 @@ window's readings `late` there, as it does in one process. The loop's own writes
 merges, the purge) take `ClosingFirstLock`, so the loop never waits inside SQLite for the
 worker's write lock, and a closing write goes before every ingest call waiting for it.
 
+The worker's WAL checkpoints run between its calls, not inside them (CheckpointsBetweenCalls).
+
 A spawned child (no network, no key but the file's seal key beside it, read by WindowStore as
 the parent does): a worker that dies is replaced, and the call it held is ingested in-process by
 the caller (`ingest` returns None). Nothing is lost: a call the worker committed before it died
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
@@ -25,22 +28,65 @@ from pathlib import Path
 import trio
 
 from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
+from services.runtime.sqlite_helpers import connect
 
 log = logging.getLogger(__name__)
 
+
+class CheckpointsBetweenCalls:
+    """The worker's WAL checkpoints (copying what the WAL holds back into the file), run on a
+    thread of their own as soon as a call has returned, not in the call's commit.
+
+    In the commit (SQLite's autocheckpoint) a checkpoint was ~40% of a call, all of it while
+    the loop's closing writes and the other masters' calls waited for the writer
+    (ClosingFirstLock is released only when the call returns). Between calls it overlaps the
+    pipeline's next steps. The next call first waits for it and catches up on what the loop
+    wrote meanwhile, so the WAL is wholly copied when the call begins and SQLite restarts it
+    from the top: a checkpoint running beside a writer that never pauses never catches up,
+    and the WAL grows without end (tried 2026-12-05, docs/decisions)."""
+
+    def __init__(self, path: Path):
+        self._conn = connect(path, "NORMAL", busy_timeout_s=5.0)
+        self._running: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._running = threading.Thread(target=self._checkpoint, name="wal-checkpoint",
+                                         daemon=True)
+        self._running.start()
+
+    def finish(self) -> None:
+        if self._running is not None:
+            self._running.join()
+            self._running = None
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except Exception as exc:  # noqa: BLE001 - the next call's catch-up, or SQLite's own, does it
+            log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+
+
 _store = None  # in the worker: its WindowStore
+_checkpoints: CheckpointsBetweenCalls | None = None
 
 
 def _open(path: str, window_ms: int, digest_key: bytes) -> None:
-    global _store
+    global _store, _checkpoints
     die_with_parent()
     from services.peers.window_store import WindowStore
 
     _store = WindowStore(Path(path), window_ms, digest_key)
+    _store.checkpoint_after(0)  # none in the commits: CheckpointsBetweenCalls
+    _checkpoints = CheckpointsBetweenCalls(Path(path))
 
 
 def _ingest(readings: list[dict], now: float, attestations, digests) -> list[str]:
-    return _store.ingest(readings, now=now, attestations=attestations, digests=digests)
+    _checkpoints.finish()
+    try:
+        return _store.ingest(readings, now=now, attestations=attestations, digests=digests)
+    finally:
+        _checkpoints.start()
 
 
 class ClosingFirstLock:

@@ -145,7 +145,8 @@ class WindowStore:
         connection that leaves more than `pages` in the WAL; SQLite's default is 1,000 (~4 MB).
         Every write of ~1,000 windows or 5,000 readings is more than that, so by default every
         commit checkpoints what any connection wrote since the last. The aggregator's loop
-        leaves that to its ingest process, which commits a few times a second."""
+        leaves that to its ingest process, which commits a few times a second; 0: never in a
+        commit (that process checkpoints between its calls, ingest_process.py)."""
         self._db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
     def checkpoint_pages(self) -> int:

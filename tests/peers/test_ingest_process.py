@@ -6,7 +6,7 @@ import signal
 
 import trio
 
-from services.peers.ingest_process import ClosingFirstLock, IngestProcess
+from services.peers.ingest_process import CheckpointsBetweenCalls, ClosingFirstLock, IngestProcess
 from services.peers.roles.aggregation import LOOP_CHECKPOINT_PAGES
 from services.peers.window_store import CLOSING, WindowStore
 
@@ -44,21 +44,21 @@ def test_ingest_on_the_worker__the_same_outcomes_as_in_the_loop(tmp_path):
     assert [r["heartrate"] for r in loop_store.window_readings("dev", 0)] == [70.0]
 
 
-def test_checkpoint_after__the_loops_writes_wait_in_the_wal_for_the_workers_next_commit(tmp_path):
+def test_checkpoint_after__the_loops_writes_wait_in_the_wal_for_the_workers_next_call(tmp_path):
     """With an ingest process the loop's connection checkpoints only past LOOP_CHECKPOINT_PAGES
-    (aggregation.py): its commits, however large, only append to the WAL; the worker's next
-    commit (SQLite's default, 1,000 pages) copies them into the file."""
+    (aggregation.py): its commits, however large, only append to the WAL; the catch-up the
+    worker runs before its next call copies them into the file."""
     path = tmp_path / "w.db"
     loop_store = WindowStore(path, 10_000, KEY)
     loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
-    worker_store = WindowStore(path, 10_000, KEY)
+    checkpoints = CheckpointsBetweenCalls(path)
     size = path.stat().st_size
     # ~2,400 pages of readings in one transaction (a close round's marks are ~3,000)
     loop_store.ingest([{"userId": f"device-{d:04d}", "seq": s, "ts_ms": s * 1_000,
                         "heartrate": 70.0, "rr": [850]} for d in range(3_000) for s in range(20)])
     assert path.stat().st_size == size  # all of it still in the WAL
-    worker_store.ingest([reading(1, 1_000)])
-    assert path.stat().st_size > size + 4_000_000  # the worker's commit checkpointed it
+    checkpoints.finish()  # what the worker's next call begins with
+    assert path.stat().st_size > size + 4_000_000
 
 
 def test_worker_killed__the_call_comes_back_for_the_loop__the_next_runs_on_a_new_worker(tmp_path):
@@ -111,3 +111,70 @@ def test_closing_first__a_waiting_closing_write_goes_before_every_waiting_ingest
     trio.run(main)
     assert order[:2] == ["ingest writing", "closing"]  # the ingest calls after it, in any order
     assert sorted(order[2:]) == ["ingest queued after", "ingest waiting before"]
+
+
+def _call_of(seq: int, devices: int = 3_000) -> list[dict]:
+    """One master call's readings: one per device."""
+    return [{"userId": f"device-{d:04d}", "seq": seq, "ts_ms": seq * 1_000 + 20_000,
+             "heartrate": 70.0, "rr": [850]} for d in range(devices)]
+
+
+def _call_the_same_size(call: int) -> list[dict]:
+    """200 readings of each of 30 devices, after the previous call's: every call appends as
+    many pages as the last (one reading of thousands of devices touches more pages each call,
+    as their rows spread over more leaves)."""
+    return [{"userId": f"device-{d:02d}", "seq": seq, "ts_ms": 20_000 + seq * 10,
+             "heartrate": 70.0, "rr": [850]}
+            for d in range(30) for seq in range(call * 200 + 1, call * 200 + 201)]
+
+
+def test_checkpoints_between_calls__a_commit_copies_nothing__the_thread_and_catch_up_copy_all(tmp_path):
+    """The worker's commits leave the WAL as it is (no checkpoint while the writer is held);
+    the thread started after a call copies it into the file, and the next call's catch-up
+    leaves nothing uncopied, the loop's writes meanwhile included."""
+    path = tmp_path / "w.db"
+    worker_store = WindowStore(path, 10_000, KEY)
+    worker_store.checkpoint_after(0)
+    loop_store = WindowStore(path, 10_000, KEY)
+    loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
+    checkpoints = CheckpointsBetweenCalls(path)
+    size = path.stat().st_size
+    worker_store.ingest([r for s in range(20) for r in _call_of(s + 1)])
+    assert path.stat().st_size == size  # committed, all of it still in the WAL
+    checkpoints.start()
+    checkpoints.finish()
+    assert path.stat().st_size > size + 4_000_000
+    loop_store.mark([(f"device-{d:04d}", 20_000) for d in range(3_000)], CLOSING)
+    checkpoints.finish()
+    busy, in_wal, copied = loop_store._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and in_wal == copied  # nothing left to copy before the next call
+
+
+def test_checkpoints_between_calls__the_wal_restarts__its_file_stays_one_call_long(tmp_path):
+    """Calls on a real worker, each followed by a closing write of the loop while the worker's
+    checkpoint runs: the WAL restarts from its top at each call, so its file stays about one
+    call long however many calls there are (a checkpoint beside a writer that never pauses
+    grew it without end)."""
+    path = tmp_path / "w.db"
+    loop_store = WindowStore(path, 10_000, KEY)
+    loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
+    wal = path.with_name("w.db-wal")
+
+    async def main():
+        process = IngestProcess(path, 10_000, KEY)
+        await process.start()
+        sizes = []
+        try:
+            for call in range(12):
+                outcomes = await process.ingest(_call_the_same_size(call), 0.0, None, None)
+                assert outcomes.count("accepted") == 6_000
+                # windows of other devices: the calls' own stay open
+                loop_store.mark([(f"other-{d:04d}", 0)
+                                 for d in range(call * 300, call * 300 + 300)], CLOSING)
+                sizes.append(wal.stat().st_size)
+        finally:
+            process.close()
+        return sizes
+
+    sizes = trio.run(main)
+    assert sizes[-1] <= 1.5 * sizes[3]  # not growing call after call
