@@ -37,6 +37,19 @@ class Notifier(ABC):
     def send(self, email: Email) -> None:
         """Raise NotifierUnavailable (transient) or NotifierRejected (permanent) on failure."""
 
+    def send_many(self, emails: list[Email]) -> dict[int, NotifierRejected]:
+        """Hand several emails over; returns once every one is accepted, except those refused
+        permanently (their index -> the refusal). NotifierUnavailable propagates: some before
+        it may have gone, and the caller resends (each with its Message-ID). One at a time
+        here; a backend that can make several durable together overrides it."""
+        rejected = {}
+        for index, email in enumerate(emails):
+            try:
+                self.send(email)
+            except NotifierRejected as exc:
+                rejected[index] = exc
+        return rejected
+
     def close(self) -> None:
         """Release connections; the notifier may be used again afterwards."""
 

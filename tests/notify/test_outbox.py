@@ -2,7 +2,14 @@ import email
 
 import pytest
 
-from services.notify import Email, NotifierRejected, NotifySettings, message_id_for, open_notifier
+from services.notify import (
+    Email,
+    NotifierRejected,
+    NotifierUnavailable,
+    NotifySettings,
+    message_id_for,
+    open_notifier,
+)
 
 
 def make_email(key="k1", html="<p>Hello</p>"):
@@ -41,3 +48,20 @@ def test_outbox__no_recipient__rejected(tmp_path):
     with pytest.raises(NotifierRejected):
         notifier.send(Email(to=(), subject="s", text="t", html=None, message_id=message_id_for("x")))
     assert not list(tmp_path.glob("*.eml"))
+
+
+def test_outbox__send_many__every_file_written__a_refused_one_named_by_its_index(tmp_path):
+    notifier = open_notifier(NotifySettings(outbox_dir=tmp_path))
+    nobody = Email(to=(), subject="s", text="t", html=None, message_id=message_id_for("x"))
+    rejected = notifier.send_many([make_email("k1"), nobody, make_email("k2")])
+    assert list(rejected) == [1] and isinstance(rejected[1], NotifierRejected)
+    assert len(list(tmp_path.glob("*.eml"))) == 2
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_outbox__send_many__folder_not_writable__unavailable(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder should be")
+    notifier = open_notifier(NotifySettings(outbox_dir=blocked))
+    with pytest.raises(NotifierUnavailable):
+        notifier.send_many([make_email("k1")])

@@ -64,3 +64,11 @@ def test_smtp__refused_5xx__rejected(smtp_server):
     smtp_server.handler.refuse_with = "554 5.7.1 message refused"
     with pytest.raises(NotifierRejected):
         open_notifier(settings_for(smtp_server.port)).send(make_email())
+
+
+def test_smtp__send_many__each_refused_one_named_by_its_index(smtp_server):
+    smtp_server.handler.refuse_with = "554 5.7.1 message refused"
+    rejected = open_notifier(settings_for(smtp_server.port)).send_many(
+        [make_email("k1"), make_email("k2")])
+    assert sorted(rejected) == [0, 1]
+    assert all(isinstance(error, NotifierRejected) for error in rejected.values())
