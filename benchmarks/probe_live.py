@@ -1,0 +1,121 @@
+"""A probe of the all-in-one peer's live phase, for comparing settings: a short backlog, then
+LIVE_DEVICES wearables streaming live, with the per-thread CPU of the peer's process tree (and
+the host's idle cores) sampled in the middle of the stream.
+
+    T_MASTER_CONCURRENCY=3 uv run python benchmarks/probe_live.py
+
+`T_<SETTING>=value` overrides a setting of bench_pipeline.TUNING (its type kept). Sizes:
+LIVE_DEVICES (10,000), BACKLOG_S (20), SAMPLE_FROM_S (40: when sampling starts, after the
+backlog), SAMPLE_S (40). Runs of the same code spread ~1% here against the full benchmark's
+~5%, so it is the instrument for a one-setting question (2026-12-05 decision records). Prints
+its figures; records nothing, and is not part of `make bench` (~4.5 min a run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
+
+import bench_pipeline as bench  # the benchmark's own phases and settings, from sys.path above
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def apply_overrides() -> dict:
+    chosen = {}
+    for name, value in os.environ.items():
+        setting = name[2:].lower()
+        if name.startswith("T_") and setting in bench.TUNING:
+            chosen[setting] = bench.TUNING[setting] = type(bench.TUNING[setting])(value)
+    return chosen
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+
+
+def thread_cpu(root: int) -> dict[tuple[int, int], tuple[str, float]]:
+    """(pid, tid) -> (thread name | command line, CPU seconds so far)."""
+    out = {}
+    for pid in process_tree(root):
+        try:
+            with open(f"/proc/{pid}/cmdline") as cmdline:
+                command = cmdline.read().replace("\0", " ")[:60]
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                    text = stat.read()
+                name = text[text.index("(") + 1:text.rindex(")")]
+                fields = text.rsplit(")", 1)[1].split()
+                out[(pid, int(tid))] = (f"{name} | {command}",
+                                        (int(fields[11]) + int(fields[12])) / TICKS)
+        except OSError:
+            continue
+    return out
+
+
+def host_cpu() -> tuple[float, float]:
+    """(all CPU seconds, idle and iowait seconds) since boot, summed over the cores."""
+    with open("/proc/stat") as stat:
+        values = list(map(int, stat.readline().split()[1:]))
+    return sum(values) / TICKS, (values[3] + values[4]) / TICKS
+
+
+def sample(root: int, report: list[str]) -> None:
+    time.sleep(float(os.environ.get("SAMPLE_FROM_S", "40")))
+    before, host_before, started = thread_cpu(root), host_cpu(), time.time()
+    time.sleep(float(os.environ.get("SAMPLE_S", "40")))
+    after, host_after, elapsed = thread_cpu(root), host_cpu(), time.time() - started
+    rows = sorted(((after[k][1] - before[k][1]) / elapsed, after[k][0])
+                  for k in after if k in before)
+    report += [f"{cores:.2f} cores  {name}" for cores, name in reversed(rows) if cores > 0.01]
+    total, idle = (host_after[0] - host_before[0]), (host_after[1] - host_before[1])
+    report.append(f"host idle {idle / total * os.cpu_count():.2f} of {os.cpu_count()} cores")
+
+
+def main() -> None:
+    print("settings", json.dumps(apply_overrides()), flush=True)
+    work = Path(tempfile.mkdtemp(prefix="probe-live-")) / "all"
+    backlog, store, supervisor = bench.drain_backlog(
+        "all_in_one", work, bench.ALL_IN_ONE, bench.DEVICES,
+        seconds=int(os.environ.get("BACKLOG_S", "20")))
+    print("backlog", json.dumps({k: v for k, v in backlog.items() if "per_s" in k or "p99" in k}),
+          flush=True)
+    report: list[str] = []
+    threading.Thread(target=sample, args=(supervisor.pid("all"), report), daemon=True).start()
+    try:
+        live = bench.live("all_in_one", work, store, int(os.environ.get("LIVE_DEVICES", "10000")),
+                          lambda fleet, expected: bench.wait_counted(store, fleet, expected,
+                                                                     poll=supervisor.poll),
+                          poll=supervisor.poll)
+    finally:
+        supervisor.stop()
+        store.close()
+        bench.remove_workdir(work.parent)
+    print("live", json.dumps({k: v for k, v in live.items()
+                              if "per_s" in k or "p99" in k or "depth" in k or "lost" in k}))
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
