@@ -181,24 +181,21 @@ class NotificationRole:
         return {k: email for k, email in wanted.items() if not self.ledger.was_sent(k)}
 
     def _send(self, outgoing: dict[str, Email | None]) -> None:
-        """Hand the batch's emails over together, then mark them all in the ledger. A crash or a
-        NotifierUnavailable (propagated: the caller retries the batch) before the mark resends
-        them, each with its Message-ID, so the receiver sees the same email twice, not two."""
+        """Hand the batch's emails over together, then mark them all in the ledger. A crash, or
+        a NotifierUnavailable (propagated: the caller retries the batch), before the mark sends
+        them again, each with its Message-ID: the receiver can tell a resend from a new email."""
         if not outgoing:
             return
-        store = self.store
-        keys, emails = list(outgoing), [email for email in outgoing.values() if email is not None]
+        sendable = [(key, email) for key, email in outgoing.items() if email is not None]
         for key, email in outgoing.items():
             if email is None:
-                store.dead_letter("alert", key.encode(),
-                                  "rejected: no contact address for the patient or a doctor")
-        rejected = self.notifier.send_many(emails) if emails else {}
-        by_message = {email.message_id: key for key, email in outgoing.items() if email}
+                self.store.dead_letter("alert", key.encode(),
+                                       "rejected: no contact address for the patient or a doctor")
+        rejected = self.notifier.send_many([email for _, email in sendable]) if sendable else {}
         for index, exc in rejected.items():  # permanent: park it with the reason, go on
-            store.dead_letter("alert", by_message[emails[index].message_id].encode(),
-                              f"rejected: {exc}")
-        self.sent += len(emails) - len(rejected)
-        self.ledger.mark_sent(keys)
+            self.store.dead_letter("alert", sendable[index][0].encode(), f"rejected: {exc}")
+        self.sent += len(sendable) - len(rejected)
+        self.ledger.mark_sent(list(outgoing))
 
     def metrics(self) -> dict:
         out = {"notification_emails_sent": self.sent,
