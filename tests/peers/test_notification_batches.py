@@ -75,3 +75,22 @@ def test_the_mail_system_fails__nothing_marked__the_retry_sends_every_email(setu
     assert reply.sent == len(items) * RECIPIENTS  # the failed batch's state was undone
     assert len(list(outbox.glob("*.eml"))) == len(items) * RECIPIENTS
     assert len(ledger_keys(role)) == len(items) * RECIPIENTS
+
+
+def test_a_patient_nobody_to_tell__dead_lettered_once_with_its_reason__the_others_emailed(tmp_path):
+    store = open_test_store(tmp_path)
+    fleet = make_fleet(3, irregular_fraction=1.0, seed="notification-nobody")
+    onboard(fleet[:2], store)
+    onboard(fleet[2:], store, contacts=False)
+    items = [store_window(store, device.user_id, 0, "irregular") for device in fleet]
+    settings = peer_settings(tmp_path, "n1", ["notification"])
+    role = NotificationRole(settings=settings, rpc=Registry(), store=store,
+                            notifier=OutboxNotifier(tmp_path / "outbox", "noreply@pulseledger.test"),
+                            tracker=open_alert_tracker(settings))
+    for _ in range(2):  # the batch, then its redelivery
+        trio.run(role.handle, NotifyRequest(items), "caller")
+    letters = store.dead_letters("alert")
+    assert [letter.reason for letter in letters] == [
+        "rejected: no contact address for the patient or a doctor"]
+    assert fleet[2].user_id in letters[0].payload.decode()
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2 * RECIPIENTS
