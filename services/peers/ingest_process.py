@@ -43,7 +43,7 @@ class CheckpointsBetweenCalls:
     pipeline's next steps. The next call first waits for it and catches up on what the loop
     wrote meanwhile, so the WAL is wholly copied when the call begins and SQLite restarts it
     from the top: a checkpoint running beside a writer that never pauses never catches up,
-    and the WAL grows without end (tried 2026-12-05, docs/decisions)."""
+    and the WAL grows without end (docs/decisions/2026-12-05-all-in-one-loop-bound.md)."""
 
     def __init__(self, path: Path):
         self._conn = connect(path, "NORMAL", busy_timeout_s=5.0)
