@@ -30,6 +30,15 @@ class Registry:
         self.handler = handler
 
 
+SENDER = "PulseLedger <noreply@pulseledger.test>"
+
+
+def role_for(tmp_path, store, notifier) -> NotificationRole:
+    settings = peer_settings(tmp_path, "n1", ["notification"])
+    return NotificationRole(settings=settings, rpc=Registry(), store=store, notifier=notifier,
+                            tracker=open_alert_tracker(settings))
+
+
 def ledger_keys(role: NotificationRole) -> set[str]:
     return {key for (key,) in role.ledger._db.execute("SELECT key FROM sent")}
 
@@ -40,19 +49,12 @@ def setup(tmp_path):
     fleet = make_fleet(3, irregular_fraction=1.0, seed="notification-batches")
     onboard(fleet, store)
     items = [store_window(store, device.user_id, 0, "irregular") for device in fleet]
-    settings = peer_settings(tmp_path, "n1", ["notification"])
-    outbox = tmp_path / "outbox"
-
-    def role_with(notifier) -> NotificationRole:
-        return NotificationRole(settings=settings, rpc=Registry(), store=store, notifier=notifier,
-                                tracker=open_alert_tracker(settings))
-
-    return role_with, items, outbox
+    return (lambda notifier: role_for(tmp_path, store, notifier)), items, tmp_path / "outbox"
 
 
 def test_a_batch__every_email_in_the_outbox__the_ledger_marks_them_all__a_redelivery_sends_none(setup):
     role_with, items, outbox = setup
-    role = role_with(OutboxNotifier(outbox, "PulseLedger <noreply@pulseledger.test>"))
+    role = role_with(OutboxNotifier(outbox, SENDER))
     reply = trio.run(role.handle, NotifyRequest(items), "caller")
     assert reply.sent == len(items) * RECIPIENTS
     assert len(list(outbox.glob("*.eml"))) == len(items) * RECIPIENTS
@@ -66,11 +68,11 @@ def test_the_mail_system_fails__nothing_marked__the_retry_sends_every_email(setu
     role_with, items, outbox = setup
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the outbox folder should be")
-    role = role_with(OutboxNotifier(blocked, "PulseLedger <noreply@pulseledger.test>"))
+    role = role_with(OutboxNotifier(blocked, SENDER))
     with pytest.raises(NotifierUnavailable):
         trio.run(role.handle, NotifyRequest(items), "caller")
     assert ledger_keys(role) == set()
-    role.notifier = OutboxNotifier(outbox, "PulseLedger <noreply@pulseledger.test>")
+    role.notifier = OutboxNotifier(outbox, SENDER)
     reply = trio.run(role.handle, NotifyRequest(items), "caller")  # the caller's retry
     assert reply.sent == len(items) * RECIPIENTS  # the failed batch's state was undone
     assert len(list(outbox.glob("*.eml"))) == len(items) * RECIPIENTS
@@ -83,10 +85,7 @@ def test_a_patient_nobody_to_tell__dead_lettered_once_with_its_reason__the_other
     onboard(fleet[:2], store)
     onboard(fleet[2:], store, contacts=False)
     items = [store_window(store, device.user_id, 0, "irregular") for device in fleet]
-    settings = peer_settings(tmp_path, "n1", ["notification"])
-    role = NotificationRole(settings=settings, rpc=Registry(), store=store,
-                            notifier=OutboxNotifier(tmp_path / "outbox", "noreply@pulseledger.test"),
-                            tracker=open_alert_tracker(settings))
+    role = role_for(tmp_path, store, OutboxNotifier(tmp_path / "outbox", SENDER))
     for _ in range(2):  # the batch, then its redelivery
         trio.run(role.handle, NotifyRequest(items), "caller")
     letters = store.dead_letters("alert")
