@@ -8,6 +8,7 @@ from pathlib import Path
 
 from services.notify.base import Email, Notifier, NotifierRejected, NotifierUnavailable
 from services.notify.mime import to_mime
+from services.runtime.durable_files import sync_files, sync_folder
 
 
 class OutboxNotifier(Notifier):
@@ -27,9 +28,10 @@ class OutboxNotifier(Notifier):
 
     def send_many(self, emails: list[Email]) -> dict[int, NotifierRejected]:
         """Write every file, sync them to disk, then move each into place: a reader never
-        sees half a message, and a batch costs one journal commit where a sync per file cost
-        one each (an alert burst: ~1,000 a few seconds apart, slowing every durable commit
-        on the machine)."""
+        sees half a message, and a crash never leaves an empty one under its name. A batch
+        costs two syncs (its files, then the folder's names; services/runtime/durable_files.py)
+        where a sync per file cost one each: an alert burst (~1,000 a few seconds apart)
+        slowed every durable commit on the machine."""
         rejected: dict[int, NotifierRejected] = {}
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -44,16 +46,11 @@ class OutboxNotifier(Notifier):
                 temporary = target.with_suffix(".tmp")
                 temporary.write_bytes(body)
                 written.append((temporary, target))
-            for temporary, _ in written:
-                with open(temporary, "rb") as handle:
-                    os.fsync(handle.fileno())
+            # on disk before any is renamed: a crash must not leave an empty message in place
+            sync_files([temporary for temporary, _ in written], self.folder)
             for temporary, target in written:
                 os.replace(temporary, target)  # atomic: a reader never sees half a message
-            folder = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(folder)  # the names too: a message handed over survives a crash
-            finally:
-                os.close(folder)
+            sync_folder(self.folder)  # the names too: a message handed over survives a crash
         except OSError as error:
             raise NotifierUnavailable(f"outbox folder not writable: {error.strerror}") from error
         return rejected

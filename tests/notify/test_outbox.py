@@ -65,3 +65,22 @@ def test_outbox__send_many__folder_not_writable__unavailable(tmp_path):
     notifier = open_notifier(NotifySettings(outbox_dir=blocked))
     with pytest.raises(NotifierUnavailable):
         notifier.send_many([make_email("k1")])
+
+
+def test_outbox__send_many__files_synced_before_renamed__names_synced_after(tmp_path, monkeypatch):
+    """The order that keeps a crash from leaving an empty message under its final name: every
+    file is written and synced as .tmp, then renamed, then the folder's names are synced."""
+    from services.notify import outbox
+
+    seen = []
+    monkeypatch.setattr(outbox, "sync_files", lambda paths, folder: seen.append(
+        ("files", sorted(p.name for p in paths), sorted(f.name for f in folder.iterdir()))))
+    monkeypatch.setattr(outbox, "sync_folder", lambda folder: seen.append(
+        ("names", sorted(f.name for f in folder.iterdir()))))
+    open_notifier(NotifySettings(outbox_dir=tmp_path)).send_many([make_email("k1"),
+                                                                   make_email("k2")])
+    (files_step, synced, present), (names_step, after) = seen
+    assert files_step == "files" and names_step == "names"
+    assert len(synced) == 2 and all(name.endswith(".tmp") for name in synced)
+    assert present == synced  # nothing renamed yet when the data is synced
+    assert len(after) == 2 and all(name.endswith(".eml") for name in after)
