@@ -1,6 +1,7 @@
 """A probe of the all-in-one peer's live phase, for comparing settings: a short backlog, then
 LIVE_DEVICES wearables streaming live, with the per-thread CPU of the peer's process tree (and
-the host's idle cores) sampled in the middle of the stream.
+the host's idle cores) sampled in the middle of the stream, and the stream's course: readings
+acknowledged per second and the queue's depth, every SERIES_STEP_S (5) seconds.
 
     T_MASTER_CONCURRENCY=3 uv run python benchmarks/probe_live.py
 
@@ -93,6 +94,41 @@ def sample(root: int, report: list[str]) -> None:
     report.append(f"host idle {idle / total * os.cpu_count():.2f} of {os.cpu_count()} cores")
 
 
+class Course:
+    """Readings the masters acknowledged, and the queue's depth, as the stream goes: where it
+    dips (an alert burst) and whether the depth settles or grows, which one rate for the
+    whole measure cannot tell."""
+
+    def __init__(self, work: Path):
+        self.work, self.rows, self._queue = work, [], None
+
+    def poll(self) -> None:
+        now = time.time()
+        if self.rows and now - self.rows[-1][0] < 1:
+            return
+        if self._queue is None:
+            self._queue = bench.LocalQueue(self.work / "queue.db")
+        acknowledged = sum(count for _, count in bench.accepted_by_masters(self.work).values())
+        self.rows.append((now, acknowledged, self._queue.depth()))
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._queue.close()
+
+    def lines(self, step_s: float) -> list[str]:
+        if not self.rows:
+            return []
+        out, first = [], self.rows[0]
+        previous = first
+        for at, acknowledged, depth in self.rows:
+            if at - previous[0] >= step_s:
+                per_s = (acknowledged - previous[1]) / (at - previous[0])
+                out.append(f"t {at - first[0]:5.1f} s  {per_s:6.0f} readings/s  "
+                           f"queue {depth:5d} messages")
+                previous = (at, acknowledged, depth)
+        return out
+
+
 def main() -> None:
     print("settings", json.dumps(apply_overrides()), flush=True)
     work = Path(tempfile.mkdtemp(prefix="probe-live-")) / "all"
@@ -102,19 +138,27 @@ def main() -> None:
     print("backlog", json.dumps({k: v for k, v in backlog.items() if "per_s" in k or "p99" in k}),
           flush=True)
     report: list[str] = []
+    course = Course(work)
+
+    def poll() -> None:
+        supervisor.poll()
+        course.poll()
+
     threading.Thread(target=sample, args=(supervisor.pid("all"), report), daemon=True).start()
     try:
         live = bench.live("all_in_one", work, store, int(os.environ.get("LIVE_DEVICES", "10000")),
                           lambda fleet, expected: bench.wait_counted(store, fleet, expected,
-                                                                     poll=supervisor.poll),
-                          poll=supervisor.poll)
+                                                                     poll=poll),
+                          poll=poll)
     finally:
         supervisor.stop()
         store.close()
+        course.close()
         bench.remove_workdir(work.parent)
     print("live", json.dumps({k: v for k, v in live.items()
                               if "per_s" in k or "p99" in k or "depth" in k or "lost" in k}))
     print("\n".join(report))
+    print("\n".join(course.lines(float(os.environ.get("SERIES_STEP_S", "5")))))
 
 
 if __name__ == "__main__":
