@@ -1,7 +1,8 @@
 """The notification peer's episode state on disk, so a restart resumes it: per user the alert
 rule's tracker state (services/alerts EpisodeTracker.export: the rule's state, the windows of the
 last max_age, the notices already returned), as JSON, in the peer's SQLite ledger file. Written
-in one transaction per delivered batch, before the batch is acknowledged."""
+in one transaction per delivered batch, with the emails it queued (notification_ledger.py),
+before the batch is acknowledged."""
 
 from __future__ import annotations
 
@@ -23,9 +24,15 @@ class AlertHistory:
     def save(self, states: dict[str, dict]) -> None:
         """Replace these users' states, atomically."""
         with immediate(self._db) as db:
-            db.executemany("INSERT INTO episode_state VALUES (?, ?) ON CONFLICT (user) DO UPDATE "
-                           "SET state = excluded.state",
-                           [(user, json.dumps(state)) for user, state in states.items()])
+            self.write_in(db, states)
+
+    @staticmethod
+    def write_in(db, states: dict[str, dict]) -> None:
+        """Replace these users' states inside the caller's transaction on the same file (the
+        notification ledger queues a batch's emails with them: notification_ledger.py)."""
+        db.executemany("INSERT INTO episode_state VALUES (?, ?) ON CONFLICT (user) DO UPDATE "
+                       "SET state = excluded.state",
+                       [(user, json.dumps(state)) for user, state in states.items()])
 
     def load_all(self) -> dict[str, dict]:
         return {user: json.loads(state)

@@ -141,6 +141,11 @@ class PeersSettings(BaseSettings):
     # A notification peer new to a user (or with a hole in its history) replays the user's
     # stored predictions from at most this far before the window at hand; 0: never.
     alert_catchup_ms: int = 3_600_000
+    # The sender hands queued alert emails to the mail system this many at a time; while the
+    # mail system is unavailable it retries after notify_retry_min_s, doubling up to _max_s.
+    notify_send_batch: int = 500
+    notify_retry_min_s: float = 1.0
+    notify_retry_max_s: float = 60.0
     # Where alert emails link to (the patient's heart data around the alert; services/notify/links.py).
     dapp_url: str = "http://127.0.0.1:5173"
 
@@ -154,6 +159,14 @@ class PeersSettings(BaseSettings):
     def _validation_workers_counted(self) -> PeersSettings:
         if not 0 <= self.validation_workers <= 64:
             raise ValueError("validation_workers must be 0 (validate in the peer) to 64")
+        return self
+
+    @model_validator(mode="after")
+    def _notify_sender_bounded(self) -> PeersSettings:
+        if self.notify_send_batch < 1:
+            raise ValueError("notify_send_batch must be at least 1")
+        if not 0 < self.notify_retry_min_s <= self.notify_retry_max_s:
+            raise ValueError("notify retries need 0 < notify_retry_min_s <= notify_retry_max_s")
         return self
 
     @model_validator(mode="after")

@@ -58,8 +58,16 @@ def alert_emails(outbox, window_start_ms: int) -> list[email.message.Message]:
 
 def outbox_has_alert(outbox, window_start_ms: int) -> bool:
     """One email per recipient, each to one address."""
-    emails = alert_emails(outbox, window_start_ms)
+    emails = alert_emails(outbox, window_start_ms) if outbox.is_dir() else []
     return len(emails) == RECIPIENTS and len({m["To"] for m in emails}) == RECIPIENTS
+
+
+async def alert_delivered(outbox, window_start_ms: int, timeout_s: float = 30.0) -> bool:
+    """The peer's sender hands queued emails over after the batch was acknowledged: wait."""
+    with trio.move_on_after(timeout_s):
+        while not outbox_has_alert(outbox, window_start_ms):
+            await trio.sleep(0.05)
+    return outbox_has_alert(outbox, window_start_ms)
 
 
 async def notify(caller: PeerNode, device: str, index: int, status: str,
@@ -148,6 +156,7 @@ def test_notification_peer_killed_between_windows__alerts_on_the_kth_irregular(t
                 await notify(caller, device.user_id, 2, "irregular")  # a retry: changes nothing
                 assert not list(outbox.glob("*.eml"))
                 await notify(caller, device.user_id, 3, "irregular")
+                assert await alert_delivered(outbox, START + 3 * WINDOW_MS)
                 nursery.cancel_scope.cancel()
 
         trio.run(main)
@@ -187,6 +196,7 @@ def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, 
             if case == "hole":
                 await notify(caller, device.user_id, 0, "irregular")
             await notify(caller, device.user_id, 3, "irregular")
+            assert await alert_delivered(fresh / "outbox", START + 3 * WINDOW_MS)
             nursery.cancel_scope.cancel()
         return owner.roles["notification"].replayed
 
@@ -196,9 +206,10 @@ def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, 
     store.close()
 
 
-def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path):
-    """The outbox cannot be written (NotifierUnavailable): the batch is refused, and the history
-    it had advanced is undone, so the aggregator's retry meets the alert again and sends it."""
+def test_notifier_down__batch_acknowledged__the_alert_goes_once_the_outbox_is_back(tmp_path):
+    """The outbox cannot be written (NotifierUnavailable): the batch is acknowledged all the
+    same (its emails wait on disk with the episode state), so the aggregator's closing goes on;
+    the peer's sender retries, and the alert goes out once the outbox is back."""
     store = open_test_store(tmp_path)
     [device] = make_fleet(1, irregular_fraction=1.0, seed="notification-retry")
     onboard([device], store)
@@ -209,24 +220,24 @@ def test_notifier_down__batch_not_acknowledged__the_retry_still_alerts(tmp_path)
 
     async def main():
         async with trio.open_nursery() as nursery:
-            owner = PeerNode(peer_settings(peer_dir, "n1", ["notification"]), store=store)
+            owner = PeerNode(peer_settings(peer_dir, "n1", ["notification"],
+                                           notify_retry_min_s=0.05, notify_retry_max_s=0.2),
+                             store=store)
             await nursery.start(owner.run)
             caller = PeerNode(peer_settings(tmp_path, "caller", [], granted=["aggregation"],
                                             bootstrap=[owner.address]), store=store)
             await nursery.start(caller.run)
             await wait_until_live(caller, "notification")
-            refused = None
-            try:
-                await caller.rpc.call(owner.peer_id, NOTIFY, NotifyRequest([item]))
-            except RemoteError as exc:
-                refused = exc
+            reply = await caller.rpc.call(owner.peer_id, NOTIFY, NotifyRequest([item]))
+            await trio.sleep(0.5)  # the sender tried, and waits
+            waiting = owner.metrics()["notification_emails_pending"]
             (peer_dir / "outbox").unlink()  # the outbox is back
-            await caller.rpc.call(owner.peer_id, NOTIFY, NotifyRequest([item]))
+            delivered = await alert_delivered(peer_dir / "outbox", START)
             nursery.cancel_scope.cancel()
-        return refused
+        return reply, waiting, delivered
 
-    assert trio.run(main) is not None
-    assert outbox_has_alert(peer_dir / "outbox", START)
+    reply, waiting, delivered = trio.run(main)
+    assert reply.sent == RECIPIENTS and waiting == RECIPIENTS and delivered
     store.close()
 
 
