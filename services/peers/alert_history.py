@@ -9,22 +9,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from services.runtime.sqlite_helpers import connect, immediate
+from services.runtime.sqlite_helpers import connect
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS episode_state (user TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
 """
 
 
 class AlertHistory:
     def __init__(self, path: Path):
-        self._db = connect(path, "FULL")  # acknowledged means on disk
-        self._db.executescript(_SCHEMA)
-
-    def save(self, states: dict[str, dict]) -> None:
-        """Replace these users' states, atomically."""
-        with immediate(self._db) as db:
-            self.write_in(db, states)
+        self._db = connect(path, "FULL")  # read at start; the ledger writes (write_in)
+        self._db.executescript(SCHEMA)
 
     @staticmethod
     def write_in(db, states: dict[str, dict]) -> None:

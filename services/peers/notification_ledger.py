@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from services.notify import Email
+from services.peers.alert_history import SCHEMA as EPISODE_STATE_SCHEMA
 from services.peers.alert_history import AlertHistory
 from services.runtime.sqlite_helpers import connect, immediate
 
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS pending (key TEXT PRIMARY KEY, email TEXT NOT NULL);
 class NotificationLedger:
     def __init__(self, path: Path):
         self._db = connect(path, "FULL")  # acknowledged means on disk
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + EPISODE_STATE_SCHEMA)
         # a batch (queue) and the sender (pending, mark_sent) use it from their own threads:
         # one connection holds one transaction at a time
         self._lock = threading.Lock()

@@ -23,6 +23,7 @@ from services.ingest.simulator import make_fleet, onboard
 from services.peers.alert_history import AlertHistory
 from services.peers.messages.windows import NOTIFY, NotifyRequest
 from services.peers.node import NoPeerForRole, PeerNode
+from services.peers.notification_ledger import NotificationLedger
 from services.peers.peer_processes import PeerSpec, PeerSupervisor, addr_dir
 from services.peers.rpc import PeerUnavailable, RemoteError
 from services.predict import Prediction
@@ -98,10 +99,9 @@ def test_history__saved_and_loaded__the_tracker_resumes_without_repeating(tmp_pa
     tracker = EpisodeTracker(AlertSettings(k=2, n=3))
     assert tracker.observe("u1", Window(10, "irregular")) == []
     assert tracker.observe("u1", Window(20, "regular")) == []
-    history = AlertHistory(tmp_path / "ledger.db")
-    history.save({"u1": tracker.export("u1")})
-    history.save({"u1": tracker.export("u1")})  # the same batch again
-    history.close()
+    ledger = NotificationLedger(tmp_path / "ledger.db")  # as a batch saves it, with its emails
+    ledger.queue({}, [], {"u1": tracker.export("u1")})
+    ledger.queue({}, [], {"u1": tracker.export("u1")})  # the same batch again
 
     reopened = EpisodeTracker(AlertSettings(k=2, n=3))
     for user, state in AlertHistory(tmp_path / "ledger.db").load_all().items():
