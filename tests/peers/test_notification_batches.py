@@ -156,3 +156,33 @@ def test_a_patient_nobody_to_tell__dead_lettered_once_with_its_reason__the_other
         "rejected: no contact address for the patient or a doctor"]
     assert fleet[2].user_id in letters[0].payload.decode()
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2 * RECIPIENTS
+
+
+class FailsOnce(OutboxNotifier):
+    """An outbox whose first hand-over fails with an error that is not the mail system's."""
+
+    failed = False
+
+    def send_many(self, emails):
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("a bug in the sender")
+        return super().send_many(emails)
+
+
+def test_the_sender_task__an_unexpected_error__logged_retried_the_emails_still_go(setup, caplog):
+    role_with, items, outbox = setup
+    role = role_with(FailsOnce(outbox, SENDER), notify_retry_min_s=0.02, notify_retry_max_s=0.05)
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(role.run)
+            await role.handle(NotifyRequest(items), "caller")
+            with trio.fail_after(10):
+                while ledger_keys(role, "pending"):
+                    await trio.sleep(0.02)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    assert emails_in(outbox) == len(items) * RECIPIENTS
+    assert "sending queued emails failed (RuntimeError)" in caplog.text

@@ -211,8 +211,9 @@ class NotificationRole:
 
     async def run(self) -> None:
         """The sender: queued emails go out as soon as a batch queued them (or at start, what
-        a previous run left), on a worker thread. While the mail system is unavailable it
-        retries, waiting twice as long each time up to notify_retry_max_s."""
+        a previous run left), on a worker thread. While the mail system is unavailable, or
+        sending fails otherwise, it retries, waiting twice as long each time up to
+        notify_retry_max_s: a failing sender must not take the peer's other roles down."""
         backoff = self.settings.notify_retry_min_s
         while True:
             try:
@@ -220,6 +221,12 @@ class NotificationRole:
             except NotifierUnavailable as exc:
                 log.warning("mail system unavailable, %d email(s) wait: %s; retrying in %.1f s",
                             self.pending, str(exc)[:120], backoff)
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, self.settings.notify_retry_max_s)
+                continue
+            except Exception as exc:  # noqa: BLE001 - the peer's other roles go on; so do we
+                log.error("sending queued emails failed (%s); retrying in %.1f s",
+                          type(exc).__name__, backoff)
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, self.settings.notify_retry_max_s)
                 continue
