@@ -18,6 +18,7 @@ round (2026-12-05)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 
@@ -52,6 +53,7 @@ class NotificationRole:
         self.refused: Counter[str] = Counter()
         self.queued = 0  # emails queued by the batches this peer acknowledged
         self.pending = self.ledger.pending_count()  # queued, not handed over yet (a gauge)
+        self._pending_lock = threading.Lock()  # batches add, the sender takes: two threads
         self._one_batch = trio.Lock()
         self._wake_sender = trio.Event()
         rpc.register(NOTIFY, self.handle)
@@ -182,7 +184,8 @@ class NotificationRole:
         emails = {key: email for key, email in outgoing.items() if email is not None}
         self.ledger.queue(emails, nobody, states)
         self.queued += len(emails)
-        self.pending += len(emails)
+        with self._pending_lock:
+            self.pending += len(emails)
 
     def send_pending(self) -> int:
         """Hand the oldest queued emails over (one send_many), then mark them sent; returns how
@@ -197,7 +200,8 @@ class NotificationRole:
             self.store.dead_letter("alert", batch[index][0].encode(), f"rejected: {exc}")
         self.ledger.mark_sent([key for key, _ in batch])
         self.sent += len(batch) - len(rejected)
-        self.pending = max(0, self.pending - len(batch))
+        with self._pending_lock:
+            self.pending -= len(batch)
         return len(batch)
 
     def metrics(self) -> dict:
