@@ -26,6 +26,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 import bench_pipeline as bench  # the benchmark's own phases and settings, from sys.path above
 
+from services.ingest.queues.local import LocalQueue
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -107,7 +109,7 @@ class Course:
         if self.rows and now - self.rows[-1][0] < 1:
             return
         if self._queue is None:
-            self._queue = bench.LocalQueue(self.work / "queue.db")
+            self._queue = LocalQueue(self.work / "queue.db")
         acknowledged = sum(count for _, count in bench.accepted_by_masters(self.work).values())
         self.rows.append((now, acknowledged, self._queue.depth()))
 
