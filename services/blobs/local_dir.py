@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from services.blobs.base import BlobNotFound, BlobStore, BlobTampered
 from services.blobs.cid import compute_cid, parse_cid
+from services.runtime.durable_files import write_atomically
 
 
 class LocalDirBlobStore(BlobStore):
@@ -24,18 +23,8 @@ class LocalDirBlobStore(BlobStore):
         path = self._path(cid)
         if path.exists():
             return cid
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # write-then-rename: a reader never sees half a blob
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # a reader never sees half a blob, and one reported written survives a crash
+        write_atomically(path, data, 0o600)
         return cid
 
     def get(self, cid: str) -> bytes:

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.runtime.durable_files import write_atomically
+
 
 class DeploymentsError(Exception):
     """The deployments file is missing, malformed or names no such contract."""
@@ -74,12 +76,9 @@ def load_deployments(path: str | os.PathLike[str]) -> Deployments:
 def write_deployments(deployments: Deployments, path: str | os.PathLike[str]) -> Path:
     """Write atomically, so a reader never sees half a file."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     body = asdict(deployments)
     body.pop("source")
-    temporary = target.with_suffix(target.suffix + ".tmp")
-    temporary.write_text(json.dumps(body, indent=2) + "\n")
-    os.replace(temporary, target)
+    write_atomically(target, (json.dumps(body, indent=2) + "\n").encode())
     return target
 
 

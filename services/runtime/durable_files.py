@@ -1,4 +1,5 @@
-"""Many new files made durable at once: one sync of their filesystem, not one per file.
+"""Files made durable: one written whole or not at all (write_atomically), and many new files
+at once with one sync of their filesystem, not one per file (sync_files).
 
 Each fsync of a new file is a journal commit of its own (ext4 allocates a file's blocks when it
 is synced, so the files written before it do not ride along): an alert burst's ~150 emails a
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,3 +57,41 @@ def sync_folder(folder: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """`path` holds `data` when this returns, and after a crash at any point it holds either
+    `data` or what it held before: never half of it, never an empty file. Written to a
+    temporary file beside it (created with `mode`, so a secret is never readable by others),
+    synced, renamed over it, and the folder's names synced (a rename is not durable until
+    they are). The fsync before the rename matters: ext4 allocates a new file's blocks late,
+    and a rename that reaches the disk before them leaves an empty file under the name."""
+    path = Path(path)
+    make_folder(path.parent)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            os.fchmod(file.fileno(), mode)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
+
+
+def make_folder(folder: Path) -> None:
+    """`folder` exists when this returns, and each folder it made is named on disk (its
+    parent synced): a file made durable inside a folder whose own name was lost is lost too."""
+    folder = Path(folder)
+    if folder.is_dir():
+        return
+    make_folder(folder.parent)
+    try:
+        folder.mkdir()
+    except FileExistsError:  # made meanwhile by another process: its maker syncs the name
+        return
+    sync_folder(folder.parent)

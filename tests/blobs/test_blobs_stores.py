@@ -102,3 +102,18 @@ def test_bundle_through_ipfs__registry_pointer_and_hash_round_trip(tmp_path):
             store.get_bundle(bundle, expected_hash=rec.ciphertext_sha256, blobs=blobs)
         blobs.close()
     store.close()
+
+
+def test_local__put__blob_and_its_new_folder_named_on_disk(tmp_path, monkeypatch):
+    """A blob reported written survives a crash: its file synced before the rename (see
+    tests/runtime/test_durable_files.py), then its fan-out folder's names and that folder's own."""
+    from services.runtime import durable_files
+
+    synced = []
+    real = durable_files.sync_folder
+    monkeypatch.setattr(durable_files, "sync_folder", lambda f: synced.append(f) or real(f))
+    store = LocalDirBlobStore(tmp_path / "blobs")
+    cid = store.put(b"bundle")
+    fan_out = tmp_path / "blobs" / cid[-2:]
+    assert synced == [tmp_path / "blobs", fan_out]
+    assert store.get(cid) == b"bundle"

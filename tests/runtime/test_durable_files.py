@@ -53,3 +53,54 @@ def test_sync_files__without_syncfs__each_file_synced(tmp_path, monkeypatch):
 def test_sync_folder__missing_folder__oserror(tmp_path):
     with pytest.raises(OSError):
         durable_files.sync_folder(tmp_path / "gone")
+
+
+def test_write_atomically__new_file__content_mode_and_no_temporary_left(tmp_path):
+    target = tmp_path / "keys" / "seed"
+    durable_files.write_atomically(target, b"secret", 0o600)
+    assert target.read_bytes() == b"secret"
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in target.parent.iterdir()] == ["seed"]
+
+
+def test_write_atomically__file_synced_before_the_rename_names_after(tmp_path, monkeypatch):
+    target = tmp_path / "state.json"
+    target.write_bytes(b"old")
+    events = []
+    real_fsync, real_replace = durable_files.os.fsync, durable_files.os.replace
+    monkeypatch.setattr(durable_files.os, "fsync", lambda fd: events.append(
+        ("fsync", durable_files.os.readlink(f"/proc/self/fd/{fd}"))) or real_fsync(fd))
+    monkeypatch.setattr(durable_files.os, "replace", lambda a, b: events.append(
+        ("replace", str(b))) or real_replace(a, b))
+    durable_files.write_atomically(target, b"new")
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["fsync", "replace", "fsync"]
+    assert events[0][1].endswith(".tmp") and events[0][1] != str(target)  # the data, unnamed
+    assert events[2][1] == str(tmp_path)  # then the folder's names
+    assert target.read_bytes() == b"new"
+
+
+def test_write_atomically__write_fails__old_content_kept_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "revocations.json"
+    target.write_bytes(b"old")
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(durable_files.os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        durable_files.write_atomically(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["revocations.json"]
+
+
+def test_make_folder__each_new_folder_named_on_disk(tmp_path, monkeypatch):
+    synced = []
+    real = durable_files.sync_folder
+    monkeypatch.setattr(durable_files, "sync_folder", lambda f: synced.append(f) or real(f))
+    durable_files.make_folder(tmp_path / "a" / "b")
+    assert (tmp_path / "a" / "b").is_dir()
+    assert synced == [tmp_path, tmp_path / "a"]  # the parent of each folder made
+    synced.clear()
+    durable_files.make_folder(tmp_path / "a" / "b")
+    assert synced == []  # nothing made, nothing to sync

@@ -16,6 +16,7 @@ from libp2p.peer.id import ID
 from services.peers.admission.credential import issue
 from services.peers.admission.operator_key import load_or_create_operator_key, public_hex
 from services.peers.identity import load_or_create_key_pair
+from services.runtime.durable_files import write_atomically
 
 LOCAL_VALID_S = 30 * 24 * 3600.0
 RENEW_BEFORE_S = 7 * 24 * 3600.0
@@ -27,10 +28,7 @@ def peer_id_of_key_file(path: Path) -> str:
 
 
 def write_json(path: Path, value: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value))
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(value).encode())
 
 
 def write_operator_public_key(data_dir: Path, operator: Ed25519PrivateKey) -> None:
@@ -53,11 +51,7 @@ def _ensure_secret(path: Path, key: bytes | None) -> None:
     """32 random bytes (or `key`) in hex at path, unless it exists; 0600 from the start."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write((key or os.urandom(32)).hex() + "\n")
-    os.replace(path.with_suffix(".tmp"), path)
+    write_atomically(path, ((key or os.urandom(32)).hex() + "\n").encode(), 0o600)
 
 
 def credential_file(data_dir: Path, name: str) -> Path:

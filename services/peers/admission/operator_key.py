@@ -9,15 +9,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from services.runtime.durable_files import write_atomically
+
 
 def load_or_create_operator_key(path: Path) -> Ed25519PrivateKey:
     """A 32-byte seed in a 0600 file, created once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(os.urandom(32))
-        os.replace(path.with_suffix(".tmp"), path)
+    if not path.exists():  # on disk before any credential is signed with it
+        write_atomically(path, os.urandom(32), 0o600)
     return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
 
 

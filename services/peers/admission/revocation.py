@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from services.peers.admission.credential import Credential
 from services.peers.admission.signed import SignatureInvalid, open_signed, sign
+from services.runtime.durable_files import write_atomically
 
 KIND = "revocations"
 log = logging.getLogger(__name__)
@@ -98,10 +98,8 @@ class Revocations:
             return False
         self.current = candidate
         if persist and candidate.document is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(candidate.document))
-            os.replace(temporary, self.path)
+            # on disk before it is told on: a restart must not bring a revoked peer back
+            write_atomically(self.path, json.dumps(candidate.document).encode())
             self._mtime = self._file_mtime()
         log.info("revocation list %d adopted", candidate.seq)
         self.on_change(candidate)
