@@ -60,13 +60,18 @@ def sync_folder(folder: Path) -> None:
 
 
 
-def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomically(path: Path, data: bytes, mode: int = 0o644, *,
+                     exclusive: bool = False) -> None:
     """`path` holds `data` when this returns, and after a crash at any point it holds either
     `data` or what it held before: never half of it, never an empty file. Written to a
     temporary file beside it (created with `mode`, so a secret is never readable by others),
     synced, renamed over it, and the folder's names synced (a rename is not durable until
     they are). The fsync before the rename matters: ext4 allocates a new file's blocks late,
-    and a rename that reaches the disk before them leaves an empty file under the name."""
+    and a rename that reaches the disk before them leaves an empty file under the name.
+
+    `exclusive`: create it only if it does not exist, FileExistsError if it does (a secret
+    made once: of two processes making it at the same moment, one wins and both read its
+    bytes, where a rename would let the second replace what the first already used)."""
     path = Path(path)
     make_folder(path.parent)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -76,11 +81,24 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        if exclusive:
+            os.link(temporary, path)  # fails if the name exists, where a rename replaces it
+            os.unlink(temporary)
+        else:
+            os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
+
+
+def create_secret(path: Path, data: bytes) -> None:
+    """A secret made once (a key's seed): readable by its owner only, written whole and durably,
+    and if another process made it first, theirs stands (both then read the same bytes)."""
+    try:
+        write_atomically(path, data, 0o600, exclusive=True)
+    except FileExistsError:
+        pass
 
 
 def make_folder(folder: Path) -> None:

@@ -104,3 +104,21 @@ def test_make_folder__each_new_folder_named_on_disk(tmp_path, monkeypatch):
     synced.clear()
     durable_files.make_folder(tmp_path / "a" / "b")
     assert synced == []  # nothing made, nothing to sync
+
+
+def test_create_secret__made_once__the_first_stands_owner_only(tmp_path):
+    path = tmp_path / "admission" / "network.psk"
+    durable_files.create_secret(path, b"first")
+    durable_files.create_secret(path, b"second")  # another process, a moment later
+    assert path.read_bytes() == b"first"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["network.psk"]
+
+
+def test_write_atomically__exclusive_and_exists__file_exists_error_nothing_changed(tmp_path):
+    path = tmp_path / "operator.key"
+    path.write_bytes(b"kept")
+    with pytest.raises(FileExistsError):
+        durable_files.write_atomically(path, b"other", exclusive=True)
+    assert path.read_bytes() == b"kept"
+    assert [p.name for p in tmp_path.iterdir()] == ["operator.key"]

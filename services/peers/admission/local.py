@@ -16,7 +16,7 @@ from libp2p.peer.id import ID
 from services.peers.admission.credential import issue
 from services.peers.admission.operator_key import load_or_create_operator_key, public_hex
 from services.peers.identity import load_or_create_key_pair
-from services.runtime.durable_files import write_atomically
+from services.runtime.durable_files import create_secret, write_atomically
 
 LOCAL_VALID_S = 30 * 24 * 3600.0
 RENEW_BEFORE_S = 7 * 24 * 3600.0
@@ -51,7 +51,7 @@ def _ensure_secret(path: Path, key: bytes | None) -> None:
     """32 random bytes (or `key`) in hex at path, unless it exists; 0600 from the start."""
     if path.exists():
         return
-    write_atomically(path, ((key or os.urandom(32)).hex() + "\n").encode(), 0o600)
+    create_secret(path, ((key or os.urandom(32)).hex() + "\n").encode())
 
 
 def credential_file(data_dir: Path, name: str) -> Path:

@@ -9,13 +9,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.runtime.durable_files import write_atomically
+from services.runtime.durable_files import create_secret
 
 
 def load_or_create_operator_key(path: Path) -> Ed25519PrivateKey:
     """A 32-byte seed in a 0600 file, created once."""
     if not path.exists():  # on disk before any credential is signed with it
-        write_atomically(path, os.urandom(32), 0o600)
+        create_secret(path, os.urandom(32))
     return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
 
 
