@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.records.base import ChainIdentity, InvalidInput
 from services.records.keystore import Keyring
+from services.runtime.durable_files import write_atomically
 
 
 class RecordsSettings(BaseSettings):
@@ -57,7 +58,10 @@ class RecordsSettings(BaseSettings):
         if not path.exists():
             if not self.create_master_key:
                 raise InvalidInput(f"master key file {path} does not exist")
-            write_master_key_file(path, os.urandom(32))
+            try:
+                write_master_key_file(path, os.urandom(32))
+            except FileExistsError:
+                pass  # another process made it a moment ago: its key is the store's
         return decode_master_key(path.read_text())
 
     def keyring(self, required: bool = True) -> Keyring | None:
@@ -84,7 +88,7 @@ def decode_master_key(text: str) -> bytes:
 
 
 def write_master_key_file(path: Path, key: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(base64.b64encode(key).decode() + "\n")
+    """FileExistsError if there is one: a master key is never overwritten. Whole and on disk
+    before any record is sealed under it: an empty key file after a crash would lose them all."""
+    write_atomically(path, (base64.b64encode(key).decode() + "\n").encode(), 0o600,
+                     exclusive=True)

@@ -22,6 +22,7 @@ from services.records.sqlite_db import checkpoint_truncate, connect
 from services.records.sqlite_keys import SqliteKeyStorage
 from services.records.tables import NewChange, Row, RowExists, T, Tables, Write
 from services.records.validation import now_ms
+from services.runtime.durable_files import write_atomically
 from services.runtime.sqlite_helpers import immediate
 
 # A ciphertext larger than this is read with SQLite's incremental BLOB I/O rather than in the
@@ -250,7 +251,11 @@ class SqliteTables(Tables):
         self.key_directory.mkdir(parents=True, exist_ok=True)
         chain_file = self.directory / "chain.json"
         if not chain_file.exists():
-            chain_file.write_text(json.dumps(dict(identity), indent=2) + "\n")
+            try:  # whole or not at all: a half-written identity would refuse the store
+                write_atomically(chain_file, (json.dumps(dict(identity), indent=2) + "\n").encode(),
+                                 exclusive=True)
+            except FileExistsError:
+                pass  # another process opening the same new store wrote it
         self._lock = threading.RLock()
         self._conn = connect(self.db_path, synchronous)
         self._conn.executescript(_SCHEMA)

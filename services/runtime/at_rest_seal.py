@@ -16,6 +16,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.runtime.durable_files import create_secret
+
 NONCE = 12
 
 
@@ -24,19 +26,10 @@ def key_path(db_path: Path) -> Path:
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """32 random bytes, created at most once even when processes race (link is atomic)."""
+    """32 random bytes, created at most once even when processes race, and on disk before
+    anything is sealed with it (durable_files.create_secret)."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(os.urandom(32))
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process won: use its key
-        finally:
-            temporary.unlink()
+        create_secret(path, os.urandom(32))
     return path.read_bytes()
 
 

@@ -31,6 +31,24 @@ def test_master_key_file__created_0600_once_and_reused(tmp_path):
     assert settings.load_master_key() == first
 
 
+def test_master_key_file__another_process_made_it_first__its_key_is_used(tmp_path, monkeypatch):
+    """Two services opening a new store at once: the one that loses the race to make the key
+    file reads the winner's, never replaces it (the winner may have sealed records under it)."""
+    from services.records import settings as records_settings
+
+    path = tmp_path / "master.key"
+    winner = os.urandom(32)
+    real = records_settings.write_master_key_file
+
+    def raced(target, key):
+        real(target, winner)  # the other process, between our check and our write
+        real(target, key)
+
+    monkeypatch.setattr(records_settings, "write_master_key_file", raced)
+    assert RecordsSettings(master_key_file=path).load_master_key() == winner
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]
+
+
 @pytest.mark.parametrize("text", ["not base64!", base64.b64encode(b"short").decode()])
 def test_master_key__malformed__clear_error(text):
     with pytest.raises(InvalidInput, match="master key"):
