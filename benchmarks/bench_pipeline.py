@@ -342,6 +342,7 @@ def bench_all_in_one(data_dir: Path) -> dict:
     out, store, supervisor = drain_backlog("all_in_one", data_dir, ALL_IN_ONE, DEVICES)
     out["all_in_one_validation_workers"] = VALIDATION_WORKERS
     out["all_in_one_ingest_process"] = int(INGEST_PROCESS)
+    out["all_in_one_notify_send_process"] = int(SEND_PROCESS)
     try:
         for prefix, devices in (("all_in_one", DEVICES), ("all_in_one_capacity", CAPACITY_DEVICES)):
             if not devices:
@@ -366,9 +367,13 @@ VALIDATION_WORKERS = int(os.environ.get("BENCH_VALIDATION_WORKERS", "2"))
 # run beside the close rounds (2026-12-05: live 8,283 -> 9,765/s, p99 493 -> 751 ms, one run
 # each; docs/decisions/2026-12-05-all-in-one-loop-bound.md). BENCH_INGEST_PROCESS=0: in the loop.
 INGEST_PROCESS = os.environ.get("BENCH_INGEST_PROCESS", "1") == "1"
+# The notification sender on a process of its own (services/peers/notification_sender.py): an
+# alert burst's emails rendered beside the close rounds. BENCH_SEND_PROCESS=0: on a thread.
+SEND_PROCESS = os.environ.get("BENCH_SEND_PROCESS", "1") == "1"
 ALL_IN_ONE = [PeerSpec("all", ALL_ROLES,
                        env={"PULSELEDGER_PEERS_VALIDATION_WORKERS": str(VALIDATION_WORKERS),
-                            "PULSELEDGER_PEERS_INGEST_PROCESS": str(int(INGEST_PROCESS))})]
+                            "PULSELEDGER_PEERS_INGEST_PROCESS": str(int(INGEST_PROCESS)),
+                            "PULSELEDGER_PEERS_NOTIFY_SEND_PROCESS": str(int(SEND_PROCESS))})]
 SEPARATE = [PeerSpec("master-1", ("master",)), PeerSpec("master-2", ("master",)),
             PeerSpec("aggregation-1", ("aggregation",)),
             PeerSpec("aggregation-2", ("aggregation",)),

@@ -25,6 +25,7 @@ from services.peers.directory import Directory
 from services.peers.host import listen_addr, make_host
 from services.peers.identity import load_or_create_key_pair
 from services.peers.membership import Membership, make_gossipsub
+from services.peers.notification_sender import SenderProcess
 from services.peers.receipts import ReceiptCheck
 from services.peers.rpc import PeerUnavailable, RemoteError, Rpc
 from services.peers.settings import PeersSettings
@@ -101,10 +102,13 @@ class PeerNode:
                 store=self.store, anchor=anchor, attestations=AttestationCheck(
                     self.gate.operator, self.gate.revocations, self.settings.digest_key_bytes()))
         if "notification" in wanted:
+            # the sender's process opens the notifier the settings name: not one handed to us
+            sender = (SenderProcess(self.settings.notify_ledger_path, self.settings)
+                      if self.settings.notify_send_process and self._notifier is None else None)
             self.roles["notification"] = NotificationRole(
                 settings=self.settings, rpc=self.rpc, store=self.store,
                 notifier=self._notifier or backends.open_notifier(self.settings),
-                tracker=backends.open_alert_tracker(self.settings))
+                tracker=backends.open_alert_tracker(self.settings), sender_process=sender)
 
     async def call_role(self, role: str, op: str, request):
         """Call `op` (its request class: services/peers/messages) on a live peer with `role`:

@@ -146,6 +146,10 @@ class PeersSettings(BaseSettings):
     notify_send_batch: int = 500
     notify_retry_min_s: float = 1.0
     notify_retry_max_s: float = 60.0
+    # The sender on a worker process of its own (services/peers/notification_sender.py): an
+    # alert burst's emails are rendered and handed over beside the close rounds, not under
+    # the peer's GIL. A spare core: the all-in-one peer of a 2-core host takes it.
+    notify_send_process: bool = False
     # Where alert emails link to (the patient's heart data around the alert; services/notify/links.py).
     dapp_url: str = "http://127.0.0.1:5173"
 

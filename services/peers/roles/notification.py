@@ -31,6 +31,7 @@ from services.peers.alert_catchup import stored_statuses
 from services.peers.alert_history import AlertHistory
 from services.peers.messages.windows import NOTIFY, NotifyReply, NotifyRequest
 from services.peers.notification_ledger import NotificationLedger
+from services.peers.notification_sender import SenderProcess
 from services.records import RecordsError
 from services.records.validation import window_record_id
 
@@ -40,8 +41,13 @@ log = logging.getLogger(__name__)
 class NotificationRole:
     name = "notification"
 
-    def __init__(self, *, settings, rpc, store, notifier, tracker: EpisodeTracker):
+    def __init__(self, *, settings, rpc, store, notifier, tracker: EpisodeTracker,
+                 sender_process: SenderProcess | None = None):
+        """`sender_process`: hands the queued emails over on a worker process
+        (notification_sender.py; it opens the notifier the settings name); None: on a thread,
+        with `notifier`."""
         self.settings, self.store = settings, store
+        self.sender_process = sender_process
         self.notifier = notifier
         self.tracker = tracker
         self.history = AlertHistory(settings.notify_ledger_path)
@@ -196,16 +202,31 @@ class NotificationRole:
         if not batch:
             return 0
         rejected = self.notifier.send_many([email for _, email in batch])
-        for index, exc in rejected.items():
-            self.store.dead_letter("alert", batch[index][0].encode(), f"rejected: {exc}")
-        self.ledger.mark_sent([key for key, _ in batch])
-        self.sent += len(batch) - len(rejected)
+        return self._settle([key for key, _ in batch],
+                            {index: str(exc) for index, exc in rejected.items()})
+
+    def _settle(self, keys: list[str], rejected: dict[int, str]) -> int:
+        """A handed-over batch: its refusals dead-lettered with their reasons, all marked sent."""
+        for index, reason in rejected.items():
+            self.store.dead_letter("alert", keys[index].encode(), f"rejected: {reason}")
+        self.ledger.mark_sent(keys)
+        self.sent += len(keys) - len(rejected)
         with self._pending_lock:
-            self.pending -= len(batch)
-        return len(batch)
+            self.pending -= len(keys)
+        return len(keys)
+
+    async def _send_once(self) -> int:
+        """One batch handed over (send_pending), on the worker process if there is one."""
+        if self.sender_process is not None:
+            taken = await self.sender_process.take(self.settings.notify_send_batch)
+            if taken is not None:
+                return await trio.to_thread.run_sync(self._settle, *taken) if taken[0] else 0
+        return await trio.to_thread.run_sync(self.send_pending)
 
     def metrics(self) -> dict:
         out = {"notification_emails_sent": self.sent,
+               "notification_sender_restarts": (self.sender_process.restarts
+                                                if self.sender_process is not None else 0),
                "notification_emails_queued": self.queued,
                "notification_emails_pending": self.pending,
                "notification_predictions_replayed": self.replayed}
@@ -215,13 +236,23 @@ class NotificationRole:
 
     async def run(self) -> None:
         """The sender: queued emails go out as soon as a batch queued them (or at start, what
-        a previous run left), on a worker thread. While the mail system is unavailable, or
+        a previous run left), on a worker thread, or on the sender's own process
+        (notify_send_process). While the mail system is unavailable, or
         sending fails otherwise, it retries, waiting twice as long each time up to
         notify_retry_max_s: a failing sender must not take the peer's other roles down."""
+        if self.sender_process is not None:
+            await self.sender_process.start()
+        try:
+            await self._send_loop()
+        finally:
+            if self.sender_process is not None:
+                self.sender_process.close()
+
+    async def _send_loop(self) -> None:
         backoff = self.settings.notify_retry_min_s
         while True:
             try:
-                taken = await trio.to_thread.run_sync(self.send_pending)
+                taken = await self._send_once()
             except NotifierUnavailable as exc:
                 log.warning("mail system unavailable, %d email(s) wait: %s; retrying in %.1f s",
                             self.pending, str(exc)[:120], backoff)
