@@ -18,16 +18,13 @@ comes back as duplicates, which count as acknowledged, as a redelivery does."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
 
-from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
+from services.peers.worker_pool import SingleWorker, die_with_parent
 from services.runtime.sqlite_helpers import connect
 
 log = logging.getLogger(__name__)
@@ -130,36 +127,12 @@ class ClosingFirstLock:
             self._lock.release()
 
 
-class IngestProcess:
+class IngestProcess(SingleWorker):
     def __init__(self, path: Path, window_ms: int, digest_key: bytes):
-        self._args = (str(path), window_ms, digest_key)
-        self._pool: ProcessPoolExecutor | None = None
-        self.restarts = 0
-        self.pid: int | None = None
-
-    async def start(self) -> None:
-        """Spawn the worker and wait until it has opened the file."""
-        self._pool = self._new_pool()
-        self.pid = await result_of(self._pool.submit(os.getpid))
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return spawn_pool(1, _open, self._args)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        super().__init__("ingest", _open, (str(path), window_ms, digest_key))
 
     async def ingest(self, readings: list[dict], now: float, attestations,
                      digests) -> list[str] | None:
         """The outcomes (WindowStore.ingest), or None when the worker died holding the call:
         the caller ingests it in-process (the call's transaction never committed there)."""
-        try:
-            return await result_of(self._pool.submit(_ingest, readings, now, attestations,
-                                                      digests))
-        except BrokenProcessPool:
-            log.warning("the ingest worker died; restarting it, this call in-process")
-            self.restarts += 1
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            return None
+        return await self.call(_ingest, readings, now, attestations, digests)

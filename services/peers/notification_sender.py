@@ -16,15 +16,9 @@ backoff is the same."""
 
 from __future__ import annotations
 
-import logging
-import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
-
-log = logging.getLogger(__name__)
+from services.peers.worker_pool import SingleWorker, die_with_parent
 
 _worker = None  # in the worker: (NotificationLedger, Notifier)
 
@@ -48,31 +42,11 @@ def _take(limit: int) -> tuple[list[str], dict[int, str]]:
     return [key for key, _ in batch], {index: str(exc) for index, exc in rejected.items()}
 
 
-class SenderProcess:
+class SenderProcess(SingleWorker):
     def __init__(self, ledger_path: Path, settings):
         """`settings`: the peer's (PeersSettings); the worker opens the notifier they name."""
-        self._args = (str(ledger_path), settings)
-        self._pool: ProcessPoolExecutor | None = None
-        self.restarts = 0
-        self.pid: int | None = None
-
-    async def start(self) -> None:
-        """Spawn the worker and wait until it has opened the ledger and the notifier."""
-        self._pool = spawn_pool(1, _open, self._args)
-        self.pid = await result_of(self._pool.submit(os.getpid))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        super().__init__("notification sender", _open, (str(ledger_path), settings))
 
     async def take(self, limit: int) -> tuple[list[str], dict[int, str]] | None:
         """As _take, or None when the worker died holding the call (replaced for the next)."""
-        try:
-            return await result_of(self._pool.submit(_take, limit))
-        except BrokenProcessPool:
-            log.warning("the notification sender's worker died; restarting it")
-            self.restarts += 1
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = spawn_pool(1, _open, self._args)
-            return None
+        return await self.call(_take, limit)

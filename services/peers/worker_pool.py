@@ -1,15 +1,20 @@
 """Worker processes a peer spawns for CPU or SQLite work off its event loop (validation,
-master_validation.py; an aggregator's ingest, ingest_process.py): how they are started, how
-they die with the peer, and how the loop waits for their results."""
+master_validation.py; an aggregator's ingest, ingest_process.py; the alert sender,
+notification_sender.py): how they are started, how they die with the peer, how one is replaced,
+and how the loop waits for their results."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import trio
+
+log = logging.getLogger(__name__)
 
 
 def spawn_pool(max_workers: int, initializer, initargs: tuple) -> ProcessPoolExecutor:
@@ -46,3 +51,37 @@ async def result_of(future: Future):
     future.add_done_callback(wake)
     await done.wait()
     return future.result()
+
+
+class SingleWorker:
+    """One spawned worker for one kind of call, `initializer(*initargs)` run in it first:
+    started and waited for, and replaced when it dies. A call it held when it died returns
+    None, and the caller does that call itself (the worker's own work never committed)."""
+
+    def __init__(self, name: str, initializer, initargs: tuple):
+        self.name, self._start_args = name, (1, initializer, initargs)
+        self._pool: ProcessPoolExecutor | None = None
+        self.restarts = 0
+        self.pid: int | None = None
+
+    async def start(self) -> None:
+        """Spawn the worker and wait until its initializer has run."""
+        self._pool = spawn_pool(*self._start_args)
+        self.pid = await result_of(self._pool.submit(os.getpid))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def call(self, function, *args):
+        """function(*args) in the worker, or None when the worker died holding it."""
+        try:
+            return await result_of(self._pool.submit(function, *args))
+        except BrokenProcessPool:
+            log.warning("the %s worker died; restarting it, this call done by the caller",
+                        self.name)
+            self.restarts += 1
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = spawn_pool(*self._start_args)
+            return None

@@ -49,12 +49,18 @@ def emails_in(outbox) -> int:
     return len(list(outbox.glob("*.eml"))) if outbox.is_dir() else 0
 
 
+def irregular_windows(tmp_path, seed: str) -> tuple:
+    """A record store with three patients' irregular windows stored, and the windows' notify
+    items."""
+    store = open_test_store(tmp_path)
+    fleet = make_fleet(3, irregular_fraction=1.0, seed=seed)
+    onboard(fleet, store)
+    return store, [store_window(store, device.user_id, 0, "irregular") for device in fleet]
+
+
 @pytest.fixture
 def setup(tmp_path):
-    store = open_test_store(tmp_path)
-    fleet = make_fleet(3, irregular_fraction=1.0, seed="notification-batches")
-    onboard(fleet, store)
-    items = [store_window(store, device.user_id, 0, "irregular") for device in fleet]
+    store, items = irregular_windows(tmp_path, "notification-batches")
     return ((lambda notifier, **overrides: role_for(tmp_path, store, notifier, **overrides)),
             items, tmp_path / "outbox")
 

@@ -15,7 +15,6 @@ import signal
 import pytest
 import trio
 
-from services.ingest.simulator import make_fleet, onboard
 from services.notify import Email, message_id_for
 from services.notify.outbox import OutboxNotifier
 from services.peers.backends import open_alert_tracker
@@ -23,19 +22,15 @@ from services.peers.messages.windows import NotifyRequest
 from services.peers.notification_sender import SenderProcess
 from services.peers.roles.notification import NotificationRole
 
-from .helpers import open_test_store, peer_settings
-from .test_notification_batches import SENDER, Registry, emails_in, ledger_keys
-from .test_notification_history import RECIPIENTS, store_window
+from .helpers import peer_settings
+from .test_notification_batches import SENDER, Registry, emails_in, irregular_windows, ledger_keys
+from .test_notification_history import RECIPIENTS
 
 
 @pytest.fixture
 def world(tmp_path):
-    """A record store with three patients' irregular windows stored, and where the outbox is."""
-    store = open_test_store(tmp_path)
-    fleet = make_fleet(3, irregular_fraction=1.0, seed="notification-sender")
-    onboard(fleet, store)
-    items = [store_window(store, device.user_id, 0, "irregular") for device in fleet]
-    return store, items, tmp_path / "outbox"
+    """irregular_windows' store and items, and where the outbox is."""
+    return (*irregular_windows(tmp_path, "notification-sender"), tmp_path / "outbox")
 
 
 def role_on_a_process(tmp_path, store, **overrides) -> NotificationRole:
