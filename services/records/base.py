@@ -312,6 +312,14 @@ class RecordStore(ABC):
     ) -> list[WindowMeta]:
         """The owner's windows by window_start_ms ascending, from `since_ms` (inclusive)."""
 
+    @abstractmethod
+    def list_windows_of_owners(
+        self, owners: list[str], since_ms: int, until_ms: int
+    ) -> list[WindowMeta]:
+        """Every window of these owners with since_ms <= window_start_ms < until_ms, each
+        owner's by window_start_ms ascending: one read for many owners where the backend can
+        (a notification peer catching up a round's users)."""
+
     # ---- batches (Merkle roots anchored on-chain via anchorBatch(root, leafCount))
     @abstractmethod
     def record_batch(

@@ -411,6 +411,26 @@ class SqliteTables(Tables):
             (owner, since_ms, limit),
         )
 
+    def windows_of_owners(
+        self, owners: Sequence[str], since_ms: int, until_ms: int, fields: Sequence[str]
+    ) -> list[Row]:
+        # one query per 500 owners (windows_by_owner, an index range per owner), not one each:
+        # a notification peer catching up a round's new users asks for ~1,000 at once
+        spec = _table("windows")
+        columns = _columns(spec, fields)
+        unique = list(dict.fromkeys(owners))
+        rows: list[Row] = []
+        with self._lock:
+            for i in range(0, len(unique), 500):
+                chunk = unique[i : i + 500]
+                rows += self._conn.execute(
+                    f"SELECT {', '.join(columns)} FROM {spec.name} WHERE owner IN "
+                    f"({','.join('?' * len(chunk))}) AND window_start_ms >= ? AND "
+                    "window_start_ms < ? ORDER BY owner, window_start_ms, record_id",
+                    (*chunk, since_ms, until_ms),
+                ).fetchall()
+        return [spec.decode(row, columns) for row in rows]
+
     def pending_windows(self, limit: int, fields: Sequence[str]) -> list[Row]:
         return self._select(
             "windows", fields, "WHERE pending = 1 ORDER BY created_ms, record_id LIMIT ?", (limit,)

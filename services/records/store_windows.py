@@ -172,6 +172,15 @@ class WindowsMixin:
         since = v.window_start(since_ms or 0)
         return [_meta(r) for r in self.tables.windows_of(owner, since, limit, META_FIELDS)]
 
+    def list_windows_of_owners(
+        self: Store, owners: list[str], since_ms: int, until_ms: int
+    ) -> list[WindowMeta]:
+        since, until = v.window_start(max(0, since_ms)), int(until_ms)
+        wanted = [v.address(owner, "owner") for owner in owners]
+        if not wanted or until <= since:
+            return []
+        return [_meta(r) for r in self.tables.windows_of_owners(wanted, since, until, META_FIELDS)]
+
     def flagged_windows(self: Store, limit: int = 100) -> list[WindowMeta]:
         """Windows with an integrity flag (operators: `pulseledger records info`)."""
         return [_meta(r) for r in self.tables.flagged_windows(max(1, int(limit)), META_FIELDS)]

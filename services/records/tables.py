@@ -136,6 +136,27 @@ class Tables(ABC):
     ) -> list[Row]:
         """The owner's windows with window_start_ms >= since_ms, by (window_start_ms, record_id)."""
 
+    def windows_of_owners(
+        self, owners: Sequence[str], since_ms: int, until_ms: int, fields: Sequence[str]
+    ) -> list[Row]:
+        """Every window of these owners with since_ms <= window_start_ms < until_ms, each
+        owner's by (window_start_ms, record_id). Here: windows_of, page by page, per owner (the
+        one indexed query); a backend that can ask for many owners at once overrides it."""
+        out: list[Row] = []
+        page = 500
+        for owner in dict.fromkeys(owners):
+            since = since_ms
+            seen: set[str] = set()
+            while True:
+                rows = self.windows_of(owner, since, page, fields)
+                fresh = [r for r in rows if r["record_id"] not in seen]
+                out += [r for r in fresh if r["window_start_ms"] < until_ms]
+                seen.update(r["record_id"] for r in fresh)
+                if (len(rows) < page or not fresh or rows[-1]["window_start_ms"] >= until_ms):
+                    break
+                since = rows[-1]["window_start_ms"]  # inclusive: `seen` skips rows read already
+        return out
+
     @abstractmethod
     def pending_windows(self, limit: int, fields: Sequence[str]) -> list[Row]:
         """Windows with pending set, oldest first by (created_ms, record_id)."""

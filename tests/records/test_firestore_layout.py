@@ -65,6 +65,7 @@ def _exercise(store) -> set[str]:
     s.get_window(first.record_id)
     s.window_meta(first.record_id)
     s.list_windows(OWNER, since_ms=0, limit=10)
+    s.list_windows_of_owners([OWNER], 0, 60_000)
     s.pending_count()
     pending = s.pending_unbatched(10)
     root, proofs = merkle.build([r.ciphertext_sha256 for r in pending])

@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from records_support import DEVICE, DOCTOR, OTHER, OWNER, window_payload
+from records_support import DEVICE, DOCTOR, OTHER, OWNER, fresh_chain, window_payload
 
 from services.records import (
     Conflict,
@@ -15,6 +15,8 @@ from services.records import (
     merkle,
 )
 from services.records.keystore import Keyring
+from services.records.sqlite_store import SqliteRecordStore
+from services.records.tables import Tables
 
 KEY = os.urandom(32)
 
@@ -147,6 +149,45 @@ def test_list_windows__per_owner_ordered_since_and_limit(store):
         30_000,
     ]
     assert len(store.list_windows(OWNER, limit=1)) == 1
+
+
+def test_list_windows_of_owners__each_owners_windows_in_the_start_range(store):
+    """One read for many owners (a notification peer catching up a round's users): every
+    window of the owners asked, from since_ms (inclusive) to until_ms (exclusive), in start
+    order per owner; another owner's windows never."""
+    for i in range(1, 5):
+        store.put_window(OWNER, DEVICE, i * 10_000, window_payload(i))
+    for start in (15_000, 25_000):
+        store.put_window(OTHER, "12D3KooWOther", start, window_payload())
+    store.put_window(DOCTOR, "12D3KooWNotAsked", 20_000, window_payload())
+    found = store.list_windows_of_owners([OWNER, OTHER], 20_000, 40_000)
+    by_owner = {owner: [m.window_start_ms for m in found if m.owner == owner]
+                for owner in (OWNER, OTHER, DOCTOR)}
+    assert by_owner == {OWNER: [20_000, 30_000], OTHER: [25_000], DOCTOR: []}
+    assert store.list_windows_of_owners([OWNER], 40_000, 40_000) == []
+    assert store.list_windows_of_owners([], 0, 50_000) == []
+
+
+def test_windows_of_owners__one_query_per_500_owners_agrees_with_the_paged_default(tmp_path):
+    """SQLite's own form (owner IN (...), 500 owners a query) returns what the generic form
+    does (windows_of, 500 rows a page, per owner: what Firestore runs), past a page of one
+    owner, past a chunk of owners, with several devices' windows at one start."""
+    store = SqliteRecordStore(tmp_path / "records", fresh_chain(), Keyring(os.urandom(32)))
+    owners = ["0x" + f"{i:040x}" for i in range(503)]
+    inputs = [WindowInput(owners[0], f"12D3KooWMany{d}", start, window_payload())
+              for d in range(2) for start in range(0, 3_100_000, 10_000)]  # 620: two pages
+    inputs += [WindowInput(owner, "12D3KooWEach" + owner[-6:], 50_000, window_payload())
+               for owner in owners[1:]]
+    store.put_windows(inputs)
+    fields = ("owner", "device_id", "window_start_ms")
+    for since, until in ((0, 10**12), (40_000, 2_000_000), (50_000, 50_001), (60_000, 60_000)):
+        own = store.tables.windows_of_owners(owners, since, until, fields)
+        paged = Tables.windows_of_owners(store.tables, owners, since, until, fields)
+        assert sorted(r["record_id"] for r in own) == sorted(r["record_id"] for r in paged)
+        assert len(own) == len({r["record_id"] for r in own})
+        assert all(since <= r["window_start_ms"] < until for r in own)
+    assert len(store.tables.windows_of_owners(owners, 0, 10**12, fields)) == 620 + 502
+    store.close()
 
 
 def test_get_window__unknown__not_found(store):

@@ -27,7 +27,7 @@ import trio
 from services.alerts import NOTIFIED, EpisodeTracker, Event, Window
 from services.alerts.emails import Patient, episode_emails
 from services.notify import Email, NotifierUnavailable
-from services.peers.alert_catchup import stored_statuses
+from services.peers.alert_catchup import stored_statuses_of
 from services.peers.alert_history import AlertHistory
 from services.peers.messages.windows import NOTIFY, NotifyReply, NotifyRequest
 from services.peers.notification_ledger import NotificationLedger
@@ -114,11 +114,15 @@ class NotificationRole:
         before: dict[str, dict | None] = {}  # each user's state as it was, to undo a failed batch
         outgoing: dict[str, Email | None] = {}  # ledger key -> its email (None: nobody to send to)
         try:
+            missed = self._missed(items)
             for item in items:
                 user = item["device_id"]
                 if user not in before:
                     before[user] = self.tracker.export(user) if self.tracker.knows(user) else None
-                    self._catch_up(user, item["window_start_ms"])
+                    for start, status in missed.get(user, ()):
+                        # what they caused was sent before (by this user's previous owner)
+                        self.tracker.observe(user, Window(start, status))
+                        self.replayed += 1
                 if self._must_check(item) and self._as_stored(item) is None:
                     refused += 1
                     continue
@@ -143,23 +147,28 @@ class NotificationRole:
                         "as stored)", caller[-8:], refused)
         return NotifyReply(self.queued)
 
-    def _catch_up(self, user: str, window_start_ms: int) -> None:
-        """Replay the user's stored predictions this peer has not seen (it is new to the user,
-        or there is a hole since the last window it saw), sending nothing for them."""
+    def _missed(self, items: list[dict]) -> dict[str, list[tuple[int, str]]]:
+        """The stored predictions to replay for each user of the batch, sending nothing for
+        them: those this peer has not seen (it is new to the user, or there is a hole since
+        the last window it saw) before the user's first window in the batch. Read for the whole
+        batch at once (alert_catchup.py); `items` are in order, oldest first per user."""
         settings = self.settings
         if settings.alert_catchup_ms <= 0:
-            return
-        last_start = self.tracker.latest_start(user)
-        horizon = window_start_ms - settings.alert_catchup_ms
-        if last_start is None:
-            after = horizon
-        elif window_start_ms - last_start > settings.window_ms:
-            after = max(last_start, horizon)
-        else:
-            return
-        for start, status in stored_statuses(self.store, user, after, window_start_ms):
-            self.tracker.observe(user, Window(start, status))  # what they caused was sent before
-            self.replayed += 1
+            return {}
+        ranges: dict[str, tuple[int, int]] = {}
+        seen: set[str] = set()
+        for item in items:
+            user, start = item["device_id"], item["window_start_ms"]
+            if user in seen:
+                continue
+            seen.add(user)
+            last_start = self.tracker.latest_start(user)
+            horizon = start - settings.alert_catchup_ms
+            if last_start is None:
+                ranges[user] = (horizon, start)
+            elif start - last_start > settings.window_ms:
+                ranges[user] = (max(last_start, horizon), start)
+        return stored_statuses_of(self.store, ranges) if ranges else {}
 
     def _emails_for(self, device_id: str, event: Event) -> dict[str, Email | None]:
         """The emails this notice asks for, by ledger key, less those the ledger says went."""
