@@ -60,6 +60,8 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine_speed import reference_ms
+
 from services.ingest.queues.local import LocalQueue
 from services.ingest.simulator import make_fleet, onboard, run, send_paced, signed_messages
 from services.peers.admission.local import admit_locally
@@ -339,6 +341,7 @@ def bench_all_in_one(data_dir: Path) -> dict:
     wearables and the counting stay in this process (docs/decisions/2026-12-05-bench-harness-apart.md:
     in the peer's own process they took its GIL, the count decrypting every stored window
     every 2 s while the stream's last windows were closing)."""
+    reference_before = reference_ms()
     out, store, supervisor = drain_backlog("all_in_one", data_dir, ALL_IN_ONE, DEVICES)
     out["all_in_one_validation_workers"] = VALIDATION_WORKERS
     out["all_in_one_ingest_process"] = int(INGEST_PROCESS)
@@ -353,6 +356,9 @@ def bench_all_in_one(data_dir: Path) -> dict:
     finally:
         supervisor.stop()
         store.close()
+    # one core's speed at both ends (machine_speed.py): records from other machines differ
+    out["all_in_one_machine_reference_ms"] = reference_before
+    out["all_in_one_machine_reference_after_ms"] = reference_ms()
     return out
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
 import bench_pipeline as bench  # the benchmark's own phases and settings, from sys.path above
+from machine_speed import reference_ms
 
 from services.ingest.queues.local import LocalQueue
 
@@ -132,7 +133,8 @@ class Course:
 
 
 def main() -> None:
-    print("settings", json.dumps(apply_overrides()), flush=True)
+    print("settings", json.dumps(apply_overrides()), f"machine reference {reference_ms()} ms",
+          flush=True)
     work = Path(tempfile.mkdtemp(prefix="probe-live-")) / "all"
     backlog, store, supervisor = bench.drain_backlog(
         "all_in_one", work, bench.ALL_IN_ONE, bench.DEVICES,
@@ -161,6 +163,7 @@ def main() -> None:
                               if "per_s" in k or "p99" in k or "depth" in k or "lost" in k}))
     print("\n".join(report))
     print("\n".join(course.lines(float(os.environ.get("SERIES_STEP_S", "5")))))
+    print(f"machine reference {reference_ms()} ms (machine_speed.py; lower is faster)")
 
 
 if __name__ == "__main__":
