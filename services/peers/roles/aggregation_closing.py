@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 
 import trio
 
@@ -23,6 +24,33 @@ from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN
 
 log = logging.getLogger(__name__)
+
+
+class RoundSteps:
+    """Seconds the close rounds spent in each step, summed since start (metrics
+    `aggregation_close_seconds_total{step}`): where closing's time goes on a running peer, which
+    one rate cannot say. Each step's time includes its waits (the window store's writer, the
+    screen's thread, the other roles' calls)."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.rounds = 0
+        self._last = 0.0
+
+    def start(self) -> None:
+        self.rounds += 1
+        self._last = time.monotonic()
+
+    def lap(self, step: str) -> None:
+        now = time.monotonic()
+        self.seconds[step] += now - self._last
+        self._last = now
+
+    def metrics(self) -> dict:
+        out = {"aggregation_close_rounds": self.rounds}
+        for step, seconds in dict(self.seconds).items():
+            out[f'aggregation_close_seconds_total{{step="{step}"}}'] = round(seconds, 3)
+        return out
 
 
 class Closing:
@@ -104,10 +132,13 @@ class Closing:
     async def close(self, due: list[tuple], takeover: bool = False) -> None:
         """Send windows on (see the module docstring). In a takeover the primary that left them
         may not take our marks: telling it is best effort, the windows go on regardless."""
+        steps = self.round_steps
+        steps.start()
         opening = [(d, w) for d, w, s in due if s == OPEN]
         if opening:
             async with self.writes.closing():
                 self.windows.mark(opening, CLOSING)
+        steps.lap("mark_closing")
         everything = [(d, w) for d, w, _ in due]
         marks = self._marks_payloads(everything, CLOSING)
         try:
@@ -115,12 +146,14 @@ class Closing:
         except PeerUnavailable:
             if not takeover:
                 raise
+        steps.lap("replicate_closing")
 
         readings = self.windows.readings_of(everything)
         windows = [{"device_id": device, "window_start_ms": window_start,
                     "readings": readings[(device, window_start)]}
                    for device, window_start in everything]
         attested: dict[tuple[str, int], list[dict]] = {}
+        steps.lap("read_readings")
 
         async def read_attestations() -> None:
             attested.update(self.windows.attestations_of(everything))
@@ -131,21 +164,26 @@ class Closing:
             nursery.start_soon(read_attestations)
             predicted = await self.call_role("prediction", PREDICT,
                                              PredictRequest(self._with_context(windows)))
+        steps.lap("screen")  # with the documents read and parsed beside it
         items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
                  for w, p in zip(windows, predicted.predictions)]
         await self.call_role("storage", STORE, StoreRequest(items, self.windows.window_ms))
         stored_at = time.monotonic()
+        steps.lap("store")
         await self.call_role_by_key("notification", NOTIFY, [
             {"device_id": i["device_id"], "window_start_ms": i["window_start_ms"],
              "prediction": i["prediction"]} for i in items], key=lambda i: i["device_id"],
             request=NotifyRequest)
+        steps.lap("notify")
         async with self.writes.closing():
             orphans = self.windows.mark_closed(readings)
         self._dead_letter_orphans(orphans, "added while closing")
+        steps.lap("mark_closed")
         try:
             await self._replicate(self._marks_payloads(everything, CLOSED))
         except PeerUnavailable:
             pass  # the replica still has `closing`: a takeover would redo idempotent steps
+        steps.lap("replicate_closed")
         self.closed_windows += len(everything)
         latencies = [stored_at - self._first_due.pop(key, stored_at) for key in everything]
         if self._latency_file is not None:  # "<wall clock when due> <due → stored ms>" lines
