@@ -17,6 +17,10 @@ from __future__ import annotations
 from services.records import RecordsError
 from services.records.window_payload import PREDICTION_STATUSES
 
+# Patients listed per call: a batch of 1,000 new users with an hour of stored windows each holds
+# this many patients' windows in memory at once (~70,000), not all 360,000.
+OWNERS_PER_LISTING = 200
+
 
 def stored_statuses_of(store, ranges: dict[str, tuple[int, int]]
                        ) -> dict[str, list[tuple[int, str]]]:
@@ -30,23 +34,30 @@ def stored_statuses_of(store, ranges: dict[str, tuple[int, int]]
         return {}
     since = min(ranges[device][0] for device in devices) + 1
     until = max(ranges[device][1] for device in devices)
+    owners = sorted({d.owner for d in devices.values()})
     out: dict[str, list[tuple[int, str]]] = {}
-    for meta in store.list_windows_of_owners(sorted({d.owner for d in devices.values()}),
-                                             since, until):
-        device = devices.get(meta.device_id)
-        if device is None or device.owner != meta.owner or meta.erased:
-            continue  # the owner's other devices, or a window of a device they no longer own
-        after, before = ranges[meta.device_id]
-        if not after < meta.window_start_ms < before:
-            continue
-        try:
-            payload = store.get_window(meta.record_id)
-        except RecordsError:  # erased meanwhile, or failed its integrity check: not evidence
-            continue
-        prediction = payload.get("prediction") if isinstance(payload, dict) else None
-        status = prediction.get("status") if isinstance(prediction, dict) else None
-        if status in PREDICTION_STATUSES:
-            out.setdefault(meta.device_id, []).append((meta.window_start_ms, status))
+    for i in range(0, len(owners), OWNERS_PER_LISTING):
+        for meta in store.list_windows_of_owners(owners[i:i + OWNERS_PER_LISTING], since, until):
+            _replay_one(store, meta, devices, ranges, out)
     for statuses in out.values():
         statuses.sort()
     return out
+
+
+def _replay_one(store, meta, devices: dict, ranges: dict, out: dict) -> None:
+    """Add the window's (start, status) to its device's list, if it is one of the asked
+    device's own windows in its range and reads back authentic."""
+    device = devices.get(meta.device_id)
+    if device is None or device.owner != meta.owner or meta.erased:
+        return  # the owner's other devices, or a window of a device they no longer own
+    after, before = ranges[meta.device_id]
+    if not after < meta.window_start_ms < before:
+        return
+    try:
+        payload = store.get_window(meta.record_id)
+    except RecordsError:  # erased meanwhile, or failed its integrity check: not evidence
+        return
+    prediction = payload.get("prediction") if isinstance(payload, dict) else None
+    status = prediction.get("status") if isinstance(prediction, dict) else None
+    if status in PREDICTION_STATUSES:
+        out.setdefault(meta.device_id, []).append((meta.window_start_ms, status))

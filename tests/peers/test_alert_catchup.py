@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import trio
 
 from services.ingest.simulator import make_fleet, onboard
 from services.notify.outbox import OutboxNotifier
+from services.peers import alert_catchup
 from services.peers.messages.windows import NotifyRequest
 from services.records.validation import window_record_id
 from services.records.window_payload import sample_payload
@@ -39,7 +41,11 @@ def counted(store, name: str) -> list[int]:
     return calls
 
 
-def test_a_batch_of_new_users__each_replays_its_own_stored_windows__in_one_listing(tmp_path):
+@pytest.mark.parametrize("per_listing", [alert_catchup.OWNERS_PER_LISTING, 7])
+def test_a_batch_of_new_users__each_replays_its_own_stored_windows__in_one_listing(
+        tmp_path, monkeypatch, per_listing):
+    """With 7 patients a listing (memory bounded by patients, not users), 40 users take 6."""
+    monkeypatch.setattr(alert_catchup, "OWNERS_PER_LISTING", per_listing)
     store = open_test_store(tmp_path)
     fleet = make_fleet(USERS, irregular_fraction=1.0, seed="catchup-batch")
     onboard(fleet, store)
@@ -64,7 +70,7 @@ def test_a_batch_of_new_users__each_replays_its_own_stored_windows__in_one_listi
 
     trio.run(role.handle, NotifyRequest(items), "caller")
 
-    assert listings == [1] and device_reads == [1]  # for 40 users; one each for 1,000 too
+    assert listings == [-(-USERS // per_listing)] and device_reads == [1]
     # each user's own windows 0-2, less the erased one and the two the peer saw itself
     assert role.replayed == 3 * USERS - 1 - 2
     assert role.queued == (USERS - 1) * RECIPIENTS  # every user alerted but the erased one's
