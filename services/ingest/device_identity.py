@@ -2,6 +2,15 @@
 
 The peer id is computed here (identity multihash of the protobuf-encoded public key, base58btc),
 the same bytes libp2p's `ID.from_pubkey` produces, so ingest needs no libp2p import.
+
+Signatures are verified with libsodium (PyNaCl), not OpenSSL (`cryptography`), for two reasons
+measured on 2026-12-06 (docs/decisions/2026-12-06-device-signatures-libsodium.md):
+- OpenSSL accepts a universal forgery under a small-order public key (the identity point, with
+  the signature R = identity, S = 0, verifies for every message): whoever registers such a key
+  for a device would let anyone write that device's readings. libsodium refuses small-order
+  keys and R, and non-canonical encodings; what an honest device signs verifies under both.
+- libsodium verifies in ~60% of OpenSSL's time here, and a master verifies one signature per
+  queue message (benchmarks/validation.json).
 """
 
 from __future__ import annotations
@@ -10,8 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import base58
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
+
+ED25519_KEY_BYTES, ED25519_SIGNATURE_BYTES = 32, 64
 
 # protobuf PublicKey{Type: Ed25519 (1), Data: 32 bytes}
 _ED25519_PROTO_PREFIX = bytes([0x08, 0x01, 0x12, 0x20])
@@ -60,14 +73,13 @@ class DeviceKey:
         return self.private_key.sign(message)
 
 
-@lru_cache(maxsize=_KEYS_REMEMBERED)
-def _public_key(raw: bytes) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
 def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """The device's key signed `message` (libsodium's strict Ed25519: see the module docstring).
+    A malformed key or signature is "not signed by this device", never an error."""
     try:
-        _public_key(bytes(public_key)).verify(signature, message)
-    except Exception:  # InvalidSignature or a malformed key: both mean "not signed by this device"  # noqa: BLE001
+        if len(public_key) != ED25519_KEY_BYTES or len(signature) != ED25519_SIGNATURE_BYTES:
+            return False
+        crypto_sign_open(bytes(signature) + bytes(message), bytes(public_key))
+    except (CryptoError, ValueError, TypeError):  # BadSignatureError is a CryptoError
         return False
     return True

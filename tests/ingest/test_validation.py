@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from services.ingest.device_identity import DeviceKey, peer_id_for
+from services.ingest.device_identity import DeviceKey, peer_id_for, verify
 from services.ingest.reading import Reading, b64, canonical, sign_batch, sign_reading
 from services.ingest.validation import validate_message
 
@@ -61,6 +61,36 @@ def test_wrong_key__signature_rejected(device, store, settings):
     forged = json.dumps({"reading": body, "sig": b64(other.sign(canonical(body)))}).encode()
     assert [r.reason for r in validate_message(forged, store, settings, now_ms()).rejects] == [
         "signature"]
+
+
+def test_small_order_device_key__universal_forgery_rejected(store, settings):
+    """A device registered with a small-order public key (here the identity point) must not
+    let anyone sign for it: with R = identity and S = 0 the equation holds for every message,
+    and OpenSSL's verify (what validation used before 2026-12-06) accepted it. libsodium
+    refuses small-order keys."""
+    identity_point = bytes([1]) + bytes(31)
+    user_id = peer_id_for(identity_point)
+    store.register_device(user_id, "0x" + "22" * 20, identity_point)
+    body = Reading(user_id=user_id, heartrate=72.0, ts_ms=now_ms(), seq=1,
+                   rr=(830, 840)).to_json()
+    forged = json.dumps({"reading": body, "sig": b64(identity_point + bytes(32))}).encode()
+    verdict = validate_message(forged, store, settings, now_ms())
+    assert not verdict.valid and [r.reason for r in verdict.rejects] == ["signature"]
+
+
+@pytest.mark.parametrize("public_key, signature", [
+    (b"\x01" * 31, b"\x00" * 64),  # a key one byte short
+    (b"\x01" * 33, b"\x00" * 64),
+    (None, b"\x00" * 64),
+    ("not bytes" * 4, b"\x00" * 64),
+])
+def test_verify__malformed_key_or_signature__is_not_signed(device, public_key, signature):
+    message = b"a message"
+    good = device.sign(message)
+    assert verify(device.public_bytes, good, message)
+    assert not verify(public_key, signature, message)
+    assert not verify(device.public_bytes, good[:63], message)  # a signature one byte short
+    assert not verify(device.public_bytes, good, message + b"!")
 
 
 def test_unknown_device__rejected(store, settings):
