@@ -12,6 +12,7 @@ from services.gateway.errors import BadRequest, Conflict, Unauthorized
 from services.gateway.observability import log
 from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
+from services.ingest.device_identity import usable_public_key
 from services.records import Conflict as StoreConflict
 from services.records import InvalidInput
 
@@ -38,6 +39,9 @@ def register_device():
     body = validate.json_body()
     owner = validate.address(body.get("owner"), "owner")
     public_key = validate.bytes32(body.get("public_key"), "public_key")
+    if not usable_public_key(public_key):  # it could never sign a reading that verifies
+        raise BadRequest("public_key is not an Ed25519 public key a device can sign with "
+                         "(not a point of the curve's prime-order group)")
     device_id = validate.string(body.get("device_id"), "device_id", max_length=128)
     if device_id != ed25519_peer_id(public_key):
         raise BadRequest("device_id must be the libp2p peer id of public_key (Ed25519)")

@@ -21,7 +21,7 @@ from functools import lru_cache
 import base58
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from nacl.bindings import crypto_sign_open
+from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
 from nacl.exceptions import CryptoError
 
 ED25519_KEY_BYTES, ED25519_SIGNATURE_BYTES = 32, 64
@@ -71,6 +71,14 @@ class DeviceKey:
 
     def sign(self, message: bytes) -> bytes:
         return self.private_key.sign(message)
+
+
+def usable_public_key(public_key: bytes) -> bool:
+    """A key some device could sign under: a canonical point of Ed25519's prime-order subgroup
+    (every key a real key generator makes). A small-order key, or 32 bytes that are no point,
+    would never verify (`verify`): pairing refuses it so the patient learns why at once."""
+    return (isinstance(public_key, bytes | bytearray) and len(public_key) == ED25519_KEY_BYTES
+            and crypto_core_ed25519_is_valid_point(bytes(public_key)))
 
 
 def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:

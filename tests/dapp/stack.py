@@ -41,6 +41,7 @@ from services.gateway.ledger import Ledger
 from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
+from services.ingest.device_identity import DeviceKey
 from services.market.exports import make_export
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
@@ -148,7 +149,8 @@ def main() -> None:
         device_id = ed25519_peer_id(device_key)
         store.register_device(device_id, patient.address.lower(), device_key)
         store.link_doctor(patient.address.lower(), doctor.address.lower(), DOCTOR_EMAIL)
-        spare_id = ed25519_peer_id(os.urandom(32))  # a wearable nobody has paired yet
+        # a wearable nobody has paired yet: a real key, as pairing refuses bytes that are none
+        spare_id = ed25519_peer_id(DeviceKey.generate().public_bytes)
         start_ms = int(time.time() * 1000) - 8 * 60_000
         for index in range(8):
             start = start_ms + index * 60_000

@@ -52,6 +52,23 @@ def test_onboarding__replayed_or_foreign_signature__refused(client, chain, store
     assert "peer id" in wrong_peer.get_json()["message"]
 
 
+def test_onboarding__a_key_no_device_could_sign_with__refused(client, chain, store):
+    """A small-order key (the identity point: under it OpenSSL accepted one signature for every
+    message) or 32 bytes that are no curve point: 400 with the reason, nothing registered,
+    before the wallet's signature or the nonce is even looked at."""
+    patient = chain.fund()
+    identity_point = bytes([1]) + bytes(31)
+    not_a_point = bytes.fromhex("02" + "00" * 31)  # y = 2 has no x on the curve
+    for key in (identity_point, not_a_point):
+        device_id = ed25519_peer_id(key)
+        refused = client.post("/onboarding/device", json={
+            "owner": patient.address, "device_id": device_id, "public_key": "0x" + key.hex(),
+            "nonce": "abcdefgh12345678", "signature": "0x" + "11" * 65})
+        assert refused.status_code == 400
+        assert "prime-order" in refused.get_json()["message"]
+        assert store.get_device(device_id) is None
+
+
 def test_windows__owner_and_doctor_read__stranger_refused(client, chain, store):
     patient, doctor, stranger = chain.fund(), chain.fund(), chain.fund()
     _, device_id, _ = register_device(client, patient)
