@@ -60,7 +60,7 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from machine_speed import reference_ms
+from machine_speed import SpeedDuringRun, reference_ms
 
 from services.ingest.queues.local import LocalQueue
 from services.ingest.simulator import make_fleet, onboard, run, send_paced, signed_messages
@@ -173,16 +173,17 @@ def live(prefix: str, data_dir: Path, store, devices: int, wait_stored,
     rate_marks: dict[str, dict[str, tuple[float, int]]] = {}
     depth_at: dict[str, int] = {}
     deepest = 0
-    while feeder.is_alive():
-        poll()
-        now = time.time()
-        if now < steady_until:
-            deepest = max(deepest, sink.depth())
-        for mark, at in (("from", steady_from), ("until", steady_until)):
-            if now >= at and mark not in rate_marks:
-                rate_marks[mark] = accepted_by_masters(data_dir)
-                depth_at[mark] = sink.depth()
-        time.sleep(0.25)
+    with SpeedDuringRun() as speed:  # how fast the host let a core run meanwhile
+        while feeder.is_alive():
+            poll()
+            now = time.time()
+            if now < steady_until:
+                deepest = max(deepest, sink.depth())
+            for mark, at in (("from", steady_from), ("until", steady_until)):
+                if now >= at and mark not in rate_marks:
+                    rate_marks[mark] = accepted_by_masters(data_dir)
+                    depth_at[mark] = sink.depth()
+            time.sleep(0.25)
     streamed_s = time.time() - begin
     if "until" not in rate_marks:
         raise RuntimeError("the feeder stopped before the end of the stream (see its error)")
@@ -202,6 +203,7 @@ def live(prefix: str, data_dir: Path, store, devices: int, wait_stored,
         f"{prefix}_live_due_to_stored_p50_ms": round(percentile(lat, 0.50), 1),
         f"{prefix}_live_due_to_stored_p99_ms": round(percentile(lat, 0.99), 1),
         f"{prefix}_live_windows_timed": len(lat),
+        **speed.figures(f"{prefix}_live"),
     }
 
 

@@ -160,7 +160,8 @@ def main() -> None:
         course.close()
         bench.remove_workdir(work.parent)
     print("live", json.dumps({k: v for k, v in live.items()
-                              if "per_s" in k or "p99" in k or "depth" in k or "lost" in k}))
+                              if "per_s" in k or "p99" in k or "depth" in k or "lost" in k
+                              or "reference" in k}))
     print("\n".join(report))
     print("\n".join(course.lines(float(os.environ.get("SERIES_STEP_S", "5")))))
     print(f"machine reference {reference_ms()} ms (machine_speed.py; lower is faster)")
