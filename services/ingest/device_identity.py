@@ -9,8 +9,8 @@ measured on 2026-12-06 (docs/decisions/2026-12-06-device-signatures-libsodium.md
   the signature R = identity, S = 0, verifies for every message): whoever registers such a key
   for a device would let anyone write that device's readings. libsodium refuses small-order
   keys and R, and non-canonical encodings; what an honest device signs verifies under both.
-- libsodium verifies in ~60% of OpenSSL's time here, and a master verifies one signature per
-  queue message (benchmarks/validation.json).
+- libsodium verifies in about half of OpenSSL's time here, and a master verifies one signature
+  per queue message (benchmarks/validation.json).
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ class DeviceKey:
 
 
 def usable_public_key(public_key: bytes) -> bool:
-    """A key some device could sign under: a canonical point of Ed25519's prime-order subgroup
-    (every key a real key generator makes). A small-order key, or 32 bytes that are no point,
-    would never verify (`verify`): pairing refuses it so the patient learns why at once."""
+    """A key a real device has: a canonical point of Ed25519's prime-order subgroup (what every
+    key generator makes). Pairing refuses the rest, so the patient learns why at once: bytes
+    that are no point and small-order keys never verify (`verify`), and a point with a
+    small-order part is no generated key."""
     return (isinstance(public_key, bytes | bytearray) and len(public_key) == ED25519_KEY_BYTES
             and crypto_core_ed25519_is_valid_point(bytes(public_key)))
 
