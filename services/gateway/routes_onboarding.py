@@ -10,9 +10,8 @@ from services.gateway import validate
 from services.gateway.context import gateway
 from services.gateway.errors import BadRequest, Conflict, Unauthorized
 from services.gateway.observability import log
-from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
-from services.ingest.device_identity import usable_public_key
+from services.ingest.device_identity import peer_id_for, usable_public_key
 from services.records import Conflict as StoreConflict
 from services.records import InvalidInput
 
@@ -43,7 +42,7 @@ def register_device():
         raise BadRequest("public_key is not an Ed25519 public key a device can sign with "
                          "(not a point of the curve's prime-order group)")
     device_id = validate.string(body.get("device_id"), "device_id", max_length=128)
-    if device_id != ed25519_peer_id(public_key):
+    if device_id != peer_id_for(public_key):
         raise BadRequest("device_id must be the libp2p peer id of public_key (Ed25519)")
     _signed("RegisterDevice", body, {"owner": owner, "deviceId": device_id,
                                      "publicKey": public_key, "nonce": _nonce(body)})

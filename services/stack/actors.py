@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.chain.connection import ledger_contract
 from services.chain.deployments import load_deployments
 from services.chain.enums import DataClass
-from services.gateway.peer_id import ed25519_peer_id
+from services.ingest.device_identity import peer_id_for
 from services.stack import demo_people
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.gateway_client import GatewayClient
@@ -160,7 +160,7 @@ def _wait_for_devices(settings: DemoSettings) -> str:
     from services.records import RecordsSettings, open_store
 
     deadline = time.monotonic() + settings.wait_s
-    last = ed25519_peer_id(demo_people.patients(settings.seed, settings.users)[-1].device_key)
+    last = peer_id_for(demo_people.patients(settings.seed, settings.users)[-1].device_key)
     with open_store(RecordsSettings()) as store:
         while store.get_device(last) is None:
             if time.monotonic() > deadline:

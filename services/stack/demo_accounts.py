@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.gateway.peer_id import ed25519_peer_id
+from services.ingest.device_identity import peer_id_for
 from services.notify.links import patient_link
 from services.stack import demo_people
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
@@ -35,7 +35,7 @@ def demo_accounts(settings: StackSettings, local_chain: bool, dapp_url: str) -> 
             rhythm = "irregular rhythm" if patient.index < irregular else "regular rhythm"
             accounts.append(DemoAccount(
                 f"patient {patient.index}", patient.account.address, key(patient.account),
-                f"{rhythm}; wearable {ed25519_peer_id(patient.device_key)[:16]}…; "
+                f"{rhythm}; wearable {peer_id_for(patient.device_key)[:16]}…; "
                 f"heart data: {patient_link(dapp_url, patient.account.address)}"))
         doctor, _ = demo_people.doctor(settings.demo_seed)
         accounts.append(DemoAccount("doctor", doctor.address, key(doctor),
@@ -54,5 +54,5 @@ def spare_wearable(settings: StackSettings) -> str | None:
     `spare`: the simulator's key of index `simulate_users`), or None when nothing streams."""
     if not (settings.simulate and settings.peers):
         return None
-    return ed25519_peer_id(demo_people.device_public_key(settings.demo_seed,
+    return peer_id_for(demo_people.device_public_key(settings.demo_seed,
                                                          settings.simulate_users))

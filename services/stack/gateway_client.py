@@ -13,9 +13,9 @@ import requests
 from eth_account.messages import encode_defunct
 
 from services.chain.eip712 import Decision, sign_consent_decision
-from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.siwe import build_message
 from services.gateway.typed_data import onboarding_typed_data, sign_typed
+from services.ingest.device_identity import peer_id_for
 
 
 class GatewayRefused(RuntimeError):
@@ -71,7 +71,7 @@ class GatewayClient:
 
     def register_device(self, account, public_key: bytes) -> str:
         """Register a wearable's Ed25519 public key to `account`; answers its device id."""
-        device_id = ed25519_peer_id(public_key)
+        device_id = peer_id_for(public_key)
         body = self._signed(account, "RegisterDevice",
                             {"owner": account.address, "deviceId": device_id,
                              "publicKey": public_key},

@@ -38,10 +38,9 @@ from services.alerts import NOTIFIED, AlertSettings, Window, episode_events
 from services.alerts.emails import Patient, episode_emails
 from services.gateway.app import create_app
 from services.gateway.ledger import Ledger
-from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
-from services.ingest.device_identity import DeviceKey
+from services.ingest.device_identity import DeviceKey, peer_id_for
 from services.market.exports import make_export
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
@@ -146,11 +145,11 @@ def main() -> None:
         store = open_store(records, chain_identity(ledger))
 
         device_key = os.urandom(32)  # stands in for an Ed25519 public key: only its peer id is used
-        device_id = ed25519_peer_id(device_key)
+        device_id = peer_id_for(device_key)
         store.register_device(device_id, patient.address.lower(), device_key)
         store.link_doctor(patient.address.lower(), doctor.address.lower(), DOCTOR_EMAIL)
         # a wearable nobody has paired yet: a real key, as pairing refuses bytes that are none
-        spare_id = ed25519_peer_id(DeviceKey.generate().public_bytes)
+        spare_id = peer_id_for(DeviceKey.generate().public_bytes)
         start_ms = int(time.time() * 1000) - 8 * 60_000
         for index in range(8):
             start = start_ms + index * 60_000

@@ -249,9 +249,9 @@ def test_whole_story(stack, story, smtp):
 
 
 def demo_people_device_id(person) -> str:
-    from services.gateway.peer_id import ed25519_peer_id
+    from services.ingest.device_identity import peer_id_for
 
-    return ed25519_peer_id(person.device_key)
+    return peer_id_for(person.device_key)
 
 
 def test_canaries__no_health_value_email_or_device_id_on_chain(stack, story):

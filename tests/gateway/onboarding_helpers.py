@@ -3,8 +3,8 @@
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.typed_data import onboarding_typed_data, sign_typed
+from services.ingest.device_identity import peer_id_for
 
 CHAIN_ID = 31337
 
@@ -23,7 +23,7 @@ def signed_body(client, signer, primary, message, body):
 
 def register_device(client, patient, signer=None):
     key = device_key()
-    device_id = ed25519_peer_id(key)
+    device_id = peer_id_for(key)
     body = signed_body(client, signer or patient, "RegisterDevice",
                        {"owner": patient.address, "deviceId": device_id, "publicKey": key},
                        {"owner": patient.address, "device_id": device_id,

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from eth_account import Account
 
 from services.gateway import ecies
-from services.gateway.peer_id import ed25519_peer_id
+from services.ingest.device_identity import peer_id_for
 
 
 def test_ecies__round_trip_with_an_ethereum_key__and_context_binds():
@@ -32,10 +32,10 @@ def test_ecies__round_trip_with_an_ethereum_key__and_context_binds():
      "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"),
 ])
 def test_peer_id__matches_libp2p_for_ed25519(key_hex, peer_id):
-    assert ed25519_peer_id(bytes.fromhex(key_hex)) == peer_id
+    assert peer_id_for(bytes.fromhex(key_hex)) == peer_id
 
 
 def test_peer_id__wrong_key_length__refused():
     with pytest.raises(ValueError):
-        ed25519_peer_id(ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        peer_id_for(ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw) + b"\0")

@@ -3,9 +3,9 @@ who may do each, and the refusals (real anvil, real SQLite store)."""
 
 import os
 
-from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.routes_erasure import erasure_typed_data
 from services.gateway.typed_data import sign_typed
+from services.ingest.device_identity import peer_id_for
 from services.records.window_payload import sample_payload
 from tests.gateway.conftest import EXPORTS, bearer, sign_in
 
@@ -15,7 +15,7 @@ CHAIN_ID = 31337
 def _patient_with_windows(chain, store, count=3, start_ms=1_700_100_000_000):
     patient = chain.fund()
     device_key = os.urandom(32)
-    device_id = ed25519_peer_id(device_key)
+    device_id = peer_id_for(device_key)
     store.register_device(device_id, patient.address.lower(), device_key)
     refs = [store.put_window(patient.address.lower(), device_id, start_ms + i * 10_000,
                              sample_payload(i, device_id=device_id,
@@ -87,7 +87,7 @@ def test_erasure__patient_signed__keys_destroyed_and_records_to_retire_listed(
     sale = market.sale()  # a registered export, bought and read-ready
     patient = sale.patient
     device_key = os.urandom(32)
-    device_id = ed25519_peer_id(device_key)
+    device_id = peer_id_for(device_key)
     store.register_device(device_id, patient.address.lower(), device_key)
     windows = [store.put_window(patient.address.lower(), device_id, 1_700_200_000_000 + i * 10_000,
                                 sample_payload(i, device_id=device_id,

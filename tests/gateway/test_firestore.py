@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from services.gateway import ecies
 from services.gateway.app import create_app
-from services.gateway.peer_id import ed25519_peer_id
 from services.gateway.wiring import chain_identity
+from services.ingest.device_identity import peer_id_for
 from services.records import RecordsSettings, open_store
 from services.records.firestore_emulator import start_emulator
 from services.records.window_payload import sample_payload
@@ -40,7 +40,7 @@ def firestore_client(settings, ledger, firestore_store):
 
 def test_firestore__owner_reads_window(firestore_client, firestore_store, chain):
     patient = chain.fund()
-    device_id = ed25519_peer_id(os.urandom(32))
+    device_id = peer_id_for(os.urandom(32))
     firestore_store.register_device(device_id, patient.address.lower(), os.urandom(32))
     payload = sample_payload(0, device_id=device_id, window_start_ms=1_700_000_000_000)
     ref = firestore_store.put_window(patient.address.lower(), device_id, 1_700_000_000_000,

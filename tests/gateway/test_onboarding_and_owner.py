@@ -4,7 +4,7 @@ patient's windows and follow them live over Server-Sent Events (real SQLite stor
 import json
 import threading
 
-from services.gateway.peer_id import ed25519_peer_id
+from services.ingest.device_identity import peer_id_for
 from services.records.window_payload import sample_payload
 from tests.gateway.conftest import bearer, sign_in
 from tests.gateway.onboarding_helpers import (
@@ -46,7 +46,7 @@ def test_onboarding__replayed_or_foreign_signature__refused(client, chain, store
 
     key = device_key()
     wrong_peer = client.post("/onboarding/device", json={
-        "owner": patient.address, "device_id": ed25519_peer_id(device_key()),
+        "owner": patient.address, "device_id": peer_id_for(device_key()),
         "public_key": "0x" + key.hex(), "nonce": "abcdefgh12345678", "signature": "0x" + "11" * 65})
     assert wrong_peer.status_code == 400
     assert "peer id" in wrong_peer.get_json()["message"]
@@ -60,7 +60,7 @@ def test_onboarding__a_key_no_device_could_sign_with__refused(client, chain, sto
     identity_point = bytes([1]) + bytes(31)
     not_a_point = bytes.fromhex("02" + "00" * 31)  # y = 2 has no x on the curve
     for key in (identity_point, not_a_point):
-        device_id = ed25519_peer_id(key)
+        device_id = peer_id_for(key)
         refused = client.post("/onboarding/device", json={
             "owner": patient.address, "device_id": device_id, "public_key": "0x" + key.hex(),
             "nonce": "abcdefgh12345678", "signature": "0x" + "11" * 65})

@@ -1,6 +1,6 @@
 // A wearable's libp2p peer id ("12D3KooW…") carries its Ed25519 public key (identity multihash of
 // the protobuf PublicKey), so the patient types or scans only the id and the dapp recovers the
-// key the gateway checks it against (services/gateway/peer_id.py does the reverse).
+// key the gateway checks it against (services/ingest/device_identity.py `peer_id_for` does the reverse).
 import { bytesToHex, type Hex } from 'viem';
 
 const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
