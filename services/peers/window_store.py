@@ -21,6 +21,7 @@ import json
 import time
 from pathlib import Path
 
+from services.runtime import document_json
 from services.runtime.at_rest_seal import Seal
 from services.runtime.keyed_sha256 import hmac_sha256_hex
 from services.runtime.sqlite_helpers import connect
@@ -589,7 +590,7 @@ class WindowStore:
                 "JOIN attestations a ON a.id = r.id", rows="window_attestations r"):
             document = parsed.get(name)
             if document is None:
-                document = parsed[name] = json.loads(doc)
+                document = parsed[name] = document_json.loads(doc)
             out[(d, w)].append(document)
         return out
 

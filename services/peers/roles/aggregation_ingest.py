@@ -5,7 +5,6 @@ Part of AggregationRole (aggregation.py), whose __init__ holds the state."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 
@@ -18,6 +17,7 @@ from services.peers.receipts import sign_receipt
 from services.peers.rejected import dead_letter_rejected
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import row_digest
+from services.runtime import document_json
 
 
 class IngestAndReplication:
@@ -102,7 +102,7 @@ class IngestAndReplication:
         for device, document in documents.items():
             name = attestation_id(document)
             if name is not None:
-                out[name] = (device, json.dumps(document))
+                out[name] = (device, document_json.dumps(document))
                 by_device[device] = name
         for reading in readings:
             reading["att"] = by_device.get(reading["userId"])
