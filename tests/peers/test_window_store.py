@@ -83,6 +83,35 @@ def test_mark_closed__readings_that_came_after_the_window_was_read__are_orphans(
     assert [o["seq"] for o in store.mark_closed(sent)] == [2]
 
 
+def test_mark_closed__finds_the_one_window_of_many_that_gained_a_reading(tmp_path):
+    """Closing counts each window's readings instead of reading them again: of three windows
+    closed together, only the one a merge added to while it closed gives an orphan, and all
+    three are scrubbed."""
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(1, 1_000), reading(2, 11_000), reading(3, 21_000)])
+    windows = [("dev", 0), ("dev", 10_000), ("dev", 20_000)]
+    sent = store.readings_of(windows)
+    other = WindowStore(tmp_path / "o.db", 10_000, KEY)
+    other.ingest([reading(4, 12_000, hr=88.0)])
+    assert store.merge(other.export(["dev"])) == []
+    assert [(o["seq"], o["heartrate"]) for o in store.mark_closed(sent)] == [(4, 88.0)]
+    assert all(r["heartrate"] is None for w in windows for r in store.window_readings(*w))
+
+
+def test_mark_closed__a_window_read_with_a_reading_already_scrubbed_is_read_row_by_row(tmp_path):
+    """A count cannot vouch for a window one of whose sent readings had no content: a reading
+    that arrived later would make the count come out even. Such a window is read row by row."""
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(1, 1_000), reading(2, 2_000)])
+    store._db.execute("UPDATE readings SET content = NULL WHERE seq = 2")  # gone before the read
+    sent = store.readings_of([("dev", 0)])
+    assert [r["heartrate"] for r in sent[("dev", 0)]] == [70.0, None]
+    other = WindowStore(tmp_path / "o.db", 10_000, KEY)
+    other.ingest([reading(3, 3_000)])
+    store.merge(other.export(["dev"]))  # two readings with content now: as many as were sent
+    assert [o["seq"] for o in store.mark_closed(sent)] == [3]
+
+
 def test_closing_marks_carry_what_went_on__the_replica_keeps_the_rest_apart(tmp_path):
     """The closer's marks list the readings it sent on; a replica holding one more orphans it."""
     primary = WindowStore(tmp_path / "p.db", 10_000, KEY)
