@@ -69,8 +69,8 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
         for role in (second.roles["aggregation"], third.roles["aggregation"]):
             steps = role.round_steps  # where each aggregator's close rounds spent their time
             assert steps.rounds > 0 and role.closed_windows > 0
-            assert {"mark_closing", "read_readings", "screen", "store", "notify",
-                    "mark_closed"} <= set(steps.seconds)
+            assert {"wait_writer", "mark_closing", "read_readings", "screen", "store",
+                    "notify", "mark_closed"} <= set(steps.seconds)
             assert min(steps.seconds.values()) >= 0 and steps.seconds["screen"] > 0
             assert 'aggregation_close_seconds_total{step="store"}' in role.metrics()
         # the peer with an ingest process leaves the WAL's checkpoints to it (aggregation.py)
