@@ -35,7 +35,7 @@ def test_holding_a_batch_longer_than_quiet_flush__still_busy__not_after_it_is_do
                         directory=None, signer=None, receipts=None)
     routed = trio.Event()
 
-    async def process(messages):  # no aggregator acknowledges until `routed`
+    async def process(messages, laps=None):  # no aggregator acknowledges until `routed`
         await routed.wait()
         return messages, []
 

@@ -65,10 +65,22 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
         assert "pulseledger_peers_live_peers 3" in metrics.text
         masters = [first.roles["master"], second.roles["master"]]
         assert [m.validation.workers for m in masters] == [1, 1]
+        # where the masters' batches spent their time (one master may have pulled them all)
+        batch_steps = [m.batch_steps for m in masters]
+        assert sum(steps.passes for steps in batch_steps) > 0
+        for steps in batch_steps:
+            assert "pull" in steps.seconds and min(steps.seconds.values()) >= 0
+            if steps.passes:
+                assert {"validate", "route", "complete"} <= set(steps.seconds)
+                assert steps.seconds["validate"] > 0
+        # b's master waits for b's own aggregator to close first; a has no aggregator to wait for
+        assert "gate" in second.roles["master"].batch_steps.seconds
+        assert "gate" not in first.roles["master"].batch_steps.seconds
+        assert 'pulseledger_peers_master_batch_seconds_total{step="pull"}' in metrics.text
         assert "pulseledger_peers_master_validation_workers 1" in metrics.text
         for role in (second.roles["aggregation"], third.roles["aggregation"]):
             steps = role.round_steps  # where each aggregator's close rounds spent their time
-            assert steps.rounds > 0 and role.closed_windows > 0
+            assert steps.passes > 0 and role.closed_windows > 0
             assert {"wait_writer", "mark_closing", "read_readings", "screen", "store",
                     "notify", "mark_closed"} <= set(steps.seconds)
             assert min(steps.seconds.values()) >= 0 and steps.seconds["screen"] > 0

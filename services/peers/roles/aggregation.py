@@ -22,10 +22,11 @@ from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_state import MERGE, SYNC
 from services.peers.overdue import OverdueWatch
 from services.peers.recent_windows import RecentWindows
-from services.peers.roles.aggregation_closing import Closing, RoundSteps
+from services.peers.roles.aggregation_closing import Closing
 from services.peers.roles.aggregation_ingest import IngestAndReplication
 from services.peers.roles.aggregation_sync import RebalanceAndSync
 from services.peers.window_store import WindowStore
+from services.runtime.step_seconds import StepSeconds
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,11 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         self._rebalanced_for: list[str] | None = None
         self._next_full_rebalance = 0.0
         self.closed_windows = 0
-        self.round_steps = RoundSteps()
+        # Seconds the close rounds spent in each step (metrics
+        # `aggregation_close_seconds_total{step}`, docs/peers.md). Each step's time includes its
+        # waits (the screen's thread, the other roles' calls), except the wait for the window
+        # store's writer (an ingest call writing on the ingest process): `wait_writer`.
+        self.round_steps = StepSeconds()
         self.orphaned = 0  # acknowledged readings found outside every stored window
         self.taken_over = 0  # windows closed as replica: the primary left them (overdue.py)
         self._watch = OverdueWatch(settings.takeover_after_s)
@@ -105,7 +110,8 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
                 "aggregation_closed_windows": self.closed_windows,
                 "aggregation_readings_orphaned": self.orphaned,
                 "aggregation_windows_taken_over": self.taken_over,
-                **self.round_steps.metrics()}
+                **self.round_steps.metrics("aggregation_close_seconds_total",
+                                           "aggregation_close_rounds")}
 
     def _replica_groups(self, devices) -> dict[str, list[str]]:
         """device lists per peer (other than us) that must hold a copy."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 
 import trio
 
@@ -24,34 +23,6 @@ from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN
 
 log = logging.getLogger(__name__)
-
-
-class RoundSteps:
-    """Seconds the close rounds spent in each step, summed since start (metrics
-    `aggregation_close_seconds_total{step}`): where closing's time goes on a running peer, which
-    one rate cannot say. Each step's time includes its waits (the screen's thread, the other
-    roles' calls), except the wait for the window store's writer (an ingest call writing on the
-    ingest process), which is a step of its own: `wait_writer`."""
-
-    def __init__(self) -> None:
-        self.seconds: Counter[str] = Counter()
-        self.rounds = 0
-        self._last = 0.0
-
-    def start(self) -> None:
-        self.rounds += 1
-        self._last = time.monotonic()
-
-    def lap(self, step: str) -> None:
-        now = time.monotonic()
-        self.seconds[step] += now - self._last
-        self._last = now
-
-    def metrics(self) -> dict:
-        out = {"aggregation_close_rounds": self.rounds}
-        for step, seconds in dict(self.seconds).items():
-            out[f'aggregation_close_seconds_total{{step="{step}"}}'] = round(seconds, 3)
-        return out
 
 
 class Closing:
@@ -133,8 +104,7 @@ class Closing:
     async def close(self, due: list[tuple], takeover: bool = False) -> None:
         """Send windows on (see the module docstring). In a takeover the primary that left them
         may not take our marks: telling it is best effort, the windows go on regardless."""
-        steps = self.round_steps
-        steps.start()
+        steps = self.round_steps.begin()
         opening = [(d, w) for d, w, s in due if s == OPEN]
         if opening:
             async with self.writes.closing():

@@ -18,6 +18,7 @@ from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.receipts import ReceiptCheck
 from services.peers.rejected import dead_letter_rejected
 from services.peers.rpc import PeerUnavailable, RemoteError
+from services.runtime.step_seconds import Laps, StepSeconds
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ class MasterRole:
         # When the oldest message not yet completed was sent (None: the queue is empty, or it
         # cannot tell): the source watermark our presence notes carry (queues/base.py).
         self.queue_low_ms: int | None = None
+        # Seconds its loops spent in each step (metrics `master_batch_seconds_total{step}`,
+        # docs/peers.md): gate (an aggregator in this process closing first), pull, idle (the
+        # queue was empty), validate, route (the rejects dead-lettered, then routing until
+        # every reading is acknowledged or the batch is given up), complete and give_back.
+        self.batch_steps = StepSeconds()
 
     def busy(self) -> bool:
         """Still pulling readings, or holding some it could not route yet (for up to
@@ -68,7 +74,8 @@ class MasterRole:
                "master_readings_unreceipted": self.unreceipted,
                **{f'master_receipts_refused_total{{reason="{reason}"}}': n
                   for reason, n in self.receipts_refused.items()},
-               **self.validation.metrics()}
+               **self.validation.metrics(),
+               **self.batch_steps.metrics("master_batch_seconds_total", "master_batches")}
         return out
 
     async def _queue_op(self, fn, *args):
@@ -118,25 +125,30 @@ class MasterRole:
             if not self.membership.live("aggregation"):
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
+            laps = Laps(self.batch_steps.seconds)
             if self.closing_gate is not None:  # several roles in one process: closing first
                 await self.closing_gate()
+                laps.lap("gate")
             messages = await self._queue_op(self.queue.receive, settings.master_batch)
+            laps.lap("pull")
             if messages:
                 self._last_pulled = time.monotonic()
             if not messages:
                 await trio.sleep(settings.master_idle_poll_s)
+                laps.lap("idle")
                 continue
+            self.batch_steps.passes += 1
             self._batches_held += 1
             try:
-                await self._handle(messages)
+                await self._handle(messages, laps)
             finally:
                 self._batches_held -= 1
 
-    async def _handle(self, messages) -> None:
+    async def _handle(self, messages, laps: Laps) -> None:
         try:
             async with trio.open_nursery() as renewing:
                 renewing.start_soon(self._keep_locked, messages)
-                done, failed = await self.process(messages)
+                done, failed = await self.process(messages, laps)
                 renewing.cancel_scope.cancel()
         except Exception as exc:  # never lose a message to a bug: give it back  # noqa: BLE001
             log.warning("master batch failed: %s", type(exc).__name__)
@@ -144,9 +156,11 @@ class MasterRole:
         if done:
             await self._queue_op(self.queue.complete, done)
             self.completed += len(done)
+            laps.lap("complete")
         if failed:
             await self._queue_op(self.queue.abandon, failed)
             await trio.sleep(self.settings.master_idle_poll_s)
+            laps.lap("give_back")
 
     async def _keep_locked(self, messages) -> None:
         """Renew the batch's locks while we work on it: on a slow machine a batch can take
@@ -157,7 +171,7 @@ class MasterRole:
             await trio.sleep(interval)
             await self._queue_op(self.queue.renew, messages)
 
-    async def process(self, messages):
+    async def process(self, messages, laps: Laps | None = None):
         """Validate, dead-letter what is invalid, then route until every valid reading is
         acknowledged — retrying for up to master_route_patience_s (the locks are renewed
         meanwhile, _keep_locked): at once while a round makes progress (the rest were answered
@@ -165,7 +179,9 @@ class MasterRole:
         changes or after a backoff. A transient failure must not cost the message a delivery
         (abandoning does, and max_delivery_count would soon park good readings as poison: in
         the chaos kill matrix a 20 s stall of a saturated cluster parked 240 of 600)."""
+        laps = laps or Laps(self.batch_steps.seconds)
         checked = await self.validation.check([m.body for m in messages], int(time.time() * 1000))
+        laps.lap("validate")
         pending: list[list[dict]] = []
         digests: dict[int, str] = {}  # id(reading) -> its keyed digest, for its attestation
         for outcome in checked:
@@ -190,6 +206,7 @@ class MasterRole:
             with trio.move_on_after(backoff):
                 await self.membership.changed.wait()
             backoff = min(backoff * 2, 2.0)
+        laps.lap("route")
         done = [m for m, rest in zip(messages, pending) if not rest]
         self.readings_accepted += sum(n for n, rest in zip(valid_counts, pending) if not rest)
         failed = [m for m, rest in zip(messages, pending) if rest]
