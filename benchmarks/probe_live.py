@@ -1,7 +1,9 @@
 """A probe of the all-in-one peer's live phase, for comparing settings: a short backlog, then
-LIVE_DEVICES wearables streaming live, with the per-thread CPU of the peer's process tree (and
-the host's idle cores) sampled in the middle of the stream, and the stream's course: readings
-acknowledged per second and the queue's depth, every SERIES_STEP_S (5) seconds.
+LIVE_DEVICES wearables streaming live, with the CPU of the peer's process tree by thread and by
+process (and the host's idle cores) sampled in the middle of the stream, and the stream's
+course every SERIES_STEP_S (5) seconds: readings acknowledged per second, the queue's depth,
+windows closed per second, each close step's µs per window and how many of the masters' loops
+were in each batch step (the peer's step counters, docs/peers.md).
 
     T_MASTER_CONCURRENCY=3 uv run python benchmarks/probe_live.py
 
@@ -78,6 +80,23 @@ def thread_cpu(root: int) -> dict[tuple[int, int], tuple[str, float]]:
     return out
 
 
+def process_cpu(root: int) -> dict[int, tuple[str, float]]:
+    """pid -> (command line, CPU seconds so far) for each process of the tree: a process's own
+    figure counts its threads that ended too (trio's worker threads come and go, so the
+    per-thread table misses the work they did: storage's batches, the screen)."""
+    out = {}
+    for pid in process_tree(root):
+        try:
+            with open(f"/proc/{pid}/cmdline") as cmdline:
+                command = cmdline.read().replace("\0", " ")[:60]
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            out[pid] = (command, (int(fields[11]) + int(fields[12])) / TICKS)
+        except OSError:
+            continue
+    return out
+
+
 def host_cpu() -> tuple[float, float]:
     """(all CPU seconds, idle and iowait seconds) since boot, summed over the cores."""
     with open("/proc/stat") as stat:
@@ -88,11 +107,17 @@ def host_cpu() -> tuple[float, float]:
 def sample(root: int, report: list[str]) -> None:
     time.sleep(float(os.environ.get("SAMPLE_FROM_S", "40")))
     before, host_before, started = thread_cpu(root), host_cpu(), time.time()
+    processes_before = process_cpu(root)
     time.sleep(float(os.environ.get("SAMPLE_S", "40")))
     after, host_after, elapsed = thread_cpu(root), host_cpu(), time.time() - started
+    processes_after = process_cpu(root)
     rows = sorted(((after[k][1] - before[k][1]) / elapsed, after[k][0])
                   for k in after if k in before)
     report += [f"{cores:.2f} cores  {name}" for cores, name in reversed(rows) if cores > 0.01]
+    rows = sorted(((processes_after[k][1] - processes_before[k][1]) / elapsed, k,
+                   processes_after[k][0]) for k in processes_after if k in processes_before)
+    report += [f"{cores:.2f} cores  process {pid}: {command}"
+               for cores, pid, command in reversed(rows) if cores > 0.01]
     total, idle = (host_after[0] - host_before[0]), (host_after[1] - host_before[1])
     report.append(f"host idle {idle / total * os.cpu_count():.2f} of {os.cpu_count()} cores")
 
@@ -100,7 +125,8 @@ def sample(root: int, report: list[str]) -> None:
 class Course:
     """Readings the masters acknowledged, and the queue's depth, as the stream goes: where it
     dips (an alert burst) and whether the depth settles or grows, which one rate for the
-    whole measure cannot tell."""
+    whole measure cannot tell. With the peer's step counters (docs/peers.md): each close step's
+    µs per window closed, and how many master loops were in each batch step on average."""
 
     def __init__(self, work: Path):
         self.work, self.rows, self._queue = work, [], None
@@ -112,7 +138,16 @@ class Course:
         if self._queue is None:
             self._queue = LocalQueue(self.work / "queue.db")
         acknowledged = sum(count for _, count in bench.accepted_by_masters(self.work).values())
-        self.rows.append((now, acknowledged, self._queue.depth()))
+        self.rows.append((now, acknowledged, self._queue.depth(), self._steps()))
+
+    def _steps(self) -> dict[str, float]:
+        """The all-in-one peer's windows closed and its step counters, as last written."""
+        try:
+            figures = json.loads((self.work / "metrics" / "all.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return {name: value for name, value in figures.items()
+                if name == "aggregation_closed_windows" or "seconds_total{step=" in name}
 
     def close(self) -> None:
         if self._queue is not None:
@@ -123,13 +158,32 @@ class Course:
             return []
         out, first = [], self.rows[0]
         previous = first
-        for at, acknowledged, depth in self.rows:
+        for row in self.rows:
+            at, acknowledged, depth, _ = row
             if at - previous[0] >= step_s:
                 per_s = (acknowledged - previous[1]) / (at - previous[0])
                 out.append(f"t {at - first[0]:5.1f} s  {per_s:6.0f} readings/s  "
-                           f"queue {depth:5d} messages")
-                previous = (at, acknowledged, depth)
+                           f"queue {depth:5d} messages  {_steps_between(previous, row)}")
+                previous = row
         return out
+
+
+def _steps_between(before: tuple, after: tuple) -> str:
+    """Close steps in µs a window closed (the largest first), then the master loops' average
+    count in each batch step, between two rows."""
+    seconds = after[0] - before[0]
+    delta = {name: value - before[3].get(name, 0) for name, value in after[3].items()}
+    closed = delta.pop("aggregation_closed_windows", 0)
+    close = {name.split('"')[1]: value for name, value in delta.items()
+             if name.startswith("aggregation_close")}
+    batch = {name.split('"')[1]: value for name, value in delta.items()
+             if name.startswith("master_batch")}
+    text = f"closed {closed / seconds:5.0f}/s"
+    if closed:
+        text += " " + " ".join(f"{step} {value / closed * 1e6:.0f}" for step, value in
+                               sorted(close.items(), key=lambda item: -item[1]) if value > 0)
+    return text + " | masters " + " ".join(f"{step} {value / seconds:.2f}"
+                                           for step, value in batch.items() if value > 0)
 
 
 def main() -> None:
