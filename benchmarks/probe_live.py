@@ -8,8 +8,8 @@ were in each batch step (the peer's step counters, docs/peers.md).
     T_MASTER_CONCURRENCY=3 uv run python benchmarks/probe_live.py
 
 `T_<SETTING>=value` overrides a setting of bench_pipeline.TUNING (its type kept). Sizes:
-LIVE_DEVICES (10,000), BACKLOG_S (20), SAMPLE_FROM_S (40: when sampling starts, after the
-backlog), SAMPLE_S (40). Runs of the same code spread ~1% here against the full benchmark's
+LIVE_DEVICES (10,000), BACKLOG_S (20), SAMPLE_FROM_S (40: when sampling starts, counted from
+the stream's first second, after the wearables' messages are signed), SAMPLE_S (40). Runs of the same code spread ~1% here against the full benchmark's
 ~5%, so it is the instrument for a one-setting question (2026-12-05 decision records). Prints
 its figures; records nothing, and is not part of `make bench` (~4.5 min a run).
 """
@@ -104,7 +104,8 @@ def host_cpu() -> tuple[float, float]:
     return sum(values) / TICKS, (values[3] + values[4]) / TICKS
 
 
-def sample(root: int, report: list[str]) -> None:
+def sample(root: int, report: list[str], streaming: threading.Event) -> None:
+    streaming.wait()  # not from the live phase's call: signing its messages takes ~30 s
     time.sleep(float(os.environ.get("SAMPLE_FROM_S", "40")))
     before, host_before, started = thread_cpu(root), host_cpu(), time.time()
     processes_before = process_cpu(root)
@@ -130,6 +131,7 @@ class Course:
 
     def __init__(self, work: Path):
         self.work, self.rows, self._queue = work, [], None
+        self.streaming = threading.Event()  # set at the first row: the stream has begun
 
     def poll(self) -> None:
         now = time.time()
@@ -139,6 +141,7 @@ class Course:
             self._queue = LocalQueue(self.work / "queue.db")
         acknowledged = sum(count for _, count in bench.accepted_by_masters(self.work).values())
         self.rows.append((now, acknowledged, self._queue.depth(), self._steps()))
+        self.streaming.set()
 
     def _steps(self) -> dict[str, float]:
         """The all-in-one peer's windows closed and its step counters, as last written."""
@@ -202,7 +205,8 @@ def main() -> None:
         supervisor.poll()
         course.poll()
 
-    threading.Thread(target=sample, args=(supervisor.pid("all"), report), daemon=True).start()
+    threading.Thread(target=sample, args=(supervisor.pid("all"), report, course.streaming),
+                     daemon=True).start()
     try:
         live = bench.live("all_in_one", work, store, int(os.environ.get("LIVE_DEVICES", "10000")),
                           lambda fleet, expected: bench.wait_counted(store, fleet, expected,
