@@ -31,7 +31,15 @@ class StepSeconds:
     def begin(self) -> Laps:
         """A pass starts now (and counts)."""
         self.passes += 1
+        return self.laps()
+
+    def laps(self) -> Laps:
+        """A pass starts now, counted only if `count` is called (a master's loop that found
+        the queue empty had no batch)."""
         return Laps(self.seconds)
+
+    def count(self) -> None:
+        self.passes += 1
 
     def metrics(self, seconds_name: str, passes_name: str) -> dict:
         out = {passes_name: self.passes}

@@ -125,7 +125,7 @@ class MasterRole:
             if not self.membership.live("aggregation"):
                 await trio.sleep(settings.master_idle_poll_s)
                 continue
-            laps = Laps(self.batch_steps.seconds)
+            laps = self.batch_steps.laps()
             if self.closing_gate is not None:  # several roles in one process: closing first
                 await self.closing_gate()
                 laps.lap("gate")
@@ -137,7 +137,7 @@ class MasterRole:
                 await trio.sleep(settings.master_idle_poll_s)
                 laps.lap("idle")
                 continue
-            self.batch_steps.passes += 1
+            self.batch_steps.count()
             self._batches_held += 1
             try:
                 await self._handle(messages, laps)
@@ -179,7 +179,7 @@ class MasterRole:
         changes or after a backoff. A transient failure must not cost the message a delivery
         (abandoning does, and max_delivery_count would soon park good readings as poison: in
         the chaos kill matrix a 20 s stall of a saturated cluster parked 240 of 600)."""
-        laps = laps or Laps(self.batch_steps.seconds)
+        laps = laps or self.batch_steps.laps()
         checked = await self.validation.check([m.body for m in messages], int(time.time() * 1000))
         laps.lap("validate")
         pending: list[list[dict]] = []
