@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
+from services.peers.messages.windows import MAX_CONTEXT_VALUES
 from services.predict.base import CONTEXT_SECONDS
 
 
@@ -46,14 +47,21 @@ class RecentWindows:
         before = [windows[s] for s in sorted(windows) if earliest <= s < start_ms]
         if not before:
             return None
+        # The newest values the wire takes (predict.windows refuses more, and the screen keeps
+        # fewer, the newest): one device sending faster than the context assumes must not
+        # make a whole round's request refused, and the round retried, for ever.
         rr = [x for _, intervals in before for x in intervals or ()]
         if rr:
-            return {"rr_ms": rr}
-        return {"heart_rates": [x for rates, _ in before for x in rates]}
+            return {"rr_ms": rr[-MAX_CONTEXT_VALUES:]}
+        rates = [x for rates, _ in before for x in rates]
+        return {"heart_rates": rates[-MAX_CONTEXT_VALUES:]} if rates else None
 
     def remember(self, device: str, start_ms: int, readings: Iterable[Mapping]) -> None:
-        """A closed window's values, from its readings as the prediction item carries them."""
-        readings = list(readings)
+        """A closed window's values, from its readings as the prediction item carries them. A
+        scrubbed reading (its content already gone here, heart rate None: one a merge brought
+        for a window closed elsewhere) has no values to give; a None among the context's
+        numbers would have the whole round's request refused."""
+        readings = [r for r in readings if r["heartrate"] is not None]
         rates = [r["heartrate"] for r in readings]
         rr = [x for r in readings for x in (r.get("rr") or ())] or None
         windows = self._devices.pop(device, None) or {}

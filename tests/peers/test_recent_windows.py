@@ -46,3 +46,41 @@ def test_a_device_not_closed_here_for_a_while__forgotten():
     assert recent.context_of("moved-away", 10_000) is None
     assert recent.context_of("still-here", 20_000) == {"heart_rates": [70, 71, 72] * 2}
     assert len(recent) == 1
+
+
+def _sent_and_checked(context: dict | None) -> None:
+    """The context as predict.windows carries it, through the callee's check of the request."""
+    from services.peers.messages.windows import PredictRequest
+
+    window = {"device_id": "d", "window_start_ms": 50_000, "readings": [], "context": context}
+    PredictRequest.from_wire({"windows": [window]})  # raises InvalidMessage if refused
+
+
+def test_context__a_scrubbed_reading_gives_no_value__the_request_is_not_refused():
+    """A reading whose content is gone (heart rate and RR None) came with a window once; a None
+    among the context's numbers had the prediction peer refuse the whole round's request, and
+    the aggregator retried the same round until its replica took its windows over (120 s)."""
+    recent = RecentWindows(window_ms=10_000)
+    recent.remember("d", 0, readings(60) + [{"heartrate": None, "rr": None}])
+    context = recent.context_of("d", 10_000)
+    assert context == {"heart_rates": [60, 61, 62]}
+    _sent_and_checked(context)
+    recent.remember("e", 0, [{"heartrate": None, "rr": None}])  # nothing but scrubbed readings
+    assert recent.context_of("e", 10_000) is None
+
+
+def test_context__a_device_faster_than_assumed__the_newest_values_the_wire_takes():
+    """Ten readings a second, each with its beats: more values than predict.windows takes. The
+    newest are sent (the screen keeps the newest too), never a request it refuses."""
+    from services.peers.messages.windows import MAX_CONTEXT_VALUES
+
+    recent = RecentWindows(window_ms=10_000)
+    for start in range(0, 50_000, 10_000):
+        recent.remember("d", start, [{"heartrate": 60.0 + i % 7, "rr": [900 + i % 11, 901]}
+                                     for i in range(100)])
+        recent.remember("h", start, [{"heartrate": 60.0 + i % 7, "rr": None} for i in range(100)])
+    rr, rates = recent.context_of("d", 50_000)["rr_ms"], recent.context_of("h", 50_000)
+    assert len(rr) == MAX_CONTEXT_VALUES and rr[-2:] == [900 + 99 % 11, 901]
+    assert len(rates["heart_rates"]) == MAX_CONTEXT_VALUES
+    _sent_and_checked({"rr_ms": rr})
+    _sent_and_checked(rates)
