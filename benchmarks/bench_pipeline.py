@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import trio
@@ -61,6 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from machine_speed import SpeedDuringRun, reference_ms
+from process_cpu import TreesCpu
 
 from services.ingest.queues.local import LocalQueue
 from services.ingest.simulator import make_fleet, onboard, run, send_paced, signed_messages
@@ -407,6 +408,7 @@ def drain_backlog(prefix: str, data_dir: Path, specs: list[PeerSpec], devices: i
     supervisor = PeerSupervisor(data_dir, order, _env(), log_dir=data_dir / "logs")
     supervisor.start(timeout_s=300)
     assert supervisor.wait_ready(300), "peers did not start"
+    cpu = TreesCpu({spec.name: supervisor.pid(spec.name) for spec in specs})
     t0, due_from = time.monotonic(), time.time()
     drained = None
     accounted = _accounted_for(data_dir, store, devices * seconds, expected_windows)
@@ -420,8 +422,26 @@ def drain_backlog(prefix: str, data_dir: Path, specs: list[PeerSpec], devices: i
             drained = time.monotonic()
         time.sleep(0.1)
     stored = time.monotonic()
-    return (result(prefix, store, fleet, devices * seconds, t0, drained or stored, stored,
-                   data_dir, due_from, seconds), store, supervisor)
+    figures = result(prefix, store, fleet, devices * seconds, t0, drained or stored, stored,
+                     data_dir, due_from, seconds)
+    figures.update(cpu_per_reading(f"{prefix}_backlog", specs, *cpu.used(), devices * seconds))
+    return figures, store, supervisor
+
+
+def cpu_per_reading(prefix: str, specs: list[PeerSpec], spent: dict[str, float],
+                    busy_cores: float, readings: int) -> dict:
+    """CPU ms per reading the peers' processes (with their workers) spent, in all and by role
+    (the peers of a role summed; a peer with several roles counts under all of them joined),
+    and the host's busy cores meanwhile. Where the cores are all busy, the rate is the
+    machine's; CPU per reading is the design's, and says how it would scale with more cores."""
+    by_role: dict[str, float] = defaultdict(float)
+    for spec in specs:
+        label = "all_roles" if set(spec.roles) == set(ALL_ROLES) else "_".join(spec.roles)
+        by_role[label] += spent[spec.name]
+    return {f"{prefix}_cpu_ms_per_reading": round(sum(spent.values()) / readings * 1000, 3),
+            **{f"{prefix}_cpu_ms_per_reading_{label}": round(seconds / readings * 1000, 3)
+               for label, seconds in by_role.items()},
+            f"{prefix}_host_busy_cores": round(busy_cores, 2)}
 
 
 def _accounted_for(data_dir: Path, store, readings: int, windows: int):
@@ -521,6 +541,9 @@ def bench_scaleout(workdir: Path) -> dict:
             f"scaleout_{n}_backlog_readings_lost"]
         out[f"scaleout_{n}_aggregators_readings_dead_lettered"] = figures[
             f"scaleout_{n}_backlog_readings_dead_lettered"]
+        out.update({name.replace(f"scaleout_{n}_backlog_", f"scaleout_{n}_aggregators_"): value
+                    for name, value in figures.items() if "_cpu_ms_per_reading" in name
+                    or name.endswith("_host_busy_cores")})
     one, four = (out[f"scaleout_{n}_aggregators_readings_per_s"] for n in (1, 4))
     out["scaleout_4_vs_1_speedup"] = round(four / one, 2) if one and four else None
     return out

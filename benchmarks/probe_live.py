@@ -28,10 +28,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 import bench_pipeline as bench  # the benchmark's own phases and settings, from sys.path above
 from machine_speed import reference_ms
+from process_cpu import TICKS, host_cpu, process_cpu, process_tree
 
 from services.ingest.queues.local import LocalQueue
-
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def apply_overrides() -> dict:
@@ -41,24 +40,6 @@ def apply_overrides() -> dict:
         if name.startswith("T_") and setting in bench.TUNING:
             chosen[setting] = bench.TUNING[setting] = type(bench.TUNING[setting])(value)
     return chosen
-
-
-def process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo += children.get(pid, [])
-    return tree
 
 
 def thread_cpu(root: int) -> dict[tuple[int, int], tuple[str, float]]:
@@ -78,30 +59,6 @@ def thread_cpu(root: int) -> dict[tuple[int, int], tuple[str, float]]:
         except OSError:
             continue
     return out
-
-
-def process_cpu(root: int) -> dict[int, tuple[str, float]]:
-    """pid -> (command line, CPU seconds so far) for each process of the tree: a process's own
-    figure counts its threads that ended too (trio's worker threads come and go, so the
-    per-thread table misses the work they did: storage's batches, the screen)."""
-    out = {}
-    for pid in process_tree(root):
-        try:
-            with open(f"/proc/{pid}/cmdline") as cmdline:
-                command = cmdline.read().replace("\0", " ")[:60]
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            out[pid] = (command, (int(fields[11]) + int(fields[12])) / TICKS)
-        except OSError:
-            continue
-    return out
-
-
-def host_cpu() -> tuple[float, float]:
-    """(all CPU seconds, idle and iowait seconds) since boot, summed over the cores."""
-    with open("/proc/stat") as stat:
-        values = list(map(int, stat.readline().split()[1:]))
-    return sum(values) / TICKS, (values[3] + values[4]) / TICKS
 
 
 def sample(root: int, report: list[str], streaming: threading.Event) -> None:
