@@ -10,6 +10,7 @@ import time
 
 import trio
 
+from services.ingest.reading import canonical
 from services.peers.messages.windows import (
     NOTIFY,
     PREDICT,
@@ -18,6 +19,7 @@ from services.peers.messages.windows import (
     PredictRequest,
     StoreRequest,
 )
+from services.peers.refused_windows import refused
 from services.peers.roles.aggregation_sync import UNSYNCED
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN
@@ -134,12 +136,15 @@ class Closing:
             # the documents are read and parsed on this loop while the screen runs (on a thread,
             # or another peer), not after it: the task starts when the call first waits
             nursery.start_soon(read_attestations)
-            predicted = await self.call_role("prediction", PREDICT,
-                                             PredictRequest(self._with_context(windows)))
+            predicted = await self._call_parking_refused(
+                "prediction", PREDICT, PredictRequest(self._with_context(windows)), everything,
+                readings)
         steps.lap("screen")  # with the documents read and parsed beside it
         items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
                  for w, p in zip(windows, predicted.predictions)]
-        await self.call_role("storage", STORE, StoreRequest(items, self.windows.window_ms))
+        await self._call_parking_refused("storage", STORE,
+                                         StoreRequest(items, self.windows.window_ms), everything,
+                                         readings)
         stored_at = time.monotonic()
         steps.lap("store")
         await self.call_role_by_key("notification", NOTIFY, [
@@ -164,6 +169,42 @@ class Closing:
             self._latency_file.write("".join(f"{wall - x:.3f} {x * 1000:.1f}\n"
                                              for x in latencies))
             self._latency_file.flush()
+
+    async def _call_parking_refused(self, role: str, op: str, request, keys: list[tuple],
+                                    readings: dict[tuple[str, int], list[dict]]):
+        """call_role; if it fails, the windows the op's own check refuses are parked before the
+        failure goes up, so the next round goes on without them (refused_windows.py)."""
+        try:
+            return await self.call_role(role, op, request)
+        except PeerUnavailable:
+            raise  # no answer: nothing was refused
+        except Exception:
+            bad = refused(request)
+            if bad:
+                await self._park({keys[i]: why for i, why in bad.items()}, op, readings)
+            raise
+
+    async def _park(self, why: dict[tuple[str, int], str], op: str,
+                    readings: dict[tuple[str, int], list[dict]]) -> None:
+        """Dead-letter these windows' readings with the reason, then close the windows (here and
+        on the replica) as sent on: a parked reading is an outcome, as a stored one is."""
+        for (device, start), reason in why.items():
+            for reading in readings[(device, start)]:
+                if reading["heartrate"] is not None:  # a scrubbed one holds nothing to keep
+                    body = {"userId": device, **{k: v for k, v in reading.items() if v is not None}}
+                    self.store.dead_letter("reading", canonical(body),
+                                           f"refused: its window failed the {op} check ({reason})")
+        log.warning("%d window(s) refused by the %s check (e.g. device …%s: %s): their readings "
+                    "dead-lettered, the round goes on without them", len(why), op,
+                    next(iter(why))[0][-6:], next(iter(why.values())))
+        async with self.writes.closing():
+            orphans = self.windows.mark_closed({key: readings[key] for key in why})
+        self._dead_letter_orphans(orphans, "added while closing")
+        self.refused_windows += len(why)
+        try:
+            await self._replicate(self._marks_payloads(list(why), CLOSED))
+        except PeerUnavailable:
+            pass  # the replica still has them `closing`: a takeover would park them again
 
     def _with_context(self, windows: list[dict]) -> list[dict]:
         """The windows as the screen is asked: each with the device's minute before, as far as
