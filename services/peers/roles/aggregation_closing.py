@@ -157,10 +157,7 @@ class Closing:
             orphans = self.windows.mark_closed(readings)
         self._dead_letter_orphans(orphans, "added while closing")
         steps.lap("mark_closed")
-        try:
-            await self._replicate(self._marks_payloads(everything, CLOSED))
-        except PeerUnavailable:
-            pass  # the replica still has `closing`: a takeover would redo idempotent steps
+        await self._tell_replicas_closed(everything)
         steps.lap("replicate_closed")
         self.closed_windows += len(everything)
         latencies = [stored_at - self._first_due.pop(key, stored_at) for key in everything]
@@ -201,10 +198,15 @@ class Closing:
             orphans = self.windows.mark_closed({key: readings[key] for key in why})
         self._dead_letter_orphans(orphans, "added while closing")
         self.refused_windows += len(why)
+        await self._tell_replicas_closed(list(why))
+
+    async def _tell_replicas_closed(self, windows: list[tuple[str, int]]) -> None:
+        """Best effort: a replica that still has them `closing` would, in a takeover, redo
+        idempotent steps (or park a refused window again)."""
         try:
-            await self._replicate(self._marks_payloads(list(why), CLOSED))
+            await self._replicate(self._marks_payloads(windows, CLOSED))
         except PeerUnavailable:
-            pass  # the replica still has them `closing`: a takeover would park them again
+            pass
 
     def _with_context(self, windows: list[dict]) -> list[dict]:
         """The windows as the screen is asked: each with the device's minute before, as far as
