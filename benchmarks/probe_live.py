@@ -28,7 +28,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 import bench_pipeline as bench  # the benchmark's own phases and settings, from sys.path above
 from machine_speed import reference_ms
-from process_cpu import TICKS, host_cpu, process_cpu, process_tree
+from process_cpu import host_cpu, process_cpu, thread_cpu
 
 from services.ingest.queues.local import LocalQueue
 
@@ -40,25 +40,6 @@ def apply_overrides() -> dict:
         if name.startswith("T_") and setting in bench.TUNING:
             chosen[setting] = bench.TUNING[setting] = type(bench.TUNING[setting])(value)
     return chosen
-
-
-def thread_cpu(root: int) -> dict[tuple[int, int], tuple[str, float]]:
-    """(pid, tid) -> (thread name | command line, CPU seconds so far)."""
-    out = {}
-    for pid in process_tree(root):
-        try:
-            with open(f"/proc/{pid}/cmdline") as cmdline:
-                command = cmdline.read().replace("\0", " ")[:60]
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{tid}/stat") as stat:
-                    text = stat.read()
-                name = text[text.index("(") + 1:text.rindex(")")]
-                fields = text.rsplit(")", 1)[1].split()
-                out[(pid, int(tid))] = (f"{name} | {command}",
-                                        (int(fields[11]) + int(fields[12])) / TICKS)
-        except OSError:
-            continue
-    return out
 
 
 def sample(root: int, report: list[str], streaming: threading.Event) -> None:

@@ -10,10 +10,17 @@ import os
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat_fields(pid: int) -> list[str]:
-    """/proc/<pid>/stat's fields after the command name (which may hold spaces), from `state`."""
-    with open(f"/proc/{pid}/stat") as stat:
+def _stat_fields(pid: int, tid: int | None = None) -> list[str]:
+    """/proc/<pid>/stat's fields (a thread's: /proc/<pid>/task/<tid>/stat) after the command
+    name (which may hold spaces), from `state`."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    with open(path) as stat:
         return stat.read().rsplit(")", 1)[1].split()
+
+
+def _command(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline") as cmdline:
+        return cmdline.read().replace("\0", " ")[:60]
 
 
 def process_tree(root: int) -> list[int]:
@@ -41,10 +48,26 @@ def process_cpu(root: int) -> dict[int, tuple[str, float]]:
     out = {}
     for pid in process_tree(root):
         try:
-            with open(f"/proc/{pid}/cmdline") as cmdline:
-                command = cmdline.read().replace("\0", " ")[:60]
             fields = _stat_fields(pid)
-            out[pid] = (command, (int(fields[11]) + int(fields[12])) / TICKS)
+            out[pid] = (_command(pid), (int(fields[11]) + int(fields[12])) / TICKS)
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def thread_cpu(root: int) -> dict[tuple[int, int], tuple[str, float]]:
+    """(pid, tid) -> (thread name | command line, CPU seconds so far), for the threads alive
+    now (process_cpu counts the ones that ended too)."""
+    out = {}
+    for pid in process_tree(root):
+        try:
+            command = _command(pid)
+            for tid in map(int, os.listdir(f"/proc/{pid}/task")):
+                with open(f"/proc/{pid}/task/{tid}/comm") as comm:
+                    name = comm.read().strip()
+                fields = _stat_fields(pid, tid)
+                out[(pid, tid)] = (f"{name} | {command}",
+                                   (int(fields[11]) + int(fields[12])) / TICKS)
         except (OSError, IndexError, ValueError):
             continue
     return out
