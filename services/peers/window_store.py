@@ -28,8 +28,9 @@ from services.runtime.sqlite_helpers import connect
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 NEVER = -(2**62)
-VERSION = 5  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order;
-# 5: attestations linked to their windows, gone when those close; expired windows by index
+VERSION = 6  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order;
+# 5: attestations linked to their windows, gone when those close; expired windows by index;
+# 6: windows another aggregator closed carry when we learned it (before, never purged)
 WINDOW_SEAL_TAG = b"\x00PLW1"
 
 # The masters' attestations (services/peers/attestation.py) the readings refer to by id, kept in
@@ -180,7 +181,9 @@ class WindowStore:
         attestations in arrival order (user_version 3): move them to the new table (no rewrite:
         they hold no heart rate). Before window links (user_version 4): link each document to
         the windows whose readings name it, drop the ones none names (the purge's scan left
-        them until then) and the index on `state` alone (windows_closed replaces it)."""
+        them until then) and the index on `state` alone (windows_closed replaces it). Before
+        closed_at on merged closes (user_version 6): give the closed windows that lack one
+        (a replica's) the time of the upgrade, so the purge finds them after the retention."""
         db = self._db
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version >= VERSION:
@@ -221,6 +224,9 @@ class WindowStore:
                 db.execute("DELETE FROM attestations WHERE id NOT IN "
                            "(SELECT id FROM window_attestations)")
                 db.execute("DROP INDEX IF EXISTS windows_state")
+            if version < 6:  # windows merges closed had no closed_at: retention starts now
+                db.execute("UPDATE windows SET closed_at = ? WHERE state = ? AND closed_at IS NULL",
+                           (time.time(), CLOSED))
             db.execute(f"PRAGMA user_version = {VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -372,10 +378,14 @@ class WindowStore:
             # _scrub below unlinks (and drops) what closed windows named
             self._link_attestations([r for r in stored if r[4] is not None], {
                 i: (d, doc) for i, d, doc in state.get("attestations", [])})
+            # a window another aggregator closed is kept here from now for the dedupe
+            # retention, then purged like ours (without closed_at the purge never found it:
+            # a replica kept every reading's key it was ever sent)
             db.executemany(
-                "INSERT INTO windows VALUES (?, ?, ?, NULL) ON CONFLICT (device, window_start) "
-                "DO UPDATE SET state = max(state, excluded.state)",
-                [tuple(w) for w in state.get("windows", [])])
+                "INSERT INTO windows VALUES (?, ?, ?, ?) ON CONFLICT (device, window_start) "
+                "DO UPDATE SET state = max(state, excluded.state), "
+                "closed_at = coalesce(closed_at, excluded.closed_at)",
+                [(d, w, s, now if s == CLOSED else None) for d, w, s in state.get("windows", [])])
             db.executemany(
                 "INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE SET "
                 "max_ts = max(max_ts, excluded.max_ts), "

@@ -1,5 +1,5 @@
 from services.peers.assignment import primary_and_replica, ranked
-from services.peers.window_store import CLOSED, CLOSING, WindowStore
+from services.peers.window_store import CLOSED, CLOSING, NEVER, VERSION, WindowStore
 
 KEY = b"\x07" * 32  # the network's digest key
 
@@ -261,7 +261,7 @@ def test_store_with_attestations_by_random_key__upgraded_to_arrival_order(tmp_pa
     (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'attestations'").fetchone()
     assert "WITHOUT ROWID" not in sql
     assert db.execute("SELECT id, doc FROM attestations").fetchall() == [("att-1", '{"doc": 1}')]
-    assert db.execute("PRAGMA user_version").fetchone() == (5,)
+    assert db.execute("PRAGMA user_version").fetchone() == (VERSION,)
 
 
 def _documents(path) -> list[str]:
@@ -300,6 +300,60 @@ def test_purge__forgets_expired_windows_a_chunk_at_a_time__they_stay_late(tmp_pa
     assert [store.purge(retention_s=10.0, now=200.0, limit=2) for _ in range(4)] == [2, 2, 1, 0]
     assert store.ingest([reading(0, 0)]) == ["late"]
     assert store.readings_of([("dev", 0)]) == {("dev", 0): []}
+
+
+def _closed_marks(closer: WindowStore, windows: list[tuple[str, int]]) -> dict:
+    """What a closer tells its replica once windows closed (aggregation_closing._marks_payloads)."""
+    return {"windows": [[d, w, CLOSED] for d, w in windows],
+            "devices": [[d, NEVER, w] for d, w in windows], "readings": closer.closed_keys(windows)}
+
+
+def test_windows_another_aggregator_closed__purged_after_the_retention(tmp_path):
+    """A replica learns of closes through merges: it keeps those windows (and each reading's
+    key, for the dedupe) for the retention from when it learned, then purges them as the closer
+    does. Without it every replica kept a row for every reading it was ever sent."""
+    primary = WindowStore(tmp_path / "p.db", 10_000, KEY)
+    replica = WindowStore(tmp_path / "r.db", 10_000, KEY)
+    readings = [reading(seq, seq * 1_000) for seq in range(5)]
+    primary.ingest(readings)
+    replica.merge(primary.rows_for(readings), now=100.0)
+    primary.mark_closed(primary.readings_of([("dev", 0)]), now=100.0)
+    assert replica.merge(_closed_marks(primary, [("dev", 0)]), now=100.0) == []
+    assert replica.purge(retention_s=10.0, now=105.0) == 0
+    assert replica.ingest([reading(0, 0)]) == ["duplicate"]
+    assert replica.purge(retention_s=10.0, now=200.0) == 1
+    assert replica.ingest([reading(0, 0)]) == ["late"]
+    assert replica.readings_of([("dev", 0)]) == {("dev", 0): []}
+
+
+def test_closed_marks_again__keep_the_time_first_learned(tmp_path):
+    """A closed mark repeated (a retried round, a sync) does not move the retention on."""
+    replica = WindowStore(tmp_path / "r.db", 10_000, KEY)
+    replica.ingest([reading(1, 1_000)])
+    marks = {"windows": [["dev", 0, CLOSED]], "devices": [["dev", NEVER, 0]]}
+    replica.merge(marks, now=100.0)
+    replica.merge(marks, now=150.0)
+    assert replica.purge(retention_s=10.0, now=120.0) == 1
+
+
+def test_store_with_merged_closes_lacking_closed_at__upgraded(tmp_path):
+    """user_version 5 stored no closed_at for a window a merge closed (the purge never found
+    it): opening it gives them the time of the upgrade, so they go after the retention."""
+    import sqlite3
+    import time
+
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(1, 1_000), reading(2, 12_000)])
+    store.mark([("dev", 0)], CLOSED, now=100.0)
+    store.close()
+    db = sqlite3.connect(tmp_path / "w.db")
+    db.executescript("UPDATE windows SET closed_at = NULL; PRAGMA user_version = 5;")
+    db.close()
+    before = time.time()
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    assert store.purge(retention_s=10.0, now=before + 5.0) == 0
+    assert store.purge(retention_s=10.0, now=time.time() + 11.0) == 1
+    assert store.readings_of([("dev", 10_000)])[("dev", 10_000)][0]["heartrate"] == 70.0
 
 
 def test_hand_over__carries_the_devices_documents__drop_takes_them_away(tmp_path):
@@ -346,4 +400,4 @@ def test_store_without_window_links__upgraded(tmp_path):
     db = sqlite3.connect(tmp_path / "w.db")
     indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "windows_state" not in indexes and "windows_closed" in indexes
-    assert db.execute("PRAGMA user_version").fetchone() == (5,)
+    assert db.execute("PRAGMA user_version").fetchone() == (VERSION,)
