@@ -75,6 +75,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         self.round_steps = StepSeconds()
         self.orphaned = 0  # acknowledged readings found outside every stored window
         self.refused_windows = 0  # windows parked: the screen's or storage's check refused them
+        self.scrubbed_skipped = 0  # readings a due window held scrubbed (closed elsewhere)
         self.taken_over = 0  # windows closed as replica: the primary left them (overdue.py)
         self._watch = OverdueWatch(settings.takeover_after_s)
         self._last_input = time.monotonic()  # wall clock of the last reading or merge
@@ -111,6 +112,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
                 "aggregation_closed_windows": self.closed_windows,
                 "aggregation_readings_orphaned": self.orphaned,
                 "aggregation_windows_refused": self.refused_windows,
+                "aggregation_scrubbed_readings_skipped": self.scrubbed_skipped,
                 "aggregation_windows_taken_over": self.taken_over,
                 **self.round_steps.metrics("aggregation_close_seconds_total",
                                            "aggregation_close_rounds")}

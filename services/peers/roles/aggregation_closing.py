@@ -122,28 +122,29 @@ class Closing:
                 raise
         steps.lap("replicate_closing")
 
-        readings = self.windows.readings_of(everything)
+        readings = self._with_content(self.windows.readings_of(everything))
+        sending = [key for key in everything if readings[key]]  # an empty one is just closed
         windows = [{"device_id": device, "window_start_ms": window_start,
                     "readings": readings[(device, window_start)]}
-                   for device, window_start in everything]
+                   for device, window_start in sending]
         attested: dict[tuple[str, int], list[dict]] = {}
         steps.lap("read_readings")
 
         async def read_attestations() -> None:
-            attested.update(self.windows.attestations_of(everything))
+            attested.update(self.windows.attestations_of(sending))
 
         async with trio.open_nursery() as nursery:
             # the documents are read and parsed on this loop while the screen runs (on a thread,
             # or another peer), not after it: the task starts when the call first waits
             nursery.start_soon(read_attestations)
             predicted = await self._call_parking_refused(
-                "prediction", PREDICT, PredictRequest(self._with_context(windows)), everything,
+                "prediction", PREDICT, PredictRequest(self._with_context(windows)), sending,
                 readings)
         steps.lap("screen")  # with the documents read and parsed beside it
         items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
                  for w, p in zip(windows, predicted.predictions)]
         await self._call_parking_refused("storage", STORE,
-                                         StoreRequest(items, self.windows.window_ms), everything,
+                                         StoreRequest(items, self.windows.window_ms), sending,
                                          readings)
         stored_at = time.monotonic()
         steps.lap("store")
@@ -166,6 +167,23 @@ class Closing:
             self._latency_file.write("".join(f"{wall - x:.3f} {x * 1000:.1f}\n"
                                              for x in latencies))
             self._latency_file.flush()
+
+    def _with_content(self, readings: dict[tuple[str, int], list[dict]]
+                      ) -> dict[tuple[str, int], list[dict]]:
+        """Each due window's readings without the scrubbed ones (heart rate None). A reading is
+        scrubbed only when a window holding it closed (window_store._scrub), so one in a window
+        still due here came by a merge from an aggregator that closed it: that closer sent its
+        content on, and storage reconciles whatever else this window holds against the record
+        it wrote (first write wins, the rest dead-lettered with why). Passed on, it would fail
+        the whole window at storage's check (a record's readings hold numbers)."""
+        kept = {key: [r for r in rows if r["heartrate"] is not None]
+                for key, rows in readings.items()}
+        skipped = sum(len(readings[key]) - len(rows) for key, rows in kept.items())
+        if skipped:
+            self.scrubbed_skipped += skipped
+            log.info("%d scrubbed reading(s) in windows due here skipped (closed elsewhere)",
+                     skipped)
+        return kept
 
     async def _call_parking_refused(self, role: str, op: str, request, keys: list[tuple],
                                     readings: dict[tuple[str, int], list[dict]]):
