@@ -82,9 +82,18 @@ class SweepingMemoryStorage(MemoryStorage):
     10 ms timer thread started by almost every hit: at 100+ requests/s that was one thread started
     per request, ~3 ms of an authorised read under the profiler. The budgets do not depend on the
     sweep (the moving window compares timestamps; `get` drops an expired counter itself): it only
-    frees memory."""
+    frees memory, and a client's key with it (the parent's sweep empties a key's list of hits but
+    keeps the key: one entry for every client address ever seen)."""
 
     SWEEP_S = 1.0
+
+    def _MemoryStorage__expire_events(self) -> None:  # the parent's private sweep, extended
+        super()._MemoryStorage__expire_events()
+        for key in list(self.events):
+            with self.locks[key]:  # as the parent's hits take it: none is adding to this list
+                if not self.events.get(key):
+                    self.events.pop(key, None)
+                    self.locks.pop(key, None)
 
     def _MemoryStorage__schedule_expiry(self) -> None:  # the parent's private hook, overridden
         if not self.timer.is_alive():

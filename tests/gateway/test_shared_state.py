@@ -101,3 +101,25 @@ def test_memory_budgets__no_thread_per_hit_and_still_exact():
     assert [limiter.hit(few, "client") for _ in range(3)] == [True, True, False]
     time.sleep(1.1)  # the window under test, not a wait for a race
     assert limiter.hit(few, "client")
+
+
+def test_memory_budgets__a_client_gone_quiet_leaves_no_entry_behind():
+    """The parent's sweep emptied each key's list of hits and kept the key: a gateway kept one
+    entry for every client address it ever saw. Ours drops a key once its hits expired."""
+    from limits import RateLimitItemPerSecond
+    from limits.strategies import MovingWindowRateLimiter
+
+    storage = MemoryState().limits_storage()
+    limiter = MovingWindowRateLimiter(storage)
+    once = RateLimitItemPerSecond(5, 1, namespace="nonce")
+    for client in range(500):
+        assert limiter.hit(once, f"client-{client}")
+    assert len(storage.events) == 500
+    time.sleep(1.1)  # their hits expire: the window under test
+    assert limiter.hit(once, "still-here")  # a hit schedules the next sweep
+    deadline = time.monotonic() + 10
+    while any("client-" in key for key in storage.events) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [key for key in storage.events if "client-" in key]
+    assert not [key for key in storage.locks if "client-" in key]
+    assert limiter.hit(once, "client-0")  # a key swept away counts from nothing again
