@@ -57,3 +57,29 @@ def test_refused__names_only_the_windows_the_check_refuses():
                               dict(ok, window_start_ms="0")])
     assert set(refused(request)) == {1, 3}
     assert refused(PredictRequest([ok, ok])) == {}
+
+
+def test_parked_windows__leave_no_latency_mark_behind(tmp_path):
+    """The close loop notes when each window fell due (its latency counts from there) and drops
+    the note when a round closes it; a window closed another way (parked here, or closed by a
+    merge) must not keep its note for the life of the process."""
+    downstream = CheckingDownstream()
+    role = lone_aggregator(tmp_path, downstream)
+    real_call = downstream.call_role
+
+    async def call_role(r, op, request):
+        if op == STORE:
+            for item in request.items:
+                if item["device_id"].startswith("bad"):
+                    item["prediction"] = "not an object"
+        return await real_call(r, op, request)
+
+    role.call_role = call_role
+    for device in ["good"] + [f"bad-{i}" for i in range(20)]:
+        role.windows.ingest([{"userId": device, "seq": 1, "ts_ms": 1_000, "heartrate": 70.0}])
+    close_until(role, 1)
+    assert role.refused_windows == 20
+    assert set(window_states(role).values()) == {CLOSED}
+    role.windows.ingest([{"userId": "good", "seq": 2, "ts_ms": 11_000, "heartrate": 70.0}])
+    close_until(role, 2)  # a later round looks at what is due again
+    assert role._first_due == {}

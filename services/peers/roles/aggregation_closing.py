@@ -53,6 +53,10 @@ class Closing:
                     self._first_due.setdefault((d, w), now)  # latency counts from here
                 elif self._is_replica(d):
                     as_replica.append((d, w, s))
+            if len(self._first_due) > len(due):  # some closed another way: parked, merged
+                still_due = {(d, w) for d, w, _ in due}
+                self._first_due = {key: at for key, at in self._first_due.items()
+                                   if key in still_due}
             self._due_backlog = max(0, len(due) - settings.close_batch_max)
             overdue = self._watch.overdue(as_replica, now)
             if overdue and not due:  # our own windows first

@@ -96,6 +96,7 @@ class RebalanceAndSync:
             for device in done_leaving:
                 self._replicated_to.pop(device, None)
                 self._synced.pop(device, None)
+                self._touched.pop(device, None)
 
     def _call_failed(self, peer: str, op: str, error: Exception) -> None:
         """A rebalance call that failed is retried next round, every device looked at again.
