@@ -150,6 +150,9 @@ class PeersSettings(BaseSettings):
     # alert burst's emails are rendered and handed over beside the close rounds, not under
     # the peer's GIL. A spare core: the all-in-one peer of a 2-core host takes it.
     notify_send_process: bool = False
+    # A sent email's ledger key (what stops a redelivered batch sending it twice) is forgotten
+    # this long after it was settled (services/peers/notification_ledger.py); checked hourly.
+    notify_sent_retention_s: float = 7 * 86_400.0
     # Where alert emails link to (the patient's heart data around the alert; services/notify/links.py).
     dapp_url: str = "http://127.0.0.1:5173"
 
@@ -171,6 +174,9 @@ class PeersSettings(BaseSettings):
             raise ValueError("notify_send_batch must be at least 1")
         if not 0 < self.notify_retry_min_s <= self.notify_retry_max_s:
             raise ValueError("notify retries need 0 < notify_retry_min_s <= notify_retry_max_s")
+        if self.notify_sent_retention_s < 3_600:
+            raise ValueError("notify_sent_retention_s must be at least an hour (3600): a batch "
+                             "redelivered after its key went would send its emails again")
         return self
 
     @model_validator(mode="after")

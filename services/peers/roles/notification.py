@@ -36,6 +36,7 @@ from services.records import RecordsError
 from services.records.validation import window_record_id
 
 log = logging.getLogger(__name__)
+FORGET_SENT_EVERY_S, FORGET_SENT_CHUNK = 3_600.0, 5_000
 
 
 class NotificationRole:
@@ -252,10 +253,25 @@ class NotificationRole:
         if self.sender_process is not None:
             await self.sender_process.start()
         try:
-            await self._send_loop()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._forget_sent_loop)
+                await self._send_loop()
         finally:
             if self.sender_process is not None:
                 self.sender_process.close()
+
+    async def _forget_sent_loop(self) -> None:
+        """Hourly: forget the ledger's sent keys older than notify_sent_retention_s, a chunk
+        at a time with the loop let go between (notification_ledger.py)."""
+        while True:
+            cutoff = time.time() - self.settings.notify_sent_retention_s
+            try:
+                while await trio.to_thread.run_sync(
+                        self.ledger.forget_sent, cutoff, FORGET_SENT_CHUNK) >= FORGET_SENT_CHUNK:
+                    await trio.lowlevel.checkpoint()
+            except Exception as exc:  # noqa: BLE001 - the next hour tries again
+                log.warning("forgetting old sent keys failed: %s", type(exc).__name__)
+            await trio.sleep(FORGET_SENT_EVERY_S)
 
     async def _send_loop(self) -> None:
         backoff = self.settings.notify_retry_min_s
