@@ -27,10 +27,14 @@ from services.market.documents import HEART_RATE_WINDOWS, PREDICTIONS_ALERTS
 from services.market.late_windows import LateWindows
 from services.market.settings import MarketSettings
 from services.records import RecordStore, SellableRecord
+from services.runtime.bounded_cache import BoundedCache
 
 log = logging.getLogger("pulseledger.market")
 # Exports are made by the patient (period and classes of their choosing), not sealed by period.
 SEALED_CLASSES = (HEART_RATE_WINDOWS, PREDICTIONS_ALERTS)
+# Batch roots remembered as anchored: a storage peer anchors one every few seconds, so the
+# custodian's memory of them is bounded (a root forgotten costs one eth_call, never a wrong answer).
+ANCHORED_ROOTS_KEPT = 50_000
 
 
 @dataclass
@@ -51,7 +55,7 @@ class Custodian:
         self._patients: dict[str, bool] = {}
         self._scanned_to = deployment_block - 1
         self._next_period: dict[tuple[str, int], int] = {}  # first period not yet settled
-        self._anchored: dict[bytes, bool] = {}
+        self._anchored = BoundedCache(ANCHORED_ROOTS_KEPT)  # roots seen anchored (never un-anchor)
         self._tally = Tally()  # the round in progress
         self.late = LateWindows(store, ledger, self._period_ms,
                                 int(settings.max_anchor_wait_s * 1000), self._is_anchored,
@@ -156,5 +160,5 @@ class Custodian:
             anchor = self.ledger.functions.batchAnchor(root).call()
             if int(anchor[0], 16) == 0:
                 return False
-            self._anchored[root] = True
+            self._anchored.add(root)
         return True

@@ -129,3 +129,26 @@ def test_periods_without_windows__skipped_without_chain_calls(chain, store, make
     for start in range(patient.period_start_ms, later + 1, 60_000):
         status = registration.registration_of(chain.contract, bundle_id(owner, 0, start)).status
         assert status == (1 if start in (patient.period_start_ms, later) else 0)
+
+
+def test_anchored_roots_remembered_up_to_a_bound__a_forgotten_one_read_again(
+        chain, store, make_patient, custodian_account, monkeypatch):
+    """The custodian remembers which batch roots are anchored (roots never un-anchor) in a
+    bounded cache: it runs for months, and storage peers anchor a root every few seconds. A
+    root it forgot is asked of the chain again, with the same answer."""
+    from services.market import custodian as custodian_module
+    from services.market.settings import MarketSettings
+    from tests.market.conftest import PERIOD_S
+
+    monkeypatch.setattr(custodian_module, "ANCHORED_ROOTS_KEPT", 1)
+    keeper = custodian_module.Custodian(store, chain.contract, custodian_account,
+                                        MarketSettings(period_s=PERIOD_S, max_anchor_wait_s=3600),
+                                        clock=lambda: chain.now() + 0.0)
+    first, second = make_patient(price_classes=(0,)), make_patient(price_classes=(0,))
+    tally = keeper.run_once()
+    assert tally.errors == [] and tally.registered == 2
+    assert len(keeper._anchored) == 1
+    for patient in (first, second):
+        record_id = bundle_id(patient.account.address.lower(), 0, patient.period_start_ms)
+        assert registration.registration_of(chain.contract, record_id).status == \
+            registration.RECORD_ACTIVE
