@@ -25,11 +25,12 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).
 
 from machine_speed import reference_ms
 
+from services.ingest.device_directory import CachedDevices
 from services.ingest.device_identity import verify
 from services.ingest.settings import IngestSettings
 from services.ingest.simulator import make_fleet, onboard, signed_messages
 from services.peers.backends import records_settings
-from services.peers.master_validation import DeviceCache, check_message
+from services.peers.master_validation import check_message
 from services.records import open_store
 from services.runtime.gc_tuning import tune_for_throughput
 
@@ -46,14 +47,14 @@ def full_batches(fleet, store) -> list[bytes]:
     """Signed messages of BATCH readings each (the first and last of a device may be short)."""
     start_ms = int(time.time() * 1000) - SECONDS * 1000
     messages = [m for _, due in signed_messages(fleet, SECONDS, start_ms, BATCH) for m in due]
-    devices, settings, now_ms = DeviceCache(store), IngestSettings(), int(time.time() * 1000)
+    devices, settings, now_ms = CachedDevices(store), IngestSettings(), int(time.time() * 1000)
     return [m for m in messages
             if len(check_message(m, devices, settings, DIGEST_KEY, now_ms).readings) == BATCH]
 
 
 def validation_us(messages: list[bytes], store) -> float:
     """Best round's µs a message through check_message."""
-    devices, settings = DeviceCache(store), IngestSettings()
+    devices, settings = CachedDevices(store), IngestSettings()
     best = float("inf")
     for _ in range(ROUNDS):
         now_ms = int(time.time() * 1000)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 
 import trio
 
+from services.ingest.device_directory import CachedDevices
 from services.ingest.validation import validate_message
 from services.peers.window_store import digest_of
 from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
@@ -47,24 +47,6 @@ class Checked(NamedTuple):
     rejects: list[tuple[bytes, str]]
 
 
-class DeviceCache:
-    """Device lookups hit the record store once per device per ttl, not once per message."""
-
-    def __init__(self, store, ttl_s: float = 30.0):
-        self.store, self.ttl_s = store, ttl_s
-        self._cache: dict[str, tuple[float, object]] = {}
-
-    def get_device(self, device_id: str):
-        now = time.monotonic()
-        hit = self._cache.get(device_id)
-        if hit and now - hit[0] < self.ttl_s:
-            return hit[1]
-        device = self.store.get_device(device_id)
-        if device is not None:
-            self._cache[device_id] = (now, device)
-        return device
-
-
 def check_message(body: bytes, devices, ingest_settings, digest_key: bytes,
                   now_ms: int) -> Checked:
     verdict = validate_message(body, devices, ingest_settings, now_ms)
@@ -75,7 +57,7 @@ def check_message(body: bytes, devices, ingest_settings, digest_key: bytes,
 
 # --- in a worker process ---------------------------------------------------------------------
 
-_worker: tuple[DeviceCache, object, bytes] | None = None
+_worker: tuple[CachedDevices, object, bytes] | None = None
 
 
 def _start_worker(records_settings, ingest_settings, digest_key: bytes) -> None:
@@ -83,7 +65,7 @@ def _start_worker(records_settings, ingest_settings, digest_key: bytes) -> None:
     die_with_parent()
     from services.records import open_store
 
-    _worker = (DeviceCache(open_store(records_settings)), ingest_settings, digest_key)
+    _worker = (CachedDevices(open_store(records_settings)), ingest_settings, digest_key)
 
 
 def _ready() -> int:
@@ -98,7 +80,7 @@ def _check_task(bodies: list[bytes], now_ms: int) -> list[Checked]:
 # --- in the peer -------------------------------------------------------------------------------
 
 class MasterValidation:
-    def __init__(self, *, workers: int, devices: DeviceCache, ingest_settings, digest_key: bytes,
+    def __init__(self, *, workers: int, devices: CachedDevices, ingest_settings, digest_key: bytes,
                  records_settings=None):
         """`records_settings`: the record store the workers open (the one `devices` reads);
         None (a store handed to the node in-process, e.g. in tests) validates in-process."""

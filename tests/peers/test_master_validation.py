@@ -14,8 +14,9 @@ import pytest
 import trio
 from pydantic import ValidationError
 
+from services.ingest.device_directory import CachedDevices
 from services.peers.backends import records_settings
-from services.peers.master_validation import DeviceCache, MasterValidation, _ready
+from services.peers.master_validation import MasterValidation, _ready
 from services.peers.settings import PeersSettings
 
 from .helpers import Workload, ingest_settings
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _validation(tmp_path, workload, workers: int) -> MasterValidation:
     records = records_settings(tmp_path, PeersSettings(data_dir=tmp_path).deployments_path())
-    return MasterValidation(workers=workers, devices=DeviceCache(workload.store),
+    return MasterValidation(workers=workers, devices=CachedDevices(workload.store),
                             ingest_settings=ingest_settings(tmp_path), digest_key=DIGEST_KEY,
                             records_settings=records)
 
@@ -63,7 +64,7 @@ def test_workers_judge_every_message_as_the_peers_own_loop(tmp_path):
 
 def test_a_store_handed_in_validates_in_process(tmp_path):
     workload = Workload(tmp_path, devices=1, seconds=5)
-    validation = MasterValidation(workers=2, devices=DeviceCache(workload.store),
+    validation = MasterValidation(workers=2, devices=CachedDevices(workload.store),
                                   ingest_settings=ingest_settings(tmp_path),
                                   digest_key=DIGEST_KEY, records_settings=None)
     assert validation.workers == 0  # no settings to open that store elsewhere
@@ -98,13 +99,14 @@ def test_workers_die_with_a_peer_killed_hard(tmp_path):
         from pathlib import Path
         sys.path.insert(0, {str(ROOT)!r})
         from services.peers.backends import records_settings
-        from services.peers.master_validation import DeviceCache, MasterValidation, _ready
+        from services.ingest.device_directory import CachedDevices
+        from services.peers.master_validation import MasterValidation, _ready
         from services.peers.settings import PeersSettings
         from services.ingest.settings import IngestSettings
         from services.records import open_store
         data = Path({str(tmp_path)!r})
         records = records_settings(data, PeersSettings(data_dir=data).deployments_path())
-        v = MasterValidation(workers=1, devices=DeviceCache(open_store(records)),
+        v = MasterValidation(workers=1, devices=CachedDevices(open_store(records)),
                              ingest_settings=IngestSettings(), digest_key=b"k" * 32,
                              records_settings=records)
         async def main():

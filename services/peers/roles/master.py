@@ -11,8 +11,9 @@ from collections import Counter, defaultdict
 
 import trio
 
+from services.ingest.device_directory import CachedDevices
 from services.peers.attestation import attest
-from services.peers.master_validation import DeviceCache, MasterValidation
+from services.peers.master_validation import MasterValidation
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_ingest import IngestRequest
 from services.peers.receipts import ReceiptCheck
@@ -40,7 +41,7 @@ class MasterRole:
         self.closing_gate = closing_gate
         self.digest_key = settings.digest_key_bytes()  # attestations carry keyed digests
         self.validation = MasterValidation(
-            workers=settings.validation_workers, devices=DeviceCache(store),
+            workers=settings.validation_workers, devices=CachedDevices(store),
             ingest_settings=ingest_settings, digest_key=self.digest_key,
             records_settings=records_for_workers)
         self._queue_lock = trio.Lock()  # one SQLite/SDK handle: one caller at a time
