@@ -15,7 +15,7 @@ from services.listeners.events import ChainEvent
 from services.listeners.handler import Handler
 from services.listeners.state import Effect
 
-PAID, DELIVERED, REFUNDED = "Paid", "Delivered", "Refunded"
+PAID = "Paid"  # the status an open purchase is folded with (settled ones are deleted)
 # Why a purchase became reclaimable (the email says it in words: messages.render).
 REVOKED, CONSENT_ENDED, EXPIRED = "revoked", "consent_ended", "expired"
 
@@ -34,6 +34,8 @@ class RelayHandler(Handler):
             "paid_event_key TEXT NOT NULL, refund_noticed INTEGER NOT NULL DEFAULT 0)")
         db.execute("CREATE INDEX IF NOT EXISTS relay_purchases_by_request "
                    "ON relay_purchases (request_id)")
+        # settled purchases a relay from before 2026-12-06 kept with their status
+        db.execute("DELETE FROM relay_purchases WHERE status != ?", (PAID,))
         # validUntil of every request (exclusive end of its period), from ConsentRequested.
         db.execute("CREATE TABLE IF NOT EXISTS relay_consent_periods (request_id TEXT PRIMARY KEY, "
                    "valid_until INTEGER NOT NULL)")
@@ -68,9 +70,10 @@ class RelayHandler(Handler):
                     "recipient": a["patient"], "purchaseId": a["purchaseId"], "buyer": a["buyer"],
                     "dataClass": a["dataClass"], "amount": str(a["amount"])}, key)]
             case "DeliveryConfirmed" | "PurchaseRefunded":
-                status = DELIVERED if event.name == "DeliveryConfirmed" else REFUNDED
-                tx.execute("UPDATE relay_purchases SET status = ? WHERE purchase_id = ?",
-                           (status, str(a["purchaseId"])))
+                # settled: nothing can make it reclaimable again (kept, the table grew by every
+                # purchase ever made, and each confirmed block's scan with it)
+                tx.execute("DELETE FROM relay_purchases WHERE purchase_id = ?",
+                           (str(a["purchaseId"]),))
                 return []
             case "AccessLogged":
                 return [Effect(key, "record_accessed", {

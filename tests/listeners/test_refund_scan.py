@@ -35,8 +35,21 @@ def open_relay(pulse, anvil, pulse_contacts, smtp_server, tmp_path):
     opened[-1].close()
 
 
+def open_purchases(state_dir) -> list[int]:
+    """The purchases the relay's fold holds (its state file, read beside it)."""
+    import sqlite3
+
+    rows = []
+    for path in state_dir.glob("*.sqlite"):
+        db = sqlite3.connect(path)
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'relay_purchases'").fetchone():
+            rows += [int(p) for (p,) in db.execute("SELECT purchase_id FROM relay_purchases")]
+        db.close()
+    return sorted(rows)
+
+
 def test_refund_scan__consent_period_ended_before_delivery__buyer_told_once(
-        pulse, anvil, open_relay, smtp_server):
+        pulse, anvil, open_relay, smtp_server, tmp_path):
     relay = open_relay()
     flow = Flow(pulse)
     patient, buyer = pulse.patients[0], pulse.requesters[1]
@@ -47,6 +60,7 @@ def test_refund_scan__consent_period_ended_before_delivery__buyer_told_once(
     anvil.mine(3)
     relay.step()
     assert refunds(smtp_server) == []  # consent in force, delivery window open
+    assert open_purchases(tmp_path / "state") == [undelivered]  # a delivered one is settled
 
     anvil.rpc("evm_increaseTime", CONSENT_S + 60)  # past validUntil, still before deliverBy
     anvil.mine(4)
