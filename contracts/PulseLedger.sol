@@ -42,6 +42,12 @@ contract PulseLedger is IPulseLedger, Ownable2Step, AccessLog {
         _unpause();
     }
 
+    /// @notice Disabled (`PulseLedgerRenounceDisabled`): an owner is needed to unpause and to rotate the
+    /// gateway. `transferOwnership` hands administration over.
+    function renounceOwnership() public view override onlyOwner {
+        revert PulseLedgerRenounceDisabled();
+    }
+
     /// @dev Storage operators are registered by the owner.
     function _checkCustodianRegistrar() internal view override {
         _checkOwner();

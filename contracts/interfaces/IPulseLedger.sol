@@ -16,6 +16,10 @@ interface IPulseLedger is IAccessLog, IPurchaseEscrow, IConsentRegistry, IPriceB
     error PulseLedgerInvalidGateway(address gateway);
     /// @notice The delivery window must be at least one second and at most `MAX_DELIVERY_WINDOW` (7 days).
     error PulseLedgerInvalidDeliveryWindow(uint40 deliveryWindow);
+    /// @notice Ownership cannot be renounced: without an owner a paused deployment stays paused for ever and
+    /// the gateway can never be rotated (a lost gateway key would refund every purchase, a leaked one would
+    /// confirm deliveries it never made). Transfer it instead.
+    error PulseLedgerRenounceDisabled();
 
     event GatewayChanged(address indexed previous, address indexed current);
     event DeliveryWindowChanged(uint40 previous, uint40 current);

@@ -147,3 +147,15 @@ def test_pause__keeps_money_and_consent_moving(ledger, owner, patient, requester
     assert tx.decode_logs(ledger.Unpaused)[0].account == owner.address
     ledger.setPrice(HEART_RATE_WINDOWS, PRICE, sender=patient)
     ledger.purchase(pending, HEART_RATE_WINDOWS, PRICE, value=PRICE, sender=stranger)
+
+
+def test_renounce_ownership__disabled__the_owner_stays(ledger, owner, stranger):
+    """Without an owner a paused deployment would stay paused for ever and the gateway could
+    never be rotated: renouncing reverts, for the owner too; transferring still works."""
+    ledger.pause(sender=owner)
+    with ape.reverts(ledger.PulseLedgerRenounceDisabled):
+        ledger.renounceOwnership(sender=owner)
+    with ape.reverts(ledger.OwnableUnauthorizedAccount, account=stranger.address):
+        ledger.renounceOwnership(sender=stranger)
+    assert ledger.owner() == owner.address
+    ledger.unpause(sender=owner)

@@ -425,6 +425,11 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "error",
+    "name": "PulseLedgerRenounceDisabled",
+    "inputs": []
+  },
+  {
+    "type": "error",
     "name": "PurchaseEscrowAlreadyPurchased",
     "inputs": [
       {
@@ -2148,7 +2153,7 @@ export const pulseLedgerAbi = [
     "name": "renounceOwnership",
     "inputs": [],
     "outputs": [],
-    "stateMutability": "nonpayable"
+    "stateMutability": "view"
   },
   {
     "type": "function",
