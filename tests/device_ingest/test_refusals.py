@@ -37,6 +37,11 @@ def _without(field):
     return build
 
 
+def _omh_value(document: dict, value) -> dict:
+    document["body"]["heart_rate"]["value"] = value
+    return document
+
+
 WHOLE_MESSAGE = {  # name -> (build(device, stranger), status, error, reason)
     "not json": (lambda d, s: b"{broken", 400, "malformed", "malformed: not JSON"),
     "not an object": (lambda d, s: b"[1, 2]", 400, "malformed", "malformed: not an object"),
@@ -83,6 +88,17 @@ WHOLE_MESSAGE = {  # name -> (build(device, stranger), status, error, reason)
             fhir_observation(d.user_id, now_ms() - 700_000 + i * 1000, rr=(830, 840, 850))
             for i in range(600)]), d),
         400, "malformed", "malformed: signed value larger than 524288 bytes"),
+    # an integer beyond any double: a number check that raised on it answered 503 "store
+    # unreachable", before any signature was checked, and kept no dead letter
+    "heart rate beyond any double": (
+        lambda d, s: json.dumps({"reading": dict(_reading(d).to_json(), heartrate=10**400),
+                                 "sig": "AAAA"}).encode(),
+        422, "invalid", "schema: heartrate must be a number"),
+    "omh value beyond any double": (
+        lambda d, s: json.dumps({"omh": _omh_value(omh_heart_rate(d.user_id, now_ms()), 10**400),
+                                 "sig": "AAAA"}).encode(),  # no canonical form: none signs it
+        422, "invalid",
+        "omh: data point 0: body.heart_rate must be {value: number, unit: 'beats/min'}"),
     "not canonicalizable": (lambda d, s: json.dumps({"reading": _reading(d, 2**60).to_json(),
                                                      "sig": "AAAA"}).encode(),
                             400, "malformed", "malformed: not canonicalizable"),

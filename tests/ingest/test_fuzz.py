@@ -25,7 +25,9 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=12,
 )
+# integers beyond any double too (309+ digits): a number check once raised on them
 field_values = st.one_of(st.integers(-(2**70), 2**70), st.floats(), st.text(), st.none(),
+                         st.sampled_from([10**309, -(10**400), 2**1024 + 1]),
                          st.lists(st.integers(-5000, 5000), max_size=20), st.booleans())
 
 
