@@ -70,7 +70,8 @@ def time_zone(value: str) -> str:
         raise InvalidInput("a time zone is an IANA name such as Europe/Berlin")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name of the tz database's folders ("Europe", "Etc") is a directory, not a zone
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInput("unknown time zone: use an IANA name such as Europe/Berlin") from None
     return value
 

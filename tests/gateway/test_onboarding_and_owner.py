@@ -251,6 +251,19 @@ def test_profile__signed_name_and_zone__shown_to_the_patient_and_used_for_the_bu
     assert [d["burden"] for d in utc.get_json()["days"]] == [round(1 / 3, 4)]
     assert client.get(f"/patients/{patient.address}/burden?tz=Nowhere",
                       headers=bearer(token)).status_code == 400
+    # a folder of the tz database is no zone (ZoneInfo raised IsADirectoryError: a 500)
+    for folder in ("Europe", "Etc", "__pycache__"):
+        answer = client.get(f"/patients/{patient.address}/burden?tz={folder}", headers=bearer(token))
+        assert answer.status_code == 400 and "time zone" in answer.get_json()["message"]
+
+
+def test_profile__a_zone_that_names_a_tz_folder__400_before_any_signature(client, chain):
+    """The zone is checked before the signature: a folder name gave anyone a 500."""
+    owner = chain.fund()
+    answer = client.post("/onboarding/profile", json={
+        "owner": owner.address, "name": "Ada", "time_zone": "Europe", "nonce": "x",
+        "signature": "0x" + "00" * 65})
+    assert answer.status_code == 400 and "time zone" in answer.get_json()["message"]
 
 
 def test_alerts__an_episode_ends_with_an_all_clear(client, chain, store):
