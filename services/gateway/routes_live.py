@@ -26,6 +26,9 @@ def live(owner: str):
     since = request.headers.get("Last-Event-ID") or request.args.get("since") or None
     if since is not None:
         since = validate.string(since, "Last-Event-ID", max_length=128, pattern=CURSOR)
+        # a cursor the store cannot read is the client's 400 here; inside the stream it was
+        # an empty 200, and the browser reconnected with it every 2 s for ever
+        gw.store.changes_since(owner.lower(), since, limit=1)
     else:
         since = gw.store.latest_cursor(owner.lower())
     store, reader = gw.store, session.address

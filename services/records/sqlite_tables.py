@@ -530,10 +530,10 @@ class _SqliteTxn:
 def _seq(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    try:
-        return int(cursor)
-    except ValueError:
-        raise InvalidInput("malformed change cursor") from None
+    # this store's cursors are its change rows' ids: ASCII digits, below SQLite's 2^63
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise InvalidInput("malformed change cursor")
+    return int(cursor)
 
 
 def namespaces(directory: Path) -> list[dict[str, Any]]:

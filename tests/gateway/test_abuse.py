@@ -216,3 +216,19 @@ def test_client_address__forwarded_for_believed_only_from_a_trusted_proxy(app_wi
                            headers={"X-Forwarded-For": f"127.0.1.{i % 2}"}).status_code
                for i in range(6)]
     assert answers == [200, 200, 200, 200, 429, 429]  # two clients behind the proxy, 2 each
+
+
+def test_live__a_cursor_the_store_cannot_read__400_not_an_empty_stream(app_with, chain):
+    """Last-Event-ID passes the route's character check but is no cursor of this store (not its
+    digits, or beyond SQLite's integers): it was a 200 that ended at once, and a browser's
+    EventSource reconnected with it every 2 s for ever."""
+    client = app_with().test_client()
+    patient, _ = _patient_with_device(client, chain)
+    token = sign_in(client, patient)
+    for cursor in ("abc", "9" * 40, "1e5"):
+        stream = Stream(client, patient.address, token, **{"Last-Event-ID": cursor})
+        assert stream.response.status_code == 400
+        assert "cursor" in stream.response.get_json()["message"]
+    fine = Stream(client, patient.address, token, **{"Last-Event-ID": "1"})
+    assert fine.response.status_code == 200
+    fine.close()
