@@ -25,13 +25,18 @@ from typing import Any
 import trio
 from libp2p.peer.id import ID
 
-from services.peers.admission.authorization import may_call
+from services.peers.admission.authorization import may_call, request_frame_limit
 from services.peers.messages import OPERATIONS, InvalidMessage
 
 # The version is the messages' (services/peers/messages): 2 is the typed, checked set; 3 adds
 # replication receipts and per-reading rejections to agg.ingest and agg.merge.
 PROTOCOL = "/pulseledger/rpc/3.0.0"
 MAX_FRAME = 256 * 1024 * 1024
+# Request streams one caller may have open on us at once. A caller keeps one stream a peer and
+# one call on it at a time (Rpc._remote); after a timeout it resets that stream and opens another
+# while our handler may still be running the first call, so a few overlap. Many is a hostile
+# peer multiplying what it makes us hold (each frame is read whole before it is handled).
+MAX_STREAMS_PER_CALLER = 4
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, str], Awaitable[Any]]  # (typed request, caller) -> typed reply
@@ -71,6 +76,15 @@ async def read_frame(stream, max_size: int = MAX_FRAME) -> dict:
     return json.loads(await _read_exactly(stream, size))
 
 
+async def _reset(stream) -> None:
+    """Close a stream whatever state it is in (shielded: also while we are being cancelled)."""
+    with trio.CancelScope(shield=True):
+        try:
+            await stream.reset()
+        except Exception:  # noqa: BLE001, S110
+            pass
+
+
 async def write_frame(stream, value: dict) -> None:
     data = json.dumps(value, separators=(",", ":")).encode()
     await stream.write(struct.pack(">I", len(data)) + data)
@@ -84,6 +98,8 @@ class Rpc:
         self.forbidden: Counter[str] = Counter()  # refused calls, by op
         self.invalid: Counter[str] = Counter()  # malformed requests, by op
         self.duplicates_closed = 0  # peers whose several connections we closed (_unwedge)
+        self.streams_refused: Counter[str] = Counter()  # closed unread, by why
+        self._serving: Counter[str] = Counter()  # request streams open, by caller
         self.self_id = host.get_id().to_base58()
         self.handlers: dict[str, Handler] = {}
         self.on_peer_seen: Callable[[str], None] = lambda peer_id: None
@@ -126,13 +142,24 @@ class Rpc:
         out = {f'rpc_forbidden_total{{op="{op}"}}': n for op, n in self.forbidden.items()}
         out.update({f'rpc_invalid_total{{op="{op}"}}': n for op, n in self.invalid.items()})
         out["rpc_duplicate_connections_closed_total"] = self.duplicates_closed
+        out.update({f'rpc_streams_refused_total{{reason="{why}"}}': n
+                    for why, n in self.streams_refused.items()})
         return out
 
     async def _serve(self, stream) -> None:
         caller = stream.muxed_conn.peer_id.to_base58()
+        limit = request_frame_limit(self.gate.roles_of(caller))
+        why = ("no_operation_for_its_roles" if limit == 0 else
+               "too_many_streams" if self._serving[caller] >= MAX_STREAMS_PER_CALLER else None)
+        if why is not None:  # closed before a byte of it is read
+            self.streams_refused[why] += 1
+            log.warning("rpc stream from peer=%s closed unread: %s", caller[-8:], why)
+            await _reset(stream)
+            return
+        self._serving[caller] += 1
         try:
             while True:
-                request = await read_frame(stream)
+                request = await read_frame(stream, limit)
                 if not isinstance(request, dict):
                     break
                 self.on_peer_seen(caller)  # a request is proof of life, sooner than presence
@@ -141,11 +168,10 @@ class Rpc:
         except Exception:  # noqa: BLE001, S110
             pass  # the caller hung up or died; it will retry on a new stream
         finally:
-            with trio.CancelScope(shield=True):
-                try:
-                    await stream.reset()
-                except Exception:  # noqa: BLE001, S110
-                    pass
+            self._serving[caller] -= 1
+            if not self._serving[caller]:
+                del self._serving[caller]
+            await _reset(stream)
 
     async def call(self, peer_id: str, op: str, request: Any) -> Any:
         """Run op on peer_id with a request of its class (services/peers/messages); the reply

@@ -90,12 +90,20 @@ class Attacker:
     async def _exchange(self, peer: ID, protocol: str, frame: dict) -> dict | None:
         """One frame out, one back; None when the peer cut us off (reset, closed, refused)."""
         with trio.move_on_after(self.timeout_s):
+            stream = None
             try:
                 stream = await self.host.new_stream(peer, [protocol])
                 await write_frame(stream, frame)
                 return await read_frame(stream)
             except Exception:  # noqa: BLE001
                 return None
+            finally:  # one stream a call, closed after it (a peer holds only a few open)
+                if stream is not None:
+                    with trio.CancelScope(shield=True):
+                        try:
+                            await stream.reset()
+                        except Exception:  # noqa: BLE001, S110
+                            pass
         return None
 
     async def announce(self, addresses: list[str]) -> None:

@@ -1,10 +1,12 @@
 """Rogue peers against a live, counted pipeline (real hosts on 127.0.0.1, several peers in one
 process): a fresh key without a credential, an expired credential, a revoked one, and an
-admitted peer of the wrong role. Each dials, listens to and forges presence (for itself with
-every role, and for a peer that does not exist), and calls agg.sync (naming real devices),
-agg.ingest (an unsigned reading), store.windows (a forged "irregular" window) and
-notify.predictions (a forged, future-dated alert). Every one of those is refused — cut off
-before any protocol for the three outsiders, a typed `forbidden` for the admitted peer — and
+admitted peer of a role that may call nothing, and an admitted master calling others' ops. Each
+dials, listens to and forges presence (for itself with every role, and for a peer that does not
+exist), and calls agg.sync (naming real devices), agg.ingest (an unsigned reading; not the
+master), store.windows (a forged "irregular" window) and notify.predictions (a forged,
+future-dated alert). Every one of those is refused — cut off before any protocol for the three
+outsiders, streams closed unread for the role that may call nothing, a typed `forbidden` for
+the master — and
 the pipeline still stores every valid reading exactly once. Revoking the admitted peer's
 credential at the end disconnects it without a restart."""
 
@@ -67,13 +69,16 @@ def test_rogue_peers__every_attack_refused__pipeline_stores_each_reading_once(tm
     device = workload.fleet[0].user_id
 
     attackers = {"stranger": Attacker(), "expired": Attacker(), "revoked": Attacker(),
-                 "wrong_role": Attacker()}
+                 "wrong_role": Attacker(), "wrong_op": Attacker()}
     attackers["expired"].credential = issue(OPERATOR, attackers["expired"].peer_id, ALL_ROLES,
                                             60, now=time.time() - 3600)
     attackers["revoked"].credential = issue(OPERATOR, attackers["revoked"].peer_id, ALL_ROLES,
                                             3600)
     attackers["wrong_role"].credential = issue(OPERATOR, attackers["wrong_role"].peer_id,
                                                ["notification"], 3600)
+    # a master may call agg.ingest only: the other three are a typed `forbidden`
+    attackers["wrong_op"].credential = issue(OPERATOR, attackers["wrong_op"].peer_id,
+                                             ["master"], 3600)
     revoked_serial = attackers["revoked"].credential["credential"]["serial"]
     write_revocations(tmp_path, 1, [revoked_serial])
 
@@ -98,6 +103,8 @@ def test_rogue_peers__every_attack_refused__pipeline_stores_each_reading_once(tm
                 await attacker.announce(addresses)
                 calls = forged_calls(device)
                 for op in ("agg.sync", "agg.ingest"):
+                    if attacker is attackers["wrong_op"] and op == "agg.ingest":
+                        continue  # its own op: what a master may send is tested elsewhere
                     await attacker.call(aggregator.peer_id, op, calls[op])
                 for op in ("store.windows", "notify.predictions"):
                     await attacker.call(first.peer_id, op, calls[op])
@@ -129,10 +136,11 @@ def test_rogue_peers__every_attack_refused__pipeline_stores_each_reading_once(tm
             await trio.sleep(1.0)  # anything still in flight would show up as a duplicate now
             refused = sum((p.gate.refused for p in peers), start=Counter())
             forbidden = sum((p.rpc.forbidden for p in peers), start=Counter())
+            unread = sum((p.rpc.streams_refused for p in peers), start=Counter())
             nursery.cancel_scope.cancel()
-        return membership, admitted, disconnected, done, refused, forbidden
+        return membership, admitted, disconnected, done, refused, forbidden, unread
 
-    membership, admitted, disconnected, done, refused, forbidden = trio.run(main)
+    membership, admitted, disconnected, done, refused, forbidden, unread = trio.run(main)
 
     for name in ("stranger", "expired", "revoked"):
         attacker = attackers[name]
@@ -142,10 +150,15 @@ def test_rogue_peers__every_attack_refused__pipeline_stores_each_reading_once(tm
         assert attacker.outcome.heard_presence == 0, name
         assert admitted[name] == [False, False, False], name
         assert all(attacker.peer_id not in seen for seen in membership.values()), name
+    # admitted, but its role may call nothing: each stream closed before a byte of it is read
     wrong_role = attackers["wrong_role"]
-    assert wrong_role.outcome.replies == {op: FORBIDDEN for op in wrong_role.outcome.replies}
-    assert admitted["wrong_role"] == [True, True, True]  # until revoked, below
+    assert wrong_role.outcome.replies == {op: None for op in wrong_role.outcome.replies}
     assert len(wrong_role.outcome.replies) == 4
+    assert unread["no_operation_for_its_roles"] >= 4
+    assert admitted["wrong_role"] == [True, True, True]  # until revoked, below
+    wrong_op = attackers["wrong_op"]
+    assert wrong_op.outcome.replies == {"agg.sync": FORBIDDEN, "store.windows": FORBIDDEN,
+                                        "notify.predictions": FORBIDDEN}
     # admitted, so it may listen; its claim to every role is cut to the one it was granted
     assert all(set(seen.get(wrong_role.peer_id, ())) <= {"notification"}
                for seen in membership.values())
@@ -153,7 +166,7 @@ def test_rogue_peers__every_attack_refused__pipeline_stores_each_reading_once(tm
     assert all(FAKE_PEER not in seen for seen in membership.values())
     assert disconnected
     assert refused["no_credential"] >= 1 and refused["expired"] >= 1 and refused["revoked"] >= 1
-    assert set(forbidden) == {"agg.sync", "agg.ingest", "store.windows", "notify.predictions"}
+    assert set(forbidden) == {"agg.sync", "store.windows", "notify.predictions"}
 
     assert done
     counted = stored_keys(workload.store, owners)
