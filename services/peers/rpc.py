@@ -76,7 +76,7 @@ async def read_frame(stream, max_size: int = MAX_FRAME) -> dict:
     return json.loads(await _read_exactly(stream, size))
 
 
-async def _reset(stream) -> None:
+async def reset_quietly(stream) -> None:
     """Close a stream whatever state it is in (shielded: also while we are being cancelled)."""
     with trio.CancelScope(shield=True):
         try:
@@ -154,7 +154,7 @@ class Rpc:
         if why is not None:  # closed before a byte of it is read
             self.streams_refused[why] += 1
             log.warning("rpc stream from peer=%s closed unread: %s", caller[-8:], why)
-            await _reset(stream)
+            await reset_quietly(stream)
             return
         self._serving[caller] += 1
         try:
@@ -171,7 +171,7 @@ class Rpc:
             self._serving[caller] -= 1
             if not self._serving[caller]:
                 del self._serving[caller]
-            await _reset(stream)
+            await reset_quietly(stream)
 
     async def call(self, peer_id: str, op: str, request: Any) -> Any:
         """Run op on peer_id with a request of its class (services/peers/messages); the reply
@@ -212,11 +212,7 @@ class Rpc:
             except (Exception, trio.TooSlowError) as exc:  # noqa: BLE001
                 self._streams.pop(peer_id, None)
                 if stream is not None:
-                    with trio.CancelScope(shield=True):
-                        try:
-                            await stream.reset()
-                        except Exception:  # noqa: BLE001, S110
-                            pass
+                    await reset_quietly(stream)
                 else:
                     await self._unwedge(peer_id)
                 raise PeerUnavailable(f"{peer_id[-8:]}: {type(exc).__name__}") from None

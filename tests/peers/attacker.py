@@ -22,7 +22,7 @@ from pulseledger_testkit.admission import NETWORK_PSK
 from services.peers.admission.gate import HELLO
 from services.peers.host import listen_addr, make_host
 from services.peers.membership import TOPIC, make_gossipsub
-from services.peers.rpc import PROTOCOL, read_frame, write_frame
+from services.peers.rpc import PROTOCOL, read_frame, reset_quietly, write_frame
 from services.peers.settings import PeersSettings
 
 ALL_CLAIMED = ["master", "aggregation", "prediction", "storage", "notification"]
@@ -99,11 +99,7 @@ class Attacker:
                 return None
             finally:  # one stream a call, closed after it (a peer holds only a few open)
                 if stream is not None:
-                    with trio.CancelScope(shield=True):
-                        try:
-                            await stream.reset()
-                        except Exception:  # noqa: BLE001, S110
-                            pass
+                    await reset_quietly(stream)
         return None
 
     async def announce(self, addresses: list[str]) -> None:

@@ -20,7 +20,7 @@ from libp2p.abc import INotifee
 from libp2p.peer.id import ID
 
 from services.peers.admission.credential import Credential, Refused, check
-from services.peers.rpc import read_frame, write_frame
+from services.peers.rpc import read_frame, reset_quietly, write_frame
 
 HELLO = "/pulseledger/admission/1.0.0"
 MAX_HELLO = 16 * 1024
@@ -163,12 +163,9 @@ class AdmissionGate:
         self.admitted.pop(peer_id, None)
         self.refused[reason] += 1
         log.warning("peer admission refused: peer=%s reason=%s", peer_id[-8:], reason)
+        if stream is not None:
+            await reset_quietly(stream)
         with trio.CancelScope(shield=True):
-            if stream is not None:
-                try:
-                    await stream.reset()
-                except Exception:  # noqa: BLE001, S110
-                    pass
             try:
                 await self.host.get_network().close_peer(ID.from_base58(peer_id))
             except Exception as exc:  # noqa: BLE001
@@ -200,11 +197,7 @@ class AdmissionGate:
     def _guarded(self, handler):
         async def guarded(stream) -> None:
             if await self.admit(stream.muxed_conn.peer_id.to_base58()) is None:
-                with trio.CancelScope(shield=True):
-                    try:
-                        await stream.reset()
-                    except Exception:  # noqa: BLE001, S110
-                        pass
+                await reset_quietly(stream)
                 return
             await handler(stream)
         return guarded
