@@ -66,8 +66,12 @@ def test_admitted_aggregator__forged_windows_and_alerts__refused(tmp_path):
             genuine = attest(first.key_pair, first.peer_id, first.gate.own_document, [reading],
                              DIGEST_KEY)
             altered, _ = forged_window(device, start + 20_000, 35.0, [*genuine.values()])
-            stored = await rogue.call(first.peer_id, "store.windows",
-                                      {"window_ms": 10_000, "items": [unsigned, self_signed, altered]})
+            # no reading: nothing for an attestation to cover (an alert, or a window squatted
+            # ahead of the device's own: stored first, the real one would lose to it)
+            empty = dict(unsigned, readings=[], attestations=[])
+            ahead = dict(empty, window_start_ms=int(time.time() * 1000) // 10_000 * 10_000 + 30_000)
+            stored = await rogue.call(first.peer_id, "store.windows", {
+                "window_ms": 10_000, "items": [unsigned, self_signed, altered, empty, ahead]})
 
             regular = next(p for p in stored_windows(workload.store, owners)
                            if p["prediction"]["status"] == "regular")
@@ -88,8 +92,9 @@ def test_admitted_aggregator__forged_windows_and_alerts__refused(tmp_path):
 
     stored, notified, emails_before, emails_after, metrics = trio.run(main)
     assert stored["ok"] and stored["body"]["record_ids"] == []  # acknowledged, nothing stored
-    assert [d.reason for d in workload.store.dead_letters("window")] == [UNATTESTED] * 3
-    assert metrics["storage_windows_unattested"] == 3
+    assert [d.reason for d in workload.store.dead_letters("window")] == [UNATTESTED] * 3 + [
+        "empty: a window record holds at least one reading"] * 2
+    assert metrics["storage_windows_unattested"] == 3 and metrics["storage_windows_empty"] == 2
     counted = stored_keys(workload.store, owners)
     assert set(counted) == workload.valid_keys and max(counted.values()) == 1
     assert notified["ok"] and emails_after == emails_before

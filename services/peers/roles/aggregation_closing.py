@@ -27,6 +27,10 @@ from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN
 log = logging.getLogger(__name__)
 
 
+class WrongAnswer(Exception):
+    """A callee's reply does not answer the request (its round fails, and is retried)."""
+
+
 class Closing:
     async def _close_loop(self) -> None:
         settings = self.settings
@@ -145,6 +149,11 @@ class Closing:
                 "prediction", PREDICT, PredictRequest(self._with_context(windows)), sending,
                 readings)
         steps.lap("screen")  # with the documents read and parsed beside it
+        if len(predicted.predictions) != len(windows):
+            # paired by position below: a short answer left windows out of storage, and they
+            # were then marked closed and scrubbed, their readings lost without a dead letter
+            raise WrongAnswer(f"the screen judged {len(predicted.predictions)} of "
+                              f"{len(windows)} windows")
         items = [dict(w, prediction=p, attestations=attested[(w["device_id"], w["window_start_ms"])])
                  for w, p in zip(windows, predicted.predictions)]
         await self._call_parking_refused("storage", STORE,

@@ -42,6 +42,7 @@ class StorageRole:
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
         self.attestations = attestations
         self.unattested = 0  # windows refused: a reading in them no master attested
+        self.empty = 0  # windows refused: no reading at all (nothing for an attestation to cover)
         self._one_batch = trio.Lock()
         rpc.register(STORE, self.handle)
 
@@ -66,6 +67,15 @@ class StorageRole:
         # one read for the round's devices, not one per window (~3% of a peer's CPU)
         devices = store.get_devices([item["device_id"] for item in request.items])
         for item in request.items:
+            if not item["readings"]:
+                # every reading attested holds for none: an aggregator gone bad stored empty
+                # "irregular" windows (alerts followed), and empty windows ahead of time that
+                # the device's real ones then lost to, "stored by another aggregator"
+                self.empty += 1
+                log.warning("window from %s refused: it holds no reading", caller[-8:])
+                store.dead_letter("window", json.dumps(item).encode(),
+                                  "empty: a window record holds at least one reading")
+                continue
             if self.attestations is None or not self.attestations.window_attested(item):
                 self.unattested += 1
                 log.warning("window from %s refused: readings without a master's attestation",
@@ -120,7 +130,8 @@ class StorageRole:
                 "storage_readings_stored": self.readings_stored,
                 "storage_batches_anchored": self.anchored_batches,
                 "storage_readings_reconciled": self.reconciled,
-                "storage_windows_unattested": self.unattested}
+                "storage_windows_unattested": self.unattested,
+                "storage_windows_empty": self.empty}
 
     async def run(self) -> None:
         while True:
