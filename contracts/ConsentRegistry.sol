@@ -41,6 +41,13 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
     /// requester of the first request pays its zero-to-non-zero store, not the patient's first signature).
     mapping(address patient => uint256 nonceWord) private _nonces;
 
+    /// @dev The HL7 v3 PurposeOfUse codes a request may name (docs/privacy.md): a code, never free text.
+    function _isPurposeCode(bytes32 code) private pure returns (bool) {
+        return code == bytes32("TREAT") || code == bytes32("ETREAT") || code == bytes32("CAREMGT")
+            || code == bytes32("HOPERAT") || code == bytes32("HRESCH") || code == bytes32("CLINTRL")
+            || code == bytes32("PUBHLTH") || code == bytes32("PATRQT");
+    }
+
     /// @inheritdoc IConsentRegistry
     function requestConsent(
         address patient,
@@ -51,6 +58,7 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
         bytes32 consentDocHash
     ) external whenNotPaused returns (uint256 requestId) {
         if (patient == address(0) || patient == msg.sender) revert ConsentRegistryInvalidPatient(patient);
+        if (!_isPurposeCode(purposeOfUse)) revert ConsentRegistryUnknownPurpose(purposeOfUse);
         if (dataClasses == 0 || dataClasses & ~_ALL_DATA_CLASSES != 0) {
             revert ConsentRegistryInvalidDataClasses(dataClasses);
         }

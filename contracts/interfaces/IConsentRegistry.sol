@@ -48,6 +48,9 @@ interface IConsentRegistry {
     error ConsentRegistryInvalidPatient(address patient);
     /// @notice The mask is empty or sets a bit at or above `DATA_CLASS_COUNT`.
     error ConsentRegistryInvalidDataClasses(uint8 dataClasses);
+    /// @notice Not one of the HL7 v3 PurposeOfUse codes a request may name (`requestConsent`): only a code,
+    /// never free text, goes on-chain beside a patient's address.
+    error ConsentRegistryUnknownPurpose(bytes32 purposeOfUse);
     /// @notice `validUntil` is not after `validFrom`, or is already in the past.
     error ConsentRegistryInvalidPeriod(uint40 validFrom, uint40 validUntil);
     /// @notice No request has this id.
@@ -90,7 +93,9 @@ interface IConsentRegistry {
     event ConsentRevoked(uint256 indexed requestId, address indexed patient, address indexed requester);
 
     /// @notice Open a consent request to `patient`. Reverts while paused.
-    /// @param purposeOfUse HL7 v3 PurposeOfUse code, left-aligned ASCII in a bytes32 (e.g. "TREAT").
+    /// @param purposeOfUse HL7 v3 PurposeOfUse code, left-aligned ASCII in a bytes32, one of TREAT, ETREAT,
+    /// CAREMGT, HOPERAT, HRESCH, CLINTRL, PUBHLTH, PATRQT (anything else reverts: a stranger must not be
+    /// able to write free text about a patient on-chain).
     /// @param dataClasses Mask of `1 << dataClass` bits.
     /// @param validFrom First second of validity (inclusive).
     /// @param validUntil End of validity (exclusive); must be after `validFrom` and in the future.

@@ -83,12 +83,12 @@ test('patient sets a price; the requester finds the patient and sees it', async 
 });
 
 test('requester asks for access; the request appears for the patient without a reload', async () => {
-  await buyer.getByLabel('Purpose of use').fill('arrhythmia study');
+  await buyer.getByLabel('Purpose of use').selectOption('HRESCH'); // a code, never free text, goes on-chain
   await buyer.getByRole('button', { name: 'Request access' }).click();
   await expectText(buyer.getByTestId('request-status'), /Request sent/);
   await expectText(buyer.getByTestId('my-request-1'), /Pending/);
   await go(patient, '#/requests');
-  await expectText(patient.getByTestId('request-1'), /arrhythmia study[\s\S]*Exports[\s\S]*Requester/);
+  await expectText(patient.getByTestId('request-1'), /Healthcare research \(HRESCH\)[\s\S]*Exports[\s\S]*Requester/);
   await shot(patient, '01-patient-incoming-request');
 });
 
@@ -163,7 +163,7 @@ test('patient reads heart-rate windows, predictions and alerts; a new window arr
 test('patient reads the consent history in plain words and downloads it as FHIR bundles', async () => {
   await go(patient, '#/consents');
   const history = patient.getByTestId('consent-history');
-  await expectText(history, /asked for your exports for “arrhythmia study”/);
+  await expectText(history, /asked for your exports for “Healthcare research \(HRESCH\)”/);
   await expectText(history, /You approved request #1/);
   await expectText(history, /paid 0.001 ETH for your exports \(purchase #258\)/);
   await expectText(history, /The gateway delivered purchase #258: 0.001 ETH credited to you/);
@@ -192,9 +192,9 @@ test('patient revokes; the gateway and the contract refuse the requester afterwa
 });
 
 test('paid but revoked before delivery: access refused, the requester reclaims the payment', async () => {
-  await buyer.getByLabel('Purpose of use').fill('second look');
+  await buyer.getByLabel('Purpose of use').selectOption('CLINTRL');
   await buyer.getByRole('button', { name: 'Request access' }).click();
-  await expectText(patient.getByTestId('request-2'), /second look/);
+  await expectText(patient.getByTestId('request-2'), /Clinical trial \(CLINTRL\)/);
   await patient.getByRole('button', { name: 'Approve #2' }).click(); // by transaction this time
   await expectText(patient.getByTestId('decision-status'), /Request #2 approved/);
   await expectText(buyer.getByTestId('my-request-2'), /Approved/);
@@ -212,10 +212,10 @@ test('paid but revoked before delivery: access refused, the requester reclaims t
 });
 
 test('patient is warned about a class not for sale, denies by gasless signature; the requester cannot buy', async () => {
-  await buyer.getByLabel('Purpose of use').fill('denied study');
+  await buyer.getByLabel('Purpose of use').selectOption('PUBHLTH');
   await buyer.getByLabel('Heart-rate windows').check(); // not for sale: the patient set no price
   await buyer.getByRole('button', { name: 'Request access' }).click();
-  await expectText(patient.getByTestId('request-3'), /denied study/);
+  await expectText(patient.getByTestId('request-3'), /Public health \(PUBHLTH\)/);
   await expectText(patient.getByTestId('not-for-sale-3'), /You have not put Heart-rate windows up for sale \(price 0\)\. Approving still consents/);
   assert.equal(await patient.getByTestId('not-for-sale-1').count(), 0); // exports are for sale
   await shot(patient, '06b-patient-not-for-sale-warning');
@@ -241,10 +241,10 @@ test('patient withdraws the escrow credit', async () => {
 
 test('undelivered past the delivery window: the requester reclaims without any revoke', async () => {
   await go(buyer, '#/research');
-  await buyer.getByLabel('Purpose of use').fill('late delivery');
+  await buyer.getByLabel('Purpose of use').selectOption('TREAT');
   await buyer.getByRole('button', { name: 'Request access' }).click();
   await go(patient, '#/requests');
-  await expectText(patient.getByTestId('request-4'), /late delivery/);
+  await expectText(patient.getByTestId('request-4'), /Treatment \(TREAT\)/);
   await patient.getByLabel(/Decide by signature/).check();
   await patient.getByRole('button', { name: 'Approve #4' }).click();
   await expectText(patient.getByTestId('decision-status'), /approve relayed by the gateway/);

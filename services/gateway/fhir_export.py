@@ -66,13 +66,22 @@ def consent_resource(request: dict[str, Any], *, chain_id: int, contract: str) -
             "action": [{"coding": [{"system":
                                     "http://terminology.hl7.org/CodeSystem/consentaction",
                                     "code": "access"}]}],
-            "purpose": [{"system": f"{PL}:purpose-of-use", "code": request["purposeOfUse"]}],
+            "purpose": [_purpose(request["purposeOfUse"])],
             "class": classes,
         },
     }
     if request.get("decidedAt"):
         resource["dateTime"] = _instant(request["decidedAt"])
     return Consent.model_validate(resource)
+
+
+def _purpose(word: str) -> dict:
+    """The request's HL7 v3 PurposeOfUse code (the contract takes only those, left-aligned ASCII
+    in a bytes32); a request from before it checked may hold anything: kept as its hex."""
+    raw = bytes.fromhex(word.removeprefix("0x")).rstrip(b"\0")
+    if raw and raw.isascii() and raw.isalpha() and raw.isupper():
+        return {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": raw.decode()}
+    return {"system": f"{PL}:purpose-of-use", "code": word}
 
 
 def audit_event_resource(access: dict[str, Any], *, chain_id: int, contract: str) -> AuditEvent:

@@ -35,7 +35,7 @@ HEART_RATE_WINDOWS, PREDICTIONS_ALERTS, EXPORTS = (
 DEMO_PRICE_WEI = 10**15
 # Every demo patient prices what the market custodian seals for them (and patient 0 exports too).
 DEMO_PRICED_CLASSES = (HEART_RATE_WINDOWS, PREDICTIONS_ALERTS)
-PURPOSE_RESEARCH = b"research".ljust(32, b"\0")
+PURPOSE_RESEARCH = b"HRESCH".ljust(32, b"\0")  # HL7 PurposeOfUse: healthcare research
 # The demo request covers what the sale buys (heart-rate windows) and what patient 0 exports.
 DEMO_REQUESTED_CLASSES = 1 << HEART_RATE_WINDOWS | 1 << EXPORTS
 REQUESTER_EMAIL = "requester@demo.pulseledger.invalid"

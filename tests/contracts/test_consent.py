@@ -53,6 +53,28 @@ def test_request_consent__to_oneself__reverts(ledger, requester, now):
         ledger.requestConsent(requester, PURPOSE_TREAT, 1, now(), now() + 100, CONSENT_DOC_HASH, sender=requester)
 
 
+@pytest.mark.parametrize("purpose", [
+    b"HIV+ cohort; AFib dx 2026".ljust(32, b"\0"),  # what a stranger could have written
+    b"research".ljust(32, b"\0"), b"TREATX".ljust(32, b"\0"), b"\0" * 32,
+    b"\0" + b"TREAT".ljust(31, b"\0"),  # a code, not left-aligned
+])
+def test_request_consent__free_text_or_unknown_purpose__reverts(ledger, patient, requester, now,
+                                                               purpose):
+    """Only an HL7 v3 PurposeOfUse code goes on-chain beside a patient's address: anyone may
+    open a request, so free text there would be anyone's note about the patient, for ever."""
+    with ape.reverts(ledger.ConsentRegistryUnknownPurpose, purposeOfUse=purpose):
+        ledger.requestConsent(patient, purpose, 1, now(), now() + 100, CONSENT_DOC_HASH,
+                              sender=requester)
+
+
+@pytest.mark.parametrize("code", [b"TREAT", b"ETREAT", b"CAREMGT", b"HOPERAT", b"HRESCH",
+                                  b"CLINTRL", b"PUBHLTH", b"PATRQT"])
+def test_request_consent__each_purpose_code__accepted(ledger, patient, requester, now, code):
+    receipt = ledger.requestConsent(patient, code.ljust(32, b"\0"), 1, now(), now() + 100,
+                                    CONSENT_DOC_HASH, sender=requester)
+    assert receipt.decode_logs(ledger.ConsentRequested)[0].purposeOfUse == code.ljust(32, b"\0")
+
+
 @pytest.mark.parametrize("data_classes", [0, 0b1000, 0b1111_1111])
 def test_request_consent__invalid_data_classes__reverts(ledger, create_request, data_classes):
     with ape.reverts(ledger.ConsentRegistryInvalidDataClasses, dataClasses=data_classes):

@@ -9,6 +9,7 @@ from conftest import (
     DENIED,
     DENY,
     HEART_RATE_WINDOWS,
+    PURPOSE_TREAT,
     REVOKE,
     REVOKED,
     SECP256K1_N,
@@ -124,7 +125,7 @@ def test_decide_by_sig__other_chain_id__reverts(ledger, patient, relayer, create
 def test_decide_by_sig__other_verifying_contract__reverts(project, ledger, owner, gateway, patient, requester, relayer, create_request, sign_decision, now):
     other_ledger = owner.deploy(project.PulseLedger, gateway, DELIVERY_WINDOW)
     request_id = create_request()
-    other_ledger.requestConsent(patient, b"\0" * 32, 1, now(), now() + 1000, b"\0" * 32, sender=requester)
+    other_ledger.requestConsent(patient, PURPOSE_TREAT, 1, now(), now() + 1000, b"\0" * 32, sender=requester)
     signature, deadline = sign_decision(patient, request_id, APPROVE, verifying_contract=other_ledger.address)
 
     with ape.reverts(ledger.ConsentRegistryInvalidSigner, patient=patient.address):

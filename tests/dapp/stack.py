@@ -79,7 +79,7 @@ def _market(chain, patient, buyer) -> int:
     functions = chain.contract.functions
     chain.send(patient, functions.setPrice(EXPORTS, PRICE))
     now = chain.now()
-    chain.send(buyer, functions.requestConsent(patient.address, b"research".ljust(32, b"\0"),
+    chain.send(buyer, functions.requestConsent(patient.address, b"HRESCH".ljust(32, b"\0"),
                                                1 << EXPORTS, now - 60, now + 30 * 86400,
                                                os.urandom(32)))
     chain.send(patient, functions.approve(1))

@@ -152,7 +152,7 @@ class Market:
         chain.send(patient, ledger.setPrice(data_class, PRICE))
         now = chain.now()
         receipt = chain.send(buyer, ledger.requestConsent(
-            patient.address, b"research".ljust(32, b"\0"), 1 << data_class, now - 60,
+            patient.address, b"HRESCH".ljust(32, b"\0"), 1 << data_class, now - 60,
             now + valid_for_s, os.urandom(32)))
         request_id = self.chain.contract.events.ConsentRequested().process_receipt(
             receipt)[0]["args"]["requestId"]

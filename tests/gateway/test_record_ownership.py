@@ -18,7 +18,7 @@ def _buy_and_log(chain, seller, buyer, record: str) -> int:
     ledger, events = chain.contract.functions, chain.contract.events
     chain.send(seller, ledger.setPrice(EXPORTS, PRICE))
     now = chain.now()
-    receipt = chain.send(buyer, ledger.requestConsent(seller.address, b"research".ljust(32, b"\0"),
+    receipt = chain.send(buyer, ledger.requestConsent(seller.address, b"HRESCH".ljust(32, b"\0"),
                                                       1 << EXPORTS, now - 60, now + 3600, b"\x01" * 32))
     request_id = events.ConsentRequested().process_receipt(receipt)[0]["args"]["requestId"]
     chain.send(seller, ledger.approve(request_id))
@@ -81,7 +81,7 @@ def test_read__purchase_consent_revoked__refused_although_a_newer_grant_is_live(
     ledger = chain.contract.functions
     chain.send(sale.patient, ledger.revoke(sale.request_id))
     now = chain.now()
-    receipt = chain.send(sale.buyer, ledger.requestConsent(sale.patient.address, b"research".ljust(32, b"\0"),
+    receipt = chain.send(sale.buyer, ledger.requestConsent(sale.patient.address, b"HRESCH".ljust(32, b"\0"),
                                                            1 << EXPORTS, now - 60, now + 3600, b"\x02" * 32))
     newer = chain.contract.events.ConsentRequested().process_receipt(receipt)[0]["args"]["requestId"]
     chain.send(sale.patient, ledger.approve(newer))

@@ -20,7 +20,7 @@ def _pending_request(chain):
     patient, requester = chain.fund(), chain.fund()
     now = chain.now()
     receipt = chain.send(requester, chain.contract.functions.requestConsent(
-        patient.address, b"research".ljust(32, b"\0"), 1 << EXPORTS, now - 60, now + 3600,
+        patient.address, b"HRESCH".ljust(32, b"\0"), 1 << EXPORTS, now - 60, now + 3600,
         os.urandom(32)))
     request_id = chain.contract.events.ConsentRequested().process_receipt(
         receipt)[0]["args"]["requestId"]
@@ -83,7 +83,7 @@ def _pending_request_for(chain, patient):
     requester = chain.fund()
     now = chain.now()
     receipt = chain.send(requester, chain.contract.functions.requestConsent(
-        patient.address, b"research".ljust(32, b"\0"), 1 << EXPORTS, now - 60, now + 3600,
+        patient.address, b"HRESCH".ljust(32, b"\0"), 1 << EXPORTS, now - 60, now + 3600,
         os.urandom(32)))
     return patient, requester, chain.contract.events.ConsentRequested().process_receipt(
         receipt)[0]["args"]["requestId"]
@@ -101,6 +101,9 @@ def test_fhir__consents_and_audit_events__validate_as_r4(client, market):
     assert consent.status == "active"
     assert consent.provision.actor[0].reference.identifier.value.endswith(sale.buyer.address)
     assert consent.provision.class_fhir[0].code == "EXPORTS"
+    [purpose] = consent.provision.purpose  # the HL7 code the contract takes, as FHIR names it
+    assert (purpose.system, purpose.code) == (
+        "http://terminology.hl7.org/CodeSystem/v3-ActReason", "HRESCH")
 
     audit = client.get(f"/patients/{sale.patient.address}/fhir/audit-events",
                        headers=bearer(token))

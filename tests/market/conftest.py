@@ -147,7 +147,7 @@ def bought(chain, patient):
     functions, buyer = chain.contract.functions, chain.fund()
     now = chain.now()
     receipt = chain.send(buyer, functions.requestConsent(
-        patient.address, b"research".ljust(32, b"\0"), 1 << 0, now - 600, now + 3600,
+        patient.address, b"HRESCH".ljust(32, b"\0"), 1 << 0, now - 600, now + 3600,
         os.urandom(32)))
     request_id = chain.contract.events.ConsentRequested().process_receipt(
         receipt)[0]["args"]["requestId"]

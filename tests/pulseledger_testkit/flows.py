@@ -19,7 +19,8 @@ class Flow:
     def request(self, patient, requester, classes=0b011, lasts_s=10**6):
         """A request whose period began a minute ago and ends `lasts_s` from now."""
         tx = self.pulse.transact(self.c.requestConsent(
-            patient, b"\x01" * 32, classes, self.now() - 60, self.now() + lasts_s, b"\x02" * 32),
+            patient, b"HRESCH".ljust(32, b"\0"), classes, self.now() - 60, self.now() + lasts_s,
+            b"\x02" * 32),
             requester)
         self.last_tx = tx
         receipt = self.pulse.w3.eth.get_transaction_receipt(tx)

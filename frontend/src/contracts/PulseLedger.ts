@@ -301,6 +301,17 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "error",
+    "name": "ConsentRegistryUnknownPurpose",
+    "inputs": [
+      {
+        "name": "purposeOfUse",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "ConsentRegistryUnknownRequest",
     "inputs": [
       {

@@ -41,19 +41,37 @@ export function maskOf(classes: number[]): number {
   return classes.reduce((mask, index) => mask | (1 << index), 0);
 }
 
-export function purposeToBytes32(purpose: string): Hex {
-  const bytes = new TextEncoder().encode(purpose);
-  if (bytes.length === 0) throw new Error('Purpose of use is required.');
-  if (bytes.length > 32) throw new Error('Purpose of use must fit in 32 bytes (it is stored as bytes32).');
-  return stringToHex(purpose, { size: 32 });
+/** The HL7 v3 PurposeOfUse codes the contract takes (ConsentRegistry._isPurposeCode), in words: only
+ * a code goes on-chain beside the patient's address, never free text (docs/privacy.md). */
+export const PURPOSES: readonly { code: string; words: string }[] = [
+  { code: 'HRESCH', words: 'Healthcare research' },
+  { code: 'CLINTRL', words: 'Clinical trial' },
+  { code: 'PUBHLTH', words: 'Public health' },
+  { code: 'TREAT', words: 'Treatment' },
+  { code: 'ETREAT', words: 'Emergency treatment' },
+  { code: 'CAREMGT', words: 'Care management' },
+  { code: 'HOPERAT', words: 'Healthcare operations' },
+  { code: 'PATRQT', words: 'At the patient’s request' },
+];
+
+export function purposeToBytes32(code: string): Hex {
+  if (!PURPOSES.some((purpose) => purpose.code === code)) {
+    throw new Error(`Choose a purpose of use from the list (${PURPOSES.map((p) => p.code).join(', ')}).`);
+  }
+  return stringToHex(code, { size: 32 });
 }
 
+/** A request's purpose in words ("Healthcare research (HRESCH)"); a request from before the contract
+ * checked the code may hold other text, shown as it is. */
 export function bytes32ToPurpose(value: Hex): string {
+  let text: string;
   try {
-    return hexToString(value, { size: 32 }).replace(/\0+$/, '');
+    text = hexToString(value, { size: 32 }).replace(/\0+$/, '');
   } catch {
     return value;
   }
+  const known = PURPOSES.find((purpose) => purpose.code === text);
+  return known ? `${known.words} (${known.code})` : text;
 }
 
 export function purchaseIdOf(requestId: bigint, dataClass: number): bigint {

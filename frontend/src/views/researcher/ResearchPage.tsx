@@ -1,7 +1,7 @@
 // The researcher: find a patient (or come from the datasets list), ask for consent, follow each
 // request live, buy, read and download.
 import { useState } from 'react';
-import { isAddress, keccak256, stringToHex, type Hex } from 'viem';
+import { bytesToHex, isAddress, keccak256, stringToHex, type Hex } from 'viem';
 import { useDapp } from '../../context';
 import { Escrow } from '../../components/Escrow';
 import { TxStatus } from '../../components/TxStatus';
@@ -9,7 +9,7 @@ import { usePrices } from '../../hooks/usePrices';
 import { useTx } from '../../hooks/useTx';
 import type { Address } from '../../lib/config';
 import { requestsByRequester } from '../../lib/derive';
-import { DATA_CLASSES, formatEth, maskOf, purposeToBytes32 } from '../../lib/domain';
+import { DATA_CLASSES, formatEth, maskOf, PURPOSES, purposeToBytes32 } from '../../lib/domain';
 import { describeError } from '../../lib/errors';
 import { DatasetsTable } from './DatasetsPage';
 import { RequestCard } from './RequestCard';
@@ -35,7 +35,7 @@ function RequestForm({ initialPatient }: { initialPatient: string }) {
   const { publicClient, write } = useDapp();
   const tx = useTx(publicClient);
   const [patient, setPatient] = useState(initialPatient);
-  const [purpose, setPurpose] = useState('cardiology research');
+  const [purpose, setPurpose] = useState(PURPOSES[0].code);
   const [classes, setClasses] = useState<number[]>([2]);
   const [days, setDays] = useState('30');
   const valid = isAddress(patient);
@@ -56,8 +56,10 @@ function RequestForm({ initialPatient }: { initialPatient: string }) {
     const now = Number((await publicClient.getBlock()).timestamp);
     const validFrom = now - 60;
     const validUntil = now + period * 86400;
-    // The consent document's hash binds what was asked; the text itself stays off-chain (no PHI on-chain).
-    const docHash = keccak256(stringToHex(JSON.stringify({ patient, purpose, classes, validFrom, validUntil })));
+    // The consent document's hash binds what was asked; the document stays off-chain (no PHI on-chain).
+    // Its random identifier keeps the hash from being confirmed by guessing the few fields it holds.
+    const documentId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+    const docHash = keccak256(stringToHex(JSON.stringify({ id: documentId, patient, purpose, classes, validFrom, validUntil })));
     await tx.run(() => write('requestConsent', [patient as Address, purposeBytes, maskOf(classes), validFrom, validUntil, docHash]), () => 'Request sent; the patient sees it now.');
   };
 
@@ -74,7 +76,9 @@ function RequestForm({ initialPatient }: { initialPatient: string }) {
           </ul>
         )}
         <label htmlFor="purpose">Purpose of use</label>
-        <input id="purpose" value={purpose} maxLength={32} onChange={(e) => setPurpose(e.target.value)} />
+        <select id="purpose" value={purpose} onChange={(e) => setPurpose(e.target.value)}>
+          {PURPOSES.map((p) => <option key={p.code} value={p.code}>{p.words} ({p.code})</option>)}
+        </select>
         <fieldset>
           <legend>Data classes</legend>
           {DATA_CLASSES.map((name, c) => (
