@@ -139,6 +139,14 @@ abstract contract ConsentRegistry is IConsentRegistry, EIP712, Settings {
     }
 
     /// @inheritdoc IConsentRegistry
+    function cancelSignatures() external {
+        uint256 next = (_nonces[msg.sender] >> 1) + 1;
+        // One increment per call, paid by the caller: cannot come near 2^255.
+        _nonces[msg.sender] = next << 1 | 1;
+        emit ConsentSignaturesCancelled(msg.sender, next);
+    }
+
+    /// @inheritdoc IConsentRegistry
     function isAllowed(address patient, address requester, uint8 dataClass) external view returns (bool) {
         if (dataClass >= DATA_CLASS_COUNT) return false;
         return _inForce(_requests[_grantIn(_grants[patient][requester], dataClass)]);

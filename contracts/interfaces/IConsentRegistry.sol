@@ -91,6 +91,8 @@ interface IConsentRegistry {
     event ConsentDenied(uint256 indexed requestId, address indexed patient, address indexed requester);
     /// @notice This request's grant ended; other requests of the pair are unaffected.
     event ConsentRevoked(uint256 indexed requestId, address indexed patient, address indexed requester);
+    /// @notice The patient voided every decision they signed and nobody has relayed yet (`cancelSignatures`).
+    event ConsentSignaturesCancelled(address indexed patient, uint256 nextNonce);
 
     /// @notice Open a consent request to `patient`. Reverts while paused.
     /// @param purposeOfUse HL7 v3 PurposeOfUse code, left-aligned ASCII in a bytes32, one of TREAT, ETREAT,
@@ -129,6 +131,11 @@ interface IConsentRegistry {
     /// @param deadline Last timestamp (inclusive) at which the signature is accepted.
     /// @param signature 65 bytes `r || s || v`, low-s.
     function decideBySig(uint256 requestId, uint8 decision, uint256 deadline, bytes calldata signature) external;
+
+    /// @notice The caller voids the decision they signed and nobody has relayed yet (it used `nonces(caller)`,
+    /// which moves on). A signature is good until its deadline or until relayed, and whoever holds it
+    /// chooses when: a patient who changed their mind must not have to race them. Works while paused.
+    function cancelSignatures() external;
 
     /// @notice True exactly when an approved, unrevoked request of the pair covers `dataClass` and now
     /// lies in its period (`validFrom <= now < validUntil`).

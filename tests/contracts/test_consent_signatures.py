@@ -9,6 +9,7 @@ from conftest import (
     DENIED,
     DENY,
     HEART_RATE_WINDOWS,
+    PENDING,
     PURPOSE_TREAT,
     REVOKE,
     REVOKED,
@@ -207,3 +208,29 @@ def test_domain_separator__matches_eip712_domain(ledger, chain):
         )
     )
     assert ledger.DOMAIN_SEPARATOR() == expected
+
+
+def test_cancel_signatures__an_unrelayed_decision_is_void__the_next_one_counts(
+        ledger, owner, patient, requester, stranger, relayer, create_request, sign_decision):
+    """A patient signed an approval and changed their mind before anyone relayed it: without a way
+    to void it, whoever held the signature chose when it took effect (and beat a later deny signed
+    with the same nonce). Cancelling moves the nonce on, also while paused; it touches only the
+    caller's own nonce."""
+    request_id = create_request()
+    stale, deadline = sign_decision(patient, request_id, APPROVE)
+    ledger.pause(sender=owner)
+    tx = ledger.cancelSignatures(sender=patient)
+    ledger.unpause(sender=owner)
+    assert tx.decode_logs(ledger.ConsentSignaturesCancelled) == [
+        ledger.ConsentSignaturesCancelled(patient=patient.address, nextNonce=1)]
+    assert ledger.nonces(patient) == 1
+
+    with ape.reverts(ledger.ConsentRegistryInvalidSigner):
+        ledger.decideBySig(request_id, APPROVE, deadline, stale, sender=relayer)
+    assert ledger.getRequest(request_id).status == PENDING
+
+    deny, deadline = sign_decision(patient, request_id, DENY)
+    ledger.decideBySig(request_id, DENY, deadline, deny, sender=relayer)
+    assert ledger.getRequest(request_id).status == DENIED and ledger.nonces(patient) == 2
+    ledger.cancelSignatures(sender=stranger)
+    assert ledger.nonces(patient) == 2  # nobody moves another's nonce

@@ -993,6 +993,25 @@ export const pulseLedgerAbi = [
   },
   {
     "type": "event",
+    "name": "ConsentSignaturesCancelled",
+    "inputs": [
+      {
+        "name": "patient",
+        "type": "address",
+        "internalType": "address",
+        "indexed": true
+      },
+      {
+        "name": "nextNonce",
+        "type": "uint256",
+        "internalType": "uint256",
+        "indexed": false
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
     "name": "CustodianAuthorized",
     "inputs": [
       {
@@ -1570,6 +1589,13 @@ export const pulseLedgerAbi = [
       }
     ],
     "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "cancelSignatures",
+    "inputs": [],
+    "outputs": [],
+    "stateMutability": "nonpayable"
   },
   {
     "type": "function",
