@@ -42,6 +42,11 @@ from services.peers.gossip_router import PresenceGossipRouter
 
 TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
+# A presence note older than this (by its sender's clock, against ours) is not taken: well inside
+# gossipsub's 120-s memory of message ids, so a replay is refused by one or the other. Hosts'
+# clocks must agree to within it (NTP). A note without `sent_ms` (a peer from before 2026-12-06)
+# is still taken: refusing it would split a rolling upgrade's network.
+NOTE_MAX_AGE_MS = 60_000
 
 
 def make_gossipsub(settings) -> GossipSub:
@@ -183,6 +188,13 @@ class Membership:
             sender = ID(message.from_id).to_base58()
             note = json.loads(message.data)
             credential = self.gate.check_presented(note.get("credential"), sender)
+            sent = note.get("sent_ms")
+            if sent is not None and not (type(sent) is int
+                                         and abs(time.time() * 1000 - sent) <= NOTE_MAX_AGE_MS):
+                # gossipsub forgets a message's id after 120 s: an old note of a peer since
+                # dead, replayed by any admitted peer, would have made it look alive again
+                log.info("presence note refused: sender=%s reason=stale", sender[-8:])
+                return None
             roles = tuple(r for r in note["roles"] if r in credential.roles)
             silence = presence_pacing.allowed_silence(note.get("interval_s"),
                                                       self.settings.presence_timeout_s)
@@ -229,6 +241,7 @@ class Membership:
             self._note(PeerRecord(self.self_id, self.roles, self._own_addrs(), queue_busy=busy,
                                   queue_low_ms=low))
             note = {"peer_id": self.self_id, "roles": list(self.roles),
+                    "sent_ms": int(time.time() * 1000),
                     "addrs": list(self._own_addrs()), "queue_busy": busy, "queue_low_ms": low,
                     "interval_s": self.interval_s, "credential": self.gate.own_document}
             try:
