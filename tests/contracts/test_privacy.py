@@ -12,7 +12,7 @@ ALLOWED_EVENT_FIELDS = {
     "previousOwner", "newOwner",
     # prices, amounts, classes, counts, times, versions, flags
     "price", "amount", "dataClass", "dataClasses", "validFrom", "validUntil", "deliverBy", "version",
-    "leafCount", "allowed", "registered",
+    "leafCount", "allowed", "registered", "nextNonce",
 }
 OPAQUE_TYPES = {"address", "bytes32", "bool", "uint8", "uint32", "uint40", "uint256"}
 
