@@ -100,6 +100,7 @@ class Rpc:
         self.duplicates_closed = 0  # peers whose several connections we closed (_unwedge)
         self.streams_refused: Counter[str] = Counter()  # closed unread, by why
         self._serving: Counter[str] = Counter()  # request streams open, by caller
+        self._refusals_logged: set[tuple[str, str]] = set()
         self.self_id = host.get_id().to_base58()
         self.handlers: dict[str, Handler] = {}
         self.on_peer_seen: Callable[[str], None] = lambda peer_id: None
@@ -153,7 +154,9 @@ class Rpc:
                "too_many_streams" if self._serving[caller] >= MAX_STREAMS_PER_CALLER else None)
         if why is not None:  # closed before a byte of it is read
             self.streams_refused[why] += 1
-            log.warning("rpc stream from peer=%s closed unread: %s", caller[-8:], why)
+            if (caller, why) not in self._refusals_logged:  # once: a flood of streams is counted
+                self._refusals_logged.add((caller, why))  # admitted callers only: a few keys
+                log.warning("rpc streams from peer=%s closed unread: %s", caller[-8:], why)
             await reset_quietly(stream)
             return
         self._serving[caller] += 1
