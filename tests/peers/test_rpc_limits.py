@@ -33,26 +33,35 @@ async def _exchange(host, peer, frame: bytes) -> dict | None:
         return None
 
 
-def test_a_frame_beyond_its_roles_limit__closed__the_peer_still_answers(tmp_path):
+async def _aggregator_and_master(nursery, tmp_path):
+    """An aggregator, and an admitted master connected to it: (aggregator, master, its peer id)."""
     open_test_store(tmp_path)
-    master = Attacker(credential=None)
+    master = Attacker()
     master.credential = issue(OPERATOR, master.peer_id, ["master"], 3600)
+    node = PeerNode(peer_settings(tmp_path, "a", ["aggregation"]))
+    await nursery.start(node.run)
+    await nursery.start(master.run)
+    await master.dial(node.address)
+    return node, master, ID.from_base58(node.peer_id)
 
+
+async def _small_call(master, peer) -> dict:
+    """A well-formed small request on a stream of its own: is the caller still heard?"""
+    stream = await master.host.new_stream(peer, [PROTOCOL])
+    await write_frame(stream, SMALL)
+    with trio.fail_after(10):
+        return await read_frame(stream)
+
+
+def test_a_frame_beyond_its_roles_limit__closed__the_peer_still_answers(tmp_path):
     async def main():
         async with trio.open_nursery() as nursery:
-            node = PeerNode(peer_settings(tmp_path, "a", ["aggregation"]))
-            await nursery.start(node.run)
-            await nursery.start(master.run)
-            await master.dial(node.address)
-            peer = ID.from_base58(node.peer_id)
+            _, master, peer = await _aggregator_and_master(nursery, tmp_path)
             # a length beyond a master's limit, and only a little of it sent: refused on the length
             too_big = await _exchange(master.host, peer,
                                       struct.pack(">I", REQUEST_FRAME_LIMITS["master"] + 1)
                                       + b"{" * 1024)
-            small = await master.host.new_stream(peer, [PROTOCOL])
-            await write_frame(small, SMALL)
-            with trio.fail_after(10):
-                answered = await read_frame(small)
+            answered = await _small_call(master, peer)
             nursery.cancel_scope.cancel()
             return too_big, answered
 
@@ -62,17 +71,9 @@ def test_a_frame_beyond_its_roles_limit__closed__the_peer_still_answers(tmp_path
 
 
 def test_more_streams_than_a_caller_may_hold__the_extra_one_closed_unread(tmp_path):
-    open_test_store(tmp_path)
-    master = Attacker()
-    master.credential = issue(OPERATOR, master.peer_id, ["master"], 3600)
-
     async def main():
         async with trio.open_nursery() as nursery:
-            node = PeerNode(peer_settings(tmp_path, "a", ["aggregation"]))
-            await nursery.start(node.run)
-            await nursery.start(master.run)
-            await master.dial(node.address)
-            peer = ID.from_base58(node.peer_id)
+            node, master, peer = await _aggregator_and_master(nursery, tmp_path)
             held = []
             for _ in range(MAX_STREAMS_PER_CALLER):  # each starts a frame it never finishes
                 stream = await master.host.new_stream(peer, [PROTOCOL])
@@ -84,10 +85,7 @@ def test_more_streams_than_a_caller_may_hold__the_extra_one_closed_unread(tmp_pa
             for stream in held:
                 await stream.reset()
             assert await wait_for(lambda: not node.rpc._serving, 10)
-            again = await master.host.new_stream(peer, [PROTOCOL])
-            await write_frame(again, SMALL)
-            with trio.fail_after(10):
-                answered = await read_frame(again)
+            answered = await _small_call(master, peer)
             nursery.cancel_scope.cancel()
             return refused, counted, answered
 
