@@ -47,15 +47,23 @@ after(async () => {
 });
 
 test('a new patient onboards from nothing: pairs the wearable from its QR link, adds contacts, links a doctor, changes doctor', async () => {
-  // The wearable's QR code carries the dapp's onboarding address with its peer id.
-  const { page, wallet, context } = await openAs('newcomer', `${web.origin}/#/onboarding?device=${info.spareDevice}`);
+  // The wearable's QR code carries the dapp's onboarding address with its peer id and its pairing code.
+  const link = `${web.origin}/#/onboarding?device=${info.spareDevice}&code=${info.spareCode}`;
+  const { page, wallet, context } = await openAs('newcomer', link);
   await expectText(page.getByTestId('onboarding-steps'), /○ Pair your wearable[\s\S]*○ Where to send alerts[\s\S]*○ Your doctor/);
   await page.getByRole('button', { name: 'Sign in to start' }).click();
   assert.equal(await page.getByLabel(/peer id/).inputValue(), info.spareDevice);
-  // The same id as text and as a QR code of the pairing link, to compare with the device.
+  assert.equal(await page.getByLabel(/pairing code/).inputValue(), info.spareCode);
+  // The same id and code as text and as a QR code of the pairing link, to compare with the device.
   const qr = page.getByTestId('qr');
-  assert.equal(await qr.getAttribute('data-text'), `${web.origin}/#/onboarding?device=${info.spareDevice}`);
+  assert.equal(await qr.getAttribute('data-text'), link);
   await qr.locator('svg').waitFor();
+  // A code the device did not sign (its expiry moved on) pairs nothing: the gateway says why.
+  const [expires, signature] = info.spareCode.split('.');
+  await page.getByLabel(/pairing code/).fill(`${BigInt(expires) + 1n}.${signature}`);
+  await page.getByRole('button', { name: 'Pair this wearable' }).click();
+  await expectText(page.getByTestId('device-status'), /not signed by this device/);
+  await page.getByLabel(/pairing code/).fill(info.spareCode);
   await page.getByRole('button', { name: 'Pair this wearable' }).click();
   await expectText(page.getByTestId('device-status'), /paired: its readings are now stored for you/);
   await expectText(page.getByTestId('paired-devices'), new RegExp(info.spareDevice));
@@ -84,7 +92,7 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('onboarding-done'), /All set/);
   // Every step was a signature: no transaction, no gas (the newcomer holds no ether).
   assert.equal(wallet.state.requests.filter((m) => m === 'eth_sendTransaction').length, 0);
-  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 5);
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 6); // one refused pairing
   await shot(page, '11-new-patient-onboarded');
 
   // Changing the doctor is the same step, one more signature: the page says the former one loses access.
@@ -97,7 +105,7 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await linkDoctor('other', 'other@clinic.invalid');
   await expectText(page.getByTestId('doctor-status'), /Linked: .* your former doctor no longer does/);
   await linkDoctor('doctor', info.doctorEmail); // back: the doctor's list below counts this patient
-  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 7);
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 8);
 
   // The wearable's first window now arrives on the new patient's heart page, live.
   await page.getByRole('link', { name: 'your heart page' }).click();

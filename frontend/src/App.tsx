@@ -40,7 +40,7 @@ function page(route: Route): ReactNode {
   switch (route.name) {
     case 'home': return <Home />;
     case 'heart': return <HeartPage at={route.at} />;
-    case 'onboarding': return <OnboardingPage device={route.device} />;
+    case 'onboarding': return <OnboardingPage device={route.device} code={route.code} />;
     case 'requests': return <RequestsPage />;
     case 'request': return <RequestPage id={route.id} />;
     case 'earnings': return <EarningsPage />;

@@ -1,10 +1,11 @@
 import encodeQR from 'qr';
 import decodeQR from 'qr/decode.js';
 import { describe, expect, it } from 'vitest';
-import { ed25519KeyOfPeerId, pairingLink } from '../src/lib/peerId';
+import { ed25519KeyOfPeerId, PAIRING_CODE, pairingLink } from '../src/lib/peerId';
 
 // services/gateway/peer_id.py: ed25519_peer_id(bytes(range(32)))
 const PEER_ID = '12D3KooW9pP4Seg3kZYhySpuVjn1RPdQBsUFZKiFxGMGQN5MeL6A';
+const CODE = `1800000000000.${'k3v-_Q'.repeat(14)}Ag`; // 86 characters after the dot
 
 describe('peer ids', () => {
   it('recovers the Ed25519 key the gateway checks the id against', () => {
@@ -19,9 +20,16 @@ describe('peer ids', () => {
     expect(ed25519KeyOfPeerId('')).toBeNull();
   });
 
+  it('takes a pairing code in the shape the device shows it, and nothing else', () => {
+    // services/ingest/pairing.py pairing_code: "<expires_ms>.<86-character base64url signature>"
+    expect(PAIRING_CODE.test(CODE)).toBe(true);
+    for (const bad of ['', CODE.slice(0, -1), `${CODE}A`, CODE.replace('.', ''), CODE.replace('-', '+'), `x${CODE}`]) expect(PAIRING_CODE.test(bad)).toBe(false);
+  });
+
   it('the QR code a wearable shows decodes back to the pairing link', () => {
-    const link = pairingLink('http://127.0.0.1:5173/', PEER_ID);
-    expect(link).toBe(`http://127.0.0.1:5173/#/onboarding?device=${PEER_ID}`);
+    expect(pairingLink('http://127.0.0.1:5173/', PEER_ID)).toBe(`http://127.0.0.1:5173/#/onboarding?device=${PEER_ID}`);
+    const link = pairingLink('http://127.0.0.1:5173/', PEER_ID, CODE);
+    expect(link).toBe(`http://127.0.0.1:5173/#/onboarding?device=${PEER_ID}&code=${CODE}`);
     const modules = encodeQR(link, 'raw', { ecc: 'medium', border: 2 });
     const scale = 4;
     const size = modules.length * scale;

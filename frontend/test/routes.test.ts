@@ -24,6 +24,7 @@ describe('routes', () => {
       { name: 'earnings' }, { name: 'access' }, { name: 'consents' }, { name: 'data-classes' }, { name: 'erasure' }, { name: 'research' },
       { name: 'research', patient: PATIENT }, { name: 'purchases' }, { name: 'purchase', id: 263n }, { name: 'datasets' }, { name: 'doctor' },
       { name: 'patient', address: PATIENT },
+      { name: 'onboarding', device: '12D3KooW9pP4Seg3kZYhySpuVjn1RPdQBsUFZKiFxGMGQN5MeL6A', code: `1800000000000.${'Ab_-'.repeat(21)}x9` },
     ];
     for (const route of routes) expect(parseRoute(hrefOf(route))).toEqual(route);
     expect(new Set(routes.map((r) => r.name)).size).toBe(Object.keys(ROLE_OF).length - 1); // every route but not-found
@@ -34,6 +35,7 @@ describe('routes', () => {
     expect(parseRoute('#/patients/0x12').name).toBe('not-found');
     expect(parseRoute('#/heart?at=soon')).toEqual({ name: 'heart', at: undefined });
     expect(parseRoute('#/onboarding?device=<script>')).toEqual({ name: 'onboarding', device: undefined });
+    expect(parseRoute('#/onboarding?code=<script>')).toEqual({ name: 'onboarding', code: undefined });
     expect(parseRoute('')).toEqual({ name: 'home' });
   });
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.ingest.pairing import CODE_PATTERN as PAIRING_CODE_PATTERN
+
 ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
 BYTES32 = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
 SIGNATURE = {"type": "string", "pattern": "^0x[0-9a-fA-F]{130}$"}
@@ -106,11 +108,15 @@ def _document() -> dict[str, Any]:
             "/onboarding/device": {"post": {
                 "operationId": "registerDevice",
                 "requestBody": {"required": True, **_json(_obj(
-                    ["owner", "device_id", "public_key", "nonce", "signature"], owner=ADDRESS,
-                    device_id={"type": "string", "maxLength": 128}, public_key=BYTES32,
+                    ["owner", "device_id", "public_key", "pairing_code", "nonce", "signature"],
+                    owner=ADDRESS, device_id={"type": "string", "maxLength": 128},
+                    public_key=BYTES32, pairing_code={
+                        "type": "string", "pattern": f"^{PAIRING_CODE_PATTERN}$",
+                        "description": "the device's consent, signed by its key "
+                                       "(docs/devices.md, Pairing)"},
                     nonce=NONCE, signature=SIGNATURE))},
                 "responses": {"201": _ok("registered", {"type": "object"}),
-                              **_error_responses("400", "401", "409", "413")}}},
+                              **_error_responses("400", "401", "403", "409", "413")}}},
             "/onboarding/contacts": {"post": {
                 "operationId": "setContacts",
                 "requestBody": {"required": True, **_json(_obj(

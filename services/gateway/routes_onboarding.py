@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, jsonify
 
 from services.gateway import validate
 from services.gateway.context import gateway
-from services.gateway.errors import BadRequest, Conflict, Unauthorized
+from services.gateway.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from services.gateway.observability import log
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
 from services.ingest.device_identity import peer_id_for, usable_public_key
+from services.ingest.pairing import PairingCodeError, check_code
 from services.records import Conflict as StoreConflict
 from services.records import InvalidInput
 
@@ -44,6 +46,7 @@ def register_device():
     device_id = validate.string(body.get("device_id"), "device_id", max_length=128)
     if device_id != peer_id_for(public_key):
         raise BadRequest("device_id must be the libp2p peer id of public_key (Ed25519)")
+    _device_consents(body, device_id, public_key)
     _signed("RegisterDevice", body, {"owner": owner, "deviceId": device_id,
                                      "publicKey": public_key, "nonce": _nonce(body)})
     try:
@@ -54,6 +57,20 @@ def register_device():
         raise BadRequest(str(error)) from None
     log("device_registered", owner=owner)
     return jsonify(owner=owner, device_id=device_id), 201
+
+
+def _device_consents(body: dict[str, Any], device_id: str, public_key: bytes) -> None:
+    """The device's own pairing code (services/ingest/pairing.py): a peer id is printed on the
+    box and named by every reading, so the owner's signature alone let whoever read an unpaired
+    id first pair it, and have the patient's readings stored for them. Checked before the
+    owner's nonce is spent: a request refused here can be sent again with a good code."""
+    try:
+        why = check_code(body.get("pairing_code"), device_id, public_key,
+                         int(time.time() * 1000), gateway().settings.pairing_code_longest_s * 1000)
+    except PairingCodeError as error:
+        raise BadRequest(f"pairing_code: {error}") from None
+    if why is not None:
+        raise Forbidden(why)
 
 
 @blueprint.post("/onboarding/contacts")

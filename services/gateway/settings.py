@@ -74,6 +74,9 @@ class GatewaySettings(BaseSettings):
     session_secret_previous: SecretStr = SecretStr("")
     nonce_ttl_s: int = 300
     session_ttl_s: int = 3600
+    # A device's pairing code may expire at most this far ahead (services/ingest/pairing.py): a
+    # code that leaked (a photographed QR code, a resold device) is good no longer than this.
+    pairing_code_longest_s: int = Field(30 * 86_400, ge=60)
 
     # Budgets per client address, per sliding window, counted across replicas (429 beyond).
     budget_window_s: int = 60

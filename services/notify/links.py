@@ -37,6 +37,7 @@ def patient_link(dapp_url: str, patient: str, at_ms: int | None = None) -> str:
     return f"{_base(dapp_url)}/patients/{patient}{at}"
 
 
-def pairing_link(dapp_url: str, device_id: str) -> str:
-    """What a wearable's QR code carries: onboarding with the device's peer id filled in."""
-    return f"{_base(dapp_url)}/onboarding?device={device_id}"
+def pairing_link(dapp_url: str, device_id: str, code: str) -> str:
+    """What a wearable's QR code carries: onboarding with the device's peer id and its pairing
+    code (services/ingest/pairing.py) filled in."""
+    return f"{_base(dapp_url)}/onboarding?device={device_id}&code={code}"

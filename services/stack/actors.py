@@ -90,7 +90,7 @@ def onboard(settings: DemoSettings) -> None:
     doctor, doctor_email = demo_people.doctor(settings.seed)
     people = demo_people.patients(settings.seed, settings.users)
     for patient in people:
-        client.register_device(patient.account, patient.device_key)
+        client.register_device(patient.account, patient.device)
         client.set_contacts(patient.account, [patient.email])
         client.link_doctor(patient.account, doctor.address, doctor_email)
     w3, ledger, _ = ledger_of(settings)

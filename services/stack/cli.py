@@ -18,7 +18,7 @@ from services.notify.links import pairing_link
 from services.stack.anvil import AnvilError
 from services.stack.components import dapp_url, devices_url, gateway_url
 from services.stack.config import ConfigError, apply_config
-from services.stack.demo_accounts import demo_accounts, spare_wearable
+from services.stack.demo_accounts import demo_accounts, spare_pairing_code, spare_wearable
 from services.stack.deploy import DeployError
 from services.stack.local_stack import Stack, StackError
 from services.stack.settings import StackSettings
@@ -160,8 +160,10 @@ def _people_lines(stack: Stack, links: dict[str, str]) -> list[str]:
         lines.append(f"  {account.who:<10} {account.address}{key}  {account.note}")
     spare = spare_wearable(stack.settings)
     if spare:
+        code = spare_pairing_code(stack.settings, int(time.time() * 1000))
         lines.append(f"  a new patient: any fresh wallet, then pair the spare wearable {spare} at "
-                     f"{pairing_link(dapp, spare)} (it streams once paired)")
+                     f"{pairing_link(dapp, spare, code)} (it streams once paired; the link's "
+                     "code is the device's consent, good for 7 days)")
     else:
         lines.append(f"  a new patient: any fresh wallet, then {dapp}/#/onboarding")
     return lines

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.ingest.device_identity import peer_id_for
+from services.ingest.pairing import pairing_code
 from services.notify.links import patient_link
 from services.stack import demo_people
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.settings import StackSettings
+
+SPARE_CODE_GOOD_FOR_MS = 7 * 86_400_000
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,10 @@ def spare_wearable(settings: StackSettings) -> str | None:
         return None
     return peer_id_for(demo_people.device_public_key(settings.demo_seed,
                                                          settings.simulate_users))
+
+
+def spare_pairing_code(settings: StackSettings, now_ms: int) -> str:
+    """The spare wearable's pairing code, as its screen would show it: good for a week (the
+    gateway takes codes good for at most `pairing_code_longest_s`, 30 days by default)."""
+    return pairing_code(demo_people.device(settings.demo_seed, settings.simulate_users),
+                        now_ms + SPARE_CODE_GOOD_FOR_MS)

@@ -9,33 +9,41 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+
+from services.ingest.device_identity import DeviceKey
 
 
 def _digest(seed: str, label: str) -> bytes:
     return hashlib.sha256(f"{seed}/{label}".encode()).digest()
 
 
+def device(seed: str, index: int) -> DeviceKey:
+    """Same derivation as the wearable simulator's `make_fleet` (sha256 of seed/device/i): the
+    demo holds its wearables' keys, so it can show their pairing codes as a device would."""
+    return DeviceKey.from_seed(_digest(seed, f"device/{index}"))
+
+
 def device_public_key(seed: str, index: int) -> bytes:
-    """Same derivation as the wearable simulator's `make_fleet` (sha256 of seed/device/i)."""
-    private = Ed25519PrivateKey.from_private_bytes(_digest(seed, f"device/{index}"))
-    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return device(seed, index).public_bytes
 
 
 @dataclass(frozen=True)
 class DemoPatient:
     index: int
     account: LocalAccount
-    device_key: bytes
+    device: DeviceKey
     email: str
+
+    @property
+    def device_key(self) -> bytes:
+        return self.device.public_bytes
 
 
 def patients(seed: str, count: int) -> list[DemoPatient]:
     return [DemoPatient(i, Account.from_key(_digest(seed, f"patient-key/{i}")),
-                        device_public_key(seed, i), f"patient{i}@demo.pulseledger.invalid")
+                        device(seed, i), f"patient{i}@demo.pulseledger.invalid")
             for i in range(count)]
 
 

@@ -7,6 +7,7 @@ the same way a dapp or a buyer's program would.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -15,7 +16,10 @@ from eth_account.messages import encode_defunct
 from services.chain.eip712 import Decision, sign_consent_decision
 from services.gateway.siwe import build_message
 from services.gateway.typed_data import onboarding_typed_data, sign_typed
-from services.ingest.device_identity import peer_id_for
+from services.ingest.device_identity import DeviceKey
+from services.ingest.pairing import pairing_code
+
+PAIRING_CODE_GOOD_FOR_MS = 600_000  # made just before it is used
 
 
 class GatewayRefused(RuntimeError):
@@ -69,14 +73,16 @@ class GatewayClient:
                                                      issued["chain_id"]), account.key)
         return {**body, "nonce": issued["nonce"], "signature": signature.to_0x_hex()}
 
-    def register_device(self, account, public_key: bytes) -> str:
-        """Register a wearable's Ed25519 public key to `account`; answers its device id."""
-        device_id = peer_id_for(public_key)
+    def register_device(self, account, device: DeviceKey) -> str:
+        """Pair a wearable with `account` (its pairing code made here: the demo holds its
+        wearables' keys); answers its device id."""
+        device_id, public_key = device.user_id, device.public_bytes
+        code = pairing_code(device, int(time.time() * 1000) + PAIRING_CODE_GOOD_FOR_MS)
         body = self._signed(account, "RegisterDevice",
                             {"owner": account.address, "deviceId": device_id,
                              "publicKey": public_key},
                             {"owner": account.address, "device_id": device_id,
-                             "public_key": "0x" + public_key.hex()})
+                             "public_key": "0x" + public_key.hex(), "pairing_code": code})
         self._ok(self.post("/onboarding/device", body))
         return device_id
 

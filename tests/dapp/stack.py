@@ -41,6 +41,7 @@ from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.gateway.wiring import chain_identity
 from services.ingest.device_identity import DeviceKey, peer_id_for
+from services.ingest.pairing import pairing_code
 from services.market.exports import make_export
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
@@ -149,7 +150,10 @@ def main() -> None:
         store.register_device(device_id, patient.address.lower(), device_key)
         store.link_doctor(patient.address.lower(), doctor.address.lower(), DOCTOR_EMAIL)
         # a wearable nobody has paired yet: a real key, as pairing refuses bytes that are none
-        spare_id = peer_id_for(DeviceKey.generate().public_bytes)
+        spare = DeviceKey.generate()
+        spare_id = spare.user_id
+        # what its screen shows beside its id: its consent to be paired (ingest/pairing.py)
+        spare_code = pairing_code(spare, int(time.time() * 1000) + 86_400_000)
         start_ms = int(time.time() * 1000) - 8 * 60_000
         for index in range(8):
             start = start_ms + index * 60_000
@@ -177,6 +181,7 @@ def main() -> None:
                      "other": other.key.to_0x_hex(), "doctor": doctor.key.to_0x_hex(),
                      "newcomer": newcomer.key.to_0x_hex()},
             "doctor": doctor.address, "doctorEmail": DOCTOR_EMAIL, "spareDevice": spare_id,
+            "spareCode": spare_code,
             "purchaseId": purchase_id,
         }), flush=True)
 

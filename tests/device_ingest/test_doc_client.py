@@ -4,21 +4,20 @@ meant; the doc's shell recipe (openssl + curl) works as printed; every error nam
 answers with is in the doc."""
 
 import re
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from services.ingest.settings import IngestSettings
 from services.ingest.validation import validate_message
+from tests.doc_recipes import DEVICES_DOC, recipe, run
 
 from .doc_client import Device, Endpoint
 from .messages import now_ms
 from .server import OWNER, IngestServer
 
-DOC = Path(__file__).parents[2] / "docs" / "devices.md"
+DOC = DEVICES_DOC
 
 
 def _pair(server, device: Device) -> None:
@@ -110,29 +109,15 @@ def test_doc_client__backpressure__waits_retry_after_then_is_accepted(tmp_path):
         server.stop()
 
 
-def _recipe(name: str) -> str:
-    text = DOC.read_text()
-    match = re.search(rf"<!-- recipe: {name} -->\n```sh\n(.*?)```", text, re.DOTALL)
-    assert match, f"docs/devices.md has no recipe {name}"
-    return match.group(1)
-
-
 def test_doc_curl_recipe__works_as_printed(server, tmp_path):
-    def run(script: str, **env) -> str:
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
-                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env},
-                              capture_output=True, text=True, timeout=60, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    peer_id = run(_recipe("identity")).strip().splitlines()[-1]
+    peer_id = run(recipe("identity"), tmp_path).strip().splitlines()[-1]
     server.store.register_device(peer_id, OWNER, (tmp_path / "device.pub").read_bytes())
-    out = run(_recipe("post"), BASE=server.url, PEER_ID=peer_id)
+    out = run(recipe("post"), tmp_path, BASE=server.url, PEER_ID=peer_id)
     assert out.strip() == '{"accepted":1,"rejected":[]}'
     # the doc's next line: the same signature over a changed heart rate is refused
-    tampered = _recipe("post").replace("\"heartrate\":72", "\"heartrate\":73") \
+    tampered = recipe("post").replace("\"heartrate\":72", "\"heartrate\":73") \
         .replace("printf '%s' \"$VALUE\" > signed.json", "")
-    out = run(tampered, BASE=server.url, PEER_ID=peer_id)
+    out = run(tampered, tmp_path, BASE=server.url, PEER_ID=peer_id)
     assert '"error":"bad_signature"' in out
 
 

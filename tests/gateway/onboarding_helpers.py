@@ -1,17 +1,22 @@
 """Wallet-signed onboarding requests (EIP-712 with a gateway nonce), as the dapp sends them."""
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+import time
 
 from services.gateway.typed_data import onboarding_typed_data, sign_typed
-from services.ingest.device_identity import peer_id_for
+from services.ingest.device_identity import DeviceKey
+from services.ingest.pairing import pairing_code
 
 CHAIN_ID = 31337
+DAY_MS = 86_400_000
 
 
 def device_key() -> bytes:
-    return ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return DeviceKey.generate().public_bytes
+
+
+def fresh_code(device: DeviceKey, good_for_ms: int = DAY_MS) -> str:
+    """The pairing code the device shows (services/ingest/pairing.py), good for a day."""
+    return pairing_code(device, int(time.time() * 1000) + good_for_ms)
 
 
 def signed_body(client, signer, primary, message, body):
@@ -21,13 +26,16 @@ def signed_body(client, signer, primary, message, body):
     return {**body, "nonce": nonce, "signature": signature.to_0x_hex()}
 
 
-def register_device(client, patient, signer=None):
-    key = device_key()
-    device_id = peer_id_for(key)
+def register_device(client, patient, signer=None, device: DeviceKey | None = None,
+                    code: str | None = None):
+    """Pair a wearable (a new one unless `device`) with its own pairing code unless `code`."""
+    device = device or DeviceKey.generate()
+    key, device_id = device.public_bytes, device.user_id
     body = signed_body(client, signer or patient, "RegisterDevice",
                        {"owner": patient.address, "deviceId": device_id, "publicKey": key},
                        {"owner": patient.address, "device_id": device_id,
-                        "public_key": "0x" + key.hex()})
+                        "public_key": "0x" + key.hex(),
+                        "pairing_code": fresh_code(device) if code is None else code})
     return client.post("/onboarding/device", json=body), device_id, body
 
 

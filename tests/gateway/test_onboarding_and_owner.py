@@ -3,12 +3,17 @@ patient's windows and follow them live over Server-Sent Events (real SQLite stor
 
 import json
 import threading
+import time
 
-from services.ingest.device_identity import peer_id_for
+from services.ingest.device_identity import DeviceKey, peer_id_for
+from services.ingest.pairing import pairing_code
 from services.records.window_payload import sample_payload
+from tests.doc_recipes import recipe, run
 from tests.gateway.conftest import bearer, sign_in
 from tests.gateway.onboarding_helpers import (
+    DAY_MS,
     device_key,
+    fresh_code,
     link_doctor,
     register_device,
     signed_body,
@@ -50,6 +55,54 @@ def test_onboarding__replayed_or_foreign_signature__refused(client, chain, store
         "public_key": "0x" + key.hex(), "nonce": "abcdefgh12345678", "signature": "0x" + "11" * 65})
     assert wrong_peer.status_code == 400
     assert "peer id" in wrong_peer.get_json()["message"]
+
+
+def test_onboarding__without_the_devices_own_code__nobody_pairs_it(client, chain, store):
+    """A peer id is no secret (printed on the box, named by every reading, and it carries the
+    public key): the owner's signature alone let whoever read an unpaired id first pair it, and
+    the patient's readings were then stored for them. Now pairing needs the device's pairing
+    code: without one, with another device's, with one the device signed for another time,
+    expired, or good too far ahead, nothing is registered and the owner's nonce is not spent."""
+    patient = chain.fund()
+    device, other = DeviceKey.generate(), DeviceKey.generate()
+    now = int(time.time() * 1000)
+    good = fresh_code(device)
+    expires, signature = good.split(".")
+    refusals = {
+        "": (400, "pairing code is <expires_ms>"),
+        "not-a-code": (400, "pairing code is <expires_ms>"),
+        fresh_code(other): (403, "not signed by this device"),
+        f"{int(expires) + 1}.{signature}": (403, "not signed by this device"),
+        pairing_code(device, now - 1000): (403, "expired"),
+        pairing_code(device, now + 31 * DAY_MS): (403, "more than 30 days"),
+    }
+    for code, (status, reason) in refusals.items():
+        response, _, body = register_device(client, patient, device=device, code=code)
+        assert response.status_code == status, (code, response.get_json())
+        assert reason in response.get_json()["message"]
+        assert store.get_device(device.user_id) is None
+    # the last refusal's nonce was not spent: the same request with the device's code pairs
+    assert client.post("/onboarding/device", json=dict(body, pairing_code=good)).status_code == 201
+    assert store.get_device(device.user_id).owner == patient.address.lower()
+
+
+def test_onboarding__a_code_made_by_the_devices_doc_recipe__pairs(client, chain, store, tmp_path):
+    """docs/devices.md's shell recipes (openssl, no code of ours) make a key, its peer id and a
+    pairing link; the link's code pairs that device through the gateway."""
+    from urllib.parse import parse_qs, urlsplit
+
+    patient = chain.fund()
+    peer_id = run(recipe("identity"), tmp_path).strip().splitlines()[-1]
+    link = run(recipe("pairing"), tmp_path, PEER_ID=peer_id, APP="http://app.invalid")
+    query = parse_qs(urlsplit(urlsplit(link.strip()).fragment).query)
+    assert query["device"] == [peer_id]
+    key = (tmp_path / "device.pub").read_bytes()
+    body = signed_body(client, patient, "RegisterDevice",
+                       {"owner": patient.address, "deviceId": peer_id, "publicKey": key},
+                       {"owner": patient.address, "device_id": peer_id,
+                        "public_key": "0x" + key.hex(), "pairing_code": query["code"][0]})
+    assert client.post("/onboarding/device", json=body).status_code == 201
+    assert store.get_device(peer_id).owner == patient.address.lower()
 
 
 def test_onboarding__a_key_no_device_could_sign_with__refused(client, chain, store):
@@ -207,10 +260,10 @@ def test_onboarding__a_device_registered_to_someone_else__409(client, chain, sto
     response, device_id, body = register_device(client, owner)
     assert response.status_code == 201
     key = bytes.fromhex(body["public_key"][2:])
-    taken = signed_body(client, squatter, "RegisterDevice",
+    taken = signed_body(client, squatter, "RegisterDevice",  # even with the code, leaked
                         {"owner": squatter.address, "deviceId": device_id, "publicKey": key},
                         {"owner": squatter.address, "device_id": device_id,
-                         "public_key": body["public_key"]})
+                         "public_key": body["public_key"], "pairing_code": body["pairing_code"]})
     refused = client.post("/onboarding/device", json=taken)
     assert refused.status_code == 409
     assert store.get_device(device_id).owner == owner.address.lower()

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from services.ingest.simulator import make_fleet
 from services.stack import demo_people
-from services.stack.demo_accounts import demo_accounts, spare_wearable
+from services.stack.demo_accounts import demo_accounts, spare_pairing_code, spare_wearable
 from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.settings import StackSettings
 from services.stack.status_board import Status, StatusBoard
@@ -61,6 +61,23 @@ def test_spare_wearable__the_simulators_next_device__only_when_wearables_stream(
     assert spare_wearable(settings) == make_fleet(4, 0.0, settings.demo_seed)[-1].user_id
     assert spare_wearable(settings) not in {d.user_id for d in make_fleet(3, 0.0, settings.demo_seed)}
     assert spare_wearable(StackSettings(peers=False)) is None
+
+
+def test_spare_wearable__its_printed_code_is_the_devices_consent_for_a_week():
+    """`up` prints the spare wearable's pairing link with the code its screen would show: the
+    gateway's check takes it for that device only, and not once it has expired."""
+    from services.ingest.pairing import check_code
+    from services.stack import demo_people
+
+    settings = StackSettings(simulate_users=3)
+    device = demo_people.device(settings.demo_seed, settings.simulate_users)
+    assert device.user_id == spare_wearable(settings)
+    now, week, month = 1_800_000_000_000, 7 * 86_400_000, 30 * 86_400_000
+    code = spare_pairing_code(settings, now)
+    assert check_code(code, device.user_id, device.public_bytes, now, month) is None
+    assert "expired" in check_code(code, device.user_id, device.public_bytes, now + week, month)
+    other = demo_people.device(settings.demo_seed, 0)
+    assert "not signed" in check_code(code, other.user_id, other.public_bytes, now, month)
 
 
 def test_spare_wearable__sends_nothing_until_paired__then_streams(tmp_path, monkeypatch):

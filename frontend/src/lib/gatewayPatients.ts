@@ -44,9 +44,10 @@ async function signed<P extends keyof typeof GATEWAY_TYPES>(gateway: GatewayClie
 
 const post = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(body) });
 
-export async function pairDevice(gateway: GatewayClient, signer: Signer, deviceId: string, publicKey: Hex) {
+/** `pairingCode`: the device's consent to be paired, shown beside its id (services/ingest/pairing.py). */
+export async function pairDevice(gateway: GatewayClient, signer: Signer, deviceId: string, publicKey: Hex, pairingCode: string) {
   const { nonce, signature } = await signed(gateway, signer, 'RegisterDevice', { deviceId, publicKey });
-  return gateway.json<{ device_id: string }>('/onboarding/device', post({ owner: signer.account, device_id: deviceId, public_key: publicKey, nonce, signature }));
+  return gateway.json<{ device_id: string }>('/onboarding/device', post({ owner: signer.account, device_id: deviceId, public_key: publicKey, pairing_code: pairingCode, nonce, signature }));
 }
 
 export async function setContacts(gateway: GatewayClient, signer: Signer, emails: string[]) {

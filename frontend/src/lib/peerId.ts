@@ -34,7 +34,11 @@ export function ed25519KeyOfPeerId(peerId: string): Hex | null {
   return bytesToHex(bytes.slice(PREFIX.length));
 }
 
-/** The address a wearable's QR code carries: this dapp's onboarding page with the device filled in. */
-export function pairingLink(origin: string, peerId: string): string {
-  return `${origin}#/onboarding?device=${peerId}`;
+/** A device's pairing code as it shows it: `<expires_ms>.<86-character base64url signature>`
+ * (services/ingest/pairing.py CODE_PATTERN). The gateway checks the signature and the expiry. */
+export const PAIRING_CODE = /^[0-9]{1,16}\.[A-Za-z0-9_-]{86}$/;
+
+/** The address a wearable's QR code carries: this dapp's onboarding page with the device and its pairing code filled in. */
+export function pairingLink(origin: string, peerId: string, code?: string): string {
+  return `${origin}#/onboarding?device=${peerId}${code ? `&code=${code}` : ''}`;
 }

@@ -9,7 +9,7 @@ export type Role = 'patient' | 'doctor' | 'researcher';
 export type Route =
   | { name: 'home' }
   | { name: 'heart'; at?: number }
-  | { name: 'onboarding'; device?: string }
+  | { name: 'onboarding'; device?: string; code?: string }
   | { name: 'requests' }
   | { name: 'request'; id: bigint }
   | { name: 'earnings' }
@@ -67,7 +67,12 @@ export function parseRoute(hash: string): Route {
   }
   if (head === 'onboarding' && parts.length === 1) {
     const device = query.get('device') ?? undefined;
-    return { name: 'onboarding', device: device && /^[1-9A-HJ-NP-Za-km-z]{1,128}$/.test(device) ? device : undefined };
+    const code = query.get('code') ?? undefined;
+    return {
+      name: 'onboarding',
+      device: device && /^[1-9A-HJ-NP-Za-km-z]{1,128}$/.test(device) ? device : undefined,
+      code: code && /^[0-9.A-Za-z_-]{1,128}$/.test(code) ? code : undefined,
+    };
   }
   if (head === 'patients' && isAddress(id ?? '', { strict: false }) && (parts.length === 2 || (parts.length === 3 && tail === 'heart'))) {
     return { name: 'patient', address: getAddress(id), at: atOf(query) };
@@ -80,7 +85,12 @@ export function hrefOf(route: Route): string {
     case 'request': return `#/requests/${route.id}`;
     case 'purchase': return `#/purchases/${route.id}`;
     case 'heart': return route.at === undefined ? '#/heart' : `#/heart?at=${route.at}`;
-    case 'onboarding': return route.device ? `#/onboarding?device=${route.device}` : '#/onboarding';
+    case 'onboarding': {
+      const query = new URLSearchParams();
+      if (route.device) query.set('device', route.device);
+      if (route.code) query.set('code', route.code);
+      return query.size ? `#/onboarding?${query}` : '#/onboarding';
+    }
     case 'patient': return `#/patients/${route.address}${route.at === undefined ? '' : `?at=${route.at}`}`;
     case 'research': return route.patient ? `#/research?patient=${route.patient}` : '#/research';
     case 'not-found': return `#/${route.path}`;

@@ -1,5 +1,6 @@
-// A new patient's way in: pair the wearable by its peer id (typed, pasted, or arriving in the
-// link its QR code carries), add contact emails for alerts, link a doctor (or change doctor).
+// A new patient's way in: pair the wearable by its peer id and its pairing code (typed, pasted, or
+// arriving in the link its QR code carries: the code is the device's own consent, so nobody who
+// merely read the id can pair it), add contact emails for alerts, link a doctor (or change doctor).
 // Each step is an EIP-712 message the wallet signs; nothing costs gas.
 import { useState, type FormEvent } from 'react';
 import { getAddress, isAddress } from 'viem';
@@ -12,12 +13,12 @@ import { useTx } from '../../hooks/useTx';
 import { useGatewaySession } from '../../hooks/useGatewaySession';
 import { describeError } from '../../lib/errors';
 import { linkDoctor, pairDevice, setContacts, setProfile, type Profile } from '../../lib/gatewayPatients';
-import { ed25519KeyOfPeerId, pairingLink } from '../../lib/peerId';
+import { ed25519KeyOfPeerId, PAIRING_CODE, pairingLink } from '../../lib/peerId';
 import { hrefOf } from '../../lib/routes';
 
 const EMAIL = /^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$/;
 
-export function OnboardingPage({ device }: { device?: string }) {
+export function OnboardingPage({ device, code }: { device?: string; code?: string }) {
   const session = useGatewaySession();
   const { profile, error, reload } = useProfile(session.signedIn);
   const steps = profile ? [profile.devices.length > 0, profile.contacts.length > 0, profile.doctor !== null] : [false, false, false];
@@ -33,7 +34,7 @@ export function OnboardingPage({ device }: { device?: string }) {
         <SignInGate why="Sign in with your wallet first: each step is a message your wallet signs (no gas, nothing on-chain)." action="Sign in to start">
           {!profile ? <p role="status">{error ?? 'Reading your account…'}</p> : (
             <>
-              <DeviceStep profile={profile} initial={device} onDone={reload} />
+              <DeviceStep profile={profile} initial={device} initialCode={code} onDone={reload} />
               <ContactsStep profile={profile} onDone={reload} />
               <NameStep profile={profile} onDone={reload} />
               <DoctorStep profile={profile} onDone={reload} />
@@ -55,19 +56,22 @@ function useSigner() {
   return wallet.client && wallet.account ? { client: wallet.client, account: wallet.account, chainId: config.chainId } : null;
 }
 
-function DeviceStep({ profile, initial, onDone }: { profile: Profile; initial?: string; onDone: () => void }) {
+function DeviceStep({ profile, initial, initialCode, onDone }: { profile: Profile; initial?: string; initialCode?: string; onDone: () => void }) {
   const { gateway, publicClient } = useDapp();
   const signer = useSigner();
   const tx = useTx(publicClient);
   const [peerId, setPeerId] = useState(initial ?? '');
+  const [code, setCode] = useState(initialCode ?? '');
   const key = ed25519KeyOfPeerId(peerId);
+  const codeOk = PAIRING_CODE.test(code.trim());
   const pair = async (event: FormEvent) => {
     event.preventDefault();
     if (!signer) return;
     if (!key) return tx.fail('That is not a wearable’s peer id: it starts with 12D3KooW and is 52 characters long.');
+    if (!codeOk) return tx.fail('That is not a pairing code: the wearable shows it beside its id (digits, a dot, then 86 letters, digits, - and _).');
     tx.set('signing', 'Sign the pairing in your wallet…');
     try {
-      await pairDevice(gateway, signer, peerId.trim(), key);
+      await pairDevice(gateway, signer, peerId.trim(), key, code.trim());
       tx.set('confirmed', `Wearable ${peerId.trim().slice(0, 16)}… paired: its readings are now stored for you.`);
       onDone();
     } catch (caught) {
@@ -85,8 +89,10 @@ function DeviceStep({ profile, initial, onDone }: { profile: Profile; initial?: 
       <form onSubmit={pair}>
         <label htmlFor="peer-id">The wearable’s peer id (shown by the device or the simulator, as text and as a QR code)</label>
         <input id="peer-id" value={peerId} onChange={(e) => setPeerId(e.target.value)} placeholder="12D3KooW…" aria-invalid={peerId !== '' && !key} autoComplete="off" spellCheck={false} />
-        {key && <QrCode text={pairingLink(window.location.origin + window.location.pathname, peerId.trim())} label={`QR code of the pairing link for ${peerId.trim()}`} />}
-        <button className="btn" type="submit" disabled={!signer || !key}>{profile.devices.length ? 'Pair another wearable' : 'Pair this wearable'}</button>
+        <label htmlFor="pairing-code">Its pairing code (shown beside the id: the wearable’s consent to be paired, good for a few days)</label>
+        <input id="pairing-code" value={code} onChange={(e) => setCode(e.target.value)} placeholder="1796….k3v…" aria-invalid={code !== '' && !codeOk} autoComplete="off" spellCheck={false} />
+        {key && codeOk && <QrCode text={pairingLink(window.location.origin + window.location.pathname, peerId.trim(), code.trim())} label={`QR code of the pairing link for ${peerId.trim()}`} />}
+        <button className="btn" type="submit" disabled={!signer || !key || !codeOk}>{profile.devices.length ? 'Pair another wearable' : 'Pair this wearable'}</button>
       </form>
       <TxStatus state={tx.state} testId="device-status" />
     </section>
