@@ -12,7 +12,7 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from services.ingest.settings import IngestSettings
 from services.peers import backends
-from services.peers.admission.gate import AdmissionGate
+from services.peers.admission.gate import AdmissionGate, PendingBounds
 from services.peers.admission.gated_pubsub import GatedPubsub
 from services.peers.admission.operator_key import public_key_from_hex
 from services.peers.admission.revocation import Revocations
@@ -175,7 +175,9 @@ class PeerNode:
         operator = public_key_from_hex(settings.operator_public_key_hex())
         revocations = Revocations(operator, settings.revocation_path())
         gate = AdmissionGate(host, operator, settings.credential_document(), revocations,
-                             settings.admission_timeout_s)
+                             settings.admission_timeout_s,
+                             PendingBounds(settings.admission_pending_max,
+                                           settings.admission_pending_per_address))
         beyond = set(settings.roles) - gate.own.roles
         if beyond:
             raise RuntimeError(f"the credential does not grant roles {sorted(beyond)}")

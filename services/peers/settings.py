@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.alerts import AlertSettings
@@ -49,6 +49,11 @@ class PeersSettings(BaseSettings):
     # The credential exchange on a new connection. Generous: a peer busy starting (or a host
     # under load) must not be refused as a stranger; a stranger only holds a connection that long.
     admission_timeout_s: float = 10.0
+    # Inbound connections waiting to present a credential (each up to the timeout above), at
+    # most this many at once and from one remote address; one more is closed at once
+    # (admission/gate.py). At most the gate's queue of new connections (1,024).
+    admission_pending_max: int = Field(256, ge=1, le=1024)
+    admission_pending_per_address: int = Field(32, ge=1, le=1024)
     revocation_poll_s: float = 1.0  # how often the revocation file is checked and gossiped
 
     # Control plane (gossipsub): the network's presence notes per second are shared by its

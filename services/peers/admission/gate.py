@@ -8,12 +8,20 @@ peers we heard of from admitted peers or were given as bootstrap addresses. Ever
 DHT, identify) is guarded: its handler runs only for an admitted peer, and our own gossip
 stream to a peer opens only after admission. A refused peer is disconnected, counted by reason
 (`admission_refused_total{reason}`) and logged without anything it sent.
+
+A peer that dialled us holds a connection (Noise, the muxer) while it has not presented yet, up to
+the admission timeout. Whoever holds the network's PSK can open such connections (a revoked peer
+keeps it), so they are bounded: at most `pending_max` at once, `pending_per_address` from one
+remote address; one beyond is closed at once (`admission_refused_total{reason="busy"}`). An
+honest peer presents within milliseconds of connecting, so the bound costs it nothing but a
+redial while a flood lasts, and a flood from one address leaves room for peers elsewhere.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 
 import trio
 from libp2p.abc import INotifee
@@ -24,12 +32,23 @@ from services.peers.rpc import read_frame, reset_quietly, write_frame
 
 HELLO = "/pulseledger/admission/1.0.0"
 MAX_HELLO = 16 * 1024
+QUEUED_PEERS = 1024  # new connections waiting for their exchange task to start
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PendingBounds:
+    """How many inbound connections may wait to present a credential (module docstring)."""
+
+    pending_max: int = 256
+    pending_per_address: int = 32
+
+
 class AdmissionGate:
-    def __init__(self, host, operator, own_document: dict, revocations, timeout_s: float):
+    def __init__(self, host, operator, own_document: dict, revocations, timeout_s: float,
+                 bounds: PendingBounds = PendingBounds()):
         self.host = host
+        self.bounds = bounds
         self.operator = operator
         self.revocations = revocations
         self.timeout_s = timeout_s
@@ -41,7 +60,10 @@ class AdmissionGate:
         self.refused: Counter[str] = Counter()
         self._pending: dict[str, trio.Event] = {}  # exchanges we run
         self._arrived: dict[str, trio.Event] = {}  # exchanges we wait for (they dialled us)
-        self._new_peers_send, self._new_peers = trio.open_memory_channel[str](1024)
+        self._arrived_from: dict[str, str] = {}  # … and the remote address each came from
+        self._waiting_per_address: Counter[str] = Counter()
+        self._nursery: trio.Nursery | None = None
+        self._new_peers_send, self._new_peers = trio.open_memory_channel[str](QUEUED_PEERS)
         host.set_stream_handler(HELLO, self._serve_hello)
         host.get_network().register_notifee(_GateNotifee(self))
         revocations.on_change = lambda current: self._drop_revoked()
@@ -59,7 +81,8 @@ class AdmissionGate:
         return credential.roles if credential is not None else frozenset()
 
     def metrics(self) -> dict:
-        out = {"admission_admitted_peers": len(self.admitted)}
+        out = {"admission_admitted_peers": len(self.admitted),
+               "admission_waiting_peers": len(self._arrived)}
         for reason, count in self.refused.items():
             out[f'admission_refused_total{{reason="{reason}"}}'] = count
         return out
@@ -90,19 +113,47 @@ class AdmissionGate:
         return self.credential_of(peer_id)
 
     async def _await_presentation(self, peer_id: str) -> None:
-        """It dialled us: it must present its credential within the admission timeout."""
-        arrived = self._arrived.setdefault(peer_id, trio.Event())
+        """It dialled us: it must present its credential within the admission timeout, if a
+        waiting place is left (its connection took one, unless a stream of it came first)."""
+        if not self._may_wait(peer_id, self._address_of(peer_id)):
+            return  # no place: not admitted (its connection is closed, or is being)
+        arrived = self._arrived[peer_id]
         with trio.move_on_after(self.timeout_s):
             await arrived.wait()
         if not arrived.is_set() and self._arrived.get(peer_id) is arrived:
-            self._arrived.pop(peer_id, None)
+            self._stop_waiting(peer_id)
             if self._connected(peer_id):
                 await self._refuse(peer_id, "no_credential")
 
     def _presented(self, peer_id: str) -> None:
-        arrived = self._arrived.pop(peer_id, None)
+        arrived = self._stop_waiting(peer_id)
         if arrived is not None:
             arrived.set()
+
+    def _stop_waiting(self, peer_id: str) -> trio.Event | None:
+        address = self._arrived_from.pop(peer_id, None)
+        if address is not None:
+            self._waiting_per_address[address] -= 1
+            if self._waiting_per_address[address] <= 0:
+                del self._waiting_per_address[address]
+        return self._arrived.pop(peer_id, None)
+
+    def _address_of(self, peer_id: str) -> str:
+        connections = self.host.get_network().get_connections(ID.from_base58(peer_id))
+        return _remote_host(connections[0]) if connections else "?"
+
+    def _may_wait(self, peer_id: str, address: str) -> bool:
+        """Room for one more inbound connection to wait for its credential; if there is, its
+        place is taken now (the exchange task starts later, from the queue)."""
+        if peer_id in self._arrived:
+            return True
+        if (len(self._arrived) >= self.bounds.pending_max
+                or self._waiting_per_address[address] >= self.bounds.pending_per_address):
+            return False
+        self._arrived[peer_id] = trio.Event()
+        self._arrived_from[peer_id] = address
+        self._waiting_per_address[address] += 1
+        return True
 
     def _we_dialled(self, peer_id: str) -> bool:
         for conn in self.host.get_network().get_connections(ID.from_base58(peer_id)):
@@ -165,11 +216,7 @@ class AdmissionGate:
         log.warning("peer admission refused: peer=%s reason=%s", peer_id[-8:], reason)
         if stream is not None:
             await reset_quietly(stream)
-        with trio.CancelScope(shield=True):
-            try:
-                await self.host.get_network().close_peer(ID.from_base58(peer_id))
-            except Exception as exc:  # noqa: BLE001
-                log.debug("closing %s failed: %s", peer_id[-8:], type(exc).__name__)
+        await self._close(peer_id)
 
     def _connected(self, peer_id: str) -> bool:
         return bool(self.host.get_network().get_connections(ID.from_base58(peer_id)))
@@ -206,19 +253,49 @@ class AdmissionGate:
         """Admit (or throw out) every new connection at once, even one that never opens a stream;
         re-check peers whose credential a new revocation list names."""
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             task_status.started()
             async for peer_id in self._new_peers:
                 nursery.start_soon(self.admit, peer_id)
 
-    def connected(self, peer_id: str) -> None:
+    def connected(self, peer_id: str, address: str) -> None:
+        """A new connection, from `address` (the remote IP): one that dialled us and has not
+        presented yet takes a waiting place, or is closed at once when none is left."""
+        inbound = self.credential_of(peer_id) is None and not self._we_dialled(peer_id)
+        if inbound and self._nursery is not None and not self._may_wait(peer_id, address):
+            self._shed(peer_id)
+            return
         try:
             self._new_peers_send.send_nowait(peer_id)
-        except trio.WouldBlock:
-            pass  # a storm of connections: each is still checked by its first guarded stream
+        except trio.WouldBlock:  # a storm of connections
+            if inbound and self._nursery is not None:
+                self._stop_waiting(peer_id)
+                self._shed(peer_id)
+            # one we dialled is still checked by its first guarded stream
+
+    def _shed(self, peer_id: str) -> None:
+        """Close a connection no waiting place is left for. Logged at the 1st, 2nd, 4th, 8th …
+        time, so a flood cannot flood the log."""
+        self.refused["busy"] += 1
+        count = self.refused["busy"]
+        if count & (count - 1) == 0:
+            log.warning("peer admission: %d connection(s) closed unheard so far: too many "
+                        "waiting to present a credential", count)
+        self._nursery.start_soon(self._close, peer_id)
+
+    async def _close(self, peer_id: str) -> None:
+        with trio.CancelScope(shield=True):
+            try:
+                await self.host.get_network().close_peer(ID.from_base58(peer_id))
+            except Exception as exc:  # noqa: BLE001
+                log.debug("closing %s failed: %s", peer_id[-8:], type(exc).__name__)
 
     def disconnected(self, peer_id: str) -> None:
         if not self._connected(peer_id):
             self.admitted.pop(peer_id, None)  # per connection: the next one exchanges again
+            arrived = self._stop_waiting(peer_id)  # gone before presenting: its place is free
+            if arrived is not None:
+                arrived.set()
 
 
 class _GateNotifee(INotifee):
@@ -232,7 +309,7 @@ class _GateNotifee(INotifee):
         await trio.lowlevel.checkpoint()
 
     async def connected(self, network, conn) -> None:
-        self.gate.connected(conn.muxed_conn.peer_id.to_base58())
+        self.gate.connected(conn.muxed_conn.peer_id.to_base58(), _remote_host(conn))
         await trio.lowlevel.checkpoint()
 
     async def disconnected(self, network, conn) -> None:
@@ -244,3 +321,12 @@ class _GateNotifee(INotifee):
 
     async def listen_close(self, network, multiaddr) -> None:
         await trio.lowlevel.checkpoint()
+
+
+def _remote_host(conn) -> str:
+    """The remote IP of a connection ("?" when the transport does not say)."""
+    try:
+        remote = conn.muxed_conn.get_remote_address()
+    except Exception:  # noqa: BLE001 — a wrapper without it: one shared bucket
+        return "?"
+    return str(remote[0]) if remote else "?"
