@@ -16,7 +16,7 @@ from services.peers.admission.gate import AdmissionGate, PendingBounds
 from services.peers.admission.gated_pubsub import GatedPubsub
 from services.peers.admission.operator_key import public_key_from_hex
 from services.peers.admission.revocation import Revocations
-from services.peers.admission.revocation_gossip import spread_revocations
+from services.peers.admission.revocation_gossip import RevocationGossip
 from services.peers.aggregator_dht import make_aggregator_dht
 from services.peers.assignment import ranked
 from services.peers.attestation import AttestationCheck
@@ -206,8 +206,9 @@ class PeerNode:
                             metrics=counters_metrics(self.metrics, "pulseledger_peers")).start()
                     async with background_trio_service(dht), trio.open_nursery() as nursery:
                         await nursery.start(gate.run)
-                        await nursery.start(spread_revocations, pubsub, revocations,
-                                            settings.revocation_poll_s)
+                        self.revocation_gossip = RevocationGossip(
+                            pubsub, revocations, settings.revocation_poll_s, self.peer_id)
+                        await nursery.start(self.revocation_gossip.run)
                         await nursery.start(self.membership.run)
                         await nursery.start(self.directory.run)
                         for role in self.roles.values():
@@ -225,6 +226,8 @@ class PeerNode:
             out.update(self._connection_metrics())
             out.update(self.gate.metrics())
             out.update(self.rpc.metrics())
+        if hasattr(self, "revocation_gossip"):
+            out.update(self.revocation_gossip.metrics())
         if hasattr(self, "directory"):
             out.update(self.directory.metrics())
         for role in self.roles.values():

@@ -1,41 +1,115 @@
 """Spreads the operator's revocation list: each peer re-reads its file every `revocation_poll_s`
 and publishes the newest list it knows on its own topic; any peer adopts a list the operator
-signed with a higher seq (and writes it to its file). Dropping a new list on one peer is enough."""
+signed with a higher seq (and writes it to its file). Dropping a new list on one peer is enough.
+
+What is heard is judged by the topic's validator (`HeardLists`), which gossipsub runs once per
+new message before it forwards it, so only a list that is new to us and the operator's is passed
+on: junk an admitted peer sends stops at its first hop instead of crossing the mesh. Every peer
+republishes its list each poll, so most messages carry a seq we have; those are dropped on a
+look at their seq, without the signature check. A list that claims a higher seq costs a
+signature check, at most `CHECKS_PER_S` a second (bursts of `CHECK_BURST`) per peer that
+forwards them: an admitted peer (or a revoked one, before the list that revokes it arrives)
+sending forged "newer" lists as fast as it likes gets a few checks a second out of us.
+
+A message the validator drops is, to py-libp2p, one that failed validation: its scorer counts it
+against the forwarder. This network leaves the scorer at its permissive defaults (no threshold
+refuses anyone: membership.make_gossipsub); one who turns scoring on must weigh this topic's
+drops at zero, or honest peers' periodic republishes would count against them."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import Counter
 
 import trio
+from libp2p.peer.id import ID
 
-from services.peers.admission.revocation import Revocations
+from services.peers.admission.revocation import KIND, Revocations
 
 TOPIC = "pulseledger/revocations/1"
+MAX_LIST_BYTES = 1024 * 1024  # ~15,000 revoked serials: far beyond any real list
+CHECKS_PER_S, CHECK_BURST = 1.0, 4.0
+_FORWARDERS_KEPT = 1024  # budgets of peers heard from; idle ones are forgotten beyond this
 log = logging.getLogger(__name__)
 
 
-async def spread_revocations(pubsub, revocations: Revocations, poll_s: float,
-                             task_status=trio.TASK_STATUS_IGNORED) -> None:
-    subscription = await pubsub.subscribe(TOPIC)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_adopt_heard, subscription, revocations)
+class HeardLists:
+    """The revocation topic's validator (module docstring): True adopts and passes a list on."""
+
+    def __init__(self, revocations: Revocations, self_id: str):
+        self.revocations = revocations
+        self.self_id = self_id
+        self.refused: Counter[str] = Counter()
+        self._budgets: dict[str, tuple[float, float]] = {}  # forwarder -> (tokens, at)
+
+    def __call__(self, forwarder: ID, message) -> bool:
+        if ID(message.from_id).to_base58() == self.self_id:
+            return True  # our own publish, on its way out
+        seq = _claimed_seq(message.data)
+        if seq is None:
+            self.refused["malformed"] += 1
+            return False
+        if seq <= self.revocations.current.seq:
+            return False  # nothing new (the periodic republish of a list we have): not counted
+        if not self._may_check(forwarder.to_base58()):
+            self.refused["rate"] += 1
+            return False
+        if not self.revocations.adopt_document(json.loads(message.data)):
+            self.refused["bad_signature"] += 1
+            return False
+        return True
+
+    def _may_check(self, forwarder: str) -> bool:
+        now = time.monotonic()
+        tokens, at = self._budgets.get(forwarder, (CHECK_BURST, now))
+        tokens = min(CHECK_BURST, tokens + (now - at) * CHECKS_PER_S)
+        if len(self._budgets) >= _FORWARDERS_KEPT and forwarder not in self._budgets:
+            full_since = now - CHECK_BURST / CHECKS_PER_S  # refilled: nothing to remember
+            self._budgets = {peer: kept for peer, kept in self._budgets.items()
+                             if kept[1] > full_since}
+        if tokens < 1:
+            self._budgets[forwarder] = (tokens, now)
+            return False
+        self._budgets[forwarder] = (tokens - 1, now)
+        return True
+
+    def metrics(self) -> dict:
+        return {f'revocation_gossip_refused_total{{reason="{reason}"}}': count
+                for reason, count in self.refused.items()}
+
+
+def _claimed_seq(data: bytes) -> int | None:
+    """The seq a message's list claims (unchecked), or None for what is no list."""
+    if len(data) > MAX_LIST_BYTES:
+        return None
+    try:
+        seq = json.loads(data)[KIND]["seq"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return seq if type(seq) is int else None
+
+
+class RevocationGossip:
+    def __init__(self, pubsub, revocations: Revocations, poll_s: float, self_id: str):
+        self.pubsub, self.revocations, self.poll_s = pubsub, revocations, poll_s
+        self.heard = HeardLists(revocations, self_id)
+
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        self.pubsub.set_topic_validator(TOPIC, self.heard, is_async_validator=False)
+        self.pubsub.validator_only.add(TOPIC)  # lists are adopted by the validator
+        await self.pubsub.subscribe(TOPIC)  # joins the topic's mesh
         task_status.started()
         while True:
-            revocations.reload_if_changed()
-            document = revocations.current.document
+            self.revocations.reload_if_changed()
+            document = self.revocations.current.document
             if document is not None:
                 try:
-                    await pubsub.publish(TOPIC, json.dumps(document).encode())
+                    await self.pubsub.publish(TOPIC, json.dumps(document).encode())
                 except Exception as exc:  # noqa: BLE001
                     log.debug("revocation publish failed: %s", type(exc).__name__)
-            await trio.sleep(poll_s)
+            await trio.sleep(self.poll_s)
 
-
-async def _adopt_heard(subscription, revocations: Revocations) -> None:
-    while True:
-        message = await subscription.get()
-        try:
-            revocations.adopt_document(json.loads(message.data))
-        except ValueError:
-            continue  # not JSON: nothing to adopt
+    def metrics(self) -> dict:
+        return self.heard.metrics()
