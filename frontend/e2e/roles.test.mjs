@@ -115,6 +115,14 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   // Signing out ends the session: the heart page asks for a sign-in again.
   await page.getByTestId('sign-out').click();
   await page.getByRole('button', { name: /Sign in to read my heart data/ }).waitFor();
+
+  // The wearable is replaced: removing it is one more signature, and pairing is step one again.
+  await page.goto(`${web.origin}/#/onboarding`);
+  await page.getByRole('button', { name: 'Sign in to start' }).click();
+  await page.getByRole('button', { name: `Remove wearable ${info.spareDevice}` }).click();
+  await expectText(page.getByTestId('device-status'), /removed: its readings are no longer stored for you/);
+  await expectText(page.getByTestId('onboarding-steps'), /○ Pair your wearable[\s\S]*✓ Where to send alerts/);
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 9);
   await context.close();
 });
 

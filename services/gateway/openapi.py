@@ -117,6 +117,14 @@ def _document() -> dict[str, Any]:
                     nonce=NONCE, signature=SIGNATURE))},
                 "responses": {"201": _ok("registered", {"type": "object"}),
                               **_error_responses("400", "401", "403", "409", "413")}}},
+            "/onboarding/device/unpair": {"post": {
+                "operationId": "unpairDevice",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["owner", "device_id", "nonce", "signature"], owner=ADDRESS,
+                    device_id={"type": "string", "maxLength": 128},
+                    nonce=NONCE, signature=SIGNATURE))},
+                "responses": {"200": _ok("unpaired", {"type": "object"}),
+                              **_error_responses("400", "401", "404", "413")}}},
             "/onboarding/contacts": {"post": {
                 "operationId": "setContacts",
                 "requestBody": {"required": True, **_json(_obj(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -9,7 +10,7 @@ from flask import Blueprint, jsonify
 
 from services.gateway import validate
 from services.gateway.context import gateway
-from services.gateway.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from services.gateway.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from services.gateway.observability import log
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
 from services.ingest.device_identity import peer_id_for, usable_public_key
@@ -46,9 +47,10 @@ def register_device():
     device_id = validate.string(body.get("device_id"), "device_id", max_length=128)
     if device_id != peer_id_for(public_key):
         raise BadRequest("device_id must be the libp2p peer id of public_key (Ed25519)")
-    _device_consents(body, device_id, public_key)
+    expires_ms = _device_consents(body, device_id, public_key)
     _signed("RegisterDevice", body, {"owner": owner, "deviceId": device_id,
                                      "publicKey": public_key, "nonce": _nonce(body)})
+    _spend_code(body["pairing_code"], expires_ms)
     try:
         gateway().store.register_device(device_id, owner.lower(), public_key)
     except StoreConflict:
@@ -59,11 +61,12 @@ def register_device():
     return jsonify(owner=owner, device_id=device_id), 201
 
 
-def _device_consents(body: dict[str, Any], device_id: str, public_key: bytes) -> None:
+def _device_consents(body: dict[str, Any], device_id: str, public_key: bytes) -> int:
     """The device's own pairing code (services/ingest/pairing.py): a peer id is printed on the
     box and named by every reading, so the owner's signature alone let whoever read an unpaired
     id first pair it, and have the patient's readings stored for them. Checked before the
-    owner's nonce is spent: a request refused here can be sent again with a good code."""
+    owner's nonce is spent: a request refused here can be sent again with a good code. Returns
+    the code's expiry."""
     try:
         why = check_code(body.get("pairing_code"), device_id, public_key,
                          int(time.time() * 1000), gateway().settings.pairing_code_longest_s * 1000)
@@ -71,6 +74,34 @@ def _device_consents(body: dict[str, Any], device_id: str, public_key: bytes) ->
         raise BadRequest(f"pairing_code: {error}") from None
     if why is not None:
         raise Forbidden(why)
+    return int(body["pairing_code"].split(".")[0])
+
+
+def _spend_code(code: str, expires_ms: int) -> None:
+    """A code pairs once (remembered on every replica until it expires): a device unpaired
+    later must not be paired again with a code it showed before, say by whoever sold it."""
+    ttl_s = max(1.0, expires_ms / 1000 - time.time() + 1)
+    if not gateway().state.claim(f"pairing-code:{hashlib.sha256(code.encode()).hexdigest()}",
+                                 ttl_s):
+        raise Forbidden("this pairing code was used before: have the device show a new one")
+
+
+@blueprint.post("/onboarding/device/unpair")
+def unpair_device():
+    """The patient removes a wearable (replaced, lost, sold): its readings are refused from now
+    on, its stored windows stay theirs, and it can be paired again with a new code."""
+    body = validate.json_body()
+    owner = validate.address(body.get("owner"), "owner")
+    device_id = validate.string(body.get("device_id"), "device_id", max_length=128)
+    _signed("UnpairDevice", body, {"owner": owner, "deviceId": device_id, "nonce": _nonce(body)})
+    try:
+        removed = gateway().store.unregister_device(device_id, owner.lower())
+    except InvalidInput as error:
+        raise BadRequest(str(error)) from None
+    if not removed:
+        raise NotFound("no such device is paired to this owner")
+    log("device_unpaired", owner=owner)
+    return jsonify(owner=owner, device_id=device_id, unpaired=True)
 
 
 @blueprint.post("/onboarding/contacts")

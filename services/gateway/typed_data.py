@@ -22,6 +22,11 @@ ONBOARDING_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "publicKey", "type": "bytes32"},
         {"name": "nonce", "type": "string"},
     ],
+    "UnpairDevice": [
+        {"name": "owner", "type": "address"},
+        {"name": "deviceId", "type": "string"},
+        {"name": "nonce", "type": "string"},
+    ],
     "SetContacts": [
         {"name": "owner", "type": "address"},
         {"name": "emails", "type": "string[]"},

@@ -11,9 +11,9 @@ and sell them. So pairing also needs the device's own signature, which only its 
 signed over the RFC 8785 text of
 `{"device": <peer id>, "expires_ms": <int>, "purpose": "pulseledger-pairing"}`. The purpose keeps
 the bytes apart from anything else a device signs (a reading or a batch has no such member). The
-expiry bounds how long a code that leaked (a photographed QR code, a resold device) stays good;
-a device registered once keeps its owner (another owner's request is a conflict), so the code
-is spent by the first pairing that uses it.
+gateway takes a code once (it remembers spent codes until they expire), so one the device showed
+before cannot pair it again after its patient removed it; the expiry bounds how long a code
+that leaked and was never used (a photographed QR code) stays good.
 """
 
 from __future__ import annotations

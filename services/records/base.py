@@ -244,6 +244,12 @@ class RecordStore(ABC):
         `owner` is the patient's 0x address; `public_key` 32 raw bytes (or their hex)."""
 
     @abstractmethod
+    def unregister_device(self, device_id: str, owner: str) -> bool:
+        """Unpair: the device is no longer `owner`'s (its stored windows stay theirs); its
+        readings are refused from now on, until someone pairs it again. False (nothing done)
+        when it is not registered to `owner`."""
+
+    @abstractmethod
     def get_device(self, device_id: str) -> Device | None:
         """None for an unknown or malformed device id."""
 

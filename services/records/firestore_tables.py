@@ -157,6 +157,9 @@ class FirestoreTables(Tables):
 
     def _apply(self, sink, write: Write) -> None:
         ref = self._ref(write.table, write.key)
+        if write.op == "delete":
+            sink.delete(ref)
+            return
         data = self._encode(write.table, write.key, write.fields, write.op == "update")
         if write.op == "create":
             sink.create(ref, data)

@@ -191,6 +191,8 @@ def _decoder(spec: _Table, columns: tuple[str, ...]) -> Callable[[tuple], Row]:
 def _statement(spec: _Table, op: str, columns: tuple[str, ...]) -> tuple[str, tuple]:
     """(SQL, encoders) of one write shape; `columns` excludes the key."""
     encoders = tuple(spec.encoder(c) for c in columns)
+    if op == "delete":
+        return f"DELETE FROM {spec.name} WHERE {spec.key} = ?", encoders
     if op == "update":
         sets = ", ".join(f"{c} = ?" for c in columns)
         return f"UPDATE {spec.name} SET {sets} WHERE {spec.key} = ?", encoders
@@ -340,7 +342,7 @@ class SqliteTables(Tables):
         values = [v if f is None or v is None else f(v)
                   for f, v in zip(encoders, (write.fields[c] for c in columns), strict=True)]
         key = spec.key_value(write.key)
-        args = (*values, key) if write.op == "update" else (key, *values)
+        args = (*values, key) if write.op in ("update", "delete") else (key, *values)
         try:
             return self._conn.execute(sql, args).rowcount
         except sqlite3.IntegrityError as error:

@@ -132,6 +132,22 @@ class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordSt
 
         self.tables.transact(register)
 
+    def unregister_device(self, device_id: str, owner: str) -> bool:
+        device_id, owner = v.device_id(device_id), v.address(owner, "owner")
+        removed = []
+
+        def unregister(txn) -> None:
+            removed.clear()
+            current = txn.get("devices", device_id)
+            if current is None or current["owner"] != owner:
+                return  # not this owner's: nothing to do, and nothing said about whose it is
+            txn.write(Write("delete", "devices", device_id))
+            txn.change(NewChange(owner, "device_unregistered", device_id))
+            removed.append(device_id)
+
+        self.tables.transact(unregister)
+        return bool(removed)
+
     def get_device(self, device_id: str) -> Device | None:
         if not v.is_device_id(device_id):
             return None  # a malformed id names no device (callers dead-letter the reading)

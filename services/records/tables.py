@@ -66,9 +66,9 @@ class NewChange:
 @dataclass(frozen=True)
 class Write:
     """`create` fails if the row exists (RowExists); `set` replaces the row; `update` changes the
-    named fields of an existing row."""
+    named fields of an existing row; `delete` removes the row (no fields; none there is fine)."""
 
-    op: Literal["create", "set", "update"]
+    op: Literal["create", "set", "update", "delete"]
     table: str
     key: str
     fields: Mapping[str, Any] = field(default_factory=dict)

@@ -86,6 +86,39 @@ def test_onboarding__without_the_devices_own_code__nobody_pairs_it(client, chain
     assert store.get_device(device.user_id).owner == patient.address.lower()
 
 
+def test_unpair__only_by_the_owner__then_a_new_code_pairs_it_and_an_old_one_never(
+        client, chain, store):
+    """A wearable replaced or sold: its patient unpairs it (EIP-712, like pairing), its windows
+    stay theirs, and whoever has it next pairs it with a new code. A code used before, like the
+    one the seller saw on its screen, pairs nothing again, even after the unpairing."""
+    seller, buyer, stranger = chain.fund(), chain.fund(), chain.fund()
+    device = DeviceKey.generate()
+    response, device_id, body = register_device(client, seller, device=device)
+    assert response.status_code == 201
+    store.put_window(seller.address.lower(), device_id, 0,
+                     sample_payload(device_id=device_id, window_start_ms=0))
+
+    def unpair(owner, signer=None):
+        return client.post("/onboarding/device/unpair", json=signed_body(
+            client, signer or owner, "UnpairDevice",
+            {"owner": owner.address, "deviceId": device_id},
+            {"owner": owner.address, "device_id": device_id}))
+
+    assert unpair(seller, signer=stranger).status_code == 401  # not the owner's signature
+    assert unpair(stranger).status_code == 404  # not theirs: nothing said about whose it is
+    assert store.get_device(device_id).owner == seller.address.lower()
+    assert unpair(seller).status_code == 200
+    assert store.get_device(device_id) is None
+    assert [w.device_id for w in store.list_windows(seller.address.lower(), 0)] == [device_id]
+    assert unpair(seller).status_code == 404
+
+    reused, _, _ = register_device(client, seller, device=device, code=body["pairing_code"])
+    assert reused.status_code == 403 and "used before" in reused.get_json()["message"]
+    assert store.get_device(device_id) is None
+    assert register_device(client, buyer, device=device)[0].status_code == 201
+    assert store.get_device(device_id).owner == buyer.address.lower()
+
+
 def test_onboarding__a_code_made_by_the_devices_doc_recipe__pairs(client, chain, store, tmp_path):
     """docs/devices.md's shell recipes (openssl, no code of ours) make a key, its peer id and a
     pairing link; the link's code pairs that device through the gateway."""
@@ -256,15 +289,15 @@ def test_windows__another_patients_record_through_my_path__not_found(client, cha
 
 
 def test_onboarding__a_device_registered_to_someone_else__409(client, chain, store):
+    """Paired once, a device keeps its patient: the code it was paired with is spent (403), and
+    even a new code of it (its screen shows one to whoever holds it) pairs it to no one else."""
     owner, squatter = chain.fund(), chain.fund()
-    response, device_id, body = register_device(client, owner)
+    device = DeviceKey.generate()
+    response, device_id, body = register_device(client, owner, device=device)
     assert response.status_code == 201
-    key = bytes.fromhex(body["public_key"][2:])
-    taken = signed_body(client, squatter, "RegisterDevice",  # even with the code, leaked
-                        {"owner": squatter.address, "deviceId": device_id, "publicKey": key},
-                        {"owner": squatter.address, "device_id": device_id,
-                         "public_key": body["public_key"], "pairing_code": body["pairing_code"]})
-    refused = client.post("/onboarding/device", json=taken)
+    leaked, _, _ = register_device(client, squatter, device=device, code=body["pairing_code"])
+    assert leaked.status_code == 403 and "used before" in leaked.get_json()["message"]
+    refused, _, _ = register_device(client, squatter, device=device)
     assert refused.status_code == 409
     assert store.get_device(device_id).owner == owner.address.lower()
 

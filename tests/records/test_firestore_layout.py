@@ -22,6 +22,7 @@ from services.records.keystore import Keyring
 from services.records.tables import Write
 
 SPEC = firestore_indexes.load()
+OTHER_DEVICE = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
 PUBLIC_API = {name for name in dir(RecordStore) if not name.startswith("_")} - {"close"}
 
 
@@ -100,6 +101,8 @@ def _exercise(store) -> set[str]:
     stop = threading.Event()
     for _change in s.watch(OWNER, cursor, stop=stop):
         break
+    s.register_device(OTHER_DEVICE, OWNER, b"k" * 32)
+    s.unregister_device(OTHER_DEVICE, OWNER)
     s.location()
     return s.called
 

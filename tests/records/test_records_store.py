@@ -48,6 +48,24 @@ def test_device__same_owner_rekeys__other_owner_conflicts(store):
     assert store.get_device(DEVICE).owner == OWNER
 
 
+def test_device__unregistered_by_its_owner_only__then_free_to_pair_again(store):
+    """Unpairing: another owner's request changes nothing (and says nothing about whose it is);
+    the owner's removes it (readings are refused from then on), its windows stay the owner's,
+    and the device may be paired again, by anyone."""
+    store.register_device(DEVICE, OWNER, KEY)
+    store.put_window(OWNER, DEVICE, 0, window_payload(0))
+    assert store.unregister_device(DEVICE, OTHER) is False
+    assert store.get_device(DEVICE).owner == OWNER
+    assert store.unregister_device(DEVICE, OWNER) is True
+    assert store.get_device(DEVICE) is None and store.get_devices([DEVICE]) == {}
+    assert store.devices_of(OWNER) == []
+    assert [w.device_id for w in store.list_windows(OWNER, since_ms=0, limit=10)] == [DEVICE]
+    assert [c.kind for c in store.changes_since(OWNER, None)][-1] == "device_unregistered"
+    assert store.unregister_device(DEVICE, OWNER) is False  # nothing left to remove
+    store.register_device(DEVICE, OTHER, KEY)
+    assert store.get_device(DEVICE).owner == OTHER
+
+
 @pytest.mark.parametrize(
     "device_id, owner, key",
     [

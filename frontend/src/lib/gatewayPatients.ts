@@ -8,6 +8,7 @@ import type { Alert, GatewayClient, Window } from './gateway';
 const STRING = 'string' as const;
 export const GATEWAY_TYPES = {
   RegisterDevice: [{ name: 'owner', type: 'address' }, { name: 'deviceId', type: STRING }, { name: 'publicKey', type: 'bytes32' }, { name: 'nonce', type: STRING }],
+  UnpairDevice: [{ name: 'owner', type: 'address' }, { name: 'deviceId', type: STRING }, { name: 'nonce', type: STRING }],
   SetContacts: [{ name: 'owner', type: 'address' }, { name: 'emails', type: 'string[]' }, { name: 'nonce', type: STRING }],
   SetProfile: [{ name: 'owner', type: 'address' }, { name: 'name', type: STRING }, { name: 'timeZone', type: STRING }, { name: 'nonce', type: STRING }],
   LinkDoctor: [{ name: 'owner', type: 'address' }, { name: 'doctor', type: 'address' }, { name: 'doctorEmail', type: STRING }, { name: 'nonce', type: STRING }],
@@ -48,6 +49,12 @@ const post = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.strin
 export async function pairDevice(gateway: GatewayClient, signer: Signer, deviceId: string, publicKey: Hex, pairingCode: string) {
   const { nonce, signature } = await signed(gateway, signer, 'RegisterDevice', { deviceId, publicKey });
   return gateway.json<{ device_id: string }>('/onboarding/device', post({ owner: signer.account, device_id: deviceId, public_key: publicKey, pairing_code: pairingCode, nonce, signature }));
+}
+
+/** The patient removes a wearable (replaced, lost, sold): its readings are refused from now on; its windows stay theirs. */
+export async function unpairDevice(gateway: GatewayClient, signer: Signer, deviceId: string) {
+  const { nonce, signature } = await signed(gateway, signer, 'UnpairDevice', { deviceId });
+  return gateway.json<{ unpaired: boolean }>('/onboarding/device/unpair', post({ owner: signer.account, device_id: deviceId, nonce, signature }));
 }
 
 export async function setContacts(gateway: GatewayClient, signer: Signer, emails: string[]) {

@@ -10,6 +10,7 @@ import { accessHistory, purchases, recordsOf, requestsForPatient, same } from '.
 import { DATA_CLASSES, shortAddress } from '../../lib/domain';
 import { describeError } from '../../lib/errors';
 import { eraseMyRecords, type ErasureResult } from '../../lib/gatewayPatients';
+import { hrefOf } from '../../lib/routes';
 
 export function ErasurePage() {
   return (
@@ -17,7 +18,7 @@ export function ErasurePage() {
       <section className="card wide" aria-labelledby="erase-title">
         <h2 id="erase-title">Erase your records</h2>
         <p>Erasing destroys the encryption key of every heart-rate window and export the gateway stores for you. Without the key the stored ciphertext is noise: nobody — you, your doctor, a buyer or the operator — can read it again. It cannot be undone.</p>
-        <p>A buyer keeps what they already read before today. Your wearable stays paired: readings it sends after the erasure are stored again; unpair or stop it first if you want nothing new kept.</p>
+        <p>A buyer keeps what they already read before today. Your wearable stays paired: readings it sends after the erasure are stored again; remove it on <a href={hrefOf({ name: 'onboarding' })}>your set-up page</a> first if you want nothing new kept.</p>
         <SignInGate why="The gateway erases only for the patient, signed in with their wallet." action="Sign in to erase">
           <EraseAndRetire />
         </SignInGate>

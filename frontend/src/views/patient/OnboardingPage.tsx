@@ -12,7 +12,7 @@ import { useProfile } from '../../hooks/useProfile';
 import { useTx } from '../../hooks/useTx';
 import { useGatewaySession } from '../../hooks/useGatewaySession';
 import { describeError } from '../../lib/errors';
-import { linkDoctor, pairDevice, setContacts, setProfile, type Profile } from '../../lib/gatewayPatients';
+import { linkDoctor, pairDevice, setContacts, setProfile, unpairDevice, type Profile } from '../../lib/gatewayPatients';
 import { ed25519KeyOfPeerId, PAIRING_CODE, pairingLink } from '../../lib/peerId';
 import { hrefOf } from '../../lib/routes';
 
@@ -78,12 +78,30 @@ function DeviceStep({ profile, initial, initialCode, onDone }: { profile: Profil
       tx.fail(describeError(caught));
     }
   };
+  // A wearable replaced, lost or sold: its readings are refused from now on (whoever has it next
+  // pairs it with a new code); the windows it sent stay the patient's.
+  const unpair = async (deviceId: string) => {
+    if (!signer) return;
+    tx.set('signing', 'Sign the removal in your wallet…');
+    try {
+      await unpairDevice(gateway, signer, deviceId);
+      tx.set('confirmed', `Wearable ${deviceId.slice(0, 16)}… removed: its readings are no longer stored for you; what it sent stays yours.`);
+      onDone();
+    } catch (caught) {
+      tx.fail(describeError(caught));
+    }
+  };
   return (
     <section aria-labelledby="device-title" className="step">
       <h3 id="device-title">1. Pair your wearable</h3>
       {profile.devices.length > 0 && (
         <ul className="list" data-testid="paired-devices">
-          {profile.devices.map((d) => <li key={d.device_id}>Paired: <code>{d.device_id}</code></li>)}
+          {profile.devices.map((d) => (
+            <li key={d.device_id}>
+              Paired: <code>{d.device_id}</code>{' '}
+              <button className="btn btn-small" type="button" disabled={!signer} onClick={() => unpair(d.device_id)} aria-label={`Remove wearable ${d.device_id}`}>Remove</button>
+            </li>
+          ))}
         </ul>
       )}
       <form onSubmit={pair}>
