@@ -14,7 +14,7 @@ from services.gateway.errors import BadRequest, Conflict, Forbidden, NotFound, U
 from services.gateway.observability import log
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
 from services.ingest.device_identity import peer_id_for, usable_public_key
-from services.ingest.pairing import PairingCodeError, check_code
+from services.ingest.pairing import PairingCodeError, check_code, parse_code
 from services.records import Conflict as StoreConflict
 from services.records import InvalidInput
 
@@ -47,10 +47,10 @@ def register_device():
     device_id = validate.string(body.get("device_id"), "device_id", max_length=128)
     if device_id != peer_id_for(public_key):
         raise BadRequest("device_id must be the libp2p peer id of public_key (Ed25519)")
-    expires_ms = _device_consents(body, device_id, public_key)
+    _device_consents(body, device_id, public_key)
     _signed("RegisterDevice", body, {"owner": owner, "deviceId": device_id,
                                      "publicKey": public_key, "nonce": _nonce(body)})
-    _spend_code(body["pairing_code"], expires_ms)
+    _spend_code(device_id, body["pairing_code"])
     try:
         gateway().store.register_device(device_id, owner.lower(), public_key)
     except StoreConflict:
@@ -61,12 +61,11 @@ def register_device():
     return jsonify(owner=owner, device_id=device_id), 201
 
 
-def _device_consents(body: dict[str, Any], device_id: str, public_key: bytes) -> int:
+def _device_consents(body: dict[str, Any], device_id: str, public_key: bytes) -> None:
     """The device's own pairing code (services/ingest/pairing.py): a peer id is printed on the
     box and named by every reading, so the owner's signature alone let whoever read an unpaired
     id first pair it, and have the patient's readings stored for them. Checked before the
-    owner's nonce is spent: a request refused here can be sent again with a good code. Returns
-    the code's expiry."""
+    owner's nonce is spent: a request refused here can be sent again with a good code."""
     try:
         why = check_code(body.get("pairing_code"), device_id, public_key,
                          int(time.time() * 1000), gateway().settings.pairing_code_longest_s * 1000)
@@ -74,15 +73,17 @@ def _device_consents(body: dict[str, Any], device_id: str, public_key: bytes) ->
         raise BadRequest(f"pairing_code: {error}") from None
     if why is not None:
         raise Forbidden(why)
-    return int(body["pairing_code"].split(".")[0])
 
 
-def _spend_code(code: str, expires_ms: int) -> None:
+def _spend_code(device_id: str, code: str) -> None:
     """A code pairs once (remembered on every replica until it expires): a device unpaired
-    later must not be paired again with a code it showed before, say by whoever sold it."""
+    later must not be paired again with a code it showed before, say by whoever sold it.
+    Remembered by what it means — device, expiry, signature bytes — not by its text, which has
+    other spellings (leading zeros, base64's spare low bits in the last character)."""
+    expires_ms, signature = parse_code(code)
+    meaning = f"{device_id} {expires_ms} {signature.hex()}".encode()
     ttl_s = max(1.0, expires_ms / 1000 - time.time() + 1)
-    if not gateway().state.claim(f"pairing-code:{hashlib.sha256(code.encode()).hexdigest()}",
-                                 ttl_s):
+    if not gateway().state.claim(f"pairing-code:{hashlib.sha256(meaning).hexdigest()}", ttl_s):
         raise Forbidden("this pairing code was used before: have the device show a new one")
 
 
