@@ -96,6 +96,7 @@ class AdmissionGate:
             return credential
         stale = self.admitted.get(peer_id)
         if stale is not None:  # expired or revoked since it was admitted: out it goes
+            self._stop_waiting(peer_id)  # a place its new connection took: it waits no more
             await self._refuse(peer_id, "revoked" if self.revocations.revoked(stale) else "expired")
             return None
         if not self._we_dialled(peer_id):
