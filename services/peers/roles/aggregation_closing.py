@@ -23,6 +23,7 @@ from services.peers.refused_windows import refused
 from services.peers.roles.aggregation_sync import UNSYNCED
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED, CLOSING, NEVER, OPEN
+from services.runtime.error_text import describe
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Closing:
             try:
                 await self.close(due[:settings.close_batch_max])
             except Exception as exc:  # the windows stay `closing`; the next tick retries  # noqa: BLE001
-                log.info("closing windows failed, will retry: %s", str(exc)[:160])
+                log.info("closing windows failed, will retry: %s", describe(exc))
                 self._due_backlog = 0  # retry after a tick, not in a busy loop
             finally:
                 self._closing_round = False
@@ -109,7 +110,7 @@ class Closing:
             await self.close(overdue, takeover=True)
             self.taken_over += len(overdue)
         except Exception as exc:  # they stay due; the next tick retries  # noqa: BLE001
-            log.info("taking over windows failed, will retry: %s", str(exc)[:160])
+            log.info("taking over windows failed, will retry: %s", describe(exc))
 
     async def close(self, due: list[tuple], takeover: bool = False) -> None:
         """Send windows on (see the module docstring). In a takeover the primary that left them

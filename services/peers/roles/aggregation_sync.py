@@ -13,6 +13,7 @@ import trio
 
 from services.peers.messages.agg_state import MERGE, SYNC, WindowState
 from services.peers.rpc import PeerUnavailable
+from services.runtime.error_text import describe
 
 log = logging.getLogger(__name__)
 UNSYNCED = object()  # a device we have not synced with any replica since the live set changed
@@ -27,7 +28,7 @@ class RebalanceAndSync:
                 await self.rebalance()
             except Exception as exc:  # noqa: BLE001
                 self._rebalanced_for = None  # look at everything next round
-                log.info("rebalance incomplete, will retry: %s", type(exc).__name__)
+                log.info("rebalance incomplete, will retry: %s", describe(exc))
 
     async def rebalance(self) -> None:
         """Hand over devices we no longer own; as primary, sync both ways with our replica
@@ -109,7 +110,7 @@ class RebalanceAndSync:
             self.membership.mark_dead(peer)
         else:
             log.warning("rebalance %s with …%s failed, will retry: %s", op, peer[-8:],
-                        str(error)[:160] or type(error).__name__)
+                        describe(error))
 
     def _may_act_alone(self) -> bool:
         """With no replica to copy to or sync with, a primary may accept a user's readings and
