@@ -22,9 +22,9 @@ import logging
 import time
 
 from services.device_ingest.answers import Answer, accepted, refusal, rejected_reading, slow_down
-from services.device_ingest.budgets import TokenBuckets
 from services.ingest.settings import IngestSettings
 from services.ingest.validation import validate_message
+from services.runtime.token_buckets import TokenBuckets
 
 log = logging.getLogger(__name__)
 

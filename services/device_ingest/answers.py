@@ -4,9 +4,8 @@ and error name a device maker reads about in docs/devices.md."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
-
-from services.device_ingest.budgets import retry_after
 
 # A refusal reason from validation (its prefix) -> (HTTP status, error name, hint for the maker).
 _REFUSALS = [
@@ -62,3 +61,8 @@ def rejected_reading(payload: bytes, reason: str) -> dict:
         return {"seq": body.get("seq"), "ts_ms": body.get("ts_ms"), "reason": reason}
     except (ValueError, AttributeError):
         return {"reason": reason}
+
+
+def retry_after(wait_s: float) -> int:
+    """Whole seconds for a Retry-After header: never 0 (a client would come straight back)."""
+    return max(1, math.ceil(wait_s)) if math.isfinite(wait_s) else 3600

@@ -23,10 +23,10 @@ from werkzeug.exceptions import HTTPException
 from services.device_ingest.admission import Admission, StoreUnavailable
 from services.device_ingest.answers import Answer, slow_down, unavailable
 from services.device_ingest.backpressure import QueueBehind
-from services.device_ingest.budgets import TokenBuckets
 from services.device_ingest.client_address import client_address
 from services.device_ingest.metrics import Metrics, configure_logging, log_event
 from services.device_ingest.settings import DeviceIngestSettings
+from services.runtime.token_buckets import TokenBuckets
 
 HEALTH_PROBE_DEVICE = "healthz"  # never a peer id: the lookup only proves the store answers
 

@@ -8,11 +8,11 @@ from flask import Flask
 from services.device_ingest.admission import Admission
 from services.device_ingest.app import create_app
 from services.device_ingest.backpressure import QueueBehind
-from services.device_ingest.budgets import TokenBuckets
 from services.device_ingest.metrics import Metrics
 from services.device_ingest.settings import DeviceIngestSettings
 from services.ingest.device_directory import CachedDevices
 from services.ingest.settings import IngestSettings, ingest_settings_for
+from services.runtime.token_buckets import TokenBuckets
 
 
 def check_settings(settings: DeviceIngestSettings, ingest: IngestSettings) -> None:

@@ -9,7 +9,6 @@ import pytest
 from services.device_ingest.admission import Admission
 from services.device_ingest.app import create_app
 from services.device_ingest.backpressure import QueueBehind
-from services.device_ingest.budgets import TokenBuckets
 from services.device_ingest.metrics import Metrics
 from services.device_ingest.settings import DeviceIngestSettings
 from services.ingest.device_directory import CachedDevices
@@ -17,6 +16,7 @@ from services.ingest.device_identity import DeviceKey
 from services.ingest.queues.factory import open_queue
 from services.ingest.queues.servicebus import ServiceBusQueue
 from services.ingest.settings import IngestSettings
+from services.runtime.token_buckets import TokenBuckets
 from tests.peers.helpers import open_test_store
 
 from .messages import now_ms, signed_message

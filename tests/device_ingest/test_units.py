@@ -6,9 +6,10 @@ import random
 
 import pytest
 
+from services.device_ingest.answers import retry_after
 from services.device_ingest.backpressure import QueueBehind
-from services.device_ingest.budgets import TokenBuckets, retry_after
 from services.device_ingest.client_address import client_address
+from services.runtime.token_buckets import TokenBuckets
 
 
 class Clock:

@@ -2,6 +2,7 @@
 patient's windows and follow them live over Server-Sent Events (real SQLite store)."""
 
 import json
+import string
 import threading
 import time
 
@@ -113,9 +114,9 @@ def test_unpair__only_by_the_owner__then_a_new_code_pairs_it_and_an_old_one_neve
     assert unpair(seller).status_code == 404
 
     expires, signature = body["pairing_code"].split(".")
-    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(signature[-1])
-    respelled = signature[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[
-        last ^ 1]  # base64's spare low bits in the last character: the same 64 bytes
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    # base64's spare low bits in the last character: another text, the same 64 bytes
+    respelled = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
     for spelling in (body["pairing_code"], f"0{expires}.{signature}", f"{expires}.{respelled}"):
         reused, _, _ = register_device(client, seller, device=device, code=spelling)
         assert reused.status_code == 403 and "used before" in reused.get_json()["message"]

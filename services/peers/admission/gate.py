@@ -116,7 +116,8 @@ class AdmissionGate:
     async def _await_presentation(self, peer_id: str) -> None:
         """It dialled us: it must present its credential within the admission timeout, if a
         waiting place is left (its connection took one, unless a stream of it came first)."""
-        if not self._may_wait(peer_id, self._address_of(peer_id)):
+        if peer_id not in self._arrived and not self._may_wait(peer_id,
+                                                               self._address_of(peer_id)):
             return  # no place: not admitted (its connection is closed, or is being)
         arrived = self._arrived[peer_id]
         with trio.move_on_after(self.timeout_s):

@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import Counter
 
 import trio
 from libp2p.peer.id import ID
 
 from services.peers.admission.revocation import KIND, Revocations
+from services.runtime.token_buckets import TokenBuckets
 
 TOPIC = "pulseledger/revocations/1"
 MAX_LIST_BYTES = 1024 * 1024  # ~15,000 revoked serials: far beyond any real list
-CHECKS_PER_S, CHECK_BURST = 1.0, 4.0
-_FORWARDERS_KEPT = 1024  # budgets of peers heard from; idle ones are forgotten beyond this
+CHECKS_PER_S, CHECK_BURST = 1.0, 4
+_FORWARDERS_KEPT = 1024  # budgets of the peers heard from most lately; others start full
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +42,7 @@ class HeardLists:
         self.revocations = revocations
         self.self_id = self_id
         self.refused: Counter[str] = Counter()
-        self._budgets: dict[str, tuple[float, float]] = {}  # forwarder -> (tokens, at)
+        self._checks = TokenBuckets(CHECKS_PER_S, CHECK_BURST, max_keys=_FORWARDERS_KEPT)
 
     def __call__(self, forwarder: ID, message) -> bool:
         if ID(message.from_id).to_base58() == self.self_id:
@@ -53,26 +53,12 @@ class HeardLists:
             return False
         if seq <= self.revocations.current.seq:
             return False  # nothing new (the periodic republish of a list we have): not counted
-        if not self._may_check(forwarder.to_base58()):
+        if self._checks.take(forwarder.to_base58()) > 0:
             self.refused["rate"] += 1
             return False
         if not self.revocations.adopt_document(json.loads(message.data)):
             self.refused["bad_signature"] += 1
             return False
-        return True
-
-    def _may_check(self, forwarder: str) -> bool:
-        now = time.monotonic()
-        tokens, at = self._budgets.get(forwarder, (CHECK_BURST, now))
-        tokens = min(CHECK_BURST, tokens + (now - at) * CHECKS_PER_S)
-        if len(self._budgets) >= _FORWARDERS_KEPT and forwarder not in self._budgets:
-            full_since = now - CHECK_BURST / CHECKS_PER_S  # refilled: nothing to remember
-            self._budgets = {peer: kept for peer, kept in self._budgets.items()
-                             if kept[1] > full_since}
-        if tokens < 1:
-            self._budgets[forwarder] = (tokens, now)
-            return False
-        self._budgets[forwarder] = (tokens - 1, now)
         return True
 
     def metrics(self) -> dict:

@@ -1,4 +1,4 @@
-"""Token buckets per key (a client address, a device), in memory and bounded.
+"""Token buckets per key (a client address, a device, a forwarding peer), in memory and bounded.
 
 A bucket fills at `rate` tokens a second up to `burst`. `wait(key, cost)` says how long until
 `cost` tokens are there (0: now), `charge` spends them — below zero if a refusal that already
@@ -57,7 +57,3 @@ class TokenBuckets:
             self._set(key, tokens - cost, now)
             return 0.0
 
-
-def retry_after(wait_s: float) -> int:
-    """Whole seconds for a Retry-After header: never 0 (a client would come straight back)."""
-    return max(1, math.ceil(wait_s)) if math.isfinite(wait_s) else 3600
