@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, GossipSub
+from libp2p.pubsub.pb.rpc_pb2 import Message
 
 from services.peers.gossip_router import PresenceGossipRouter
 
@@ -71,3 +72,25 @@ def test_py_libp2p_router__keeps_the_backoff_across_a_reconnection():
     router._add_back_off(PEERS[0], TOPIC, False)
     router.add_peer(PEERS[0], PROTOCOL_ID_V11)
     assert router._check_back_off(PEERS[0], TOPIC)
+
+
+def _backed_off_outside_an_empty_mesh(kind):
+    """Every peer of the topic backed off and none in the mesh: an isolated peer's tables."""
+    router = _router(kind)
+    router.mesh[TOPIC] = set()
+    for peer in PEERS:
+        router._add_back_off(peer, TOPIC, False)
+    router.mcache.put(Message(from_id=PEERS[0].to_bytes(), seqno=b"\x00" * 8, data=b"note",
+                              topicIDs=[TOPIC]))
+    return router
+
+
+def test_gossip__backed_off_peers_still_get_ihave():
+    gossiped = _backed_off_outside_an_empty_mesh(PresenceGossipRouter).gossip_heartbeat()
+    assert set(gossiped) <= set(PEERS) and len(gossiped) == 6  # py-libp2p's least count
+    assert all(list(topics) == [TOPIC] for topics in gossiped.values())
+
+
+def test_py_libp2p_router__gossips_to_no_backed_off_peer():
+    """Why gossip_heartbeat is overridden: a peer backed off by all was heard by nobody."""
+    assert not _backed_off_outside_an_empty_mesh(GossipSub).gossip_heartbeat()

@@ -7,50 +7,20 @@ from contextlib import AsyncExitStack
 
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
-from libp2p.peer.peerinfo import PeerInfo
-from libp2p.pubsub.pubsub import Pubsub
-from libp2p.tools.anyio_service import background_trio_service
 
-from services.peers.host import listen_addr, make_host
-from services.peers.membership import TOPIC, make_gossipsub
-from services.peers.settings import PeersSettings
+from services.peers.membership import TOPIC
 
+from .gossip_hosts import gossip_host, join, received
 from .helpers import wait_for
-
-
-async def _gossip_host(stack: AsyncExitStack, key_pair):
-    host = make_host(key_pair)
-    await stack.enter_async_context(host.run([listen_addr("127.0.0.1", 0)]))
-    router = make_gossipsub(PeersSettings())
-    pubsub = Pubsub(host, router)
-    await stack.enter_async_context(background_trio_service(pubsub))
-    await stack.enter_async_context(background_trio_service(router))
-    await pubsub.wait_until_ready()
-    return host, router, pubsub, await pubsub.subscribe(TOPIC)
-
-
-async def _join(stack: AsyncExitStack, key_pair, neighbours):
-    """A peer with this key, connected to the neighbours and known to them as subscribed."""
-    host, router, pubsub, subscription = await _gossip_host(stack, key_pair)
-    for other, *_ in neighbours:
-        await host.connect(PeerInfo(other.get_id(), other.get_addrs()))
-    assert await wait_for(lambda: all(host.get_id() in p.peer_topics.get(TOPIC, ())
-                                      for _, _, p, _ in neighbours), 10)
-    return host, router, pubsub, subscription
-
-
-async def _received(subscription, into: list) -> None:
-    while True:
-        into.append((await subscription.get()).data)
 
 
 def test_restarted_peer_its_neighbours_backed_off__grafted_again_and_heard():
     async def scenario():
         async with AsyncExitStack() as stack:
-            neighbours = [await _gossip_host(stack, create_new_key_pair()) for _ in range(2)]
+            neighbours = [await gossip_host(stack, create_new_key_pair()) for _ in range(2)]
             key_pair = create_new_key_pair()
             async with AsyncExitStack() as first_life:
-                host = (await _join(first_life, key_pair, neighbours))[0]
+                host = (await join(first_life, key_pair, neighbours))[0]
                 peer_id = host.get_id()
                 for other, *_ in neighbours:  # killed: the kernel closes its connections
                     await host.get_network().close_peer(other.get_id())
@@ -59,13 +29,13 @@ def test_restarted_peer_its_neighbours_backed_off__grafted_again_and_heard():
             for _, router, _, _ in neighbours:  # as their heartbeats' prune of it left them
                 router._add_back_off(peer_id, TOPIC, False)
 
-            _, _, pubsub, _ = await _join(stack, key_pair, neighbours)  # restarted, same id
+            _, _, pubsub, _ = await join(stack, key_pair, neighbours)  # restarted, same id
             assert await wait_for(lambda: all(peer_id in r.mesh.get(TOPIC, ())
                                               for _, r, _, _ in neighbours), 10)
             heard = [[] for _ in neighbours]
             async with trio.open_nursery() as nursery:
                 for (*_, subscription), into in zip(neighbours, heard):
-                    nursery.start_soon(_received, subscription, into)
+                    nursery.start_soon(received, subscription, into)
                 await pubsub.publish(TOPIC, b"note-after-restart")
                 assert await wait_for(lambda: all(b"note-after-restart" in h for h in heard), 10)
                 nursery.cancel_scope.cancel()
