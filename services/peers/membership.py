@@ -39,6 +39,7 @@ from libp2p.pubsub.pubsub import Pubsub
 from services.peers import presence_pacing
 from services.peers.admission.credential import Refused
 from services.peers.gossip_router import PresenceGossipRouter
+from services.peers.presence_isolation import IsolationWatch
 
 TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Membership:
         self._awaited: dict[str, float] = {}  # peers whose turn it is to dial us: since when
         self.interval_s = settings.presence_interval_s  # our current announce interval
         self._heard: dict[str, float] = {}  # peer -> when its last note came (RPCs aside)
+        self.isolation = IsolationWatch(self._subscribed_peers, self._mesh_state)
 
     # -- queries ------------------------------------------------------------------------------
     def live(self, role: str | None = None) -> list[str]:
@@ -219,6 +221,7 @@ class Membership:
             return False
         if record.peer_id != self.self_id:  # our own publishes pass through here too
             self._note(record)
+            self.isolation.heard()
         return True
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -229,6 +232,7 @@ class Membership:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._announce)
             nursery.start_soon(self._reconnect)
+            nursery.start_soon(self._watch_isolation)
             task_status.started()
 
     async def _announce(self) -> None:
@@ -249,6 +253,21 @@ class Membership:
             except Exception as exc:  # noqa: BLE001
                 log.debug("presence publish failed: %s", type(exc).__name__)
             await trio.sleep(self.interval_s)
+
+    async def _watch_isolation(self) -> None:
+        while True:
+            await trio.sleep(self.settings.presence_timeout_s)
+            self.isolation.check(presence_pacing.allowed_silence(
+                self.interval_s, self.settings.presence_timeout_s))
+
+    def _subscribed_peers(self) -> int:
+        return len(self.pubsub.peer_topics.get(TOPIC, ()))
+
+    def _mesh_state(self) -> str:
+        router, now = self.pubsub.router, time.time()
+        backed_off = sum(until > now for until in getattr(router, "back_off", {})
+                         .get(TOPIC, {}).values())
+        return f"mesh {len(getattr(router, 'mesh', {}).get(TOPIC, ()))}, {backed_off} backed off"
 
     async def _reconnect(self) -> None:
         while True:
