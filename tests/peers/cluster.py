@@ -75,6 +75,13 @@ class Cluster:
         self.queue.close()
         self.store.close()
 
+    def peers_cut_off(self) -> list[str]:
+        """Lines of the peers' logs saying a peer heard no presence note from any connected
+        peer (services/peers/presence_isolation.py): one peer's kill must not cut another off."""
+        return [f"{log.stem}: {line}" for log in sorted((self.data_dir / "logs").glob("*.log"))
+                for line in log.read_text(errors="replace").splitlines()
+                if "cut off from the control plane" in line]
+
     def feed(self, users: int, seconds: int, batch_size: int = 1):
         """Start a realtime fleet in a thread; returns (thread, expected keys)."""
         fleet = make_fleet(users, irregular_fraction=0.2, seed=f"cluster-{self.data_dir.name}")
