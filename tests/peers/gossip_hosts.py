@@ -17,21 +17,21 @@ from services.peers.settings import PeersSettings
 from .helpers import wait_for
 
 
-async def gossip_host(stack: AsyncExitStack, key_pair):
+async def gossip_host(stack: AsyncExitStack, key_pair, pubsub_class=Pubsub):
     """(host, router, pubsub, subscription to the presence topic)."""
     host = make_host(key_pair)
     await stack.enter_async_context(host.run([listen_addr("127.0.0.1", 0)]))
     router = make_gossipsub(PeersSettings())
-    pubsub = Pubsub(host, router)
+    pubsub = pubsub_class(host, router)
     await stack.enter_async_context(background_trio_service(pubsub))
     await stack.enter_async_context(background_trio_service(router))
     await pubsub.wait_until_ready()
     return host, router, pubsub, await pubsub.subscribe(TOPIC)
 
 
-async def join(stack: AsyncExitStack, key_pair, neighbours):
+async def join(stack: AsyncExitStack, key_pair, neighbours, pubsub_class=Pubsub):
     """A peer with this key, connected to the neighbours and known to them as subscribed."""
-    host, router, pubsub, subscription = await gossip_host(stack, key_pair)
+    host, router, pubsub, subscription = await gossip_host(stack, key_pair, pubsub_class)
     for other, *_ in neighbours:
         await host.connect(PeerInfo(other.get_id(), other.get_addrs()))
     assert await wait_for(lambda: all(host.get_id() in p.peer_topics.get(TOPIC, ())

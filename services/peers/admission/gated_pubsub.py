@@ -13,12 +13,13 @@ import logging
 
 import trio
 from libp2p.peer.id import ID
-from libp2p.pubsub.pubsub import Pubsub
+
+from services.peers.pubsub_seqno import ClockSeqnoPubsub
 
 log = logging.getLogger(__name__)
 
 
-class GatedPubsub(Pubsub):
+class GatedPubsub(ClockSeqnoPubsub):
     def __init__(self, host, router, gate, **kwargs):
         super().__init__(host, router, **kwargs)
         self.gate = gate
