@@ -40,6 +40,7 @@ from services.peers import presence_pacing
 from services.peers.admission.credential import Refused
 from services.peers.gossip_router import PresenceGossipRouter
 from services.peers.presence_isolation import IsolationWatch
+from services.peers.stalled_links import StalledLinks
 
 TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class Membership:
         self.interval_s = settings.presence_interval_s  # our current announce interval
         self._heard: dict[str, float] = {}  # peer -> when its last note came (RPCs aside)
         self.isolation = IsolationWatch(self._subscribed_peers, self._mesh_state)
+        self.stalled_links = StalledLinks()
 
     # -- queries ------------------------------------------------------------------------------
     def live(self, role: str | None = None) -> list[str]:
@@ -273,8 +275,12 @@ class Membership:
         while True:
             self._check_changed()
             connected = {p.to_base58() for p in self.host.get_connected_peers()}
-            targets: list[PeerInfo] = []
             now = time.monotonic()
+            for peer_id in self.stalled_links.stalled(connected, self._heard,
+                                                      self._allowed_silence, now):
+                await self._close_stalled(peer_id, now)
+                connected.discard(peer_id)
+            targets: list[PeerInfo] = []
             for record in list(self.peers.values()):
                 if record.peer_id == self.self_id or record.peer_id in connected:
                     self._awaited.pop(record.peer_id, None)
@@ -293,6 +299,26 @@ class Membership:
                 for info in targets:
                     nursery.start_soon(self._dial, info)
             await trio.sleep(self.settings.reconnect_interval_s)
+
+    def _allowed_silence(self, peer_id: str) -> float:
+        record = self.peers.get(peer_id)
+        return (record.silence_s if record else None) or self.settings.presence_timeout_s
+
+    async def _close_stalled(self, peer_id: str, now: float) -> None:
+        """Close a connection nothing has crossed for long (stalled_links.py); the loop dials
+        the peer afresh. Bounded: closing writes a goodbye into a link that may be stuck."""
+        log.info("closing the connection to %s: no note for %.0f s, dialling it afresh",
+                 peer_id[-8:], now - self._heard.get(peer_id, now))
+        with trio.move_on_after(max(2.0, self.settings.reconnect_interval_s * 3)):
+            try:
+                await self.host.disconnect(ID.from_base58(peer_id))
+            except Exception as exc:  # noqa: BLE001
+                log.debug("closing %s failed: %s", peer_id[-8:], type(exc).__name__)
+        self.stalled_links.forget(peer_id)
+
+    def metrics(self) -> dict:
+        return {**self.isolation.metrics(),
+                "stalled_links_closed_total": self.stalled_links.closed}
 
     def _our_turn_to_dial(self, peer_id: str, now: float) -> bool:
         """Of two peers that learn of each other, the one with the smaller id dials: when both

@@ -222,7 +222,7 @@ class PeerNode:
         out = {"live_peers": len(self.membership.live()) if hasattr(self, "membership") else 0}
         if hasattr(self, "membership"):
             out["presence_interval_s"] = round(self.membership.interval_s, 3)
-            out.update(self.membership.isolation.metrics())
+            out.update(self.membership.metrics())
         if hasattr(self, "rpc"):
             out.update(self._connection_metrics())
             out.update(self.gate.metrics())
