@@ -41,6 +41,7 @@ from services.peers.admission.credential import Refused
 from services.peers.gossip_router import PresenceGossipRouter
 from services.peers.presence_isolation import IsolationWatch
 from services.peers.stalled_links import StalledLinks
+from services.peers.tcp_link import since_last_ack_s, tcp_socket
 
 TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
@@ -278,6 +279,8 @@ class Membership:
             now = time.monotonic()
             for peer_id in self.stalled_links.stalled(connected, self._heard,
                                                       self._allowed_silence, now):
+                if self._link_acknowledges(peer_id):
+                    continue  # a busy peer, not a cut: closing would only break its RPCs
                 await self._close_stalled(peer_id, now)
                 connected.discard(peer_id)
             targets: list[PeerInfo] = []
@@ -303,6 +306,13 @@ class Membership:
     def _allowed_silence(self, peer_id: str) -> float:
         record = self.peers.get(peer_id)
         return (record.silence_s if record else None) or self.settings.presence_timeout_s
+
+    def _link_acknowledges(self, peer_id: str) -> bool:
+        """Did the peer's kernel acknowledge something on a connection to it within one of its
+        allowed silences (tcp_link.py)? Unknown counts as no: silence alone then decides."""
+        within = self._allowed_silence(peer_id)
+        return any((since := since_last_ack_s(tcp_socket(c))) is not None and since <= within
+                   for c in self.host.get_network().get_connections(ID.from_base58(peer_id)))
 
     async def _close_stalled(self, peer_id: str, now: float) -> None:
         """Close a connection nothing has crossed for long (stalled_links.py); the loop dials
