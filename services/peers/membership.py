@@ -92,6 +92,7 @@ class Membership:
         self._heard: dict[str, float] = {}  # peer -> when its last note came (RPCs aside)
         self.isolation = IsolationWatch(self._subscribed_peers, self._mesh_state)
         self.stalled_links = StalledLinks()
+        self._busy_noted: set[str] = set()  # silent peers whose links acknowledge (logged once)
 
     # -- queries ------------------------------------------------------------------------------
     def live(self, role: str | None = None) -> list[str]:
@@ -277,12 +278,15 @@ class Membership:
             self._check_changed()
             connected = {p.to_base58() for p in self.host.get_connected_peers()}
             now = time.monotonic()
-            for peer_id in self.stalled_links.stalled(connected, self._heard,
-                                                      self._allowed_silence, now):
-                if self._link_acknowledges(peer_id):
-                    continue  # a busy peer, not a cut: closing would only break its RPCs
+            stalled = self.stalled_links.stalled(connected, self._heard, self._allowed_silence,
+                                                 now)
+            for peer_id in stalled:
+                if self._link_acknowledges(peer_id):  # a busy peer, not a cut: closing would
+                    self._note_busy(peer_id, now)     # only break the RPCs under way
+                    continue
                 await self._close_stalled(peer_id, now)
                 connected.discard(peer_id)
+            self._busy_noted &= set(stalled)
             targets: list[PeerInfo] = []
             for record in list(self.peers.values()):
                 if record.peer_id == self.self_id or record.peer_id in connected:
@@ -313,6 +317,12 @@ class Membership:
         within = self._allowed_silence(peer_id)
         return any((since := since_last_ack_s(tcp_socket(c))) is not None and since <= within
                    for c in self.host.get_network().get_connections(ID.from_base58(peer_id)))
+
+    def _note_busy(self, peer_id: str, now: float) -> None:
+        if peer_id not in self._busy_noted:  # once while it stays silent
+            self._busy_noted.add(peer_id)
+            log.info("no note from %s for %.0f s, but its link acknowledges: left connected",
+                     peer_id[-8:], now - self._heard.get(peer_id, now))
 
     async def _close_stalled(self, peer_id: str, now: float) -> None:
         """Close a connection nothing has crossed for long (stalled_links.py); the loop dials

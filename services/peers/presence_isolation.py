@@ -30,6 +30,9 @@ class IsolationWatch:
         self._clock = clock
         self._last_heard = clock()
         self._since: float | None = None  # when the current episode was noticed
+        # since when some peer has subscribed: one that joins a peer alone (its only neighbour
+        # restarted) must get the time for its first note, however long ago the last one was
+        self._subscribed_since: float | None = None
         self.isolations = 0
 
     def heard(self) -> None:
@@ -46,8 +49,13 @@ class IsolationWatch:
         if self._since is not None:
             return True
         subscribed = self._subscribed_peers()
-        unheard = now - self._last_heard
-        if subscribed == 0 or unheard <= SILENCES * allowed_silence_s:
+        if subscribed == 0:
+            self._subscribed_since = None
+            return False
+        if self._subscribed_since is None:
+            self._subscribed_since = now
+        unheard = now - max(self._last_heard, self._subscribed_since)
+        if unheard <= SILENCES * allowed_silence_s:
             return False
         self._since = now - unheard
         self.isolations += 1

@@ -22,8 +22,9 @@ import socket
 import struct
 from collections import deque
 
-# Where py-libp2p 0.8.1's layers keep the connection beneath them (and trio's stream its socket).
-INNER = ("muxed_conn", "secured_conn", "conn", "stream", "socket")
+# Where py-libp2p 0.8.1's layers keep the connection beneath them (the private network's
+# wrapper as `_conn`), and trio's stream its socket.
+INNER = ("muxed_conn", "secured_conn", "conn", "_conn", "stream", "socket")
 DEPTH = 10
 # struct tcp_info (linux/tcp.h): eight bytes, then 32-bit fields; tcpi_last_ack_recv is the 14th.
 LAST_ACK_RECV_OFFSET = 8 + 4 * 12

@@ -17,11 +17,14 @@ class Clock:
 
 def _watch(subscribed=3):
     clock = Clock()
-    return IsolationWatch(lambda: subscribed, lambda: "mesh 0, 3 backed off", clock), clock
+    count = [subscribed]
+    watch = IsolationWatch(lambda: count[0], lambda: "mesh 0, 3 backed off", clock)
+    watch.check(allowed_silence_s=4.0)  # the watch's first look: it learns who subscribes
+    return watch, clock, count
 
 
 def test_unheard_past_two_silences__cut_off_logged_once_then_heard_again(caplog):
-    watch, clock = _watch()
+    watch, clock, _ = _watch()
     caplog.set_level(logging.INFO, logger="services.peers.presence_isolation")
     clock.now += 8.0
     assert not watch.check(allowed_silence_s=4.0)  # two silences: not yet
@@ -41,7 +44,7 @@ def test_unheard_past_two_silences__cut_off_logged_once_then_heard_again(caplog)
 
 
 def test_a_peer_that_hears_notes__never_cut_off():
-    watch, clock = _watch()
+    watch, clock, _ = _watch()
     for _ in range(10):
         clock.now += 5.0
         watch.heard()
@@ -51,6 +54,20 @@ def test_a_peer_that_hears_notes__never_cut_off():
 
 def test_alone_with_no_subscribed_peer__not_cut_off():
     """A lone peer (the first of a network, or every other one stopped) has nobody to hear."""
-    watch, clock = _watch(subscribed=0)
+    watch, clock, _ = _watch(subscribed=0)
     clock.now += 600.0
     assert not watch.check(allowed_silence_s=4.0)
+
+
+def test_only_neighbour_restarted__its_first_note_gets_time_however_long_the_gap():
+    """Two peers: the other is killed (nobody subscribed), and back a minute later."""
+    watch, clock, count = _watch(subscribed=1)
+    count[0] = 0
+    clock.now += 60.0
+    assert not watch.check(allowed_silence_s=4.0)
+    count[0] = 1  # restarted: connected and subscribed, its first note on its way
+    assert not watch.check(allowed_silence_s=4.0)
+    clock.now += 8.0
+    assert not watch.check(allowed_silence_s=4.0)
+    clock.now += 1.0
+    assert watch.check(allowed_silence_s=4.0)  # and then it is silence

@@ -48,10 +48,11 @@ def test_not_a_socket__unknown():
     assert tcp_socket(object()) is None
 
 
-def test_libp2p_connection__its_tcp_socket_found():
+@pytest.mark.parametrize("psk", [None, "ab" * 32], ids=["open", "private-network"])
+def test_libp2p_connection__its_tcp_socket_found(psk):
     async def scenario():
         async with AsyncExitStack() as stack:
-            a, b = make_host(create_new_key_pair()), make_host(create_new_key_pair())
+            a, b = make_host(create_new_key_pair(), psk), make_host(create_new_key_pair(), psk)
             for host in (a, b):
                 await stack.enter_async_context(host.run([listen_addr("127.0.0.1", 0)]))
             await a.connect(PeerInfo(b.get_id(), b.get_addrs()))
