@@ -44,9 +44,11 @@ class LiveStreams:
         self.lease_ttl_s = 3 * settings.sse_heartbeat_s + 1
 
     def open(self, *, owner: str, session: Session, client: str, cursor: str | None,
-             still_allowed: Callable[[], bool], client_gone: ClientGone | None) -> LiveStream:
+             still_allowed: Callable[[], bool], client_gone: ClientGone | None,
+             reset: bool = False) -> LiveStream:
         """Admit a stream or refuse it: 429 over an account's or a client's bound, 503 when this
-        replica is full. The stream owns its places until it is closed."""
+        replica is full. The stream owns its places until it is closed. `reset`: the client's
+        cursor had expired; the stream starts with a `reset` event (reload, then follow)."""
         if not self._slots.acquire(blocking=False):
             self._metrics.refusals.labels("live_replica_full").inc()
             raise Busy("this gateway serves as many live streams as it can: retry shortly",
@@ -70,7 +72,7 @@ class LiveStreams:
         self._metrics.sse_streams.inc()
         return LiveStream(self, owner=owner, session=session, member=member,
                           groups=list(groups), cursor=cursor, still_allowed=still_allowed,
-                          client_gone=client_gone)
+                          client_gone=client_gone, reset=reset)
 
     def open_count(self) -> int:
         with self._count_lock:
@@ -99,10 +101,11 @@ class LiveStream:
 
     def __init__(self, streams: LiveStreams, *, owner: str, session: Session, member: str,
                  groups: list[str], cursor: str | None, still_allowed: Callable[[], bool],
-                 client_gone: ClientGone | None):
+                 client_gone: ClientGone | None, reset: bool = False):
         self._streams = streams
         self._owner, self._session, self._member, self._groups = owner, session, member, groups
         self._cursor = cursor
+        self._reset = reset
         self._still_allowed = still_allowed
         self._bell: Doorbell = streams.feed.subscribe(owner)
         self._gone = client_gone
@@ -119,6 +122,9 @@ class LiveStream:
         idle_until = now + settings.sse_idle_s
         next_check = now + settings.sse_heartbeat_s
         yield f"retry: {RETRY_MS}\n\n".encode()
+        if self._reset:  # what the client saw may miss trimmed changes: it reloads, then follows
+            yield (f"id: {self._cursor or ''}\nevent: reset\n"
+                   'data: {"reason": "cursor_expired"}\n\n').encode()
         while not self._closed:
             try:
                 batch = self._streams.store.changes_since(self._owner, self._cursor, PAGE)

@@ -10,6 +10,7 @@ from services.gateway.context import client_address, gateway, may_read, signed_i
 from services.gateway.disconnect import ENVIRON_KEY
 from services.gateway.errors import Forbidden
 from services.gateway.observability import log
+from services.records import CursorExpired
 
 blueprint = Blueprint("live", __name__)
 CURSOR = r"[0-9A-Za-z_:.\-]{1,128}"
@@ -24,16 +25,20 @@ def live(owner: str):
     if not may_read(gw.store, owner, session.address):
         raise Forbidden("only the patient and their linked doctor may read these records")
     since = request.headers.get("Last-Event-ID") or request.args.get("since") or None
+    reset = False
     if since is not None:
         since = validate.string(since, "Last-Event-ID", max_length=128, pattern=CURSOR)
         # a cursor the store cannot read is the client's 400 here; inside the stream it was
         # an empty 200, and the browser reconnected with it every 2 s for ever
-        gw.store.changes_since(owner.lower(), since, limit=1)
+        try:
+            gw.store.changes_since(owner.lower(), since, limit=1)
+        except CursorExpired:  # older than the change log keeps: start afresh, say so first
+            since, reset = gw.store.latest_cursor(owner.lower()), True
     else:
         since = gw.store.latest_cursor(owner.lower())
     store, reader = gw.store, session.address
     stream = gw.live.open(owner=owner.lower(), session=session, client=client_address(),
-                          cursor=since,
+                          cursor=since, reset=reset,
                           still_allowed=lambda: may_read(store, owner, reader),
                           client_gone=request.environ.get(ENVIRON_KEY))
     log("live_opened", reader=reader)

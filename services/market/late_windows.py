@@ -8,9 +8,10 @@ is never sold in two bundles.
 Which periods to look at comes from the store's change stream (`window_added` names the window):
 a window whose period the custodian settled already makes that period a candidate. Which windows a
 period has sold comes from its own sealed parts (the custodian decrypts them; that list is
-authoritative, unlike timestamps). A restart reads the change stream from the beginning, so every
-settled period with windows is checked once (one decrypt per part); after that only the periods
-that receive a window.
+authoritative, unlike timestamps). A restart reads the change stream from the beginning of what
+it keeps (the store trims changes older than its retention, a week by default), so every settled
+period with windows stored within it is checked once (one decrypt per part); after that only the
+periods that receive a window.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from web3.contract import Contract
 from services.market import registration
 from services.market.builder import period_windows, seal_bundle, sealed_meta
 from services.market.bundle_ids import bundle_id, bundle_salt
-from services.records import RecordNotFound, RecordStore, SellableRecord
+from services.records import CursorExpired, RecordNotFound, RecordStore, SellableRecord
 
 log = logging.getLogger("pulseledger.market")
 CHANGES_PAGE = 500
@@ -60,8 +61,14 @@ class LateWindows:
         `settled_before[data_class]` (the first period the custodian has not settled) makes that
         period a candidate for the class."""
         while True:
-            changes = self.store.changes_since(patient, self._cursors.get(patient),
-                                               limit=CHANGES_PAGE)
+            try:
+                changes = self.store.changes_since(patient, self._cursors.get(patient),
+                                                   limit=CHANGES_PAGE)
+            except CursorExpired:  # not followed for longer than the log keeps: what is kept
+                log.warning("change log of a patient trimmed past our cursor: reading what is "
+                            "kept; windows stored in between are not looked at again")
+                self._cursors[patient] = None
+                continue
             for change in changes:
                 if change.kind == "window_added" and change.record_id:
                     self._note(patient, change.record_id, settled_before)

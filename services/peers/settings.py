@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.alerts import AlertSettings
+from services.records.base import MIN_CHANGES_RETENTION_S
 
 if TYPE_CHECKING:
     from services.chain.settings import ChainSettings
@@ -131,6 +132,12 @@ class PeersSettings(BaseSettings):
     # Storage: batch anchoring.
     anchor_interval_s: float = 5.0
     anchor_batch_max: int = 4096
+    # Storage: the record store's change log (it feeds the gateway's live streams and the
+    # market's late windows) gets a row per window stored, ~86 million a day at 1,000
+    # windows/s. The storage peer that anchors trims changes older than the retention every
+    # interval; a client whose cursor is older gets a `reset` and reloads (docs/records.md).
+    changes_retention_s: float = Field(default=7 * 86_400, ge=MIN_CHANGES_RETENTION_S)
+    changes_trim_interval_s: float = Field(default=3_600.0, gt=0)
     # Where the ledger is: explicit settings win; otherwise the ledger address (and the record
     # store's chain namespace) come from the deployments file `ape run deploy` wrote, and the
     # RPC URL from PULSELEDGER_CHAIN_RPC_URL. Anchoring is on when a custodian key is set and

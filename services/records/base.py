@@ -68,6 +68,17 @@ class NotAnchored(RecordsError):
     """An anchor was required but the record has none yet (window not in a batch)."""
 
 
+# The change log is kept at least this long whatever the retention setting: a cursor younger than
+# this is never expired, so a backend need not look its trim horizon up for a fresh one.
+MIN_CHANGES_RETENTION_S = 86_400
+
+
+class CursorExpired(RecordsError):
+    """The change stream no longer holds every change after this cursor: older changes are
+    trimmed after the retention period (docs/records.md, "The change log"). Start again from
+    the latest cursor (or from the start of what is kept) and reload what the stream fed."""
+
+
 class Conflict(RecordsError):
     """The write contradicts what is stored (a device owned by someone else, a batch re-rooted...)."""
 
@@ -443,10 +454,16 @@ class RecordStore(ABC):
     # ---- change stream
     @abstractmethod
     def changes_since(self, owner: str, since: str | None, limit: int = 100) -> list[Change]:
-        """Non-blocking: changes after cursor `since` (None: from the beginning)."""
+        """Non-blocking: changes after cursor `since` (None: from the beginning of what is
+        kept). CursorExpired when changes after `since` may have been trimmed."""
 
     @abstractmethod
     def latest_cursor(self, owner: str) -> str | None: ...
+
+    @abstractmethod
+    def trim_changes(self, before_ms: int) -> int:
+        """Delete every owner's changes stamped before `before_ms` (the retention's horizon);
+        returns how many. A cursor older than what is kept then raises CursorExpired."""
 
     @abstractmethod
     def watch(

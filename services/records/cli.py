@@ -1,4 +1,4 @@
-"""`pulseledger records …`: key management, erasure, backup and restore of the record store.
+"""`pulseledger records …`: key management, erasure, backup and restore, change-log trimming.
 
 Every command acts on the store the services use (services/records/deployment.py: the same
 settings, `pulseledger.toml` and `.env` as `pulseledger up`) or stops with a message: none opens
@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from services.records.base import InvalidInput, RecordNotFound, RecordsError, StoreNotFound
+from services.records.base import (
+    MIN_CHANGES_RETENTION_S,
+    InvalidInput,
+    RecordNotFound,
+    RecordsError,
+    StoreNotFound,
+)
 from services.records.deployment import Deployment, find_deployment
 from services.records.settings import decode_master_key, write_master_key_file
 
@@ -179,6 +186,19 @@ def reapply_erasures(ctx: click.Context) -> None:
     """Erase again what the erasure journal lists (run after any restore)."""
     with _store(ctx, master_key=False) as store:
         click.echo(f"destroyed {store.reapply_erasures()} restored keys")
+
+
+@records.command("trim-changes")
+@click.option("--older-than-days", type=click.FloatRange(min=MIN_CHANGES_RETENTION_S / 86_400),
+              default=7.0, show_default=True, help="Keep the changes of this many days.")
+@click.pass_context
+def trim_changes(ctx: click.Context, older_than_days: float) -> None:
+    """Trim the change log (what live streams resume from) of old changes. The storage peers do
+    it every hour (PULSELEDGER_PEERS_CHANGES_RETENTION_S); this is for a store without them."""
+    before_ms = int((time.time() - older_than_days * 86_400) * 1000)
+    with _store(ctx, master_key=False) as store:
+        click.echo(f"trimmed {store.trim_changes(before_ms)} changes older than "
+                   f"{older_than_days:g} days")
 
 
 @records.command("recheck")

@@ -31,7 +31,7 @@ from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from services.records.base import StoreNotFound
+from services.records.base import MIN_CHANGES_RETENTION_S, StoreNotFound
 from services.records.firestore_indexes import ASC, DESC, QueryShape
 from services.records.firestore_keys import MAX_WRITES_PER_BATCH, FirestoreKeyStorage, chunks
 from services.records.tables import TABLE_KEYS, NewChange, Row, RowExists, T, Tables, Write
@@ -40,6 +40,7 @@ from services.records.validation import now_ms
 SHARDS = 16  # changing it needs a migration: queries list shards 0..SHARDS-1
 LAYOUT_VERSION = 2  # 1: `pending` bool, unsharded dead letters (migrated on open)
 ALL_SHARDS = list(range(SHARDS))
+TRIM_HORIZON_FIELD = "changes_trimmed_before_ms"  # on the chain's document
 
 
 def shard_of(key: str) -> int:
@@ -295,6 +296,39 @@ class FirestoreTables(Tables):
         shape = QueryShape("changes", (), (), (("cursor", DESC),))
         snaps = list(self._stream(query.limit(1), shape))
         return snaps[0].get("cursor") if snaps else None
+
+    def trim_changes(self, before_ms: int) -> int:
+        # The horizon is raised first, then rows go: a reader that checks it after its read
+        # (Store.changes_since) cannot miss a trim that took rows from under it. Owners are
+        # walked once (their documents are "missing" parents of their change logs, which
+        # list_documents returns); each owner's old changes are a range of its cursors, which
+        # start with their time, so the query needs no index beyond the one it already uses.
+        self._root.set({TRIM_HORIZON_FIELD: before_ms}, merge=True)
+        bound = f"{before_ms * 1_000_000:020d}"
+        trimmed, batch, pending = 0, self._client.batch(), 0
+        for owner in self._root.collection("owners").list_documents():
+            query = (owner.collection("changes").where(filter=FieldFilter("cursor", "<", bound))
+                     .order_by("cursor"))
+            for snap in self._stream(query, QueryShape("changes", (), ("cursor",),
+                                                       (("cursor", ASC),))):
+                batch.delete(snap.reference)
+                pending += 1
+                if pending == MAX_WRITES_PER_BATCH:
+                    batch.commit()
+                    trimmed, batch, pending = trimmed + pending, self._client.batch(), 0
+        if pending:
+            batch.commit()
+        return trimmed + pending
+
+    def cursor_expired(self, cursor: str) -> bool:
+        stamp = cursor.split("-", 1)[0]
+        if not (len(stamp) == 20 and stamp.isdigit()):
+            return False  # not one of ours: changes_after read nothing stale for it either
+        stamp_ms = int(stamp) // 1_000_000
+        if stamp_ms > now_ms() - MIN_CHANGES_RETENTION_S * 1000:
+            return False  # younger than any horizon can be: no read needed (the live streams)
+        horizon = (self._root.get().to_dict() or {}).get(TRIM_HORIZON_FIELD, 0)
+        return stamp_ms < horizon
 
     def follow_changes(
         self, owner: str, after: str | None, stop: threading.Event

@@ -30,6 +30,7 @@ from services.runtime.sqlite_helpers import immediate
 # cached either way), and a buyer read of it is mostly this.
 LARGE_COLUMN = "ciphertext"
 INLINE_READ_BYTES = 64 * 1024
+TRIM_ROWS_PER_WRITE = 500  # change rows deleted per transaction when the log is trimmed
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS windows (
@@ -469,6 +470,41 @@ class SqliteTables(Tables):
         with self._lock:
             row = self._conn.execute("SELECT MAX(seq) FROM changes WHERE owner = ?", (owner,)).fetchone()
         return str(row[0]) if row and row[0] is not None else None
+
+    def trim_changes(self, before_ms: int) -> int:
+        # Cursors are the rows' ids, handed out in order (AUTOINCREMENT never reuses one), and
+        # stamps follow them: the oldest rows by id are the ones to go, down to the first one
+        # stamped at or after the horizon. No index on the stamp is needed, nor scanned. A few
+        # hundred rows a transaction, so writers wait for a short lock only.
+        trimmed = 0
+        while True:
+            with self._lock, immediate(self._conn):
+                rows = self._conn.execute(
+                    "SELECT seq, at_ms FROM changes ORDER BY seq LIMIT ?",
+                    (TRIM_ROWS_PER_WRITE,)).fetchall()
+                last = None
+                for seq, at_ms in rows:
+                    if at_ms >= before_ms:
+                        break
+                    last = seq
+                if last is not None:
+                    trimmed += self._conn.execute(
+                        "DELETE FROM changes WHERE seq <= ?", (last,)).rowcount
+            if last is None or len(rows) < TRIM_ROWS_PER_WRITE or rows[-1][0] != last:
+                return trimmed
+
+    def cursor_expired(self, cursor: str) -> bool:
+        # Trimming removes a prefix of the ids, so a cursor is stale when rows after it are
+        # gone: it is below the oldest id kept less one (or, with every row trimmed, below the
+        # last id handed out).
+        seq = _seq(cursor)
+        with self._lock:
+            oldest = self._conn.execute("SELECT MIN(seq) FROM changes").fetchone()[0]
+            if oldest is None:
+                row = self._conn.execute(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+                oldest = row[0] + 1 if row else 1
+        return seq < oldest - 1
 
     def follow_changes(
         self, owner: str, after: str | None, stop: threading.Event

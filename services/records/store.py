@@ -13,9 +13,11 @@ from typing import Any
 
 from services.records import validation as v
 from services.records.base import (
+    MIN_CHANGES_RETENTION_S,
     ChainIdentity,
     Change,
     Conflict,
+    CursorExpired,
     Device,
     Doctor,
     InvalidInput,
@@ -207,10 +209,19 @@ class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordSt
         owner, limit = v.address(owner, "owner"), int(limit)
         if limit <= 0:
             return []
-        return [_change(owner, r) for r in self.tables.changes_after(owner, since, limit)]
+        rows = self.tables.changes_after(owner, since, limit)
+        # checked after the read: a trim between the two is caught, not served as a gap
+        if since is not None and self.tables.cursor_expired(since):
+            raise CursorExpired(f"changes after cursor {since} are no longer all kept")
+        return [_change(owner, r) for r in rows]
 
     def latest_cursor(self, owner: str) -> str | None:
         return self.tables.latest_cursor(v.address(owner, "owner"))
+
+    def trim_changes(self, before_ms: int) -> int:
+        if int(before_ms) > v.now_ms() - MIN_CHANGES_RETENTION_S * 1000:
+            raise InvalidInput(f"changes are kept at least {MIN_CHANGES_RETENTION_S} s")
+        return self.tables.trim_changes(int(before_ms))
 
     def watch(
         self, owner: str, since: str | None = None, *, stop: threading.Event | None = None

@@ -182,6 +182,16 @@ class Tables(ABC):
     def latest_cursor(self, owner: str) -> str | None: ...
 
     @abstractmethod
+    def trim_changes(self, before_ms: int) -> int:
+        """Delete every owner's change rows stamped before `before_ms`, a few hundred per
+        write; returns how many. The caller keeps `before_ms` at least MIN_CHANGES_RETENTION_S
+        in the past."""
+
+    @abstractmethod
+    def cursor_expired(self, cursor: str) -> bool:
+        """True when changes after `cursor` may have been trimmed."""
+
+    @abstractmethod
     def follow_changes(
         self, owner: str, after: str | None, stop: threading.Event
     ) -> Iterator[Row]:

@@ -106,7 +106,8 @@ class Stream:
                 text = chunk.decode()
                 if text.startswith("id:"):
                     lines = dict(line.split(": ", 1) for line in text.strip().split("\n"))
-                    self.events.append({"id": lines["id"], **json.loads(lines["data"])})
+                    self.events.append({"id": lines["id"], "event": lines.get("event"),
+                                        **json.loads(lines["data"])})
         finally:
             self.response.close()  # what a server does after the last chunk, in this thread
             self.ended.set()
@@ -232,3 +233,28 @@ def test_live__a_cursor_the_store_cannot_read__400_not_an_empty_stream(app_with,
     fine = Stream(client, patient.address, token, **{"Last-Event-ID": "1"})
     assert fine.response.status_code == 200
     fine.close()
+
+
+def test_live__a_cursor_older_than_the_log_keeps__reset_event_then_what_comes(app_with, chain,
+                                                                                store):
+    """Changes older than the retention are trimmed (docs/records.md, "The change log"). A
+    client resuming from a cursor that trimmed changes followed gets a `reset` event first (what
+    it shows may miss changes: reload), then the changes after it: not a silent gap, and not a
+    4xx that would stop its reconnecting."""
+    client = app_with(sse_idle_s=1.0).test_client()
+    patient, device_id = _patient_with_device(client, chain)
+    token = sign_in(client, patient)
+    owner = patient.address.lower()
+    _window(store, patient, device_id, 1_700_200_000_000)
+    stale = store.latest_cursor(owner)
+    _window(store, patient, device_id, 1_700_200_010_000)
+    # what the storage peer's trim does a week later (the store's own call refuses a horizon
+    # under a day; this store is the session's, and every change in it so far goes)
+    assert store.tables.trim_changes(int(time.time() * 1000) + 1) >= 2
+
+    stream = Stream(client, patient.address, token, **{"Last-Event-ID": stale})
+    assert stream.response.status_code == 200
+    later = _window(store, patient, device_id, 1_700_200_030_000)
+    assert stream.ended.wait(30)
+    assert [(e["event"], e.get("reason"), e.get("record_id")) for e in stream.events] == [
+        ("reset", "cursor_expired", None), ("window_added", None, later.record_id)]

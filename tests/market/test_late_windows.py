@@ -5,12 +5,19 @@ them like any bundle, and no window is in two bundles."""
 from __future__ import annotations
 
 import json
+import os
+import time
 
 from services.market import buyer as buying
 from services.market import registration
 from services.market.bundle_ids import bundle_id
 from services.market.custodian import Custodian
+from services.market.late_windows import LateWindows
 from services.market.settings import MarketSettings
+from services.records import ChainIdentity
+from services.records.keystore import Keyring
+from services.records.sqlite_store import SqliteRecordStore
+from services.records.window_payload import sample_payload
 from services.stack.gateway_client import GatewayClient
 from tests.market.conftest import PERIOD_S, anchor_now, bought, store_windows
 
@@ -77,3 +84,28 @@ def test_window_anchored_after_the_wait__sold_once_it_anchors(
     assert custodian.run_once().registered == 1
     assert _parts(store, owner, start) == [patient.record_ids, slow]
     assert custodian.run_once().registered == 0
+
+
+def test_follow__a_cursor_the_change_log_no_longer_keeps__reads_what_is_kept(tmp_path, caplog):
+    """A patient not followed for longer than the change log keeps (docs/records.md, "The change
+    log"): the follower starts again from what is kept, says so, and does not stop on it."""
+    store = SqliteRecordStore(tmp_path / "records", ChainIdentity(31337, "0x" + "11" * 32, {}),
+                              Keyring(os.urandom(32)))
+    follower = LateWindows(store, ledger=None, period_ms=60_000, max_wait_ms=0,
+                           anchor_check=lambda _root: True, register=None)
+    owner, device = "0x" + "a1" * 20, "12D3KooWDeviceOne"
+
+    def stored(start_ms: int) -> None:
+        store.put_window(owner, device, start_ms,
+                         sample_payload(0, device_id=device, window_start_ms=start_ms))
+
+    settled_before = {0: 10**15}  # every period settled: each window makes its period a candidate
+    stored(0)
+    follower.follow(owner, settled_before)
+    stored(60_000)  # its change is trimmed before the follower reads it
+    store.tables.trim_changes(int(time.time() * 1000) + 1)  # a week later, as the storage peer
+    stored(120_000)
+    follower.follow(owner, settled_before)
+    assert follower._candidates == {(owner, 0, 0), (owner, 0, 120_000)}
+    assert "trimmed past our cursor" in caplog.text
+    store.close()

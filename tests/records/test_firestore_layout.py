@@ -9,6 +9,7 @@ field and bytes field is exempt; time-ordered scans lead with a shard."""
 
 import os
 import threading
+import time
 
 import pytest
 from records_support import DEVICE, DOCTOR, OWNER, PROJECT, flip, fresh_chain, window_payload
@@ -98,6 +99,7 @@ def _exercise(store) -> set[str]:
     s.rotate_master_key(os.urandom(32))
     s.changes_since(OWNER, cursor)
     s.changes_since(OWNER, None, limit=5)
+    s.trim_changes(int(time.time() * 1000) - 8 * 86_400_000)  # walks every owner's log
     stop = threading.Event()
     for _change in s.watch(OWNER, cursor, stop=stop):
         break

@@ -6,6 +6,7 @@ emulator. Each test runs in its own empty directory (no pulseledger.toml or .env
 import base64
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from records_support import DEVICE, OWNER, fresh_chain, raw_window, window_paylo
 
 from services.chain.deployments import ContractDeployment, Deployments, write_deployments
 from services.cli import main
-from services.records import ChainIdentity, RecordErased, RecordsSettings, open_store
+from services.records import ChainIdentity, RecordErased, RecordsSettings, open_store, sqlite_tables
 
 
 @pytest.fixture
@@ -226,3 +227,22 @@ def test_chain_env_and_deployments_file_disagree__stops(workdir, monkeypatch):
     monkeypatch.setenv("PULSELEDGER_RECORDS_CONTRACTS", json.dumps(other.contracts))
     result = _run("info")
     assert result.exit_code == 1 and "disagree" in result.output
+
+
+def test_trim_changes__the_services_store_loses_changes_past_the_days_kept(workdir, monkeypatch):
+    state = workdir / "state"
+    chain = fresh_chain()
+    _deploy(state / "deployments.json", chain)
+    with monkeypatch.context() as patch, _services_store(state, chain) as store:  # 10 days ago
+        patch.setattr(sqlite_tables, "now_ms", lambda: int(time.time() * 1000) - 10 * 86_400_000)
+        store.put_window(OWNER, DEVICE, 0, window_payload(0))
+    with _services_store(state, chain) as store:
+        store.put_window(OWNER, DEVICE, 10_000, window_payload(1))
+    monkeypatch.setenv("PULSELEDGER_STACK_STATE_DIR", str(state))
+
+    assert _run("trim-changes", "--older-than-days", "0.5").exit_code == 2  # under a day
+    result = _run("trim-changes", "--older-than-days", "7")
+    assert result.exit_code == 0, result.output
+    assert "trimmed 1 changes older than 7 days" in result.output
+    with _services_store(state, chain) as store:
+        assert len(store.changes_since(OWNER, None)) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import trio
 
@@ -43,6 +44,8 @@ class StorageRole:
         self.attestations = attestations
         self.unattested = 0  # windows refused: a reading in them no master attested
         self.empty = 0  # windows refused: no reading at all (nothing for an attestation to cover)
+        self.changes_trimmed = 0
+        self._next_trim = 0.0  # monotonic: the first round that anchors trims too
         self._one_batch = trio.Lock()
         rpc.register(STORE, self.handle)
 
@@ -131,7 +134,8 @@ class StorageRole:
                 "storage_batches_anchored": self.anchored_batches,
                 "storage_readings_reconciled": self.reconciled,
                 "storage_windows_unattested": self.unattested,
-                "storage_windows_empty": self.empty}
+                "storage_windows_empty": self.empty,
+                "storage_changes_trimmed": self.changes_trimmed}
 
     async def run(self) -> None:
         while True:
@@ -139,12 +143,29 @@ class StorageRole:
             storage_peers = self.membership.live("storage")
             if ranked("anchor", storage_peers)[:1] != [self.rpc.self_id]:
                 continue
+            if time.monotonic() >= self._next_trim:  # the anchoring peer trims: one, not all
+                self._next_trim = time.monotonic() + self.settings.changes_trim_interval_s
+                try:
+                    await self.trim_changes()
+                except Exception as exc:  # the next interval retries  # noqa: BLE001
+                    log.warning("trimming the change log failed: %s", type(exc).__name__)
             try:
                 await self.anchor_pending()
             except DeploymentMismatch as exc:  # the operator has to act: say what is wrong
                 log.error("anchoring refused: %s", exc)
             except Exception as exc:  # the records stay unbatched; the next round retries  # noqa: BLE001
                 log.warning("anchoring failed: %s", type(exc).__name__)
+
+    async def trim_changes(self) -> int:
+        """Trim the record store's change log of changes older than `changes_retention_s`."""
+        retention_s = self.settings.changes_retention_s
+        trimmed = await trio.to_thread.run_sync(
+            self.store.trim_changes, int((time.time() - retention_s) * 1000))
+        self.changes_trimmed += trimmed
+        if trimmed:
+            log.info("change log: %d change(s) older than %.1f days trimmed", trimmed,
+                     retention_s / 86_400)
+        return trimmed
 
     async def anchor_pending(self) -> int:
         """Build a batch from records not yet anchored, keep it with its proofs, anchor it.
