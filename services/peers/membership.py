@@ -41,7 +41,7 @@ from services.peers.admission.credential import Refused
 from services.peers.gossip_router import PresenceGossipRouter
 from services.peers.presence_isolation import IsolationWatch
 from services.peers.stalled_links import StalledLinks
-from services.peers.tcp_link import since_last_ack_s, tcp_socket
+from services.peers.tcp_link import shut_down, since_last_ack_s, tcp_socket
 
 TOPIC = "pulseledger/presence/1"
 log = logging.getLogger(__name__)
@@ -326,9 +326,12 @@ class Membership:
 
     async def _close_stalled(self, peer_id: str, now: float) -> None:
         """Close a connection nothing has crossed for long (stalled_links.py); the loop dials
-        the peer afresh. Bounded: closing writes a goodbye into a link that may be stuck."""
+        the peer afresh. Its TCP link is shut down first: the goodbye a close writes would
+        wait on a cut link's full send buffer (tcp_link.shut_down). Bounded all the same."""
         log.info("closing the connection to %s: no note for %.0f s, dialling it afresh",
                  peer_id[-8:], now - self._heard.get(peer_id, now))
+        for connection in self.host.get_network().get_connections(ID.from_base58(peer_id)):
+            shut_down(connection)
         with trio.move_on_after(max(2.0, self.settings.reconnect_interval_s * 3)):
             try:
                 await self.host.disconnect(ID.from_base58(peer_id))

@@ -1,5 +1,5 @@
 """When did a libp2p connection's TCP link last acknowledge anything? Tells a cut link from a
-busy peer.
+busy peer. And shutting a stalled link down, so that closing it cannot hang.
 
 A peer whose event loop is busy (a long close round) stops announcing, but its kernel still
 acknowledges what we send, even once its receive buffer is full (the window probes are answered).
@@ -60,3 +60,21 @@ def since_last_ack_s(sock) -> float | None:
     if len(info) < TCP_INFO_READ:
         return None
     return struct.unpack_from("I", info, LAST_ACK_RECV_OFFSET)[0] / 1000
+
+
+def shut_down(connection) -> bool:
+    """Shut the TCP link under a libp2p connection down both ways; True when its socket was found.
+
+    Closing a connection writes a goodbye first. On a cut link whose send buffer is full (a
+    loaded peer's traffic, unacknowledged), that write waits until TCP gives up, ~15 min later:
+    a bounded close gave up and left the connection in place, listed as connected, so the peer
+    was never dialled afresh (2026-12-06). Shut down, every pending and later write fails at
+    once and the close completes."""
+    sock = tcp_socket(connection)
+    if sock is None:
+        return False
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # closed already, or never connected: nothing to undo
+        pass
+    return True
