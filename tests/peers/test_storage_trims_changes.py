@@ -74,3 +74,19 @@ def test_once_per_interval(tmp_path, monkeypatch):
 def test_a_retention_under_a_day__refused_at_start():
     with pytest.raises(ValidationError, match="changes_retention_s"):
         PeersSettings(changes_retention_s=3_600)
+
+
+def test_a_long_trim_holds_up_no_anchoring_round(tmp_path, monkeypatch):
+    """The first trim of a store that never had one can take hours: anchoring goes on."""
+    store = open_test_store(tmp_path)
+    role = _role(tmp_path, store, ranked("anchor", PEERS)[0])
+    monkeypatch.setattr(store, "trim_changes", lambda before_ms: time.sleep(1.0) or 0)
+    rounds = []
+
+    async def anchor_pending() -> int:
+        rounds.append(time.monotonic())
+        return 0
+
+    monkeypatch.setattr(role, "anchor_pending", anchor_pending)
+    trio.run(_run_for, role, 0.5)  # the trim is still running throughout
+    assert len(rounds) >= 5

@@ -45,7 +45,6 @@ class StorageRole:
         self.unattested = 0  # windows refused: a reading in them no master attested
         self.empty = 0  # windows refused: no reading at all (nothing for an attestation to cover)
         self.changes_trimmed = 0
-        self._next_trim = 0.0  # monotonic: the first round that anchors trims too
         self._one_batch = trio.Lock()
         rpc.register(STORE, self.handle)
 
@@ -138,17 +137,32 @@ class StorageRole:
                 "storage_changes_trimmed": self.changes_trimmed}
 
     async def run(self) -> None:
+        # Trimming on a task of its own: the first trim of a store that never had one can take
+        # hours of 500-row deletes, and anchoring must not wait for it.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._trim_loop)
+            await self._anchor_loop()
+
+    def _anchors(self) -> bool:
+        """This peer is the one that anchors (and trims): one per cluster, not all of them."""
+        return ranked("anchor", self.membership.live("storage"))[:1] == [self.rpc.self_id]
+
+    async def _trim_loop(self) -> None:
+        while True:
+            if not self._anchors():
+                await trio.sleep(self.settings.anchor_interval_s)
+                continue
+            try:
+                await self.trim_changes()
+            except Exception as exc:  # the next interval retries  # noqa: BLE001
+                log.warning("trimming the change log failed: %s", type(exc).__name__)
+            await trio.sleep(self.settings.changes_trim_interval_s)
+
+    async def _anchor_loop(self) -> None:
         while True:
             await trio.sleep(self.settings.anchor_interval_s)
-            storage_peers = self.membership.live("storage")
-            if ranked("anchor", storage_peers)[:1] != [self.rpc.self_id]:
+            if not self._anchors():
                 continue
-            if time.monotonic() >= self._next_trim:  # the anchoring peer trims: one, not all
-                self._next_trim = time.monotonic() + self.settings.changes_trim_interval_s
-                try:
-                    await self.trim_changes()
-                except Exception as exc:  # the next interval retries  # noqa: BLE001
-                    log.warning("trimming the change log failed: %s", type(exc).__name__)
             try:
                 await self.anchor_pending()
             except DeploymentMismatch as exc:  # the operator has to act: say what is wrong
