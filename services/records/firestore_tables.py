@@ -303,7 +303,7 @@ class FirestoreTables(Tables):
         # walked once (their documents are "missing" parents of their change logs, which
         # list_documents returns); each owner's old changes are a range of its cursors, which
         # start with their time, so the query needs no index beyond the one it already uses.
-        self._root.set({TRIM_HORIZON_FIELD: before_ms}, merge=True)
+        self._raise_horizon(before_ms)
         bound = f"{before_ms * 1_000_000:020d}"
         trimmed, batch, pending = 0, self._client.batch(), 0
         for owner in self._root.collection("owners").list_documents():
@@ -319,6 +319,19 @@ class FirestoreTables(Tables):
         if pending:
             batch.commit()
         return trimmed + pending
+
+    def _raise_horizon(self, before_ms: int) -> None:
+        """The horizon only ever rises: a later trim with a longer retention (an operator's
+        `trim-changes --older-than-days 30` after the peers' week) must not make cursors whose
+        changes are gone look whole again. In a transaction, as two trimmers may overlap."""
+        @firestore.transactional
+        def raise_it(transaction) -> None:
+            kept = (self._root.get(transaction=transaction).to_dict() or {}).get(
+                TRIM_HORIZON_FIELD, 0)
+            if kept < before_ms:
+                transaction.update(self._root, {TRIM_HORIZON_FIELD: before_ms})
+
+        raise_it(self._client.transaction())
 
     def cursor_expired(self, cursor: str) -> bool:
         stamp = cursor.split("-", 1)[0]

@@ -95,3 +95,17 @@ def test_trim__more_changes_than_one_write_holds__all_go(store, monkeypatch, bac
     assert store.trim_changes(_horizon(7)) == 11
     assert len(store.changes_since(OWNER, None)) == 1
     assert store.changes_since(OTHER, None) == []
+
+
+def test_trim__a_later_trim_keeping_longer__leaves_an_expired_cursor_expired(store, monkeypatch):
+    """An operator's `trim-changes --older-than-days 30` after the peers' week-long trim: the
+    changes a stale cursor missed are still gone, so it must still be refused."""
+    with clock_set_back(monkeypatch, days=9):
+        _contacts(store, OWNER, 1)
+        stale = store.latest_cursor(OWNER)
+        _contacts(store, OWNER, 1)
+    _contacts(store, OWNER, 1)
+    store.trim_changes(_horizon(7))
+    assert store.trim_changes(_horizon(30)) == 0
+    with pytest.raises(CursorExpired):
+        store.changes_since(OWNER, stale)
