@@ -26,6 +26,7 @@ from services.records.base import (
     TamperDetected,
     WindowInput,
     WindowMeta,
+    WindowPartsFull,
     WindowRef,
 )
 from services.records.integrity import IntegrityAlert
@@ -85,6 +86,7 @@ __all__ = [
     "TamperDetected",
     "WindowInput",
     "WindowMeta",
+    "WindowPartsFull",
     "WindowRef",
     "open_store",
 ]

@@ -83,6 +83,15 @@ class Conflict(RecordsError):
     """The write contradicts what is stored (a device owned by someone else, a batch re-rooted...)."""
 
 
+class WindowPartsFull(InvalidInput):
+    """A window already has as many parts as the store keeps (add_to_window): `readings` are
+    the ones of this write that no part holds, for the caller to park."""
+
+    def __init__(self, message: str, readings: list):
+        super().__init__(message)
+        self.readings = readings
+
+
 # ------------------------------------------------------------------------------ chain identity
 
 
@@ -303,6 +312,14 @@ class RecordStore(ABC):
     @abstractmethod
     def put_windows(self, windows: Sequence[WindowInput]) -> list[WindowRef]:
         """Batch form of `put_window` (one transaction per backend batch); same idempotency."""
+
+    @abstractmethod
+    def add_to_window(self, window: WindowInput) -> tuple[WindowRef, int] | None:
+        """The readings of `window` that no stored part of it holds, stored as its next part
+        (a record of its own); (that part's ref, how many readings) or None when nothing is
+        missing or the window was erased. Each reading ends in exactly one part, even under
+        concurrent writers. Raises `TamperDetected`/`KeyMissing` when a part fails its checks.
+        """
 
     @abstractmethod
     def get_window(

@@ -48,8 +48,7 @@ CREATE TABLE IF NOT EXISTS windows (
   proof BLOB,
   anchored INTEGER NOT NULL DEFAULT 0,
   pending INTEGER,
-  flag TEXT,
-  UNIQUE (device_id, window_start_ms)
+  flag TEXT
 );
 CREATE INDEX IF NOT EXISTS windows_by_owner ON windows(owner, window_start_ms);
 CREATE TABLE IF NOT EXISTS batches (
@@ -90,6 +89,23 @@ _MIGRATIONS = {
     "UPDATE windows SET pending = 1 WHERE anchored = 0 AND erased_ms IS NULL;",
     "flag": "ALTER TABLE windows ADD COLUMN flag TEXT;",
 }
+# Stores written before a window could have parts (2026-12-06: readings that reach storage after
+# their window was written are kept as its next part, store_windows.add_to_window) held each
+# (device, window start) once. SQLite drops a table constraint only by copying the table: once,
+# at the first open after the upgrade. The record id, derived from the device, the start and the
+# part, still keeps each part written once.
+_WINDOWS_UNIQUE_START = "UNIQUE (device_id, window_start_ms)"
+_WINDOW_COLUMNS = ("record_id, owner, device_id, window_start_ms, version, key_ref, ciphertext, "
+                   "ciphertext_sha256, created_ms, erased_ms, batch_root, proof, anchored, "
+                   "pending, flag")
+_WINDOWS_WITHOUT_UNIQUE_START = (
+    _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS windows"):_SCHEMA.index(");") + 2]
+    .replace("CREATE TABLE IF NOT EXISTS windows", "CREATE TABLE windows_parted"),
+    f"INSERT INTO windows_parted ({_WINDOW_COLUMNS}) SELECT {_WINDOW_COLUMNS} FROM windows",
+    "DROP TABLE windows",
+    "ALTER TABLE windows_parted RENAME TO windows",
+    "CREATE INDEX IF NOT EXISTS windows_by_owner ON windows(owner, window_start_ms)",
+)
 _INDEXES_AFTER_MIGRATION = """
 DROP INDEX IF EXISTS windows_pending;
 CREATE INDEX IF NOT EXISTS windows_pending_by_age ON windows(created_ms, record_id) WHERE pending = 1;
@@ -276,7 +292,17 @@ class SqliteTables(Tables):
                         for statement in _MIGRATIONS[column].split(";"):
                             if statement.strip():
                                 self._conn.execute(statement)
+        if self._windows_unique_by_start():
+            with immediate(self._conn):
+                if self._windows_unique_by_start():  # another process may have just done it
+                    for statement in _WINDOWS_WITHOUT_UNIQUE_START:
+                        self._conn.execute(statement)
         self._conn.executescript(_INDEXES_AFTER_MIGRATION)
+
+    def _windows_unique_by_start(self) -> bool:
+        (sql,) = self._conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'windows'").fetchone()
+        return _WINDOWS_UNIQUE_START in sql
 
     def location(self) -> str:
         return f"{self.directory} (keys: {self.key_directory})"

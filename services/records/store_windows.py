@@ -26,6 +26,7 @@ from services.records.base import (
     TamperDetected,
     WindowInput,
     WindowMeta,
+    WindowPartsFull,
     WindowRef,
 )
 from services.records.integrity import KEY_MISSING, REPAIRED, TAMPERED, IntegrityAlert
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
 META_FIELDS = ("owner", "device_id", "window_start_ms", "ciphertext_sha256", "created_ms",
                "batch_root", "erased_ms", "flag", "anchored")
+# readings reaching storage after their window was written, kept as parts (add_to_window): a
+# window closed apart this often is a fault to look into, not a pattern to keep up with
+MAX_WINDOW_PARTS = 16
 # what moving a window into a batch needs to know of it
 BATCHING_FIELDS = ("owner", "batch_root", "anchored", "erased_ms", "flag")
 # what authenticating a window needs
@@ -62,27 +66,9 @@ class WindowsMixin:
         for i, record_id in enumerate(ids):
             if record_id not in existing and record_id not in todo:
                 todo[record_id] = i
-        minted = self.envelope.mint(len(todo))
-        rows, now = [], v.now_ms()
-        for (record_id, i), (key_ref, key, _) in zip(todo.items(), minted, strict=True):
-            owner, device, start, plain = prepared[i]
-            sealed = crypto.seal(key, plain, crypto.associated_data(self.namespace, record_id, 1, owner))
-            rows.append((record_id, {
-                "owner": owner, "device_id": device, "window_start_ms": start, "version": 1,
-                "key_ref": key_ref, "ciphertext": sealed, "ciphertext_sha256": crypto.sha256(sealed),
-                "created_ms": now, "erased_ms": None, "batch_root": None, "proof": None,
-                "anchored": False, "pending": True, "flag": None,
-            }, NewChange(owner, "window_added", record_id)))
-        created: set[str] = set()
-        if rows:
-            # keys first: a crash in between leaves an unused key, never a record without one
-            self.keys.put_many(wrapped for _, _, wrapped in minted)
-            created = self.tables.insert_new("windows", rows)
-            lost = [fields["key_ref"] for record_id, fields, _ in rows if record_id not in created]
-            if lost:  # another writer stored those windows first: ours are not needed
-                self.keys.destroy(lost)
-                existing = self._window_hashes(ids)
-        fresh = {rid: fields["ciphertext_sha256"] for rid, fields, _ in rows if rid in created}
+        fresh = self._insert_windows([(record_id, *prepared[i]) for record_id, i in todo.items()])
+        if len(fresh) < len(todo):  # another writer stored those windows first
+            existing = self._window_hashes(ids)
         out, seen = [], set()
         for record_id in ids:
             if record_id in fresh and record_id not in seen:
@@ -91,6 +77,81 @@ class WindowsMixin:
                 out.append(WindowRef(record_id, existing.get(record_id) or fresh[record_id], False))
             seen.add(record_id)
         return out
+
+    def _insert_windows(self: Store, new: list[tuple[str, str, str, int, bytes]]
+                        ) -> dict[str, bytes]:
+        """Seal and insert (record id, owner, device, start, plaintext) records that no writer
+        has stored yet; returns {record id: ciphertext hash} of those this call created."""
+        if not new:
+            return {}
+        minted = self.envelope.mint(len(new))
+        rows, now = [], v.now_ms()
+        for (record_id, owner, device, start, plain), (key_ref, key, _) in zip(new, minted,
+                                                                             strict=True):
+            sealed = crypto.seal(key, plain, crypto.associated_data(self.namespace, record_id, 1, owner))
+            rows.append((record_id, {
+                "owner": owner, "device_id": device, "window_start_ms": start, "version": 1,
+                "key_ref": key_ref, "ciphertext": sealed, "ciphertext_sha256": crypto.sha256(sealed),
+                "created_ms": now, "erased_ms": None, "batch_root": None, "proof": None,
+                "anchored": False, "pending": True, "flag": None,
+            }, NewChange(owner, "window_added", record_id)))
+        # keys first: a crash in between leaves an unused key, never a record without one
+        self.keys.put_many(wrapped for _, _, wrapped in minted)
+        created = self.tables.insert_new("windows", rows)
+        lost = [fields["key_ref"] for record_id, fields, _ in rows if record_id not in created]
+        if lost:  # another writer stored them first: ours are not needed
+            self.keys.destroy(lost)
+        return {rid: fields["ciphertext_sha256"] for rid, fields, _ in rows if rid in created}
+
+    def add_to_window(self: Store, window: WindowInput) -> tuple[WindowRef, int] | None:
+        """Store the readings of `window` that none of its records holds yet, as the window's
+        next part (validation.window_part_id); returns (the part's ref, readings in it), or None
+        when every reading is held already or the patient erased the window.
+
+        A window record is written once. Two aggregators that each closed a window (a split
+        brain: each believed the other dead), or readings merged into an aggregator after it
+        closed the window, reach storage after the record was written without them; they are
+        health data the patient's device sent and a master acknowledged, so they are kept, not
+        parked: a part is a window record of its own (same owner, device and start, anchored
+        and erased like any), holding only readings no other part of the window holds. Each
+        reading is in exactly one part: a part is created only if no writer created it first
+        (`insert_new`), and a writer that lost reads the parts again and tries the next."""
+        owner, device = v.address(window.owner, "owner"), v.device_id(window.device_id)
+        start = v.window_start(window.window_start_ms)
+        for _ in range(MAX_WINDOW_PARTS):
+            held, parts = self._readings_held(device, start)
+            if held is None:
+                return None  # erased: what the patient erased is not written back
+            missing = [r for r in window.payload["readings"] if r["seq"] not in held]
+            if not missing:
+                return None
+            if parts >= MAX_WINDOW_PARTS:
+                raise WindowPartsFull(f"window already has {MAX_WINDOW_PARTS} parts", missing)
+            record_id = v.window_part_id(self.namespace, device, start, parts)
+            plain = v.encode_payload(dict(window.payload, readings=missing))
+            created = self._insert_windows([(record_id, owner, device, start, plain)])
+            if record_id in created:
+                return WindowRef(record_id, created[record_id], True), len(missing)
+        raise Conflict(f"window parts kept changing while {MAX_WINDOW_PARTS} were tried")
+
+    def _readings_held(self: Store, device: str, start: int) -> tuple[set[int] | None, int]:
+        """(the seqs the window's stored parts hold, how many parts there are); None for the
+        seqs when a part was erased. Parts are numbered without gaps (each is created only
+        after every earlier one was read), so the first missing number ends them."""
+        ids = [v.window_part_id(self.namespace, device, start, part)
+               for part in range(MAX_WINDOW_PARTS)]
+        stored = self.tables.get_many("windows", ids, fields=["erased_ms"])
+        held: set[int] = set()
+        parts = 0
+        for record_id in ids:
+            if record_id not in stored:
+                break
+            try:
+                held.update(r["seq"] for r in self.get_window(record_id)["readings"])
+            except RecordErased:
+                return None, parts
+            parts += 1
+        return held, parts
 
     def _window_hashes(self: Store, ids: list[str]) -> dict[str, bytes]:
         rows = self.tables.get_many("windows", ids, fields=["ciphertext_sha256"])

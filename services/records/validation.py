@@ -157,6 +157,19 @@ def window_record_id(namespace: str, device: str, start_ms: int) -> str:
     return "0x" + h.hexdigest()
 
 
+def window_part_id(namespace: str, device: str, start_ms: int, part: int) -> str:
+    """The record of a window's part `part`: part 0 is the window's record (window_record_id);
+    a later part holds readings that reached storage after the window was written without them
+    (store_windows.add_to_window). Deterministic too, so two writers of one part collide."""
+    if part == 0:
+        return window_record_id(namespace, device, start_ms)
+    h = hashlib.sha256(
+        b"pulseledger/window-part/v1\x00"
+        + f"{namespace}\x00{device}\x00{start_ms}\x00{part}".encode()
+    )
+    return "0x" + h.hexdigest()
+
+
 def check_window_anchor(
     actual_sha256: bytes,
     batch_root: bytes | None,

@@ -17,9 +17,9 @@ from services.peers.messages.windows import STORE, StoreReply, StoreRequest
 from services.records import (
     InvalidInput,
     KeyMissing,
-    RecordErased,
     TamperDetected,
     WindowInput,
+    WindowPartsFull,
     merkle,
 )
 from services.records.window_payload import build_window_payload
@@ -39,7 +39,8 @@ class StorageRole:
         self.stored = 0
         self.readings_stored = 0  # readings in the windows this peer created
         self.anchored_batches = 0
-        self.reconciled = 0  # readings found missing from a window stored before (split brain)
+        self.reconciled = 0  # readings a window stored before lacked, stored as its parts
+        self.parts_stored = 0  # such parts (store.add_to_window)
         self._unanchored: tuple[bytes, int] | None = None  # built, kept, not yet on-chain
         self.attestations = attestations
         self.unattested = 0  # windows refused: a reading in them no master attested
@@ -106,32 +107,43 @@ class StorageRole:
         return refs, inputs
 
     def _reconcile(self, repeats: list) -> None:
-        """A window written before is kept as it was (first write wins). Usually the second
-        write is a retry with the same readings; but if two aggregators each closed the window
-        (a split brain: each believed the other dead), the second may hold readings the stored
-        record lacks. Those are dead-lettered with the reason, never silently dropped."""
+        """A window written before is kept as it was (a record is written once). Usually the
+        second write is a retry with the same readings; but if two aggregators each closed the
+        window (a split brain: each believed the other dead), or an aggregator sends readings
+        merged into it after it closed the window (aggregation_unsent.py), it holds readings
+        no stored record of the window has. Those are stored as the window's next part
+        (store.add_to_window), exactly once; only when the stored record fails its integrity
+        checks, and nothing can be compared with it, are they dead-lettered with the reason."""
         store = self.store
-        for ref, window in repeats:
-            reason = "late: its window was stored by another aggregator without it"
+        for _, window in repeats:
             try:
-                stored = store.get_window(ref.record_id)
-            except RecordErased:
-                continue  # the patient erased it: nothing to add back
+                added = store.add_to_window(window)
             except (TamperDetected, KeyMissing):  # the store alerted; keep this copy's readings
-                stored = {}
-                reason = "its window's stored record failed its integrity checks"
-            have = {r["seq"] for r in stored.get("readings", [])}
-            for reading in window.payload["readings"]:
-                if reading["seq"] not in have:
-                    self.reconciled += 1
-                    store.dead_letter("reading", json.dumps(
-                        {"userId": window.device_id, **reading}, sort_keys=True).encode(), reason)
+                self._park_readings(window.device_id, window.payload["readings"],
+                                    "its window's stored record failed its integrity checks")
+                continue
+            except WindowPartsFull as exc:  # closed apart this often: a fault to look into
+                self._park_readings(window.device_id, exc.readings,
+                                    f"its window could not take a part: {exc}")
+                continue
+            if added is not None:
+                _, readings = added
+                self.reconciled += readings
+                self.parts_stored += 1
+                log.info("window of device …%s: %d reading(s) it lacked stored as a part",
+                         window.device_id[-6:], readings)
+
+    def _park_readings(self, device_id: str, readings: list[dict], reason: str) -> None:
+        for reading in readings:
+            self.store.dead_letter("reading", json.dumps(
+                {"userId": device_id, **reading}, sort_keys=True).encode(), reason)
 
     def metrics(self) -> dict:
         return {"storage_windows_created": self.stored,
                 "storage_readings_stored": self.readings_stored,
                 "storage_batches_anchored": self.anchored_batches,
                 "storage_readings_reconciled": self.reconciled,
+                "storage_window_parts_created": self.parts_stored,
                 "storage_windows_unattested": self.unattested,
                 "storage_windows_empty": self.empty,
                 "storage_changes_trimmed": self.changes_trimmed}
