@@ -103,6 +103,9 @@ class PeersSettings(BaseSettings):
     # (services/peers/overdue.py). Well above a normal closing delay, backlogs included.
     takeover_after_s: float = 120.0
     dedupe_retention_s: float = 3_600.0
+    # Readings found outside every stored window are kept and sent to storage as parts of their
+    # windows (roles/aggregation_unsent.py); a send that failed is tried again after this.
+    unsent_retry_s: float = 5.0
 
     # Master: how many queue messages one pull takes, and how long to wait when it is empty.
     master_batch: int = 500

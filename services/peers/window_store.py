@@ -64,6 +64,13 @@ CREATE INDEX IF NOT EXISTS windows_state_start ON windows (state, window_start);
 CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY, max_ts INTEGER, closed_through INTEGER, last_update REAL);
 CREATE INDEX IF NOT EXISTS devices_max_ts ON devices (max_ts);  -- the overall watermark, each tick
+-- Readings found outside every stored window (a merge brought them into a window closed here,
+-- or into one after closing read it: two aggregators each acted as the user's primary for a
+-- while): kept sealed, with the attestation document each names, until storage holds them as a
+-- part of their window (aggregation_unsent.py sends them, `drop_unsent` forgets them).
+CREATE TABLE IF NOT EXISTS unsent (
+    device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER, content BLOB, signal TEXT,
+    doc TEXT, PRIMARY KEY (device, seq)) WITHOUT ROWID;
 -- Aggregators that shared window state with us (kept across restarts): one of them may hold
 -- readings we lack, so we do not close windows alone while it may still come back.
 CREATE TABLE IF NOT EXISTS peers (peer TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -347,8 +354,10 @@ class WindowStore:
         Returns the orphans: readings with content that a closed window does not hold. A window
         that arrives closed comes with the keys of the readings its closer sent on (stored, or
         dead-lettered); a reading we hold for it beyond those, or a reading that arrives for a
-        window already closed here, was acknowledged but is in no stored window. The caller
-        dead-letters each (never scrubbed away in silence); here it is scrubbed like the rest."""
+        window already closed here, was acknowledged but is in no stored window. Each is kept
+        in `unsent` (with its document) in the same transaction, never scrubbed away in
+        silence, until storage holds it as a part of its window; the window's rows are
+        scrubbed like the rest."""
         now = time.time() if now is None else now
         db = self._db
         # a row from a peer not yet upgraded has no attestation id (its window will be
@@ -369,8 +378,9 @@ class WindowStore:
                 known = set(db.execute(
                     "SELECT r.device, r.seq FROM temp.incoming i CROSS JOIN readings r "
                     "ON r.device = i.device AND r.seq = i.seq"))
-                orphans += [_reading(r[0], r[1], r[3], r[4], r[5], r[8]) for r in arriving_late
-                            if (r[0], r[1]) not in known]
+                orphans += [(d, q, w, t, self._sealed(d, q, hr, rr), sig, att)
+                            for d, q, w, t, hr, rr, _, att, sig in arriving_late
+                            if (d, q) not in known]
             stored = [(d, q, w, t, None if hr is None else self._sealed(d, q, hr, rr), digest,
                        att, sig) for d, q, w, t, hr, rr, digest, att, sig in rows]
             db.executemany(_INSERT_READING.format("OR IGNORE"), stored)
@@ -392,12 +402,13 @@ class WindowStore:
                 "closed_through = max(closed_through, excluded.closed_through), "
                 "last_update = max(last_update, excluded.last_update)",
                 [(d, m, c, now) for d, m, c in state.get("devices", [])])
+            kept = self._keep_unsent(orphans)  # before the scrub drops their documents
             self._scrub(list(arriving_closed | closed_here))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return orphans
+        return kept
 
     def digests_held(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """The digest we hold for each of these (device, seq) keys that we hold."""
@@ -446,21 +457,68 @@ class WindowStore:
             "GROUP BY x.device, x.window_start")}
         return unsure | {key for key, n in counted.items() if holding.get(key, 0) != n}
 
-    def _content_of(self, windows: set[tuple[str, int]], but: set[tuple[str, int]]) -> list[dict]:
-        """The readings still holding content in these windows, except those keyed (device, seq)
-        in `but` (inside the caller's transaction). Closing passes every reading it sent on, so
-        usually none is left; skipping them before a row is turned back into a reading saves
-        parsing every reading of every window closed."""
+    def _content_of(self, windows: set[tuple[str, int]], but: set[tuple[str, int]]) -> list[tuple]:
+        """The rows (device, seq, window_start, ts, sealed content, signal, att) still holding
+        content in these windows, except those keyed (device, seq) in `but` (inside the
+        caller's transaction). Closing passes every reading it sent on, so usually none is left;
+        skipping them before a row is opened saves parsing every reading of every window
+        closed."""
         if not windows:
             return []
         self._db.execute("DELETE FROM temp.wanted")
         self._db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", windows)
+        return [row for row in self._db.execute(
+                    "SELECT r.device, r.seq, r.window_start, r.ts, r.content, r.signal, r.att "
+                    "FROM temp.wanted x CROSS JOIN readings r INDEXED BY readings_window "
+                    "ON r.device = x.device AND r.window_start = x.window_start "
+                    "WHERE r.content IS NOT NULL")
+                if (row[0], row[1]) not in but]
+
+    def _keep_unsent(self, rows: list[tuple]) -> list[dict]:
+        """Keep orphan rows (as _content_of gives them) in `unsent`, each with the attestation
+        document it names (inside the caller's transaction, before the scrub drops documents
+        no open window names); returns them as readings, for the caller's count and log."""
+        if not rows:
+            return []
+        names = list({row[6] for row in rows if row[6] is not None})
+        docs: dict[str, str] = {}
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            docs.update(self._db.execute(
+                f"SELECT id, doc FROM attestations WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk))
+        self._db.executemany("INSERT OR IGNORE INTO unsent VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [(d, q, w, t, content, sig, docs.get(att))
+                              for d, q, w, t, content, sig, att in rows])
         return [_reading(d, q, t, *self._opened(d, q, content), sig)
-                for d, q, t, content, sig in self._db.execute(
-                    "SELECT r.device, r.seq, r.ts, r.content, r.signal FROM temp.wanted x "
-                    "CROSS JOIN readings r INDEXED BY readings_window ON r.device = x.device "
-                    "AND r.window_start = x.window_start WHERE r.content IS NOT NULL")
-                if (d, q) not in but]
+                for d, q, _, t, content, sig, _ in rows]
+
+    def unsent(self, limit: int = 1_000) -> list[tuple[str, int, list[dict], list[dict]]]:
+        """Up to `limit` orphan readings kept in `unsent`, by window: (device, window start,
+        its readings as closing reads them, the attestation documents they name)."""
+        by_window: dict[tuple[str, int], tuple[list[dict], dict[str, dict]]] = {}
+        for d, q, w, t, content, sig, doc in self._db.execute(
+                "SELECT device, seq, window_start, ts, content, signal, doc FROM unsent "
+                "ORDER BY device, window_start, ts, seq LIMIT ?", (limit,)):
+            heartrate, rr = self._opened(d, q, content)
+            readings, docs = by_window.setdefault((d, w), ([], {}))
+            readings.append({"seq": q, "ts_ms": t, "heartrate": heartrate, "rr": rr_list(rr),
+                             "signal": sig})
+            if doc is not None:
+                docs.setdefault(doc, document_json.loads(doc))
+        return [(d, w, readings, list(docs.values()))
+                for (d, w), (readings, docs) in by_window.items()]
+
+    def drop_unsent(self, keys: list[tuple[str, int]]) -> None:
+        """Forget these (device, seq) orphans: storage holds them, or they were parked."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("DELETE FROM unsent WHERE device = ? AND seq = ?", keys)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def closed_keys(self, windows: list[tuple[str, int]]) -> list[list]:
         """The (scrubbed) reading rows of closed windows: what their closing marks carry, so a
@@ -525,14 +583,15 @@ class WindowStore:
                     now: float | None = None) -> list[dict]:
         """Close windows after their readings in `sent` went on (stored and notified). Returns
         the orphans: readings that reached a window after it was read for closing (a merge from
-        the replica meanwhile) — acknowledged, in no stored window; the caller dead-letters them."""
+        the replica meanwhile) — acknowledged, in no stored window; kept in `unsent` (merge's
+        docstring) in the same transaction."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             unsure = self._may_hold_unsent(sent)
             went = {(d, r["seq"]) for (d, w), readings in sent.items() if (d, w) in unsure
                     for r in readings}
-            orphans = self._content_of(unsure, went)
+            orphans = self._keep_unsent(self._content_of(unsure, went))
             self._mark(list(sent), CLOSED, time.time() if now is None else now)
             db.execute("COMMIT")
         except BaseException:

@@ -6,7 +6,8 @@ window is retried (by whichever aggregator is primary then) until it is closed â
 downstream is idempotent on (device, window), so retrying never stores twice.
 
 By concern: ingest and replication (aggregation_ingest.py), closing (aggregation_closing.py),
-rebalance and sync (aggregation_sync.py); the state they share is set up here."""
+rebalance and sync (aggregation_sync.py), readings found outside every stored window
+(aggregation_unsent.py); the state they share is set up here."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from collections import defaultdict
 
 import trio
 
-from services.ingest.reading import canonical
 from services.peers.ingest_process import ClosingFirstLock, IngestProcess
 from services.peers.messages.agg_ingest import OP as INGEST
 from services.peers.messages.agg_state import MERGE, SYNC
@@ -25,6 +25,7 @@ from services.peers.recent_windows import RecentWindows
 from services.peers.roles.aggregation_closing import Closing
 from services.peers.roles.aggregation_ingest import IngestAndReplication
 from services.peers.roles.aggregation_sync import RebalanceAndSync
+from services.peers.roles.aggregation_unsent import SendingUnsent
 from services.peers.window_store import WindowStore
 from services.runtime.step_seconds import StepSeconds
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 LOOP_CHECKPOINT_PAGES = 10_000
 
 
-class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
+class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUnsent):
     name = "aggregation"
 
     def __init__(self, *, settings, rpc, membership, directory, store, signer, call_role,
@@ -74,6 +75,8 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
         # store's writer (an ingest call writing on the ingest process): `wait_writer`.
         self.round_steps = StepSeconds()
         self.orphaned = 0  # acknowledged readings found outside every stored window
+        self.unsent_stored = 0  # of those, readings storage now holds (as window parts)
+        self._unsent_waiting = trio.Event()  # set when orphans were kept (aggregation_unsent.py)
         self.refused_windows = 0  # windows parked: the screen's or storage's check refused them
         self.scrubbed_skipped = 0  # readings a due window held scrubbed (closed elsewhere)
         self.taken_over = 0  # windows closed as replica: the primary left them (overdue.py)
@@ -101,6 +104,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
                 nursery.start_soon(self._close_loop)
                 nursery.start_soon(self._rebalance_loop)
                 nursery.start_soon(self._purge_loop)
+                nursery.start_soon(self._unsent_loop)
         finally:
             if self._ingest_process is not None:
                 self._ingest_process.close()
@@ -111,6 +115,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
                 "aggregation_ingest_process_restarts": process.restarts if process else 0,
                 "aggregation_closed_windows": self.closed_windows,
                 "aggregation_readings_orphaned": self.orphaned,
+                "aggregation_orphans_stored": self.unsent_stored,
                 "aggregation_windows_refused": self.refused_windows,
                 "aggregation_scrubbed_readings_skipped": self.scrubbed_skipped,
                 "aggregation_windows_taken_over": self.taken_over,
@@ -137,22 +142,11 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync):
 
     async def _merge(self, wire: dict, source: str) -> None:
         """Merge another aggregator's window state (a replica's copy is what closing relies on:
-        it takes the writer lock as closing does), dead-lettering the orphans it reveals."""
+        it takes the writer lock as closing does); the orphans it reveals are kept to be
+        stored (aggregation_unsent.py)."""
         async with self.writes.closing():
             orphans = self.windows.merge(wire)
-        self._dead_letter_orphans(orphans, source)
-
-    def _dead_letter_orphans(self, orphans: list[dict], source: str) -> None:
-        """Readings a master saw acknowledged that no stored window holds (their window was
-        closed elsewhere without them): parked with the reason, never dropped in silence."""
-        if orphans:
-            log.warning("%d acknowledged reading(s) outside a closed window (%s; e.g. device "
-                        "â€¦%s seq %s): dead-lettered", len(orphans), source,
-                        orphans[0]["userId"][-6:], orphans[0]["seq"])
-        for reading in orphans:
-            self.store.dead_letter("reading", canonical(reading),
-                                        "late: its window was stored without it")
-        self.orphaned += len(orphans)
+        self._note_orphans(orphans, source)
 
     async def _purge_loop(self) -> None:
         """Every 30 s, forget the closed windows whose dedupe retention ended, a bounded chunk

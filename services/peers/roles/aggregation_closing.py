@@ -170,7 +170,7 @@ class Closing:
         async with self.writes.closing():
             steps.lap("wait_writer")
             orphans = self.windows.mark_closed(readings)
-        self._dead_letter_orphans(orphans, "added while closing")
+        self._note_orphans(orphans, "added while closing")
         steps.lap("mark_closed")
         await self._tell_replicas_closed(everything)
         steps.lap("replicate_closed")
@@ -228,7 +228,7 @@ class Closing:
                     next(iter(why))[0][-6:], next(iter(why.values())))
         async with self.writes.closing():
             orphans = self.windows.mark_closed({key: readings[key] for key in why})
-        self._dead_letter_orphans(orphans, "added while closing")
+        self._note_orphans(orphans, "added while closing")
         self.refused_windows += len(why)
         await self._tell_replicas_closed(list(why))
 
