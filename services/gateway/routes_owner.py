@@ -19,6 +19,7 @@ from services.records import (
     RecordNotFound,
     TamperDetected,
 )
+from services.records.validation import window_record_id
 
 blueprint = Blueprint("owner", __name__)
 RECORD_ID = r"[0-9A-Za-z_:.\-]{1,128}"
@@ -102,10 +103,14 @@ def list_windows(owner: str):
 
 def _judged_windows(owner: str, since_ms: int, limit: int):
     """(windows, flagged) of the owner from since_ms: each read and checked; erased ones left
-    out, ones failing their checks flagged and judged neither way."""
+    out, ones failing their checks flagged and judged neither way. A window's later parts
+    (readings stored after its record, store.add_to_window) are not judged apart: the alert
+    rule counts windows, and the notification peers emailed by the window's first record."""
     windows, flagged = [], []
-    for meta in gateway().store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
-        if meta.erased:
+    store = gateway().store
+    for meta in store.list_windows(owner.lower(), since_ms=since_ms, limit=limit):
+        if meta.erased or meta.record_id != window_record_id(store.namespace, meta.device_id,
+                                                              meta.window_start_ms):
             continue
         try:
             payload, flag = _read_or_flag(meta)

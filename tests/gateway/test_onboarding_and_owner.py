@@ -8,6 +8,7 @@ import time
 
 from services.ingest.device_identity import DeviceKey, peer_id_for
 from services.ingest.pairing import pairing_code
+from services.records import WindowInput
 from services.records.window_payload import sample_payload
 from tests.doc_recipes import recipe, run
 from tests.gateway.conftest import bearer, sign_in
@@ -390,3 +391,29 @@ def test_profile_and_burden__only_the_patient_writes_and_only_patient_or_doctor_
     for path in ("burden", "alerts", "profile"):
         response = client.get(f"/patients/{patient.address}/{path}", headers=bearer(token))
         assert response.status_code == 403, (path, response.get_json())
+
+
+def test_a_windows_later_part__listed_with_it__judged_once(client, chain, store):
+    """Readings stored after their window's record (a split brain's second closer) are a later
+    part of that window: the list shows both records, but alerts and burden judge the window by
+    its first record, as the notification peers emailed — a part screened on its own few
+    readings adds no window to the alert rule and no monitored time."""
+    patient = chain.fund()
+    _, device_id, _ = register_device(client, patient)
+    start = 1_700_004_000_000
+    whole = sample_payload(0, device_id=device_id, window_start_ms=start, status="regular")
+    first = store.put_window(patient.address.lower(), device_id, start,
+                             dict(whole, readings=whole["readings"][:6]))
+    part, added = store.add_to_window(WindowInput(
+        patient.address.lower(), device_id, start,
+        dict(whole, readings=whole["readings"], prediction={**whole["prediction"],
+                                                            "status": "irregular"})))
+    assert added == 4 and part.record_id != first.record_id
+    token = sign_in(client, patient)
+    listed = client.get(f"/patients/{patient.address}/windows", headers=bearer(token)).get_json()
+    assert {w["record_id"] for w in listed["windows"]} == {first.record_id, part.record_id}
+    alerts = client.get(f"/patients/{patient.address}/alerts", headers=bearer(token)).get_json()
+    assert alerts["windows_examined"] == 1
+    burden = client.get(f"/patients/{patient.address}/burden?tz=UTC",
+                        headers=bearer(token)).get_json()
+    assert [(d["monitored_s"], d["irregular_s"]) for d in burden["days"]] == [(10.0, 0.0)]
