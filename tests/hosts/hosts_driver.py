@@ -20,6 +20,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the repo's `tests`, and pulse
 from services.peers.peer_processes import PeerSpec, addr_dir
 from services.peers.settings import ALL_ROLES
 from services.records.firestore_emulator import start_emulator
+from services.records.validation import window_record_id
 from tests.hosts import netns
 from tests.peers.cluster import KILL_TEST_SETTINGS, SERVICE_ROLES, Cluster
 from tests.peers.helpers import stored_keys
@@ -108,6 +109,15 @@ def peer_link_sources(cluster: Cluster) -> list[list[str]]:
                    if (remote, port) in listening})
 
 
+def window_parts(cluster: Cluster) -> int:
+    """Window records that are a later part of their window: readings a split brain's second
+    closer held, stored apart from the first record (store.add_to_window)."""
+    store = cluster.store
+    return sum(meta.record_id != window_record_id(store.namespace, meta.device_id,
+                                                   meta.window_start_ms)
+               for owner in cluster.owners for meta in store.list_windows(owner, limit=100_000))
+
+
 def split_brain_letters(cluster: Cluster) -> Counter:
     """(user, seq) of the readings dead-lettered because both sides of the cut closed their
     window and the other side's record was stored first (docs/peers.md, Guarantees)."""
@@ -186,6 +196,7 @@ def run_faults(cluster: Cluster, hosts: dict[str, list[PeerSpec]], config: dict)
         "unexpected": len(set(counted) - expected),
         "max_copies": max(counted.values(), default=0),
         "split_brain_letters": len(split_brain),
+        "window_parts": window_parts(cluster),
         "split_brain_also_stored": len(set(split_brain) & set(counted)),
         "split_brain_max_copies": max(split_brain.values(), default=0),
         "other_dead_letters": [d.reason for d in cluster.store.dead_letters("reading")
