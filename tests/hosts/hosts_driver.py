@@ -29,9 +29,10 @@ from tests.peers.helpers import stored_keys
 # peer processes and the emulator starting at once on 2 shared cores took longer than 1.5 s,
 # and a handshake that times out refuses an admitted peer ("no_credential") until the next try.
 HOSTS_SETTINGS = {**KILL_TEST_SETTINGS, "admission_timeout_s": 5.0}
-# A reading in no stored window is dead-lettered with one of these (docs/peers.md, Guarantees):
-# storage found it missing from a window stored first by the other side of a cut, or an
-# aggregator found it outside a window closed elsewhere.
+# Until 2026-12-06 a reading in no stored window was dead-lettered with one of these: storage
+# found it missing from a window stored first by the other side of a cut, or an aggregator found
+# it outside a window closed elsewhere. Such readings are now stored as a part of their window
+# (docs/peers.md, Guarantees); the letters are still counted, to show there are none.
 SPLIT_BRAIN = ("late: its window was stored by another aggregator without it",
                "late: its window was stored without it")
 DEFAULTS = {

@@ -80,9 +80,8 @@ def test_hosts__every_process_of_a_host_killed__every_reading_once(tmp_path):
     assert result["restarts"]["h2"] == result["restarts"]["h4"] == 0
 
 
-# One process with every role per host, as in make test. Two per host (services and an
-# aggregator, per_host=2) parked every message as poison here, with or without the hosts' own
-# source addresses: masters found no aggregator to route to (see the branch's report).
+# One process with every role per host, as in make test; two per host (services and an
+# aggregator) in the test after these.
 CHAOS = [("127.0.0.2", "127.0.0.3", 30.0), ("127.0.0.3", "127.0.0.4", 30.0),
          ("127.0.0.4", "127.0.0.2", 30.0), ("127.0.0.3", "127.0.0.4", 5.0)]
 
@@ -108,3 +107,19 @@ def test_chaos__a_host_killed_another_cut_off__every_reading_once(tmp_path, kill
     assert_hosts_were_real(result)
     record(f"kill_{killed}_cut_{cut}_for_{cut_s:g}s", result)
     print(json.dumps(result))
+
+
+@pytest.mark.chaos
+def test_chaos__two_processes_a_host__killed_and_cut__every_reading_once(tmp_path):
+    """Each host runs its services and its aggregator as two processes (per_host=2): every
+    process of one host killed, another host cut off for 30 s. Six peers; an aggregator's
+    readings cross to another process even on its own host. (In 2026-12-02's first runs this
+    layout parked every message as poison: masters found no aggregator to route to.)"""
+    result = run_driver(tmp_path, timeout_s=900, per_host=2, users=20, seconds=60,
+                        kill_host="127.0.0.3", kill_at_s=8.0, cut_host="127.0.0.4",
+                        cut_at_s=18.0, cut_s=30.0)
+    assert_nothing_lost(result)
+    assert_hosts_were_real(result)
+    assert result["peers"] == 6
+    assert result["restarts"] == {"h2s": 0, "h2a": 0, "h3s": 1, "h3a": 1, "h4s": 0, "h4a": 0}
+    record("two_per_host_kill_127.0.0.3_cut_127.0.0.4_for_30s", result)
