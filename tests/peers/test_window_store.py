@@ -58,8 +58,9 @@ def test_merge__is_idempotent_and_keeps_the_furthest_state(tmp_path):
 
 def test_merge__content_for_a_window_already_closed_here__is_an_orphan(tmp_path):
     """A hand-over or sync that brings readings into a window this aggregator already closed
-    (and stored without them): acknowledged readings in no stored window — handed back to be
-    dead-lettered, and scrubbed; those it already had are not."""
+    (and stored without them): acknowledged readings in no stored window — handed back (and kept
+    to be stored as a part of their window: test_window_store_unsent.py), the window's rows
+    scrubbed; those it already had are not orphans."""
     here = WindowStore(tmp_path / "h.db", 10_000, KEY)
     there = WindowStore(tmp_path / "t.db", 10_000, KEY)
     here.ingest([reading(1, 1_000)])

@@ -47,8 +47,8 @@ def test_open_windows_sealed_in_file_and_wal__on_primary_and_replica(tmp_path):
 
 def test_export_and_orphans_carry_the_readings_open(tmp_path):
     """Export (hand-over, sync) sends the values and the declared signal to the other
-    aggregator; a reading left in a window closed elsewhere comes back whole, to be
-    dead-lettered."""
+    aggregator; a reading left in a window closed elsewhere comes back whole (kept, to be
+    stored as a part of its window)."""
     store = WindowStore(tmp_path / "w.db", 10_000, KEY)
     store.ingest([reading(1, 1_000)])
     [row] = store.export(["dev"])["readings"]
