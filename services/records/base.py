@@ -322,6 +322,11 @@ class RecordStore(ABC):
         """
 
     @abstractmethod
+    def conflicting_readings(self, window: WindowInput) -> list[dict]:
+        """The readings of `window` whose seq a stored part holds with other content (a replay):
+        `add_to_window` leaves them out; the caller parks them."""
+
+    @abstractmethod
     def get_window(
         self,
         record_id: str,

@@ -134,24 +134,33 @@ class WindowsMixin:
                 return WindowRef(record_id, created[record_id], True), len(missing)
         raise Conflict(f"window parts kept changing while {MAX_WINDOW_PARTS} were tried")
 
-    def _readings_held(self: Store, device: str, start: int) -> tuple[set[int] | None, int]:
-        """(the seqs the window's stored parts hold, how many parts there are); None for the
-        seqs when a part was erased. Parts are numbered without gaps (each is created only
-        after every earlier one was read), so the first missing number ends them."""
+    def _readings_held(self: Store, device: str, start: int) -> tuple[dict | None, int]:
+        """({seq: reading} of the window's stored parts, how many parts there are); None for
+        the readings when a part was erased. Parts are numbered without gaps (each is created
+        only after every earlier one was read), so the first missing number ends them."""
         ids = [v.window_part_id(self.namespace, device, start, part)
                for part in range(MAX_WINDOW_PARTS)]
         stored = self.tables.get_many("windows", ids, fields=["erased_ms"])
-        held: set[int] = set()
+        held: dict[int, dict] = {}
         parts = 0
         for record_id in ids:
             if record_id not in stored:
                 break
             try:
-                held.update(r["seq"] for r in self.get_window(record_id)["readings"])
+                held.update((r["seq"], r) for r in self.get_window(record_id)["readings"])
             except RecordErased:
                 return None, parts
             parts += 1
         return held, parts
+
+    def conflicting_readings(self: Store, window: WindowInput) -> list[dict]:
+        """The readings of `window` whose seq a stored part of the window holds with other
+        content (a replay that reached each side of a split brain): add_to_window leaves them
+        out, as the window store refuses a replay at ingest; the caller parks them."""
+        device = v.device_id(window.device_id)
+        held, _ = self._readings_held(device, v.window_start(window.window_start_ms))
+        return [r for r in window.payload["readings"]
+                if held and r["seq"] in held and held[r["seq"]] != r]
 
     def _window_hashes(self: Store, ids: list[str]) -> dict[str, bytes]:
         rows = self.tables.get_many("windows", ids, fields=["ciphertext_sha256"])

@@ -8,7 +8,7 @@ import json
 from types import SimpleNamespace
 
 import trio
-from pulseledger_testkit.admission import attestation_check
+from pulseledger_testkit.admission import attestation_check, master_attestations
 
 from services.peers.messages.windows import StoreRequest
 from services.peers.roles.storage import StorageRole
@@ -154,3 +154,22 @@ def test_a_window_out_of_parts__its_new_readings_parked_with_why(tmp_path, monke
     [letter] = store.dead_letters("reading")
     assert json.loads(letter.payload)["seq"] == 3
     assert letter.reason == "its window could not take a part: window already has 2 parts"
+
+
+def test_a_second_closer_with_other_content_for_a_seq__that_reading_parked_as_a_replay(tmp_path):
+    """Each side of a split brain can take a different reading for the same (device, seq) (a
+    replay that reached both): one content per key is stored; the other is dead-lettered as
+    a replay, not dropped, while the second closer's new readings still form a part."""
+    store = open_test_store(tmp_path)
+    store.register_device(DEVICE, OWNER, b"\x01" * 32)
+    role = role_on(store, tmp_path)
+    trio.run(role.handle, StoreRequest([item([1, 2])], 10_000), "a1")
+    other = item([1, 2, 3])
+    other["readings"][1] = dict(other["readings"][1], heartrate=99.0)
+    other["attestations"] = master_attestations([{**r, "userId": DEVICE}
+                                                 for r in other["readings"]])
+    trio.run(role.handle, StoreRequest([other], 10_000), "a2")
+    assert parts_of(store) == [[1, 2], [3]]
+    [letter] = store.dead_letters("reading")
+    assert (json.loads(letter.payload)["seq"], json.loads(letter.payload)["heartrate"]) == (2, 99.0)
+    assert letter.reason == "replay: its window holds another reading with this seq"

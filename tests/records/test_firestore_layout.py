@@ -85,6 +85,7 @@ def _exercise(store) -> set[str]:
     s.recheck_flagged()
     later = dict(window_payload(5), readings=window_payload(6)["readings"])  # seqs 5 lacks
     assert s.add_to_window(WindowInput(OWNER, DEVICE, 50_000, later))[1] == 10
+    assert s.conflicting_readings(WindowInput(OWNER, DEVICE, 50_000, later)) == []
     bundle = "0x" + "be" * 32
     rec = s.put_bundle(OWNER, bundle, 2, b"export")
     s.get_bundle(bundle, expected_hash=rec.ciphertext_sha256)

@@ -45,6 +45,17 @@ def test_readings_a_window_lacks__stored_as_its_next_part(store):
     assert {r.record_id for r in store.pending_unbatched(10)} == {base.record_id, ref.record_id}
 
 
+def test_a_seq_held_with_other_content__conflicting_and_left_out_of_the_part(store):
+    store.put_windows([part([0, 1])])
+    replayed = part([1, 2])
+    replayed.payload["readings"][0] = dict(replayed.payload["readings"][0], heartrate=150.0)
+    assert [(r["seq"], r["heartrate"]) for r in store.conflicting_readings(replayed)] == [
+        (1, 150.0)]
+    assert store.conflicting_readings(part([0, 1, 2])) == []  # same content, or not held
+    assert store.add_to_window(replayed)[1] == 1
+    assert seqs_by_part(store) == [[0, 1], [2]]
+
+
 def test_nothing_missing__no_part(store):
     store.put_windows([part([0, 1, 2])])
     assert store.add_to_window(part([0, 2])) is None

@@ -117,6 +117,9 @@ class StorageRole:
         store = self.store
         for _, window in repeats:
             try:
+                # a replay that reached each side of a split brain: one content per (device, seq)
+                self._park_readings(window.device_id, store.conflicting_readings(window),
+                                    "replay: its window holds another reading with this seq")
                 added = store.add_to_window(window)
             except (TamperDetected, KeyMissing):  # the store alerted; keep this copy's readings
                 self._park_readings(window.device_id, window.payload["readings"],
