@@ -218,11 +218,7 @@ class Closing:
         """Dead-letter these windows' readings with the reason, then close the windows (here and
         on the replica) as sent on: a parked reading is an outcome, as a stored one is."""
         for (device, start), reason in why.items():
-            for reading in readings[(device, start)]:
-                if reading["heartrate"] is not None:  # a scrubbed one holds nothing to keep
-                    body = {"userId": device, **{k: v for k, v in reading.items() if v is not None}}
-                    self.store.dead_letter("reading", canonical(body),
-                                           f"refused: its window failed the {op} check ({reason})")
+            self._park_readings(device, readings[(device, start)], f"{op} check ({reason})")
         log.warning("%d window(s) refused by the %s check (e.g. device …%s: %s): their readings "
                     "dead-lettered, the round goes on without them", len(why), op,
                     next(iter(why))[0][-6:], next(iter(why.values())))
@@ -231,6 +227,14 @@ class Closing:
         self._note_orphans(orphans, "added while closing")
         self.refused_windows += len(why)
         await self._tell_replicas_closed(list(why))
+
+    def _park_readings(self, device: str, readings: list[dict], check: str) -> None:
+        """Dead-letter a refused window's readings, naming the check that refused it."""
+        for reading in readings:
+            if reading["heartrate"] is not None:  # a scrubbed one holds nothing to keep
+                body = {"userId": device, **{k: v for k, v in reading.items() if v is not None}}
+                self.store.dead_letter("reading", canonical(body),
+                                       f"refused: its window failed the {check}")
 
     async def _tell_replicas_closed(self, windows: list[tuple[str, int]]) -> None:
         """Best effort: a replica that still has them `closing` would, in a takeover, redo

@@ -18,7 +18,6 @@ import logging
 
 import trio
 
-from services.ingest.reading import canonical
 from services.peers.messages.windows import PREDICT, STORE, PredictRequest, StoreRequest
 from services.peers.refused_windows import refused
 from services.runtime.error_text import describe
@@ -98,10 +97,7 @@ class SendingUnsent:
         the rest go again in the next call."""
         parked = [(d, readings, why) for d, _, readings, why in batch if isinstance(why, str)]
         for device, readings, why in parked:
-            for reading in readings:
-                body = {"userId": device, **{k: v for k, v in reading.items() if v is not None}}
-                self.store.dead_letter("reading", canonical(body),
-                                       f"refused: its window failed the {why}")
+            self._park_readings(device, readings, why)  # as closing parks a refused window
         log.warning("%d window(s) of orphan readings refused (e.g. the %s): dead-lettered",
                     len(parked), parked[0][2])
         keys = [(d, r["seq"]) for d, readings, _ in parked for r in readings]
