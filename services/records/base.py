@@ -137,7 +137,18 @@ class Device:
 @dataclass(frozen=True)
 class Doctor:
     address: str  # lower-case 0x-hex
+    email: str | None  # None until the doctor's mailbox confirmed it (nothing is sent before)
+
+
+@dataclass(frozen=True)
+class PendingEmail:
+    """An address a patient named that has not confirmed it wants their emails yet."""
+
+    owner: str  # the patient, lower-case 0x-hex
     email: str
+    purpose: str  # "contact" (the patient's alerts) or "doctor" (the linked doctor's)
+    doctor: str | None  # for "doctor": the doctor's address it was named with
+    expires_ms: int
 
 
 @dataclass(frozen=True)
@@ -284,7 +295,34 @@ class RecordStore(ABC):
     def get_contacts(self, owner: str) -> list[str]: ...
 
     @abstractmethod
-    def link_doctor(self, owner: str, doctor_address: str, doctor_email: str) -> None: ...
+    def link_doctor(self, owner: str, doctor_address: str, doctor_email: str | None) -> None:
+        """Links the doctor; `doctor_email` None: no address confirmed yet (nothing is sent to
+        the doctor until `confirm_email` sets one)."""
+
+    # ---- addresses waiting for their mailbox's confirmation (store_email_confirmations.py)
+    @abstractmethod
+    def add_email_confirmation(self, token_sha256: str, pending: PendingEmail) -> None:
+        """Remembers `pending` under the digest of the secret emailed to it."""
+
+    @abstractmethod
+    def pending_emails(self, owner: str, now_ms: int) -> list[PendingEmail]:
+        """The owner's addresses still waiting for confirmation (expired ones left out)."""
+
+    @abstractmethod
+    def drop_email_confirmations(self, owner: str, purpose: str,
+                                 keep: frozenset[str] = frozenset()) -> int:
+        """Forgets the owner's waiting addresses of `purpose` but those in `keep` (and every
+        expired one); returns how many were forgotten."""
+
+    @abstractmethod
+    def cancel_email_confirmation(self, token_sha256: str) -> None:
+        """Forgets one (its email never went out); none there is fine."""
+
+    @abstractmethod
+    def confirm_email(self, token_sha256: str, now_ms: int) -> PendingEmail | None:
+        """The mailbox confirmed: a contact joins the owner's contacts, a doctor's address
+        becomes the linked doctor's email (if that doctor is still the one linked). None: no
+        such confirmation, expired, or its doctor is no longer linked. Each works once."""
 
     @abstractmethod
     def get_doctor(self, owner: str) -> Doctor | None: ...

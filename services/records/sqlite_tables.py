@@ -68,6 +68,11 @@ CREATE INDEX IF NOT EXISTS devices_by_owner ON devices(owner);
 CREATE TABLE IF NOT EXISTS contacts (owner TEXT PRIMARY KEY, emails TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS doctors (owner TEXT PRIMARY KEY, address TEXT NOT NULL, email TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS doctors_by_address ON doctors(address);
+CREATE TABLE IF NOT EXISTS email_confirmations (
+  token TEXT PRIMARY KEY, owner TEXT NOT NULL, email TEXT NOT NULL, purpose TEXT NOT NULL,
+  doctor TEXT, expires_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS email_confirmations_by_owner ON email_confirmations(owner);
 CREATE TABLE IF NOT EXISTS profiles (owner TEXT PRIMARY KEY, name TEXT, time_zone TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, key_ref TEXT NOT NULL, ciphertext BLOB,
@@ -172,6 +177,8 @@ _TABLES = {
         _Table("devices", "device_id", ("device_id", "owner", "public_key", "registered_ms")),
         _Table("contacts", "owner", ("owner", "emails"), json_columns=frozenset({"emails"})),
         _Table("doctors", "owner", ("owner", "address", "email")),
+        _Table("email_confirmations", "token",
+               ("token", "owner", "email", "purpose", "doctor", "expires_ms")),
         _Table("profiles", "owner", ("owner", "name", "time_zone")),
         _Table(
             "dead_letters",
@@ -469,7 +476,8 @@ class SqliteTables(Tables):
         return self._select("windows", fields, "WHERE flag IS NOT NULL LIMIT ?", (limit,))
 
     def rows_where(self, table: str, field_name: str, value: str) -> list[Row]:
-        if (table, field_name) not in (("devices", "owner"), ("doctors", "address")):
+        if (table, field_name) not in (("devices", "owner"), ("doctors", "address"),
+                                       ("email_confirmations", "owner")):
             raise ValueError(f"no index for {table}.{field_name}")
         return self._select(table, None, f"WHERE {field_name} = ?", (value,))
 

@@ -40,6 +40,7 @@ from services.records.integrity import (
 from services.records.keystore import Envelope, Keyring
 from services.records.store_bundles import VERIFIED_DIGESTS, BundlesMixin
 from services.records.store_dead_letters import DeadLettersMixin
+from services.records.store_email_confirmations import EmailConfirmationsMixin
 from services.records.store_erasure import ErasureMixin
 from services.records.store_windows import WindowsMixin
 from services.records.tables import TABLE_KEYS, NewChange, Row, Tables, Write
@@ -48,7 +49,8 @@ from services.runtime.bounded_cache import BoundedCache
 RECORD_TABLES = ("windows", "bundles", "dead_letters")
 
 
-class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordStore):
+class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, EmailConfirmationsMixin,
+            RecordStore):
     """One chain's record store over one backend's tables. Safe to share between threads."""
 
     def __init__(
@@ -179,10 +181,11 @@ class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordSt
         row = self.tables.get("contacts", v.address(owner, "owner"))
         return list(row["emails"]) if row else []
 
-    def link_doctor(self, owner: str, doctor_address: str, doctor_email: str) -> None:
+    def link_doctor(self, owner: str, doctor_address: str, doctor_email: str | None) -> None:
         owner = v.address(owner, "owner")
         fields = {"address": v.address(doctor_address, "doctor address"),
-                  "email": v.email(doctor_email)}
+                  # "" (not None): the column is NOT NULL in stores made before confirmations
+                  "email": "" if doctor_email is None else v.email(doctor_email)}
         self.tables.commit([Write("set", "doctors", owner, fields)],
                            [NewChange(owner, "doctor_linked")])
 
@@ -198,7 +201,7 @@ class Store(WindowsMixin, BundlesMixin, DeadLettersMixin, ErasureMixin, RecordSt
 
     def get_doctor(self, owner: str) -> Doctor | None:
         row = self.tables.get("doctors", v.address(owner, "owner"))
-        return Doctor(row["address"], row["email"]) if row else None
+        return Doctor(row["address"], row["email"] or None) if row else None
 
     def patients_of_doctor(self, doctor_address: str) -> list[str]:
         address = v.address(doctor_address, "doctor address")

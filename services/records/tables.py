@@ -19,7 +19,9 @@ back carries its key under the table's key field.
                   ciphertext_sha256, created_ms, erased_ms
     devices       device_id: owner, public_key, registered_ms
     contacts      owner: emails (list)
-    doctors       owner: address, email
+    doctors       owner: address, email ("" until the doctor's address confirmed it)
+    email_confirmations  token (sha256 hex of the emailed secret): owner, email, purpose
+                  ("contact" or "doctor"), doctor (address, for "doctor"), expires_ms
     profiles      owner: name (or None), time_zone (IANA)
     dead_letters  id: kind, key_ref, ciphertext, payload_digest, reason, at_ms
 """
@@ -41,6 +43,7 @@ TABLE_KEYS = {
     "devices": "device_id",
     "contacts": "owner",
     "doctors": "owner",
+    "email_confirmations": "token",
     "profiles": "owner",
     "dead_letters": "id",
 }

@@ -14,7 +14,14 @@ import time
 import pytest
 from records_support import DEVICE, DOCTOR, OWNER, PROJECT, flip, fresh_chain, window_payload
 
-from services.records import RecordStore, TamperDetected, WindowInput, firestore_indexes, merkle
+from services.records import (
+    PendingEmail,
+    RecordStore,
+    TamperDetected,
+    WindowInput,
+    firestore_indexes,
+    merkle,
+)
 from services.records.firestore_client import make_client
 from services.records.firestore_indexes import ASC, QueryShape
 from services.records.firestore_store import FirestoreRecordStore
@@ -59,6 +66,13 @@ def _exercise(store) -> set[str]:
     s.get_profile(OWNER)
     s.link_doctor(OWNER, DOCTOR, "dr@example.org")
     s.get_doctor(OWNER)
+    now_ms = int(time.time() * 1000)
+    s.add_email_confirmation("ab" * 32, PendingEmail(OWNER, "new@example.org", "contact", None,
+                                                     now_ms + 60_000))
+    s.pending_emails(OWNER, now_ms)
+    s.confirm_email("ab" * 32, now_ms)
+    s.cancel_email_confirmation("cd" * 32)
+    s.drop_email_confirmations(OWNER, "contact")
     s.patients_of_doctor(DOCTOR)
     cursor = s.latest_cursor(OWNER)
     first = s.put_window(OWNER, DEVICE, 0, window_payload(0))
