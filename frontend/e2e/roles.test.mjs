@@ -17,6 +17,22 @@ let web, stack, browser, info, emails;
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 const addressOf = (who) => privateKeyToAccount(info.keys[who]).address;
 
+/** The newest link the gateway mailed to `address`, opened in a tab of `context` (its owner's
+ * mail client; no wallet is needed) and confirmed; a used link is refused after. */
+async function confirmMailbox(context, address, expected) {
+  const { links } = await stack.command(`mailbox ${address}`);
+  assert.ok(links.length > 0, `no confirmation link was mailed to ${address}`);
+  const mail = await context.newPage();
+  await mail.goto(links.at(-1));
+  await mail.getByRole('button', { name: 'Confirm this address' }).click();
+  await expectText(mail.getByTestId('confirm-status'), expected);
+  await shot(mail, '10b-address-confirmed');
+  await mail.reload();
+  await mail.getByRole('button', { name: 'Confirm this address' }).click();
+  await expectText(mail.getByTestId('confirm-status'), /404 .*unknown, used or expired/);
+  await mail.close();
+}
+
 /** A fresh browser profile with `who`'s wallet, opened at `url`, connected on the right chain. */
 async function openAs(who, url, viewport = { width: 1200, height: 900 }) {
   const context = await browser.newContext({ viewport });
@@ -74,7 +90,14 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('contacts-status'), /“not-an-email” is not an email address/);
   await page.getByLabel(/Your email addresses/).fill('me@home.invalid, backup@home.invalid');
   await page.getByRole('button', { name: 'Save contacts' }).click();
-  await expectText(page.getByTestId('contacts-status'), /go to 2 addresses/);
+  // Nothing is mailed alerts before its owner confirms: each address got a link first.
+  await expectText(page.getByTestId('contacts-status'), /go to 0 addresses; 2 addresses must first confirm the link we emailed/);
+  await expectText(page.getByTestId('contacts-waiting'), /backup@home\.invalid, me@home\.invalid/);
+  await expectText(page.getByTestId('onboarding-steps'), /○ Where to send alerts/);
+  await confirmMailbox(context, 'me@home.invalid', /now gets the heart-rhythm alerts of 0x/);
+  await confirmMailbox(context, 'backup@home.invalid', /now gets the heart-rhythm alerts/);
+  // The onboarding page reads again while an address waits: the step turns done by itself.
+  await expectText(page.getByTestId('onboarding-steps'), /✓ Where to send alerts/);
   // Optional: the name the doctor's emails use and the zone of every time in them.
   await page.getByLabel(/The name your doctor’s alert emails use/).fill('Ada Newcomer');
   await page.getByLabel(/Your time zone/).fill('Mars/Olympus');
@@ -87,7 +110,9 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await page.getByLabel('Doctor’s wallet address').fill(info.doctor);
   await page.getByLabel('Doctor’s email address').fill(info.doctorEmail);
   await page.getByRole('button', { name: 'Link doctor' }).click();
-  await expectText(page.getByTestId('doctor-status'), /Linked/);
+  await expectText(page.getByTestId('doctor-status'), /Linked: .* sees your heart data now, and gets your alerts once they confirm/);
+  await expectText(page.getByTestId('onboarding-steps'), /○ Your doctor/);
+  await confirmMailbox(context, info.doctorEmail, /now gets the alerts of your patient 0x/);
   await expectText(page.getByTestId('onboarding-steps'), /✓ Pair your wearable[\s\S]*✓ Where to send alerts[\s\S]*✓ Your doctor/);
   await expectText(page.getByTestId('onboarding-done'), /All set/);
   // Every step was a signature: no transaction, no gas (the newcomer holds no ether).
@@ -106,6 +131,10 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('doctor-status'), /Linked: .* your former doctor no longer does/);
   await linkDoctor('doctor', info.doctorEmail); // back: the doctor's list below counts this patient
   assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 8);
+  // A doctor linked anew is mailed anew: nothing goes to their address until they confirm again.
+  await expectText(page.getByTestId('linked-doctor'), /waiting for confirmation/);
+  await confirmMailbox(context, info.doctorEmail, /now gets the alerts of your patient 0x/);
+  await expectText(page.getByTestId('onboarding-done'), /All set/);
 
   // The wearable's first window now arrives on the new patient's heart page, live.
   await page.getByRole('link', { name: 'your heart page' }).click();

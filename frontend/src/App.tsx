@@ -18,6 +18,7 @@ import { EarningsPage } from './views/patient/EarningsPage';
 import { ErasurePage } from './views/patient/ErasurePage';
 import { HeartPage } from './views/patient/HeartPage';
 import { OnboardingPage } from './views/patient/OnboardingPage';
+import { ConfirmEmailPage } from './views/ConfirmEmailPage';
 import { RequestsPage } from './views/patient/RequestsPage';
 import { DatasetsPage } from './views/researcher/DatasetsPage';
 import { PurchasePage, PurchasesPage } from './views/researcher/PurchasesPage';
@@ -41,6 +42,7 @@ function page(route: Route): ReactNode {
     case 'home': return <Home />;
     case 'heart': return <HeartPage at={route.at} />;
     case 'onboarding': return <OnboardingPage device={route.device} code={route.code} />;
+    case 'confirm-email': return <ConfirmEmailPage token={route.token} />;
     case 'requests': return <RequestsPage />;
     case 'request': return <RequestPage id={route.id} />;
     case 'earnings': return <EarningsPage />;
@@ -62,8 +64,9 @@ export function App() {
   const { wallet, ledger, config } = useDapp();
   const route = useRoute();
   const role = roleFor(route, wallet.account, ledger.events);
-  // The start page and unknown addresses need no wallet; every other page acts for the wallet.
-  const needsWallet = route.name !== 'home' && route.name !== 'not-found';
+  // The start page, an emailed confirmation link (its mailbox may have no wallet) and unknown
+  // addresses need no wallet; every other page acts for the wallet.
+  const needsWallet = route.name !== 'home' && route.name !== 'not-found' && route.name !== 'confirm-email';
   return (
     <>
       <header className="appbar">

@@ -23,7 +23,7 @@ describe('routes', () => {
       { name: 'home' }, { name: 'heart' }, { name: 'heart', at: 5 }, { name: 'onboarding' }, { name: 'requests' }, { name: 'request', id: 7n },
       { name: 'earnings' }, { name: 'access' }, { name: 'consents' }, { name: 'data-classes' }, { name: 'erasure' }, { name: 'research' },
       { name: 'research', patient: PATIENT }, { name: 'purchases' }, { name: 'purchase', id: 263n }, { name: 'datasets' }, { name: 'doctor' },
-      { name: 'patient', address: PATIENT },
+      { name: 'patient', address: PATIENT }, { name: 'confirm-email', token: 'Ab_-'.repeat(10) + 'x9Z' }, { name: 'confirm-email' },
       { name: 'onboarding', device: '12D3KooW9pP4Seg3kZYhySpuVjn1RPdQBsUFZKiFxGMGQN5MeL6A', code: `1800000000000.${'Ab_-'.repeat(21)}x9` },
     ];
     for (const route of routes) expect(parseRoute(hrefOf(route))).toEqual(route);
@@ -36,6 +36,7 @@ describe('routes', () => {
     expect(parseRoute('#/heart?at=soon')).toEqual({ name: 'heart', at: undefined });
     expect(parseRoute('#/onboarding?device=<script>')).toEqual({ name: 'onboarding', device: undefined });
     expect(parseRoute('#/onboarding?code=<script>')).toEqual({ name: 'onboarding', code: undefined });
+    expect(parseRoute('#/confirm-email?token=short')).toEqual({ name: 'confirm-email', token: undefined });
     expect(parseRoute('')).toEqual({ name: 'home' });
   });
 

@@ -3,6 +3,7 @@ what lives in it (nonces, sessions, budgets, live streams), and who the caller i
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ class GatewayBudgets:
     relay_per_patient: Budget
     erasures: Budget
     exports: Budget
+    confirmations_per_owner: Budget
+    confirmations_per_address: Budget
+    confirms: Budget
 
     @classmethod
     def from_settings(cls, s: GatewaySettings) -> GatewayBudgets:
@@ -49,7 +53,14 @@ class GatewayBudgets:
             erasures=Budget("erasure", s.erasures_per_patient, 3600,
                             "erasure requests for this patient"),
             exports=Budget("export", s.exports_per_patient, 3600,
-                           "new exports for this patient"))
+                           "new exports for this patient"),
+            confirmations_per_owner=Budget("confirm-mail-owner", s.confirmations_per_owner, 3600,
+                                           "confirmation emails for this patient"),
+            confirmations_per_address=Budget(
+                "confirm-mail-address", s.confirmations_per_address, 86_400,
+                "confirmation emails to this address"),
+            confirms=Budget("confirm", s.confirms_per_client, s.budget_window_s,
+                            "confirmation attempts from this client address"))
 
 
 @dataclass
@@ -59,6 +70,8 @@ class Gateway:
     store: Any  # services.records.RecordStore
     blobs: Any | None = None  # services.blobs BlobStore, for ipfs:// pointers
     state: SharedState | None = None  # default: from settings.shared_store_url
+    notifier: Any | None = None  # services.notify Notifier; default: settings.notify, when first used
+    mail_lock: threading.Lock = field(default_factory=threading.Lock)  # one send at a time
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
@@ -78,8 +91,19 @@ class Gateway:
         self.label_parts = LabelParts(s.label_parts_bytes, s.label_parts_s,
                                       s.label_parts_recheck_s)
 
+    def mailer(self) -> Any:
+        """The notifier confirmation links go out by, opened when the first is sent (a gateway
+        nobody onboards through never touches the mail system)."""
+        with self.mail_lock:
+            if self.notifier is None:
+                from services.notify import open_notifier
+                self.notifier = open_notifier(self.settings.notify)
+            return self.notifier
+
     def close(self) -> None:
         self.live.close()
+        if self.notifier is not None:
+            self.notifier.close()
 
 
 def gateway() -> Gateway:

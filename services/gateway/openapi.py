@@ -132,8 +132,22 @@ def _document() -> dict[str, Any]:
                     emails={"type": "array", "maxItems": 10,
                             "items": {"type": "string", "format": "email"}},
                     nonce=NONCE, signature=SIGNATURE))},
-                "responses": {"200": _ok("stored", {"type": "object"}),
-                              **_error_responses("400", "401", "413")}}},
+                "responses": {"200": _ok(
+                    "a listed address already confirmed keeps getting alerts, one no longer "
+                    "listed stops at once, a new one is mailed a confirmation link and gets "
+                    "alerts once it comes back (counts: contacts, waiting, confirmations_sent)",
+                    {"type": "object"}),
+                              **_error_responses("400", "401", "413", "429", "503")}}},
+            "/onboarding/emails/confirm": {"post": {
+                "operationId": "confirmEmail",
+                "description": "The secret a named address was mailed (its link's `token`): "
+                               "the address joins the patient's contacts, or becomes their "
+                               "linked doctor's email. No signature; each link works once.",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["token"], token={"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"}))},
+                "responses": {"200": _ok("confirmed: owner, purpose (contact or doctor), email",
+                                         {"type": "object"}),
+                              **_error_responses("400", "404", "413", "429")}}},
             "/onboarding/profile": {"post": {
                 "operationId": "setProfile",
                 "requestBody": {"required": True, **_json(_obj(
@@ -150,8 +164,11 @@ def _document() -> dict[str, Any]:
                     ["owner", "doctor", "doctor_email", "nonce", "signature"], owner=ADDRESS,
                     doctor=ADDRESS, doctor_email={"type": "string", "format": "email"},
                     nonce=NONCE, signature=SIGNATURE))},
-                "responses": {"200": _ok("linked", {"type": "object"}),
-                              **_error_responses("400", "401", "413")}}},
+                "responses": {"200": _ok(
+                    "linked (the doctor reads at once); `email_confirmed` false: the address "
+                    "was mailed a confirmation link and gets alerts once it comes back",
+                    {"type": "object"}),
+                              **_error_responses("400", "401", "413", "429", "503")}}},
             "/patients/{owner}/windows": {"get": {
                 "operationId": "listWindows", "security": SECURED,
                 "parameters": [_owner_param(), *_page_params(),

@@ -9,7 +9,14 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from services.gateway import validate
-from services.gateway.context import gateway
+from services.gateway.context import client_address, gateway
+from services.gateway.email_confirmations import (
+    SECRET_PATTERN,
+    ask_to_confirm,
+    new_pending,
+    recently_asked,
+    secret_digest,
+)
 from services.gateway.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from services.gateway.observability import log
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
@@ -107,16 +114,51 @@ def unpair_device():
 
 @blueprint.post("/onboarding/contacts")
 def set_contacts():
+    """The patient's alert addresses. One no longer listed stops getting alerts at once; a new
+    one is mailed a confirmation link and gets alerts once its mailbox confirmed
+    (email_confirmations.py); one already waiting is mailed again only after
+    `email_resend_after_s`."""
     body = validate.json_body()
     owner = validate.address(body.get("owner"), "owner")
     emails = validate.emails(body.get("emails"))
     _signed("SetContacts", body, {"owner": owner, "emails": emails, "nonce": _nonce(body)})
+    gw, patient = gateway(), owner.lower()
+    wanted = list(dict.fromkeys(e.strip() for e in emails))
+    confirmed = gw.store.get_contacts(patient)
+    now_ms = int(time.time() * 1000)
+    waiting = {p.email: p for p in gw.store.pending_emails(patient, now_ms)
+               if p.purpose == "contact"}
+    to_ask = [e for e in wanted if e not in confirmed
+              and not (e in waiting and recently_asked(gw, waiting[e], now_ms))]
     try:
-        gateway().store.set_contacts(owner.lower(), emails)
+        gw.store.set_contacts(patient, [e for e in confirmed if e in wanted])
+        gw.store.drop_email_confirmations(patient, "contact", frozenset(
+            e for e in wanted if e not in confirmed and e not in to_ask))
     except InvalidInput as error:
         raise BadRequest(str(error)) from None
-    log("contacts_set", owner=owner, count=len(emails))
-    return jsonify(owner=owner, contacts=len(emails))
+    for email in to_ask:
+        ask_to_confirm(gw, new_pending(gw, patient, email, "contact"))
+    log("contacts_set", owner=owner, count=len(wanted), confirmations_sent=len(to_ask))
+    kept = sum(e in confirmed for e in wanted)
+    return jsonify(owner=owner, contacts=kept, waiting=len(wanted) - kept,
+                   confirmations_sent=len(to_ask))
+
+
+@blueprint.post("/onboarding/emails/confirm")
+def confirm_email():
+    """The link a named address was mailed came back: no signature, the secret only its mailbox
+    saw is the proof. Each link works once."""
+    gw = gateway()
+    gw.budgets.spend(gw.limits.confirms, client_address())
+    body = validate.json_body()
+    secret = validate.string(body.get("token"), "token", max_length=43, pattern=SECRET_PATTERN)
+    confirmed = gw.store.confirm_email(secret_digest(secret), int(time.time() * 1000))
+    if confirmed is None:
+        raise NotFound("this confirmation link is unknown, used or expired; for a doctor's "
+                       "address, the patient may have linked another doctor since")
+    log("email_confirmed", owner=confirmed.owner, purpose=confirmed.purpose)
+    return jsonify(owner=validate.address(confirmed.owner), purpose=confirmed.purpose,
+                   email=confirmed.email)
 
 
 @blueprint.post("/onboarding/profile")
@@ -140,15 +182,24 @@ def set_profile():
 
 @blueprint.post("/onboarding/doctor")
 def link_doctor():
+    """The doctor may read the patient's windows at once; their address gets alerts once its
+    mailbox confirmed (email_confirmations.py), unless it is the one already confirmed."""
     body = validate.json_body()
     owner = validate.address(body.get("owner"), "owner")
     doctor = validate.address(body.get("doctor"), "doctor")
     doctor_email = validate.email(body.get("doctor_email"), "doctor_email")
     _signed("LinkDoctor", body, {"owner": owner, "doctor": doctor, "doctorEmail": doctor_email,
                                  "nonce": _nonce(body)})
-    try:
-        gateway().store.link_doctor(owner.lower(), doctor.lower(), doctor_email)
-    except InvalidInput as error:
-        raise BadRequest(str(error)) from None
-    log("doctor_linked", owner=owner, doctor=doctor)
-    return jsonify(owner=owner, doctor=doctor)
+    gw, patient = gateway(), owner.lower()
+    current = gw.store.get_doctor(patient)
+    confirmed = current is not None and current.address == doctor.lower() \
+        and current.email == doctor_email
+    if not confirmed:
+        try:
+            gw.store.drop_email_confirmations(patient, "doctor")
+            gw.store.link_doctor(patient, doctor.lower(), None)
+        except InvalidInput as error:
+            raise BadRequest(str(error)) from None
+        ask_to_confirm(gw, new_pending(gw, patient, doctor_email, "doctor", doctor.lower()))
+    log("doctor_linked", owner=owner, doctor=doctor, email_confirmed=confirmed)
+    return jsonify(owner=owner, doctor=doctor, email_confirmed=confirmed)

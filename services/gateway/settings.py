@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.alerts import AlertSettings
 from services.blobs import BlobsSettings
 from services.chain.settings import ChainSettings
+from services.notify import NotifySettings
 from services.records import RecordsSettings
 
 # The gateway's older chain settings, by the PULSELEDGER_CHAIN_* field each stands for.
@@ -100,6 +101,22 @@ class GatewaySettings(BaseSettings):
     erasures_per_patient: int = 6
     # Exports a patient may make per hour (each decrypts and seals up to a month of windows).
     exports_per_patient: int = 12
+
+    # An address a patient names (their contacts, their doctor's) is mailed a confirmation link
+    # first and gets alerts only once its mailbox confirmed (email_confirmations.py). The link
+    # points at the dapp and works once, for `email_confirm_ttl_s`. Budgets: confirmation
+    # emails one patient may cause per hour, one address may get per day (so nobody's mailbox
+    # can be flooded through us), confirm attempts per client address per `budget_window_s`;
+    # a waiting address is mailed again on a later save only after `email_resend_after_s`.
+    dapp_url: str = "http://127.0.0.1:5173"
+    email_confirm_ttl_s: int = Field(7 * 86_400, ge=60)
+    email_resend_after_s: int = Field(600, ge=0)
+    confirmations_per_owner: int = Field(10, ge=1)
+    confirmations_per_address: int = Field(20, ge=1)  # a doctor is named by each patient
+    confirms_per_client: int = Field(30, ge=1)
+    # The mail system the confirmation links go out by: PULSELEDGER_NOTIFY_*, as the
+    # notification peers' (the outbox folder by default).
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     # Live view (Server-Sent Events): bounds per account and client address (across replicas)
     # and per replica; a heartbeat comment when idle; lifetimes, then the client reconnects.

@@ -41,3 +41,9 @@ def pairing_link(dapp_url: str, device_id: str, code: str) -> str:
     """What a wearable's QR code carries: onboarding with the device's peer id and its pairing
     code (services/ingest/pairing.py) filled in."""
     return f"{_base(dapp_url)}/onboarding?device={device_id}&code={code}"
+
+
+def confirm_email_link(dapp_url: str, secret: str) -> str:
+    """An address's confirmation (services/gateway/email_confirmations.py): the dapp's page
+    sends the secret back; a mail scanner that fetches the link only loads static files."""
+    return f"{_base(dapp_url)}/confirm-email?token={secret}"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.parser
+import email.policy
 import hashlib
 import os
+from email.message import EmailMessage
 from pathlib import Path
 
 from services.notify.base import Email, Notifier, NotifierRejected, NotifierUnavailable
@@ -54,3 +58,28 @@ class OutboxNotifier(Notifier):
         except OSError as error:
             raise NotifierUnavailable(f"outbox folder not writable: {error.strerror}") from error
         return rejected
+
+
+def read_outbox(folder: Path, to: set[str] | None = None,
+                since_ns: int = 0) -> list[EmailMessage]:
+    """The messages in an outbox folder (those to an address in `to`, if given, written since
+    `since_ns` on the file clock), oldest first:
+    for the demo's actors and tests, who read their mail where the embedded default delivers
+    it. Headers are read first, so a folder of many alerts costs little to search."""
+    folder = Path(folder)
+    dated = [(p.stat().st_mtime_ns, p.name, p) for p in folder.glob("*.eml")] \
+        if folder.is_dir() else []
+    paths = [p for mtime, _, p in sorted(dated) if mtime >= since_ns]
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default)
+    found = []
+    for path in paths:
+        raw = path.read_bytes()
+        if to is None or headers.parsebytes(raw)["To"] in to:
+            found.append(email.message_from_bytes(raw, policy=email.policy.default))
+    return found
+
+
+def plain_text(message: EmailMessage) -> str:
+    """A message's text part (alerts carry an HTML part beside it; confirmations do not)."""
+    body = message.get_body(preferencelist=("plain",))
+    return "" if body is None else body.get_content()

@@ -152,6 +152,10 @@ def _gateway(settings, chain, ports, shared) -> Component:
     _default(env, "PULSELEDGER_GATEWAY_DOMAIN", f"{settings.host}:{ports.gateway}")
     _default(env, "PULSELEDGER_GATEWAY_URI", url)
     _default(env, "PULSELEDGER_GATEWAY_CORS_ORIGINS", [dapp_url(settings, ports)])
+    # confirmation emails link to this dapp; every demo patient names the one demo doctor
+    _default(env, "PULSELEDGER_GATEWAY_DAPP_URL", dapp_url(settings, ports))
+    _default(env, "PULSELEDGER_GATEWAY_CONFIRMATIONS_PER_ADDRESS",
+             str(20 + settings.simulate_users))
     key = gateway_key(settings, chain)
     if key is not None:
         _default(env, "PULSELEDGER_GATEWAY_GATEWAY_KEY", key)

@@ -97,6 +97,18 @@ class GatewayClient:
             {"owner": account.address, "doctor": doctor_address, "doctorEmail": doctor_email},
             {"owner": account.address, "doctor": doctor_address, "doctor_email": doctor_email})))
 
+    def confirm_email(self, secret: str) -> bool:
+        """Send back a secret a confirmation email carried; False when it was used or expired.
+        Waits out the gateway's budget of confirmations (429, Retry-After) as a person would."""
+        response = self.post("/onboarding/emails/confirm", {"token": secret})
+        while response.status_code == 429:
+            time.sleep(min(60.0, float(response.headers.get("Retry-After", "1"))))
+            response = self.post("/onboarding/emails/confirm", {"token": secret})
+        if response.status_code == 404:
+            return False
+        self._ok(response)
+        return True
+
     def relay_decision(self, account, *, chain_id: int, contract: str, request_id: int,
                        decision: Decision, nonce: int, deadline: int) -> dict:
         """The patient signs; the gateway pays the gas (decideBySig)."""

@@ -12,7 +12,8 @@ has also asked the patient for exports, been approved and paid, so every email h
 The Node e2e harness (frontend/e2e/stack.mjs) starts this as a child process and reads one JSON
 line from stdout. Commands on stdin, each answered with one JSON line: `window` stores one more
 window for the patient (to see the live stream), `spare-window` one for the spare wearable (under
-whoever paired it), `links DAPP_URL` renders every email the story sends and answers their links,
+whoever paired it), `mailbox ADDRESS` answers the links the gateway mailed to ADDRESS (its
+confirmation links), `links DAPP_URL` renders every email the story sends and answers their links,
 `mine N` mines blocks; end of stdin shuts everything down (the gateway, the store, anvil).
 
     uv run python -m tests.dapp.stack --cors-origin http://127.0.0.1:PORT [--market]
@@ -43,6 +44,8 @@ from services.gateway.wiring import chain_identity
 from services.ingest.device_identity import DeviceKey, peer_id_for
 from services.ingest.pairing import pairing_code
 from services.market.exports import make_export
+from services.notify import NotifySettings
+from services.notify.outbox import plain_text, read_outbox
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
 from services.records.window_payload import sample_payload
@@ -137,7 +140,10 @@ def main() -> None:
             session_secret=SecretStr(base64.b64encode(os.urandom(24)).decode()),
             domain="127.0.0.1", uri="http://127.0.0.1", cors_origins=options.cors_origin,
             relay_per_patient=20, relay_per_ip=50, tx_timeout_s=10, sse_heartbeat_s=0.5,
-            sse_max_duration_s=2)  # short streams, so the e2e sees the dapp reconnect
+            sse_max_duration_s=2,  # short streams, so the e2e sees the dapp reconnect
+            # confirmation links land in the outbox, pointing at the dapp the e2e serves
+            notify=NotifySettings(outbox_dir=workdir / "outbox"),
+            dapp_url=(options.cors_origin or ["http://127.0.0.1:5173"])[0] + "/")
         ledger = Ledger(settings)
         records = RecordsSettings(
             sqlite_dir=workdir / "records", master_key_file=None,
@@ -202,6 +208,13 @@ def main() -> None:
                 store.put_window(device.owner, spare_id, start, window_payload(spare_id, start, 0))
             elif command[:1] == ["mine"]:
                 chain.mine(int(command[1]) if len(command) > 1 else 1)
+            elif command[:1] == ["mailbox"]:
+                # the confirmation links mailed to one address, newest last (its owner's inbox)
+                links = [LINK.findall(plain_text(m)) for m in read_outbox(workdir / "outbox")
+                         if m["To"] == command[1]]
+                print(json.dumps({"done": "mailbox", "links": [x for ls in links for x in ls]}),
+                      flush=True)
+                continue
             elif command[:1] == ["links"]:
                 links = email_links(command[1], store, patient.address, buyer.address,
                                     purchase_id)

@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from unittest import mock
 
@@ -30,8 +31,10 @@ from web3 import Web3
 
 from services.chain.connection import ledger_contract
 from services.chain.eip712 import Decision
+from services.gateway.email_confirmations import secrets_in
 from services.market.exports import make_export
 from services.market.pseudonyms import UNLABELLED
+from services.notify.outbox import plain_text
 from services.records import RecordErased, RecordsSettings, open_store
 from services.records.window_payload import validate_window_payload
 from services.stack import demo_people
@@ -76,11 +79,39 @@ def stack(tmp_path_factory, smtp):
         demo_sale=False,  # this story makes its own sale, step by step (the demo's: test_demo_sale)
         stop_timeout_s=5,
         max_restarts=2)
-    with mock.patch.dict(os.environ, mail_and_listeners), Stack(settings) as stack:
+    with mock.patch.dict(os.environ, mail_and_listeners), Stack(settings) as stack, \
+            Inbox(smtp, lambda: GatewayClient(gateway_url(stack.settings, stack.ports))):
         stack.start_chain()
         stack.start_services()
         stack.wait_ready()
         yield stack
+
+
+class Inbox:
+    """The story's people read their mail: each confirmation link the gateway mails (their
+    contact addresses, the doctor's) is opened as soon as it arrives, as a person would. With
+    SMTP the demo's actors cannot read their mail (they do from `make up`'s outbox)."""
+
+    def __init__(self, smtp, gateway):
+        self.smtp, self.gateway, self.stop = smtp, gateway, threading.Event()
+        self.opened: set[str] = set()
+        self.thread = threading.Thread(target=self._read, name="inbox", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+    def _read(self) -> None:
+        while not self.stop.wait(0.05):
+            for item in self.smtp.received:
+                for secret in secrets_in(plain_text(item.message)):
+                    if secret not in self.opened:
+                        self.opened.add(secret)
+                        self.gateway().confirm_email(secret)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +129,13 @@ def _store(stack):
 
 def mailbox(smtp, address: str) -> list[str]:
     return [item.message["Subject"] for item in smtp.received if address in item.rcpt_tos]
+
+
+def wait_until(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.1)
 
 
 def wait_for_mail(smtp, w3, address: str, subject: str, timeout_s: float = 30.0) -> None:
@@ -125,7 +163,8 @@ def test_whole_story(stack, story, smtp):
     for person in people:
         device = store.get_device(demo_people_device_id(person))
         assert device is not None and device.owner == person.account.address.lower()
-        assert store.get_contacts(person.account.address.lower()) == [person.email]
+        # confirmed by its owner from the link the gateway mailed (Inbox, above)
+        wait_until(lambda: store.get_contacts(person.account.address.lower()) == [person.email])
         assert store.get_doctor(person.account.address.lower()).address == doctor.address.lower()
         device_ids.append(device.device_id)
     story["device_ids"] = device_ids

@@ -8,6 +8,7 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -19,6 +20,7 @@ from services.gateway.ledger import Ledger
 from services.gateway.settings import GatewaySettings
 from services.gateway.siwe import build_message
 from services.gateway.wiring import chain_identity
+from services.notify import NotifySettings
 from services.records import RecordsSettings, open_store
 from tests.gateway.chain_helpers import Chain, deploy, start_anvil
 from tests.gateway.processes import RedisServer
@@ -58,8 +60,15 @@ def chain(anvil_url, gateway_account, tmp_path_factory) -> Chain:
 
 
 @pytest.fixture(scope="session")
-def settings(chain, gateway_account) -> GatewaySettings:
+def outbox(tmp_path_factory) -> Path:
+    """Where the gateway's confirmation emails land (the outbox backend, as in `make up`)."""
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="session")
+def settings(chain, gateway_account, outbox) -> GatewaySettings:
     return GatewaySettings(
+        notify=NotifySettings(outbox_dir=outbox),
         rpc_url=chain.url, deployments=chain.deployments, confirmations=CONFIRMATIONS,
         gateway_key=SecretStr(gateway_account.key.to_0x_hex()),
         session_secret=SecretStr("test-session-secret"), domain=DOMAIN, uri=URI,
@@ -68,7 +77,8 @@ def settings(chain, gateway_account) -> GatewaySettings:
         # Every test signs in from the test client's one address: the per-client budgets are
         # tested on apps of their own (test_abuse.py), not spent here by accident.
         nonces_per_client=1_000_000, sign_ins_per_client=1_000_000,
-        requests_per_client=1_000_000)
+        requests_per_client=1_000_000, confirmations_per_owner=1_000_000,
+        confirmations_per_address=1_000_000)
 
 
 @pytest.fixture(scope="session")

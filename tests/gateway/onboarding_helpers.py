@@ -1,10 +1,13 @@
 """Wallet-signed onboarding requests (EIP-712 with a gateway nonce), as the dapp sends them."""
 
 import time
+from pathlib import Path
 
+from services.gateway.email_confirmations import secrets_in
 from services.gateway.typed_data import onboarding_typed_data, sign_typed
 from services.ingest.device_identity import DeviceKey
 from services.ingest.pairing import pairing_code
+from services.notify.outbox import plain_text, read_outbox
 
 CHAIN_ID = 31337
 DAY_MS = 86_400_000
@@ -39,10 +42,27 @@ def register_device(client, patient, signer=None, device: DeviceKey | None = Non
     return client.post("/onboarding/device", json=body), device_id, body
 
 
-def link_doctor(client, patient, doctor):
+def link_doctor(client, patient, doctor, email: str = "dr@clinic.example"):
     body = signed_body(client, patient, "LinkDoctor",
                        {"owner": patient.address, "doctor": doctor.address,
-                        "doctorEmail": "dr@clinic.example"},
+                        "doctorEmail": email},
                        {"owner": patient.address, "doctor": doctor.address,
-                        "doctor_email": "dr@clinic.example"})
+                        "doctor_email": email})
     return client.post("/onboarding/doctor", json=body)
+
+
+def set_contacts(client, patient, emails: list[str]):
+    body = signed_body(client, patient, "SetContacts",
+                       {"owner": patient.address, "emails": emails},
+                       {"owner": patient.address, "emails": emails})
+    return client.post("/onboarding/contacts", json=body)
+
+
+def mailed_secrets(outbox: Path, to: str) -> list[str]:
+    """The confirmation secrets mailed to `to` so far, oldest first (what its owner clicks)."""
+    return [secret for message in read_outbox(outbox) if message["To"] == to
+            for secret in secrets_in(plain_text(message))]
+
+
+def confirm(client, secret: str):
+    return client.post("/onboarding/emails/confirm", json={"token": secret})

@@ -14,15 +14,17 @@ from tests.doc_recipes import recipe, run
 from tests.gateway.conftest import bearer, sign_in
 from tests.gateway.onboarding_helpers import (
     DAY_MS,
+    confirm,
     device_key,
     fresh_code,
     link_doctor,
+    mailed_secrets,
     register_device,
     signed_body,
 )
 
 
-def test_onboarding__signed_requests__stored(client, chain, store):
+def test_onboarding__signed_requests__stored(client, chain, store, outbox):
     patient, doctor = chain.fund(), chain.fund()
     response, device_id, _ = register_device(client, patient)
     assert response.status_code == 201, response.get_json()
@@ -33,9 +35,12 @@ def test_onboarding__signed_requests__stored(client, chain, store):
                            {"owner": patient.address, "emails": emails},
                            {"owner": patient.address, "emails": emails})
     assert client.post("/onboarding/contacts", json=contacts).status_code == 200
+    assert store.get_contacts(patient.address.lower()) == [], "nothing before a confirmation"
+    for email in emails:
+        assert confirm(client, mailed_secrets(outbox, email)[-1]).status_code == 200
     assert store.get_contacts(patient.address.lower()) == emails
 
-    assert link_doctor(client, patient, doctor).status_code == 200
+    assert link_doctor(client, patient, doctor, "dr-stored@clinic.example").status_code == 200
     assert store.get_doctor(patient.address.lower()).address == doctor.address.lower()
 
 

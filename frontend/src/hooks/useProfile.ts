@@ -1,8 +1,12 @@
-// The signed-in patient's onboarding as the gateway has it (devices, contacts, doctor).
+// The signed-in patient's onboarding as the gateway has it (devices, contacts, doctor). While an
+// address waits for its mailbox's confirmation, read again now and then and when the tab gets
+// focus back: its owner confirms from their mail, elsewhere, and the steps should show it.
 import { useCallback, useEffect, useState } from 'react';
 import { useDapp } from '../context';
 import { describeError } from '../lib/errors';
 import { profileOf, type Profile } from '../lib/gatewayPatients';
+
+const WAITING_POLL_MS = 3000;
 
 export function useProfile(enabled: boolean) {
   const { gateway, wallet } = useDapp();
@@ -21,5 +25,13 @@ export function useProfile(enabled: boolean) {
   useEffect(() => {
     void reload();
   }, [reload]);
+  const waiting = (profile?.waiting.length ?? 0) > 0;
+  useEffect(() => {
+    if (!waiting) return;
+    const timer = setInterval(() => void reload(), WAITING_POLL_MS);
+    const onFocus = () => void reload();
+    window.addEventListener('focus', onFocus);
+    return () => { clearInterval(timer); window.removeEventListener('focus', onFocus); };
+  }, [waiting, reload]);
   return { profile, error, reload };
 }

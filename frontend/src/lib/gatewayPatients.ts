@@ -17,7 +17,11 @@ export const GATEWAY_TYPES = {
 /** Must equal services/gateway/routes_erasure.py STATEMENT: the wallet shows it before signing. */
 export const ERASE_STATEMENT = 'Erase my PulseLedger records: destroy the keys of my heart-rate windows and exports. This cannot be undone.';
 
-export interface Profile { owner: Address; name: string | null; time_zone: string; devices: { device_id: string; public_key: Hex }[]; contacts: string[]; doctor: { address: Address; email: string } | null }
+/** `contacts` get alerts; `waiting` were mailed a confirmation link and get nothing until it comes back (a doctor's `email` is null until then). */
+export interface Profile { owner: Address; name: string | null; time_zone: string; devices: { device_id: string; public_key: Hex }[]; contacts: string[]; waiting: Waiting[]; doctor: { address: Address; email: string | null } | null }
+export interface Waiting { email: string; purpose: 'contact' | 'doctor' }
+export interface ContactsSaved { contacts: number; waiting: number; confirmations_sent: number }
+export interface EmailConfirmed { owner: Address; purpose: 'contact' | 'doctor'; email: string }
 export interface DoctorPatient { address: Address; devices: string[] }
 export interface ErasureResult {
   owner: Address; windows_erased: number; windows_already_erased: number; bundles_erased: number;
@@ -59,7 +63,7 @@ export async function unpairDevice(gateway: GatewayClient, signer: Signer, devic
 
 export async function setContacts(gateway: GatewayClient, signer: Signer, emails: string[]) {
   const { nonce, signature } = await signed(gateway, signer, 'SetContacts', { emails });
-  return gateway.json<{ contacts: number }>('/onboarding/contacts', post({ owner: signer.account, emails, nonce, signature }));
+  return gateway.json<ContactsSaved>('/onboarding/contacts', post({ owner: signer.account, emails, nonce, signature }));
 }
 
 export async function setProfile(gateway: GatewayClient, signer: Signer, name: string, timeZone: string) {
@@ -69,8 +73,12 @@ export async function setProfile(gateway: GatewayClient, signer: Signer, name: s
 
 export async function linkDoctor(gateway: GatewayClient, signer: Signer, doctor: Address, doctorEmail: string) {
   const { nonce, signature } = await signed(gateway, signer, 'LinkDoctor', { doctor, doctorEmail });
-  return gateway.json<{ doctor: Address }>('/onboarding/doctor', post({ owner: signer.account, doctor, doctor_email: doctorEmail, nonce, signature }));
+  return gateway.json<{ doctor: Address; email_confirmed: boolean }>('/onboarding/doctor', post({ owner: signer.account, doctor, doctor_email: doctorEmail, nonce, signature }));
 }
+
+/** The secret a named address was mailed comes back: no wallet, no sign-in (services/gateway/email_confirmations.py). */
+export const confirmEmail = (gateway: GatewayClient, token: string) =>
+  gateway.json<EmailConfirmed>('/onboarding/emails/confirm', post({ token }));
 
 export async function eraseMyRecords(gateway: GatewayClient, signer: Signer) {
   const { nonce, signature } = await signed(gateway, signer, 'EraseRecords', { statement: ERASE_STATEMENT });

@@ -10,6 +10,7 @@ export type Route =
   | { name: 'home' }
   | { name: 'heart'; at?: number }
   | { name: 'onboarding'; device?: string; code?: string }
+  | { name: 'confirm-email'; token?: string }
   | { name: 'requests' }
   | { name: 'request'; id: bigint }
   | { name: 'earnings' }
@@ -36,7 +37,7 @@ const PATH_OF: Record<Simple, string> = Object.fromEntries(Object.entries(SIMPLE
 
 /** Which role's navigation a route belongs to; `null` when the wallet decides (a request, a patient's page). */
 export const ROLE_OF: Record<Route['name'], Role | null> = {
-  home: null, heart: 'patient', onboarding: 'patient', requests: 'patient', request: null, earnings: 'patient',
+  home: null, heart: 'patient', onboarding: 'patient', 'confirm-email': null, requests: 'patient', request: null, earnings: 'patient',
   access: 'patient', consents: 'patient', 'data-classes': 'patient', erasure: 'patient', research: 'researcher',
   purchases: 'researcher', purchase: 'researcher', datasets: 'researcher', doctor: 'doctor', patient: null,
   'not-found': null,
@@ -74,6 +75,10 @@ export function parseRoute(hash: string): Route {
       code: code && /^[0-9.A-Za-z_-]{1,128}$/.test(code) ? code : undefined,
     };
   }
+  if (head === 'confirm-email' && parts.length === 1) {
+    const token = query.get('token') ?? '';
+    return { name: 'confirm-email', token: /^[A-Za-z0-9_-]{43}$/.test(token) ? token : undefined };
+  }
   if (head === 'patients' && isAddress(id ?? '', { strict: false }) && (parts.length === 2 || (parts.length === 3 && tail === 'heart'))) {
     return { name: 'patient', address: getAddress(id), at: atOf(query) };
   }
@@ -91,6 +96,7 @@ export function hrefOf(route: Route): string {
       if (route.code) query.set('code', route.code);
       return query.size ? `#/onboarding?${query}` : '#/onboarding';
     }
+    case 'confirm-email': return route.token ? `#/confirm-email?token=${route.token}` : '#/confirm-email';
     case 'patient': return `#/patients/${route.address}${route.at === undefined ? '' : `?at=${route.at}`}`;
     case 'research': return route.patient ? `#/research?patient=${route.patient}` : '#/research';
     case 'not-found': return `#/${route.path}`;

@@ -21,7 +21,8 @@ const EMAIL = /^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$/;
 export function OnboardingPage({ device, code }: { device?: string; code?: string }) {
   const session = useGatewaySession();
   const { profile, error, reload } = useProfile(session.signedIn);
-  const steps = profile ? [profile.devices.length > 0, profile.contacts.length > 0, profile.doctor !== null] : [false, false, false];
+  // A step with an address still waiting for its mailbox's confirmation is not done: nothing is mailed to it yet.
+  const steps = profile ? [profile.devices.length > 0, profile.contacts.length > 0, profile.doctor !== null && profile.doctor.email !== null] : [false, false, false];
   return (
     <div className="grid">
       <section className="card wide" aria-labelledby="onboarding-title">
@@ -117,11 +118,14 @@ function DeviceStep({ profile, initial, initialCode, onDone }: { profile: Profil
   );
 }
 
+const waitingFor = (profile: Profile, purpose: 'contact' | 'doctor') => profile.waiting.filter((w) => w.purpose === purpose).map((w) => w.email);
+
 function ContactsStep({ profile, onDone }: { profile: Profile; onDone: () => void }) {
   const { gateway, publicClient } = useDapp();
   const signer = useSigner();
   const tx = useTx(publicClient);
-  const [text, setText] = useState(profile.contacts.join(', '));
+  const waiting = waitingFor(profile, 'contact');
+  const [text, setText] = useState([...profile.contacts, ...waiting].join(', '));
   const save = async (event: FormEvent) => {
     event.preventDefault();
     if (!signer) return;
@@ -131,8 +135,10 @@ function ContactsStep({ profile, onDone }: { profile: Profile; onDone: () => voi
     if (emails.length > 10) return tx.fail('At most 10 addresses.');
     tx.set('signing', 'Sign the contact list in your wallet…');
     try {
-      await setContacts(gateway, signer, emails);
-      tx.set('confirmed', emails.length ? `Alerts and notices go to ${emails.length} address${emails.length > 1 ? 'es' : ''}.` : 'No contact address: you will get no emails.');
+      const saved = await setContacts(gateway, signer, emails);
+      const plural = (n: number) => `${n} address${n === 1 ? '' : 'es'}`;
+      tx.set('confirmed', !emails.length ? 'No contact address: you will get no emails.'
+        : `Alerts and notices go to ${plural(saved.contacts)}${saved.waiting ? `; ${plural(saved.waiting)} must first confirm the link we emailed${saved.confirmations_sent < saved.waiting ? ' (a link sent in the last minutes is not sent again)' : ''}` : ''}.`);
       onDone();
     } catch (caught) {
       tx.fail(describeError(caught));
@@ -146,6 +152,7 @@ function ContactsStep({ profile, onDone }: { profile: Profile; onDone: () => voi
         <input id="emails" type="text" inputMode="email" value={text} onChange={(e) => setText(e.target.value)} placeholder="you@example.org" />
         <button className="btn" type="submit" disabled={!signer}>Save contacts</button>
       </form>
+      {waiting.length > 0 && <p className="muted" data-testid="contacts-waiting">Waiting for confirmation (nothing is sent to these until their owner opens the link we emailed): {waiting.join(', ')}</p>}
       <TxStatus state={tx.state} testId="contacts-status" />
     </section>
   );
@@ -193,7 +200,8 @@ function DoctorStep({ profile, onDone }: { profile: Profile; onDone: () => void 
   const signer = useSigner();
   const tx = useTx(publicClient);
   const [address, setAddress] = useState(profile.doctor?.address ?? '');
-  const [email, setEmail] = useState(profile.doctor?.email ?? '');
+  const waiting = waitingFor(profile, 'doctor')[0];
+  const [email, setEmail] = useState(profile.doctor?.email ?? waiting ?? '');
   const save = async (event: FormEvent) => {
     event.preventDefault();
     if (!signer) return;
@@ -201,8 +209,11 @@ function DoctorStep({ profile, onDone }: { profile: Profile; onDone: () => void 
     if (!EMAIL.test(email)) return tx.fail('Enter your doctor’s email address.');
     tx.set('signing', 'Sign the link to your doctor in your wallet…');
     try {
-      await linkDoctor(gateway, signer, getAddress(address), email);
-      tx.set('confirmed', `Linked: ${getAddress(address).slice(0, 10)}… sees your heart data and gets your alerts${profile.doctor && profile.doctor.address !== getAddress(address) ? '; your former doctor no longer does' : ''}.`);
+      const linked = await linkDoctor(gateway, signer, getAddress(address), email);
+      const former = profile.doctor && profile.doctor.address !== getAddress(address) ? '; your former doctor no longer does' : '';
+      tx.set('confirmed', linked.email_confirmed
+        ? `Linked: ${getAddress(address).slice(0, 10)}… sees your heart data and gets your alerts${former}.`
+        : `Linked: ${getAddress(address).slice(0, 10)}… sees your heart data now, and gets your alerts once they confirm the link we emailed to ${email}${former}.`);
       onDone();
     } catch (caught) {
       tx.fail(describeError(caught));
@@ -211,7 +222,7 @@ function DoctorStep({ profile, onDone }: { profile: Profile; onDone: () => void 
   return (
     <section aria-labelledby="doctor-title" className="step">
       <h3 id="doctor-title">3. Your doctor</h3>
-      {profile.doctor && <p data-testid="linked-doctor">Linked now: <code>{profile.doctor.address}</code> ({profile.doctor.email})</p>}
+      {profile.doctor && <p data-testid="linked-doctor">Linked now: <code>{profile.doctor.address}</code> ({profile.doctor.email ?? `${waiting ?? 'their address'}: waiting for confirmation`})</p>}
       <form onSubmit={save}>
         <label htmlFor="doctor-address">Doctor’s wallet address</label>
         <input id="doctor-address" value={address} onChange={(e) => setAddress(e.target.value.trim())} placeholder="0x…" aria-invalid={address !== '' && !isAddress(address)} />
