@@ -18,8 +18,14 @@ from fhir.resources.R4B.bundle import Bundle
 from web3 import Web3
 
 from services.chain.connection import ledger_contract
+from services.gateway.email_confirmations import secrets_in
 from services.gateway.ledger import PURCHASE_DELIVERED
+from services.notify.outbox import plain_text, read_outbox
+from services.records import Doctor, RecordsSettings, open_store
 from services.stack import demo_people
+from services.stack.actors import REQUESTER_EMAIL
+from services.stack.components import shared_env
+from services.stack.dev_accounts import REQUESTER_INDEX, dev_account
 from services.stack.local_stack import Stack
 from services.stack.settings import StackSettings
 
@@ -92,6 +98,26 @@ def test_demo_sale__delivered_and_patient_credited(stack):
     market = stack.board.status.market
     assert (market["sales"], market["deliveries"], market["earnings_wei"]) == (1, 1, price)
     assert market["records"] >= 2 * USERS
+
+
+def test_demo_people_confirmed_their_addresses_from_the_outbox(stack):
+    """`make up`'s embedded mail is the outbox folder: the demo's people open the confirmation
+    links the gateway mailed there, so their alerts have somewhere to go."""
+    env = shared_env(stack.settings, stack.chain.endpoint)
+    with mock.patch.dict(os.environ, env):
+        records = RecordsSettings()
+    doctor, doctor_email = demo_people.doctor(SEED)
+    with open_store(records, records.chain_identity()) as store:
+        for person in demo_people.patients(SEED, USERS):
+            owner = person.account.address.lower()
+            assert store.get_contacts(owner) == [person.email]
+            assert store.get_doctor(owner) == Doctor(doctor.address.lower(), doctor_email)
+            assert store.pending_emails(owner, 0) == []
+        assert store.get_contacts(dev_account(REQUESTER_INDEX).address.lower()) == [
+            REQUESTER_EMAIL]
+    links = [secrets_in(plain_text(m)) for m in read_outbox(stack.settings.outbox_dir,
+                                                            to={doctor_email})]
+    assert sum(map(len, links)) == USERS, "one confirmation link per patient naming the doctor"
 
 
 def _state(path) -> dict:

@@ -164,7 +164,8 @@ def test_whole_story(stack, story, smtp):
         device = store.get_device(demo_people_device_id(person))
         assert device is not None and device.owner == person.account.address.lower()
         # confirmed by its owner from the link the gateway mailed (Inbox, above)
-        wait_until(lambda: store.get_contacts(person.account.address.lower()) == [person.email])
+        owner = person.account.address.lower()
+        wait_until(lambda o=owner, e=person.email: store.get_contacts(o) == [e])
         assert store.get_doctor(person.account.address.lower()).address == doctor.address.lower()
         device_ids.append(device.device_id)
     story["device_ids"] = device_ids
