@@ -135,6 +135,14 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('linked-doctor'), /waiting for confirmation/);
   await confirmMailbox(context, info.doctorEmail, /now gets the alerts of your patient 0x/);
   await expectText(page.getByTestId('onboarding-done'), /All set/);
+  // Whoever gets the alerts can stop them from the link at the end of each: the backup address.
+  const { link: stopLink } = await stack.command(`stop-link ${addressOf('newcomer')} backup@home.invalid`);
+  const mail = await context.newPage();
+  await mail.goto(stopLink);
+  await mail.getByRole('button', { name: 'Stop these emails' }).click();
+  await expectText(mail.getByTestId('stop-status'), /Stopped: backup@home\.invalid gets no more alerts about 0x/);
+  await shot(mail, '11b-alerts-stopped');
+  await mail.close();
 
   // The wearable's first window now arrives on the new patient's heart page, live.
   await page.getByRole('link', { name: 'your heart page' }).click();

@@ -19,6 +19,7 @@ import { ErasurePage } from './views/patient/ErasurePage';
 import { HeartPage } from './views/patient/HeartPage';
 import { OnboardingPage } from './views/patient/OnboardingPage';
 import { ConfirmEmailPage } from './views/ConfirmEmailPage';
+import { StopEmailsPage } from './views/StopEmailsPage';
 import { RequestsPage } from './views/patient/RequestsPage';
 import { DatasetsPage } from './views/researcher/DatasetsPage';
 import { PurchasePage, PurchasesPage } from './views/researcher/PurchasesPage';
@@ -43,6 +44,7 @@ function page(route: Route): ReactNode {
     case 'heart': return <HeartPage at={route.at} />;
     case 'onboarding': return <OnboardingPage device={route.device} code={route.code} />;
     case 'confirm-email': return <ConfirmEmailPage token={route.token} />;
+    case 'stop-emails': return <StopEmailsPage owner={route.owner} email={route.email} token={route.token} />;
     case 'requests': return <RequestsPage />;
     case 'request': return <RequestPage id={route.id} />;
     case 'earnings': return <EarningsPage />;
@@ -64,9 +66,10 @@ export function App() {
   const { wallet, ledger, config } = useDapp();
   const route = useRoute();
   const role = roleFor(route, wallet.account, ledger.events);
-  // The start page, an emailed confirmation link (its mailbox may have no wallet) and unknown
-  // addresses need no wallet; every other page acts for the wallet.
-  const needsWallet = route.name !== 'home' && route.name !== 'not-found' && route.name !== 'confirm-email';
+  // The start page, the pages emailed links open for a mailbox (confirm an address, stop alerts:
+  // its owner may have no wallet) and unknown addresses need no wallet; every other page acts
+  // for the wallet.
+  const needsWallet = !['home', 'not-found', 'confirm-email', 'stop-emails'].includes(route.name);
   return (
     <>
       <header className="appbar">

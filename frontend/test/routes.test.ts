@@ -24,6 +24,7 @@ describe('routes', () => {
       { name: 'earnings' }, { name: 'access' }, { name: 'consents' }, { name: 'data-classes' }, { name: 'erasure' }, { name: 'research' },
       { name: 'research', patient: PATIENT }, { name: 'purchases' }, { name: 'purchase', id: 263n }, { name: 'datasets' }, { name: 'doctor' },
       { name: 'patient', address: PATIENT }, { name: 'confirm-email', token: 'Ab_-'.repeat(10) + 'x9Z' }, { name: 'confirm-email' },
+      { name: 'stop-emails', owner: PATIENT, email: 'dr+alerts@clinic.example', token: 'ab'.repeat(16) }, { name: 'stop-emails' },
       { name: 'onboarding', device: '12D3KooW9pP4Seg3kZYhySpuVjn1RPdQBsUFZKiFxGMGQN5MeL6A', code: `1800000000000.${'Ab_-'.repeat(21)}x9` },
     ];
     for (const route of routes) expect(parseRoute(hrefOf(route))).toEqual(route);
@@ -37,6 +38,7 @@ describe('routes', () => {
     expect(parseRoute('#/onboarding?device=<script>')).toEqual({ name: 'onboarding', device: undefined });
     expect(parseRoute('#/onboarding?code=<script>')).toEqual({ name: 'onboarding', code: undefined });
     expect(parseRoute('#/confirm-email?token=short')).toEqual({ name: 'confirm-email', token: undefined });
+    expect(parseRoute(`#/stop-emails?owner=0x12&email=x&token=${'g'.repeat(32)}`)).toEqual({ name: 'stop-emails', owner: undefined, email: undefined, token: undefined });
     expect(parseRoute('')).toEqual({ name: 'home' });
   });
 

@@ -148,6 +148,19 @@ def _document() -> dict[str, Any]:
                 "responses": {"200": _ok("confirmed: owner, purpose (contact or doctor), email",
                                          {"type": "object"}),
                               **_error_responses("400", "404", "413", "429")}}},
+            "/onboarding/emails/stop": {"post": {
+                "operationId": "stopEmails",
+                "description": "The link at the end of every alert email: its recipient gets no "
+                               "more of this patient's alerts (leaves the contacts, or the "
+                               "linked doctor keeps access with no email). No signature; the "
+                               "token is a keyed digest of (owner, email).",
+                "requestBody": {"required": True, **_json(_obj(
+                    ["owner", "email", "token"], owner=ADDRESS,
+                    email={"type": "string", "format": "email"},
+                    token={"type": "string", "pattern": "^[0-9a-f]{32}$"}))},
+                "responses": {"200": _ok("owner, email, stopped (false: it got nothing anyway)",
+                                         {"type": "object"}),
+                              **_error_responses("400", "403", "413", "429")}}},
             "/onboarding/profile": {"post": {
                 "operationId": "setProfile",
                 "requestBody": {"required": True, **_json(_obj(

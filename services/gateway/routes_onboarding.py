@@ -22,6 +22,7 @@ from services.gateway.observability import log
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
 from services.ingest.device_identity import peer_id_for, usable_public_key
 from services.ingest.pairing import PairingCodeError, check_code, parse_code
+from services.notify.stop_links import TOKEN_HEX, token_matches
 from services.records import Conflict as StoreConflict
 from services.records import InvalidInput
 
@@ -159,6 +160,29 @@ def confirm_email():
     log("email_confirmed", owner=confirmed.owner, purpose=confirmed.purpose)
     return jsonify(owner=validate.address(confirmed.owner), purpose=confirmed.purpose,
                    email=confirmed.email)
+
+
+@blueprint.post("/onboarding/emails/stop")
+def stop_emails():
+    """The link at the end of every alert email: its recipient gets no more of this patient's
+    alerts (services/notify/stop_links.py). No signature: the token, a keyed digest only the
+    services holding the records master key can make, is the proof."""
+    gw = gateway()
+    gw.budgets.spend(gw.limits.confirms, client_address())
+    body = validate.json_body()
+    owner = validate.address(body.get("owner"), "owner")
+    email = validate.email(body.get("email"), "email")
+    token = validate.string(body.get("token"), "token", max_length=TOKEN_HEX,
+                            pattern=f"[0-9a-f]{{{TOKEN_HEX}}}")
+    if not token_matches(gw.store, owner, email, token):
+        raise Forbidden("this stop link does not match its patient and address: open the whole "
+                        "link from the email")
+    try:
+        stopped = gw.store.stop_emails(owner.lower(), email)
+    except InvalidInput as error:
+        raise BadRequest(str(error)) from None
+    log("emails_stopped", owner=owner, stopped=stopped)
+    return jsonify(owner=owner, email=email, stopped=stopped)
 
 
 @blueprint.post("/onboarding/profile")

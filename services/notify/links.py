@@ -10,6 +10,8 @@ doctor's view of it).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 
 def _base(dapp_url: str) -> str:
     return dapp_url.rstrip("/") + "/#"
@@ -47,3 +49,10 @@ def confirm_email_link(dapp_url: str, secret: str) -> str:
     """An address's confirmation (services/gateway/email_confirmations.py): the dapp's page
     sends the secret back; a mail scanner that fetches the link only loads static files."""
     return f"{_base(dapp_url)}/confirm-email?token={secret}"
+
+
+def stop_emails_link(dapp_url: str, owner: str, email: str, token: str) -> str:
+    """In every alert email: its recipient stops getting the patient's alerts
+    (services/notify/stop_links.py); a button on the page, so a mail scanner stops nothing."""
+    query = urlencode({"owner": owner, "email": email, "token": token})
+    return f"{_base(dapp_url)}/stop-emails?{query}"

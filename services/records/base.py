@@ -315,6 +315,12 @@ class RecordStore(ABC):
         expired one); returns how many were forgotten."""
 
     @abstractmethod
+    def stop_emails(self, owner: str, email: str) -> bool:
+        """The address's owner said stop: it leaves the contacts and, if it is the linked
+        doctor's, the doctor keeps access with no email; its waiting links die. False when it
+        got nothing from this owner anyway."""
+
+    @abstractmethod
     def cancel_email_confirmation(self, token_sha256: str) -> None:
         """Forgets one (its email never went out); none there is fine."""
 

@@ -97,3 +97,28 @@ class EmailConfirmationsMixin:
             return pending
 
         return self.tables.transact(confirm)
+
+    def stop_emails(self: Store, owner: str, email: str) -> bool:
+        owner, email = v.address(owner, "owner"), v.email(email)
+
+        def stop(txn) -> bool:
+            contacts = txn.get("contacts", owner)
+            doctor = txn.get("doctors", owner)
+            stopped = False
+            if contacts and email in contacts["emails"]:
+                txn.write(Write("set", "contacts", owner,
+                                {"emails": [e for e in contacts["emails"] if e != email]}))
+                txn.change(NewChange(owner, "contacts_set"))
+                stopped = True
+            if doctor and doctor["email"] == email:
+                txn.write(Write("update", "doctors", owner, {"email": ""}))
+                txn.change(NewChange(owner, "doctor_linked"))
+                stopped = True
+            return stopped
+
+        stopped = self.tables.transact(stop)
+        waiting = [r["token"] for r in self.tables.rows_where(TABLE, "owner", owner)
+                   if r["email"] == email]
+        if waiting:  # a link still on its way would bring the address back
+            self.tables.commit([Write("delete", TABLE, token) for token in waiting])
+        return stopped

@@ -13,7 +13,8 @@ The Node e2e harness (frontend/e2e/stack.mjs) starts this as a child process and
 line from stdout. Commands on stdin, each answered with one JSON line: `window` stores one more
 window for the patient (to see the live stream), `spare-window` one for the spare wearable (under
 whoever paired it), `mailbox ADDRESS` answers the links the gateway mailed to ADDRESS (its
-confirmation links), `links DAPP_URL` renders every email the story sends and answers their links,
+confirmation links), `stop-link OWNER ADDRESS` the link an alert email to ADDRESS ends with,
+`links DAPP_URL` renders every email the story sends and answers their links,
 `mine N` mines blocks; end of stdin shuts everything down (the gateway, the store, anvil).
 
     uv run python -m tests.dapp.stack --cors-origin http://127.0.0.1:PORT [--market]
@@ -45,7 +46,9 @@ from services.ingest.device_identity import DeviceKey, peer_id_for
 from services.ingest.pairing import pairing_code
 from services.market.exports import make_export
 from services.notify import NotifySettings
+from services.notify.links import stop_emails_link
 from services.notify.outbox import plain_text, read_outbox
+from services.notify.stop_links import stop_token
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
 from services.records.window_payload import sample_payload
@@ -214,6 +217,13 @@ def main() -> None:
                          if m["To"] == command[1]]
                 print(json.dumps({"done": "mailbox", "links": [x for ls in links for x in ls]}),
                       flush=True)
+                continue
+            elif command[:1] == ["stop-link"]:
+                # the link the notification peers end each alert email to ADDRESS with
+                owner, address = command[1].lower(), command[2]
+                link = stop_emails_link(settings.dapp_url, owner, address,
+                                        stop_token(store, owner, address))
+                print(json.dumps({"done": "stop-link", "link": link}), flush=True)
                 continue
             elif command[:1] == ["links"]:
                 links = email_links(command[1], store, patient.address, buyer.address,

@@ -9,6 +9,8 @@ import pytest
 
 from services.notify import NotifySettings
 from services.notify.outbox import read_outbox
+from services.notify.stop_links import stop_token
+from services.records import Doctor
 from tests.gateway.conftest import bearer, sign_in
 from tests.gateway.onboarding_helpers import (
     confirm,
@@ -146,3 +148,47 @@ def test_mail_system_down__503__nothing_left_waiting(app_with, chain, store, tmp
 @pytest.mark.parametrize("body", [{"token": 5}, {"token": "A" * 44}, {"token": "A" * 42 + "!"}])
 def test_confirm_body_malformed__400(client, body):
     assert client.post("/onboarding/emails/confirm", json=body).status_code == 400
+
+
+def stop(client, owner: str, email: str, token: str):
+    return client.post("/onboarding/emails/stop", json={"owner": owner, "email": email,
+                                                        "token": token})
+
+
+def test_an_alert_emails_stop_link__its_recipient_gets_no_more(client, chain, store, outbox):
+    """The link the notification peers put at the end of every alert email
+    (services/notify/stop_links.py): the contact leaves the list, a doctor keeps access with no
+    email, a link still waiting for that address dies; for that patient and address only."""
+    patient, doctor = chain.fund(), chain.fund()
+    owner = patient.address.lower()
+    store.set_contacts(owner, ["me@home.example", "sister@home.example"])
+    store.link_doctor(owner, doctor.address.lower(), "gp@clinic.example")
+
+    stopped = stop(client, patient.address, "sister@home.example",
+                   stop_token(store, owner, "sister@home.example"))
+    assert stopped.status_code == 200 and stopped.get_json()["stopped"] is True
+    assert store.get_contacts(owner) == ["me@home.example"]
+    again = stop(client, patient.address, "sister@home.example",
+                 stop_token(store, owner, "sister@home.example"))
+    assert again.get_json()["stopped"] is False, "it gets nothing already"
+
+    assert stop(client, patient.address, "gp@clinic.example",
+                stop_token(store, owner, "gp@clinic.example")).get_json()["stopped"] is True
+    assert store.get_doctor(owner) == Doctor(doctor.address.lower(), None), "access stays"
+
+    set_contacts(client, patient, ["me@home.example", "new@home.example"])
+    stop(client, patient.address, "new@home.example", stop_token(store, owner, "new@home.example"))
+    assert confirm(client, mailed_secrets(outbox, "new@home.example")[-1]).status_code == 404
+    assert store.get_contacts(owner) == ["me@home.example"]
+
+
+def test_a_stop_link_for_another_patient_or_address__refused(client, chain, store):
+    patient, other = chain.fund(), chain.fund()
+    owner = patient.address.lower()
+    store.set_contacts(owner, ["me@home.example"])
+    mine = stop_token(store, owner, "me@home.example")
+    assert stop(client, other.address, "me@home.example", mine).status_code == 403
+    assert stop(client, patient.address, "you@home.example", mine).status_code == 403
+    assert stop(client, patient.address, "me@home.example", "0" * 32).status_code == 403
+    assert stop(client, patient.address, "me@home.example", mine[:-1]).status_code == 400
+    assert store.get_contacts(owner) == ["me@home.example"]

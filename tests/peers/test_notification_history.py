@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import signal
 import time
 from dataclasses import asdict
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import trio
@@ -20,6 +22,7 @@ from pulseledger_testkit.admission import install_test_operator
 
 from services.alerts import AlertSettings, EpisodeTracker, Window
 from services.ingest.simulator import make_fleet, onboard
+from services.notify.stop_links import token_matches
 from services.peers.alert_history import AlertHistory
 from services.peers.messages.windows import NOTIFY, NotifyRequest
 from services.peers.node import NoPeerForRole, PeerNode
@@ -203,7 +206,20 @@ def test_notification_owner__rebuilds_history_from_stored_predictions(tmp_path, 
     assert trio.run(main) == (3 if case == "new owner" else 2)
     emails = list((fresh / "outbox").glob("*.eml"))
     assert len(emails) == RECIPIENTS and outbox_has_alert(fresh / "outbox", START + 3 * WINDOW_MS)
+    for message in alert_emails(fresh / "outbox", START + 3 * WINDOW_MS):
+        assert_stop_link(message, store, device.owner)
     store.close()
+
+
+def assert_stop_link(message, store, owner: str) -> None:
+    """Each alert email ends with its recipient's own link to stop them, which the gateway
+    honours (services/notify/stop_links.py): for this patient and this address only."""
+    (link,) = re.findall(r"https?://\S+/stop-emails\?\S+",
+                         message.get_body(("plain",)).get_content())
+    query = parse_qs(urlsplit(link).fragment.split("?", 1)[1])
+    assert query["owner"] == [owner.lower()] and query["email"] == [message["To"]]
+    assert token_matches(store, owner, message["To"], query["token"][0])
+    assert not token_matches(store, owner, "someone@else.example", query["token"][0])
 
 
 def test_notifier_down__batch_acknowledged__the_alert_goes_once_the_outbox_is_back(tmp_path):

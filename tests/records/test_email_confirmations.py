@@ -107,3 +107,16 @@ def test_confirmations_racing_for_one_patient__every_address_joins(store):
     for thread in threads:
         thread.join()
     assert sorted(store.get_contacts(OWNER)) == emails
+
+
+def test_stop_emails__the_address_leaves__a_doctor_keeps_access(store):
+    store.set_contacts(OWNER, ["me@example.org", "kin@example.org"])
+    store.link_doctor(OWNER, DOCTOR, "dr@example.org")
+    store.add_email_confirmation(digest("w"), PendingEmail(OWNER, "kin@example.org", "contact",
+                                                           None, 2**53))
+    assert store.stop_emails(OWNER, "kin@example.org") is True
+    assert store.get_contacts(OWNER) == ["me@example.org"]
+    assert store.confirm_email(digest("w"), NOW) is None, "a waiting link no longer brings it back"
+    assert store.stop_emails(OWNER, "dr@example.org") is True
+    assert store.get_doctor(OWNER).address == DOCTOR and store.get_doctor(OWNER).email is None
+    assert store.stop_emails(OWNER, "stranger@example.org") is False

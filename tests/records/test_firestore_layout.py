@@ -72,6 +72,7 @@ def _exercise(store) -> set[str]:
     s.pending_emails(OWNER, now_ms)
     s.confirm_email("ab" * 32, now_ms)
     s.cancel_email_confirmation("cd" * 32)
+    s.stop_emails(OWNER, "new@example.org")
     s.drop_email_confirmations(OWNER, "contact")
     s.patients_of_doctor(DOCTOR)
     cursor = s.latest_cursor(OWNER)

@@ -80,6 +80,10 @@ export async function linkDoctor(gateway: GatewayClient, signer: Signer, doctor:
 export const confirmEmail = (gateway: GatewayClient, token: string) =>
   gateway.json<EmailConfirmed>('/onboarding/emails/confirm', post({ token }));
 
+/** The link at the end of an alert email: its recipient gets no more of this patient's alerts (services/notify/stop_links.py). */
+export const stopEmails = (gateway: GatewayClient, owner: Address, email: string, token: string) =>
+  gateway.json<{ owner: Address; email: string; stopped: boolean }>('/onboarding/emails/stop', post({ owner, email, token }));
+
 export async function eraseMyRecords(gateway: GatewayClient, signer: Signer) {
   const { nonce, signature } = await signed(gateway, signer, 'EraseRecords', { statement: ERASE_STATEMENT });
   return gateway.json<ErasureResult>(`/patients/${signer.account}/erasure`, post({ nonce, signature }));

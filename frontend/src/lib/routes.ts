@@ -11,6 +11,7 @@ export type Route =
   | { name: 'heart'; at?: number }
   | { name: 'onboarding'; device?: string; code?: string }
   | { name: 'confirm-email'; token?: string }
+  | { name: 'stop-emails'; owner?: Address; email?: string; token?: string }
   | { name: 'requests' }
   | { name: 'request'; id: bigint }
   | { name: 'earnings' }
@@ -37,7 +38,7 @@ const PATH_OF: Record<Simple, string> = Object.fromEntries(Object.entries(SIMPLE
 
 /** Which role's navigation a route belongs to; `null` when the wallet decides (a request, a patient's page). */
 export const ROLE_OF: Record<Route['name'], Role | null> = {
-  home: null, heart: 'patient', onboarding: 'patient', 'confirm-email': null, requests: 'patient', request: null, earnings: 'patient',
+  home: null, heart: 'patient', onboarding: 'patient', 'confirm-email': null, 'stop-emails': null, requests: 'patient', request: null, earnings: 'patient',
   access: 'patient', consents: 'patient', 'data-classes': 'patient', erasure: 'patient', research: 'researcher',
   purchases: 'researcher', purchase: 'researcher', datasets: 'researcher', doctor: 'doctor', patient: null,
   'not-found': null,
@@ -79,6 +80,17 @@ export function parseRoute(hash: string): Route {
     const token = query.get('token') ?? '';
     return { name: 'confirm-email', token: /^[A-Za-z0-9_-]{43}$/.test(token) ? token : undefined };
   }
+  if (head === 'stop-emails' && parts.length === 1) {
+    const owner = query.get('owner') ?? '';
+    const email = query.get('email') ?? '';
+    const token = query.get('token') ?? '';
+    return {
+      name: 'stop-emails',
+      owner: isAddress(owner, { strict: false }) ? getAddress(owner) : undefined,
+      email: email && email.length <= 254 && email.includes('@') ? email : undefined,
+      token: /^[0-9a-f]{32}$/.test(token) ? token : undefined,
+    };
+  }
   if (head === 'patients' && isAddress(id ?? '', { strict: false }) && (parts.length === 2 || (parts.length === 3 && tail === 'heart'))) {
     return { name: 'patient', address: getAddress(id), at: atOf(query) };
   }
@@ -95,6 +107,13 @@ export function hrefOf(route: Route): string {
       if (route.device) query.set('device', route.device);
       if (route.code) query.set('code', route.code);
       return query.size ? `#/onboarding?${query}` : '#/onboarding';
+    }
+    case 'stop-emails': {
+      const query = new URLSearchParams();
+      if (route.owner) query.set('owner', route.owner);
+      if (route.email) query.set('email', route.email);
+      if (route.token) query.set('token', route.token);
+      return query.size ? `#/stop-emails?${query}` : '#/stop-emails';
     }
     case 'confirm-email': return route.token ? `#/confirm-email?token=${route.token}` : '#/confirm-email';
     case 'patient': return `#/patients/${route.address}${route.at === undefined ? '' : `?at=${route.at}`}`;

@@ -27,6 +27,7 @@ import trio
 from services.alerts import NOTIFIED, EpisodeTracker, Event, Window
 from services.alerts.emails import Patient, episode_emails
 from services.notify import Email, NotifierUnavailable
+from services.notify.stop_links import with_stop_link
 from services.peers.alert_catchup import stored_statuses_of
 from services.peers.alert_history import AlertHistory
 from services.peers.messages.windows import NOTIFY, NotifyReply, NotifyRequest
@@ -187,6 +188,9 @@ class NotificationRole:
             patient = Patient(device.owner, profile.name, profile.time_zone)
         emails = episode_emails(event, patient, contacts, doctor_email,
                                 self.settings.dapp_url)
+        if device is not None:  # each recipient can stop them (services/notify/stop_links.py)
+            emails = [with_stop_link(email, store, device.owner, self.settings.dapp_url)
+                      for email in emails]
         wanted = {f"{key}/{email.message_id}": email for email in emails} if emails else {key: None}
         return {k: email for k, email in wanted.items() if not self.ledger.known(k)}
 

@@ -222,7 +222,7 @@ function DoctorStep({ profile, onDone }: { profile: Profile; onDone: () => void 
   return (
     <section aria-labelledby="doctor-title" className="step">
       <h3 id="doctor-title">3. Your doctor</h3>
-      {profile.doctor && <p data-testid="linked-doctor">Linked now: <code>{profile.doctor.address}</code> ({profile.doctor.email ?? `${waiting ?? 'their address'}: waiting for confirmation`})</p>}
+      {profile.doctor && <p data-testid="linked-doctor">Linked now: <code>{profile.doctor.address}</code> ({profile.doctor.email ?? (waiting ? `${waiting}: waiting for confirmation` : 'no address gets their alerts: link them again to mail a new confirmation')})</p>}
       <form onSubmit={save}>
         <label htmlFor="doctor-address">Doctor’s wallet address</label>
         <input id="doctor-address" value={address} onChange={(e) => setAddress(e.target.value.trim())} placeholder="0x…" aria-invalid={address !== '' && !isAddress(address)} />

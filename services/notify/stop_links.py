@@ -1,0 +1,40 @@
+"""The link in every alert email that stops them for its recipient (one-click unsubscribe).
+
+A confirmed address (services/gateway/email_confirmations.py) gets a patient's alerts until
+the patient removes it; its owner — a doctor who changed practice, a relative — needs a way out
+that does not depend on the patient. The link's token is a keyed digest of (patient, address)
+under the records master key, which the notification peers that write the email and the gateway
+that honours it both hold: no state to keep, nothing to look up, and nobody without the key can
+make one for another address. It never expires, as an unsubscribe link must not.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import replace
+from html import escape
+from typing import Any
+
+from services.notify.base import Email
+from services.notify.links import stop_emails_link
+
+LABEL = b"pulseledger/stop-emails/v1"
+TOKEN_HEX = 32  # 128 bits
+
+
+def stop_token(store: Any, owner: str, email: str) -> str:
+    """`store`: a services.records RecordStore (its master key derives the digest)."""
+    return store.keyed_digest(LABEL, f"{owner.lower()}\n{email}".encode()).hex()[:TOKEN_HEX]
+
+
+def token_matches(store: Any, owner: str, email: str, token: str) -> bool:
+    return hmac.compare_digest(stop_token(store, owner, email), token)
+
+
+def with_stop_link(email: Email, store: Any, owner: str, dapp_url: str) -> Email:
+    """`email` (to one recipient) with a last paragraph linking to the page that stops them."""
+    (address,) = email.to
+    link = stop_emails_link(dapp_url, owner.lower(), address, stop_token(store, owner, address))
+    sentence = f"To stop these emails about this patient: {link}"
+    html = None if email.html is None else email.html + f"<p>{escape(sentence)}</p>"
+    return replace(email, text=f"{email.text}\n\n{sentence}", html=html)
