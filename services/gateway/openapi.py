@@ -189,7 +189,9 @@ def _document() -> dict[str, Any]:
                                 "schema": {"type": "string", "enum": ["true", "false"]}}],
                 "responses": {"200": _ok("window metadata (and payloads); a window that fails its "
                                          "integrity checks carries `flag` (tampered, key_missing) "
-                                         "and no payload: one bad window never fails the list",
+                                         "and no payload: one bad window never fails the list; "
+                                         "a window's later part carries `part_of`, the record "
+                                         "id of the window it belongs to",
                                          {"type": "object"}),
                               **auth_errors}}},
             "/patients/{owner}/alerts": {"get": {

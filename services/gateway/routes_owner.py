@@ -73,11 +73,16 @@ def _read_or_flag(meta) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _meta_json(meta) -> dict[str, Any]:
+    """`part_of`: for a window's later part (readings stored after its record,
+    store.add_to_window), the record id of the window it belongs to; None for the window's own
+    record. A reader drawing windows merges a part into it rather than drawing it twice."""
+    first = window_record_id(gateway().store.namespace, meta.device_id, meta.window_start_ms)
     return {"record_id": meta.record_id, "device_id": meta.device_id,
             "window_start_ms": meta.window_start_ms, "created_ms": meta.created_ms,
             "ciphertext_sha256": "0x" + meta.ciphertext_sha256.hex(),
             "batch_root": "0x" + meta.batch_root.hex() if meta.batch_root else None,
-            "erased": meta.erased, "flag": meta.flag}
+            "erased": meta.erased, "flag": meta.flag,
+            "part_of": None if meta.record_id == first else first}
 
 
 @blueprint.get("/patients/<owner>/windows")

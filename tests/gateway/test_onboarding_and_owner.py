@@ -416,7 +416,8 @@ def test_a_windows_later_part__listed_with_it__judged_once(client, chain, store)
     assert added == 4 and part.record_id != first.record_id
     token = sign_in(client, patient)
     listed = client.get(f"/patients/{patient.address}/windows", headers=bearer(token)).get_json()
-    assert {w["record_id"] for w in listed["windows"]} == {first.record_id, part.record_id}
+    assert {w["record_id"]: w["part_of"] for w in listed["windows"]} == {
+        first.record_id: None, part.record_id: first.record_id}, "a part names its window"
     alerts = client.get(f"/patients/{patient.address}/alerts", headers=bearer(token)).get_json()
     assert alerts["windows_examined"] == 1
     burden = client.get(f"/patients/{patient.address}/burden?tz=UTC",

@@ -5,7 +5,8 @@ import { createSiweMessage } from 'viem/siwe';
 import { GatewayError } from './errors';
 import type { Address } from './config';
 
-export interface Window { record_id: string; device_id: string; window_start_ms: number; erased: boolean; payload?: WindowPayload }
+/** `part_of`: a later part of the window with that record id (readings stored after it: services/records, "A window's parts"). */
+export interface Window { record_id: string; device_id: string; window_start_ms: number; erased: boolean; part_of?: string | null; payload?: WindowPayload }
 /** A window record's payload, as services/records/window_payload.py defines and storage peers write it (docs/records.md). */
 export interface WindowPayload {
   device_id: string;

@@ -4,6 +4,7 @@
 import type { Hex, WalletClient } from 'viem';
 import type { Address } from './config';
 import type { Alert, GatewayClient, Window } from './gateway';
+import { mergeParts } from './windowParts';
 
 const STRING = 'string' as const;
 export const GATEWAY_TYPES = {
@@ -97,7 +98,7 @@ export const myPatients = (gateway: GatewayClient) =>
 /** Windows (with payloads) starting in [fromMs, toMs), oldest first, at most `limit`. */
 export async function windowsBetween(gateway: GatewayClient, owner: Address, fromMs: number, toMs: number, limit: number) {
   const { windows } = await gateway.json<{ windows: Window[] }>(`/patients/${owner}/windows?payload=true&since_ms=${Math.max(0, Math.floor(fromMs))}&limit=${limit}`);
-  return { windows: windows.filter((w) => w.window_start_ms < toMs), truncated: windows.length >= limit && windows[windows.length - 1].window_start_ms < toMs };
+  return { windows: mergeParts(windows.filter((w) => w.window_start_ms < toMs)), truncated: windows.length >= limit && windows[windows.length - 1].window_start_ms < toMs };
 }
 
 export const burdenOf = (gateway: GatewayClient, owner: Address, sinceMs: number) =>
