@@ -33,11 +33,12 @@ class Budgets:
         self._limiter = MovingWindowRateLimiter(state.limits_storage())
         self._metrics = metrics
 
-    def spend(self, budget: Budget, key: str) -> None:
-        """Count one use of `budget` by `key`, or raise TooManyRequests (429, Retry-After)."""
+    def spend(self, budget: Budget, key: str, cost: int = 1) -> None:
+        """Count `cost` uses of `budget` by `key` at once (all or none), or raise
+        TooManyRequests (429, Retry-After)."""
         item = RateLimitItemPerSecond(budget.limit, budget.window_s, namespace=budget.name)
         try:
-            if self._limiter.hit(item, key):
+            if self._limiter.hit(item, key, cost=cost):
                 return
             reset = self._limiter.get_window_stats(item, key).reset_time
         except StorageError:

@@ -57,11 +57,21 @@ def confirmation_email(dapp_url: str, pending: PendingEmail, secret: str) -> Ema
                  text=text, html=None, message_id=message_id_for("confirm:" + secret))
 
 
-def ask_to_confirm(gw: Gateway, pending: PendingEmail) -> None:
+def ask_to_confirm_all(gw: Gateway, pendings: list[PendingEmail]) -> None:
+    """One patient's confirmations: their budget is spent for all of them at once (a request
+    refused for it mails nothing), then each is asked (`ask_to_confirm`)."""
+    if pendings:
+        gw.budgets.spend(gw.limits.confirmations_per_owner, pendings[0].owner, len(pendings))
+    for pending in pendings:
+        ask_to_confirm(gw, pending, owner_spent=True)
+
+
+def ask_to_confirm(gw: Gateway, pending: PendingEmail, owner_spent: bool = False) -> None:
     """Spend the budgets, remember the confirmation, email its link. TooManyRequests (429) when
     a budget is spent; Unavailable (503) or BadRequest (400) when the mail system does not take
     the email, and then nothing is remembered."""
-    gw.budgets.spend(gw.limits.confirmations_per_owner, pending.owner)
+    if not owner_spent:
+        gw.budgets.spend(gw.limits.confirmations_per_owner, pending.owner)
     gw.budgets.spend(gw.limits.confirmations_per_address, _address_key(pending.email))
     secret = secrets.token_urlsafe(32)
     digest = secret_digest(secret)

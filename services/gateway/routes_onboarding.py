@@ -13,6 +13,7 @@ from services.gateway.context import client_address, gateway
 from services.gateway.email_confirmations import (
     SECRET_PATTERN,
     ask_to_confirm,
+    ask_to_confirm_all,
     new_pending,
     recently_asked,
     secret_digest,
@@ -137,8 +138,7 @@ def set_contacts():
             e for e in wanted if e not in confirmed and e not in to_ask))
     except InvalidInput as error:
         raise BadRequest(str(error)) from None
-    for email in to_ask:
-        ask_to_confirm(gw, new_pending(gw, patient, email, "contact"))
+    ask_to_confirm_all(gw, [new_pending(gw, patient, email, "contact") for email in to_ask])
     log("contacts_set", owner=owner, count=len(wanted), confirmations_sent=len(to_ask))
     kept = sum(e in confirmed for e in wanted)
     return jsonify(owner=owner, contacts=kept, waiting=len(wanted) - kept,

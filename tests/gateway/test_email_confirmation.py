@@ -118,6 +118,8 @@ def test_confirmation_mail_per_patient__bounded(app_with, chain, store):
     assert refused.status_code == 429, refused.get_json()
     assert "confirmation emails for this patient" in refused.get_json()["message"]
     assert refused.headers["Retry-After"]
+    assert store.pending_emails(patient.address.lower(), 0) == [], "refused whole: none mailed"
+    assert set_contacts(gateway, patient, ["a@x.example", "b@x.example"]).status_code == 200
 
 
 def test_confirmation_mail_per_address__bounded_across_patients(app_with, chain):
