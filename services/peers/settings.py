@@ -106,6 +106,9 @@ class PeersSettings(BaseSettings):
     # Readings found outside every stored window are kept and sent to storage as parts of their
     # windows (roles/aggregation_unsent.py); a send that failed is tried again after this.
     unsent_retry_s: float = 5.0
+    # At most this many are kept so (an admitted aggregator turned hostile could otherwise grow
+    # the table without end); past it they are dead-lettered as late, with the reason.
+    unsent_limit: int = Field(1_000_000, ge=1)
 
     # Master: how many queue messages one pull takes, and how long to wait when it is empty.
     master_batch: int = 500

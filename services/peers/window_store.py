@@ -139,6 +139,9 @@ class WindowStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.window_ms = window_ms
         self.digest_key = digest_key
+        # Orphans `unsent` may hold (PULSELEDGER_PEERS_UNSENT_LIMIT): an admitted aggregator
+        # turned hostile could otherwise grow it without end with merges of made-up readings.
+        self.unsent_limit = 1_000_000
         self._seal = Seal.beside(path, WINDOW_SEAL_TAG)
         self._db = connect(path, "NORMAL", busy_timeout_s=5.0)  # sqlite3's default wait
         fresh = self._db.execute(
@@ -477,9 +480,18 @@ class WindowStore:
     def _keep_unsent(self, rows: list[tuple]) -> list[dict]:
         """Keep orphan rows (as _content_of gives them) in `unsent`, each with the attestation
         document it names (inside the caller's transaction, before the scrub drops documents
-        no open window names); returns them as readings, for the caller's count and log."""
+        no open window names); returns them as readings, for the caller's count and log. Past
+        `unsent_limit` rows, the rest are returned marked `"unkept": True`, for the caller to
+        dead-letter: bounded, and still not dropped in silence."""
         if not rows:
             return []
+        (held,) = self._db.execute("SELECT count(*) FROM unsent").fetchone()
+        room = max(0, self.unsent_limit - held)
+        unkept = [dict(_reading(d, q, t, *self._opened(d, q, content), sig), unkept=True)
+                  for d, q, _, t, content, sig, _ in rows[room:]]
+        rows = rows[:room]
+        if not rows:
+            return unkept
         names = list({row[6] for row in rows if row[6] is not None})
         docs: dict[str, str] = {}
         for i in range(0, len(names), 500):
@@ -491,7 +503,7 @@ class WindowStore:
                              [(d, q, w, t, content, sig, docs.get(att))
                               for d, q, w, t, content, sig, att in rows])
         return [_reading(d, q, t, *self._opened(d, q, content), sig)
-                for d, q, _, t, content, sig, _ in rows]
+                for d, q, _, t, content, sig, _ in rows] + unkept
 
     def unsent(self, limit: int = 1_000) -> list[tuple[str, int, list[dict], list[dict]]]:
         """Up to `limit` orphan readings kept in `unsent`, by window: (device, window start,

@@ -15,6 +15,7 @@ from pulseledger_testkit.admission import attestation_check, master_attestations
 
 from services.peers.attestation import attestation_id
 from services.peers.messages.windows import PREDICT, STORE, StoreRequest
+from services.peers.roles.aggregation_unsent import UNKEPT_REASON
 from services.peers.roles.storage import StorageRole
 from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED
@@ -148,3 +149,23 @@ def test_orphans_no_master_attested__parked_by_storage_with_the_reason(scene):
     assert [d.reason for d in role.store.dead_letters("window")] == [
         "unattested: readings no admitted master validated"]
     assert role.windows.unsent() == []
+
+
+def test_orphans_past_unsent_limit__dead_lettered_with_the_reason(scene):
+    """`unsent` is bounded (an admitted aggregator turned hostile could merge made-up readings
+    without end): past `unsent_limit` kept, an orphan is dead-lettered as late with the reason,
+    in the order found; those kept are stored as a part as usual."""
+    role, downstream, marks = scene
+    role.windows.unsent_limit = 1
+
+    async def merge_then_wait():
+        await role._merge(marks, "merge from …b")
+        while role.windows.unsent():
+            await trio.sleep(0.01)
+
+    run_loop_until(role, merge_then_wait)
+    assert parts(role.store) == [[1], [2]]
+    letters = role.store.dead_letters("reading")
+    assert [d.reason for d in letters] == [UNKEPT_REASON]
+    assert json.loads(letters[0].payload)["seq"] == 3
+    assert role.metrics()["aggregation_orphans_dead_lettered"] == 1

@@ -85,3 +85,17 @@ def test_unsent_by_window_and_bounded(tmp_path):
         (0, [3, 4]), (10_000, [5])]
     assert [(w, [r["seq"] for r in rs]) for _, w, rs, _ in store.unsent(limit=2)] == [
         (0, [3, 4])]
+
+
+def test_unsent_is_bounded__past_the_limit_orphans_come_back_unkept(tmp_path):
+    here = WindowStore(tmp_path / "h.db", 10_000, KEY)
+    there = WindowStore(tmp_path / "t.db", 10_000, KEY)
+    here.unsent_limit = 2
+    here.ingest([reading(1, 1_000)])
+    there.ingest([reading(s, s * 1_000) for s in (1, 2, 3, 4)])
+    here.mark_closed(here.readings_of([("dev", 0)]))
+    orphans = here.merge(there.export(["dev"]))
+    assert [(o["seq"], o.get("unkept", False)) for o in orphans] == [
+        (2, False), (3, False), (4, True)]
+    assert [r["seq"] for _, _, rs, _ in here.unsent() for r in rs] == [2, 3]
+    assert orphans[2]["heartrate"] == 70.0, "an unkept orphan carries its reading, to park"

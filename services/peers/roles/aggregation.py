@@ -51,6 +51,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
         self.call_role, self.call_role_by_key = call_role, call_role_by_key
         self.windows = WindowStore(settings.data_dir / f"aggregator-{settings.name}.db",
                                    settings.window_ms, settings.digest_key_bytes())
+        self.windows.unsent_limit = settings.unsent_limit
         # One writer at a time, closing first; with an ingest process, its calls run beside
         # the rounds (ingest_process.py), else on this loop between them (yield_to_closing)
         self.writes = ClosingFirstLock()
@@ -76,6 +77,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
         self.round_steps = StepSeconds()
         self.orphaned = 0  # acknowledged readings found outside every stored window
         self.unsent_stored = 0  # of those, readings storage now holds (as window parts)
+        self.orphans_unkept = 0  # of those, dead-lettered: unsent_limit were kept already
         self._unsent_waiting = trio.Event()  # set when orphans were kept (aggregation_unsent.py)
         self.refused_windows = 0  # windows parked: the screen's or storage's check refused them
         self.scrubbed_skipped = 0  # readings a due window held scrubbed (closed elsewhere)
@@ -116,6 +118,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
                 "aggregation_closed_windows": self.closed_windows,
                 "aggregation_readings_orphaned": self.orphaned,
                 "aggregation_orphans_stored": self.unsent_stored,
+                "aggregation_orphans_dead_lettered": self.orphans_unkept,
                 "aggregation_windows_refused": self.refused_windows,
                 "aggregation_scrubbed_readings_skipped": self.scrubbed_skipped,
                 "aggregation_windows_taken_over": self.taken_over,

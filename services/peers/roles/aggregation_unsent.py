@@ -18,6 +18,7 @@ import logging
 
 import trio
 
+from services.ingest.reading import canonical
 from services.peers.messages.windows import PREDICT, STORE, PredictRequest, StoreRequest
 from services.peers.refused_windows import refused
 from services.runtime.error_text import describe
@@ -25,12 +26,24 @@ from services.runtime.error_text import describe
 log = logging.getLogger(__name__)
 
 UNSENT_PER_CALL = 1_000  # readings per screen-and-store call
+UNKEPT_REASON = ("late: its window was stored without it, and this aggregator keeps as many "
+                 "such readings as unsent_limit allows already")
 
 
 class SendingUnsent:
     def _note_orphans(self, orphans: list[dict], source: str) -> None:
         """Readings a master saw acknowledged that no stored window holds (their window was
-        closed elsewhere, or here, without them): kept to be stored as a part (see above)."""
+        closed elsewhere, or here, without them): kept to be stored as a part (see above), or,
+        past `unsent_limit` kept already, dead-lettered with the reason."""
+        unkept = [o for o in orphans if o.get("unkept")]
+        if unkept:
+            orphans = [o for o in orphans if not o.get("unkept")]
+            log.warning("%d orphan reading(s) dead-lettered (%s): %d are kept already "
+                        "(unsent_limit)", len(unkept), source, self.settings.unsent_limit)
+            for reading in unkept:
+                body = {k: v for k, v in reading.items() if k != "unkept" and v is not None}
+                self.store.dead_letter("reading", canonical(body), UNKEPT_REASON)
+            self.orphans_unkept += len(unkept)
         if orphans:
             log.warning("%d acknowledged reading(s) outside a closed window (%s; e.g. device "
                         "…%s seq %s): kept, to be stored as a part of their window",
