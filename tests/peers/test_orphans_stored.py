@@ -155,7 +155,7 @@ def test_orphans_past_unsent_limit__dead_lettered_with_the_reason(scene):
     """`unsent` is bounded (an admitted aggregator turned hostile could merge made-up readings
     without end): past `unsent_limit` kept, an orphan is dead-lettered as late with the reason,
     in the order found; those kept are stored as a part as usual."""
-    role, downstream, marks = scene
+    role, _, marks = scene
     role.windows.unsent_limit = 1
 
     async def merge_then_wait():
