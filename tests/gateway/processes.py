@@ -31,7 +31,10 @@ def gateway_env(chain, gateway_account, records_dir: Path, master_key: str,
            "PULSELEDGER_RECORDS_MASTER_KEY": master_key,
            "PULSELEDGER_RECORDS_MASTER_KEY_FILE": "",
            "PULSELEDGER_RECORDS_WATCH_POLL_INTERVAL_S": "0.05",
-           "PULSELEDGER_BLOBS_LOCAL_DIR": str(records_dir.parent / "blobs")}
+           "PULSELEDGER_BLOBS_LOCAL_DIR": str(records_dir.parent / "blobs"),
+           # confirmation links (never into the repository's own .pulseledger/)
+           "PULSELEDGER_NOTIFY_BACKEND": "outbox",
+           "PULSELEDGER_NOTIFY_OUTBOX_DIR": str(records_dir.parent / "outbox")}
     for name, value in settings.items():
         env[f"PULSELEDGER_GATEWAY_{name.upper()}"] = str(value)
     return env

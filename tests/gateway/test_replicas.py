@@ -18,8 +18,11 @@ from eth_account.messages import encode_defunct
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
+from services.gateway.email_confirmations import secrets_in
 from services.gateway.siwe import build_message
+from services.gateway.typed_data import onboarding_typed_data, sign_typed
 from services.gateway.wiring import chain_identity
+from services.notify.outbox import plain_text, read_outbox
 from services.records import RecordsSettings, open_store
 from services.records.window_payload import sample_payload
 from tests.gateway.conftest import DOMAIN, URI
@@ -136,6 +139,30 @@ def test_budget__held_across_replicas(replicas):
     answers = [client.get("/auth/nonce").status_code for _ in range(2 * NONCES_PER_CLIENT)]
     assert answers.count(200) == NONCES_PER_CLIENT
     assert answers[NONCES_PER_CLIENT:] == [429] * NONCES_PER_CLIENT
+
+
+def test_confirmation_link__mailed_by_one__confirmed_at_another__exactly_once(replicas,
+                                                                             records):
+    """The link's secret is in the shared record store (its digest), the budgets in the shared
+    store: whichever replica the link comes back to, it works once."""
+    client = RoundRobin(replicas)
+    patient = Account.create()
+    issued = client.get("/auth/nonce", 0).json()
+    message = {"owner": patient.address, "emails": ["far@home.example"],
+               "nonce": issued["nonce"]}
+    signature = sign_typed(onboarding_typed_data("SetContacts", message, issued["chain_id"]),
+                           patient.key).to_0x_hex()
+    saved = client.post("/onboarding/contacts", 0, json={
+        "owner": patient.address, "emails": message["emails"], "nonce": issued["nonce"],
+        "signature": signature})
+    assert saved.status_code == 200, saved.text
+    [secret] = [s for m in read_outbox(records["dir"].parent / "outbox", to={"far@home.example"})
+                for s in secrets_in(plain_text(m))]
+    with ThreadPoolExecutor(REPLICAS * 2) as pool:  # every replica at once, twice
+        answers = list(pool.map(lambda i: client.post(
+            "/onboarding/emails/confirm", replica=i % REPLICAS, json={"token": secret}
+        ).status_code, range(REPLICAS * 2)))
+    assert sorted(answers) == [200] + [404] * (REPLICAS * 2 - 1)
 
 
 def _stream(client, replica, owner, token, last_event_id=None):
