@@ -140,7 +140,7 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   const mail = await context.newPage();
   await mail.goto(stopLink);
   await mail.getByRole('button', { name: 'Stop these emails' }).click();
-  await expectText(mail.getByTestId('stop-status'), /Stopped: backup@home\.invalid gets no more alerts about 0x/);
+  await expectText(mail.getByTestId('stop-status'), /Stopped: backup@home\.invalid gets no more PulseLedger emails for 0x/);
   await shot(mail, '11b-alerts-stopped');
   await mail.close();
 

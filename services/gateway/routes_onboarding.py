@@ -164,8 +164,8 @@ def confirm_email():
 
 @blueprint.post("/onboarding/emails/stop")
 def stop_emails():
-    """The link at the end of every alert email: its recipient gets no more of this patient's
-    alerts (services/notify/stop_links.py). No signature: the token, a keyed digest only the
+    """The link at the end of every email: its recipient gets no more of this account's emails
+    (services/notify/stop_links.py). No signature: the token, a keyed digest only the
     services holding the records master key can make, is the proof."""
     gw = gateway()
     gw.budgets.spend(gw.limits.confirms, client_address())

@@ -15,6 +15,8 @@ from services.listeners.contacts import ContactDirectory
 from services.listeners.messages import bodies, render
 from services.listeners.state import GROUPED, HELD, PENDING, Effect, EffectRow, StateStore
 from services.notify import Email, Notifier, NotifierRejected, NotifierUnavailable, message_id_for
+from services.notify.links import stop_emails_link
+from services.notify.stop_links import stop_token
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class Deliverer:
 
     def _deliver(self, row: EffectRow) -> int:
         try:
-            email = self.compose(row)
+            emails = self.compose(row)
         except NotifierUnavailable as error:  # the record store could not be read
             self._retry_or_bury(row.key, row.attempts + 1, str(error))
             return 0
@@ -69,15 +71,18 @@ class Deliverer:
             return 0
         self.store.mark_sending(row.key)
         try:
-            self.notifier.send(email)
-        except NotifierRejected as error:
-            self.outcomes["dead"] += 1
-            self.store.mark_dead(row.key, f"rejected: {error}")
-            log.warning("effect %s dead-lettered: rejected by the mail system", row.key)
-            return 0
+            rejected = self.notifier.send_many(emails)
         except Exception as error:  # noqa: BLE001 - unavailable or unforeseen: retry, bounded
             self._retry_or_bury(row.key, row.attempts + 1, f"{type(error).__name__}: {error}")
             return 0
+        if len(rejected) == len(emails):
+            self.outcomes["dead"] += 1
+            self.store.mark_dead(row.key, f"rejected: {next(iter(rejected.values()))}")
+            log.warning("effect %s dead-lettered: rejected by the mail system", row.key)
+            return 0
+        if rejected:  # the others went: a resend would repeat them
+            log.warning("effect %s: %d of its %d addresses refused by the mail system",
+                        row.key, len(rejected), len(emails))
         self.store.mark_sent(row.key, self.clock())
         self.outcomes["sent"] += 1
         return 1
@@ -93,18 +98,36 @@ class Deliverer:
                 tx.execute("UPDATE effects SET attempts = ? WHERE key = ?", (attempts, key))
             self.store.mark_retry(key, error, self.clock() + self.backoff.delay(attempts))
 
-    def compose(self, row: EffectRow) -> Email:
+    def compose(self, row: EffectRow) -> list[Email]:
+        """One email per address of the recipient's (never a shared To: line), each ending with
+        its own link to stop them (services/notify/stop_links.py). The first keeps the effect's
+        Message-ID; each further address gets one of its own, as stable. A send that fails for
+        a passing reason is retried whole: with several addresses, one that took it before gets
+        it again (the same Message-ID, recognisably a resend)."""
         recipient = row.payload["recipient"]
         try:
-            addresses = tuple(self.contacts.get_contacts(recipient))
+            addresses = list(dict.fromkeys(self.contacts.get_contacts(recipient)))
         except Exception as error:
             raise NotifierUnavailable(f"record store unavailable: {type(error).__name__}") from error
         if not addresses:
             raise NotifierRejected("no contact email registered for the recipient")
         subject, paragraphs = render(row.kind, row.payload, self.dapp_url)
-        text, markup = bodies(paragraphs)
-        return Email(to=addresses, subject=f"PulseLedger: {subject}", text=text, html=markup,
-                     message_id=message_id_for(row.key))
+        emails = []
+        for index, address in enumerate(addresses):
+            text, markup = bodies([*paragraphs, *self._stop_paragraph(recipient, address)])
+            key = row.key if index == 0 else f"{row.key}\n{address}"
+            emails.append(Email(to=(address,), subject=f"PulseLedger: {subject}", text=text,
+                                html=markup, message_id=message_id_for(key)))
+        return emails
+
+    def _stop_paragraph(self, recipient: str, address: str) -> list[str]:
+        """The stop link needs the records master key: the record store as the directory (as
+        in production) has it; a directory without it makes none."""
+        if not hasattr(self.contacts, "keyed_digest"):
+            return []
+        token = stop_token(self.contacts, recipient, address)
+        link = stop_emails_link(self.dapp_url, recipient.lower(), address, token)
+        return [f"To stop these emails: {link}"]
 
     # -- digests --------------------------------------------------------------------------------
     def flush_digests(self) -> int:

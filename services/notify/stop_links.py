@@ -1,10 +1,11 @@
-"""The link in every alert email that stops them for its recipient (one-click unsubscribe).
+"""The link in every email that stops them for its recipient (one-click unsubscribe): the
+notification peers' alerts and the relay's notices.
 
-A confirmed address (services/gateway/email_confirmations.py) gets a patient's alerts until
-the patient removes it; its owner — a doctor who changed practice, a relative — needs a way out
-that does not depend on the patient. The link's token is a keyed digest of (patient, address)
-under the records master key, which the notification peers that write the email and the gateway
-that honours it both hold: no state to keep, nothing to look up, and nobody without the key can
+A confirmed address (services/gateway/email_confirmations.py) gets an account's emails until
+the account removes it; its owner — a doctor who changed practice, a relative — needs a way out
+that does not depend on the patient. The link's token is a keyed digest of (account, address)
+under the records master key, which the services that write the emails (notification peers,
+listeners: their contact directory is the record store) and the gateway that honours it hold: no state to keep, nothing to look up, and nobody without the key can
 make one for another address. It never expires, as an unsubscribe link must not.
 """
 

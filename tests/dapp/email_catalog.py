@@ -12,10 +12,11 @@ Three consumers, so none can drift from the templates:
   and the role it opens for the recipient;
 - tests/dapp/stack.py (`links`): the Chromium e2e opens each link in the recipient's wallet.
 
-Not here: the gateway's confirmation email (services/gateway/email_confirmations.py), which goes
-to an address not yet confirmed and opens a page that needs no wallet. The e2e's onboarding
-opens the real one from the gateway's outbox (`mailbox`), and tests/gateway/
-test_email_confirmation.py checks its text.
+Not here: the stop link each sender adds to every email it sends (services/notify/stop_links.py;
+its page is opened by the e2e's onboarding), and the gateway's confirmation email
+(services/gateway/email_confirmations.py), which goes to an address not yet confirmed and opens
+a page that needs no wallet. The e2e's onboarding opens the real one from the gateway's outbox
+(`mailbox`), and tests/gateway/test_email_confirmation.py checks its text.
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
 """The relay end to end in-process against the real PulseLedger on anvil and a real SMTP server,
 contacts from the real record store; polls are driven by the test."""
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from pulseledger_testkit.flows import HEART_RATE, PREDICTIONS, Flow
 
 from services.listeners.state import DEAD, SENT
 from services.notify import message_id_for
+from services.notify.stop_links import token_matches
 
 from .harness import build_daemon, smtp_notifier
 
@@ -232,3 +236,30 @@ def test_relay__handler_fails_on_one_event__dead_lettered_and_the_rest_flows(
         "PulseLedger: New data access request"]
     assert store.cursor().block_number == pulse.w3.eth.block_number - 3
     daemon.close()
+
+
+def test_relay__each_address_its_own_email__each_with_its_own_stop_link(
+        pulse, anvil, relay, pulse_contacts, smtp_server):
+    """An account with two addresses: one email each (never a shared To: line), the first with
+    the effect's Message-ID and the second with its own, each ending with the link that stops
+    emails to that address only (services/notify/stop_links.py, honoured by the gateway)."""
+    patient, requester = pulse.patients[0], pulse.requesters[0]
+    pulse_contacts.set_contacts(patient.lower(), ["patient0@example.org", "kin@example.org"])
+    Flow(pulse).request(patient, requester)
+    anvil.mine(3)
+    relay.step()
+    asked = [item for item in smtp_server.received
+             if item.message["Subject"] == "PulseLedger: New data access request"]
+    assert sorted(tuple(item.rcpt_tos) for item in asked) == [("kin@example.org",),
+                                                            ("patient0@example.org",)]
+    [key] = [k for k in pulse.emailing_keys()
+             if message_id_for(k) in {item.message_id for item in asked}]
+    assert {item.rcpt_tos[0]: item.message_id for item in asked} == {
+        "patient0@example.org": message_id_for(key),
+        "kin@example.org": message_id_for(f"{key}\nkin@example.org")}
+    for item in asked:
+        (link,) = re.findall(r"https?://\S+/stop-emails\?\S+",
+                             item.message.get_body(("plain",)).get_content())
+        query = parse_qs(urlsplit(link).fragment.split("?", 1)[1])
+        assert query["email"] == item.rcpt_tos and query["owner"] == [patient.lower()]
+        assert token_matches(pulse_contacts, patient, item.rcpt_tos[0], query["token"][0])

@@ -23,7 +23,7 @@ def test_send_window__crash_after_acceptance__one_recognisable_duplicate(
     caught, untouched = unit.store.due_effects(now=float("inf"), limit=10)
     # What _deliver does up to the crash: open the window, hand the email to the server...
     unit.store.mark_sending(caught.key)
-    unit.deliverer.notifier.send(unit.deliverer.compose(caught))
+    unit.deliverer.notifier.send_many(unit.deliverer.compose(caught))
     first.close()  # ...and die before mark_sent.
 
     second = build_daemon("relay", pulse, anvil.url, tmp_path / "state", pulse_contacts,
