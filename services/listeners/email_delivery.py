@@ -15,8 +15,7 @@ from services.listeners.contacts import ContactDirectory
 from services.listeners.messages import bodies, render
 from services.listeners.state import GROUPED, HELD, PENDING, Effect, EffectRow, StateStore
 from services.notify import Email, Notifier, NotifierRejected, NotifierUnavailable, message_id_for
-from services.notify.links import stop_emails_link
-from services.notify.stop_links import stop_token
+from services.notify.stop_links import stop_link
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +124,7 @@ class Deliverer:
         in production) has it; a directory without it makes none."""
         if not hasattr(self.contacts, "keyed_digest"):
             return []
-        token = stop_token(self.contacts, recipient, address)
-        link = stop_emails_link(self.dapp_url, recipient.lower(), address, token)
+        link = stop_link(self.contacts, recipient, address, self.dapp_url)
         return [f"To stop these emails: {link}"]
 
     # -- digests --------------------------------------------------------------------------------

@@ -32,10 +32,15 @@ def token_matches(store: Any, owner: str, email: str, token: str) -> bool:
     return hmac.compare_digest(stop_token(store, owner, email), token)
 
 
+def stop_link(store: Any, owner: str, address: str, dapp_url: str) -> str:
+    """The dapp page that stops `owner`'s emails to `address`, with its token."""
+    return stop_emails_link(dapp_url, owner.lower(), address, stop_token(store, owner, address))
+
+
 def with_stop_link(email: Email, store: Any, owner: str, dapp_url: str) -> Email:
     """`email` (to one recipient) with a last paragraph linking to the page that stops them."""
     (address,) = email.to
-    link = stop_emails_link(dapp_url, owner.lower(), address, stop_token(store, owner, address))
+    link = stop_link(store, owner, address, dapp_url)
     sentence = f"To stop these emails about this patient: {link}"
     html = None if email.html is None else email.html + f"<p>{escape(sentence)}</p>"
     return replace(email, text=f"{email.text}\n\n{sentence}", html=html)

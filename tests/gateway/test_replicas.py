@@ -18,14 +18,13 @@ from eth_account.messages import encode_defunct
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 
-from services.gateway.email_confirmations import secrets_in
 from services.gateway.siwe import build_message
 from services.gateway.typed_data import onboarding_typed_data, sign_typed
 from services.gateway.wiring import chain_identity
-from services.notify.outbox import plain_text, read_outbox
 from services.records import RecordsSettings, open_store
 from services.records.window_payload import sample_payload
 from tests.gateway.conftest import DOMAIN, URI
+from tests.gateway.onboarding_helpers import mailed_secrets
 from tests.gateway.processes import GatewayProcess, gateway_env, new_master_key
 
 REPLICAS = 3
@@ -156,8 +155,7 @@ def test_confirmation_link__mailed_by_one__confirmed_at_another__exactly_once(re
         "owner": patient.address, "emails": message["emails"], "nonce": issued["nonce"],
         "signature": signature})
     assert saved.status_code == 200, saved.text
-    [secret] = [s for m in read_outbox(records["dir"].parent / "outbox", to={"far@home.example"})
-                for s in secrets_in(plain_text(m))]
+    [secret] = mailed_secrets(records["dir"].parent / "outbox", "far@home.example")
     with ThreadPoolExecutor(REPLICAS * 2) as pool:  # every replica at once, twice
         answers = list(pool.map(lambda i: client.post(
             "/onboarding/emails/confirm", replica=i % REPLICAS, json={"token": secret}
