@@ -161,6 +161,25 @@ def _document() -> dict[str, Any]:
                 "responses": {"200": _ok("owner, email, stopped (false: it got nothing anyway)",
                                          {"type": "object"}),
                               **_error_responses("400", "403", "413", "429")}}},
+            "/onboarding/emails/unsubscribe": {"post": {
+                "operationId": "oneClickStopEmails",
+                "description": "RFC 8058 one-click unsubscribe, for mail clients: the "
+                               "List-Unsubscribe URL of an alert or relay email (sent when "
+                               "PULSELEDGER_NOTIFY_GATEWAY_URL is set). Does what "
+                               "/onboarding/emails/stop does; budgeted per (owner, email).",
+                "parameters": [
+                    {"name": "owner", "in": "query", "required": True, "schema": ADDRESS},
+                    {"name": "email", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "email"}},
+                    {"name": "token", "in": "query", "required": True,
+                     "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}],
+                "requestBody": {"required": True, "content": {
+                    "application/x-www-form-urlencoded": {"schema": _obj(
+                        ["List-Unsubscribe"],
+                        **{"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}})}}},
+                "responses": {"200": _ok("owner, email, stopped (false: it got nothing anyway)",
+                                         {"type": "object"}),
+                              **_error_responses("400", "403", "413", "429")}}},
             "/onboarding/profile": {"post": {
                 "operationId": "setProfile",
                 "requestBody": {"required": True, **_json(_obj(

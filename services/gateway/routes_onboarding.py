@@ -6,7 +6,7 @@ import hashlib
 import time
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from services.gateway import validate
 from services.gateway.context import client_address, gateway
@@ -19,15 +19,17 @@ from services.gateway.email_confirmations import (
     secret_digest,
 )
 from services.gateway.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from services.gateway.json_input import UnsupportedMediaType
 from services.gateway.observability import log
 from services.gateway.typed_data import onboarding_typed_data, recover_typed
 from services.ingest.device_identity import peer_id_for, usable_public_key
 from services.ingest.pairing import PairingCodeError, check_code, parse_code
-from services.notify.stop_links import TOKEN_HEX, token_matches
+from services.notify.stop_links import ONE_CLICK_PATH, TOKEN_HEX, token_matches
 from services.records import Conflict as StoreConflict
 from services.records import InvalidInput
 
 blueprint = Blueprint("onboarding", __name__)
+ONE_CLICK_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _signed(primary_type: str, body: dict[str, Any], message: dict[str, Any]) -> str:
@@ -170,9 +172,36 @@ def stop_emails():
     gw = gateway()
     gw.budgets.spend(gw.limits.confirms, client_address())
     body = validate.json_body()
-    owner = validate.address(body.get("owner"), "owner")
-    email = validate.email(body.get("email"), "email")
-    token = validate.string(body.get("token"), "token", max_length=TOKEN_HEX,
+    owner, email, stopped = _stop(body.get("owner"), body.get("email"), body.get("token"))
+    return jsonify(owner=owner, email=email, stopped=stopped)
+
+
+@blueprint.post(ONE_CLICK_PATH)
+def one_click_stop():
+    """RFC 8058's one-click unsubscribe: a mail client's own button POSTs
+    `List-Unsubscribe=One-Click` to the List-Unsubscribe URL of an alert or relay email (its
+    query: the stop link's owner, email and token). The budget is the (account, address)
+    pair's, not the client's: the clients are mail providers, whose few addresses carry the
+    buttons of all their users; a stranger without the key makes no valid pair."""
+    gw = gateway()
+    if request.mimetype not in ONE_CLICK_FORMS:
+        raise UnsupportedMediaType("send the form RFC 8058 names (Content-Type: "
+                                   "application/x-www-form-urlencoded or multipart/form-data)")
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        raise BadRequest('the body must be the form "List-Unsubscribe=One-Click" (RFC 8058)')
+    owner, email = request.args.get("owner"), request.args.get("email")
+    pair = hashlib.sha256(f"{owner}\n{email}".encode()).hexdigest()
+    gw.budgets.spend(gw.limits.confirms, f"one-click:{pair}")
+    owner, email, stopped = _stop(owner, email, request.args.get("token"))
+    return jsonify(owner=owner, email=email, stopped=stopped)
+
+
+def _stop(owner: Any, email: Any, token: Any) -> tuple[str, str, bool]:
+    """(owner, email, stopped) once the token proves the pair; 400 malformed, 403 no match."""
+    gw = gateway()
+    owner = validate.address(owner, "owner")
+    email = validate.email(email, "email")
+    token = validate.string(token, "token", max_length=TOKEN_HEX,
                             pattern=f"[0-9a-f]{{{TOKEN_HEX}}}")
     if not token_matches(gw.store, owner, email, token):
         raise Forbidden("this stop link does not match its patient and address: open the whole "
@@ -182,7 +211,7 @@ def stop_emails():
     except InvalidInput as error:
         raise BadRequest(str(error)) from None
     log("emails_stopped", owner=owner, stopped=stopped)
-    return jsonify(owner=owner, email=email, stopped=stopped)
+    return owner, email, stopped
 
 
 @blueprint.post("/onboarding/profile")

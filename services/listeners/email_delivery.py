@@ -15,7 +15,7 @@ from services.listeners.contacts import ContactDirectory
 from services.listeners.messages import bodies, render
 from services.listeners.state import GROUPED, HELD, PENDING, Effect, EffectRow, StateStore
 from services.notify import Email, Notifier, NotifierRejected, NotifierUnavailable, message_id_for
-from services.notify.stop_links import stop_link
+from services.notify.stop_links import stop_link, stop_query
 
 log = logging.getLogger(__name__)
 
@@ -112,20 +112,18 @@ class Deliverer:
             raise NotifierRejected("no contact email registered for the recipient")
         subject, paragraphs = render(row.kind, row.payload, self.dapp_url)
         emails = []
+        # the stop needs the records master key: the record store as the directory (as in
+        # production) has it; a directory without it makes none
+        can_stop = hasattr(self.contacts, "keyed_digest")
         for index, address in enumerate(addresses):
-            text, markup = bodies([*paragraphs, *self._stop_paragraph(recipient, address)])
+            link = stop_link(self.contacts, recipient, address, self.dapp_url) if can_stop else None
+            text, markup = bodies([*paragraphs, *([f"To stop these emails: {link}"] if link else [])])
             key = row.key if index == 0 else f"{row.key}\n{address}"
-            emails.append(Email(to=(address,), subject=f"PulseLedger: {subject}", text=text,
-                                html=markup, message_id=message_id_for(key)))
+            emails.append(Email(
+                to=(address,), subject=f"PulseLedger: {subject}", text=text, html=markup,
+                message_id=message_id_for(key),
+                stop_query=stop_query(self.contacts, recipient, address) if can_stop else None))
         return emails
-
-    def _stop_paragraph(self, recipient: str, address: str) -> list[str]:
-        """The stop link needs the records master key: the record store as the directory (as
-        in production) has it; a directory without it makes none."""
-        if not hasattr(self.contacts, "keyed_digest"):
-            return []
-        link = stop_link(self.contacts, recipient, address, self.dapp_url)
-        return [f"To stop these emails: {link}"]
 
     # -- digests --------------------------------------------------------------------------------
     def flush_digests(self) -> int:

@@ -16,6 +16,10 @@ class Email:
     text: str
     html: str | None
     message_id: str
+    # The one-click stop of RFC 8058 for this recipient ("owner=…&email=…&token=…",
+    # services/notify/stop_links.py); a notifier told the gateway's public address renders it
+    # as the List-Unsubscribe headers, so a mail client's own button stops these emails.
+    stop_query: str | None = None
 
 
 class NotifierError(Exception):

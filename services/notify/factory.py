@@ -17,4 +17,4 @@ def open_notifier(settings: NotifySettings | None = None) -> Notifier:
         return SesNotifier(settings)
     from services.notify.outbox import OutboxNotifier
 
-    return OutboxNotifier(settings.outbox_dir, settings.sender)
+    return OutboxNotifier(settings.outbox_dir, settings.sender, settings.gateway_url)

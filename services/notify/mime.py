@@ -18,13 +18,16 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, getaddresses
 
 from services.notify.base import Email, NotifierRejected
+from services.notify.stop_links import one_click_url
 
 _UTF8_QUOTED_PRINTABLE = Charset("utf-8")
 _UTF8_QUOTED_PRINTABLE.body_encoding = QP
 _MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
 
 
-def to_mime(email: Email, sender: str) -> Message:
+def to_mime(email: Email, sender: str, gateway_url: str | None = None) -> Message:
+    """`gateway_url`: the gateway's public address; with it, an email that carries its
+    recipient's stop (`Email.stop_query`) gets RFC 8058's one-click List-Unsubscribe headers."""
     if not email.to:
         raise NotifierRejected("email has no recipient")
     text = _part(email.text, "plain")
@@ -39,6 +42,12 @@ def to_mime(email: Email, sender: str) -> Message:
     message["Subject"] = _text("Subject", email.subject)
     message["Message-ID"] = _text("Message-ID", email.message_id)
     message["Date"] = formatdate(localtime=False, usegmt=True)
+    if gateway_url and email.stop_query:
+        # a mail client POSTs "List-Unsubscribe=One-Click" to it (RFC 8058 3.1); the link in
+        # the body stays for the clients that show no button
+        url = one_click_url(gateway_url, email.stop_query)
+        message["List-Unsubscribe"] = _text("List-Unsubscribe", f"<{url}>")
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message
 
 

@@ -16,9 +16,9 @@ from services.runtime.durable_files import sync_files, sync_folder
 
 
 class OutboxNotifier(Notifier):
-    def __init__(self, folder: Path, sender: str) -> None:
+    def __init__(self, folder: Path, sender: str, gateway_url: str | None = None) -> None:
         self.folder = Path(folder)
-        self.sender = sender
+        self.sender, self.gateway_url = sender, gateway_url
 
     def path_for(self, email: Email) -> Path:
         # Named by Message-ID: a resend of the same email replaces its file, never adds one.
@@ -42,7 +42,7 @@ class OutboxNotifier(Notifier):
             written = []
             for index, email in enumerate(emails):
                 try:
-                    body = to_mime(email, self.sender).as_bytes()
+                    body = to_mime(email, self.sender, self.gateway_url).as_bytes()
                 except NotifierRejected as exc:
                     rejected[index] = exc
                     continue

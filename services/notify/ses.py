@@ -37,7 +37,7 @@ class SesNotifier(Notifier):
         )
 
     def send(self, email: Email) -> None:
-        message = to_mime(email, self.settings.sender)
+        message = to_mime(email, self.settings.sender, self.settings.gateway_url)
         # No Destination: SES then takes the recipients from the To header (naming both makes
         # some implementations count each recipient twice).
         request = {

@@ -12,6 +12,10 @@ class NotifySettings(BaseSettings):
 
     backend: Literal["outbox", "smtp", "ses"] = "outbox"
     sender: str = "PulseLedger <notifications@pulseledger.invalid>"
+    # The gateway's public address (https://…). Set, each alert and relay email carries the
+    # one-click List-Unsubscribe headers of RFC 8058 pointing at it, so a mail client's own
+    # button stops them; unset, only the stop link in the body does (docs/alerts.md).
+    gateway_url: str | None = None
 
     outbox_dir: Path = Path(".pulseledger/outbox")
 

@@ -31,7 +31,7 @@ class SmtpNotifier(Notifier):
         return connection
 
     def send(self, email: Email) -> None:
-        message = to_mime(email, self.settings.sender)
+        message = to_mime(email, self.settings.sender, self.settings.gateway_url)
         try:
             if self._connection is None:
                 self._connection = self._connect()

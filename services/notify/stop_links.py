@@ -15,12 +15,14 @@ import hmac
 from dataclasses import replace
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from services.notify.base import Email
 from services.notify.links import stop_emails_link
 
 LABEL = b"pulseledger/stop-emails/v1"
 TOKEN_HEX = 32  # 128 bits
+ONE_CLICK_PATH = "/onboarding/emails/unsubscribe"  # the gateway's route for mail clients
 
 
 def stop_token(store: Any, owner: str, email: str) -> str:
@@ -37,10 +39,22 @@ def stop_link(store: Any, owner: str, address: str, dapp_url: str) -> str:
     return stop_emails_link(dapp_url, owner.lower(), address, stop_token(store, owner, address))
 
 
+def stop_query(store: Any, owner: str, address: str) -> str:
+    """The query of the one-click stop (RFC 8058) that a mail client POSTs to the gateway."""
+    return urlencode({"owner": owner.lower(), "email": address,
+                      "token": stop_token(store, owner, address)})
+
+
+def one_click_url(gateway_url: str, query: str) -> str:
+    return f"{gateway_url.rstrip('/')}{ONE_CLICK_PATH}?{query}"
+
+
 def with_stop_link(email: Email, store: Any, owner: str, dapp_url: str) -> Email:
-    """`email` (to one recipient) with a last paragraph linking to the page that stops them."""
+    """`email` (to one recipient) with a last paragraph linking to the page that stops them,
+    and the same stop for a mail client's own button (`Email.stop_query`)."""
     (address,) = email.to
     link = stop_link(store, owner, address, dapp_url)
     sentence = f"To stop these emails about this patient: {link}"
     html = None if email.html is None else email.html + f"<p>{escape(sentence)}</p>"
-    return replace(email, text=f"{email.text}\n\n{sentence}", html=html)
+    return replace(email, text=f"{email.text}\n\n{sentence}", html=html,
+                   stop_query=stop_query(store, owner, address))

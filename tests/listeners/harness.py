@@ -19,9 +19,12 @@ def listener_settings(state_dir: Path, **overrides) -> ListenerSettings:
     return ListenerSettings(**values)
 
 
+GATEWAY_URL = "https://gateway.example"  # never dialled: it only names the one-click stop
+
+
 def smtp_notifier(port: int):
     return open_notifier(NotifySettings(backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
-                                        smtp_timeout_s=2))
+                                        smtp_timeout_s=2, gateway_url=GATEWAY_URL))
 
 
 def build_daemon(which, ledger, rpc_url, state_dir, contacts, notifier, **overrides):

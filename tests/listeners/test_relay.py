@@ -263,3 +263,8 @@ def test_relay__each_address_its_own_email__each_with_its_own_stop_link(
         query = parse_qs(urlsplit(link).fragment.split("?", 1)[1])
         assert query["email"] == item.rcpt_tos and query["owner"] == [patient.lower()]
         assert token_matches(pulse_contacts, patient, item.rcpt_tos[0], query["token"][0])
+        # the same stop for the mail client's own button (RFC 8058)
+        one_click = urlsplit(item.message["List-Unsubscribe"].strip().strip("<>"))
+        assert one_click.path == "/onboarding/emails/unsubscribe"
+        assert parse_qs(one_click.query) == query
+        assert item.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
