@@ -8,6 +8,8 @@ import re
 import time
 from typing import Any
 
+import msgspec
+
 from services.records import merkle
 from services.records.base import AnchorCheck, InvalidInput, NotAnchored, TamperDetected
 
@@ -18,6 +20,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]+$")
 _KIND = re.compile(r"^[a-z0-9_.-]{1,64}$")
 MAX_WINDOW_PAYLOAD_BYTES = 256 * 1024
 MAX_REASON_CHARS = 2000
+_payload_encoder = msgspec.json.Encoder(order="sorted")
 
 
 def now_ms() -> int:
@@ -131,15 +134,22 @@ def version(value: int) -> int:
 
 
 def encode_payload(payload: dict[str, Any]) -> bytes:
+    """A payload as compact JSON with sorted keys. Written by msgspec (~7 µs for a 10-reading
+    window against ~46 with the standard library, one per window a storage peer writes,
+    2026-12-07), which writes the same text for what the records hold; it writes NaN and ±inf
+    as null where JSON has no number for them, so a text with a null is written again by the
+    standard library, which refuses them (and writes a real null the same way)."""
     if not isinstance(payload, dict):
         raise InvalidInput("window payload must be a JSON object")
     try:
-        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        data = _payload_encoder.encode(payload)
+        if b"null" in data:
+            data = json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                              allow_nan=False).encode()
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(
             f"window payload is not JSON-serialisable: {type(exc).__name__}"
         ) from None
-    data = blob.encode()
     if len(data) > MAX_WINDOW_PAYLOAD_BYTES:
         raise InvalidInput("window payload larger than 256 KiB")
     return data
