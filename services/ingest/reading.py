@@ -17,6 +17,7 @@ import base64
 import json
 from dataclasses import dataclass
 
+import msgspec
 import rfc8785
 
 from services.ingest.device_identity import DeviceKey
@@ -57,11 +58,48 @@ class Reading:
 
 
 def canonical(value: object) -> bytes:
-    """RFC 8785 canonical JSON. Readings and batches of readings take a fast path (about 10x
-    faster than the general encoder, which costs ≈50–150 µs a reading); anything the fast path
-    is not sure about goes to the `rfc8785` package. A test checks both agree."""
+    """RFC 8785 canonical JSON. Objects and lists take msgspec's encoder where its text is
+    already canonical (`_compiled`), else a Python fast path for the shapes readings have
+    (`_fast`, about 10x faster than the general encoder, which costs ≈50–150 µs a reading);
+    anything neither is sure about goes to the `rfc8785` package. Tests check all agree."""
+    if type(value) is list or type(value) is dict:
+        compiled = _compiled(value)
+        if compiled is not None:
+            return compiled
     fast = _fast(value)
     return fast.encode() if fast is not None else rfc8785.dumps(value)
+
+
+_SORTED_KEYS = msgspec.json.Encoder(order="sorted")
+_NUMBERS_AND_PUNCTUATION = b"0123456789.,:-[]{}"
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_INTEGRAL_FLOAT_ENDS = (b".0,", b".0]", b".0}")
+
+
+def _compiled(value: list | dict) -> bytes | None:
+    """msgspec's compact text with sorted keys, where it is the canonical text, or None.
+
+    For what a batch of readings holds (printable ASCII strings, integers within 2**53, numbers
+    from 1e-4 to 1e16) the two agree but in one thing: msgspec writes an integral float as
+    "72.0" where RFC 8785 writes "72". Declined, judged on the text outside its strings: an
+    escape or a non-ASCII character (RFC 8785 escapes differently), a letter (an exponent, or
+    true/false/null: NaN comes out as null), a run of 16 digits (an integer JSON may not hold
+    exactly, or digits RFC 8785 would round), "-0.0", or a ".0" that a string holds too. A
+    third of the validation of a message went to the Python fast path (≈60 µs for ten
+    readings); this takes ≈20 (2026-12-07). A test compares it with rfc8785 on random values."""
+    text = _SORTED_KEYS.encode(value)
+    if not text.isascii() or b"\\" in text:
+        return None
+    outside = b"".join(text.split(b'"')[::2])  # no string holds a quote: none is escaped
+    if outside.translate(None, _NUMBERS_AND_PUNCTUATION) or b"-0.0" in outside \
+            or b"0" * 16 in outside.translate(_DIGITS_AS_ZERO):
+        return None
+    for end in _INTEGRAL_FLOAT_ENDS:
+        if end in outside:
+            if text.count(end) != outside.count(end):
+                return None
+            text = text.replace(end, end[2:])
+    return text
 
 
 # Characters a JSON string carries as they are (RFC 8785 escapes nothing else in printable ASCII).

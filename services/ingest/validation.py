@@ -12,7 +12,6 @@ that sees all of a user's readings; within one message a repeated seq is rejecte
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -35,6 +34,7 @@ from services.ingest.reading import (
     unb64,
 )
 from services.ingest.settings import IngestSettings
+from services.runtime import document_json
 
 MAX_SEQ = 2**63 - 1
 # A libp2p Ed25519 peer id in base58btc ("12D3KooW..." is 52 characters).
@@ -112,8 +112,8 @@ def range_problem(body: dict, settings: IngestSettings, now_ms: int) -> str | No
 
 def _envelope(raw: bytes) -> tuple[list, object, bytes] | str:
     """(reading bodies, signed value, signature) or a reason."""
-    try:
-        message = json.loads(raw)
+    try:  # msgspec's parser, the standard library's for what it will not take: the same values
+        message = document_json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return "malformed: not JSON"
     if not isinstance(message, dict):

@@ -1,6 +1,7 @@
 """JSON for documents a peer writes and reads back many times a second: the masters'
 attestations, one a device a call, kept by the aggregator until the window closes (~1 kB each,
-1,000 a second at the goal's rate).
+1,000 a second at the goal's rate); and the devices' queue messages a master validates
+(`loads` only, services/ingest/validation.py).
 
 msgspec's encoder and decoder, not the standard library's: ~13 → ~2 µs to write a document and
 ~9 → ~4 µs to read one (2026-12-06), on the event loop of an all-in-one peer. The values
