@@ -44,11 +44,14 @@ def _address_key(email: str) -> str:
 
 
 def confirmation_email(dapp_url: str, pending: PendingEmail, secret: str) -> Email:
-    asked = ("named this address as their doctor's, for the heart-rhythm alert emails their "
-             "doctor gets") if pending.purpose == "doctor" else \
-        "asked for their heart-rhythm alert emails to be sent to this address"
+    # A contact may be a patient's (alerts and notices of their data) or a researcher's
+    # (notices of their requests): the email says neither which nor whose.
+    asked = ("A PulseLedger patient named this address as their doctor's, for the heart-rhythm "
+             "alert emails their doctor gets") if pending.purpose == "doctor" else \
+        ("A PulseLedger account asked for its emails (heart-rhythm alerts, notices of data "
+         "requests and purchases) to be sent to this address")
     until = datetime.fromtimestamp(pending.expires_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = (f"A PulseLedger patient {asked}.\n\n"
+    text = (f"{asked}.\n\n"
             "Nothing is sent to it unless you confirm. To confirm, open:\n\n"
             f"{confirm_email_link(dapp_url, secret)}\n\n"
             f"The link works once, until {until}. If you did not expect this email, ignore "

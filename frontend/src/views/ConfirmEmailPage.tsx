@@ -28,11 +28,11 @@ export function ConfirmEmailPage({ token }: { token?: string }) {
         <p role="alert" className="tx tx-failed" data-testid="confirm-status">This link is incomplete: open the whole link from the email.</p>
       ) : state.phase === 'done' ? (
         <p role="status" className="tx tx-confirmed" data-testid="confirm-status">
-          Confirmed: {state.confirmed.email} now gets {state.confirmed.purpose === 'doctor' ? 'the alerts of your patient' : 'the heart-rhythm alerts of'} <code>{state.confirmed.owner}</code>.
+          Confirmed: {state.confirmed.email} now gets {state.confirmed.purpose === 'doctor' ? 'the alerts of your patient' : 'the PulseLedger emails of'} <code>{state.confirmed.owner}</code>.
         </p>
       ) : (
         <>
-          <p>A PulseLedger patient named this address to receive their heart-rhythm alert emails. Nothing is sent to it unless you confirm.</p>
+          <p>A PulseLedger account named this address to receive its emails (a patient’s heart-rhythm alerts and notices, or a researcher’s notices of their requests). Nothing is sent to it unless you confirm.</p>
           <button className="btn" type="button" onClick={confirm} disabled={state.phase === 'sending'}>Confirm this address</button>
           {state.phase === 'failed' && <p role="alert" className="tx tx-failed" data-testid="confirm-status">{state.message}</p>}
           <p className="muted">Did not expect this? Close this page: the address gets nothing more.</p>
