@@ -94,8 +94,8 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('contacts-status'), /go to 0 addresses; 2 addresses must first confirm the link we emailed/);
   await expectText(page.getByTestId('contacts-waiting'), /backup@home\.invalid, me@home\.invalid/);
   await expectText(page.getByTestId('onboarding-steps'), /○ Where to send alerts/);
-  await confirmMailbox(context, 'me@home.invalid', /now gets the heart-rhythm alerts of 0x/);
-  await confirmMailbox(context, 'backup@home.invalid', /now gets the heart-rhythm alerts/);
+  await confirmMailbox(context, 'me@home.invalid', /now gets the PulseLedger emails of 0x/);
+  await confirmMailbox(context, 'backup@home.invalid', /now gets the PulseLedger emails/);
   // The onboarding page reads again while an address waits: the step turns done by itself.
   await expectText(page.getByTestId('onboarding-steps'), /✓ Where to send alerts/);
   // Optional: the name the doctor's emails use and the zone of every time in them.
@@ -160,6 +160,23 @@ test('a new patient onboards from nothing: pairs the wearable from its QR link, 
   await expectText(page.getByTestId('device-status'), /removed: its readings are no longer stored for you/);
   await expectText(page.getByTestId('onboarding-steps'), /○ Pair your wearable[\s\S]*✓ Where to send alerts/);
   assert.equal(wallet.state.requests.filter((m) => m === 'eth_signTypedData_v4').length, 9);
+  await context.close();
+});
+
+test('a researcher names where their notices go: the address waits, confirms from its mailbox, then gets them', async () => {
+  const { page, wallet, context } = await openAs('buyer', `${web.origin}/#/research`);
+  const card = page.getByRole('region', { name: 'Email notices' });
+  await card.getByRole('button', { name: 'Sign in for email notices' }).click();
+  await card.getByLabel(/Your email addresses/).fill('lab@research.invalid');
+  await card.getByRole('button', { name: 'Save contacts' }).click();
+  await expectText(card.getByTestId('contacts-status'), /Notices go to 0 addresses; 1 address must first confirm the link we emailed/);
+  await expectText(card.getByTestId('contacts-waiting'), /lab@research\.invalid/);
+  await confirmMailbox(context, 'lab@research.invalid', /now gets the PulseLedger emails of 0x/);
+  // The card reads again while an address waits: it shows where notices go now.
+  await expectText(card.getByTestId('contacts-confirmed'), /Notices go to: lab@research\.invalid/);
+  assert.equal(await card.getByTestId('contacts-waiting').count(), 0);
+  assert.equal(wallet.state.requests.filter((m) => m === 'eth_sendTransaction').length, 0);
+  await shot(page, '11c-researcher-notice-emails');
   await context.close();
 });
 

@@ -5,18 +5,18 @@
 import { useState, type FormEvent } from 'react';
 import { getAddress, isAddress } from 'viem';
 import { useDapp } from '../../context';
+import { ContactEmails, EMAIL, waitingFor } from '../../components/ContactEmails';
 import { QrCode } from '../../components/QrCode';
 import { SignInGate } from '../../components/SignInGate';
 import { TxStatus } from '../../components/TxStatus';
 import { useProfile } from '../../hooks/useProfile';
+import { useSigner } from '../../hooks/useSigner';
 import { useTx } from '../../hooks/useTx';
 import { useGatewaySession } from '../../hooks/useGatewaySession';
 import { describeError } from '../../lib/errors';
-import { linkDoctor, pairDevice, setContacts, setProfile, unpairDevice, type Profile } from '../../lib/gatewayPatients';
+import { linkDoctor, pairDevice, setProfile, unpairDevice, type Profile } from '../../lib/gatewayPatients';
 import { ed25519KeyOfPeerId, PAIRING_CODE, pairingLink } from '../../lib/peerId';
 import { hrefOf } from '../../lib/routes';
-
-const EMAIL = /^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$/;
 
 export function OnboardingPage({ device, code }: { device?: string; code?: string }) {
   const session = useGatewaySession();
@@ -36,7 +36,7 @@ export function OnboardingPage({ device, code }: { device?: string; code?: strin
           {!profile ? <p role="status">{error ?? 'Reading your account…'}</p> : (
             <>
               <DeviceStep profile={profile} initial={device} initialCode={code} onDone={reload} />
-              <ContactsStep profile={profile} onDone={reload} />
+              <ContactEmails profile={profile} onDone={reload} title="2. Where to send alerts" what="Alerts and notices" />
               <NameStep profile={profile} onDone={reload} />
               <DoctorStep profile={profile} onDone={reload} />
               {steps.every(Boolean) && (
@@ -50,11 +50,6 @@ export function OnboardingPage({ device, code }: { device?: string; code?: strin
       </section>
     </div>
   );
-}
-
-function useSigner() {
-  const { wallet, config } = useDapp();
-  return wallet.client && wallet.account ? { client: wallet.client, account: wallet.account, chainId: config.chainId } : null;
 }
 
 function DeviceStep({ profile, initial, initialCode, onDone }: { profile: Profile; initial?: string; initialCode?: string; onDone: () => void }) {
@@ -114,46 +109,6 @@ function DeviceStep({ profile, initial, initialCode, onDone }: { profile: Profil
         <button className="btn" type="submit" disabled={!signer || !key || !codeOk}>{profile.devices.length ? 'Pair another wearable' : 'Pair this wearable'}</button>
       </form>
       <TxStatus state={tx.state} testId="device-status" />
-    </section>
-  );
-}
-
-const waitingFor = (profile: Profile, purpose: 'contact' | 'doctor') => profile.waiting.filter((w) => w.purpose === purpose).map((w) => w.email);
-
-function ContactsStep({ profile, onDone }: { profile: Profile; onDone: () => void }) {
-  const { gateway, publicClient } = useDapp();
-  const signer = useSigner();
-  const tx = useTx(publicClient);
-  const waiting = waitingFor(profile, 'contact');
-  const [text, setText] = useState([...profile.contacts, ...waiting].join(', '));
-  const save = async (event: FormEvent) => {
-    event.preventDefault();
-    if (!signer) return;
-    const emails = text.split(/[\s,;]+/).filter(Boolean);
-    const bad = emails.find((e) => !EMAIL.test(e));
-    if (bad) return tx.fail(`“${bad}” is not an email address.`);
-    if (emails.length > 10) return tx.fail('At most 10 addresses.');
-    tx.set('signing', 'Sign the contact list in your wallet…');
-    try {
-      const saved = await setContacts(gateway, signer, emails);
-      const plural = (n: number) => `${n} address${n === 1 ? '' : 'es'}`;
-      tx.set('confirmed', !emails.length ? 'No contact address: you will get no emails.'
-        : `Alerts and notices go to ${plural(saved.contacts)}${saved.waiting ? `; ${plural(saved.waiting)} must first confirm the link we emailed${saved.confirmations_sent < saved.waiting ? ' (a link sent in the last minutes is not sent again)' : ''}` : ''}.`);
-      onDone();
-    } catch (caught) {
-      tx.fail(describeError(caught));
-    }
-  };
-  return (
-    <section aria-labelledby="contacts-title" className="step">
-      <h3 id="contacts-title">2. Where to send alerts</h3>
-      <form onSubmit={save}>
-        <label htmlFor="emails">Your email addresses (up to 10, separated by commas). They stay with the gateway, never on-chain.</label>
-        <input id="emails" type="text" inputMode="email" value={text} onChange={(e) => setText(e.target.value)} placeholder="you@example.org" />
-        <button className="btn" type="submit" disabled={!signer}>Save contacts</button>
-      </form>
-      {waiting.length > 0 && <p className="muted" data-testid="contacts-waiting">Waiting for confirmation (nothing is sent to these until their owner opens the link we emailed): {waiting.join(', ')}</p>}
-      <TxStatus state={tx.state} testId="contacts-status" />
     </section>
   );
 }

@@ -3,9 +3,13 @@
 import { useState } from 'react';
 import { bytesToHex, isAddress, keccak256, stringToHex, type Hex } from 'viem';
 import { useDapp } from '../../context';
+import { ContactEmails } from '../../components/ContactEmails';
 import { Escrow } from '../../components/Escrow';
+import { SignInGate } from '../../components/SignInGate';
 import { TxStatus } from '../../components/TxStatus';
+import { useGatewaySession } from '../../hooks/useGatewaySession';
 import { usePrices } from '../../hooks/usePrices';
+import { useProfile } from '../../hooks/useProfile';
 import { useTx } from '../../hooks/useTx';
 import type { Address } from '../../lib/config';
 import { requestsByRequester } from '../../lib/derive';
@@ -21,6 +25,7 @@ export function ResearchPage({ patient }: { patient?: Address }) {
     <div className="grid">
       <RequestForm key={patient ?? ''} initialPatient={patient ?? ''} />
       <Escrow title="Refunds (escrow credit)" />
+      <NoticeEmails />
       <section className="card wide" aria-labelledby="mine-title">
         <h2 id="mine-title">My requests</h2>
         {mine.length === 0 ? <p>You have not requested access yet.</p> : (
@@ -28,6 +33,22 @@ export function ResearchPage({ patient }: { patient?: Address }) {
         )}
       </section>
     </div>
+  );
+}
+
+/** Where the relay mails this researcher's notices: a request decided, a refund to claim. */
+function NoticeEmails() {
+  const session = useGatewaySession();
+  const { profile, error, reload } = useProfile(session.signedIn);
+  return (
+    <section className="card" aria-labelledby="notices-title">
+      <h2 id="notices-title">Email notices</h2>
+      <p className="muted">A patient decided your request, or a purchase’s payment can be claimed back: we email you, if you name an address and it confirms.</p>
+      <SignInGate why="Sign in with your wallet to name where notices go (a message your wallet signs: no gas, nothing on-chain)." action="Sign in for email notices">
+        {!profile ? <p role="status">{error ?? 'Reading your account…'}</p>
+          : <ContactEmails profile={profile} onDone={reload} title="Where to send notices" what="Notices" />}
+      </SignInGate>
+    </section>
   );
 }
 
