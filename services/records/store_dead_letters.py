@@ -10,7 +10,7 @@ from services.records import crypto
 from services.records import validation as v
 from services.records.base import DeadLetter, InvalidInput, TamperDetected
 from services.records.integrity import KEY_MISSING, TAMPERED, IntegrityAlert
-from services.records.tables import Row
+from services.records.tables import Row, Write
 
 if TYPE_CHECKING:
     from services.records.keystore import WrappedKey
@@ -39,6 +39,22 @@ class DeadLettersMixin:
         if not self.tables.insert_new("dead_letters", [(letter_id, fields, None)]):
             self.keys.destroy([key_ref])  # another writer stored it first
         return letter_id
+
+    def retire_dead_letter(self: Store, kind: str, payload: bytes, reason: str) -> bool:
+        """Remove the letter of (kind, payload, reason), and its key: what it held was processed
+        after all (a late reading stored as its window's part, aggregation_unsent.py). True if
+        there was one. The letter's id is what dead_letter would make for the same three."""
+        kind, reason = v.kind(kind), v.reason(reason)
+        if not isinstance(payload, bytes | bytearray):
+            raise InvalidInput("dead-letter payload must be bytes")
+        digest = self.envelope.ring.digest(b"dead-letter", bytes(payload))
+        letter_id = v.dead_letter_id(kind, digest, reason)
+        row = self.tables.get("dead_letters", letter_id, ["key_ref"])
+        if row is None:
+            return False
+        self.tables.commit([Write("delete", "dead_letters", letter_id)])
+        self.keys.destroy([row["key_ref"]])  # after the row: a crash leaves a spare key, no letter without one
+        return True
 
     def dead_letters(self: Store, kind: str | None = None, limit: int | None = None) -> list[DeadLetter]:
         """Oldest first; one that cannot be opened is listed without its payload (and alerted)."""

@@ -408,3 +408,18 @@ def test_keyed_digest__stable_per_master_key_and_label(make_store):
     assert store.keyed_digest(b"purchase-subject", b"\x02") != digest
     other = make_store(keyring=Keyring(os.urandom(32)))
     assert other.keyed_digest(b"purchase-subject", b"\x01") != digest
+
+
+def test_dead_letter__retired_once_processed__that_letter_and_its_key_only(store):
+    """A late reading stored as its window's part after all: its letter goes, with its key;
+    a letter with the same payload and another reason, or another payload, stays."""
+    store.dead_letter("reading", b"late one", "late")
+    kept = store.dead_letter("reading", b"late one", "replay: seq seen with other content")
+    other = store.dead_letter("reading", b"another", "late")
+    assert store.retire_dead_letter("reading", b"late one", "late") is True
+    assert sorted(d.id for d in store.dead_letters("reading")) == sorted([kept, other])
+    assert len(list(store.keys.scan())) == 2
+    assert store.retire_dead_letter("reading", b"late one", "late") is False
+    assert store.dead_letter("reading", b"late one", "late"), "a new failure is kept again"
+    with pytest.raises(InvalidInput):
+        store.retire_dead_letter("reading", "not bytes", "late")
