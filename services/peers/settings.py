@@ -109,6 +109,11 @@ class PeersSettings(BaseSettings):
     # At most this many are kept so (an admitted aggregator turned hostile could otherwise grow
     # the table without end); past it they are dead-lettered as late, with the reason.
     unsent_limit: int = Field(1_000_000, ge=1)
+    # A reading that arrives after its window closed (a device that dropped out mid-window sends
+    # the rest later) is dead-lettered as late, and kept in `unsent` too: this long after, when
+    # its master's dead letter surely exists, it is stored as a part of its window and the
+    # letter retired (roles/aggregation_unsent.py). Well above a master's ingest call.
+    late_hold_s: float = Field(30.0, ge=0)
 
     # Master: how many queue messages one pull takes, and how long to wait when it is empty.
     master_batch: int = 500

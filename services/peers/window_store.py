@@ -28,9 +28,10 @@ from services.runtime.sqlite_helpers import connect
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 NEVER = -(2**62)
-VERSION = 6  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order;
+VERSION = 7  # 3: heart rate and RR sealed in `content`; 4: attestations in arrival order;
 # 5: attestations linked to their windows, gone when those close; expired windows by index;
-# 6: windows another aggregator closed carry when we learned it (before, never purged)
+# 6: windows another aggregator closed carry when we learned it (before, never purged);
+# 7: late readings kept in `unsent` too, with when they may go (`not_before`)
 WINDOW_SEAL_TAG = b"\x00PLW1"
 
 # The masters' attestations (services/peers/attestation.py) the readings refer to by id, kept in
@@ -66,11 +67,13 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE INDEX IF NOT EXISTS devices_max_ts ON devices (max_ts);  -- the overall watermark, each tick
 -- Readings found outside every stored window (a merge brought them into a window closed here,
 -- or into one after closing read it: two aggregators each acted as the user's primary for a
--- while): kept sealed, with the attestation document each names, until storage holds them as a
--- part of their window (aggregation_unsent.py sends them, `drop_unsent` forgets them).
+-- while; or they arrived after their window closed, `keep_late`): kept sealed, with the
+-- attestation document each names, until storage holds them as a part of their window
+-- (aggregation_unsent.py sends them, `drop_unsent` forgets them). `not_before` (late ones
+-- only): not sent before then, when the master's dead letter for it surely exists.
 CREATE TABLE IF NOT EXISTS unsent (
     device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER, content BLOB, signal TEXT,
-    doc TEXT, PRIMARY KEY (device, seq)) WITHOUT ROWID;
+    doc TEXT, not_before REAL, PRIMARY KEY (device, seq)) WITHOUT ROWID;
 -- Aggregators that shared window state with us (kept across restarts): one of them may hold
 -- readings we lack, so we do not close windows alone while it may still come back.
 CREATE TABLE IF NOT EXISTS peers (peer TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -103,6 +106,10 @@ def rr_list(text: str) -> list[int]:
 # Every insert names its columns: a store upgraded in place has them in another order.
 _INSERT_READING = ("INSERT {} INTO readings (device, seq, window_start, ts, content, digest, att, "
                    "signal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+_INSERT_UNSENT = ("INSERT OR IGNORE INTO unsent (device, seq, window_start, ts, content, signal, "
+                  "doc, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def _row_id(device: str, seq: int) -> bytes:
@@ -193,7 +200,8 @@ class WindowStore:
         the windows whose readings name it, drop the ones none names (the purge's scan left
         them until then) and the index on `state` alone (windows_closed replaces it). Before
         closed_at on merged closes (user_version 6): give the closed windows that lack one
-        (a replica's) the time of the upgrade, so the purge finds them after the retention."""
+        (a replica's) the time of the upgrade, so the purge finds them after the retention.
+        Before late readings were kept (user_version 7): `unsent` gets its `not_before`."""
         db = self._db
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version >= VERSION:
@@ -237,6 +245,8 @@ class WindowStore:
             if version < 6:  # windows merges closed had no closed_at: retention starts now
                 db.execute("UPDATE windows SET closed_at = ? WHERE state = ? AND closed_at IS NULL",
                            (time.time(), CLOSED))
+            if "not_before" not in {row[1] for row in db.execute("PRAGMA table_info(unsent)")}:
+                db.execute("ALTER TABLE unsent ADD COLUMN not_before REAL")  # version 7
             db.execute(f"PRAGMA user_version = {VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -499,19 +509,61 @@ class WindowStore:
             docs.update(self._db.execute(
                 f"SELECT id, doc FROM attestations WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk))
-        self._db.executemany("INSERT OR IGNORE INTO unsent VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(d, q, w, t, content, sig, docs.get(att))
-                              for d, q, w, t, content, sig, att in rows])
+        self._db.executemany(_INSERT_UNSENT, [(d, q, w, t, content, sig, docs.get(att), None)
+                                              for d, q, w, t, content, sig, att in rows])
         return [_reading(d, q, t, *self._opened(d, q, content), sig)
                 for d, q, _, t, content, sig, _ in rows] + unkept
 
-    def unsent(self, limit: int = 1_000) -> list[tuple[str, int, list[dict], list[dict]]]:
-        """Up to `limit` orphan readings kept in `unsent`, by window: (device, window start,
-        its readings as closing reads them, the attestation documents they name)."""
+    def keep_late(self, readings: list[dict], attestations: dict[str, tuple[str, str]],
+                  not_before: float) -> int:
+        """Keep readings ingest judged late (their window closed here before they came) in
+        `unsent`, to be stored as a part of their window from `not_before` on; as `ingest`
+        takes them (`attestations`: id -> (device, document), named by each reading's "att").
+        Bounded like the orphans (`unsent_limit`); returns how many were kept. A reading kept
+        already stays as it was (a redelivery)."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            (held,) = db.execute("SELECT count(*) FROM unsent").fetchone()
+            kept = readings[:max(0, self.unsent_limit - held)]
+            db.executemany(_INSERT_UNSENT, [
+                (r["userId"], r["seq"], self.window_of(r["ts_ms"]), r["ts_ms"],
+                 self._sealed(r["userId"], r["seq"], r["heartrate"], rr_text(r)),
+                 r.get("signal"), (attestations.get(r.get("att")) or (None, None))[1], not_before)
+                for r in kept])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(kept)
+
+    def next_late_at(self) -> float | None:
+        """When the first late reading kept in `unsent` may be sent (None: none is kept)."""
+        (at,) = self._db.execute("SELECT min(not_before) FROM unsent").fetchone()
+        return at
+
+    def late_among(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of these (device, seq) in `unsent` were kept as late (`keep_late`)."""
+        late = set()
+        for i in range(0, len(keys), 400):
+            chunk = keys[i:i + 400]
+            late.update(self._db.execute(
+                "SELECT device, seq FROM unsent WHERE not_before IS NOT NULL AND (device, seq) "
+                f"IN (VALUES {','.join(['(?, ?)'] * len(chunk))})",
+                [x for key in chunk for x in key]))
+        return late
+
+    def unsent(self, limit: int = 1_000, now: float | None = None
+               ) -> list[tuple[str, int, list[dict], list[dict]]]:
+        """Up to `limit` readings kept in `unsent` that may go (`now`: late ones past their
+        `not_before`), by window: (device, window start, its readings as closing reads them,
+        the attestation documents they name)."""
+        now = time.time() if now is None else now
         by_window: dict[tuple[str, int], tuple[list[dict], dict[str, dict]]] = {}
         for d, q, w, t, content, sig, doc in self._db.execute(
                 "SELECT device, seq, window_start, ts, content, signal, doc FROM unsent "
-                "ORDER BY device, window_start, ts, seq LIMIT ?", (limit,)):
+                "WHERE not_before IS NULL OR not_before <= ? "
+                "ORDER BY device, window_start, ts, seq LIMIT ?", (now, limit)):
             heartrate, rr = self._opened(d, q, content)
             readings, docs = by_window.setdefault((d, w), ([], {}))
             readings.append({"seq": q, "ts_ms": t, "heartrate": heartrate, "rr": rr_list(rr),

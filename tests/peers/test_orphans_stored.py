@@ -7,55 +7,25 @@ the next try. Real window store and record store (SQLite), a real StorageRole wi
 operator's attestation check; the aggregator's calls to it go through the wire form."""
 
 import json
-from types import SimpleNamespace
 
 import pytest
 import trio
-from pulseledger_testkit.admission import attestation_check, master_attestations
+from pulseledger_testkit.admission import master_attestations
 
 from services.peers.attestation import attestation_id
-from services.peers.messages.windows import PREDICT, STORE, StoreRequest
+from services.peers.messages.windows import StoreRequest
 from services.peers.roles.aggregation_unsent import UNKEPT_REASON
-from services.peers.roles.storage import StorageRole
-from services.peers.rpc import PeerUnavailable
 from services.peers.window_store import CLOSED
-from services.records.validation import window_part_id
 from tests.peers.closing_harness import lone_aggregator
-
-DEVICE = "12D3KooWGBZEYDcyEeAytmwvStxhcTVqnjKjdsPCTpqCNeqYk7gv"
-OWNER = "0x" + "ab" * 20
-START = 1_700_000_000_000
-
-
-def readings(seqs) -> list[dict]:
-    return [{"userId": DEVICE, "seq": s, "ts_ms": START + s * 1000, "heartrate": 70.0 + s,
-             "rr": [850]} for s in seqs]
-
-
-class Downstream:
-    """The screen (every window regular) and a real storage role, reached as a remote peer
-    is: each request through its wire form; `down` makes storage unreachable."""
-
-    def __init__(self, tmp_path, store):
-        self.storage = StorageRole(settings=None,
-                                   rpc=SimpleNamespace(register=lambda op, handler: None),
-                                   membership=None, store=store,
-                                   attestations=attestation_check(tmp_path))
-        self.down = False
-        self.screened = 0
-
-    async def call_role(self, role, op, request):
-        request = type(request).from_wire(json.loads(json.dumps(request.to_wire())))
-        if op == PREDICT:
-            self.screened += len(request.windows)
-            return SimpleNamespace(predictions=[{"status": "regular"} for _ in request.windows])
-        assert op == STORE
-        if self.down:
-            raise PeerUnavailable("storage cut off")
-        return await self.storage.handle(request, "aggregator-b")
-
-    async def call_role_by_key(self, role, op, items, key, request):
-        raise AssertionError("orphans alert nobody on their own")
+from tests.peers.storage_downstream import (
+    DEVICE,
+    OWNER,
+    START,
+    Downstream,
+    parts,
+    readings,
+    run_loop_until,
+)
 
 
 @pytest.fixture
@@ -82,23 +52,6 @@ def scene(tmp_path):
     return role, downstream, marks
 
 
-def parts(store) -> list[list[int]]:
-    ids = [window_part_id(store.namespace, DEVICE, START, n) for n in range(4)]
-    listed = {m.record_id for m in store.list_windows(OWNER)}
-    return [[r["seq"] for r in store.get_window(i)["readings"]] for i in ids if i in listed]
-
-
-def run_loop_until(role, done, limit_s: float = 10) -> None:
-    async def main():
-        with trio.fail_after(limit_s):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(role._unsent_loop)
-                await done()
-                nursery.cancel_scope.cancel()
-
-    trio.run(main)
-
-
 def test_orphans_of_a_merge__stored_as_the_windows_next_part(scene):
     role, downstream, marks = scene
 
@@ -110,6 +63,7 @@ def test_orphans_of_a_merge__stored_as_the_windows_next_part(scene):
     run_loop_until(role, merge_then_wait)
     assert parts(role.store) == [[1], [2, 3]]
     assert role.store.dead_letters() == []
+    assert downstream.notified == [], "orphans alert nobody on their own"
     assert role.metrics()["aggregation_readings_orphaned"] == 2
     assert role.metrics()["aggregation_orphans_stored"] == 2
     assert downstream.storage.metrics()["storage_window_parts_created"] == 1

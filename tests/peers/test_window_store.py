@@ -402,3 +402,44 @@ def test_store_without_window_links__upgraded(tmp_path):
     indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "windows_state" not in indexes and "windows_closed" in indexes
     assert db.execute("PRAGMA user_version").fetchone() == (VERSION,)
+
+
+def test_late_readings__kept_with_their_document__not_given_back_before_their_time(tmp_path):
+    """keep_late keeps what ingest judged late (aggregation_unsent.py stores it as a part of
+    its window once `not_before` passed); orphans of a merge have no such wait."""
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(1, 1_000), reading(2, 12_000)])
+    store.mark([("dev", 0)], CLOSED)
+    late = dict(reading(3, 9_000, hr=81.5), att="a-3", signal="rr")
+    assert store.ingest([late]) == ["late"]
+    assert store.keep_late([late], {"a-3": ("dev", '{"doc": 3}')}, not_before=500.0) == 1
+    assert store.keep_late([late], {}, not_before=900.0) == 1, "kept once, as it was"
+    assert store.next_late_at() == 500.0
+    assert store.unsent(now=499.0) == []
+    assert store.unsent(now=500.0) == [("dev", 0, [
+        {"seq": 3, "ts_ms": 9_000, "heartrate": 81.5, "rr": [850], "signal": "rr"}],
+        [{"doc": 3}])]
+    assert store.late_among([("dev", 3), ("dev", 1)]) == {("dev", 3)}
+    store.drop_unsent([("dev", 3)])
+    assert store.next_late_at() is None
+
+
+def test_store_from_before_late_readings_were_kept__upgraded(tmp_path):
+    """user_version 6 had no `not_before` in `unsent`: opening adds it, what it held stays
+    (orphans: sent at once)."""
+    import sqlite3
+
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.close()
+    db = sqlite3.connect(tmp_path / "w.db")
+    db.executescript("""
+        DROP TABLE unsent;
+        CREATE TABLE unsent (device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER,
+            content BLOB, signal TEXT, doc TEXT, PRIMARY KEY (device, seq)) WITHOUT ROWID;
+        PRAGMA user_version = 6;""")
+    db.close()
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    assert store.keep_late([dict(reading(3, 9_000), signal="rr")], {}, not_before=1.0) == 1
+    assert [len(rs) for _, _, rs, _ in store.unsent(now=1.0)] == [1]
+    db = sqlite3.connect(tmp_path / "w.db")
+    assert db.execute("PRAGMA user_version").fetchone() == (VERSION,)

@@ -78,6 +78,8 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
         self.orphaned = 0  # acknowledged readings found outside every stored window
         self.unsent_stored = 0  # of those, readings storage now holds (as window parts)
         self.orphans_unkept = 0  # of those, dead-lettered: unsent_limit were kept already
+        self.late_kept = 0  # readings ingest judged late, kept to be stored as window parts
+        self.late_stored = 0  # of those, stored (their dead letters retired)
         self._unsent_waiting = trio.Event()  # set when orphans were kept (aggregation_unsent.py)
         self.refused_windows = 0  # windows parked: the screen's or storage's check refused them
         self.scrubbed_skipped = 0  # readings a due window held scrubbed (closed elsewhere)
@@ -119,6 +121,8 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
                 "aggregation_readings_orphaned": self.orphaned,
                 "aggregation_orphans_stored": self.unsent_stored,
                 "aggregation_orphans_dead_lettered": self.orphans_unkept,
+                "aggregation_late_readings_kept": self.late_kept,
+                "aggregation_late_readings_stored": self.late_stored,
                 "aggregation_windows_refused": self.refused_windows,
                 "aggregation_scrubbed_readings_skipped": self.scrubbed_skipped,
                 "aggregation_windows_taken_over": self.taken_over,

@@ -81,6 +81,9 @@ class IngestAndReplication:
                 rejected.append((index, outcome))
             else:
                 keep.append(reading)  # duplicates too: the replica may have missed them
+        late = [r for r, outcome in zip(readings, outcomes) if outcome == "late"]
+        if late:  # dead-lettered, and kept to be stored as a part after all
+            await self._keep_late(late, attestations)
         receipts = []
         if keep:
             by_peer = self._replica_groups(r["userId"] for r in keep)

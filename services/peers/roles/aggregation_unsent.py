@@ -10,17 +10,28 @@ there: screened, then stored like any window, with the attestation documents the
 finds the window written and keeps what its record lacks as the window's next part
 (store.add_to_window): each reading in exactly one part. They alert nobody on their own: the
 window's alert went with its first part. Only what storage's or the screen's own checks refuse
-is dead-lettered, with the reason; a call that fails is tried again."""
+is dead-lettered, with the reason; a call that fails is tried again.
+
+Late readings go the same way. A device that drops out mid-window sends the rest of it after
+the window closed: ingest judges those "late", and the aggregator and the master each write the
+same dead letter for them (services/peers/rejected.py) — so a reading stays safe whatever
+happens to this aggregator. They are kept here too, not sent before `late_hold_s` passed (the
+master writes its letter after our answer), then stored as a part of their window like the
+orphans; once storage holds one, its letter is retired. The aggregator that took them is the
+only one that keeps them: if it dies first, the letter remains, as before."""
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 import trio
 
 from services.ingest.reading import canonical
 from services.peers.messages.windows import PREDICT, STORE, PredictRequest, StoreRequest
 from services.peers.refused_windows import refused
+from services.peers.rejected import retire_late_letter
 from services.runtime.error_text import describe
 
 log = logging.getLogger(__name__)
@@ -51,12 +62,30 @@ class SendingUnsent:
             self.orphaned += len(orphans)
             self._unsent_waiting.set()
 
+    async def _keep_late(self, readings: list[dict], attestations: dict) -> None:
+        """Readings ingest judged late (dead-lettered already): kept, to go as parts once
+        `late_hold_s` passed (see above)."""
+        async with self.writes.closing():
+            kept = self.windows.keep_late(readings, attestations,
+                                          time.time() + self.settings.late_hold_s)
+        self.late_kept += kept
+        if kept:
+            log.info("%d reading(s) came after their window closed (e.g. device …%s seq %s): "
+                     "dead-lettered as late, and to be stored as a part of it in %.0f s",
+                     kept, readings[0]["userId"][-6:], readings[0]["seq"],
+                     self.settings.late_hold_s)
+            self._unsent_waiting.set()  # the loop learns when they are due
+
     async def _unsent_loop(self) -> None:
-        """Send what `unsent` holds whenever orphans were kept, and at start (kept before a
-        restart); a call that fails is tried again after unsent_retry_s."""
+        """Send what `unsent` holds whenever orphans were kept, when late readings fall due,
+        and at start (kept before a restart); a call that fails is tried again after
+        unsent_retry_s."""
         self._unsent_waiting.set()
         while True:
-            await self._unsent_waiting.wait()
+            due = self.windows.next_late_at()
+            wait_s = math.inf if due is None else max(0.0, due - time.time())
+            with trio.move_on_after(wait_s):
+                await self._unsent_waiting.wait()
             self._unsent_waiting = trio.Event()
             try:
                 while await self.send_unsent():
@@ -86,10 +115,20 @@ class SendingUnsent:
         if stored is None:
             return await self._park_refused(batch)
         keys = [(d, r["seq"]) for d, _, readings, _ in batch for r in readings]
+        self._retire_late_letters(batch, self.windows.late_among(keys))
         async with self.writes.closing():
             self.windows.drop_unsent(keys)
         self.unsent_stored += len(keys)
         return len(keys)
+
+    def _retire_late_letters(self, batch: list, late: set[tuple[str, int]]) -> None:
+        """Storage holds these now: the "late" letters of those that came late go (before
+        they leave `unsent`: a crash in between retires them again on the next send)."""
+        for device, _, readings, _ in batch:
+            for reading in readings:
+                if (device, reading["seq"]) in late:
+                    retire_late_letter(self.store, device, reading)
+                    self.late_stored += 1
 
     async def _checked_call(self, role: str, op: str, request, batch: list):
         """call_role; None when the op's own check refused some windows: those are marked
