@@ -81,6 +81,7 @@ def test_a_reading_after_its_window_closed__stored_as_a_part__its_letter_retired
     assert len(downstream.notified) == 1, "a part alerts nobody on its own"
     assert role.metrics()["aggregation_late_readings_kept"] == 2
     assert role.metrics()["aggregation_late_readings_stored"] == 2
+    assert role.metrics()["aggregation_orphans_stored"] == 0, "late, not orphans of a merge"
 
 
 def test_the_masters_letter_is_the_same_letter__retired_with_it(closed):

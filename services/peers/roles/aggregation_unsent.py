@@ -115,10 +115,11 @@ class SendingUnsent:
         if stored is None:
             return await self._park_refused(batch)
         keys = [(d, r["seq"]) for d, _, readings, _ in batch for r in readings]
-        self._retire_late_letters(batch, self.windows.late_among(keys))
+        late = self.windows.late_among(keys)
+        self._retire_late_letters(batch, late)
         async with self.writes.closing():
             self.windows.drop_unsent(keys)
-        self.unsent_stored += len(keys)
+        self.unsent_stored += len(keys) - len(late)
         return len(keys)
 
     def _retire_late_letters(self, batch: list, late: set[tuple[str, int]]) -> None:
