@@ -40,6 +40,12 @@ class KeyStorage(ABC):
     def destroy(self, key_refs: list[str]) -> None:
         """Delete for good (secure delete, WAL checkpoint where that applies)."""
 
+    def discard(self, key_refs: list[str]) -> None:
+        """Delete keys that never protected a stored record (minted by a writer that lost a
+        race to another): no erasure rests on them, so nothing waits for the log to be cleared
+        of them. Here: as destroy."""
+        self.destroy(key_refs)
+
     @abstractmethod
     def scan(self) -> Iterator[WrappedKey]: ...
 

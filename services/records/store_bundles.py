@@ -89,7 +89,7 @@ class BundlesMixin:
         try:
             previous_key = self.tables.transact(replace)
         except Conflict:
-            self.keys.destroy([key_ref])  # a concurrent writer won: our key is not needed
+            self.keys.discard([key_ref])  # a concurrent writer won: our key is not needed
             raise
         if previous_key is not None:  # the old version is crypto-shredded: only the new one reads
             self.keys.destroy([previous_key])

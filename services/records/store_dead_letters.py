@@ -37,7 +37,7 @@ class DeadLettersMixin:
         fields = {"kind": kind, "key_ref": key_ref, "ciphertext": sealed, "payload_digest": digest,
                   "reason": reason, "at_ms": v.now_ms()}
         if not self.tables.insert_new("dead_letters", [(letter_id, fields, None)]):
-            self.keys.destroy([key_ref])  # another writer stored it first
+            self.keys.discard([key_ref])  # another writer stored it first
         return letter_id
 
     def retire_dead_letter(self: Store, kind: str, payload: bytes, reason: str) -> bool:

@@ -100,7 +100,7 @@ class WindowsMixin:
         created = self.tables.insert_new("windows", rows)
         lost = [fields["key_ref"] for record_id, fields, _ in rows if record_id not in created]
         if lost:  # another writer stored them first: ours are not needed
-            self.keys.destroy(lost)
+            self.keys.discard(lost)
         return {rid: fields["ciphertext_sha256"] for rid, fields, _ in rows if rid in created}
 
     def add_to_window(self: Store, window: WindowInput) -> tuple[WindowRef, int] | None:
