@@ -1,5 +1,13 @@
 from services.peers.assignment import primary_and_replica, ranked
-from services.peers.window_store import CLOSED, CLOSING, NEVER, VERSION, WindowStore
+from services.peers.window_store import (
+    CLOSED,
+    CLOSING,
+    NEVER,
+    VERSION,
+    WindowStore,
+    rr_list,
+    rr_text,
+)
 
 KEY = b"\x07" * 32  # the network's digest key
 
@@ -443,3 +451,12 @@ def test_store_from_before_late_readings_were_kept__upgraded(tmp_path):
     assert [len(rs) for _, _, rs, _ in store.unsent(now=1.0)] == [1]
     db = sqlite3.connect(tmp_path / "w.db")
     assert db.execute("PRAGMA user_version").fetchone() == (VERSION,)
+
+
+def test_an_rr_text_reads_back_as_the_list_it_was():
+    """rr_list reads rr_text's ints by msgspec; what is not a list of 64-bit ints (a float
+    interval, a huge int, a text in another form) is read by the JSON parser as before."""
+    for rr in ([], [812], [812, 790, 1204], [812.5, 790], [2**70], [-3]):
+        assert rr_list(rr_text({"rr": rr})) == rr
+    assert rr_list("[812,790]") == [812, 790]
+    assert rr_list("[1.0]") == [1.0] and type(rr_list("[1.0]")[0]) is float
