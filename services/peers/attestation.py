@@ -21,7 +21,7 @@ from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int
 from services.peers.admission.credential import Credential, Refused
 from services.peers.peer_signed import PeerSignedCheck, remember
 from services.peers.signed_trees import SignedTrees
-from services.peers.window_store import digest_of
+from services.peers.window_store import digests_of
 from services.records import merkle
 
 KIND = "attestation"
@@ -78,7 +78,7 @@ def attest(key_pair, master_id: str, credential: dict, readings: list[dict],
     the Merkle root of every device's body, a path to it in each. `digests`: the readings'
     digests when the caller already has them (one HMAC per reading, not two)."""
     if digests is None:
-        digests = [digest_of(reading, digest_key) for reading in readings]
+        digests = digests_of(readings, digest_key)
     by_device: dict[str, list] = defaultdict(list)
     for reading, digest in zip(readings, digests, strict=True):
         by_device[reading["userId"]].append([reading["seq"], digest])
@@ -163,7 +163,9 @@ class AttestationCheck:
                 continue
             if device == item["device_id"]:
                 attested |= entries
-        return all((r["seq"], digest_of(r, self.digest_key)) in attested for r in item["readings"])
+        readings = item["readings"]
+        return all((r["seq"], digest) in attested
+                   for r, digest in zip(readings, digests_of(readings, self.digest_key)))
 
 
 def _entries(body, credential) -> tuple[str, frozenset, Credential]:

@@ -25,7 +25,7 @@ import trio
 
 from services.ingest.device_directory import CachedDevices
 from services.ingest.validation import validate_message
-from services.peers.window_store import digest_of
+from services.peers.window_store import digests_of
 from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def check_message(body: bytes, devices, ingest_settings, digest_key: bytes,
                   now_ms: int) -> Checked:
     verdict = validate_message(body, devices, ingest_settings, now_ms)
     readings = [reading.to_json() for reading in verdict.valid]
-    return Checked(readings, [digest_of(r, digest_key) for r in readings],
+    return Checked(readings, digests_of(readings, digest_key),
                    [(reject.payload, reject.reason) for reject in verdict.rejects])
 
 

@@ -17,7 +17,8 @@ _KEPT_MAX = 16  # a process uses one or two digest keys; more is a bug, not a re
 _kept: dict[bytes, tuple] = {}
 
 
-def _states(key: bytes) -> tuple:
+def keyed_states(key: bytes) -> tuple:
+    """The key's (inner, outer) SHA-256 states: copy each, then update, per message."""
     if type(key) is not bytes:  # a bytearray or memoryview, as hmac takes them
         key = bytes(key)
     states = _kept.get(key)
@@ -33,7 +34,7 @@ def _states(key: bytes) -> tuple:
 
 def hmac_sha256_hex(key: bytes, message: bytes) -> str:
     """hmac.new(key, message, sha256).hexdigest()."""
-    inner_state, outer_state = _states(key)
+    inner_state, outer_state = keyed_states(key)
     inner = inner_state.copy()
     inner.update(message)
     outer = outer_state.copy()

@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from services.peers.assignment import primary_and_replica, ranked
 from services.peers.window_store import (
     CLOSED,
@@ -5,6 +8,8 @@ from services.peers.window_store import (
     NEVER,
     VERSION,
     WindowStore,
+    digest_of,
+    digests_of,
     rr_list,
     rr_text,
 )
@@ -460,3 +465,14 @@ def test_an_rr_text_reads_back_as_the_list_it_was():
         assert rr_list(rr_text({"rr": rr})) == rr
     assert rr_list("[812,790]") == [812, 790]
     assert rr_list("[1.0]") == [1.0] and type(rr_list("[1.0]")[0]) is float
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries(
+    {"heartrate": st.floats(20, 300) | st.integers(20, 300),
+     "ts_ms": st.integers(0, 2**53)},
+    optional={"rr": st.none() | st.lists(st.integers(200, 2000) | st.floats(200, 2000),
+                                         max_size=4)}), max_size=12))
+def test_digests_of_a_batch_are_each_readings_digest(readings):
+    """The batch form storage and the validation workers use writes each digest_of's text."""
+    assert digests_of(readings, KEY) == [digest_of(r, KEY) for r in readings]
