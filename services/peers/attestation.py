@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict, defaultdict
+from typing import Annotated, Literal
 
-from services.ingest.reading import SAFE_CHARS, b64, canonical, canonical_int
+import msgspec
+
+from services.ingest.reading import b64, canonical
 from services.peers.admission.credential import Credential, Refused
 from services.peers.peer_signed import PeerSignedCheck, remember
 from services.peers.signed_trees import SignedTrees
@@ -29,27 +32,39 @@ ROOT_KIND = "attestation-root"  # what a master signs: never the same bytes as a
 
 
 def signed_bytes(body) -> bytes:
-    """What a master signs: canonical({"kind": KIND, "body": body}). Written directly for the
-    shape attest() makes — a plain device id and [int seq, plain digest] pairs, ≈9x faster than
-    the general encoder, and run for every attestation signed and every one checked; any other
+    """What a master signs: canonical({"kind": KIND, "body": body}). For the shape attest()
+    makes — a device id and [int seq, digest] pairs — msgspec's sorted compact text is that
+    canonical text, which a typed read-back proves: the body's keys exactly these, each seq an
+    int a double holds exactly (no float, no bool), each digest a string, and no escape in the
+    text (RFC 8785 writes control characters its own way). ~4x cheaper than checking the shape
+    in Python first, and run for every attestation signed and every one checked; any other
     shape (whatever a forger sends) goes through canonical(), which agrees (tests)."""
-    if type(body) is dict and len(body) == 2:
-        device, entries = body.get("device"), body.get("readings")
-        if type(device) is str and SAFE_CHARS.issuperset(device) and type(entries) is list:
-            parts = []
-            for entry in entries:
-                if type(entry) is not list or len(entry) != 2:
-                    break
-                seq, digest = entry
-                seq_text = canonical_int(seq) if type(seq) is int else None
-                if seq_text is None or type(digest) is not str \
-                        or not SAFE_CHARS.issuperset(digest):
-                    break
-                parts.append(f'[{seq_text},"{digest}"]')
-            else:
-                return (f'{{"body":{{"device":"{device}","readings":[{",".join(parts)}]}},'
-                        f'"kind":"{KIND}"}}').encode()
+    if type(body) is dict:
+        try:
+            text = _signed_encoder.encode({"body": body, "kind": KIND})
+            if b"\\" not in text:
+                _signed_shape.decode(text)
+                return text
+        except (TypeError, ValueError, OverflowError, msgspec.DecodeError):
+            pass  # not the masters' shape: the general encoder decides, or refuses
     return canonical({"kind": KIND, "body": body})
+
+
+_SAFE_INT = msgspec.Meta(ge=-(2**53 - 1), le=2**53 - 1)
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=True):
+    device: str
+    readings: list[tuple[Annotated[int, _SAFE_INT], str]]
+
+
+class _Signed(msgspec.Struct, forbid_unknown_fields=True):
+    body: _Body
+    kind: Literal["attestation"]
+
+
+_signed_encoder = msgspec.json.Encoder(order="sorted")
+_signed_shape = msgspec.json.Decoder(_Signed)
 
 
 def root_bytes(root: bytes) -> bytes:
