@@ -753,13 +753,18 @@ class WindowStore:
     def readings_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
         """Each window's readings in device-time order, for many windows in one query."""
         out: dict[tuple[str, int], list[dict]] = {(d, w): [] for d, w in windows}
+        opened = self._seal.text_opener()  # every reading of every window closed comes here
         for d, w, s, t, content, sig in self._over_windows(
                 list(out), "r.device, r.window_start, r.seq, r.ts, r.content, r.signal",
                 "ORDER BY x.device, x.window_start, r.ts, r.seq"):
             # a closed window's readings are scrubbed (heart rate and RR None): never sent on
-            heartrate, rr = (None, None) if content is None else self._opened(d, s, content)
-            out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": heartrate,
-                                "rr": rr_list(rr) if rr is not None else None, "signal": sig})
+            if content is None:
+                heartrate = rr = None
+            else:
+                heartrate, rr = opened(content, f"{d}\x00{s}").split("|", 1)  # _row_id's text
+                heartrate, rr = float(heartrate), rr_list(rr)
+            out[(d, w)].append({"seq": s, "ts_ms": t, "heartrate": heartrate, "rr": rr,
+                                "signal": sig})
         return out
 
     def attestations_of(self, windows: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:

@@ -49,6 +49,21 @@ class Seal:
         nonce = os.urandom(NONCE)
         return self._tag + nonce + self._aead.encrypt(nonce, bytes(plaintext), self._tag + row)
 
+    def text_opener(self):
+        """`open(stored, row.encode()).decode()` as one function for a loop over many values (a
+        window's readings: ~1 µs less each than the method and the conversions around it)."""
+        tag, start, decrypt = self._tag, len(self._tag), self._aead.decrypt
+
+        def opened(stored: bytes, row: str) -> str:
+            if type(stored) is not bytes:
+                stored = bytes(stored)
+            if not stored.startswith(tag):
+                return stored.decode()  # written before sealing
+            return decrypt(stored[start:start + NONCE], stored[start + NONCE:],
+                           tag + row.encode()).decode()
+
+        return opened
+
     def open(self, stored: bytes, row: bytes = b"") -> bytes:
         stored = bytes(stored)
         if not stored.startswith(self._tag):
