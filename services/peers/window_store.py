@@ -139,7 +139,7 @@ def digest_of(reading: dict, key: bytes) -> str:
 
 def digests_of(readings, key: bytes) -> list[str]:
     """[digest_of(r, key) for r in readings], the same text, with its steps written out in one
-    loop (~40% less a reading: a master's worker and storage each compute one for every
+    loop (~20% less a reading: a master's worker and storage each compute one for every
     reading, storage's on the peer's own threads)."""
     inner, outer = keyed_states(key)
     out = []
