@@ -37,8 +37,11 @@ class IngestAndReplication:
         me, assign = self.rpc.self_id, self.directory.primary_and_replica
         alone_ok = self._may_act_alone()
         readings, positions, elsewhere = [], [], []
+        user = None  # a device's readings come together (a message's batch): one lookup each
         for index, reading in enumerate(request.readings):
-            primary, replica = assign(reading["userId"])
+            if reading["userId"] != user:
+                user = reading["userId"]
+                primary, replica = assign(user)
             if primary == me and (replica is not None or alone_ok):
                 readings.append(reading)
                 positions.append(index)

@@ -220,9 +220,12 @@ class MasterRole:
             return
         by_aggregator: dict[str, list[dict]] = defaultdict(list)
         assign = self.directory.primary_and_replica
+        user = None  # a message's readings are one device's: one lookup for each run of them
         for readings in pending:
             for reading in readings:
-                primary = assign(reading["userId"])[0]
+                if reading["userId"] != user:
+                    user = reading["userId"]
+                    primary = assign(user)[0]
                 if primary is not None:  # none live right now: stays pending, retried
                     by_aggregator[primary].append(reading)
         acked: set[int] = set()
