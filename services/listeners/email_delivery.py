@@ -15,7 +15,7 @@ from services.listeners.contacts import ContactDirectory
 from services.listeners.messages import bodies, render
 from services.listeners.state import GROUPED, HELD, PENDING, Effect, EffectRow, StateStore
 from services.notify import Email, Notifier, NotifierRejected, NotifierUnavailable, message_id_for
-from services.notify.stop_links import stop_link, stop_query
+from services.notify.stop_links import StopLinks
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,15 @@ class Deliverer:
         # production) has it; a directory without it makes none
         can_stop = hasattr(self.contacts, "keyed_digest")
         for index, address in enumerate(addresses):
-            link = stop_link(self.contacts, recipient, address, self.dapp_url) if can_stop else None
-            text, markup = bodies([*paragraphs, *([f"To stop these emails: {link}"] if link else [])])
+            stop = StopLinks(self.contacts, recipient, address) if can_stop else None
+            text, markup = bodies([*paragraphs,
+                                   *([f"To stop these emails: {stop.link(self.dapp_url)}"]
+                                     if stop else [])])
             key = row.key if index == 0 else f"{row.key}\n{address}"
             emails.append(Email(
                 to=(address,), subject=f"PulseLedger: {subject}", text=text, html=markup,
                 message_id=message_id_for(key),
-                stop_query=stop_query(self.contacts, recipient, address) if can_stop else None))
+                stop_query=stop.query() if stop else None))
         return emails
 
     # -- digests --------------------------------------------------------------------------------

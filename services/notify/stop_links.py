@@ -34,15 +34,21 @@ def token_matches(store: Any, owner: str, email: str, token: str) -> bool:
     return hmac.compare_digest(stop_token(store, owner, email), token)
 
 
-def stop_link(store: Any, owner: str, address: str, dapp_url: str) -> str:
-    """The dapp page that stops `owner`'s emails to `address`, with its token."""
-    return stop_emails_link(dapp_url, owner.lower(), address, stop_token(store, owner, address))
+class StopLinks:
+    """The dapp page's link and the one-click query that stop `owner`'s emails to `address`:
+    both carry the same token, derived once (a keyed digest under the records master key)."""
 
+    def __init__(self, store: Any, owner: str, address: str):
+        self.owner, self.address = owner.lower(), address
+        self.token = stop_token(store, owner, address)
 
-def stop_query(store: Any, owner: str, address: str) -> str:
-    """The query of the one-click stop (RFC 8058) that a mail client POSTs to the gateway."""
-    return urlencode({"owner": owner.lower(), "email": address,
-                      "token": stop_token(store, owner, address)})
+    def link(self, dapp_url: str) -> str:
+        """The dapp page that stops them, with its token."""
+        return stop_emails_link(dapp_url, self.owner, self.address, self.token)
+
+    def query(self) -> str:
+        """The query of the one-click stop (RFC 8058) that a mail client POSTs to the gateway."""
+        return urlencode({"owner": self.owner, "email": self.address, "token": self.token})
 
 
 def one_click_url(gateway_url: str, query: str) -> str:
@@ -53,8 +59,8 @@ def with_stop_link(email: Email, store: Any, owner: str, dapp_url: str) -> Email
     """`email` (to one recipient) with a last paragraph linking to the page that stops them,
     and the same stop for a mail client's own button (`Email.stop_query`)."""
     (address,) = email.to
-    link = stop_link(store, owner, address, dapp_url)
-    sentence = f"To stop these emails about this patient: {link}"
+    stop = StopLinks(store, owner, address)
+    sentence = f"To stop these emails about this patient: {stop.link(dapp_url)}"
     html = None if email.html is None else email.html + f"<p>{escape(sentence)}</p>"
     return replace(email, text=f"{email.text}\n\n{sentence}", html=html,
-                   stop_query=stop_query(store, owner, address))
+                   stop_query=stop.query())

@@ -47,7 +47,7 @@ from services.ingest.pairing import pairing_code
 from services.market.exports import make_export
 from services.notify import NotifySettings
 from services.notify.outbox import plain_text, read_outbox
-from services.notify.stop_links import stop_link
+from services.notify.stop_links import StopLinks
 from services.peers.anchoring import Web3BatchAnchor
 from services.records import RecordsSettings, merkle, open_store
 from services.records.window_payload import sample_payload
@@ -220,7 +220,7 @@ def main() -> None:
             elif command[:1] == ["stop-link"]:
                 # the link the notification peers end each alert email to ADDRESS with
                 owner, address = command[1].lower(), command[2]
-                link = stop_link(store, owner, address, settings.dapp_url)
+                link = StopLinks(store, owner, address).link(settings.dapp_url)
                 print(json.dumps({"done": "stop-link", "link": link}), flush=True)
                 continue
             elif command[:1] == ["links"]:
