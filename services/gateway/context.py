@@ -3,7 +3,6 @@ what lives in it (nonces, sessions, budgets, live streams), and who the caller i
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,8 @@ from services.gateway.observability import Metrics
 from services.gateway.sessions import Session, SessionSigner, agree_on_secrets
 from services.gateway.settings import GatewaySettings
 from services.gateway.shared_state import SharedState, open_shared_state
+from services.notify import open_notifier
+from services.notify.pool import NotifierPool
 
 SESSION_COOKIE = "pulseledger_session"
 CLIENT_KEY = "pulseledger.client"  # set by serving.py: the client address it already resolved
@@ -71,7 +72,6 @@ class Gateway:
     blobs: Any | None = None  # services.blobs BlobStore, for ipfs:// pointers
     state: SharedState | None = None  # default: from settings.shared_store_url
     notifier: Any | None = None  # services.notify Notifier; default: settings.notify, when first used
-    mail_lock: threading.Lock = field(default_factory=threading.Lock)  # one send at a time
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
@@ -90,20 +90,15 @@ class Gateway:
         self.live = LiveStreams(s, self.state, self.store, self.sessions, self.metrics)
         self.label_parts = LabelParts(s.label_parts_bytes, s.label_parts_s,
                                       s.label_parts_recheck_s)
-
-    def mailer(self) -> Any:
-        """The notifier confirmation links go out by, opened when the first is sent (a gateway
-        nobody onboards through never touches the mail system)."""
-        with self.mail_lock:
-            if self.notifier is None:
-                from services.notify import open_notifier
-                self.notifier = open_notifier(self.settings.notify)
-            return self.notifier
+        # Confirmation links go out through up to mail_senders notifiers at once, each opened
+        # when first needed (a gateway nobody onboards through never touches the mail system);
+        # one handed in is used alone, one send at a time.
+        self.mail = (NotifierPool.of(self.notifier) if self.notifier is not None else
+                     NotifierPool(lambda: open_notifier(s.notify), s.mail_senders))
 
     def close(self) -> None:
         self.live.close()
-        if self.notifier is not None:
-            self.notifier.close()
+        self.mail.close()
 
 
 def gateway() -> Gateway:

@@ -80,9 +80,8 @@ def ask_to_confirm(gw: Gateway, pending: PendingEmail, owner_spent: bool = False
     digest = secret_digest(secret)
     gw.store.add_email_confirmation(digest, pending)
     email = confirmation_email(gw.settings.dapp_url, pending, secret)
-    notifier = gw.mailer()
     try:
-        with gw.mail_lock:
+        with gw.mail.borrowed() as notifier:
             notifier.send(email)
     except NotifierUnavailable:
         gw.store.cancel_email_confirmation(digest)

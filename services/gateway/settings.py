@@ -114,6 +114,10 @@ class GatewaySettings(BaseSettings):
     confirmations_per_owner: int = Field(10, ge=1)
     confirmations_per_address: int = Field(20, ge=1)  # a doctor is named by each patient
     confirms_per_client: int = Field(30, ge=1)
+    # Confirmation emails sent at once (each its own SMTP connection or SDK client): more
+    # requests wait for one of them, so a slow mail server holds up a request by its own send
+    # and the ones queued ahead of it, not by every other one the gateway is serving.
+    mail_senders: int = Field(4, ge=1, le=64)
     # The mail system the confirmation links go out by: PULSELEDGER_NOTIFY_*, as the
     # notification peers' (the outbox folder by default).
     notify: NotifySettings = Field(default_factory=NotifySettings)
