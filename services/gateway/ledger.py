@@ -20,6 +20,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3Excepti
 from services.chain.connection import Chain
 from services.chain.enums import ConsentStatus, PurchaseStatus
 from services.chain.log_ranges import contract_event_logs
+from services.gateway.block_times import BlockTimes
 from services.gateway.buyer_views import BuyerViews
 from services.gateway.chain_reads import RawReads, RevertedCall, abi_type
 from services.gateway.errors import BadRequest, Unavailable
@@ -56,6 +57,7 @@ class Ledger:
         key = settings.gateway_key.get_secret_value() if settings.gateway_key else None
         self._account = Account.from_key(key) if key else None
         self._send_lock = threading.Lock()
+        self._block_times = BlockTimes(self._read_block_timestamp)
         self._error_names = _custom_error_selectors(self.contract.abi)
         # ABI lookups by name are slow in web3 7: resolve each function and its outputs once.
         self._functions = {entry["name"]: self.contract.get_function_by_name(entry["name"])
@@ -122,8 +124,12 @@ class Ledger:
     def latest_timestamp(self) -> int:
         return int(self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"]))
 
-    def block_timestamp(self, block_number: int) -> int:
-        return int(self._rpc(lambda: self.w3.eth.get_block(block_number)["timestamp"]))
+    def block_timestamp(self, block_hash: bytes) -> int:
+        """The timestamp of the block with this hash (an event's `blockHash`), read once."""
+        return self._block_times.of(block_hash)
+
+    def _read_block_timestamp(self, block_hash: bytes) -> int:
+        return int(self._rpc(lambda: self.w3.eth.get_block(block_hash)["timestamp"]))
 
     # --- writes (gateway account) -----------------------------------------------------------
     def confirm_delivery(self, purchase_id: int) -> TxResult:

@@ -17,16 +17,16 @@ def consents(owner: str):
     owner = validate.address(request.view_args["owner"], "owner")
     owner_or_doctor(owner)
     ledger = gateway().ledger
-    decided_at: dict[int, int] = {}
+    decided_in: dict[int, bytes] = {}  # request id -> the hash of its decision's block
     for name in DECIDED:
         for log in ledger.events(name, {"patient": owner}):
-            decided_at[int(log["args"]["requestId"])] = log["blockNumber"]
+            decided_in[int(log["args"]["requestId"])] = log["blockHash"]
     resources = []
     for log in ledger.events("ConsentRequested", {"patient": owner}):
         args = log["args"]
         request_id = int(args["requestId"])
         status = int(ledger.get_request(request_id)["status"])
-        block = decided_at.get(request_id)
+        block = decided_in.get(request_id)
         resources.append(consent_resource({
             "requestId": request_id, "patient": args["patient"], "requester": args["requester"],
             "status": status, "dataClasses": int(args["dataClasses"]),
@@ -51,6 +51,6 @@ def audit_events(owner: str):
             "recordId": "0x" + bytes(args["recordId"]).hex(),
             "purchaseId": int(args["purchaseId"]),
             "txHash": log["transactionHash"].to_0x_hex(), "logIndex": log["logIndex"],
-            "timestamp": ledger.block_timestamp(log["blockNumber"]),
+            "timestamp": ledger.block_timestamp(log["blockHash"]),
         }, chain_id=ledger.chain_id, contract=ledger.contract.address))
     return jsonify(bundle(resources))

@@ -116,3 +116,19 @@ def test_fhir__consents_and_audit_events__validate_as_r4(client, market):
     stranger = client.get(f"/patients/{sale.patient.address}/fhir/consents",
                           headers=bearer(sign_in(client, sale.buyer)))
     assert stranger.status_code == 403
+
+
+def test_fhir__each_block_read_once__a_repeat_export_reads_none(client, market, monkeypatch):
+    """The chain (anvil) is real; only its block reads are counted."""
+    sale = market.sale()
+    token = sign_in(client, sale.patient)
+    eth = client.application.extensions["pulseledger_gateway"].ledger.w3.eth
+    reads = []
+    real_get_block = eth.get_block
+    monkeypatch.setattr(eth, "get_block", lambda *a, **k: reads.append(a) or real_get_block(*a, **k))
+    paths = [f"/patients/{sale.patient.address}/fhir/{kind}" for kind in ("consents", "audit-events")]
+    first = [client.get(path, headers=bearer(token)).get_json() for path in paths]
+    assert 1 <= len(reads) <= 2  # the decision's block and the access's (one, when they share it)
+    read_first = len(reads)
+    again = [client.get(path, headers=bearer(token)).get_json() for path in paths]
+    assert len(reads) == read_first and again == first
