@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from services.chain.enums import ConsentStatus
 from services.gateway import validate
 from services.gateway.context import gateway, owner_or_doctor
 from services.gateway.fhir_export import audit_event_resource, bundle, consent_resource
 
 blueprint = Blueprint("fhir", __name__)
-DECIDED = ("ConsentApproved", "ConsentDenied", "ConsentRevoked")
+# Every status change emits its event, and only Pending -> Approved/Denied and Approved -> Revoked
+# exist: a request's status is its last decision in this order, or Pending without one.
+DECIDED = ((ConsentStatus.APPROVED, "ConsentApproved"), (ConsentStatus.DENIED, "ConsentDenied"),
+           (ConsentStatus.REVOKED, "ConsentRevoked"))
 
 
 @blueprint.get("/patients/<owner>/fhir/consents")
@@ -17,19 +21,21 @@ def consents(owner: str):
     owner = validate.address(request.view_args["owner"], "owner")
     owner_or_doctor(owner)
     ledger = gateway().ledger
-    decided_in: dict[int, bytes] = {}  # request id -> the hash of its decision's block
-    for name in DECIDED:
+    # The requests first, then their decisions: a decision made in between is then seen, with
+    # its request (the other way round, a request could show a status older than the export).
+    requested = ledger.events("ConsentRequested", {"patient": owner})
+    decided: dict[int, tuple[ConsentStatus, bytes]] = {}  # request id -> status, its block hash
+    for status, name in DECIDED:
         for log in ledger.events(name, {"patient": owner}):
-            decided_in[int(log["args"]["requestId"])] = log["blockHash"]
+            decided[int(log["args"]["requestId"])] = (status, log["blockHash"])
     resources = []
-    for log in ledger.events("ConsentRequested", {"patient": owner}):
+    for log in requested:
         args = log["args"]
         request_id = int(args["requestId"])
-        status = int(ledger.get_request(request_id)["status"])
-        block = decided_in.get(request_id)
+        status, block = decided.get(request_id, (ConsentStatus.PENDING, None))
         resources.append(consent_resource({
             "requestId": request_id, "patient": args["patient"], "requester": args["requester"],
-            "status": status, "dataClasses": int(args["dataClasses"]),
+            "status": int(status), "dataClasses": int(args["dataClasses"]),
             "validFrom": int(args["validFrom"]), "validUntil": int(args["validUntil"]),
             "purposeOfUse": "0x" + bytes(args["purposeOfUse"]).hex(),
             "consentDocHash": "0x" + bytes(args["consentDocHash"]).hex(),

@@ -132,3 +132,31 @@ def test_fhir__each_block_read_once__a_repeat_export_reads_none(client, market, 
     read_first = len(reads)
     again = [client.get(path, headers=bearer(token)).get_json() for path in paths]
     assert len(reads) == read_first and again == first
+
+
+def test_fhir__consent_status_from_its_events__no_read_per_request(client, chain, monkeypatch):
+    """Pending, approved, denied, approved then revoked: each status as FHIR names it, from the
+    chain's events (anvil) alone — no getRequest call per consent."""
+    patient, _, pending = _pending_request(chain)
+    made = {"pending": pending}
+    for name in ("approved", "denied", "revoked"):
+        _, _, made[name] = _pending_request_for(chain, patient)
+    functions = chain.contract.functions
+    chain.send(patient, functions.approve(made["approved"]))
+    chain.send(patient, functions.deny(made["denied"]))
+    chain.send(patient, functions.approve(made["revoked"]))
+    chain.send(patient, functions.revoke(made["revoked"]))
+    ledger = client.application.extensions["pulseledger_gateway"].ledger
+    monkeypatch.setattr(ledger, "get_request", lambda *a: (_ for _ in ()).throw(
+        AssertionError("a consent's status read from the chain one by one")))
+
+    reply = client.get(f"/patients/{patient.address}/fhir/consents",
+                       headers=bearer(sign_in(client, patient)))
+    assert reply.status_code == 200, reply.get_json()
+    by_request = {int(entry.resource.identifier[0].value.rsplit("/", 1)[-1]): entry.resource
+                  for entry in Bundle.model_validate(reply.get_json()).entry}
+    assert {name: by_request[request_id].status for name, request_id in made.items()} == {
+        "pending": "proposed", "approved": "active", "denied": "rejected", "revoked": "inactive"}
+    # a decided request is dated by its last decision's block; a pending one has no date
+    assert by_request[made["pending"]].dateTime is None
+    assert by_request[made["revoked"]].dateTime is not None
