@@ -93,8 +93,9 @@ class Gateway:
         # Confirmation links go out through up to mail_senders notifiers at once, each opened
         # when first needed (a gateway nobody onboards through never touches the mail system);
         # one handed in is used alone, one send at a time.
-        self.mail = (NotifierPool.of(self.notifier) if self.notifier is not None else
-                     NotifierPool(lambda: open_notifier(s.notify), s.mail_senders))
+        self.mail = (NotifierPool.of(self.notifier, s.mail_wait_s) if self.notifier is not None
+                     else NotifierPool(lambda: open_notifier(s.notify), s.mail_senders,
+                                       s.mail_wait_s))
 
     def close(self) -> None:
         self.live.close()

@@ -116,8 +116,10 @@ class GatewaySettings(BaseSettings):
     confirms_per_client: int = Field(30, ge=1)
     # Confirmation emails sent at once (each its own SMTP connection or SDK client): more
     # requests wait for one of them, so a slow mail server holds up a request by its own send
-    # and the ones queued ahead of it, not by every other one the gateway is serving.
+    # and the ones queued ahead of it, not by every other one the gateway is serving; one that
+    # waits `mail_wait_s` for a sender gets 503 (try again shortly).
     mail_senders: int = Field(4, ge=1, le=64)
+    mail_wait_s: float = Field(30.0, gt=0)
     # The mail system the confirmation links go out by: PULSELEDGER_NOTIFY_*, as the
     # notification peers' (the outbox folder by default).
     notify: NotifySettings = Field(default_factory=NotifySettings)

@@ -5,7 +5,9 @@ shared behind a lock makes every request that sends mail wait for every other on
 a mail server that takes a second to answer, ten patients confirming their addresses at once
 waited up to ten seconds each. A pool opens a notifier when a thread needs one and none is
 free, up to `size` (each an SMTP connection, or an SDK client), and otherwise makes the thread
-wait for one to come back — so the mail system sees at most `size` sends from us at a time.
+wait for one to come back — so the mail system sees at most `size` sends from us at a time. The
+wait is bounded (`wait_s`): past it the send fails as the mail system being unavailable would,
+and the caller answers "try again shortly" instead of holding its thread.
 """
 
 from __future__ import annotations
@@ -14,27 +16,28 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from services.notify.base import Notifier
+from services.notify.base import Notifier, NotifierUnavailable
 
 
 class NotifierPool:
-    def __init__(self, open_one: Callable[[], Notifier], size: int) -> None:
+    def __init__(self, open_one: Callable[[], Notifier], size: int, wait_s: float = 30.0) -> None:
         if size < 1:
             raise ValueError("a notifier pool holds at least one notifier")
-        self._open_one, self.size = open_one, size
+        self._open_one, self.size, self.wait_s = open_one, size, wait_s
         self._idle: list[Notifier] = []
         self._opened = 0
         self._closed = False
         self._changed = threading.Condition()
 
     @classmethod
-    def of(cls, notifier: Notifier) -> NotifierPool:
+    def of(cls, notifier: Notifier, wait_s: float = 30.0) -> NotifierPool:
         """A pool of this one notifier (one send at a time)."""
-        return cls(lambda: notifier, 1)
+        return cls(lambda: notifier, 1, wait_s)
 
     @contextmanager
     def borrowed(self) -> Iterator[Notifier]:
-        """A notifier for this thread alone until the block ends."""
+        """A notifier for this thread alone until the block ends; NotifierUnavailable when none
+        came free within `wait_s`."""
         notifier = self._take()
         try:
             yield notifier
@@ -51,7 +54,9 @@ class NotifierPool:
                 if self._opened < self.size:
                     self._opened += 1
                     break
-                self._changed.wait()
+                if not self._changed.wait(self.wait_s):
+                    raise NotifierUnavailable(f"all {self.size} mail senders stayed busy for "
+                                              f"{self.wait_s:g} s")
         try:  # opened outside the lock: an SDK client's set-up must not hold up the others
             return self._open_one()
         except BaseException:

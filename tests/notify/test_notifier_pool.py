@@ -10,7 +10,7 @@ import threading
 import pytest
 from pulseledger_testkit.smtp_server import CapturingHandler, SmtpServer
 
-from services.notify import Email, NotifySettings
+from services.notify import Email, NotifierUnavailable, NotifySettings
 from services.notify.pool import NotifierPool
 from services.notify.smtp import SmtpNotifier
 
@@ -132,3 +132,20 @@ def test_pool__closed__refuses_to_lend_and_closes_what_comes_back():
     assert closed[1] is lent  # the borrowed one, when it came back
     with pytest.raises(RuntimeError, match="closed"), pool.borrowed():
         pass
+
+
+def test_pool__no_sender_free_within_its_wait__unavailable(holding_server):
+    """A request waits for a sender only so long, then fails as an unavailable mail system does
+    (the gateway answers 503: try again shortly)."""
+    handler = holding_server.handler
+    pool = smtp_pool(holding_server, size=1)
+    pool.wait_s = 0.2
+    [thread] = send_from_threads(pool, 1)
+    assert handler.arrived.acquire(timeout=WAIT_S)  # the only sender is busy at the server
+    with pytest.raises(NotifierUnavailable, match="busy"), pool.borrowed():
+        pass
+    handler.release.set()
+    thread.join(WAIT_S)
+    with pool.borrowed():  # free again once the send is done
+        pass
+    pool.close()
