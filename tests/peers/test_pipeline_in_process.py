@@ -85,6 +85,10 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
                     "notify", "mark_closed"} <= set(steps.seconds)
             assert min(steps.seconds.values()) >= 0 and steps.seconds["screen"] > 0
             assert 'aggregation_close_seconds_total{step="store"}' in role.metrics()
+            ingest = role.ingest_steps  # and the masters' calls: the writer's wait, its write
+            assert ingest.passes > 0 and {"sync", "wait_writer", "write"} <= set(ingest.seconds)
+            assert ingest.seconds["write"] > 0
+            assert 'aggregation_ingest_seconds_total{step="wait_writer"}' in role.metrics()
         # the peer with an ingest process leaves the WAL's checkpoints to it (aggregation.py)
         assert [p.roles["aggregation"].windows.checkpoint_pages() for p in (second, third)] \
             == [LOOP_CHECKPOINT_PAGES, 1_000]

@@ -75,6 +75,11 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
         # waits (the screen's thread, the other roles' calls), except the wait for the window
         # store's writer (an ingest call writing on the ingest process): `wait_writer`.
         self.round_steps = StepSeconds()
+        # The same for the masters' agg.ingest calls (`aggregation_ingest_seconds_total{step}`):
+        # `sync` (with replicas first), `wait_writer` (another call or a round's marks holding the
+        # window store's one writer), `write` and `replicate`. Where the writer is what masters
+        # wait on, wait_writer and write say so (2026-12-07-writer-bound-masters.md).
+        self.ingest_steps = StepSeconds()
         self.orphaned = 0  # acknowledged readings found outside every stored window
         self.unsent_stored = 0  # of those, readings storage now holds (as window parts)
         self.orphans_unkept = 0  # of those, dead-lettered: unsent_limit were kept already
@@ -127,7 +132,9 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
                 "aggregation_scrubbed_readings_skipped": self.scrubbed_skipped,
                 "aggregation_windows_taken_over": self.taken_over,
                 **self.round_steps.metrics("aggregation_close_seconds_total",
-                                           "aggregation_close_rounds")}
+                                           "aggregation_close_rounds"),
+                **self.ingest_steps.metrics("aggregation_ingest_seconds_total",
+                                            "aggregation_ingest_calls")}
 
     def _replica_groups(self, devices) -> dict[str, list[str]]:
         """device lists per peer (other than us) that must hold a copy."""

@@ -61,16 +61,22 @@ class IngestAndReplication:
         digests = _attested_digests(readings, documents)
         if self._ingest_process is None:
             await self.yield_to_closing()  # on this loop: between close rounds
+        steps = self.ingest_steps.begin()
         await self._sync_before_accepting({r["userId"] for r in readings})
+        steps.lap("sync")
         outcomes = None
         if self._ingest_process is not None:  # beside the rounds; their writes go first
             async with self.writes.ingest():
+                steps.lap("wait_writer")
                 outcomes = await self._ingest_process.ingest(readings, time.time(),
                                                              attestations, digests)
+                steps.lap("write")
         if outcomes is None:
             async with self.writes.ingest():
+                steps.lap("wait_writer")
                 outcomes = self.windows.ingest(readings, attestations=attestations,
                                                digests=digests)
+                steps.lap("write")
         self._last_input = time.monotonic()
         for reading in readings:
             self._touched[reading["userId"]] += 1
@@ -98,6 +104,7 @@ class IngestAndReplication:
                 payloads[peer] = self.windows.rows_for(
                     [readings[i] for i in chosen], attestations, [digests[i] for i in chosen])
             receipts = await self._replicate(payloads, want_receipts=True)
+        steps.lap("replicate")  # with the rejects dead-lettered and the late ones kept
         return dict(counts), rejected, receipts
 
     @staticmethod
