@@ -2,8 +2,9 @@
 LIVE_DEVICES wearables streaming live, with the CPU of the peer's process tree by thread and by
 process (and the host's idle cores) sampled in the middle of the stream, and the stream's
 course every SERIES_STEP_S (5) seconds: readings acknowledged per second, the queue's depth,
-windows closed per second, each close step's µs per window and how many of the masters' loops
-were in each batch step (the peer's step counters, docs/peers.md).
+windows closed per second, each close step's µs per window, the agg.ingest calls' steps in ms a
+call, and how many of the masters' loops were in each batch step (the peer's step counters,
+docs/peers.md).
 
     T_MASTER_CONCURRENCY=3 uv run python benchmarks/probe_live.py
 
@@ -11,7 +12,7 @@ were in each batch step (the peer's step counters, docs/peers.md).
 LIVE_DEVICES (10,000), BACKLOG_S (20), SAMPLE_FROM_S (40: when sampling starts, counted from
 the stream's first second, after the wearables' messages are signed), SAMPLE_S (40). Runs of the same code spread ~1% here against the full benchmark's
 ~5%, so it is the instrument for a one-setting question (2026-12-05 decision records). Prints
-its figures; records nothing, and is not part of `make bench` (~4.5 min a run).
+its figures; records nothing, and is not part of `make bench` (~7 min a run).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class Course:
         except (OSError, ValueError):
             return {}
         return {name: value for name, value in figures.items()
-                if name == "aggregation_closed_windows" or "seconds_total{step=" in name}
+                if name in ("aggregation_closed_windows", "aggregation_ingest_calls")
+                or "seconds_total{step=" in name}
 
     def close(self) -> None:
         if self._queue is not None:
@@ -110,19 +112,26 @@ class Course:
 
 
 def _steps_between(before: tuple, after: tuple) -> str:
-    """Close steps in µs a window closed (the largest first), then the master loops' average
-    count in each batch step, between two rows."""
+    """Close steps in µs a window closed (the largest first), the masters' agg.ingest calls'
+    steps in ms a call, then the master loops' average count in each batch step, between two
+    rows."""
     seconds = after[0] - before[0]
     delta = {name: value - before[3].get(name, 0) for name, value in after[3].items()}
     closed = delta.pop("aggregation_closed_windows", 0)
+    calls = delta.pop("aggregation_ingest_calls", 0)
     close = {name.split('"')[1]: value for name, value in delta.items()
              if name.startswith("aggregation_close")}
+    ingest = {name.split('"')[1]: value for name, value in delta.items()
+              if name.startswith("aggregation_ingest")}
     batch = {name.split('"')[1]: value for name, value in delta.items()
              if name.startswith("master_batch")}
     text = f"closed {closed / seconds:5.0f}/s"
     if closed:
         text += " " + " ".join(f"{step} {value / closed * 1e6:.0f}" for step, value in
                                sorted(close.items(), key=lambda item: -item[1]) if value > 0)
+    if calls:
+        text += f" | ingest {calls / seconds:.1f} calls/s " + " ".join(
+            f"{step} {value / calls * 1e3:.0f} ms" for step, value in ingest.items() if value > 0)
     return text + " | masters " + " ".join(f"{step} {value / seconds:.2f}"
                                            for step, value in batch.items() if value > 0)
 
