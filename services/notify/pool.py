@@ -13,6 +13,7 @@ and the caller answers "try again shortly" instead of holding its thread.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -45,7 +46,8 @@ class NotifierPool:
             self._give_back(notifier)
 
     def _take(self) -> Notifier:
-        with self._changed:
+        deadline = time.monotonic() + self.wait_s  # in all: a thread woken and beaten to a
+        with self._changed:  # free notifier waits on for the rest, not for wait_s again
             while True:
                 if self._closed:
                     raise RuntimeError("the notifier pool is closed")
@@ -54,7 +56,8 @@ class NotifierPool:
                 if self._opened < self.size:
                     self._opened += 1
                     break
-                if not self._changed.wait(self.wait_s):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._changed.wait(left):
                     raise NotifierUnavailable(f"all {self.size} mail senders stayed busy for "
                                               f"{self.wait_s:g} s")
         try:  # opened outside the lock: an SDK client's set-up must not hold up the others
@@ -67,12 +70,14 @@ class NotifierPool:
 
     def _give_back(self, notifier: Notifier) -> None:
         with self._changed:
-            if self._closed:
+            closing = self._closed
+            if closing:
                 self._opened -= 1
-                notifier.close()
             else:
                 self._idle.append(notifier)
             self._changed.notify()
+        if closing:  # outside the lock: an SMTP goodbye must not hold up the other threads
+            notifier.close()
 
     def close(self) -> None:
         """Close the idle notifiers now and each borrowed one when it comes back."""
