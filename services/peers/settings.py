@@ -149,6 +149,10 @@ class PeersSettings(BaseSettings):
     # interval; a client whose cursor is older gets a `reset` and reloads (docs/records.md).
     changes_retention_s: float = Field(default=7 * 86_400, ge=MIN_CHANGES_RETENTION_S)
     changes_trim_interval_s: float = Field(default=3_600.0, gt=0)
+    # ... and, in the same pass, forgets dead-letter retirements older than this: a late
+    # reading's letter, retired once the reading was stored, is remembered so that a master
+    # writing that letter later (a redelivery) makes none. Longer than any redelivery's delay.
+    retired_letters_retention_s: float = Field(default=7 * 86_400, ge=86_400)
     # Where the ledger is: explicit settings win; otherwise the ledger address (and the record
     # store's chain namespace) come from the deployments file `ape run deploy` wrote, and the
     # RPC URL from PULSELEDGER_CHAIN_RPC_URL. Anchoring is on when a custodian key is set and

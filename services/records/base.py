@@ -499,7 +499,18 @@ class RecordStore(ABC):
     @abstractmethod
     def dead_letters(self, kind: str | None = None, limit: int | None = None) -> list[DeadLetter]:
         """Oldest first (all, or the first `limit`); a letter that cannot be opened is listed
-        without its payload and alerted."""
+        without its payload and alerted. Retired letters are not listed."""
+
+    @abstractmethod
+    def retire_dead_letter(self, kind: str, payload: bytes, reason: str) -> bool:
+        """What the letter of (kind, payload, reason) held was processed after all: its key
+        goes and the letter is no longer listed, and a later write of the same letter makes
+        none, until the retirement is purged. True if there was a letter to retire."""
+
+    @abstractmethod
+    def purge_retired_letters(self, before_ms: int) -> int:
+        """Forget the retirements made before `before_ms` (the same letter may then be written
+        again); returns how many."""
 
     # ---- erasure, key management
     @abstractmethod

@@ -116,7 +116,8 @@ class FirestoreTables(Tables):
                 continue
             out[name] = value
         if table == "dead_letters" and not update:
-            out["shard"] = shard_of(key)
+            # a retired letter leaves the listing's shards for the purge's (retired_ms)
+            out["retired_shard" if "retired_ms" in out else "shard"] = shard_of(key)
         return out
 
     @staticmethod
@@ -125,6 +126,7 @@ class FirestoreTables(Tables):
         if table == "windows":
             row["pending"] = row.pop("pending_shard", None) is not None
         row.pop("shard", None)
+        row.pop("retired_shard", None)
         row[TABLE_KEYS[table]] = snap.id
         return row
 
@@ -278,6 +280,15 @@ class FirestoreTables(Tables):
         shape = QueryShape("dead_letters", equalities, (), (("at_ms", ASC),))
         return [self._decode("dead_letters", s) for s in self._stream(query, shape)]
 
+    def retired_letter_ids(self, before_ms: int, limit: int) -> list[str]:
+        query = (self._col("dead_letters")
+                 .where(filter=FieldFilter("retired_shard", "in", ALL_SHARDS))
+                 .where(filter=FieldFilter("retired_ms", "<", before_ms))
+                 .order_by("retired_ms").limit(limit).select([]))
+        shape = QueryShape("dead_letters", ("retired_shard",), ("retired_ms",),
+                           (("retired_ms", ASC),))
+        return [s.id for s in self._stream(query, shape)]
+
     # ------------------------------------------------------------------------ change log
     def _changes_query(self, owner: str, after: str | None):
         query = self._changes(owner).order_by("cursor")
@@ -397,7 +408,7 @@ class FirestoreTables(Tables):
                   for s in self._stream(legacy, QueryShape("windows", ("pending",)))]
         letters = self._stream(self._col("dead_letters"), QueryShape("dead_letters"))
         writes += [(s.reference, {"shard": shard_of(s.id)}) for s in letters
-                   if "shard" not in (s.to_dict() or {})]
+                   if not {"shard", "retired_shard"} & set(s.to_dict() or {})]
         for chunk in chunks(writes, MAX_WRITES_PER_BATCH):
             batch = self._client.batch()
             for ref, data in chunk:

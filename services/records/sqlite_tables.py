@@ -76,7 +76,8 @@ CREATE INDEX IF NOT EXISTS email_confirmations_by_owner ON email_confirmations(o
 CREATE TABLE IF NOT EXISTS profiles (owner TEXT PRIMARY KEY, name TEXT, time_zone TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, key_ref TEXT NOT NULL, ciphertext BLOB,
-  payload_digest BLOB NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL
+  payload_digest BLOB NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  retired_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_kind ON dead_letters(kind, at_ms);
 CREATE INDEX IF NOT EXISTS dead_letters_by_time ON dead_letters(at_ms);
@@ -111,7 +112,11 @@ _WINDOWS_WITHOUT_UNIQUE_START = (
     "ALTER TABLE windows_parted RENAME TO windows",
     "CREATE INDEX IF NOT EXISTS windows_by_owner ON windows(owner, window_start_ms)",
 )
+# columns added to tables other than `windows` since they were first made: (table, column, type)
+_ADDED_COLUMNS = (("dead_letters", "retired_ms", "INTEGER"),)
 _INDEXES_AFTER_MIGRATION = """
+CREATE INDEX IF NOT EXISTS dead_letters_retired ON dead_letters(retired_ms)
+  WHERE retired_ms IS NOT NULL;
 DROP INDEX IF EXISTS windows_pending;
 CREATE INDEX IF NOT EXISTS windows_pending_by_age ON windows(created_ms, record_id) WHERE pending = 1;
 CREATE INDEX IF NOT EXISTS windows_flagged ON windows(flag) WHERE flag IS NOT NULL;
@@ -183,7 +188,8 @@ _TABLES = {
         _Table(
             "dead_letters",
             "id",
-            ("id", "kind", "key_ref", "ciphertext", "payload_digest", "reason", "at_ms"),
+            ("id", "kind", "key_ref", "ciphertext", "payload_digest", "reason", "at_ms",
+             "retired_ms"),
         ),
     )
 }
@@ -299,6 +305,12 @@ class SqliteTables(Tables):
                         for statement in _MIGRATIONS[column].split(";"):
                             if statement.strip():
                                 self._conn.execute(statement)
+        for table, column, kind in _ADDED_COLUMNS:
+            if column not in {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}:
+                with immediate(self._conn):
+                    if column not in {row[1] for row in self._conn.execute(
+                            f"PRAGMA table_info({table})")}:  # another process may have done it
+                        self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         if self._windows_unique_by_start():
             with immediate(self._conn):
                 if self._windows_unique_by_start():  # another process may have just done it
@@ -482,13 +494,19 @@ class SqliteTables(Tables):
         return self._select(table, None, f"WHERE {field_name} = ?", (value,))
 
     def dead_letter_rows(self, kind: str | None, limit: int | None) -> list[Row]:
-        where, args = ("WHERE kind = ? ", (kind,)) if kind is not None else ("", ())
+        where, args = ("AND kind = ? ", (kind,)) if kind is not None else ("", ())
         return self._select(
             "dead_letters",
             None,
-            f"{where}ORDER BY at_ms, id LIMIT ?",
+            f"WHERE retired_ms IS NULL {where}ORDER BY at_ms, id LIMIT ?",
             (*args, -1 if limit is None else limit),
         )
+
+    def retired_letter_ids(self, before_ms: int, limit: int) -> list[str]:
+        with self._lock:
+            return [i for (i,) in self._conn.execute(
+                "SELECT id FROM dead_letters WHERE retired_ms IS NOT NULL AND retired_ms < ? "
+                "LIMIT ?", (before_ms, limit))]
 
     # ------------------------------------------------------------------------ change log
     def changes_after(self, owner: str, cursor: str | None, limit: int) -> list[Row]:

@@ -41,20 +41,45 @@ class DeadLettersMixin:
         return letter_id
 
     def retire_dead_letter(self: Store, kind: str, payload: bytes, reason: str) -> bool:
-        """Remove the letter of (kind, payload, reason), and its key: what it held was processed
-        after all (a late reading stored as its window's part, aggregation_unsent.py). True if
-        there was one. The letter's id is what dead_letter would make for the same three."""
+        """Retire the letter of (kind, payload, reason): what it held was processed after all
+        (a late reading stored as its window's part, aggregation_unsent.py). Its key is
+        destroyed and its row becomes a retirement in place (kind, reason, keyed digest, no key
+        and no payload), in one transaction with reading it. dead_letter then finds the row and
+        writes no letter: a master whose letter comes after the retirement (a redelivery late
+        by more than the aggregator's hold) no longer leaves one for a reading that is stored.
+        When no letter exists yet, the retirement is written all the same. True if there was a
+        letter. The letter's id is what dead_letter would make for the same three."""
         kind, reason = v.kind(kind), v.reason(reason)
         if not isinstance(payload, bytes | bytearray):
             raise InvalidInput("dead-letter payload must be bytes")
         digest = self.envelope.ring.digest(b"dead-letter", bytes(payload))
         letter_id = v.dead_letter_id(kind, digest, reason)
-        row = self.tables.get("dead_letters", letter_id, ["key_ref"])
+
+        def retire(txn) -> Row | None:
+            row = txn.get("dead_letters", letter_id, ["key_ref", "retired_ms"])
+            if row is not None and row.get("retired_ms") is not None:
+                return None  # retired before
+            now = v.now_ms()
+            txn.write(Write("set", "dead_letters", letter_id, {
+                "kind": kind, "key_ref": "", "ciphertext": None, "payload_digest": digest,
+                "reason": reason, "at_ms": now, "retired_ms": now}))
+            return row
+
+        row = self.tables.transact(retire)
         if row is None:
             return False
-        self.tables.commit([Write("delete", "dead_letters", letter_id)])
         self.keys.destroy([row["key_ref"]])  # after the row: a crash leaves a spare key, no letter without one
         return True
+
+    def purge_retired_letters(self: Store, before_ms: int) -> int:
+        """Delete the retirements made before `before_ms`, a few hundred a write."""
+        purged, chunk = 0, min(self.tables.max_txn_rows or 500, 500)
+        while ids := self.tables.retired_letter_ids(int(before_ms), chunk):
+            self.tables.commit([Write("delete", "dead_letters", i) for i in ids])
+            purged += len(ids)
+            if len(ids) < chunk:
+                break
+        return purged
 
     def dead_letters(self: Store, kind: str | None = None, limit: int | None = None) -> list[DeadLetter]:
         """Oldest first; one that cannot be opened is listed without its payload (and alerted)."""

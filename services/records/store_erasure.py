@@ -25,7 +25,8 @@ class ErasureMixin:
         self._shred(table, row)
 
     def _shred(self: Store, table: str, row: Row) -> None:
-        self.keys.destroy([row["key_ref"]])
+        if row["key_ref"]:  # a retired dead letter has none left
+            self.keys.destroy([row["key_ref"]])
         record_id = row[TABLE_KEYS[table]]
 
         def mark(txn) -> None:

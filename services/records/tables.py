@@ -23,7 +23,9 @@ back carries its key under the table's key field.
     email_confirmations  token (sha256 hex of the emailed secret): owner, email, purpose
                   ("contact" or "doctor"), doctor (address, for "doctor"), expires_ms
     profiles      owner: name (or None), time_zone (IANA)
-    dead_letters  id: kind, key_ref, ciphertext, payload_digest, reason, at_ms
+    dead_letters  id: kind, key_ref, ciphertext, payload_digest, reason, at_ms, retired_ms
+                  (set on a retired letter: what it held was processed after all; no key,
+                  no payload, kept so the same letter is not written again, then purged)
 """
 
 from __future__ import annotations
@@ -174,7 +176,12 @@ class Tables(ABC):
 
     @abstractmethod
     def dead_letter_rows(self, kind: str | None, limit: int | None) -> list[Row]:
-        """Dead letters (of one kind, or all), oldest first by (at_ms, id)."""
+        """Dead letters (of one kind, or all), oldest first by (at_ms, id); retired ones
+        left out."""
+
+    @abstractmethod
+    def retired_letter_ids(self, before_ms: int, limit: int) -> list[str]:
+        """Up to `limit` ids of letters retired before `before_ms`, any order."""
 
     # ---- the change log, per owner
     @abstractmethod

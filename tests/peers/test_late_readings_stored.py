@@ -96,12 +96,26 @@ def test_the_masters_letter_is_the_same_letter__retired_with_it(closed):
     assert role.store.dead_letters() == []
 
 
+def test_the_masters_letter_written_after_it_was_stored__makes_none(closed):
+    """A master whose letter comes after the reading was stored and its letter retired (a
+    redelivery late by more than late_hold_s): the retirement stands in the letter's place,
+    so no letter says a stored reading was not stored."""
+    role, _ = closed
+    request = master_call([4])
+    trio.run(role.handle_ingest, request, "master")
+    wait_until_stored(role, 1)
+    assert role.store.dead_letters() == []
+    dead_letter_rejected(role.store, dict(request.readings[0]), "late")  # the master's, late
+    assert role.store.dead_letters() == []
+    assert parts(role.store) == [[1, 2, 3], [4]]
+
+
 def test_redelivered_after_it_was_stored__no_second_part_no_letter_left(closed):
     role, _ = closed
     ingest_late(role, [4])
     wait_until_stored(role, 1)
     ingest_late(role, [4])  # the queue delivered it again
-    assert len(role.store.dead_letters("reading")) == 1
+    assert role.store.dead_letters("reading") == [], "its letter was retired: none again"
     wait_until_stored(role, 2)
     assert parts(role.store) == [[1, 2, 3], [4]]
     assert role.store.dead_letters() == []

@@ -90,3 +90,25 @@ def test_a_long_trim_holds_up_no_anchoring_round(tmp_path, monkeypatch):
     monkeypatch.setattr(role, "anchor_pending", anchor_pending)
     trio.run(_run_for, role, 0.5)  # the trim is still running throughout
     assert len(rounds) >= 5
+
+
+def test_the_anchoring_peer_purges_old_letter_retirements__not_recent_ones(tmp_path, monkeypatch):
+    """Retired dead letters are remembered (so a late write of the letter makes none) for
+    `retired_letters_retention_s`, then the anchoring peer's housekeeping forgets them."""
+    store = open_test_store(tmp_path)
+    with monkeypatch.context() as patch:  # retired nine days ago
+        patch.setattr("services.records.validation.now_ms",
+                      lambda: int(time.time() * 1000) - 9 * DAY_MS)
+        store.retire_dead_letter("reading", b"old", "late")
+    store.retire_dead_letter("reading", b"recent", "late")
+    role = _role(tmp_path, store, ranked("anchor", PEERS)[0])
+    trio.run(_run_for, role, 0.2)
+    assert role.metrics()["storage_retired_letters_purged"] == 1
+    store.dead_letter("reading", b"old", "late")  # forgotten: written again
+    store.dead_letter("reading", b"recent", "late")  # still retired: no letter
+    assert [d.payload for d in store.dead_letters("reading")] == [b"old"]
+
+
+def test_retired_letters_retention__at_least_a_day(tmp_path):
+    with pytest.raises(ValidationError):
+        PeersSettings(data_dir=tmp_path, retired_letters_retention_s=3_600)

@@ -111,6 +111,9 @@ def _exercise(store) -> set[str]:
     letter = s.dead_letter("reading", b"{}", "bad signature")
     s.dead_letters("reading", limit=10)
     s.dead_letters()
+    s.dead_letter("reading", b"late", "late")
+    s.retire_dead_letter("reading", b"late", "late")
+    s.purge_retired_letters(int(time.time() * 1000) - 86_400_000)  # none that old: kept
     s.erase(letter)
     s.erase(refs[3].record_id)
     s.reapply_erasures()
@@ -213,7 +216,7 @@ def test_time_ordered_composites_lead_with_a_shard_or_a_patient():
     for index in SPEC["indexes"]:
         fields = [f["fieldPath"] for f in index["fields"]]
         if fields[-1].endswith("_ms"):
-            assert {"owner", "pending_shard", "shard"} & set(fields[:-1]), fields
+            assert {"owner", "pending_shard", "shard", "retired_shard"} & set(fields[:-1]), fields
 
 
 def test_pending_windows_spread_over_every_shard_and_leave_it_when_anchored(fs_store,

@@ -14,6 +14,7 @@ from services.records import (
     WindowInput,
     merkle,
 )
+from services.records import validation as v
 from services.records.keystore import Keyring
 from services.records.sqlite_store import SqliteRecordStore
 from services.records.tables import Tables
@@ -420,6 +421,28 @@ def test_dead_letter__retired_once_processed__that_letter_and_its_key_only(store
     assert sorted(d.id for d in store.dead_letters("reading")) == sorted([kept, other])
     assert len(list(store.keys.scan())) == 2
     assert store.retire_dead_letter("reading", b"late one", "late") is False
-    assert store.dead_letter("reading", b"late one", "late"), "a new failure is kept again"
     with pytest.raises(InvalidInput):
         store.retire_dead_letter("reading", "not bytes", "late")
+
+
+def test_dead_letter__written_after_its_retirement__makes_no_letter_until_purged(store):
+    """A master whose letter comes after the aggregator stored the reading and retired it (a
+    redelivery late by more than the hold) leaves no letter for a stored reading: the
+    retirement stays in the letter's place, with no key and no payload, until it is purged."""
+    letter = store.dead_letter("reading", b"late one", "late")
+    assert store.retire_dead_letter("reading", b"late one", "late") is True
+    assert store.dead_letter("reading", b"late one", "late") == letter  # same id, no letter
+    assert store.dead_letters() == [] and list(store.keys.scan()) == []
+    store.erase(letter)  # a retired letter, erased by its id: nothing left to shred, no error
+    # retired before its letter was ever written (the master slower than the aggregator)
+    assert store.retire_dead_letter("reading", b"early", "late") is False
+    store.dead_letter("reading", b"early", "late")
+    assert store.dead_letters("reading") == [] and list(store.keys.scan()) == []
+    kept = store.dead_letter("reading", b"another", "late")
+    assert [d.id for d in store.dead_letters()] == [kept]
+    # the purge forgets retirements made before its horizon, and only those
+    assert store.purge_retired_letters(v.now_ms() - 60_000) == 0
+    assert store.purge_retired_letters(v.now_ms() + 1) == 2
+    assert store.dead_letter("reading", b"late one", "late") == letter
+    assert sorted(d.id for d in store.dead_letters()) == sorted([kept, letter])
+    assert len(list(store.keys.scan())) == 2

@@ -46,6 +46,7 @@ class StorageRole:
         self.unattested = 0  # windows refused: a reading in them no master attested
         self.empty = 0  # windows refused: no reading at all (nothing for an attestation to cover)
         self.changes_trimmed = 0
+        self.retired_letters_purged = 0
         self._one_batch = trio.Lock()
         rpc.register(STORE, self.handle)
 
@@ -149,7 +150,8 @@ class StorageRole:
                 "storage_window_parts_created": self.parts_stored,
                 "storage_windows_unattested": self.unattested,
                 "storage_windows_empty": self.empty,
-                "storage_changes_trimmed": self.changes_trimmed}
+                "storage_changes_trimmed": self.changes_trimmed,
+                "storage_retired_letters_purged": self.retired_letters_purged}
 
     async def run(self) -> None:
         # Trimming on a task of its own: the first trim of a store that never had one can take
@@ -167,10 +169,11 @@ class StorageRole:
             if not self._anchors():
                 await trio.sleep(self.settings.anchor_interval_s)
                 continue
-            try:
-                await self.trim_changes()
-            except Exception as exc:  # the next interval retries  # noqa: BLE001
-                log.warning("trimming the change log failed: %s", type(exc).__name__)
+            for housekeeping in (self.trim_changes, self.purge_retired_letters):
+                try:
+                    await housekeeping()
+                except Exception as exc:  # the next interval retries  # noqa: BLE001
+                    log.warning("%s failed: %s", housekeeping.__name__, type(exc).__name__)
             await trio.sleep(self.settings.changes_trim_interval_s)
 
     async def _anchor_loop(self) -> None:
@@ -195,6 +198,16 @@ class StorageRole:
             log.info("change log: %d change(s) older than %.1f days trimmed", trimmed,
                      retention_s / 86_400)
         return trimmed
+
+    async def purge_retired_letters(self) -> int:
+        """Forget the record store's dead-letter retirements older than
+        `retired_letters_retention_s`: each is kept so that a letter written after it (a
+        master's, late) makes none (services/records/store_dead_letters.py)."""
+        purged = await trio.to_thread.run_sync(
+            self.store.purge_retired_letters,
+            int((time.time() - self.settings.retired_letters_retention_s) * 1000))
+        self.retired_letters_purged += purged
+        return purged
 
     async def anchor_pending(self) -> int:
         """Build a batch from records not yet anchored, keep it with its proofs, anchor it.
