@@ -165,6 +165,25 @@ def test_fhir__other_components_read_past():
     assert fhir_readings(observation)[0]["rr"] == [800]
 
 
+@pytest.mark.parametrize("code", ["/min", "1/min", "{beats}/min", "{beat}/min", "{h.b.}/min"])
+def test_fhir_heart_rate__every_ucum_spelling_of_per_minute(code):
+    """UCUM's annotations ({beats}) carry no meaning and "1/min" is "/min" written out: devices
+    and EHR exports use each of them for the same unit."""
+    observation = fhir_observation(DEVICE, T, 72)
+    observation["valueQuantity"]["code"] = code
+    assert fhir_readings(observation)[0]["heartrate"] == 72
+
+
+def test_fhir_rr_interval_in_seconds__read_as_whole_milliseconds():
+    observation = fhir_observation(DEVICE, T, rr=(800, 845))
+    for component, seconds in zip(observation["component"], (0.8, 0.845)):
+        component["valueQuantity"].update(value=seconds, unit="s", code="s")
+    assert fhir_readings(observation)[0]["rr"] == [800, 845]
+    observation["component"][1]["valueQuantity"]["value"] = 61  # seconds: no beat
+    with pytest.raises(FormatProblem, match=r"component\[1\]: an RR interval must be between"):
+        fhir_readings(observation)
+
+
 OBS = fhir_observation(DEVICE, T)
 
 
@@ -194,6 +213,18 @@ def _obs(**changes) -> dict:
     (_obs(valueQuantity={"value": 72, "system": "http://unitsofmeasure.org", "code": "/s"}),
      "fhir: Observation.valueQuantity must be a number in UCUM"),
     (_obs(valueQuantity=...), "fhir: Observation.valueQuantity must be"),
+    (_obs(valueQuantity={"value": 72, "system": "http://unitsofmeasure.org", "code": "/h"}),
+     "fhir: Observation.valueQuantity must be a number in UCUM /min"),
+    (_obs(valueQuantity={"value": 72, "system": "http://unitsofmeasure.org",
+                         "code": "beats/min"}),  # not UCUM: "beats" is no unit there
+     "fhir: Observation.valueQuantity must be a number in UCUM /min"),
+    (_obs(valueQuantity={"value": 72, "system": "http://unitsofmeasure.org",
+                         "code": "{a}{b}/min"}),
+     "fhir: Observation.valueQuantity must be a number in UCUM /min"),
+    (_obs(valueQuantity={"value": 72, "system": "http://unitsofmeasure.org", "code": ["/min"]}),
+     "fhir: Observation.valueQuantity must be a number in UCUM /min"),
+    (_obs(valueQuantity={"value": 72, "code": "/min"}),
+     "fhir: Observation.valueQuantity must be a number in UCUM /min"),
     (_obs(effectiveDateTime="2026-12-02T07:20:01"),
      "fhir: Observation.effectiveDateTime must be a date-time with seconds and a time zone"),
     (_obs(effectiveDateTime=...), "fhir: Observation needs effectiveDateTime"),
@@ -206,6 +237,7 @@ def _obs(**changes) -> dict:
                              {"system": "urn:pulseledger:signal", "code": "hr_averaged"}]}),
      "fhir: Observation.method declares more than one signal"),
     (fhir_observation(DEVICE, T, rr=(-5,)), "fhir: Observation.component[0]: an RR interval"),
+
     (fhir_observation(DEVICE, T, rr=(800, 1e300)), ("fhir: Observation.component[1]: an RR "
                                                    "interval must be between 0 and 60000 ms")),
     (fhir_bundle([OBS, _obs(status="cancelled")]), "fhir: Bundle.entry[1].status must be"),

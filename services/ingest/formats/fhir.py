@@ -2,11 +2,13 @@
 
 One Observation becomes one reading:
 - device: `Observation.device.identifier` with system PEER_ID_SYSTEM, value the device's peer id;
-- heart rate: `valueQuantity` in UCUM per minute ("/min", as US Core's heart-rate profile asks);
+- heart rate: `valueQuantity` in UCUM per minute ("/min", as US Core's heart-rate profile asks,
+  or the same unit written "1/min" or with an annotation, "{beats}/min");
 - time: `effectiveDateTime` or `effectiveInstant` (with a zone, as FHIR requires of a time), or a
   short `effectivePeriod` (an average; the reading is put at its end); seq is that time in ms;
 - beat-to-beat intervals: `component`s coded MDC_ECG_TIME_PD_RR_GL (ISO/IEEE 11073-10101 code
-  147240) with a valueQuantity in UCUM "ms", in beat order; other components are read past;
+  147240) with a valueQuantity in UCUM "ms" (or "s"), in beat order; other components are
+  read past;
 - signal: `method.coding` in SIGNAL_SYSTEM (rr | hr_instantaneous | hr_averaged) if given, else
   "rr" with intervals and "hr_averaged" without (a rate whose beats are not known is judged as
   the least informative kind).
@@ -14,6 +16,8 @@ Anything else the resource holds is read past (and stays in what the device sign
 """
 
 from __future__ import annotations
+
+import re
 
 from services.ingest.formats.omh import MAX_AVERAGING_MS, MAX_INTERVAL_MS
 from services.ingest.formats.problems import FormatProblem
@@ -23,7 +27,12 @@ from services.ingest.json_types import is_number
 LOINC = "http://loinc.org"
 HEART_RATE = "8867-4"
 UCUM = "http://unitsofmeasure.org"
-PER_MINUTE = frozenset({"/min", "{beats}/min"})
+# UCUM codes a heart rate is written in, each with its factor to beats per minute. A UCUM
+# annotation ({beats}, {beat}, {h.b.}) is a comment with no meaning of its own in UCUM,
+# so any annotation before "/min" is the same unit; "1/min" is "/min" written out.
+PER_MINUTE_PATTERN = re.compile(r"(?:1|\{[^{}]*\})?/min")
+# An RR interval's UCUM codes, each with its factor to milliseconds.
+INTERVAL_UNITS = {"ms": 1, "s": 1000}
 MDC = "urn:iso:std:iso:11073:10101"
 RR_INTERVAL = "147240"  # MDC_ECG_TIME_PD_RR_GL
 PEER_ID_SYSTEM = "urn:pulseledger:peer-id"
@@ -67,13 +76,19 @@ def _codes(concept: object, system: str) -> list[str]:
     return [c.get("code") for c in codings if isinstance(c, dict) and c.get("system") == system]
 
 
-def _quantity(holder: dict, units: frozenset[str], where: str) -> float:
+def _quantity(holder: dict, where: str, factor_of, units: str) -> float:
+    """The valueQuantity's value in our unit: `factor_of(UCUM code)` gives the factor to it,
+    or None for a code that is not a unit of this kind (`units` names them for the error)."""
     quantity = holder.get("valueQuantity")
-    if not isinstance(quantity, dict) or quantity.get("system") != UCUM \
-            or not _one_of(quantity.get("code"), units) or not is_number(quantity.get("value")):
-        raise FormatProblem(f"{where}.valueQuantity must be a number in UCUM "
-                            f"{' or '.join(sorted(units))}")
-    return quantity["value"]
+    code = quantity.get("code") if isinstance(quantity, dict) else None
+    factor = factor_of(code) if isinstance(code, str) else None
+    if factor is None or quantity.get("system") != UCUM or not is_number(quantity.get("value")):
+        raise FormatProblem(f"{where}.valueQuantity must be a number in UCUM {units}")
+    return quantity["value"] * factor if factor != 1 else quantity["value"]
+
+
+def _per_minute(code: str) -> int | None:
+    return 1 if PER_MINUTE_PATTERN.fullmatch(code) else None
 
 
 def _reading(observation: dict, where: str) -> dict:
@@ -87,7 +102,7 @@ def _reading(observation: dict, where: str) -> dict:
             or not isinstance(identifier.get("value"), str):
         raise FormatProblem(f"{where}.device.identifier must name the device's peer id "
                             f"(system {PEER_ID_SYSTEM})")
-    rate = _quantity(observation, PER_MINUTE, where)
+    rate = _quantity(observation, where, _per_minute, "/min (or 1/min, {beats}/min)")
     ts_ms, averaged = _moment(observation, where)
     rr = _intervals(observation.get("component"), where)
     declared = _codes(observation.get("method"), SIGNAL_SYSTEM)
@@ -134,7 +149,8 @@ def _intervals(components: object, where: str) -> list[int]:
         if not isinstance(component, dict) or RR_INTERVAL not in _codes(component.get("code"),
                                                                          MDC):
             continue
-        interval = _quantity(component, frozenset({"ms"}), f"{where}.component[{index}]")
+        interval = _quantity(component, f"{where}.component[{index}]", INTERVAL_UNITS.get,
+                             "ms or s")
         if not 0 < interval < MAX_INTERVAL_MS:
             raise FormatProblem(f"{where}.component[{index}]: an RR interval must be between 0 "
                                 f"and {MAX_INTERVAL_MS} ms")
