@@ -68,6 +68,14 @@ def test_omh_rr_interval__one_beat_with_its_rate():
                        "signal": "rr"}
 
 
+def test_omh_rr_interval_in_seconds__the_same_beat():
+    """omh:rr-interval's value is a duration-unit-value: "sec" is as good a unit as "ms"."""
+    point = omh_rr_interval(DEVICE, T)
+    point["body"]["rr_interval"] = {"value": 0.8454, "unit": "sec"}
+    [reading] = omh_readings([point])
+    assert reading["rr"] == [845] and reading["heartrate"] == 71.0
+
+
 def _with(point: dict, path: str, value) -> dict:
     point = json.loads(json.dumps(point))
     *parents, last = path.split(".")
@@ -94,6 +102,10 @@ RR = omh_rr_interval(DEVICE, T)
     (_with(HR, "header.user_id", ...), "omh: data point 0: header.user_id must be"),
     (_with(HR, "body.heart_rate.unit", "beats/s"), "omh: data point 0: body.heart_rate must be"),
     (_with(HR, "body.heart_rate.value", "72"), "omh: data point 0: body.heart_rate must be"),
+    (_with(RR, "body.rr_interval.unit", "min"),
+     "omh: data point 0: body.rr_interval must be {value: number, unit: 'ms' or 'sec'}"),
+    (_with(RR, "body.rr_interval", {"value": 61, "unit": "sec"}),
+     "omh: data point 0: body.rr_interval must be between 0 and 60000 ms"),
     (_with(HR, "body.heart_rate.value", float("nan")), "omh: data point 0: body.heart_rate"),
     (_with(HR, "body.descriptive_statistic", "maximum"), ("omh: data point 0: a heart rate "
                                                          "'maximum' is a summary")),

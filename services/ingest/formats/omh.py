@@ -8,7 +8,8 @@ with other content is a replay). What the screen may judge follows from the sche
   descriptive statistic "average"; other statistics — minimum, maximum, ... — are summaries the
   screen cannot use and are refused). A time interval is allowed up to MAX_AVERAGING_MS and the
   reading is put at its end, when the average was known.
-- omh:rr-interval — one beat: rr = [the interval in whole ms], heartrate = 60000 / interval,
+- omh:rr-interval — one beat: rr = [the interval in whole ms; given in "ms" or "sec"],
+  heartrate = 60000 / interval,
   signal "rr", at the beat's date_time.
 Everything else in a data point is read past (and stays in what the device signed).
 """
@@ -63,16 +64,24 @@ def _schema_name(schema_id: object, where: str) -> str:
     return name
 
 
-def _unit_value(body: dict, field: str, unit: str, where: str) -> float:
+# The units each field may be given in, with their factor to ours: omh:rr-interval's is a
+# duration-unit-value, which a device may write in seconds ("sec") as well as in "ms".
+HEART_RATE_UNITS = {"beats/min": 1}
+INTERVAL_UNITS = {"ms": 1, "sec": 1000}
+
+
+def _unit_value(body: dict, field: str, units: dict[str, int], where: str) -> float:
     quantity = body.get(field)
-    if not isinstance(quantity, dict) or quantity.get("unit") != unit \
-            or not is_number(quantity.get("value")):
-        raise FormatProblem(f"{where}: body.{field} must be {{value: number, unit: {unit!r}}}")
-    return quantity["value"]
+    unit = quantity.get("unit") if isinstance(quantity, dict) else None
+    if not isinstance(unit, str) or unit not in units or not is_number(quantity.get("value")):
+        named = " or ".join(repr(u) for u in units)
+        raise FormatProblem(f"{where}: body.{field} must be {{value: number, unit: {named}}}")
+    factor = units[unit]
+    return quantity["value"] * factor if factor != 1 else quantity["value"]
 
 
 def _heart_rate(body: dict, device: str, where: str) -> dict:
-    rate = _unit_value(body, "heart_rate", "beats/min", where)
+    rate = _unit_value(body, "heart_rate", HEART_RATE_UNITS, where)
     statistic = body.get("descriptive_statistic")
     if statistic not in (None, "average"):
         raise FormatProblem(f"{where}: a heart rate {statistic!r} is a summary the screen cannot "
@@ -83,7 +92,7 @@ def _heart_rate(body: dict, device: str, where: str) -> dict:
 
 
 def _rr_interval(body: dict, device: str, where: str) -> dict:
-    interval = _unit_value(body, "rr_interval", "ms", where)
+    interval = _unit_value(body, "rr_interval", INTERVAL_UNITS, where)
     if "descriptive_statistic" in body:
         raise FormatProblem(f"{where}: an rr-interval with a descriptive statistic is not a beat")
     if not 0 < interval < MAX_INTERVAL_MS:
