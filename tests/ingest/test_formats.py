@@ -62,6 +62,18 @@ def test_omh_heart_rate__short_interval__put_at_its_end():
     assert reading["ts_ms"] == T and reading["seq"] == T
 
 
+@pytest.mark.parametrize("interval", [
+    {"start_date_time": iso(T - 5000), "duration": {"value": 5, "unit": "sec"}},
+    {"end_date_time": iso(T), "duration": {"value": 5000, "unit": "ms"}},
+    {"start_date_time": iso(T - 30_000), "duration": {"value": 0.5, "unit": "min"}},
+])
+def test_omh_heart_rate__interval_as_one_bound_and_its_duration__put_at_its_end(interval):
+    """omh:time-interval's other two forms: a start or an end, with the duration."""
+    frame = {"time_interval": interval}
+    [reading] = omh_readings(omh_heart_rate(DEVICE, T, effective_time_frame=frame))
+    assert reading["ts_ms"] == T and reading["seq"] == T
+
+
 def test_omh_rr_interval__one_beat_with_its_rate():
     [reading] = omh_readings([omh_rr_interval(DEVICE, T, 845.4)])
     assert reading == {"userId": DEVICE, "heartrate": 71.0, "rr": [845], "ts_ms": T, "seq": T,
@@ -114,8 +126,25 @@ RR = omh_rr_interval(DEVICE, T)
      "omh: data point 0: effective_time_frame.date_time is not an ISO 8601 date-time"),
     (_with(HR, "body.effective_time_frame", {"time_interval": {
         "start_date_time": iso(T - 61_000), "end_date_time": iso(T)}}),
-     ("omh: data point 0: effective_time_frame.time_interval needs start_date_time and "
-     "end_date_time at most 60 s apart")),
+     ("omh: data point 0: effective_time_frame.time_interval needs two of start_date_time, "
+      "end_date_time and duration, at most 60 s apart")),
+    (_with(HR, "body.effective_time_frame", {"time_interval": {
+        "start_date_time": iso(T), "duration": {"value": 90, "unit": "sec"}}}),
+     "omh: data point 0: effective_time_frame.time_interval needs two of"),
+    (_with(HR, "body.effective_time_frame", {"time_interval": {
+        "end_date_time": iso(T), "duration": {"value": -5, "unit": "sec"}}}),
+     "omh: data point 0: effective_time_frame.time_interval needs two of"),
+    (_with(HR, "body.effective_time_frame", {"time_interval": {
+        "start_date_time": iso(T - 5000), "end_date_time": iso(T),
+        "duration": {"value": 5, "unit": "sec"}}}),
+     "omh: data point 0: effective_time_frame.time_interval gives a duration with both"),
+    (_with(HR, "body.effective_time_frame", {"time_interval": {
+        "duration": {"value": 5, "unit": "sec"}}}),
+     "omh: data point 0: effective_time_frame.time_interval gives a duration with both"),
+    (_with(HR, "body.effective_time_frame", {"time_interval": {
+        "start_date_time": iso(T), "duration": {"value": 5, "unit": "h"}}}),
+     ("omh: data point 0: effective_time_frame.time_interval.duration must be {value: number, "
+      "unit: 'ms' or 'sec' or 'min'}")),
     (_with(RR, "body.effective_time_frame", {"time_interval": {
         "start_date_time": iso(T - 1000), "end_date_time": iso(T)}}),
      "omh: data point 0: body.effective_time_frame needs date_time (the beat's time)"),

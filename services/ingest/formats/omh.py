@@ -6,8 +6,9 @@ seq is that time in milliseconds (a device reads at most once a millisecond; the
 with other content is a replay). What the screen may judge follows from the schema:
 - omh:heart-rate — a rate whose beats are not given: "hr_averaged" (a single measurement, or the
   descriptive statistic "average"; other statistics — minimum, maximum, ... — are summaries the
-  screen cannot use and are refused). A time interval is allowed up to MAX_AVERAGING_MS and the
-  reading is put at its end, when the average was known.
+  screen cannot use and are refused). A time interval (its start and end, or either with its
+  duration) is allowed up to MAX_AVERAGING_MS and the reading is put at its end, when the
+  average was known.
 - omh:rr-interval — one beat: rr = [the interval in whole ms; given in "ms" or "sec"],
   heartrate = 60000 / interval,
   signal "rr", at the beat's date_time.
@@ -68,14 +69,16 @@ def _schema_name(schema_id: object, where: str) -> str:
 # duration-unit-value, which a device may write in seconds ("sec") as well as in "ms".
 HEART_RATE_UNITS = {"beats/min": 1}
 INTERVAL_UNITS = {"ms": 1, "sec": 1000}
+DURATION_UNITS = {"ms": 1, "sec": 1000, "min": 60_000}  # a time interval's, to ms
 
 
-def _unit_value(body: dict, field: str, units: dict[str, int], where: str) -> float:
-    quantity = body.get(field)
+def _unit_value(holder: dict, field: str, units: dict[str, int], where: str,
+                path: str = "body") -> float:
+    quantity = holder.get(field)
     unit = quantity.get("unit") if isinstance(quantity, dict) else None
     if not isinstance(unit, str) or unit not in units or not is_number(quantity.get("value")):
         named = " or ".join(repr(u) for u in units)
-        raise FormatProblem(f"{where}: body.{field} must be {{value: number, unit: {named}}}")
+        raise FormatProblem(f"{where}: {path}.{field} must be {{value: number, unit: {named}}}")
     factor = units[unit]
     return quantity["value"] * factor if factor != 1 else quantity["value"]
 
@@ -115,9 +118,28 @@ def _moment(frame: object, where: str, *, intervals: bool) -> int:
     if not intervals or not isinstance(interval, dict):
         wanted = "date_time or time_interval" if intervals else "date_time (the beat's time)"
         raise FormatProblem(f"{where}: body.effective_time_frame needs {wanted}")
+    start, end = _interval_bounds(interval, where)
+    if start is None or end is None or not 0 <= end - start <= MAX_AVERAGING_MS:
+        raise FormatProblem(f"{where}: effective_time_frame.time_interval needs two of "
+                            "start_date_time, end_date_time and duration, at most "
+                            f"{MAX_AVERAGING_MS // 1000} s apart")
+    return end
+
+
+def _interval_bounds(interval: dict, where: str) -> tuple[int | None, int | None]:
+    """(start, end) in ms of an omh:time-interval given as its start and end, or either one with
+    its duration (the schema's three forms; None where a bound is missing or unreadable)."""
     start = to_epoch_ms(interval.get("start_date_time"), zone_required=False)
     end = to_epoch_ms(interval.get("end_date_time"), zone_required=False)
-    if start is None or end is None or not 0 <= end - start <= MAX_AVERAGING_MS:
-        raise FormatProblem(f"{where}: effective_time_frame.time_interval needs start_date_time "
-                            f"and end_date_time at most {MAX_AVERAGING_MS // 1000} s apart")
-    return end
+    if "duration" not in interval:
+        return start, end
+    given = [name for name in ("start_date_time", "end_date_time") if name in interval]
+    if len(given) != 1:
+        raise FormatProblem(f"{where}: effective_time_frame.time_interval gives a duration "
+                            "with both or neither of start_date_time and end_date_time")
+    length = _unit_value(interval, "duration", DURATION_UNITS, where,
+                         "effective_time_frame.time_interval")
+    length = round(length) if 0 <= length <= MAX_AVERAGING_MS else MAX_AVERAGING_MS + 1
+    if start is not None:
+        return start, start + length
+    return (end - length if end is not None else None), end
