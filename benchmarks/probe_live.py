@@ -10,9 +10,11 @@ docs/peers.md).
 
 `T_<SETTING>=value` overrides a setting of bench_pipeline.TUNING (its type kept). Sizes:
 LIVE_DEVICES (10,000), BACKLOG_S (20), SAMPLE_FROM_S (40: when sampling starts, counted from
-the stream's first second, after the wearables' messages are signed), SAMPLE_S (40). Runs of the same code spread ~1% here against the full benchmark's
-~5%, so it is the instrument for a one-setting question (2026-12-05 decision records). Prints
-its figures; records nothing, and is not part of `make bench` (~7 min a run).
+the stream's first second, after the wearables' messages are signed), SAMPLE_S (40). Runs of
+the same code spread ~1% here on a steady host against the full benchmark's ~5%, so it is the
+instrument for a one-setting question (2026-12-05 decision records); the host's own spells
+move it by 10% (2026-12-07-ingest-two-calls-in-flight-tried.md): alternate the variants.
+Prints its figures; records nothing, and is not part of `make bench` (~5 min a run).
 """
 
 from __future__ import annotations
