@@ -84,7 +84,7 @@ def _quantity(holder: dict, where: str, factor_of, units: str) -> float:
     factor = factor_of(code) if isinstance(code, str) else None
     if factor is None or quantity.get("system") != UCUM or not is_number(quantity.get("value")):
         raise FormatProblem(f"{where}.valueQuantity must be a number in UCUM {units}")
-    return quantity["value"] * factor if factor != 1 else quantity["value"]
+    return quantity["value"] * factor  # an int stays an int (x 1), as it was signed
 
 
 def _per_minute(code: str) -> int | None:

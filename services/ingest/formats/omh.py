@@ -79,8 +79,7 @@ def _unit_value(holder: dict, field: str, units: dict[str, int], where: str,
     if not isinstance(unit, str) or unit not in units or not is_number(quantity.get("value")):
         named = " or ".join(repr(u) for u in units)
         raise FormatProblem(f"{where}: {path}.{field} must be {{value: number, unit: {named}}}")
-    factor = units[unit]
-    return quantity["value"] * factor if factor != 1 else quantity["value"]
+    return quantity["value"] * units[unit]  # an int stays an int (x 1), as it was signed
 
 
 def _heart_rate(body: dict, device: str, where: str) -> dict:
