@@ -10,9 +10,10 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 import trio
+
+from services.peers.pipe_worker import PipeWorker, WorkerDied
 
 log = logging.getLogger(__name__)
 
@@ -54,34 +55,35 @@ async def result_of(future: Future):
 
 
 class SingleWorker:
-    """One spawned worker for one kind of call, `initializer(*initargs)` run in it first:
-    started and waited for, and replaced when it dies. A call it held when it died returns
-    None, and the caller does that call itself (the worker's own work never committed)."""
+    """One spawned worker for one kind of call (pipe_worker.py), `initializer(*initargs)` run in
+    it first: started and waited for, and replaced when it dies. A call it held when it died
+    returns None, and the caller does that call itself (the worker's own work never committed)."""
 
     def __init__(self, name: str, initializer, initargs: tuple):
-        self.name, self._start_args = name, (1, initializer, initargs)
-        self._pool: ProcessPoolExecutor | None = None
+        self.name, self._start_args = name, (initializer, initargs)
+        self._worker: PipeWorker | None = None
         self.restarts = 0
         self.pid: int | None = None
 
     async def start(self) -> None:
         """Spawn the worker and wait until its initializer has run."""
-        self._pool = spawn_pool(*self._start_args)
-        self.pid = await result_of(self._pool.submit(os.getpid))
+        self._worker = PipeWorker(*self._start_args)
+        await self._worker.start()
+        self.pid = self._worker.pid
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     async def call(self, function, *args):
         """function(*args) in the worker, or None when the worker died holding it."""
         try:
-            return await result_of(self._pool.submit(function, *args))
-        except BrokenProcessPool:
+            return await self._worker.call(function, *args)
+        except WorkerDied:
             log.warning("the %s worker died; restarting it, this call done by the caller",
                         self.name)
             self.restarts += 1
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = spawn_pool(*self._start_args)
+            self._worker.kill()
+            await self.start()  # a new worker; calls made meanwhile wait for it to be ready
             return None
