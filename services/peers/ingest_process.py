@@ -24,7 +24,7 @@ from pathlib import Path
 
 import trio
 
-from services.peers.worker_pool import SingleWorker, die_with_parent
+from services.peers.worker_processes import SingleWorker, die_with_parent
 from services.runtime.sqlite_helpers import connect
 
 log = logging.getLogger(__name__)

@@ -16,26 +16,24 @@ nothing is lost or judged twice.
 from __future__ import annotations
 
 import logging
-import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 
 import trio
 
 from services.ingest.device_directory import CachedDevices
 from services.ingest.validation import validate_message
+from services.peers.pipe_worker import PipeWorker, WorkerDied
 from services.peers.window_store import digests_of
-from services.peers.worker_pool import die_with_parent, result_of, spawn_pool
+from services.peers.worker_processes import die_with_parent
 
 log = logging.getLogger(__name__)
 # In-process: queue messages validated before the event loop runs again. A pull of hundreds of
 # messages is seconds of CPU on a busy host; in one piece it starved this peer's network
 # (presence dropped, stream negotiations timed out and live peers were marked dead).
 VALIDATE_BETWEEN_CHECKPOINTS = 20
-# On workers: queue messages per task. Small enough that several workers share a pull, large
-# enough that the pipe's per-task cost (~0.1 ms) stays under 1% of the work.
-MESSAGES_PER_TASK = 50
+# On workers: a pull is cut into one share a worker, each a single call. The messages cost
+# alike (a signature each reading), so equal shares finish together, and each call's hand-over
+# (a wake-up of the loop, which waits for the GIL on a busy peer) is paid once a worker.
 
 
 class Checked(NamedTuple):
@@ -68,10 +66,6 @@ def _start_worker(records_settings, ingest_settings, digest_key: bytes) -> None:
     _worker = (CachedDevices(open_store(records_settings)), ingest_settings, digest_key)
 
 
-def _ready() -> int:
-    return os.getpid()
-
-
 def _check_task(bodies: list[bytes], now_ms: int) -> list[Checked]:
     devices, ingest_settings, digest_key = _worker
     return [check_message(body, devices, ingest_settings, digest_key, now_ms) for body in bodies]
@@ -87,8 +81,8 @@ class MasterValidation:
         self.ingest_settings, self.digest_key, self.devices = ingest_settings, digest_key, devices
         self.workers = workers if records_settings is not None else 0
         self._records = records_settings
-        self._pool: ProcessPoolExecutor | None = None
-        self.pool_restarts = 0
+        self._workers: list[PipeWorker] = []
+        self.pool_restarts = 0  # workers replaced (the metric's name from when they were a pool)
 
     def metrics(self) -> dict:
         return {"master_validation_workers": self.workers,
@@ -99,35 +93,55 @@ class MasterValidation:
         first pull does not wait for them."""
         if not self.workers:
             return
-        self._pool = self._new_pool()
-        pids = [await result_of(self._pool.submit(_ready)) for _ in range(self.workers)]
-        log.info("validating on %d worker process(es)", len(set(pids)))
+        self._workers = [self._new_worker() for _ in range(self.workers)]
+        async with trio.open_nursery() as nursery:
+            for worker in self._workers:
+                nursery.start_soon(worker.start)
+        log.info("validating on %d worker process(es)", len(self._workers))
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [worker.pid for worker in self._workers]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for worker in self._workers:
+            worker.close()
+        self._workers = []
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return spawn_pool(self.workers, _start_worker,
-                          (self._records, self.ingest_settings, self.digest_key))
+    def _new_worker(self) -> PipeWorker:
+        return PipeWorker(_start_worker, (self._records, self.ingest_settings, self.digest_key))
 
     async def check(self, bodies: list[bytes], now_ms: int) -> list[Checked]:
         """Each message judged, in order."""
-        if self._pool is None:
+        if not self._workers:
             return await self._check_here(bodies, now_ms)
-        try:
-            tasks = [self._pool.submit(_check_task, bodies[i:i + MESSAGES_PER_TASK], now_ms)
-                     for i in range(0, len(bodies), MESSAGES_PER_TASK)]
-            return [checked for task in tasks for checked in await result_of(task)]
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory): a new pool for the next pull, and this
-            # one judged here, so nothing it held is lost.
-            log.warning("a validation worker died; restarting the pool, this batch in-process")
-            self.pool_restarts += 1
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            return await self._check_here(bodies, now_ms)
+        share = -(-len(bodies) // len(self._workers))
+        shares = [bodies[i:i + share] for i in range(0, len(bodies), share)]
+        judged: list[list[Checked] | None] = [None] * len(shares)
+        died: list[int] = []
+
+        async def one(index: int) -> None:
+            try:
+                judged[index] = await self._workers[index].call(_check_task, shares[index],
+                                                                now_ms)
+            except WorkerDied:
+                died.append(index)
+
+        async with trio.open_nursery() as nursery:
+            for index in range(len(shares)):
+                nursery.start_soon(one, index)
+        if died:
+            # A worker died (killed, out of memory): replaced for the next pull, and its share
+            # judged here, so nothing it held is lost.
+            log.warning("%d validation worker(s) died; replaced, their messages judged here",
+                        len(died))
+            for index in died:
+                self.pool_restarts += 1
+                self._workers[index].kill()
+                self._workers[index] = self._new_worker()
+                await self._workers[index].start()
+                judged[index] = await self._check_here(shares[index], now_ms)
+        return [checked for share_judged in judged for checked in share_judged]
 
     async def _check_here(self, bodies: list[bytes], now_ms: int) -> list[Checked]:
         out = []

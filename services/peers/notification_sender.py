@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.peers.worker_pool import SingleWorker, die_with_parent
+from services.peers.worker_processes import SingleWorker, die_with_parent
 
 _worker = None  # in the worker: (NotificationLedger, Notifier)
 

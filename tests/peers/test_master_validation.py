@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from services.ingest.device_directory import CachedDevices
 from services.peers.backends import records_settings
-from services.peers.master_validation import MasterValidation, _ready
+from services.peers.master_validation import MasterValidation
 from services.peers.settings import PeersSettings
 
 from .helpers import Workload, ingest_settings
@@ -83,9 +83,8 @@ def test_a_killed_worker_costs_no_message(tmp_path):
     here = _judged(_validation(tmp_path, workload, 0), bodies, now_ms)
 
     async def kill_the_worker(validation):
-        pid = validation._pool.submit(_ready).result()
-        os.kill(pid, signal.SIGKILL)
-        await trio.sleep(0.5)  # the pool notices its worker is gone
+        os.kill(validation.worker_pids[0], signal.SIGKILL)
+        await trio.sleep(0.5)  # gone before the batch is handed to it
 
     validation = _validation(tmp_path, workload, 1)
     assert _judged(validation, bodies, now_ms, before=kill_the_worker) == here
@@ -100,7 +99,7 @@ def test_workers_die_with_a_peer_killed_hard(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from services.peers.backends import records_settings
         from services.ingest.device_directory import CachedDevices
-        from services.peers.master_validation import MasterValidation, _ready
+        from services.peers.master_validation import MasterValidation
         from services.peers.settings import PeersSettings
         from services.ingest.settings import IngestSettings
         from services.records import open_store
@@ -111,7 +110,7 @@ def test_workers_die_with_a_peer_killed_hard(tmp_path):
                              records_settings=records)
         async def main():
             await v.start()
-            print(v._pool.submit(_ready).result(), flush=True)
+            print(v.worker_pids[0], flush=True)
             await trio.sleep(60)
         trio.run(main)
     """)
