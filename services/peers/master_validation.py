@@ -9,7 +9,7 @@ own loop. Both run `check_message`, so the verdicts are the same.
 
 A worker is a spawned child of the peer (no network, no keys but the digest key): it opens its
 own record-store handle for device lookups, cached for the same time as the master's, and dies
-with the peer. A worker that dies is replaced and the batch it held is validated in-process:
+with the peer. A worker that dies is replaced and the share it held is validated in-process:
 nothing is lost or judged twice.
 """
 
