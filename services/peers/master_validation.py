@@ -139,7 +139,10 @@ class MasterValidation:
                 self.pool_restarts += 1
                 self._workers[index].kill()
                 self._workers[index] = self._new_worker()
-                await self._workers[index].start()
+                try:
+                    await self._workers[index].start()
+                except WorkerDied:  # the next pull finds it dead, judges its share here, retries
+                    log.warning("a validation worker did not start again")
                 judged[index] = await self._check_here(shares[index], now_ms)
         return [checked for share_judged in judged for checked in share_judged]
 

@@ -58,5 +58,11 @@ class SingleWorker:
                         self.name)
             self.restarts += 1
             self._worker.kill()
-            await self.start()  # a new worker; calls made meanwhile wait for it to be ready
+            await self._restart()
             return None
+
+    async def _restart(self) -> None:
+        try:
+            await self.start()  # a new worker; calls made meanwhile wait for it to be ready
+        except WorkerDied:  # it died starting: the next call finds it dead and tries again
+            log.warning("the %s worker did not start again", self.name)

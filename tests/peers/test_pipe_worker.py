@@ -1,7 +1,9 @@
 """One spawned worker called over pipes the event loop reads itself (services/peers/pipe_worker.py):
 real child processes. A call's result and its exception come back as a pool's would, a frame
 larger than the pipe goes through whole, a worker killed while it holds a call is reported
-(never a hang), and a cancelled call's late reply is not taken for the next call's."""
+(never a hang), and a cancelled call's late reply is not taken for the next call's. A
+SingleWorker (worker_processes.py) replaces a dead worker, and one that will not start again
+leaves each call to its caller until it does."""
 
 import os
 import signal
@@ -11,6 +13,7 @@ import pytest
 import trio
 
 from services.peers.pipe_worker import PIPE_BYTES, PipeWorker, WorkerDied
+from services.peers.worker_processes import SingleWorker
 
 
 def _nothing() -> None:
@@ -19,6 +22,11 @@ def _nothing() -> None:
 
 def _failing_start() -> None:
     raise RuntimeError("no store here")
+
+
+def _start_unless(marker: str) -> None:
+    if os.path.exists(marker):
+        raise RuntimeError("cannot start now")
 
 
 def _echo(value):
@@ -105,3 +113,27 @@ def test_a_worker_whose_start_fails_is_reported_at_start():
             await worker.start()
 
     trio.run(main)
+
+
+def test_a_single_worker_that_will_not_start_again_leaves_calls_to_the_caller(tmp_path):
+    marker = tmp_path / "refuse-start"
+
+    async def main():
+        worker = SingleWorker("test", _start_unless, (str(marker),))
+        await worker.start()
+        try:
+            first = worker.pid
+            assert await worker.call(_echo, "one") == "one"
+            marker.touch()
+            os.kill(first, signal.SIGKILL)
+            answers = [await worker.call(_echo, "lost") for _ in range(2)]  # dead, then unstartable
+            marker.unlink()
+            answers.append(await worker.call(_echo, "lost"))  # still the dead one: replaced now
+            answers.append(await worker.call(_echo, "two"))
+            return answers, worker.restarts, worker.pid != first
+        finally:
+            worker.close()
+
+    answers, restarts, replaced = trio.run(main)
+    assert answers == [None, None, None, "two"]
+    assert (restarts, replaced) == (3, True)
