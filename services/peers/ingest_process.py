@@ -8,7 +8,7 @@ window's readings `late` there, as it does in one process. The loop's own writes
 merges, the purge) take `ClosingFirstLock`, so the loop never waits inside SQLite for the
 worker's write lock, and a closing write goes before every ingest call waiting for it.
 
-The worker's WAL checkpoints run between its calls, not inside them (CheckpointsBetweenCalls).
+The worker's WAL checkpoints run beside its calls, not inside them (CheckpointsBesideCalls).
 
 A spawned child (no network, no key but the file's seal key beside it, read by WindowStore as
 the parent does): a worker that dies is replaced, and the call it held is ingested in-process by
@@ -30,42 +30,67 @@ from services.runtime.sqlite_helpers import connect
 log = logging.getLogger(__name__)
 
 
-class CheckpointsBetweenCalls:
+# The WAL's length (frames, ~4 kB each) past which a call first waits for the checkpoint under
+# way and catches up; below it, a call writes beside the checkpoint. Under the loop's own
+# autocheckpoint (aggregation.py's LOOP_CHECKPOINT_PAGES, 10,000), so that the loop's commits
+# never checkpoint; a few calls' worth, so most calls do not wait.
+CATCH_UP_FRAMES = 5_000
+
+
+class CheckpointsBesideCalls:
     """The worker's WAL checkpoints (copying what the WAL holds back into the file), run on a
-    thread of their own as soon as a call has returned, not in the call's commit.
+    thread of their own after a call has returned, beside the calls that follow.
 
     In the commit (SQLite's autocheckpoint) a checkpoint was ~40% of a call, all of it while
     the loop's closing writes and the other masters' calls waited for the writer
-    (ClosingFirstLock is released only when the call returns). Between calls it overlaps the
-    pipeline's next steps. The next call first waits for it and catches up on what the loop
-    wrote meanwhile, so the WAL is wholly copied when the call begins and SQLite restarts it
-    from the top: a checkpoint running beside a writer that never pauses never catches up,
-    and the WAL grows without end (docs/decisions/2026-12-05-all-in-one-loop-bound.md)."""
+    (ClosingFirstLock is released only when the call returns). Run between calls, each call
+    first waited for the last one's checkpoint: calls come back to back in the live stream, so
+    that was 36–54 ms of a ~150-ms call (docs/decisions/2026-12-07-checkpoints-beside-ingest-calls.md).
+    Now a call writes beside the checkpoint (a PASSIVE one copies what was committed when it
+    began, and blocks no writer). Such a checkpoint never copies everything while calls keep
+    coming, and SQLite restarts the WAL from its top only once all of it is copied: the WAL
+    would grow without end (docs/decisions/2026-12-05-all-in-one-loop-bound.md). So once it is
+    CATCH_UP_FRAMES long, the next call waits for the checkpoint and catches up first, and its
+    own write restarts the WAL."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, catch_up_frames: int = CATCH_UP_FRAMES):
         self._conn = connect(path, "NORMAL", busy_timeout_s=5.0)
         self._running: threading.Thread | None = None
+        self._catch_up_frames = catch_up_frames
+        self.frames = 0  # the WAL's length when the last checkpoint ended
 
-    def start(self) -> None:
-        self._running = threading.Thread(target=self._checkpoint, name="wal-checkpoint",
-                                         daemon=True)
-        self._running.start()
+    def before_call(self) -> bool:
+        """Catch up first if the WAL is long enough; whether it did."""
+        if self.frames < self._catch_up_frames:
+            return False
+        self.finish()
+        return True
+
+    def after_call(self) -> None:
+        """A checkpoint of what the call wrote, unless one is still under way (it goes on, and
+        what it leaves waits for the next)."""
+        if self._running is None or not self._running.is_alive():
+            self._running = threading.Thread(target=self._checkpoint, name="wal-checkpoint",
+                                             daemon=True)
+            self._running.start()
 
     def finish(self) -> None:
+        """Wait for the checkpoint under way, then copy all that is left."""
         if self._running is not None:
             self._running.join()
             self._running = None
         self._checkpoint()
+        self.frames = 0  # the next write restarts the WAL from its top
 
     def _checkpoint(self) -> None:
         try:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            _, self.frames, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except Exception as exc:  # noqa: BLE001 - the next call's catch-up, or SQLite's own, does it
             log.warning("WAL checkpoint failed: %s", type(exc).__name__)
 
 
 _store = None  # in the worker: its WindowStore
-_checkpoints: CheckpointsBetweenCalls | None = None
+_checkpoints: CheckpointsBesideCalls | None = None
 
 
 def _open(path: str, window_ms: int, digest_key: bytes) -> None:
@@ -74,16 +99,16 @@ def _open(path: str, window_ms: int, digest_key: bytes) -> None:
     from services.peers.window_store import WindowStore
 
     _store = WindowStore(Path(path), window_ms, digest_key)
-    _store.checkpoint_after(0)  # none in the commits: CheckpointsBetweenCalls
-    _checkpoints = CheckpointsBetweenCalls(Path(path))
+    _store.checkpoint_after(0)  # none in the commits: CheckpointsBesideCalls
+    _checkpoints = CheckpointsBesideCalls(Path(path))
 
 
 def _ingest(readings: list[dict], now: float, attestations, digests) -> list[str]:
-    _checkpoints.finish()
+    _checkpoints.before_call()
     try:
         return _store.ingest(readings, now=now, attestations=attestations, digests=digests)
     finally:
-        _checkpoints.start()
+        _checkpoints.after_call()
 
 
 class ClosingFirstLock:

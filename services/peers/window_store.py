@@ -188,7 +188,7 @@ class WindowStore:
         Every write of ~1,000 windows or 5,000 readings is more than that, so by default every
         commit checkpoints what any connection wrote since the last. The aggregator's loop
         leaves that to its ingest process, which commits a few times a second; 0: never in a
-        commit (that process checkpoints between its calls, ingest_process.py)."""
+        commit (that process checkpoints beside its calls, ingest_process.py)."""
         self._db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
     def checkpoint_pages(self) -> int:

@@ -6,7 +6,12 @@ import signal
 
 import trio
 
-from services.peers.ingest_process import CheckpointsBetweenCalls, ClosingFirstLock, IngestProcess
+from services.peers.ingest_process import (
+    CATCH_UP_FRAMES,
+    CheckpointsBesideCalls,
+    ClosingFirstLock,
+    IngestProcess,
+)
 from services.peers.roles.aggregation import LOOP_CHECKPOINT_PAGES
 from services.peers.window_store import CLOSING, WindowStore
 
@@ -51,7 +56,7 @@ def test_checkpoint_after__the_loops_writes_wait_in_the_wal_for_the_workers_next
     path = tmp_path / "w.db"
     loop_store = WindowStore(path, 10_000, KEY)
     loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
-    checkpoints = CheckpointsBetweenCalls(path)
+    checkpoints = CheckpointsBesideCalls(path)
     size = path.stat().st_size
     # ~2,400 pages of readings in one transaction (a close round's marks are ~3,000)
     loop_store.ingest([{"userId": f"device-{d:04d}", "seq": s, "ts_ms": s * 1_000,
@@ -119,6 +124,9 @@ def _call_of(seq: int, devices: int = 3_000) -> list[dict]:
              "heartrate": 70.0, "rr": [850]} for d in range(devices)]
 
 
+CALLS = 40
+
+
 def _call_the_same_size(call: int) -> list[dict]:
     """200 readings of each of 30 devices, after the previous call's: every call appends as
     many pages as the last (one reading of thousands of devices touches more pages each call,
@@ -128,7 +136,7 @@ def _call_the_same_size(call: int) -> list[dict]:
             for d in range(30) for seq in range(call * 200 + 1, call * 200 + 201)]
 
 
-def test_checkpoints_between_calls__a_commit_copies_nothing__the_thread_and_catch_up_copy_all(tmp_path):
+def test_checkpoints_beside_calls__a_commit_copies_nothing__the_thread_and_catch_up_copy_all(tmp_path):
     """The worker's commits leave the WAL as it is (no checkpoint while the writer is held);
     the thread started after a call copies it into the file, and the next call's catch-up
     leaves nothing uncopied, the loop's writes meanwhile included."""
@@ -137,11 +145,11 @@ def test_checkpoints_between_calls__a_commit_copies_nothing__the_thread_and_catc
     worker_store.checkpoint_after(0)
     loop_store = WindowStore(path, 10_000, KEY)
     loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
-    checkpoints = CheckpointsBetweenCalls(path)
+    checkpoints = CheckpointsBesideCalls(path)
     size = path.stat().st_size
     worker_store.ingest([r for s in range(20) for r in _call_of(s + 1)])
     assert path.stat().st_size == size  # committed, all of it still in the WAL
-    checkpoints.start()
+    checkpoints.after_call()
     checkpoints.finish()
     assert path.stat().st_size > size + 4_000_000
     loop_store.mark([(f"device-{d:04d}", 20_000) for d in range(3_000)], CLOSING)
@@ -150,11 +158,39 @@ def test_checkpoints_between_calls__a_commit_copies_nothing__the_thread_and_catc
     assert busy == 0 and in_wal == copied  # nothing left to copy before the next call
 
 
-def test_checkpoints_between_calls__the_wal_restarts__its_file_stays_one_call_long(tmp_path):
+def test_checkpoints_beside_calls__a_call_catches_up_only_once_the_wal_is_long(tmp_path):
+    """Below catch_up_frames a call writes beside the checkpoint (no wait, nothing copied
+    first); once the WAL is that long, the next call first copies all of it, so that its own
+    write restarts the WAL from its top."""
+    path = tmp_path / "w.db"
+    worker_store = WindowStore(path, 10_000, KEY)
+    worker_store.checkpoint_after(0)
+    checkpoints = CheckpointsBesideCalls(path, catch_up_frames=1_000)
+    waited = [checkpoints.before_call()]  # a fresh store: nothing to catch up
+    worker_store.ingest(_call_of(1))
+    checkpoints.after_call()
+    checkpoints._running.join()
+    assert 0 < checkpoints.frames < 1_000  # one call's worth, shorter than the bound
+    size = path.stat().st_size
+    waited.append(checkpoints.before_call())
+    worker_store.ingest([r for s in range(2, 12) for r in _call_of(s)])
+    assert path.stat().st_size == size  # nothing copied before or in the call
+    checkpoints.after_call()
+    checkpoints._running.join()
+    long_wal = checkpoints.frames
+    assert long_wal >= 1_000
+    waited.append(checkpoints.before_call())
+    assert waited == [False, False, True]
+    worker_store.ingest(_call_of(12, devices=100))  # a few pages
+    _, in_wal, _ = worker_store._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert in_wal < long_wal / 5  # the call's write restarted the WAL from its top
+
+
+def test_checkpoints_beside_calls__the_wal_restarts__its_file_stays_bounded(tmp_path):
     """Calls on a real worker, each followed by a closing write of the loop while the worker's
-    checkpoint runs: the WAL restarts from its top at each call, so its file stays about one
-    call long however many calls there are (a checkpoint beside a writer that never pauses
-    grew it without end)."""
+    checkpoint runs: the WAL restarts from its top whenever it has grown to CATCH_UP_FRAMES,
+    so its file stops growing however many calls there are (a checkpoint beside a writer that
+    never pauses, with no catch-up, grew it without end)."""
     path = tmp_path / "w.db"
     loop_store = WindowStore(path, 10_000, KEY)
     loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
@@ -165,7 +201,7 @@ def test_checkpoints_between_calls__the_wal_restarts__its_file_stays_one_call_lo
         await process.start()
         sizes = []
         try:
-            for call in range(12):
+            for call in range(CALLS):
                 outcomes = await process.ingest(_call_the_same_size(call), 0.0, None, None)
                 assert outcomes.count("accepted") == 6_000
                 # windows of other devices: the calls' own stay open
@@ -177,4 +213,6 @@ def test_checkpoints_between_calls__the_wal_restarts__its_file_stays_one_call_lo
         return sizes
 
     sizes = trio.run(main)
-    assert sizes[-1] <= 1.5 * sizes[3]  # not growing call after call
+    one_call = sizes[0]  # the file after the first call (and the loop's marks)
+    assert max(sizes) <= CATCH_UP_FRAMES * 4_120 + 2 * one_call  # the bound, a call or two past
+    assert sizes[-1] == sizes[CALLS // 2]  # and no longer growing: restarted from its top

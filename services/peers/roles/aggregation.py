@@ -32,7 +32,7 @@ from services.runtime.step_seconds import StepSeconds
 log = logging.getLogger(__name__)
 
 # With an ingest process, the loop's commits checkpoint the window store's WAL only once this
-# much (~40 MB) built up: the process does it otherwise, between its calls (ingest_process.py),
+# much (~40 MB) built up: the process does it otherwise, beside its calls (ingest_process.py),
 # off the loop. A round's marks cost a third less that way (100 -> 60 ms to mark 1,000 windows
 # closed after 1.5 M readings, 2026-12-05); the loop still checkpoints if the process has been
 # idle for several rounds.
