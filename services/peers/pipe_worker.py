@@ -5,8 +5,10 @@ Why not a ProcessPoolExecutor: a pool's call passes through two threads of the p
 pool's manager and its queue's feeder) and back through the manager, each needing the GIL
 that the event loop's close rounds hold most of the time. Measured with a thread keeping the
 GIL busy, a 3,000-reading ingest call spent ~31 ms a call in those hand-overs, ~6 ms on an
-idle process (docs/decisions/2026-12-07-worker-calls-over-pipes.md). Here the loop pickles and
-writes the call itself, and its own epoll wakes it when the reply is in: ~10 ms and ~5.5 ms.
+idle process. Here the loop pickles and writes the call itself, and its own epoll wakes it
+when the reply is in: ~10 ms and ~5.5 ms. In the all-in-one peer it showed in the masters'
+validation, not in the ingest call, whose extra time was its WAL checkpoint
+(docs/decisions/2026-12-07-worker-calls-over-pipes.md).
 The pipes are widened to 1 MiB, so a call's frame goes in one write: at the default 64 kB a
 frame of ~500 kB needed eight wake-ups of the loop, each one more wait for the GIL.
 
@@ -96,8 +98,9 @@ class PipeWorker:
             requests.close()
             replies.close()
             self._buffer.clear()
-            self._owed = 0
+            self._owed = 1  # the ready frame: if this wait is cancelled, the next call drops it
             self.pid = _unpack(await self._frame())
+            self._owed = 0
 
     def close(self) -> None:
         """Close our ends: the worker finishes what it holds and exits at its next read."""

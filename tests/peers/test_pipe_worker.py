@@ -29,6 +29,10 @@ def _start_unless(marker: str) -> None:
         raise RuntimeError("cannot start now")
 
 
+def _slow_start() -> None:
+    time.sleep(1.0)
+
+
 def _echo(value):
     return value
 
@@ -104,6 +108,19 @@ def test_a_cancelled_calls_late_reply_is_not_the_next_calls():
         return await worker.call(_echo, "second")
 
     assert _in_worker(body) == "second"
+
+
+def test_a_start_cancelled_before_the_worker_was_ready__its_ready_frame_is_not_a_reply():
+    async def main():
+        worker = PipeWorker(_slow_start, ())
+        with trio.move_on_after(0.2):
+            await worker.start()
+        try:
+            return await worker.call(_echo, "reply")
+        finally:
+            worker.kill()
+
+    assert trio.run(main) == "reply"
 
 
 def test_a_worker_whose_start_fails_is_reported_at_start():
