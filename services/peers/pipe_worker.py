@@ -119,6 +119,8 @@ class PipeWorker:
         worker exited before answering (what it held never returned)."""
         frame = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
         async with self._lock:
+            if self._requests is None:  # closed or killed while this call waited for the lock
+                raise WorkerDied()
             while self._owed:
                 await self._frame()
                 self._owed -= 1

@@ -96,6 +96,9 @@ def test_a_worker_killed_holding_a_call_is_reported_not_waited_for():
                 await worker.call(_slow, "never", 30)
         with pytest.raises(WorkerDied):  # and stays reported: the caller replaces it
             await worker.call(_echo, 1)
+        worker.kill()
+        with pytest.raises(WorkerDied):  # killed by its owner (a call waiting on it then)
+            await worker.call(_echo, 1)
         return True
 
     assert _in_worker(body)
