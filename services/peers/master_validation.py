@@ -22,9 +22,8 @@ import trio
 
 from services.ingest.device_directory import CachedDevices
 from services.ingest.validation import validate_message
-from services.peers.pipe_worker import PipeWorker, WorkerDied
 from services.peers.window_store import digests_of
-from services.peers.worker_processes import die_with_parent
+from services.peers.worker_processes import SingleWorker, die_with_parent
 
 log = logging.getLogger(__name__)
 # In-process: queue messages validated before the event loop runs again. A pull of hundreds of
@@ -81,12 +80,17 @@ class MasterValidation:
         self.ingest_settings, self.digest_key, self.devices = ingest_settings, digest_key, devices
         self.workers = workers if records_settings is not None else 0
         self._records = records_settings
-        self._workers: list[PipeWorker] = []
-        self.pool_restarts = 0  # workers replaced (the metric's name from when they were a pool)
+        self._workers: list[SingleWorker] = []
+        self._replaced_before = 0  # by workers since closed
 
     def metrics(self) -> dict:
         return {"master_validation_workers": self.workers,
                 "master_validation_pool_restarts": self.pool_restarts}
+
+    @property
+    def pool_restarts(self) -> int:
+        """Workers replaced (the metric's name from when they were a pool)."""
+        return self._replaced_before + sum(worker.restarts for worker in self._workers)
 
     async def start(self) -> None:
         """Spawn the workers and wait until each has imported and opened its store, so the
@@ -104,12 +108,14 @@ class MasterValidation:
         return [worker.pid for worker in self._workers]
 
     def close(self) -> None:
+        self._replaced_before = self.pool_restarts
         for worker in self._workers:
             worker.close()
         self._workers = []
 
-    def _new_worker(self) -> PipeWorker:
-        return PipeWorker(_start_worker, (self._records, self.ingest_settings, self.digest_key))
+    def _new_worker(self) -> SingleWorker:
+        return SingleWorker("validation", _start_worker,
+                            (self._records, self.ingest_settings, self.digest_key))
 
     async def check(self, bodies: list[bytes], now_ms: int) -> list[Checked]:
         """Each message judged, in order."""
@@ -118,32 +124,17 @@ class MasterValidation:
         share = -(-len(bodies) // len(self._workers))
         shares = [bodies[i:i + share] for i in range(0, len(bodies), share)]
         judged: list[list[Checked] | None] = [None] * len(shares)
-        died: list[int] = []
 
         async def one(index: int) -> None:
-            try:
-                judged[index] = await self._workers[index].call(_check_task, shares[index],
-                                                                now_ms)
-            except WorkerDied:
-                died.append(index)
+            # None: the worker died holding the share (replaced for the next pull); judged
+            # here, so nothing it held is lost
+            judged[index] = await self._workers[index].call(_check_task, shares[index], now_ms)
+            if judged[index] is None:
+                judged[index] = await self._check_here(shares[index], now_ms)
 
         async with trio.open_nursery() as nursery:
             for index in range(len(shares)):
                 nursery.start_soon(one, index)
-        if died:
-            # A worker died (killed, out of memory): replaced for the next pull, and its share
-            # judged here, so nothing it held is lost.
-            log.warning("%d validation worker(s) died; replaced, their messages judged here",
-                        len(died))
-            for index in died:
-                self.pool_restarts += 1
-                self._workers[index].kill()
-                self._workers[index] = self._new_worker()
-                try:
-                    await self._workers[index].start()
-                except WorkerDied:  # the next pull finds it dead, judges its share here, retries
-                    log.warning("a validation worker did not start again")
-                judged[index] = await self._check_here(shares[index], now_ms)
         return [checked for share_judged in judged for checked in share_judged]
 
     async def _check_here(self, bodies: list[bytes], now_ms: int) -> list[Checked]:
