@@ -30,11 +30,11 @@ from services.runtime.sqlite_helpers import connect
 log = logging.getLogger(__name__)
 
 
-# The WAL's length (frames, ~4 kB each) past which a call first waits for the checkpoint under
-# way and catches up; below it, a call writes beside the checkpoint. Under the loop's own
-# autocheckpoint (aggregation.py's LOOP_CHECKPOINT_PAGES, 10,000), so that the loop's commits
-# never checkpoint; a few calls' worth, so most calls do not wait.
-CATCH_UP_FRAMES = 5_000
+# The WAL's length past which a call first waits for the checkpoint under way and catches up;
+# below it, a call writes beside the checkpoint. Under the loop's own autocheckpoint
+# (aggregation.py's LOOP_CHECKPOINT_BYTES), so that the loop's commits never checkpoint; a few
+# calls' worth, so most calls do not wait.
+CATCH_UP_BYTES = 20 * 2**20
 
 
 class CheckpointsBesideCalls:
@@ -50,13 +50,14 @@ class CheckpointsBesideCalls:
     began, and blocks no writer). Such a checkpoint never copies everything while calls keep
     coming, and SQLite restarts the WAL from its top only once all of it is copied: the WAL
     would grow without end (docs/decisions/2026-12-05-all-in-one-loop-bound.md). So once it is
-    CATCH_UP_FRAMES long, the next call waits for the checkpoint and catches up first, and its
+    CATCH_UP_BYTES long, the next call waits for the checkpoint and catches up first, and its
     own write restarts the WAL."""
 
-    def __init__(self, path: Path, catch_up_frames: int = CATCH_UP_FRAMES):
+    def __init__(self, path: Path, catch_up_bytes: int = CATCH_UP_BYTES):
         self._conn = connect(path, "NORMAL", busy_timeout_s=5.0)
         self._running: threading.Thread | None = None
-        self._catch_up_frames = catch_up_frames
+        (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
+        self._catch_up_frames = catch_up_bytes // page_size  # a frame holds one page
         self.frames = 0  # the WAL's length when the last checkpoint ended
 
     def before_call(self) -> bool:

@@ -19,19 +19,23 @@ T = TypeVar("T")
 
 def connect(path: Path | str, synchronous: Synchronous = "FULL", *,
             busy_timeout_s: float = BUSY_TIMEOUT_S, secure_delete: bool = False,
-            make_parent: bool = True) -> sqlite3.Connection:
+            make_parent: bool = True, page_size: int | None = None) -> sqlite3.Connection:
     """An autocommit connection (transactions are explicit: `immediate`), usable from several
     threads (the caller serialises them), in WAL mode.
 
     synchronous: FULL where an acknowledged write must survive power loss; NORMAL where a
     crash may lose the last transactions but never corrupts (WAL). secure_delete: deleted rows
-    are overwritten (erasure)."""
+    are overwritten (erasure). page_size: bytes a page of a file this connection creates
+    (SQLite's default 4,096); a file that already has pages keeps its own (a WAL file's
+    cannot change)."""
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
     if make_parent:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                            timeout=busy_timeout_s)
+    if page_size is not None:  # before WAL mode: it takes effect only as the file is created
+        conn.execute(f"PRAGMA page_size={int(page_size)}")
     retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), busy_timeout_s)
     if secure_delete:
         conn.execute("PRAGMA secure_delete=ON")

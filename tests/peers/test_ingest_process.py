@@ -7,13 +7,13 @@ import signal
 import trio
 
 from services.peers.ingest_process import (
-    CATCH_UP_FRAMES,
+    CATCH_UP_BYTES,
     CheckpointsBesideCalls,
     ClosingFirstLock,
     IngestProcess,
 )
-from services.peers.roles.aggregation import LOOP_CHECKPOINT_PAGES
-from services.peers.window_store import CLOSING, WindowStore
+from services.peers.roles.aggregation import LOOP_CHECKPOINT_BYTES
+from services.peers.window_store import CLOSING, PAGE_SIZE, WindowStore
 
 KEY = b"\x07" * 32
 
@@ -50,12 +50,12 @@ def test_ingest_on_the_worker__the_same_outcomes_as_in_the_loop(tmp_path):
 
 
 def test_checkpoint_after__the_loops_writes_wait_in_the_wal_for_the_workers_next_call(tmp_path):
-    """With an ingest process the loop's connection checkpoints only past LOOP_CHECKPOINT_PAGES
+    """With an ingest process the loop's connection checkpoints only past LOOP_CHECKPOINT_BYTES
     (aggregation.py): its commits, however large, only append to the WAL; the catch-up the
     worker runs before its next call copies them into the file."""
     path = tmp_path / "w.db"
     loop_store = WindowStore(path, 10_000, KEY)
-    loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
+    loop_store.checkpoint_after(LOOP_CHECKPOINT_BYTES)
     checkpoints = CheckpointsBesideCalls(path)
     size = path.stat().st_size
     # ~2,400 pages of readings in one transaction (a close round's marks are ~3,000)
@@ -144,7 +144,7 @@ def test_checkpoints_beside_calls__a_commit_copies_nothing__the_thread_and_catch
     worker_store = WindowStore(path, 10_000, KEY)
     worker_store.checkpoint_after(0)
     loop_store = WindowStore(path, 10_000, KEY)
-    loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
+    loop_store.checkpoint_after(LOOP_CHECKPOINT_BYTES)
     checkpoints = CheckpointsBesideCalls(path)
     size = path.stat().st_size
     worker_store.ingest([r for s in range(20) for r in _call_of(s + 1)])
@@ -159,18 +159,18 @@ def test_checkpoints_beside_calls__a_commit_copies_nothing__the_thread_and_catch
 
 
 def test_checkpoints_beside_calls__a_call_catches_up_only_once_the_wal_is_long(tmp_path):
-    """Below catch_up_frames a call writes beside the checkpoint (no wait, nothing copied
+    """Below catch_up_bytes a call writes beside the checkpoint (no wait, nothing copied
     first); once the WAL is that long, the next call first copies all of it, so that its own
     write restarts the WAL from its top."""
     path = tmp_path / "w.db"
     worker_store = WindowStore(path, 10_000, KEY)
     worker_store.checkpoint_after(0)
-    checkpoints = CheckpointsBesideCalls(path, catch_up_frames=1_000)
+    checkpoints = CheckpointsBesideCalls(path, catch_up_bytes=250 * PAGE_SIZE)
     waited = [checkpoints.before_call()]  # a fresh store: nothing to catch up
     worker_store.ingest(_call_of(1))
     checkpoints.after_call()
     checkpoints._running.join()
-    assert 0 < checkpoints.frames < 1_000  # one call's worth, shorter than the bound
+    assert 0 < checkpoints.frames < 250  # one call's worth, shorter than the bound
     size = path.stat().st_size
     waited.append(checkpoints.before_call())
     worker_store.ingest([r for s in range(2, 12) for r in _call_of(s)])
@@ -178,7 +178,7 @@ def test_checkpoints_beside_calls__a_call_catches_up_only_once_the_wal_is_long(t
     checkpoints.after_call()
     checkpoints._running.join()
     long_wal = checkpoints.frames
-    assert long_wal >= 1_000
+    assert long_wal >= 250
     waited.append(checkpoints.before_call())
     assert waited == [False, False, True]
     worker_store.ingest(_call_of(12, devices=100))  # a few pages
@@ -188,12 +188,12 @@ def test_checkpoints_beside_calls__a_call_catches_up_only_once_the_wal_is_long(t
 
 def test_checkpoints_beside_calls__the_wal_restarts__its_file_stays_bounded(tmp_path):
     """Calls on a real worker, each followed by a closing write of the loop while the worker's
-    checkpoint runs: the WAL restarts from its top whenever it has grown to CATCH_UP_FRAMES,
+    checkpoint runs: the WAL restarts from its top whenever it has grown to CATCH_UP_BYTES,
     so its file stops growing however many calls there are (a checkpoint beside a writer that
     never pauses, with no catch-up, grew it without end)."""
     path = tmp_path / "w.db"
     loop_store = WindowStore(path, 10_000, KEY)
-    loop_store.checkpoint_after(LOOP_CHECKPOINT_PAGES)
+    loop_store.checkpoint_after(LOOP_CHECKPOINT_BYTES)
     wal = path.with_name("w.db-wal")
 
     async def main():
@@ -215,7 +215,7 @@ def test_checkpoints_beside_calls__the_wal_restarts__its_file_stays_bounded(tmp_
     sizes = trio.run(main)
     one_call = sizes[0]  # the file after the first call (and the loop's marks)
     # the bound and a few calls past it (the checkpoint's count of the WAL is a call or two
-    # stale); without the catch-up the file grows a call's worth at every call (~80 MB here)
-    assert max(sizes) <= CATCH_UP_FRAMES * 4_120 + 3 * one_call
+    # stale); without the catch-up the file grows a call's worth at every call (~160 MB here)
+    assert max(sizes) <= CATCH_UP_BYTES * (PAGE_SIZE + 24) / PAGE_SIZE + 3 * one_call
     # the second half of the calls grows the file by less than one call: the WAL restarts
     assert sizes[-1] - sizes[CALLS // 2] < one_call

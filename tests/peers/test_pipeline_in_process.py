@@ -6,7 +6,8 @@ import trio
 
 from services.ingest.queues.local import LocalQueue
 from services.peers.node import PeerNode
-from services.peers.roles.aggregation import LOOP_CHECKPOINT_PAGES
+from services.peers.roles.aggregation import LOOP_CHECKPOINT_BYTES
+from services.peers.window_store import PAGE_SIZE
 
 from .helpers import (
     Workload,
@@ -91,7 +92,7 @@ def test_pipeline__three_peers__every_valid_reading_stored_once(tmp_path):
             assert 'aggregation_ingest_seconds_total{step="wait_writer"}' in role.metrics()
         # the peer with an ingest process leaves the WAL's checkpoints to it (aggregation.py)
         assert [p.roles["aggregation"].windows.checkpoint_pages() for p in (second, third)] \
-            == [LOOP_CHECKPOINT_PAGES, 1_000]
+            == [LOOP_CHECKPOINT_BYTES // PAGE_SIZE, 1_000]
         return done
 
     assert trio.run(main)

@@ -6,6 +6,7 @@ from services.peers.window_store import (
     CLOSED,
     CLOSING,
     NEVER,
+    PAGE_SIZE,
     VERSION,
     WindowStore,
     digest_of,
@@ -476,3 +477,49 @@ def test_an_rr_text_reads_back_as_the_list_it_was():
 def test_digests_of_a_batch_are_each_readings_digest(readings):
     """The batch form storage and the validation workers use writes each digest_of's text."""
     assert digests_of(readings, KEY) == [digest_of(r, KEY) for r in readings]
+
+
+def test_store_with_readings_by_device__upgraded_to_arrival_order(tmp_path):
+    """user_version 7 kept readings in a WITHOUT ROWID table keyed by (device, seq): opening it
+    moves every row to the table in arrival order, sealed content and digests as they were, so
+    an open window still reads back and a redelivery is still a duplicate."""
+    import sqlite3
+
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    store.ingest([reading(1, 1_000), reading(2, 12_000), reading(3, 13_000)])
+    store.mark([("dev", 0)], CLOSED)
+    store.close()
+    db = sqlite3.connect(tmp_path / "w.db")
+    db.executescript("""
+        CREATE TABLE old (device TEXT, seq INTEGER, window_start INTEGER, ts INTEGER,
+            content BLOB, digest TEXT, att TEXT, signal TEXT,
+            PRIMARY KEY (device, seq)) WITHOUT ROWID;
+        INSERT INTO old SELECT * FROM readings;
+        DROP TABLE readings;
+        ALTER TABLE old RENAME TO readings;
+        CREATE INDEX readings_window ON readings (device, window_start);
+        PRAGMA user_version = 7;""")
+    db.close()
+    store = WindowStore(tmp_path / "w.db", 10_000, KEY)
+    assert [r["heartrate"] for r in store.window_readings("dev", 10_000)] == [70.0, 70.0]
+    assert [r["heartrate"] for r in store.window_readings("dev", 0)] == [None]  # still scrubbed
+    assert store.ingest([reading(2, 12_000), reading(4, 14_000)]) == ["duplicate", "accepted"]
+    db = sqlite3.connect(tmp_path / "w.db")
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'readings'").fetchone()
+    assert "WITHOUT ROWID" not in sql
+    assert db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'readings' AND "
+                      "type = 'index' AND sql IS NOT NULL").fetchall() == [("readings_window",)]
+    assert db.execute("PRAGMA user_version").fetchone() == (VERSION,)
+
+
+def test_a_new_store_has_large_pages__an_older_file_keeps_its_own(tmp_path):
+    """A store made now has PAGE_SIZE pages (a call dirties fewer of them); a file made with
+    SQLite's default keeps 4-kB pages, and its WAL thresholds count in them."""
+    import sqlite3
+
+    assert WindowStore(tmp_path / "new.db", 10_000, KEY).page_size == PAGE_SIZE == 16_384
+    sqlite3.connect(tmp_path / "old.db").execute("CREATE TABLE t (x)").connection.close()
+    old = WindowStore(tmp_path / "old.db", 10_000, KEY)
+    assert old.page_size == 4_096
+    old.checkpoint_after(40 * 2**20)
+    assert old.checkpoint_pages() == 10_240

@@ -32,11 +32,11 @@ from services.runtime.step_seconds import StepSeconds
 log = logging.getLogger(__name__)
 
 # With an ingest process, the loop's commits checkpoint the window store's WAL only once this
-# much (~40 MB) built up: the process does it otherwise, beside its calls (ingest_process.py),
+# much built up: the process does it otherwise, beside its calls (ingest_process.py),
 # off the loop. A round's marks cost a third less that way (100 -> 60 ms to mark 1,000 windows
 # closed after 1.5 M readings, 2026-12-05); the loop still checkpoints if the process has been
 # idle for several rounds.
-LOOP_CHECKPOINT_PAGES = 10_000
+LOOP_CHECKPOINT_BYTES = 40 * 2**20  # 10,000 pages of 4 kB until 2026-12-07
 
 
 class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUnsent):
@@ -59,7 +59,7 @@ class AggregationRole(IngestAndReplication, Closing, RebalanceAndSync, SendingUn
                                               settings.window_ms, settings.digest_key_bytes())
                                 if settings.ingest_process else None)
         if self._ingest_process is not None:
-            self.windows.checkpoint_after(LOOP_CHECKPOINT_PAGES)
+            self.windows.checkpoint_after(LOOP_CHECKPOINT_BYTES)
         self.recent = RecentWindows(settings.window_ms)  # the screen's context, in memory
         self._replicated_to: dict[str, str] = {}
         self._synced: dict[str, str | None] = {}  # device -> replica we last synced with
