@@ -58,7 +58,7 @@ def test_checkpoint_after__the_loops_writes_wait_in_the_wal_for_the_workers_next
     loop_store.checkpoint_after(LOOP_CHECKPOINT_BYTES)
     checkpoints = CheckpointsBesideCalls(path)
     size = path.stat().st_size
-    # ~2,400 pages of readings in one transaction (a close round's marks are ~3,000)
+    # ~10 MB of readings in one transaction (638 pages of 16 kB), under LOOP_CHECKPOINT_BYTES
     loop_store.ingest([{"userId": f"device-{d:04d}", "seq": s, "ts_ms": s * 1_000,
                         "heartrate": 70.0, "rr": [850]} for d in range(3_000) for s in range(20)])
     assert path.stat().st_size == size  # all of it still in the WAL
