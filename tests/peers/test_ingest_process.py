@@ -214,8 +214,9 @@ def test_checkpoints_beside_calls__the_wal_restarts__its_file_stays_bounded(tmp_
 
     sizes = trio.run(main)
     one_call = sizes[0]  # the file after the first call (and the loop's marks)
-    # the bound and a few calls past it (the checkpoint's count of the WAL is a call or two
-    # stale); without the catch-up the file grows a call's worth at every call (~160 MB here)
-    assert max(sizes) <= CATCH_UP_BYTES * (PAGE_SIZE + 24) / PAGE_SIZE + 3 * one_call
+    # the bound and some calls past it: the checkpoint's count of the WAL is read when it ends,
+    # and one runs beside several calls (measured: 20 MB + 4 calls); without the catch-up the
+    # file grows a call's worth at every call (~160 MB here)
+    assert max(sizes) <= CATCH_UP_BYTES * (PAGE_SIZE + 24) / PAGE_SIZE + 8 * one_call
     # the second half of the calls grows the file by less than one call: the WAL restarts
     assert sizes[-1] - sizes[CALLS // 2] < one_call
